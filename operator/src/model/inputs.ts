@@ -1,0 +1,45 @@
+/**
+ * What the model needs besides the CommitLogCluster: results of effectful work done by the
+ * reconcile (certificates, keys, observed addresses) and its decisions (replicas now,
+ * bootstrap). Passing them in keeps the model pure and its output deterministic.
+ */
+
+/** A PEM certificate with its PEM private key. */
+export interface PemPair {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+/** Certificates for a cluster with TLS enabled. */
+export interface Certificates {
+  /** The CA certificate every party trusts. */
+  readonly caCertPem: string;
+  /** The generated CA with its key, to store in `<name>-ca`; absent when the user supplied the CA. */
+  readonly generatedCa?: PemPair;
+  /** Server certificate of each pod, by pod name. */
+  readonly servers: Readonly<Record<string, PemPair>>;
+  /** Client certificate of each ACL user, by user name. */
+  readonly users: Readonly<Record<string, PemPair>>;
+  /** The operator's client certificate (CN commitlog-operator). */
+  readonly operator: PemPair;
+}
+
+/** Whether the node config lets a node with empty state start a new cluster. */
+export const Bootstrap = { allowed: 'allowed', forbidden: 'forbidden' } as const;
+/** One of {@link Bootstrap}. */
+export type Bootstrap = (typeof Bootstrap)[keyof typeof Bootstrap];
+
+/** Inputs of {@link desiredObjects} besides the cluster. */
+export interface ModelInputs {
+  /** Cluster id recorded in status; nodes refuse to join a cluster with another id. */
+  readonly clusterId: string;
+  readonly bootstrap: Bootstrap;
+  /** Replicas the StatefulSet should have now (scaling moves one member at a time). */
+  readonly statefulSetReplicas: number;
+  /** Present exactly when TLS is enabled. */
+  readonly certificates?: Certificates;
+  /** Base64 of the 32-byte gossip encryption key. */
+  readonly gossipKey: string;
+  /** External `host:port` of each pod whose external Service has an address, by pod name. */
+  readonly externalAddresses: Readonly<Record<string, string>>;
+}

@@ -1,0 +1,52 @@
+/**
+ * Secrets of a cluster, built from certificates and keys the reconcile generated: the CA
+ * (only when generated), the server certificates of all pods (one Secret, files
+ * `<pod>.crt`/`<pod>.key`, mounted in every pod), one client certificate Secret per ACL user
+ * (`ca.crt`, `tls.crt`, `tls.key`: what a client needs), the operator's own client
+ * certificate, and the gossip key.
+ */
+import type { V1Secret } from '@kubernetes/client-node';
+import type { CommitLogCluster } from '../api/types.js';
+import type { ModelInputs } from './inputs.js';
+import { commonLabels, namesOf, ownerReference } from './names.js';
+
+const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+
+function secret(c: CommitLogCluster, name: string, component: string, type: string, data: Record<string, string>): V1Secret {
+  const sorted = Object.fromEntries(Object.entries(data).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, b64(v)]));
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name,
+      namespace: c.metadata.namespace,
+      labels: commonLabels(c.metadata.name, component),
+      ownerReferences: [ownerReference(c)],
+    },
+    type,
+    data: sorted,
+  };
+}
+
+/** Every Secret of the cluster for `inputs`. */
+export function secrets(c: CommitLogCluster, inputs: ModelInputs): V1Secret[] {
+  const names = namesOf(c.metadata.name);
+  const out: V1Secret[] = [secret(c, names.gossipSecret, 'gossip', 'Opaque', { key: inputs.gossipKey })];
+  const certs = inputs.certificates;
+  if (!certs) return out;
+  const ca = certs.caCertPem;
+  if (certs.generatedCa) {
+    out.push(secret(c, names.caSecret, 'ca', 'kubernetes.io/tls', { 'tls.crt': certs.generatedCa.certPem, 'tls.key': certs.generatedCa.keyPem }));
+  }
+  const serverFiles: Record<string, string> = { 'ca.crt': ca };
+  for (const [pod, pair] of Object.entries(certs.servers)) {
+    serverFiles[`${pod}.crt`] = pair.certPem;
+    serverFiles[`${pod}.key`] = pair.keyPem;
+  }
+  out.push(secret(c, names.serverSecret, 'server-tls', 'Opaque', serverFiles));
+  out.push(secret(c, names.operatorSecret, 'operator-tls', 'kubernetes.io/tls', { 'ca.crt': ca, 'tls.crt': certs.operator.certPem, 'tls.key': certs.operator.keyPem }));
+  for (const [user, pair] of Object.entries(certs.users).sort(([a], [b]) => a.localeCompare(b))) {
+    out.push(secret(c, names.userSecret(user), 'client-tls', 'kubernetes.io/tls', { 'ca.crt': ca, 'tls.crt': pair.certPem, 'tls.key': pair.keyPem }));
+  }
+  return out;
+}

@@ -1,0 +1,124 @@
+/**
+ * The StatefulSet of the node pods.
+ *
+ * Probes are the kubelet's native gRPC probes (`grpc.health.v1`). The kubelet speaks
+ * plaintext HTTP/2 to them, so the node must answer health checks — and only health checks —
+ * on connections to the RPC port that start with the HTTP/2 preface instead of a TLS
+ * ClientHello (its port demultiplexer already tells Raft's 0x01 from TLS by the first byte).
+ * Readiness asks for service `log.v1.Log` (serving = caught-up voter); liveness for the
+ * server as a whole.
+ */
+import type { V1Affinity, V1StatefulSet, V1Toleration } from '@kubernetes/client-node';
+import type { ResolvedSpec } from '../api/defaults.js';
+import type { CommitLogCluster } from '../api/types.js';
+import { commonLabels, namesOf, ownerReference, PATHS, selectorLabels } from './names.js';
+
+/** UID/GID of the node process in the node image. */
+export const NODE_UID = 65532;
+
+function defaultAffinity(n: string): V1Affinity {
+  // Preferred, not required: a 5-member cluster on a 3-node kind cluster must still schedule.
+  return {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [{
+        weight: 100,
+        podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selectorLabels(n) } },
+      }],
+    },
+  };
+}
+
+/** The StatefulSet `<name>` with `replicas` pods and the pod template hash `configHash`. */
+export function statefulSet(c: CommitLogCluster, spec: ResolvedSpec, replicas: number, configHash: string): V1StatefulSet {
+  const n = c.metadata.name;
+  const names = namesOf(n);
+  const pod = spec.pod;
+  const grpcProbe = (service: string | undefined, period: number, failures: number) => ({
+    grpc: { port: spec.ports.rpc, ...(service !== undefined ? { service } : {}) },
+    periodSeconds: period,
+    failureThreshold: failures,
+    timeoutSeconds: 3,
+  });
+  const volumes = [
+    { name: 'config', configMap: { name: names.configMap } },
+    { name: 'gossip', secret: { secretName: names.gossipSecret, defaultMode: 0o440 } },
+    ...(spec.tls.enabled ? [{ name: 'tls', secret: { secretName: names.serverSecret, defaultMode: 0o440 } }] : []),
+  ];
+  const mounts = [
+    { name: 'data', mountPath: PATHS.data },
+    { name: 'config', mountPath: PATHS.config, readOnly: true },
+    { name: 'gossip', mountPath: PATHS.gossip, readOnly: true },
+    ...(spec.tls.enabled ? [{ name: 'tls', mountPath: PATHS.tls, readOnly: true }] : []),
+  ];
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: {
+      name: names.statefulSet,
+      namespace: c.metadata.namespace,
+      labels: commonLabels(n, 'node'),
+      ownerReferences: [ownerReference(c)],
+    },
+    spec: {
+      replicas,
+      serviceName: names.headlessService,
+      // Raft membership, not pod order, decides who may serve; the operator alone decides how
+      // many pods exist (one step at a time), so pods start and stop in parallel.
+      podManagementPolicy: 'Parallel',
+      selector: { matchLabels: selectorLabels(n) },
+      persistentVolumeClaimRetentionPolicy: { whenScaled: spec.storage.whenScaled, whenDeleted: spec.storage.whenDeleted },
+      template: {
+        metadata: {
+          labels: { ...(pod.labels ?? {}), ...commonLabels(n, 'node') },
+          annotations: { ...(pod.annotations ?? {}), 'commitlog.dev/config-hash': configHash },
+        },
+        spec: {
+          // SIGTERM makes a leader hand leadership over before it stops.
+          terminationGracePeriodSeconds: 60,
+          securityContext: { runAsNonRoot: true, runAsUser: NODE_UID, runAsGroup: NODE_UID, fsGroup: NODE_UID, seccompProfile: { type: 'RuntimeDefault' } },
+          affinity: (pod.affinity as V1Affinity | undefined) ?? defaultAffinity(n),
+          ...(pod.nodeSelector ? { nodeSelector: { ...pod.nodeSelector } } : {}),
+          ...(pod.tolerations ? { tolerations: pod.tolerations as unknown as V1Toleration[] } : {}),
+          ...(pod.priorityClassName ? { priorityClassName: pod.priorityClassName } : {}),
+          enableServiceLinks: false,
+          containers: [{
+            name: 'node',
+            image: spec.image,
+            imagePullPolicy: spec.imagePullPolicy,
+            args: ['agent', '--config', `${PATHS.config}/node.yaml`, '--node-id', '$(POD_NAME)'],
+            env: [
+              { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+            ],
+            ports: [
+              { name: 'rpc', containerPort: spec.ports.rpc, protocol: 'TCP' },
+              { name: 'gossip-tcp', containerPort: spec.ports.gossip, protocol: 'TCP' },
+              { name: 'gossip-udp', containerPort: spec.ports.gossip, protocol: 'UDP' },
+              { name: 'http', containerPort: spec.ports.http, protocol: 'TCP' },
+            ],
+            startupProbe: grpcProbe(undefined, 5, 60),
+            livenessProbe: grpcProbe(undefined, 10, 3),
+            readinessProbe: grpcProbe('log.v1.Log', 5, 3),
+            ...(spec.resources.requests || spec.resources.limits ? { resources: {
+              ...(spec.resources.requests ? { requests: { ...spec.resources.requests } } : {}),
+              ...(spec.resources.limits ? { limits: { ...spec.resources.limits } } : {}),
+            } } : {}),
+            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+            volumeMounts: mounts,
+          }],
+          volumes,
+        },
+      },
+      volumeClaimTemplates: [{
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'data', labels: commonLabels(n, 'node') },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: spec.storage.size } },
+          ...(spec.storage.storageClassName !== undefined ? { storageClassName: spec.storage.storageClassName } : {}),
+        },
+      }],
+    },
+  };
+}
