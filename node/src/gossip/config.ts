@@ -1,0 +1,167 @@
+/**
+ * Gossip configuration: protocol timings (see {@link CoreParams}), addresses, tags, seeds and
+ * encryption keys, with two presets and validation.
+ *
+ * - `lan`: memberlist `DefaultLANConfig` (probe 1 s / timeout 500 ms, k = 3, gossip 200 ms
+ *   to 3 nodes, retransmit ×4, suspicion ×4 up to ×6, push/pull 30 s, TCP 10 s, UDP 1400 B)
+ *   plus Serf's reaper defaults (failed and left members forgotten after 24 h).
+ * - `local`: loopback and tests — about five times faster than memberlist's
+ *   `DefaultLocalConfig` so real-process tests finish in seconds.
+ */
+import { type CoreParams } from './core/params.js';
+import { type Tags } from './core/types.js';
+import { envelopeOverhead } from './wire/envelope.js';
+
+/** Timing and size tunables a preset fixes (everything but identity and addresses). */
+export interface GossipTunables extends Omit<CoreParams, 'packetBudget'> {
+  /** How often the shell ticks the core. */
+  readonly tickMs: number;
+  /** Largest UDP datagram we send (memberlist `UDPBufferSize`). */
+  readonly udpBufferSize: number;
+}
+
+/** The complete, validated configuration of one member. */
+export interface GossipConfig extends GossipTunables {
+  /** Unique member name (the pod name). */
+  readonly name: string;
+  /** Interface to bind UDP and TCP on. */
+  readonly bindAddr: string;
+  /** Port for both UDP and TCP; 0 picks a free port (tests). */
+  readonly bindPort: number;
+  /** Address peers should use; defaults to bindAddr (must not be 0.0.0.0 then). */
+  readonly advertiseAddr: string | undefined;
+  /** Advertised port; defaults to the bound port. */
+  readonly advertisePort: number | undefined;
+  /** Tags gossiped with our alive message (rpcAddr, clusterId, externalAddr, role …). */
+  readonly tags: Tags;
+  /** Cluster id; members with another one are refused. Defaults to tags.clusterId. */
+  readonly clusterId: string | undefined;
+  /** Seeds `host:port`; host names are re-resolved on every join attempt. */
+  readonly seeds: readonly string[];
+  /** AES-256 keys, base64; the first encrypts, all decrypt. Empty = no encryption. */
+  readonly encryptionKeys: readonly string[];
+}
+
+/** Named presets. */
+export const presets = {
+  lan: {
+    probeIntervalMs: 1000,
+    probeTimeoutMs: 500,
+    indirectChecks: 3,
+    retransmitMult: 4,
+    suspicionMult: 4,
+    suspicionMaxTimeoutMult: 6,
+    awarenessMaxMultiplier: 8,
+    gossipIntervalMs: 200,
+    gossipNodes: 3,
+    gossipToTheDeadMs: 30_000,
+    pushPullIntervalMs: 30_000,
+    reconnectIntervalMs: 30_000,
+    reapFailedMs: 24 * 3600_000,
+    reapLeftMs: 24 * 3600_000,
+    streamTimeoutMs: 10_000,
+    streamFallbackPing: true,
+    tickMs: 20,
+    udpBufferSize: 1400,
+  },
+  local: {
+    probeIntervalMs: 200,
+    probeTimeoutMs: 100,
+    indirectChecks: 2,
+    retransmitMult: 3,
+    suspicionMult: 3,
+    suspicionMaxTimeoutMult: 4,
+    awarenessMaxMultiplier: 4,
+    gossipIntervalMs: 50,
+    gossipNodes: 3,
+    gossipToTheDeadMs: 5_000,
+    pushPullIntervalMs: 2_000,
+    reconnectIntervalMs: 1_000,
+    reapFailedMs: 30_000,
+    reapLeftMs: 30_000,
+    streamTimeoutMs: 1_000,
+    streamFallbackPing: true,
+    tickMs: 10,
+    udpBufferSize: 1400,
+  },
+} as const satisfies Record<string, GossipTunables>;
+
+/** Preset names. */
+export type PresetName = keyof typeof presets;
+
+/** What callers pass: identity plus any overrides of the chosen preset. */
+export type GossipConfigInput = Partial<GossipConfig> & { readonly name: string; readonly preset?: PresetName };
+
+/** Invalid configuration; `field` names the offending key. */
+export class GossipConfigError extends Error {
+  readonly code = 'invalid-gossip-config';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`gossip config ${field}: ${message}`);
+    this.name = 'GossipConfigError';
+  }
+}
+
+const positive: readonly (keyof GossipTunables)[] = [
+  'probeIntervalMs',
+  'probeTimeoutMs',
+  'retransmitMult',
+  'suspicionMult',
+  'suspicionMaxTimeoutMult',
+  'awarenessMaxMultiplier',
+  'gossipIntervalMs',
+  'gossipNodes',
+  'streamTimeoutMs',
+  'tickMs',
+];
+
+/** Applies the preset (default `lan`) and validates; throws {@link GossipConfigError}. */
+export function resolveConfig(input: GossipConfigInput): GossipConfig {
+  const { preset = 'lan', ...rest } = input;
+  const base = presets[preset];
+  if (base === undefined) throw new GossipConfigError('preset', `unknown preset "${String(preset)}"`);
+  const c: GossipConfig = {
+    ...base,
+    bindAddr: '0.0.0.0',
+    bindPort: 8401,
+    advertiseAddr: undefined,
+    advertisePort: undefined,
+    tags: {},
+    clusterId: undefined,
+    seeds: [],
+    encryptionKeys: [],
+    ...rest,
+  };
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(c.name)) throw new GossipConfigError('name', `"${c.name}" must be 1–128 of [A-Za-z0-9._-]`);
+  for (const k of positive) {
+    const v = c[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new GossipConfigError(k, `must be a positive number, got ${String(v)}`);
+  }
+  for (const k of ['indirectChecks', 'gossipToTheDeadMs', 'pushPullIntervalMs', 'reconnectIntervalMs', 'reapFailedMs', 'reapLeftMs'] as const) {
+    if (!Number.isFinite(c[k]) || c[k] < 0) throw new GossipConfigError(k, `must be ≥ 0, got ${c[k]}`);
+  }
+  if (c.probeTimeoutMs >= c.probeIntervalMs) throw new GossipConfigError('probeTimeoutMs', 'must be below probeIntervalMs');
+  if (c.udpBufferSize < 512 || c.udpBufferSize > 65507) throw new GossipConfigError('udpBufferSize', 'must be in [512, 65507]');
+  if (!Number.isInteger(c.bindPort) || c.bindPort < 0 || c.bindPort > 65535) throw new GossipConfigError('bindPort', `bad port ${c.bindPort}`);
+  const adv = c.advertiseAddr ?? c.bindAddr;
+  if (adv === '0.0.0.0' || adv === '::') throw new GossipConfigError('advertiseAddr', 'required when binding to all interfaces');
+  for (const s of c.seeds) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(s)) throw new GossipConfigError('seeds', `"${s}" is not host:port`);
+  }
+  for (const k of c.encryptionKeys) {
+    if (Buffer.from(k, 'base64').length !== 32) throw new GossipConfigError('encryptionKeys', 'each key must be 32 bytes, base64');
+  }
+  const cid = c.clusterId ?? c.tags['clusterId'];
+  if (c.clusterId !== undefined && c.tags['clusterId'] !== undefined && c.tags['clusterId'] !== c.clusterId) {
+    throw new GossipConfigError('clusterId', 'differs from tags.clusterId');
+  }
+  return cid === undefined ? c : { ...c, clusterId: cid, tags: { ...c.tags, clusterId: cid } };
+}
+
+/** The core's parameters for a config: the UDP budget net of the envelope. */
+export function coreParams(c: GossipTunables, encrypted: boolean): CoreParams {
+  const { tickMs: _t, udpBufferSize, ...rest } = c;
+  return { ...rest, packetBudget: udpBufferSize - envelopeOverhead(encrypted) };
+}
