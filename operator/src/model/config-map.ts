@@ -16,7 +16,10 @@ import type { CommitLogCluster } from '../api/types.js';
 import { Bootstrap, type ModelInputs } from './inputs.js';
 import { commonLabels, namesOf, NODE_CN, OPERATOR_CN, ownerReference, PATHS } from './names.js';
 
-/** Casbin model: subject = client certificate CN, object `*`, action produce|consume|admin. */
+/**
+ * Casbin model: subject = client certificate CN, object `*` (the whole log), action
+ * produce|consume|admin — the node's model (node/config/acl/model.conf, the book's shape).
+ */
 export const ACL_MODEL = `[request_definition]
 r = sub, obj, act
 
@@ -27,7 +30,7 @@ p = sub, obj, act
 e = some(where (p.eft == allow))
 
 [matchers]
-m = r.sub == p.sub && (p.obj == "*" || r.obj == p.obj) && r.act == p.act
+m = r.sub == p.sub && r.obj == p.obj && r.act == p.act
 `;
 
 /** Casbin policy lines of a spec: its rules, plus the operator (admin) and the nodes (forwarding). */

@@ -1,0 +1,55 @@
+/**
+ * Whether an existing certificate can be kept: parses, chains to the current CA, matches the
+ * key, names what it must name, and does not expire within the renewal window.
+ */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import type { PemPair } from '../model/inputs.js';
+
+/** Why a certificate must be (re)issued; `null` = keep it. */
+export type RenewReason = 'missing' | 'unparsable' | 'other-ca' | 'key-mismatch' | 'names-changed' | 'expiring' | null;
+
+/** What a kept certificate must satisfy. */
+export interface Expectation {
+  readonly caCertPem: string;
+  readonly commonName: string;
+  readonly dnsNames: readonly string[];
+  readonly now: Date;
+  readonly renewBeforeDays: number;
+}
+
+function sanDnsNames(cert: X509Certificate): string[] {
+  return (cert.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4));
+}
+
+/** Decides whether `existing` can be kept under `want`. */
+export function renewReason(existing: PemPair | undefined, want: Expectation): RenewReason {
+  if (!existing) return 'missing';
+  let cert: X509Certificate;
+  let ca: X509Certificate;
+  try {
+    cert = new X509Certificate(existing.certPem);
+    ca = new X509Certificate(want.caCertPem);
+  } catch {
+    return 'unparsable';
+  }
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return 'other-ca';
+  try {
+    if (!cert.checkPrivateKey(createPrivateKey(existing.keyPem))) return 'key-mismatch';
+  } catch {
+    return 'unparsable';
+  }
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1];
+  const names = sanDnsNames(cert).sort().join(',');
+  if (cn !== want.commonName || names !== [...want.dnsNames].sort().join(',')) return 'names-changed';
+  if (new Date(cert.validTo).getTime() - want.now.getTime() < want.renewBeforeDays * 86_400_000) return 'expiring';
+  return null;
+}
+
+/** notAfter of a PEM certificate, or `undefined` when it does not parse. */
+export function notAfter(certPem: string): Date | undefined {
+  try {
+    return new Date(new X509Certificate(certPem).validTo);
+  } catch {
+    return undefined;
+  }
+}
