@@ -1,0 +1,57 @@
+/**
+ * The logical clock: election timeouts for followers and candidates; heartbeats,
+ * check-quorum (thesis §6.2), transfer timeouts and snapshot chunk resends for leaders.
+ */
+import { hup } from './election.js';
+import { bcastHeartbeat } from './replication.js';
+import { becomeFollower } from './roles.js';
+import { sendSnapshotChunk } from './snapshot.js';
+import { ctx, type RaftState } from './state.js';
+import { quorum } from './tracker.js';
+
+/** Advances the clock by one tick. */
+export function tick(r: RaftState): void {
+  if (r.role === 'leader') tickLeader(r);
+  else tickElection(r);
+}
+
+function tickElection(r: RaftState): void {
+  r.electionElapsed++;
+  if (r.electionElapsed >= r.randomizedElectionTimeout) {
+    r.electionElapsed = 0;
+    hup(r);
+  }
+}
+
+function tickLeader(r: RaftState): void {
+  r.heartbeatElapsed++;
+  r.electionElapsed++;
+  if (r.electionElapsed >= r.cfg.electionTicks) {
+    r.electionElapsed = 0;
+    if (r.cfg.checkQuorum && !quorumActive(r)) {
+      r.logger.warn(ctx(r), 'lost contact with a quorum, stepping down');
+      becomeFollower(r, r.term, null);
+      return;
+    }
+    if (r.leadTransferee !== null) {
+      r.logger.info({ ...ctx(r), to: r.leadTransferee }, 'leadership transfer timed out');
+      r.leadTransferee = null;
+    }
+  }
+  if (r.heartbeatElapsed >= r.cfg.heartbeatTicks) {
+    r.heartbeatElapsed = 0;
+    bcastHeartbeat(r, r.readSeq);
+    for (const [id, pr] of r.tracker.progress) if (pr.state === 'snapshot') sendSnapshotChunk(r, id);
+  }
+}
+
+/** Counts voters heard from since the last round (self included) and resets the marks. */
+function quorumActive(r: RaftState): boolean {
+  let active = 0;
+  for (const id of r.tracker.voters) {
+    const pr = r.tracker.progress.get(id);
+    if (id === r.id || pr?.recentActive === true) active++;
+    if (pr !== undefined && id !== r.id) pr.recentActive = false;
+  }
+  return active >= quorum(r.tracker);
+}
