@@ -1,0 +1,22 @@
+/**
+ * The segmented on-disk commit log (see log.ts for the contract, frame.ts and
+ * offset-index.ts for the file formats, meta.ts for the metadata file).
+ */
+export { Log, type DataRecord, type RetentionResult, type SyncEvent, type SyncStats } from './log.js';
+export { GroupCommit, type GroupCommitStats } from './group-commit.js';
+export { RecordType, MAX_RECORD_TYPE, type AppendInput, type LogRecord, type Record, type ReadRangeOptions } from './record.js';
+export {
+  LogError,
+  LogErrorCode,
+  RecordTooLargeError,
+  OffsetOutOfRangeError,
+  CorruptSegmentError,
+  LogClosedError,
+  LogBusyError,
+  InvalidLogConfigError,
+  InvalidArgumentError,
+} from './errors.js';
+export { defaultLogConfig, logConfigPresets, resolveLogConfig, type LogConfig, type LogConfigInput, type RetentionConfig } from './config.js';
+export { silentLogger, type LogLogger } from './logger.js';
+export { FRAME_HEADER_BYTES } from './frame.js';
+export { INDEX_ENTRY_BYTES } from './offset-index.js';

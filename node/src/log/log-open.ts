@@ -1,0 +1,101 @@
+/**
+ * Opening a log directory: list segment files, complete interrupted prefix truncations
+ * and resets (meta.ts), open and validate every segment (segment.ts), check that segments
+ * are contiguous, and rebuild the in-memory term runs and dense-offset map from the index
+ * entries (never from the stores). Runs once, before the log serves anything, so its file
+ * calls may be synchronous.
+ */
+import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type LogConfig, type LogConfigInput, resolveLogConfig } from './config.js';
+import { DenseOffsets } from './dense-offsets.js';
+import { CorruptSegmentError } from './errors.js';
+import { type LogLogger } from './logger.js';
+import { type LogMeta, META_FILE, readMeta, writeMetaDurable } from './meta.js';
+import { INDEX_ENTRY_BYTES } from './offset-index.js';
+import { RecordType } from './record.js';
+import { parseSegmentFile, Segment, segmentStem } from './segment.js';
+import { TermRuns } from './term-runs.js';
+import { readU64 } from './frame.js';
+
+/** The state {@link openLogFiles} hands to the Log. */
+export interface OpenedLog {
+  readonly config: LogConfig;
+  readonly segments: Segment[];
+  readonly dense: DenseOffsets;
+  readonly terms: TermRuns;
+}
+
+async function removeSegmentFiles(dir: string, base: number): Promise<void> {
+  for (const ext of ['store', 'index']) {
+    try {
+      await unlink(join(dir, `${segmentStem(base)}.${ext}`));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+}
+
+/** Opens and recovers the log files of `dir` (see the module comment). */
+export async function openLogFiles(dir: string, input: LogConfigInput, logger: LogLogger): Promise<OpenedLog> {
+  const config = resolveLogConfig(input);
+  await mkdir(dir, { recursive: true });
+  const meta = await readMeta(dir);
+  const names = await readdir(dir);
+  if (names.includes(`${META_FILE}.tmp`)) await unlink(join(dir, `${META_FILE}.tmp`));
+  let bases = [...new Set(names.map(parseSegmentFile).flatMap((p) => (p ? [p.base] : [])))].sort((a, b) => a - b);
+  let rewriteMeta = meta === undefined;
+
+  if (meta?.resetPending) {
+    logger.warn({ dir, initialOffset: meta.anchorOffset, removedSegments: bases.length }, 'log: completing an interrupted reset');
+    for (const base of bases.reverse()) await removeSegmentFiles(dir, base);
+    bases = [];
+    rewriteMeta = true;
+  } else if (meta) {
+    const stale = bases.filter((b) => b < meta.anchorOffset);
+    if (stale.length > 0) {
+      logger.warn({ dir, lowestOffset: meta.anchorOffset, removedSegments: stale.length }, 'log: completing an interrupted prefix truncation');
+      for (const base of stale) await removeSegmentFiles(dir, base);
+      bases = bases.filter((b) => b >= meta.anchorOffset);
+    }
+  } else if (bases.length > 0) {
+    logger.warn({ dir }, 'log: metadata file missing; assuming no non-data records below the lowest offset');
+  }
+
+  const segments: Segment[] = [];
+  const dense = new DenseOffsets(meta && !meta.resetPending ? meta.nonDataBelow : (meta?.nonDataBelow ?? 0));
+  const terms = new TermRuns();
+  try {
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i] ?? 0;
+      const { segment, entries } = Segment.open(dir, base, config, i === bases.length - 1, logger);
+      const previous = segments[segments.length - 1];
+      segments.push(segment);
+      if (previous && previous.nextOffset !== base) {
+        throw new CorruptSegmentError(segment.store.path, 0, `segment starts at ${base} but the previous one ends at ${previous.nextOffset}`);
+      }
+      for (let at = 0; at < entries.length; at += INDEX_ENTRY_BYTES) {
+        const offset = base + at / INDEX_ENTRY_BYTES;
+        if (entries[at + 16] !== RecordType.data) dense.addNonData(offset);
+        terms.add(offset, readU64(entries, at + 8));
+      }
+    }
+    const first = segments[0];
+    if (meta && !meta.resetPending && first && first.baseOffset !== meta.anchorOffset) {
+      throw new CorruptSegmentError(first.store.path, 0, `the log should start at ${meta.anchorOffset}: segments below ${first.baseOffset} are missing`);
+    }
+    if (segments.length === 0) {
+      segments.push(Segment.create(dir, meta?.anchorOffset ?? config.initialOffset, config));
+      rewriteMeta = true;
+    }
+    if (rewriteMeta) {
+      const lowest = segments[0]?.baseOffset ?? 0;
+      const next: LogMeta = { anchorOffset: lowest, nonDataBelow: dense.removedNonData, resetPending: false };
+      await writeMetaDurable(dir, next);
+    }
+  } catch (err) {
+    for (const s of segments) s.close();
+    throw err;
+  }
+  return { config, segments, dense, terms };
+}

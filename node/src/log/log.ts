@@ -1,0 +1,559 @@
+/**
+ * The segmented commit log: the Raft log and the data users read, on disk.
+ *
+ * Contract in short:
+ * - Offsets are safe integers. The log holds the records at offsets [lowestOffset,
+ *   nextOffset); an empty log has `lowestOffset === nextOffset` (there is no "highest
+ *   offset" to get wrong: the last record, when there is one, is at nextOffset - 1).
+ * - `append` is synchronous and buffered; every change (appends, suffix truncation, rolls)
+ *   is durable once a later `sync()` resolves. Concurrent `sync()` calls share fsyncs.
+ * - `truncatePrefix`, `applyRetention` and `reset` are asynchronous because they write the
+ *   metadata file durably before deleting segments (see meta.ts); they are durable when
+ *   they resolve.
+ * - Reads never return bytes that fail their checksum: they throw CorruptSegmentError.
+ * - Dense data offsets: `toDataOffset`/`toLogOffset` map between log offsets and the dense
+ *   offsets 0, 1, 2, … of data records only (dense-offsets.ts).
+ *
+ * All methods run on the event loop: file reads and writes are synchronous page-cache
+ * copies (see store.ts for why), fdatasync/fsync are asynchronous.
+ */
+import { Readable } from 'node:stream';
+import { type LogConfig, type LogConfigInput } from './config.js';
+import { DenseOffsets } from './dense-offsets.js';
+import { InvalidArgumentError, LogBusyError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError } from './errors.js';
+import { openLogFiles } from './log-open.js';
+import { type LogLogger, silentLogger } from './logger.js';
+import { fsyncDir, writeMetaDurable } from './meta.js';
+import { type AppendInput, type LogRecord, MAX_RECORD_TYPE, type ReadRangeOptions, RecordType } from './record.js';
+import { Segment } from './segment.js';
+import { TermRuns } from './term-runs.js';
+
+/** Counters of the log's fsync work, for metrics (attach e.g. a prom-client histogram). */
+export interface SyncStats {
+  /** Completed sync rounds (one round = fdatasync of the dirty files, shared by all waiters). */
+  readonly rounds: number;
+  /** Sum and maximum of round durations in ms. */
+  readonly totalMs: number;
+  readonly maxMs: number;
+  /** Duration of the last round in ms. */
+  readonly lastMs: number;
+}
+
+/** What a sync listener learns after each round. */
+export interface SyncEvent {
+  readonly durationMs: number;
+  /** Files fdatasynced in the round (2 per segment) plus 1 when the directory was fsynced. */
+  readonly files: number;
+}
+
+/** A record returned by {@link Log.readDataRange}: a data record with its dense offset. */
+export interface DataRecord extends LogRecord {
+  readonly dataOffset: number;
+}
+
+/** Result of {@link Log.applyRetention}. */
+export interface RetentionResult {
+  readonly removedSegments: number;
+  readonly lowestOffset: number;
+}
+
+const DEFAULT_MAX_COUNT = 1000;
+const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
+
+/** The segmented log. Create with {@link Log.open}; one instance per directory. */
+export class Log {
+  private closed = false;
+  private busy: string | undefined;
+  /** While a prefix removal is in flight: truncateSuffix may not cut at or below this. */
+  private prefixFloor: number | undefined;
+  private mutations = 0;
+  private durableMutations = 0;
+  private inflight: Promise<void> | undefined;
+  private failed: Error | undefined;
+  private sealedUnsynced: Segment[] = [];
+  private dirDirty = false;
+  private retiredDuringSync: Segment[] = [];
+  private readonly listeners = new Set<(e: SyncEvent) => void>();
+  private stats: SyncStats = { rounds: 0, totalMs: 0, maxMs: 0, lastMs: 0 };
+
+  private constructor(
+    /** The directory holding the segment files. */
+    readonly dir: string,
+    /** The validated configuration. */
+    readonly config: LogConfig,
+    private readonly logger: LogLogger,
+    private segments: Segment[],
+    private dense: DenseOffsets,
+    private terms: TermRuns,
+  ) {}
+
+  /**
+   * Opens (or creates) the log in `dir`, recovering from a crash: a torn or corrupt tail of
+   * the last segment is cut, indexes that disagree with their store are rebuilt, interrupted
+   * prefix truncations and resets are completed; each repair is logged as a warning.
+   * `config.initialOffset` applies only to a directory that has never held a log.
+   * @throws CorruptSegmentError for damage inside a sealed segment or missing segments.
+   * @throws InvalidLogConfigError for a bad configuration.
+   */
+  static async open(dir: string, config: LogConfigInput = {}, logger: LogLogger = silentLogger): Promise<Log> {
+    const opened = await openLogFiles(dir, config, logger);
+    return new Log(dir, opened.config, logger, opened.segments, opened.dense, opened.terms);
+  }
+
+  private get active(): Segment {
+    const s = this.segments[this.segments.length - 1];
+    if (!s) throw new Error('log invariant broken: no active segment');
+    return s;
+  }
+
+  /** Lowest offset still in the log (equals nextOffset when the log is empty). */
+  get lowestOffset(): number {
+    return this.segments[0]?.baseOffset ?? this.active.baseOffset;
+  }
+
+  /** Offset the next append gets; the last record, if any, is at nextOffset - 1. */
+  get nextOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  /** True when the log holds no record. */
+  get isEmpty(): boolean {
+    return this.lowestOffset === this.nextOffset;
+  }
+
+  /** Store bytes of all segments (buffered ones included). */
+  get sizeBytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.sizeBytes;
+    return n;
+  }
+
+  /** Number of segments (files = 2 × this). */
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Base offsets of the segments, oldest first (for tests and status pages). */
+  segmentBases(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  private assertWritable(): void {
+    if (this.closed) throw new LogClosedError();
+    if (this.busy === 'reset') throw new LogBusyError(this.busy);
+  }
+
+  private validate(input: AppendInput): void {
+    const { value } = input;
+    if (!(value instanceof Uint8Array)) throw new InvalidArgumentError('value', 'must be a Uint8Array');
+    if (value.length > this.config.maxRecordBytes) throw new RecordTooLargeError(value.length, this.config.maxRecordBytes);
+    const term = input.term ?? 0;
+    if (!Number.isSafeInteger(term) || term < 0) throw new InvalidArgumentError('term', `must be a safe integer >= 0, got ${term}`);
+    const type = input.type ?? RecordType.data;
+    if (!Number.isInteger(type) || type < 0 || type > MAX_RECORD_TYPE) throw new InvalidArgumentError('type', `must be an integer in [0, 255], got ${type}`);
+  }
+
+  private appendValidated(input: AppendInput): number {
+    let active = this.active;
+    if (active.isMaxed()) active = this.roll();
+    const term = input.term ?? 0;
+    const type = input.type ?? RecordType.data;
+    const offset = active.append(term, type, input.value);
+    if (type !== RecordType.data) this.dense.addNonData(offset);
+    this.terms.add(offset, term);
+    return offset;
+  }
+
+  /**
+   * Appends one record (buffered: durable after the next `sync()`) and returns its offset.
+   * @throws RecordTooLargeError when the value exceeds `config.maxRecordBytes`.
+   */
+  append(input: AppendInput): number {
+    this.assertWritable();
+    this.validate(input);
+    this.mutations++;
+    return this.appendValidated(input);
+  }
+
+  /**
+   * Appends records at consecutive offsets and returns the offset of the first (nextOffset
+   * when `inputs` is empty). All inputs are validated before any is written.
+   */
+  appendBatch(inputs: readonly AppendInput[]): number {
+    this.assertWritable();
+    for (const input of inputs) this.validate(input);
+    const first = this.nextOffset;
+    this.mutations++;
+    for (const input of inputs) this.appendValidated(input);
+    return first;
+  }
+
+  private roll(): Segment {
+    const old = this.active;
+    old.seal();
+    this.sealedUnsynced.push(old);
+    const next = Segment.create(this.dir, old.nextOffset, this.config);
+    this.segments.push(next);
+    this.dirDirty = true;
+    this.logger.info({ base: next.baseOffset, dir: this.dir }, 'log: rolled to a new segment');
+    return next;
+  }
+
+  private checkRange(offset: number): void {
+    if (this.closed) throw new LogClosedError();
+    const lowest = this.lowestOffset;
+    const next = this.nextOffset;
+    if (!Number.isSafeInteger(offset) || offset < lowest || offset >= next) throw new OffsetOutOfRangeError(offset, lowest, next);
+  }
+
+  private segmentFor(offset: number): Segment {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if ((this.segments[mid]?.baseOffset ?? 0) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const s = this.segments[lo];
+    if (!s) throw new Error('log invariant broken: no segment');
+    return s;
+  }
+
+  /**
+   * Reads the record at `offset`.
+   * @throws OffsetOutOfRangeError outside [lowestOffset, nextOffset).
+   * @throws CorruptSegmentError when the stored frame fails its checksum.
+   */
+  read(offset: number): LogRecord {
+    this.checkRange(offset);
+    return this.segmentFor(offset).read(offset);
+  }
+
+  /**
+   * Reads consecutive records from `from` on, for fast sequential consumption: the store is
+   * read in large chunks, not one call per record. Returns at least one record, and at most
+   * `maxCount` records or about `maxBytes` of values, never reaching `endOffset`.
+   * Returns [] when `from === nextOffset` (caught up).
+   * @throws OffsetOutOfRangeError when `from` is outside [lowestOffset, nextOffset].
+   */
+  readRange(from: number, options: ReadRangeOptions = {}): LogRecord[] {
+    if (this.closed) throw new LogClosedError();
+    if (from === this.nextOffset && Number.isSafeInteger(from)) return [];
+    this.checkRange(from);
+    const maxCount = options.maxCount ?? DEFAULT_MAX_COUNT;
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    const end = Math.min(options.endOffset ?? this.nextOffset, this.nextOffset);
+    const out: LogRecord[] = [];
+    let bytes = 0;
+    let offset = from;
+    let i = this.segments.indexOf(this.segmentFor(from));
+    while (offset < end && out.length < maxCount && (bytes < maxBytes || out.length === 0)) {
+      const segment = this.segments[i++];
+      if (!segment) break;
+      bytes = segment.readRange(offset, end, maxCount, maxBytes, out, bytes);
+      offset = segment.nextOffset;
+    }
+    return out;
+  }
+
+  /** Term of the record at `offset` (from memory, no disk read). */
+  termAt(offset: number): number {
+    this.checkRange(offset);
+    return this.terms.termAt(offset);
+  }
+
+  /** Dense data offset of the first data record at or after lowestOffset. */
+  get lowestDataOffset(): number {
+    return this.dense.toDataOffset(this.lowestOffset);
+  }
+
+  /** Dense data offset the next data record appended will get. */
+  get nextDataOffset(): number {
+    return this.dense.toDataOffset(this.nextOffset);
+  }
+
+  /**
+   * Maps a log offset in [lowestOffset, nextOffset] to a dense data offset: for a data
+   * record its own data offset; for a non-data record (or nextOffset) the data offset of the
+   * next data record. O(log k) in the number k of non-data records.
+   */
+  toDataOffset(logOffset: number): number {
+    if (logOffset !== this.nextOffset) this.checkRange(logOffset);
+    return this.dense.toDataOffset(logOffset);
+  }
+
+  /**
+   * Maps a dense data offset in [lowestDataOffset, nextDataOffset) to the log offset of
+   * that data record. O(log k).
+   * @throws OffsetOutOfRangeError (carrying data-offset bounds) outside that range.
+   */
+  toLogOffset(dataOffset: number): number {
+    if (this.closed) throw new LogClosedError();
+    const lowest = this.lowestDataOffset;
+    const next = this.nextDataOffset;
+    if (!Number.isSafeInteger(dataOffset) || dataOffset < lowest || dataOffset >= next) throw new OffsetOutOfRangeError(dataOffset, lowest, next);
+    return this.dense.toLogOffset(dataOffset);
+  }
+
+  /** True when the record at `logOffset` is a data record. */
+  isDataRecord(logOffset: number): boolean {
+    this.checkRange(logOffset);
+    return !this.dense.isNonData(logOffset);
+  }
+
+  /** Reads the data record with dense offset `dataOffset` (bounds are data offsets). */
+  readData(dataOffset: number): DataRecord {
+    const record = this.read(this.toLogOffset(dataOffset));
+    return { ...record, dataOffset };
+  }
+
+  /**
+   * Like {@link readRange} from the data record `fromData`, returning data records only,
+   * each with its dense offset; `endOffset` is a log offset. Returns [] when caught up.
+   */
+  readDataRange(fromData: number, options: ReadRangeOptions = {}): DataRecord[] {
+    if (fromData === this.nextDataOffset && Number.isSafeInteger(fromData)) return [];
+    let from = this.toLogOffset(fromData);
+    const end = Math.min(options.endOffset ?? this.nextOffset, this.nextOffset);
+    let dataOffset = fromData;
+    const out: DataRecord[] = [];
+    while (out.length === 0 && from < end) {
+      const records = this.readRange(from, options);
+      if (records.length === 0) break;
+      for (const r of records) {
+        if (r.type === RecordType.data) out.push({ ...r, dataOffset: dataOffset++ });
+      }
+      from = (records[records.length - 1]?.offset ?? from) + 1;
+    }
+    return out;
+  }
+
+  /**
+   * Removes every record at offset >= `from` (Raft conflict repair, §5.3): later segments
+   * are deleted, the segment holding `from` is cut. Durable after the next `sync()`.
+   * A no-op when `from === nextOffset`.
+   * @throws OffsetOutOfRangeError when `from` is outside [lowestOffset, nextOffset].
+   */
+  truncateSuffix(from: number): void {
+    this.assertWritable();
+    const lowest = this.lowestOffset;
+    const next = this.nextOffset;
+    if (!Number.isSafeInteger(from) || from < lowest || from > next) throw new OffsetOutOfRangeError(from, lowest, next);
+    if (from === next) return;
+    if (this.prefixFloor !== undefined && from <= this.prefixFloor) throw new LogBusyError('truncatePrefix');
+    this.mutations++;
+    while (this.segments.length > 1 && this.active.baseOffset >= from) {
+      const gone = this.segments.pop();
+      if (gone) this.retire(gone);
+    }
+    this.active.truncateFrom(from);
+    this.dense.truncateFrom(from);
+    this.terms.truncateFrom(from);
+  }
+
+  private retire(segment: Segment): void {
+    segment.unlink();
+    this.sealedUnsynced = this.sealedUnsynced.filter((s) => s !== segment);
+    this.dirDirty = true;
+    // An fdatasync of its descriptors may be in flight: close only after it settles, so
+    // that the descriptor number cannot be reused under it.
+    if (this.inflight) this.retiredDuringSync.push(segment);
+    else segment.close();
+  }
+
+  /**
+   * Removes whole segments all of whose records are below `lowest` (retention, snapshot
+   * compaction); the active segment is never removed, so the new lowestOffset may stay
+   * below `lowest`. Resolves with the new lowestOffset once the removal is durable.
+   */
+  async truncatePrefix(lowest: number): Promise<number> {
+    this.assertWritable();
+    if (this.busy) throw new LogBusyError(this.busy);
+    let k = 0;
+    while (k < this.segments.length - 1 && (this.segments[k]?.nextOffset ?? Infinity) <= lowest) k++;
+    return this.removeOldest(k, 'truncatePrefix');
+  }
+
+  private async removeOldest(count: number, operation: string): Promise<number> {
+    const keep = this.segments[count];
+    if (count === 0 || !keep) return this.lowestOffset;
+    const newLowest = keep.baseOffset;
+    this.busy = operation;
+    this.prefixFloor = newLowest;
+    try {
+      // Commit point first: a crash after this line is rolled forward on open.
+      await writeMetaDurable(this.dir, { anchorOffset: newLowest, nonDataBelow: this.dense.nonDataBefore(newLowest), resetPending: false });
+      const removed = this.segments.splice(0, count);
+      for (const s of removed) this.retire(s);
+      this.dense.truncateBelow(newLowest);
+      this.terms.truncateBelow(newLowest);
+      await fsyncDir(this.dir);
+      this.logger.info({ dir: this.dir, removedSegments: count, lowestOffset: newLowest, operation }, 'log: removed oldest segments');
+      return newLowest;
+    } finally {
+      this.busy = undefined;
+      this.prefixFloor = undefined;
+    }
+  }
+
+  /**
+   * Applies `config.retention`: removes the oldest sealed segments while the log is over
+   * `maxTotalBytes` or the segment's last write is older than `maxAgeMs`, oldest first,
+   * never the active segment and never a segment holding an offset >= `floor` (pass Raft's
+   * last applied / snapshot index + 1 so unapplied entries survive).
+   */
+  async applyRetention(floor: number, now: number = Date.now()): Promise<RetentionResult> {
+    this.assertWritable();
+    if (this.busy) throw new LogBusyError(this.busy);
+    const { maxTotalBytes, maxAgeMs } = this.config.retention;
+    let total = this.sizeBytes;
+    let k = 0;
+    while (k < this.segments.length - 1) {
+      const s = this.segments[k];
+      if (!s || s.nextOffset > floor) break;
+      const overSize = maxTotalBytes > 0 && total > maxTotalBytes;
+      const tooOld = maxAgeMs > 0 && now - s.lastWriteMs() > maxAgeMs;
+      if (!overSize && !tooOld) break;
+      total -= s.sizeBytes;
+      k++;
+    }
+    const lowestOffset = await this.removeOldest(k, 'applyRetention');
+    return { removedSegments: k, lowestOffset };
+  }
+
+  /**
+   * Empties the log and restarts it at `initialOffset` (after installing a snapshot that
+   * covers everything below it). `initialDataOffset` is the dense data offset the first
+   * data record will get (default: `initialOffset`, i.e. no non-data records below).
+   * Durable when it resolves; a crash midway is completed on the next open.
+   */
+  async reset(initialOffset: number, initialDataOffset: number = initialOffset): Promise<void> {
+    this.assertWritable();
+    if (this.busy) throw new LogBusyError(this.busy);
+    if (!Number.isSafeInteger(initialOffset) || initialOffset < 0) throw new InvalidArgumentError('initialOffset', `must be a safe integer >= 0, got ${initialOffset}`);
+    if (!Number.isSafeInteger(initialDataOffset) || initialDataOffset < 0 || initialDataOffset > initialOffset) {
+      throw new InvalidArgumentError('initialDataOffset', `must be a safe integer in [0, initialOffset], got ${initialDataOffset}`);
+    }
+    this.busy = 'reset';
+    try {
+      const meta = { anchorOffset: initialOffset, nonDataBelow: initialOffset - initialDataOffset };
+      await writeMetaDurable(this.dir, { ...meta, resetPending: true });
+      const old = this.segments;
+      this.segments = [];
+      for (const s of old.reverse()) this.retire(s);
+      this.sealedUnsynced = [];
+      this.segments = [Segment.create(this.dir, initialOffset, this.config)];
+      this.dense = new DenseOffsets(meta.nonDataBelow);
+      this.terms = new TermRuns();
+      this.mutations++;
+      await writeMetaDurable(this.dir, { ...meta, resetPending: false });
+      this.logger.info({ dir: this.dir, initialOffset, initialDataOffset }, 'log: reset');
+    } finally {
+      this.busy = undefined;
+    }
+  }
+
+  /**
+   * A stream of the raw store bytes of all segments, oldest first, as of this call (the
+   * book's `Reader`, for snapshots). Do not truncate the log while it is being read.
+   */
+  reader(): Readable {
+    if (this.closed) throw new LogClosedError();
+    const parts = this.segments.map((s) => {
+      s.flush();
+      return { segment: s, size: s.sizeBytes };
+    });
+    return Readable.from(
+      (function* chunks() {
+        for (const { segment, size } of parts) {
+          for (let pos = 0; pos < size; ) {
+            const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, size - pos));
+            const n = segment.store.readAt(buf, pos);
+            if (n === 0) break;
+            pos += n;
+            yield buf.subarray(0, n);
+          }
+        }
+      })(),
+    );
+  }
+
+  /**
+   * Makes everything appended or truncated so far durable: writes the buffers and
+   * fdatasyncs the files of the active segment and of segments sealed since the last sync
+   * (and fsyncs the directory after segments were created or removed). Concurrent callers
+   * share rounds: while one round runs, later callers wait for the next, which covers them
+   * all (group commit). After an fsync failure the log refuses further syncs: the state of
+   * the page cache is unknown (the "fsyncgate" lesson), so reopen the log.
+   */
+  async sync(): Promise<void> {
+    if (this.closed) throw new LogClosedError();
+    await this.syncUntil(this.mutations);
+  }
+
+  private async syncUntil(target: number): Promise<void> {
+    while (this.durableMutations < target) {
+      if (this.failed) throw this.failed;
+      if (this.inflight) {
+        await this.inflight;
+        continue;
+      }
+      this.inflight = this.syncRound();
+      try {
+        await this.inflight;
+      } finally {
+        this.inflight = undefined;
+        for (const s of this.retiredDuringSync.splice(0)) s.close();
+      }
+    }
+  }
+
+  private async syncRound(): Promise<void> {
+    const seq = this.mutations;
+    const segments = [...this.sealedUnsynced, this.active];
+    this.sealedUnsynced = [];
+    const dir = this.dirDirty;
+    this.dirDirty = false;
+    const started = performance.now();
+    try {
+      await Promise.all(segments.map((s) => s.sync()));
+      if (dir) await fsyncDir(this.dir);
+    } catch (err) {
+      this.failed = err instanceof Error ? err : new Error(String(err));
+      this.logger.error({ dir: this.dir, err: this.failed }, 'log: fsync failed; the log refuses further syncs');
+      throw this.failed;
+    }
+    const durationMs = performance.now() - started;
+    this.durableMutations = Math.max(this.durableMutations, seq);
+    this.stats = {
+      rounds: this.stats.rounds + 1,
+      totalMs: this.stats.totalMs + durationMs,
+      maxMs: Math.max(this.stats.maxMs, durationMs),
+      lastMs: durationMs,
+    };
+    const event: SyncEvent = { durationMs, files: segments.length * 2 + (dir ? 1 : 0) };
+    for (const listener of this.listeners) listener(event);
+  }
+
+  /** Counters of sync rounds so far. */
+  get syncStats(): SyncStats {
+    return this.stats;
+  }
+
+  /** Calls `listener` after every sync round; returns a function that unsubscribes it. */
+  onSync(listener: (e: SyncEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Syncs (everything appended becomes durable) and closes all files. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (!this.failed) await this.syncUntil(this.mutations);
+    } finally {
+      for (const s of this.segments) s.close();
+    }
+  }
+}
