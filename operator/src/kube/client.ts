@@ -1,0 +1,144 @@
+/**
+ * The operator's view of the API server: get, list, server-side apply (also on the status
+ * subresource), create/replace with optimistic concurrency, delete, and watch streams.
+ * {@link HttpKubeClient} implements it over a {@link Transport}; tests use a recording fake.
+ */
+import { FIELD_MANAGER } from '../model/names.js';
+import { isNotFound } from './errors.js';
+import type { Transport } from './http.js';
+import { collectionPath, objectPath, type Resource } from './resources.js';
+
+/** Metadata fields the operator reads. */
+export interface Meta {
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly uid?: string;
+  readonly resourceVersion?: string;
+  readonly generation?: number;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly ownerReferences?: readonly { readonly uid?: string; readonly controller?: boolean; readonly kind?: string; readonly name?: string }[];
+  readonly deletionTimestamp?: string;
+}
+
+/** Any Kubernetes object. */
+export interface KubeObj {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata?: Meta;
+  readonly [field: string]: unknown;
+}
+
+/** A list response. */
+export interface ListResult<T extends KubeObj = KubeObj> {
+  readonly items: readonly T[];
+  readonly resourceVersion: string;
+}
+
+/** One watch event; `ERROR` carries a metav1.Status (410 = resourceVersion too old). */
+export type WatchEvent<T extends KubeObj = KubeObj> =
+  | { readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK'; readonly object: T }
+  | { readonly type: 'ERROR'; readonly object: { readonly code?: number; readonly reason?: string; readonly message?: string } };
+
+/** Watch options. */
+export interface WatchOptions {
+  readonly resourceVersion: string;
+  readonly signal: AbortSignal;
+  readonly labelSelector?: string;
+  /** Server-side timeout: the server ends the watch after this long (a normal close). */
+  readonly timeoutSeconds?: number;
+}
+
+/** API access used by the operator. */
+export interface KubeClient {
+  get<T extends KubeObj>(res: Resource, ns: string | undefined, name: string): Promise<T | undefined>;
+  list<T extends KubeObj>(res: Resource, ns: string | undefined, labelSelector?: string): Promise<ListResult<T>>;
+  /** Server-side apply (field manager commitlog-operator, force) of `obj`, or of its status. */
+  apply<T extends KubeObj>(res: Resource, obj: KubeObj, subresource?: 'status'): Promise<T>;
+  create<T extends KubeObj>(res: Resource, obj: KubeObj): Promise<T>;
+  /** PUT; fails with 409 when `obj.metadata.resourceVersion` is stale. */
+  replace<T extends KubeObj>(res: Resource, obj: KubeObj): Promise<T>;
+  /** Deletes; a missing object is not an error. */
+  delete(res: Resource, ns: string | undefined, name: string): Promise<void>;
+  watch<T extends KubeObj>(res: Resource, ns: string | undefined, opts: WatchOptions): AsyncIterable<WatchEvent<T>>;
+}
+
+const nameOf = (o: KubeObj): string => {
+  const n = o.metadata?.name;
+  if (!n) throw new Error(`object of kind ${o.kind ?? '?'} has no metadata.name`);
+  return n;
+};
+
+/** Splits a byte stream into newline-delimited JSON values. */
+export async function* jsonLines(body: AsyncIterable<Uint8Array>): AsyncGenerator<unknown> {
+  const decoder = new TextDecoder();
+  let buf = '';
+  for await (const chunk of body) {
+    buf += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (line) yield JSON.parse(line);
+    }
+  }
+  const rest = buf.trim();
+  if (rest) yield JSON.parse(rest);
+}
+
+/** {@link KubeClient} over HTTP. */
+export class HttpKubeClient implements KubeClient {
+  constructor(private readonly t: Transport) {}
+
+  async get<T extends KubeObj>(res: Resource, ns: string | undefined, name: string): Promise<T | undefined> {
+    try {
+      return await this.t.request<T>('GET', objectPath(res, ns, name));
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async list<T extends KubeObj>(res: Resource, ns: string | undefined, labelSelector?: string): Promise<ListResult<T>> {
+    const l = await this.t.request<{ items: T[]; metadata: { resourceVersion: string } }>('GET', collectionPath(res, ns), { query: { labelSelector } });
+    return { items: l.items, resourceVersion: l.metadata.resourceVersion };
+  }
+
+  apply<T extends KubeObj>(res: Resource, obj: KubeObj, subresource?: 'status'): Promise<T> {
+    return this.t.request<T>('PATCH', objectPath(res, obj.metadata?.namespace, nameOf(obj), subresource), {
+      query: { fieldManager: FIELD_MANAGER, force: true },
+      body: obj,
+      contentType: 'application/apply-patch+yaml',
+    });
+  }
+
+  create<T extends KubeObj>(res: Resource, obj: KubeObj): Promise<T> {
+    return this.t.request<T>('POST', collectionPath(res, obj.metadata?.namespace), { query: { fieldManager: FIELD_MANAGER }, body: obj });
+  }
+
+  replace<T extends KubeObj>(res: Resource, obj: KubeObj): Promise<T> {
+    return this.t.request<T>('PUT', objectPath(res, obj.metadata?.namespace, nameOf(obj)), { query: { fieldManager: FIELD_MANAGER }, body: obj });
+  }
+
+  async delete(res: Resource, ns: string | undefined, name: string): Promise<void> {
+    try {
+      await this.t.request('DELETE', objectPath(res, ns, name), { body: { propagationPolicy: 'Background' } });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+
+  async *watch<T extends KubeObj>(res: Resource, ns: string | undefined, opts: WatchOptions): AsyncGenerator<WatchEvent<T>> {
+    const s = await this.t.stream(collectionPath(res, ns), {
+      query: {
+        watch: true,
+        resourceVersion: opts.resourceVersion,
+        allowWatchBookmarks: true,
+        labelSelector: opts.labelSelector,
+        timeoutSeconds: opts.timeoutSeconds,
+      },
+      signal: opts.signal,
+    });
+    for await (const v of jsonLines(s.body)) yield v as WatchEvent<T>;
+  }
+}

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { WorkQueue } from './queue.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+describe('WorkQueue', () => {
+  let q: WorkQueue | undefined;
+  afterEach(async () => { await q?.shutdown(); q = undefined; });
+
+  it('processes a key added many times while waiting only once', async () => {
+    const done: string[] = [];
+    q = new WorkQueue(async (k) => { done.push(k); });
+    q.add('a'); q.add('a'); q.add('b'); q.add('a');
+    assert.equal(q.depth, 2);
+    q.start();
+    await until(() => done.length === 2, 'two keys');
+    await sleep(20);
+    assert.deepEqual(done, ['a', 'b']);
+  });
+
+  it('never processes one key concurrently, and reprocesses a key added during processing', async () => {
+    let active = 0;
+    let maxActive = 0;
+    let runs = 0;
+    q = new WorkQueue(async () => {
+      active++; maxActive = Math.max(maxActive, active); runs++;
+      await sleep(30);
+      active--;
+    }, { concurrency: 4 });
+    q.start();
+    q.add('a');
+    await sleep(5);
+    q.add('a'); q.add('a');
+    await until(() => runs === 2 && active === 0, 'second run');
+    await sleep(50);
+    assert.equal(maxActive, 1);
+    assert.equal(runs, 2, 'adds during processing collapse into one more run');
+  });
+
+  it('processes different keys in parallel up to the concurrency', async () => {
+    let active = 0;
+    let maxActive = 0;
+    q = new WorkQueue(async () => { active++; maxActive = Math.max(maxActive, active); await sleep(30); active--; }, { concurrency: 2 });
+    for (const k of ['a', 'b', 'c', 'd']) q.add(k);
+    q.start();
+    await until(() => q?.depth === 0 && active === 0, 'drain');
+    assert.equal(maxActive, 2);
+  });
+
+  it('retries a failing key with growing per-key backoff and forgets it on success', async () => {
+    const times: number[] = [];
+    q = new WorkQueue(async () => {
+      times.push(Date.now());
+      if (times.length < 4) throw new Error('boom');
+    }, { backoffInitialMs: 20, backoffMaxMs: 1000 });
+    q.start();
+    q.add('a');
+    await until(() => times.length === 4, 'four attempts');
+    const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
+    assert.ok((gaps[0] ?? 0) >= 18 && (gaps[1] ?? 0) >= 38 && (gaps[2] ?? 0) >= 78, `gaps ${gaps.join(',')} should double from 20 ms`);
+    assert.equal(q.failuresOf('a'), 0);
+  });
+
+  it('honours requeueAfterMs from a successful pass', async () => {
+    let runs = 0;
+    q = new WorkQueue(async () => { runs++; return runs === 1 ? { requeueAfterMs: 30 } : {}; });
+    q.start();
+    q.add('a');
+    await until(() => runs === 2, 'requeued run');
+  });
+
+  it('shutdown waits for the pass in flight and drops what is queued', async () => {
+    let finished = false;
+    const started: string[] = [];
+    q = new WorkQueue(async (k) => { started.push(k); await sleep(40); finished = true; }, { concurrency: 1 });
+    q.start();
+    q.add('a'); q.add('b');
+    await sleep(5);
+    await q.shutdown();
+    assert.ok(finished, 'in-flight pass completed before shutdown resolved');
+    assert.deepEqual(started, ['a']);
+    q = undefined;
+  });
+});
