@@ -1,0 +1,87 @@
+/**
+ * Installing CustomResourceDefinitions from YAML files and waiting until the API server
+ * serves them (condition Established=True), as a real cluster does before any operator
+ * may use them.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ApiextensionsV1Api,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+
+/** Field manager of every object the test fixture applies. */
+export const fixtureFieldManager = 'commitlog-test-fixture';
+
+/** Parses every non-empty YAML document of `text` into objects (throws on YAML errors). */
+export function parseManifests(text: string, source = 'manifest'): KubernetesObject[] {
+  const out: KubernetesObject[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0) throw new Error(`${source}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    const v: unknown = doc.toJS();
+    if (v === null || v === undefined) continue;
+    if (typeof v !== 'object' || !('kind' in v) || !('apiVersion' in v)) throw new Error(`${source}: a document has no apiVersion/kind`);
+    out.push(v as KubernetesObject);
+  }
+  return out;
+}
+
+/** The CRDs in every *.yaml / *.yml file of `dir` (none when the folder has none). */
+export function readCrds(dir: string): V1CustomResourceDefinition[] {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return files.flatMap((f) =>
+    parseManifests(readFileSync(join(dir, f), 'utf8'), join(dir, f)).filter(
+      (o): o is V1CustomResourceDefinition => o.kind === 'CustomResourceDefinition',
+    ),
+  );
+}
+
+/**
+ * Server-side applies `objects` (force, field manager {@link fixtureFieldManager});
+ * `dryRun` sends `dryRun=All`, so the API server validates and admits without persisting.
+ */
+export async function applyObjects(kc: KubeConfig, objects: readonly KubernetesObject[], opts: { dryRun?: boolean } = {}): Promise<KubernetesObject[]> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  const out: KubernetesObject[] = [];
+  for (const o of objects) {
+    out.push(await api.patch(o, undefined, opts.dryRun === true ? 'All' : undefined, fixtureFieldManager, true, PatchStrategy.ServerSideApply));
+  }
+  return out;
+}
+
+/** Applies the CRDs and waits until each is Established; returns their names. */
+export async function installCrds(kc: KubeConfig, crds: readonly V1CustomResourceDefinition[], timeoutMs = 30_000): Promise<string[]> {
+  await applyObjects(kc, crds);
+  const names = crds.map((c) => c.metadata?.name ?? '');
+  await waitForCrdsEstablished(kc, names, timeoutMs);
+  return names;
+}
+
+/** Polls until every named CRD has condition Established=True. */
+export async function waitForCrdsEstablished(kc: KubeConfig, names: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  const deadline = Date.now() + timeoutMs;
+  for (const name of names) {
+    for (;;) {
+      const crd = await api.readCustomResourceDefinition({ name });
+      const established = crd.status?.conditions?.find((c) => c.type === 'Established');
+      if (established?.status === 'True') break;
+      if (Date.now() > deadline) {
+        throw new Error(`CRD ${name} not Established after ${timeoutMs} ms; conditions: ${JSON.stringify(crd.status?.conditions ?? [])}`);
+      }
+      await sleep(100);
+    }
+  }
+}
