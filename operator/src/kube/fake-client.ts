@@ -96,7 +96,7 @@ export class FakeKubeClient implements KubeClient {
       if (!existing) return Promise.reject(new ApiError(404, 'NotFound', `${name} not found`, { method: 'PATCH', path: k }));
       const next = { ...existing, status: structuredClone(obj.status), metadata: { ...(existing.metadata as Mutable), resourceVersion: String(++this.rv) } };
       this.objects.set(k, next);
-      return Promise.resolve(structuredClone(next) as T);
+      return Promise.resolve(structuredClone(next) as unknown as T);
     }
     const { status: _ignored, ...body } = obj as Mutable;
     const merged = merge(existing ?? {}, body) as Mutable;
@@ -146,7 +146,6 @@ export class FakeKubeClient implements KubeClient {
     return Promise.resolve();
   }
 
-  // eslint-disable-next-line require-yield
   async *watch<T extends KubeObj>(_res: Resource, _ns: string | undefined, _opts: WatchOptions): AsyncGenerator<WatchEvent<T>> {
     throw new Error('FakeKubeClient does not serve watches: the informer tests use a local HTTP server');
   }
