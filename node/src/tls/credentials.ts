@@ -117,14 +117,20 @@ export class ReloadingCertificateProvider implements experimental.CertificatePro
 
   addCaCertificateListener(listener: CaListener): void {
     this.cas.add(listener);
-    listener(this.caUpdate());
+    // Deliver on the next tick, as grpc-js's own provider does: grpc-js registers its
+    // watcher only after adding the listener, so a synchronous call would be lost.
+    process.nextTick(() => {
+      if (this.cas.has(listener)) listener(this.caUpdate());
+    });
   }
   removeCaCertificateListener(listener: CaListener): void {
     this.cas.delete(listener);
   }
   addIdentityCertificateListener(listener: IdentityListener): void {
     this.identity.add(listener);
-    listener(this.identityUpdate());
+    process.nextTick(() => {
+      if (this.identity.has(listener)) listener(this.identityUpdate());
+    });
   }
   removeIdentityCertificateListener(listener: IdentityListener): void {
     this.identity.delete(listener);

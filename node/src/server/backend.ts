@@ -1,0 +1,77 @@
+/**
+ * The narrow interface the gRPC server needs from "the log", so that the same server runs
+ * over a local segmented log (one node, {@link LocalLogBackend}) or over Raft (the
+ * cluster agent's backend). Offsets are dense user offsets 0, 1, 2, …
+ *
+ * Contract:
+ * - `produce` resolves only once the record is durable (fsynced; with Raft, committed),
+ *   and calls resolve in the order they were made. Backends batch concurrent calls into
+ *   one group commit.
+ * - Reads only ever see durable records: `[bounds().lowest, bounds().next)`.
+ * - Failures are errors with a `code` mapped by errors.ts (e.g. "offset-out-of-range"
+ *   with `offset`, `lowest`, `next`; "record-too-large" with `size`, `limit`).
+ */
+
+/** A record as the server sends it. */
+export interface BackendRecord {
+  readonly value: Uint8Array;
+  readonly offset: number;
+  readonly term: number;
+  readonly type: number;
+}
+
+/** Readable offsets: `[lowest, next)`; empty when `lowest === next`. */
+export interface LogBounds {
+  readonly lowest: number;
+  readonly next: number;
+}
+
+/** One server of the cluster as GetServers reports it. */
+export interface ServerInfo {
+  readonly id: string;
+  readonly rpcAddr: string;
+  readonly isLeader: boolean;
+  readonly externalRpcAddr?: string;
+  readonly isVoter: boolean;
+}
+
+/** Options of a ranged read. */
+export interface RangeOptions {
+  readonly maxCount: number;
+  readonly maxBytes: number;
+}
+
+/** Size and bounds for metrics. */
+export interface BackendStats {
+  readonly sizeBytes: number;
+  readonly lowestOffset: number;
+  readonly highestOffset: number;
+}
+
+/** The log as the server sees it. See the file comment for the contract. */
+export interface LogBackend {
+  /** Largest value accepted by produce, in bytes. */
+  readonly maxRecordBytes: number;
+  /** Appends one record durably; resolves with its offset. */
+  produce(value: Uint8Array): Promise<number>;
+  /** Reads one durable record. */
+  read(offset: number): Promise<BackendRecord>;
+  /**
+   * Reads durable records from `from` on, at least one if `from < bounds().next` (even if
+   * it alone exceeds maxBytes), none if `from === bounds().next`.
+   */
+  readRange(from: number, opts: RangeOptions): Promise<readonly BackendRecord[]>;
+  /** The durable bounds now. */
+  bounds(): LogBounds;
+  /**
+   * Resolves true once `bounds().next > offset` (a record at `offset` is durable), or
+   * false when `signal` aborts or the backend closes. Wakes on commit, never polls.
+   */
+  waitFor(offset: number, signal: AbortSignal): Promise<boolean>;
+  /** The cluster's servers; a single node reports itself as leader. */
+  servers(): readonly ServerInfo[];
+  /** Size and bounds for metrics. */
+  stats(): BackendStats;
+  /** Why the backend cannot serve yet, or undefined when it can (readiness). */
+  notReadyReason(): string | undefined;
+}

@@ -1,0 +1,69 @@
+/**
+ * Configuration of the gRPC server: limits of the streams and the request log. Defaults,
+ * validation with clear messages, and presets.
+ */
+import { isLogLevel, type LogLevel } from '../observability/logger.js';
+
+/** Full server configuration. */
+export interface ServerConfig {
+  /** ProduceStream: records accepted but not yet acknowledged before the server stops reading the stream. */
+  readonly maxInFlightPerStream: number;
+  /** ConsumeStream: most records read from the log in one batch. */
+  readonly consumeBatchRecords: number;
+  /** ConsumeStream: most value bytes read from the log in one batch. */
+  readonly consumeBatchBytes: number;
+  /** Level of the one-line-per-request log (`{method, subject, code, ms}`); "silent" turns it off. */
+  readonly requestLogLevel: LogLevel;
+  /** On shutdown, how long calls in progress may finish before they are cancelled (ms). */
+  readonly shutdownGraceMs: number;
+  /**
+   * grpc-js receive limit = the backend's maxRecordBytes plus this headroom, so an
+   * oversized record reaches our check (INVALID_ARGUMENT, with size and limit) unless it is
+   * absurdly large (RESOURCE_EXHAUSTED from grpc-js).
+   */
+  readonly receiveHeadroomBytes: number;
+}
+
+/** Defaults. */
+export const defaultServerConfig: ServerConfig = {
+  maxInFlightPerStream: 1024,
+  consumeBatchRecords: 256,
+  consumeBatchBytes: 1024 * 1024,
+  requestLogLevel: 'info',
+  shutdownGraceMs: 5000,
+  receiveHeadroomBytes: 1024 * 1024,
+};
+
+/** Presets: `quiet` for benchmarks (no request log). */
+export const serverConfigPresets = {
+  default: defaultServerConfig,
+  quiet: { ...defaultServerConfig, requestLogLevel: 'silent' },
+} as const satisfies Readonly<Record<string, ServerConfig>>;
+
+/** A configuration value that fails validation. */
+export class InvalidServerConfigError extends Error {
+  readonly code = 'invalid-server-config';
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`invalid server config ${field}: ${reason}`);
+    this.name = 'InvalidServerConfigError';
+  }
+}
+
+function positiveInt(field: string, v: number): void {
+  if (!Number.isSafeInteger(v) || v <= 0) throw new InvalidServerConfigError(field, `must be a positive integer, got ${v}`);
+}
+
+/** Merges `input` over the defaults and validates it. */
+export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerConfig {
+  const c: ServerConfig = { ...defaultServerConfig, ...input };
+  positiveInt('maxInFlightPerStream', c.maxInFlightPerStream);
+  positiveInt('consumeBatchRecords', c.consumeBatchRecords);
+  positiveInt('consumeBatchBytes', c.consumeBatchBytes);
+  if (!Number.isSafeInteger(c.shutdownGraceMs) || c.shutdownGraceMs < 0) throw new InvalidServerConfigError('shutdownGraceMs', `must be >= 0, got ${c.shutdownGraceMs}`);
+  if (!Number.isSafeInteger(c.receiveHeadroomBytes) || c.receiveHeadroomBytes < 0) throw new InvalidServerConfigError('receiveHeadroomBytes', `must be >= 0, got ${c.receiveHeadroomBytes}`);
+  if (!isLogLevel(c.requestLogLevel)) throw new InvalidServerConfigError('requestLogLevel', `must be a log level, got ${String(c.requestLogLevel)}`);
+  return c;
+}

@@ -1,0 +1,152 @@
+/**
+ * One table from typed errors to gRPC statuses (the book's `error.go` idea, with standard
+ * codes). Errors are recognised by their `code` property, never by message text, so the
+ * log's errors, Raft's errors and the server's own map through the same table.
+ *
+ * The book answered an offset outside the log with the non-standard code 404; we answer
+ * OUT_OF_RANGE (11) with the requested offset and the log's bounds in trailing metadata.
+ */
+import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
+
+/** Trailing-metadata keys that carry error context. */
+export const ErrorMetadataKeys = {
+  /** Stable machine-readable error code (e.g. "offset-out-of-range"). */
+  code: 'commitlog-error-code',
+  offset: 'commitlog-offset',
+  /** Lowest readable offset; equal to next-offset when the log is empty. */
+  lowestOffset: 'commitlog-lowest-offset',
+  /** One past the highest readable offset. */
+  nextOffset: 'commitlog-next-offset',
+  size: 'commitlog-record-size',
+  limit: 'commitlog-record-limit',
+  leaderId: 'commitlog-leader-id',
+  leaderAddr: 'commitlog-leader-addr',
+} as const;
+
+/** Error codes the server itself raises (the log's and Raft's have their own). */
+export const ServerErrorCode = {
+  unauthenticated: 'unauthenticated',
+  permissionDenied: 'permission-denied',
+  invalidArgument: 'invalid-argument',
+  shuttingDown: 'shutting-down',
+  unimplemented: 'unimplemented',
+  failedPrecondition: 'failed-precondition',
+} as const;
+
+/** A failure with a stable code and optional context, raised by the server and backends. */
+export class ServerError extends Error {
+  constructor(
+    readonly code: (typeof ServerErrorCode)[keyof typeof ServerErrorCode],
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ServerError';
+  }
+}
+
+/** "<subject> not permitted to <action>": the ACL said no. */
+export class PermissionDeniedError extends ServerError {
+  constructor(
+    readonly subject: string,
+    readonly action: string,
+  ) {
+    super(ServerErrorCode.permissionDenied, `${subject} not permitted to ${action}`);
+    this.name = 'PermissionDeniedError';
+  }
+}
+
+/** The server or its backend is stopping; retry elsewhere. */
+export class ShuttingDownError extends ServerError {
+  constructor() {
+    super(ServerErrorCode.shuttingDown, 'the server is shutting down');
+    this.name = 'ShuttingDownError';
+  }
+}
+
+/** A request the server cannot act on (e.g. ProduceRequest without a record). */
+export class InvalidRequestError extends ServerError {
+  constructor(message: string) {
+    super(ServerErrorCode.invalidArgument, message);
+    this.name = 'InvalidRequestError';
+  }
+}
+
+type Ctx = Readonly<Record<string, unknown>>;
+
+/** How one error code becomes a status: the gRPC code and the context it carries. */
+interface Mapping {
+  readonly status: Status;
+  readonly metadata?: (err: Ctx, md: Metadata) => void;
+}
+
+function num(md: Metadata, key: string, value: unknown): void {
+  if (typeof value === 'number' || typeof value === 'string') md.set(key, String(value));
+}
+
+/**
+ * The table. Keys are error `code`s: the server's ({@link ServerErrorCode}), the log's
+ * (node/src/log/errors.ts) and the cluster's ("not-leader", "no-leader").
+ */
+export const errorTable: Readonly<Record<string, Mapping>> = {
+  'offset-out-of-range': {
+    status: Status.OUT_OF_RANGE,
+    metadata: (e, md) => {
+      num(md, ErrorMetadataKeys.offset, e.offset);
+      num(md, ErrorMetadataKeys.lowestOffset, e.lowest);
+      num(md, ErrorMetadataKeys.nextOffset, e.next);
+    },
+  },
+  'record-too-large': {
+    status: Status.INVALID_ARGUMENT,
+    metadata: (e, md) => {
+      num(md, ErrorMetadataKeys.size, e.size);
+      num(md, ErrorMetadataKeys.limit, e.limit);
+    },
+  },
+  'invalid-argument': { status: Status.INVALID_ARGUMENT },
+  unauthenticated: { status: Status.UNAUTHENTICATED },
+  'permission-denied': { status: Status.PERMISSION_DENIED },
+  'shutting-down': { status: Status.UNAVAILABLE },
+  'log-closed': { status: Status.UNAVAILABLE },
+  'log-busy': { status: Status.UNAVAILABLE },
+  'not-leader': {
+    status: Status.UNAVAILABLE,
+    metadata: (e, md) => {
+      if (typeof e.leaderId === 'string') md.set(ErrorMetadataKeys.leaderId, e.leaderId);
+      if (typeof e.leaderAddr === 'string') md.set(ErrorMetadataKeys.leaderAddr, e.leaderAddr);
+    },
+  },
+  'no-leader': { status: Status.UNAVAILABLE },
+  unimplemented: { status: Status.UNIMPLEMENTED },
+  'failed-precondition': { status: Status.FAILED_PRECONDITION },
+  'corrupt-segment': { status: Status.DATA_LOSS },
+};
+
+/** A status to send: grpc-js accepts this object as the error of a callback or `emit('error')`. */
+export type StatusError = Partial<StatusObject> & { code: Status; details: string; metadata: Metadata };
+
+/**
+ * Maps any thrown value to a gRPC status. Unknown errors become INTERNAL with a generic
+ * message (their text may leak internals; the caller logs them).
+ */
+export function toStatus(err: unknown): StatusError {
+  const md = new Metadata();
+  const code = typeof err === 'object' && err !== null && 'code' in err ? (err as { code: unknown }).code : undefined;
+  const mapping = typeof code === 'string' ? errorTable[code] : undefined;
+  if (mapping && typeof code === 'string') {
+    md.set(ErrorMetadataKeys.code, code);
+    mapping.metadata?.(err as Ctx, md);
+    return { code: mapping.status, details: (err as Error).message, metadata: md };
+  }
+  return { code: Status.INTERNAL, details: 'internal error', metadata: md };
+}
+
+/** True when `toStatus(err)` would be INTERNAL (an unexpected failure worth logging). */
+export function isUnexpected(err: unknown): boolean {
+  return toStatus(err).code === Status.INTERNAL;
+}
+
+/** Name of a status code ("OK", "OUT_OF_RANGE", ...), for logs and metric labels. */
+export function statusName(code: number): string {
+  return (Status as unknown as Record<number, string>)[code] ?? String(code);
+}

@@ -1,0 +1,123 @@
+/**
+ * Test fixtures for the server (used by its tests and by other areas' tests): a PKI in a
+ * temp dir (CA, server certificate for 127.0.0.1/localhost, client certificates "root"
+ * and "nobody"), the example ACL, a running server and clients.
+ */
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChannelCredentials, Client, ClientOptions, ServiceError } from '@grpc/grpc-js';
+import { CasbinAuthorizer } from '../acl/authorizer.js';
+import { AdminClient } from '../gen/v1/admin.js';
+import { LogClient } from '../gen/v1/log.js';
+import { HealthClient } from '../gen/grpc/health/v1/health.js';
+import { createCA, issueClientCert, issueServerCert, type PemPair } from '../tls/certs.js';
+import { clientCredentialsFromPem } from '../tls/credentials.js';
+import { writePemPair, writeFileAtomic } from '../tls/pem-files.js';
+import type { LogBackend } from './backend.js';
+import { CommitLogServer, type CommitLogServerOptions } from './server.js';
+
+/** Where the example ACL lives in the repository. */
+export const exampleAclDir = join(import.meta.dirname, '..', '..', 'config', 'acl');
+
+/** A PKI written to a temp dir. */
+export interface TestPki {
+  readonly dir: string;
+  readonly ca: PemPair;
+  readonly server: PemPair;
+  readonly root: PemPair;
+  readonly nobody: PemPair;
+  readonly serverFiles: { certFile: string; keyFile: string; caFile: string };
+  readonly aclFiles: { modelFile: string; policyFile: string };
+  /** Overwrites the server certificate/key files atomically (rotation). */
+  rotateServer(pair: PemPair): void;
+  cleanup(): void;
+}
+
+/** Creates the PKI and copies the example ACL next to it. */
+export async function createTestPki(): Promise<TestPki> {
+  const dir = mkdtempSync(join(tmpdir(), 'commitlog-pki-'));
+  const ca = await createCA({ commonName: 'commitlog test CA' });
+  const server = await issueServerCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const root = await issueClientCert(ca, { commonName: 'root' });
+  const nobody = await issueClientCert(ca, { commonName: 'nobody' });
+  writeFileAtomic(join(dir, 'ca.pem'), ca.certPem);
+  const s = writePemPair(dir, 'server', server);
+  copyFileSync(join(exampleAclDir, 'model.conf'), join(dir, 'model.conf'));
+  copyFileSync(join(exampleAclDir, 'policy.csv'), join(dir, 'policy.csv'));
+  return {
+    dir,
+    ca,
+    server,
+    root,
+    nobody,
+    serverFiles: { ...s, caFile: join(dir, 'ca.pem') },
+    aclFiles: { modelFile: join(dir, 'model.conf'), policyFile: join(dir, 'policy.csv') },
+    rotateServer: (pair) => void writePemPair(dir, 'server', pair),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A running server on 127.0.0.1 with mutual TLS and the example ACL. */
+export interface TestServer {
+  readonly server: CommitLogServer;
+  readonly authorizer: CasbinAuthorizer;
+  readonly address: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a server over `backend` with the PKI's files. */
+export async function startTestServer(
+  pki: TestPki,
+  backend: LogBackend,
+  extra: Partial<CommitLogServerOptions> = {},
+): Promise<TestServer> {
+  const authorizer = await CasbinAuthorizer.open(pki.aclFiles);
+  const server = new CommitLogServer({ backend, nodeId: 'test-0', tls: pki.serverFiles, authorizer: () => authorizer, ...extra });
+  const port = await server.listen('127.0.0.1', 0);
+  return {
+    server,
+    authorizer,
+    port,
+    address: `127.0.0.1:${port}`,
+    stop: async () => {
+      await server.shutdown();
+      authorizer.close();
+    },
+  };
+}
+
+/** Client credentials trusting the PKI's CA, optionally presenting `pair`. */
+export function credsFor(pki: TestPki, pair?: PemPair, ca: PemPair = pki.ca): ChannelCredentials {
+  return clientCredentialsFromPem(ca.certPem, pair);
+}
+
+/** Options that keep each test's client on its own connection. */
+export const isolatedClient: Partial<ClientOptions> = {
+  'grpc.use_local_subchannel_pool': 1,
+  // Verify the server as "localhost" (a SAN of the test certificate) while dialing 127.0.0.1.
+  'grpc.ssl_target_name_override': 'localhost',
+  'grpc.default_authority': 'localhost',
+};
+
+/** Clients for the three services on one address. */
+export function clients(address: string, creds: ChannelCredentials) {
+  return {
+    log: new LogClient(address, creds, isolatedClient),
+    admin: new AdminClient(address, creds, isolatedClient),
+    health: new HealthClient(address, creds, isolatedClient),
+  };
+}
+
+/** Closes clients. */
+export function closeAll(...cs: Client[]): void {
+  for (const c of cs) c.close();
+}
+
+/** Turns a callback-style unary call into a promise: `call<R>((cb) => client.produce(req, cb))`. */
+export function call<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    invoke((err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
