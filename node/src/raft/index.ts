@@ -16,7 +16,7 @@ export { RaftError, RaftConfigError, RaftInvariantError, RaftUsageError, Storage
 export { entrySize, limitSize, type Storage, type InitialState } from './core/storage.js';
 export { MemoryStorage } from './core/memory-storage.js';
 export { seededRng, silentLogger, type Rng, type RaftLogger, type LogFields } from './core/env.js';
-export { encodeConfChange, decodeConfChange } from './core/conf-codec.js';
+export { encodeConfEntry, decodeConfEntry, type ConfEntry } from './core/conf-codec.js';
 export { applyConfChange, checkConfChange } from './core/tracker.js';
 export type { ProgressState } from './core/progress.js';
 export type { RaftCounters } from './core/state.js';

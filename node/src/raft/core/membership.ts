@@ -6,7 +6,7 @@
  * A change takes effect when its entry commits (as etcd applies it at apply time); the
  * committed configuration is persisted with the hard state (Ready.confState).
  */
-import { decodeConfChange, encodeConfChange } from './conf-codec.js';
+import { decodeConfEntry, encodeConfEntry } from './conf-codec.js';
 import { committedInTerm } from './read-index.js';
 import { bcastAppend, leaderAppend, leaderMaybeCommit } from './replication.js';
 import { becomeFollower } from './roles.js';
@@ -26,7 +26,8 @@ export function proposeConfChange(r: RaftState, cc: ConfChange): ProposeResult {
   }
   const err = checkConfChange(confState(r.tracker), cc);
   if (err !== null) return { ok: false, reason: 'invalid-conf-change', detail: err };
-  const index = leaderAppend(r, [{ type: 'config', data: encodeConfChange(cc) }]);
+  const conf = applyConfChange(confState(r.tracker), cc);
+  const index = leaderAppend(r, [{ type: 'config', data: encodeConfEntry({ change: cc, conf }) }]);
   r.pendingConfIndex = index;
   r.logger.info({ ...ctx(r), change: cc.type, node: cc.node, index }, 'proposed configuration change');
   bcastAppend(r);
@@ -45,9 +46,8 @@ export function applyCommittedConf(r: RaftState): void {
     if (c === undefined) break;
     const e = r.log.slice(c.index, logIndex(c.index + 1), Number.MAX_SAFE_INTEGER)[0];
     if (e === undefined || e.term !== c.term || e.type !== 'config') continue;
-    const cc = decodeConfChange(e.data);
-    const next = applyConfChange(confState(r.tracker), cc);
-    setConf(r.tracker, next, logIndex(r.log.lastIndex() + 1));
+    const { change: cc, conf } = decodeConfEntry(e.data);
+    setConf(r.tracker, conf, logIndex(r.log.lastIndex() + 1));
     r.confChanged = true;
     changed = true;
     r.logger.info({ ...ctx(r), change: cc.type, node: cc.node, index: c.index }, 'applied configuration change');

@@ -307,6 +307,11 @@ export class RawNode {
     return { ...base, progress };
   }
 
+  /** Term of entry `i` in this node's log, durable or not; undefined if compacted or absent (for checkers and tools). */
+  termAt(i: LogIndex): Term | undefined {
+    return this.r.log.term(i);
+  }
+
   private softState(): SoftState {
     return { leader: this.r.lead, role: this.r.role };
   }

@@ -1,0 +1,41 @@
+/**
+ * `npm run test:sim -- [--seeds N] [--from S] [--seed S] [--verbose] [--stale-reads] [--voters 5]`:
+ * runs simulator seeds and prints one JSON line of totals; on a failure prints the seed,
+ * the error, the trace tail and the command that replays it, and exits 1.
+ */
+import { Command } from 'commander';
+import { simulate } from './simulate.js';
+
+const program = new Command()
+  .name('test:sim')
+  .option('--seeds <n>', 'number of seeds to run', '100')
+  .option('--from <s>', 'first seed', '1')
+  .option('--seed <s>', 'run exactly this seed')
+  .option('--voters <n>', 'initial voters', '3')
+  .option('--duration <units>', 'time units of faults per seed', '3000')
+  .option('--stale-reads', 'run the deliberately broken read path (the checker must reject it)')
+  .option('--verbose', 'print the full trace');
+program.parse();
+const o = program.opts<{ seeds: string; from: string; seed?: string; voters: string; duration: string; staleReads?: boolean; verbose?: boolean }>();
+
+const seeds = o.seed !== undefined ? [Number(o.seed)] : Array.from({ length: Number(o.seeds) }, (_, i) => Number(o.from) + i);
+const started = performance.now();
+let acked = 0;
+let ops = 0;
+for (const seed of seeds) {
+  const r = simulate({
+    seed,
+    voters: Number(o.voters),
+    duration: Number(o.duration),
+    staleReads: o.staleReads === true,
+    verbose: o.verbose === true,
+  });
+  if (!r.ok) {
+    if (o.verbose !== true) process.stderr.write(`${r.trace.slice(-60).join('\n')}\n`);
+    process.stderr.write(`\nseed ${r.seed} FAILED: ${r.error}\nreplay: ${r.replay}\n`);
+    process.exit(1);
+  }
+  acked += r.stats.acked;
+  ops += r.stats.operations;
+}
+process.stdout.write(`${JSON.stringify({ seeds: seeds.length, ok: true, acked, operations: ops, ms: Math.round(performance.now() - started) })}\n`);

@@ -1,0 +1,134 @@
+/**
+ * Simulated clients of the commit log. Each runs one operation at a time — produce to
+ * the node it believes leads, or read an offset at a random node — and records a history
+ * for the linearizability checker. Produces acknowledged to a client are handed to the
+ * invariant checker ("an acknowledged record is never lost").
+ *
+ * `staleReads` is the deliberately broken variant: reads are served from the chosen
+ * node's local state without ReadIndex (the bug the checker must catch).
+ */
+import type { Entry, LogIndex, NodeId, ReadState, Term } from '../core/types.js';
+import type { Operation, OpInput, OpOutput } from '../lincheck/history.js';
+import type { SimCluster } from './cluster.js';
+import type { SimNode } from './sim-node.js';
+import type { SimRecord } from './state-machine.js';
+
+type Pending =
+  | { kind: 'produce'; node: NodeId; index: LogIndex; term: Term; value: string; call: number; deadline: number }
+  | { kind: 'read'; node: NodeId; ctx: string; offset: number; call: number; deadline: number; readIndex: LogIndex | null };
+
+const enc = new TextEncoder();
+
+/** A fixed set of clients driving a cluster and recording what they saw. */
+export class SimClients {
+  readonly history: Operation[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private leaderHint: NodeId | null = null;
+  private seq = 0;
+  private nextValue = 0;
+  private maxOffsetSeen = -1;
+  /** Logical event counter: call and return times are strictly ordered. */
+  private clock = 0;
+
+  constructor(
+    private readonly c: SimCluster,
+    private readonly count: number,
+    private readonly opts: { readonly timeout: number; readonly staleReads: boolean; readonly opRate: number },
+  ) {
+    c.observer = {
+      applied: (n, recs, ents) => this.onApplied(n, recs, ents),
+      readState: (n, rs) => this.onReadState(n, rs),
+    };
+  }
+
+  /** Starts new operations and completes finished ones; call once per time unit. */
+  step(): void {
+    for (let client = 0; client < this.count; client++) {
+      const p = this.pending.get(client);
+      if (p !== undefined) this.progress(client, p);
+      else if (this.c.rand() < this.opts.opRate) this.start(client);
+    }
+  }
+
+  /** Ends every outstanding operation as indeterminate (end of run). */
+  finish(): void {
+    for (const [client, p] of this.pending) this.end(client, p, null);
+  }
+
+  private start(client: number): void {
+    const up = this.c.running();
+    if (up.length === 0) return;
+    if (this.c.rand() < 0.5) {
+      const value = `v${this.nextValue++}`;
+      const hinted = this.leaderHint === null ? undefined : this.c.nodes.get(this.leaderHint);
+      const node = hinted?.up === true && this.c.rand() < 0.9 ? hinted : up[Math.floor(this.c.rand() * up.length)];
+      const res = node?.raw?.propose(enc.encode(value));
+      if (node === undefined || res === undefined) return;
+      if (!res.ok) {
+        // Refused outright: no effect, nothing to record.
+        if (res.reason === 'not-leader' || res.reason === 'transferring') this.leaderHint = res.leaderHint;
+        return;
+      }
+      this.leaderHint = node.id;
+      this.pending.set(client, { kind: 'produce', node: node.id, index: res.index, term: res.term, value, call: this.clock++, deadline: this.c.now + this.opts.timeout });
+      return;
+    }
+    const node = up[Math.floor(this.c.rand() * up.length)] as SimNode;
+    const offset = Math.max(0, this.maxOffsetSeen - Math.floor(this.c.rand() * 3) + 1);
+    const ctx = `r${this.seq++}`;
+    const call = this.clock++;
+    if (this.opts.staleReads) {
+      // BROKEN ON PURPOSE: answer from local state, no ReadIndex round.
+      this.record(client, { kind: 'read', offset }, call, { kind: 'read', value: node.sm.records[offset]?.value ?? null });
+      return;
+    }
+    if (node.raw?.readIndex(ctx).ok !== true) return;
+    this.pending.set(client, { kind: 'read', node: node.id, ctx, offset, call, deadline: this.c.now + this.opts.timeout, readIndex: null });
+  }
+
+  private progress(client: number, p: Pending): void {
+    const node = this.c.nodes.get(p.node);
+    if (node?.up !== true || this.c.now > p.deadline) {
+      this.end(client, p, null);
+      return;
+    }
+    if (p.kind === 'read' && p.readIndex !== null && node.sm.applied >= p.readIndex) {
+      this.end(client, p, { kind: 'read', value: node.sm.records[p.offset]?.value ?? null });
+    }
+  }
+
+  private onApplied(n: SimNode, recs: readonly SimRecord[], ents: readonly Entry[]): void {
+    for (const [client, p] of this.pending) {
+      if (p.kind !== 'produce' || p.node !== n.id) continue;
+      const e = ents.find((x) => x.index === p.index);
+      if (e === undefined) continue;
+      if (e.term !== p.term) {
+        // Another entry was committed at our index: the proposal was lost (no effect).
+        this.pending.delete(client);
+        continue;
+      }
+      const rec = recs.find((r) => r.index === p.index);
+      if (rec === undefined) continue;
+      this.c.inv.acked.push({ index: p.index, term: p.term, offset: rec.offset, value: p.value });
+      this.maxOffsetSeen = Math.max(this.maxOffsetSeen, rec.offset);
+      this.end(client, p, { kind: 'produce', offset: rec.offset });
+    }
+  }
+
+  private onReadState(n: SimNode, rs: ReadState): void {
+    for (const p of this.pending.values()) if (p.kind === 'read' && p.node === n.id && p.ctx === rs.ctx) p.readIndex = rs.index;
+  }
+
+  private end(client: number, p: Pending, output: OpOutput): void {
+    this.pending.delete(client);
+    // An unanswered read had no effect and is simply left out; an unanswered produce is indeterminate.
+    if (output === null && p.kind === 'read') return;
+    const input: OpInput = p.kind === 'produce' ? { kind: 'produce', value: p.value } : { kind: 'read', offset: p.offset };
+    this.record(client, input, p.call, output);
+  }
+
+  private record(client: number, input: OpInput, call: number, output: OpOutput): void {
+    const ret = output === null ? Infinity : this.clock++;
+    this.history.push({ client, input, call, ret, output });
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Safety invariants checked after every simulator step (Raft Figure 3), plus the
+ * commit log's own: dense offsets agree everywhere and no acknowledged record is lost.
+ * A violation throws {@link InvariantViolation}; the simulator adds the seed.
+ */
+import type { Entry, LogIndex, NodeId, Term } from '../core/types.js';
+import type { SimNode } from './sim-node.js';
+import type { SimRecord } from './state-machine.js';
+
+/** A broken safety property. `invariant` names it. */
+export class InvariantViolation extends Error {
+  readonly code = 'RAFT_SIM_INVARIANT';
+  constructor(
+    readonly invariant: string,
+    detail: string,
+  ) {
+    super(`${invariant}: ${detail}`);
+    this.name = 'InvariantViolation';
+  }
+}
+
+const dec = new TextDecoder();
+const describe = (e: Entry): string => `${e.type}:${dec.decode(e.data)}`;
+
+/** A proposal the client was told succeeded. */
+export interface AckedRecord {
+  readonly index: LogIndex;
+  readonly term: Term;
+  readonly offset: number;
+  readonly value: string;
+}
+
+/** Accumulates what the cluster has shown and checks each new observation against it. */
+export class InvariantChecker {
+  private readonly leaders = new Map<number, NodeId>();
+  private readonly entries = new Map<string, { body: string; prevTerm: number | undefined }>();
+  private readonly committed = new Map<number, { term: number; body: string }>();
+  private committedMax = 0;
+  private readonly offsets = new Map<number, { index: number; value: string }>();
+  private readonly leaderLogs = new Map<string, { lastIndex: number; lastTerm: number }>();
+  readonly acked: AckedRecord[] = [];
+
+  /** Log Matching (§5.3): an (index, term) pair names one entry, with one predecessor term, on every node. */
+  persisted(node: SimNode, ents: readonly Entry[]): void {
+    for (const e of ents) {
+      const key = `${e.index}/${e.term}`;
+      const prevTerm = e.index > 1 ? node.storage.term((e.index - 1) as LogIndex) : 0;
+      const seen = this.entries.get(key);
+      if (seen === undefined) {
+        this.entries.set(key, { body: describe(e), prevTerm });
+        continue;
+      }
+      if (seen.body !== describe(e)) {
+        throw new InvariantViolation('log matching', `${node.id} has entry ${key} = ${describe(e)}, another node had ${seen.body}`);
+      }
+      if (prevTerm !== undefined && seen.prevTerm !== undefined && prevTerm !== seen.prevTerm) {
+        throw new InvariantViolation('log matching', `${node.id}: entry ${key} follows term ${prevTerm}, elsewhere term ${seen.prevTerm}`);
+      }
+    }
+  }
+
+  /** State Machine Safety (§5.4.3) and dense offsets: every node applies the same entry at each index and the same record at each offset. */
+  applied(node: SimNode, ents: readonly Entry[], records: readonly SimRecord[]): void {
+    for (const e of ents) this.commit(node.id, e.index, e.term, describe(e));
+    for (const r of records) {
+      const seen = this.offsets.get(r.offset);
+      if (seen === undefined) this.offsets.set(r.offset, { index: r.index, value: r.value });
+      else if (seen.index !== r.index || seen.value !== r.value) {
+        throw new InvariantViolation('dense offsets', `${node.id} offset ${r.offset} = index ${r.index} "${r.value}", elsewhere index ${seen.index} "${seen.value}"`);
+      }
+    }
+  }
+
+  private commit(id: NodeId, index: number, t: number, body: string | null): void {
+    const seen = this.committed.get(index);
+    if (seen === undefined) {
+      this.committed.set(index, { term: t, body: body ?? '' });
+      this.committedMax = Math.max(this.committedMax, index);
+    } else if (seen.term !== t || (body !== null && seen.body !== '' && seen.body !== body)) {
+      throw new InvariantViolation('state machine safety', `${id} commits ${index}/${t} ${body ?? ''}, elsewhere ${index}/${seen.term} ${seen.body}`);
+    } else if (body !== null && seen.body === '') {
+      this.committed.set(index, { term: t, body });
+    }
+  }
+
+  /** Checks election safety, leader append-only and leader completeness over the running nodes. */
+  step(nodes: Iterable<SimNode>): void {
+    for (const n of nodes) {
+      const raw = n.raw;
+      if (raw === null) continue;
+      const st = raw.status();
+      if (st.role !== 'leader') continue;
+      // Election Safety (§5.2): at most one leader per term.
+      const prev = this.leaders.get(st.term);
+      if (prev !== undefined && prev !== n.id) throw new InvariantViolation('election safety', `${prev} and ${n.id} both lead term ${st.term}`);
+      const key = `${n.id}@${st.term}`;
+      const seen = this.leaderLogs.get(key);
+      if (prev === undefined) {
+        this.leaders.set(st.term, n.id);
+        // Leader Completeness (§5.4): a new leader holds every entry committed before.
+        for (const [i, c] of this.committed) {
+          const t = raw.termAt(i as LogIndex);
+          if (t === undefined && i <= st.lastIndex) continue; // compacted into its snapshot
+          if (t !== c.term) throw new InvariantViolation('leader completeness', `${n.id} leads term ${st.term} without committed entry ${i}/${c.term}`);
+        }
+      }
+      // Leader Append-Only (§5.3): within its term a leader never overwrites or deletes.
+      if (seen !== undefined) {
+        const t = raw.termAt(seen.lastIndex as LogIndex);
+        if (st.lastIndex < seen.lastIndex || (t !== undefined && t !== seen.lastTerm)) {
+          throw new InvariantViolation('leader append-only', `${n.id} in term ${st.term} lost entry ${seen.lastIndex}/${seen.lastTerm}`);
+        }
+      }
+      this.leaderLogs.set(key, { lastIndex: st.lastIndex, lastTerm: raw.termAt(st.lastIndex) ?? 0 });
+      // Entries the leader has committed are committed, whether or not anyone applied them yet.
+      for (let i = Math.max(this.committedMax + 1, 1); i <= st.commit; i++) {
+        const t = raw.termAt(i as LogIndex);
+        if (t !== undefined) this.commit(n.id, i, t, null);
+      }
+    }
+    // An acknowledged record stays committed where it was acknowledged.
+    for (const a of this.acked) {
+      const c = this.committed.get(a.index);
+      if (c === undefined || c.term !== a.term) throw new InvariantViolation('acknowledged record lost', `${a.index}/${a.term} "${a.value}"`);
+    }
+  }
+
+  /** After healing and quiescing: every running node's log holds every acknowledged record at its offset. */
+  final(nodes: Iterable<SimNode>): void {
+    for (const n of nodes) {
+      if (n.raw === null) continue;
+      for (const a of this.acked) {
+        const r = n.sm.records[a.offset];
+        if (r === undefined || r.value !== a.value || r.index !== a.index) {
+          throw new InvariantViolation('acknowledged record lost', `${n.id} offset ${a.offset}: want "${a.value}" at index ${a.index}, has ${r === undefined ? 'nothing' : `"${r.value}" at ${r.index}`}`);
+        }
+      }
+    }
+  }
+
+  /** Number of distinct leaders elected (for run statistics). */
+  get terms(): number {
+    return this.leaders.size;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Scripted scenarios in the style of etcd-io/raft's interaction tests: a text file of
+ * commands, each followed by `----` and the output it produced (messages delivered,
+ * Readies, core log lines). `runScenario` executes a script and returns the file it
+ * should be; the test compares, and UPDATE_GOLDEN=1 rewrites.
+ */
+import type { MemoryStorage } from '../core/memory-storage.js';
+import { logIndex, nodeId, term as toTerm, type ConfChange, type Entry, type NodeId } from '../core/types.js';
+import { SimCluster } from './cluster.js';
+import { formatEntry } from './format.js';
+
+const enc = new TextEncoder();
+
+/** One parsed block: the command line and the expected output lines. */
+export interface ScenarioBlock {
+  readonly command: string;
+  readonly expected: readonly string[];
+}
+
+/** Parses a scenario file: blocks separated by blank lines; `#` lines are comments kept before a command. */
+export function parseScenario(text: string): { comments: string[]; block: ScenarioBlock }[] {
+  const out: { comments: string[]; block: ScenarioBlock }[] = [];
+  const lines = text.split('\n');
+  let i = 0;
+  while (i < lines.length) {
+    const comments: string[] = [];
+    while (i < lines.length && ((lines[i] ?? '').trim() === '' || (lines[i] ?? '').startsWith('#'))) {
+      if ((lines[i] ?? '').startsWith('#')) comments.push(lines[i] ?? '');
+      i++;
+    }
+    if (i >= lines.length) break;
+    const command = (lines[i++] ?? '').trim();
+    const expected: string[] = [];
+    if ((lines[i] ?? '') === '----') {
+      i++;
+      while (i < lines.length && (lines[i] ?? '') !== '') expected.push(lines[i++] ?? '');
+    }
+    out.push({ comments, block: { command, expected } });
+  }
+  return out;
+}
+
+/** Runs a scenario file's commands on a fresh cluster; returns the regenerated file text. */
+export function runScenario(text: string): string {
+  const lines: string[] = [];
+  const c = new SimCluster({ seed: 1, trace: (l) => lines.push(l) });
+  c.verbose = true;
+  const parts: string[] = [];
+  for (const { comments, block } of parseScenario(text)) {
+    lines.length = 0;
+    exec(c, block.command, lines);
+    const output = lines.length === 0 ? ['ok'] : lines.map((l) => (l === '' ? '.' : l));
+    parts.push([...comments, block.command, '----', ...output].join('\n'));
+  }
+  return parts.join('\n\n') + '\n';
+}
+
+function exec(c: SimCluster, command: string, out: string[]): void {
+  const [cmd, ...args] = command.split(/\s+/);
+  const kv = new Map(args.filter((a) => a.includes('=')).map((a) => a.split('=') as [string, string]));
+  const pos = args.filter((a) => !a.includes('='));
+  const ids = (xs: readonly string[]): NodeId[] => xs.map(nodeId);
+  const raw = (id: string) => {
+    const r = c.node(id).raw;
+    if (r === null) throw new Error(`${id} is down`);
+    return r;
+  };
+  switch (cmd) {
+    case 'cluster': {
+      const voters = ids(pos).sort();
+      const learners = ids((kv.get('learners') ?? '').split(',').filter((s) => s !== '')).sort();
+      for (const id of [...voters, ...learners]) c.addNode(id, { voters, learners });
+      return;
+    }
+    case 'add-node':
+      for (const id of ids(pos)) c.addNode(id, null);
+      return;
+    case 'set-log': {
+      // set-log <id> term=T <term of entry 1> <term of entry 2> ...: replaces the node's durable log.
+      const n = c.node(pos[0] ?? '');
+      const st = n.storage.initialState();
+      n.crash();
+      const ents: Entry[] = pos.slice(1).map((t, i) => ({ index: logIndex(i + 1), term: toTerm(Number(t)), type: 'data', data: enc.encode(`v${i + 1}`) }));
+      (n as { storage: MemoryStorage }).storage.append(ents);
+      n.storage.setHardState({ term: toTerm(Number(kv.get('term') ?? '0')), vote: null, commit: logIndex(Number(kv.get('commit') ?? '0')) });
+      n.storage.setConfState(st.confState);
+      n.start();
+      return;
+    }
+    case 'campaign':
+      raw(pos[0] ?? '').campaign();
+      return;
+    case 'tick': {
+      const times = Number(pos[1] ?? '1');
+      for (let i = 0; i < times; i++) raw(pos[0] ?? '').tick();
+      return;
+    }
+    case 'stabilize':
+      c.stabilize();
+      return;
+    case 'propose': {
+      const r = raw(pos[0] ?? '').propose(enc.encode(pos[1] ?? ''));
+      out.push(`propose: ${JSON.stringify(r)}`);
+      return;
+    }
+    case 'propose-conf': {
+      const type = ({ 'add-learner': 'addLearner', promote: 'promote', remove: 'remove' } as const)[pos[1] as 'promote'];
+      const cc = { type, node: nodeId(pos[2] ?? '') } as ConfChange;
+      out.push(`propose-conf: ${JSON.stringify(raw(pos[0] ?? '').proposeConfChange(cc))}`);
+      return;
+    }
+    case 'transfer':
+      out.push(`transfer: ${JSON.stringify(raw(pos[0] ?? '').transferLeadership(nodeId(pos[1] ?? '')))}`);
+      return;
+    case 'read-index':
+      out.push(`read-index: ${JSON.stringify(raw(pos[0] ?? '').readIndex(pos[1] ?? ''))}`);
+      return;
+    case 'partition': {
+      const groups = args.join(' ').split('|').map((g) => ids(g.trim().split(/\s+/).filter((s) => s !== '')));
+      c.net.partition(groups);
+      return;
+    }
+    case 'heal':
+      c.net.heal();
+      return;
+    case 'crash':
+      c.node(pos[0] ?? '').crash();
+      return;
+    case 'restart':
+      c.node(pos[0] ?? '').start();
+      return;
+    case 'compact': {
+      const ok = c.node(pos[0] ?? '').compact(0);
+      out.push(`compact: ${ok ? `snapshot at ${c.node(pos[0] ?? '').storage.snapshot().index}` : 'nothing to do'}`);
+      return;
+    }
+    case 'drop': {
+      const [from, to] = (pos[0] ?? '').split('->');
+      out.push(`dropped ${c.net.drop((m) => m.from === from && m.to === to)}`);
+      return;
+    }
+    case 'status':
+      for (const id of pos) {
+        const st = raw(id).status();
+        out.push(
+          `${id} ${st.role} term=${st.term} lead=${st.lead ?? '-'} commit=${st.commit} applied=${st.applied} last=${st.lastIndex} voters=(${st.confState.voters.join(' ')}) learners=(${st.confState.learners.join(' ')})`,
+        );
+      }
+      return;
+    case 'log':
+      for (const id of pos) {
+        const s = c.node(id).storage;
+        const ents = s.lastIndex() >= s.firstIndex() ? s.entries(s.firstIndex(), logIndex(s.lastIndex() + 1), Infinity) : [];
+        out.push(`${id} log (snapshot ${s.snapshot().index}/${s.snapshot().term}): [${ents.map(formatEntry).join(', ')}]`);
+      }
+      return;
+    case 'records':
+      for (const id of pos) out.push(`${id} records: ${c.node(id).sm.records.map((r) => `${r.offset}=${r.value}@${r.index}`).join(' ')}`);
+      return;
+    default:
+      throw new Error(`unknown scenario command: ${command}`);
+  }
+}

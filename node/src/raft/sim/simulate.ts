@@ -1,0 +1,200 @@
+/**
+ * The randomized simulator: one seed = one deterministic run of a cluster under a
+ * lossy, reordering, partitioning network with crashes, restarts, membership changes,
+ * leadership transfers, snapshots and client traffic, checking the invariants after
+ * every time step, then healing everything and checking that no acknowledged record was
+ * lost and that the client history is linearizable.
+ */
+import { nodeId, type NodeId } from '../core/types.js';
+import { checkLinearizable } from '../lincheck/check.js';
+import type { Operation } from '../lincheck/history.js';
+import { SimClients } from './clients.js';
+import { SimCluster } from './cluster.js';
+
+/** Knobs of one run. */
+export interface SimOptions {
+  readonly seed: number;
+  /** Time units of faulty operation (a node ticks every 10 units). */
+  readonly duration?: number;
+  readonly voters?: number;
+  readonly clients?: number;
+  readonly crashes?: boolean;
+  readonly partitions?: boolean;
+  readonly membership?: boolean;
+  readonly snapshots?: boolean;
+  /** The deliberately broken read path (see clients.ts). */
+  readonly staleReads?: boolean;
+  /** Check the client history for linearizability. */
+  readonly lincheck?: boolean;
+  /** Print the trace as it happens. */
+  readonly verbose?: boolean;
+}
+
+/** Statistics of a passing run. */
+export interface SimStats {
+  readonly leaders: number;
+  readonly acked: number;
+  readonly operations: number;
+  readonly crashes: number;
+  readonly confChanges: number;
+  readonly snapshots: number;
+}
+
+/** The outcome of one seed. */
+export type SimResult =
+  | { readonly ok: true; readonly seed: number; readonly stats: SimStats; readonly history: readonly Operation[] }
+  | { readonly ok: false; readonly seed: number; readonly error: string; readonly replay: string; readonly trace: readonly string[] };
+
+const TICK = 10;
+
+/** The command that replays a seed. */
+export function replayCommand(seed: number, opts: SimOptions = { seed }): string {
+  const flags = opts.staleReads === true ? ' --stale-reads' : '';
+  return `npm run test:sim -- --seed ${seed}${flags} --verbose`;
+}
+
+/** Runs one seed. Never throws for protocol failures: they come back as `ok: false` with the seed and replay command. */
+export function simulate(opts: SimOptions): SimResult {
+  const trace: string[] = [];
+  const keep = (l: string): void => {
+    if (opts.verbose === true) process.stdout.write(`${l}\n`);
+    trace.push(l);
+    if (trace.length > 400) trace.splice(0, 100);
+  };
+  const c = new SimCluster({ seed: opts.seed, faults: { dropRate: 0.05, dupRate: 0.02, minDelay: 1, maxDelay: 12 }, trace: keep });
+  const rand = c.rand;
+  const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(rand() * xs.length)];
+  const voters = opts.voters ?? 3;
+  const ids: NodeId[] = [];
+  for (let i = 1; i <= voters; i++) ids.push(nodeId(`n${i}`));
+  for (const id of ids) c.addNode(id, { voters: ids, learners: [] });
+  const phase = new Map<NodeId, number>();
+  const clients = new SimClients(c, opts.clients ?? 3, { timeout: 40 * TICK, staleReads: opts.staleReads === true, opRate: 0.05 });
+  const downUntil = new Map<NodeId, number>();
+  const persistAt = new Map<NodeId, number>();
+  let healAt = -1;
+  let clientsOn = true;
+  let nextId = voters + 1;
+  const stats = { crashes: 0, confChanges: 0, snapshots: 0 };
+  const duration = opts.duration ?? 3000;
+
+  const stepTime = (faulty: boolean): void => {
+    c.now++;
+    for (const n of c.nodes.values()) {
+      if (!phase.has(n.id)) phase.set(n.id, Math.floor(rand() * TICK));
+      if (n.up && c.now % TICK === phase.get(n.id)) n.raw?.tick();
+    }
+    for (const m of c.net.due(c.now)) c.deliver(m);
+    for (const n of c.running()) {
+      for (let k = 0; k < 4; k++) {
+        if (n.pending !== null && (persistAt.get(n.id) ?? 0) <= c.now) n.persist();
+        if (n.pending === null && n.takeReady()) persistAt.set(n.id, c.now + Math.floor(rand() * 3));
+        else break;
+      }
+    }
+    if (clientsOn) clients.step();
+    if (faulty) injectFaults();
+    for (const [id, t] of downUntil) {
+      if (t <= c.now) {
+        downUntil.delete(id);
+        keep(`${c.now} restart ${id}`);
+        c.node(id).start();
+      }
+    }
+    c.inv.step(c.nodes.values());
+  };
+
+  const injectFaults = (): void => {
+    const up = c.running();
+    if (opts.crashes !== false && rand() < 0.0015 && up.length > 0) {
+      const victim = pick(up);
+      if (victim !== undefined) {
+        keep(`${c.now} crash ${victim.id}`);
+        victim.crash();
+        stats.crashes++;
+        downUntil.set(victim.id, c.now + 50 + Math.floor(rand() * 300));
+      }
+    }
+    if (opts.partitions !== false && healAt < 0 && rand() < 0.002) {
+      const all = [...c.nodes.keys()];
+      const side = all.filter(() => rand() < 0.4);
+      keep(`${c.now} partition [${side.join(' ')}] | rest`);
+      c.net.partition([side]);
+      healAt = c.now + 100 + Math.floor(rand() * 400);
+    }
+    if (healAt >= 0 && c.now >= healAt) {
+      keep(`${c.now} heal`);
+      c.net.heal();
+      healAt = -1;
+    }
+    const leader = c.leader();
+    if (leader?.raw != null && opts.membership !== false && rand() < 0.002) {
+      const st = leader.raw.status();
+      const learner = st.confState.learners[0];
+      const lp = st.progress?.find((p) => p.id === learner);
+      let res;
+      if (learner !== undefined && lp !== undefined && lp.lag < 5) res = leader.raw.proposeConfChange({ type: 'promote', node: learner });
+      else if (learner === undefined && st.confState.voters.length < 5 && rand() < 0.6) {
+        const id = nodeId(`n${nextId++}`);
+        c.addNode(id, null);
+        res = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
+      } else if (st.confState.voters.length > 3) {
+        const v = pick(st.confState.voters);
+        if (v !== undefined) res = leader.raw.proposeConfChange({ type: 'remove', node: v });
+      }
+      if (res !== undefined) {
+        keep(`${c.now} conf change by ${leader.id}: ${JSON.stringify(res)}`);
+        if (res.ok) stats.confChanges++;
+      }
+    }
+    if (leader?.raw != null && rand() < 0.001) {
+      const target = pick(leader.raw.status().confState.voters.filter((v) => v !== leader.id));
+      if (target !== undefined) keep(`${c.now} transfer ${leader.id} -> ${target}: ${JSON.stringify(leader.raw.transferLeadership(target))}`);
+    }
+    if (opts.snapshots !== false && rand() < 0.01) {
+      const n = pick(c.running());
+      if (n?.compact(5) === true) {
+        stats.snapshots++;
+        keep(`${c.now} ${n.id} snapshot at ${n.storage.snapshot().index}`);
+      }
+    }
+  };
+
+  try {
+    while (c.now < duration) stepTime(true);
+    // Heal: no more faults, everyone back up, then let the cluster settle and catch up.
+    keep(`${c.now} heal all, restart all`);
+    c.net.heal();
+    c.net.faults = { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 3 };
+    for (const id of downUntil.keys()) c.node(id).start();
+    downUntil.clear();
+    const settleUntil = c.now + 150 * TICK;
+    while (c.now < settleUntil) stepTime(false);
+    // Quiet period: clients stop so every member can catch up before the final check.
+    clients.finish();
+    clientsOn = false;
+    const quietUntil = c.now + 50 * TICK;
+    while (c.now < quietUntil) stepTime(false);
+    const leader = c.leader();
+    const members = new Set(leader?.raw?.status().confState.voters ?? []);
+    c.inv.final([...c.nodes.values()].filter((n) => members.has(n.id)));
+    if (leader === undefined) throw new Error('no leader after healing the cluster');
+    if (opts.lincheck !== false) {
+      const verdict = checkLinearizable(clients.history);
+      if (verdict.outcome === 'illegal') throw new Error(`history not linearizable: ${verdict.explanation}`);
+    }
+    return {
+      ok: true,
+      seed: opts.seed,
+      history: clients.history,
+      stats: { leaders: c.inv.terms, acked: c.inv.acked.length, operations: clients.history.length, ...stats },
+    };
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    for (const n of c.nodes.values()) {
+      const st = n.raw?.status();
+      keep(st === undefined ? `${n.id} down` : `${n.id} ${st.role} term=${st.term} lead=${st.lead ?? '-'} commit=${st.commit} applied=${st.applied} last=${st.lastIndex} voters=(${st.confState.voters.join(' ')}) learners=(${st.confState.learners.join(' ')}) progress=${JSON.stringify(st.progress ?? [])}`);
+    }
+    return { ok: false, seed: opts.seed, error, replay: replayCommand(opts.seed, opts), trace };
+  }
+}

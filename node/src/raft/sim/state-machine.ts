@@ -1,0 +1,54 @@
+/**
+ * The simulated state machine: a commit log with dense user offsets. Only `data` entries
+ * become records; record k (offset k) is the k-th committed data entry. Snapshots carry
+ * the whole record list, as the real node's snapshot carries the log.
+ */
+import { RaftInvariantError } from '../core/errors.js';
+import { logIndex, type Entry, type LogIndex } from '../core/types.js';
+
+/** One record as a user sees it, plus the Raft index it came from (for invariant checks). */
+export interface SimRecord {
+  readonly offset: number;
+  readonly index: LogIndex;
+  readonly value: string;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** A node's applied commit log. */
+export class CommitLogStateMachine {
+  readonly records: SimRecord[] = [];
+  applied: LogIndex = logIndex(0);
+
+  /** Applies committed entries in order; returns the records they created. */
+  apply(entries: readonly Entry[]): SimRecord[] {
+    const added: SimRecord[] = [];
+    for (const e of entries) {
+      if (e.index !== this.applied + 1) {
+        throw new RaftInvariantError('entries applied out of order', { expected: this.applied + 1, got: e.index });
+      }
+      this.applied = e.index;
+      if (e.type !== 'data') continue;
+      const rec = { offset: this.records.length, index: e.index, value: dec.decode(e.data) };
+      this.records.push(rec);
+      added.push(rec);
+    }
+    return added;
+  }
+
+  /** Serializes the state for a snapshot at `applied`. */
+  snapshot(): Uint8Array {
+    return enc.encode(JSON.stringify({ applied: this.applied, records: this.records }));
+  }
+
+  /** Rebuilds a state machine from snapshot data (empty data = empty machine). */
+  static restore(data: Uint8Array): CommitLogStateMachine {
+    const sm = new CommitLogStateMachine();
+    if (data.byteLength === 0) return sm;
+    const parsed = JSON.parse(dec.decode(data)) as { applied: number; records: SimRecord[] };
+    sm.applied = logIndex(parsed.applied);
+    for (const r of parsed.records) sm.records.push(r);
+    return sm;
+  }
+}
