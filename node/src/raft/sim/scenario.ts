@@ -6,6 +6,7 @@
  */
 import type { MemoryStorage } from '../core/memory-storage.js';
 import { logIndex, nodeId, term as toTerm, type ConfChange, type Entry, type NodeId } from '../core/types.js';
+import type { RaftConfig } from '../core/config.js';
 import { SimCluster } from './cluster.js';
 import { formatEntry } from './format.js';
 
@@ -43,20 +44,39 @@ export function parseScenario(text: string): { comments: string[]; block: Scenar
 /** Runs a scenario file's commands on a fresh cluster; returns the regenerated file text. */
 export function runScenario(text: string): string {
   const lines: string[] = [];
-  const c = new SimCluster({ seed: 1, trace: (l) => lines.push(l) });
-  c.verbose = true;
+  const env: ScenarioEnv = { cluster: null, trace: (l) => lines.push(l) };
   const parts: string[] = [];
   for (const { comments, block } of parseScenario(text)) {
     lines.length = 0;
-    exec(c, block.command, lines);
+    exec(env, block.command, lines);
     const output = lines.length === 0 ? ['ok'] : lines.map((l) => (l === '' ? '.' : l));
     parts.push([...comments, block.command, '----', ...output].join('\n'));
   }
   return parts.join('\n\n') + '\n';
 }
 
-function exec(c: SimCluster, command: string, out: string[]): void {
+interface ScenarioEnv {
+  cluster: SimCluster | null;
+  readonly trace: (line: string) => void;
+}
+
+const flags: Record<string, (v: string) => Partial<Omit<RaftConfig, 'id'>>> = {
+  prevote: (v) => ({ preVote: v === 'true' }),
+  checkquorum: (v) => ({ checkQuorum: v === 'true' }),
+  maxbatch: (v) => ({ maxEntryBatchBytes: Number(v) }),
+};
+
+function exec(env: ScenarioEnv, command: string, out: string[]): void {
   const [cmd, ...args] = command.split(/\s+/);
+  if (cmd === 'cluster') {
+    const kvs = args.filter((a) => a.includes('=')).map((a) => a.split('=') as [string, string]);
+    let raft: Partial<Omit<RaftConfig, 'id'>> = {};
+    for (const [k, v] of kvs) if (flags[k] !== undefined) raft = { ...raft, ...flags[k](v) };
+    env.cluster = new SimCluster({ seed: 1, trace: env.trace, raft });
+    env.cluster.verbose = true;
+  }
+  const c = env.cluster;
+  if (c === null) throw new Error('the first command must be `cluster`');
   const kv = new Map(args.filter((a) => a.includes('=')).map((a) => a.split('=') as [string, string]));
   const pos = args.filter((a) => !a.includes('='));
   const ids = (xs: readonly string[]): NodeId[] => xs.map(nodeId);
@@ -67,6 +87,7 @@ function exec(c: SimCluster, command: string, out: string[]): void {
   };
   switch (cmd) {
     case 'cluster': {
+      // cluster <voter>... [learners=a,b] [prevote=false] [checkquorum=false] [maxbatch=N]
       const voters = ids(pos).sort();
       const learners = ids((kv.get('learners') ?? '').split(',').filter((s) => s !== '')).sort();
       for (const id of [...voters, ...learners]) c.addNode(id, { voters, learners });
@@ -91,10 +112,35 @@ function exec(c: SimCluster, command: string, out: string[]): void {
       raw(pos[0] ?? '').campaign();
       return;
     case 'tick': {
-      const times = Number(pos[1] ?? '1');
-      for (let i = 0; i < times; i++) raw(pos[0] ?? '').tick();
+      // tick <id>... [n=<times>]: ticks the listed nodes in turn.
+      const times = Number(kv.get('n') ?? '1');
+      for (let i = 0; i < times; i++) for (const id of pos) raw(id).tick();
       return;
     }
+    case 'process':
+      // process <id>...: each node persists and sends its pending Readies (no delivery).
+      for (const id of pos) {
+        const n = c.node(id);
+        while (n.takeReady()) n.persist();
+      }
+      c.inv.step(c.nodes.values());
+      return;
+    case 'deliver': {
+      // deliver [from->to]: delivers the messages in flight (all, or on one link).
+      const [from, to] = (pos[0] ?? '->').split('->');
+      const msgs = c.net.due(Number.MAX_SAFE_INTEGER);
+      for (const m of msgs) {
+        if ((from === '' || m.from === from) && (to === '' || m.to === to)) c.deliver(m);
+        else c.net.send(0, m);
+      }
+      c.inv.step(c.nodes.values());
+      return;
+    }
+    case 'cut':
+      // cut a b: cuts the link between a and b in both directions (heal restores).
+      c.net.setLink(nodeId(pos[0] ?? ''), nodeId(pos[1] ?? ''), false);
+      c.net.setLink(nodeId(pos[1] ?? ''), nodeId(pos[0] ?? ''), false);
+      return;
     case 'stabilize':
       c.stabilize();
       return;

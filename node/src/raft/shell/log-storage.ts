@@ -1,0 +1,354 @@
+/**
+ * LogStorage: the core's {@link Storage} on the segmented commit log, with Raft index = log
+ * offset — the Raft log *is* the data log, each record written once (README "Dense offsets").
+ * Hard state, configuration and the snapshot record live in the {@link StableStore}.
+ *
+ * Snapshots. The state machine is the log itself, so a snapshot needs no data copy: the
+ * snapshot at S is the point the retained log starts after (S = lowestOffset - 1). The leader
+ * keeps every record in [S+1, last] as ordinary Raft entries, so a follower behind S installs
+ * the snapshot's *metadata* — `{ index S, term, confState, dataOffset of S+1 }`, a 12-byte
+ * payload carrying the dense data offset — by `Log.reset(S + 1, dataOffset)`, then receives
+ * [S+1, …] by AppendEntries. Both end with the same retained records and the same dense
+ * offsets. Compaction is retention: `Log.applyRetention(applied + 1)` drops whole segments,
+ * and the new lowest offset L gives the snapshot at L-1. Because the term and configuration
+ * at L-1 vanish with the segment, candidate records for every segment boundary are written to
+ * the stable store *before* retention runs; a crash in between is finished on open.
+ *
+ * Reads are synchronous, as the core requires: terms come from the log's in-memory term runs,
+ * entries from positional reads of the page cache.
+ */
+import { join } from 'node:path';
+import { Log, type LogConfigInput, type LogLogger, type LogRecord, RecordType } from '../../log/index.js';
+import { decodeConfEntry } from '../core/conf-codec.js';
+import { RaftInvariantError, StorageRangeError } from '../core/errors.js';
+import { entrySize, type InitialState, type Storage } from '../core/storage.js';
+import { type ConfState, type Entry, type EntryType, type HardState, type LogIndex, type SnapshotChunk, type SnapshotMeta, type Term, logIndex, term as toTerm } from '../core/types.js';
+import { ClusterIdMismatchError, StorageInconsistentError } from './errors.js';
+import { type SnapshotRecord, type StableState, StableStore, freshStableState } from './stable-store.js';
+
+const TYPE_TO_RECORD = { data: RecordType.data, noop: RecordType.noop, config: RecordType.config } as const;
+const SNAP_MAGIC = 0x434c534e; // "CLSN"
+/** Bytes of the snapshot payload: magic + u64 data offset. */
+export const SNAPSHOT_PAYLOAD_BYTES = 12;
+
+function recordType(t: number, offset: number): EntryType {
+  if (t === RecordType.data) return 'data';
+  if (t === RecordType.noop) return 'noop';
+  if (t === RecordType.config) return 'config';
+  throw new RaftInvariantError('log record has an unknown type', { offset, type: t });
+}
+
+function toEntry(r: LogRecord): Entry {
+  return { index: logIndex(r.offset), term: toTerm(r.term), type: recordType(r.type, r.offset), data: r.value };
+}
+
+/** Encodes the snapshot payload (the dense data offset of the first record after the snapshot). */
+export function encodeSnapshotPayload(dataOffset: number): Uint8Array {
+  const b = Buffer.alloc(SNAPSHOT_PAYLOAD_BYTES);
+  b.writeUInt32BE(SNAP_MAGIC, 0);
+  b.writeBigUInt64BE(BigInt(dataOffset), 4);
+  return b;
+}
+
+/** Decodes a snapshot payload. @throws RaftInvariantError when it is not one. */
+export function decodeSnapshotPayload(data: Uint8Array): number {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (b.length !== SNAPSHOT_PAYLOAD_BYTES || b.readUInt32BE(0) !== SNAP_MAGIC) {
+    throw new RaftInvariantError('snapshot payload is not a commitlog snapshot', { bytes: b.length });
+  }
+  return Number(b.readBigUInt64BE(4));
+}
+
+/** How to open a node's storage. */
+export interface LogStorageOptions {
+  /** The node's data directory: the log goes in `<dir>/log`, the stable state in `<dir>/raft-state`. */
+  readonly dir: string;
+  /** The cluster this node belongs to; persisted on first start and checked on every later one. */
+  readonly clusterId: string;
+  /** The configuration to start with when the directory is empty (bootstrap voters, or none for a joining node). */
+  readonly initialConf: ConfState;
+  readonly logConfig?: LogConfigInput;
+  readonly logger?: LogLogger;
+}
+
+/** The core's storage on the segmented log plus the stable store; the runner is its only writer. */
+export class LogStorage implements Storage {
+  private hard: HardState;
+  private conf: ConfState;
+  private snap: SnapshotRecord;
+  private payload: Uint8Array;
+  private applied: LogIndex;
+  private history: { index: LogIndex; conf: ConfState }[];
+  private staging: { meta: SnapshotMeta; data: Uint8Array; filled: number } | null = null;
+  private dirty = false;
+  /** True when the directory held no state when opened. */
+  readonly fresh: boolean;
+
+  private constructor(
+    /** The segmented log (read it for consumers; write it only through this class). */
+    readonly log: Log,
+    private readonly stable: StableStore,
+    private readonly clusterIdValue: string,
+    s: StableState,
+    fresh: boolean,
+  ) {
+    this.hard = s.hardState;
+    this.conf = s.confState;
+    this.snap = s.snapshot;
+    this.payload = encodeSnapshotPayload(s.snapshot.dataOffset);
+    this.applied = s.applied;
+    this.history = [...s.confHistory];
+    this.fresh = fresh;
+  }
+
+  /**
+   * Opens (or creates) the storage, repairing the effects of a crash in the middle of a
+   * snapshot install or a compaction.
+   * @throws ClusterIdMismatchError when the directory belongs to another cluster.
+   * @throws StableStateCorruptError when the stable-state file is torn or corrupt.
+   * @throws StorageInconsistentError when log and stable state disagree beyond repair.
+   */
+  static async open(o: LogStorageOptions): Promise<LogStorage> {
+    const stable = await StableStore.open(o.dir);
+    const log = await Log.open(join(o.dir, 'log'), o.logConfig ?? {}, o.logger);
+    try {
+      let s = stable.state;
+      const fresh = s === null;
+      if (s === null) {
+        s = freshStableState(o.clusterId, o.initialConf);
+        await stable.save(s);
+      } else if (s.clusterId !== o.clusterId) {
+        throw new ClusterIdMismatchError(o.clusterId, s.clusterId);
+      }
+      s = await reconcile(log, stable, s);
+      return new LogStorage(log, stable, s.clusterId, s, fresh);
+    } catch (err) {
+      await log.close();
+      throw err;
+    }
+  }
+
+  /** The cluster id persisted with the state. */
+  get clusterId(): string {
+    return this.clusterIdValue;
+  }
+
+  // ---- Storage (read by the core) ----
+
+  initialState(): InitialState {
+    return { hardState: this.hard, confState: this.conf };
+  }
+  firstIndex(): LogIndex {
+    return logIndex(this.snap.index + 1);
+  }
+  lastIndex(): LogIndex {
+    return logIndex(this.log.nextOffset - 1);
+  }
+  term(i: LogIndex): Term | undefined {
+    if (i === this.snap.index) return this.snap.term;
+    if (i <= this.snap.index || i < this.log.lowestOffset || i >= this.log.nextOffset) return undefined;
+    return toTerm(this.log.termAt(i));
+  }
+  entries(lo: LogIndex, hi: LogIndex, maxBytes: number): Entry[] {
+    if (lo <= this.snap.index) throw new StorageRangeError('compacted', lo, hi);
+    if (hi > this.log.nextOffset) throw new StorageRangeError('unavailable', lo, hi);
+    const out: Entry[] = [];
+    let size = 0;
+    let next: number = lo;
+    while (next < hi) {
+      const recs = this.log.readRange(next, { endOffset: hi, maxBytes: Math.max(1, maxBytes - size) });
+      if (recs.length === 0) break;
+      for (const r of recs) {
+        const e = toEntry(r);
+        size += entrySize(e);
+        if (out.length > 0 && size > maxBytes) return out;
+        out.push(e);
+      }
+      next = (recs[recs.length - 1] as LogRecord).offset + 1;
+    }
+    return out;
+  }
+  snapshot(): SnapshotMeta {
+    const s = this.snap;
+    return { index: s.index, term: s.term, confState: s.confState, size: s.index === 0 ? 0 : SNAPSHOT_PAYLOAD_BYTES };
+  }
+  snapshotChunk(meta: SnapshotMeta, offset: number, maxBytes: number): Uint8Array | undefined {
+    if (meta.index !== this.snap.index || meta.term !== this.snap.term) return undefined;
+    return this.payload.subarray(offset, Math.min(this.payload.byteLength, offset + maxBytes));
+  }
+
+  // ---- Writes (by the runner, in the README's order) ----
+
+  /**
+   * Appends Ready.entries (buffered; durable after {@link sync}). An entry whose index already
+   * exists replaces it and everything after it: the suffix is cut from the end (Raft §5.3).
+   */
+  append(entries: readonly Entry[]): void {
+    let ents = entries;
+    const first0 = ents[0];
+    if (first0 === undefined) return;
+    if (first0.index <= this.snap.index) ents = ents.slice(this.snap.index + 1 - first0.index);
+    const first = ents[0];
+    if (first === undefined) return;
+    const next = this.log.nextOffset;
+    if (first.index > next) throw new RaftInvariantError('append leaves a gap', { first: first.index, next });
+    if (first.index < next) this.log.truncateSuffix(first.index);
+    this.log.appendBatch(ents.map((e) => ({ value: e.data, term: e.term, type: TYPE_TO_RECORD[e.type] })));
+  }
+
+  /** Makes all appends and truncations durable (one fsync round for the whole Ready). */
+  sync(): Promise<void> {
+    return this.log.sync();
+  }
+
+  /** Records Ready.hardState / Ready.confState in memory; {@link flush} makes them durable. */
+  setState(hs: HardState | undefined, cs: ConfState | undefined): void {
+    if (hs !== undefined) this.hard = hs;
+    if (cs !== undefined) this.conf = cs;
+    if (hs !== undefined || cs !== undefined) this.dirty = true;
+  }
+
+  /** True when state changed since the last flush. */
+  get needsFlush(): boolean {
+    return this.dirty;
+  }
+
+  /** Writes the stable state atomically and durably. */
+  async flush(): Promise<void> {
+    this.dirty = false;
+    await this.stable.save(this.stableState([]));
+  }
+
+  /** Stages a received snapshot chunk (Ready.snapshotChunks); a chunk of another snapshot restarts staging. */
+  stageChunk(c: SnapshotChunk): void {
+    const s = this.staging;
+    if (s === null || s.meta.index !== c.meta.index || s.meta.term !== c.meta.term) {
+      this.staging = { meta: c.meta, data: new Uint8Array(c.meta.size), filled: 0 };
+    }
+    const st = this.staging as { data: Uint8Array; filled: number };
+    if (c.offset + c.data.byteLength > st.data.byteLength) throw new RaftInvariantError('snapshot chunk beyond its size', { offset: c.offset, size: st.data.byteLength });
+    st.data.set(c.data, c.offset);
+    st.filled = Math.max(st.filled, c.offset + c.data.byteLength);
+  }
+
+  /**
+   * Installs a staged snapshot (Ready.snapshot): the stable state records it first, then the
+   * log restarts at index + 1 with the snapshot's dense data offset (open() completes a reset
+   * interrupted by a crash).
+   */
+  async installSnapshot(meta: SnapshotMeta): Promise<void> {
+    const s = this.staging;
+    if (s === null || s.meta.index !== meta.index || s.meta.term !== meta.term || s.filled !== meta.size) {
+      throw new RaftInvariantError('snapshot installed before all its chunks were staged', { index: meta.index });
+    }
+    this.staging = null;
+    const dataOffset = decodeSnapshotPayload(s.data);
+    this.snap = { index: meta.index, term: meta.term, confState: meta.confState, dataOffset };
+    this.payload = encodeSnapshotPayload(dataOffset);
+    this.conf = meta.confState;
+    this.history = [];
+    this.applied = meta.index;
+    if (this.hard.commit < meta.index) this.hard = { ...this.hard, commit: meta.index };
+    await this.flush();
+    await this.log.reset(meta.index + 1, dataOffset);
+  }
+
+  /** Notes applied committed entries: config entries extend the configuration history. */
+  noteApplied(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.type === 'config' && (this.history.length === 0 || (this.history[this.history.length - 1]?.index ?? 0) < e.index)) {
+        this.history.push({ index: e.index, conf: decodeConfEntry(e.data).conf });
+      }
+      if (e.index > this.applied) this.applied = e.index;
+    }
+  }
+
+  /** Highest applied index noted so far. */
+  get appliedIndex(): LogIndex {
+    return this.applied;
+  }
+
+  /** The configuration in force after applying index `i` (i >= snapshot index). */
+  confAt(i: number): ConfState {
+    let c = this.snap.confState;
+    for (const p of this.history) if (p.index <= i) c = p.conf;
+    return c;
+  }
+
+  /**
+   * Compaction by retention: applies the log's retention policy to segments wholly at or
+   * below `applied`, and moves the snapshot to the new lowest offset - 1. Resolves true when
+   * a prefix was removed. Does nothing when the log has no retention limits.
+   */
+  async compact(): Promise<boolean> {
+    const { maxTotalBytes, maxAgeMs } = this.log.config.retention;
+    if (maxTotalBytes === 0 && maxAgeMs === 0) return false;
+    const floor = this.applied + 1;
+    const lowest = this.log.lowestOffset;
+    const candidates = this.log
+      .segmentBases()
+      .filter((b) => b > lowest && b > this.snap.index + 1 && b <= floor)
+      .map((b) => this.recordAt(b - 1));
+    if (candidates.length === 0) return false;
+    await this.stable.save(this.stableState(candidates));
+    const res = await this.log.applyRetention(floor);
+    const chosen = candidates.find((c) => c.index + 1 === res.lowestOffset);
+    if (chosen !== undefined) {
+      this.snap = chosen;
+      this.payload = encodeSnapshotPayload(chosen.dataOffset);
+      this.history = this.history.filter((p) => p.index > chosen.index);
+    }
+    await this.flush();
+    return chosen !== undefined;
+  }
+
+  private recordAt(i: number): SnapshotRecord {
+    return { index: logIndex(i), term: toTerm(this.log.termAt(i)), confState: this.confAt(i), dataOffset: this.log.toDataOffset(i + 1) };
+  }
+
+  private stableState(candidates: readonly SnapshotRecord[]): StableState {
+    const applied = logIndex(Math.max(this.snap.index, Math.min(this.applied, this.hard.commit)));
+    return {
+      clusterId: this.clusterIdValue,
+      hardState: this.hard,
+      confState: this.conf,
+      snapshot: this.snap,
+      applied,
+      confHistory: this.history.filter((p) => p.index <= applied),
+      compactCandidates: candidates,
+    };
+  }
+
+  /** Syncs and closes the log (the runner flushes the stable state first). */
+  async close(): Promise<void> {
+    await this.log.close();
+  }
+}
+
+/** Brings log and stable state into agreement after a crash; returns the state to start from. */
+async function reconcile(log: Log, stable: StableStore, s0: StableState): Promise<StableState> {
+  let s = s0;
+  if (log.lowestOffset > s.snapshot.index + 1 && !log.isEmpty) {
+    // A retention pass removed segments but the new snapshot record was not yet written.
+    const c = s.compactCandidates.find((x) => x.index + 1 === log.lowestOffset);
+    if (c === undefined) {
+      throw new StorageInconsistentError('log starts after the snapshot and no compaction record explains it', {
+        lowestOffset: log.lowestOffset,
+        snapshotIndex: s.snapshot.index,
+      });
+    }
+    s = { ...s, snapshot: c, confHistory: s.confHistory.filter((p) => p.index > c.index), applied: logIndex(Math.max(s.applied, c.index)), compactCandidates: [] };
+    await stable.save(s);
+  }
+  const S = s.snapshot.index;
+  const holdsS = S >= log.lowestOffset && S < log.nextOffset;
+  const startsRight = log.lowestOffset <= S + 1 && log.nextOffset >= S + 1;
+  if (!startsRight || (holdsS && log.termAt(S) !== s.snapshot.term) || (S === 0 && log.isEmpty && log.nextDataOffset !== 0)) {
+    // Fresh directory, or a snapshot install interrupted between the stable write and the reset.
+    await log.reset(S + 1, s.snapshot.dataOffset);
+  }
+  if (s.hardState.commit > log.nextOffset - 1) {
+    throw new StorageInconsistentError('commit index beyond the durable log', { commit: s.hardState.commit, lastIndex: log.nextOffset - 1 });
+  }
+  return s;
+}

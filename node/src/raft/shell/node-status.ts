@@ -1,0 +1,97 @@
+/**
+ * Observability of a RaftNode: the status record (admin API, metrics) and the hooks the
+ * server wires to prom-client. Metric names suggested to the server engineer are in the
+ * TSDoc of {@link RaftNodeStatus} fields.
+ */
+import type { FollowerStatus, RaftStatus } from '../core/raw-node.js';
+import type { LogIndex, NodeId, Role, Term } from '../core/types.js';
+import type { SyncStats } from '../../log/index.js';
+import type { TransportStats } from './transport.js';
+
+/** Callbacks for metrics and logs; all optional and called synchronously from the loop. */
+export interface RaftNodeHooks {
+  /** Leader or role changed (gauge `commitlog_raft_role`, counter `commitlog_raft_leader_changes_total`). */
+  onLeaderChange?(e: { readonly leader: NodeId | null; readonly role: Role; readonly term: Term }): void;
+  /** Entries applied up to `index` (gauge `commitlog_raft_applied_index`). */
+  onApplied?(index: LogIndex): void;
+  /** One log fsync round took `ms` (histogram `commitlog_raft_fsync_seconds`). */
+  onFsync?(ms: number): void;
+  /** The node hit a fatal storage error and stopped serving. */
+  onFatal?(err: Error): void;
+}
+
+/** Counters kept by the runner. */
+export interface NodeStats {
+  proposals: number;
+  elections: number;
+  leaderChanges: number;
+  snapshotsInstalled: number;
+  compactions: number;
+  fsyncs: number;
+  fsyncMsTotal: number;
+  fsyncMsLast: number;
+  foreignClusterMessages: number;
+}
+
+/** Fresh zeroed counters. */
+export function emptyStats(): NodeStats {
+  return { proposals: 0, elections: 0, leaderChanges: 0, snapshotsInstalled: 0, compactions: 0, fsyncs: 0, fsyncMsTotal: 0, fsyncMsLast: 0, foreignClusterMessages: 0 };
+}
+
+/** A member as reported by status(). `match`/`lag` are known on the leader only. */
+export interface MemberStatus {
+  readonly id: NodeId;
+  readonly suffrage: 'voter' | 'learner';
+  readonly match?: LogIndex;
+  /** Leader's last index minus the member's match (gauge `commitlog_raft_follower_lag{peer}`). */
+  readonly lag?: number;
+  readonly recentActive?: boolean;
+}
+
+/** What `RaftNode.status()` returns. */
+export interface RaftNodeStatus {
+  readonly id: NodeId;
+  readonly clusterId: string;
+  /** Gauge `commitlog_raft_term`. */
+  readonly term: Term;
+  readonly role: Role;
+  readonly leader: NodeId | null;
+  /** Gauges `commitlog_raft_commit_index`, `commitlog_raft_applied_index`, `commitlog_raft_last_index`. */
+  readonly commit: LogIndex;
+  readonly applied: LogIndex;
+  readonly lastIndex: LogIndex;
+  readonly members: readonly MemberStatus[];
+  /** Core counters (elections started, pre-votes, step-downs, snapshots sent…). */
+  readonly core: RaftStatus['counters'];
+  /** Runner counters (`commitlog_raft_proposals_total`, `_elections_total`, `_compactions_total`…). */
+  readonly node: Readonly<NodeStats>;
+  /** Transport counters (`commitlog_raft_transport_{sent,received,dropped,malformed}_total`). */
+  readonly transport: TransportStats;
+  /** Log fsync rounds. */
+  readonly fsync: SyncStats;
+}
+
+/** Builds the status record from the core's status and the shell's counters. */
+export function statusOf(s: RaftStatus, clusterId: string, node: NodeStats, transport: TransportStats, fsync: SyncStats): RaftNodeStatus {
+  const prog = new Map<NodeId, FollowerStatus>((s.progress ?? []).map((p) => [p.id, p]));
+  const member = (id: NodeId, suffrage: 'voter' | 'learner'): MemberStatus => {
+    const p = prog.get(id);
+    if (p === undefined) return { id, suffrage };
+    return { id, suffrage, match: p.match, lag: p.lag, recentActive: p.recentActive };
+  };
+  return {
+    id: s.id,
+    clusterId,
+    term: s.term,
+    role: s.role,
+    leader: s.lead,
+    commit: s.commit,
+    applied: s.applied,
+    lastIndex: s.lastIndex,
+    members: [...s.confState.voters.map((id) => member(id, 'voter')), ...s.confState.learners.map((id) => member(id, 'learner'))],
+    core: s.counters,
+    node: { ...node },
+    transport,
+    fsync,
+  };
+}

@@ -1,0 +1,540 @@
+/**
+ * RaftNode: the effectful runner around one {@link RawNode} (etcd-io/raft node.go's role).
+ * It owns the timer, the storage on the segmented log and the transport, and runs the loop
+ * of node/src/raft/README.md exactly: send early messages; persist snapshot chunks, snapshot,
+ * entries (ONE log fsync per Ready) and hard state; send messages; apply; advance.
+ *
+ * Inputs (ticks, received messages, proposals, requests) are queued and fed to the core only
+ * between two Ready batches, never while one is being persisted: everything that arrives
+ * during an fsync goes into the next Ready together — that is the group commit under load.
+ *
+ * Because the state machine is the log, "applying" a data entry only makes it visible: it
+ * resolves the proposal with its dense data offset and moves `appliedIndex`, which bounds
+ * what consumers may read.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { LogConfigInput } from '../../log/index.js';
+import { type RaftConfig, type RaftConfigPreset, raftConfig } from '../core/config.js';
+import { type RaftLogger, seededRng } from '../core/env.js';
+import { RawNode } from '../core/raw-node.js';
+import type { ConfChange, Entry, LogIndex, Message, NodeId, ProposeRefusal, Ready, Role, Term } from '../core/types.js';
+import { type ShellConfig, shellConfig } from './config.js';
+import { NodeStoppedError, NotLeaderError, ProposalDroppedError, ProposalRejectedError, RaftTimeoutError } from './errors.js';
+import { LogStorage } from './log-storage.js';
+import { emptyStats, type NodeStats, type RaftNodeHooks, type RaftNodeStatus, statusOf } from './node-status.js';
+import type { RaftTransport } from './transport.js';
+import { Waiters } from './waiters.js';
+
+/** A logger with pino's argument order (pino's Logger satisfies it). */
+export interface ShellLogger extends RaftLogger {
+  error(fields: object, msg: string): void;
+}
+
+/** What {@link RaftNode.start} needs. */
+export interface RaftNodeOptions {
+  readonly id: NodeId;
+  /** Data directory (log in `<dir>/log`, stable state in `<dir>/raft-state`). */
+  readonly dir: string;
+  /** The cluster this node belongs to; persisted, and messages from other clusters are refused. */
+  readonly clusterId: string;
+  /**
+   * Initial voters, used ONLY when the directory holds no state (first start of a new
+   * cluster). Omit for a node that joins an existing cluster as a learner, and on restarts
+   * the persisted state wins regardless.
+   */
+  readonly bootstrap?: { readonly voters: readonly NodeId[] };
+  /** Addresses of the other members (id → host:port), handed to the transport. */
+  readonly peers?: Readonly<Record<string, string>>;
+  readonly transport: RaftTransport;
+  readonly logConfig?: LogConfigInput;
+  readonly raftConfig?: Partial<Omit<RaftConfig, 'id'>>;
+  readonly raftPreset?: RaftConfigPreset;
+  readonly shellConfig?: Partial<ShellConfig>;
+  readonly shellPreset?: 'lan' | 'test';
+  readonly logger?: ShellLogger;
+  readonly hooks?: RaftNodeHooks;
+  /** Seed of the election-jitter RNG (default: random). */
+  readonly seed?: number;
+}
+
+/** Where a committed proposal landed. */
+export interface ProposeOutcome {
+  /** Dense user offset of the (first) record. */
+  readonly dataOffset: number;
+  /** Raft index (= log offset) of the (first) record. */
+  readonly index: LogIndex;
+  readonly term: Term;
+}
+
+interface ProposalReq {
+  readonly datas: readonly Uint8Array[];
+  resolve(o: ProposeOutcome): void;
+  reject(e: Error): void;
+}
+
+interface IndexWaiter {
+  readonly term: Term;
+  readonly first: LogIndex;
+  resolve(o: ProposeOutcome): void;
+  reject(e: Error): void;
+}
+
+const silent: ShellLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+function refusalError(r: ProposeRefusal): Error {
+  switch (r.reason) {
+    case 'not-leader':
+    case 'transferring':
+      return new NotLeaderError(r.leaderHint, r.reason);
+    case 'conf-change-pending':
+      return new ProposalRejectedError(r.reason, `a configuration change is pending at index ${r.pendingIndex}`);
+    case 'too-large':
+      return new ProposalRejectedError(r.reason, `${r.size} bytes exceeds the limit of ${r.limit}`);
+    case 'not-ready':
+    case 'invalid-conf-change':
+      return new ProposalRejectedError(r.reason, r.detail);
+  }
+}
+
+/** One Raft member: storage, timer, transport and the README loop. */
+export class RaftNode {
+  private readonly raw: RawNode;
+  private readonly cfg: ShellConfig;
+  private readonly log: ShellLogger;
+  private readonly hooks: RaftNodeHooks;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private compactTimer: NodeJS.Timeout | null = null;
+  private pendingTicks = 0;
+  private inbox: Message[] = [];
+  private proposals: ProposalReq[] = [];
+  private actions: (() => void)[] = [];
+  private readonly byIndex = new Map<number, IndexWaiter>();
+  private readonly reads = new Map<string, { resolve(): void; reject(e: Error): void }>();
+  private readonly applied = new Waiters();
+  private looping: Promise<void> | null = null;
+  private compactDue = false;
+  private stopping = false;
+  private fatal: Error | null = null;
+  private lastFlushMs = 0;
+  private flushedTermVote: string;
+  private role: Role = 'follower';
+  private leader: NodeId | null = null;
+  private readonly stats: NodeStats = emptyStats();
+  private readonly leaderListeners = new Set<(leader: NodeId | null, term: Term, role: Role) => void>();
+  private readonly appliedListeners = new Set<(index: LogIndex) => void>();
+
+  private constructor(
+    readonly id: NodeId,
+    readonly clusterId: string,
+    /** Storage on the segmented log; `storage.log` is the data consumers read (up to {@link appliedIndex}). */
+    readonly storage: LogStorage,
+    private readonly transport: RaftTransport,
+    o: RaftNodeOptions,
+  ) {
+    this.cfg = shellConfig(o.shellConfig, o.shellPreset ?? 'lan');
+    this.log = o.logger ?? silent;
+    this.hooks = o.hooks ?? {};
+    const hs = storage.initialState().hardState;
+    this.flushedTermVote = `${hs.term}/${hs.vote ?? ''}`;
+    this.raw = new RawNode({
+      config: raftConfig(o.id, o.raftConfig ?? {}, o.raftPreset ?? 'lan'),
+      storage,
+      rng: seededRng(o.seed ?? randomBytes(4).readUInt32LE(0)),
+      logger: this.log,
+      applied: storage.appliedIndex,
+    });
+    this.applied.advance(storage.appliedIndex);
+    storage.log.onSync((e) => {
+      this.stats.fsyncs++;
+      this.stats.fsyncMsTotal += e.durationMs;
+      this.stats.fsyncMsLast = e.durationMs;
+      this.hooks.onFsync?.(e.durationMs);
+    });
+  }
+
+  /**
+   * Opens the storage in `o.dir` and starts the node: ticks begin, the transport delivers.
+   * Bootstraps only when the directory is empty AND `o.bootstrap` is given.
+   * @throws ClusterIdMismatchError, StableStateCorruptError, StorageInconsistentError from the storage.
+   */
+  static async start(o: RaftNodeOptions): Promise<RaftNode> {
+    const storage = await LogStorage.open({
+      dir: o.dir,
+      clusterId: o.clusterId,
+      initialConf: { voters: [...(o.bootstrap?.voters ?? [])].sort(), learners: [] },
+      ...(o.logConfig !== undefined ? { logConfig: o.logConfig } : {}),
+      ...(o.logger !== undefined ? { logger: o.logger } : {}),
+    });
+    const node = new RaftNode(o.id, o.clusterId, storage, o.transport, o);
+    for (const [id, addr] of Object.entries(o.peers ?? {})) if (id !== o.id) o.transport.setPeer(id as NodeId, addr);
+    o.transport.listen((m, clusterId) => node.receive(m, clusterId));
+    node.tickTimer = setInterval(() => {
+      node.pendingTicks++;
+      node.kick();
+    }, node.cfg.tickMs);
+    node.compactTimer = setInterval(() => {
+      node.compactDue = true;
+      node.kick();
+    }, node.cfg.compactIntervalMs);
+    node.log.info({ id: o.id, clusterId: o.clusterId, fresh: storage.fresh, applied: storage.appliedIndex, lastIndex: storage.lastIndex() }, 'raft: node started');
+    node.kick();
+    return node;
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  /**
+   * Proposes one record; resolves once it is committed and applied on this node.
+   * @throws NotLeaderError (with leaderHint) when this node is not the leader.
+   * @throws ProposalDroppedError when leadership changed and another entry took its index.
+   */
+  async propose(value: Uint8Array): Promise<ProposeOutcome> {
+    return this.proposeBatch([value]);
+  }
+
+  /** Proposes records at consecutive indexes; resolves with where the first landed (the rest follow densely). */
+  proposeBatch(values: readonly Uint8Array[]): Promise<ProposeOutcome> {
+    return new Promise((resolve, reject) => {
+      const err = this.refuseInput();
+      if (err !== null) return reject(err);
+      if (this.role !== 'leader') return reject(new NotLeaderError(this.leader));
+      if (this.proposals.length >= this.cfg.maxQueuedProposals) return reject(new ProposalRejectedError('overloaded', `${this.proposals.length} proposals queued`));
+      this.proposals.push({ datas: values, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** A linearizable read barrier (ReadIndex, thesis §6.4): resolves once this node has applied everything committed when it was called. */
+  readIndex(timeoutMs = this.cfg.requestTimeoutMs): Promise<void> {
+    const ctx = randomUUID();
+    return this.withTimeout('readIndex', timeoutMs, () => this.reads.delete(ctx), (resolve, reject) => {
+      this.reads.set(ctx, { resolve, reject });
+      this.act(() => {
+        const r = this.raw.readIndex(ctx);
+        if (!r.ok) {
+          this.reads.delete(ctx);
+          reject(new NotLeaderError(this.leader, r.reason));
+        }
+      });
+    });
+  }
+
+  /** Adds `id` (reachable at `address`) as a learner; resolves when the change commits. */
+  addLearner(id: NodeId, address: string): Promise<ProposeOutcome> {
+    this.transport.setPeer(id, address);
+    return this.confChange({ type: 'addLearner', node: id });
+  }
+  /** Promotes learner `id` to voter; resolves when the change commits. */
+  promote(id: NodeId): Promise<ProposeOutcome> {
+    return this.confChange({ type: 'promote', node: id });
+  }
+  /** Removes member `id`; resolves when the change commits (a removed leader then steps down). */
+  removeMember(id: NodeId): Promise<ProposeOutcome> {
+    return this.confChange({ type: 'remove', node: id });
+  }
+  /** Updates a peer's address (e.g. its DNS name now resolves elsewhere). */
+  setPeerAddress(id: NodeId, address: string): void {
+    this.transport.setPeer(id, address);
+  }
+
+  /** Transfers leadership to voter `to` (TimeoutNow, thesis §3.10); resolves when `to` is the leader seen by this node. */
+  transferLeadership(to: NodeId, timeoutMs = this.cfg.requestTimeoutMs): Promise<void> {
+    let off = (): void => {};
+    return this.withTimeout('transferLeadership', timeoutMs, () => off(), (resolve, reject) => {
+      off = this.onLeaderChange((leader) => {
+        if (leader === to) resolve();
+      });
+      this.act(() => {
+        const r = this.raw.transferLeadership(to);
+        if (!r.ok) {
+          if (r.reason === 'already-leader') resolve();
+          else if (r.reason === 'not-leader') reject(new NotLeaderError(r.leaderHint));
+          else reject(new ProposalRejectedError(r.reason, `cannot transfer to ${to}`));
+        }
+      });
+    });
+  }
+
+  /** Resolves once this node has applied `index` (no polling: woken by the loop). */
+  waitForApplied(index: number, timeoutMs?: number): Promise<void> {
+    const err = this.refuseInput();
+    if (err !== null) return Promise.reject(err);
+    return this.applied.wait(index, timeoutMs);
+  }
+
+  /** Highest Raft index applied here; consumers may read log records up to it. */
+  get appliedIndex(): LogIndex {
+    return this.storage.appliedIndex;
+  }
+
+  /** One past the dense data offset of the last applied data record: consumers may read data offsets below it. */
+  get committedDataEnd(): number {
+    return this.storage.log.toDataOffset(Math.min(this.storage.appliedIndex + 1, this.storage.log.nextOffset));
+  }
+
+  /** Calls `fn` on every leader or role change; returns an unsubscribe function. */
+  onLeaderChange(fn: (leader: NodeId | null, term: Term, role: Role) => void): () => void {
+    this.leaderListeners.add(fn);
+    return () => this.leaderListeners.delete(fn);
+  }
+
+  /** Calls `fn` after each batch of applied entries (wake consumers); returns an unsubscribe function. */
+  onApplied(fn: (index: LogIndex) => void): () => void {
+    this.appliedListeners.add(fn);
+    return () => this.appliedListeners.delete(fn);
+  }
+
+  /** Current state: term, role, leader, indexes, members with per-follower match/lag (leader only), counters. */
+  status(): RaftNodeStatus {
+    return statusOf(this.raw.status(), this.clusterId, this.stats, this.transport.stats(), this.storage.log.syncStats);
+  }
+
+  /** True while this node believes it is the leader. */
+  get isLeader(): boolean {
+    return this.role === 'leader';
+  }
+
+  /** The leader this node knows of (null during elections). */
+  get leaderId(): NodeId | null {
+    return this.leader;
+  }
+
+  /**
+   * Stops gracefully: timers stop, the current Ready finishes, the stable state is flushed,
+   * the transport and the log close. Pending proposals reject with NodeStoppedError
+   * (indeterminate: they may still commit elsewhere).
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.compactTimer) clearInterval(this.compactTimer);
+    await this.looping;
+    this.failAll(new NodeStoppedError());
+    await this.transport.close();
+    try {
+      if (this.fatal === null) await this.storage.flush();
+    } finally {
+      await this.storage.close();
+    }
+    this.log.info({ id: this.id }, 'raft: node stopped');
+  }
+
+  // ---------------------------------------------------------------- the loop
+
+  private refuseInput(): Error | null {
+    if (this.fatal !== null) return this.fatal;
+    return this.stopping ? new NodeStoppedError() : null;
+  }
+
+  private receive(m: Message, clusterId: string): void {
+    if (clusterId !== this.clusterId) {
+      this.stats.foreignClusterMessages++;
+      return;
+    }
+    if (this.stopping || this.inbox.length >= 65536) return;
+    this.inbox.push(m);
+    this.kick();
+  }
+
+  private act(f: () => void): void {
+    this.actions.push(f);
+    this.kick();
+  }
+
+  private confChange(cc: ConfChange): Promise<ProposeOutcome> {
+    return new Promise((resolve, reject) => {
+      const err = this.refuseInput();
+      if (err !== null) return reject(err);
+      this.act(() => {
+        const r = this.raw.proposeConfChange(cc);
+        if (!r.ok) return reject(refusalError(r));
+        this.byIndex.set(r.index, { term: r.term, first: r.index, resolve, reject });
+      });
+    });
+  }
+
+  private withTimeout(op: string, ms: number, cleanup: () => void, body: (resolve: () => void, reject: (e: Error) => void) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const err = this.refuseInput();
+      if (err !== null) return reject(err);
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new RaftTimeoutError(op, ms));
+      }, ms);
+      const done = (f: () => void): void => {
+        clearTimeout(timer);
+        cleanup();
+        f();
+      };
+      body(
+        () => done(resolve),
+        (e) => done(() => reject(e)),
+      );
+    });
+  }
+
+  private kick(): void {
+    if (this.looping !== null || this.fatal !== null) return;
+    this.looping = this.run().finally(() => {
+      this.looping = null;
+    });
+  }
+
+  private async run(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.compactDue && !this.stopping) {
+          this.compactDue = false;
+          if (await this.storage.compact()) this.stats.compactions++;
+        }
+        this.feedInputs();
+        if (!this.raw.hasReady()) break;
+        const rd = this.raw.ready();
+        await this.handleReady(rd);
+        this.raw.advance(rd);
+        this.afterAdvance(rd);
+      }
+    } catch (err) {
+      this.die(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private feedInputs(): void {
+    for (; this.pendingTicks > 0; this.pendingTicks--) this.raw.tick();
+    const inbox = this.inbox;
+    this.inbox = [];
+    for (const m of inbox) this.raw.step(m);
+    const actions = this.actions;
+    this.actions = [];
+    for (const a of actions) a();
+    if (this.proposals.length > 0) this.feedProposals();
+  }
+
+  /** All queued proposals go into the core at once: consecutive indexes, one Ready, one fsync. */
+  private feedProposals(): void {
+    const batch = this.proposals;
+    this.proposals = [];
+    const datas: Uint8Array[] = [];
+    for (const p of batch) for (const d of p.datas) datas.push(d);
+    const r = this.raw.proposeBatch(datas);
+    if (!r.ok) {
+      const e = refusalError(r);
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    let idx = r.index - datas.length + 1;
+    for (const p of batch) {
+      if (p.datas.length === 0) {
+        p.resolve({ dataOffset: this.storage.log.nextDataOffset, index: r.index, term: r.term });
+        continue;
+      }
+      const first = idx as LogIndex;
+      idx += p.datas.length;
+      this.byIndex.set(idx - 1, { term: r.term, first, resolve: p.resolve, reject: p.reject });
+    }
+    this.stats.proposals += datas.length;
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState !== undefined) this.noteSoftState(rd.softState.leader, rd.softState.role);
+    // 2. The leader's replication messages go out while it writes its own copy (thesis §10.2.1).
+    if (rd.earlyMessages.length > 0) this.transport.send(rd.earlyMessages);
+    // 3. Persist: chunks, snapshot, entries, then hard state + conf state.
+    for (const c of rd.snapshotChunks) this.storage.stageChunk(c);
+    if (rd.snapshot !== undefined) {
+      await this.storage.installSnapshot(rd.snapshot);
+      this.stats.snapshotsInstalled++;
+    }
+    this.storage.append(rd.entries);
+    this.storage.setState(rd.hardState, rd.confState);
+    if (rd.entries.length > 0 || rd.mustSync) await this.storage.sync();
+    const tv = rd.hardState !== undefined ? `${rd.hardState.term}/${rd.hardState.vote ?? ''}` : this.flushedTermVote;
+    const now = performance.now();
+    if (tv !== this.flushedTermVote || rd.confState !== undefined || (this.storage.needsFlush && now - this.lastFlushMs >= this.cfg.stableFlushMs)) {
+      await this.storage.flush();
+      this.flushedTermVote = tv;
+      this.lastFlushMs = now;
+    }
+    // 4. Messages that depend on durable state.
+    if (rd.messages.length > 0) this.transport.send(rd.messages);
+    // 5. Apply.
+    if (rd.committedEntries.length > 0) this.apply(rd.committedEntries);
+    for (const rs of rd.readStates) {
+      const w = this.reads.get(rs.ctx);
+      if (w === undefined) continue;
+      this.reads.delete(rs.ctx);
+      this.applied.wait(rs.index).then(w.resolve, w.reject);
+    }
+  }
+
+  private apply(ents: readonly Entry[]): void {
+    this.storage.noteApplied(ents);
+    const log = this.storage.log;
+    for (const e of ents) {
+      const w = this.byIndex.get(e.index);
+      if (w === undefined) continue;
+      this.byIndex.delete(e.index);
+      if (e.term === w.term) {
+        const dataOffset = e.type === 'data' ? log.toDataOffset(w.first) : log.toDataOffset(Math.min(e.index + 1, log.nextOffset));
+        w.resolve({ dataOffset, index: w.first, term: w.term });
+      } else {
+        w.reject(new ProposalDroppedError(e.index, true, `was replaced by an entry of term ${e.term} (leadership changed)`));
+      }
+    }
+    // Waiters below the applied point whose index was never applied cannot exist: indexes apply in order.
+  }
+
+  private afterAdvance(rd: Ready): void {
+    const last = rd.committedEntries[rd.committedEntries.length - 1];
+    const idx = this.storage.appliedIndex;
+    if (last !== undefined || rd.snapshot !== undefined) {
+      this.applied.advance(idx);
+      this.hooks.onApplied?.(idx);
+      for (const f of this.appliedListeners) f(idx);
+    }
+  }
+
+  private noteSoftState(leader: NodeId | null, role: Role): void {
+    const changedLeader = leader !== this.leader;
+    const wasLeader = this.role === 'leader';
+    this.leader = leader;
+    this.role = role;
+    if (role === 'candidate') this.stats.elections++;
+    if (changedLeader) this.stats.leaderChanges++;
+    if (wasLeader && role !== 'leader') {
+      // Queued proposals never reached the core: refuse them now, the client retries at the new leader.
+      const q = this.proposals;
+      this.proposals = [];
+      for (const p of q) p.reject(new NotLeaderError(leader));
+    }
+    const t = this.raw.status().term;
+    this.log.info({ id: this.id, leader, role, term: t }, 'raft: leader or role changed');
+    this.hooks.onLeaderChange?.({ leader, role, term: t });
+    for (const f of this.leaderListeners) f(leader, t, role);
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.proposals) p.reject(e);
+    this.proposals = [];
+    for (const [i, w] of this.byIndex) {
+      this.byIndex.delete(i);
+      w.reject(e instanceof NodeStoppedError ? new ProposalDroppedError(i, false, 'is indeterminate: the node stopped before applying it') : e);
+    }
+    for (const [ctx, w] of this.reads) {
+      this.reads.delete(ctx);
+      w.reject(e);
+    }
+    this.applied.failAll(e);
+  }
+
+  /** A storage failure (fsync error, invariant breach) is fatal: stop serving rather than risk safety. */
+  private die(err: Error): void {
+    this.fatal = err;
+    this.log.error({ id: this.id, err }, 'raft: fatal error; the node stops');
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.compactTimer) clearInterval(this.compactTimer);
+    this.failAll(err);
+    this.hooks.onFatal?.(err);
+  }
+}
