@@ -25,16 +25,19 @@ describe('group commit', () => {
     }
   });
 
-  it('a commit that arrives during a round waits for the next round', async () => {
+  it('commits of one event-loop turn share a round; a commit that arrives while a round runs waits for the next', async () => {
     const log = await Log.open(dir);
     try {
       const group = new GroupCommit(log);
       const first = group.commit({ value: bytes('a') });
       await Promise.resolve();
-      const second = group.commit({ value: bytes('b') });
-      assert.deepEqual(await Promise.all([first, second]), [0, 1]);
+      const sameTurn = group.commit({ value: bytes('b') });
+      // The round starts in this turn's check phase, before this callback: it is running now.
+      await new Promise((resolve) => setImmediate(resolve));
+      const later = group.commit({ value: bytes('c') });
+      assert.deepEqual(await Promise.all([first, sameTurn, later]), [0, 1, 2]);
       assert.equal(log.syncStats.rounds, 2);
-      assert.equal(await group.commitBatch([{ value: bytes('c') }, { value: bytes('d') }]), 2);
+      assert.equal(await group.commitBatch([{ value: bytes('d') }, { value: bytes('e') }]), 3);
       await assert.rejects(log.sync().then(() => group.commit({ value: new Uint8Array(log.config.maxRecordBytes + 1) })), { code: 'record-too-large' });
     } finally {
       await log.close();

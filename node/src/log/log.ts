@@ -17,7 +17,7 @@
  * All methods run on the event loop: file reads and writes are synchronous page-cache
  * copies (see store.ts for why), fdatasync/fsync are asynchronous.
  */
-import { Readable } from 'node:stream';
+import { type Readable } from 'node:stream';
 import { type LogConfig, type LogConfigInput } from './config.js';
 import { DenseOffsets } from './dense-offsets.js';
 import { InvalidArgumentError, LogBusyError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError } from './errors.js';
@@ -25,26 +25,10 @@ import { openLogFiles } from './log-open.js';
 import { type LogLogger, silentLogger } from './logger.js';
 import { fsyncDir, writeMetaDurable } from './meta.js';
 import { type AppendInput, type LogRecord, MAX_RECORD_TYPE, type ReadRangeOptions, RecordType } from './record.js';
+import { rawReader } from './raw-reader.js';
 import { Segment } from './segment.js';
+import { type SyncEvent, SyncRounds, type SyncStats } from './sync-rounds.js';
 import { TermRuns } from './term-runs.js';
-
-/** Counters of the log's fsync work, for metrics (attach e.g. a prom-client histogram). */
-export interface SyncStats {
-  /** Completed sync rounds (one round = fdatasync of the dirty files, shared by all waiters). */
-  readonly rounds: number;
-  /** Sum and maximum of round durations in ms. */
-  readonly totalMs: number;
-  readonly maxMs: number;
-  /** Duration of the last round in ms. */
-  readonly lastMs: number;
-}
-
-/** What a sync listener learns after each round. */
-export interface SyncEvent {
-  readonly durationMs: number;
-  /** Files fdatasynced in the round (2 per segment) plus 1 when the directory was fsynced. */
-  readonly files: number;
-}
 
 /** A record returned by {@link Log.readDataRange}: a data record with its dense offset. */
 export interface DataRecord extends LogRecord {
@@ -66,15 +50,15 @@ export class Log {
   private busy: string | undefined;
   /** While a prefix removal is in flight: truncateSuffix may not cut at or below this. */
   private prefixFloor: number | undefined;
-  private mutations = 0;
-  private durableMutations = 0;
-  private inflight: Promise<void> | undefined;
-  private failed: Error | undefined;
   private sealedUnsynced: Segment[] = [];
   private dirDirty = false;
   private retiredDuringSync: Segment[] = [];
-  private readonly listeners = new Set<(e: SyncEvent) => void>();
-  private stats: SyncStats = { rounds: 0, totalMs: 0, maxMs: 0, lastMs: 0 };
+  private readonly syncs = new SyncRounds(
+    () => this.syncRound(),
+    () => {
+      for (const s of this.retiredDuringSync.splice(0)) s.close();
+    },
+  );
 
   private constructor(
     /** The directory holding the segment files. */
@@ -171,7 +155,7 @@ export class Log {
   append(input: AppendInput): number {
     this.assertWritable();
     this.validate(input);
-    this.mutations++;
+    this.syncs.mark();
     return this.appendValidated(input);
   }
 
@@ -183,7 +167,7 @@ export class Log {
     this.assertWritable();
     for (const input of inputs) this.validate(input);
     const first = this.nextOffset;
-    this.mutations++;
+    this.syncs.mark();
     for (const input of inputs) this.appendValidated(input);
     return first;
   }
@@ -341,7 +325,7 @@ export class Log {
     if (!Number.isSafeInteger(from) || from < lowest || from > next) throw new OffsetOutOfRangeError(from, lowest, next);
     if (from === next) return;
     if (this.prefixFloor !== undefined && from <= this.prefixFloor) throw new LogBusyError('truncatePrefix');
-    this.mutations++;
+    this.syncs.mark();
     while (this.segments.length > 1 && this.active.baseOffset >= from) {
       const gone = this.segments.pop();
       if (gone) this.retire(gone);
@@ -357,7 +341,7 @@ export class Log {
     this.dirDirty = true;
     // An fdatasync of its descriptors may be in flight: close only after it settles, so
     // that the descriptor number cannot be reused under it.
-    if (this.inflight) this.retiredDuringSync.push(segment);
+    if (this.syncs.inFlight) this.retiredDuringSync.push(segment);
     else segment.close();
   }
 
@@ -445,7 +429,7 @@ export class Log {
       this.segments = [Segment.create(this.dir, initialOffset, this.config)];
       this.dense = new DenseOffsets(meta.nonDataBelow);
       this.terms = new TermRuns();
-      this.mutations++;
+      this.syncs.mark();
       await writeMetaDurable(this.dir, { ...meta, resetPending: false });
       this.logger.info({ dir: this.dir, initialOffset, initialDataOffset }, 'log: reset');
     } finally {
@@ -459,91 +443,45 @@ export class Log {
    */
   reader(): Readable {
     if (this.closed) throw new LogClosedError();
-    const parts = this.segments.map((s) => {
-      s.flush();
-      return { segment: s, size: s.sizeBytes };
-    });
-    return Readable.from(
-      (function* chunks() {
-        for (const { segment, size } of parts) {
-          for (let pos = 0; pos < size; ) {
-            const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, size - pos));
-            const n = segment.store.readAt(buf, pos);
-            if (n === 0) break;
-            pos += n;
-            yield buf.subarray(0, n);
-          }
-        }
-      })(),
-    );
+    return rawReader(this.segments);
   }
 
   /**
-   * Makes everything appended or truncated so far durable: writes the buffers and
-   * fdatasyncs the files of the active segment and of segments sealed since the last sync
-   * (and fsyncs the directory after segments were created or removed). Concurrent callers
-   * share rounds: while one round runs, later callers wait for the next, which covers them
-   * all (group commit). After an fsync failure the log refuses further syncs: the state of
-   * the page cache is unknown (the "fsyncgate" lesson), so reopen the log.
+   * Makes everything appended or truncated so far durable: writes the buffers, fdatasyncs
+   * the active store and the files of segments sealed since the last round, and fsyncs the
+   * directory after segments were created or removed. Concurrent callers share rounds
+   * (group commit, see sync-rounds.ts). After an fsync failure every later sync rejects
+   * with that error: reopen the log.
    */
   async sync(): Promise<void> {
     if (this.closed) throw new LogClosedError();
-    await this.syncUntil(this.mutations);
+    await this.syncs.untilDurable();
   }
 
-  private async syncUntil(target: number): Promise<void> {
-    while (this.durableMutations < target) {
-      if (this.failed) throw this.failed;
-      if (this.inflight) {
-        await this.inflight;
-        continue;
-      }
-      this.inflight = this.syncRound();
-      try {
-        await this.inflight;
-      } finally {
-        this.inflight = undefined;
-        for (const s of this.retiredDuringSync.splice(0)) s.close();
-      }
-    }
-  }
-
-  private async syncRound(): Promise<void> {
-    const seq = this.mutations;
-    const segments = [...this.sealedUnsynced, this.active];
+  private async syncRound(): Promise<number> {
+    const sealed = this.sealedUnsynced;
+    const active = this.active;
     this.sealedUnsynced = [];
     const dir = this.dirDirty;
     this.dirDirty = false;
-    const started = performance.now();
     try {
-      await Promise.all(segments.map((s) => s.sync()));
+      await Promise.all([...sealed.map((s) => s.sync(true)), active.sync(false)]);
       if (dir) await fsyncDir(this.dir);
     } catch (err) {
-      this.failed = err instanceof Error ? err : new Error(String(err));
-      this.logger.error({ dir: this.dir, err: this.failed }, 'log: fsync failed; the log refuses further syncs');
-      throw this.failed;
+      this.logger.error({ dir: this.dir, err }, 'log: fsync failed; the log refuses further syncs');
+      throw err;
     }
-    const durationMs = performance.now() - started;
-    this.durableMutations = Math.max(this.durableMutations, seq);
-    this.stats = {
-      rounds: this.stats.rounds + 1,
-      totalMs: this.stats.totalMs + durationMs,
-      maxMs: Math.max(this.stats.maxMs, durationMs),
-      lastMs: durationMs,
-    };
-    const event: SyncEvent = { durationMs, files: segments.length * 2 + (dir ? 1 : 0) };
-    for (const listener of this.listeners) listener(event);
+    return sealed.length * 2 + 1 + (dir ? 1 : 0);
   }
 
-  /** Counters of sync rounds so far. */
+  /** Counters of sync rounds so far (fsync count and latency for metrics). */
   get syncStats(): SyncStats {
-    return this.stats;
+    return this.syncs.stats;
   }
 
   /** Calls `listener` after every sync round; returns a function that unsubscribes it. */
   onSync(listener: (e: SyncEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.syncs.onSync(listener);
   }
 
   /** Syncs (everything appended becomes durable) and closes all files. Idempotent. */
@@ -551,7 +489,7 @@ export class Log {
     if (this.closed) return;
     this.closed = true;
     try {
-      if (!this.failed) await this.syncUntil(this.mutations);
+      if (!this.syncs.failed) await this.syncs.untilDurable();
     } finally {
       for (const s of this.segments) s.close();
     }
