@@ -136,7 +136,7 @@ describe('raft shell: LogStorage satisfies the core Storage contract', () => {
     writeFileSync(path, good.subarray(0, good.length - 3));
     await assert.rejects(open(), StableStateCorruptError);
     const flipped = Buffer.from(good);
-    flipped[flipped.length - 2] ^= 0x20;
+    flipped.writeUInt8((flipped.at(-2) ?? 0) ^ 0x20, flipped.length - 2);
     writeFileSync(path, flipped);
     await assert.rejects(open(), (e: unknown) => e instanceof StableStateCorruptError && e.code === 'RAFT_STABLE_CORRUPT');
   });

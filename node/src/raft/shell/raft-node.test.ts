@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import type { NodeId } from '../core/types.js';
+import { NotLeaderError } from './errors.js';
+import type { RaftNode } from './raft-node.js';
+import { MemoryCluster } from './testing/memory-cluster.js';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** Every record of a node's log as "index/term/type/value". */
+function dump(n: RaftNode, from?: number): string[] {
+  const log = n.storage.log;
+  const out: string[] = [];
+  for (let i = from ?? log.lowestOffset; i < log.nextOffset; ) {
+    const recs = log.readRange(i);
+    for (const r of recs) out.push(`${r.offset}/${r.term}/${r.type}/${dec(r.value)}`);
+    i = (recs.at(-1)?.offset ?? i) + 1;
+  }
+  return out;
+}
+
+async function allApplied(c: MemoryCluster, index: number): Promise<void> {
+  await Promise.all([...c.nodes.values()].map((n) => n.waitForApplied(index, 5000)));
+}
+
+describe('raft shell: a 3-node cluster on real logs and the memory transport', function () {
+  this.timeout(30_000);
+  let c: MemoryCluster;
+  afterEach(async () => {
+    await c.destroy();
+  });
+
+  it('elects a leader, commits many proposals with dense offsets, and all logs are identical', async () => {
+    c = await MemoryCluster.create();
+    const leader = await c.leader();
+    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => leader.propose(enc(`r${i}`))));
+    assert.deepEqual(
+      results.map((r) => r.dataOffset),
+      Array.from({ length: 300 }, (_, i) => i),
+      'dense user offsets 0..299 in proposal order',
+    );
+    const last = Math.max(...results.map((r) => r.index));
+    await allApplied(c, last);
+    const logs = c.ids.map((id) => dump(c.node(id)));
+    assert.deepEqual(logs[1], logs[0]);
+    assert.deepEqual(logs[2], logs[0]);
+    for (const id of c.ids) assert.equal(dec(c.node(id).storage.log.readData(299).value), 'r299');
+    const st = leader.status();
+    assert.equal(st.role, 'leader');
+    assert.equal(st.members.length, 3);
+    assert.ok(st.members.filter((m) => m.id !== leader.id).every((m) => m.match !== undefined));
+    assert.ok(st.fsync.rounds < 300, `group commit: ${st.fsync.rounds} fsync rounds for 300 proposals`);
+  });
+
+  it('refuses proposals on a follower with NotLeaderError carrying the leader hint', async () => {
+    c = await MemoryCluster.create();
+    const leader = await c.leader();
+    const follower = c.ids.map((id) => c.node(id)).find((n) => n !== leader) as RaftNode;
+    await assert.rejects(follower.propose(enc('x')), (e: unknown) => e instanceof NotLeaderError && e.leaderHint === leader.id);
+    await leader.readIndex();
+  });
+
+  it('restarts a stopped node from disk and it catches up', async () => {
+    c = await MemoryCluster.create();
+    let leader = await c.leader();
+    await Promise.all(Array.from({ length: 50 }, (_, i) => leader.propose(enc(`a${i}`))));
+    const victim = c.ids.find((id) => id !== leader.id) as NodeId;
+    await c.stop(victim);
+    const more = await Promise.all(Array.from({ length: 50 }, (_, i) => leader.propose(enc(`b${i}`))));
+    await c.start(victim, true);
+    leader = await c.leader();
+    await allApplied(c, Math.max(...more.map((r) => r.index)));
+    assert.deepEqual(dump(c.node(victim)), dump(leader));
+  });
+
+  it('a node far behind a compacted leader catches up through a snapshot with the same retained records and dense offsets', async () => {
+    c = await MemoryCluster.create({ logConfig: { maxStoreBytes: 1024, maxIndexBytes: 12 * 16, writeBufferBytes: 256, retention: { maxTotalBytes: 3000 } } });
+    let leader = await c.leader();
+    const victim = c.ids.find((id) => id !== leader.id) as NodeId;
+    await c.stop(victim);
+    let last = 0;
+    for (let k = 0; k < 6; k++) {
+      const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => leader.propose(enc(`v${k}-${i}-${'x'.repeat(20)}`))));
+      last = Math.max(...rs.map((r) => r.index));
+    }
+    const deadline = Date.now() + 5000;
+    while (leader.storage.firstIndex() <= 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const first = leader.storage.firstIndex();
+    assert.ok(first > 2, `leader compacted: firstIndex ${first}`);
+    await c.start(victim, true);
+    leader = await c.leader();
+    await c.node(victim).waitForApplied(last, 10_000);
+    const v = c.node(victim);
+    assert.ok(v.status().node.snapshotsInstalled >= 1, 'caught up through a snapshot');
+    const from = Math.max(v.storage.log.lowestOffset, leader.storage.log.lowestOffset);
+    assert.deepEqual(dump(v, from), dump(leader, from));
+    assert.equal(v.storage.log.lowestOffset, v.storage.firstIndex());
+    assert.equal(v.storage.log.nextDataOffset, leader.storage.log.nextDataOffset);
+    assert.equal(v.storage.log.lowestDataOffset, v.storage.log.toDataOffset(v.storage.log.lowestOffset));
+    for (let d = v.storage.log.lowestDataOffset; d < v.storage.log.nextDataOffset; d += 17) {
+      assert.equal(dec(v.storage.log.readData(d).value), dec(leader.storage.log.readData(d).value));
+    }
+  });
+});
