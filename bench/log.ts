@@ -7,7 +7,7 @@
  * Env: BENCH_LOG_RECORDS (default 1,000,000), BENCH_LOG_RECOVERY_GIB (default 1).
  */
 import { readdirSync, unlinkSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { GroupCommit, Log } from '../node/src/log/index.js';
 import { makeTempDir, removeTempDir } from '../node/src/log/testing/temp-dir.js';
@@ -123,7 +123,7 @@ try {
       {
         bench: 'log',
         date: new Date().toISOString(),
-        machine: { cpu: cpu?.model, cores: cpus().length, memGiB: Math.round(totalmem() / 1024 ** 3), node: process.version, platform: process.platform },
+        machine: { cpu: cpu?.model, cores: cpus().length, memGiB: Math.round(totalmem() / 1024 ** 3), node: process.version, platform: process.platform, loadAvg1m: Number(loadavg()[0]?.toFixed(1)) },
         recordBytes: RECORD_BYTES,
         records: RECORDS,
         bufferedAppendsPerSec: buffered.appendsPerSec,
