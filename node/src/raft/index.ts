@@ -20,3 +20,4 @@ export { encodeConfEntry, decodeConfEntry, type ConfEntry } from './core/conf-co
 export { applyConfChange, checkConfChange } from './core/tracker.js';
 export type { ProgressState } from './core/progress.js';
 export type { RaftCounters } from './core/state.js';
+export * from './shell/index.js';

@@ -1,0 +1,12 @@
+/**
+ * Public API of the Raft shell: the RaftNode runner, its storage on the segmented log, the
+ * stable store, the transports and their errors.
+ */
+export { RaftNode, type RaftNodeOptions, type ProposeOutcome, type ShellLogger } from './raft-node.js';
+export type { RaftNodeHooks, RaftNodeStatus, MemberStatus, NodeStats } from './node-status.js';
+export { LogStorage, type LogStorageOptions, encodeSnapshotPayload, decodeSnapshotPayload, SNAPSHOT_PAYLOAD_BYTES } from './log-storage.js';
+export { StableStore, STABLE_FILE, type StableState, type SnapshotRecord, type ConfPoint } from './stable-store.js';
+export { defaultShellConfig, shellConfig, shellConfigPresets, ShellConfigError, type ShellConfig } from './config.js';
+export type { RaftTransport, MessageHandler, TransportStats } from './transport.js';
+export { MemoryNetwork, MemoryTransport, type DropFilter } from './transport-memory.js';
+export * from './errors.js';
