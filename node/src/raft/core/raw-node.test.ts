@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { raftConfig } from './config.js';
+import { decodeConfEntry, encodeConfEntry } from './conf-codec.js';
+import { seededRng } from './env.js';
+import { RaftInvariantError, RaftUsageError } from './errors.js';
+import { MemoryStorage } from './memory-storage.js';
+import { RawNode } from './raw-node.js';
+import { checkConfChange } from './tracker.js';
+import { logIndex, nodeId, term, type Message, type Ready } from './types.js';
+
+const n1 = nodeId('n1');
+const n2 = nodeId('n2');
+const n3 = nodeId('n3');
+const enc = new TextEncoder();
+
+function node(id = n1, voters = [n1]): { raw: RawNode; storage: MemoryStorage } {
+  const storage = new MemoryStorage({ confState: { voters, learners: [] } });
+  return { raw: new RawNode({ config: raftConfig(id, {}, 'test'), storage, rng: seededRng(1) }), storage };
+}
+
+function persist(storage: MemoryStorage, rd: Ready): void {
+  storage.append(rd.entries);
+  if (rd.hardState) storage.setHardState(rd.hardState);
+  if (rd.confState) storage.setConfState(rd.confState);
+}
+
+describe('RawNode', () => {
+  it('a leader commits its own entry only after advance() reports it durable', () => {
+    const { raw, storage } = node();
+    raw.campaign();
+    let rd = raw.ready();
+    persist(storage, rd);
+    raw.advance(rd);
+    rd = raw.ready(); // the no-op is now committed
+    persist(storage, rd);
+    raw.advance(rd);
+    const res = raw.propose(enc.encode('x'));
+    assert.ok(res.ok);
+    rd = raw.ready();
+    assert.equal(rd.entries.length, 1);
+    assert.equal(rd.committedEntries.length, 0, 'not committed before its own write is durable');
+    persist(storage, rd);
+    raw.advance(rd);
+    rd = raw.ready();
+    assert.deepEqual(rd.committedEntries.map((e) => e.index), [res.index]);
+  });
+
+  it('a vote is sent only after the vote is persisted (in messages, with the hard state)', () => {
+    const { raw } = node(n2, [n1, n2, n3]);
+    const vote: Message = { type: 'vote', from: n1, to: n2, term: term(1), lastIndex: logIndex(0), lastTerm: term(0), transfer: false };
+    raw.step(vote);
+    const rd = raw.ready();
+    assert.equal(rd.hardState?.vote, n1);
+    assert.equal(rd.mustSync, true);
+    assert.deepEqual(rd.messages.map((m) => m.type), ['voteResp']);
+    assert.equal(rd.earlyMessages.length, 0);
+  });
+
+  it('refuses proposals on a follower with the leader as a hint', () => {
+    const { raw } = node(n2, [n1, n2, n3]);
+    raw.step({ type: 'heartbeat', from: n1, to: n2, term: term(1), commit: logIndex(0), readSeq: 0 });
+    assert.deepEqual(raw.propose(enc.encode('x')), { ok: false, reason: 'not-leader', leaderHint: n1 });
+  });
+
+  it('refuses messages addressed to another node', () => {
+    const { raw } = node();
+    assert.deepEqual(raw.step({ type: 'timeoutNow', from: n2, to: n3, term: term(1) }), { ok: false, reason: 'wrong-recipient' });
+  });
+
+  it('throws on ready() twice without advance()', () => {
+    const { raw } = node();
+    raw.campaign();
+    raw.ready();
+    assert.throws(() => raw.ready(), RaftUsageError);
+  });
+
+  it('refuses a proposal larger than maxProposalBytes', () => {
+    const storage = new MemoryStorage({ confState: { voters: [n1], learners: [] } });
+    const raw = new RawNode({ config: raftConfig(n1, { maxProposalBytes: 4 }), storage, rng: seededRng(1) });
+    raw.campaign();
+    assert.deepEqual(raw.propose(enc.encode('12345')), { ok: false, reason: 'too-large', size: 5, limit: 4 });
+  });
+});
+
+describe('configuration changes', () => {
+  it('allow learners to be added, then promoted; never remove the last voter', () => {
+    const cs = { voters: [n1], learners: [] };
+    assert.equal(checkConfChange(cs, { type: 'promote', node: n2 }), 'n2 is not a learner');
+    assert.equal(checkConfChange(cs, { type: 'addLearner', node: n2 }), null);
+    assert.equal(checkConfChange({ voters: [n1], learners: [n2] }, { type: 'promote', node: n2 }), null);
+    assert.equal(checkConfChange(cs, { type: 'remove', node: n1 }), 'cannot remove the last voter');
+  });
+
+  it('round-trip through config entries and reject garbage loudly', () => {
+    const e = { change: { type: 'addLearner' as const, node: n2 }, conf: { voters: [n1], learners: [n2] } };
+    assert.deepEqual(decodeConfEntry(encodeConfEntry(e)), e);
+    assert.throws(() => decodeConfEntry(enc.encode('{"type":"nuke"}')), RaftInvariantError);
+    assert.throws(() => decodeConfEntry(enc.encode('not json')), RaftInvariantError);
+  });
+});

@@ -1,0 +1,348 @@
+/**
+ * Compact binary codec of the core's {@link Message} union for the TCP transport.
+ *
+ * Wire format: every frame is `u32 length | body` (big-endian). A body starts with a kind
+ * byte: {@link FrameKind.hello} (first frame of a connection: version, cluster id, sender id)
+ * or {@link FrameKind.message} (one message). Integers that can exceed 2^32 (terms, indexes,
+ * offsets) are u64 limited to safe integers; strings are `u16 length | UTF-8`; byte fields
+ * `u32 length | bytes`. Decoding validates every length against the frame and every enum
+ * value, and throws {@link FrameError}: the transport then closes the connection and counts
+ * it — a bad peer can never crash the node.
+ */
+import type { ConfState, Entry, EntryType, Message, NodeId, SnapshotMeta } from '../core/types.js';
+import { FrameError } from './errors.js';
+
+/** Frame kinds. */
+export const FrameKind = { hello: 1, message: 2 } as const;
+/** Protocol version carried in the hello frame. */
+export const WIRE_VERSION = 1;
+
+const TYPES = [
+  'preVote',
+  'preVoteResp',
+  'vote',
+  'voteResp',
+  'append',
+  'appendResp',
+  'heartbeat',
+  'heartbeatResp',
+  'snapshot',
+  'snapshotResp',
+  'timeoutNow',
+  'readIndex',
+  'readIndexResp',
+] as const satisfies readonly Message['type'][];
+const TYPE_TAG = new Map<string, number>(TYPES.map((t, i) => [t, i + 1]));
+const ENTRY_TYPES = ['data', 'noop', 'config'] as const satisfies readonly EntryType[];
+const MAX_ID = 256;
+const MAX_LIST = 10_000;
+
+/** The first frame on a connection. */
+export interface Hello {
+  readonly version: number;
+  readonly clusterId: string;
+  readonly from: NodeId;
+}
+
+/** A decoded frame body. */
+export type Frame = { readonly kind: 'hello'; readonly hello: Hello } | { readonly kind: 'message'; readonly message: Message };
+
+class Writer {
+  private buf = Buffer.allocUnsafe(256);
+  private pos = 4;
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+  u8(v: number): this {
+    this.ensure(1);
+    this.buf.writeUInt8(v, this.pos++);
+    return this;
+  }
+  u32(v: number): this {
+    this.ensure(4);
+    this.buf.writeUInt32BE(v >>> 0, this.pos);
+    this.pos += 4;
+    return this;
+  }
+  u64(v: number): this {
+    this.ensure(8);
+    this.buf.writeUInt32BE(Math.floor(v / 0x1_0000_0000), this.pos);
+    this.buf.writeUInt32BE(v >>> 0, this.pos + 4);
+    this.pos += 8;
+    return this;
+  }
+  bool(v: boolean): this {
+    return this.u8(v ? 1 : 0);
+  }
+  str(s: string): this {
+    const b = Buffer.from(s, 'utf8');
+    this.ensure(2 + b.length);
+    this.buf.writeUInt16BE(b.length, this.pos);
+    b.copy(this.buf, this.pos + 2);
+    this.pos += 2 + b.length;
+    return this;
+  }
+  bytes(b: Uint8Array): this {
+    this.u32(b.byteLength);
+    this.ensure(b.byteLength);
+    this.buf.set(b, this.pos);
+    this.pos += b.byteLength;
+    return this;
+  }
+  /** The finished frame, length prefix included. */
+  done(): Buffer {
+    this.buf.writeUInt32BE(this.pos - 4, 0);
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+class Reader {
+  private pos = 0;
+  constructor(private readonly b: Buffer) {}
+  private need(n: number, what: string): void {
+    if (this.pos + n > this.b.length) throw new FrameError(`truncated ${what} at byte ${this.pos}`);
+  }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.b.readUInt8(this.pos++);
+  }
+  u32(what: string): number {
+    this.need(4, what);
+    const v = this.b.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  u64(what: string): number {
+    this.need(8, what);
+    const hi = this.b.readUInt32BE(this.pos);
+    const lo = this.b.readUInt32BE(this.pos + 4);
+    this.pos += 8;
+    if (hi > 0x1f_ffff) throw new FrameError(`${what} exceeds the safe integer range`);
+    return hi * 0x1_0000_0000 + lo;
+  }
+  bool(what: string): boolean {
+    const v = this.u8(what);
+    if (v > 1) throw new FrameError(`${what} is not a boolean (${v})`);
+    return v === 1;
+  }
+  str(what: string, max = MAX_ID): string {
+    this.need(2, what);
+    const n = this.b.readUInt16BE(this.pos);
+    this.pos += 2;
+    if (n > max) throw new FrameError(`${what} is ${n} bytes, limit ${max}`);
+    this.need(n, what);
+    const s = this.b.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+  id(what: string): NodeId {
+    const s = this.str(what);
+    if (s === '') throw new FrameError(`${what} is empty`);
+    return s as NodeId;
+  }
+  bytes(what: string): Uint8Array {
+    const n = this.u32(what);
+    this.need(n, what);
+    // Copy: the frame buffer is reused by the reader; entries outlive it.
+    const out = Uint8Array.prototype.slice.call(this.b, this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  count(what: string): number {
+    const n = this.u32(what);
+    if (n > MAX_LIST) throw new FrameError(`${what} count ${n} exceeds ${MAX_LIST}`);
+    return n;
+  }
+  end(): void {
+    if (this.pos !== this.b.length) throw new FrameError(`${this.b.length - this.pos} trailing bytes`);
+  }
+}
+
+/** Encodes the hello frame. */
+export function encodeHello(h: Hello): Buffer {
+  return new Writer().u8(FrameKind.hello).u8(h.version).str(h.clusterId).str(h.from).done();
+}
+
+function writeConf(w: Writer, c: ConfState): void {
+  w.u32(c.voters.length);
+  for (const v of c.voters) w.str(v);
+  w.u32(c.learners.length);
+  for (const v of c.learners) w.str(v);
+}
+
+function readConf(r: Reader): ConfState {
+  const voters: NodeId[] = [];
+  for (let n = r.count('voters'); n > 0; n--) voters.push(r.id('voter'));
+  const learners: NodeId[] = [];
+  for (let n = r.count('learners'); n > 0; n--) learners.push(r.id('learner'));
+  return { voters, learners };
+}
+
+function writeMeta(w: Writer, m: SnapshotMeta): void {
+  w.u64(m.index).u64(m.term).u64(m.size);
+  writeConf(w, m.confState);
+}
+
+function readMeta(r: Reader): SnapshotMeta {
+  const index = r.u64('snapshot index');
+  const term = r.u64('snapshot term');
+  const size = r.u64('snapshot size');
+  return { index, term, size, confState: readConf(r) } as SnapshotMeta;
+}
+
+/** Encodes one message as a frame (length prefix included). */
+export function encodeMessage(m: Message): Buffer {
+  const w = new Writer()
+    .u8(FrameKind.message)
+    .u8(TYPE_TAG.get(m.type) ?? 0)
+    .str(m.from)
+    .str(m.to)
+    .u64(m.term);
+  switch (m.type) {
+    case 'preVote':
+      w.u64(m.lastIndex).u64(m.lastTerm);
+      break;
+    case 'vote':
+      w.u64(m.lastIndex).u64(m.lastTerm).bool(m.transfer);
+      break;
+    case 'preVoteResp':
+    case 'voteResp':
+      w.bool(m.granted);
+      break;
+    case 'append':
+      w.u64(m.prevIndex).u64(m.prevTerm).u64(m.commit).u32(m.entries.length);
+      for (const e of m.entries) w.u64(e.index).u64(e.term).u8(ENTRY_TYPES.indexOf(e.type)).bytes(e.data);
+      break;
+    case 'appendResp':
+      w.bool(m.success).u64(m.index).u64(m.hintIndex).u64(m.hintTerm);
+      break;
+    case 'heartbeat':
+      w.u64(m.commit).u64(m.readSeq);
+      break;
+    case 'heartbeatResp':
+      w.u64(m.readSeq);
+      break;
+    case 'snapshot':
+      writeMeta(w, m.meta);
+      w.u64(m.offset).bytes(m.data).bool(m.done);
+      break;
+    case 'snapshotResp':
+      w.u64(m.snapIndex).u64(m.nextOffset);
+      break;
+    case 'timeoutNow':
+      break;
+    case 'readIndex':
+      w.str(m.ctx, 1024);
+      break;
+    case 'readIndexResp':
+      w.str(m.ctx, 1024).u64(m.index);
+      break;
+  }
+  return w.done();
+}
+
+function readEntries(r: Reader): Entry[] {
+  const out: Entry[] = [];
+  for (let n = r.count('entries'); n > 0; n--) {
+    const index = r.u64('entry index');
+    const term = r.u64('entry term');
+    const t = ENTRY_TYPES[r.u8('entry type')];
+    if (t === undefined) throw new FrameError('unknown entry type');
+    out.push({ index, term, type: t, data: r.bytes('entry data') } as Entry);
+  }
+  return out;
+}
+
+/**
+ * Decodes a frame body (without its length prefix).
+ * @throws FrameError for anything malformed.
+ */
+export function decodeFrame(body: Buffer): Frame {
+  const r = new Reader(body);
+  const kind = r.u8('kind');
+  if (kind === FrameKind.hello) {
+    const hello: Hello = { version: r.u8('version'), clusterId: r.str('clusterId'), from: r.id('from') };
+    r.end();
+    return { kind: 'hello', hello };
+  }
+  if (kind !== FrameKind.message) throw new FrameError(`unknown frame kind ${kind}`);
+  const type = TYPES[r.u8('message type') - 1];
+  if (type === undefined) throw new FrameError('unknown message type');
+  const env = { from: r.id('from'), to: r.id('to'), term: r.u64('term') };
+  let m: Record<string, unknown>;
+  switch (type) {
+    case 'preVote':
+      m = { lastIndex: r.u64('lastIndex'), lastTerm: r.u64('lastTerm') };
+      break;
+    case 'vote':
+      m = { lastIndex: r.u64('lastIndex'), lastTerm: r.u64('lastTerm'), transfer: r.bool('transfer') };
+      break;
+    case 'preVoteResp':
+    case 'voteResp':
+      m = { granted: r.bool('granted') };
+      break;
+    case 'append':
+      m = { prevIndex: r.u64('prevIndex'), prevTerm: r.u64('prevTerm'), commit: r.u64('commit'), entries: readEntries(r) };
+      break;
+    case 'appendResp':
+      m = { success: r.bool('success'), index: r.u64('index'), hintIndex: r.u64('hintIndex'), hintTerm: r.u64('hintTerm') };
+      break;
+    case 'heartbeat':
+      m = { commit: r.u64('commit'), readSeq: r.u64('readSeq') };
+      break;
+    case 'heartbeatResp':
+      m = { readSeq: r.u64('readSeq') };
+      break;
+    case 'snapshot':
+      m = { meta: readMeta(r), offset: r.u64('offset'), data: r.bytes('data'), done: r.bool('done') };
+      break;
+    case 'snapshotResp':
+      m = { snapIndex: r.u64('snapIndex'), nextOffset: r.u64('nextOffset') };
+      break;
+    case 'timeoutNow':
+      m = {};
+      break;
+    case 'readIndex':
+      m = { ctx: r.str('ctx', 1024) };
+      break;
+    case 'readIndexResp':
+      m = { ctx: r.str('ctx', 1024), index: r.u64('index') };
+      break;
+  }
+  r.end();
+  return { kind: 'message', message: { type, ...env, ...m } as Message };
+}
+
+/**
+ * Splits a byte stream into frame bodies. Push chunks as they arrive; `next()` returns a
+ * complete body or null. A declared length above `maxFrameBytes` throws FrameError.
+ */
+export class FrameSplitter {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly maxFrameBytes: number) {}
+
+  /** Adds received bytes. */
+  push(b: Buffer): void {
+    this.chunks.push(b);
+    this.size += b.length;
+  }
+
+  /** The next complete frame body, or null when more bytes are needed. */
+  next(): Buffer | null {
+    if (this.size < 4) return null;
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.size)];
+    const b = this.chunks[0] as Buffer;
+    const len = b.readUInt32BE(0);
+    if (len === 0 || len > this.maxFrameBytes) throw new FrameError(`frame length ${len} outside [1, ${this.maxFrameBytes}]`);
+    if (this.size < 4 + len) return null;
+    const body = b.subarray(4, 4 + len);
+    const rest = b.subarray(4 + len);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.size = rest.length;
+    return body;
+  }
+}
