@@ -1,6 +1,6 @@
 /**
  * The book's server tests (proglog internal/server/server_test.go), in TypeScript, against
- * a real TLS server on 127.0.0.1 with mutual TLS and the example ACL.
+ * a real TLS server over a real segmented log (fsync on every group commit) on 127.0.0.1 with mutual TLS and the example ACL.
  */
 import assert from 'node:assert/strict';
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
@@ -8,8 +8,7 @@ import { HealthCheckResponse_ServingStatus as Serving } from '../gen/grpc/health
 import type { ConsumeResponse, ProduceResponse } from '../gen/v1/log.js';
 import { Role } from '../gen/v1/admin.js';
 import { ErrorMetadataKeys } from './errors.js';
-import { MemoryBackend } from './memory-backend.js';
-import { call, clients, closeAll, createTestPki, credsFor, startTestServer, type TestPki, type TestServer } from './testing.js';
+import { call, clients, closeAll, createTestPki, credsFor, startTestServer, tempLocalBackend, type TestPki, type TestServer } from './testing.js';
 
 function md(err: unknown, key: string): string | undefined {
   const v = (err as ServiceError).metadata.get(key)[0];
@@ -22,19 +21,23 @@ describe('log.v1.Log server (the book\'s server tests)', function () {
   let srv: TestServer;
   let root: ReturnType<typeof clients>;
   let nobody: ReturnType<typeof clients>;
+  let cleanupLog: () => Promise<void>;
 
   before(async () => {
     pki = await createTestPki();
   });
   after(() => pki.cleanup());
   beforeEach(async () => {
-    srv = await startTestServer(pki, new MemoryBackend({ maxRecordBytes: 1024 }));
+    const local = await tempLocalBackend({ maxRecordBytes: 1024 });
+    cleanupLog = local.cleanup;
+    srv = await startTestServer(pki, local.backend);
     root = clients(srv.address, credsFor(pki, pki.root));
     nobody = clients(srv.address, credsFor(pki, pki.nobody));
   });
   afterEach(async () => {
     closeAll(root.log, root.admin, root.health, nobody.log, nobody.admin, nobody.health);
     await srv.stop();
+    await cleanupLog();
   });
 
   it('produce/consume: a produced record is consumed back at its offset', async () => {

@@ -107,6 +107,11 @@ export class CommitLogServer {
     return this.streams.stats;
   }
 
+  /** Successful reloads of the TLS files since start. */
+  get tlsReloads(): number {
+    return this.tls.provider?.reloads ?? 0;
+  }
+
   /** Open streaming calls. */
   get openStreams(): number {
     return this.streams.size;

@@ -14,7 +14,9 @@ import { HealthClient } from '../gen/grpc/health/v1/health.js';
 import { createCA, issueClientCert, issueServerCert, type PemPair } from '../tls/certs.js';
 import { clientCredentialsFromPem } from '../tls/credentials.js';
 import { writePemPair, writeFileAtomic } from '../tls/pem-files.js';
+import type { LogConfigInput } from '../log/index.js';
 import type { LogBackend } from './backend.js';
+import { LocalLogBackend } from './local-backend.js';
 import { CommitLogServer, type CommitLogServerOptions } from './server.js';
 
 /** Where the example ACL lives in the repository. */
@@ -84,6 +86,28 @@ export async function startTestServer(
     stop: async () => {
       await server.shutdown();
       authorizer.close();
+    },
+  };
+}
+
+/** Polls `cond` every 10 ms until it holds; fails after `timeoutMs` (for events with no hook). */
+export async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A LocalLogBackend in a fresh temp dir, removed by `cleanup`. */
+export async function tempLocalBackend(logConfig: LogConfigInput = {}): Promise<{ backend: LocalLogBackend; cleanup: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'commitlog-log-'));
+  const backend = await LocalLogBackend.open(dir, { logConfig, self: { id: 'test-0', rpcAddr: '127.0.0.1:0' } });
+  return {
+    backend,
+    cleanup: async () => {
+      await backend.close();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
