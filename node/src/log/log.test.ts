@@ -196,6 +196,28 @@ describe('log', () => {
     }
   });
 
+  it('while a prefix removal or reset is in flight, conflicting calls get LogBusyError and close waits', async () => {
+    const log = await Log.open(dir, { maxStoreBytes: 100 });
+    for (let i = 0; i < 20; i++) log.append({ value: bytes(`v${i}`) });
+    const bases = log.segmentBases();
+    const removing = log.truncatePrefix(bases[2] ?? 0);
+    await assert.rejects(log.truncatePrefix(5), { code: 'log-busy', operation: 'truncatePrefix' });
+    assert.throws(() => log.truncateSuffix(bases[2] ?? 0), { code: 'log-busy' });
+    assert.equal(log.append({ value: bytes('appends go on') }), 20);
+    await removing;
+    const resetting = log.reset(100);
+    assert.throws(() => log.append({ value: bytes('x') }), { code: 'log-busy', operation: 'reset' });
+    await log.close();
+    await resetting;
+    const again = await Log.open(dir, log.config);
+    try {
+      assert.equal(again.lowestOffset, 100);
+      assert.equal(again.isEmpty, true);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('a closed log refuses every call with a typed error', async () => {
     const log = await Log.open(dir);
     await log.close();

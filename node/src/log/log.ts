@@ -48,6 +48,8 @@ const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 export class Log {
   private closed = false;
   private busy: string | undefined;
+  /** Settles when the running structural operation (if any) has finished. */
+  private structural: Promise<void> = Promise.resolve();
   /** While a prefix removal is in flight: truncateSuffix may not cut at or below this. */
   private prefixFloor: number | undefined;
   private sealedUnsynced: Segment[] = [];
@@ -362,9 +364,8 @@ export class Log {
     const keep = this.segments[count];
     if (count === 0 || !keep) return this.lowestOffset;
     const newLowest = keep.baseOffset;
-    this.busy = operation;
     this.prefixFloor = newLowest;
-    try {
+    return this.exclusive(operation, async () => {
       // Commit point first: a crash after this line is rolled forward on open.
       await writeMetaDurable(this.dir, { anchorOffset: newLowest, nonDataBelow: this.dense.nonDataBefore(newLowest), resetPending: false });
       const removed = this.segments.splice(0, count);
@@ -374,10 +375,21 @@ export class Log {
       await fsyncDir(this.dir);
       this.logger.info({ dir: this.dir, removedSegments: count, lowestOffset: newLowest, operation }, 'log: removed oldest segments');
       return newLowest;
-    } finally {
-      this.busy = undefined;
-      this.prefixFloor = undefined;
-    }
+    }).finally(() => (this.prefixFloor = undefined));
+  }
+
+  /**
+   * Runs an asynchronous structural operation (prefix removal, reset) alone: others throw
+   * LogBusyError meanwhile, and close() waits for it to settle.
+   */
+  private exclusive<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    this.busy = operation;
+    const done = run().finally(() => (this.busy = undefined));
+    this.structural = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    return done;
   }
 
   /**
@@ -418,8 +430,7 @@ export class Log {
     if (!Number.isSafeInteger(initialDataOffset) || initialDataOffset < 0 || initialDataOffset > initialOffset) {
       throw new InvalidArgumentError('initialDataOffset', `must be a safe integer in [0, initialOffset], got ${initialDataOffset}`);
     }
-    this.busy = 'reset';
-    try {
+    return this.exclusive('reset', async () => {
       const meta = { anchorOffset: initialOffset, nonDataBelow: initialOffset - initialDataOffset };
       await writeMetaDurable(this.dir, { ...meta, resetPending: true });
       const old = this.segments;
@@ -432,9 +443,7 @@ export class Log {
       this.syncs.mark();
       await writeMetaDurable(this.dir, { ...meta, resetPending: false });
       this.logger.info({ dir: this.dir, initialOffset, initialDataOffset }, 'log: reset');
-    } finally {
-      this.busy = undefined;
-    }
+    });
   }
 
   /**
@@ -489,6 +498,7 @@ export class Log {
     if (this.closed) return;
     this.closed = true;
     try {
+      await this.structural;
       if (!this.syncs.failed) await this.syncs.untilDurable();
     } finally {
       for (const s of this.segments) s.close();
