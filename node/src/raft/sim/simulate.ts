@@ -49,7 +49,8 @@ const TICK = 10;
 
 /** The command that replays a seed. */
 export function replayCommand(seed: number, opts: SimOptions = { seed }): string {
-  const flags = opts.staleReads === true ? ' --stale-reads' : '';
+  let flags = ` --voters ${opts.voters ?? 3} --duration ${opts.duration ?? 3000}`;
+  if (opts.staleReads === true) flags += ' --stale-reads';
   return `npm run test:sim -- --seed ${seed}${flags} --verbose`;
 }
 
