@@ -56,6 +56,8 @@ function check(log: Log, model: Model, step: string): void {
     assert.equal(r.term, want.term);
     assert.equal(r.type, want.type);
     assert.equal(log.termAt(r.offset), want.term, `${step}: termAt(${r.offset})`);
+    // Random reads (through the sealed segments' position cache) agree with ranged reads.
+    assert.deepEqual(Buffer.from(log.read(r.offset).value), want.value, `${step}: read(${r.offset})`);
   });
   if (model.records.length > 0) {
     const mid = model.lowest + (model.records.length >> 1);

@@ -43,6 +43,8 @@ export interface RetentionResult {
 
 const DEFAULT_MAX_COUNT = 1000;
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
+/** Sealed segments whose positions random reads keep in memory (≈1 MiB per 64 MiB segment of 256-byte records). */
+const POSITION_CACHE_SEGMENTS = 16;
 
 /** The segmented log. Create with {@link Log.open}; one instance per directory. */
 export class Log {
@@ -53,6 +55,8 @@ export class Log {
   /** While a prefix removal is in flight: truncateSuffix may not cut at or below this. */
   private prefixFloor: number | undefined;
   private sealedUnsynced: Segment[] = [];
+  /** Sealed segments holding a position cache, oldest first (bounded FIFO). */
+  private positionCached: Segment[] = [];
   private dirDirty = false;
   private retiredDuringSync: Segment[] = [];
   private readonly syncs = new SyncRounds(
@@ -212,7 +216,14 @@ export class Log {
    */
   read(offset: number): LogRecord {
     this.checkRange(offset);
-    return this.segmentFor(offset).read(offset);
+    const segment = this.segmentFor(offset);
+    if (segment !== this.active && !segment.hasPositionCache) {
+      segment.cachePositions();
+      this.positionCached = this.positionCached.filter((s) => s !== segment);
+      this.positionCached.push(segment);
+      if (this.positionCached.length > POSITION_CACHE_SEGMENTS) this.positionCached.shift()?.dropPositionCache();
+    }
+    return segment.read(offset);
   }
 
   /**
@@ -232,7 +243,7 @@ export class Log {
     const out: LogRecord[] = [];
     let bytes = 0;
     let offset = from;
-    let i = this.segments.indexOf(this.segmentFor(from));
+    let i = this.segments.indexOf(this.segmentFor(from)); // few segments: linear is fine
     while (offset < end && out.length < maxCount && (bytes < maxBytes || out.length === 0)) {
       const segment = this.segments[i++];
       if (!segment) break;
@@ -339,6 +350,8 @@ export class Log {
 
   private retire(segment: Segment): void {
     segment.unlink();
+    segment.dropPositionCache();
+    this.positionCached = this.positionCached.filter((s) => s !== segment);
     this.sealedUnsynced = this.sealedUnsynced.filter((s) => s !== segment);
     this.dirDirty = true;
     // An fdatasync of its descriptors may be in flight: close only after it settles, so

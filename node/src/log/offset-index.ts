@@ -146,6 +146,22 @@ export class OffsetIndex {
     }
   }
 
+  /** The store positions of all entries, read from the file in one go (4 bytes each). */
+  readAllPositions(): Uint32Array {
+    this.flush();
+    const count = this.flushedEntries;
+    const raw = Buffer.allocUnsafe(count * INDEX_ENTRY_BYTES);
+    let done = 0;
+    while (done < raw.length) {
+      const n = readSync(this.fd, raw, done, raw.length - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    const positions = new Uint32Array(Math.floor(done / INDEX_ENTRY_BYTES));
+    for (let i = 0; i < positions.length; i++) positions[i] = raw.readUInt32LE(i * INDEX_ENTRY_BYTES + 4);
+    return positions;
+  }
+
   /** Writes buffered entries to the file (one positional write). */
   flush(): void {
     if (this.pendingBytes === 0) return;

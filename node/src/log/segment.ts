@@ -55,6 +55,8 @@ function rewriteFile(fd: number, content: Buffer): void {
 
 /** One segment of the log; owned by the Log, which serialises all calls. */
 export class Segment {
+  private positionCache: Uint32Array | undefined;
+
   private constructor(
     readonly baseOffset: number,
     private next: number,
@@ -158,6 +160,7 @@ export class Segment {
 
   /** Appends a record (buffered) and returns its offset. */
   append(term: number, type: RecordType, value: Uint8Array): number {
+    this.positionCache = undefined;
     const offset = this.next;
     const position = this.store.append(offset, term, type, value);
     this.index.write(offset - this.baseOffset, position, term, type);
@@ -165,8 +168,35 @@ export class Segment {
     return offset;
   }
 
+  /**
+   * Loads the store positions of this sealed segment into memory (4 bytes per record) so
+   * that random reads cost one pread instead of two. The Log bounds how many segments hold
+   * such a cache; appends, truncation and sealing drop it.
+   */
+  cachePositions(): void {
+    this.positionCache = this.index.readAllPositions();
+  }
+
+  /** True when {@link cachePositions} is in effect. */
+  get hasPositionCache(): boolean {
+    return this.positionCache !== undefined;
+  }
+
+  /** Frees the position cache. */
+  dropPositionCache(): void {
+    this.positionCache = undefined;
+  }
+
   /** Reads and verifies the record at `offset` (the caller checked the range). */
   read(offset: number): LogRecord {
+    const rel = offset - this.baseOffset;
+    const cache = this.positionCache;
+    if (cache && rel < cache.length) {
+      const start = cache[rel] ?? 0;
+      const record = this.store.readFrame(start, rel + 1 < cache.length ? cache[rel + 1] : this.store.size);
+      if (record.offset !== offset) throw this.store.corrupt(start, `frame holds offset ${record.offset}, expected ${offset}`);
+      return record;
+    }
     const p = this.index.positions(offset - this.baseOffset);
     if (!p) throw new CorruptSegmentError(this.index.path, (offset - this.baseOffset) * INDEX_ENTRY_BYTES, 'index entry missing');
     const record = this.store.readFrame(p.start, p.end);
@@ -224,6 +254,7 @@ export class Segment {
 
   /** Removes every record at or after `from` (base <= from <= next); durable after sync(). */
   truncateFrom(from: number): void {
+    this.positionCache = undefined;
     if (from >= this.next) return;
     const rel = from - this.baseOffset;
     const p = this.index.positions(rel);
@@ -241,6 +272,7 @@ export class Segment {
 
   /** Flushes and releases the write buffers: the segment is sealed (no more appends). */
   seal(): void {
+    this.positionCache = undefined;
     this.store.release();
     this.index.release();
   }
