@@ -77,6 +77,9 @@ class Writer {
   bool(v: boolean): this {
     return this.u8(v ? 1 : 0);
   }
+  text(s: string): this {
+    return this.str(s);
+  }
   str(s: string): this {
     const b = Buffer.from(s, 'utf8');
     this.ensure(2 + b.length);
@@ -138,6 +141,9 @@ class Reader {
     this.pos += n;
     return s;
   }
+  text(what: string): string {
+    return this.str(what, 1024);
+  }
   id(what: string): NodeId {
     const s = this.str(what);
     if (s === '') throw new FrameError(`${what} is empty`);
@@ -146,8 +152,8 @@ class Reader {
   bytes(what: string): Uint8Array {
     const n = this.u32(what);
     this.need(n, what);
-    // Copy: the frame buffer is reused by the reader; entries outlive it.
-    const out = Uint8Array.prototype.slice.call(this.b, this.pos, this.pos + n);
+    // Copy: entries outlive the frame buffer they arrived in.
+    const out = new Uint8Array(this.b.subarray(this.pos, this.pos + n));
     this.pos += n;
     return out;
   }
@@ -235,10 +241,10 @@ export function encodeMessage(m: Message): Buffer {
     case 'timeoutNow':
       break;
     case 'readIndex':
-      w.str(m.ctx, 1024);
+      w.text(m.ctx);
       break;
     case 'readIndexResp':
-      w.str(m.ctx, 1024).u64(m.index);
+      w.text(m.ctx).u64(m.index);
       break;
   }
   return w.done();
@@ -306,10 +312,10 @@ export function decodeFrame(body: Buffer): Frame {
       m = {};
       break;
     case 'readIndex':
-      m = { ctx: r.str('ctx', 1024) };
+      m = { ctx: r.text('ctx') };
       break;
     case 'readIndexResp':
-      m = { ctx: r.str('ctx', 1024), index: r.u64('index') };
+      m = { ctx: r.text('ctx'), index: r.u64('index') };
       break;
   }
   r.end();

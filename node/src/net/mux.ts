@@ -1,0 +1,136 @@
+/**
+ * The port multiplexer (the book's cmux trick): one TCP listener for Raft and gRPC. It reads
+ * the first byte of every connection on the raw TCP stream — TLS is NOT terminated here:
+ *
+ * - 0x01 → Raft. The byte is consumed and the rest of the stream goes to the Raft transport,
+ *   which runs its own mutual TLS (transport-tcp.ts).
+ * - anything else → gRPC. The byte is put back in front of the stream and the connection is
+ *   handed to grpc-js through `Server.createConnectionInjector(credentials)`, which runs TLS
+ *   and HTTP/2 itself (a TLS ClientHello starts with 0x16, an h2c preface with 'P').
+ *
+ * The replayed stream is a plain JS Duplex around the socket: both `tls.TLSSocket` and
+ * grpc-js then read through it (a net.Socket would be consumed at the handle level, below
+ * any bytes put back with `unshift`). A connection that sends nothing within
+ * `firstByteTimeoutMs` is closed and counted.
+ */
+import { type Server as NetServer, type Socket, createServer } from 'node:net';
+import { Duplex } from 'node:stream';
+
+/** Routing byte of Raft connections. */
+export const MUX_RAFT_BYTE = 0x01;
+
+/** Options of {@link PortMux.listen}. */
+export interface PortMuxOptions {
+  readonly host?: string;
+  /** 0 picks a free port (see {@link PortMux.port}). */
+  readonly port: number;
+  /** Receives Raft connections, positioned after the routing byte. */
+  readonly raft: (conn: Duplex) => void;
+  /** Receives every other connection, first byte included (e.g. `injector.injectConnection`). */
+  readonly grpc: (conn: Duplex) => void;
+  /** Close connections that send nothing for this long (default 10000 ms). */
+  readonly firstByteTimeoutMs?: number;
+}
+
+/** Counters of routed connections. */
+export interface PortMuxStats {
+  readonly raft: number;
+  readonly grpc: number;
+  readonly timedOut: number;
+}
+
+/**
+ * Wraps `socket` in a Duplex that first yields `head`, then the socket's bytes; writes,
+ * end and destroy go to the socket. Backpressure is kept with pause/resume.
+ */
+export function replayStream(socket: Socket, head: Buffer): Duplex {
+  const d = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _enc, cb) {
+      socket.write(chunk, (err) => cb(err ?? null));
+    },
+    final(cb) {
+      socket.end(() => cb());
+    },
+    destroy(err, cb) {
+      socket.destroy();
+      cb(err);
+    },
+  });
+  if (head.length > 0) d.push(head);
+  socket.on('data', (c: Buffer) => {
+    if (!d.push(c)) socket.pause();
+  });
+  socket.on('end', () => d.push(null));
+  socket.on('error', (e) => d.destroy(e));
+  socket.on('close', () => d.destroy());
+  return d;
+}
+
+/** A listening port multiplexer. */
+export class PortMux {
+  private readonly counts = { raft: 0, grpc: 0, timedOut: 0 };
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: NetServer,
+    private readonly o: PortMuxOptions,
+  ) {}
+
+  /** Starts listening; resolves once bound. */
+  static async listen(o: PortMuxOptions): Promise<PortMux> {
+    const server = createServer({ noDelay: true });
+    const mux = new PortMux(server, o);
+    server.on('connection', (s) => mux.route(s));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, o.host ?? '0.0.0.0', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return mux;
+  }
+
+  /** The bound port. */
+  get port(): number {
+    const a = this.server.address();
+    if (a === null || typeof a === 'string') throw new Error('mux is not listening on TCP');
+    return a.port;
+  }
+
+  /** Routed and timed-out connection counts. */
+  stats(): PortMuxStats {
+    return { ...this.counts };
+  }
+
+  private route(s: Socket): void {
+    this.sockets.add(s);
+    s.on('close', () => this.sockets.delete(s));
+    s.on('error', () => s.destroy());
+    const timer = setTimeout(() => {
+      this.counts.timedOut++;
+      s.destroy();
+    }, this.o.firstByteTimeoutMs ?? 10_000);
+    s.once('data', (chunk: Buffer) => {
+      clearTimeout(timer);
+      s.pause();
+      if (chunk[0] === MUX_RAFT_BYTE) {
+        this.counts.raft++;
+        this.o.raft(replayStream(s, chunk.subarray(1)));
+      } else {
+        this.counts.grpc++;
+        this.o.grpc(replayStream(s, chunk));
+      }
+    });
+    s.once('close', () => clearTimeout(timer));
+  }
+
+  /** Stops accepting and destroys every open connection. */
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

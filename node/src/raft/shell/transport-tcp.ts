@@ -1,0 +1,307 @@
+/**
+ * The TCP+TLS transport (hashicorp/raft net_transport.go's role) on the shared RPC port.
+ *
+ * Outbound: one connection per peer, dialed lazily, re-dialed with exponential backoff. The
+ * dialer writes the mux byte 0x01 on the raw TCP connection, then runs mutual TLS with the
+ * cluster CA over it, then sends a hello frame (version, cluster id, its id) and pipelines
+ * message frames without waiting for answers (answers come back on the peer's own
+ * connection to us). Each peer has a bounded queue; when it is full, messages are dropped
+ * and counted — Raft retransmits.
+ *
+ * Inbound: the port multiplexer (node/src/net/mux.ts) hands over connections whose first
+ * byte was 0x01 to {@link TcpTransport.accept}. A connection must finish TLS and its hello
+ * within `handshakeTimeoutMs`; any malformed frame, a message whose `from` differs from the
+ * hello, or a hello from another cluster closes the connection and is counted.
+ */
+import { connect as netConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type SecureContext, TLSSocket, connect as tlsConnect, createSecureContext } from 'node:tls';
+import type { Message, NodeId } from '../core/types.js';
+import { FrameSplitter, WIRE_VERSION, decodeFrame, encodeHello, encodeMessage } from './codec.js';
+import { FrameError } from './errors.js';
+import type { ShellLogger } from './raft-node.js';
+import { type MessageHandler, type RaftTransport, type TransportStats, newTransportStats } from './transport.js';
+
+/** The first byte a Raft connection sends on the shared port (the mux routes on it). */
+export const RAFT_MUX_BYTE = 0x01;
+
+/** PEM material for mutual TLS: this node's certificate and key, and the cluster CA. */
+export interface TransportTls {
+  readonly caPem: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+/** Options of a {@link TcpTransport}. */
+export interface TcpTransportOptions {
+  readonly id: NodeId;
+  readonly clusterId: string;
+  readonly tls: TransportTls;
+  /** Messages queued per peer before new ones are dropped (default 4096). */
+  readonly maxQueue?: number;
+  /** Largest frame accepted (default 64 MiB). */
+  readonly maxFrameBytes?: number;
+  /** Reconnect backoff: first delay and cap in ms (defaults 50 and 2000). */
+  readonly backoffMs?: { readonly initial: number; readonly max: number };
+  /** TLS handshake + hello must finish within this (default 5000 ms). */
+  readonly handshakeTimeoutMs?: number;
+  readonly logger?: Pick<ShellLogger, 'info' | 'warn'>;
+}
+
+function splitHostPort(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
+  const port = Number(addr.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) throw new RangeError(`peer address must be host:port, got "${addr}"`);
+  return { host, port };
+}
+
+const isIp = (h: string): boolean => /^[\d.]+$/.test(h) || h.includes(':');
+
+class Peer {
+  queue: Buffer[] = [];
+  socket: TLSSocket | null = null;
+  dialing = false;
+  waitingDrain = false;
+  backoff: number;
+  timer: NodeJS.Timeout | null = null;
+  closed = false;
+  constructor(
+    readonly id: NodeId,
+    public address: string,
+    private readonly t: TcpTransport,
+  ) {
+    this.backoff = t.backoffInitial;
+  }
+
+  enqueue(frame: Buffer): boolean {
+    if (this.queue.length >= this.t.maxQueue) return false;
+    this.queue.push(frame);
+    if (this.socket !== null) this.flush();
+    else this.dial();
+    return true;
+  }
+
+  flush(): void {
+    const s = this.socket;
+    if (s === null || this.waitingDrain || this.queue.length === 0) return;
+    const q = this.queue;
+    this.queue = [];
+    s.cork();
+    let ok = true;
+    for (const f of q) ok = s.write(f);
+    s.uncork();
+    if (!ok) {
+      this.waitingDrain = true;
+      s.once('drain', () => {
+        this.waitingDrain = false;
+        this.flush();
+      });
+    }
+  }
+
+  dial(): void {
+    if (this.dialing || this.socket !== null || this.closed || this.timer !== null) return;
+    this.dialing = true;
+    const { host, port } = splitHostPort(this.address);
+    const raw = netConnect({ host, port });
+    raw.setNoDelay(true);
+    const fail = (err?: Error): void => {
+      raw.destroy();
+      if (!this.dialing && this.socket === null) return;
+      this.dialing = false;
+      this.socket = null;
+      this.waitingDrain = false;
+      if (err !== undefined) this.t.log.warn({ peer: this.id, address: this.address, err: err.message }, 'raft transport: connection to peer failed');
+      this.retryLater();
+    };
+    raw.once('error', fail);
+    raw.once('connect', () => {
+      raw.write(Buffer.of(RAFT_MUX_BYTE));
+      const s = tlsConnect({
+        socket: raw,
+        secureContext: this.t.secureContext,
+        ...(isIp(host) ? {} : { servername: host }),
+        rejectUnauthorized: true,
+      });
+      const hs = setTimeout(() => s.destroy(new Error('TLS handshake timed out')), this.t.handshakeTimeoutMs);
+      s.on('error', (err) => fail(err));
+      s.on('close', () => {
+        clearTimeout(hs);
+        if (this.socket === s) {
+          this.socket = null;
+          this.waitingDrain = false;
+          if (!this.closed) this.retryLater();
+        }
+      });
+      s.once('secureConnect', () => {
+        clearTimeout(hs);
+        this.dialing = false;
+        this.socket = s;
+        this.backoff = this.t.backoffInitial;
+        s.write(encodeHello({ version: WIRE_VERSION, clusterId: this.t.clusterId, from: this.t.id }));
+        this.flush();
+      });
+      // Inbound data on an outbound connection is not part of the protocol: discard.
+      s.resume();
+    });
+  }
+
+  private retryLater(): void {
+    if (this.closed || this.timer !== null) return;
+    const delay = this.backoff;
+    this.backoff = Math.min(this.backoff * 2, this.t.backoffMax);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.queue.length > 0) this.dial();
+    }, delay);
+    this.timer.unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.socket?.destroy();
+    this.socket = null;
+    this.queue = [];
+  }
+}
+
+/** A node's Raft transport over TCP with mutual TLS. */
+export class TcpTransport implements RaftTransport {
+  readonly id: NodeId;
+  readonly clusterId: string;
+  /** @internal */ readonly maxQueue: number;
+  /** @internal */ readonly backoffInitial: number;
+  /** @internal */ readonly backoffMax: number;
+  /** @internal */ readonly handshakeTimeoutMs: number;
+  /** @internal */ readonly log: Pick<ShellLogger, 'info' | 'warn'>;
+  /** @internal */ secureContext: SecureContext;
+  private readonly maxFrameBytes: number;
+  private readonly peers = new Map<NodeId, Peer>();
+  private readonly inbound = new Set<Duplex>();
+  private handler: MessageHandler | null = null;
+  private readonly counters = newTransportStats();
+  private closed = false;
+
+  constructor(o: TcpTransportOptions) {
+    this.id = o.id;
+    this.clusterId = o.clusterId;
+    this.maxQueue = o.maxQueue ?? 4096;
+    this.maxFrameBytes = o.maxFrameBytes ?? 64 * 1024 * 1024;
+    this.backoffInitial = o.backoffMs?.initial ?? 50;
+    this.backoffMax = o.backoffMs?.max ?? 2000;
+    this.handshakeTimeoutMs = o.handshakeTimeoutMs ?? 5000;
+    this.log = o.logger ?? { info: () => {}, warn: () => {} };
+    this.secureContext = TcpTransport.context(o.tls);
+  }
+
+  private static context(t: TransportTls): SecureContext {
+    return createSecureContext({ ca: t.caPem, cert: t.certPem, key: t.keyPem, minVersion: 'TLSv1.3' });
+  }
+
+  /** Replaces the TLS material (certificate rotation); new connections use it. */
+  updateTls(t: TransportTls): void {
+    this.secureContext = TcpTransport.context(t);
+  }
+
+  listen(handler: MessageHandler): void {
+    this.handler = handler;
+  }
+
+  send(msgs: readonly Message[]): void {
+    if (this.closed) return;
+    for (const m of msgs) {
+      const p = this.peers.get(m.to);
+      if (p === undefined) {
+        this.counters.droppedUnreachable++;
+        continue;
+      }
+      if (p.enqueue(encodeMessage(m))) this.counters.sent++;
+      else this.counters.droppedQueueFull++;
+    }
+  }
+
+  setPeer(id: NodeId, address: string): void {
+    splitHostPort(address);
+    const p = this.peers.get(id);
+    if (p !== undefined && p.address === address) return;
+    p?.close();
+    this.peers.set(id, new Peer(id, address, this));
+  }
+
+  removePeer(id: NodeId): void {
+    this.peers.get(id)?.close();
+    this.peers.delete(id);
+  }
+
+  stats(): TransportStats {
+    return { ...this.counters };
+  }
+
+  /**
+   * Takes over an inbound connection whose mux byte was already consumed: runs the server
+   * side of mutual TLS, then reads hello and message frames.
+   */
+  accept(conn: Duplex): void {
+    if (this.closed) {
+      conn.destroy();
+      return;
+    }
+    const s = new TLSSocket(conn, { isServer: true, secureContext: this.secureContext, requestCert: true, rejectUnauthorized: true });
+    this.inbound.add(s);
+    const splitter = new FrameSplitter(this.maxFrameBytes);
+    let hello: { clusterId: string; from: NodeId } | null = null;
+    const hs = setTimeout(() => reject('no TLS handshake and hello in time'), this.handshakeTimeoutMs);
+    const reject = (why: string): void => {
+      this.counters.malformed++;
+      this.log.warn({ why, from: hello?.from ?? null }, 'raft transport: closing inbound connection');
+      s.destroy();
+    };
+    s.on('error', (err) => {
+      // TLS failures (no client certificate, wrong CA, garbage instead of a ClientHello).
+      if (hello === null) reject(`TLS: ${err.message}`);
+      else s.destroy();
+    });
+    s.on('close', () => {
+      clearTimeout(hs);
+      this.inbound.delete(s);
+      conn.destroy();
+    });
+    s.on('data', (chunk: Buffer) => {
+      try {
+        splitter.push(chunk);
+        for (let body = splitter.next(); body !== null; body = splitter.next()) {
+          const f = decodeFrame(body);
+          if (f.kind === 'hello') {
+            if (hello !== null) throw new FrameError('second hello');
+            if (f.hello.version !== WIRE_VERSION) throw new FrameError(`unsupported version ${f.hello.version}`);
+            if (f.hello.clusterId !== this.clusterId) {
+              this.counters.foreignCluster++;
+              return reject(`hello from cluster "${f.hello.clusterId}"`);
+            }
+            hello = { clusterId: f.hello.clusterId, from: f.hello.from };
+            clearTimeout(hs);
+            continue;
+          }
+          if (hello === null) throw new FrameError('message before hello');
+          if (f.message.from !== hello.from) throw new FrameError(`message from ${f.message.from} on ${hello.from}'s connection`);
+          this.counters.received++;
+          this.handler?.(f.message, hello.clusterId);
+        }
+      } catch (err) {
+        if (err instanceof FrameError) reject(err.message);
+        else throw err;
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.peers.values()) p.close();
+    this.peers.clear();
+    for (const s of this.inbound) s.destroy();
+    this.inbound.clear();
+    return Promise.resolve();
+  }
+}
