@@ -1,5 +1,5 @@
 /**
- * `npm run test:sim -- [--seeds N] [--from S] [--seed S] [--verbose] [--stale-reads] [--voters 5]`:
+ * `npm run test:sim -- [--seeds N] [--from S] [--seed S] [--verbose] [--stale-reads | --early-acks] [--voters 5]`:
  * runs simulator seeds and prints one JSON line of totals; on a failure prints the seed,
  * the error, the trace tail and the command that replays it, and exits 1.
  */
@@ -14,9 +14,10 @@ const program = new Command()
   .option('--voters <n>', 'initial voters', '3')
   .option('--duration <units>', 'time units of faults per seed', '3000')
   .option('--stale-reads', 'run the deliberately broken read path (the checker must reject it)')
+  .option('--early-acks', 'run the deliberately broken produce path that acknowledges before commit')
   .option('--verbose', 'print the full trace');
 program.parse();
-const o = program.opts<{ seeds: string; from: string; seed?: string; voters: string; duration: string; staleReads?: boolean; verbose?: boolean }>();
+const o = program.opts<{ seeds: string; from: string; seed?: string; voters: string; duration: string; staleReads?: boolean; earlyAcks?: boolean; verbose?: boolean }>();
 
 const seeds = o.seed !== undefined ? [Number(o.seed)] : Array.from({ length: Number(o.seeds) }, (_, i) => Number(o.from) + i);
 const started = performance.now();
@@ -28,6 +29,7 @@ for (const seed of seeds) {
     voters: Number(o.voters),
     duration: Number(o.duration),
     staleReads: o.staleReads === true,
+    earlyAcks: o.earlyAcks === true,
     verbose: o.verbose === true,
   });
   if (!r.ok) {

@@ -4,10 +4,12 @@
  * for the linearizability checker. Produces acknowledged to a client are handed to the
  * invariant checker ("an acknowledged record is never lost").
  *
- * `staleReads` is the deliberately broken variant: reads are served from the chosen
- * node's local state without ReadIndex (the bug the checker must catch).
+ * Two deliberately broken variants the checker must catch:
+ * - `staleReads`: reads are served from the chosen node's local state without ReadIndex;
+ * - `earlyAcks`: the leader acknowledges a produce once the record is in its own durable
+ *   log, before it is committed, with the offset it expects the record to get.
  */
-import type { Entry, LogIndex, NodeId, ReadState, Term } from '../core/types.js';
+import { logIndex, type Entry, type LogIndex, type NodeId, type ReadState, type Term } from '../core/types.js';
 import type { Operation, OpInput, OpOutput } from '../lincheck/history.js';
 import type { SimCluster } from './cluster.js';
 import type { SimNode } from './sim-node.js';
@@ -33,7 +35,7 @@ export class SimClients {
   constructor(
     private readonly c: SimCluster,
     private readonly count: number,
-    private readonly opts: { readonly timeout: number; readonly staleReads: boolean; readonly opRate: number },
+    private readonly opts: { readonly timeout: number; readonly staleReads: boolean; readonly earlyAcks: boolean; readonly opRate: number },
   ) {
     c.observer = {
       applied: (n, recs, ents) => this.onApplied(n, recs, ents),
@@ -90,6 +92,16 @@ export class SimClients {
     const node = this.c.nodes.get(p.node);
     if (node?.up !== true || this.c.now > p.deadline) {
       this.end(client, p, null);
+      return;
+    }
+    if (p.kind === 'produce' && this.opts.earlyAcks && node.storage.term(p.index) === p.term && p.index > node.sm.applied) {
+      // BROKEN ON PURPOSE: acknowledge before commit, predicting the dense offset.
+      let offset = node.sm.records.length;
+      if (p.index - 1 > node.sm.applied) {
+        for (const e of node.storage.entries(logIndex(node.sm.applied + 1), p.index, Infinity)) if (e.type === 'data') offset++;
+      }
+      this.maxOffsetSeen = Math.max(this.maxOffsetSeen, offset);
+      this.end(client, p, { kind: 'produce', offset });
       return;
     }
     if (p.kind === 'read' && p.readIndex !== null && node.sm.applied >= p.readIndex) {

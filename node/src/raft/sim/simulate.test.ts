@@ -31,6 +31,16 @@ describe('raft simulator', function () {
     assert.match(failures[0] ?? '', /history not linearizable/);
   });
 
+  it('the linearizability checker rejects the broken variant whose leader acknowledges before commit', () => {
+    const failures: string[] = [];
+    for (let seed = 1; seed <= 20 && failures.length === 0; seed++) {
+      const r = simulate({ seed, duration: 2000, earlyAcks: true });
+      if (!r.ok) failures.push(r.error);
+    }
+    assert.ok(failures.length > 0, 'acknowledging before commit went undetected in 20 seeds');
+    assert.match(failures[0] ?? '', /history not linearizable/);
+  });
+
   it('is deterministic: a seed replays to the same history', () => {
     const a = simulate({ seed: 42, duration: 1000 });
     const b = simulate({ seed: 42, duration: 1000 });

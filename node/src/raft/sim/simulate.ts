@@ -24,6 +24,8 @@ export interface SimOptions {
   readonly snapshots?: boolean;
   /** The deliberately broken read path (see clients.ts). */
   readonly staleReads?: boolean;
+  /** The deliberately broken produce path: acknowledge before commit (see clients.ts). */
+  readonly earlyAcks?: boolean;
   /** Check the client history for linearizability. */
   readonly lincheck?: boolean;
   /** Print the trace as it happens. */
@@ -51,6 +53,7 @@ const TICK = 10;
 export function replayCommand(seed: number, opts: SimOptions = { seed }): string {
   let flags = ` --voters ${opts.voters ?? 3} --duration ${opts.duration ?? 3000}`;
   if (opts.staleReads === true) flags += ' --stale-reads';
+  if (opts.earlyAcks === true) flags += ' --early-acks';
   return `npm run test:sim -- --seed ${seed}${flags} --verbose`;
 }
 
@@ -70,7 +73,7 @@ export function simulate(opts: SimOptions): SimResult {
   for (let i = 1; i <= voters; i++) ids.push(nodeId(`n${i}`));
   for (const id of ids) c.addNode(id, { voters: ids, learners: [] });
   const phase = new Map<NodeId, number>();
-  const clients = new SimClients(c, opts.clients ?? 3, { timeout: 40 * TICK, staleReads: opts.staleReads === true, opRate: 0.05 });
+  const clients = new SimClients(c, opts.clients ?? 3, { timeout: 40 * TICK, staleReads: opts.staleReads === true, earlyAcks: opts.earlyAcks === true, opRate: 0.05 });
   const downUntil = new Map<NodeId, number>();
   const persistAt = new Map<NodeId, number>();
   let healAt = -1;
