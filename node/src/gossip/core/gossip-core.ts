@@ -25,6 +25,7 @@ import {
   clusterMismatch,
   deadNode,
   info,
+  knownCount,
   liveCount,
   localState,
   mergeRemoteState,
@@ -125,6 +126,8 @@ export class GossipCore {
       stateChangedAt: o.now,
     };
     this.s.members.set(o.name, me);
+    // Announce ourselves to whoever we learn about (memberlist setAlive → aliveNode bootstrap).
+    this.s.broadcasts.queue(o.name, selfAlive(this.s));
     this.s.outputs.push({ type: 'event', event: { type: 'join', member: info(me) } });
     // Stagger the periodic work so members started together do not act in lockstep.
     this.nextProbeAt = o.now + Math.floor(o.rng() * p.probeIntervalMs);
@@ -364,7 +367,7 @@ export class GossipCore {
     const used = PACKET_HEADER_BYTES + msgs.reduce((n, m) => n + messageSize(m), 0);
     const extra = s.broadcasts.take(
       s.params.packetBudget - used,
-      retransmitLimit(s.params, liveCount(s)),
+      retransmitLimit(s.params, knownCount(s)),
       Limits.messagesPerPacket - msgs.length,
     );
     s.outputs.push({ type: 'send', to, msgs: [...msgs, ...extra] });
@@ -508,7 +511,7 @@ export class GossipCore {
       if (m.state === 'alive' || m.state === 'suspect') return true;
       return m.state === 'dead' && s.now - m.stateChangedAt < s.params.gossipToTheDeadMs;
     });
-    const limit = retransmitLimit(s.params, liveCount(s));
+    const limit = retransmitLimit(s.params, knownCount(s));
     for (const t of targets) {
       const msgs = s.broadcasts.take(s.params.packetBudget - PACKET_HEADER_BYTES, limit, Limits.messagesPerPacket);
       if (msgs.length === 0) return;

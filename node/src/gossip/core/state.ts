@@ -73,6 +73,12 @@ export interface CoreState {
   readonly refusalsReported: Set<string>;
 }
 
+/**
+ * Cluster size estimate for the retransmit limit: every known member until reaped, as
+ * memberlist's `estNumNodes` (a member that just left still needs its leave spread).
+ */
+export const knownCount = (s: CoreState): number => s.members.size;
+
 /** A fresh zeroed metrics record. */
 export const zeroMetrics = (): CoreMetrics => ({
   probes: 0,
@@ -99,7 +105,7 @@ export const info = (m: MemberRec): MemberInfo => ({
   stateChangedAt: m.stateChangedAt,
 });
 
-/** Members counted as "the cluster" for Lifeguard formulas: alive or suspect, self included. */
+/** Members counted as "the cluster" for suspicion formulas: alive or suspect, self included. */
 export function liveCount(s: CoreState): number {
   let n = 0;
   for (const m of s.members.values()) if (m.state === 'alive' || m.state === 'suspect') n++;
@@ -222,6 +228,12 @@ export function suspectNode(s: CoreState, msg: Extract<Message, { type: 'suspect
       s.suspicions.set(msg.node, confirmed);
       s.broadcasts.queue(msg.node, msg);
     }
+    return;
+  }
+  if (m.state === 'left' && msg.incarnation <= m.incarnation) {
+    // Someone missed the graceful leave and now suspects the member: spread the leave
+    // again so the accuser records *left* before its suspicion runs out (never *failed*).
+    s.broadcasts.queue(m.name, { type: 'dead', incarnation: m.incarnation, node: m.name, from: m.name });
     return;
   }
   if (m.state !== 'alive') return;

@@ -148,8 +148,9 @@ export class SimCluster {
   }
 
   /**
-   * True when every running member sees every running member alive, every killed member
-   * dead (or forgotten) and every left member left (or forgotten).
+   * True when all running members hold the same view: every running member is in it (alive,
+   * or suspect — still a member until declared dead), every killed member is dead (or
+   * forgotten) and every left member is left (or forgotten).
    */
   converged(): boolean {
     const all = [...this.nodes.values()];
@@ -157,7 +158,7 @@ export class SimCluster {
       if (obs.status !== 'running' || obs.core === undefined) continue;
       for (const sub of all) {
         const st = obs.core.member(sub.name)?.state;
-        if (sub.status === 'running' && st !== 'alive') return false;
+        if (sub.status === 'running' && st !== 'alive' && st !== 'suspect') return false;
         if (sub.status === 'killed' && st !== undefined && st !== 'dead') return false;
         if (sub.status === 'left' && st !== undefined && st !== 'left') return false;
       }
@@ -250,10 +251,12 @@ export class SimCluster {
             core.streamResult(this.now, out.id, { ok: false, error: 'timeout' });
             this.flush(node, core);
           });
-        if (!this.net.connected(node.addr, out.to)) return fail();
-        this.queue.push(this.now + this.net.latency(), () => {
+        const there = this.net.streamDelay();
+        const back = this.net.streamDelay();
+        if (!this.net.connected(node.addr, out.to) || there === undefined || back === undefined) return fail();
+        this.queue.push(this.now + there, () => {
           const dst = this.nodeAt(out.to);
-          if (dst?.core === undefined || !this.net.connected(node.addr, out.to)) return fail();
+          if (dst?.core === undefined || !this.net.connected(node.addr, out.to) || this.now > sentAt + out.timeoutMs) return fail();
           const dec = decodeMessage(req);
           if (!dec.ok) throw new Error(`sim: own frame failed to decode: ${dec.code}`);
           const reply = dst.core.handleStream(this.now, node.addr, dec.value);
@@ -261,7 +264,8 @@ export class SimCluster {
           if (reply === undefined) return fail();
           const rb = encodeMessage(reply);
           this.count(dst, rb.length + 5);
-          this.queue.push(this.now + this.net.latency(), () => {
+          if (this.now + back > sentAt + out.timeoutMs) return fail();
+          this.queue.push(this.now + back, () => {
             if (node.core !== core) return;
             const r = decodeMessage(rb);
             core.streamResult(this.now, out.id, r.ok ? { ok: true, reply: r.value } : { ok: false, error: r.code });

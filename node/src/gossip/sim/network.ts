@@ -113,6 +113,19 @@ export class SimNetwork {
     return lo + this.rng() * (hi - lo);
   }
 
+  /**
+   * One-way delay of a stream segment: TCP retransmits what the link loses, each loss
+   * costing one minimum RTO (200 ms on Linux); undefined after 5 losses (connection gives up).
+   */
+  streamDelay(): number | undefined {
+    let d = this.latency();
+    for (let tries = 0; this.rng() < this.link.loss; tries++) {
+      if (tries >= 5) return undefined;
+      d += 200;
+    }
+    return d;
+  }
+
   /** How many copies of a UDP packet arrive (0 = lost). */
   copies(from: Address, to: Address): number {
     if (!this.connected(from, to)) return 0;
