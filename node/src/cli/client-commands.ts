@@ -1,0 +1,118 @@
+/**
+ * Client commands: `produce`, `consume [--follow]` and `servers`. Output is one line per
+ * record (the value as UTF-8, or JSON with --json) so they compose in shell pipelines.
+ * Errors print the gRPC status name and message to stderr and exit non-zero.
+ */
+import { createInterface } from 'node:readline';
+import { status as Status, type ServiceError } from '@grpc/grpc-js';
+import { LogClient, type ConsumeResponse, type GetServersResponse, type ProduceResponse } from '../gen/v1/log.js';
+import { ErrorMetadataKeys, statusName } from '../server/errors.js';
+import { connection, type ClientFlags } from './client-options.js';
+
+function client(flags: ClientFlags): LogClient {
+  const c = connection(flags);
+  return new LogClient(c.address, c.creds, c.options);
+}
+
+/** Turns a gRPC error into a one-line message. */
+export function describeError(err: unknown): string {
+  const e = err as Partial<ServiceError>;
+  if (typeof e.code === 'number') return `${statusName(e.code)}: ${e.details ?? ''}`;
+  return (err as Error).message ?? String(err);
+}
+
+/** `produce`: values from the arguments, or one per line from stdin; prints each offset. */
+export async function produce(values: readonly string[], flags: ClientFlags & { json?: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const c = client(flags);
+  try {
+    const stream = c.produceStream();
+    let failure: unknown;
+    const done = new Promise<void>((resolve) => {
+      stream.on('data', (r: ProduceResponse) => out.write(flags.json ? `${JSON.stringify({ offset: r.offset })}\n` : `${r.offset}\n`));
+      stream.on('end', resolve);
+      stream.on('error', (err) => {
+        failure = err;
+        resolve();
+      });
+    });
+    const send = async (v: string): Promise<void> => {
+      if (!stream.write({ record: { value: Buffer.from(v), offset: 0, term: 0, type: 0 } })) await new Promise((r) => stream.once('drain', r));
+    };
+    if (values.length > 0) for (const v of values) await send(v);
+    else for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) await send(line);
+    stream.end();
+    await done;
+    if (failure) throw failure;
+  } finally {
+    c.close();
+  }
+}
+
+function unary<T>(fn: (cb: (err: ServiceError | null, res: T) => void) => unknown): Promise<T> {
+  return new Promise((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res))));
+}
+
+/** The log's next offset, from the OUT_OF_RANGE answer to a read past any end. */
+async function nextOffset(c: LogClient): Promise<number> {
+  try {
+    await unary<ConsumeResponse>((cb) => c.consume({ offset: Number.MAX_SAFE_INTEGER }, cb));
+  } catch (err) {
+    const e = err as ServiceError;
+    const next = e.code === Status.OUT_OF_RANGE ? e.metadata?.get(ErrorMetadataKeys.nextOffset)[0] : undefined;
+    if (next !== undefined) return Number(next);
+    throw err;
+  }
+  throw new Error('the server returned a record at the maximum offset');
+}
+
+/**
+ * `consume`: prints records from `offset` to the current end (or, with `follow`, keeps
+ * tailing until interrupted); `max` stops after that many records.
+ */
+export async function consume(
+  flags: ClientFlags & { offset: number; follow?: boolean; max?: number; json?: boolean },
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  const c = client(flags);
+  try {
+    const end = flags.follow ? Infinity : await nextOffset(c);
+    const max = flags.max ?? Infinity;
+    if (flags.offset >= end || max <= 0) return;
+    const stream = c.consumeStream({ offset: flags.offset });
+    let n = 0;
+    const stop = (): void => stream.cancel();
+    process.once('SIGINT', stop);
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (r: ConsumeResponse) => {
+        const rec = r.record;
+        if (!rec) return;
+        const line = flags.json ? JSON.stringify({ offset: rec.offset, value: rec.value.toString('utf8') }) : rec.value.toString('utf8');
+        out.write(`${line}\n`);
+        n++;
+        if (rec.offset + 1 >= end || n >= max) stream.cancel();
+      });
+      stream.on('error', (err: ServiceError) => (err.code === Status.CANCELLED ? resolve() : reject(err)));
+      stream.on('end', resolve);
+    });
+    process.off('SIGINT', stop);
+  } finally {
+    c.close();
+  }
+}
+
+/** `servers`: lists GetServers. */
+export async function servers(flags: ClientFlags & { json?: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const c = client(flags);
+  try {
+    const res = await unary<GetServersResponse>((cb) => c.getServers({}, cb));
+    for (const s of res.servers) {
+      out.write(
+        flags.json
+          ? `${JSON.stringify(s)}\n`
+          : `${s.id}\t${s.rpcAddr}\t${s.isLeader ? 'leader' : s.isVoter ? 'voter' : 'learner'}${s.externalRpcAddr ? `\t${s.externalRpcAddr}` : ''}\n`,
+      );
+    }
+  } finally {
+    c.close();
+  }
+}
