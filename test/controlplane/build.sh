@@ -44,13 +44,57 @@ targets=(
   "helm helm helm.sh/helm/v3/cmd/helm"
 )
 
+k8s_ldflags() {
+  local info major minor date
+  info=$("$go" mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"Info": "\(.*\)".*/\1/p')
+  date=$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$info")
+  major=${K8S_VERSION#v}; major=${major%%.*}
+  minor=${K8S_VERSION#v*.}; minor=${minor%%.*}
+  # The same variables Kubernetes' hack/lib/version.sh sets: /version reads component-base,
+  # the User-Agent of in-process clients (and so the audit log) reads client-go.
+  local p flags="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=$major -X $p.gitMinor=$minor"
+    flags+=" -X $p.gitTreeState=clean -X $p.buildDate=${date:-1970-01-01T00:00:00Z}"
+  done
+  echo "$flags"
+}
+
+# What a binary is built from; a binary whose .stamp differs (other Go, changed go.sum or
+# flags) is rebuilt, so editing the modules never leaves a stale binary behind.
+stamp_of() { # mod ldflags
+  printf '%s\n' "$("$go" version)" "$2" "$(sha256sum "$here/$1/go.mod" "$here/$1/go.sum" | cut -d' ' -f1)"
+}
+
+helm_ldflags() {
+  # As Helm's Makefile: its version, and the Kubernetes version its client-go implies (used
+  # for .Capabilities.KubeVersion in `helm template` and for lint's deprecation checks).
+  local cg major minor p
+  cg=$(cd "$here/helm" && "$go" list -m -f '{{.Version}}' k8s.io/client-go)
+  cg=${cg#v}; major=$(( ${cg%%.*} + 1 )); minor=${cg#*.}; minor=${minor%%.*}
+  local flags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    flags+=" -X $p.k8sVersionMajor=$major -X $p.k8sVersionMinor=$minor"
+  done
+  echo "$flags"
+}
+
+declare -A ldflags_of=([etcd]="-s -w")
 missing=()
 for t in "${targets[@]}"; do
-  read -r name _ _ <<<"$t"
-  [ -x "$dir/$name" ] || missing+=("$t")
+  read -r name mod _ <<<"$t"
+  if [ -z "${ldflags_of[$mod]:-}" ]; then
+    case $mod in
+      kube) ldflags_of[kube]=$(k8s_ldflags) ;;
+      helm) ldflags_of[helm]=$(helm_ldflags) ;;
+    esac
+  fi
+  if [ ! -x "$dir/$name" ] || [ "$(cat "$dir/$name.stamp" 2>/dev/null)" != "$(stamp_of "$mod" "${ldflags_of[$mod]}")" ]; then
+    missing+=("$t")
+  fi
 done
 if [ "${#missing[@]}" -eq 0 ]; then
-  say "all binaries present in $dir"
+  say "all binaries present and up to date in $dir"
   exit 0
 fi
 
@@ -61,16 +105,6 @@ if ! flock -n 9; then
   flock 9
 fi
 
-k8s_ldflags() {
-  local info major minor date
-  info=$("$go" mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"Info": "\(.*\)".*/\1/p')
-  date=$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$info")
-  major=${K8S_VERSION#v}; major=${major%%.*}
-  minor=${K8S_VERSION#v*.}; minor=${minor%%.*}
-  local p=k8s.io/component-base/version
-  echo "-s -w -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=$major -X $p.gitMinor=$minor" \
-       "-X $p.gitTreeState=clean -X $p.buildDate=${date:-1970-01-01T00:00:00Z}"
-}
 
 say "go: $("$go" version)"
 say "cache: $dir"
@@ -78,9 +112,11 @@ say "to build: $(for t in "${missing[@]}"; do read -r n _ _ <<<"$t"; printf '%s 
 start_all=$(date +%s)
 for t in "${missing[@]}"; do
   read -r name mod pkg <<<"$t"
-  if [ -x "$dir/$name" ]; then say "$name appeared meanwhile (another build)"; continue; fi
-  ldflags="-s -w"
-  [ "$mod" = kube ] && ldflags=$(k8s_ldflags)
+  ldflags=${ldflags_of[$mod]}
+  stamp=$(stamp_of "$mod" "$ldflags")
+  if [ -x "$dir/$name" ] && [ "$(cat "$dir/$name.stamp" 2>/dev/null)" = "$stamp" ]; then
+    say "$name appeared meanwhile (another build)"; continue
+  fi
   say "building $name from $pkg (module $mod/)"
   start=$(date +%s)
   tmp="$dir/.$name.tmp.$$"
@@ -89,6 +125,7 @@ for t in "${missing[@]}"; do
     die "building $name failed (see the Go errors above); rerun: npm run testbin"
   fi
   mv -f "$tmp" "$dir/$name"
+  printf '%s\n' "$stamp" > "$dir/$name.stamp"
   say "built $name in $(( $(date +%s) - start ))s ($(du -h "$dir/$name" | cut -f1))"
 done
 say "done in $(( $(date +%s) - start_all ))s; binaries in $dir"

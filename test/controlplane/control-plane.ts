@@ -20,6 +20,7 @@ import { renderKubeconfig, writeKubeconfig } from './kubeconfig.js';
 import { freePorts, waitFor200 } from './net.js';
 import { createCa, createServiceAccountKeys, issueClientCert, issueServingCert, type CertificateAuthority, type ClientIdentity } from './pki.js';
 import { ManagedProcess, registerTempDir, unregisterTempDir } from './process.js';
+import { reapStale, tempDirPrefix, writeOwnerFile } from './stale.js';
 
 /** The identity of the admin kubeconfig: a member of system:masters, which RBAC never restricts. */
 export const adminIdentity: ClientIdentity = { user: 'commitlog-test-admin', groups: ['system:masters'] };
@@ -84,8 +85,10 @@ export class ControlPlane {
     const missing = missingBinaries(opts.binDir, needed);
     if (missing[0] !== undefined) throw new MissingBinaryError(missing[0], join(opts.binDir, missing[0]));
 
-    const dir = mkdtempSync(join(tmpdir(), 'commitlog-cp-'));
+    reapStale();
+    const dir = mkdtempSync(join(tmpdir(), tempDirPrefix));
     registerTempDir(dir);
+    writeOwnerFile(dir, []);
     const [etcd, etcdPeer, api, kcm, scheduler] = await freePorts(5);
     if (etcd === undefined || etcdPeer === undefined || api === undefined || kcm === undefined || scheduler === undefined) {
       throw new Error('freePorts returned too few ports');
@@ -142,6 +145,8 @@ export class ControlPlane {
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
+      // The `kubernetes` Endpoints may not hold a loopback address; no pod needs it here.
+      '--endpoint-reconciler-type=none',
       `--secure-port=${this.ports.api}`,
       `--cert-dir=${join(this.dir, 'apiserver-certs')}`,
       `--tls-cert-file=${file('apiserver.crt', serving.certPem)}`,
@@ -205,6 +210,7 @@ export class ControlPlane {
   async #run(name: BinaryName, args: readonly string[]): Promise<ManagedProcess> {
     const p = await ManagedProcess.start(name, binaryPath(this.opts.binDir, name), args, join(this.dir, `${name}.log`));
     this.#procs.set(name, p);
+    writeOwnerFile(this.dir, [...this.#procs.values()].filter((q) => q.exitStatus === null).map((q) => q.pid));
     return p;
   }
 

@@ -7,8 +7,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  ApiException,
   ApiextensionsV1Api,
   KubernetesObjectApi,
+  loadYaml,
   PatchStrategy,
   type KubeConfig,
   type KubernetesObject,
@@ -19,7 +21,14 @@ import { parseAllDocuments } from 'yaml';
 /** Field manager of every object the test fixture applies. */
 export const fixtureFieldManager = 'commitlog-test-fixture';
 
-/** Parses every non-empty YAML document of `text` into objects (throws on YAML errors). */
+/**
+ * Parses every non-empty YAML document of `text` into objects (throws on YAML errors), in
+ * @kubernetes/client-node's *model* form: known kinds are deserialized into the generated
+ * classes, whose field names differ from the wire names in places (`default` → `_default`,
+ * `x-kubernetes-validations` → `xKubernetesValidations`…). That is the form
+ * `KubernetesObjectApi` expects: it serializes by kind and silently drops wire-named fields
+ * it does not know, which would strip a CRD of its defaults and CEL rules.
+ */
 export function parseManifests(text: string, source = 'manifest'): KubernetesObject[] {
   const out: KubernetesObject[] = [];
   for (const doc of parseAllDocuments(text)) {
@@ -27,7 +36,8 @@ export function parseManifests(text: string, source = 'manifest'): KubernetesObj
     const v: unknown = doc.toJS();
     if (v === null || v === undefined) continue;
     if (typeof v !== 'object' || !('kind' in v) || !('apiVersion' in v)) throw new Error(`${source}: a document has no apiVersion/kind`);
-    out.push(v as KubernetesObject);
+    // JSON is YAML: loadYaml does the model deserialization for us.
+    out.push(loadYaml<KubernetesObject>(JSON.stringify(v)));
   }
   return out;
 }
@@ -61,9 +71,25 @@ export async function applyObjects(kc: KubeConfig, objects: readonly KubernetesO
   return out;
 }
 
-/** Applies the CRDs and waits until each is Established; returns their names. */
+/** Thrown when the API server refuses a CRD; `message` is the API server's own explanation. */
+export class CrdInstallError extends Error {
+  readonly code = 'crd-install' as const;
+  constructor(readonly crd: string, readonly status: number, readonly apiMessage: string) {
+    super(`the API server refused CRD ${crd} (HTTP ${status}): ${apiMessage}`);
+    this.name = 'CrdInstallError';
+  }
+}
+
+/** Applies the CRDs and waits until each is Established; returns their names. Throws {@link CrdInstallError}. */
 export async function installCrds(kc: KubeConfig, crds: readonly V1CustomResourceDefinition[], timeoutMs = 30_000): Promise<string[]> {
-  await applyObjects(kc, crds);
+  for (const crd of crds) {
+    try {
+      await applyObjects(kc, [crd]);
+    } catch (e) {
+      if (!(e instanceof ApiException)) throw e;
+      throw new CrdInstallError(crd.metadata?.name ?? '(unnamed)', e.code, statusMessage(e.body));
+    }
+  }
   const names = crds.map((c) => c.metadata?.name ?? '');
   await waitForCrdsEstablished(kc, names, timeoutMs);
   return names;
@@ -84,4 +110,15 @@ export async function waitForCrdsEstablished(kc: KubeConfig, names: readonly str
       await sleep(100);
     }
   }
+}
+
+/** The `message` of a Kubernetes Status body (a JSON string or object), else the body itself. */
+function statusMessage(body: unknown): string {
+  try {
+    const v: unknown = typeof body === 'string' ? JSON.parse(body) : body;
+    if (typeof v === 'object' && v !== null && 'message' in v && typeof v.message === 'string') return v.message;
+  } catch {
+    // Not JSON: fall through.
+  }
+  return String(body);
 }

@@ -17,24 +17,45 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { join } from 'node:path';
+import { repoRoot } from '../controlplane/config.js';
 import { startControlPlane, type ControlPlane } from '../controlplane/control-plane.js';
+import { installCrds, readCrds } from '../controlplane/crds.js';
 import { sharedSlot } from './shared-control-plane.js';
 
 export type { ControlPlane } from '../controlplane/control-plane.js';
+export { MissingBinaryError } from '../controlplane/binaries.js';
+export { CrdInstallError } from '../controlplane/crds.js';
 
 /** How long a test may wait for the shared control plane to start (cold page cache, busy CPUs). */
 export const controlPlaneStartTimeoutMs = 120_000;
 
+/** Options of {@link useControlPlane}. */
+export interface UseControlPlaneOptions {
+  /**
+   * Install the CRDs of crds/ (and wait until Established) before returning. Default true.
+   * `false` is for tests of the control plane itself, which must not fail because a CRD does.
+   */
+  readonly crds?: boolean;
+}
+
 /**
- * The run's control plane, started on first use with the default options (controller-manager
- * on, CRDs from crds/ installed). Every caller gets the same instance, or the same error.
+ * The run's control plane, started on first use (etcd, kube-apiserver, controller-manager).
+ * Every caller gets the same instance, or the same error: a {@link MissingBinaryError} names
+ * the binary and `npm run testbin`; a {@link CrdInstallError} names the CRD the API server
+ * refused and why.
  */
-export function useControlPlane(): Promise<ControlPlane> {
+export async function useControlPlane(opts: UseControlPlaneOptions = {}): Promise<ControlPlane> {
   const slot = sharedSlot();
   if (slot.started === null) {
-    slot.started = startControlPlane({ startTimeoutMs: controlPlaneStartTimeoutMs - 10_000 });
+    slot.started = startControlPlane({ crdDir: null, startTimeoutMs: controlPlaneStartTimeoutMs - 10_000 });
   }
-  return slot.started as Promise<ControlPlane>;
+  const cp = (await slot.started) as ControlPlane;
+  if (opts.crds !== false) {
+    slot.crds ??= installCrds(cp.kubeConfig, readCrds(join(repoRoot, 'crds')));
+    cp.crds = (await slot.crds) as string[];
+  }
+  return cp;
 }
 
 let counter = 0;
@@ -69,18 +90,18 @@ export interface NamespaceRef {
  * Call inside `describe`: each test gets a fresh namespace (created in `beforeEach`,
  * deleted in `afterEach`), named after the test title.
  */
-export function useNamespace(): NamespaceRef {
+export function useNamespace(opts: UseControlPlaneOptions = {}): NamespaceRef {
   let current: string | null = null;
   beforeEach(async function () {
     this.timeout(controlPlaneStartTimeoutMs);
-    const cp = await useControlPlane();
+    const cp = await useControlPlane(opts);
     current = await createNamespace(cp, this.currentTest?.title ?? 'test');
   });
   afterEach(async function () {
     if (current === null) return;
     const name = current;
     current = null;
-    await deleteNamespace(await useControlPlane(), name);
+    await deleteNamespace(await useControlPlane({ crds: false }), name);
   });
   return {
     get name(): string {

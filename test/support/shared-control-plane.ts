@@ -8,6 +8,8 @@
 /** What the slot holds: the start promise (shared by every caller) and how to stop it. */
 export interface SharedSlot {
   started: Promise<{ stop(): Promise<void> }> | null;
+  /** Installation of the repository's CRDs (crds/) into the started control plane. */
+  crds: Promise<unknown> | null;
 }
 
 const key = Symbol.for('commitlog.test.sharedControlPlane');
@@ -17,7 +19,7 @@ export function sharedSlot(): SharedSlot {
   const g = globalThis as unknown as Record<symbol, SharedSlot | undefined>;
   let slot = g[key];
   if (slot === undefined) {
-    slot = { started: null };
+    slot = { started: null, crds: null };
     g[key] = slot;
   }
   return slot;
@@ -28,6 +30,7 @@ export async function stopShared(): Promise<void> {
   const slot = sharedSlot();
   const started = slot.started;
   slot.started = null;
+  slot.crds = null;
   if (started === null) return;
   let cp: { stop(): Promise<void> };
   try {
