@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { type LogConfig, type LogConfigInput, resolveLogConfig } from './config.js';
 import { DenseOffsets } from './dense-offsets.js';
 import { CorruptSegmentError } from './errors.js';
+import { readU64 } from './frame.js';
 import { type LogLogger } from './logger.js';
 import { type LogMeta, META_FILE, readMeta, writeMetaDurable } from './meta.js';
 import { INDEX_ENTRY_BYTES } from './offset-index.js';
 import { RecordType } from './record.js';
 import { parseSegmentFile, Segment, segmentStem } from './segment.js';
 import { TermRuns } from './term-runs.js';
-import { readU64 } from './frame.js';
 
 /** The state {@link openLogFiles} hands to the Log. */
 export interface OpenedLog {
@@ -63,7 +63,7 @@ export async function openLogFiles(dir: string, input: LogConfigInput, logger: L
   }
 
   const segments: Segment[] = [];
-  const dense = new DenseOffsets(meta && !meta.resetPending ? meta.nonDataBelow : (meta?.nonDataBelow ?? 0));
+  const dense = new DenseOffsets(meta?.nonDataBelow ?? 0);
   const terms = new TermRuns();
   try {
     for (let i = 0; i < bases.length; i++) {
