@@ -8,8 +8,11 @@
  * - Anti-entropy P(N): push/pull periods (scaled past 32 members) repair whoever the
  *   epidemic missed (a broadcast dies after the retransmit limit).
  * - First suspicion: with shuffled round-robin probing (SWIM §4.3) every live member probes
- *   the victim within 2(N−1) of its probe periods, each at most I·A (A = awareness cap,
- *   counted only when there is loss to make a healthy node doubt itself).
+ *   the victim within 2(N−1) of its probe periods (deterministic). The victim sits at a
+ *   uniformly random place in each of the N−1 independent orders, so the chance that no one
+ *   has probed it after j periods is at most (1 − j/(N−1))^(N−1) ≤ e^(−j): j = ⌈ln 10⁶⌉ + 1
+ *   periods bound it with probability ≥ 1 − 10⁻⁶. A period lasts at most I·A (A = awareness
+ *   cap, counted only when there is loss to make a healthy node doubt itself).
  * - Suspicion: at most the Lifeguard maximum S_max(N), started by everyone at most D later.
  */
 import {
@@ -39,7 +42,8 @@ export function joinBoundMs(p: CoreParams, n: number, loss: number): number {
 /** Every live member marks a crashed member dead within this. */
 export function failureBoundMs(p: CoreParams, n: number, loss: number): number {
   const a = loss > 0 ? p.awarenessMaxMultiplier : 1;
-  const firstSuspicion = 2 * (n - 1) * p.probeIntervalMs * a + p.probeIntervalMs * a;
+  const periods = Math.min(2 * (n - 1), Math.ceil(Math.log(1e6)) + 1);
+  const firstSuspicion = (periods + 1) * p.probeIntervalMs * a;
   return firstSuspicion + 2 * disseminationMs(p, n, loss) + suspicionMaxMs(p, n) + pushPullIntervalMs(p, n);
 }
 
