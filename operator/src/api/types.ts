@@ -140,7 +140,8 @@ export type MemberRole = 'voter' | 'learner';
 /** One member as last observed. */
 export interface MemberStatus {
   readonly name: string;
-  readonly role: MemberRole;
+  /** Raft role; absent while the node's Admin service has not answered. */
+  readonly role?: MemberRole;
   readonly ready: boolean;
   /** Entries behind the leader's last index; absent when unknown. */
   readonly lag?: number;

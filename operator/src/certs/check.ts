@@ -13,12 +13,13 @@ export interface Expectation {
   readonly caCertPem: string;
   readonly commonName: string;
   readonly dnsNames: readonly string[];
+  readonly ipAddresses?: readonly string[];
   readonly now: Date;
   readonly renewBeforeDays: number;
 }
 
-function sanDnsNames(cert: X509Certificate): string[] {
-  return (cert.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4));
+function sans(cert: X509Certificate, prefix: 'DNS:' | 'IP Address:'): string[] {
+  return (cert.subjectAltName ?? '').split(', ').filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length));
 }
 
 /** Decides whether `existing` can be kept under `want`. */
@@ -39,8 +40,9 @@ export function renewReason(existing: PemPair | undefined, want: Expectation): R
     return 'unparsable';
   }
   const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1];
-  const names = sanDnsNames(cert).sort().join(',');
-  if (cn !== want.commonName || names !== [...want.dnsNames].sort().join(',')) return 'names-changed';
+  const names = sans(cert, 'DNS:').sort().join(',');
+  const ips = sans(cert, 'IP Address:').sort().join(',');
+  if (cn !== want.commonName || names !== [...want.dnsNames].sort().join(',') || ips !== [...(want.ipAddresses ?? [])].sort().join(',')) return 'names-changed';
   if (new Date(cert.validTo).getTime() - want.now.getTime() < want.renewBeforeDays * 86_400_000) return 'expiring';
   return null;
 }

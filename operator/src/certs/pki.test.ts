@@ -35,3 +35,14 @@ describe('operator PKI', () => {
     await assert.rejects(issueLeaf({ certPem: ca.certPem, keyPem: 'nope' }, { commonName: 'x', dnsNames: [], usage: 'client' }, now, 1), CertificateError);
   });
 });
+
+describe('operator PKI: external addresses', () => {
+  it('puts IP SANs in server certificates and notices when they change', async () => {
+    const ca = await createCa('demo CA', now, 3650);
+    const leaf = await issueLeaf(ca, { commonName: 'commitlog-node', dnsNames: ['a.svc'], ipAddresses: ['203.0.113.7'], usage: 'server' }, now, 365);
+    assert.equal(new X509Certificate(leaf.certPem).checkIP('203.0.113.7'), '203.0.113.7');
+    const want = { caCertPem: ca.certPem, commonName: 'commitlog-node', dnsNames: ['a.svc'], ipAddresses: ['203.0.113.7'], now, renewBeforeDays: 30 };
+    assert.equal(renewReason(leaf, want), null);
+    assert.equal(renewReason(leaf, { ...want, ipAddresses: ['203.0.113.8'] }), 'names-changed');
+  });
+});

@@ -71,6 +71,8 @@ export interface LeafRequest {
   readonly commonName: string;
   /** DNS SANs; server certificates must have at least one. */
   readonly dnsNames: readonly string[];
+  /** IP SANs (external load balancer addresses). */
+  readonly ipAddresses?: readonly string[];
   /** `server` certificates also allow client auth: nodes dial peers with them. */
   readonly usage: 'server' | 'client';
   readonly organization?: string;
@@ -97,7 +99,11 @@ export async function issueLeaf(ca: PemPair, req: LeafRequest, now: Date, days: 
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as never),
     await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
   ];
-  if (req.dnsNames.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(req.dnsNames.map((value) => ({ type: 'dns' as const, value }))));
+  const sans = [
+    ...req.dnsNames.map((value) => ({ type: 'dns' as const, value })),
+    ...(req.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
+  if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans));
   const subject = req.organization ? `CN=${req.commonName}, O=${req.organization}` : `CN=${req.commonName}`;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),

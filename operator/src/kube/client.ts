@@ -26,7 +26,6 @@ export interface KubeObj {
   readonly apiVersion?: string;
   readonly kind?: string;
   readonly metadata?: Meta;
-  readonly [field: string]: unknown;
 }
 
 /** A list response. */
@@ -54,10 +53,10 @@ export interface KubeClient {
   get<T extends KubeObj>(res: Resource, ns: string | undefined, name: string): Promise<T | undefined>;
   list<T extends KubeObj>(res: Resource, ns: string | undefined, labelSelector?: string): Promise<ListResult<T>>;
   /** Server-side apply (field manager commitlog-operator, force) of `obj`, or of its status. */
-  apply<T extends KubeObj>(res: Resource, obj: KubeObj, subresource?: 'status'): Promise<T>;
-  create<T extends KubeObj>(res: Resource, obj: KubeObj): Promise<T>;
+  apply<T extends KubeObj>(res: Resource, obj: T, subresource?: 'status'): Promise<T>;
+  create<T extends KubeObj>(res: Resource, obj: T): Promise<T>;
   /** PUT; fails with 409 when `obj.metadata.resourceVersion` is stale. */
-  replace<T extends KubeObj>(res: Resource, obj: KubeObj): Promise<T>;
+  replace<T extends KubeObj>(res: Resource, obj: T): Promise<T>;
   /** Deletes; a missing object is not an error. */
   delete(res: Resource, ns: string | undefined, name: string): Promise<void>;
   watch<T extends KubeObj>(res: Resource, ns: string | undefined, opts: WatchOptions): AsyncIterable<WatchEvent<T>>;
@@ -104,7 +103,7 @@ export class HttpKubeClient implements KubeClient {
     return { items: l.items, resourceVersion: l.metadata.resourceVersion };
   }
 
-  apply<T extends KubeObj>(res: Resource, obj: KubeObj, subresource?: 'status'): Promise<T> {
+  apply<T extends KubeObj>(res: Resource, obj: T, subresource?: 'status'): Promise<T> {
     return this.t.request<T>('PATCH', objectPath(res, obj.metadata?.namespace, nameOf(obj), subresource), {
       query: { fieldManager: FIELD_MANAGER, force: true },
       body: obj,
@@ -112,11 +111,11 @@ export class HttpKubeClient implements KubeClient {
     });
   }
 
-  create<T extends KubeObj>(res: Resource, obj: KubeObj): Promise<T> {
+  create<T extends KubeObj>(res: Resource, obj: T): Promise<T> {
     return this.t.request<T>('POST', collectionPath(res, obj.metadata?.namespace), { query: { fieldManager: FIELD_MANAGER }, body: obj });
   }
 
-  replace<T extends KubeObj>(res: Resource, obj: KubeObj): Promise<T> {
+  replace<T extends KubeObj>(res: Resource, obj: T): Promise<T> {
     return this.t.request<T>('PUT', objectPath(res, obj.metadata?.namespace, nameOf(obj)), { query: { fieldManager: FIELD_MANAGER }, body: obj });
   }
 

@@ -59,7 +59,7 @@ export class FakeKubeClient implements KubeClient {
   /** Stores an object directly (test setup), bumping its resourceVersion. */
   seed<T extends KubeObj>(res: Resource, obj: T): T {
     const m = (obj.metadata ?? {}) as Mutable;
-    const stored = { ...structuredClone(obj), apiVersion: res.apiVersion, kind: res.kind, metadata: { uid: `uid-${String(m.name)}`, generation: 1, ...m, resourceVersion: String(++this.rv) } } as Mutable;
+    const stored = { ...structuredClone(obj), apiVersion: res.apiVersion, kind: res.kind, metadata: { uid: `uid-${String(m.name)}`, generation: 1, ...m, resourceVersion: String(++this.rv) } } as unknown as Mutable;
     this.objects.set(this.key(res, m.namespace as string | undefined, m.name as string), stored);
     return structuredClone(stored) as T;
   }
@@ -86,7 +86,7 @@ export class FakeKubeClient implements KubeClient {
     return Promise.resolve({ items, resourceVersion: String(this.rv) });
   }
 
-  apply<T extends KubeObj>(res: Resource, obj: KubeObj, subresource?: 'status'): Promise<T> {
+  apply<T extends KubeObj>(res: Resource, obj: T, subresource?: 'status'): Promise<T> {
     const ns = obj.metadata?.namespace;
     const name = obj.metadata?.name ?? '';
     this.requests.push({ verb: 'apply', kind: res.kind, namespace: ns, name, subresource });
@@ -94,11 +94,11 @@ export class FakeKubeClient implements KubeClient {
     const existing = this.objects.get(k);
     if (subresource === 'status') {
       if (!existing) return Promise.reject(new ApiError(404, 'NotFound', `${name} not found`, { method: 'PATCH', path: k }));
-      const next = { ...existing, status: structuredClone(obj.status), metadata: { ...(existing.metadata as Mutable), resourceVersion: String(++this.rv) } };
+      const next = { ...existing, status: structuredClone((obj as unknown as Mutable).status), metadata: { ...(existing.metadata as Mutable), resourceVersion: String(++this.rv) } };
       this.objects.set(k, next);
       return Promise.resolve(structuredClone(next) as unknown as T);
     }
-    const { status: _ignored, ...body } = obj as Mutable;
+    const { status: _ignored, ...body } = obj as unknown as Mutable;
     const merged = merge(existing ?? {}, body) as Mutable;
     const oldMeta = (existing?.metadata ?? {}) as Mutable;
     const specChanged = JSON.stringify(existing?.spec) !== JSON.stringify(merged.spec);
@@ -112,19 +112,19 @@ export class FakeKubeClient implements KubeClient {
     return Promise.resolve(structuredClone(merged) as T);
   }
 
-  create<T extends KubeObj>(res: Resource, obj: KubeObj): Promise<T> {
+  create<T extends KubeObj>(res: Resource, obj: T): Promise<T> {
     const ns = obj.metadata?.namespace;
     const name = obj.metadata?.name ?? '';
     this.requests.push({ verb: 'create', kind: res.kind, namespace: ns, name });
     const k = this.key(res, ns, name);
     if (this.objects.has(k)) return Promise.reject(new ApiError(409, 'AlreadyExists', `${name} already exists`, { method: 'POST', path: k }));
     this.checkMicroTimes(res, obj, k);
-    const stored = { ...structuredClone(obj), metadata: { ...obj.metadata, uid: `uid-${name}`, generation: 1, resourceVersion: String(++this.rv) } } as Mutable;
+    const stored = { ...structuredClone(obj), metadata: { ...obj.metadata, uid: `uid-${name}`, generation: 1, resourceVersion: String(++this.rv) } } as unknown as Mutable;
     this.objects.set(k, stored);
     return Promise.resolve(structuredClone(stored) as T);
   }
 
-  replace<T extends KubeObj>(res: Resource, obj: KubeObj): Promise<T> {
+  replace<T extends KubeObj>(res: Resource, obj: T): Promise<T> {
     const ns = obj.metadata?.namespace;
     const name = obj.metadata?.name ?? '';
     this.requests.push({ verb: 'replace', kind: res.kind, namespace: ns, name });
@@ -135,7 +135,7 @@ export class FakeKubeClient implements KubeClient {
       return Promise.reject(new ApiError(409, 'Conflict', 'the object has been modified; please apply your changes to the latest version and try again', { method: 'PUT', path: k }));
     }
     this.checkMicroTimes(res, obj, k);
-    const stored = { ...structuredClone(obj), metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } } as Mutable;
+    const stored = { ...structuredClone(obj), metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } } as unknown as Mutable;
     this.objects.set(k, stored);
     return Promise.resolve(structuredClone(stored) as T);
   }
@@ -152,7 +152,7 @@ export class FakeKubeClient implements KubeClient {
 
   private checkMicroTimes(res: Resource, obj: KubeObj, path: string): void {
     if (res.kind !== 'Lease') return;
-    const spec = (obj.spec ?? {}) as Mutable;
+    const spec = ((obj as unknown as Mutable).spec ?? {}) as Mutable;
     for (const f of ['acquireTime', 'renewTime']) {
       const v = spec[f];
       if (v !== undefined && (typeof v !== 'string' || !MICRO.test(v))) {

@@ -112,6 +112,7 @@ export class Informer<T extends KubeObj> {
   private async watchOnce(): Promise<number> {
     const ac = new AbortController();
     this.current = ac;
+    if (this.stopped) return 0; // stop() ran while we were listing
     let events = 0;
     let watchdog: NodeJS.Timeout | undefined;
     let silent = false;

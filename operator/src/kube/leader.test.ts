@@ -49,7 +49,7 @@ describe('LeaderElector (Lease) against the recording fake', () => {
     await a.stop();
     await until(() => b.isLeader, 'b takes over');
     assert.deepEqual(log, ['a:start', 'a:stop', 'b:start']);
-    const lease = client.peek<{ spec: { holderIdentity: string; leaseTransitions: number; renewTime: string } }>(RESOURCES.lease, 'ops', 'lock');
+    const lease = client.peek<{ metadata?: object; spec: { holderIdentity: string; leaseTransitions: number; renewTime: string } }>(RESOURCES.lease, 'ops', 'lock');
     assert.equal(lease?.spec.holderIdentity, 'b');
     assert.equal(lease?.spec.leaseTransitions, 1);
     assert.match(lease?.spec.renewTime ?? '', /\.\d{6}Z$/);

@@ -1,0 +1,79 @@
+/**
+ * Reading the world for one pass: the StatefulSet, the pods, the external Services and the
+ * addresses they were given. Plain reads; nothing here writes.
+ */
+import type { CommitLogCluster } from '../api/types.js';
+import type { KubeClient, KubeObj } from '../kube/client.js';
+import { RESOURCES } from '../kube/resources.js';
+import { LABELS, namesOf, selectorString } from '../model/names.js';
+import type { ObservedPod } from './status.js';
+
+interface Pod extends KubeObj {
+  readonly status?: { readonly hostIP?: string; readonly conditions?: readonly { readonly type: string; readonly status: string }[] };
+}
+interface Service extends KubeObj {
+  readonly spec?: { readonly type?: string; readonly ports?: readonly { readonly name?: string; readonly port?: number; readonly nodePort?: number }[] };
+  readonly status?: { readonly loadBalancer?: { readonly ingress?: readonly { readonly ip?: string; readonly hostname?: string }[] } };
+}
+/** The StatefulSet fields a pass reads. */
+export interface StatefulSetObj extends KubeObj {
+  readonly spec?: { readonly replicas?: number };
+}
+
+/** What a pass observed. */
+export interface World {
+  readonly statefulSet: StatefulSetObj | undefined;
+  readonly pods: readonly ObservedPod[];
+  /** Owned Services by name (for pruning). */
+  readonly externalServiceNames: readonly string[];
+  /** External `host:port` by pod name, for pods whose external Service has an address. */
+  readonly externalAddresses: Readonly<Record<string, string>>;
+}
+
+const ordinalOf = (name: string): number => Number(name.slice(name.lastIndexOf('-') + 1));
+
+/** Reads the StatefulSet, pods and external Services of `c`. */
+export async function observe(client: KubeClient, c: CommitLogCluster, rpcPort: number): Promise<World> {
+  const ns = c.metadata.namespace;
+  const n = c.metadata.name;
+  const names = namesOf(n);
+  const [sts, podList, svcList] = await Promise.all([
+    client.get<StatefulSetObj>(RESOURCES.statefulSet, ns, names.statefulSet),
+    client.list<Pod>(RESOURCES.pod, ns, selectorString(n)),
+    client.list<Service>(RESOURCES.service, ns, `${LABELS.instance}=${n},${LABELS.component}=external`),
+  ]);
+  const podItems = [...podList.items].filter((p) => !p.metadata?.deletionTimestamp).sort((a, b) => ordinalOf(a.metadata?.name ?? '') - ordinalOf(b.metadata?.name ?? ''));
+  const pods: ObservedPod[] = podItems.map((p) => ({
+    name: p.metadata?.name ?? '',
+    ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    internalAddress: `${p.metadata?.name ?? ''}.${names.headlessService}.${ns}.svc:${rpcPort}`,
+  }));
+  const hostIps = new Map(podItems.map((p) => [p.metadata?.name ?? '', p.status?.hostIP]));
+  const external: Record<string, string> = {};
+  for (const s of svcList.items) {
+    const svcName = s.metadata?.name ?? '';
+    const pod = svcName.replace(/-external$/, '');
+    const port = s.spec?.ports?.find((p) => p.name === 'rpc');
+    if (s.spec?.type === 'LoadBalancer') {
+      const ing = s.status?.loadBalancer?.ingress?.[0];
+      const host = ing?.ip ?? ing?.hostname;
+      if (host && port?.port) external[pod] = `${host}:${port.port}`;
+    } else if (s.spec?.type === 'NodePort') {
+      const host = hostIps.get(pod);
+      if (host && port?.nodePort) external[pod] = `${host}:${port.nodePort}`;
+    }
+  }
+  return {
+    statefulSet: sts,
+    pods,
+    externalServiceNames: svcList.items.map((s) => s.metadata?.name ?? ''),
+    externalAddresses: external,
+  };
+}
+
+/** The host part of `host:port` (IPv6 in brackets allowed). */
+export function hostOf(address: string): string {
+  const m = /^\[(.*)\]:\d+$/.exec(address);
+  if (m?.[1]) return m[1];
+  return address.slice(0, address.lastIndexOf(':'));
+}

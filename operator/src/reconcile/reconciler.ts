@@ -1,0 +1,287 @@
+/**
+ * The reconcile of one CommitLogCluster (controller-runtime's contract): level-triggered —
+ * every pass re-reads the world and never trusts the event that caused it; named steps run
+ * in order (certificates → config → services → statefulset → membership → status); an object
+ * is applied only when it differs from the live one, so a pass over an unchanged cluster makes
+ * no writes; status is written once, at the end, and only when it changed; a thrown error
+ * requeues the key with backoff.
+ *
+ * Bootstrap happens exactly once. The first pass only records a new cluster id and
+ * `bootstrapped: false` in status; only when that write has succeeded does a later pass
+ * render a node config that allows node 0 to bootstrap. Once the cluster is seen formed (a
+ * Ready member, or a leader reported by the Admin service) status records
+ * `bootstrapped: true` and the config forbids bootstrap from then on, so a pod that lost its
+ * disk can never start a second cluster.
+ */
+import { randomUUID } from 'node:crypto';
+import { validateCluster } from '../model/validate.js';
+import type { ResolvedSpec } from '../api/defaults.js';
+import { API_VERSION, KIND, Phase, type CommitLogCluster, type CommitLogClusterStatus } from '../api/types.js';
+import { gossipKey as newGossipKey } from '../certs/pki.js';
+import type { KubeClient, KubeObj } from '../kube/client.js';
+import type { EventRecorder } from '../kube/events.js';
+import type { Logger } from '../kube/logger.js';
+import type { ProcessResult } from '../kube/queue.js';
+import { resourceOf, RESOURCES } from '../kube/resources.js';
+import { desiredObjects, type KubeObject } from '../model/index.js';
+import { Bootstrap, type ModelInputs } from '../model/inputs.js';
+import { LABELS, namesOf, selectorString } from '../model/names.js';
+import type { AdminMember, NodeAdmin, NodeAdminFactory } from './admin.js';
+import { certificatesStep } from './certificates.js';
+import { contains, differences } from './compare.js';
+import { hostOf, observe, type World } from './observe.js';
+import { decideScale, type ScaleDecision } from './scale.js';
+import { computeStatus } from './status.js';
+
+/** Dependencies of the reconciler. */
+export interface ReconcilerDeps {
+  readonly client: KubeClient;
+  readonly events: EventRecorder;
+  readonly log: Logger;
+  /** Opens the Admin client of a cluster; undefined = status from pods only. */
+  readonly admin?: NodeAdminFactory;
+  readonly now?: () => Date;
+  readonly newClusterId?: () => string;
+  /** Requeue delay while the cluster is converging. */
+  readonly progressRequeueMs?: number;
+}
+
+/** A step failed; `step` names it for metrics and the Degraded message. */
+export class StepError extends Error {
+  readonly code = 'RECONCILE_STEP_FAILED';
+  constructor(readonly step: string, override readonly cause: unknown) {
+    super(`step ${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'StepError';
+  }
+}
+
+interface SecretObj extends KubeObj { readonly data?: Readonly<Record<string, string>> }
+
+/** Reconciles CommitLogClusters. */
+export class Reconciler {
+  private readonly now: () => Date;
+  private readonly newClusterId: () => string;
+  private readonly progressRequeueMs: number;
+
+  constructor(private readonly d: ReconcilerDeps) {
+    this.now = d.now ?? (() => new Date());
+    this.newClusterId = d.newClusterId ?? randomUUID;
+    this.progressRequeueMs = d.progressRequeueMs ?? 5_000;
+  }
+
+  /** One pass over `namespace/name`. */
+  async reconcile(namespace: string, name: string): Promise<ProcessResult> {
+    const client = this.d.client;
+    const c = await client.get<CommitLogCluster>(RESOURCES.cluster, namespace, name);
+    if (!c || c.metadata.deletionTimestamp) return {}; // children go with it (owner references)
+    const log = this.d.log.child({ cluster: name, namespace, reconcileId: randomUUID().slice(0, 8) });
+    const generation = c.metadata.generation ?? 0;
+    const nowIso = (): string => this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+    const v = validateCluster(c);
+    if (!v.ok) {
+      const sts = await client.get<{ spec?: { replicas?: number } } & KubeObj>(RESOURCES.statefulSet, namespace, name);
+      const status = computeStatus({
+        generation, desiredReplicas: c.spec.replicas ?? 0, statefulSetReplicas: sts?.spec?.replicas ?? 0,
+        selector: selectorString(name), pods: [], clusterId: c.status?.clusterId ?? '', bootstrapped: c.status?.bootstrapped ?? false,
+        invalid: v.errors, tls: { enabled: false }, external: { type: 'None', addresses: {} },
+      }, c.status, nowIso());
+      if (await this.writeStatus(c, status)) {
+        await this.d.events.record(c, 'Warning', 'InvalidSpec', 'Validate', v.errors.join('; '));
+      }
+      log.warn({ errors: v.errors }, 'invalid spec');
+      return {};
+    }
+    const spec = v.spec;
+
+    // Bootstrap step 1: record the cluster id before any config may allow bootstrap.
+    if (!c.status?.clusterId) {
+      const clusterId = this.newClusterId();
+      await this.writeStatus(c, {
+        ...(c.status ?? {}), observedGeneration: generation, phase: Phase.Bootstrapping, clusterId, bootstrapped: false,
+        selector: selectorString(name), replicas: 0, readyReplicas: 0,
+      });
+      await this.d.events.record(c, 'Normal', 'ClusterIdRecorded', 'Bootstrap', `cluster id ${clusterId} recorded; node ${namesOf(name).pod(0)} may bootstrap once`);
+      log.info({ clusterId }, 'recorded cluster id');
+      return { requeueAfterMs: 1 };
+    }
+    const clusterId = c.status.clusterId;
+
+    const world = await this.step('observe', () => observe(client, c, spec.ports.rpc));
+    const current = world.statefulSet?.spec?.replicas;
+    const podsWithCerts = Math.max(spec.replicas, current ?? 0);
+    const externalHosts = Object.fromEntries(Object.entries(world.externalAddresses).map(([p, a]) => [p, hostOf(a)]));
+
+    const certs = spec.tls.enabled
+      ? await this.step('certificates', () => certificatesStep(client, c, spec, podsWithCerts, externalHosts, this.now()))
+      : undefined;
+    if (certs && !certs.ok) {
+      const status = computeStatus(this.observation(c, spec, world, clusterId, undefined, undefined, { enabled: true, error: certs.error }), c.status, nowIso());
+      if (await this.writeStatus(c, status)) await this.d.events.record(c, 'Warning', 'CertificatesFailed', 'IssueCertificates', certs.error);
+      return { requeueAfterMs: 30_000 };
+    }
+
+    const admin = this.openAdmin(c, spec, certs?.ok ? certs.certificates : undefined);
+    try {
+      const members = await this.members(admin, world, log);
+      const bootstrapped = (c.status.bootstrapped ?? false) || world.pods.some((p) => p.ready) || (members?.some((m) => m.isLeader) ?? false);
+      const decision = decideScale({ desired: spec.replicas, current, readyPods: world.pods.filter((p) => p.ready).length, members, podName: namesOf(name).pod });
+      const inputs: ModelInputs = {
+        clusterId,
+        bootstrap: c.status.bootstrapped ? Bootstrap.forbidden : Bootstrap.allowed,
+        statefulSetReplicas: decision.replicas,
+        ...(certs?.ok ? { certificates: certs.certificates } : {}),
+        gossipKey: await this.gossipKey(c),
+        externalAddresses: world.externalAddresses,
+      };
+      const desired = desiredObjects(c, spec, inputs);
+      const changed: string[] = [];
+      await this.step('certificates', () => this.applyAll(desired.secrets, changed, log));
+      await this.step('config', () => this.applyAll(desired.config, changed, log));
+      await this.step('services', async () => {
+        await this.applyAll(desired.services, changed, log);
+        const keep = new Set(desired.services.map((s) => s.metadata?.name));
+        for (const svc of world.externalServiceNames) {
+          if (!keep.has(svc)) { await client.delete(RESOURCES.service, namespace, svc); changed.push(`deleted Service ${svc}`); }
+        }
+        await this.pruneUserSecrets(c, spec, changed);
+      });
+      await this.step('statefulset', () => this.applyAll(desired.statefulSet, changed, log));
+      const scaling = await this.step('membership', () => this.membership(decision, admin, members, log));
+      if (changed.length > 0) {
+        await this.d.events.record(c, 'Normal', 'Applied', 'Reconcile', changed.join(', '));
+        log.info({ changed }, 'applied');
+      }
+      if (decision.kind === 'up' || decision.kind === 'down') {
+        await this.d.events.record(c, 'Normal', decision.kind === 'up' ? 'ScalingUp' : 'ScalingDown', 'Scale', `StatefulSet ${name} → ${decision.replicas} replicas (target ${spec.replicas})`);
+      }
+
+      const obs = this.observation(c, spec, { ...world }, clusterId, members,
+        scaling, { enabled: spec.tls.enabled, ...(certs?.ok ? { expiry: certs.expiry } : {}) }, decision.replicas, bootstrapped);
+      const status = computeStatus(obs, c.status, nowIso());
+      await this.step('status', () => this.writeStatus(c, status));
+      const converging = decision.kind !== 'steady' || status.readyReplicas !== spec.replicas;
+      return converging ? { requeueAfterMs: this.progressRequeueMs } : {};
+    } finally {
+      admin?.close();
+    }
+  }
+
+  private async step<T>(name: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      throw e instanceof StepError ? e : new StepError(name, e);
+    }
+  }
+
+  private observation(
+    c: CommitLogCluster, spec: ResolvedSpec, world: World, clusterId: string, members: readonly AdminMember[] | undefined,
+    scaling: { direction: 'up' | 'down'; waiting?: string } | undefined, tls: { enabled: boolean; expiry?: string; error?: string },
+    stsReplicas?: number, bootstrapped?: boolean,
+  ) {
+    return {
+      generation: c.metadata.generation ?? 0,
+      desiredReplicas: spec.replicas,
+      statefulSetReplicas: stsReplicas ?? world.statefulSet?.spec?.replicas ?? 0,
+      selector: selectorString(c.metadata.name),
+      pods: world.pods,
+      ...(members ? { members } : {}),
+      clusterId,
+      bootstrapped: bootstrapped ?? c.status?.bootstrapped ?? false,
+      tls,
+      external: { type: spec.external.type, addresses: world.externalAddresses },
+      ...(scaling ? { scaling } : {}),
+    };
+  }
+
+  private openAdmin(c: CommitLogCluster, spec: ResolvedSpec, certs: ModelInputs['certificates']): NodeAdmin | undefined {
+    if (!this.d.admin) return undefined;
+    return this.d.admin({
+      namespace: c.metadata.namespace,
+      headlessService: namesOf(c.metadata.name).headlessService,
+      rpcPort: spec.ports.rpc,
+      ...(certs ? { tls: { caPem: certs.caCertPem, certPem: certs.operator.certPem, keyPem: certs.operator.keyPem } } : {}),
+    });
+  }
+
+  /** The Raft configuration, asked of ready pods in turn; undefined when none answers. */
+  private async members(admin: NodeAdmin | undefined, world: World, log: Logger): Promise<readonly AdminMember[] | undefined> {
+    if (!admin) return undefined;
+    for (const p of world.pods.filter((x) => x.ready)) {
+      try {
+        return await admin.members(p.name);
+      } catch (e) {
+        log.debug({ pod: p.name, err: String(e) }, 'admin members failed');
+      }
+    }
+    return undefined;
+  }
+
+  private async membership(decision: ScaleDecision, admin: NodeAdmin | undefined, members: readonly AdminMember[] | undefined, log: Logger): Promise<{ direction: 'up' | 'down'; waiting?: string } | undefined> {
+    switch (decision.kind) {
+      case 'create':
+      case 'steady':
+        return undefined;
+      case 'up':
+        return { direction: 'up' };
+      case 'down':
+        return { direction: 'down' };
+      case 'wait':
+        return { direction: decision.direction, waiting: decision.reason };
+      case 'remove-member': {
+        if (!admin || !members) return { direction: 'down', waiting: `cannot reach the Admin service to remove ${decision.member}` };
+        let leader = members.find((m) => m.isLeader)?.id;
+        if (!leader) return { direction: 'down', waiting: 'no Raft leader to remove a member through' };
+        if (leader === decision.member) {
+          leader = await admin.transferLeadership(leader);
+          log.info({ from: decision.member, to: leader }, 'transferred leadership before removal');
+        }
+        // RemoveMember resolves once the new configuration has committed (admin.proto).
+        await admin.removeMember(leader, decision.member);
+        log.info({ member: decision.member }, 'removed Raft member');
+        return { direction: 'down' };
+      }
+    }
+  }
+
+  /** Applies each object that differs from the live one. */
+  private async applyAll(objs: readonly KubeObject[], changed: string[], log: Logger): Promise<void> {
+    for (const o of objs) {
+      const res = resourceOf(o.apiVersion, o.kind);
+      if (!res) throw new Error(`model produced an object of unknown kind ${o.apiVersion ?? '?'}/${o.kind ?? '?'}`);
+      const live = await this.d.client.get(res, o.metadata?.namespace, o.metadata?.name ?? '');
+      if (live && contains(live, o)) continue;
+      const diff = live ? differences(live, o) : ['(new)'];
+      log.debug({ kind: o.kind, name: o.metadata?.name, diff: diff.slice(0, 10) }, 'apply');
+      await this.d.client.apply(res, o as KubeObj);
+      changed.push(`${live ? 'updated' : 'created'} ${o.kind ?? ''} ${o.metadata?.name ?? ''}`);
+    }
+  }
+
+  /** Deletes client certificate Secrets of users no longer in the ACL. */
+  private async pruneUserSecrets(c: CommitLogCluster, spec: ResolvedSpec, changed: string[]): Promise<void> {
+    const n = c.metadata.name;
+    const list = await this.d.client.list<SecretObj>(RESOURCES.secret, c.metadata.namespace, `${LABELS.instance}=${n},${LABELS.component}=client-tls`);
+    const keep = new Set(spec.tls.enabled ? spec.acl.users.map((u) => namesOf(n).userSecret(u.name)) : []);
+    for (const s of list.items) {
+      const sName = s.metadata?.name ?? '';
+      if (!keep.has(sName)) { await this.d.client.delete(RESOURCES.secret, c.metadata.namespace, sName); changed.push(`deleted Secret ${sName}`); }
+    }
+  }
+
+  private async gossipKey(c: CommitLogCluster): Promise<string> {
+    const s = await this.d.client.get<SecretObj>(RESOURCES.secret, c.metadata.namespace, namesOf(c.metadata.name).gossipSecret);
+    const k = s?.data?.key;
+    return k ? Buffer.from(k, 'base64').toString('utf8') : newGossipKey();
+  }
+
+  /** Writes status through the subresource when it differs; returns whether it wrote. */
+  private async writeStatus(c: CommitLogCluster, status: CommitLogClusterStatus): Promise<boolean> {
+    if (c.status && contains(c.status, status) && contains(status, c.status)) return false;
+    await this.d.client.apply(RESOURCES.cluster, {
+      apiVersion: API_VERSION, kind: KIND, metadata: { name: c.metadata.name, namespace: c.metadata.namespace }, status,
+    }, 'status');
+    return true;
+  }
+}

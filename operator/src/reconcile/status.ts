@@ -1,0 +1,148 @@
+/**
+ * The status of a CommitLogCluster, computed from what one pass observed. Pure: the
+ * reconcile gathers observations, this builds the status, the reconcile writes it once.
+ * Conditions follow the API conventions: one per type, `lastTransitionTime` changes only
+ * when `status` changes, `observedGeneration` says which spec they describe.
+ */
+import {
+  ConditionType, Phase, type CommitLogClusterStatus, type Condition, type MemberStatus,
+} from '../api/types.js';
+import type { AdminMember } from './admin.js';
+
+/** A condition before timestamps and generation are filled in. */
+export interface ConditionInput {
+  readonly type: string;
+  readonly status: 'True' | 'False' | 'Unknown';
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** Merges new conditions into previous ones, keeping lastTransitionTime when status is unchanged. */
+export function mergeConditions(previous: readonly Condition[] | undefined, next: readonly ConditionInput[], generation: number, now: string): Condition[] {
+  return next.map((c) => {
+    const old = previous?.find((p) => p.type === c.type);
+    return {
+      type: c.type,
+      status: c.status,
+      reason: c.reason,
+      message: c.message,
+      observedGeneration: generation,
+      lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : now,
+    };
+  });
+}
+
+/** One observed pod. */
+export interface ObservedPod {
+  readonly name: string;
+  readonly ready: boolean;
+  readonly internalAddress: string;
+}
+
+/** What a pass observed and decided, input of {@link computeStatus}. */
+export interface Observation {
+  readonly generation: number;
+  readonly desiredReplicas: number;
+  readonly statefulSetReplicas: number;
+  readonly selector: string;
+  readonly pods: readonly ObservedPod[];
+  /** From the Admin service; undefined when no node answered (or before the client exists). */
+  readonly members?: readonly AdminMember[];
+  readonly clusterId: string;
+  readonly bootstrapped: boolean;
+  readonly invalid?: readonly string[];
+  readonly tls: { readonly enabled: boolean; readonly expiry?: string; readonly error?: string };
+  readonly external: { readonly type: string; readonly addresses: Readonly<Record<string, string>> };
+  /** Why the pass could not move toward the desired replicas, if it could not. */
+  readonly scaling?: { readonly direction: 'up' | 'down'; readonly waiting?: string };
+}
+
+const quorum = (n: number): number => Math.floor(n / 2) + 1;
+
+function members(o: Observation): MemberStatus[] {
+  const podByName = new Map(o.pods.map((p) => [p.name, p]));
+  if (o.members) {
+    return o.members.map((m) => ({
+      name: m.id,
+      role: m.role,
+      ready: podByName.get(m.id)?.ready ?? false,
+      lag: m.lag,
+      internalAddress: m.rpcAddr,
+      ...(o.external.addresses[m.id] ?? m.externalRpcAddr ? { externalAddress: o.external.addresses[m.id] ?? m.externalRpcAddr } : {}),
+    }));
+  }
+  // Without the Admin service, members are the pods as observed: no role, lag or leader
+  // is reported rather than guessed.
+  return o.pods.map((p) => ({
+    name: p.name,
+    ready: p.ready,
+    internalAddress: p.internalAddress,
+    ...(o.external.addresses[p.name] ? { externalAddress: o.external.addresses[p.name] } : {}),
+  }));
+}
+
+/** Computes the status to write (conditions merged with `previous`). */
+export function computeStatus(o: Observation, previous: CommitLogClusterStatus | undefined, now: string): CommitLogClusterStatus {
+  const ready = o.pods.filter((p) => p.ready).length;
+  const leader = o.members?.find((m) => m.isLeader)?.id;
+  const conds: ConditionInput[] = [];
+  const c = (type: string, ok: boolean | 'unknown', reason: string, message: string): void => {
+    conds.push({ type, status: ok === 'unknown' ? 'Unknown' : ok ? 'True' : 'False', reason, message });
+  };
+  const want = o.desiredReplicas;
+  if (o.invalid && o.invalid.length > 0) {
+    const msg = o.invalid.join('; ');
+    c(ConditionType.Ready, false, 'InvalidSpec', msg);
+    c(ConditionType.Available, ready >= quorum(Math.max(1, o.statefulSetReplicas)) && o.statefulSetReplicas > 0, 'InvalidSpec', msg);
+    c(ConditionType.Progressing, false, 'InvalidSpec', msg);
+    c(ConditionType.Degraded, true, 'InvalidSpec', msg);
+  } else {
+    const allReady = ready === want && o.statefulSetReplicas === want;
+    c(ConditionType.Ready, allReady, allReady ? 'AllMembersReady' : 'MembersNotReady', `${ready}/${want} members ready`);
+    const available = o.statefulSetReplicas > 0 && ready >= quorum(o.statefulSetReplicas);
+    c(ConditionType.Available, available, available ? 'QuorumReady' : 'NoQuorum',
+      available ? `${ready} of ${o.statefulSetReplicas} members ready (quorum ${quorum(o.statefulSetReplicas)})` : `quorum needs ${quorum(Math.max(1, o.statefulSetReplicas))} ready members, ${ready} ready`);
+    if (o.scaling) {
+      const reason = o.scaling.waiting ? 'WaitingForMembers' : o.scaling.direction === 'up' ? 'ScalingUp' : 'ScalingDown';
+      c(ConditionType.Progressing, true, reason, o.scaling.waiting ?? `scaling ${o.scaling.direction} from ${o.statefulSetReplicas} to ${want} members, one at a time`);
+    } else if (!allReady) {
+      c(ConditionType.Progressing, true, 'MembersStarting', `${ready}/${want} members ready`);
+    } else {
+      c(ConditionType.Progressing, false, 'Stable', `${want} members ready`);
+    }
+    const degraded = o.bootstrapped && ready < o.statefulSetReplicas;
+    c(ConditionType.Degraded, degraded, degraded ? 'MembersUnavailable' : 'AsExpected',
+      degraded ? `${o.statefulSetReplicas - ready} member(s) not ready` : 'no member unavailable');
+  }
+  if (!o.tls.enabled) c(ConditionType.CertificatesReady, true, 'TlsDisabled', 'spec.tls.enabled is false');
+  else if (o.tls.error) c(ConditionType.CertificatesReady, false, 'IssueFailed', o.tls.error);
+  else c(ConditionType.CertificatesReady, true, 'Issued', o.tls.expiry ? `earliest expiry ${o.tls.expiry}` : 'issued');
+  if (o.external.type === 'None') c(ConditionType.ExternalAccessReady, true, 'Disabled', 'spec.external.type is None');
+  else {
+    const pending = Array.from({ length: o.statefulSetReplicas }, (_, i) => o.pods[i]?.name).filter((n): n is string => n !== undefined && !o.external.addresses[n]);
+    c(ConditionType.ExternalAccessReady, pending.length === 0, pending.length === 0 ? 'AddressesAssigned' : 'AddressPending',
+      pending.length === 0 ? 'every member has an external address' : `waiting for external addresses of ${pending.join(', ')}`);
+  }
+
+  let phase: Phase;
+  if (o.invalid && o.invalid.length > 0) phase = Phase.Failed;
+  else if (!o.bootstrapped) phase = Phase.Bootstrapping;
+  else if (o.scaling) phase = Phase.Scaling;
+  else if (o.statefulSetReplicas === 0) phase = Phase.Pending;
+  else if (ready < o.statefulSetReplicas) phase = Phase.Degraded;
+  else phase = Phase.Running;
+
+  return {
+    observedGeneration: o.generation,
+    phase,
+    replicas: o.statefulSetReplicas,
+    readyReplicas: ready,
+    selector: o.selector,
+    ...(leader ? { leader } : {}),
+    members: members(o),
+    clusterId: o.clusterId,
+    bootstrapped: o.bootstrapped,
+    ...(o.tls.expiry ? { certificateExpiry: o.tls.expiry } : {}),
+    conditions: mergeConditions(previous?.conditions, conds, o.generation, now),
+  };
+}
