@@ -26,6 +26,11 @@ export function proposeConfChange(r: RaftState, cc: ConfChange): ProposeResult {
   }
   const err = checkConfChange(confState(r.tracker), cc);
   if (err !== null) return { ok: false, reason: 'invalid-conf-change', detail: err };
+  const pr = r.tracker.progress.get(cc.node);
+  if (cc.type === 'promote' && (pr === undefined || pr.match < r.log.committed)) {
+    // Promoting a learner that is behind would make it a voter that cannot help commit (availability, thesis §4.2.1).
+    return { ok: false, reason: 'invalid-conf-change', detail: `learner ${cc.node} has not caught up (match ${pr?.match ?? 0} < commit ${r.log.committed})` };
+  }
   const conf = applyConfChange(confState(r.tracker), cc);
   const index = leaderAppend(r, [{ type: 'config', data: encodeConfEntry({ change: cc, conf }) }]);
   r.pendingConfIndex = index;

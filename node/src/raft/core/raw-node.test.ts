@@ -98,3 +98,36 @@ describe('configuration changes', () => {
     assert.throws(() => decodeConfEntry(enc.encode('not json')), RaftInvariantError);
   });
 });
+
+describe('malformed messages', () => {
+  const follower = () => node(n2, [n1, n2, n3]).raw;
+  const ent = (i: number, t: number) => ({ index: logIndex(i), term: term(t), type: 'data' as const, data: new Uint8Array(1) });
+  const append = (entries: ReturnType<typeof ent>[], msgTerm = 2): Message => ({
+    type: 'append', from: n1, to: n2, term: term(msgTerm), prevIndex: logIndex(0), prevTerm: term(0), entries, commit: logIndex(0),
+  });
+
+  it('are refused with a reason and change nothing: entries out of sequence', () => {
+    const raw = follower();
+    const res = raw.step(append([ent(1, 1), ent(3, 1)]));
+    assert.equal(res.ok, false);
+    assert.match(!res.ok && res.reason === 'malformed' ? res.detail : '', /entry 1 has index 3, want 2/);
+    assert.equal(raw.status().term, 0, 'the term did not move');
+    assert.equal(raw.hasReady(), false);
+  });
+
+  it('are refused: an entry from a term above the message term', () => {
+    const res = follower().step(append([ent(1, 5)], 2));
+    assert.deepEqual(res.ok, false);
+  });
+
+  it('are refused: a snapshot chunk beyond the declared size', () => {
+    const meta = { index: logIndex(5), term: term(1), confState: { voters: [n1], learners: [] }, size: 2 };
+    const res = follower().step({ type: 'snapshot', from: n1, to: n2, term: term(1), meta, offset: 0, data: new Uint8Array(3), done: true });
+    assert.equal(res.ok, false);
+  });
+
+  it('are refused: a message from a node to itself', () => {
+    const res = follower().step({ type: 'timeoutNow', from: n2, to: n2, term: term(1) });
+    assert.deepEqual(res, { ok: false, reason: 'malformed', detail: 'message from a node to itself' });
+  });
+});

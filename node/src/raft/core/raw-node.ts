@@ -9,6 +9,7 @@ import { hup } from './election.js';
 import { silentLogger, type RaftLogger, type Rng } from './env.js';
 import { RaftUsageError } from './errors.js';
 import { proposeConfChange } from './membership.js';
+import { checkMessage } from './message-check.js';
 import { maybeUpdate } from './progress.js';
 import { RaftLog } from './raft-log.js';
 import { requestRead } from './read-index.js';
@@ -140,9 +141,14 @@ export class RawNode {
     settle(this.r);
   }
 
-  /** Feeds one received message. Messages addressed to another node are refused. */
+  /** Feeds one received message. Messages addressed to another node, or malformed (see message-check.ts), are refused. */
   step(m: Message): StepResult {
     if (m.to !== this.r.id) return { ok: false, reason: 'wrong-recipient' };
+    const bad = checkMessage(m);
+    if (bad !== null) {
+      this.r.logger.warn({ id: this.r.id, from: String(m.from), type: String(m.type), problem: bad }, 'refusing malformed message');
+      return { ok: false, reason: 'malformed', detail: bad };
+    }
     stepMessage(this.r, m);
     settle(this.r);
     return { ok: true };

@@ -230,5 +230,8 @@ export type TransferResult =
 /** The outcome of `readIndex`: accepted requests are answered by a {@link ReadState} in a later Ready. */
 export type ReadIndexResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'no-leader' };
 
-/** The outcome of `step`: messages for another node or of a local-only kind are refused. */
-export type StepResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'wrong-recipient' | 'not-member' };
+/** The outcome of `step`: messages for another node, or malformed ones, are refused (and change nothing). */
+export type StepResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: 'wrong-recipient' }
+  | { readonly ok: false; readonly reason: 'malformed'; readonly detail: string };
