@@ -93,6 +93,9 @@ function refusalError(r: ProposeRefusal): Error {
     case 'not-ready':
     case 'invalid-conf-change':
       return new ProposalRejectedError(r.reason, r.detail);
+    default:
+      // Refusals the core adds later (e.g. a learner not caught up): still a typed rejection.
+      return new ProposalRejectedError((r as { reason: string }).reason, JSON.stringify(r));
   }
 }
 
