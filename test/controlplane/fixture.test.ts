@@ -3,8 +3,10 @@
  * "missing binary" failure, certificates, audit filtering and namespace names.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { matches, type AuditEvent } from './audit.js';
@@ -13,6 +15,7 @@ import { ControlPlaneConfigError, firstServiceIp, pinnedVersions, resolveOptions
 import { startControlPlane } from './control-plane.js';
 import { parseManifests } from './crds.js';
 import { createCa, issueClientCert, issueServingCert } from './pki.js';
+import { reapStale, tempDirPrefix } from './stale.js';
 import { namespaceName } from '../support/control-plane.js';
 
 describe('control-plane fixture (no binaries needed)', () => {
@@ -116,6 +119,41 @@ describe('control-plane fixture (no binaries needed)', () => {
       const b = namespaceName('Reconciles a CommitLogCluster into ALL of its children, with owner references!');
       assert.notEqual(a, b);
       for (const n of [a, b, namespaceName('***')]) assert.match(n, /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+    });
+  });
+
+  describe('orphans of a run killed with SIGKILL', () => {
+    let root: string;
+    before(() => (root = mkdtempSync(join(tmpdir(), 'commitlog-reap-'))));
+    after(() => rmSync(root, { recursive: true, force: true }));
+
+    it('kills the children of a dead owner (only if their command line names the directory) and removes it', async () => {
+      // GIVEN a dead owner pid and a live child whose command line names the directory.
+      const owner = spawn('true');
+      await once(owner, 'exit');
+      const dir = join(root, `${tempDirPrefix}dead`);
+      mkdirSync(dir);
+      const child = spawn('sleep', ['30']);
+      const named = spawn('sh', ['-c', 'sleep 30', dir]);
+      const exited = once(named, 'exit');
+      writeFileSync(join(dir, 'owner.json'), JSON.stringify({ ownerPid: owner.pid, pids: [named.pid, child.pid] }));
+      // AND a directory whose owner (this process) is alive.
+      const mine = join(root, `${tempDirPrefix}alive`);
+      mkdirSync(mine);
+      writeFileSync(join(mine, 'owner.json'), JSON.stringify({ ownerPid: process.pid, pids: [] }));
+      try {
+        // WHEN a new control plane reaps.
+        assert.deepEqual(reapStale(root), [dir]);
+        // THEN the named child is killed, the unrelated pid is not, and only the dead owner's dir is gone.
+        const [, signal] = (await exited) as [number | null, string | null];
+        assert.equal(signal, 'SIGKILL');
+        assert.equal(child.exitCode, null, 'a pid whose command line does not name the directory survives');
+        assert.equal(existsSync(dir), false);
+        assert.equal(existsSync(mine), true);
+      } finally {
+        child.kill('SIGKILL');
+        named.kill('SIGKILL');
+      }
     });
   });
 });
