@@ -131,3 +131,19 @@ describe('malformed messages', () => {
     assert.deepEqual(res, { ok: false, reason: 'malformed', detail: 'message from a node to itself' });
   });
 });
+
+describe('snapshot install ordering', () => {
+  it('defers a chunk of a newer snapshot while the previous snapshot waits to be installed', () => {
+    const { raw } = node(n2, [n1, n2, n3]);
+    const conf = { voters: [n1, n2, n3], learners: [] };
+    const chunk = (index: number): Message => ({
+      type: 'snapshot', from: n1, to: n2, term: term(1),
+      meta: { index: logIndex(index), term: term(1), confState: conf, size: 1 }, offset: 0, data: new Uint8Array(1), done: true,
+    });
+    raw.step(chunk(5));
+    raw.step(chunk(8));
+    const rd = raw.ready();
+    assert.deepEqual(rd.snapshotChunks.map((c) => c.meta.index), [5]);
+    assert.equal(rd.snapshot?.index, 5);
+  });
+});

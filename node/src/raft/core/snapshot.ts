@@ -64,6 +64,12 @@ export function handleSnapshotChunk(r: RaftState, m: Extract<Message, { type: 's
     ack();
     return;
   }
+  if (r.log.unstableSnapshot() !== null) {
+    // A received snapshot still waits to be installed; chunks of the next one would be
+    // staged before it in the same Ready. Drop this chunk: the leader resends on heartbeat.
+    r.logger.debug({ ...ctx(r), index: meta.index }, 'snapshot chunk deferred until the previous snapshot is installed');
+    return;
+  }
   const cur = r.snapIn;
   const same = cur !== null && cur.meta.index === meta.index && cur.meta.term === meta.term;
   const expected = same ? cur.next : 0;

@@ -1,6 +1,8 @@
 /**
  * The randomized simulator: one seed = one deterministic run of a cluster under a
- * lossy, reordering, partitioning network with crashes, restarts, membership changes,
+ * lossy, reordering, partitioning network, drifting clocks and occasional slow fsyncs
+ * (a Ready's writes become durable 0–2 units later, 3% of the time 20–50), with crashes
+ * that lose what was not yet durable, restarts, membership changes,
  * leadership transfers, snapshots and client traffic, checking the invariants after
  * every time step, then healing everything and checking that no acknowledged record was
  * lost and that the client history is linearizable.
@@ -73,6 +75,7 @@ export function simulate(opts: SimOptions): SimResult {
   for (let i = 1; i <= voters; i++) ids.push(nodeId(`n${i}`));
   for (const id of ids) c.addNode(id, { voters: ids, learners: [] });
   const phase = new Map<NodeId, number>();
+  const period = new Map<NodeId, number>();
   const clients = new SimClients(c, opts.clients ?? 3, { timeout: 40 * TICK, staleReads: opts.staleReads === true, earlyAcks: opts.earlyAcks === true, opRate: 0.05 });
   const downUntil = new Map<NodeId, number>();
   const persistAt = new Map<NodeId, number>();
@@ -85,14 +88,20 @@ export function simulate(opts: SimOptions): SimResult {
   const stepTime = (faulty: boolean): void => {
     c.now++;
     for (const n of c.nodes.values()) {
-      if (!phase.has(n.id)) phase.set(n.id, Math.floor(rand() * TICK));
-      if (n.up && c.now % TICK === phase.get(n.id)) n.raw?.tick();
+      // Each node's clock runs at its own rate (period TICK-2 .. TICK+2): clock drift.
+      if (!phase.has(n.id)) phase.set(n.id, c.now + Math.floor(rand() * TICK));
+      if (!period.has(n.id)) period.set(n.id, TICK - 2 + Math.floor(rand() * 5));
+      const due = phase.get(n.id) ?? 0;
+      if (c.now >= due) {
+        phase.set(n.id, due + (period.get(n.id) ?? TICK));
+        if (n.up) n.raw?.tick();
+      }
     }
     for (const m of c.net.due(c.now)) c.deliver(m);
     for (const n of c.running()) {
       for (let k = 0; k < 4; k++) {
         if (n.pending !== null && (persistAt.get(n.id) ?? 0) <= c.now) n.persist();
-        if (n.pending === null && n.takeReady()) persistAt.set(n.id, c.now + Math.floor(rand() * 3));
+        if (n.pending === null && n.takeReady()) persistAt.set(n.id, c.now + (rand() < 0.03 ? 20 + Math.floor(rand() * 30) : Math.floor(rand() * 3)));
         else break;
       }
     }
