@@ -1,0 +1,130 @@
+/**
+ * The running operator: informers on CommitLogClusters and the objects they own (in every
+ * watched namespace), a work queue of cluster keys, the reconciler, Lease leader election,
+ * metrics and health. Only the leader reconciles; a standby keeps warm caches and takes
+ * over when the Lease is released or expires. `stop()` shuts down in order: stop taking
+ * work, let passes in flight finish, release the Lease, stop watches.
+ */
+import type { KubeClient, KubeObj } from './kube/client.js';
+import { KubeEventRecorder } from './kube/events.js';
+import { Informer } from './kube/informer.js';
+import { LeaderElector } from './kube/leader.js';
+import type { Logger } from './kube/logger.js';
+import type { OperatorMetrics } from './kube/metrics.js';
+import { WorkQueue } from './kube/queue.js';
+import { RESOURCES, type Resource } from './kube/resources.js';
+import { LABELS } from './model/names.js';
+import type { NodeAdminFactory } from './reconcile/admin.js';
+import { Reconciler, StepError } from './reconcile/reconciler.js';
+
+/** Operator settings. */
+export interface OperatorOptions {
+  readonly client: KubeClient;
+  readonly log: Logger;
+  readonly metrics: OperatorMetrics;
+  /** Namespaces to watch; empty = all namespaces. */
+  readonly namespaces: readonly string[];
+  readonly identity: string;
+  /** Lease to elect a leader through; undefined = always lead (single instance, tests). */
+  readonly leaderElection?: { readonly namespace: string; readonly name: string; readonly leaseDurationMs?: number; readonly renewDeadlineMs?: number; readonly retryPeriodMs?: number };
+  readonly admin?: NodeAdminFactory;
+  readonly concurrency?: number;
+  readonly resyncMs?: number;
+  /** Called when leadership is lost: the process should exit (client-go does the same). */
+  readonly onLostLeadership?: () => void;
+}
+
+const keyOf = (ns: string, name: string): string => `${ns}/${name}`;
+
+/** A running operator instance. */
+export class Operator {
+  private readonly informers: Informer<KubeObj>[] = [];
+  private readonly queue: WorkQueue;
+  private readonly elector: LeaderElector | undefined;
+  private readonly reconciler: Reconciler;
+  private depthTimer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(private readonly o: OperatorOptions) {
+    const events = new KubeEventRecorder(o.client, o.identity, (e) => o.log.warn({ err: String(e) }, 'event not recorded'));
+    this.reconciler = new Reconciler({ client: o.client, events, log: o.log, ...(o.admin ? { admin: o.admin } : {}) });
+    this.queue = new WorkQueue(async (key) => {
+      const [ns, name] = key.split('/');
+      return this.reconciler.reconcile(ns ?? '', name ?? '');
+    }, {
+      concurrency: o.concurrency ?? 2,
+      observe: (key, outcome, seconds, err) => {
+        o.metrics.reconciles.inc({ result: outcome });
+        o.metrics.duration.observe(seconds);
+        o.metrics.queueDepth.set(this.queue.depth);
+        if (outcome === 'error') {
+          o.metrics.errors.inc({ step: err instanceof StepError ? err.step : 'read' });
+          o.log.warn({ key, err: err instanceof Error ? err.message : String(err) }, 'reconcile failed; will retry with backoff');
+        }
+      },
+    });
+    if (o.leaderElection) {
+      this.elector = new LeaderElector(o.client, {
+        ...o.leaderElection,
+        identity: o.identity,
+        onStartedLeading: () => { o.metrics.isLeader.set(1); o.log.info({ identity: o.identity }, 'became leader'); this.queue.start(); },
+        onStoppedLeading: () => {
+          o.metrics.isLeader.set(0);
+          o.log.warn({ identity: o.identity }, 'lost leadership');
+          if (this.running) o.onLostLeadership?.();
+        },
+        onError: (e) => o.log.debug({ err: String(e) }, 'leader election request failed'),
+      });
+    }
+  }
+
+  /** True once every informer has listed. */
+  get synced(): boolean { return this.informers.every((i) => i.hasSynced); }
+
+  /** True when this instance reconciles (leader, or no election configured). */
+  get leading(): boolean { return this.elector ? this.elector.isLeader : this.running; }
+
+  /** Starts watching and, when leader, reconciling. */
+  start(): void {
+    this.running = true;
+    const namespaces: (string | undefined)[] = this.o.namespaces.length > 0 ? [...this.o.namespaces] : [undefined];
+    const owned: readonly Resource[] = [RESOURCES.statefulSet, RESOURCES.pod, RESOURCES.service];
+    for (const ns of namespaces) {
+      this.watch(RESOURCES.cluster, ns, undefined, (o) => o.metadata?.name);
+      for (const res of owned) {
+        // Children carry the instance label; their changes wake the owning cluster.
+        this.watch(res, ns, `${LABELS.name}=commitlog`, (o) => o.metadata?.labels?.[LABELS.instance]);
+      }
+    }
+    this.depthTimer = setInterval(() => this.o.metrics.queueDepth.set(this.queue.depth), 5_000);
+    this.depthTimer.unref();
+    if (this.elector) this.elector.start();
+    else this.queue.start();
+  }
+
+  private watch(res: Resource, ns: string | undefined, labelSelector: string | undefined, clusterName: (o: KubeObj) => string | undefined): void {
+    const inf = new Informer<KubeObj>(this.o.client, {
+      resource: res,
+      ...(ns !== undefined ? { namespace: ns } : {}),
+      ...(labelSelector ? { labelSelector } : {}),
+      ...(this.o.resyncMs !== undefined ? { resyncMs: this.o.resyncMs } : {}),
+      onError: (e) => this.o.log.warn({ resource: res.plural, namespace: ns ?? '*', err: String(e) }, 'watch failed; retrying'),
+    }, (_type, obj) => {
+      const name = clusterName(obj);
+      const objNs = obj.metadata?.namespace;
+      if (name && objNs) this.queue.add(keyOf(objNs, name));
+    });
+    this.informers.push(inf);
+    inf.start();
+  }
+
+  /** Graceful shutdown: finish passes in flight, release the Lease, stop watches. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearInterval(this.depthTimer);
+    await this.queue.shutdown();
+    await this.elector?.stop();
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+}
