@@ -29,6 +29,7 @@ export { KEY_BYTES, Keyring, KeyringError, keyFromBase64 } from './wire/keyring.
 export { type DropReason, envelopeOverhead, openFrame, openPacket, sealFrame, sealPacket } from './wire/envelope.js';
 export { type TransportMetrics, formatAddress, parseAddress } from './shell/net-transport.js';
 export { resolveSeeds } from './shell/resolve.js';
+export { registerGossipMetrics } from './shell/prometheus.js';
 export { SimCluster, type RecordedEvent, type SimOptions } from './sim/cluster.js';
 export { type LinkModel } from './sim/network.js';
 export { seededRng } from './sim/rng.js';

@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { type MemberEvent } from '../core/types.js';
+import { Registry } from 'prom-client';
 import { Gossip } from './gossip.js';
+import { registerGossipMetrics } from './prometheus.js';
 import { parseAddress } from './net-transport.js';
 import { resolveSeeds } from './resolve.js';
 
@@ -80,9 +82,14 @@ describe('gossip shell (in-process, loopback)', function () {
     assert.deepEqual(a.aliveMembers().map((m) => m.name).sort(), ['a', 'b']);
   });
 
-  it('metrics count members by state', async () => {
+  it('metrics count members by state and are exported to Prometheus at scrape time', async () => {
     await b.join([a.address]);
     assert.deepEqual(a.metrics().members, { alive: 2, suspect: 0, dead: 0, left: 0 });
+    const reg = new Registry();
+    registerGossipMetrics(a, reg);
+    const text = await reg.metrics();
+    assert.match(text, /commitlog_gossip_members\{state="alive"\} 2/);
+    assert.match(text, /commitlog_gossip_protocol_total\{event="probes"\} \d+/);
   });
 });
 
