@@ -49,7 +49,8 @@ export async function helmTemplate(
   chartDir: string,
   opts: { releaseName?: string; namespace?: string; includeCrds?: boolean; set?: readonly string[]; binDir?: string } = {},
 ): Promise<KubernetesObject[]> {
-  const args = ['template', opts.releaseName ?? 'test', chartDir, '--namespace', opts.namespace ?? 'default'];
+  // --skip-tests: test hooks are not part of an install; they run only under `helm test`.
+  const args = ['template', opts.releaseName ?? 'test', chartDir, '--namespace', opts.namespace ?? 'default', '--skip-tests'];
   if (opts.includeCrds === true) args.push('--include-crds');
   for (const s of opts.set ?? []) args.push('--set', s);
   const r = await runHelm(args, { binDir: opts.binDir });
