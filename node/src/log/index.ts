@@ -2,10 +2,11 @@
  * The segmented on-disk commit log (see log.ts for the contract, frame.ts and
  * offset-index.ts for the file formats, meta.ts for the metadata file).
  */
-export { Log, type DataRecord, type RetentionResult } from './log.js';
+export { Log, type RetentionResult } from './log.js';
+export { type VerifyReport } from './log-scans.js';
 export { type SyncEvent, type SyncStats } from './sync-rounds.js';
 export { GroupCommit, type GroupCommitStats } from './group-commit.js';
-export { RecordType, MAX_RECORD_TYPE, type AppendInput, type LogRecord, type Record, type ReadRangeOptions } from './record.js';
+export { RecordType, MAX_RECORD_TYPE, type AppendInput, type DataRecord, type LogRecord, type Record, type ReadRangeOptions } from './record.js';
 export {
   LogError,
   LogErrorCode,

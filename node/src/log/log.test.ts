@@ -85,6 +85,16 @@ describe('log', () => {
   beforeEach(() => (dir = makeTempDir('log')));
   afterEach(() => removeTempDir(dir));
 
+  it('verify() reports a whole log as whole', async () => {
+    const log = await Log.open(dir, { maxStoreBytes: 100 });
+    try {
+      for (let i = 0; i < 20; i++) log.append({ value: bytes(`v${i}`) });
+      assert.deepEqual(await log.verify(), { segments: log.segmentCount, records: 20, damage: [] });
+    } finally {
+      await log.close();
+    }
+  });
+
   it('refuses records over the maximum record size with a typed error and writes nothing', async () => {
     const log = await Log.open(dir, { maxRecordBytes: 8 });
     try {

@@ -20,20 +20,16 @@
 import { type Readable } from 'node:stream';
 import { type LogConfig, type LogConfigInput } from './config.js';
 import { DenseOffsets } from './dense-offsets.js';
-import { InvalidArgumentError, LogBusyError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError } from './errors.js';
+import { InvalidArgumentError, LogBusyError, LogClosedError, OffsetOutOfRangeError } from './errors.js';
 import { openLogFiles } from './log-open.js';
 import { type LogLogger, silentLogger } from './logger.js';
 import { fsyncDir, writeMetaDurable } from './meta.js';
-import { type AppendInput, type LogRecord, MAX_RECORD_TYPE, type ReadRangeOptions, RecordType } from './record.js';
-import { rawReader } from './raw-reader.js';
+import { type AppendInput, type DataRecord, type LogRecord, type ReadRangeOptions, RecordType, validateAppendInput } from './record.js';
+import { rawReader, readDataRange, type VerifyReport, verifySegments } from './log-scans.js';
+import { segmentsToExpire } from './retention.js';
 import { Segment } from './segment.js';
 import { type SyncEvent, SyncRounds, type SyncStats } from './sync-rounds.js';
 import { TermRuns } from './term-runs.js';
-
-/** A record returned by {@link Log.readDataRange}: a data record with its dense offset. */
-export interface DataRecord extends LogRecord {
-  readonly dataOffset: number;
-}
 
 /** Result of {@link Log.applyRetention}. */
 export interface RetentionResult {
@@ -133,16 +129,6 @@ export class Log {
     if (this.busy === 'reset') throw new LogBusyError(this.busy);
   }
 
-  private validate(input: AppendInput): void {
-    const { value } = input;
-    if (!(value instanceof Uint8Array)) throw new InvalidArgumentError('value', 'must be a Uint8Array');
-    if (value.length > this.config.maxRecordBytes) throw new RecordTooLargeError(value.length, this.config.maxRecordBytes);
-    const term = input.term ?? 0;
-    if (!Number.isSafeInteger(term) || term < 0) throw new InvalidArgumentError('term', `must be a safe integer >= 0, got ${term}`);
-    const type = input.type ?? RecordType.data;
-    if (!Number.isInteger(type) || type < 0 || type > MAX_RECORD_TYPE) throw new InvalidArgumentError('type', `must be an integer in [0, 255], got ${type}`);
-  }
-
   private appendValidated(input: AppendInput): number {
     let active = this.active;
     if (active.isMaxed()) active = this.roll();
@@ -160,7 +146,7 @@ export class Log {
    */
   append(input: AppendInput): number {
     this.assertWritable();
-    this.validate(input);
+    validateAppendInput(input, this.config.maxRecordBytes);
     this.syncs.mark();
     return this.appendValidated(input);
   }
@@ -171,7 +157,7 @@ export class Log {
    */
   appendBatch(inputs: readonly AppendInput[]): number {
     this.assertWritable();
-    for (const input of inputs) this.validate(input);
+    for (const input of inputs) validateAppendInput(input, this.config.maxRecordBytes);
     const first = this.nextOffset;
     this.syncs.mark();
     for (const input of inputs) this.appendValidated(input);
@@ -309,20 +295,7 @@ export class Log {
    * each with its dense offset; `endOffset` is a log offset. Returns [] when caught up.
    */
   readDataRange(fromData: number, options: ReadRangeOptions = {}): DataRecord[] {
-    if (fromData === this.nextDataOffset && Number.isSafeInteger(fromData)) return [];
-    let from = this.toLogOffset(fromData);
-    const end = Math.min(options.endOffset ?? this.nextOffset, this.nextOffset);
-    let dataOffset = fromData;
-    const out: DataRecord[] = [];
-    while (out.length === 0 && from < end) {
-      const records = this.readRange(from, options);
-      if (records.length === 0) break;
-      for (const r of records) {
-        if (r.type === RecordType.data) out.push({ ...r, dataOffset: dataOffset++ });
-      }
-      from = (records[records.length - 1]?.offset ?? from) + 1;
-    }
-    return out;
+    return readDataRange(this, fromData, options);
   }
 
   /**
@@ -414,18 +387,7 @@ export class Log {
   async applyRetention(floor: number, now: number = Date.now()): Promise<RetentionResult> {
     this.assertWritable();
     if (this.busy) throw new LogBusyError(this.busy);
-    const { maxTotalBytes, maxAgeMs } = this.config.retention;
-    let total = this.sizeBytes;
-    let k = 0;
-    while (k < this.segments.length - 1) {
-      const s = this.segments[k];
-      if (!s || s.nextOffset > floor) break;
-      const overSize = maxTotalBytes > 0 && total > maxTotalBytes;
-      const tooOld = maxAgeMs > 0 && now - s.lastWriteMs() > maxAgeMs;
-      if (!overSize && !tooOld) break;
-      total -= s.sizeBytes;
-      k++;
-    }
+    const k = segmentsToExpire(this.segments, this.config.retention, floor, now);
     const lowestOffset = await this.removeOldest(k, 'applyRetention');
     return { removedSegments: k, lowestOffset };
   }
@@ -457,6 +419,17 @@ export class Log {
       await writeMetaDurable(this.dir, { ...meta, resetPending: false });
       this.logger.info({ dir: this.dir, initialOffset, initialDataOffset }, 'log: reset');
     });
+  }
+
+  /**
+   * Checks every frame of every segment (length, checksum, offset): the deep check that
+   * open does only for the last segment. For maintenance (an admin command, a periodic
+   * scrub): it reads the whole log, yielding to the event loop between segments.
+   * Resolves with what it found; it repairs nothing.
+   */
+  async verify(): Promise<VerifyReport> {
+    if (this.closed) throw new LogClosedError();
+    return verifySegments([...this.segments], (s) => !this.closed && this.segments.includes(s));
   }
 
   /**

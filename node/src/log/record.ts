@@ -6,6 +6,8 @@
  * are Raft's own. The log stores the type so that it can give users dense offsets over data
  * records only (see {@link Log.toDataOffset}).
  */
+import { InvalidArgumentError, RecordTooLargeError } from './errors.js';
+
 export const RecordType = {
   /** A user record produced through the API. */
   data: 0,
@@ -42,6 +44,11 @@ export interface LogRecord {
 
 export type { LogRecord as Record };
 
+/** A record returned by `Log.readDataRange`/`readData`: a data record with its dense offset. */
+export interface DataRecord extends LogRecord {
+  readonly dataOffset: number;
+}
+
 /**
  * What a caller hands to {@link Log.append}: the log assigns the offset.
  * `term` defaults to 0 and `type` to {@link RecordType.data}.
@@ -63,4 +70,19 @@ export interface ReadRangeOptions {
   readonly maxBytes?: number;
   /** Exclusive upper bound on offsets (e.g. Raft's commit index + 1). Default: nextOffset. */
   readonly endOffset?: number;
+}
+
+/**
+ * Checks an append input: a Uint8Array value of at most `maxRecordBytes`, a safe-integer
+ * term >= 0, a type in [0, 255].
+ * @throws RecordTooLargeError or InvalidArgumentError.
+ */
+export function validateAppendInput(input: AppendInput, maxRecordBytes: number): void {
+  const { value } = input;
+  if (!(value instanceof Uint8Array)) throw new InvalidArgumentError('value', 'must be a Uint8Array');
+  if (value.length > maxRecordBytes) throw new RecordTooLargeError(value.length, maxRecordBytes);
+  const term = input.term ?? 0;
+  if (!Number.isSafeInteger(term) || term < 0) throw new InvalidArgumentError('term', `must be a safe integer >= 0, got ${term}`);
+  const type = input.type ?? RecordType.data;
+  if (!Number.isInteger(type) || type < 0 || type > MAX_RECORD_TYPE) throw new InvalidArgumentError('type', `must be an integer in [0, 255], got ${type}`);
 }

@@ -165,6 +165,15 @@ describe('log recovery on open', () => {
     } finally {
       await log.close();
     }
+    // verify() finds it without a read of that record.
+    const { log: scrub } = await reopen(4);
+    try {
+      const report = await scrub.verify();
+      assert.equal(report.records, 12);
+      assert.deepEqual(report.damage.map((d) => [d.file, d.position]), [[storeOf(dir, 4), FRAME]]);
+    } finally {
+      await scrub.close();
+    }
     // Once the index check fails too, the scan finds the damage and open refuses.
     patch(indexOf(dir, 4), 0, Buffer.alloc(INDEX_ENTRY_BYTES, 0xff));
     await assert.rejects(reopen(4), { code: 'corrupt-segment', file: storeOf(dir, 4), position: FRAME });

@@ -264,6 +264,19 @@ export class Segment {
     this.next = from;
   }
 
+  /**
+   * Reads and checks every frame of the store (length, checksum, offset) and that they are
+   * exactly the segment's records. Returns the damage found, or undefined.
+   */
+  verify(): { readonly file: string; readonly position: number; readonly reason: string } | undefined {
+    const scan = this.store.scan(this.baseOffset);
+    if (scan.damage) return { file: this.store.path, ...scan.damage };
+    if (this.baseOffset + scan.count !== this.next) {
+      return { file: this.store.path, position: scan.validEnd, reason: `store holds ${scan.count} records, index ${this.next - this.baseOffset}` };
+    }
+    return undefined;
+  }
+
   /** Writes buffered data to the files. */
   flush(): void {
     this.store.flush();

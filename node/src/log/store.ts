@@ -14,6 +14,7 @@ import { CorruptSegmentError } from './errors.js';
 import { decodeHeader, encodeFrame, FRAME_HEADER_BYTES, frameChecksumOk } from './frame.js';
 import { writeAll } from './offset-index.js';
 import { type LogRecord, type RecordType } from './record.js';
+import { type ScanResult, scanStore } from './recovery.js';
 
 const fdatasyncAsync = promisify(fdatasync);
 const EMPTY = Buffer.alloc(0);
@@ -154,6 +155,12 @@ export class Store {
   async sync(): Promise<void> {
     this.flush();
     await fdatasyncAsync(this.fd);
+  }
+
+  /** Flushes, then checks every frame of the file (see recovery.ts `scanStore`). */
+  scan(base: number): ScanResult {
+    this.flush();
+    return scanStore(this.fd, base, this.flushedBytes);
   }
 
   /** Time of the last write to the file, from the file system (ms since the epoch). */
