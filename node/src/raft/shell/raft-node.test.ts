@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { NodeId } from '../core/types.js';
+import { type NodeId, logIndex, nodeId, term } from '../core/types.js';
 import { NotLeaderError } from './errors.js';
 import type { RaftNode } from './raft-node.js';
 import { MemoryCluster } from './testing/memory-cluster.js';
@@ -100,5 +100,44 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     for (let d = v.storage.log.lowestDataOffset; d < v.storage.log.nextDataOffset; d += 17) {
       assert.equal(dec(v.storage.log.readData(d).value), dec(leader.storage.log.readData(d).value));
     }
+  });
+
+  it('adds a learner, promotes it once caught up, transfers leadership to it, and removes a member', async () => {
+    c = await MemoryCluster.create();
+    const leader = await c.leader();
+    await Promise.all(Array.from({ length: 30 }, (_, i) => leader.propose(enc(`m${i}`))));
+    const n3 = nodeId('n3');
+    const joiner = await c.start(n3);
+    await leader.addLearner(n3, 'memory');
+    await joiner.waitForApplied(leader.appliedIndex, 5000);
+    assert.deepEqual(
+      leader.status().members.map((m) => `${m.id}:${m.suffrage}`),
+      ['n0:voter', 'n1:voter', 'n2:voter', 'n3:learner'],
+    );
+    // Promote only once the leader sees the learner caught up (the core refuses earlier).
+    for (let t = Date.now(); (leader.status().members.find((m) => m.id === n3)?.lag ?? 1) > 0; ) {
+      assert.ok(Date.now() - t < 5000, 'learner caught up in the leader\'s view');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await leader.promote(n3);
+    await leader.transferLeadership(n3);
+    const newLeader = await c.leader();
+    assert.equal(newLeader.id, n3);
+    const gone = c.ids.find((id) => id !== leader.id) as NodeId;
+    await newLeader.removeMember(gone);
+    assert.deepEqual(newLeader.status().members.map((m) => m.id).sort(), c.ids.filter((id) => id !== gone).concat(n3).sort());
+    const r = await newLeader.propose(enc('after changes'));
+    assert.equal(r.dataOffset, 30);
+    assert.deepEqual(dump(joiner), dump(leader));
+  });
+
+  it('refuses messages from another cluster id and counts them', async () => {
+    c = await MemoryCluster.create();
+    const leader = await c.leader();
+    const intruder = c.net.transport(nodeId('x'), 'another-cluster');
+    intruder.send([{ type: 'heartbeat', from: nodeId('x'), to: leader.id, term: term(1000), commit: logIndex(0), readSeq: 0 }]);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(leader.status().node.foreignClusterMessages, 1);
+    assert.ok(leader.isLeader, 'a foreign higher term did not depose the leader');
   });
 });
