@@ -10,6 +10,8 @@
  */
 import { type CoreParams } from './core/params.js';
 import { type Tags } from './core/types.js';
+import { PACKET_HEADER_BYTES, messageSize } from './core/codec.js';
+import { incarnation, nodeName, address } from './core/types.js';
 import { envelopeOverhead } from './wire/envelope.js';
 
 /** Timing and size tunables a preset fixes (everything but identity and addresses). */
@@ -153,6 +155,7 @@ export function resolveConfig(input: GossipConfigInput): GossipConfig {
   for (const k of c.encryptionKeys) {
     if (Buffer.from(k, 'base64').length !== 32) throw new GossipConfigError('encryptionKeys', 'each key must be 32 bytes, base64');
   }
+  validateTags(c.name, c.tags, c.udpBufferSize);
   const cid = c.clusterId ?? c.tags['clusterId'];
   if (c.clusterId !== undefined && c.tags['clusterId'] !== undefined && c.tags['clusterId'] !== c.clusterId) {
     throw new GossipConfigError('clusterId', 'differs from tags.clusterId');
@@ -164,4 +167,24 @@ export function resolveConfig(input: GossipConfigInput): GossipConfig {
 export function coreParams(c: GossipTunables, encrypted: boolean): CoreParams {
   const { tickMs: _t, udpBufferSize, ...rest } = c;
   return { ...rest, packetBudget: udpBufferSize - envelopeOverhead(encrypted) };
+}
+
+/** Room kept next to an alive broadcast in a packet (a ping and the header). */
+const PACKET_ROOM = 64;
+
+/**
+ * Checks that our alive message, tags included, fits in one encrypted UDP packet with room
+ * for a probe — otherwise it could only spread by push/pull. Throws {@link GossipConfigError}.
+ */
+export function validateTags(name: string, tags: Tags, udpBufferSize: number): void {
+  let size: number;
+  try {
+    // Worst-case address: a bracketed IPv6 literal with port.
+    const addr = address(`[${'f'.repeat(39)}]:65535`);
+    size = messageSize({ type: 'alive', incarnation: incarnation(0), node: nodeName(name), addr, tags });
+  } catch (e) {
+    throw new GossipConfigError('tags', e instanceof Error ? e.message : String(e));
+  }
+  const budget = udpBufferSize - envelopeOverhead(true) - PACKET_HEADER_BYTES - PACKET_ROOM;
+  if (size > budget) throw new GossipConfigError('tags', `encode to ${size} bytes with our name; at most ${budget} fit one packet`);
 }

@@ -197,3 +197,18 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
     assert.deepEqual(times, [...times].sort((x, y) => x - y));
   });
 });
+
+describe('gossip core: Lifeguard local health', () => {
+  it('a member that hears nothing back blames itself: its health score rises and it probes more slowly', () => {
+    const net = threeMembers();
+    const a = net.core('a');
+    assert.equal(a.healthScore, 0);
+    // Everything sent to a is lost: no acks, no nacks (a is the sick one).
+    net.drop = (_from, to) => to === net.addr('a');
+    net.advance(3000);
+    assert.ok(a.healthScore >= 2, `score ${a.healthScore}`);
+    const pings = net.sentBy('a', 'ping').filter((s) => s.at > net.now - 1500);
+    // Healthy: one probe per 100 ms; degraded: scaled by score + 1.
+    assert.ok(pings.length <= 1500 / 100 / 2, `${pings.length} probes in 1.5 s`);
+  });
+});

@@ -49,6 +49,9 @@ import {
   incarnation,
 } from './types.js';
 
+/** Most indirect probes relayed at once. */
+const MAX_RELAYS = 1024;
+
 /** What a core needs to start. */
 export interface CoreOptions {
   readonly params: CoreParams;
@@ -315,6 +318,8 @@ export class GossipCore {
         this.send(from, [{ type: 'ack', seq: m.seq }]);
         return;
       case 'indirect-ping': {
+        // Bounded: a flood of relay requests cannot grow memory past one probe period's worth.
+        if (this.relays.size >= MAX_RELAYS) return;
         const seq = this.nextSeq();
         this.relays.set(seq, {
           origSeq: m.seq,

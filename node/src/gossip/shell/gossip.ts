@@ -8,7 +8,7 @@
  * verdict (the member may come back with a `join`); only `leave` is the member's own intent.
  */
 import { EventEmitter } from 'node:events';
-import { type GossipConfig, type GossipConfigInput, coreParams, resolveConfig } from '../config.js';
+import { type GossipConfig, type GossipConfigInput, coreParams, resolveConfig, validateTags } from '../config.js';
 import { GossipCore } from '../core/gossip-core.js';
 import { type CoreMetrics } from '../core/state.js';
 import {
@@ -145,8 +145,9 @@ export class Gossip {
     return { joined, errors: [...errors, ...failed] };
   }
 
-  /** Replaces our tags; peers see an `update` event. */
+  /** Replaces our tags; peers see an `update` event. Throws GossipConfigError if they cannot fit a packet. */
   setTags(tags: Tags): void {
+    validateTags(this.config.name, tags, this.config.udpBufferSize);
     this.core.setTags(this.clock(), tags);
     this.flush();
   }
