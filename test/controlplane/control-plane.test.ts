@@ -111,4 +111,20 @@ describe('test control plane (etcd + kube-apiserver + kube-controller-manager fr
       (e: unknown) => e instanceof ApiException && e.code === 422 && /should be greater than or equal to 1/.test(String(e.body)),
     );
   });
+
+  it('restarts the API server on the same address with the data kept (for recovery tests)', async function () {
+    this.timeout(120_000);
+    await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'survivor' }, data: { k: 'v' } } });
+    await cp.stopApiServer();
+    try {
+      await assert.rejects(core.readNamespacedConfigMap({ namespace: ns.name, name: 'survivor' }), (e: unknown) => {
+        assert.equal(((e as Error).cause as NodeJS.ErrnoException | undefined)?.code, 'ECONNREFUSED');
+        return true;
+      });
+    } finally {
+      await cp.startApiServer();
+    }
+    const got = await core.readNamespacedConfigMap({ namespace: ns.name, name: 'survivor' });
+    assert.deepEqual(got.data, { k: 'v' });
+  });
 });
