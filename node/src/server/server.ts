@@ -57,7 +57,9 @@ export class CommitLogServer {
   private readonly tls: ServerTls;
   private readonly streams = new StreamRegistry();
   private readonly logger: Logger;
-  private injector: ConnectionInjector | undefined;
+  private readonly injector: ConnectionInjector;
+  /** Sockets handed over before the injector's TLS context was loaded (first tick only). */
+  private early: Duplex[] | undefined = [];
   private closing = false;
   private bound = false;
 
@@ -90,6 +92,14 @@ export class CommitLogServer {
     this.grpc.addService(AdminService, adminService(admin, SERVER_VERSION));
     this.grpc.addService(HealthService, this.health.service());
     if (opts.metrics) opts.metrics.setLogSource({ stats: () => opts.backend.stats() });
+    // The injector's http2 server gets its TLS context from the certificate provider on
+    // the next tick and drops connections until then; park early sockets until it has.
+    this.injector = this.grpc.createConnectionInjector(this.tls.credentials);
+    process.nextTick(() => {
+      const early = this.early ?? [];
+      this.early = undefined;
+      for (const socket of early) this.injector.injectConnection(socket);
+    });
   }
 
   /** The credentials the server's ports use (for a multiplexer that builds its own injector). */
@@ -135,9 +145,13 @@ export class CommitLogServer {
    * been unshifted back onto `socket`.
    */
   handleConnection(socket: Duplex): void {
-    this.injector ??= this.grpc.createConnectionInjector(this.tls.credentials);
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
     this.markServing();
-    this.injector.injectConnection(socket);
+    if (this.early) this.early.push(socket);
+    else this.injector.injectConnection(socket);
   }
 
   private markServing(): void {
@@ -166,7 +180,7 @@ export class CommitLogServer {
         resolve();
       });
     });
-    this.injector?.destroy();
+    this.injector.destroy();
     if (this.bound) this.logger.info('gRPC server stopped');
   }
 }
