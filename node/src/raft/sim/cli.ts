@@ -13,11 +13,12 @@ const program = new Command()
   .option('--seed <s>', 'run exactly this seed')
   .option('--voters <n>', 'initial voters', '3')
   .option('--duration <units>', 'time units of faults per seed', '3000')
+  .option('--intensity <k>', 'multiply every fault rate by k', '1')
   .option('--stale-reads', 'run the deliberately broken read path (the checker must reject it)')
   .option('--early-acks', 'run the deliberately broken produce path that acknowledges before commit')
   .option('--verbose', 'print the full trace');
 program.parse();
-const o = program.opts<{ seeds: string; from: string; seed?: string; voters: string; duration: string; staleReads?: boolean; earlyAcks?: boolean; verbose?: boolean }>();
+const o = program.opts<{ seeds: string; from: string; seed?: string; voters: string; duration: string; intensity: string; staleReads?: boolean; earlyAcks?: boolean; verbose?: boolean }>();
 
 const seeds = o.seed !== undefined ? [Number(o.seed)] : Array.from({ length: Number(o.seeds) }, (_, i) => Number(o.from) + i);
 const started = performance.now();
@@ -28,6 +29,7 @@ for (const seed of seeds) {
     seed,
     voters: Number(o.voters),
     duration: Number(o.duration),
+    intensity: Number(o.intensity),
     staleReads: o.staleReads === true,
     earlyAcks: o.earlyAcks === true,
     verbose: o.verbose === true,

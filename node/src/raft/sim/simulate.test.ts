@@ -21,6 +21,13 @@ describe('raft simulator', function () {
     assert.ok(acked > SEEDS * 10, `only ${acked} records acknowledged`);
   });
 
+  it('keeps them under four times the fault rates (50 seeds)', () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const r = simulate({ seed, duration: 2000, intensity: 4 });
+      if (!r.ok) assert.fail(`seed ${r.seed}: ${r.error}\nreplay: ${r.replay}\n${r.trace.slice(-30).join('\n')}`);
+    }
+  });
+
   it('the linearizability checker rejects the broken variant that serves reads without ReadIndex', () => {
     const failures: string[] = [];
     for (let seed = 1; seed <= 20 && failures.length === 0; seed++) {

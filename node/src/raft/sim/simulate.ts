@@ -28,6 +28,8 @@ export interface SimOptions {
   readonly staleReads?: boolean;
   /** The deliberately broken produce path: acknowledge before commit (see clients.ts). */
   readonly earlyAcks?: boolean;
+  /** Multiplies every fault rate (drops, duplicates, delays, crashes, partitions, changes, transfers, snapshots); default 1. */
+  readonly intensity?: number;
   /** Check the client history for linearizability. */
   readonly lincheck?: boolean;
   /** Print the trace as it happens. */
@@ -53,7 +55,7 @@ const TICK = 10;
 
 /** The command that replays a seed. */
 export function replayCommand(seed: number, opts: SimOptions = { seed }): string {
-  let flags = ` --voters ${opts.voters ?? 3} --duration ${opts.duration ?? 3000}`;
+  let flags = ` --voters ${opts.voters ?? 3} --duration ${opts.duration ?? 3000} --intensity ${opts.intensity ?? 1}`;
   if (opts.staleReads === true) flags += ' --stale-reads';
   if (opts.earlyAcks === true) flags += ' --early-acks';
   return `npm run test:sim -- --seed ${seed}${flags} --verbose`;
@@ -67,7 +69,8 @@ export function simulate(opts: SimOptions): SimResult {
     trace.push(l);
     if (trace.length > 400) trace.splice(0, 100);
   };
-  const c = new SimCluster({ seed: opts.seed, faults: { dropRate: 0.05, dupRate: 0.02, minDelay: 1, maxDelay: 12 }, trace: keep });
+  const k = opts.intensity ?? 1;
+  const c = new SimCluster({ seed: opts.seed, faults: { dropRate: Math.min(0.5, 0.05 * k), dupRate: 0.02 * k, minDelay: 1, maxDelay: 12 * k }, trace: keep });
   const rand = c.rand;
   const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(rand() * xs.length)];
   const voters = opts.voters ?? 3;
@@ -119,7 +122,7 @@ export function simulate(opts: SimOptions): SimResult {
 
   const injectFaults = (): void => {
     const up = c.running();
-    if (opts.crashes !== false && rand() < 0.0015 && up.length > 0) {
+    if (opts.crashes !== false && rand() < 0.0015 * k && up.length > 0) {
       const victim = pick(up);
       if (victim !== undefined) {
         keep(`${c.now} crash ${victim.id}`);
@@ -128,7 +131,7 @@ export function simulate(opts: SimOptions): SimResult {
         downUntil.set(victim.id, c.now + 50 + Math.floor(rand() * 300));
       }
     }
-    if (opts.partitions !== false && healAt < 0 && rand() < 0.002) {
+    if (opts.partitions !== false && healAt < 0 && rand() < 0.002 * k) {
       const all = [...c.nodes.keys()];
       const side = all.filter(() => rand() < 0.4);
       keep(`${c.now} partition [${side.join(' ')}] | rest`);
@@ -141,7 +144,7 @@ export function simulate(opts: SimOptions): SimResult {
       healAt = -1;
     }
     const leader = c.leader();
-    if (leader?.raw != null && opts.membership !== false && rand() < 0.002) {
+    if (leader?.raw != null && opts.membership !== false && rand() < 0.002 * k) {
       const st = leader.raw.status();
       const learner = st.confState.learners[0];
       const lp = st.progress?.find((p) => p.id === learner);
@@ -160,11 +163,11 @@ export function simulate(opts: SimOptions): SimResult {
         if (res.ok) stats.confChanges++;
       }
     }
-    if (leader?.raw != null && rand() < 0.001) {
+    if (leader?.raw != null && rand() < 0.001 * k) {
       const target = pick(leader.raw.status().confState.voters.filter((v) => v !== leader.id));
       if (target !== undefined) keep(`${c.now} transfer ${leader.id} -> ${target}: ${JSON.stringify(leader.raw.transferLeadership(target))}`);
     }
-    if (opts.snapshots !== false && rand() < 0.01) {
+    if (opts.snapshots !== false && rand() < 0.01 * k) {
       const n = pick(c.running());
       if (n?.compact(5) === true) {
         stats.snapshots++;
