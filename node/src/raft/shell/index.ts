@@ -9,6 +9,6 @@ export { StableStore, STABLE_FILE, type StableState, type SnapshotRecord, type C
 export { defaultShellConfig, shellConfig, shellConfigPresets, ShellConfigError, type ShellConfig } from './config.js';
 export type { RaftTransport, MessageHandler, TransportStats } from './transport.js';
 export { MemoryNetwork, MemoryTransport, type DropFilter } from './transport-memory.js';
-export { TcpTransport, RAFT_MUX_BYTE, type TcpTransportOptions, type TransportTls } from './transport-tcp.js';
+export { TcpTransport, RAFT_MUX_BYTE, serverCertificatesOnly, type TcpTransportOptions, type TransportTls } from './transport-tcp.js';
 export { encodeMessage, encodeHello, decodeFrame, FrameSplitter, WIRE_VERSION, type Frame, type Hello } from './codec.js';
 export * from './errors.js';

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server, ServerCredentials, credentials } from '@grpc/grpc-js';
 import { HealthClient, HealthCheckResponse_ServingStatus, HealthService } from '../../gen/grpc/health/v1/health.js';
+import { issueClientCert } from '../../tls/index.js';
 import { type NodeId, nodeId } from '../core/types.js';
+import { encodeHello } from './codec.js';
 import { type TcpNode, type TestPki, makeTestPki, startTcpNode } from './testing/tcp-node.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -105,5 +108,20 @@ describe('raft shell: 3 nodes over TCP + mutual TLS through the port multiplexer
     await until(() => target.transport.stats().malformed >= 1, 2000, 'the bad connection to be counted');
     const leader = nodes.find((n) => n.node.isLeader) as TcpNode;
     await leader.node.propose(enc('still fine'));
+  });
+
+  it('refuses a user client certificate from the same CA on the Raft port (only node certificates speak Raft)', async () => {
+    await startAll();
+    const target = nodes[0] as TcpNode;
+    const user = await issueClientCert(pki.ca, { commonName: 'root' });
+    const raw = connect({ host: '127.0.0.1', port: target.mux.port });
+    await new Promise<void>((r) => raw.once('connect', () => r()));
+    raw.write(Buffer.of(0x01));
+    const s = tlsConnect({ socket: raw, ca: pki.ca.certPem, cert: user.certPem, key: user.keyPem });
+    s.on('error', () => {});
+    await new Promise<void>((r) => s.once('secureConnect', () => r()));
+    s.write(encodeHello({ version: 1, clusterId: 'tcp-cluster', from: nodeId('t1') }));
+    await new Promise<void>((r) => s.once('close', () => r()));
+    assert.equal(target.transport.stats().malformed, 1);
   });
 });

@@ -13,6 +13,7 @@
  * within `handshakeTimeoutMs`; any malformed frame, a message whose `from` differs from the
  * hello, or a hello from another cluster closes the connection and is counted.
  */
+import type { X509Certificate } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type SecureContext, TLSSocket, connect as tlsConnect, createSecureContext } from 'node:tls';
@@ -46,6 +47,20 @@ export interface TcpTransportOptions {
   /** TLS handshake + hello must finish within this (default 5000 ms). */
   readonly handshakeTimeoutMs?: number;
   readonly logger?: Pick<ShellLogger, 'info' | 'warn'>;
+  /**
+   * Decides whether an inbound peer may speak Raft, given its verified certificate and the
+   * id it claims in its hello. Default {@link serverCertificatesOnly}: the cluster CA also
+   * signs user client certificates, and those must not be able to inject Raft messages.
+   */
+  readonly authorizePeer?: (cert: X509Certificate, claimedId: NodeId) => boolean;
+}
+
+const SERVER_AUTH_OID = '1.3.6.1.5.5.7.3.1';
+
+/** Default peer check: the certificate carries the serverAuth extended key usage (node certificates do, user certificates do not). */
+export function serverCertificatesOnly(cert: X509Certificate): boolean {
+  const eku = cert.keyUsage as string[] | undefined;
+  return Array.isArray(eku) && eku.includes(SERVER_AUTH_OID);
 }
 
 function splitHostPort(addr: string): { host: string; port: number } {
@@ -148,6 +163,9 @@ class Peer {
   }
 
   private retryLater(): void {
+    // Queued messages are stale by the time a new connection is up; Raft resends what matters.
+    this.t.noteDropped(this.queue.length);
+    this.queue = [];
     if (this.closed || this.timer !== null) return;
     const delay = this.backoff;
     this.backoff = Math.min(this.backoff * 2, this.t.backoffMax);
@@ -155,6 +173,7 @@ class Peer {
       this.timer = null;
       if (this.queue.length > 0) this.dial();
     }, delay);
+    // Messages sent during the backoff wait in the queue and trigger the next dial.
     this.timer.unref();
   }
 
@@ -178,6 +197,7 @@ export class TcpTransport implements RaftTransport {
   /** @internal */ readonly log: Pick<ShellLogger, 'info' | 'warn'>;
   /** @internal */ secureContext: SecureContext;
   private readonly maxFrameBytes: number;
+  private readonly authorizePeer: (cert: X509Certificate, claimedId: NodeId) => boolean;
   private readonly peers = new Map<NodeId, Peer>();
   private readonly inbound = new Set<Duplex>();
   private handler: MessageHandler | null = null;
@@ -194,10 +214,16 @@ export class TcpTransport implements RaftTransport {
     this.handshakeTimeoutMs = o.handshakeTimeoutMs ?? 5000;
     this.log = o.logger ?? { info: () => {}, warn: () => {} };
     this.secureContext = TcpTransport.context(o.tls);
+    this.authorizePeer = o.authorizePeer ?? serverCertificatesOnly;
   }
 
   private static context(t: TransportTls): SecureContext {
     return createSecureContext({ ca: t.caPem, cert: t.certPem, key: t.keyPem, minVersion: 'TLSv1.3' });
+  }
+
+  /** @internal Counts messages discarded with a failed connection. */
+  noteDropped(n: number): void {
+    this.counters.droppedUnreachable += n;
   }
 
   /** Replaces the TLS material (certificate rotation); new connections use it. */
@@ -280,6 +306,8 @@ export class TcpTransport implements RaftTransport {
               this.counters.foreignCluster++;
               return reject(`hello from cluster "${f.hello.clusterId}"`);
             }
+            const cert = s.getPeerX509Certificate();
+            if (cert === undefined || !this.authorizePeer(cert, f.hello.from)) return reject(`peer certificate not authorized for ${f.hello.from}`);
             hello = { clusterId: f.hello.clusterId, from: f.hello.from };
             clearTimeout(hs);
             continue;
