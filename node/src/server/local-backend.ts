@@ -7,22 +7,10 @@
  * a record that a crash could still take back. Every record is a data record, so user
  * offsets equal log offsets here (the Raft backend maps them with the log's dense offsets).
  */
-import { Log, type LogConfigInput, type LogLogger, type SyncEvent } from '../log/index.js';
+import { Log, OffsetOutOfRangeError, type LogConfigInput, type LogLogger, type SyncEvent } from '../log/index.js';
 import type { BackendRecord, BackendStats, LogBackend, LogBounds, RangeOptions, ServerInfo } from './backend.js';
 import { CommitNotifier } from './commit-notifier.js';
 import { ShuttingDownError } from './errors.js';
-
-class DurableOutOfRange extends Error {
-  readonly code = 'offset-out-of-range';
-  constructor(
-    readonly offset: number,
-    readonly lowest: number,
-    readonly next: number,
-  ) {
-    super(`offset ${offset} is outside the log [${lowest}, ${next})`);
-    this.name = 'OffsetOutOfRangeError';
-  }
-}
 
 /** Options of {@link LocalLogBackend.open}. */
 export interface LocalBackendOptions {
@@ -69,7 +57,7 @@ export class LocalLogBackend implements LogBackend {
   read(offset: number): Promise<BackendRecord> {
     const b = this.durable();
     if (!Number.isSafeInteger(offset) || offset < b.lowest || offset >= b.next) {
-      return Promise.reject(new DurableOutOfRange(offset, b.lowest, b.next));
+      return Promise.reject(new OffsetOutOfRangeError(offset, b.lowest, b.next));
     }
     try {
       return Promise.resolve(this.log.read(offset));
@@ -81,7 +69,7 @@ export class LocalLogBackend implements LogBackend {
   readRange(from: number, opts: RangeOptions): Promise<readonly BackendRecord[]> {
     const b = this.durable();
     if (from === b.next) return Promise.resolve([]);
-    if (!Number.isSafeInteger(from) || from < b.lowest || from > b.next) return Promise.reject(new DurableOutOfRange(from, b.lowest, b.next));
+    if (!Number.isSafeInteger(from) || from < b.lowest || from > b.next) return Promise.reject(new OffsetOutOfRangeError(from, b.lowest, b.next));
     try {
       return Promise.resolve(this.log.readRange(from, { maxCount: opts.maxCount, maxBytes: opts.maxBytes, endOffset: b.next }));
     } catch (err) {

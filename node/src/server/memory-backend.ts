@@ -3,30 +3,10 @@
  * (the no-fsync ceiling). Records live in an array; concurrent produces in one tick are
  * committed together, as a group commit would.
  */
+import { OffsetOutOfRangeError, RecordTooLargeError } from '../log/index.js';
 import type { BackendRecord, BackendStats, LogBackend, LogBounds, RangeOptions, ServerInfo } from './backend.js';
 import { CommitNotifier } from './commit-notifier.js';
 import { ShuttingDownError } from './errors.js';
-
-class OutOfRange extends Error {
-  readonly code = 'offset-out-of-range';
-  constructor(
-    readonly offset: number,
-    readonly lowest: number,
-    readonly next: number,
-  ) {
-    super(`offset ${offset} is outside the log [${lowest}, ${next})`);
-  }
-}
-
-class TooLarge extends Error {
-  readonly code = 'record-too-large';
-  constructor(
-    readonly size: number,
-    readonly limit: number,
-  ) {
-    super(`record of ${size} bytes exceeds the maximum record size of ${limit} bytes`);
-  }
-}
 
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
@@ -51,7 +31,7 @@ export class MemoryBackend implements LogBackend {
 
   produce(value: Uint8Array): Promise<number> {
     if (this.closed) return Promise.reject(new ShuttingDownError());
-    if (value.byteLength > this.maxRecordBytes) return Promise.reject(new TooLarge(value.byteLength, this.maxRecordBytes));
+    if (value.byteLength > this.maxRecordBytes) return Promise.reject(new RecordTooLargeError(value.byteLength, this.maxRecordBytes));
     return new Promise((resolve) => {
       if (this.pending.length === 0) setImmediate(() => this.commit());
       this.pending.push({ value, resolve });
@@ -73,12 +53,12 @@ export class MemoryBackend implements LogBackend {
 
   read(offset: number): Promise<BackendRecord> {
     const rec = this.records[offset];
-    if (rec === undefined) return Promise.reject(new OutOfRange(offset, 0, this.records.length));
+    if (rec === undefined) return Promise.reject(new OffsetOutOfRangeError(offset, 0, this.records.length));
     return Promise.resolve(rec);
   }
 
   readRange(from: number, opts: RangeOptions): Promise<readonly BackendRecord[]> {
-    if (from < 0 || from > this.records.length) return Promise.reject(new OutOfRange(from, 0, this.records.length));
+    if (from < 0 || from > this.records.length) return Promise.reject(new OffsetOutOfRangeError(from, 0, this.records.length));
     const out: BackendRecord[] = [];
     let bytes = 0;
     for (let o = from; o < this.records.length && out.length < opts.maxCount; o++) {

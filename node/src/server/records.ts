@@ -1,6 +1,7 @@
 /** Conversions between wire messages and backend records, and request validation. */
 import type { ProduceRequest, Record as PbRecord } from '../gen/v1/log.js';
 import type { BackendRecord } from './backend.js';
+import { RecordTooLargeError } from '../log/index.js';
 import { InvalidRequestError } from './errors.js';
 
 /** Converts a backend record to the wire message without copying the value. */
@@ -18,22 +19,10 @@ export function toPb(r: BackendRecord): PbRecord {
  * The value to append for a ProduceRequest, or a typed error: a request without a record
  * is INVALID_ARGUMENT; an empty value is a valid (empty) record.
  */
-export function valueOf(req: ProduceRequest, maxRecordBytes: number): Uint8Array | InvalidRequestError | TooLarge {
+export function valueOf(req: ProduceRequest, maxRecordBytes: number): Uint8Array | InvalidRequestError | RecordTooLargeError {
   if (!req.record) return new InvalidRequestError('ProduceRequest.record is required');
   const v = req.record.value;
-  if (v.byteLength > maxRecordBytes) return new TooLarge(v.byteLength, maxRecordBytes);
+  if (v.byteLength > maxRecordBytes) return new RecordTooLargeError(v.byteLength, maxRecordBytes);
   return v;
-}
-
-/** An oversized record, caught before it reaches the backend (same code as the log's). */
-export class TooLarge extends Error {
-  readonly code = 'record-too-large';
-  constructor(
-    readonly size: number,
-    readonly limit: number,
-  ) {
-    super(`record of ${size} bytes exceeds the maximum record size of ${limit} bytes`);
-    this.name = 'RecordTooLargeError';
-  }
 }
 

@@ -17,21 +17,11 @@
  */
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import type { ConsumeRequest, ConsumeResponse, ProduceRequest, ProduceResponse } from '../gen/v1/log.js';
+import { OffsetOutOfRangeError } from '../log/index.js';
 import type { LogBackend } from './backend.js';
 import type { ServerConfig } from './config.js';
 import { ShuttingDownError, toStatus } from './errors.js';
 import { toPb, valueOf } from './records.js';
-
-class StreamOutOfRange extends Error {
-  readonly code = 'offset-out-of-range';
-  constructor(
-    readonly offset: number,
-    readonly lowest: number,
-    readonly next: number,
-  ) {
-    super(`offset ${offset} is outside the log [${lowest}, ${next}): it was removed by retention or compaction`);
-  }
-}
 
 /** Counters that let tests assert bounded buffering without timing anything. */
 export interface StreamStats {
@@ -108,7 +98,7 @@ export async function consumeStream(
   try {
     while (!signal.aborted) {
       const b = backend.bounds();
-      if (next < b.lowest) throw new StreamOutOfRange(next, b.lowest, b.next);
+      if (next < b.lowest) throw new OffsetOutOfRangeError(next, b.lowest, b.next);
       if (next >= b.next) {
         await backend.waitFor(next, signal);
         continue;
