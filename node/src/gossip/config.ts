@@ -5,8 +5,9 @@
  * - `lan`: memberlist `DefaultLANConfig` (probe 1 s / timeout 500 ms, k = 3, gossip 200 ms
  *   to 3 nodes, retransmit ×4, suspicion ×4 up to ×6, push/pull 30 s, TCP 10 s, UDP 1400 B)
  *   plus Serf's reaper defaults (failed and left members forgotten after 24 h).
- * - `local`: loopback and tests — about five times faster than memberlist's
- *   `DefaultLocalConfig` so real-process tests finish in seconds.
+ * - `local`: loopback and tests — about three times faster than memberlist's
+ *   `DefaultLocalConfig` (probe 300 ms / timeout 150 ms, gossip 50 ms, push/pull 2 s) so
+ *   real-process tests finish in seconds while tolerating a busy machine's event-loop lag.
  */
 import { type CoreParams } from './core/params.js';
 import { type Tags } from './core/types.js';
@@ -67,8 +68,8 @@ export const presets = {
     udpBufferSize: 1400,
   },
   local: {
-    probeIntervalMs: 200,
-    probeTimeoutMs: 100,
+    probeIntervalMs: 300,
+    probeTimeoutMs: 150,
     indirectChecks: 2,
     retransmitMult: 3,
     suspicionMult: 3,

@@ -36,6 +36,8 @@ describe('gossip shell (in-process, loopback)', function () {
     const r = await b.join([a.address]);
     assert.deepEqual(r, { joined: 1, errors: [] });
     await until(() => a.aliveMembers().length === 2, 3000, 'a sees b');
+    assert.equal(a.member('b')?.addr, b.address);
+    assert.equal(a.localMember().name, 'a');
   });
 
   it('events() yields membership events in order and ends on stop', async () => {

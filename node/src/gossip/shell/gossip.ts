@@ -125,6 +125,18 @@ export class Gossip {
     return this.core.members();
   }
 
+  /** Our own current record (incarnation, tags, state). */
+  localMember(): MemberInfo {
+    const me = this.core.member(this.core.name);
+    if (me === undefined) throw new Error('gossip invariant: local member missing');
+    return me;
+  }
+
+  /** One member by name, or undefined if unknown or reaped. */
+  member(name: string): MemberInfo | undefined {
+    return this.core.member(nodeName(name));
+  }
+
   /** Members currently alive (self included). */
   aliveMembers(): MemberInfo[] {
     return this.core.members().filter((m) => m.state === 'alive');

@@ -30,7 +30,7 @@ rl.on('line', (line) => {
       g.setTags(JSON.parse(arg) as Record<string, string>);
       return;
     case 'metrics':
-      out({ type: 'metrics', ...g.metrics(), alive: g.aliveMembers().map((m) => m.name) });
+      out({ type: 'metrics', ...g.metrics(), alive: g.aliveMembers().map((m) => m.name), known: g.members().map((m) => m.name) });
       return;
     case 'leave':
       void g
