@@ -63,7 +63,8 @@ const specSchema: Schema = obj({
       RULES.storageClassImmutable)],
   }),
   ports: obj({ rpc: port(DEFAULTS.rpcPort), gossip: port(DEFAULTS.gossipPort), http: port(DEFAULTS.httpPort) }, {
-    default: {},
+    // Parent defaults are complete: the API server checks CEL rules against them as written.
+    default: { rpc: DEFAULTS.rpcPort, gossip: DEFAULTS.gossipPort, http: DEFAULTS.httpPort },
     'x-kubernetes-validations': [rule('self.rpc != self.gossip && self.rpc != self.http && self.gossip != self.http', RULES.portsDistinct)],
   }),
   tls: obj({
@@ -72,7 +73,7 @@ const specSchema: Schema = obj({
     validityDays: int({ minimum: 1, maximum: 3650, default: DEFAULTS.validityDays }),
     renewBeforeDays: int({ minimum: 1, maximum: 3649, default: DEFAULTS.renewBeforeDays }),
   }, {
-    default: {},
+    default: { enabled: DEFAULTS.tlsEnabled, validityDays: DEFAULTS.validityDays, renewBeforeDays: DEFAULTS.renewBeforeDays },
     'x-kubernetes-validations': [
       rule('self.renewBeforeDays < self.validityDays', RULES.renewBeforeValidity),
       rule('!has(self.caSecretName) || self.enabled', RULES.caNeedsTls),
@@ -97,7 +98,7 @@ const specSchema: Schema = obj({
       }, { required: ['user', 'actions'] }),
     },
   }, {
-    default: {},
+    default: { users: DEFAULTS.aclUsers, rules: DEFAULTS.aclRules },
     description: 'Users (one client certificate each) and what they may do.',
     'x-kubernetes-validations': [rule('self.rules.all(r, self.users.exists(u, u.name == r.user))', RULES.aclRuleUser)],
   }),
@@ -106,7 +107,7 @@ const specSchema: Schema = obj({
     annotations: stringMap({ description: 'Annotations of every external Service (cloud load balancer settings).' }),
     loadBalancerSourceRanges: { type: 'array', maxItems: 64, items: str({ maxLength: 64 }) },
   }, {
-    default: {},
+    default: { type: DEFAULTS.externalType },
     description: 'One external Service per pod, selected by statefulset.kubernetes.io/pod-name.',
     'x-kubernetes-validations': [rule("self.type == 'LoadBalancer' || !has(self.loadBalancerSourceRanges) || size(self.loadBalancerSourceRanges) == 0", RULES.sourceRangesNeedLb)],
   }),
