@@ -6,7 +6,7 @@ import { MemoryStorage } from '../core/memory-storage.js';
 import { type SnapshotMeta, logIndex, nodeId, term } from '../core/types.js';
 import { ClusterIdMismatchError, StableStateCorruptError } from './errors.js';
 import { LogStorage, encodeSnapshotPayload } from './log-storage.js';
-import { STABLE_FILE } from './stable-store.js';
+import { STABLE_FILE, StableStore } from './stable-store.js';
 import { type StorageHarness, checkAppendAndRead, checkConflictTruncatesSuffix, checkFresh, checkSnapshotInstall, ents } from './testing/storage-contract.js';
 
 const conf = { voters: [nodeId('a')], learners: [] };
@@ -144,5 +144,42 @@ describe('raft shell: LogStorage satisfies the core Storage contract', () => {
   it('refuses a directory that belongs to another cluster', async () => {
     await (await open()).close();
     await assert.rejects(open(dir, 'other'), ClusterIdMismatchError);
+  });
+
+  it('completes a snapshot install interrupted between the stable write and the log reset', async () => {
+    const s = await open();
+    s.append(ents(1, 5, 1));
+    await s.sync();
+    await s.close();
+    const st = await StableStore.open(dir);
+    const cur = st.state;
+    assert.ok(cur);
+    await st.save({ ...cur, hardState: { ...cur.hardState, commit: logIndex(50) }, snapshot: { index: logIndex(50), term: term(3), confState: conf, dataOffset: 44 } });
+    const r = await open();
+    assert.equal(r.firstIndex(), 51);
+    assert.equal(r.lastIndex(), 50);
+    assert.equal(r.term(logIndex(50)), 3);
+    assert.equal(r.log.nextDataOffset, 44);
+  });
+
+  it('completes a compaction interrupted after retention removed segments but before the snapshot record was written', async () => {
+    const logConfig = { ...tiny, retention: { maxTotalBytes: 400 } };
+    const s = await LogStorage.open({ dir, clusterId: 'c1', initialConf: conf, logConfig });
+    opened.push(s);
+    s.append(ents(1, 60, 1));
+    await s.sync();
+    const bases = s.log.segmentBases().filter((b) => b > 1 && b <= 31);
+    const st = await StableStore.open(dir);
+    const cur = st.state;
+    assert.ok(cur);
+    // What compact() writes first: one candidate snapshot record per segment boundary.
+    await st.save({ ...cur, compactCandidates: bases.map((b) => ({ index: logIndex(b - 1), term: term(1), confState: conf, dataOffset: b - 1 })) });
+    const { lowestOffset } = await s.log.applyRetention(31);
+    assert.ok(lowestOffset > 1);
+    await s.close(); // "crash": the final snapshot record was never written
+    const r = await open();
+    assert.equal(r.firstIndex(), lowestOffset);
+    assert.equal(r.term(logIndex(lowestOffset - 1)), 1);
+    assert.equal(r.snapshot().index, lowestOffset - 1);
   });
 });

@@ -57,7 +57,9 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     const leader = await c.leader();
     const follower = c.ids.map((id) => c.node(id)).find((n) => n !== leader) as RaftNode;
     await assert.rejects(follower.propose(enc('x')), (e: unknown) => e instanceof NotLeaderError && e.leaderHint === leader.id);
-    await leader.readIndex();
+    const r = await leader.propose(enc('before the read'));
+    await follower.readIndex();
+    assert.ok(follower.appliedIndex >= r.index, 'a follower read barrier covers every write acknowledged before it');
   });
 
   it('restarts a stopped node from disk and it catches up', async () => {
