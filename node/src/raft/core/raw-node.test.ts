@@ -147,3 +147,38 @@ describe('snapshot install ordering', () => {
     assert.equal(rd.snapshot?.index, 5);
   });
 });
+
+describe('restart from storage', () => {
+  it('a restarted node remembers its vote and refuses a second candidate in the same term (§5.2)', () => {
+    const { raw, storage } = node(n2, [n1, n2, n3]);
+    raw.step({ type: 'vote', from: n1, to: n2, term: term(1), lastIndex: logIndex(0), lastTerm: term(0), transfer: false });
+    const rd = raw.ready();
+    persist(storage, rd);
+    raw.advance(rd);
+    // The process restarts: a new core over the same storage.
+    const again = new RawNode({ config: raftConfig(n2, {}, 'test'), storage, rng: seededRng(2) });
+    assert.equal(again.status().vote, n1);
+    again.step({ type: 'vote', from: n3, to: n2, term: term(1), lastIndex: logIndex(0), lastTerm: term(0), transfer: false });
+    const resp = again.ready().messages.find((m) => m.type === 'voteResp');
+    assert.equal(resp?.type === 'voteResp' && resp.granted, false);
+  });
+
+  it('re-delivers committed entries above the applied index given at restart', () => {
+    const { raw, storage } = node();
+    raw.campaign();
+    for (let i = 0; i < 3; i++) {
+      const rd = raw.ready();
+      persist(storage, rd);
+      raw.advance(rd);
+      raw.propose(enc.encode(`x${i}`));
+    }
+    const rd = raw.ready();
+    persist(storage, rd);
+    raw.advance(rd);
+    const commit = storage.initialState().hardState.commit; // what survived: the last persisted commit
+    assert.ok(commit >= 3);
+    const again = new RawNode({ config: raftConfig(n1, {}, 'test'), storage, rng: seededRng(3), applied: logIndex(1) });
+    const replay = again.ready().committedEntries.map((e) => e.index);
+    assert.deepEqual(replay, Array.from({ length: commit - 1 }, (_, i) => i + 2));
+  });
+});
