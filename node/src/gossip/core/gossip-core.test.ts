@@ -75,6 +75,15 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
     assert.equal(net.core('b').metrics.suspicionsRaised, 0);
   });
 
+  it('TCP fallback probe: a member whose UDP is blocked but whose stream answers is not suspected', () => {
+    const net = threeMembers(new ScenarioNet({ ...scenarioParams, streamFallbackPing: true }));
+    net.drop = (_from, to, kind) => kind === 'udp' && to === net.addr('c');
+    net.advance(1500);
+    assert.ok(net.streams.some((s) => s.from === 'a' && s.to === net.addr('c') && s.purpose === 'ping'), 'a fell back to a TCP ping');
+    assert.equal(net.core('a').member(nodeName('c'))?.state, 'alive');
+    assert.equal(net.core('a').metrics.suspicionsRaised, 0);
+  });
+
   it('refutation: a suspected member that is alive raises its incarnation and stays alive', () => {
     const net = threeMembers();
     const before = net.core('c').member(nodeName('c'))?.incarnation ?? -1;

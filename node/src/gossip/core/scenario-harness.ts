@@ -55,7 +55,7 @@ export class ScenarioNet {
   readonly refusals: { readonly observer: NodeName; readonly refusal: Refusal }[] = [];
   readonly joinResults: { readonly observer: NodeName; readonly ok: boolean; readonly reason?: string }[] = [];
   /** Return true to lose a UDP packet or fail a stream from → to. */
-  drop: (from: NodeName, to: Address) => boolean = () => false;
+  drop: (from: NodeName, to: Address, kind: 'udp' | 'stream') => boolean = () => false;
   private readonly cores = new Map<NodeName, GossipCore>();
   private readonly addrs = new Map<NodeName, Address>();
   private readonly down = new Set<NodeName>();
@@ -127,6 +127,9 @@ export class ScenarioNet {
     return this.events.filter((e) => e.observer === observer).map((e) => `${e.event.type} ${e.event.member.name}`);
   }
 
+  /** Stream requests opened, in order. */
+  readonly streams: { readonly at: number; readonly from: NodeName; readonly to: Address; readonly purpose: string }[] = [];
+
   /** UDP messages of a type sent by `from` (optionally to `to`). */
   sentBy(from: string, type: Message['type'], to?: string): Sent[] {
     return this.sent.filter((s) => s.from === from && s.msg.type === type && (to === undefined || s.to === this.addr(to)));
@@ -150,14 +153,15 @@ export class ScenarioNet {
         case 'send': {
           for (const msg of out.msgs) this.sent.push({ at: this.now, from, to: out.to, msg });
           const dst = this.target(out.to);
-          if (dst === undefined || this.drop(from, out.to)) break;
+          if (dst === undefined || this.drop(from, out.to, 'udp')) break;
           dst.receivePacket(this.now, fromAddr, out.msgs);
           this.collect(dst);
           break;
         }
         case 'stream': {
+          this.streams.push({ at: this.now, from, to: out.to, purpose: out.purpose });
           const dst = this.target(out.to);
-          const reply = dst === undefined || this.drop(from, out.to) ? undefined : dst.handleStream(this.now, fromAddr, out.msg);
+          const reply = dst === undefined || this.drop(from, out.to, 'stream') ? undefined : dst.handleStream(this.now, fromAddr, out.msg);
           if (dst !== undefined) this.collect(dst);
           core.streamResult(this.now, out.id, reply === undefined ? { ok: false, error: 'unreachable' } : { ok: true, reply });
           this.collect(core);
