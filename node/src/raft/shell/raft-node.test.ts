@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type NodeId, logIndex, nodeId, term } from '../core/types.js';
-import { NotLeaderError } from './errors.js';
+import { NotLeaderError, ProposalDroppedError } from './errors.js';
 import type { RaftNode } from './raft-node.js';
 import { MemoryCluster } from './testing/memory-cluster.js';
 
@@ -141,5 +141,18 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(leader.status().node.foreignClusterMessages, 1);
     assert.ok(leader.isLeader, 'a foreign higher term did not depose the leader');
+  });
+
+  it('gives an isolated leader\'s proposal an indeterminate outcome instead of hanging, and the cluster moves on', async () => {
+    c = await MemoryCluster.create({ requestTimeoutMs: 400 });
+    const old = await c.leader();
+    c.net.isolate(old.id);
+    const pending = old.propose(enc('stranded'));
+    await assert.rejects(pending, (e: unknown) => e instanceof ProposalDroppedError && !e.lost && e.code === 'RAFT_PROPOSAL_INDETERMINATE');
+    c.net.heal();
+    const leader = await c.leader();
+    const r = await leader.propose(enc('after heal'));
+    await allApplied(c, r.index);
+    assert.deepEqual(dump(old), dump(leader));
   });
 });

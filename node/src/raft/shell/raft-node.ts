@@ -75,6 +75,8 @@ interface ProposalReq {
 interface IndexWaiter {
   readonly term: Term;
   readonly first: LogIndex;
+  /** performance.now() after which the caller gets an indeterminate outcome. */
+  readonly deadline: number;
   resolve(o: ProposeOutcome): void;
   reject(e: Error): void;
 }
@@ -107,6 +109,7 @@ export class RaftNode {
   private readonly hooks: RaftNodeHooks;
   private tickTimer: NodeJS.Timeout | null = null;
   private compactTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
   private pendingTicks = 0;
   private inbox: Message[] = [];
   private proposals: ProposalReq[] = [];
@@ -179,6 +182,7 @@ export class RaftNode {
       node.compactDue = true;
       node.kick();
     }, node.cfg.compactIntervalMs);
+    node.sweepTimer = setInterval(() => node.sweepExpired(), Math.min(1000, node.cfg.requestTimeoutMs));
     node.log.info({ id: o.id, clusterId: o.clusterId, fresh: storage.fresh, applied: storage.appliedIndex, lastIndex: storage.lastIndex() }, 'raft: node started');
     node.kick();
     return node;
@@ -310,8 +314,7 @@ export class RaftNode {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.tickTimer) clearInterval(this.tickTimer);
-    if (this.compactTimer) clearInterval(this.compactTimer);
+    this.clearTimers();
     await this.looping;
     this.failAll(new NodeStoppedError());
     await this.transport.close();
@@ -352,7 +355,7 @@ export class RaftNode {
       this.act(() => {
         const r = this.raw.proposeConfChange(cc);
         if (!r.ok) return reject(refusalError(r));
-        this.byIndex.set(r.index, { term: r.term, first: r.index, resolve, reject });
+        this.byIndex.set(r.index, { term: r.term, first: r.index, deadline: performance.now() + this.cfg.requestTimeoutMs, resolve, reject });
       });
     });
   }
@@ -427,6 +430,7 @@ export class RaftNode {
       return;
     }
     let idx = r.index - datas.length + 1;
+    const deadline = performance.now() + this.cfg.requestTimeoutMs;
     for (const p of batch) {
       if (p.datas.length === 0) {
         p.resolve({ dataOffset: this.storage.log.nextDataOffset, index: r.index, term: r.term });
@@ -434,7 +438,7 @@ export class RaftNode {
       }
       const first = idx as LogIndex;
       idx += p.datas.length;
-      this.byIndex.set(idx - 1, { term: r.term, first, resolve: p.resolve, reject: p.reject });
+      this.byIndex.set(idx - 1, { term: r.term, first, deadline, resolve: p.resolve, reject: p.reject });
     }
     this.stats.proposals += datas.length;
   }
@@ -517,6 +521,26 @@ export class RaftNode {
     for (const f of this.leaderListeners) f(leader, t, role);
   }
 
+  private clearTimers(): void {
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.compactTimer) clearInterval(this.compactTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+  }
+
+  /**
+   * Proposals not applied within `requestTimeoutMs` (typically: leadership was lost and no
+   * entry has been applied at their index yet) get an indeterminate outcome, so callers
+   * never hang; the entry may still commit later (the README's "indeterminate until then").
+   */
+  private sweepExpired(): void {
+    const now = performance.now();
+    for (const [i, w] of this.byIndex) {
+      if (w.deadline > now) continue;
+      this.byIndex.delete(i);
+      w.reject(new ProposalDroppedError(i, false, `was not applied within ${this.cfg.requestTimeoutMs} ms; outcome unknown`));
+    }
+  }
+
   private failAll(e: Error): void {
     for (const p of this.proposals) p.reject(e);
     this.proposals = [];
@@ -535,8 +559,7 @@ export class RaftNode {
   private die(err: Error): void {
     this.fatal = err;
     this.log.error({ id: this.id, err }, 'raft: fatal error; the node stops');
-    if (this.tickTimer) clearInterval(this.tickTimer);
-    if (this.compactTimer) clearInterval(this.compactTimer);
+    this.clearTimers();
     this.failAll(err);
     this.hooks.onFatal?.(err);
   }

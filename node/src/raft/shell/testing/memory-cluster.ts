@@ -19,6 +19,7 @@ export interface MemoryClusterOptions {
   readonly raftConfig?: Partial<Omit<RaftConfig, 'id'>>;
   readonly tickMs?: number;
   readonly compactIntervalMs?: number;
+  readonly requestTimeoutMs?: number;
 }
 
 /** A running in-memory cluster; node ids are n0, n1, … */
@@ -52,7 +53,7 @@ export class MemoryCluster {
       ...(bootstrap ? { bootstrap: { voters: this.ids } } : {}),
       transport: this.net.transport(id, this.o.clusterId ?? 'test-cluster'),
       shellPreset: 'test',
-      shellConfig: { tickMs: this.o.tickMs ?? 10, compactIntervalMs: this.o.compactIntervalMs ?? 100 },
+      shellConfig: { tickMs: this.o.tickMs ?? 10, compactIntervalMs: this.o.compactIntervalMs ?? 100, requestTimeoutMs: this.o.requestTimeoutMs ?? 5000 },
       ...(this.o.logConfig !== undefined ? { logConfig: this.o.logConfig } : {}),
       ...(this.o.raftConfig !== undefined ? { raftConfig: this.o.raftConfig } : {}),
     });
