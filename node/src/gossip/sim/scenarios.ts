@@ -8,7 +8,7 @@ import { SimCluster } from './cluster.js';
 import { failureBoundMs, healBoundMs, joinBoundMs } from './bounds.js';
 
 /** Scenario names. */
-export const scenarioNames = ['join', 'kill', 'leave', 'partition', 'false-failures'] as const;
+export const scenarioNames = ['join', 'kill', 'restart', 'leave', 'partition', 'false-failures'] as const;
 /** One of {@link scenarioNames}. */
 export type ScenarioName = (typeof scenarioNames)[number];
 
@@ -103,6 +103,21 @@ export function runScenario(i: ScenarioInput): ScenarioResult {
       const ff = falseFailures(sim, t0, new Set([victim]));
       if (t === undefined) return res(false, `N=${i.n} loss=${i.loss}: ${victim} not marked failed by all within ${bound} ms`, { boundMs: bound });
       return res(true, `failed everywhere after ${t} ms (bound ${bound})`, { measuredMs: t, boundMs: bound, falseFailures: ff });
+    }
+    case 'restart': {
+      // kill -9, wait for the failure verdict, restart with the same name on a new address
+      // (a pod gets a new IP) and incarnation 0: everyone must see it alive again.
+      const victim = `n${i.n - 1}`;
+      sim.kill(victim);
+      const live = sim.names('running');
+      const failedBy = sim.runUntil(() => live.every((o) => sim.stateOf(o, victim) === 'dead'), failureBoundMs(simParams, i.n, i.loss));
+      if (failedBy === undefined) return res(false, `${victim} was not marked failed before the restart`);
+      sim.start(victim, ['n0'], {}, `10.9.9.9:8401`);
+      const t = sim.runUntil(() => sim.converged(), joinBound);
+      if (t === undefined) return res(false, `N=${i.n} loss=${i.loss}: restarted ${victim} not seen alive by all within ${joinBound} ms`, { boundMs: joinBound });
+      const wrongAddr = live.filter((o) => sim.core(o).member(victim as never)?.addr !== '10.9.9.9:8401');
+      if (wrongAddr.length > 0) return res(false, `${wrongAddr.join(',')} kept the old address of ${victim}`);
+      return res(true, `rejoined everywhere after ${t} ms (bound ${joinBound})`, { measuredMs: t, boundMs: joinBound });
     }
     case 'leave': {
       const leaver = `n${i.n - 1}`;

@@ -27,6 +27,10 @@ describe('gossip simulation (seeded, lan preset, virtual time)', function () {
     for (const n of [5, 25, 50]) for (const loss of [0, 0.1, 0.3]) it(`N=${n}, loss ${loss * 100}%`, () => check('kill', n, loss));
   });
 
+  describe('a member restarted with the same name, a new address and incarnation 0 rejoins everywhere', () => {
+    for (const n of [3, 10]) for (const loss of [0, 0.1]) it(`N=${n}, loss ${loss * 100}%`, () => check('restart', n, loss));
+  });
+
   describe('a graceful leave is recorded as left everywhere and never reported as a failure', () => {
     for (const n of [5, 10, 30]) for (const loss of [0, 0.1]) it(`N=${n}, loss ${loss * 100}%`, () => check('leave', n, loss));
   });
