@@ -112,6 +112,24 @@ export async function waitForCrdsEstablished(kc: KubeConfig, names: readonly str
   }
 }
 
+/**
+ * Judges an install manifest: applies each object on its own — Namespaces for real, so the
+ * namespaced objects after them have a home; everything else as a server-side dry run — and
+ * returns one line per object the API server refused, with its reason (empty = all accepted).
+ */
+export async function refusedObjects(kc: KubeConfig, objects: readonly KubernetesObject[]): Promise<string[]> {
+  const refused: string[] = [];
+  for (const o of objects) {
+    try {
+      await applyObjects(kc, [o], { dryRun: o.kind !== 'Namespace' });
+    } catch (e) {
+      if (!(e instanceof ApiException)) throw e;
+      refused.push(`${o.kind}/${o.metadata?.name}: HTTP ${e.code} ${statusMessage(e.body)}`);
+    }
+  }
+  return refused;
+}
+
 /** The `message` of a Kubernetes Status body (a JSON string or object), else the body itself. */
 function statusMessage(body: unknown): string {
   try {
