@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { RaftLog } from '../core/raft-log.js';
+import type { Message } from '../core/types.js';
+import { SimNode } from './sim-node.js';
+import { simulate } from './simulate.js';
+
+// Mutation tests: the simulator must notice real consensus bugs, not only client-side ones.
+// Each test breaks one rule for the duration of the test (restored in `finally`) and
+// requires an invariant violation within a bounded number of seeds.
+
+function firstFailure(seeds: number): string | null {
+  for (let seed = 1; seed <= seeds; seed++) {
+    const r = simulate({ seed, duration: 2000 });
+    if (!r.ok) return r.error;
+  }
+  return null;
+}
+
+describe('simulator catches broken cores (mutation tests)', function () {
+  this.timeout(60_000);
+
+  it('votes granted without the up-to-date check (§5.4.1) break leader completeness', () => {
+    const original = RaftLog.prototype.isUpToDate;
+    RaftLog.prototype.isUpToDate = () => true;
+    try {
+      const err = firstFailure(20);
+      assert.ok(err !== null, 'the broken vote rule went unnoticed for 20 seeds');
+      assert.match(err, /leader completeness|state machine safety|acknowledged record lost|log matching/);
+    } finally {
+      RaftLog.prototype.isUpToDate = original;
+    }
+  });
+
+  it('acknowledging appends before they are durable loses acknowledged records across crashes', () => {
+    const original = SimNode.prototype.takeReady;
+    SimNode.prototype.takeReady = function (this: SimNode): boolean {
+      const took = original.call(this);
+      const rd = this.pending;
+      if (took && rd !== null) {
+        // BROKEN ON PURPOSE: send the messages that must wait for persistence right away.
+        const hooks = (this as unknown as { hooks: { send(m: Message): void } }).hooks;
+        for (const m of rd.messages) hooks.send(m);
+        this.pending = { ...rd, messages: [] };
+      }
+      return took;
+    };
+    try {
+      const err = firstFailure(60);
+      assert.ok(err !== null, 'sending before persisting went unnoticed for 60 seeds');
+      assert.match(err, /acknowledged record lost|state machine safety|leader completeness|election safety|log matching/);
+    } finally {
+      SimNode.prototype.takeReady = original;
+    }
+  });
+});
