@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type NodeId, logIndex, nodeId, term } from '../core/types.js';
-import { NotLeaderError, ProposalDroppedError } from './errors.js';
+import { NotLeaderError, ProposalDroppedError, ProposalRejectedError } from './errors.js';
 import type { RaftNode } from './raft-node.js';
 import { MemoryCluster } from './testing/memory-cluster.js';
 
@@ -56,6 +56,7 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     c = await MemoryCluster.create();
     const leader = await c.leader();
     const follower = c.ids.map((id) => c.node(id)).find((n) => n !== leader) as RaftNode;
+    await assert.rejects(leader.propose(new Uint8Array(leader.storage.log.config.maxRecordBytes + 1)), ProposalRejectedError);
     await assert.rejects(follower.propose(enc('x')), (e: unknown) => e instanceof NotLeaderError && e.leaderHint === leader.id);
     const r = await leader.propose(enc('before the read'));
     await follower.readIndex();

@@ -206,6 +206,9 @@ export class RaftNode {
       if (err !== null) return reject(err);
       if (this.role !== 'leader') return reject(new NotLeaderError(this.leader));
       if (this.proposals.length >= this.cfg.maxQueuedProposals) return reject(new ProposalRejectedError('overloaded', `${this.proposals.length} proposals queued`));
+      // The log's record limit, checked here: a record the log refuses inside the loop would be fatal.
+      const limit = this.storage.log.config.maxRecordBytes;
+      for (const v of values) if (v.byteLength > limit) return reject(new ProposalRejectedError('too-large', `${v.byteLength} bytes exceeds the log's maxRecordBytes ${limit}`));
       this.proposals.push({ datas: values, resolve, reject });
       this.kick();
     });
