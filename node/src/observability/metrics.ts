@@ -19,7 +19,6 @@ export class NodeMetrics {
   readonly requests: Counter<'method' | 'code'>;
   readonly requestSeconds: Histogram<'method' | 'code'>;
   readonly fsyncSeconds: Histogram;
-  readonly streamMessages: Counter<'method' | 'direction'>;
   readonly reloads: Counter<'what' | 'result'>;
   private logSource: LogGaugeSource | undefined;
 
@@ -36,12 +35,6 @@ export class NodeMetrics {
       help: 'gRPC call duration from start to status, by method and status code name.',
       labelNames: ['method', 'code'],
       buckets: latencyBuckets,
-      registers,
-    });
-    this.streamMessages = new Counter({
-      name: 'commitlog_grpc_stream_messages_total',
-      help: 'Messages on streaming calls, by method and direction (sent/received).',
-      labelNames: ['method', 'direction'],
       registers,
     });
     this.fsyncSeconds = new Histogram({

@@ -9,6 +9,7 @@ export * from './config.js';
 export * from './errors.js';
 export * from './health-service.js';
 export { ANONYMOUS, methodActions, subjectOf } from './interceptor.js';
+export * from './local-backend.js';
 export * from './memory-backend.js';
 export * from './server.js';
 export type { StreamStats } from './streams.js';

@@ -137,6 +137,17 @@ describe('log.v1.Log server (the book\'s server tests)', function () {
     assert.deepEqual(seen, [Serving.SERVING, Serving.NOT_SERVING]);
   });
 
+  it('shutting down ends a tailing ConsumeStream with UNAVAILABLE', async () => {
+    const stream = root.log.consumeStream({ offset: 0 });
+    const ended = new Promise<ServiceError>((resolve) => stream.on('error', resolve));
+    stream.on('data', () => {});
+    await new Promise((r) => setTimeout(r, 50)); // the stream is parked at the end of the log
+    await srv.server.shutdown();
+    const err = await ended;
+    assert.equal(err.code, Status.UNAVAILABLE);
+    assert.equal(err.details, 'the server is shutting down');
+  });
+
   it('GetServers on a single node returns this node as leader', async () => {
     const res = await call<{ servers: { id: string; isLeader: boolean }[] }>((cb) => root.log.getServers({}, cb));
     assert.equal(res.servers.length, 1);
