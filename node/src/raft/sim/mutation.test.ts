@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { RaftLog } from '../core/raft-log.js';
 import type { Message } from '../core/types.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runScenario } from './scenario.js';
 import { SimNode } from './sim-node.js';
 import { simulate } from './simulate.js';
 
@@ -28,6 +31,21 @@ describe('simulator catches broken cores (mutation tests)', function () {
       assert.match(err, /leader completeness|state machine safety|acknowledged record lost|log matching/);
     } finally {
       RaftLog.prototype.isUpToDate = original;
+    }
+  });
+
+  it('committing an earlier-term entry by counting its replicas (the Figure 8 bug) is caught: s5 would lead without the committed 2/2', () => {
+    const original = RaftLog.prototype.maybeCommit;
+    RaftLog.prototype.maybeCommit = function (this: RaftLog, i) {
+      if (i <= this.committed) return false;
+      this.commitTo(i); // BROKEN ON PURPOSE: no "current term" check (§5.4.2)
+      return true;
+    };
+    try {
+      const script = readFileSync(join(import.meta.dirname, 'testdata', 'figure8.txt'), 'utf8');
+      assert.throws(() => runScenario(script), /leader completeness: s5 leads term 5 without committed entry 2\/2|state machine safety/);
+    } finally {
+      RaftLog.prototype.maybeCommit = original;
     }
   });
 
