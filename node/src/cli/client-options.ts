@@ -30,6 +30,11 @@ export function addClientFlags(cmd: Command): Command {
 /** Credentials and channel options for the flags. */
 export function connection(flags: ClientFlags): { address: string; creds: ChannelCredentials; options: Partial<ClientOptions> } {
   const creds = clientCredentials({ caFile: flags.caFile, certFile: flags.certFile, keyFile: flags.keyFile }, flags.insecure ?? false);
-  const options: Partial<ClientOptions> = flags.serverName ? { 'grpc.ssl_target_name_override': flags.serverName, 'grpc.default_authority': flags.serverName } : {};
+  const options: Partial<ClientOptions> = {
+    // Records may be up to the server's --max-record-bytes (64 MiB at most), above grpc-js's 4 MiB default.
+    'grpc.max_receive_message_length': 65 * 1024 * 1024,
+    'grpc.max_send_message_length': 65 * 1024 * 1024,
+    ...(flags.serverName ? { 'grpc.ssl_target_name_override': flags.serverName, 'grpc.default_authority': flags.serverName } : {}),
+  };
   return { address: flags.addr, creds, options };
 }
