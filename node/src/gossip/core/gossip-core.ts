@@ -13,10 +13,11 @@
  * Randomness (probe order, gossip targets) comes only from the injected RNG, so a seed
  * replays a run exactly.
  */
-import { healthy, applyDelta, scaleTimeout } from './awareness.js';
+import { healthy } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
-import { Limits, PACKET_HEADER_BYTES, messageSize } from './codec.js';
-import { type CoreParams, pushPullIntervalMs, retransmitLimit } from './params.js';
+import { gossipRound, randomMembers } from './dissemination.js';
+import { type CoreParams, pushPullIntervalMs } from './params.js';
+import { Prober } from './probe.js';
 import {
   type CoreMetrics,
   type CoreState,
@@ -25,7 +26,6 @@ import {
   clusterMismatch,
   deadNode,
   info,
-  knownCount,
   liveCount,
   localState,
   mergeRemoteState,
@@ -49,9 +49,6 @@ import {
   incarnation,
 } from './types.js';
 
-/** Most indirect probes relayed at once. */
-const MAX_RELAYS = 1024;
-
 /** What a core needs to start. */
 export interface CoreOptions {
   readonly params: CoreParams;
@@ -65,23 +62,6 @@ export interface CoreOptions {
   readonly rng: Rng;
 }
 
-interface ActiveProbe {
-  readonly seq: number;
-  readonly target: NodeName;
-  readonly deadline: number;
-  readonly timeoutAt: number;
-  indirectSent: boolean;
-  expectedNacks: number;
-  nacks: number;
-}
-
-interface Relay {
-  readonly origSeq: number;
-  readonly replyTo: Address;
-  readonly nackAt: number | undefined;
-  readonly expireAt: number;
-}
-
 interface PendingStream {
   readonly purpose: StreamPurpose;
   readonly to: Address;
@@ -91,14 +71,9 @@ interface PendingStream {
 /** One member's protocol engine. See the module comment for the driving contract. */
 export class GossipCore {
   private readonly s: CoreState;
-  private probeOrder: NodeName[] = [];
-  private probeIndex = 0;
-  private probe: ActiveProbe | undefined;
-  private readonly relays = new Map<number, Relay>();
+  private readonly prober: Prober;
   private readonly streams = new Map<number, PendingStream>();
-  private seq = 0;
   private nextStreamId = 1;
-  private nextProbeAt: number;
   private nextGossipAt: number;
   private nextPushPullAt: number;
   private nextReconnectAt: number;
@@ -133,7 +108,7 @@ export class GossipCore {
     this.s.broadcasts.queue(o.name, selfAlive(this.s));
     this.s.outputs.push({ type: 'event', event: { type: 'join', member: info(me) } });
     // Stagger the periodic work so members started together do not act in lockstep.
-    this.nextProbeAt = o.now + Math.floor(o.rng() * p.probeIntervalMs);
+    this.prober = new Prober(this.s, (to, ping, seq, timeoutMs) => void this.openStream(to, 'ping', ping, seq, timeoutMs));
     this.nextGossipAt = o.now + Math.floor(o.rng() * p.gossipIntervalMs);
     this.nextPushPullAt = o.now + p.pushPullIntervalMs + Math.floor(o.rng() * p.pushPullIntervalMs);
     this.nextReconnectAt = o.now + p.reconnectIntervalMs + Math.floor(o.rng() * p.reconnectIntervalMs);
@@ -187,10 +162,9 @@ export class GossipCore {
     const s = this.s;
     s.now = Math.max(s.now, now);
     this.expireSuspicions();
-    this.expireRelays();
-    this.stepProbe();
+    this.prober.step();
     if (s.now >= this.nextGossipAt) {
-      this.gossip();
+      gossipRound(s);
       this.nextGossipAt = s.now + s.params.gossipIntervalMs;
     }
     if (s.params.pushPullIntervalMs > 0 && s.now >= this.nextPushPullAt) {
@@ -241,7 +215,7 @@ export class GossipCore {
     if (pending === undefined) return;
     this.streams.delete(id);
     if (pending.purpose === 'ping') {
-      if (result.ok && result.reply.type === 'ack' && this.probe?.seq === result.reply.seq) this.probeSucceeded();
+      if (result.ok && result.reply.type === 'ack') this.prober.onAck(result.reply.seq);
       return;
     }
     let ok = false;
@@ -291,7 +265,7 @@ export class GossipCore {
     s.leaving = true;
     const me = self(s);
     deadNode(s, { type: 'dead', incarnation: me.incarnation, node: me.name, from: me.name });
-    this.probe = undefined;
+    this.prober.stop();
   }
 
   /** Replaces our tags: raises our incarnation and broadcasts them (peers see `update`). */
@@ -311,71 +285,24 @@ export class GossipCore {
     const s = this.s;
     switch (m.type) {
       case 'ping':
-        if (m.target !== s.self) {
-          s.metrics.misdirectedPings++;
-          return;
-        }
-        this.send(from, [{ type: 'ack', seq: m.seq }]);
-        return;
-      case 'indirect-ping': {
-        // Bounded: a flood of relay requests cannot grow memory past one probe period's worth.
-        if (this.relays.size >= MAX_RELAYS) return;
-        const seq = this.nextSeq();
-        this.relays.set(seq, {
-          origSeq: m.seq,
-          replyTo: from,
-          nackAt: m.nack ? s.now + s.params.probeTimeoutMs : undefined,
-          expireAt: s.now + s.params.probeIntervalMs,
-        });
-        this.send(m.targetAddr, [{ type: 'ping', seq, target: m.target, from: s.self }]);
-        return;
-      }
-      case 'ack': {
-        if (this.probe?.seq === m.seq) {
-          this.probeSucceeded();
-          return;
-        }
-        const relay = this.relays.get(m.seq);
-        if (relay !== undefined) {
-          this.relays.delete(m.seq);
-          this.send(relay.replyTo, [{ type: 'ack', seq: relay.origSeq }]);
-        }
-        return;
-      }
+        return this.prober.onPing(from, m);
+      case 'indirect-ping':
+        return this.prober.onIndirectPing(from, m);
+      case 'ack':
+        return this.prober.onAck(m.seq);
       case 'nack':
-        if (this.probe?.seq === m.seq) this.probe.nacks++;
-        return;
+        return this.prober.onNack(m.seq);
       case 'alive':
-        aliveNode(s, m);
-        return;
+        return aliveNode(s, m);
       case 'suspect':
-        suspectNode(s, m);
-        return;
+        return suspectNode(s, m);
       case 'dead':
-        deadNode(s, m);
-        return;
+        return deadNode(s, m);
       case 'push-pull':
       case 'refuse':
         // Stream-only messages arriving over UDP are ignored.
         return;
     }
-  }
-
-  private nextSeq(): number {
-    this.seq = (this.seq + 1) >>> 0;
-    return this.seq;
-  }
-
-  /** Sends `msgs` to `to`, filling the rest of the packet with broadcasts (piggyback). */
-  private send(to: Address, msgs: readonly Message[]): void {
-    const s = this.s;
-    const used = PACKET_HEADER_BYTES + msgs.reduce((n, m) => n + messageSize(m), 0);
-    const extra = s.broadcasts.take(
-      s.params.packetBudget - used,
-      retransmitLimit(s.params, knownCount(s)),
-      Limits.messagesPerPacket - msgs.length,
-    );
-    s.outputs.push({ type: 'send', to, msgs: [...msgs, ...extra] });
   }
 
   private openStream(to: Address, purpose: StreamPurpose, msg: Message, seq?: number, timeoutMs?: number): number {
@@ -387,18 +314,6 @@ export class GossipCore {
 
   private pushPullMessage(join: boolean): Message {
     return { type: 'push-pull', join, from: this.s.self, members: localState(this.s) };
-  }
-
-  private randomMembers(k: number, pred: (m: MemberRec) => boolean): MemberRec[] {
-    const pool = [...this.s.members.values()].filter((m) => m.name !== this.s.self && pred(m));
-    // Partial Fisher–Yates with the injected RNG.
-    for (let i = 0; i < Math.min(k, pool.length); i++) {
-      const j = i + Math.floor(this.s.rng() * (pool.length - i));
-      const t = pool[i] as MemberRec;
-      pool[i] = pool[j] as MemberRec;
-      pool[j] = t;
-    }
-    return pool.slice(0, k);
   }
 
   private expireSuspicions(): void {
@@ -413,119 +328,8 @@ export class GossipCore {
     }
   }
 
-  private expireRelays(): void {
-    const now = this.s.now;
-    for (const [seq, r] of [...this.relays]) {
-      if (r.nackAt !== undefined && r.nackAt <= now) {
-        this.relays.delete(seq);
-        this.send(r.replyTo, [{ type: 'nack', seq: r.origSeq }]);
-      } else if (r.expireAt <= now) this.relays.delete(seq);
-    }
-  }
-
-  /** Next member to probe: round-robin over a shuffled list (bounded detection, SWIM §4.3). */
-  private nextProbeTarget(): MemberRec | undefined {
-    const s = this.s;
-    for (let attempts = 0; attempts < 2; attempts++) {
-      while (this.probeIndex < this.probeOrder.length) {
-        const name = this.probeOrder[this.probeIndex++] as NodeName;
-        const m = s.members.get(name);
-        if (m !== undefined && (m.state === 'alive' || m.state === 'suspect')) return m;
-      }
-      const names = this.randomMembers(Number.MAX_SAFE_INTEGER, () => true).map((m) => m.name);
-      this.probeOrder = names;
-      this.probeIndex = 0;
-    }
-    return undefined;
-  }
-
-  private stepProbe(): void {
-    const s = this.s;
-    const p = this.probe;
-    if (p !== undefined) {
-      if (!p.indirectSent && s.now >= p.timeoutAt) this.sendIndirect(p);
-      if (s.now >= p.deadline) this.probeFailed(p);
-      return;
-    }
-    if (s.leaving || s.now < this.nextProbeAt) return;
-    const target = this.nextProbeTarget();
-    const interval = scaleTimeout(s.awareness, s.params.probeIntervalMs);
-    this.nextProbeAt = s.now + interval;
-    if (target === undefined) return;
-    const seq = this.nextSeq();
-    this.probe = {
-      seq,
-      target: target.name,
-      deadline: s.now + interval,
-      timeoutAt: s.now + scaleTimeout(s.awareness, s.params.probeTimeoutMs),
-      indirectSent: false,
-      expectedNacks: 0,
-      nacks: 0,
-    };
-    s.metrics.probes++;
-    const msgs: Message[] = [{ type: 'ping', seq, target: target.name, from: s.self }];
-    // A suspect learns it is suspected from the probe itself and can refute at once.
-    if (target.state === 'suspect') {
-      msgs.push({ type: 'suspect', incarnation: target.incarnation, node: target.name, from: s.self });
-    }
-    this.send(target.addr, msgs);
-  }
-
-  private sendIndirect(p: ActiveProbe): void {
-    const s = this.s;
-    p.indirectSent = true;
-    const target = s.members.get(p.target);
-    if (target === undefined) return;
-    const peers = this.randomMembers(s.params.indirectChecks, (m) => m.state === 'alive' && m.name !== p.target);
-    for (const peer of peers) {
-      p.expectedNacks++;
-      s.metrics.indirectProbes++;
-      this.send(peer.addr, [
-        { type: 'indirect-ping', seq: p.seq, target: p.target, targetAddr: target.addr, nack: true, from: s.self },
-      ]);
-    }
-    if (s.params.streamFallbackPing) {
-      s.metrics.streamPings++;
-      const ping: Message = { type: 'ping', seq: p.seq, target: p.target, from: s.self };
-      this.openStream(target.addr, 'ping', ping, p.seq, Math.max(1, p.deadline - s.now));
-    }
-  }
-
-  private probeSucceeded(): void {
-    this.probe = undefined;
-    this.s.awareness = applyDelta(this.s.awareness, -1);
-  }
-
-  private probeFailed(p: ActiveProbe): void {
-    const s = this.s;
-    this.probe = undefined;
-    s.metrics.probeFailures++;
-    // Lifeguard §4.1: missing nacks mean *we* may be the unhealthy one.
-    const delta = p.expectedNacks > 0 ? p.expectedNacks - p.nacks : 1;
-    s.awareness = applyDelta(s.awareness, delta);
-    const target = s.members.get(p.target);
-    if (target === undefined || (target.state !== 'alive' && target.state !== 'suspect')) return;
-    suspectNode(s, { type: 'suspect', incarnation: target.incarnation, node: target.name, from: s.self });
-  }
-
-  /** Piggyback-only gossip to a few random members (memberlist `gossip`). */
-  private gossip(): void {
-    const s = this.s;
-    if (s.broadcasts.length === 0) return;
-    const targets = this.randomMembers(s.params.gossipNodes, (m) => {
-      if (m.state === 'alive' || m.state === 'suspect') return true;
-      return m.state === 'dead' && s.now - m.stateChangedAt < s.params.gossipToTheDeadMs;
-    });
-    const limit = retransmitLimit(s.params, knownCount(s));
-    for (const t of targets) {
-      const msgs = s.broadcasts.take(s.params.packetBudget - PACKET_HEADER_BYTES, limit, Limits.messagesPerPacket);
-      if (msgs.length === 0) return;
-      s.outputs.push({ type: 'send', to: t.addr, msgs });
-    }
-  }
-
   private periodicPushPull(purpose: 'push-pull' | 'reconnect', pred: (m: MemberRec) => boolean): void {
-    const [peer] = this.randomMembers(1, pred);
+    const [peer] = randomMembers(this.s, 1, pred);
     if (peer !== undefined) this.openStream(peer.addr, purpose, this.pushPullMessage(false));
   }
 
