@@ -7,7 +7,7 @@
 import type { V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { ResolvedSpec } from '../api/defaults.js';
 import type { CommitLogCluster } from '../api/types.js';
-import { configHash, configMap, nodeConfig } from './config-map.js';
+import { clusterConfig, configHash, configMap, nodeConfig } from './config-map.js';
 import type { ModelInputs } from './inputs.js';
 import { commonLabels, namesOf, ownerReference, selectorLabels } from './names.js';
 import { secrets } from './secrets.js';
@@ -46,12 +46,12 @@ export function podDisruptionBudget(c: CommitLogCluster): V1PodDisruptionBudget 
 
 /** Computes the desired objects of `c` (already validated into `spec`). */
 export function desiredObjects(c: CommitLogCluster, spec: ResolvedSpec, inputs: ModelInputs): DesiredObjects {
-  const config = nodeConfig(c, spec, inputs);
+  const hash = configHash(nodeConfig(spec), clusterConfig(c, spec, inputs));
   return {
     secrets: secrets(c, inputs),
-    config: [configMap(c, spec, inputs, config)],
+    config: [configMap(c, spec, inputs)],
     services: [headlessService(c, spec), clientService(c, spec), ...externalServices(c, spec, inputs.statefulSetReplicas)],
-    statefulSet: [statefulSet(c, spec, inputs.statefulSetReplicas, configHash(config)), podDisruptionBudget(c)],
+    statefulSet: [statefulSet(c, spec, inputs.statefulSetReplicas, hash), podDisruptionBudget(c)],
   };
 }
 

@@ -40,12 +40,15 @@ export function statefulSet(c: CommitLogCluster, spec: ResolvedSpec, replicas: n
     timeoutSeconds: 3,
   });
   const volumes = [
+    // The root filesystem is read-only; the node (and Node.js) may still need a scratch /tmp.
+    { name: 'tmp', emptyDir: {} },
     { name: 'config', configMap: { name: names.configMap } },
     { name: 'gossip', secret: { secretName: names.gossipSecret, defaultMode: 0o440 } },
     ...(spec.tls.enabled ? [{ name: 'tls', secret: { secretName: names.serverSecret, defaultMode: 0o440 } }] : []),
   ];
   const mounts = [
     { name: 'data', mountPath: PATHS.data },
+    { name: 'tmp', mountPath: '/tmp' },
     { name: 'config', mountPath: PATHS.config, readOnly: true },
     { name: 'gossip', mountPath: PATHS.gossip, readOnly: true },
     ...(spec.tls.enabled ? [{ name: 'tls', mountPath: PATHS.tls, readOnly: true }] : []),
@@ -85,10 +88,21 @@ export function statefulSet(c: CommitLogCluster, spec: ResolvedSpec, replicas: n
             name: 'node',
             image: spec.image,
             imagePullPolicy: spec.imagePullPolicy,
-            args: ['agent', '--config', `${PATHS.config}/node.yaml`, '--node-id', '$(POD_NAME)'],
+            args: ['agent', '--config-file', `${PATHS.config}/node.yaml`],
+            // Pod-specific agent options: the environment overrides the shared config file,
+            // and Kubernetes expands $(POD_NAME) in values.
             env: [
               { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
               { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+              { name: 'COMMITLOG_NODE_NAME', value: '$(POD_NAME)' },
+              { name: 'COMMITLOG_ADVERTISE_ADDR', value: `$(POD_NAME).${names.headlessService}.$(POD_NAMESPACE).svc:${spec.ports.rpc}` },
+              { name: 'COMMITLOG_CLUSTER_CONFIG_FILE', value: `${PATHS.config}/cluster.yaml` },
+              ...(spec.tls.enabled ? [
+                { name: 'COMMITLOG_SERVER_TLS_CERT_FILE', value: `${PATHS.tls}/$(POD_NAME).crt` },
+                { name: 'COMMITLOG_SERVER_TLS_KEY_FILE', value: `${PATHS.tls}/$(POD_NAME).key` },
+                { name: 'COMMITLOG_PEER_TLS_CERT_FILE', value: `${PATHS.tls}/$(POD_NAME).crt` },
+                { name: 'COMMITLOG_PEER_TLS_KEY_FILE', value: `${PATHS.tls}/$(POD_NAME).key` },
+              ] : []),
             ],
             ports: [
               { name: 'rpc', containerPort: spec.ports.rpc, protocol: 'TCP' },
