@@ -1,0 +1,251 @@
+/**
+ * The cluster agent: the process that runs on every node. It wires, in this order:
+ * the Raft node on the segmented log (LogStorage), the gRPC server over a
+ * {@link RaftBackend}, ONE listener on the RPC port through the port multiplexer (0x01 →
+ * Raft TCP+TLS transport, anything else → grpc-js), gossip on its own port with the tags
+ * {rpcAddr, raftId, clusterId, role, externalAddr?}, the membership reconciler and the
+ * HTTP endpoint (/metrics, /healthz, /readyz).
+ *
+ * Stop (SIGTERM): a leader first hands leadership to the most caught-up voter (bounded
+ * wait), then gossip leaves gracefully, the server drains, Raft stops (flushing and closing
+ * the log) and the port closes. No membership change happens on stop.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CasbinAuthorizer, type Authorizer } from '../acl/authorizer.js';
+import { Gossip, registerGossipMetrics } from '../gossip/index.js';
+import { PortMux } from '../net/mux.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { NodeMetrics } from '../observability/metrics.js';
+import { startHttpServer, type HttpEndpoint } from '../observability/http-server.js';
+import { RaftNode, TcpTransport, nodeId } from '../raft/index.js';
+import { CommitLogServer } from '../server/server.js';
+import { clientCredentials } from '../tls/credentials.js';
+import type { ClusterAgentConfig } from './config.js';
+import { LeaderForwarder } from './forwarder.js';
+import { MembershipReconciler } from './membership.js';
+import { registerRaftMetrics } from './metrics.js';
+import { PeerDirectory, agentTags } from './peers.js';
+import { RaftAdmin, pickTransferTarget } from './raft-admin.js';
+import { RaftBackend } from './raft-backend.js';
+
+/** A port the agent could not bind. */
+export class PortInUseError extends Error {
+  readonly code = 'port-in-use';
+  constructor(
+    readonly what: string,
+    readonly addr: string,
+    cause: Error,
+  ) {
+    super(`cannot listen for ${what} on ${addr}: ${cause.message}`);
+    this.name = 'PortInUseError';
+  }
+}
+
+const replacePort = (addr: string, port: number): string => addr.replace(/:0$/, `:${port}`);
+
+async function bind<T>(what: string, addr: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') throw new PortInUseError(what, addr, e);
+    throw err;
+  }
+}
+
+/** A running cluster agent. Create with {@link Agent.start}. */
+export class Agent {
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: ClusterAgentConfig,
+    readonly logger: Logger,
+    readonly node: RaftNode,
+    readonly backend: RaftBackend,
+    readonly server: CommitLogServer,
+    readonly gossip: Gossip,
+    readonly metrics: NodeMetrics,
+    private readonly parts: {
+      readonly mux: PortMux;
+      readonly http: HttpEndpoint;
+      readonly reconciler: MembershipReconciler;
+      readonly forwarder: LeaderForwarder;
+      readonly casbin: CasbinAuthorizer | undefined;
+    },
+    /** The advertised RPC address (port resolved when 0 was asked). */
+    readonly rpcAddr: string,
+  ) {}
+
+  /** The bound RPC (gRPC + Raft) port. */
+  get rpcPort(): number {
+    return this.parts.mux.port;
+  }
+  /** The bound HTTP port. */
+  get httpPort(): number {
+    return this.parts.http.port;
+  }
+  /** The bound gossip address. */
+  get gossipAddr(): string {
+    return this.gossip.address;
+  }
+
+  /**
+   * Starts every part; on failure stops what started and rethrows (PortInUseError names
+   * the port; ClusterIdMismatchError when the data dir belongs to another cluster).
+   */
+  static async start(config: ClusterAgentConfig, logger: Logger = createLogger({ level: config.logLevel, node: config.nodeName })): Promise<Agent> {
+    const cleanup: (() => Promise<void> | void)[] = [];
+    const undo = async (): Promise<void> => {
+      for (const f of cleanup.reverse()) await Promise.resolve(f()).catch(() => {});
+    };
+    try {
+      const tls = config.peerTls ?? config.serverTls;
+      const caFile = config.peerTls?.caFile ?? config.serverTls?.caFile;
+      if (tls === undefined || caFile === undefined) throw new Error('the cluster agent needs TLS files with a CA (see --server-tls-* / --peer-tls-*)');
+      mkdirSync(config.dataDir, { recursive: true });
+      const metrics = new NodeMetrics();
+      const id = nodeId(config.nodeName);
+      const transport = new TcpTransport({
+        id,
+        clusterId: config.clusterId,
+        tls: { caPem: readFileSync(caFile, 'utf8'), certPem: readFileSync(tls.certFile, 'utf8'), keyPem: readFileSync(tls.keyFile, 'utf8') },
+        logger: logger.child({ component: 'raft-transport' }),
+      });
+      const node = await RaftNode.start({
+        id,
+        dir: join(config.dataDir, 'raft'),
+        clusterId: config.clusterId,
+        ...(config.bootstrap ? { bootstrap: { voters: [id] } } : {}),
+        transport,
+        logConfig: { maxRecordBytes: config.maxRecordBytes },
+        raftPreset: config.raftPreset,
+        shellPreset: config.raftPreset,
+        logger: logger.child({ component: 'raft' }),
+        hooks: { onFsync: (ms) => metrics.fsyncSeconds.observe(ms / 1000), onFatal: (err) => logger.fatal({ err }, 'raft failed; this node no longer serves') },
+      });
+      cleanup.push(() => node.stop());
+      if (config.bootstrap && !node.storage.fresh) logger.info('data dir holds Raft state: --bootstrap ignored (bootstrap happens once)');
+      if (!config.bootstrap && node.storage.fresh) logger.info('fresh node without --bootstrap: waiting for the leader to add it (through gossip)');
+
+      const peers = new PeerDirectory(config.clusterId);
+      const forwarder = new LeaderForwarder(clientCredentials({ caFile, certFile: tls.certFile, keyFile: tls.keyFile }));
+      cleanup.push(() => forwarder.close());
+      const produced = registerRaftMetrics(node, metrics.registry);
+      let rpcAddr = config.advertiseAddr;
+      const self = { get rpcAddr() { return rpcAddr; }, externalAddr: config.externalAddr };
+      const backend = new RaftBackend({ node, peers, forwarder, self, linearizable: config.linearizableReads, onProduce: (how) => produced.inc({ how }) });
+      cleanup.push(() => backend.close());
+
+      let casbin: CasbinAuthorizer | undefined;
+      if (config.acl) {
+        casbin = await CasbinAuthorizer.open(config.acl, {
+          onReload: (err) => {
+            metrics.reloads.inc({ what: 'acl', result: err ? 'error' : 'ok' });
+            if (err) logger.warn({ err }, 'ACL files changed but do not load; keeping the previous policy');
+          },
+        });
+        cleanup.push(() => casbin?.close());
+      }
+      const authz: Authorizer | undefined = casbin;
+      const server = new CommitLogServer({
+        backend,
+        nodeId: config.nodeName,
+        rpcAddr,
+        tls: config.serverTls,
+        ...(authz ? { authorizer: () => authz } : {}),
+        admin: new RaftAdmin({ node, backend, peers, self }),
+        logger,
+        metrics,
+        config: { requestLogLevel: config.requestLogLevel },
+      });
+      cleanup.push(() => server.shutdown());
+      const rpcBind = `${config.bindHost}:${config.rpcPort}`;
+      const mux = await bind('RPC (gRPC + Raft)', rpcBind, () =>
+        PortMux.listen({ host: config.bindHost, port: config.rpcPort, raft: (c) => transport.accept(c), grpc: (c) => server.handleConnection(c) }),
+      );
+      cleanup.push(() => mux.close());
+      rpcAddr = replacePort(rpcAddr, mux.port);
+
+      const advertiseHost = rpcAddr.slice(0, rpcAddr.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+      const gossip = await bind('gossip', `${config.bindHost}:${config.gossipPort}`, () =>
+        Gossip.start(
+          {
+            name: config.nodeName,
+            preset: config.gossipPreset,
+            bindAddr: config.bindHost,
+            bindPort: config.gossipPort,
+            ...(config.bindHost === '0.0.0.0' || config.bindHost === '::' ? { advertiseAddr: advertiseHost } : {}),
+            clusterId: config.clusterId,
+            tags: agentTags({ rpcAddr, raftId: config.nodeName, clusterId: config.clusterId, role: config.role, externalAddr: config.externalAddr }),
+            seeds: config.joinAddrs,
+            encryptionKeys: config.gossipKeys,
+          },
+          { logger: logger.child({ component: 'gossip' }) },
+        ),
+      );
+      cleanup.push(() => gossip.stop());
+      registerGossipMetrics(gossip, metrics.registry);
+      const reconciler = new MembershipReconciler(node, gossip, peers, config.membershipResyncMs, logger.child({ component: 'membership' }));
+      reconciler.start();
+      cleanup.push(() => reconciler.stop());
+
+      const http = await bind('HTTP (metrics/health)', `${config.bindHost}:${config.httpPort}`, () =>
+        startHttpServer({
+          host: config.bindHost,
+          port: config.httpPort,
+          registry: metrics.registry,
+          readiness: () => {
+            const reason = backend.notReadyReason();
+            return reason ? { ready: false, reason } : { ready: true };
+          },
+        }),
+      );
+      const agent = new Agent(config, logger, node, backend, server, gossip, metrics, { mux, http, reconciler, forwarder, casbin }, rpcAddr);
+      logger.info(
+        { rpcAddr, rpcPort: mux.port, gossipAddr: gossip.address, httpPort: http.port, clusterId: config.clusterId, dataDir: config.dataDir, bootstrap: config.bootstrap, fresh: node.storage.fresh },
+        'agent started',
+      );
+      return agent;
+    } catch (err) {
+      await undo();
+      throw err;
+    }
+  }
+
+  /**
+   * Graceful stop, idempotent: transfer leadership if leader (bounded by
+   * `shutdownTransferMs`), leave gossip, drain the server, stop Raft (closes the log),
+   * close the port. Never changes the Raft membership.
+   */
+  stop(): Promise<void> {
+    return (this.stopping ??= this.doStop());
+  }
+
+  private async doStop(): Promise<void> {
+    const log = this.logger;
+    log.info('agent stopping');
+    await this.parts.reconciler.stop();
+    if (this.node.isLeader) {
+      const target = pickTransferTarget(this.node);
+      if (target !== undefined) {
+        try {
+          await this.node.transferLeadership(nodeId(target), this.config.shutdownTransferMs);
+          log.info({ to: target }, 'leadership transferred before stopping');
+        } catch (err) {
+          log.warn({ to: target, err: (err as Error).message }, 'leadership transfer did not finish in time; stopping anyway (the others elect a leader)');
+        }
+      }
+    }
+    await this.gossip.leave(2000).catch(() => {});
+    await this.gossip.stop();
+    await this.server.shutdown();
+    this.backend.close();
+    this.parts.forwarder.close();
+    await this.node.stop();
+    await this.parts.mux.close();
+    await this.parts.http.close();
+    this.parts.casbin?.close();
+    log.info('agent stopped');
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Configuration of the cluster agent: everything `commitlog agent` already takes
+ * (node/src/cli/agent-config.ts, reused as is) plus the cluster options — cluster id,
+ * bootstrap flag, gossip seeds, gossip key, presets and read consistency.
+ *
+ * The extra options follow the same precedence (flag, `COMMITLOG_<KEY>` env, YAML config
+ * file, default) and the same "every problem, one per line" validation.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { AgentConfigError, agentOptions, envName, resolveAgentConfig, type AgentConfig } from '../cli/agent-config.js';
+
+/** Options the cluster agent adds to {@link agentOptions}. */
+export const clusterOptions = [
+  { key: 'cluster-id', kind: 'string', description: 'cluster id; nodes refuse gossip and Raft traffic of another cluster', default: 'commitlog' },
+  { key: 'bootstrap', kind: 'bool', description: 'start a new cluster with this node as its only voter (ignored when the data dir holds state)', default: false },
+  { key: 'start-join-addrs', kind: 'string', description: 'gossip seeds host:port, comma-separated (joining nodes)', default: '' },
+  { key: 'external-addr', kind: 'string', description: 'host:port clients outside the cluster dial for this node (gossiped, reported by GetServers)' },
+  { key: 'role', kind: 'string', description: 'desired Raft suffrage: voter (promoted once caught up) or learner (never promoted)', default: 'voter' },
+  { key: 'gossip-key', kind: 'string', description: 'AES-256 gossip key(s), base64, comma-separated; the first encrypts' },
+  { key: 'gossip-preset', kind: 'string', description: 'gossip timing preset: lan or local', default: 'lan' },
+  { key: 'raft-preset', kind: 'string', description: 'Raft timing preset: lan or test', default: 'lan' },
+  { key: 'linearizable-reads', kind: 'bool', description: 'serve Consume after a ReadIndex barrier (linearizable, one leader round trip)', default: false },
+] as const;
+
+/** Every option of the cluster agent, in help order. */
+export const allAgentOptions = [...agentOptions, ...clusterOptions] as const;
+
+/** Desired suffrage of a node. */
+export const DesiredRole = { voter: 'voter', learner: 'learner' } as const;
+/** One of {@link DesiredRole}. */
+export type DesiredRole = (typeof DesiredRole)[keyof typeof DesiredRole];
+
+/** The cluster agent's configuration: a superset of the CLI's {@link AgentConfig}. */
+export interface ClusterAgentConfig extends AgentConfig {
+  readonly clusterId: string;
+  /** Bootstrap a new cluster with this node as the only voter — only if the data dir is empty. */
+  readonly bootstrap: boolean;
+  /** Gossip seeds (host:port). */
+  readonly joinAddrs: readonly string[];
+  readonly externalAddr: string | undefined;
+  readonly role: DesiredRole;
+  readonly gossipKeys: readonly string[];
+  readonly gossipPreset: 'lan' | 'local';
+  readonly raftPreset: 'lan' | 'test';
+  readonly linearizableReads: boolean;
+  /** Time bound of the leadership transfer on SIGTERM (ms). */
+  readonly shutdownTransferMs: number;
+  /** Period of the membership reconciler's resync (ms); it also runs on every gossip event. */
+  readonly membershipResyncMs: number;
+}
+
+/** Reads the YAML config file accepting the cluster agent's keys. */
+export function readClusterConfigFile(path: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new AgentConfigError([`--config-file ${path}: ${(err as Error).message}`]);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new AgentConfigError([`--config-file ${path}: must be a YAML mapping of option: value`]);
+  const known = new Set<string>(allAgentOptions.map((o) => o.key));
+  const unknown = Object.keys(doc).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new AgentConfigError(unknown.map((k) => `--config-file ${path}: unknown option "${k}"`));
+  return doc as Record<string, unknown>;
+}
+
+const splitList = (v: string): string[] =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/**
+ * Resolves the cluster agent's configuration from flags (keys as in {@link allAgentOptions}),
+ * the environment and the config file.
+ * @throws AgentConfigError listing every problem (base and cluster options together).
+ */
+export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv, file: Readonly<Record<string, unknown>>): ClusterAgentConfig {
+  const problems: string[] = [];
+  const baseKeys = new Set<string>(agentOptions.map((o) => o.key));
+  const pick = (src: Readonly<Record<string, unknown>>): Record<string, unknown> => Object.fromEntries(Object.entries(src).filter(([k]) => baseKeys.has(k)));
+  let base: AgentConfig | undefined;
+  try {
+    base = resolveAgentConfig(pick(flags), env, pick(file));
+  } catch (err) {
+    if (!(err instanceof AgentConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  const raw = (key: string): { value: unknown; where: string } | undefined => {
+    if (flags[key] !== undefined) return { value: flags[key], where: `--${key}` };
+    const e = env[envName(key)];
+    if (e !== undefined && e !== '') return { value: e, where: envName(key) };
+    if (file[key] !== undefined && file[key] !== null) return { value: file[key], where: `${key} (config file)` };
+    const spec = clusterOptions.find((o) => o.key === key);
+    return spec && 'default' in spec ? { value: spec.default, where: `--${key}` } : undefined;
+  };
+  const str = (key: string): string | undefined => {
+    const r = raw(key);
+    if (r === undefined) return undefined;
+    if (Array.isArray(r.value)) return r.value.map(String).join(',');
+    return String(r.value as string);
+  };
+  const bool = (key: string): boolean => {
+    const r = raw(key);
+    if (r === undefined || typeof r.value === 'boolean') return r?.value === true;
+    if (r.value === 'true' || r.value === '1') return true;
+    if (r.value === 'false' || r.value === '0') return false;
+    problems.push(`${r.where}: expected true or false, got ${JSON.stringify(r.value)}`);
+    return false;
+  };
+  const oneOf = <T extends string>(key: string, allowed: readonly T[]): T => {
+    const v = str(key) ?? '';
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    problems.push(`--${key}: expected one of ${allowed.join('|')}, got ${JSON.stringify(v)}`);
+    return allowed[0] as T;
+  };
+  const clusterId = str('cluster-id') ?? '';
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(clusterId)) problems.push(`--cluster-id: expected 1–64 of [A-Za-z0-9._-], got ${JSON.stringify(clusterId)}`);
+  const joinAddrs = splitList(str('start-join-addrs') ?? '');
+  for (const a of joinAddrs) if (!/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(a)) problems.push(`--start-join-addrs: expected host:port, got ${JSON.stringify(a)}`);
+  const externalAddr = str('external-addr');
+  if (externalAddr !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(externalAddr)) problems.push(`--external-addr: expected host:port, got ${JSON.stringify(externalAddr)}`);
+  const role = oneOf('role', ['voter', 'learner'] as const);
+  const gossipKeys = splitList(str('gossip-key') ?? '');
+  const gossipPreset = oneOf('gossip-preset', ['lan', 'local'] as const);
+  const raftPreset = oneOf('raft-preset', ['lan', 'test'] as const);
+  const bootstrap = bool('bootstrap');
+  const linearizableReads = bool('linearizable-reads');
+  if (base !== undefined) {
+    if (base.serverTls === undefined || base.serverTls.caFile === undefined)
+      problems.push('a cluster needs mutual TLS between nodes: give --server-tls-cert-file, --server-tls-key-file and --server-tls-ca-file (or the --peer-tls-* files)');
+    if (!/^[A-Za-z0-9._-]{1,128}$/.test(base.nodeName)) problems.push(`--node-name: expected 1–128 of [A-Za-z0-9._-] (it is the Raft and gossip id), got ${JSON.stringify(base.nodeName)}`);
+  }
+  if (problems.length > 0 || base === undefined) throw new AgentConfigError(problems);
+  return {
+    ...base,
+    clusterId,
+    bootstrap,
+    joinAddrs,
+    externalAddr,
+    role,
+    gossipKeys,
+    gossipPreset,
+    raftPreset,
+    linearizableReads,
+    shutdownTransferMs: 3000,
+    membershipResyncMs: 1000,
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Failures of the cluster agent's backend. Their `code`s are keys of the server's error
+ * table (node/src/server/errors.ts), so they reach clients as UNAVAILABLE /
+ * FAILED_PRECONDITION with the leader's id and address in trailing metadata.
+ */
+
+/** This node cannot take the write and could not forward it; the client should go to `leaderAddr`. */
+export class NotLeaderError extends Error {
+  readonly code = 'not-leader';
+  constructor(
+    readonly leaderId: string | undefined,
+    readonly leaderAddr: string | undefined,
+    why: string,
+  ) {
+    super(`not the leader (${why}); leader ${leaderId ?? 'unknown'} at ${leaderAddr ?? 'unknown address'}`);
+    this.name = 'NotLeaderError';
+  }
+}
+
+/** No leader is known (election in progress, or this node has not joined a cluster yet). */
+export class NoLeaderError extends Error {
+  readonly code = 'no-leader';
+  constructor(why: string) {
+    super(`no leader: ${why}`);
+    this.name = 'NoLeaderError';
+  }
+}
+
+/** A request that the cluster's current state does not allow (e.g. promoting an unknown member). */
+export class ClusterPreconditionError extends Error {
+  readonly code = 'failed-precondition';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClusterPreconditionError';
+  }
+}
+
+/** The backend is closing. */
+export class BackendClosedError extends Error {
+  readonly code = 'shutting-down';
+  constructor() {
+    super('the node is shutting down');
+    this.name = 'BackendClosedError';
+  }
+}
+
+/** The read is outside the committed prefix `[lowest, next)` (dense user offsets). */
+export class CommittedOutOfRangeError extends Error {
+  readonly code = 'offset-out-of-range';
+  constructor(
+    readonly offset: number,
+    readonly lowest: number,
+    readonly next: number,
+  ) {
+    super(`offset ${offset} is outside the committed log [${lowest}, ${next})`);
+    this.name = 'OffsetOutOfRangeError';
+  }
+}
+
+/** A record larger than the limit (checked before forwarding, so the leader is not asked). */
+export class RecordTooLargeError extends Error {
+  readonly code = 'record-too-large';
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(`record of ${size} bytes exceeds the limit of ${limit}`);
+    this.name = 'RecordTooLargeError';
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Gossip → Raft membership (the book's Serf handler, done safely). Level-triggered: each
+ * pass re-reads gossip and the Raft configuration and makes at most ONE change:
+ *
+ *   1. an alive gossip member of our cluster that is not in the configuration → add it as
+ *      a learner (it cannot affect quorum while it catches up);
+ *   2. a learner that asks to be a voter (tag role=voter) and has caught up (the leader's
+ *      progress shows lag 0) → promote it (the core refuses a promotion that has not caught
+ *      up, so a refusal only means "try again later").
+ *
+ * Only the leader acts. A pass runs on every gossip join/update, on every leader change and
+ * every `resyncMs` (so a change interrupted by a leader change is retried by the next
+ * leader). Gossip `failed` and `leave` events never remove a member: pods restart; removal
+ * is explicit (Admin RemoveMember).
+ */
+import { nodeId, type RaftNode } from '../raft/index.js';
+import type { Gossip, MemberEvent } from '../gossip/index.js';
+import type { PeerDirectory } from './peers.js';
+
+/** Minimal logger. */
+interface Log {
+  info(o: object, msg: string): void;
+  warn(o: object, msg: string): void;
+  debug(o: object, msg: string): void;
+}
+
+/** What one pass decided. */
+export type MembershipStep =
+  | { readonly type: 'none' }
+  | { readonly type: 'add-learner'; readonly id: string; readonly rpcAddr: string }
+  | { readonly type: 'promote'; readonly id: string };
+
+/** Pure decision of one pass from the Raft members and the alive gossip peers. */
+export function nextMembershipStep(
+  members: readonly { readonly id: string; readonly suffrage: 'voter' | 'learner'; readonly lag?: number | undefined }[],
+  alivePeers: readonly { readonly raftId: string; readonly rpcAddr: string; readonly role: string }[],
+): MembershipStep {
+  const byId = new Map(members.map((m) => [m.id, m]));
+  for (const p of [...alivePeers].sort((a, b) => a.raftId.localeCompare(b.raftId))) {
+    if (!byId.has(p.raftId)) return { type: 'add-learner', id: p.raftId, rpcAddr: p.rpcAddr };
+  }
+  const wantsVoter = new Set(alivePeers.filter((p) => p.role === 'voter').map((p) => p.raftId));
+  for (const m of members) {
+    if (m.suffrage === 'learner' && wantsVoter.has(m.id) && m.lag === 0) return { type: 'promote', id: m.id };
+  }
+  return { type: 'none' };
+}
+
+/** Runs {@link nextMembershipStep} on the leader. Create, then `start()`; `stop()` on shutdown. */
+export class MembershipReconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private readonly offs: (() => void)[] = [];
+
+  constructor(
+    private readonly node: RaftNode,
+    private readonly gossip: Gossip,
+    private readonly peers: PeerDirectory,
+    private readonly resyncMs: number,
+    private readonly log: Log,
+  ) {}
+
+  /** Subscribes to gossip and leader changes and starts the resync timer. */
+  start(): void {
+    const onEvent = (e: MemberEvent): void => {
+      const p = this.peers.update(e.member);
+      if (p === undefined || p.raftId === this.node.id) return;
+      // Addresses may change across restarts (new pod IP): keep the transport's view current.
+      if (e.type === 'join' || e.type === 'update') this.node.setPeerAddress(nodeId(p.raftId), p.rpcAddr);
+      if (e.type === 'failed' || e.type === 'leave') this.log.info({ member: p.raftId, event: e.type }, 'gossip: member failed or left; it stays a Raft member (remove it explicitly with Admin RemoveMember)');
+      if (e.type === 'join' || e.type === 'update') this.kick();
+    };
+    this.gossip.on('event', onEvent);
+    this.offs.push(() => this.gossip.off('event', onEvent as (x: never) => void));
+    for (const m of this.gossip.members()) {
+      const p = this.peers.update(m);
+      if (p !== undefined && p.raftId !== this.node.id) this.node.setPeerAddress(nodeId(p.raftId), p.rpcAddr);
+    }
+    this.offs.push(this.node.onLeaderChange(() => this.kick()));
+    this.timer = setInterval(() => this.kick(), this.resyncMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Runs a pass now (or right after the one in progress). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async pass(): Promise<void> {
+    if (!this.node.isLeader) return;
+    const alive = this.gossip
+      .aliveMembers()
+      .map((m) => this.peers.update(m))
+      .filter((p) => p !== undefined && p.raftId !== this.node.id)
+      .map((p) => p as NonNullable<typeof p>);
+    const step = nextMembershipStep(this.node.status().members, alive);
+    if (step.type === 'none') return;
+    try {
+      if (step.type === 'add-learner') {
+        this.log.info({ member: step.id, rpcAddr: step.rpcAddr }, 'membership: adding gossip member as a Raft learner');
+        await this.node.addLearner(nodeId(step.id), step.rpcAddr);
+      } else {
+        this.log.info({ member: step.id }, 'membership: promoting caught-up learner to voter');
+        await this.node.promote(nodeId(step.id));
+      }
+      this.log.info({ member: step.id, change: step.type }, 'membership: change committed');
+      this.again = true;
+    } catch (err) {
+      // Refusals (not caught up, change pending, lost leadership) are expected: the next pass retries.
+      this.log.debug({ member: step.id, change: step.type, err: (err as Error).message }, 'membership: change not made now; will retry');
+    }
+  }
+
+  /** Stops reacting; waits for a change in flight to settle. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const off of this.offs) off();
+    await this.running;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Raft and agent metrics on the node's registry (names suggested by the Raft shell's
+ * RaftNodeStatus TSDoc). Gauges are read from `RaftNode.status()` at scrape time.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { RaftNode } from '../raft/index.js';
+
+/** Registers the Raft gauges; returns the produce counter (by how: proposed | forwarded). */
+export function registerRaftMetrics(node: RaftNode, registry: Registry): Counter<'how'> {
+  const registers = [registry];
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
+  };
+  gauge('commitlog_raft_term', 'Current Raft term.', () => node.status().term);
+  gauge('commitlog_raft_is_leader', '1 when this node is the Raft leader.', () => (node.isLeader ? 1 : 0));
+  gauge('commitlog_raft_commit_index', 'Raft commit index.', () => node.status().commit);
+  gauge('commitlog_raft_applied_index', 'Raft applied index (consumers read up to it).', () => node.appliedIndex);
+  gauge('commitlog_raft_last_index', 'Last Raft index in the local log.', () => node.status().lastIndex);
+  new Gauge({
+    name: 'commitlog_raft_members',
+    help: 'Members of the Raft configuration, by suffrage.',
+    labelNames: ['suffrage'],
+    registers,
+    collect() {
+      const ms = node.status().members;
+      this.set({ suffrage: 'voter' }, ms.filter((m) => m.suffrage === 'voter').length);
+      this.set({ suffrage: 'learner' }, ms.filter((m) => m.suffrage === 'learner').length);
+    },
+  });
+  new Gauge({
+    name: 'commitlog_raft_follower_lag',
+    help: 'Leader only: entries each member is behind the leader.',
+    labelNames: ['peer'],
+    registers,
+    collect() {
+      this.reset();
+      for (const m of node.status().members) if (m.lag !== undefined) this.set({ peer: m.id }, m.lag);
+    },
+  });
+  return new Counter({
+    name: 'commitlog_produce_total',
+    help: 'Produce calls this node handled, by how: proposed (as leader) or forwarded (to the leader).',
+    labelNames: ['how'],
+    registers,
+  });
+}

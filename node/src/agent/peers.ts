@@ -1,0 +1,71 @@
+/**
+ * What this node knows about its peers from gossip tags: Raft id → RPC address (and the
+ * external address clients outside the cluster use). Gossip is the only source of
+ * addresses, so a restarted pod with a new IP is found again through its new `alive` message.
+ */
+import type { MemberInfo, Tags } from '../gossip/index.js';
+
+/** Gossip tag names the agent sets (book: Serf tags). */
+export const TagKeys = {
+  rpcAddr: 'rpcAddr',
+  raftId: 'raftId',
+  clusterId: 'clusterId',
+  role: 'role',
+  externalAddr: 'externalAddr',
+} as const;
+
+/** One peer's addresses and desired suffrage, from its tags. */
+export interface PeerInfo {
+  readonly raftId: string;
+  readonly rpcAddr: string;
+  readonly externalAddr?: string;
+  /** "voter" or "learner": what the node asks to become. */
+  readonly role: string;
+  /** Gossip state: alive, suspect, dead, left. */
+  readonly state: string;
+}
+
+/** Builds this node's tags. */
+export function agentTags(o: { rpcAddr: string; raftId: string; clusterId: string; role: string; externalAddr?: string | undefined }): Tags {
+  return {
+    [TagKeys.rpcAddr]: o.rpcAddr,
+    [TagKeys.raftId]: o.raftId,
+    [TagKeys.clusterId]: o.clusterId,
+    [TagKeys.role]: o.role,
+    ...(o.externalAddr !== undefined ? { [TagKeys.externalAddr]: o.externalAddr } : {}),
+  };
+}
+
+/** Parses a member's tags; undefined for members that are not commitlog nodes of `clusterId`. */
+export function peerOf(m: MemberInfo, clusterId: string): PeerInfo | undefined {
+  const t = m.tags;
+  const raftId = t[TagKeys.raftId];
+  const rpcAddr = t[TagKeys.rpcAddr];
+  if (raftId === undefined || rpcAddr === undefined || t[TagKeys.clusterId] !== clusterId) return undefined;
+  const ext = t[TagKeys.externalAddr];
+  return { raftId, rpcAddr, role: t[TagKeys.role] ?? 'voter', state: m.state, ...(ext !== undefined ? { externalAddr: ext } : {}) };
+}
+
+/** The latest known addresses of every peer (dead ones included: Raft members may come back). */
+export class PeerDirectory {
+  private readonly peers = new Map<string, PeerInfo>();
+
+  constructor(private readonly clusterId: string) {}
+
+  /** Records a member's tags; returns the peer when it is one of ours. */
+  update(m: MemberInfo): PeerInfo | undefined {
+    const p = peerOf(m, this.clusterId);
+    if (p !== undefined) this.peers.set(p.raftId, p);
+    return p;
+  }
+
+  /** The peer with Raft id `id`. */
+  get(id: string): PeerInfo | undefined {
+    return this.peers.get(id);
+  }
+
+  /** Every known peer. */
+  all(): readonly PeerInfo[] {
+    return [...this.peers.values()];
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The server's {@link LogBackend} over a {@link RaftNode}: the log the clients see is the
+ * committed-and-applied prefix of the Raft log, numbered with dense data offsets.
+ *
+ * - produce on the leader → `RaftNode.propose` (resolves once committed and applied here;
+ *   concurrent proposals go into one Ready, one fsync: the group commit). On a follower →
+ *   forwarded to the leader ({@link LeaderForwarder}); when that is impossible the client
+ *   gets UNAVAILABLE "not-leader" with the leader's id and address in trailing metadata.
+ * - reads only `[lowestDataOffset, committedDataEnd)`; with `linearizable` each read first
+ *   passes a ReadIndex barrier (Raft thesis §6.4), else it is served from the local applied
+ *   prefix (may lag the leader by a heartbeat, never shows uncommitted data).
+ * - waitFor wakes on the node's apply callback (no polling).
+ */
+import { NodeStoppedError, NotLeaderError as RaftNotLeaderError, type RaftNode } from '../raft/index.js';
+import { CommitNotifier } from '../server/commit-notifier.js';
+import type { BackendRecord, BackendStats, LogBackend, LogBounds, RangeOptions, ServerInfo } from '../server/backend.js';
+import { BackendClosedError, CommittedOutOfRangeError, NoLeaderError, NotLeaderError, RecordTooLargeError } from './errors.js';
+import { describeForwardError, type LeaderForwarder } from './forwarder.js';
+import type { PeerDirectory } from './peers.js';
+
+/** Options of {@link RaftBackend}. */
+export interface RaftBackendOptions {
+  readonly node: RaftNode;
+  readonly peers: PeerDirectory;
+  readonly forwarder: LeaderForwarder;
+  /** This node's advertised RPC address and external address. */
+  readonly self: { readonly rpcAddr: string; readonly externalAddr?: string | undefined };
+  readonly linearizable: boolean;
+  /** Called for every produce this node handled, by how (metrics and tests). */
+  readonly onProduce?: (how: 'proposed' | 'forwarded') => void;
+}
+
+/** A {@link LogBackend} whose writes go through Raft. */
+export class RaftBackend implements LogBackend {
+  readonly maxRecordBytes: number;
+  private readonly node: RaftNode;
+  private readonly notifier: CommitNotifier;
+  private readonly offApplied: () => void;
+  private closed = false;
+
+  constructor(private readonly o: RaftBackendOptions) {
+    this.node = o.node;
+    this.maxRecordBytes = o.node.storage.log.config.maxRecordBytes;
+    this.notifier = new CommitNotifier(o.node.committedDataEnd);
+    this.offApplied = o.node.onApplied(() => {
+      const end = this.node.committedDataEnd;
+      // A snapshot install can move the log to a new base: never move the end backwards silently.
+      if (end < this.notifier.nextOffset) this.notifier.reset(end);
+      else this.notifier.advance(end);
+    });
+  }
+
+  async produce(value: Uint8Array): Promise<number> {
+    if (this.closed) throw new BackendClosedError();
+    if (value.byteLength > this.maxRecordBytes) throw new RecordTooLargeError(value.byteLength, this.maxRecordBytes);
+    if (this.node.isLeader) {
+      try {
+        const r = await this.node.propose(value);
+        this.o.onProduce?.('proposed');
+        return r.dataOffset;
+      } catch (err) {
+        if (!(err instanceof RaftNotLeaderError)) throw this.mapRaftError(err);
+        // Lost leadership between the check and the proposal: forward like a follower.
+      }
+    }
+    return this.forward(value);
+  }
+
+  private async forward(value: Uint8Array): Promise<number> {
+    const leaderId = this.node.leaderId;
+    if (leaderId === null) throw new NoLeaderError('an election is in progress or this node has not joined a cluster yet; retry shortly');
+    const addr = this.o.peers.get(leaderId)?.rpcAddr;
+    if (addr === undefined) throw new NotLeaderError(leaderId, undefined, 'the leader\'s address is not known yet from gossip');
+    try {
+      const offset = await this.o.forwarder.produce(addr, value);
+      this.o.onProduce?.('forwarded');
+      return offset;
+    } catch (err) {
+      throw new NotLeaderError(leaderId, addr, `forwarding to the leader failed: ${describeForwardError(err)}`);
+    }
+  }
+
+  private mapRaftError(err: unknown): Error {
+    if (err instanceof NodeStoppedError) return new BackendClosedError();
+    return err as Error;
+  }
+
+  /** The committed bounds in dense data offsets. */
+  bounds(): LogBounds {
+    const log = this.node.storage.log;
+    const next = this.node.committedDataEnd;
+    return { lowest: Math.min(log.lowestDataOffset, next), next };
+  }
+
+  private async barrier(): Promise<void> {
+    if (this.closed) throw new BackendClosedError();
+    if (!this.o.linearizable) return;
+    try {
+      await this.node.readIndex();
+    } catch (err) {
+      if (err instanceof RaftNotLeaderError) throw new NoLeaderError('a linearizable read needs a leader');
+      throw this.mapRaftError(err);
+    }
+  }
+
+  async read(offset: number): Promise<BackendRecord> {
+    await this.barrier();
+    const b = this.bounds();
+    if (!Number.isSafeInteger(offset) || offset < b.lowest || offset >= b.next) throw new CommittedOutOfRangeError(offset, b.lowest, b.next);
+    const r = this.node.storage.log.readData(offset);
+    return { value: r.value, offset: r.dataOffset, term: r.term, type: r.type };
+  }
+
+  async readRange(from: number, opts: RangeOptions): Promise<readonly BackendRecord[]> {
+    await this.barrier();
+    const b = this.bounds();
+    if (from === b.next) return [];
+    if (!Number.isSafeInteger(from) || from < b.lowest || from > b.next) throw new CommittedOutOfRangeError(from, b.lowest, b.next);
+    const rs = this.node.storage.log.readDataRange(from, { maxCount: opts.maxCount, maxBytes: opts.maxBytes, endOffset: this.node.appliedIndex + 1 });
+    return rs.map((r) => ({ value: r.value, offset: r.dataOffset, term: r.term, type: r.type }));
+  }
+
+  waitFor(offset: number, signal: AbortSignal): Promise<boolean> {
+    return this.notifier.wait(offset, signal);
+  }
+
+  /** Members of the Raft configuration with their addresses from gossip (self from config). */
+  servers(): readonly ServerInfo[] {
+    const st = this.node.status();
+    return st.members.map((m) => {
+      const self = m.id === this.node.id;
+      const p = this.o.peers.get(m.id);
+      const ext = self ? this.o.self.externalAddr : p?.externalAddr;
+      return {
+        id: m.id,
+        rpcAddr: self ? this.o.self.rpcAddr : (p?.rpcAddr ?? ''),
+        isLeader: st.leader === m.id,
+        isVoter: m.suffrage === 'voter',
+        ...(ext !== undefined ? { externalRpcAddr: ext } : {}),
+      };
+    });
+  }
+
+  stats(): BackendStats {
+    const b = this.bounds();
+    return { sizeBytes: this.node.storage.log.sizeBytes, lowestOffset: b.next > b.lowest ? b.lowest : -1, highestOffset: b.next > b.lowest ? b.next - 1 : -1 };
+  }
+
+  notReadyReason(): string | undefined {
+    if (this.closed) return 'shutting down';
+    if (this.node.leaderId === null) return 'no Raft leader known';
+    if (!this.node.status().members.some((m) => m.id === this.node.id)) return 'not a member of the Raft configuration yet (waiting to be added)';
+    return undefined;
+  }
+
+  /** Wakes tailing streams with "closed" and refuses new calls; the RaftNode is stopped by its owner. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.offApplied();
+    this.notifier.close();
+  }
+}

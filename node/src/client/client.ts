@@ -1,0 +1,234 @@
+/**
+ * CommitLogClient: a TypeScript client of a commitlog cluster with client-side load
+ * balancing (the book's resolver + picker), implemented as a wrapper over one grpc-js
+ * channel per server:
+ *
+ * - resolve: `GetServers` on a known address (the target first, then any server seen
+ *   before) gives the servers, the leader and the voters;
+ * - Produce goes to the leader; Consume/ConsumeStream are spread round-robin over the
+ *   followers (a follower that has not applied the offset yet answers OUT_OF_RANGE: the
+ *   client then asks the leader, so a client reads its own writes);
+ * - re-resolves on every UNAVAILABLE / not-leader answer and on a timer, and retries a
+ *   Produce at the new leader until `deadlineMs` passes.
+ *
+ * Produce retries make delivery at-least-once: a Produce whose answer was lost may have
+ * committed, and retrying it appends the value again. Acknowledged records are never lost.
+ *
+ * Why not a grpc-js load-balancing policy: grpc-js's experimental picker does not see the
+ * method being called, so "writes to the leader" cannot be decided inside one channel
+ * without per-call metadata tricks; per-server channels keep the rule plain and testable.
+ */
+import { Metadata, status as Status, type ChannelCredentials, type ClientOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { LogClient, type ConsumeResponse, type GetServersResponse, type ProduceResponse, type Record as WireRecord } from '../gen/v1/log.js';
+import { ErrorMetadataKeys } from '../server/errors.js';
+import { CallKind, Picker, type ClusterServer } from './picker.js';
+
+/** The scheme of cluster targets: `commitlog:///host:port` (host:port alone works too). */
+export const COMMITLOG_SCHEME = 'commitlog';
+
+/** Options of {@link CommitLogClient}. */
+export interface CommitLogClientOptions {
+  /** `commitlog:///host:port` or `host:port` of any server (a seed for GetServers). */
+  readonly target: string;
+  readonly credentials: ChannelCredentials;
+  readonly channelOptions?: Partial<ClientOptions>;
+  /** Dial servers' externalRpcAddr when they have one (clients outside Kubernetes). */
+  readonly useExternalAddrs?: boolean;
+  /** How long one call keeps retrying across leader changes (default 15000 ms). */
+  readonly deadlineMs?: number;
+  /** Re-resolve at least this often (default 5000 ms). */
+  readonly refreshMs?: number;
+  /** Called with the server that answered each call (tests, debugging). */
+  readonly onRoute?: (call: 'produce' | 'consume' | 'consumeStream', server: ClusterServer) => void;
+}
+
+/** A record read back. */
+export interface ConsumedRecord {
+  readonly offset: number;
+  readonly value: Buffer;
+  readonly term: number;
+}
+
+/** No server could be reached or no leader was found before the deadline. */
+export class ClusterUnavailableError extends Error {
+  readonly code = 'cluster-unavailable';
+  constructor(
+    message: string,
+    readonly lastError?: unknown,
+  ) {
+    super(message);
+    this.name = 'ClusterUnavailableError';
+  }
+}
+
+/** Parses `commitlog:///host:port` or `host:port` into `host:port`. */
+export function parseTarget(target: string): string {
+  const m = /^commitlog:\/\/\/?(.+)$/.exec(target);
+  const addr = m ? (m[1] as string) : target;
+  if (!/^(\[[^\]]+\]|[^:/]+):\d{1,5}$/.test(addr)) throw new RangeError(`target must be commitlog:///host:port or host:port, got "${target}"`);
+  return addr;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const isRetryable = (e: Partial<ServiceError>): boolean => e.code === Status.UNAVAILABLE || e.code === Status.DEADLINE_EXCEEDED || e.code === Status.CANCELLED;
+
+function unary<T>(fn: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: T) => void) => unknown, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => fn(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+/** A load-balancing client of a commitlog cluster. Call {@link close} when done. */
+export class CommitLogClient {
+  private readonly seed: string;
+  private readonly channels = new Map<string, LogClient>();
+  private readonly picker = new Picker();
+  private readonly deadlineMs: number;
+  private resolving: Promise<void> | undefined;
+  private lastResolve = 0;
+  private closed = false;
+
+  constructor(private readonly o: CommitLogClientOptions) {
+    this.seed = parseTarget(o.target);
+    this.deadlineMs = o.deadlineMs ?? 15_000;
+  }
+
+  private channel(addr: string): LogClient {
+    let c = this.channels.get(addr);
+    if (c === undefined) {
+      c = new LogClient(addr, this.o.credentials, this.o.channelOptions ?? {});
+      this.channels.set(addr, c);
+    }
+    return c;
+  }
+
+  /** The servers as last resolved. */
+  get servers(): readonly ClusterServer[] {
+    return this.picker.view;
+  }
+
+  /** Calls GetServers (seed first, then known servers) and updates the routing view. */
+  resolve(): Promise<void> {
+    return (this.resolving ??= this.doResolve().finally(() => (this.resolving = undefined)));
+  }
+
+  private async doResolve(): Promise<void> {
+    const candidates = [...new Set([this.seed, ...this.picker.view.map((s) => s.addr)])];
+    let lastErr: unknown;
+    for (const addr of candidates) {
+      try {
+        const res = await unary<GetServersResponse>((md, opts, cb) => this.channel(addr).getServers({}, md, opts, cb), 3000);
+        const servers = res.servers.map((s) => ({
+          id: s.id,
+          addr: this.o.useExternalAddrs && s.externalRpcAddr ? s.externalRpcAddr : s.rpcAddr,
+          isLeader: s.isLeader,
+          isVoter: s.isVoter,
+        }));
+        // A node that is not a member yet (or mid-election) may answer without a leader: prefer a view with one.
+        if (servers.length > 0 && (servers.some((s) => s.isLeader) || candidates.indexOf(addr) === candidates.length - 1)) {
+          this.picker.update(servers);
+          this.lastResolve = Date.now();
+          for (const [a, c] of this.channels) {
+            if (a === this.seed || servers.some((s) => s.addr === a)) continue;
+            c.close();
+            this.channels.delete(a);
+          }
+          return;
+        }
+      } catch (err) {
+        lastErr = err;
+      }
+    }
+    throw new ClusterUnavailableError(`no server answered GetServers (tried ${candidates.join(', ')})`, lastErr);
+  }
+
+  private async ensureFresh(): Promise<void> {
+    if (this.picker.view.length === 0 || Date.now() - this.lastResolve > (this.o.refreshMs ?? 5000)) await this.resolve();
+  }
+
+  /** Runs `call` on the server the picker chooses, re-resolving and retrying retryable failures until the deadline. */
+  private async routed<T>(kind: CallKind, call: (c: LogClient, s: ClusterServer, remainingMs: number) => Promise<T>): Promise<T> {
+    if (this.closed) throw new ClusterUnavailableError('the client is closed');
+    const deadline = Date.now() + this.deadlineMs;
+    let lastErr: unknown;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+      try {
+        await this.ensureFresh();
+        const p = this.picker.pick(kind);
+        if (!p.ok) throw new ClusterUnavailableError(`no server to ${kind === 'write' ? 'write to' : 'read from'}: ${p.reason}`);
+        return await call(this.channel(p.server.addr), p.server, deadline - Date.now());
+      } catch (err) {
+        lastErr = err;
+        const e = err as Partial<ServiceError>;
+        if (!(err instanceof ClusterUnavailableError) && !isRetryable(e)) throw err;
+        await sleep(Math.min(50 * 2 ** attempt, 500));
+        await this.resolve().catch(() => {});
+      }
+    }
+    if (lastErr instanceof Error && typeof (lastErr as Partial<ServiceError>).code === 'number') throw lastErr;
+    throw new ClusterUnavailableError(`gave up after ${this.deadlineMs} ms`, lastErr);
+  }
+
+  /** Appends `value` at the leader; resolves with its offset once committed. */
+  produce(value: Uint8Array): Promise<number> {
+    return this.routed(CallKind.write, async (c, s, remaining) => {
+      const res = await unary<ProduceResponse>((md, opts, cb) => c.produce({ record: { value: Buffer.from(value), offset: 0, term: 0, type: 0 } }, md, opts, cb), Math.min(remaining, 10_000));
+      this.o.onRoute?.('produce', s);
+      return res.offset;
+    });
+  }
+
+  /**
+   * Reads the record at `offset` from a follower; if that follower has not applied it yet
+   * (OUT_OF_RANGE), from the leader. Rejects OUT_OF_RANGE when the cluster has no such record.
+   */
+  consume(offset: number): Promise<ConsumedRecord> {
+    return this.routed(CallKind.read, async (c, s, remaining) => {
+      const get = (client: LogClient): Promise<ConsumeResponse> => unary<ConsumeResponse>((md, opts, cb) => client.consume({ offset }, md, opts, cb), Math.min(remaining, 10_000));
+      let res: ConsumeResponse;
+      let server = s;
+      try {
+        res = await get(c);
+      } catch (err) {
+        const leader = this.picker.pick(CallKind.write);
+        if ((err as Partial<ServiceError>).code !== Status.OUT_OF_RANGE || !leader.ok || leader.server.addr === s.addr) throw err;
+        server = leader.server;
+        res = await get(this.channel(leader.server.addr));
+      }
+      this.o.onRoute?.('consume', server);
+      return toRecord(res.record);
+    });
+  }
+
+  /** Streams records from `offset` on (tailing) from one follower; the caller cancels it. */
+  async consumeStream(offset: number): Promise<ClientReadableStream<ConsumeResponse>> {
+    await this.ensureFresh();
+    const p = this.picker.pick(CallKind.read);
+    if (!p.ok) throw new ClusterUnavailableError(`no server to read from: ${p.reason}`);
+    this.o.onRoute?.('consumeStream', p.server);
+    return this.channel(p.server.addr).consumeStream({ offset });
+  }
+
+  /** The cluster's servers (GetServers through the resolver). */
+  async getServers(): Promise<readonly ClusterServer[]> {
+    await this.resolve();
+    return this.picker.view;
+  }
+
+  /** Closes every channel. */
+  close(): void {
+    this.closed = true;
+    for (const c of this.channels.values()) c.close();
+    this.channels.clear();
+  }
+}
+
+function toRecord(r: WireRecord | undefined): ConsumedRecord {
+  if (r === undefined) throw new ClusterUnavailableError('the server answered without a record');
+  return { offset: r.offset, value: r.value, term: r.term };
+}
+
+/** The leader address a "not-leader" error carries, if any. */
+export function leaderAddrOf(err: unknown): string | undefined {
+  const md = (err as Partial<ServiceError>).metadata;
+  const v = md?.get(ErrorMetadataKeys.leaderAddr)[0];
+  return typeof v === 'string' ? v : undefined;
+}
