@@ -156,4 +156,13 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     await allApplied(c, r.index);
     assert.deepEqual(dump(old), dump(leader));
   });
+
+  it('treats an fsync failure as fatal: the node stops serving and callers get the error, nothing is acknowledged', async () => {
+    c = await MemoryCluster.create();
+    const leader = await c.leader();
+    const eio = Object.assign(new Error('EIO: fsync failed'), { code: 'EIO' });
+    leader.storage.sync = () => Promise.reject(eio);
+    await assert.rejects(leader.propose(enc('never acknowledged')), (e: unknown) => e === eio);
+    await assert.rejects(leader.propose(enc('refused after death')), (e: unknown) => e === eio);
+  });
 });
