@@ -8,6 +8,7 @@ import { CasbinAuthorizer, type Authorizer } from '../acl/authorizer.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { NodeMetrics } from '../observability/metrics.js';
 import { startHttpServer, type HttpEndpoint } from '../observability/http-server.js';
+import { ServingStatus } from '../server/health-service.js';
 import { CommitLogServer } from '../server/server.js';
 import { LocalLogBackend } from '../server/local-backend.js';
 import type { AgentConfig } from './agent-config.js';
@@ -64,7 +65,7 @@ export async function startAgent(config: AgentConfig, logger: Logger = createLog
       port: config.httpPort,
       registry: metrics.registry,
       readiness: () => {
-        const reason = backend.notReadyReason();
+        const reason = backend.notReadyReason() ?? (srv.health.get('') === ServingStatus.SERVING ? undefined : 'gRPC server not serving');
         return reason ? { ready: false, reason } : { ready: true };
       },
     });
