@@ -30,13 +30,15 @@ export function disseminationMs(p: CoreParams, n: number, loss: number): number 
 }
 
 /**
- * All members joining through one seed agree on the member set within this: the epidemic
- * D, then push/pull anti-entropy — itself an epidemic between random pairs, which reaches
+ * All members joining through one seed agree on the member set within this: one join
+ * retry if the first exchange is lost (stream timeout + retry interval R), the epidemic D,
+ * then push/pull anti-entropy — itself an epidemic between random pairs, which reaches
  * everyone in ⌈log2 N⌉ + 1 periods — for whoever the broadcasts missed.
  */
 export function joinBoundMs(p: CoreParams, n: number, loss: number): number {
   const rounds = Math.ceil(Math.log2(Math.max(2, n))) + 1;
-  return disseminationMs(p, n, loss) + rounds * pushPullIntervalMs(p, n) + p.streamTimeoutMs;
+  const retry = p.streamTimeoutMs + (p.reconnectIntervalMs || p.pushPullIntervalMs);
+  return retry + disseminationMs(p, n, loss) + rounds * pushPullIntervalMs(p, n) + p.streamTimeoutMs;
 }
 
 /** Every live member marks a crashed member dead within this. */

@@ -50,6 +50,9 @@ interface SimNode {
   /** Times of status changes, for the checkers. */
   killedAt: number;
   bytesSent: number;
+  /** Seed names to retry joining while alone (the shell's retry-join). */
+  seeds: readonly string[];
+  lastJoinAt: number;
 }
 
 /** The simulated cluster. */
@@ -84,12 +87,27 @@ export class SimCluster {
       // Per-node stream derived from the seed and the name (and restart count via time).
       rng: seededRng(this.opts.seed ^ hash32(name) ^ this.now),
     });
-    const node: SimNode = { name: n, addr: a, core, status: 'running', leaveStartedAt: 0, killedAt: 0, bytesSent: existing?.bytesSent ?? 0 };
+    const node: SimNode = {
+      name: n,
+      addr: a,
+      core,
+      status: 'running',
+      leaveStartedAt: 0,
+      killedAt: 0,
+      bytesSent: existing?.bytesSent ?? 0,
+      seeds,
+      lastJoinAt: this.now,
+    };
     this.nodes.set(n, node);
-    const seedAddrs = seeds.map((s) => this.nodes.get(nodeName(s))?.addr).filter((x): x is Address => x !== undefined);
-    if (seedAddrs.length > 0) core.join(this.now, seedAddrs);
+    this.join(node, core);
     this.flush(node, core);
     return n;
+  }
+
+  private join(node: SimNode, core: GossipCore): void {
+    node.lastJoinAt = this.now;
+    const seedAddrs = node.seeds.map((s) => this.nodes.get(nodeName(s))?.addr).filter((x): x is Address => x !== undefined && x !== node.addr);
+    if (seedAddrs.length > 0) core.join(this.now, seedAddrs);
   }
 
   /** Crashes a member (kill -9): it stops answering at once. */
@@ -207,6 +225,11 @@ export class SimCluster {
       const core = node.core;
       if (core === undefined) continue;
       core.tick(t);
+      // As the shell does: while we know no one else, retry joining the seeds.
+      const retryEvery = this.opts.params.reconnectIntervalMs || this.opts.params.pushPullIntervalMs;
+      if (node.status === 'running' && node.seeds.length > 0 && t - node.lastJoinAt >= retryEvery && core.members().every((m) => m.name === node.name || m.state !== 'alive')) {
+        this.join(node, core);
+      }
       this.flush(node, core);
       if (node.status === 'leaving') {
         const timeout = this.opts.leaveTimeoutMs ?? 10 * this.opts.params.probeIntervalMs;
