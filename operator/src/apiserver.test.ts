@@ -15,6 +15,8 @@ import { LeaderElector } from './kube/leader.js';
 import { silentLogger } from './kube/logger.js';
 import { collectionPath, objectPath, RESOURCES } from './kube/resources.js';
 import { Reconciler } from './reconcile/reconciler.js';
+import { createMetrics } from './kube/metrics.js';
+import { Operator } from './operator.js';
 
 const OPERATOR_USER = 'commitlog-operator-under-test';
 
@@ -129,6 +131,32 @@ describe('operator on a real API server', function () {
       const lease = await client.get<{ metadata?: object; spec: { holderIdentity: string; renewTime: string } }>(RESOURCES.lease, ns.name, 'lock');
       assert.equal(lease?.spec.holderIdentity, 'b');
       assert.match(lease?.spec.renewTime ?? '', /\.\d{6}Z$/);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it('runs two operator instances: one leader reconciles, the other takes over when it stops', async () => {
+    await client.create(RESOURCES.cluster, manifest(ns.name, 'demo', { replicas: 3 }));
+    const mk = (identity: string) => new Operator({
+      client, log: silentLogger, metrics: createMetrics(), namespaces: [ns.name], identity,
+      leaderElection: { namespace: ns.name, name: 'commitlog-operator-leader', leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 200 },
+    });
+    const a = mk('operator-a');
+    const b = mk('operator-b');
+    try {
+      a.start();
+      await until(() => Promise.resolve(a.leading && a.synced), 'a leads with synced caches', 15_000);
+      b.start();
+      await until(async () => (await client.get(RESOURCES.statefulSet, ns.name, 'demo')) !== undefined, 'the leader reconciled the cluster', 20_000);
+      assert.equal(b.leading, false, 'the standby does not lead');
+      await until(async () => (await client.list<{ metadata?: object; reason?: string }>(RESOURCES.event, ns.name)).items.some((e) => e.reason === 'ClusterIdRecorded'),
+        'an events.k8s.io Event (MicroTime eventTime accepted)', 10_000);
+      await a.stop();
+      await until(() => Promise.resolve(b.leading), 'b takes over', 10_000);
+      await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { external: { type: 'None' } } }, contentType: 'application/merge-patch+json' });
+      await until(async () => (await client.get(RESOURCES.service, ns.name, 'demo-0-external')) === undefined, 'the new leader reconciled the change', 20_000);
     } finally {
       await a.stop();
       await b.stop();
