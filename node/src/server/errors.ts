@@ -5,8 +5,13 @@
  *
  * The book answered an offset outside the log with the non-standard code 404; we answer
  * OUT_OF_RANGE (11) with the requested offset and the log's bounds in trailing metadata.
+ *
+ * Every mapped error also carries the richer error model: a google.rpc.Status in the
+ * `grpc-status-details-bin` trailer with one google.rpc.ErrorInfo (reason = the code in
+ * UPPER_SNAKE, domain "commitlog.dev", metadata = the same context as the plain trailers).
  */
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
+import { ErrorInfo, Status as RpcStatus } from '../gen/google/rpc/status.js';
 
 /** Trailing-metadata keys that carry error context. */
 export const ErrorMetadataKeys = {
@@ -122,6 +127,31 @@ export const errorTable: Readonly<Record<string, Mapping>> = {
   'corrupt-segment': { status: Status.DATA_LOSS },
 };
 
+/** Trailer of the encoded google.rpc.Status (gRPC's richer error model). */
+export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
+
+/** Domain of our ErrorInfo details. */
+export const ERROR_DOMAIN = 'commitlog.dev';
+
+const ERROR_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.ErrorInfo';
+
+function richStatus(status: Status, message: string, code: string, md: Metadata): Buffer {
+  const metadata: Record<string, string> = {};
+  for (const [key, values] of Object.entries(md.getMap())) {
+    if (key.startsWith('commitlog-') && key !== ErrorMetadataKeys.code) metadata[key.slice('commitlog-'.length).replaceAll('-', '_')] = String(values);
+  }
+  const info = ErrorInfo.encode({ reason: code.toUpperCase().replaceAll('-', '_'), domain: ERROR_DOMAIN, metadata }).finish();
+  return Buffer.from(RpcStatus.encode({ code: status, message, details: [{ typeUrl: ERROR_INFO_TYPE_URL, value: Buffer.from(info) }] }).finish());
+}
+
+/** Decodes the ErrorInfo of a status's `grpc-status-details-bin` trailer (clients, tests). */
+export function errorInfoOf(md: Metadata): ErrorInfo | undefined {
+  const raw = md.get(STATUS_DETAILS_KEY)[0];
+  if (!Buffer.isBuffer(raw)) return undefined;
+  const any = RpcStatus.decode(raw).details.find((d) => d.typeUrl === ERROR_INFO_TYPE_URL);
+  return any ? ErrorInfo.decode(any.value) : undefined;
+}
+
 /** A status to send: grpc-js accepts this object as the error of a callback or `emit('error')`. */
 export type StatusError = Partial<StatusObject> & { code: Status; details: string; metadata: Metadata };
 
@@ -136,7 +166,9 @@ export function toStatus(err: unknown): StatusError {
   if (mapping && typeof code === 'string') {
     md.set(ErrorMetadataKeys.code, code);
     mapping.metadata?.(err as Ctx, md);
-    return { code: mapping.status, details: (err as Error).message, metadata: md };
+    const details = (err as Error).message;
+    md.set(STATUS_DETAILS_KEY, richStatus(mapping.status, details, code, md));
+    return { code: mapping.status, details, metadata: md };
   }
   return { code: Status.INTERNAL, details: 'internal error', metadata: md };
 }

@@ -7,7 +7,7 @@ import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { HealthCheckResponse_ServingStatus as Serving } from '../gen/grpc/health/v1/health.js';
 import type { ConsumeResponse, ProduceResponse } from '../gen/v1/log.js';
 import { Role } from '../gen/v1/admin.js';
-import { ErrorMetadataKeys } from './errors.js';
+import { ErrorMetadataKeys, errorInfoOf } from './errors.js';
 import { call, clients, closeAll, createTestPki, credsFor, startTestServer, tempLocalBackend, type TestPki, type TestServer } from './testing.js';
 
 function md(err: unknown, key: string): string | undefined {
@@ -60,6 +60,12 @@ describe('log.v1.Log server (the book\'s server tests)', function () {
     assert.equal(md(err, ErrorMetadataKeys.lowestOffset), '0');
     assert.equal(md(err, ErrorMetadataKeys.nextOffset), '1');
     assert.equal(md(err, ErrorMetadataKeys.code), 'offset-out-of-range');
+    // The same context in the richer error model (google.rpc.Status → ErrorInfo).
+    assert.deepEqual(errorInfoOf((err as ServiceError).metadata), {
+      reason: 'OFFSET_OUT_OF_RANGE',
+      domain: 'commitlog.dev',
+      metadata: { offset: '1', lowest_offset: '0', next_offset: '1' },
+    });
   });
 
   it('produce/consume streams: acknowledgements in order, then the stream replays them', async () => {
