@@ -17,19 +17,19 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CommitLogClient } from '../node/src/client/index.js';
-import { clientCredentials, createCA, issueClientCert, issueServerCert, writePemPair } from '../node/src/tls/index.js';
+import { ensureLocalPki, localPkiFlags, type LocalPki } from '../node/src/agent/local-pki.js';
+import { clientCredentials } from '../node/src/tls/index.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const AGENT = join(ROOT, 'node/src/agent/main.ts');
 const NODES = 3;
-const NODE_CN = 'commitlog-node';
 
 const { values: args } = parseArgs({
   options: {
@@ -79,33 +79,6 @@ async function checkPorts(): Promise<void> {
   }
 }
 
-/** Certificates and ACL, created on the first run and reused afterwards. */
-async function ensurePki(): Promise<{ ca: string; cert: string; key: string; clientCert: string; clientKey: string; model: string; policy: string }> {
-  const certs = join(dir, 'certs');
-  const f = {
-    ca: join(certs, 'ca.pem'),
-    cert: join(certs, 'node.pem'),
-    key: join(certs, 'node-key.pem'),
-    clientCert: join(certs, 'root-client.pem'),
-    clientKey: join(certs, 'root-client-key.pem'),
-    model: join(dir, 'acl/model.conf'),
-    policy: join(dir, 'acl/policy.csv'),
-  };
-  if (!Object.values(f).every((p) => existsSync(p))) {
-    say(`creating certificates and ACL under ${rel(dir)}`);
-    const ca = await createCA({ commonName: 'commitlog local CA' });
-    writePemPair(certs, 'ca', ca);
-    writePemPair(certs, 'node', await issueServerCert(ca, { commonName: NODE_CN, ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] }));
-    for (const cn of ['root', 'nobody']) writePemPair(certs, `${cn}-client`, await issueClientCert(ca, { commonName: cn }));
-    mkdirSync(join(dir, 'acl'), { recursive: true });
-    copyFileSync(join(ROOT, 'node/config/acl/model.conf'), f.model);
-    // root may do everything, "nobody" nothing; nodes forward Produce to the leader with their own certificate.
-    const rules = ['root', NODE_CN].flatMap((sub) => ['produce', 'consume', 'admin'].map((act) => `p, ${sub}, *, ${act}`));
-    writeFileSync(f.policy, `${rules.join('\n')}\n`);
-  }
-  return f;
-}
-
 interface NodeProc {
   readonly name: string;
   readonly proc: ChildProcess;
@@ -137,7 +110,7 @@ function formatLine(name: string, i: number, line: string): string {
   return `${prefix} | ${time} ${levels[o.level as number] ?? String(o.level)} ${String(o.msg ?? '')}${fields ? `  ${fields}` : ''}`;
 }
 
-function startNode(i: number, pki: Awaited<ReturnType<typeof ensurePki>>): NodeProc {
+function startNode(i: number, pki: LocalPki): NodeProc {
   const name = `node-${i}`;
   const p = ports(i);
   const seeds = Array.from({ length: NODES }, (_, j) => j)
@@ -150,11 +123,7 @@ function startNode(i: number, pki: Awaited<ReturnType<typeof ensurePki>>): NodeP
     `--rpc-port=${p.rpc}`,
     `--http-port=${p.http}`,
     '--cluster-id=local',
-    `--server-tls-cert-file=${pki.cert}`,
-    `--server-tls-key-file=${pki.key}`,
-    `--server-tls-ca-file=${pki.ca}`,
-    `--acl-model-file=${pki.model}`,
-    `--acl-policy-file=${pki.policy}`,
+    ...Object.entries(localPkiFlags(pki)).map(([k, v]) => `--${k}=${v}`),
     '--gossip-preset=local',
     `--start-join-addrs=${seeds.join(',')}`,
     ...(i === 0 ? ['--bootstrap'] : []),
@@ -210,7 +179,8 @@ if (args.fresh) {
 }
 await checkPorts();
 mkdirSync(dir, { recursive: true });
-const pki = await ensurePki();
+const { paths: pki, created } = await ensureLocalPki(dir);
+if (created) say(`created certificates and ACL under ${rel(dir)}`);
 const restart = existsSync(join(dir, 'node-0'));
 say(restart ? `restarting the cluster from ${rel(dir)} (existing data; no second bootstrap)` : `starting a new 3-node cluster in ${rel(dir)}`);
 const nodes = Array.from({ length: NODES }, (_, i) => startNode(i, pki));
@@ -227,7 +197,7 @@ const onSignal = (sig: NodeJS.Signals): void => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-const client = new CommitLogClient({ target: `commitlog:///127.0.0.1:${ports(0).rpc}`, credentials: clientCredentials({ caFile: pki.ca, certFile: pki.clientCert, keyFile: pki.clientKey }), refreshMs: 0 });
+const client = new CommitLogClient({ target: `commitlog:///127.0.0.1:${ports(0).rpc}`, credentials: clientCredentials({ caFile: pki.ca, certFile: pki.rootCert, keyFile: pki.rootKey }), refreshMs: 0 });
 const ready = await waitReady(client, nodes, 60_000);
 const servers = ready ? await client.getServers() : [];
 client.close();
@@ -239,7 +209,7 @@ if (!ready) {
     process.exit(1);
   }
 } else {
-  const tls = `--ca-file ${rel(pki.ca)} --cert-file ${rel(pki.clientCert)} --key-file ${rel(pki.clientKey)}`;
+  const tls = `--ca-file ${rel(pki.ca)} --cert-file ${rel(pki.rootCert)} --key-file ${rel(pki.rootKey)}`;
   say('');
   say(`cluster ready: ${servers.length} voters, leader ${servers.find((s) => s.isLeader)?.id ?? '?'}`);
   for (const s of servers) say(`  ${s.id.padEnd(7)} ${s.addr.padEnd(16)} ${s.isLeader ? 'leader' : 'follower'}${s.isVoter ? '' : ' (learner)'}`);

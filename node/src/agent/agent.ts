@@ -222,6 +222,26 @@ export class Agent {
     return (this.stopping ??= this.doStop());
   }
 
+  /**
+   * Stops abruptly, as a crash would look to the others: no leadership transfer, no gossip
+   * leave (peers declare this node failed). For tests of failure handling; the data on disk
+   * stays consistent (Raft flushes), so the node can be started again.
+   */
+  abort(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      await this.parts.reconciler.stop();
+      await this.gossip.stop();
+      await this.parts.mux.close();
+      this.backend.close();
+      this.parts.forwarder.close();
+      await this.server.shutdown();
+      await this.node.stop();
+      await this.parts.http.close();
+      this.parts.casbin?.close();
+      this.logger.info('agent aborted (no leadership transfer, no gossip leave)');
+    })());
+  }
+
   private async doStop(): Promise<void> {
     const log = this.logger;
     log.info('agent stopping');

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { status as Status, type ServiceError } from '@grpc/grpc-js';
+import type { AdminClient, ListMembersResponse, MembershipResponse } from '../gen/v1/admin.js';
+import type { ConsumeResponse, GetServersResponse, LogClient, ProduceResponse } from '../gen/v1/log.js';
+import { CommitLogClient } from '../client/index.js';
+import { ErrorMetadataKeys } from '../server/errors.js';
+import type { Agent } from './agent.js';
+import { TestAgents, eventually } from './testing/cluster.js';
+
+function unary<T>(fn: (cb: (err: ServiceError | null, res: T) => void) => unknown): Promise<T> {
+  return new Promise((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res))));
+}
+const produce = (c: LogClient, v: string): Promise<number> => unary<ProduceResponse>((cb) => c.produce({ record: { value: Buffer.from(v), offset: 0, term: 0, type: 0 } }, cb)).then((r) => r.offset);
+const consume = (c: LogClient, offset: number): Promise<ConsumeResponse> => unary<ConsumeResponse>((cb) => c.consume({ offset }, cb));
+const voters = (a: Agent): string[] =>
+  a.node
+    .status()
+    .members.filter((m) => m.suffrage === 'voter')
+    .map((m) => m.id)
+    .sort();
+/** Calls of `method` this agent's server finished with OK (read from its Prometheus counter). */
+async function okCalls(a: Agent, method: string): Promise<number> {
+  const m = await a.metrics.requests.get();
+  return m.values.filter((v) => v.labels.method === `/log.v1.Log/${method}` && v.labels.code === 'OK').reduce((s, v) => s + v.value, 0);
+}
+
+describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, ACL, fsync)', function () {
+  this.timeout(30_000);
+  let t: TestAgents;
+  const clients: { close(): void }[] = [];
+  const client = (name: string): LogClient => {
+    const c = t.logClient(name);
+    clients.push(c);
+    return c;
+  };
+  const admin = (name: string): AdminClient => {
+    const c = t.adminClient(name);
+    clients.push(c);
+    return c;
+  };
+  const leaderName = (): string => eventually('a leader', () => t.leader()?.config.nodeName) as unknown as string;
+
+  before(async () => {
+    t = await TestAgents.create();
+    await t.start('n0', { bootstrap: true });
+    await t.start('n1');
+    await t.start('n2');
+    // GIVEN n0 bootstrapped alone and n1, n2 joined only through gossip.
+    await eventually('3 voters', () => {
+      const l = t.leader();
+      return l !== undefined && voters(l).join() === 'n0,n1,n2';
+    });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await t.destroy();
+  });
+
+  it('GetServers lists the 3 servers with one leader, all voters, each with its RPC address', async () => {
+    const res = await unary<GetServersResponse>((cb) => client('n1').getServers({}, cb));
+    assert.deepEqual(res.servers.map((s) => s.id).sort(), ['n0', 'n1', 'n2']);
+    assert.equal(res.servers.filter((s) => s.isLeader).length, 1);
+    assert.ok(res.servers.every((s) => s.isVoter));
+    for (const s of res.servers) assert.equal(s.rpcAddr, t.get(s.id).rpcAddr);
+  });
+
+  it('a record produced through the leader is consumed from every follower at the same offset; past the end is OUT_OF_RANGE', async () => {
+    const leader = await leaderName();
+    const offset = await produce(client(leader), 'first record');
+    for (const name of ['n0', 'n1', 'n2'].filter((n) => n !== leader)) {
+      const r = await eventually(`record on ${name}`, () => consume(client(name), offset));
+      assert.equal(r.record?.offset, offset);
+      assert.equal(r.record?.value.toString(), 'first record');
+      const err = (await consume(client(name), offset + 1).catch((e: unknown) => e)) as ServiceError;
+      assert.equal(err.code, Status.OUT_OF_RANGE);
+      assert.equal(err.metadata.get(ErrorMetadataKeys.nextOffset)[0], String(offset + 1));
+    }
+  });
+
+  it('Produce sent to a follower is forwarded to the leader; the record has the same dense offset everywhere', async () => {
+    const leader = await leaderName();
+    const follower = ['n0', 'n1', 'n2'].find((n) => n !== leader) as string;
+    const forwardedBefore = (await t.get(follower).metrics.registry.getSingleMetric('commitlog_produce_total')?.get())?.values.find((v) => v.labels.how === 'forwarded')?.value ?? 0;
+    const offset = await produce(client(follower), 'via a follower');
+    const forwardedAfter = (await t.get(follower).metrics.registry.getSingleMetric('commitlog_produce_total')?.get())?.values.find((v) => v.labels.how === 'forwarded')?.value ?? 0;
+    assert.equal(forwardedAfter, forwardedBefore + 1, 'the follower forwarded the call');
+    for (const name of ['n0', 'n1', 'n2']) {
+      const r = await eventually(`record on ${name}`, () => consume(client(name), offset));
+      assert.equal(r.record?.value.toString(), 'via a follower');
+    }
+  });
+
+  it('the client routes Produce to the leader and spreads Consume over the followers', async () => {
+    const leader = await leaderName();
+    const followers = ['n0', 'n1', 'n2'].filter((n) => n !== leader);
+    const routes: string[] = [];
+    const lb = new CommitLogClient({ target: `commitlog:///${t.get(followers[0] as string).rpcAddr}`, credentials: t.credentials(), onRoute: (call, s) => routes.push(`${call}@${s.id}`) });
+    clients.push(lb);
+    const before = { produce: await okCalls(t.get(leader), 'Produce'), consume: await Promise.all(followers.map((f) => okCalls(t.get(f), 'Consume'))) };
+    const offsets: number[] = [];
+    for (let i = 0; i < 4; i++) offsets.push(await lb.produce(Buffer.from(`lb-${i}`)));
+    // Let the followers apply, so every read is answered by the follower it was sent to.
+    await eventually('followers caught up', () => followers.every((f) => t.get(f).backend.bounds().next > (offsets.at(-1) as number)));
+    for (const o of offsets) assert.equal((await lb.consume(o)).value.toString(), `lb-${offsets.indexOf(o)}`);
+    assert.deepEqual(routes.filter((r) => r.startsWith('produce@')), Array(4).fill(`produce@${leader}`));
+    assert.deepEqual(routes.filter((r) => r.startsWith('consume@')).sort(), followers.flatMap((f) => [`consume@${f}`, `consume@${f}`]).sort());
+    // Server side agrees: the leader served the 4 Produce calls, each follower 2 Consume calls.
+    assert.equal((await okCalls(t.get(leader), 'Produce')) - before.produce, 4);
+    const after = await Promise.all(followers.map((f) => okCalls(t.get(f), 'Consume')));
+    assert.deepEqual(after.map((n, i) => n - (before.consume[i] as number)), [2, 2]);
+  });
+
+  it('a node joining through gossip becomes a learner, then a voter; when it dies it stays a member until Admin RemoveMember', async () => {
+    const leader = t.leader() as Agent;
+    const seen: string[] = [];
+    const off = leader.node.onApplied(() => {
+      const s = leader.node.status().members.find((m) => m.id === 'n3')?.suffrage ?? 'absent';
+      if (seen.at(-1) !== s) seen.push(s);
+    });
+    await t.start('n3');
+    // The configuration changes when its entry commits; the apply callback sees each step.
+    await eventually('n3 a voter', () => seen.includes('voter'));
+    off();
+    assert.deepEqual(seen.filter((s) => s !== 'absent'), ['learner', 'voter']);
+
+    // WHEN n3 crashes (no gossip leave), the others' failure detector declares it failed...
+    await t.stop('n3', true);
+    await eventually('n3 failed in gossip', () => leader.gossip.members().find((m) => m.name === 'n3')?.state === 'dead');
+    // ...THEN it is still a voter: failures never change the Raft configuration.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(voters(leader).includes('n3'));
+    const listed = await unary<ListMembersResponse>((cb) => admin(leader.config.nodeName).listMembers({}, cb));
+    assert.ok(listed.members.some((m) => m.id === 'n3'));
+
+    // Admin RemoveMember is the explicit way out.
+    const res = await unary<MembershipResponse>((cb) => admin(leader.config.nodeName).removeMember({ id: 'n3' }, cb));
+    assert.deepEqual(res.members.map((m) => m.id).sort(), ['n0', 'n1', 'n2']);
+    assert.deepEqual(voters(leader), ['n0', 'n1', 'n2']);
+  });
+
+  it('membership calls on a follower fail with FAILED_PRECONDITION naming the leader', async () => {
+    const leader = await leaderName();
+    const follower = ['n0', 'n1', 'n2'].find((n) => n !== leader) as string;
+    const err = (await unary((cb) => admin(follower).removeMember({ id: leader }, cb)).catch((e: unknown) => e)) as ServiceError;
+    assert.equal(err.code, Status.FAILED_PRECONDITION);
+    assert.match(err.details, new RegExp(`leader is ${leader}`));
+  });
+});
