@@ -38,7 +38,7 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     clients.push(c);
     return c;
   };
-  const leaderName = (): string => eventually('a leader', () => t.leader()?.config.nodeName) as unknown as string;
+  const leaderName = (): Promise<string> => eventually('a leader', () => t.leader()?.config.nodeName);
 
   before(async () => {
     t = await TestAgents.create();
