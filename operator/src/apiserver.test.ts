@@ -17,6 +17,9 @@ import { collectionPath, objectPath, RESOURCES } from './kube/resources.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { createMetrics } from './kube/metrics.js';
 import { Operator } from './operator.js';
+import { until as poll } from './kube/wait.js';
+
+const until = (cond: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> => poll(cond, what, ms, 200);
 
 const OPERATOR_USER = 'commitlog-operator-under-test';
 
@@ -24,13 +27,6 @@ function manifest(ns: string, name: string, spec: CommitLogClusterSpec): CommitL
   return { apiVersion: 'commitlog.dev/v1alpha1', kind: 'CommitLogCluster', metadata: { name, namespace: ns }, spec };
 }
 
-async function until(cond: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('operator on a real API server', function () {
   this.timeout(120_000);

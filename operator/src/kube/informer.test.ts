@@ -6,6 +6,7 @@ import { HttpKubeClient, type KubeObj } from './client.js';
 import { KubeConfigTransport } from './http.js';
 import { Informer } from './informer.js';
 import { RESOURCES } from './resources.js';
+import { until } from './wait.js';
 
 type WatchHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -62,13 +63,6 @@ class WatchServer {
 const cm = (name: string, rv: string): KubeObj => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', resourceVersion: rv } });
 const event = (type: string, object: unknown): string => JSON.stringify({ type, object }) + '\n';
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('Informer watch recovery against a local API server', function () {
   this.timeout(10_000);

@@ -3,15 +3,8 @@ import { FakeKubeClient } from './fake-client.js';
 import { LeaderElector } from './leader.js';
 import { formatMicroTime, parseMicroTime } from './micro-time.js';
 import { RESOURCES } from './resources.js';
+import { sleep, until } from './wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 describe('MicroTime', () => {
   it('has exactly six fractional digits, as the API server parses it', () => {

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { WorkQueue } from './queue.js';
+import { sleep, until } from './wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 describe('WorkQueue', () => {
   let q: WorkQueue | undefined;
