@@ -4,6 +4,7 @@
  * network, no disk). Prints one JSON document. The fsync variant needs the shell's
  * storage on the segmented log and is reported as not measured until it exists.
  */
+import { loadavg } from 'node:os';
 import { MemoryStorage, RawNode, nodeId, raftConfig, seededRng, type Message, type NodeId } from '../node/src/raft/index.js';
 
 interface Node {
@@ -82,6 +83,7 @@ const results = {
   benchmark: 'raft',
   node: process.version,
   date: new Date().toISOString(),
+  loadAverage1m: Number((loadavg()[0] ?? 0).toFixed(2)),
   inMemory3Nodes: [median3(20_000, 1, 100), median3(200_000, 64, 100), median3(200_000, 256, 100)],
   fsync3Nodes: null,
   fsyncNote: 'not measured yet: needs the shell storage on the segmented log (issue 4 item 3); add it there',
