@@ -17,7 +17,7 @@ import {
 import { controlPlaneStartTimeoutMs, useControlPlane, useNamespace, type ControlPlane } from '../support/control-plane.js';
 import { adminIdentity } from './control-plane.js';
 import { controlPlaneDir, pinnedVersions } from './config.js';
-import { installCrds, readCrds } from './crds.js';
+import { installCrds, parseManifests, readCrds, refusedObjects } from './crds.js';
 
 /** Polls `probe` until it returns true, or fails with `what` after `timeoutMs`. */
 async function eventually(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
@@ -110,6 +110,28 @@ describe('test control plane (etcd + kube-apiserver + kube-controller-manager fr
       custom.createNamespacedCustomObject({ group: 'test.commitlog.dev', version: 'v1', namespace: ns.name, plural: 'widgets', body: widget(0) }),
       (e: unknown) => e instanceof ApiException && e.code === 422 && /should be greater than or equal to 1/.test(String(e.body)),
     );
+  });
+
+  it('judges manifests object by object: a refused object is reported with the reason, nothing is persisted', async () => {
+    const objects = parseManifests(`
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: fine, namespace: ${ns.name} }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: broken, namespace: ${ns.name} }
+spec:
+  replicas: -1
+  selector: { matchLabels: { app: x } }
+  template:
+    metadata: { labels: { app: x } }
+    spec: { containers: [{ name: c, image: busybox }] }
+`);
+    const refused = await refusedObjects(cp.kubeConfig, objects);
+    assert.equal(refused.length, 1, refused.join('\n'));
+    assert.match(refused[0] ?? '', /^Deployment\/broken: HTTP 422 .*spec\.replicas.*must be greater than or equal to 0/);
+    await assert.rejects(core.readNamespacedConfigMap({ namespace: ns.name, name: 'fine' }), isNotFound);
   });
 
   it('restarts the API server on the same address with the data kept (for recovery tests)', async function () {
