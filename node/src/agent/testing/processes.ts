@@ -1,0 +1,110 @@
+/**
+ * Agent processes (node/src/agent/main.ts) on 127.0.0.1 for the real-process tests: free
+ * ports picked up front, the local PKI, kill -9 and graceful SIGTERM by pid.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureLocalPki, localPkiFlags, type LocalPki } from '../local-pki.js';
+
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; a race with other binders is possible but rare). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const a = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  if (a === null || typeof a === 'string') throw new Error('no port');
+  return a.port;
+}
+
+/** One agent process. */
+export interface AgentProcess {
+  readonly name: string;
+  readonly rpcAddr: string;
+  readonly proc: ChildProcess;
+  readonly exited: Promise<number | null>;
+  /** Last lines of stderr (for failure messages). */
+  stderr(): string;
+}
+
+/** Agent processes sharing a temp dir and PKI. */
+export class AgentProcesses {
+  readonly procs = new Map<string, AgentProcess>();
+  private constructor(
+    readonly root: string,
+    readonly pki: LocalPki,
+    private readonly ports: Map<string, { rpc: number; gossip: number; http: number }>,
+  ) {}
+
+  /** Picks ports for `names` and creates the PKI. */
+  static async create(names: readonly string[]): Promise<AgentProcesses> {
+    const root = mkdtempSync(join(tmpdir(), 'commitlog-agent-procs-'));
+    const { paths } = await ensureLocalPki(root);
+    const ports = new Map<string, { rpc: number; gossip: number; http: number }>();
+    for (const n of names) ports.set(n, { rpc: await freePort(), gossip: await freePort(), http: await freePort() });
+    return new AgentProcesses(root, paths, ports);
+  }
+
+  /** RPC address of `name`. */
+  rpcAddr(name: string): string {
+    return `127.0.0.1:${this.port(name).rpc}`;
+  }
+
+  private port(name: string): { rpc: number; gossip: number; http: number } {
+    const p = this.ports.get(name);
+    if (p === undefined) throw new Error(`unknown node ${name}`);
+    return p;
+  }
+
+  /** Spawns agent `name`; every other planned node is a gossip seed. */
+  start(name: string, o: { bootstrap?: boolean } = {}): AgentProcess {
+    const p = this.port(name);
+    const seeds = [...this.ports.entries()].filter(([n]) => n !== name).map(([, q]) => `127.0.0.1:${q.gossip}`);
+    const flags = {
+      'node-name': name,
+      'data-dir': join(this.root, name),
+      'bind-addr': `127.0.0.1:${p.gossip}`,
+      'rpc-port': String(p.rpc),
+      'http-port': String(p.http),
+      'cluster-id': 'proc-test',
+      'gossip-preset': 'local',
+      'start-join-addrs': seeds.join(','),
+      'log-level': 'warn',
+      ...localPkiFlags(this.pki),
+    };
+    const args = [...Object.entries(flags).map(([k, v]) => `--${k}=${v}`), ...(o.bootstrap ? ['--bootstrap'] : [])];
+    const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    proc.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    const ap: AgentProcess = { name, rpcAddr: this.rpcAddr(name), proc, exited: new Promise((r) => proc.once('exit', (code) => r(code))), stderr: () => err };
+    this.procs.set(name, ap);
+    return ap;
+  }
+
+  /** kill -9 `name`. */
+  async kill(name: string): Promise<void> {
+    const p = this.procs.get(name);
+    if (p?.proc.pid === undefined || p.proc.exitCode !== null || p.proc.signalCode !== null) return;
+    p.proc.kill('SIGKILL');
+    await p.exited;
+  }
+
+  /** SIGTERM every running process (by pid), SIGKILL after `graceMs`, then remove the temp dir. */
+  async destroy(graceMs = 15_000): Promise<void> {
+    await Promise.all(
+      [...this.procs.values()].map(async (p) => {
+        if (p.proc.exitCode !== null || p.proc.signalCode !== null) return;
+        p.proc.kill('SIGTERM');
+        const t = setTimeout(() => p.proc.kill('SIGKILL'), graceMs);
+        await p.exited;
+        clearTimeout(t);
+      }),
+    );
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
