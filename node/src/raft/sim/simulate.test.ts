@@ -16,6 +16,7 @@ describe('raft simulator', function () {
       const r = simulate({ seed, duration: 2000, voters: seed % 4 === 0 ? 5 : 3 });
       if (!r.ok) assert.fail(`seed ${r.seed}: ${r.error}\nreplay: ${r.replay}\n${r.trace.slice(-30).join('\n')}`);
       acked += r.stats.acked;
+      assert.equal(r.stats.linearizable, 'ok', `seed ${seed}: the linearizability checker ran out of steps`);
     }
     // The runs did real work: records were acknowledged (and then checked).
     assert.ok(acked > SEEDS * 10, `only ${acked} records acknowledged`);

@@ -44,6 +44,8 @@ export interface SimStats {
   readonly crashes: number;
   readonly confChanges: number;
   readonly snapshots: number;
+  /** The checker's verdict: `unknown` when its step budget ran out (reported, never counted as a pass silently). */
+  readonly linearizable: 'ok' | 'unknown' | 'not-checked';
 }
 
 /** The outcome of one seed. */
@@ -195,15 +197,17 @@ export function simulate(opts: SimOptions): SimResult {
     const members = new Set(leader?.raw?.status().confState.voters ?? []);
     c.inv.final([...c.nodes.values()].filter((n) => members.has(n.id)));
     if (leader === undefined) throw new Error('no leader after healing the cluster');
+    let linearizable: SimStats['linearizable'] = 'not-checked';
     if (opts.lincheck !== false) {
       const verdict = checkLinearizable(clients.history);
       if (verdict.outcome === 'illegal') throw new Error(`history not linearizable: ${verdict.explanation}`);
+      linearizable = verdict.outcome;
     }
     return {
       ok: true,
       seed: opts.seed,
       history: clients.history,
-      stats: { leaders: c.inv.terms, acked: c.inv.acked.length, operations: clients.history.length, ...stats },
+      stats: { leaders: c.inv.terms, acked: c.inv.acked.length, operations: clients.history.length, linearizable, ...stats },
     };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
