@@ -142,6 +142,7 @@ function startNode(i: number, pki: LocalPki): NodeProc {
     ),
   };
   for (const s of [proc.stdout, proc.stderr]) if (s) createInterface({ input: s }).on('line', (l) => say(formatLine(name, i, l)));
+  say(`started ${name} (pid ${proc.pid ?? '?'}): RPC 127.0.0.1:${p.rpc}, gossip 127.0.0.1:${p.gossip}, metrics http://127.0.0.1:${p.http}/metrics`);
   return node;
 }
 

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const START = fileURLToPath(new URL('./start.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../node/src/cli/main.ts', import.meta.url));
+
+/** A running `npm start` (scripts/start.ts) with its output collected. */
+class StartRun {
+  readonly proc: ChildProcess;
+  out = '';
+  readonly exited: Promise<number | null>;
+  constructor(args: string[]) {
+    this.proc = spawn(process.execPath, ['--import', 'tsx', START, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout?.on('data', (d: Buffer) => (this.out += d.toString()));
+    this.proc.stderr?.on('data', (d: Buffer) => (this.out += d.toString()));
+    this.exited = new Promise((r) => this.proc.once('exit', (code) => r(code)));
+  }
+  async waitFor(re: RegExp, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!re.test(this.out)) {
+      if (this.proc.exitCode !== null) throw new Error(`start.ts exited (${this.proc.exitCode}) before ${re}:\n${this.out.slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`no ${re} within ${ms} ms:\n${this.out.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  pids(): number[] {
+    return [...this.out.matchAll(/started node-\d \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+  }
+}
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    p.once('exit', (code) => (clearTimeout(t), resolve({ code, stdout, stderr })));
+  });
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
+  this.timeout(120_000);
+  const dir = mkdtempSync(join(tmpdir(), 'commitlog-start-'));
+  // Ports base..base+22 in a range the defaults (8400…) and ephemeral ports do not use.
+  const base = 21000 + 100 * Math.floor(Math.random() * 80);
+  const runs: StartRun[] = [];
+  after(async () => {
+    for (const r of runs) if (r.proc.exitCode === null) r.proc.kill('SIGINT');
+    await Promise.all(runs.map((r) => r.exited));
+    for (const r of runs) for (const pid of r.pids()) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts, serves produce and consume through the CLI, stops all three on SIGINT, and restarts from the same data', async () => {
+    const first = new StartRun(['--base-port', String(base), '--dir', dir]);
+    runs.push(first);
+    await first.waitFor(/cluster ready: 3 voters, leader node-\d/, 60_000);
+    assert.match(first.out, /starting a new 3-node cluster/);
+    const tls = ['--ca-file', join(dir, 'certs/ca.pem'), '--cert-file', join(dir, 'certs/root-client.pem'), '--key-file', join(dir, 'certs/root-client-key.pem')];
+    const produced = await cli(['produce', '--addr', `127.0.0.1:${base + 10}`, ...tls, 'hello']);
+    assert.equal(produced.code, 0, produced.stderr);
+    assert.equal(produced.stdout, '0\n');
+    const consumed = await cli(['consume', '--addr', `127.0.0.1:${base + 20}`, ...tls, '--offset', '0']);
+    assert.equal(consumed.code, 0, consumed.stderr);
+    assert.equal(consumed.stdout, 'hello\n');
+
+    const pids = first.pids();
+    assert.equal(pids.length, 3);
+    first.proc.kill('SIGINT');
+    assert.equal(await first.exited, 0, first.out.slice(-3000));
+    assert.match(first.out, /all nodes stopped/);
+    for (const pid of pids) assert.equal(alive(pid), false, `agent pid ${pid} still running`);
+
+    // A second start reuses the certificates and the data: no second bootstrap, the record is still there.
+    const second = new StartRun(['--base-port', String(base), '--dir', dir]);
+    runs.push(second);
+    await second.waitFor(/cluster ready: 3 voters/, 60_000);
+    assert.match(second.out, /restarting the cluster/);
+    assert.doesNotMatch(second.out, /created certificates/);
+    const again = await cli(['consume', '--addr', `127.0.0.1:${base}`, ...tls, '--offset', '0']);
+    assert.equal(again.stdout, 'hello\n', again.stderr);
+    second.proc.kill('SIGTERM');
+    assert.equal(await second.exited, 0);
+    for (const pid of second.pids()) assert.equal(alive(pid), false, `agent pid ${pid} still running`);
+  });
+
+  it('exits 1 naming the port when one of its ports is busy', async () => {
+    const holder: Server = createServer();
+    await new Promise<void>((r) => holder.listen(base + 12, '127.0.0.1', () => r()));
+    try {
+      const run = new StartRun(['--base-port', String(base), '--dir', dir]);
+      runs.push(run);
+      assert.equal(await run.exited, 1);
+      assert.match(run.out, new RegExp(`${base + 12} \\(node-1 metrics\\)`));
+      assert.match(run.out, /--base-port/);
+    } finally {
+      await new Promise<void>((r) => holder.close(() => r()));
+    }
+  });
+});
