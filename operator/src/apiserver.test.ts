@@ -2,7 +2,7 @@
  * The operator against a real kube-apiserver + etcd + controller-manager (test/controlplane),
  * with the CRD from crds/ installed by the fixture: schema and CEL rejections, defaults, the
  * scale and status subresources, a reconcile that creates every child with owner references
- * and then makes zero writes, garbage collection, and Lease leader election.
+ * and then makes zero writes, Lease leader election and two operator instances failing over.
  */
 import assert from 'node:assert/strict';
 import { useControlPlane, useNamespace, type ControlPlane } from '../../test/support/control-plane.js';
@@ -76,10 +76,11 @@ describe('operator on a real API server', function () {
     assert.equal((await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.spec.replicas, 5);
   });
 
-  it('reconciles a cluster into its children with owner references, then makes zero writes; deleting it deletes them', async () => {
+  it('reconciles a cluster into its children with owner references, then makes zero writes', async () => {
     await client.create(RESOURCES.cluster, manifest(ns.name, 'demo', { replicas: 3 }));
     const events: string[] = [];
     const r = new Reconciler({ client, log: silentLogger, events: { record: (_o, _t, reason) => { events.push(reason); return Promise.resolve(); } } });
+    const start = await cp.audit.checkpoint();
     await r.reconcile(ns.name, 'demo'); // records the cluster id
     await r.reconcile(ns.name, 'demo'); // creates the children
     await r.reconcile(ns.name, 'demo'); // settles status
@@ -96,15 +97,19 @@ describe('operator on a real API server', function () {
     }
 
     const before = await cp.audit.checkpoint();
+    const clusterWrites = cp.audit.between(start, before, { user: OPERATOR_USER, resource: 'commitlogclusters' });
+    assert.ok(clusterWrites.length > 0);
+    assert.deepEqual(new Set(clusterWrites.map((w) => `${w.verb} ${w.objectRef?.subresource ?? '(main resource)'}`)), new Set(['patch status']), 'the operator writes the cluster only through the status subresource');
     await r.reconcile(ns.name, 'demo');
     const after = await cp.audit.checkpoint();
     const writes = cp.audit.between(before, after, { user: OPERATOR_USER });
     assert.deepEqual(writes.map((w) => `${w.verb} ${w.objectRef?.resource ?? ''}/${w.objectRef?.name ?? ''}`), [], 'an unchanged cluster gets no writes');
 
-    await client.delete(RESOURCES.cluster, ns.name, 'demo');
-    // The garbage collector learns about a new CRD at its next discovery resync (every
-    // 30 s), so on a freshly started control plane this can take that long.
-    await until(async () => (await client.get(RESOURCES.statefulSet, ns.name, 'demo')) === undefined, 'garbage collection of the StatefulSet', 60_000);
+    // Garbage collection itself is left to the e2e test: the controller-manager notices a new
+    // CRD only at its 30 s discovery resync, too slow for this suite. The owner reference
+    // (kind, apiVersion, uid, controller) is what it acts on, and it is checked above.
+    const ref = (sts?.metadata.ownerReferences ?? [])[0] as unknown as Record<string, unknown> | undefined;
+    assert.deepEqual([ref?.apiVersion, ref?.kind, ref?.name, ref?.blockOwnerDeletion], ['commitlog.dev/v1alpha1', 'CommitLogCluster', 'demo', true]);
   });
 
   it('elects one leader through a real Lease (MicroTime times accepted) and fails over on release', async () => {
