@@ -8,6 +8,11 @@ import { isLogLevel, type LogLevel } from '../observability/logger.js';
 export interface ServerConfig {
   /** ProduceStream: records accepted but not yet acknowledged before the server stops reading the stream. */
   readonly maxInFlightPerStream: number;
+  /**
+   * Streams: most messages handed to grpc-js and not yet written to HTTP/2, per call (the
+   * bound on what a stalled client costs; see message-writer.ts).
+   */
+  readonly streamWindowMessages: number;
   /** ConsumeStream: most records read from the log in one batch. */
   readonly consumeBatchRecords: number;
   /** ConsumeStream: most value bytes read from the log in one batch. */
@@ -27,6 +32,7 @@ export interface ServerConfig {
 /** Defaults. */
 export const defaultServerConfig: ServerConfig = {
   maxInFlightPerStream: 1024,
+  streamWindowMessages: 64,
   consumeBatchRecords: 256,
   consumeBatchBytes: 1024 * 1024,
   requestLogLevel: 'info',
@@ -60,6 +66,7 @@ function positiveInt(field: string, v: number): void {
 export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerConfig {
   const c: ServerConfig = { ...defaultServerConfig, ...input };
   positiveInt('maxInFlightPerStream', c.maxInFlightPerStream);
+  positiveInt('streamWindowMessages', c.streamWindowMessages);
   positiveInt('consumeBatchRecords', c.consumeBatchRecords);
   positiveInt('consumeBatchBytes', c.consumeBatchBytes);
   if (!Number.isSafeInteger(c.shutdownGraceMs) || c.shutdownGraceMs < 0) throw new InvalidServerConfigError('shutdownGraceMs', `must be >= 0, got ${c.shutdownGraceMs}`);

@@ -3,10 +3,10 @@
  *
  * ConsumeStream reads the log in batches from the requested offset and then tails it:
  * at the durable end it parks on {@link LogBackend.waitFor}, which a commit wakes (no
- * polling). Back-pressure: when `call.write()` returns false (the stream's buffer is at
- * its high-water mark, because HTTP/2 flow control has stopped the bytes), the loop waits
- * for 'drain' before reading more from the log. A consumer that stops reading therefore
- * holds at most one batch plus the stream's high-water mark in server memory.
+ * polling). Back-pressure: messages go out through a {@link MessageWriter} with at most
+ * `streamWindowMessages` in flight; when the window is full (HTTP/2 flow control has
+ * stopped the bytes) the loop waits before reading more from the log. A consumer that
+ * stops reading therefore holds at most one batch plus the window in server memory.
  *
  * ProduceStream pipelines: each request is handed to the backend at once (so concurrent
  * records share one group commit) and the offsets are acknowledged strictly in request
@@ -21,11 +21,12 @@ import { OffsetOutOfRangeError } from '../log/index.js';
 import type { LogBackend } from './backend.js';
 import type { ServerConfig } from './config.js';
 import { ShuttingDownError, toStatus } from './errors.js';
+import { MessageWriter } from './message-writer.js';
 import { toPb, valueOf } from './records.js';
 
 /** Counters that let tests assert bounded buffering without timing anything. */
 export interface StreamStats {
-  /** Highest number of ConsumeStream messages ever buffered in one call's writable stream. */
+  /** Highest number of ConsumeStream messages ever in flight (handed to grpc-js, not yet written) in one call. */
   maxConsumeBuffered: number;
   /** Records ConsumeStreams have read from the log (and so handed to grpc-js). */
   consumeRecordsRead: number;
@@ -65,18 +66,6 @@ export class StreamRegistry {
   }
 }
 
-function waitDrain(call: NodeJS.EventEmitter, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      call.off('drain', done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    call.on('drain', done);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** Serves one ConsumeStream call until the client cancels, the server stops or an error. */
 export async function consumeStream(
   call: ServerWritableStream<ConsumeRequest, ConsumeResponse>,
@@ -94,6 +83,7 @@ export async function consumeStream(
   call.on('cancelled', cancel);
   call.on('error', cancel);
   const stats = streams.stats;
+  const writer = new MessageWriter(call, config.streamWindowMessages);
   let next = call.request.offset;
   try {
     while (!signal.aborted) {
@@ -108,10 +98,9 @@ export async function consumeStream(
       for (const r of batch) {
         if (signal.aborted) break;
         next = r.offset + 1;
-        const ok = call.write({ record: toPb(r) });
-        if (call.writableLength > stats.maxConsumeBuffered) stats.maxConsumeBuffered = call.writableLength;
-        if (!ok) await waitDrain(call, signal);
+        if (!writer.write({ record: toPb(r) })) await writer.waitForRoom(signal);
       }
+      if (writer.maxInFlight > stats.maxConsumeBuffered) stats.maxConsumeBuffered = writer.maxInFlight;
     }
     // Aborted: by the client (nothing to send) or by shutdown (tell the client).
     if (signal.reason instanceof ShuttingDownError) call.emit('error', toStatus(signal.reason));
@@ -137,6 +126,7 @@ export function produceStream(
   }
   const { signal } = ac;
   const stats = streams.stats;
+  const writer = new MessageWriter(call, config.streamWindowMessages);
   const pending: Promise<number>[] = [];
   let failed = false;
   let ended = false;
@@ -168,7 +158,7 @@ export function produceStream(
           fail(signal.reason);
           return;
         }
-        if (!call.write({ offset })) await waitDrain(call, signal);
+        if (!writer.write({ offset })) await writer.waitForRoom(signal);
         if (paused && pending.length <= max / 2) {
           paused = false;
           call.resume();
@@ -179,6 +169,7 @@ export function produceStream(
     }
     if (ended && !failed && pending.length === 0) {
       streams.release(ac);
+      await writer.flushed(signal);
       call.end();
     }
   };
