@@ -173,38 +173,38 @@ export class ControlPlane {
     this.audit = new AuditLog(auditLogPath, admin.kubeConfig);
 
     if (this.opts.controllerManager) {
-      const kc = await this.kubeConfigFor({ user: 'system:kube-controller-manager', groups: ['system:masters'] });
-      await this.#run('kube-controller-manager', [
-        `--kubeconfig=${kc.kubeconfigPath}`,
-        `--authentication-kubeconfig=${kc.kubeconfigPath}`,
-        `--authorization-kubeconfig=${kc.kubeconfigPath}`,
-        '--bind-address=127.0.0.1',
-        `--secure-port=${this.ports.kcm}`,
-        `--cert-dir=${join(this.dir, 'kcm-certs')}`,
-        '--leader-elect=false',
+      await this.#startController('kube-controller-manager', this.ports.kcm, [
         `--service-account-private-key-file=${saKey}`,
         `--root-ca-file=${caFile}`,
         '--use-service-account-credentials=false',
         `--service-cluster-ip-range=${this.opts.serviceClusterIpRange}`,
-      ]);
-      await this.#waitHealthy('kube-controller-manager', `https://127.0.0.1:${this.ports.kcm}/healthz`, deadline, { insecure: true });
+      ], deadline);
     }
     if (this.opts.scheduler) {
-      const kc = await this.kubeConfigFor({ user: 'system:kube-scheduler', groups: ['system:masters'] });
-      await this.#run('kube-scheduler', [
-        `--kubeconfig=${kc.kubeconfigPath}`,
-        `--authentication-kubeconfig=${kc.kubeconfigPath}`,
-        `--authorization-kubeconfig=${kc.kubeconfigPath}`,
-        '--bind-address=127.0.0.1',
-        `--secure-port=${this.ports.scheduler}`,
-        `--cert-dir=${join(this.dir, 'scheduler-certs')}`,
-        '--leader-elect=false',
-      ]);
-      await this.#waitHealthy('kube-scheduler', `https://127.0.0.1:${this.ports.scheduler}/healthz`, deadline, { insecure: true });
+      await this.#startController('kube-scheduler', this.ports.scheduler, [], deadline);
     }
     if (this.opts.crdDir !== null) {
       this.crds = await installCrds(this.kubeConfig, readCrds(this.opts.crdDir), Math.max(1_000, deadline - Date.now()));
     }
+  }
+
+  /**
+   * Starts kube-controller-manager or kube-scheduler as `system:<name>` (in system:masters),
+   * serving /healthz on 127.0.0.1:`port` with a self-signed certificate, no leader election.
+   */
+  async #startController(name: 'kube-controller-manager' | 'kube-scheduler', port: number, extra: readonly string[], deadline: number): Promise<void> {
+    const kc = await this.kubeConfigFor({ user: `system:${name}`, groups: ['system:masters'] });
+    await this.#run(name, [
+      `--kubeconfig=${kc.kubeconfigPath}`,
+      `--authentication-kubeconfig=${kc.kubeconfigPath}`,
+      `--authorization-kubeconfig=${kc.kubeconfigPath}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${port}`,
+      `--cert-dir=${join(this.dir, `${name}-certs`)}`,
+      '--leader-elect=false',
+      ...extra,
+    ]);
+    await this.#waitHealthy(name, `https://127.0.0.1:${port}/healthz`, deadline, { insecure: true });
   }
 
   async #run(name: BinaryName, args: readonly string[]): Promise<ManagedProcess> {
