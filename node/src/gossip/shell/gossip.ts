@@ -109,7 +109,7 @@ export class Gossip {
     const g = new Gossip(config, addr, core, transport, log, clock);
     ref.g = g;
     g.timer = setInterval(() => g.onTick(), config.tickMs);
-    log.info({ name: config.name, addr, encrypted: keyring !== undefined, preset: 'preset' in input ? input.preset : 'lan' }, 'gossip started');
+    log.info({ name: config.name, addr, encrypted: keyring !== undefined, preset: 'preset' in input ? (input.preset ?? 'lan') : 'resolved config' }, 'gossip started');
     g.flush();
     if (config.seeds.length > 0) g.retryJoin();
     return g;
