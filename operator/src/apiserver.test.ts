@@ -5,6 +5,9 @@
  * and then makes zero writes, Lease leader election and two operator instances failing over.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
 import { useControlPlane, useNamespace, type ControlPlane } from '../../test/support/control-plane.js';
 import { RULES } from './api/schema.js';
 import type { CommitLogCluster, CommitLogClusterSpec } from './api/types.js';
@@ -62,7 +65,14 @@ describe('operator on a real API server', function () {
     assert.match(await rejection({}, 'a'.repeat(41)), new RegExp(RULES.nameLength));
   });
 
-  it('fills defaults, keeps the storage class immutable, and scales through the scale subresource', async () => {
+  it('accepts examples/minimal.yaml and examples/full.yaml as written', async () => {
+    for (const file of ['minimal.yaml', 'full.yaml']) {
+      const doc = parse(readFileSync(resolve(import.meta.dirname, '../../examples', file), 'utf8')) as CommitLogCluster;
+      await transport.request('POST', collectionPath(RESOURCES.cluster, ns.name), { query: { dryRun: 'All' }, body: { ...doc, metadata: { ...doc.metadata, namespace: ns.name } } });
+    }
+  });
+
+  it('fills defaults, keeps storage class and size immutable, and scales through the scale subresource', async () => {
     await client.create(RESOURCES.cluster, manifest(ns.name, 'demo', { storage: { storageClassName: 'fast' } }));
     const c = await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo');
     assert.equal(c?.spec.replicas, 3);
@@ -71,6 +81,10 @@ describe('operator on a real API server', function () {
     await assert.rejects(
       transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { storage: { storageClassName: 'slow' } } }, contentType: 'application/merge-patch+json' }),
       (e: unknown) => e instanceof ApiError && e.message.includes(RULES.storageClassImmutable),
+    );
+    await assert.rejects(
+      transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { storage: { size: '2Gi' } } }, contentType: 'application/merge-patch+json' }),
+      (e: unknown) => e instanceof ApiError && e.message.includes(RULES.storageSizeImmutable),
     );
     await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo', 'scale'), { body: { spec: { replicas: 5 } }, contentType: 'application/merge-patch+json' });
     assert.equal((await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.spec.replicas, 5);
