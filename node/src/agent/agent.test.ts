@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import type { AdminClient, ListMembersResponse, MembershipResponse } from '../gen/v1/admin.js';
 import type { ConsumeResponse, GetServersResponse, LogClient, ProduceResponse } from '../gen/v1/log.js';
-import { CommitLogClient } from '../client/index.js';
+import { CommitLogClient, loadBalancedLogClient } from '../client/index.js';
 import { ErrorMetadataKeys } from '../server/errors.js';
 import type { Agent } from './agent.js';
 import { TestAgents, eventually } from './testing/cluster.js';
@@ -108,6 +108,29 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     assert.equal((await okCalls(t.get(leader), 'Produce')) - before.produce, 4);
     const after = await Promise.all(followers.map((f) => okCalls(t.get(f), 'Consume')));
     assert.deepEqual(after.map((n, i) => n - (before.consume[i] as number)), [2, 2]);
+  });
+
+  it('one grpc-js channel to commitlog:///host:port (resolver + commitlog_leader policy) sends Produce to the leader and Consume to the followers', async () => {
+    const leader = await leaderName();
+    const followers = ['n0', 'n1', 'n2'].filter((n) => n !== leader);
+    const lb = loadBalancedLogClient(t.get(followers[0] as string).rpcAddr, t.credentials());
+    clients.push(lb);
+    const before = {
+      produce: await okCalls(t.get(leader), 'Produce'),
+      leaderConsume: await okCalls(t.get(leader), 'Consume'),
+      consume: await Promise.all(followers.map((f) => okCalls(t.get(f), 'Consume'))),
+    };
+    const offsets: number[] = [];
+    for (let i = 0; i < 4; i++) offsets.push(await produce(lb, `channel-${i}`));
+    await eventually('followers caught up', () => followers.every((f) => t.get(f).backend.bounds().next > (offsets.at(-1) as number)));
+    for (const o of offsets) assert.equal((await consume(lb, o)).record?.value.toString(), `channel-${offsets.indexOf(o)}`);
+    assert.equal((await okCalls(t.get(leader), 'Produce')) - before.produce, 4, 'every Produce reached the leader');
+    // Reads are spread: keep reading until both followers have served some (bounded), the leader none.
+    const served = async (): Promise<number[]> => (await Promise.all(followers.map((f) => okCalls(t.get(f), 'Consume')))).map((n, i) => n - (before.consume[i] as number));
+    for (let i = 0; i < 20 && (await served()).some((n) => n === 0); i++) await consume(lb, offsets[0] as number);
+    const counts = await served();
+    assert.ok(counts.every((n) => n > 0), `both followers served reads: ${counts.join(', ')}`);
+    assert.equal(await okCalls(t.get(leader), 'Consume'), before.leaderConsume, 'the leader served no read');
   });
 
   it('a node joining through gossip becomes a learner, then a voter; when it dies it stays a member until Admin RemoveMember', async () => {

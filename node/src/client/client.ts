@@ -14,9 +14,9 @@
  * Produce retries make delivery at-least-once: a Produce whose answer was lost may have
  * committed, and retrying it appends the value again. Acknowledged records are never lost.
  *
- * Why not a grpc-js load-balancing policy: grpc-js's experimental picker does not see the
- * method being called, so "writes to the leader" cannot be decided inside one channel
- * without per-call metadata tricks; per-server channels keep the rule plain and testable.
+ * The same routing also exists inside one grpc-js channel (grpc-lb.ts: resolver
+ * `commitlog:///` + policy `commitlog_leader`); this wrapper adds what a channel does not:
+ * retrying a Produce at the new leader across a failover, and reading your own writes.
  */
 import { Metadata, status as Status, type ChannelCredentials, type ClientOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { LogClient, type ConsumeResponse, type GetServersResponse, type ProduceResponse, type Record as WireRecord } from '../gen/v1/log.js';

@@ -1,0 +1,261 @@
+/**
+ * The book's client-side load balancing inside ONE grpc-js channel: a resolver for
+ * `commitlog:///host:port` and a load-balancing policy "commitlog_leader", registered
+ * through grpc-js's `experimental` API by {@link registerCommitLogLoadBalancing}.
+ *
+ * - The resolver calls GetServers on the target (then on any server seen before), hands
+ *   the servers' addresses to the channel as endpoints, the leader's address as a channel
+ *   attribute, and a ConfigSelector that labels each call `write` (Produce, ProduceStream)
+ *   or `read` (everything else) — grpc-js's picker does not see the method, the
+ *   ConfigSelector's `pickInformation` is how it learns it (as grpc-js's xDS code does).
+ *   It re-resolves every `refreshMs`, and whenever the policy asks.
+ * - The policy keeps one pick-first child per server; `write` picks the leader, `read`
+ *   picks the followers round-robin (the leader when no follower is ready). A call that
+ *   ends UNAVAILABLE or a subchannel that fails asks for re-resolution, so a new leader is
+ *   found after a failover.
+ *
+ * The resolver's GetServers call needs credentials, which grpc-js does not hand to
+ * resolvers: pass them in the channel option {@link RESOLVER_CREDENTIALS_OPTION}.
+ */
+import {
+  type ChannelCredentials,
+  type ChannelOptions,
+  type ServiceError,
+  connectivityState as ConnectivityState,
+  experimental,
+  Metadata,
+  status as Status,
+} from '@grpc/grpc-js';
+import { LogClient, type GetServersResponse } from '../gen/v1/log.js';
+
+/** Channel option carrying the ChannelCredentials the resolver uses for GetServers. */
+export const RESOLVER_CREDENTIALS_OPTION = 'commitlog.resolver_credentials';
+/** Channel option: re-resolve at least this often (ms; default 5000). */
+export const RESOLVER_REFRESH_OPTION = 'commitlog.resolver_refresh_ms';
+/** Name of the load-balancing policy. */
+export const LB_POLICY_NAME = 'commitlog_leader';
+const LEADER_ATTRIBUTE = 'commitlog.leader_addr';
+const KIND_KEY = 'commitlog.kind';
+
+/** Methods that must reach the leader. */
+const WRITE_METHODS = new Set(['/log.v1.Log/Produce', '/log.v1.Log/ProduceStream']);
+
+const splitAddr = (addr: string): { host: string; port: number } => {
+  const i = addr.lastIndexOf(':');
+  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) };
+};
+
+/** Labels every call read or write for the picker. */
+const configSelector: experimental.ConfigSelector = {
+  invoke: (methodName: string) => ({
+    methodConfig: { name: [] },
+    pickInformation: { [KIND_KEY]: WRITE_METHODS.has(methodName) ? 'write' : 'read' },
+    status: Status.OK,
+    dynamicFilterFactories: [],
+  }),
+  unref: () => {},
+};
+
+class CommitLogResolver implements experimental.Resolver {
+  private readonly seed: string;
+  private known: string[] = [];
+  private readonly creds: ChannelCredentials;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight = false;
+  private destroyed = false;
+  private readonly clients = new Map<string, LogClient>();
+
+  constructor(
+    target: experimental.GrpcUri,
+    private readonly listener: experimental.ResolverListener,
+    options: ChannelOptions,
+  ) {
+    this.seed = target.path.replace(/^\//, '');
+    const creds = (options as Record<string, unknown>)[RESOLVER_CREDENTIALS_OPTION];
+    if (creds === undefined) throw new Error(`the commitlog resolver needs ChannelCredentials in the channel option ${RESOLVER_CREDENTIALS_OPTION}`);
+    this.creds = creds as ChannelCredentials;
+    const refresh = Number((options as Record<string, unknown>)[RESOLVER_REFRESH_OPTION] ?? 5000);
+    this.timer = setInterval(() => this.updateResolution(), refresh);
+    this.timer.unref();
+  }
+
+  private client(addr: string): LogClient {
+    let c = this.clients.get(addr);
+    if (c === undefined) {
+      c = new LogClient(addr, this.creds);
+      this.clients.set(addr, c);
+    }
+    return c;
+  }
+
+  updateResolution(): void {
+    if (this.inFlight || this.destroyed) return;
+    this.inFlight = true;
+    void this.resolve().finally(() => (this.inFlight = false));
+  }
+
+  private async resolve(): Promise<void> {
+    let lastErr: ServiceError | undefined;
+    for (const addr of [...new Set([this.seed, ...this.known])]) {
+      try {
+        const res = await new Promise<GetServersResponse>((ok, fail) =>
+          this.client(addr).getServers({}, new Metadata(), { deadline: Date.now() + 3000 }, (e: ServiceError | null, r: GetServersResponse) => (e ? fail(e) : ok(r))),
+        );
+        const servers = res.servers.filter((s) => s.rpcAddr !== '');
+        if (servers.length === 0) continue;
+        if (this.destroyed) return;
+        this.known = servers.map((s) => s.rpcAddr);
+        const leader = servers.find((s) => s.isLeader)?.rpcAddr ?? '';
+        const endpoints = servers.map((s) => ({ addresses: [splitAddr(s.rpcAddr)] }));
+        this.listener(
+          experimental.statusOrFromValue(endpoints),
+          { [experimental.CHANNEL_ARGS_CONFIG_SELECTOR_KEY]: configSelector, [LEADER_ATTRIBUTE]: leader },
+          experimental.statusOrFromValue({ loadBalancingConfig: [{ [LB_POLICY_NAME]: {} }], methodConfig: [] }),
+          `GetServers via ${addr}: leader ${leader || 'unknown'}`,
+        );
+        return;
+      } catch (err) {
+        lastErr = err as ServiceError;
+      }
+    }
+    if (!this.destroyed) {
+      this.listener(
+        experimental.statusOrFromError({ code: Status.UNAVAILABLE, details: `GetServers failed on every known server: ${lastErr?.details ?? 'no servers'}`, metadata: new Metadata() }),
+        {},
+        null,
+        'resolution failed',
+      );
+    }
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  static getDefaultAuthority(target: experimental.GrpcUri): string {
+    return target.path.replace(/^\//, '');
+  }
+}
+
+class LeaderLbConfig implements experimental.TypedLoadBalancingConfig {
+  getLoadBalancerName(): string {
+    return LB_POLICY_NAME;
+  }
+  toJsonObject(): object {
+    return { [LB_POLICY_NAME]: {} };
+  }
+  static createFromJson(): LeaderLbConfig {
+    return new LeaderLbConfig();
+  }
+}
+
+interface Child {
+  readonly addr: string;
+  readonly lb: experimental.LeafLoadBalancer;
+}
+
+class CommitLogLoadBalancer implements experimental.LoadBalancer {
+  private children = new Map<string, Child>();
+  private leader = '';
+  private next = 0;
+
+  constructor(private readonly helper: experimental.ChannelControlHelper) {}
+
+  updateAddressList(endpoints: experimental.StatusOr<experimental.Endpoint[]>, _cfg: experimental.TypedLoadBalancingConfig, options: ChannelOptions, note: string): boolean {
+    if (!endpoints.ok) {
+      if (this.children.size === 0) this.helper.updateState(ConnectivityState.TRANSIENT_FAILURE, new experimental.UnavailablePicker(endpoints.error), endpoints.error.details);
+      return true;
+    }
+    this.leader = String((options as Record<string, unknown>)[LEADER_ATTRIBUTE] ?? '');
+    const wanted = new Map(endpoints.value.map((e) => [experimental.subchannelAddressToString(e.addresses[0] as experimental.SubchannelAddress), e]));
+    for (const [addr, c] of this.children) {
+      if (!wanted.has(addr)) {
+        c.lb.destroy();
+        this.children.delete(addr);
+      }
+    }
+    for (const [addr, e] of wanted) {
+      if (this.children.has(addr)) continue;
+      const helper = experimental.createChildChannelControlHelper(this.helper, { updateState: () => this.publish() });
+      const lb = new experimental.LeafLoadBalancer(e, helper, options, note);
+      this.children.set(addr, { addr, lb });
+      lb.startConnecting();
+    }
+    this.publish();
+    return true;
+  }
+
+  /** Recomputes the aggregate state and installs a new picker. */
+  private publish(): void {
+    const states = [...this.children.values()].map((c) => c.lb.getConnectivityState());
+    const state = states.includes(ConnectivityState.READY)
+      ? ConnectivityState.READY
+      : states.includes(ConnectivityState.CONNECTING) || states.includes(ConnectivityState.IDLE)
+        ? ConnectivityState.CONNECTING
+        : ConnectivityState.TRANSIENT_FAILURE;
+    if (states.includes(ConnectivityState.TRANSIENT_FAILURE)) this.helper.requestReresolution();
+    const leader = this.children.get(this.leader);
+    const followers = [...this.children.values()].filter((c) => c.addr !== this.leader);
+    const picker: experimental.Picker = {
+      pick: (args) => {
+        const write = args.extraPickInfo[KIND_KEY] === 'write';
+        let child: Child | undefined = leader;
+        if (!write) {
+          const ready = followers.filter((c) => c.lb.getConnectivityState() === ConnectivityState.READY);
+          if (ready.length > 0) child = ready[this.next++ % ready.length];
+        }
+        if (child === undefined) {
+          this.helper.requestReresolution();
+          return { pickResultType: experimental.PickResultType.QUEUE, subchannel: null, status: null, onCallStarted: null, onCallEnded: null };
+        }
+        const r = child.lb.getPicker().pick(args);
+        if (r.pickResultType !== experimental.PickResultType.COMPLETE) return r;
+        const inner = r.onCallEnded;
+        return {
+          ...r,
+          onCallEnded: (code, details, md) => {
+            inner?.(code, details, md);
+            // Not the leader any more, or the server went away: learn the new topology.
+            if (code === Status.UNAVAILABLE) this.helper.requestReresolution();
+          },
+        };
+      },
+    };
+    this.helper.updateState(state, picker, null);
+  }
+
+  exitIdle(): void {
+    for (const c of this.children.values()) c.lb.exitIdle();
+  }
+  resetBackoff(): void {}
+  destroy(): void {
+    for (const c of this.children.values()) c.lb.destroy();
+    this.children.clear();
+  }
+  getTypeName(): string {
+    return LB_POLICY_NAME;
+  }
+}
+
+let registered = false;
+
+/** Registers the `commitlog` resolver scheme and the `commitlog_leader` policy (idempotent). */
+export function registerCommitLogLoadBalancing(): void {
+  if (registered) return;
+  registered = true;
+  experimental.registerResolver('commitlog', CommitLogResolver);
+  experimental.registerLoadBalancerType(LB_POLICY_NAME, CommitLogLoadBalancer, LeaderLbConfig);
+}
+
+/**
+ * A generated LogClient on one load-balanced channel to `commitlog:///host:port`: Produce
+ * and ProduceStream go to the leader, Consume/ConsumeStream/GetServers to the followers.
+ */
+export function loadBalancedLogClient(target: string, credentials: ChannelCredentials, o: { refreshMs?: number } = {}): LogClient {
+  registerCommitLogLoadBalancing();
+  const t = target.startsWith('commitlog:') ? target : `commitlog:///${target}`;
+  return new LogClient(t, credentials, { [RESOLVER_CREDENTIALS_OPTION]: credentials, [RESOLVER_REFRESH_OPTION]: o.refreshMs ?? 5000 });
+}
