@@ -10,7 +10,7 @@ import {
   type ServerInterceptingCallInterface,
   type ServerInterceptor,
 } from '@grpc/grpc-js';
-import type { PeerCertificate } from 'node:tls';
+import { TLSSocket, type PeerCertificate } from 'node:tls';
 import type { Action, Authorizer } from '../acl/authorizer.js';
 import type { Logger, LogLevel } from '../observability/logger.js';
 import type { NodeMetrics } from '../observability/metrics.js';
@@ -53,20 +53,49 @@ function commonName(cert: PeerCertificate | undefined): string | undefined {
   return undefined;
 }
 
+/** Subject (or the UNAUTHENTICATED error) of each HTTP/2 session, computed once per connection. */
+const sessionSubjects = new WeakMap<object, string | ServerError>();
+
+function authenticate(cert: PeerCertificate | undefined): string | ServerError {
+  if (!cert) return new ServerError(ServerErrorCode.unauthenticated, 'a valid client certificate signed by the server\'s client CA is required');
+  const cn = commonName(cert);
+  if (!cn) return new ServerError(ServerErrorCode.unauthenticated, 'the client certificate has no common name (CN) to authorize');
+  return cn;
+}
+
+/**
+ * The HTTP/2 session of a call, when grpc-js exposes it (its base call keeps the stream in
+ * `stream`). Used only to cache the subject per connection: parsing the peer certificate
+ * on every call (what `getAuthContext()` does) cost ~8 % of the server's CPU on unary calls.
+ */
+function sessionOf(call: ServerInterceptingCallInterface): { socket?: unknown } | undefined {
+  const session = (call as { stream?: { session?: { socket?: unknown } } }).stream?.session;
+  return session && session.socket instanceof TLSSocket ? session : undefined;
+}
+
 /**
  * The caller's subject: the verified client certificate's CN under mutual TLS, else
  * {@link ANONYMOUS}. Throws UNAUTHENTICATED-coded errors for a missing, unverified or
- * CN-less certificate.
+ * CN-less certificate. A TLS connection's peer certificate cannot change, so the answer
+ * is cached per connection.
  */
 export function subjectOf(call: ServerInterceptingCallInterface, mutual: boolean): string {
   if (!mutual) return ANONYMOUS;
-  // grpc-js 1.14 returns the peer certificate only when the TLS socket is authorized
-  // (chains to our CA, in its validity period).
-  const cert = call.getAuthContext().sslPeerCertificate;
-  if (!cert) throw new ServerError(ServerErrorCode.unauthenticated, 'a valid client certificate signed by the server\'s client CA is required');
-  const cn = commonName(cert);
-  if (!cn) throw new ServerError(ServerErrorCode.unauthenticated, 'the client certificate has no common name (CN) to authorize');
-  return cn;
+  const session = sessionOf(call);
+  let subject = session ? sessionSubjects.get(session) : undefined;
+  if (subject === undefined) {
+    if (session) {
+      // Same rule as grpc-js's getAuthContext(): a certificate counts only on an authorized socket.
+      const socket = session.socket as TLSSocket;
+      const cert = socket.authorized ? socket.getPeerCertificate() : undefined;
+      subject = authenticate(cert && cert.raw ? cert : undefined);
+      sessionSubjects.set(session, subject);
+    } else {
+      subject = authenticate(call.getAuthContext().sslPeerCertificate);
+    }
+  }
+  if (subject instanceof ServerError) throw subject;
+  return subject;
 }
 
 /** Builds the interceptor. */
