@@ -18,7 +18,7 @@ export interface Rule {
  * - owned objects: `patch` (server-side apply) and `create` (apply of a missing object is
  *   authorized as create too); `delete` only where the desired set can shrink (external
  *   Services when access is turned off, client Secrets of removed ACL users).
- * - pods: read only (status is derived from them).
+ * - pods: read, and delete for rolling updates (the StatefulSet uses OnDelete).
  * - events: create/patch to record what it did.
  */
 export const CLUSTER_RULES: readonly Rule[] = [
@@ -28,7 +28,7 @@ export const CLUSTER_RULES: readonly Rule[] = [
   { apiGroups: [''], resources: ['services', 'secrets'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
-  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'delete'] },
   { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 

@@ -68,6 +68,9 @@ export function statefulSet(c: CommitLogCluster, spec: ResolvedSpec, replicas: n
       // Raft membership, not pod order, decides who may serve; the operator alone decides how
       // many pods exist (one step at a time), so pods start and stop in parallel.
       podManagementPolicy: 'Parallel',
+      // The operator rolls pods itself (reconcile/rollout.ts): one at a time, only while every
+      // member is ready, followers first and the Raft leader last.
+      updateStrategy: { type: 'OnDelete' },
       selector: { matchLabels: selectorLabels(n) },
       persistentVolumeClaimRetentionPolicy: { whenScaled: spec.storage.whenScaled, whenDeleted: spec.storage.whenDeleted },
       template: {

@@ -18,6 +18,7 @@ interface Service extends KubeObj {
 /** The StatefulSet fields a pass reads. */
 export interface StatefulSetObj extends KubeObj {
   readonly spec?: { readonly replicas?: number };
+  readonly status?: { readonly updateRevision?: string };
 }
 
 /** What a pass observed. */
@@ -46,6 +47,7 @@ export async function observe(client: KubeClient, c: CommitLogCluster, rpcPort: 
   const pods: ObservedPod[] = podItems.map((p) => ({
     name: p.metadata?.name ?? '',
     ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    ...(p.metadata?.labels?.['controller-revision-hash'] ? { revision: p.metadata.labels['controller-revision-hash'] } : {}),
     internalAddress: `${p.metadata?.name ?? ''}.${names.headlessService}.${ns}.svc:${rpcPort}`,
   }));
   const hostIps = new Map(podItems.map((p) => [p.metadata?.name ?? '', p.status?.hostIP]));

@@ -25,10 +25,10 @@ function setup(spec: CommitLogClusterSpec, admin?: FakeNodeAdmin) {
   return { client, events, r, cluster, pass: () => r.reconcile(NS, NAME) };
 }
 
-function seedPods(client: FakeKubeClient, n: number, ready: (i: number) => boolean): void {
+function seedPods(client: FakeKubeClient, n: number, ready: (i: number) => boolean, revision = 'r1'): void {
   for (let i = 0; i < n; i++) {
     client.seed(RESOURCES.pod, {
-      metadata: { name: `${NAME}-${i}`, namespace: NS, labels: { 'app.kubernetes.io/name': 'commitlog', 'app.kubernetes.io/instance': NAME, 'app.kubernetes.io/component': 'node' } },
+      metadata: { name: `${NAME}-${i}`, namespace: NS, labels: { 'app.kubernetes.io/name': 'commitlog', 'app.kubernetes.io/instance': NAME, 'app.kubernetes.io/component': 'node', 'controller-revision-hash': revision } },
       status: { hostIP: '10.1.0.1', conditions: [{ type: 'Ready', status: ready(i) ? 'True' : 'False' }] },
     });
   }
@@ -174,5 +174,33 @@ describe('Reconciler against the recording fake API', function () {
     t.client.seed(RESOURCES.cluster, { ...c, spec: { ...c.spec, acl: { users: [{ name: 'root' }], rules: [] } } });
     await t.pass();
     assert.equal(t.client.peek(RESOURCES.secret, NS, 'demo-user-bob'), undefined);
+  });
+
+  it('rolls a new pod template one pod at a time, followers first, the leader last after a transfer', async () => {
+    const admin = new FakeNodeAdmin([voter('demo-0'), voter('demo-1', true), voter('demo-2')]);
+    admin.reachable = new Set(['demo-0', 'demo-1', 'demo-2']);
+    const t = setup({ replicas: 3 }, admin);
+    await t.pass(); await t.pass();
+    seedPods(t.client, 3, () => true, 'r1');
+    await t.pass();
+    const sts = t.client.peek<{ metadata?: object; status?: object }>(RESOURCES.statefulSet, NS, NAME);
+    assert.ok(sts);
+    t.client.seed(RESOURCES.statefulSet, { ...sts, status: { updateRevision: 'r2' } }); // a new template was applied
+    t.client.clearRequests();
+    await t.pass();
+    assert.deepEqual(t.client.writes().filter((w) => w.kind === 'Pod').map((w) => `${w.verb} ${w.name ?? ''}`), ['delete demo-2']);
+    assert.equal(t.cluster()?.status?.conditions?.find((c) => c.type === 'Progressing')?.reason, 'RollingUpdate');
+    seedPods(t.client, 3, (i) => i !== 2, 'r1');
+    t.client.seed(RESOURCES.pod, { metadata: { name: 'demo-2', namespace: NS, labels: { 'app.kubernetes.io/name': 'commitlog', 'app.kubernetes.io/instance': NAME, 'app.kubernetes.io/component': 'node', 'controller-revision-hash': 'r2' } }, status: { conditions: [{ type: 'Ready', status: 'False' }] } });
+    t.client.clearRequests();
+    await t.pass();
+    assert.deepEqual(t.client.writes().filter((w) => w.kind === 'Pod'), [], 'waits while the restarted pod is not ready');
+    for (const [i, rev] of [[0, 'r2'], [2, 'r2']] as const) {
+      t.client.seed(RESOURCES.pod, { metadata: { name: `demo-${i}`, namespace: NS, labels: { 'app.kubernetes.io/name': 'commitlog', 'app.kubernetes.io/instance': NAME, 'app.kubernetes.io/component': 'node', 'controller-revision-hash': rev } }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    }
+    t.client.clearRequests();
+    await t.pass();
+    assert.deepEqual(admin.calls, ['transfer demo-1 -> demo-0']);
+    assert.deepEqual(t.client.writes().filter((w) => w.kind === 'Pod').map((w) => `${w.verb} ${w.name ?? ''}`), ['delete demo-1']);
   });
 });

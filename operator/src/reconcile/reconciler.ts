@@ -30,6 +30,7 @@ import type { AdminMember, NodeAdmin, NodeAdminFactory } from './admin.js';
 import { certificatesStep } from './certificates.js';
 import { contains, differences } from './compare.js';
 import { hostOf, observe, type World } from './observe.js';
+import { decideRollout } from './rollout.js';
 import { decideScale, type ScaleDecision } from './scale.js';
 import { computeStatus } from './status.js';
 
@@ -147,6 +148,9 @@ export class Reconciler {
         await this.pruneUserSecrets(c, spec, changed);
       });
       await this.step('statefulset', () => this.applyAll(desired.statefulSet, changed, log));
+      const rollout = decision.kind === 'steady'
+        ? await this.step('rollout', () => this.rollout(c, world, admin, members, log))
+        : undefined;
       const scaling = await this.step('membership', () => this.membership(decision, admin, members, log));
       if (changed.length > 0) {
         await this.d.events.record(c, 'Normal', 'Applied', 'Reconcile', changed.join(', '));
@@ -158,9 +162,9 @@ export class Reconciler {
 
       const obs = this.observation(c, spec, { ...world }, clusterId, members,
         scaling, { enabled: spec.tls.enabled, ...(certs?.ok ? { expiry: certs.expiry } : {}) }, decision.replicas, bootstrapped);
-      const status = computeStatus(obs, c.status, nowIso());
+      const status = computeStatus(rollout ? { ...obs, rollout } : obs, c.status, nowIso());
       await this.step('status', () => this.writeStatus(c, status));
-      const converging = decision.kind !== 'steady' || status.readyReplicas !== spec.replicas;
+      const converging = decision.kind !== 'steady' || rollout !== undefined || status.readyReplicas !== spec.replicas;
       return converging ? { requeueAfterMs: this.progressRequeueMs } : {};
     } finally {
       admin?.close();
@@ -243,6 +247,20 @@ export class Reconciler {
         return { direction: 'down' };
       }
     }
+  }
+
+  /** Restarts at most one outdated pod (OnDelete update strategy); returns what it did or awaits. */
+  private async rollout(c: CommitLogCluster, world: World, admin: NodeAdmin | undefined, members: readonly AdminMember[] | undefined, log: Logger): Promise<string | undefined> {
+    const d = decideRollout(world.pods, world.statefulSet?.status?.updateRevision, members);
+    if (d.kind === 'none') return undefined;
+    if (d.kind === 'wait') return d.reason;
+    if (d.transferLeadershipFirst && admin) {
+      const to = await admin.transferLeadership(d.pod);
+      log.info({ from: d.pod, to }, 'transferred leadership before restarting the leader');
+    }
+    await this.d.client.delete(RESOURCES.pod, c.metadata.namespace, d.pod);
+    await this.d.events.record(c, 'Normal', 'RollingUpdate', 'RestartPod', `restarted ${d.pod} onto the new pod template`);
+    return `rolling update: restarted ${d.pod}`;
   }
 
   /** Applies each object that differs from the live one. */

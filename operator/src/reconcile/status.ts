@@ -37,6 +37,8 @@ export interface ObservedPod {
   readonly name: string;
   readonly ready: boolean;
   readonly internalAddress: string;
+  /** StatefulSet revision the pod runs (label controller-revision-hash). */
+  readonly revision?: string;
 }
 
 /** What a pass observed and decided, input of {@link computeStatus}. */
@@ -55,6 +57,8 @@ export interface Observation {
   readonly external: { readonly type: string; readonly addresses: Readonly<Record<string, string>> };
   /** Why the pass could not move toward the desired replicas, if it could not. */
   readonly scaling?: { readonly direction: 'up' | 'down'; readonly waiting?: string };
+  /** Rolling update in progress: what it did or waits for. */
+  readonly rollout?: string;
 }
 
 const quorum = (n: number): number => Math.floor(n / 2) + 1;
@@ -105,6 +109,8 @@ export function computeStatus(o: Observation, previous: CommitLogClusterStatus |
     if (o.scaling) {
       const reason = o.scaling.waiting ? 'WaitingForMembers' : o.scaling.direction === 'up' ? 'ScalingUp' : 'ScalingDown';
       c(ConditionType.Progressing, true, reason, o.scaling.waiting ?? `scaling ${o.scaling.direction} from ${o.statefulSetReplicas} to ${want} members, one at a time`);
+    } else if (o.rollout) {
+      c(ConditionType.Progressing, true, 'RollingUpdate', o.rollout);
     } else if (!allReady) {
       c(ConditionType.Progressing, true, 'MembersStarting', `${ready}/${want} members ready`);
     } else {

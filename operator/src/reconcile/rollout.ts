@@ -1,0 +1,31 @@
+/**
+ * Rolling updates, pure. The StatefulSet uses `OnDelete`, so a changed pod template reaches a
+ * pod only when the operator deletes it. Rules (ARCHITECTURE.md: "leader last, never below
+ * quorum"):
+ * - one pod at a time, and only while every pod is Ready (a PDB of maxUnavailable 1 agrees);
+ * - followers first, highest ordinal first;
+ * - the Raft leader last, after handing leadership to an updated voter when the Admin
+ *   service answers (without it, the node's SIGTERM handler transfers leadership itself).
+ */
+import type { AdminMember } from './admin.js';
+import type { ObservedPod } from './status.js';
+
+/** What the rollout step should do. */
+export type RolloutDecision =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'wait'; readonly reason: string }
+  | { readonly kind: 'delete'; readonly pod: string; readonly transferLeadershipFirst: boolean };
+
+/** Decides the next pod to restart onto `updateRevision`. */
+export function decideRollout(pods: readonly ObservedPod[], updateRevision: string | undefined, members: readonly AdminMember[] | undefined): RolloutDecision {
+  if (!updateRevision) return { kind: 'none' };
+  const outdated = pods.filter((p) => p.revision !== undefined && p.revision !== updateRevision);
+  if (outdated.length === 0) return { kind: 'none' };
+  const notReady = pods.filter((p) => !p.ready).map((p) => p.name);
+  if (notReady.length > 0) return { kind: 'wait', reason: `rolling update waits for ${notReady.join(', ')} to be ready` };
+  const leader = members?.find((m) => m.isLeader)?.id;
+  const followers = outdated.filter((p) => p.name !== leader);
+  const next = followers.at(-1) ?? outdated.at(-1);
+  if (!next) return { kind: 'none' };
+  return { kind: 'delete', pod: next.name, transferLeadershipFirst: next.name === leader };
+}
