@@ -44,7 +44,7 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     t = await TestAgents.create();
     await t.start('n0', { bootstrap: true });
     await t.start('n1');
-    await t.start('n2');
+    await t.start('n2', { extra: { 'linearizable-reads': true } });
     // GIVEN n0 bootstrapped alone and n1, n2 joined only through gossip.
     await eventually('3 voters', () => {
       const l = t.leader();
@@ -167,5 +167,43 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     const err = (await unary((cb) => admin(follower).removeMember({ id: leader }, cb)).catch((e: unknown) => e)) as ServiceError;
     assert.equal(err.code, Status.FAILED_PRECONDITION);
     assert.match(err.details, new RegExp(`leader is ${leader}`));
+  });
+
+  it('linearizable reads: a follower serves them after a ReadIndex barrier; a node that cannot reach a leader refuses them', async () => {
+    const leader = await leaderName();
+    if (leader === 'n2') await unary((cb) => admin('n2').transferLeadership({ targetId: 'n0' }, cb));
+    const l = await eventually('a leader other than n2', () => (t.leader()?.config.nodeName !== 'n2' ? t.leader()?.config.nodeName : undefined));
+    for (let i = 0; i < 5; i++) {
+      const offset = await produce(client(l), `lin-${i}`);
+      // No retry: n2 (linearizable) first waits until it has applied everything committed when the read arrived.
+      assert.equal((await consume(client('n2'), offset)).record?.value.toString(), `lin-${i}`);
+    }
+    // A node in no cluster (no leader) must not answer from its local state: UNAVAILABLE, not OUT_OF_RANGE.
+    await t.start('lonely', { extra: { 'cluster-id': 'nowhere', 'linearizable-reads': true } });
+    const err = (await consume(client('lonely'), 0).catch((e: unknown) => e)) as ServiceError;
+    assert.equal(err.code, Status.UNAVAILABLE);
+    assert.match(err.details, /no leader/);
+    await t.stop('lonely');
+  });
+
+  it('a node of another cluster is refused: it never becomes a member', async () => {
+    const stranger = await t.start('x1', { extra: { 'cluster-id': 'other' } });
+    await new Promise((r) => setTimeout(r, 1500));
+    const l = t.leader() as Agent;
+    assert.deepEqual(l.node.status().members.map((m) => m.id).sort(), ['n0', 'n1', 'n2']);
+    assert.ok(!l.gossip.members().some((m) => m.name === 'x1' && m.state === 'alive'), 'gossip refused the stranger');
+    assert.equal(stranger.node.leaderId, null);
+    assert.match(stranger.backend.notReadyReason() ?? '', /no Raft leader|not a member/);
+    await t.stop('x1');
+  });
+
+  it('stopping the leader gracefully hands leadership over and changes no membership', async () => {
+    const old = await leaderName();
+    const stopped = t.stop(old);
+    const next = await eventually('a new leader', () => [...t.agents.values()].find((a) => a.node.isLeader && a.config.nodeName !== old), 5000);
+    await stopped;
+    assert.deepEqual(voters(next), ['n0', 'n1', 'n2'], 'the stopped node is still a voter');
+    // The two remaining voters are a quorum of three: writes continue.
+    await produce(client(next.config.nodeName), 'after the leader left');
   });
 });
