@@ -5,6 +5,7 @@
  * and then makes zero writes, Lease leader election and two operator instances failing over.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -175,6 +176,31 @@ describe('operator on a real API server', function () {
     } finally {
       await a.stop();
       await b.stop();
+    }
+  });
+
+  it('runs as a process: ready once synced, reconciles, and exits 0 on SIGTERM', async () => {
+    const user = await cp.kubeConfigFor({ user: OPERATOR_USER, groups: ['system:masters'] });
+    await client.create(RESOURCES.cluster, manifest(ns.name, 'proc', { replicas: 1, external: { type: 'None' } }));
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'main.ts'), '--http-port', '0', '--namespaces', ns.name, '--no-admin'], {
+      env: { ...process.env, KUBECONFIG: user.kubeconfigPath, POD_NAME: 'proc-test' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      await until(() => Promise.resolve(/"httpPort":\d+/.test(out)), 'the starting log line', 20_000);
+      const port = Number(/"httpPort":(\d+)/.exec(out)?.[1]);
+      await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, '/readyz 200', 20_000);
+      await until(async () => (await client.get(RESOURCES.statefulSet, ns.name, 'proc')) !== undefined, 'the process reconciled the cluster', 20_000);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.match(metrics, /commitlog_operator_reconciles_total\{result="success"\} [1-9]/);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, out);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
 });
