@@ -161,6 +161,17 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     assert.deepEqual(voters(leader), ['n0', 'n1', 'n2']);
   });
 
+  it('a live member removed through Admin is not added back from gossip (scale-down: remove, then stop the pod)', async () => {
+    const leader = t.leader() as Agent;
+    await t.start('n4');
+    await eventually('n4 a voter', () => voters(leader).includes('n4'));
+    await unary<MembershipResponse>((cb) => admin(leader.config.nodeName).removeMember({ id: 'n4' }, cb));
+    await new Promise((r) => setTimeout(r, 1500)); // more than one membership resync period
+    assert.ok(leader.gossip.aliveMembers().some((m) => m.name === 'n4'), 'n4 is still alive in gossip');
+    assert.ok(!leader.node.status().members.some((m) => m.id === 'n4'), 'n4 was not re-added');
+    await t.stop('n4');
+  });
+
   it('membership calls on a follower fail with FAILED_PRECONDITION naming the leader', async () => {
     const leader = await leaderName();
     const follower = ['n0', 'n1', 'n2'].find((n) => n !== leader) as string;

@@ -23,7 +23,7 @@ import { CommitLogServer } from '../server/server.js';
 import { clientCredentials } from '../tls/credentials.js';
 import type { ClusterAgentConfig } from './config.js';
 import { LeaderForwarder } from './forwarder.js';
-import { MembershipReconciler } from './membership.js';
+import { MembershipReconciler, RemovedMembers } from './membership.js';
 import { registerRaftMetrics } from './metrics.js';
 import { PeerDirectory, agentTags } from './peers.js';
 import { RaftAdmin, pickTransferTarget } from './raft-admin.js';
@@ -129,6 +129,7 @@ export class Agent {
       if (!config.bootstrap && node.storage.fresh) logger.info('fresh node without --bootstrap: waiting for the leader to add it (through gossip)');
 
       const peers = new PeerDirectory(config.clusterId);
+      const removed = new RemovedMembers();
       const forwarder = new LeaderForwarder(clientCredentials({ caFile, certFile: tls.certFile, keyFile: tls.keyFile }));
       cleanup.push(() => forwarder.close());
       const produced = registerRaftMetrics(node, metrics.registry);
@@ -154,7 +155,7 @@ export class Agent {
         rpcAddr,
         tls: config.serverTls,
         ...(authz ? { authorizer: () => authz } : {}),
-        admin: new RaftAdmin({ node, backend, peers, self }),
+        admin: new RaftAdmin({ node, backend, peers, self, removed }),
         logger,
         metrics,
         config: { requestLogLevel: config.requestLogLevel },
@@ -186,7 +187,7 @@ export class Agent {
       );
       cleanup.push(() => gossip.stop());
       registerGossipMetrics(gossip, metrics.registry);
-      const reconciler = new MembershipReconciler(node, gossip, peers, config.membershipResyncMs, logger.child({ component: 'membership' }));
+      const reconciler = new MembershipReconciler(node, gossip, peers, config.membershipResyncMs, logger.child({ component: 'membership' }), removed);
       reconciler.start();
       cleanup.push(() => reconciler.stop());
 

@@ -8,7 +8,7 @@ export { addAgentOptions, flagsOf } from './options.js';
 export { allAgentOptions, clusterOptions, readClusterConfigFile, resolveClusterAgentConfig, DesiredRole, type ClusterAgentConfig } from './config.js';
 export { RaftBackend, type RaftBackendOptions } from './raft-backend.js';
 export { RaftAdmin, pickTransferTarget, type RaftAdminOptions } from './raft-admin.js';
-export { MembershipReconciler, nextMembershipStep, type MembershipStep } from './membership.js';
+export { MembershipReconciler, RemovedMembers, nextMembershipStep, type MembershipStep } from './membership.js';
 export { PeerDirectory, TagKeys, agentTags, peerOf, type PeerInfo } from './peers.js';
 export { LeaderForwarder } from './forwarder.js';
 export * from './errors.js';

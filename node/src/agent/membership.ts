@@ -8,6 +8,10 @@
  *      progress shows lag 0) → promote it (the core refuses a promotion that has not caught
  *      up, so a refusal only means "try again later").
  *
+ * A member removed through Admin RemoveMember is not re-added while it is still alive in
+ * gossip (the operator removes it, then deletes its pod): {@link RemovedMembers} remembers
+ * it on this leader until gossip reports it left, failed or reaped.
+ *
  * Only the leader acts. A pass runs on every gossip join/update, on every leader change and
  * every `resyncMs` (so a change interrupted by a leader change is retried by the next
  * leader). Gossip `failed` and `leave` events never remove a member: pods restart; removal
@@ -22,6 +26,27 @@ interface Log {
   info(o: object, msg: string): void;
   warn(o: object, msg: string): void;
   debug(o: object, msg: string): void;
+}
+
+/**
+ * Members removed through Admin on this node, not to be re-added from gossip until they
+ * go away (leave, failure, reap). In memory only: after a leader change a removed member
+ * that is still alive would be added again, so remove a member right before stopping it.
+ */
+export class RemovedMembers {
+  private readonly ids = new Set<string>();
+  /** Records an explicit removal. */
+  add(id: string): void {
+    this.ids.add(id);
+  }
+  /** Forgets `id` (it left gossip; a later fresh start may join again). */
+  forget(id: string): void {
+    this.ids.delete(id);
+  }
+  /** True while `id` must not be re-added. */
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
 }
 
 /** What one pass decided. */
@@ -60,6 +85,7 @@ export class MembershipReconciler {
     private readonly peers: PeerDirectory,
     private readonly resyncMs: number,
     private readonly log: Log,
+    private readonly removed: RemovedMembers = new RemovedMembers(),
   ) {}
 
   /** Subscribes to gossip and leader changes and starts the resync timer. */
@@ -69,6 +95,7 @@ export class MembershipReconciler {
       if (p === undefined || p.raftId === this.node.id) return;
       // Addresses may change across restarts (new pod IP): keep the transport's view current.
       if (e.type === 'join' || e.type === 'update') this.node.setPeerAddress(nodeId(p.raftId), p.rpcAddr);
+      if (e.type === 'failed' || e.type === 'leave' || e.type === 'reap') this.removed.forget(p.raftId);
       if (e.type === 'failed' || e.type === 'leave') this.log.info({ member: p.raftId, event: e.type }, 'gossip: member failed or left; it stays a Raft member (remove it explicitly with Admin RemoveMember)');
       if (e.type === 'join' || e.type === 'update') this.kick();
     };
@@ -105,7 +132,7 @@ export class MembershipReconciler {
     const alive = this.gossip
       .aliveMembers()
       .map((m) => this.peers.update(m))
-      .filter((p) => p !== undefined && p.raftId !== this.node.id)
+      .filter((p) => p !== undefined && p.raftId !== this.node.id && !this.removed.has(p.raftId))
       .map((p) => p as NonNullable<typeof p>);
     const step = nextMembershipStep(this.node.status().members, alive);
     if (step.type === 'none') return;

@@ -8,6 +8,7 @@ import { NotLeaderError as RaftNotLeaderError, ProposalRejectedError, nodeId, ty
 import { NodeRole, type ClusterAdmin, type MemberInfo, type NodeStatus } from '../server/admin.js';
 import type { LogBackend } from '../server/backend.js';
 import { ClusterPreconditionError } from './errors.js';
+import type { RemovedMembers } from './membership.js';
 import type { PeerDirectory } from './peers.js';
 
 /** Options of {@link RaftAdmin}. */
@@ -16,6 +17,8 @@ export interface RaftAdminOptions {
   readonly backend: LogBackend;
   readonly peers: PeerDirectory;
   readonly self: { readonly rpcAddr: string; readonly externalAddr?: string | undefined };
+  /** Where explicit removals are recorded so that gossip does not add them back. */
+  readonly removed?: RemovedMembers;
 }
 
 /** {@link ClusterAdmin} over a RaftNode. */
@@ -99,7 +102,11 @@ export class RaftAdmin implements ClusterAdmin {
 
   remove(id: string): Promise<readonly MemberInfo[]> {
     if (!this.o.node.status().members.some((x) => x.id === id)) return Promise.reject(new ClusterPreconditionError(`RemoveMember: ${id} is not a member`));
-    return this.change('RemoveMember', () => this.o.node.removeMember(this.known(id)));
+    return this.change('RemoveMember', async () => {
+      // Recorded first: the reconciler must not re-add the member between commit and our answer.
+      this.o.removed?.add(id);
+      await this.o.node.removeMember(this.known(id));
+    });
   }
 
   async transferLeadership(targetId: string | undefined): Promise<string> {
