@@ -8,6 +8,8 @@ import { parse } from 'yaml';
 import type { AdminMember } from './admin.js';
 import { FakeNodeAdmin } from './fake-admin.js';
 import { Reconciler } from './reconciler.js';
+import { X509Certificate } from 'node:crypto';
+import { createCa } from '../certs/pki.js';
 
 const NS = 'default';
 const NAME = 'demo';
@@ -202,5 +204,38 @@ describe('Reconciler against the recording fake API', function () {
     await t.pass();
     assert.deepEqual(admin.calls, ['transfer demo-1 -> demo-0']);
     assert.deepEqual(t.client.writes().filter((w) => w.kind === 'Pod').map((w) => `${w.verb} ${w.name ?? ''}`), ['delete demo-1']);
+  });
+
+  it('feeds external addresses back: config, server certificate IP SAN, status', async () => {
+    const t = setup({ replicas: 1 });
+    await t.pass(); await t.pass();
+    const svc = t.client.peek<{ metadata?: object; status?: object }>(RESOURCES.service, NS, 'demo-0-external');
+    assert.ok(svc);
+    t.client.seed(RESOURCES.service, { ...svc, status: { loadBalancer: { ingress: [{ ip: '203.0.113.9' }] } } });
+    await t.pass();
+    const cm = t.client.peek<{ metadata?: object; data: Record<string, string> }>(RESOURCES.configMap, NS, 'demo-config');
+    assert.equal(cm?.data['external.yaml'], 'demo-0: 203.0.113.9:8400\n');
+    const secret = t.client.peek<{ metadata?: object; data: Record<string, string> }>(RESOURCES.secret, NS, 'demo-server-tls');
+    const cert = new X509Certificate(Buffer.from(secret?.data['demo-0.crt'] ?? '', 'base64'));
+    assert.equal(cert.checkIP('203.0.113.9'), '203.0.113.9');
+    const ext = t.cluster()?.status?.conditions?.find((c) => c.type === 'ExternalAccessReady');
+    assert.equal(ext?.status, 'True');
+    assert.equal(t.cluster()?.status?.members?.[0]?.externalAddress, undefined, 'no pod observed yet: members come from pods');
+  });
+
+  it('issues from a user-supplied CA, and reports a missing CA Secret in CertificatesReady', async () => {
+    const t = setup({ replicas: 1, tls: { caSecretName: 'my-ca' } });
+    await t.pass(); await t.pass();
+    const cond = t.cluster()?.status?.conditions?.find((c) => c.type === 'CertificatesReady');
+    assert.deepEqual([cond?.status, cond?.message], ['False', 'CA Secret my-ca not found or without tls.crt and tls.key']);
+    assert.equal(t.client.peek(RESOURCES.statefulSet, NS, NAME), undefined, 'nothing runs without certificates');
+    const ca = await createCa('user CA', new Date('2030-01-01T00:00:00Z'), 3650);
+    t.client.seed(RESOURCES.secret, { metadata: { name: 'my-ca', namespace: NS }, data: { 'tls.crt': Buffer.from(ca.certPem).toString('base64'), 'tls.key': Buffer.from(ca.keyPem).toString('base64') } });
+    await t.pass();
+    assert.equal(t.client.peek(RESOURCES.secret, NS, 'demo-ca'), undefined, 'the user CA key is not copied');
+    const user = t.client.peek<{ metadata?: object; data: Record<string, string> }>(RESOURCES.secret, NS, 'demo-user-root');
+    const cert = new X509Certificate(Buffer.from(user?.data['tls.crt'] ?? '', 'base64'));
+    assert.ok(cert.checkIssued(new X509Certificate(ca.certPem)));
+    assert.equal(t.cluster()?.status?.conditions?.find((c) => c.type === 'CertificatesReady')?.status, 'True');
   });
 });
