@@ -126,7 +126,9 @@ export function runScenario(i: ScenarioInput): ScenarioResult {
       const t = sim.runUntil(() => sim.status(leaver) === 'left' && sim.converged(), bound);
       // Keep running well past a full suspicion timeout: a failure verdict would show up.
       sim.runFor(failureBoundMs(simParams, i.n, i.loss));
-      const wrong = sim.events.filter((e) => e.event.type === 'failed' && e.event.member.name === leaver);
+      // Only verdicts after the leave began count (a false failure earlier, possible under
+      // heavy loss, is the false-failure scenario's business).
+      const wrong = sim.events.filter((e) => e.at >= t0 && e.event.type === 'failed' && e.event.member.name === leaver);
       if (wrong.length > 0) return res(false, `graceful leave of ${leaver} reported as failure by ${wrong.map((w) => w.observer).join(',')}`);
       if (t === undefined) return res(false, `leave of ${leaver} not recorded by all within ${bound} ms`, { boundMs: bound });
       const notLeft = sim.names('running').filter((o) => ![undefined, 'left'].includes(sim.stateOf(o, leaver)));
