@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import type { CommitLogCluster } from '../api/types.js';
 import { allObjects, desiredObjects } from './index.js';
 import { Bootstrap, type ModelInputs } from './inputs.js';
+import { loadExample } from './test-support.js';
 import { validateCluster } from './validate.js';
 
-const root = resolve(import.meta.dirname, '../../..');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
-
-/** Loads an example as the API server would return it (namespace and uid set). */
-export function loadExample(file: string): CommitLogCluster {
-  const doc = parse(readFileSync(resolve(root, 'examples', file), 'utf8')) as CommitLogCluster;
-  return { ...doc, metadata: { ...doc.metadata, namespace: 'default', uid: '00000000-0000-4000-8000-000000000001', generation: 1 } };
-}
 
 /** Deterministic stand-ins for certificates: the model only copies them. */
 function fakeInputs(c: CommitLogCluster, replicas: number, users: readonly string[]): ModelInputs {
