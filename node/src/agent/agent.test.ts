@@ -90,6 +90,25 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     }
   });
 
+  it('a ProduceStream to a follower is forwarded in order: consecutive offsets in request order', async () => {
+    const leader = await leaderName();
+    const follower = ['n0', 'n1', 'n2'].find((n) => n !== leader) as string;
+    const stream = client(follower).produceStream();
+    const offsets: number[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('data', (r: ProduceResponse) => offsets.push(r.offset));
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    for (let i = 0; i < 50; i++) stream.write({ record: { value: Buffer.from(`s-${i}`), offset: 0, term: 0, type: 0 } });
+    stream.end();
+    await done;
+    assert.equal(offsets.length, 50);
+    const first = offsets[0] as number;
+    assert.deepEqual(offsets, Array.from({ length: 50 }, (_, i) => first + i));
+    for (const i of [0, 17, 49]) assert.equal((await eventually('record', () => consume(client(leader), first + i))).record?.value.toString(), `s-${i}`);
+  });
+
   it('the client routes Produce to the leader and spreads Consume over the followers', async () => {
     const leader = await leaderName();
     const followers = ['n0', 'n1', 'n2'].filter((n) => n !== leader);

@@ -1,57 +1,99 @@
 /**
- * Forwards Produce from a follower to the leader over gRPC, authenticated with this node's
- * peer certificate. The leader's ACL sees the node's certificate CN as the subject, so the
- * policy must allow that CN to produce (npm start and the operator issue node certificates
+ * Forwards Produce from a follower to the leader, authenticated with this node's peer
+ * certificate. The leader's ACL sees the node's certificate CN as the subject, so the
+ * policy must allow that CN to produce (npm start and the tests issue node certificates
  * with CN "commitlog-node" and grant it produce/consume/admin). The follower has already
  * authorized the original client with the same policy before forwarding.
  *
- * One channel per leader address, reused; channels of former leaders are closed.
+ * Order: every forwarded record goes down ONE ProduceStream to the leader, which appends
+ * and acknowledges strictly in request order (node/src/server/streams.ts). So concurrent
+ * produces on a follower get increasing offsets in the order they were made — the
+ * LogBackend contract — while still sharing the leader's group commit (pipelined, no
+ * round trip per record). If the stream fails (leader gone, leadership lost), every record
+ * in flight on it is rejected (indeterminate: it may have committed) and the next produce
+ * opens a new stream. A record not acknowledged within 10 s cancels the stream.
  */
-import { Metadata, status as Status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
-import { LogClient, type ProduceResponse } from '../gen/v1/log.js';
+import { status as Status, type ClientDuplexStream, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { LogClient, type ProduceRequest, type ProduceResponse } from '../gen/v1/log.js';
 
-/** The forwarding hop's deadline: bounded so a dead leader cannot hold a produce forever. */
+/** Bound on one forwarded record: a hung leader cannot hold a produce forever. */
 const FORWARD_TIMEOUT_MS = 10_000;
 
-/** Sends Produce to the current leader. */
+interface Pending {
+  resolve(offset: number): void;
+  reject(err: Error): void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** One ordered, pipelined ProduceStream to the leader. */
+class ForwardStream {
+  private readonly pending: Pending[] = [];
+  private readonly call: ClientDuplexStream<ProduceRequest, ProduceResponse>;
+  dead = false;
+
+  constructor(client: LogClient) {
+    this.call = client.produceStream();
+    this.call.on('data', (r: ProduceResponse) => {
+      const p = this.pending.shift();
+      if (p === undefined) return this.fail(new Error('the leader acknowledged a record that was not sent'));
+      clearTimeout(p.timer);
+      p.resolve(r.offset);
+    });
+    this.call.on('error', (e: Error) => this.fail(e));
+    this.call.on('end', () => this.fail(new Error('the leader ended the forwarding stream')));
+  }
+
+  send(value: Uint8Array): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(Object.assign(new Error(`no acknowledgement from the leader within ${FORWARD_TIMEOUT_MS} ms`), { code: Status.DEADLINE_EXCEEDED })), FORWARD_TIMEOUT_MS);
+      this.pending.push({ resolve, reject, timer });
+      this.call.write({ record: { value: Buffer.from(value), offset: 0, term: 0, type: 0 } });
+    });
+  }
+
+  fail(err: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    for (const p of this.pending.splice(0)) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.call.cancel();
+  }
+}
+
+/** Sends Produce to the current leader over one ordered stream per leader address. */
 export class LeaderForwarder {
-  private client: { addr: string; c: LogClient } | undefined;
+  private target: { addr: string; client: LogClient; stream: ForwardStream | undefined } | undefined;
 
   constructor(private readonly credentials: ChannelCredentials) {}
 
   /**
-   * Produces `value` at the leader at `addr`; resolves with its offset.
-   * @throws the leader's gRPC error (ServiceError) as is.
+   * Produces `value` at the leader at `addr`; resolves with its offset. Calls made in some
+   * order to the same leader are appended in that order.
+   * @throws the leader's gRPC error (ServiceError) or a stream failure.
    */
   produce(addr: string, value: Uint8Array): Promise<number> {
-    const c = this.clientFor(addr);
-    const md = new Metadata();
-    return new Promise((resolve, reject) => {
-      c.produce({ record: { value: Buffer.from(value), offset: 0, term: 0, type: 0 } }, md, { deadline: Date.now() + FORWARD_TIMEOUT_MS }, (err: ServiceError | null, res: ProduceResponse) => {
-        if (err) reject(err);
-        else resolve(res.offset);
-      });
-    });
+    if (this.target?.addr !== addr) {
+      this.close();
+      this.target = { addr, client: new LogClient(addr, this.credentials, { 'grpc.max_send_message_length': 128 * 1024 * 1024 }), stream: undefined };
+    }
+    const t = this.target;
+    if (t.stream === undefined || t.stream.dead) t.stream = new ForwardStream(t.client);
+    return t.stream.send(value);
   }
 
-  private clientFor(addr: string): LogClient {
-    if (this.client?.addr === addr) return this.client.c;
-    this.client?.c.close();
-    const c = new LogClient(addr, this.credentials, { 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.max_send_message_length': 128 * 1024 * 1024 });
-    this.client = { addr, c };
-    return c;
-  }
-
-  /** Closes the channel. */
+  /** Fails what is in flight and closes the channel. */
   close(): void {
-    this.client?.c.close();
-    this.client = undefined;
+    this.target?.stream?.fail(new Error('forwarding stopped'));
+    this.target?.client.close();
+    this.target = undefined;
   }
 }
 
 /** One line describing a failed forward ("UNAVAILABLE: ..."), for the error sent back to the client. */
 export function describeForwardError(err: unknown): string {
   const e = err as Partial<ServiceError>;
-  if (typeof e.code === 'number') return `${(Status as unknown as Record<number, string>)[e.code] ?? e.code}: ${e.details ?? ''}`;
+  if (typeof e.code === 'number') return `${(Status as unknown as Record<number, string>)[e.code] ?? e.code}: ${e.details ?? e.message ?? ''}`;
   return (err as Error).message;
 }
