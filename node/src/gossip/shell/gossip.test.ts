@@ -84,6 +84,22 @@ describe('gossip shell (in-process, loopback)', function () {
     assert.deepEqual(a.aliveMembers().map((m) => m.name).sort(), ['a', 'b']);
   });
 
+  it('keys rotate at runtime without losing the member: install everywhere, use, remove the old', async () => {
+    await b.join([a.address]);
+    const k2 = randomBytes(32);
+    const k1 = Buffer.from(key, 'base64');
+    a.keyring?.install(k2);
+    b.keyring?.install(k2);
+    b.keyring?.use(k2);
+    a.keyring?.use(k2);
+    a.keyring?.remove(k1);
+    b.keyring?.remove(k1);
+    const probes = a.metrics().protocol.probes;
+    await until(() => a.metrics().protocol.probes > probes + 3, 3000, 'probes under the new key');
+    assert.equal(a.metrics().protocol.probeFailures, 0);
+    assert.equal(a.member('b')?.state, 'alive');
+  });
+
   it('metrics count members by state and are exported to Prometheus at scrape time', async () => {
     await b.join([a.address]);
     assert.deepEqual(a.metrics().members, { alive: 2, suspect: 0, dead: 0, left: 0 });

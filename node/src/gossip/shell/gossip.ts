@@ -78,11 +78,14 @@ export class Gossip {
     private readonly transport: NetTransport,
     private readonly log: GossipLogger,
     private readonly clock: () => number,
+    /** The live keyring (undefined without encryption): install/use/remove rotate keys at runtime. */
+    readonly keyring: Keyring | undefined,
   ) {}
 
   /**
    * Binds UDP and TCP, starts the protocol timer and, when `seeds` are configured, keeps
    * retrying to join them in the background until another member is known (Serf retry-join).
+   * Our own `join` event is emitted before this returns (subscribers see only other members').
    */
   static async start(input: GossipConfigInput | GossipConfig, opts: GossipOptions = {}): Promise<Gossip> {
     const config = resolveConfig(input);
@@ -106,7 +109,7 @@ export class Gossip {
       rng: opts.random ?? Math.random,
     };
     const core = new GossipCore(config.clusterId === undefined ? coreOpts : { ...coreOpts, clusterId: config.clusterId });
-    const g = new Gossip(config, addr, core, transport, log, clock);
+    const g = new Gossip(config, addr, core, transport, log, clock, keyring);
     ref.g = g;
     g.timer = setInterval(() => g.onTick(), config.tickMs);
     log.info({ name: config.name, addr, encrypted: keyring !== undefined, preset: 'preset' in input ? (input.preset ?? 'lan') : 'resolved config' }, 'gossip started');
