@@ -54,6 +54,15 @@ async function bind<T>(what: string, addr: string, f: () => Promise<T>): Promise
   }
 }
 
+/** Gossip advertise options: the explicit address, else the RPC host when binding all interfaces. */
+function gossipAdvertise(config: ClusterAgentConfig, rpcHost: string): { advertiseAddr?: string; advertisePort?: number } {
+  if (config.gossipAdvertiseAddr !== undefined) {
+    const i = config.gossipAdvertiseAddr.lastIndexOf(':');
+    return { advertiseAddr: config.gossipAdvertiseAddr.slice(0, i).replace(/^\[|\]$/g, ''), advertisePort: Number(config.gossipAdvertiseAddr.slice(i + 1)) };
+  }
+  return config.bindHost === '0.0.0.0' || config.bindHost === '::' ? { advertiseAddr: rpcHost } : {};
+}
+
 /** A running cluster agent. Create with {@link Agent.start}. */
 export class Agent {
   private stopping: Promise<void> | undefined;
@@ -176,7 +185,7 @@ export class Agent {
             preset: config.gossipPreset,
             bindAddr: config.bindHost,
             bindPort: config.gossipPort,
-            ...(config.bindHost === '0.0.0.0' || config.bindHost === '::' ? { advertiseAddr: advertiseHost } : {}),
+            ...gossipAdvertise(config, advertiseHost),
             clusterId: config.clusterId,
             tags: agentTags({ rpcAddr, raftId: config.nodeName, clusterId: config.clusterId, role: config.role, externalAddr: config.externalAddr }),
             seeds: config.joinAddrs,

@@ -28,12 +28,13 @@ describe('agent config: the CLI options plus the cluster options', function () {
     assert.deepEqual(c.joinAddrs, ['a:1', 'b:2']);
     assert.equal(c.rpcPort, 8400);
     assert.equal(c.linearizableReads, false);
+    assert.equal(c.gossipAdvertiseAddr, undefined);
   });
 
   it('lists every problem at once, base and cluster options together', () => {
     const err = (() => {
       try {
-        resolveClusterAgentConfig({ 'data-dir': dir, insecure: true, role: 'boss', 'cluster-id': 'bad id', 'start-join-addrs': 'nohost' }, {}, {});
+        resolveClusterAgentConfig({ 'data-dir': dir, insecure: true, role: 'boss', 'cluster-id': 'bad id', 'start-join-addrs': 'nohost', 'gossip-advertise-addr': '10.0.0.1' }, {}, {});
       } catch (e) {
         return e;
       }
@@ -45,5 +46,6 @@ describe('agent config: the CLI options plus the cluster options', function () {
     assert.match(text, /--cluster-id/);
     assert.match(text, /--start-join-addrs: expected host:port/);
     assert.match(text, /a cluster needs mutual TLS/);
+    assert.match(text, /--gossip-advertise-addr: expected host:port/);
   });
 });

@@ -15,6 +15,7 @@ export const clusterOptions = [
   { key: 'cluster-id', kind: 'string', description: 'cluster id; nodes refuse gossip and Raft traffic of another cluster', default: 'commitlog' },
   { key: 'bootstrap', kind: 'bool', description: 'start a new cluster with this node as its only voter (ignored when the data dir holds state)', default: false },
   { key: 'start-join-addrs', kind: 'string', description: 'gossip seeds host:port, comma-separated (joining nodes)', default: '' },
+  { key: 'gossip-advertise-addr', kind: 'string', description: 'host:port peers use for gossip (default: --bind-addr, or the --advertise-addr host with the gossip port when binding all interfaces; in Kubernetes the pod IP)' },
   { key: 'external-addr', kind: 'string', description: 'host:port clients outside the cluster dial for this node (gossiped, reported by GetServers)' },
   { key: 'role', kind: 'string', description: 'desired Raft suffrage: voter (promoted once caught up) or learner (never promoted)', default: 'voter' },
   { key: 'gossip-key', kind: 'string', description: 'AES-256 gossip key(s), base64, comma-separated; the first encrypts' },
@@ -39,6 +40,8 @@ export interface ClusterAgentConfig extends AgentConfig {
   /** Gossip seeds (host:port). */
   readonly joinAddrs: readonly string[];
   readonly externalAddr: string | undefined;
+  /** Gossip address peers use (undefined = derived, see the option's description). */
+  readonly gossipAdvertiseAddr: string | undefined;
   readonly role: DesiredRole;
   readonly gossipKeys: readonly string[];
   readonly gossipPreset: 'lan' | 'local';
@@ -122,6 +125,8 @@ export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown
   for (const a of joinAddrs) if (!/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(a)) problems.push(`--start-join-addrs: expected host:port, got ${JSON.stringify(a)}`);
   const externalAddr = str('external-addr');
   if (externalAddr !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(externalAddr)) problems.push(`--external-addr: expected host:port, got ${JSON.stringify(externalAddr)}`);
+  const gossipAdvertiseAddr = str('gossip-advertise-addr');
+  if (gossipAdvertiseAddr !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(gossipAdvertiseAddr)) problems.push(`--gossip-advertise-addr: expected host:port, got ${JSON.stringify(gossipAdvertiseAddr)}`);
   const role = oneOf('role', ['voter', 'learner'] as const);
   const gossipKeys = splitList(str('gossip-key') ?? '');
   const gossipPreset = oneOf('gossip-preset', ['lan', 'local'] as const);
@@ -140,6 +145,7 @@ export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown
     bootstrap,
     joinAddrs,
     externalAddr,
+    gossipAdvertiseAddr,
     role,
     gossipKeys,
     gossipPreset,
