@@ -21,6 +21,8 @@ import { collectionPath, objectPath, RESOURCES } from './kube/resources.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { createMetrics } from './kube/metrics.js';
 import { Operator } from './operator.js';
+import { CLUSTER_RULES, LEADER_ELECTION_RULES } from '../cdk8s/rbac.js';
+import { KubeEventRecorder } from './kube/events.js';
 import { until as poll } from './kube/wait.js';
 
 const until = (cond: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> => poll(cond, what, ms, 200);
@@ -201,6 +203,42 @@ describe('operator on a real API server', function () {
       assert.equal(await exited, 0, out);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('needs nothing beyond its least-privilege RBAC rules (reconcile, events, Lease)', async () => {
+    const admin = new HttpKubeClient(new KubeConfigTransport(cp.kubeConfig));
+    const user = `rbac-${ns.name}`;
+    const rbac = (kind: string, version = 'rbac.authorization.k8s.io/v1') => ({ apiVersion: version, kind });
+    const crName = `commitlog-operator-${ns.name}`;
+    const clusterRole = { kind: 'ClusterRole', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'clusterroles', namespaced: false };
+    const role = { kind: 'Role', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'roles', namespaced: true };
+    const roleBinding = { kind: 'RoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'rolebindings', namespaced: true };
+    await admin.create(clusterRole, { ...rbac('ClusterRole'), metadata: { name: crName }, rules: CLUSTER_RULES });
+    // Bound in the test namespace only, as the chart does for a list of watched namespaces.
+    await admin.create(roleBinding, { ...rbac('RoleBinding'), metadata: { name: 'operator', namespace: ns.name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: crName }, subjects: [{ kind: 'User', name: user, apiGroup: 'rbac.authorization.k8s.io' }] });
+    await admin.create(role, { ...rbac('Role'), metadata: { name: 'leader', namespace: ns.name }, rules: LEADER_ELECTION_RULES });
+    await admin.create(roleBinding, { ...rbac('RoleBinding'), metadata: { name: 'leader', namespace: ns.name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'leader' }, subjects: [{ kind: 'User', name: user, apiGroup: 'rbac.authorization.k8s.io' }] });
+    try {
+      await admin.create(RESOURCES.cluster, manifest(ns.name, 'demo', { replicas: 3 }));
+      const kc = (await cp.kubeConfigFor({ user, groups: [] })).kubeConfig;
+      const limited = new HttpKubeClient(new KubeConfigTransport(kc));
+      const eventErrors: unknown[] = [];
+      const r = new Reconciler({ client: limited, log: silentLogger, events: new KubeEventRecorder(limited, 'rbac-test', (e) => eventErrors.push(e)) });
+      await until(async () => { try { await limited.list(RESOURCES.cluster, ns.name); return true; } catch { return false; } }, 'RBAC in effect', 10_000);
+      for (let i = 0; i < 3; i++) await r.reconcile(ns.name, 'demo');
+      assert.ok(await limited.get(RESOURCES.statefulSet, ns.name, 'demo'));
+      assert.deepEqual(eventErrors.map(String), []);
+      const elector = new LeaderElector(limited, { namespace: ns.name, name: 'lock', identity: 'x', retryPeriodMs: 100, onStartedLeading: () => undefined, onStoppedLeading: () => undefined });
+      elector.start();
+      try {
+        await until(() => Promise.resolve(elector.isLeader), 'the Lease with leader-election rules only', 10_000);
+      } finally {
+        await elector.stop();
+      }
+      await assert.rejects(limited.list(RESOURCES.secret, 'default'), (e: unknown) => e instanceof ApiError && e.status === 403, 'no access outside the watched namespace');
+    } finally {
+      await admin.delete(clusterRole, undefined, crName);
     }
   });
 });
