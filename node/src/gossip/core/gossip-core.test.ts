@@ -128,6 +128,21 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
     }
   });
 
+  it('a member that missed a leave and suspects the departed member is answered with the leave, not a failure', () => {
+    const net = threeMembers();
+    // b hears nothing while c leaves and stops.
+    net.drop = (_from, to) => to === net.addr('b');
+    net.core('c').leave(net.now);
+    net.advance(100);
+    net.kill('c');
+    net.advance(50);
+    assert.notEqual(net.core('b').member(nodeName('c'))?.state, 'left', 'b missed the leave');
+    net.drop = () => false;
+    net.advance(3000);
+    assert.equal(net.core('b').member(nodeName('c'))?.state, 'left');
+    assert.deepEqual(net.eventsAt('b').filter((e) => e.endsWith(' c')), ['join c', 'leave c']);
+  });
+
   it('rejoin after restart: same name, incarnation 0, overrides the dead record', () => {
     const net = threeMembers();
     net.kill('c');
