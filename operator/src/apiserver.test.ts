@@ -241,4 +241,15 @@ describe('operator on a real API server', function () {
       await admin.delete(clusterRole, undefined, crName);
     }
   });
+
+  it('makes zero writes on an unchanged cluster from examples/full.yaml too (quantities, overrides, source ranges)', async () => {
+    const doc = parse(readFileSync(resolve(import.meta.dirname, '../../examples/full.yaml'), 'utf8')) as CommitLogCluster;
+    await client.create(RESOURCES.cluster, { ...doc, metadata: { ...doc.metadata, namespace: ns.name } });
+    const r = new Reconciler({ client, log: silentLogger, events: { record: () => Promise.resolve() } });
+    for (let i = 0; i < 3; i++) await r.reconcile(ns.name, 'orders');
+    const before = await cp.audit.checkpoint();
+    await r.reconcile(ns.name, 'orders');
+    const after = await cp.audit.checkpoint();
+    assert.deepEqual(cp.audit.between(before, after, { user: OPERATOR_USER }).map((w) => `${w.verb} ${w.objectRef?.resource ?? ''}/${w.objectRef?.name ?? ''}`), []);
+  });
 });
