@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { nextMembershipStep } from './membership.js';
+import { PROMOTE_MAX_LAG, nextMembershipStep } from './membership.js';
 
 const peer = (raftId: string, role = 'voter'): { raftId: string; rpcAddr: string; role: string } => ({ raftId, rpcAddr: `${raftId}:8400`, role });
 
@@ -13,9 +13,11 @@ describe('membership: the one next change from gossip and the Raft configuration
     assert.deepEqual(step, { type: 'add-learner', id: 'b', rpcAddr: 'b:8400' });
   });
 
-  it('promotes a learner only once it has caught up (lag 0) and asks to be a voter', () => {
-    const members = [{ id: 'a', suffrage: 'voter' as const }, { id: 'b', suffrage: 'learner' as const, lag: 12 }];
+  it('promotes a learner only once it is nearly caught up and asks to be a voter', () => {
+    const members = [{ id: 'a', suffrage: 'voter' as const }, { id: 'b', suffrage: 'learner' as const, lag: PROMOTE_MAX_LAG + 1 }];
     assert.deepEqual(nextMembershipStep(members, [peer('b')]), { type: 'none' });
+    assert.deepEqual(nextMembershipStep([members[0] as never, { id: 'b', suffrage: 'learner' }], [peer('b')]), { type: 'none' }, 'lag unknown (not the leader view)');
+    assert.deepEqual(nextMembershipStep([members[0] as never, { id: 'b', suffrage: 'learner', lag: PROMOTE_MAX_LAG }], [peer('b')]), { type: 'promote', id: 'b' });
     assert.deepEqual(nextMembershipStep([members[0] as never, { id: 'b', suffrage: 'learner', lag: 0 }], [peer('b')]), { type: 'promote', id: 'b' });
     assert.deepEqual(nextMembershipStep([members[0] as never, { id: 'b', suffrage: 'learner', lag: 0 }], [peer('b', 'learner')]), { type: 'none' });
   });

@@ -4,9 +4,11 @@
  *
  *   1. an alive gossip member of our cluster that is not in the configuration → add it as
  *      a learner (it cannot affect quorum while it catches up);
- *   2. a learner that asks to be a voter (tag role=voter) and has caught up (the leader's
- *      progress shows lag 0) → promote it (the core refuses a promotion that has not caught
- *      up, so a refusal only means "try again later").
+ *   2. a learner that asks to be a voter (tag role=voter) and is nearly caught up (lag at
+ *      most {@link PROMOTE_MAX_LAG} entries on the leader) → promote it. The core has the
+ *      final word (it refuses a learner whose match is below the commit index), so a
+ *      refusal only means "try again on the next pass"; asking for lag 0 exactly would
+ *      starve promotion under a steady write load.
  *
  * A member removed through Admin RemoveMember is not re-added while it is still alive in
  * gossip (the operator removes it, then deletes its pod): {@link RemovedMembers} remembers
@@ -49,6 +51,9 @@ export class RemovedMembers {
   }
 }
 
+/** A learner this close to the leader's last index is worth a promotion attempt. */
+export const PROMOTE_MAX_LAG = 64;
+
 /** What one pass decided. */
 export type MembershipStep =
   | { readonly type: 'none' }
@@ -66,7 +71,7 @@ export function nextMembershipStep(
   }
   const wantsVoter = new Set(alivePeers.filter((p) => p.role === 'voter').map((p) => p.raftId));
   for (const m of members) {
-    if (m.suffrage === 'learner' && wantsVoter.has(m.id) && m.lag === 0) return { type: 'promote', id: m.id };
+    if (m.suffrage === 'learner' && wantsVoter.has(m.id) && m.lag !== undefined && m.lag <= PROMOTE_MAX_LAG) return { type: 'promote', id: m.id };
   }
   return { type: 'none' };
 }
