@@ -29,6 +29,12 @@ export interface RaftConfig {
   readonly maxSnapshotChunkBytes: number;
   /** Committed entries handed out per Ready, in bytes (at least one entry). */
   readonly maxApplyBytes: number;
+  /**
+   * Bound on the payload bytes a leader holds appended but not yet committed; proposals
+   * beyond it are refused (`overloaded`) so a leader that cannot commit (slow followers,
+   * a partition before check-quorum notices) does not grow without limit. 0 = no bound.
+   */
+  readonly maxUncommittedBytes: number;
   /** Run a pre-vote round before a real election, so a partitioned node cannot disrupt (thesis §9.6). */
   readonly preVote: boolean;
   /** A leader that has not heard from a quorum within an election timeout steps down (thesis §6.2). */
@@ -45,6 +51,7 @@ export const defaultRaftConfig = {
   maxProposalBytes: 8 * 1024 * 1024,
   maxSnapshotChunkBytes: 1024 * 1024,
   maxApplyBytes: 64 * 1024 * 1024,
+  maxUncommittedBytes: 256 * 1024 * 1024,
   preVote: true,
   checkQuorum: true,
 } as const satisfies Omit<RaftConfig, 'id'>;
@@ -62,6 +69,7 @@ export const raftConfigPresets = {
     maxEntryBatchBytes: 4 * 1024,
     maxSnapshotChunkBytes: 64,
     maxApplyBytes: 16 * 1024,
+    maxUncommittedBytes: 1024 * 1024,
   },
 } as const satisfies Record<string, Omit<RaftConfig, 'id'>>;
 
@@ -96,6 +104,9 @@ export function validateRaftConfig(c: RaftConfig): RaftConfig {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
       throw new RaftConfigError(k, `must be a positive integer, got ${String(v)}`);
     }
+  }
+  if (!Number.isSafeInteger(c.maxUncommittedBytes) || c.maxUncommittedBytes < 0) {
+    throw new RaftConfigError('maxUncommittedBytes', `must be a non-negative integer (0 = unlimited), got ${c.maxUncommittedBytes}`);
   }
   if (!Number.isSafeInteger(c.maxInflightBytes) || c.maxInflightBytes < 0) {
     throw new RaftConfigError('maxInflightBytes', `must be a non-negative integer (0 = unlimited), got ${c.maxInflightBytes}`);

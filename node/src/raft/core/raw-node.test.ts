@@ -182,3 +182,38 @@ describe('restart from storage', () => {
     assert.deepEqual(replay, Array.from({ length: commit - 1 }, (_, i) => i + 2));
   });
 });
+
+describe('uncommitted flow control', () => {
+  it('refuses proposals beyond maxUncommittedBytes until commits catch up', () => {
+    // GIVEN a leader of 3 whose followers have not acknowledged anything yet
+    const storage = new MemoryStorage({ confState: { voters: [n1, n2, n3], learners: [] } });
+    const raw = new RawNode({ config: raftConfig(n1, { maxUncommittedBytes: 1000 }, 'test'), storage, rng: seededRng(1) });
+    raw.campaign();
+    let rd = raw.ready();
+    persist(storage, rd);
+    raw.advance(rd);
+    const preVoteTerm = rd.messages[0]?.term ?? term(1);
+    raw.step({ type: 'preVoteResp', from: n2, to: n1, term: preVoteTerm, granted: true });
+    rd = raw.ready();
+    persist(storage, rd);
+    raw.advance(rd);
+    raw.step({ type: 'voteResp', from: n2, to: n1, term: raw.status().term, granted: true });
+    assert.equal(raw.status().role, 'leader');
+    // WHEN it is offered 10 proposals of 300 bytes
+    const results = Array.from({ length: 10 }, () => raw.propose(new Uint8Array(300)));
+    // THEN three fill the 1000-byte window and the rest are refused as overloaded
+    assert.deepEqual(results.map((r) => r.ok), [true, true, true, false, false, false, false, false, false, false]);
+    const refused = results[3];
+    assert.equal(refused?.ok === false && refused.reason, 'overloaded');
+    // AND once a follower acknowledges and the entries commit and apply, proposals are accepted again
+    rd = raw.ready();
+    persist(storage, rd);
+    raw.advance(rd);
+    raw.step({ type: 'appendResp', from: n2, to: n1, term: raw.status().term, success: true, index: raw.status().lastIndex, hintIndex: logIndex(0), hintTerm: term(0) });
+    rd = raw.ready();
+    persist(storage, rd);
+    assert.equal(rd.committedEntries.filter((e) => e.type === 'data').length, 3);
+    raw.advance(rd);
+    assert.equal(raw.propose(new Uint8Array(300)).ok, true);
+  });
+});

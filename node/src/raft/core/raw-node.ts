@@ -114,6 +114,7 @@ export class RawNode {
       snapIn: null,
       snapChunks: [],
       needBcast: false,
+      uncommittedBytes: 0,
       msgs: [],
       earlyMsgs: [],
       counters: {
@@ -173,9 +174,18 @@ export class RawNode {
     const r = this.r;
     if (r.role !== 'leader') return { ok: false, reason: 'not-leader', leaderHint: r.lead };
     if (r.leadTransferee !== null) return { ok: false, reason: 'transferring', leaderHint: r.lead };
+    let bytes = 0;
     for (const d of datas) {
       if (d.byteLength > r.cfg.maxProposalBytes) return { ok: false, reason: 'too-large', size: d.byteLength, limit: r.cfg.maxProposalBytes };
+      bytes += d.byteLength;
     }
+    const limit = r.cfg.maxUncommittedBytes;
+    if (limit > 0 && r.uncommittedBytes > 0 && r.uncommittedBytes + bytes > limit) {
+      // As etcd's MaxUncommittedEntriesSize: always admit into an empty window, so one big batch cannot wedge.
+      r.counters.proposalsDropped += datas.length;
+      return { ok: false, reason: 'overloaded', uncommittedBytes: r.uncommittedBytes, limit };
+    }
+    r.uncommittedBytes += bytes;
     if (datas.length === 0) return { ok: true, index: r.log.lastIndex(), term: r.term };
     const index = leaderAppend(r, datas.map((data) => ({ type: 'data' as const, data })));
     r.needBcast = true;
@@ -285,6 +295,10 @@ export class RawNode {
     }
     const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
     if (lastApplied !== undefined) r.log.appliedTo(lastApplied.index);
+    if (r.role === 'leader' && r.uncommittedBytes > 0) {
+      for (const e of rd.committedEntries) if (e.type === 'data' && e.term === r.term) r.uncommittedBytes -= e.data.byteLength;
+      if (r.uncommittedBytes < 0) r.uncommittedBytes = 0;
+    }
     settle(r);
   }
 

@@ -31,6 +31,7 @@ function reset(r: RaftState, t: Term): void {
   }
   r.pendingReads = [];
   r.readsAwaitingCommit = [];
+  r.uncommittedBytes = 0;
 }
 
 /** Becomes a follower in term `t`, following `lead` if known. */

@@ -60,6 +60,8 @@ export interface RaftState {
   /** Snapshot being received: which one and the next byte expected. */
   snapIn: { meta: SnapshotMeta; next: number } | null;
   snapChunks: SnapshotChunk[];
+  /** Leader: payload bytes proposed in this term and not yet handed out as committed (flow control). */
+  uncommittedBytes: number;
   /** Proposals were appended since the last Ready: replicate them in one batch per follower. */
   needBcast: boolean;
   /** Messages to send after persistence. */

@@ -213,7 +213,9 @@ export type ProposeRefusal =
   | { readonly ok: false; readonly reason: 'conf-change-pending'; readonly pendingIndex: LogIndex }
   | { readonly ok: false; readonly reason: 'not-ready'; readonly detail: string }
   | { readonly ok: false; readonly reason: 'invalid-conf-change'; readonly detail: string }
-  | { readonly ok: false; readonly reason: 'too-large'; readonly size: number; readonly limit: number };
+  | { readonly ok: false; readonly reason: 'too-large'; readonly size: number; readonly limit: number }
+  /** The leader already holds `maxUncommittedBytes` of uncommitted proposals: retry after commits catch up. */
+  | { readonly ok: false; readonly reason: 'overloaded'; readonly uncommittedBytes: number; readonly limit: number };
 
 /**
  * The outcome of a proposal. `ok` means appended to the leader's log at (`index`, `term`):
