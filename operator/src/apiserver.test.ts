@@ -181,7 +181,7 @@ describe('operator on a real API server', function () {
     }
   });
 
-  it('runs as a process: ready once synced, reconciles, and exits 0 on SIGTERM', async () => {
+  it('runs as a process: ready once synced, reconciles, repairs a deleted child, exits 0 on SIGTERM', async () => {
     const user = await cp.kubeConfigFor({ user: OPERATOR_USER, groups: ['system:masters'] });
     await client.create(RESOURCES.cluster, manifest(ns.name, 'proc', { replicas: 1, external: { type: 'None' } }));
     const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'main.ts'), '--http-port', '0', '--namespaces', ns.name, '--no-admin'], {
@@ -199,6 +199,8 @@ describe('operator on a real API server', function () {
       await until(async () => (await client.get(RESOURCES.statefulSet, ns.name, 'proc')) !== undefined, 'the process reconciled the cluster', 20_000);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       assert.match(metrics, /commitlog_operator_reconciles_total\{result="success"\} [1-9]/);
+      await client.delete(RESOURCES.configMap, ns.name, 'proc-config');
+      await until(async () => (await client.get(RESOURCES.configMap, ns.name, 'proc-config')) !== undefined, 'a deleted ConfigMap repaired from its watch event', 10_000);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, out);
     } finally {

@@ -88,7 +88,8 @@ export class Operator {
   start(): void {
     this.running = true;
     const namespaces: (string | undefined)[] = this.o.namespaces.length > 0 ? [...this.o.namespaces] : [undefined];
-    const owned: readonly Resource[] = [RESOURCES.statefulSet, RESOURCES.pod, RESOURCES.service];
+    // Every kind the operator owns, so a deleted or edited child is repaired at once, not at resync.
+    const owned: readonly Resource[] = [RESOURCES.statefulSet, RESOURCES.pod, RESOURCES.service, RESOURCES.configMap, RESOURCES.secret, RESOURCES.pdb];
     for (const ns of namespaces) {
       this.watch(RESOURCES.cluster, ns, undefined, (o) => o.metadata?.name);
       for (const res of owned) {
