@@ -92,6 +92,7 @@ describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
     runs.push(second);
     await second.waitFor(/cluster ready: 3 voters/, 60_000);
     assert.match(second.out, /restarting the cluster/);
+    assert.match(second.out, /node-0 \| .*--bootstrap ignored \(bootstrap happens once\)/);
     assert.doesNotMatch(second.out, /created certificates/);
     const again = await cli(['consume', '--addr', `127.0.0.1:${base}`, ...tls, '--offset', '0']);
     assert.equal(again.stdout, 'hello\n', again.stderr);
