@@ -53,5 +53,10 @@ cli() {
 # produce_via <ordinal> <values...>: produce through pod <ordinal> (followers forward to the leader).
 produce_via() { cli "$@"; }
 
-# count_records_via <ordinal>: number of records readable through pod <ordinal>.
-count_records_via() { cli "$1" consume --offset 0 --json | grep -c '"offset"'; }
+# count_records_via <ordinal>: sets COUNT to the number of records readable through pod
+# <ordinal>. Not meant for $(...): the port-forward it may start must outlive the call.
+COUNT=0
+count_records_via() {
+  cli "$1" consume --offset 0 --json >"$WORK/consume.out"
+  COUNT=$(grep -c '"offset"' "$WORK/consume.out" || true)
+}

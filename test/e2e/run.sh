@@ -86,8 +86,8 @@ fetch_client_certs "$CERTS"
 log "produce and consume through every pod's external Service"
 for i in 0 1 2; do produce_via "$i" produce "hello-from-$i" >/dev/null; done
 for i in 0 1 2; do
-  n=$(count_records_via "$i")
-  [[ "$n" == 3 ]] || fail "pod $i serves $n records, expected 3"
+  count_records_via "$i"
+  [[ "$COUNT" == 3 ]] || fail "pod $i serves $COUNT records, expected 3"
 done
 stop_port_forwards
 
@@ -95,14 +95,16 @@ log "scale 3 → 5"
 kubectl -n "$NS" scale clc "$CLUSTER_NAME" --replicas=5
 wait_until 900 "5 ready members" status_is 5
 produce_via 4 produce "after-scale-up" >/dev/null
-[[ "$(count_records_via 3)" == 4 ]] || fail "new member demo-3 does not serve all 4 records"
+count_records_via 3
+[[ "$COUNT" == 4 ]] || fail "new member demo-3 serves $COUNT records, expected 4"
 stop_port_forwards
 
 log "scale 5 → 3"
 kubectl -n "$NS" scale clc "$CLUSTER_NAME" --replicas=3
 wait_until 900 "3 ready members" status_is 3
 wait_until 120 "external Services of removed pods deleted" bash -c "! kubectl -n $NS get svc ${CLUSTER_NAME}-4-external"
-[[ "$(count_records_via 0)" == 4 ]] || fail "records lost after scale-down"
+count_records_via 0
+[[ "$COUNT" == 4 ]] || fail "records lost after scale-down: $COUNT of 4"
 stop_port_forwards
 
 log "delete the leader pod"
@@ -114,7 +116,8 @@ kubectl -n "$NS" delete pod "$leader" --wait=false
 wait_until 60 "leader change observed" bash -c "[[ \"\$(kubectl -n $NS get clc $CLUSTER_NAME -o jsonpath='{.status.leader}')\" != '$leader' ]]"
 wait_until 600 "3 ready members after the leader pod restarted" status_is 3
 produce_via 1 produce "after-leader-loss" >/dev/null
-[[ "$(count_records_via 2)" == 5 ]] || fail "records lost after deleting the leader pod"
+count_records_via 2
+[[ "$COUNT" == 5 ]] || fail "records lost after deleting the leader pod: $COUNT of 5"
 stop_port_forwards
 
 log "delete the cluster and check cleanup"
