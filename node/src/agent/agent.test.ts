@@ -44,7 +44,7 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     t = await TestAgents.create();
     await t.start('n0', { bootstrap: true });
     await t.start('n1');
-    await t.start('n2', { extra: { 'linearizable-reads': true } });
+    await t.start('n2', { extra: { 'linearizable-reads': true, 'external-addr': '203.0.113.7:30400' } });
     // GIVEN n0 bootstrapped alone and n1, n2 joined only through gossip.
     await eventually('3 voters', () => {
       const l = t.leader();
@@ -62,6 +62,11 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     assert.equal(res.servers.filter((s) => s.isLeader).length, 1);
     assert.ok(res.servers.every((s) => s.isVoter));
     for (const s of res.servers) assert.equal(s.rpcAddr, t.get(s.id).rpcAddr);
+    assert.deepEqual(
+      res.servers.map((s) => [s.id, s.externalRpcAddr]).sort(),
+      [['n0', ''], ['n1', ''], ['n2', '203.0.113.7:30400']],
+      'the external address comes from the gossip tag',
+    );
   });
 
   it('a record produced through the leader is consumed from every follower at the same offset; past the end is OUT_OF_RANGE', async () => {
@@ -227,13 +232,19 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     await t.stop('x1');
   });
 
-  it('stopping the leader gracefully hands leadership over and changes no membership', async () => {
+  it('stopping the leader gracefully hands leadership over and changes no membership; the load-balanced channel follows', async () => {
     const old = await leaderName();
+    const survivor = ['n0', 'n1', 'n2'].find((n) => n !== old) as string;
+    const lb = loadBalancedLogClient(t.get(survivor).rpcAddr, t.credentials(), { refreshMs: 200 });
+    clients.push(lb);
+    await produce(lb, 'before the leader left');
     const stopped = t.stop(old);
     const next = await eventually('a new leader', () => [...t.agents.values()].find((a) => a.node.isLeader && a.config.nodeName !== old), 5000);
     await stopped;
     assert.deepEqual(voters(next), ['n0', 'n1', 'n2'], 'the stopped node is still a voter');
-    // The two remaining voters are a quorum of three: writes continue.
-    await produce(client(next.config.nodeName), 'after the leader left');
+    // The two remaining voters are a quorum of three: writes continue, and the channel re-resolved to the new leader.
+    const produced = await okCalls(next, 'Produce');
+    await eventually('a produce through the channel', () => produce(lb, 'after the leader left').then(() => true));
+    assert.ok((await okCalls(next, 'Produce')) > produced, 'the new leader served it');
   });
 });
