@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { parseTarget } from './client.js';
+import { CallKind, Picker, type ClusterServer } from './picker.js';
+
+const s = (id: string, isLeader = false): ClusterServer => ({ id, addr: `${id}:8400`, isLeader, isVoter: true });
+
+describe('client picker: writes to the leader, reads round-robin over followers', () => {
+  it('sends writes to the leader and refuses them when no leader is known', () => {
+    assert.deepEqual(new Picker([s('a'), s('b', true), s('c')]).pick(CallKind.write), { ok: true, server: s('b', true) });
+    assert.deepEqual(new Picker([s('a'), s('c')]).pick(CallKind.write), { ok: false, reason: 'no-leader' });
+    assert.deepEqual(new Picker([]).pick(CallKind.read), { ok: false, reason: 'no-servers' });
+  });
+
+  it('spreads reads over the followers in turn, never the leader while a follower exists', () => {
+    const p = new Picker([s('a'), s('b', true), s('c')]);
+    assert.deepEqual([1, 2, 3, 4].map(() => (p.pick(CallKind.read) as { server: ClusterServer }).server.id), ['a', 'c', 'a', 'c']);
+  });
+
+  it('reads from the leader when it is the only server', () => {
+    assert.equal((new Picker([s('b', true)]).pick(CallKind.read) as { server: ClusterServer }).server.id, 'b');
+  });
+
+  it('accepts commitlog:///host:port and host:port targets, and names a bad one', () => {
+    assert.equal(parseTarget('commitlog:///127.0.0.1:8400'), '127.0.0.1:8400');
+    assert.equal(parseTarget('localhost:8400'), 'localhost:8400');
+    assert.throws(() => parseTarget('commitlog:///nohost'), /commitlog:\/\/\/host:port/);
+  });
+});
