@@ -2,7 +2,8 @@
  * Public API of the Raft shell: the RaftNode runner, its storage on the segmented log, the
  * stable store, the transports and their errors.
  */
-export { RaftNode, type RaftNodeOptions, type ProposeOutcome, type ShellLogger } from './raft-node.js';
+export { RaftNode, type RaftNodeOptions, type ShellLogger } from './raft-node.js';
+export { ProposalTracker, refusalError, type ProposeOutcome } from './proposal-tracker.js';
 export type { RaftNodeHooks, RaftNodeStatus, MemberStatus, NodeStats } from './node-status.js';
 export { LogStorage, type LogStorageOptions, encodeSnapshotPayload, decodeSnapshotPayload, SNAPSHOT_PAYLOAD_BYTES } from './log-storage.js';
 export { StableStore, STABLE_FILE, type StableState, type SnapshotRecord, type ConfPoint } from './stable-store.js';

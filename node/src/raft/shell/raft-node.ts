@@ -17,10 +17,11 @@ import type { LogConfigInput } from '../../log/index.js';
 import { type RaftConfig, type RaftConfigPreset, raftConfig } from '../core/config.js';
 import { type RaftLogger, seededRng } from '../core/env.js';
 import { RawNode } from '../core/raw-node.js';
-import type { ConfChange, Entry, LogIndex, Message, NodeId, ProposeRefusal, Ready, Role, Term } from '../core/types.js';
+import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, Role, Term } from '../core/types.js';
 import { type ShellConfig, shellConfig } from './config.js';
-import { NodeStoppedError, NotLeaderError, ProposalDroppedError, ProposalRejectedError, RaftTimeoutError } from './errors.js';
+import { NodeStoppedError, NotLeaderError, ProposalRejectedError, RaftTimeoutError } from './errors.js';
 import { LogStorage } from './log-storage.js';
+import { ProposalTracker, refusalError, type ProposeOutcome } from './proposal-tracker.js';
 import { emptyStats, type NodeStats, type RaftNodeHooks, type RaftNodeStatus, statusOf } from './node-status.js';
 import type { RaftTransport } from './transport.js';
 import { Waiters } from './waiters.js';
@@ -57,49 +58,7 @@ export interface RaftNodeOptions {
   readonly seed?: number;
 }
 
-/** Where a committed proposal landed. */
-export interface ProposeOutcome {
-  /** Dense user offset of the (first) record. */
-  readonly dataOffset: number;
-  /** Raft index (= log offset) of the (first) record. */
-  readonly index: LogIndex;
-  readonly term: Term;
-}
-
-interface ProposalReq {
-  readonly datas: readonly Uint8Array[];
-  resolve(o: ProposeOutcome): void;
-  reject(e: Error): void;
-}
-
-interface IndexWaiter {
-  readonly term: Term;
-  readonly first: LogIndex;
-  /** performance.now() after which the caller gets an indeterminate outcome. */
-  readonly deadline: number;
-  resolve(o: ProposeOutcome): void;
-  reject(e: Error): void;
-}
-
 const silent: ShellLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-
-function refusalError(r: ProposeRefusal): Error {
-  switch (r.reason) {
-    case 'not-leader':
-    case 'transferring':
-      return new NotLeaderError(r.leaderHint, r.reason);
-    case 'conf-change-pending':
-      return new ProposalRejectedError(r.reason, `a configuration change is pending at index ${r.pendingIndex}`);
-    case 'too-large':
-      return new ProposalRejectedError(r.reason, `${r.size} bytes exceeds the limit of ${r.limit}`);
-    case 'not-ready':
-    case 'invalid-conf-change':
-      return new ProposalRejectedError(r.reason, r.detail);
-    default:
-      // Refusals the core adds later (e.g. a learner not caught up): still a typed rejection.
-      return new ProposalRejectedError((r as { reason: string }).reason, JSON.stringify(r));
-  }
-}
 
 /** One Raft member: storage, timer, transport and the README loop. */
 export class RaftNode {
@@ -112,9 +71,8 @@ export class RaftNode {
   private sweepTimer: NodeJS.Timeout | null = null;
   private pendingTicks = 0;
   private inbox: Message[] = [];
-  private proposals: ProposalReq[] = [];
   private actions: (() => void)[] = [];
-  private readonly byIndex = new Map<number, IndexWaiter>();
+  private readonly proposals: ProposalTracker;
   private readonly reads = new Map<string, { resolve(): void; reject(e: Error): void }>();
   private readonly applied = new Waiters();
   private looping: Promise<void> | null = null;
@@ -140,6 +98,7 @@ export class RaftNode {
     this.cfg = shellConfig(o.shellConfig, o.shellPreset ?? 'lan');
     this.log = o.logger ?? silent;
     this.hooks = o.hooks ?? {};
+    this.proposals = new ProposalTracker(this.cfg.requestTimeoutMs);
     const hs = storage.initialState().hardState;
     this.flushedTermVote = `${hs.term}/${hs.vote ?? ''}`;
     this.raw = new RawNode({
@@ -182,7 +141,7 @@ export class RaftNode {
       node.compactDue = true;
       node.kick();
     }, node.cfg.compactIntervalMs);
-    node.sweepTimer = setInterval(() => node.sweepExpired(), Math.min(1000, node.cfg.requestTimeoutMs));
+    node.sweepTimer = setInterval(() => node.proposals.sweep(), Math.min(1000, node.cfg.requestTimeoutMs));
     node.log.info({ id: o.id, clusterId: o.clusterId, fresh: storage.fresh, applied: storage.appliedIndex, lastIndex: storage.lastIndex() }, 'raft: node started');
     node.kick();
     return node;
@@ -205,11 +164,11 @@ export class RaftNode {
       const err = this.refuseInput();
       if (err !== null) return reject(err);
       if (this.role !== 'leader') return reject(new NotLeaderError(this.leader));
-      if (this.proposals.length >= this.cfg.maxQueuedProposals) return reject(new ProposalRejectedError('overloaded', `${this.proposals.length} proposals queued`));
+      if (this.proposals.queuedCount >= this.cfg.maxQueuedProposals) return reject(new ProposalRejectedError('overloaded', `${this.proposals.queuedCount} proposals queued`));
       // The log's record limit, checked here: a record the log refuses inside the loop would be fatal.
       const limit = this.storage.log.config.maxRecordBytes;
       for (const v of values) if (v.byteLength > limit) return reject(new ProposalRejectedError('too-large', `${v.byteLength} bytes exceeds the log's maxRecordBytes ${limit}`));
-      this.proposals.push({ datas: values, resolve, reject });
+      this.proposals.enqueue(values, resolve, reject);
       this.kick();
     });
   }
@@ -358,7 +317,7 @@ export class RaftNode {
       this.act(() => {
         const r = this.raw.proposeConfChange(cc);
         if (!r.ok) return reject(refusalError(r));
-        this.byIndex.set(r.index, { term: r.term, first: r.index, deadline: performance.now() + this.cfg.requestTimeoutMs, resolve, reject });
+        this.proposals.track(r.index, r.term, resolve, reject);
       });
     });
   }
@@ -417,33 +376,7 @@ export class RaftNode {
     const actions = this.actions;
     this.actions = [];
     for (const a of actions) a();
-    if (this.proposals.length > 0) this.feedProposals();
-  }
-
-  /** All queued proposals go into the core at once: consecutive indexes, one Ready, one fsync. */
-  private feedProposals(): void {
-    const batch = this.proposals;
-    this.proposals = [];
-    const datas: Uint8Array[] = [];
-    for (const p of batch) for (const d of p.datas) datas.push(d);
-    const r = this.raw.proposeBatch(datas);
-    if (!r.ok) {
-      const e = refusalError(r);
-      for (const p of batch) p.reject(e);
-      return;
-    }
-    let idx = r.index - datas.length + 1;
-    const deadline = performance.now() + this.cfg.requestTimeoutMs;
-    for (const p of batch) {
-      if (p.datas.length === 0) {
-        p.resolve({ dataOffset: this.storage.log.nextDataOffset, index: r.index, term: r.term });
-        continue;
-      }
-      const first = idx as LogIndex;
-      idx += p.datas.length;
-      this.byIndex.set(idx - 1, { term: r.term, first, deadline, resolve: p.resolve, reject: p.reject });
-    }
-    this.stats.proposals += datas.length;
+    this.stats.proposals += this.proposals.feed(this.raw, this.storage.log);
   }
 
   private async handleReady(rd: Ready): Promise<void> {
@@ -480,19 +413,7 @@ export class RaftNode {
 
   private apply(ents: readonly Entry[]): void {
     this.storage.noteApplied(ents);
-    const log = this.storage.log;
-    for (const e of ents) {
-      const w = this.byIndex.get(e.index);
-      if (w === undefined) continue;
-      this.byIndex.delete(e.index);
-      if (e.term === w.term) {
-        const dataOffset = e.type === 'data' ? log.toDataOffset(w.first) : log.toDataOffset(Math.min(e.index + 1, log.nextOffset));
-        w.resolve({ dataOffset, index: w.first, term: w.term });
-      } else {
-        w.reject(new ProposalDroppedError(e.index, true, `was replaced by an entry of term ${e.term} (leadership changed)`));
-      }
-    }
-    // Waiters below the applied point whose index was never applied cannot exist: indexes apply in order.
+    this.proposals.settle(ents, this.storage.log);
   }
 
   private afterAdvance(rd: Ready): void {
@@ -514,9 +435,7 @@ export class RaftNode {
     if (changedLeader) this.stats.leaderChanges++;
     if (wasLeader && role !== 'leader') {
       // Queued proposals never reached the core: refuse them now, the client retries at the new leader.
-      const q = this.proposals;
-      this.proposals = [];
-      for (const p of q) p.reject(new NotLeaderError(leader));
+      this.proposals.rejectQueued(new NotLeaderError(leader));
     }
     const t = this.raw.status().term;
     this.log.info({ id: this.id, leader, role, term: t }, 'raft: leader or role changed');
@@ -530,27 +449,8 @@ export class RaftNode {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
   }
 
-  /**
-   * Proposals not applied within `requestTimeoutMs` (typically: leadership was lost and no
-   * entry has been applied at their index yet) get an indeterminate outcome, so callers
-   * never hang; the entry may still commit later (the README's "indeterminate until then").
-   */
-  private sweepExpired(): void {
-    const now = performance.now();
-    for (const [i, w] of this.byIndex) {
-      if (w.deadline > now) continue;
-      this.byIndex.delete(i);
-      w.reject(new ProposalDroppedError(i, false, `was not applied within ${this.cfg.requestTimeoutMs} ms; outcome unknown`));
-    }
-  }
-
   private failAll(e: Error): void {
-    for (const p of this.proposals) p.reject(e);
-    this.proposals = [];
-    for (const [i, w] of this.byIndex) {
-      this.byIndex.delete(i);
-      w.reject(e instanceof NodeStoppedError ? new ProposalDroppedError(i, false, 'is indeterminate: the node stopped before applying it') : e);
-    }
+    this.proposals.failAll(e);
     for (const [ctx, w] of this.reads) {
       this.reads.delete(ctx);
       w.reject(e);

@@ -1,0 +1,162 @@
+/**
+ * ProposalTracker: the runner's bookkeeping of client proposals, from the call to
+ * `propose` until the entry at their index is applied (or they are refused, lost or time
+ * out). Split out of raft-node.ts so that the runner reads as the README loop alone.
+ *
+ * Contract: `queue` holds proposals not yet given to the core; `feed` hands all of them to
+ * the core at once (consecutive indexes, one Ready, one fsync — the group commit); `settle`
+ * resolves or rejects the waiter of every applied entry; `sweep` gives callers an
+ * indeterminate outcome after the request timeout; `failAll` rejects everything pending.
+ */
+import type { RawNode } from '../core/raw-node.js';
+import type { Entry, LogIndex, ProposeRefusal, Term } from '../core/types.js';
+import { NodeStoppedError, NotLeaderError, ProposalDroppedError, ProposalRejectedError } from './errors.js';
+
+/** Where a committed proposal landed. */
+export interface ProposeOutcome {
+  /** Dense user offset of the (first) record. */
+  readonly dataOffset: number;
+  /** Raft index (= log offset) of the (first) record. */
+  readonly index: LogIndex;
+  readonly term: Term;
+}
+
+/** The two offset mappings of the segmented log that settling a proposal needs. */
+export interface DataOffsets {
+  readonly nextDataOffset: number;
+  readonly nextOffset: number;
+  toDataOffset(logOffset: number): number;
+}
+
+interface ProposalReq {
+  readonly datas: readonly Uint8Array[];
+  resolve(o: ProposeOutcome): void;
+  reject(e: Error): void;
+}
+
+interface IndexWaiter {
+  readonly term: Term;
+  readonly first: LogIndex;
+  /** performance.now() after which the caller gets an indeterminate outcome. */
+  readonly deadline: number;
+  resolve(o: ProposeOutcome): void;
+  reject(e: Error): void;
+}
+
+/** Maps a core refusal to the shell's typed error. */
+export function refusalError(r: ProposeRefusal): Error {
+  switch (r.reason) {
+    case 'not-leader':
+    case 'transferring':
+      return new NotLeaderError(r.leaderHint, r.reason);
+    case 'conf-change-pending':
+      return new ProposalRejectedError(r.reason, `a configuration change is pending at index ${r.pendingIndex}`);
+    case 'too-large':
+      return new ProposalRejectedError(r.reason, `${r.size} bytes exceeds the limit of ${r.limit}`);
+    case 'not-ready':
+    case 'invalid-conf-change':
+      return new ProposalRejectedError(r.reason, r.detail);
+    default:
+      // Refusals the core adds later (e.g. a learner not caught up): still a typed rejection.
+      return new ProposalRejectedError((r as { reason: string }).reason, JSON.stringify(r));
+  }
+}
+
+/** Pending proposals of one RaftNode; see the file comment for the contract. */
+export class ProposalTracker {
+  private queued: ProposalReq[] = [];
+  private readonly byIndex = new Map<number, IndexWaiter>();
+
+  constructor(private readonly requestTimeoutMs: number) {}
+
+  /** Proposals queued and not yet fed to the core. */
+  get queuedCount(): number {
+    return this.queued.length;
+  }
+
+  /** Queues a proposal for the next {@link feed}. */
+  enqueue(datas: readonly Uint8Array[], resolve: (o: ProposeOutcome) => void, reject: (e: Error) => void): void {
+    this.queued.push({ datas, resolve, reject });
+  }
+
+  /** Tracks a configuration change the core accepted at `index`, like a one-entry proposal. */
+  track(index: LogIndex, term: Term, resolve: (o: ProposeOutcome) => void, reject: (e: Error) => void): void {
+    this.byIndex.set(index, { term, first: index, deadline: performance.now() + this.requestTimeoutMs, resolve, reject });
+  }
+
+  /** Rejects the proposals that never reached the core (e.g. this node lost leadership). */
+  rejectQueued(e: Error): void {
+    const q = this.queued;
+    this.queued = [];
+    for (const p of q) p.reject(e);
+  }
+
+  /**
+   * All queued proposals go into the core at once: consecutive indexes, one Ready, one
+   * fsync. Returns how many records were proposed (0 when the core refused the batch).
+   */
+  feed(raw: RawNode, log: DataOffsets): number {
+    const batch = this.queued;
+    this.queued = [];
+    if (batch.length === 0) return 0;
+    const datas: Uint8Array[] = [];
+    for (const p of batch) for (const d of p.datas) datas.push(d);
+    const r = raw.proposeBatch(datas);
+    if (!r.ok) {
+      const e = refusalError(r);
+      for (const p of batch) p.reject(e);
+      return 0;
+    }
+    let idx = r.index - datas.length + 1;
+    const deadline = performance.now() + this.requestTimeoutMs;
+    for (const p of batch) {
+      if (p.datas.length === 0) {
+        p.resolve({ dataOffset: log.nextDataOffset, index: r.index, term: r.term });
+        continue;
+      }
+      const first = idx as LogIndex;
+      idx += p.datas.length;
+      this.byIndex.set(idx - 1, { term: r.term, first, deadline, resolve: p.resolve, reject: p.reject });
+    }
+    return datas.length;
+  }
+
+  /** Resolves (same term) or rejects (another term's entry took the index) the waiters of applied entries. */
+  settle(ents: readonly Entry[], log: DataOffsets): void {
+    for (const e of ents) {
+      const w = this.byIndex.get(e.index);
+      if (w === undefined) continue;
+      this.byIndex.delete(e.index);
+      if (e.term === w.term) {
+        const dataOffset = e.type === 'data' ? log.toDataOffset(w.first) : log.toDataOffset(Math.min(e.index + 1, log.nextOffset));
+        w.resolve({ dataOffset, index: w.first, term: w.term });
+      } else {
+        w.reject(new ProposalDroppedError(e.index, true, `was replaced by an entry of term ${e.term} (leadership changed)`));
+      }
+    }
+    // Waiters below the applied point whose index was never applied cannot exist: indexes apply in order.
+  }
+
+  /**
+   * Proposals not applied within the request timeout (typically: leadership was lost and no
+   * entry has been applied at their index yet) get an indeterminate outcome, so callers
+   * never hang; the entry may still commit later (the README's "indeterminate until then").
+   */
+  sweep(): void {
+    const now = performance.now();
+    for (const [i, w] of this.byIndex) {
+      if (w.deadline > now) continue;
+      this.byIndex.delete(i);
+      w.reject(new ProposalDroppedError(i, false, `was not applied within ${this.requestTimeoutMs} ms; outcome unknown`));
+    }
+  }
+
+  /** Rejects every queued and in-flight proposal (node stopped or failed). */
+  failAll(e: Error): void {
+    this.rejectQueued(e);
+    for (const [i, w] of this.byIndex) {
+      this.byIndex.delete(i);
+      w.reject(e instanceof NodeStoppedError ? new ProposalDroppedError(i, false, 'is indeterminate: the node stopped before applying it') : e);
+    }
+  }
+}
