@@ -14,7 +14,6 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CasbinAuthorizer, type Authorizer } from '../acl/authorizer.js';
 import { Gossip, registerGossipMetrics } from '../gossip/index.js';
-import { PortMux } from '../net/mux.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { NodeMetrics } from '../observability/metrics.js';
 import { startHttpServer, type HttpEndpoint } from '../observability/http-server.js';
@@ -28,6 +27,8 @@ import { registerRaftMetrics } from './metrics.js';
 import { PeerDirectory, agentTags } from './peers.js';
 import { RaftAdmin, pickTransferTarget } from './raft-admin.js';
 import { RaftBackend } from './raft-backend.js';
+import { HealthDriver } from './readiness.js';
+import { RpcPort } from './rpc-port.js';
 
 /** A port the agent could not bind. */
 export class PortInUseError extends Error {
@@ -76,7 +77,8 @@ export class Agent {
     readonly gossip: Gossip,
     readonly metrics: NodeMetrics,
     private readonly parts: {
-      readonly mux: PortMux;
+      readonly mux: RpcPort;
+      readonly health: HealthDriver;
       readonly http: HttpEndpoint;
       readonly reconciler: MembershipReconciler;
       readonly forwarder: LeaderForwarder;
@@ -89,6 +91,10 @@ export class Agent {
   /** The bound RPC (gRPC + Raft) port. */
   get rpcPort(): number {
     return this.parts.mux.port;
+  }
+  /** Connections routed by the RPC port so far (raft, grpc = TLS, h2c = plaintext probes). */
+  rpcPortStats(): ReturnType<RpcPort['stats']> {
+    return this.parts.mux.stats();
   }
   /** The bound HTTP port. */
   get httpPort(): number {
@@ -115,6 +121,8 @@ export class Agent {
       mkdirSync(config.dataDir, { recursive: true });
       const metrics = new NodeMetrics();
       const id = nodeId(config.nodeName);
+      // Raft's fatal hook is wired before the health driver exists (it needs the server).
+      const fatalSink: { health?: HealthDriver } = {};
       const transport = new TcpTransport({
         id,
         clusterId: config.clusterId,
@@ -131,7 +139,10 @@ export class Agent {
         raftPreset: config.raftPreset,
         shellPreset: config.raftPreset,
         logger: logger.child({ component: 'raft' }),
-        hooks: { onFsync: (ms) => metrics.fsyncSeconds.observe(ms / 1000), onFatal: (err) => logger.fatal({ err }, 'raft failed; this node no longer serves') },
+        hooks: { onFsync: (ms) => metrics.fsyncSeconds.observe(ms / 1000), onFatal: (err) => {
+          logger.fatal({ err }, 'raft failed; this node no longer serves');
+          fatalSink.health?.markFatal();
+        } },
       });
       cleanup.push(() => node.stop());
       if (config.bootstrap && !node.storage.fresh) logger.info('data dir holds Raft state: --bootstrap ignored (bootstrap happens once)');
@@ -171,8 +182,13 @@ export class Agent {
       });
       cleanup.push(() => server.shutdown());
       const rpcBind = `${config.bindHost}:${config.rpcPort}`;
+      // Health statuses are the agent's (readiness.ts), not "serving once a connection came".
+      const probes = new HealthDriver(server.health, node, config.role);
+      fatalSink.health = probes;
+      probes.start();
+      cleanup.push(() => probes.stop());
       const mux = await bind('RPC (gRPC + Raft)', rpcBind, () =>
-        PortMux.listen({ host: config.bindHost, port: config.rpcPort, raft: (c) => transport.accept(c), grpc: (c) => server.handleConnection(c) }),
+        RpcPort.open({ host: config.bindHost, port: config.rpcPort, grpc: server.grpc, credentials: server.credentials, health: server.health, raft: (c) => transport.accept(c) }),
       );
       cleanup.push(() => mux.close());
       rpcAddr = replacePort(rpcAddr, mux.port);
@@ -205,13 +221,10 @@ export class Agent {
           host: config.bindHost,
           port: config.httpPort,
           registry: metrics.registry,
-          readiness: () => {
-            const reason = backend.notReadyReason();
-            return reason ? { ready: false, reason } : { ready: true };
-          },
+          readiness: () => probes.readiness(),
         }),
       );
-      const agent = new Agent(config, logger, node, backend, server, gossip, metrics, { mux, http, reconciler, forwarder, casbin }, rpcAddr);
+      const agent = new Agent(config, logger, node, backend, server, gossip, metrics, { mux, health: probes, http, reconciler, forwarder, casbin }, rpcAddr);
       logger.info(
         { rpcAddr, rpcPort: mux.port, gossipAddr: gossip.address, httpPort: http.port, clusterId: config.clusterId, dataDir: config.dataDir, bootstrap: config.bootstrap, fresh: node.storage.fresh },
         'agent started',
@@ -239,6 +252,7 @@ export class Agent {
    */
   abort(): Promise<void> {
     return (this.stopping ??= (async () => {
+      this.parts.health.stop();
       await this.parts.reconciler.stop();
       await this.gossip.stop();
       await this.parts.mux.close();
@@ -255,6 +269,7 @@ export class Agent {
   private async doStop(): Promise<void> {
     const log = this.logger;
     log.info('agent stopping');
+    this.parts.health.stop();
     await this.parts.reconciler.stop();
     if (this.node.isLeader) {
       const target = pickTransferTarget(this.node);
@@ -269,6 +284,7 @@ export class Agent {
     }
     await this.gossip.leave(2000).catch(() => {});
     await this.gossip.stop();
+    this.parts.mux.refuseGrpc();
     await this.server.shutdown();
     this.backend.close();
     this.parts.forwarder.close();

@@ -1,2 +1,2 @@
-/** Networking shared by the node's services: the one-port multiplexer (Raft + gRPC). */
-export { PortMux, MUX_RAFT_BYTE, replayStream, type PortMuxOptions, type PortMuxStats } from './mux.js';
+/** Networking shared by the node's services: the one-port multiplexer (Raft + gRPC + plaintext health probes). */
+export { PortMux, MUX_RAFT_BYTE, MUX_H2C_BYTE, replayStream, type PortMuxOptions, type PortMuxStats } from './mux.js';

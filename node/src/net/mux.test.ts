@@ -32,7 +32,28 @@ describe('net: port multiplexer', () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(await got.raft[0], Buffer.from([0xaa, 0xbb]));
     assert.equal((await got.grpc[0])?.toString(), 'PRI * HTTP/2.0');
-    assert.deepEqual(mux.stats(), { raft: 1, grpc: 1, timedOut: 0 });
+    assert.deepEqual(mux.stats(), { raft: 1, grpc: 1, h2c: 0, timedOut: 0 });
+  });
+
+  it('with an h2c handler, a connection opening with the HTTP/2 preface goes there and a TLS ClientHello still goes to gRPC', async () => {
+    const got: { grpc: Promise<Buffer>[]; h2c: Promise<Buffer>[] } = { grpc: [], h2c: [] };
+    mux = await PortMux.listen({
+      host: '127.0.0.1', port: 0, raft: () => assert.fail('routed to raft'),
+      grpc: (c) => got.grpc.push(readAll(c)), h2c: (c) => got.h2c.push(readAll(c)),
+    });
+    const send = async (bytes: Buffer): Promise<void> => {
+      const s = connect({ host: '127.0.0.1', port: mux?.port ?? 0 });
+      await new Promise<void>((r) => s.once('connect', () => r()));
+      s.end(bytes);
+      await new Promise<void>((r) => s.once('close', () => r()));
+    };
+    const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    await send(preface);
+    await send(Buffer.from([0x16, 0x03, 0x01, 0x00]));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await got.h2c[0], preface);
+    assert.deepEqual(await got.grpc[0], Buffer.from([0x16, 0x03, 0x01, 0x00]));
+    assert.deepEqual(mux.stats(), { raft: 0, grpc: 1, h2c: 1, timedOut: 0 });
   });
 
   it('closes a connection that sends nothing within the bound', async () => {

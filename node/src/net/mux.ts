@@ -4,9 +4,15 @@
  *
  * - 0x01 → Raft. The byte is consumed and the rest of the stream goes to the Raft transport,
  *   which runs its own mutual TLS (transport-tcp.ts).
+ * - 'P' (0x50, the first byte of the HTTP/2 client preface `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`,
+ *   RFC 9113 §3.4) → plaintext HTTP/2, when an `h2c` handler is given: the kubelet's native
+ *   gRPC probes speak h2c without a client certificate. The agent serves ONLY
+ *   grpc.health.v1 there. No TLS record starts with 0x50 (a ClientHello starts with 0x16,
+ *   RFC 8446 §5.1), so this never steals a TLS client. Without an `h2c` handler such
+ *   connections go to `grpc` like any other.
  * - anything else → gRPC. The byte is put back in front of the stream and the connection is
  *   handed to grpc-js through `Server.createConnectionInjector(credentials)`, which runs TLS
- *   and HTTP/2 itself (a TLS ClientHello starts with 0x16, an h2c preface with 'P').
+ *   and HTTP/2 itself.
  *
  * The replayed stream is a plain JS Duplex around the socket: both `tls.TLSSocket` and
  * grpc-js then read through it (a net.Socket would be consumed at the handle level, below
@@ -18,6 +24,8 @@ import { Duplex } from 'node:stream';
 
 /** Routing byte of Raft connections. */
 export const MUX_RAFT_BYTE = 0x01;
+/** First byte of the HTTP/2 client preface ('P'): plaintext h2c (kubelet gRPC probes). */
+export const MUX_H2C_BYTE = 0x50;
 
 /** Options of {@link PortMux.listen}. */
 export interface PortMuxOptions {
@@ -28,6 +36,11 @@ export interface PortMuxOptions {
   readonly raft: (conn: Duplex) => void;
   /** Receives every other connection, first byte included (e.g. `injector.injectConnection`). */
   readonly grpc: (conn: Duplex) => void;
+  /**
+   * Receives plaintext HTTP/2 connections (first byte 'P'), first byte included. Optional:
+   * without it they go to `grpc`.
+   */
+  readonly h2c?: (conn: Duplex) => void;
   /** Close connections that send nothing for this long (default 10000 ms). */
   readonly firstByteTimeoutMs?: number;
 }
@@ -36,6 +49,7 @@ export interface PortMuxOptions {
 export interface PortMuxStats {
   readonly raft: number;
   readonly grpc: number;
+  readonly h2c: number;
   readonly timedOut: number;
 }
 
@@ -71,7 +85,7 @@ export function replayStream(socket: Socket, head: Buffer): Duplex {
 
 /** A listening port multiplexer. */
 export class PortMux {
-  private readonly counts = { raft: 0, grpc: 0, timedOut: 0 };
+  private readonly counts = { raft: 0, grpc: 0, h2c: 0, timedOut: 0 };
   private readonly sockets = new Set<Socket>();
 
   private constructor(
@@ -120,6 +134,9 @@ export class PortMux {
       if (chunk[0] === MUX_RAFT_BYTE) {
         this.counts.raft++;
         this.o.raft(replayStream(s, chunk.subarray(1)));
+      } else if (chunk[0] === MUX_H2C_BYTE && this.o.h2c !== undefined) {
+        this.counts.h2c++;
+        this.o.h2c(replayStream(s, chunk));
       } else {
         this.counts.grpc++;
         this.o.grpc(replayStream(s, chunk));
