@@ -122,9 +122,8 @@ describe('operator on a real API server', function () {
     const writes = cp.audit.between(before, after, { user: OPERATOR_USER });
     assert.deepEqual(writes.map((w) => `${w.verb} ${w.objectRef?.resource ?? ''}/${w.objectRef?.name ?? ''}`), [], 'an unchanged cluster gets no writes');
 
-    // Garbage collection itself is left to the e2e test: the controller-manager notices a new
-    // CRD only at its 30 s discovery resync, too slow for this suite. The owner reference
-    // (kind, apiVersion, uid, controller) is what it acts on, and it is checked above.
+    // The owner reference (kind, apiVersion, uid, controller) is what the garbage collector
+    // acts on; garbage-collection.test.ts deletes a cluster and watches the children go.
     const ref = (sts?.metadata.ownerReferences ?? [])[0] as unknown as Record<string, unknown> | undefined;
     assert.deepEqual([ref?.apiVersion, ref?.kind, ref?.name, ref?.blockOwnerDeletion], ['commitlog.dev/v1alpha1', 'CommitLogCluster', 'demo', true]);
   });

@@ -172,6 +172,12 @@ export class ControlPlane {
     this.kubeConfig = admin.kubeConfig;
     this.audit = new AuditLog(auditLogPath, admin.kubeConfig);
 
+    // CRDs first: the controller-manager's garbage collector learns resource types from
+    // discovery at start and only every 30 s after, so a CRD installed later would leave
+    // owner-reference cascades of custom resources unnoticed for that long.
+    if (this.opts.crdDir !== null) {
+      this.crds = await installCrds(this.kubeConfig, readCrds(this.opts.crdDir), Math.max(1_000, deadline - Date.now()));
+    }
     if (this.opts.controllerManager) {
       await this.#startController('kube-controller-manager', this.ports.kcm, [
         `--service-account-private-key-file=${saKey}`,
@@ -182,9 +188,6 @@ export class ControlPlane {
     }
     if (this.opts.scheduler) {
       await this.#startController('kube-scheduler', this.ports.scheduler, [], deadline);
-    }
-    if (this.opts.crdDir !== null) {
-      this.crds = await installCrds(this.kubeConfig, readCrds(this.opts.crdDir), Math.max(1_000, deadline - Date.now()));
     }
   }
 

@@ -48,7 +48,14 @@ export interface UseControlPlaneOptions {
 export async function useControlPlane(opts: UseControlPlaneOptions = {}): Promise<ControlPlane> {
   const slot = sharedSlot();
   if (slot.started === null) {
-    slot.started = startControlPlane({ crdDir: null, startTimeoutMs: controlPlaneStartTimeoutMs - 10_000 });
+    // A first caller that wants the CRDs gets them installed before the controller-manager
+    // starts, so its garbage collector knows CommitLogCluster from the start (it re-reads
+    // discovery only every 30 s). Tests of the control plane itself (crds: false) start
+    // without them and never fail because a CRD does.
+    const crdDir = opts.crds !== false ? join(repoRoot, 'crds') : null;
+    const started = startControlPlane({ crdDir, startTimeoutMs: controlPlaneStartTimeoutMs - 10_000 });
+    slot.started = started;
+    if (crdDir !== null) slot.crds = started.then((cp) => [...cp.crds]);
   }
   const cp = (await slot.started) as ControlPlane;
   if (opts.crds !== false) {
