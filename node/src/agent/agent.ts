@@ -135,7 +135,7 @@ export class Agent {
         clusterId: config.clusterId,
         ...(config.bootstrap ? { bootstrap: { voters: [id] } } : {}),
         transport,
-        logConfig: { maxRecordBytes: config.maxRecordBytes },
+        logConfig: { maxRecordBytes: config.maxRecordBytes, maxStoreBytes: config.log.segmentBytes, retention: { maxTotalBytes: config.log.retentionBytes, maxAgeMs: config.log.retentionMs } },
         raftPreset: config.raftPreset,
         shellPreset: config.raftPreset,
         logger: logger.child({ component: 'raft' }),

@@ -5,8 +5,15 @@
  *
  * The extra options follow the same precedence (flag, `COMMITLOG_<KEY>` env, YAML config
  * file, default) and the same "every problem, one per line" validation.
+ *
+ * In Kubernetes one config file is shared by every pod of the StatefulSet (the operator
+ * renders it: operator/src/model/config-map.ts), so what differs per pod comes from the
+ * environment (node name, advertise addresses, own certificate files), the bootstrap
+ * permission names its one node (`bootstrap-node`), secrets are files (`gossip-key-file`
+ * from a mounted Secret) and the external address is looked up by node name in a mapping
+ * file the operator fills in once the external Service has an address.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { AgentConfigError, agentOptions, envName, resolveAgentConfig, type AgentConfig } from '../cli/agent-config.js';
 
@@ -14,11 +21,17 @@ import { AgentConfigError, agentOptions, envName, resolveAgentConfig, type Agent
 export const clusterOptions = [
   { key: 'cluster-id', kind: 'string', description: 'cluster id; nodes refuse gossip and Raft traffic of another cluster', default: 'commitlog' },
   { key: 'bootstrap', kind: 'bool', description: 'start a new cluster with this node as its only voter (ignored when the data dir holds state)', default: false },
+  { key: 'bootstrap-node', kind: 'string', description: 'with --bootstrap: only the node of this name may bootstrap (a config file shared by several nodes)' },
   { key: 'start-join-addrs', kind: 'string', description: 'gossip seeds host:port, comma-separated (joining nodes)', default: '' },
   { key: 'gossip-advertise-addr', kind: 'string', description: 'host:port peers use for gossip (default: --bind-addr, or the --advertise-addr host with the gossip port when binding all interfaces; in Kubernetes the pod IP)' },
   { key: 'external-addr', kind: 'string', description: 'host:port clients outside the cluster dial for this node (gossiped, reported by GetServers)' },
   { key: 'role', kind: 'string', description: 'desired Raft suffrage: voter (promoted once caught up) or learner (never promoted)', default: 'voter' },
   { key: 'gossip-key', kind: 'string', description: 'AES-256 gossip key(s), base64, comma-separated; the first encrypts' },
+  { key: 'gossip-key-file', kind: 'file', description: 'file holding the gossip key(s) as --gossip-key does (comma or newline separated), e.g. a mounted Secret' },
+  { key: 'external-addr-file', kind: 'file', description: 'YAML mapping of node name → external host:port; this node\'s entry (if any) is its --external-addr, read at start' },
+  { key: 'segment-bytes', kind: 'int', description: 'roll to a new log segment at this size (bytes)', default: 64 * 1024 * 1024 },
+  { key: 'retention-bytes', kind: 'int', description: 'remove the oldest segments while the log exceeds this size (bytes; 0 = no limit)', default: 0 },
+  { key: 'retention-hours', kind: 'int', description: 'remove segments whose last write is older than this (hours; 0 = no limit)', default: 0 },
   { key: 'gossip-preset', kind: 'string', description: 'gossip timing preset: lan or local', default: 'lan' },
   { key: 'raft-preset', kind: 'string', description: 'Raft timing preset: lan or test', default: 'lan' },
   { key: 'linearizable-reads', kind: 'bool', description: 'serve Consume after a ReadIndex barrier (linearizable, one leader round trip)', default: false },
@@ -47,6 +60,8 @@ export interface ClusterAgentConfig extends AgentConfig {
   readonly gossipPreset: 'lan' | 'local';
   readonly raftPreset: 'lan' | 'test';
   readonly linearizableReads: boolean;
+  /** Segment size and retention of the log (applied by Raft's compaction timer). */
+  readonly log: { readonly segmentBytes: number; readonly retentionBytes: number; readonly retentionMs: number };
   /** Time bound of the leadership transfer on SIGTERM (ms). */
   readonly shutdownTransferMs: number;
   /** Period of the membership reconciler's resync (ms); it also runs on every gossip event. */
@@ -119,19 +134,42 @@ export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown
     problems.push(`--${key}: expected one of ${allowed.join('|')}, got ${JSON.stringify(v)}`);
     return allowed[0] as T;
   };
+  const int = (key: string, min: number, max: number): number => {
+    const r = raw(key);
+    const n = typeof r?.value === 'number' ? r.value : Number(r?.value);
+    if (r === undefined || !Number.isSafeInteger(n) || n < min || n > max) {
+      problems.push(`${r?.where ?? `--${key}`}: expected an integer in [${min}, ${max}], got ${JSON.stringify(r?.value)}`);
+      return min;
+    }
+    return n;
+  };
+  const existing = (key: string): string | undefined => {
+    const p = str(key);
+    if (p !== undefined && !existsSync(p)) problems.push(`${raw(key)?.where ?? `--${key}`}: file ${p} does not exist`);
+    return p !== undefined && existsSync(p) ? p : undefined;
+  };
   const clusterId = str('cluster-id') ?? '';
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(clusterId)) problems.push(`--cluster-id: expected 1–64 of [A-Za-z0-9._-], got ${JSON.stringify(clusterId)}`);
   const joinAddrs = splitList(str('start-join-addrs') ?? '');
   for (const a of joinAddrs) if (!/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(a)) problems.push(`--start-join-addrs: expected host:port, got ${JSON.stringify(a)}`);
-  const externalAddr = str('external-addr');
+  const externalAddrFile = existing('external-addr-file');
+  const externalAddr = str('external-addr') ?? (externalAddrFile !== undefined ? externalAddrOf(externalAddrFile, base?.nodeName, problems) : undefined);
   if (externalAddr !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(externalAddr)) problems.push(`--external-addr: expected host:port, got ${JSON.stringify(externalAddr)}`);
   const gossipAdvertiseAddr = str('gossip-advertise-addr');
   if (gossipAdvertiseAddr !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(gossipAdvertiseAddr)) problems.push(`--gossip-advertise-addr: expected host:port, got ${JSON.stringify(gossipAdvertiseAddr)}`);
   const role = oneOf('role', ['voter', 'learner'] as const);
-  const gossipKeys = splitList(str('gossip-key') ?? '');
+  const gossipKeyFile = existing('gossip-key-file');
+  if (str('gossip-key') !== undefined && str('gossip-key-file') !== undefined) problems.push('--gossip-key and --gossip-key-file: give one or neither');
+  const gossipKeys = splitList(gossipKeyFile !== undefined ? readFileSync(gossipKeyFile, 'utf8').replace(/\s+/g, ',') : (str('gossip-key') ?? ''));
+  for (const k of gossipKeys) if (Buffer.from(k, 'base64').length !== 32) problems.push(`${gossipKeyFile !== undefined ? `--gossip-key-file ${gossipKeyFile}` : '--gossip-key'}: each key must be 32 bytes, base64`);
   const gossipPreset = oneOf('gossip-preset', ['lan', 'local'] as const);
   const raftPreset = oneOf('raft-preset', ['lan', 'test'] as const);
-  const bootstrap = bool('bootstrap');
+  const bootstrapNode = str('bootstrap-node');
+  // A shared config file allows bootstrap for exactly one named node (the StatefulSet's ordinal 0).
+  const bootstrap = bool('bootstrap') && (bootstrapNode === undefined || bootstrapNode === '' || bootstrapNode === base?.nodeName);
+  const segmentBytes = int('segment-bytes', 4096, 0xffff_ffff - 1);
+  const retentionBytes = int('retention-bytes', 0, Number.MAX_SAFE_INTEGER);
+  const retentionHours = int('retention-hours', 0, 24 * 365 * 100);
   const linearizableReads = bool('linearizable-reads');
   if (base !== undefined) {
     if (base.serverTls === undefined || base.serverTls.caFile === undefined)
@@ -151,7 +189,29 @@ export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown
     gossipPreset,
     raftPreset,
     linearizableReads,
+    log: { segmentBytes, retentionBytes, retentionMs: retentionHours * 3_600_000 },
     shutdownTransferMs: 3000,
     membershipResyncMs: 1000,
   };
+}
+
+/**
+ * This node's entry of an external-address file (YAML mapping node name → host:port, as the
+ * operator writes it; a node without an entry has no external address yet).
+ */
+export function externalAddrOf(path: string, nodeName: string | undefined, problems: string[]): string | undefined {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    problems.push(`--external-addr-file ${path}: ${(err as Error).message}`);
+    return undefined;
+  }
+  if (doc === null || doc === undefined) return undefined;
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    problems.push(`--external-addr-file ${path}: must be a YAML mapping of node name: host:port`);
+    return undefined;
+  }
+  const v = nodeName === undefined ? undefined : (doc as Record<string, unknown>)[nodeName];
+  return v === undefined || v === null ? undefined : String(v as string);
 }
