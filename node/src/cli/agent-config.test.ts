@@ -63,4 +63,19 @@ describe('agent configuration (flags, env, YAML)', () => {
     writeFileSync(bad, 'data-dirr: /x\n');
     assert.throws(() => readConfigFile(bad), /unknown option "data-dirr"/);
   });
+
+  it('reads a config file against the caller\'s list of known keys (the cluster agent adds its own)', () => {
+    const f = join(dir, 'cluster.yaml');
+    writeFileSync(f, 'data-dir: /x\ncluster-id: c1\n');
+    assert.throws(() => readConfigFile(f), /unknown option "cluster-id"/);
+    assert.deepEqual(readConfigFile(f, ['data-dir', 'cluster-id']), { 'data-dir': '/x', 'cluster-id': 'c1' });
+    assert.throws(() => readConfigFile(f, ['data-dir']), (err: unknown) => err instanceof AgentConfigError && err.problems.length === 1);
+  });
+
+  it('refuses a file that is not a YAML mapping, naming the file', () => {
+    const f = join(dir, 'list.yaml');
+    writeFileSync(f, '- a\n- b\n');
+    assert.throws(() => readConfigFile(f), /list\.yaml: must be a YAML mapping/);
+    assert.throws(() => readConfigFile(join(dir, 'missing.yaml')), /--config-file .*missing\.yaml: /);
+  });
 });

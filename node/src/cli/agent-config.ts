@@ -41,7 +41,7 @@ export const agentOptions = [
   { key: 'peer-tls-cert-file', kind: 'file', description: 'certificate this node presents to peers (PEM)' },
   { key: 'peer-tls-key-file', kind: 'file', description: 'private key for the peer certificate (PEM)' },
   { key: 'peer-tls-ca-file', kind: 'file', description: 'CA that peer server certificates must chain to' },
-  { key: 'insecure', kind: 'bool', description: 'serve plaintext gRPC without TLS (development only)', default: false },
+  { key: 'insecure', kind: 'bool', description: 'serve plaintext gRPC without TLS (with --standalone only: a cluster needs mutual TLS)', default: false },
   { key: 'max-record-bytes', kind: 'int', description: 'largest record accepted (bytes)', default: 4 * 1024 * 1024 },
   { key: 'log-level', kind: 'string', description: 'log level: fatal|error|warn|info|debug|trace|silent', default: 'info' },
   { key: 'request-log-level', kind: 'string', description: 'level of the one-line-per-request log (silent = off)', default: 'info' },
@@ -85,8 +85,13 @@ interface Raw {
   readonly source: Source;
 }
 
-/** Reads and checks the YAML config file: a mapping of known keys. */
-export function readConfigFile(path: string): Record<string, unknown> {
+/**
+ * Reads and checks the YAML config file: a mapping whose keys are all in `knownKeys`
+ * (default: the keys of {@link agentOptions}; the cluster agent passes its longer list).
+ * @throws AgentConfigError naming the file for unreadable or non-YAML content, a document
+ * that is not a mapping, and every unknown key.
+ */
+export function readConfigFile(path: string, knownKeys: readonly string[] = agentOptions.map((o) => o.key)): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -101,7 +106,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new AgentConfigError([`--config-file ${path}: must be a YAML mapping of option: value`]);
-  const known = new Set<string>(agentOptions.map((o) => o.key));
+  const known = new Set<string>(knownKeys);
   const unknown = Object.keys(doc).filter((k) => !known.has(k));
   if (unknown.length > 0) throw new AgentConfigError(unknown.map((k) => `--config-file ${path}: unknown option "${k}"`));
   return doc as Record<string, unknown>;

@@ -1,88 +1,70 @@
 /**
- * The CLI end to end: `commitlog certs init`, then `commitlog agent` as a real child
- * process with mutual TLS and the ACL, then the client commands against it, then SIGTERM.
+ * The CLI end to end: `commitlog agent --bootstrap` (the cluster agent: log + Raft + gossip +
+ * gRPC) as a real child process on 127.0.0.1 with free ports, mutual TLS and the ACL; then
+ * `commitlog produce` / `consume` as real child processes against it; then SIGTERM.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
-import { certsInit } from './certs-command.js';
+import { ensureLocalPki, localPkiFlags, type LocalPki } from '../agent/local-pki.js';
+import { eventually } from '../agent/testing/cluster.js';
+import { freePort } from '../agent/testing/processes.js';
 import { consume, produce, servers } from './client-commands.js';
+import { cli, collect, startCliAgent, type CliAgent } from './testing.js';
 
-const main = join(import.meta.dirname, 'main.ts');
-const aclDir = join(import.meta.dirname, '..', '..', 'config', 'acl');
-
-function collect(): { out: PassThrough; text: () => string } {
-  const out = new PassThrough();
-  const chunks: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  return { out, text: () => Buffer.concat(chunks).toString('utf8') };
-}
-
-describe('commitlog CLI (agent process + client commands)', function () {
-  this.timeout(40_000);
+describe('commitlog agent (cluster agent of one, real process) + client commands', function () {
+  this.timeout(60_000);
   let dir: string;
-  let agent: ChildProcess | undefined;
-  let rpcPort = 0;
-  let httpPort = 0;
-  let stderr = '';
-  let stdout = '';
+  let pki: LocalPki;
+  let agent: CliAgent;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'commitlog-cli-'));
-    await certsInit({ outDir: join(dir, 'certs') });
-    const c = join(dir, 'certs');
-    agent = spawn(process.execPath, ['--import', 'tsx', main, 'agent',
-      '--data-dir', join(dir, 'data'), '--rpc-port', '0', '--http-port', '0', '--node-name', 'cli-test',
-      '--server-tls-cert-file', join(c, 'server.pem'), '--server-tls-key-file', join(c, 'server-key.pem'), '--server-tls-ca-file', join(c, 'ca.pem'),
-      '--acl-model-file', join(aclDir, 'model.conf'), '--acl-policy-file', join(aclDir, 'policy.csv')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    agent.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    let buf = '';
-    await new Promise<void>((resolve, reject) => {
-      agent?.on('exit', (code) => reject(new Error(`agent exited early (${code}): ${stderr}`)));
-      agent?.stdout?.on('data', (d: Buffer) => {
-        buf += d.toString();
-        stdout = buf;
-        for (const line of buf.split('\n')) {
-          if (!line.includes('agent started')) continue;
-          const j = JSON.parse(line) as { rpcPort: number; httpPort: number };
-          rpcPort = j.rpcPort;
-          httpPort = j.httpPort;
-          resolve();
-        }
-      });
-    });
+    pki = (await ensureLocalPki(dir)).paths;
+    const [gossip, rpc, http] = [await freePort(), await freePort(), await freePort()];
+    // Cluster options from the YAML config file too: it accepts every cluster agent key.
+    const config = join(dir, 'node.yaml');
+    writeFileSync(config, 'cluster-id: cli-test\nraft-preset: test\ngossip-preset: local\n');
+    agent = await startCliAgent([
+      'agent', '--bootstrap', '--node-name', 'cli-node', '--data-dir', join(dir, 'data'), '--config-file', config,
+      '--bind-addr', `127.0.0.1:${gossip}`, '--rpc-port', String(rpc), '--http-port', String(http),
+      ...Object.entries(localPkiFlags(pki)).flatMap(([k, v]) => [`--${k}`, v]),
+    ]);
+    assert.equal(agent.rpcPort, rpc);
+    assert.match(agent.stdout(), /"clusterId":"cli-test"/);
+    // Ready = a leader is known and this node is in the configuration (it elects itself).
+    await eventually('readyz 200', async () => (await fetch(`http://127.0.0.1:${agent.httpPort}/readyz`)).status === 200, 15_000);
   });
 
   after(() => {
-    if (agent && agent.exitCode === null) agent.kill('SIGKILL');
+    if (agent?.proc.exitCode === null && agent.proc.signalCode === null) agent.proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const flags = (cn: string) => ({
-    addr: `127.0.0.1:${rpcPort}`,
-    caFile: join(dir, 'certs', 'ca.pem'),
-    certFile: join(dir, 'certs', `${cn}-client.pem`),
-    keyFile: join(dir, 'certs', `${cn}-client-key.pem`),
-    serverName: 'localhost',
+  const clientArgs = (cn: 'root' | 'nobody'): string[] => [
+    '--addr', `127.0.0.1:${agent.rpcPort}`, '--ca-file', pki.ca, '--server-name', 'localhost',
+    '--cert-file', cn === 'root' ? pki.rootCert : pki.nobodyCert, '--key-file', cn === 'root' ? pki.rootKey : pki.nobodyKey,
+  ];
+  const flags = (cn: 'root' | 'nobody') => ({
+    addr: `127.0.0.1:${agent.rpcPort}`, caFile: pki.ca, serverName: 'localhost',
+    certFile: cn === 'root' ? pki.rootCert : pki.nobodyCert, keyFile: cn === 'root' ? pki.rootKey : pki.nobodyKey,
   });
 
-  it('produce prints offsets; consume prints the values back; servers lists this node as leader', async () => {
-    const p = collect();
-    await produce(['first', 'second'], flags('root'), p.out);
-    assert.equal(p.text(), '0\n1\n');
-    const c = collect();
-    await consume({ ...flags('root'), offset: 0, json: true }, c.out);
-    assert.deepEqual(c.text().trim().split('\n').map((l) => JSON.parse(l) as unknown), [{ offset: 0, value: 'first' }, { offset: 1, value: 'second' }]);
+  it('`commitlog produce` prints offsets and `commitlog consume` prints the values back (both as processes)', async () => {
+    const p = await cli(['produce', ...clientArgs('root'), 'first', 'second']);
+    assert.deepEqual({ code: p.code, out: p.stdout }, { code: 0, out: '0\n1\n' }, p.stderr);
+    const c = await cli(['consume', ...clientArgs('root'), '--offset', '0', '--json']);
+    assert.equal(c.code, 0, c.stderr);
+    assert.deepEqual(c.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), [{ offset: 0, value: 'first' }, { offset: 1, value: 'second' }]);
+  });
+
+  it('servers lists this node as the leader; consume --follow delivers a record produced later', async () => {
     const s = collect();
     await servers(flags('root'), s.out);
-    assert.match(s.text(), /^cli-test\t127\.0\.0\.1:\d+\tleader\n$/);
-  });
-
-  it('consume --follow delivers a record produced later', async () => {
+    assert.match(s.text(), new RegExp(`^cli-node\\t127\\.0\\.0\\.1:${agent.rpcPort}\\tleader\\n$`));
     const c = collect();
     const following = consume({ ...flags('root'), offset: 2, follow: true, max: 1 }, c.out);
     await produce(['later'], flags('root'), collect().out);
@@ -90,26 +72,72 @@ describe('commitlog CLI (agent process + client commands)', function () {
     assert.equal(c.text(), 'later\n');
   });
 
-  it('nobody is refused with PERMISSION_DENIED', async () => {
+  it('nobody is refused with PERMISSION_DENIED (the ACL applies)', async () => {
     await assert.rejects(produce(['x'], flags('nobody'), collect().out), (err: { code?: number; details?: string }) => err.code === 7 && err.details === 'nobody not permitted to produce');
   });
 
-  it('serves /metrics, /healthz and /readyz on the HTTP port', async () => {
-    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  it('serves Raft and server metrics, /healthz and /readyz on the HTTP port', async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${agent.httpPort}/metrics`)).text();
     assert.match(metrics, /commitlog_grpc_requests_total\{method="\/log\.v1\.Log\/ProduceStream",code="OK"\} \d+/);
-    assert.match(metrics, /commitlog_log_highest_offset \d+/);
     assert.match(metrics, /commitlog_log_fsync_duration_seconds_count [1-9]/);
-    assert.equal((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status, 200);
-    assert.equal((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status, 200);
+    assert.match(metrics, /commitlog_raft_/);
+    assert.equal((await fetch(`http://127.0.0.1:${agent.httpPort}/healthz`)).status, 200);
   });
 
-  it('stops cleanly on SIGTERM, logging one line per request', async () => {
-    agent?.kill('SIGTERM');
-    const [code] = (await once(agent as ChildProcess, 'exit')) as [number | null];
-    assert.equal(code, 0, stderr);
-    const requests = stdout.split('\n').filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  it('stops with exit code 0 on SIGTERM, having logged one line per request', async () => {
+    agent.proc.kill('SIGTERM');
+    const [code] = (await once(agent.proc, 'exit')) as [number | null];
+    assert.equal(code, 0, agent.stderr());
+    const requests = agent.stdout().split('\n').filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
     const denied = requests.find((r) => r.code === 'PERMISSION_DENIED');
-    assert.deepEqual(denied && Object.keys(denied).filter((k) => ['method', 'subject', 'code', 'ms'].includes(k)).sort(), ['code', 'method', 'ms', 'subject']);
     assert.equal(denied?.subject, 'nobody');
+    assert.match(agent.stdout(), /"msg":"agent stopped"/);
+  });
+});
+
+describe('commitlog agent: usage errors exit 2 with a clear message', function () {
+  this.timeout(30_000);
+
+  it('an unknown flag', async () => {
+    const r = await cli(['agent', '--bogus']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown option '--bogus'/);
+  });
+
+  it('no TLS: names the problem and points to --standalone for a plaintext dev node', async () => {
+    const r = await cli(['agent', '--data-dir', join(tmpdir(), 'commitlog-never-created'), '--insecure']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /a cluster needs mutual TLS/);
+    assert.match(r.stderr, /commitlog agent --standalone --insecure/);
+  });
+
+  it('a cluster option with --standalone is refused, not ignored', async () => {
+    const r = await cli(['agent', '--standalone', '--insecure', '--bootstrap', '--data-dir', join(tmpdir(), 'commitlog-never-created')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--bootstrap: not accepted with --standalone/);
+  });
+});
+
+describe('commitlog agent --standalone (plaintext development node, real process)', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let agent: ChildProcess | undefined;
+  before(() => void (dir = mkdtempSync(join(tmpdir(), 'commitlog-standalone-'))));
+  after(() => {
+    if (agent?.exitCode === null && agent.signalCode === null) agent.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves produce/consume without TLS and exits 0 on SIGTERM', async () => {
+    const a = await startCliAgent(['agent', '--standalone', '--insecure', '--data-dir', join(dir, 'data'), '--rpc-port', '0', '--http-port', '0', '--node-name', 'dev']);
+    agent = a.proc;
+    const addr = `127.0.0.1:${a.rpcPort}`;
+    await produce(['plain'], { addr, insecure: true }, collect().out);
+    const c = collect();
+    await consume({ addr, insecure: true, offset: 0 }, c.out);
+    assert.equal(c.text(), 'plain\n');
+    a.proc.kill('SIGTERM');
+    const [code] = (await once(a.proc, 'exit')) as [number | null];
+    assert.equal(code, 0, a.stderr());
   });
 });

@@ -1,15 +1,14 @@
 /**
  * The `commitlog` command line (commander): `agent`, `produce`, `consume`, `servers`,
- * `certs`. Usage errors exit 2, runtime failures exit 1, with one clear line on stderr.
+ * `certs`. Usage errors (unknown flag, bad value, invalid configuration) exit 2, runtime
+ * failures exit 1, each with a clear message on stderr.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { agentOptions, AgentConfigError, envName, readConfigFile, resolveAgentConfig } from './agent-config.js';
-import { startAgent } from './agent.js';
+import { AgentConfigError } from './agent-config.js';
+import { AGENT_EXAMPLES, agentAction, addAgentCommandOptions } from './agent-command.js';
 import { certsCa, certsClient, certsInit, certsServer } from './certs-command.js';
 import { addClientFlags, type ClientFlags } from './client-options.js';
 import { consume, describeError, produce, servers } from './client-commands.js';
-
-const camel = (key: string): string => key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 
 function nonNegativeInt(v: string): number {
   const n = Number(v);
@@ -38,39 +37,18 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: 
 
 /** Builds the program. */
 export function buildProgram(): Command {
-  const program = new Command('commitlog').description('A Raft-replicated distributed commit log').showHelpAfterError();
+  const program = new Command('commitlog').description('A Raft-replicated distributed commit log').showHelpAfterError('(add --help for usage)');
+  // Commander exits 1 on a usage error; our convention is 2 (as for a bad configuration).
+  // Set before adding commands: subcommands inherit it. Help and --version still exit 0.
+  program.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
-  const agent = program
-    .command('agent')
-    .description('run a commitlog node (single node for now)')
-    .option('--config-file <file>', `YAML file of option: value (env ${envName('config-file')})`);
-  for (const o of agentOptions) {
-    const def = 'default' in o ? ` (default ${JSON.stringify(o.default)})` : '';
-    const desc = `${o.description}${def}; env ${envName(o.key)}`;
-    if (o.kind === 'bool') agent.option(`--${o.key}`, desc);
-    else agent.option(`--${o.key} <${o.kind === 'int' ? 'n' : 'value'}>`, desc);
-  }
-  agent.action(
-    run(async (opts: Record<string, unknown>) => {
-      const flags: Record<string, unknown> = {};
-      for (const o of agentOptions) if (opts[camel(o.key)] !== undefined) flags[o.key] = opts[camel(o.key)];
-      const configFile = (opts.configFile as string | undefined) ?? process.env[envName('config-file')];
-      const config = resolveAgentConfig(flags, process.env, configFile ? readConfigFile(configFile) : {});
-      const running = await startAgent(config);
-      await new Promise<void>((resolve) => {
-        const onSignal = (sig: NodeJS.Signals): void => {
-          running.logger.info({ signal: sig }, 'signal received');
-          running.stop().then(resolve, (err: unknown) => {
-            running.logger.error({ err }, 'unclean stop');
-            process.exitCode = 1;
-            resolve();
-          });
-        };
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-      });
-    }),
-  );
+  addAgentCommandOptions(
+    program
+      .command('agent')
+      .description('run a commitlog node (log + Raft + gossip + gRPC); a single node is a cluster of one started with --bootstrap'),
+  )
+    .addHelpText('after', AGENT_EXAMPLES)
+    .action(run(async (opts: Record<string, unknown>) => agentAction(opts)));
 
   addClientFlags(program.command('produce').description('append records: the arguments, or one per line from stdin; prints each offset'))
     .argument('[values...]', 'record values (UTF-8)')

@@ -1,7 +1,13 @@
 /**
- * `commitlog agent` on one node: opens the log, serves gRPC (TLS, ACL) on the RPC port and
- * metrics/health on the HTTP port, and stops cleanly on SIGINT/SIGTERM. The cluster agent
- * (node/src/agent/) replaces the local backend with Raft behind the same server.
+ * `commitlog agent --standalone`: ONE node without Raft or gossip, for development only —
+ * it opens the log directly (LocalLogBackend), serves gRPC on the RPC port (TLS, mutual
+ * TLS and the ACL when configured, or plaintext with `--insecure`) and metrics/health on
+ * the HTTP port, and stops cleanly on SIGINT/SIGTERM.
+ *
+ * Why it exists: the cluster agent (node/src/agent/, plain `commitlog agent`) needs mutual
+ * TLS between nodes, so it cannot serve plaintext; this is the plaintext dev node (and the
+ * node the operator's `tls: disabled` clusters would need). Its data directory holds a
+ * plain log, not a Raft log: it cannot be turned into a cluster member later.
  */
 import { mkdirSync } from 'node:fs';
 import { CasbinAuthorizer, type Authorizer } from '../acl/authorizer.js';
@@ -13,8 +19,8 @@ import { CommitLogServer } from '../server/server.js';
 import { LocalLogBackend } from '../server/local-backend.js';
 import type { AgentConfig } from './agent-config.js';
 
-/** A running single-node agent. */
-export interface RunningAgent {
+/** A running standalone node. */
+export interface RunningStandaloneAgent {
   readonly rpcPort: number;
   readonly httpPort: number | undefined;
   readonly logger: Logger;
@@ -22,8 +28,11 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** Starts the agent; rejects (after cleaning up) if any part fails to start. */
-export async function startAgent(config: AgentConfig, logger: Logger = createLogger({ level: config.logLevel, node: config.nodeName })): Promise<RunningAgent> {
+/** Starts the standalone node; rejects (after cleaning up) if any part fails to start. */
+export async function startStandaloneAgent(
+  config: AgentConfig,
+  logger: Logger = createLogger({ level: config.logLevel, node: config.nodeName }),
+): Promise<RunningStandaloneAgent> {
   const metrics = new NodeMetrics();
   mkdirSync(config.dataDir, { recursive: true });
   const backend = await LocalLogBackend.open(config.dataDir, {
@@ -69,7 +78,7 @@ export async function startAgent(config: AgentConfig, logger: Logger = createLog
         return reason ? { ready: false, reason } : { ready: true };
       },
     });
-    logger.info({ rpcPort, httpPort: http?.port, dataDir: config.dataDir, acl: Boolean(config.acl), mutualTls: srv.mutualTls }, 'agent started (single node)');
+    logger.info({ rpcPort, httpPort: http?.port, dataDir: config.dataDir, acl: Boolean(config.acl), mutualTls: srv.mutualTls }, 'agent started (standalone: no Raft, no gossip)');
     let stopping: Promise<void> | undefined;
     const h = http;
     return {

@@ -1,0 +1,86 @@
+/**
+ * `commitlog agent`: runs the cluster agent (node/src/agent/: log + Raft + gossip + gRPC
+ * with mutual TLS between nodes). A single node is a cluster of one started with
+ * `--bootstrap`; more nodes join it with `--start-join-addrs`.
+ *
+ * `--standalone` runs the development node of ./standalone.ts instead (no Raft, no gossip,
+ * plaintext allowed with `--insecure`), because the cluster agent cannot run without
+ * mutual TLS. Cluster options are refused with `--standalone` rather than ignored.
+ */
+import type { Command } from 'commander';
+import { allAgentOptions, clusterOptions, resolveClusterAgentConfig } from '../agent/config.js';
+import { addAgentOptions, flagsOf } from '../agent/options.js';
+import { AgentConfigError, envName, readConfigFile, resolveAgentConfig } from './agent-config.js';
+import { startStandaloneAgent } from './standalone.js';
+
+const allKeys: readonly string[] = allAgentOptions.map((o) => o.key);
+const clusterKeys: ReadonlySet<string> = new Set(clusterOptions.map((o) => o.key));
+
+/** Added to a configuration error that is about missing mutual TLS. */
+export const STANDALONE_HINT = 'for a plaintext single-node development server use: commitlog agent --standalone --insecure';
+
+/** Examples printed after `commitlog agent --help`. */
+export const AGENT_EXAMPLES = `
+Examples:
+  # a cluster of one (mutual TLS between nodes is required; \`commitlog certs init\` makes dev certificates)
+  commitlog agent --bootstrap --node-name n0 --data-dir /tmp/n0 --bind-addr 127.0.0.1:8401 --rpc-port 8400 \\
+    --server-tls-cert-file node.pem --server-tls-key-file node-key.pem --server-tls-ca-file ca.pem
+  # another node joining it through gossip (added as a learner, promoted to voter once caught up)
+  commitlog agent --node-name n1 --data-dir /tmp/n1 --bind-addr 127.0.0.1:8411 --rpc-port 8410 --http-port 8412 \\
+    --start-join-addrs 127.0.0.1:8401 --server-tls-cert-file node.pem --server-tls-key-file node-key.pem --server-tls-ca-file ca.pem
+  # a plaintext development node without Raft or gossip
+  commitlog agent --standalone --insecure --data-dir /tmp/dev
+`;
+
+/** Adds the `agent` command's options (every cluster agent option, `--config-file`, `--standalone`) to `cmd`. */
+export function addAgentCommandOptions(cmd: Command): Command {
+  return addAgentOptions(cmd).option(
+    '--standalone',
+    'development only: one node without Raft or gossip (TLS optional, plaintext with --insecure); cluster options are refused',
+  );
+}
+
+/**
+ * The `agent` action: resolves the configuration (flags over `COMMITLOG_*` over the YAML
+ * `--config-file` / COMMITLOG_CONFIG_FILE over defaults), runs the agent and resolves after
+ * SIGINT/SIGTERM stopped it.
+ * @throws AgentConfigError for a bad configuration (the CLI exits 2); anything else when
+ * the agent fails to start or to stop cleanly (the CLI exits 1).
+ */
+export async function agentAction(opts: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const flags = flagsOf(opts);
+  const path = (opts.configFile as string | undefined) ?? env[envName('config-file')];
+  const file = path ? readConfigFile(path, allKeys) : {};
+  if (opts.standalone === true) return runStandalone(flags, env, file);
+  let config;
+  try {
+    config = resolveClusterAgentConfig(flags, env, file);
+  } catch (err) {
+    if (err instanceof AgentConfigError && err.problems.some((p) => /TLS/.test(p))) throw new AgentConfigError([...err.problems, STANDALONE_HINT]);
+    throw err;
+  }
+  // Loaded only here: `commitlog produce` and friends need not load Raft and gossip.
+  const { runAgent } = await import('../agent/run.js');
+  await runAgent(config);
+}
+
+async function runStandalone(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv, file: Readonly<Record<string, unknown>>): Promise<void> {
+  const refused = [
+    ...Object.keys(flags).filter((k) => clusterKeys.has(k)).map((k) => `--${k}: not accepted with --standalone (a single node without Raft or gossip)`),
+    ...Object.keys(file).filter((k) => clusterKeys.has(k)).map((k) => `${k} (config file): not accepted with --standalone (a single node without Raft or gossip)`),
+  ];
+  if (refused.length > 0) throw new AgentConfigError(refused);
+  const running = await startStandaloneAgent(resolveAgentConfig(flags, env, file));
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      running.logger.info({ signal: sig }, 'signal received');
+      running.stop().then(resolve, (err: unknown) => {
+        running.logger.error({ err }, 'unclean stop');
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}
