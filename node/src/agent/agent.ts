@@ -10,7 +10,7 @@
  * wait), then gossip leaves gracefully, the server drains, Raft stops (flushing and closing
  * the log) and the port closes. No membership change happens on stop.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CasbinAuthorizer, type Authorizer } from '../acl/authorizer.js';
 import { Gossip, registerGossipMetrics } from '../gossip/index.js';
@@ -29,6 +29,7 @@ import { RaftAdmin, pickTransferTarget } from './raft-admin.js';
 import { RaftBackend } from './raft-backend.js';
 import { HealthDriver } from './readiness.js';
 import { RpcPort } from './rpc-port.js';
+import { readTransportTls, watchTransportTls, type TransportTlsWatch } from './transport-tls.js';
 
 /** A port the agent could not bind. */
 export class PortInUseError extends Error {
@@ -67,6 +68,7 @@ function gossipAdvertise(config: ClusterAgentConfig, rpcHost: string): { adverti
 /** A running cluster agent. Create with {@link Agent.start}. */
 export class Agent {
   private stopping: Promise<void> | undefined;
+  private tlsWatch: TransportTlsWatch | undefined;
 
   private constructor(
     readonly config: ClusterAgentConfig,
@@ -123,12 +125,19 @@ export class Agent {
       const id = nodeId(config.nodeName);
       // Raft's fatal hook is wired before the health driver exists (it needs the server).
       const fatalSink: { health?: HealthDriver } = {};
+      const tlsFiles = { certFile: tls.certFile, keyFile: tls.keyFile, caFile };
       const transport = new TcpTransport({
         id,
         clusterId: config.clusterId,
-        tls: { caPem: readFileSync(caFile, 'utf8'), certPem: readFileSync(tls.certFile, 'utf8'), keyPem: readFileSync(tls.keyFile, 'utf8') },
+        tls: readTransportTls(tlsFiles),
         logger: logger.child({ component: 'raft-transport' }),
       });
+      // Rotated certificate files (Kubernetes swaps the Secret's symlink) reach new Raft connections.
+      const tlsWatch = watchTransportTls(transport, tlsFiles, {
+        logger: logger.child({ component: 'raft-transport' }),
+        onReload: (err) => metrics.reloads.inc({ what: 'raft-tls', result: err ? 'error' : 'ok' }),
+      });
+      cleanup.push(() => tlsWatch.close());
       const node = await RaftNode.start({
         id,
         dir: join(config.dataDir, 'raft'),
@@ -225,8 +234,9 @@ export class Agent {
         }),
       );
       const agent = new Agent(config, logger, node, backend, server, gossip, metrics, { mux, health: probes, http, reconciler, forwarder, casbin }, rpcAddr);
+      agent.tlsWatch = tlsWatch;
       logger.info(
-        { rpcAddr, rpcPort: mux.port, gossipAddr: gossip.address, httpPort: http.port, clusterId: config.clusterId, dataDir: config.dataDir, bootstrap: config.bootstrap, fresh: node.storage.fresh },
+        { rpcAddr, rpcPort: mux.port, gossipAddr: gossip.address, httpPort: http.port, clusterId: config.clusterId, dataDir: config.dataDir, bootstrap: config.bootstrap, fresh: node.storage.fresh, externalAddr: config.externalAddr },
         'agent started',
       );
       return agent;
@@ -258,6 +268,7 @@ export class Agent {
       await this.parts.mux.close();
       this.backend.close();
       this.parts.forwarder.close();
+      this.tlsWatch?.close();
       await this.server.shutdown();
       await this.node.stop();
       await this.parts.http.close();
@@ -288,6 +299,7 @@ export class Agent {
     await this.server.shutdown();
     this.backend.close();
     this.parts.forwarder.close();
+    this.tlsWatch?.close();
     await this.node.stop();
     await this.parts.mux.close();
     await this.parts.http.close();

@@ -1,20 +1,22 @@
 /**
  * The ConfigMap of a cluster.
  *
- * `node.yaml` is the `--config-file` of `commitlog agent` (node/src/cli/agent-config.ts):
- * flat kebab-case keys the agent validates (unknown keys are refused). Pod-specific values
- * (node name, advertise address, the pod's own certificate files) come from `COMMITLOG_*`
- * environment variables set in the StatefulSet, which take precedence over the file.
+ * `node.yaml` is the ONE `--config-file` of the cluster agent (`commitlog agent`; options in
+ * node/src/agent/config.ts and node/src/cli/agent-config.ts): flat kebab-case keys that are
+ * exactly the agent's option names — it refuses unknown keys, and the node contract test
+ * (node-contract.test.ts) runs the real agent on what this renders. The file is shared by
+ * every pod, so what differs per pod comes from `COMMITLOG_*` environment variables the
+ * StatefulSet sets from the downward API (node name, advertise addresses, the pod's own
+ * certificate files; the environment takes precedence over the file), the bootstrap
+ * permission names its one node (`bootstrap-node`: ordinal 0), the gossip key is a file
+ * in the mounted gossip Secret (never in this ConfigMap) and the external address is this
+ * pod's entry of `external.yaml`.
  *
- * `cluster.yaml` holds the clustered settings the agent does not accept yet (cluster id,
- * the one-time bootstrap permission, gossip seeds and key, log tuning, external address
- * file): the contract for the clustered agent, written now so the operator's bootstrap
- * rule is in place when the agent reads it.
- *
- * `acl-model.conf`/`acl-policy.csv` are the Casbin files; `external.yaml` maps pod → the
- * external `host:port` the operator observed. Files other than `node.yaml`/`cluster.yaml`
- * are re-read by the node when they change, and the bootstrap flag is read only at first
- * start, so only the rest feeds the pod template's config hash.
+ * `acl-model.conf`/`acl-policy.csv` are the Casbin files (re-read by the node when they
+ * change); `external.yaml` maps pod → the external `host:port` the operator observed (read
+ * by the node at start). The bootstrap flag only matters at a node's first start with an
+ * empty disk, so it is left out of the pod template's config hash: flipping it restarts
+ * nothing.
  */
 import { createHash } from 'node:crypto';
 import type { V1ConfigMap } from '@kubernetes/client-node';
@@ -48,14 +50,35 @@ export function aclPolicy(spec: ResolvedSpec): string {
   return lines.join('\n') + '\n';
 }
 
-/** The agent's `--config-file` (options shared by every pod). */
-export function nodeConfig(spec: ResolvedSpec): Record<string, unknown> {
+/** Gossip seeds: the first three pods' headless DNS names, whatever the replicas (see below). */
+export const SEED_PODS = 3;
+
+/** The agent's `--config-file` `node.yaml` (options shared by every pod). */
+export function nodeConfig(c: CommitLogCluster, spec: ResolvedSpec, inputs: ModelInputs): Record<string, unknown> {
+  const n = c.metadata.name;
+  const names = namesOf(n);
+  // Fixed seeds (not one per replica) keep the config hash stable while scaling; a seed
+  // whose pod does not exist yet simply does not resolve (the agent re-resolves DNS on every
+  // join attempt, and joining itself is harmless).
+  const seeds = Array.from({ length: SEED_PODS }, (_, i) => `${names.pod(i)}.${names.headlessService}.${c.metadata.namespace}.svc:${spec.ports.gossip}`);
   const tls = spec.tls.enabled;
   return {
     'data-dir': PATHS.data,
     'bind-addr': `0.0.0.0:${spec.ports.gossip}`,
     'rpc-port': spec.ports.rpc,
     'http-port': spec.ports.http,
+    'cluster-id': inputs.clusterId,
+    // Bootstrap exactly once: allowed only until status.bootstrapped, only for ordinal 0,
+    // and the agent bootstraps only with an empty data dir. A pod 0 that later loses its
+    // disk gets `false` and joins through the seeds instead of starting a second cluster.
+    bootstrap: inputs.bootstrap === Bootstrap.allowed,
+    'bootstrap-node': names.pod(0),
+    'start-join-addrs': seeds.join(','),
+    'gossip-key-file': `${PATHS.gossip}/key`,
+    'external-addr-file': `${PATHS.config}/external.yaml`,
+    'segment-bytes': spec.log.segmentBytes,
+    ...(spec.log.retentionBytes !== undefined ? { 'retention-bytes': spec.log.retentionBytes } : {}),
+    ...(spec.log.retentionHours !== undefined ? { 'retention-hours': spec.log.retentionHours } : {}),
     ...(tls ? {
       'acl-model-file': `${PATHS.config}/acl-model.conf`,
       'acl-policy-file': `${PATHS.config}/acl-policy.csv`,
@@ -65,31 +88,9 @@ export function nodeConfig(spec: ResolvedSpec): Record<string, unknown> {
   };
 }
 
-/** Clustered settings (see the file comment): `bootstrap` allows node 0 to start a new cluster. */
-export function clusterConfig(c: CommitLogCluster, spec: ResolvedSpec, inputs: ModelInputs): Record<string, unknown> {
-  const n = c.metadata.name;
-  const ns = c.metadata.namespace;
-  const names = namesOf(n);
-  const seeds = Array.from({ length: Math.max(1, Math.min(3, spec.replicas)) }, (_, i) =>
-    `${names.pod(i)}.${names.headlessService}.${ns}.svc:${spec.ports.gossip}`);
-  return {
-    'cluster-name': n,
-    'cluster-id': inputs.clusterId,
-    bootstrap: inputs.bootstrap === Bootstrap.allowed,
-    'bootstrap-node': names.pod(0),
-    'start-join-addrs': seeds,
-    'gossip-key-file': `${PATHS.gossip}/key`,
-    'external-addresses-file': `${PATHS.config}/external.yaml`,
-    'segment-bytes': spec.log.segmentBytes,
-    ...(spec.log.retentionBytes !== undefined ? { 'retention-bytes': spec.log.retentionBytes } : {}),
-    ...(spec.log.retentionHours !== undefined ? { 'retention-hours': spec.log.retentionHours } : {}),
-    fsync: spec.log.fsync,
-  };
-}
-
 /** Hash of the configuration that needs a restart to take effect (all but the bootstrap flag). */
-export function configHash(node: Record<string, unknown>, cluster: Record<string, unknown>): string {
-  const stable = { node, cluster: { ...cluster, bootstrap: undefined } };
+export function configHash(node: Record<string, unknown>): string {
+  const stable = { node: { ...node, bootstrap: undefined } };
   return createHash('sha256').update(JSON.stringify(stable)).digest('hex').slice(0, 16);
 }
 
@@ -106,8 +107,7 @@ export function configMap(c: CommitLogCluster, spec: ResolvedSpec, inputs: Model
       ownerReferences: [ownerReference(c)],
     },
     data: {
-      'node.yaml': stringify(nodeConfig(spec), { lineWidth: 0 }),
-      'cluster.yaml': stringify(clusterConfig(c, spec, inputs), { lineWidth: 0 }),
+      'node.yaml': stringify(nodeConfig(c, spec, inputs), { lineWidth: 0 }),
       'acl-model.conf': ACL_MODEL,
       'acl-policy.csv': aclPolicy(spec),
       'external.yaml': stringify(external, { lineWidth: 0 }),

@@ -7,7 +7,7 @@
 import type { V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { ResolvedSpec } from '../api/defaults.js';
 import type { CommitLogCluster } from '../api/types.js';
-import { clusterConfig, configHash, configMap, nodeConfig } from './config-map.js';
+import { configHash, configMap, nodeConfig } from './config-map.js';
 import type { ModelInputs } from './inputs.js';
 import { commonLabels, namesOf, ownerReference, selectorLabels } from './names.js';
 import { secrets } from './secrets.js';
@@ -46,7 +46,7 @@ export function podDisruptionBudget(c: CommitLogCluster): V1PodDisruptionBudget 
 
 /** Computes the desired objects of `c` (already validated into `spec`). */
 export function desiredObjects(c: CommitLogCluster, spec: ResolvedSpec, inputs: ModelInputs): DesiredObjects {
-  const hash = configHash(nodeConfig(spec), clusterConfig(c, spec, inputs));
+  const hash = configHash(nodeConfig(c, spec, inputs));
   return {
     secrets: secrets(c, inputs),
     config: [configMap(c, spec, inputs)],

@@ -97,9 +97,11 @@ export function statefulSet(c: CommitLogCluster, spec: ResolvedSpec, replicas: n
             env: [
               { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
               { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+              { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
               { name: 'COMMITLOG_NODE_NAME', value: '$(POD_NAME)' },
               { name: 'COMMITLOG_ADVERTISE_ADDR', value: `$(POD_NAME).${names.headlessService}.$(POD_NAMESPACE).svc:${spec.ports.rpc}` },
-              { name: 'COMMITLOG_CLUSTER_CONFIG_FILE', value: `${PATHS.config}/cluster.yaml` },
+              // Gossip carries addresses in packets: peers dial the pod IP, not a DNS name.
+              { name: 'COMMITLOG_GOSSIP_ADVERTISE_ADDR', value: `$(POD_IP):${spec.ports.gossip}` },
               ...(spec.tls.enabled ? [
                 { name: 'COMMITLOG_SERVER_TLS_CERT_FILE', value: `${PATHS.tls}/$(POD_NAME).crt` },
                 { name: 'COMMITLOG_SERVER_TLS_KEY_FILE', value: `${PATHS.tls}/$(POD_NAME).key` },

@@ -47,7 +47,7 @@ const stsReplicas = (client: FakeKubeClient): number | undefined =>
 
 const bootstrapAllowed = (client: FakeKubeClient): boolean => {
   const cm = client.peek<{ metadata?: object; data: Record<string, string> }>(RESOURCES.configMap, NS, `${NAME}-config`);
-  return (parse(cm?.data['cluster.yaml'] ?? '') as { bootstrap: boolean }).bootstrap;
+  return (parse(cm?.data['node.yaml'] ?? '') as { bootstrap: boolean }).bootstrap;
 };
 
 const voter = (id: string, isLeader = false): AdminMember => ({ id, rpcAddr: `${id}:8400`, role: 'voter', isLeader, lag: 0 });
