@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { PROMOTE_MAX_LAG, nextMembershipStep } from './membership.js';
+import { PROMOTE_MAX_LAG, RemovedMembers, nextMembershipStep } from './membership.js';
 
 const peer = (raftId: string, role = 'voter'): { raftId: string; rpcAddr: string; role: string } => ({ raftId, rpcAddr: `${raftId}:8400`, role });
 
@@ -25,5 +25,18 @@ describe('membership: the one next change from gossip and the Raft configuration
   it('never removes a member, whatever gossip says (a failed or absent member stays)', () => {
     const members = [{ id: 'a', suffrage: 'voter' as const }, { id: 'b', suffrage: 'voter' as const }, { id: 'c', suffrage: 'learner' as const, lag: 0 }];
     assert.deepEqual(nextMembershipStep(members, []), { type: 'none' });
+  });
+});
+
+describe('membership: removed members are learned from the configuration', () => {
+  it('an id that leaves the observed configuration is remembered as removed until forgotten', () => {
+    const r = new RemovedMembers();
+    assert.deepEqual(r.observe(['a', 'b', 'c']), [], 'the first observation removes nobody');
+    assert.deepEqual(r.observe(['a', 'b', 'c', 'd']), [], 'an addition is not a removal');
+    assert.deepEqual(r.observe(['a', 'b', 'd']), ['c']);
+    assert.ok(r.has('c'));
+    r.forget('c');
+    assert.ok(!r.has('c'));
+    assert.deepEqual(r.observe(['a', 'b', 'd']), [], 'an unchanged configuration does not remember it again');
   });
 });

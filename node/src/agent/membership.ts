@@ -12,7 +12,10 @@
  *
  * A member removed through Admin RemoveMember is not re-added while it is still alive in
  * gossip (the operator removes it, then deletes its pod): {@link RemovedMembers} remembers
- * it on this leader until gossip reports it left, failed or reaped.
+ * it until gossip reports it left, failed or reaped. Every node (not only the leader that
+ * made the change) learns the removal from the configuration it applies — each pass first
+ * compares the configuration with the one it saw last — so a leader elected between the
+ * removal and the pod's deletion does not add the member back either.
  *
  * Only the leader acts. A pass runs on every gossip join/update, on every leader change and
  * every `resyncMs` (so a change interrupted by a leader change is retried by the next
@@ -31,12 +34,27 @@ interface Log {
 }
 
 /**
- * Members removed through Admin on this node, not to be re-added from gossip until they
- * go away (leave, failure, reap). In memory only: after a leader change a removed member
- * that is still alive would be added again, so remove a member right before stopping it.
+ * Members removed from the configuration (through Admin on this node, or seen leaving the
+ * configuration this node applies), not to be re-added from gossip until they go away
+ * (leave, failure, reap). In memory: a node that restarts forgets, and learns removals again
+ * only from changes it applies after its start — so the operator still removes a member
+ * right before stopping it.
  */
 export class RemovedMembers {
   private readonly ids = new Set<string>();
+  private lastConfig: ReadonlySet<string> | undefined;
+
+  /**
+   * Records the current configuration's member ids; every id that was in the previously
+   * observed configuration and is not any more counts as removed. Returns those ids.
+   */
+  observe(memberIds: Iterable<string>): string[] {
+    const now = new Set(memberIds);
+    const gone = this.lastConfig === undefined ? [] : [...this.lastConfig].filter((id) => !now.has(id));
+    for (const id of gone) this.ids.add(id);
+    this.lastConfig = now;
+    return gone;
+  }
   /** Records an explicit removal. */
   add(id: string): void {
     this.ids.add(id);
@@ -133,6 +151,9 @@ export class MembershipReconciler {
   }
 
   private async pass(): Promise<void> {
+    // On every node, leader or not: a future leader must know who was removed.
+    const gone = this.removed.observe(this.node.status().members.map((m) => m.id));
+    if (gone.length > 0) this.log.info({ members: gone }, 'membership: removed from the configuration; not re-adding them while they are alive in gossip');
     if (!this.node.isLeader) return;
     const alive = this.gossip
       .aliveMembers()
