@@ -138,7 +138,7 @@ describe('Reconciler against the recording fake API', function () {
     assert.equal(stsReplicas(t.client), 5);
   });
 
-  it('scales down by moving leadership away, removing the Raft member, then shrinking', async () => {
+  it('scales down by moving leadership away, removing the Raft member, then shrinking in the same pass', async () => {
     const admin = new FakeNodeAdmin([voter('demo-0'), voter('demo-1'), voter('demo-2', true)]);
     admin.reachable = new Set(['demo-0', 'demo-1', 'demo-2']);
     const t = setup({ replicas: 3 }, admin);
@@ -147,9 +147,21 @@ describe('Reconciler against the recording fake API', function () {
     await t.pass();
     assert.equal(t.cluster()?.status?.leader, 'demo-2');
     setReplicas(t.client, 2);
+    // Record the order of the removal and of StatefulSet writes with their replicas.
+    const events: string[] = [];
+    const remove = admin.removeMember.bind(admin);
+    admin.removeMember = (leaderPod, id) => { events.push(`remove ${id}`); return remove(leaderPod, id); };
+    const apply = t.client.apply.bind(t.client);
+    t.client.apply = ((res, obj) => {
+      if (obj.kind === 'StatefulSet') events.push(`apply StatefulSet replicas=${String((obj as { spec?: { replicas?: number } }).spec?.replicas)}`);
+      return apply(res, obj);
+    }) as typeof t.client.apply;
     await t.pass();
     assert.deepEqual(admin.calls, ['transfer demo-2 -> demo-0', 'remove demo-2 via demo-0']);
-    assert.equal(stsReplicas(t.client), 3, 'the StatefulSet shrinks only after the removal committed');
+    // The StatefulSet shrinks in the same pass, right after the removal committed (RemoveMember
+    // resolves on commit), so the removed member is alive in gossip as briefly as possible.
+    assert.deepEqual(events.filter((e) => e.startsWith('remove') || e.includes('replicas=2')), ['remove demo-2', 'apply StatefulSet replicas=2']);
+    assert.equal(stsReplicas(t.client), 2);
     await t.pass();
     assert.equal(stsReplicas(t.client), 2);
     assert.equal(t.client.peek(RESOURCES.service, NS, 'demo-2-external'), undefined, 'external Service of the removed pod is deleted');

@@ -152,6 +152,15 @@ export class Reconciler {
         ? await this.step('rollout', () => this.rollout(c, world, admin, members, log))
         : undefined;
       const scaling = await this.step('membership', () => this.membership(decision, admin, members, log));
+      // Scale-down: shrink in the same pass as the removal committed, not one requeue later.
+      // The "removed, don't re-add" memory of the nodes ends when the pod leaves gossip, so
+      // the window in which the removed member is alive must be as short as possible.
+      let replicasNow = decision.replicas;
+      if (decision.kind === 'remove-member' && scaling?.removed === true) {
+        replicasNow = decision.replicas - 1;
+        const shrunk = desiredObjects(c, spec, { ...inputs, statefulSetReplicas: replicasNow });
+        await this.step('statefulset', () => this.applyAll(shrunk.statefulSet, changed, log));
+      }
       if (changed.length > 0) {
         await this.d.events.record(c, 'Normal', 'Applied', 'Reconcile', changed.join(', '));
         log.info({ changed }, 'applied');
@@ -161,7 +170,7 @@ export class Reconciler {
       }
 
       const obs = this.observation(c, spec, { ...world }, clusterId, members,
-        scaling, { enabled: spec.tls.enabled, ...(certs?.ok ? { expiry: certs.expiry } : {}) }, decision.replicas, bootstrapped);
+        scaling, { enabled: spec.tls.enabled, ...(certs?.ok ? { expiry: certs.expiry } : {}) }, replicasNow, bootstrapped);
       const status = computeStatus(rollout ? { ...obs, rollout } : obs, c.status, nowIso());
       await this.step('status', () => this.writeStatus(c, status));
       const converging = decision.kind !== 'steady' || rollout !== undefined || status.readyReplicas !== spec.replicas;
@@ -222,7 +231,7 @@ export class Reconciler {
     return undefined;
   }
 
-  private async membership(decision: ScaleDecision, admin: NodeAdmin | undefined, members: readonly AdminMember[] | undefined, log: Logger): Promise<{ direction: 'up' | 'down'; waiting?: string } | undefined> {
+  private async membership(decision: ScaleDecision, admin: NodeAdmin | undefined, members: readonly AdminMember[] | undefined, log: Logger): Promise<{ direction: 'up' | 'down'; waiting?: string; removed?: boolean } | undefined> {
     switch (decision.kind) {
       case 'create':
       case 'steady':
@@ -244,7 +253,7 @@ export class Reconciler {
         // RemoveMember resolves once the new configuration has committed (admin.proto).
         await admin.removeMember(leader, decision.member);
         log.info({ member: decision.member }, 'removed Raft member');
-        return { direction: 'down' };
+        return { direction: 'down', removed: true };
       }
     }
   }
