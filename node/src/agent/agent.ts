@@ -27,6 +27,7 @@ import { registerRaftMetrics } from './metrics.js';
 import { PeerDirectory, agentTags } from './peers.js';
 import { RaftAdmin, pickTransferTarget } from './raft-admin.js';
 import { RaftBackend } from './raft-backend.js';
+import { ExternalAddrWatcher } from './external-addr.js';
 import { HealthDriver } from './readiness.js';
 import { RpcPort } from './rpc-port.js';
 import { readTransportTls, watchTransportTls, type TransportTlsWatch } from './transport-tls.js';
@@ -81,6 +82,7 @@ export class Agent {
     private readonly parts: {
       readonly mux: RpcPort;
       readonly health: HealthDriver;
+      readonly external: ExternalAddrWatcher | undefined;
       readonly http: HttpEndpoint;
       readonly reconciler: MembershipReconciler;
       readonly forwarder: LeaderForwarder;
@@ -163,7 +165,7 @@ export class Agent {
       cleanup.push(() => forwarder.close());
       const produced = registerRaftMetrics(node, metrics.registry);
       let rpcAddr = config.advertiseAddr;
-      const self = { get rpcAddr() { return rpcAddr; }, externalAddr: config.externalAddr };
+      const self: { readonly rpcAddr: string; externalAddr: string | undefined } = { get rpcAddr() { return rpcAddr; }, externalAddr: config.externalAddr };
       const backend = new RaftBackend({ node, peers, forwarder, self, linearizable: config.linearizableReads, onProduce: (how) => produced.inc({ how }) });
       cleanup.push(() => backend.close());
 
@@ -220,6 +222,18 @@ export class Agent {
         ),
       );
       cleanup.push(() => gossip.stop());
+      let external: ExternalAddrWatcher | undefined;
+      if (config.externalAddrFile !== undefined) {
+        // The operator fills this node's external address in later: re-tag when it changes.
+        const ext = new ExternalAddrWatcher(config.externalAddrFile, config.nodeName, config.externalAddr, (addr) => {
+          self.externalAddr = addr;
+          gossip.setTags(agentTags({ rpcAddr, raftId: config.nodeName, clusterId: config.clusterId, role: config.role, externalAddr: addr }));
+          logger.info({ externalAddr: addr }, 'external address changed (external-addr-file); gossip tags updated');
+        });
+        ext.start();
+        cleanup.push(() => ext.stop());
+        external = ext;
+      }
       registerGossipMetrics(gossip, metrics.registry);
       const reconciler = new MembershipReconciler(node, gossip, peers, config.membershipResyncMs, logger.child({ component: 'membership' }), removed);
       reconciler.start();
@@ -233,7 +247,7 @@ export class Agent {
           readiness: () => probes.readiness(),
         }),
       );
-      const agent = new Agent(config, logger, node, backend, server, gossip, metrics, { mux, health: probes, http, reconciler, forwarder, casbin }, rpcAddr);
+      const agent = new Agent(config, logger, node, backend, server, gossip, metrics, { mux, health: probes, external, http, reconciler, forwarder, casbin }, rpcAddr);
       agent.tlsWatch = tlsWatch;
       logger.info(
         { rpcAddr, rpcPort: mux.port, gossipAddr: gossip.address, httpPort: http.port, clusterId: config.clusterId, dataDir: config.dataDir, bootstrap: config.bootstrap, fresh: node.storage.fresh, externalAddr: config.externalAddr },
@@ -263,6 +277,7 @@ export class Agent {
   abort(): Promise<void> {
     return (this.stopping ??= (async () => {
       this.parts.health.stop();
+      this.parts.external?.stop();
       await this.parts.reconciler.stop();
       await this.gossip.stop();
       await this.parts.mux.close();
@@ -281,6 +296,7 @@ export class Agent {
     const log = this.logger;
     log.info('agent stopping');
     this.parts.health.stop();
+    this.parts.external?.stop();
     await this.parts.reconciler.stop();
     if (this.node.isLeader) {
       const target = pickTransferTarget(this.node);

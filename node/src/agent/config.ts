@@ -53,6 +53,8 @@ export interface ClusterAgentConfig extends AgentConfig {
   /** Gossip seeds (host:port). */
   readonly joinAddrs: readonly string[];
   readonly externalAddr: string | undefined;
+  /** File whose entry for this node is its external address, followed while running (undefined when --external-addr is given). */
+  readonly externalAddrFile: string | undefined;
   /** Gossip address peers use (undefined = derived, see the option's description). */
   readonly gossipAdvertiseAddr: string | undefined;
   readonly role: DesiredRole;
@@ -183,6 +185,7 @@ export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown
     bootstrap,
     joinAddrs,
     externalAddr,
+    externalAddrFile: str('external-addr') === undefined ? externalAddrFile : undefined,
     gossipAdvertiseAddr,
     role,
     gossipKeys,
