@@ -72,6 +72,15 @@ describe('commitlog agent (cluster agent of one, real process) + client commands
     assert.equal(c.text(), 'later\n');
   });
 
+  it('consume at the end prints nothing; past the end it fails with OUT_OF_RANGE and the bounds', async () => {
+    const atEnd = collect();
+    await consume({ ...flags('root'), offset: 3 }, atEnd.out);
+    assert.equal(atEnd.text(), '');
+    const past = await cli(['consume', ...clientArgs('root'), '--offset', '100']);
+    assert.notEqual(past.code, 0);
+    assert.match(past.stderr, /OUT_OF_RANGE: offset 100 is outside the committed log \[0, 3\)/);
+  });
+
   it('nobody is refused with PERMISSION_DENIED (the ACL applies)', async () => {
     await assert.rejects(produce(['x'], flags('nobody'), collect().out), (err: { code?: number; details?: string }) => err.code === 7 && err.details === 'nobody not permitted to produce');
   });

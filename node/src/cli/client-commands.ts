@@ -77,6 +77,9 @@ export async function consume(
   try {
     const end = flags.follow ? Infinity : await nextOffset(c);
     const max = flags.max ?? Infinity;
+    // Past the end is the server's OUT_OF_RANGE (with the bounds), as for any read; exactly
+    // at the end is an empty result.
+    if (flags.offset > end) await unary<ConsumeResponse>((cb) => c.consume({ offset: flags.offset }, cb));
     if (flags.offset >= end || max <= 0) return;
     const stream = c.consumeStream({ offset: flags.offset });
     let n = 0;
