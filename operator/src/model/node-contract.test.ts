@@ -25,9 +25,9 @@ import { clientDnsNames, NODE_CN, OPERATOR_CN, PATHS, podDnsNames } from './name
 import { loadExample } from './test-support.js';
 import { validateCluster } from './validate.js';
 
-// The image runs `commitlog agent <args>`; the CLI's `agent` command and this entry take the
-// same options (node/src/agent/options.ts) and resolve them with resolveClusterAgentConfig.
-const agentMain = resolve(import.meta.dirname, '../../../node/src/agent/main.ts');
+// The image's entry point: the container runs `commitlog <args>` = `commitlog agent --config-file …`,
+// which resolves its options with resolveClusterAgentConfig (node/src/agent/config.ts).
+const cliMain = resolve(import.meta.dirname, '../../../node/src/cli/main.ts');
 
 /** One pod's mounts and environment, materialized under `dir/<pod>`. */
 interface MaterializedPod {
@@ -95,7 +95,7 @@ describe('node contract: the cluster agent runs on what the model renders (examp
       else if (e.value !== undefined) env[e.name] = remap(e.value.replace(/\$\((\w+)\)/g, (_m, k: string) => env[k] ?? ''));
     }
     assert.equal(container.args?.[0], 'agent');
-    return { args: (container.args ?? []).slice(1).map(remap), env };
+    return { args: (container.args ?? []).map(remap), env };
   }
 
   /** The mounted node.yaml names the pod's paths; point them into the temp dir (paths only, values unchanged otherwise). */
@@ -113,7 +113,7 @@ describe('node contract: the cluster agent runs on what the model renders (examp
   function start(p: MaterializedPod): { child: ChildProcess; out: () => string } {
     // Test-only overrides: loopback and free ports instead of the pod's 0.0.0.0:8401/8400/8402.
     const env = { ...process.env, ...p.env, COMMITLOG_BIND_ADDR: '127.0.0.1:0', COMMITLOG_RPC_PORT: '0', COMMITLOG_HTTP_PORT: '0', COMMITLOG_GOSSIP_ADVERTISE_ADDR: '', COMMITLOG_RAFT_PRESET: 'test' };
-    const child = spawn(process.execPath, ['--import', 'tsx', agentMain, ...p.args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...p.args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     child.stdout?.on('data', (b: Buffer) => { out += b.toString(); });
