@@ -22,3 +22,4 @@ export { defaultLogConfig, logConfigPresets, resolveLogConfig, type LogConfig, t
 export { silentLogger, type LogLogger } from './logger.js';
 export { FRAME_HEADER_BYTES } from './frame.js';
 export { INDEX_ENTRY_BYTES } from './offset-index.js';
+export { fsyncDir, writeFileDurable } from './durable-file.js';

@@ -17,9 +17,10 @@
  * directory) *before* segment files are deleted, so an interrupted truncation or reset is
  * rolled forward on the next open.
  */
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { writeFileDurable } from './durable-file.js';
 import { CorruptSegmentError } from './errors.js';
 import { readU64, writeU64 } from './frame.js';
 
@@ -71,26 +72,7 @@ export async function readMeta(dir: string): Promise<LogMeta | undefined> {
   return { anchorOffset: readU64(buf, 8), nonDataBelow: readU64(buf, 16), resetPending: (buf[5] ?? 0) & 1 ? true : false };
 }
 
-/** fsyncs a directory so that creations, renames and deletions in it are durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Atomically and durably replaces the metadata file of `dir` with `meta`. */
 export async function writeMetaDurable(dir: string, meta: LogMeta): Promise<void> {
-  const tmp = join(dir, `${META_FILE}.tmp`);
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(encodeMeta(meta));
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, join(dir, META_FILE));
-  await fsyncDir(dir);
+  await writeFileDurable(join(dir, META_FILE), encodeMeta(meta));
 }

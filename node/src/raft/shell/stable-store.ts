@@ -9,10 +9,11 @@
  * the body, then the body as UTF-8 JSON. A file that fails any check throws
  * {@link StableStateCorruptError}: forgetting a vote silently could elect two leaders.
  */
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { type ConfState, type HardState, type LogIndex, type NodeId, type Term, logIndex, nodeId, term } from '../core/types.js';
+import { writeFileDurable } from '../../log/index.js';
 import { StableStateCorruptError } from './errors.js';
 
 /** Name of the stable-state file inside a node's data directory. */
@@ -172,22 +173,7 @@ export class StableStore {
 
   /** Replaces the state durably: temp file, fsync, rename over the old one, fsync the directory. */
   async save(s: StableState): Promise<void> {
-    const path = join(this.dir, STABLE_FILE);
-    const tmp = `${path}.tmp`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(encodeStableState(s));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-    const dh = await open(this.dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
+    await writeFileDurable(join(this.dir, STABLE_FILE), encodeStableState(s));
     this.current = s;
     this.writes++;
   }
