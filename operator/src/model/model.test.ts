@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { CommitLogCluster } from '../api/types.js';
 import { allObjects, desiredObjects } from './index.js';
 import { Bootstrap, type ModelInputs } from './inputs.js';
@@ -44,4 +44,39 @@ function golden(example: string, goldenFile: string): void {
 describe('model golden files', () => {
   it('examples/minimal.yaml → testdata/minimal.golden.yaml', () => golden('minimal.yaml', 'minimal.golden.yaml'));
   it('examples/full.yaml → testdata/full.golden.yaml', () => golden('full.yaml', 'full.golden.yaml'));
+});
+
+describe('model: the node config and bootstrap exactly once', () => {
+  const render = (bootstrap: Bootstrap, replicas: number) => {
+    const c = loadExample('full.yaml');
+    const v = validateCluster(c);
+    assert.ok(v.ok);
+    const objs = allObjects(desiredObjects(c, v.spec, { ...fakeInputs(c, replicas, v.spec.acl.users.map((u) => u.name)), bootstrap }));
+    const cm = objs.find((o) => o.kind === 'ConfigMap') as { data: Record<string, string> };
+    const sts = objs.find((o) => o.kind === 'StatefulSet') as { spec: { template: { metadata: { annotations: Record<string, string> } } } };
+    return { node: parse(cm.data['node.yaml'] ?? '') as Record<string, unknown>, cm, hash: sts.spec.template.metadata.annotations['commitlog.dev/config-hash'] };
+  };
+
+  it('allows bootstrap for ordinal 0 only, until forbidden; flipping the flag does not change the pod template hash', () => {
+    const allowed = render(Bootstrap.allowed, 3);
+    const forbidden = render(Bootstrap.forbidden, 3);
+    assert.equal(allowed.node.bootstrap, true);
+    assert.equal(allowed.node['bootstrap-node'], 'orders-0');
+    assert.equal(forbidden.node.bootstrap, false);
+    assert.equal(allowed.hash, forbidden.hash);
+  });
+
+  it('seeds gossip with the headless DNS names of pods 0-2 whatever the replicas, so scaling restarts nothing', () => {
+    const three = render(Bootstrap.forbidden, 3);
+    const five = render(Bootstrap.forbidden, 5);
+    assert.equal(three.node['start-join-addrs'], 'orders-0.orders-headless.default.svc:8401,orders-1.orders-headless.default.svc:8401,orders-2.orders-headless.default.svc:8401');
+    assert.equal(three.hash, five.hash);
+  });
+
+  it('never puts the gossip key in the ConfigMap (only the path of the mounted Secret)', () => {
+    const { cm, node } = render(Bootstrap.allowed, 3);
+    assert.equal(node['gossip-key-file'], '/etc/commitlog/gossip/key');
+    assert.ok(!Object.values(cm.data).some((v) => v.includes('R09TU0lQLUtFWS0zMi1CWVRFUy0wMTIzNDU2Nzg5YWI=')));
+    assert.ok(!('gossip-key' in node));
+  });
 });
