@@ -64,6 +64,7 @@ describe('operator on a real API server', function () {
     assert.match(await rejection({ acl: { users: [{ name: 'root' }], rules: [{ user: 'bob', actions: ['consume'] }] } }), new RegExp(RULES.aclRuleUser.replace(/[[\]]/g, '\\$&')));
     assert.match(await rejection({ tls: { validityDays: 10, renewBeforeDays: 10 } }), new RegExp(RULES.renewBeforeValidity));
     assert.match(await rejection({ ports: { rpc: 9000, http: 9000 } }), new RegExp(RULES.portsDistinct));
+    assert.match(await rejection({ tls: { enabled: false } }), new RegExp(RULES.tlsRequired));
     assert.match(await rejection({ external: { type: 'Public' as never } }), /Unsupported value: "Public"/);
     assert.match(await rejection({}, 'a'.repeat(41)), new RegExp(RULES.nameLength));
   });

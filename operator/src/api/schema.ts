@@ -17,7 +17,7 @@ export const RULES = {
   storageSizeImmutable: 'spec.storage.size is immutable: volume claim templates cannot change',
   portsDistinct: 'spec.ports.rpc, spec.ports.gossip and spec.ports.http must all differ',
   renewBeforeValidity: 'spec.tls.renewBeforeDays must be less than spec.tls.validityDays',
-  caNeedsTls: 'spec.tls.caSecretName requires spec.tls.enabled',
+  tlsRequired: 'spec.tls.enabled must be true: commitlog nodes authenticate each other and their clients with mutual TLS, and a cluster without TLS is not supported',
   aclRuleUser: 'every spec.acl.rules[].user must be listed in spec.acl.users',
   aclReservedUser: 'the user name commitlog-operator is reserved for the operator',
   sourceRangesNeedLb: 'spec.external.loadBalancerSourceRanges applies only to type LoadBalancer',
@@ -68,7 +68,7 @@ const specSchema: Schema = obj({
     'x-kubernetes-validations': [rule('self.rpc != self.gossip && self.rpc != self.http && self.gossip != self.http', RULES.portsDistinct)],
   }),
   tls: obj({
-    enabled: bool({ default: DEFAULTS.tlsEnabled, description: 'Mutual TLS for clients and peers.' }),
+    enabled: bool({ default: DEFAULTS.tlsEnabled, description: 'Mutual TLS for clients and peers. Must be true: nodes require mutual TLS.' }),
     caSecretName: str({ maxLength: 253, description: 'Secret with tls.crt and tls.key of a CA to issue from; absent = operator-generated CA.' }),
     validityDays: int({ minimum: 1, maximum: 3650, default: DEFAULTS.validityDays }),
     renewBeforeDays: int({ minimum: 1, maximum: 3649, default: DEFAULTS.renewBeforeDays }),
@@ -76,7 +76,7 @@ const specSchema: Schema = obj({
     default: { enabled: DEFAULTS.tlsEnabled, validityDays: DEFAULTS.validityDays, renewBeforeDays: DEFAULTS.renewBeforeDays },
     'x-kubernetes-validations': [
       rule('self.renewBeforeDays < self.validityDays', RULES.renewBeforeValidity),
-      rule('!has(self.caSecretName) || self.enabled', RULES.caNeedsTls),
+      rule('self.enabled', RULES.tlsRequired),
     ],
   }),
   acl: obj({

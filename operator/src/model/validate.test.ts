@@ -29,7 +29,7 @@ describe('validateCluster: what a user sees for a bad spec', () => {
     ['a request above its limit', { resources: { requests: { cpu: '2' }, limits: { cpu: '500m' } } }, 'spec.resources.requests.cpu (2) exceeds spec.resources.limits.cpu (500m)'],
     ['two ports the same', { ports: { rpc: 9000, http: 9000 } }, 'spec.ports.rpc, spec.ports.gossip and spec.ports.http must all differ'],
     ['renewal not before expiry', { tls: { validityDays: 30, renewBeforeDays: 30 } }, 'spec.tls.renewBeforeDays must be less than spec.tls.validityDays'],
-    ['a CA without TLS', { tls: { enabled: false, caSecretName: 'my-ca' } }, 'spec.tls.caSecretName requires spec.tls.enabled'],
+    ['TLS turned off', { tls: { enabled: false } }, 'spec.tls.enabled must be true: commitlog nodes authenticate each other and their clients with mutual TLS, and a cluster without TLS is not supported'],
     ['a rule for an unknown user', { acl: { users: [{ name: 'root' }], rules: [{ user: 'bob', actions: ['consume'] }] } }, 'every spec.acl.rules[].user must be listed in spec.acl.users'],
     ['the reserved operator user', { acl: { users: [{ name: 'commitlog-operator' }], rules: [] } }, 'the user name commitlog-operator is reserved for the operator'],
     ['a duplicate user', { acl: { users: [{ name: 'a' }, { name: 'a' }], rules: [] } }, 'spec.acl.users lists "a" twice'],

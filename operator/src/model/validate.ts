@@ -53,7 +53,7 @@ export function validateCluster(c: CommitLogCluster): Validation {
   const { rpc, gossip, http } = spec.ports;
   if (rpc === gossip || rpc === http || gossip === http) errors.push(RULES.portsDistinct);
   if (spec.tls.renewBeforeDays >= spec.tls.validityDays) errors.push(RULES.renewBeforeValidity);
-  if (spec.tls.caSecretName !== undefined && !spec.tls.enabled) errors.push(RULES.caNeedsTls);
+  if (!spec.tls.enabled) errors.push(RULES.tlsRequired);
 
   const users = new Set<string>();
   for (const u of spec.acl.users) {
