@@ -15,7 +15,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { AgentConfigError, agentOptions, envName, resolveAgentConfig, type AgentConfig } from '../cli/agent-config.js';
+import { AgentConfigError, agentOptions, envName, readConfigFile, resolveAgentConfig, type AgentConfig } from '../cli/agent-config.js';
 
 /** Options the cluster agent adds to {@link agentOptions}. */
 export const clusterOptions = [
@@ -72,18 +72,7 @@ export interface ClusterAgentConfig extends AgentConfig {
 
 /** Reads the YAML config file accepting the cluster agent's keys. */
 export function readClusterConfigFile(path: string): Record<string, unknown> {
-  let doc: unknown;
-  try {
-    doc = parseYaml(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new AgentConfigError([`--config-file ${path}: ${(err as Error).message}`]);
-  }
-  if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new AgentConfigError([`--config-file ${path}: must be a YAML mapping of option: value`]);
-  const known = new Set<string>(allAgentOptions.map((o) => o.key));
-  const unknown = Object.keys(doc).filter((k) => !known.has(k));
-  if (unknown.length > 0) throw new AgentConfigError(unknown.map((k) => `--config-file ${path}: unknown option "${k}"`));
-  return doc as Record<string, unknown>;
+  return readConfigFile(path, allAgentOptions.map((o) => o.key));
 }
 
 const splitList = (v: string): string[] =>
