@@ -12,6 +12,7 @@ import { Client, status as Status, type ServiceError } from '@grpc/grpc-js';
 import http2 from 'node:http2';
 import { ConsumeRequest, ConsumeResponse, type ProduceResponse } from '../gen/v1/log.js';
 import { ErrorMetadataKeys } from './errors.js';
+import type { LogBackend } from './backend.js';
 import { call, clients, closeAll, createTestPki, credsFor, isolatedClient, startTestServer, tempLocalBackend, until, type TestPki, type TestServer } from './testing.js';
 
 const LIMIT = 1024;
@@ -85,23 +86,51 @@ describe('server bad input', function () {
   });
 
   it('a huge burst on ProduceStream is acknowledged completely and in order, with bounded records in flight', async () => {
-    const N = 5000;
-    const stream = root.log.produceStream();
-    const acks: number[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      stream.on('data', (r: ProduceResponse) => acks.push(r.offset));
-      stream.on('end', resolve);
-      stream.on('error', reject);
-    });
-    const value = Buffer.alloc(256, 7);
-    for (let i = 0; i < N; i++) stream.write(rec(value)); // no waiting: the whole burst is queued client-side
-    stream.end();
-    await done;
-    assert.equal(acks.length, N);
-    assert.ok(acks.every((o, i) => o === i), 'acknowledgements are 0..N-1 in order');
-    const stats = srv.server.streamStats;
-    assert.ok(stats.maxProduceInFlight <= IN_FLIGHT, `in flight ${stats.maxProduceInFlight} <= ${IN_FLIGHT}`);
-    assert.ok(stats.producePauses > 0, 'the server paused reading at the limit');
+    // Appends are held behind a gate until the server has paused reading once, so the pause
+    // at the in-flight limit is observed whatever the speed of fsync on this machine.
+    const local = await tempLocalBackend({ maxRecordBytes: LIMIT });
+    const b = local.backend;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const gated: LogBackend = {
+      get maxRecordBytes() { return b.maxRecordBytes; },
+      produce: async (v) => { await gate; return b.produce(v); },
+      read: (o) => b.read(o),
+      readRange: (f, o) => b.readRange(f, o),
+      bounds: () => b.bounds(),
+      waitFor: (o, sig) => b.waitFor(o, sig),
+      servers: () => b.servers(),
+      stats: () => b.stats(),
+      notReadyReason: () => b.notReadyReason(),
+    };
+    const held = await startTestServer(pki, gated, { config: { maxInFlightPerStream: IN_FLIGHT, consumeBatchRecords: 64, streamWindowMessages: WINDOW } });
+    const c = clients(held.address, credsFor(pki, pki.root));
+    try {
+      const N = 5000;
+      const stream = c.log.produceStream();
+      const acks: number[] = [];
+      const done = new Promise<void>((resolve, reject) => {
+        stream.on('data', (r: ProduceResponse) => acks.push(r.offset));
+        stream.on('end', resolve);
+        stream.on('error', reject);
+      });
+      const value = Buffer.alloc(256, 7);
+      for (let i = 0; i < N; i++) stream.write(rec(value)); // no waiting: the whole burst is queued client-side
+      stream.end();
+      await until(() => held.server.streamStats.producePauses > 0, 'the server to pause reading at the in-flight limit');
+      assert.equal(acks.length, 0, 'nothing is acknowledged before it is durable');
+      release();
+      await done;
+      assert.equal(acks.length, N);
+      assert.ok(acks.every((o, i) => o === i), 'acknowledgements are 0..N-1 in order');
+      const stats = held.server.streamStats;
+      assert.ok(stats.maxProduceInFlight <= IN_FLIGHT, `in flight ${stats.maxProduceInFlight} <= ${IN_FLIGHT}`);
+    } finally {
+      release();
+      closeAll(c.log, c.admin, c.health);
+      await held.stop();
+      await local.cleanup();
+    }
   });
 
   it('a consumer that stops reading while thousands of records arrive holds a bounded buffer, then gets every record', async () => {
