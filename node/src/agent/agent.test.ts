@@ -39,6 +39,23 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     return c;
   };
   const leaderName = (): Promise<string> => eventually('a leader', () => t.leader()?.config.nodeName);
+  /**
+   * Calls the Admin service of the current leader, and again at the new one when leadership
+   * moves in between (an election can happen at any time; the test is not about that).
+   */
+  const atLeader = <T>(what: string, send: (a: AdminClient, cb: (err: ServiceError | null, res: T) => void) => unknown): Promise<T> =>
+    eventually(what, async () => {
+      const name = await leaderName();
+      try {
+        return await unary<T>((cb) => send(admin(name), cb));
+      } catch (e) {
+        const code = (e as ServiceError).code;
+        if (code === Status.FAILED_PRECONDITION || code === Status.UNAVAILABLE) return undefined;
+        throw e;
+      }
+    });
+  /** The Raft voters as the current leader sees them. */
+  const leaderVoters = async (): Promise<string> => voters(await eventually('a leader', () => t.leader())).join();
 
   before(async () => {
     t = await TestAgents.create();
@@ -175,25 +192,28 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     await eventually('n3 failed in gossip', () => leader.gossip.members().find((m) => m.name === 'n3')?.state === 'dead');
     // ...THEN it is still a voter: failures never change the Raft configuration.
     await new Promise((r) => setTimeout(r, 300));
-    assert.ok(voters(leader).includes('n3'));
-    const listed = await unary<ListMembersResponse>((cb) => admin(leader.config.nodeName).listMembers({}, cb));
+    assert.ok((await leaderVoters()).includes('n3'));
+    const listed = await atLeader<ListMembersResponse>('ListMembers at the leader', (a, cb) => a.listMembers({}, cb));
     assert.ok(listed.members.some((m) => m.id === 'n3'));
 
     // Admin RemoveMember is the explicit way out.
-    const res = await unary<MembershipResponse>((cb) => admin(leader.config.nodeName).removeMember({ id: 'n3' }, cb));
+    const res = await atLeader<MembershipResponse>('RemoveMember n3 at the leader', (a, cb) => a.removeMember({ id: 'n3' }, cb));
     assert.deepEqual(res.members.map((m) => m.id).sort(), ['n0', 'n1', 'n2']);
-    assert.deepEqual(voters(leader), ['n0', 'n1', 'n2']);
+    assert.equal(await leaderVoters(), 'n0,n1,n2');
   });
 
   it('a live member removed through Admin is not added back from gossip (scale-down: remove, then stop the pod)', async () => {
-    const leader = t.leader() as Agent;
     await t.start('n4');
-    await eventually('n4 a voter', () => voters(leader).includes('n4'));
-    await unary<MembershipResponse>((cb) => admin(leader.config.nodeName).removeMember({ id: 'n4' }, cb));
-    await new Promise((r) => setTimeout(r, 1500)); // more than one membership resync period
-    assert.ok(leader.gossip.aliveMembers().some((m) => m.name === 'n4'), 'n4 is still alive in gossip');
-    assert.ok(!leader.node.status().members.some((m) => m.id === 'n4'), 'n4 was not re-added');
-    await t.stop('n4');
+    try {
+      await eventually('n4 a voter', async () => (await leaderVoters()).includes('n4'));
+      await atLeader<MembershipResponse>('RemoveMember n4 at the leader', (a, cb) => a.removeMember({ id: 'n4' }, cb));
+      await new Promise((r) => setTimeout(r, 1500)); // more than one membership resync period
+      const leader = await eventually('a leader', () => t.leader());
+      assert.ok(leader.gossip.aliveMembers().some((m) => m.name === 'n4'), 'n4 is still alive in gossip');
+      assert.ok(!leader.node.status().members.some((m) => m.id === 'n4'), 'n4 was not re-added');
+    } finally {
+      await t.stop('n4');
+    }
   });
 
   it('membership calls on a follower fail with FAILED_PRECONDITION naming the leader', async () => {
@@ -223,13 +243,16 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
 
   it('a node of another cluster is refused: it never becomes a member', async () => {
     const stranger = await t.start('x1', { extra: { 'cluster-id': 'other' } });
-    await new Promise((r) => setTimeout(r, 1500));
-    const l = t.leader() as Agent;
-    assert.deepEqual(l.node.status().members.map((m) => m.id).sort(), ['n0', 'n1', 'n2']);
-    assert.ok(!l.gossip.members().some((m) => m.name === 'x1' && m.state === 'alive'), 'gossip refused the stranger');
-    assert.equal(stranger.node.leaderId, null);
-    assert.match(stranger.backend.notReadyReason() ?? '', /no Raft leader|not a member/);
-    await t.stop('x1');
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const l = await eventually('a leader', () => t.leader());
+      assert.deepEqual(l.node.status().members.map((m) => m.id).sort(), ['n0', 'n1', 'n2']);
+      assert.ok(!l.gossip.members().some((m) => m.name === 'x1' && m.state === 'alive'), 'gossip refused the stranger');
+      assert.equal(stranger.node.leaderId, null);
+      assert.match(stranger.backend.notReadyReason() ?? '', /no Raft leader|not a member/);
+    } finally {
+      await t.stop('x1');
+    }
   });
 
   it('stopping the leader gracefully hands leadership over and changes no membership; the load-balanced channel follows', async () => {

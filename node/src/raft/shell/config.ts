@@ -32,10 +32,14 @@ export const defaultShellConfig: ShellConfig = {
   maxQueuedProposals: 100_000,
 };
 
-/** Named presets; `test` uses 10 ms ticks so in-process clusters elect within ~0.2 s. */
+/**
+ * Named presets. `test` uses 20 ms ticks, so in-process clusters elect within ~0.4 s; with
+ * 10 ms ticks (a 100–200 ms election timeout) a GC pause or a slow fsync in a process that
+ * hosts several nodes caused spurious elections that made tests flaky.
+ */
 export const shellConfigPresets = {
   lan: defaultShellConfig,
-  test: { ...defaultShellConfig, tickMs: 10, stableFlushMs: 200, compactIntervalMs: 200, requestTimeoutMs: 5000 },
+  test: { ...defaultShellConfig, tickMs: 20, stableFlushMs: 200, compactIntervalMs: 200, requestTimeoutMs: 5000 },
 } as const satisfies Record<string, ShellConfig>;
 
 /** Invalid shell configuration. */
