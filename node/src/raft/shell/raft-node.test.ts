@@ -23,6 +23,21 @@ async function allApplied(c: MemoryCluster, index: number): Promise<void> {
   await Promise.all([...c.nodes.values()].map((n) => n.waitForApplied(index, 5000)));
 }
 
+/**
+ * Retries `f` while the core answers "not-ready": a new leader refuses configuration changes
+ * until it has committed an entry of its own term (Raft §5.4.2), a refusal callers retry.
+ */
+async function onceLeaderReady<T>(f: () => Promise<T>, ms = 5000): Promise<T> {
+  for (const deadline = Date.now() + ms; ; ) {
+    try {
+      return await f();
+    } catch (e) {
+      if (!(e instanceof ProposalRejectedError && e.reason === 'not-ready') || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 describe('raft shell: a 3-node cluster on real logs and the memory transport', function () {
   this.timeout(30_000);
   let c: MemoryCluster;
@@ -127,7 +142,7 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     const newLeader = await c.leader();
     assert.equal(newLeader.id, n3);
     const gone = c.ids.find((id) => id !== leader.id) as NodeId;
-    await newLeader.removeMember(gone);
+    await onceLeaderReady(() => newLeader.removeMember(gone));
     assert.deepEqual(newLeader.status().members.map((m) => m.id).sort(), c.ids.filter((id) => id !== gone).concat(n3).sort());
     const r = await newLeader.propose(enc('after changes'));
     assert.equal(r.dataOffset, 30);
