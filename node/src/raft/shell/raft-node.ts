@@ -310,15 +310,39 @@ export class RaftNode {
     this.kick();
   }
 
+  /**
+   * Proposes a configuration change. A leader elected a moment ago refuses changes until it
+   * has committed an entry of its own term (Raft §5.4.2; its no-op, normally one round trip
+   * later): that refusal is transient, so it is retried after each apply until the request
+   * timeout rather than handed to every caller.
+   */
   private confChange(cc: ConfChange): Promise<ProposeOutcome> {
     return new Promise((resolve, reject) => {
       const err = this.refuseInput();
       if (err !== null) return reject(err);
-      this.act(() => {
-        const r = this.raw.proposeConfChange(cc);
-        if (!r.ok) return reject(refusalError(r));
-        this.proposals.track(r.index, r.term, resolve, reject);
-      });
+      const deadline = performance.now() + this.cfg.requestTimeoutMs;
+      const attempt = (): void => {
+        const stopped = this.refuseInput();
+        if (stopped !== null) return reject(stopped);
+        return this.act(() => {
+          const r = this.raw.proposeConfChange(cc);
+          if (r.ok) return this.proposals.track(r.index, r.term, resolve, reject);
+          if (r.reason === 'not-ready' && this.role === 'leader' && performance.now() < deadline) {
+            // Again after the next apply, or at the deadline (then refused) if none comes.
+            const retry = (): void => {
+              clearTimeout(timer);
+              off();
+              attempt();
+            };
+            const timer = setTimeout(retry, Math.max(0, deadline - performance.now()));
+            timer.unref();
+            const off = this.onApplied(retry);
+            return undefined;
+          }
+          return reject(refusalError(r));
+        });
+      };
+      attempt();
     });
   }
 
