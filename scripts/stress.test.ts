@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseRun, summarize } from './stress.js';
+
+const root = resolve(import.meta.dirname, '..');
+
+describe('test:stress (scripts/stress.ts)', function () {
+  this.timeout(120_000);
+
+  it('runs the files N times under load and reports the flaky file with its failing test', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stress-test-'));
+    try {
+      const out = join(dir, 'result.json');
+      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/stress.ts'), '--runs', '3', '--load', 'spin', '--load-procs', '1', '--out', out, 'scripts/testdata/stress-fixture.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      child.stdout.on('data', (b: Buffer) => { text += b.toString(); });
+      child.stderr.on('data', (b: Buffer) => { text += b.toString(); });
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      assert.equal(code, 1, `a failed run makes the script exit 1:\n${text}`);
+      assert.match(text, /run 2\/3: 1 passed, 1 failed .*fails in run 2 only/);
+      assert.match(text, /2 of 3 runs passed/);
+      const result = JSON.parse(readFileSync(out, 'utf8')) as { perFile: { file: string; runs: number; failedRuns: number; failures: string[] }[]; runs: { ok: boolean }[] };
+      assert.deepEqual(result.runs.map((r) => r.ok), [true, false, true]);
+      assert.deepEqual(result.perFile.map((f) => [f.file, f.runs, f.failedRuns]), [['scripts/testdata/stress-fixture.ts', 3, 1]]);
+      assert.match(result.perFile[0]?.failures[0] ?? '', /fails in run 2 only: the second run fails/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('summarizes per file: a timed-out run counts against every file in it', () => {
+    const a = parseRun(1, { stats: { passes: 2, failures: 0 }, tests: [{ file: join(root, 'x.test.ts') }, { file: join(root, 'y.test.ts') }] }, 10, 0, 1);
+    const b = { ...parseRun(2, { stats: { passes: 1, failures: 1 }, tests: [{ file: join(root, 'x.test.ts') }, { file: join(root, 'y.test.ts') }], failures: [{ file: join(root, 'y.test.ts'), fullTitle: 't', err: { message: 'boom\nstack' } }] }, 10, 1, 1) };
+    const c = { ...parseRun(3, { tests: [{ file: join(root, 'x.test.ts') }] }, 10, null, 1), ok: false, timedOut: true };
+    assert.equal(b.ok, false);
+    assert.deepEqual(summarize([a, b, c]).map((f) => [f.file, f.runs, f.failedRuns, f.failures]), [['x.test.ts', 3, 1, []], ['y.test.ts', 2, 1, ['t: boom']]]);
+  });
+});

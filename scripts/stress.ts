@@ -1,0 +1,218 @@
+/**
+ * `npm run test:stress -- [--runs N] [--load sim|spin|none] [--load-procs K] [--out file.json] [files…]`
+ *
+ * Runs a chosen set of mocha test files N times in a row while a CPU load runs beside them,
+ * and reports flakes per file: a test that passes on an idle machine and fails on a busy one
+ * depends on timing, which is a defect (CI machines are shared). The default files are the
+ * tests that run real processes or a real API server, the ones that meet the scheduler.
+ *
+ * - Each run is one mocha process over all the files (so the shared control plane starts
+ *   once per run, as in `npm test`), with the JSON reporter; failures are attributed to the
+ *   file that holds the test or hook. `COMMITLOG_STRESS_RUN` tells a test which run it is in.
+ * - Load: `sim` (default) runs the seeded Raft simulator in K processes (default: one per
+ *   core), the project's own CPU-heavy JavaScript; `spin` a busy loop; `none` nothing. A
+ *   simulator process that stops by itself has found a failing seed: that is reported (with
+ *   its output) and it is restarted on fresh seeds.
+ * - Every run is bounded (`--run-timeout-ms`); a run that times out is killed (its process
+ *   group, by pid) and counts as a failure of every file in it.
+ * - Output: one line per run as it ends, then a table per file (runs, failed runs, the
+ *   failing tests), and the whole result as JSON in `--out` (default
+ *   `.tmp/stress-<date>.json`). Exit 1 if any run failed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { Command } from 'commander';
+
+const root = resolve(import.meta.dirname, '..');
+
+/** The tests that start real processes or a real control plane. */
+export const DEFAULT_FILES = [
+  'operator/src/**/*.test.ts',
+  'test/controlplane/*.test.ts',
+  'node/src/agent/**/*.test.ts',
+  'node/src/raft/shell/**/*.test.ts',
+  'node/src/server/**/*.test.ts',
+  'node/src/cli/**/*.test.ts',
+  'scripts/start.test.ts',
+] as const;
+
+/** One failing test (or hook) of one run. */
+export interface Failure {
+  readonly file: string;
+  readonly title: string;
+  readonly message: string;
+}
+
+/** The outcome of one mocha run. */
+export interface RunResult {
+  readonly run: number;
+  readonly ok: boolean;
+  readonly passed: number;
+  readonly failed: number;
+  readonly ms: number;
+  readonly timedOut: boolean;
+  readonly failures: readonly Failure[];
+  /** Files that had at least one test in this run (for the per-file table). */
+  readonly files: readonly string[];
+  readonly load1: number;
+}
+
+/** Per-file totals over all runs. */
+export interface FileSummary {
+  readonly file: string;
+  readonly runs: number;
+  readonly failedRuns: number;
+  readonly failures: readonly string[];
+}
+
+interface MochaJson {
+  readonly stats?: { readonly passes?: number; readonly failures?: number };
+  readonly tests?: readonly { readonly file?: string }[];
+  readonly failures?: readonly { readonly file?: string; readonly fullTitle?: string; readonly err?: { readonly message?: string } }[];
+}
+
+/** Parses mocha's JSON reporter output into a {@link RunResult} (pure; exported for tests). */
+export function parseRun(run: number, json: MochaJson, ms: number, exitCode: number | null, load1: number): RunResult {
+  const rel = (f: string | undefined): string => (f ? relative(root, f) : '(unknown file)');
+  const failures = (json.failures ?? []).map((f) => ({
+    file: rel(f.file),
+    title: f.fullTitle ?? '(untitled)',
+    message: (f.err?.message ?? '').split('\n')[0] ?? '',
+  }));
+  const files = [...new Set((json.tests ?? []).map((t) => rel(t.file)))].sort();
+  const failed = json.stats?.failures ?? failures.length;
+  return {
+    run, ok: exitCode === 0 && failed === 0, passed: json.stats?.passes ?? 0, failed, ms, timedOut: false, failures, files, load1,
+  };
+}
+
+/** Folds runs into one row per file. */
+export function summarize(runs: readonly RunResult[]): FileSummary[] {
+  const rows = new Map<string, { runs: number; failedRuns: number; failures: Set<string> }>();
+  const row = (f: string) => {
+    let r = rows.get(f);
+    if (!r) rows.set(f, (r = { runs: 0, failedRuns: 0, failures: new Set() }));
+    return r;
+  };
+  for (const r of runs) {
+    const failedFiles = new Set(r.failures.map((f) => f.file));
+    for (const f of new Set([...r.files, ...failedFiles])) {
+      const x = row(f);
+      x.runs += 1;
+      if (failedFiles.has(f) || r.timedOut) x.failedRuns += 1;
+    }
+    for (const f of r.failures) row(f.file).failures.add(`${f.title}: ${f.message}`);
+  }
+  return [...rows.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([file, r]) => ({ file, runs: r.runs, failedRuns: r.failedRuns, failures: [...r.failures] }));
+}
+
+/** Starts the CPU load; returns a stop function. */
+function startLoad(kind: string, procs: number, onFinding: (text: string) => void): () => void {
+  if (kind === 'none' || procs <= 0) return () => undefined;
+  const children = new Set<ChildProcess>();
+  let stopping = false;
+  let from = 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
+  const one = (): void => {
+    const args = kind === 'spin'
+      ? ['-e', 'for (;;) {}']
+      : ['--import', 'tsx', join(root, 'node/src/raft/sim/cli.ts'), '--seeds', '100000000', '--from', String((from += 100_000_000))];
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr?.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-4000); });
+    children.add(child);
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      if (stopping) return;
+      if (code !== 0 || signal) onFinding(`load process ${child.pid ?? '?'} exited (${signal ?? code}):\n${err}`);
+      one();
+    });
+  };
+  for (let i = 0; i < procs; i++) one();
+  return () => {
+    stopping = true;
+    for (const c of children) c.kill('SIGKILL');
+  };
+}
+
+/** Runs mocha once over `files`; resolves with the parsed result. */
+function runOnce(run: number, files: readonly string[], dir: string, timeoutMs: number): Promise<RunResult> {
+  const out = join(dir, `run-${run}.json`);
+  const started = performance.now();
+  const load1 = loadavg()[0] ?? 0;
+  return new Promise((done) => {
+    const child = spawn(join(root, 'node_modules/.bin/mocha'), ['--reporter', 'json', '--reporter-option', `output=${out}`, ...files], {
+      cwd: root, env: { ...process.env, COMMITLOG_STRESS_RUN: String(run) }, stdio: ['ignore', 'ignore', 'pipe'], detached: true,
+    });
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-4000); });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const ms = Math.round(performance.now() - started);
+      let json: MochaJson = {};
+      try {
+        json = JSON.parse(readFileSync(out, 'utf8')) as MochaJson;
+      } catch {
+        json = { failures: [{ file: '(mocha)', fullTitle: 'mocha run', err: { message: timedOut ? `timed out after ${timeoutMs} ms` : `exit ${code ?? '?'} without a report: ${stderr.trim().split('\n').pop() ?? ''}` } }] };
+      }
+      const r = parseRun(run, json, ms, timedOut ? null : code, load1);
+      done(timedOut ? { ...r, ok: false, timedOut: true } : r);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('test:stress')
+    .argument('[files...]', 'mocha files or globs', [...DEFAULT_FILES])
+    .option('--runs <n>', 'runs in a row', '20')
+    .option('--load <kind>', 'sim | spin | none', 'sim')
+    .option('--load-procs <k>', 'load processes', String(cpus().length))
+    .option('--run-timeout-ms <ms>', 'bound of one run', String(20 * 60_000))
+    .option('--out <file>', 'JSON result file')
+    .parse();
+  const o = program.opts<{ runs: string; load: string; loadProcs: string; runTimeoutMs: string; out?: string }>();
+  const files = program.args.length > 0 ? program.args : [...DEFAULT_FILES];
+  const runs = Number(o.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${o.runs}`);
+  if (!['sim', 'spin', 'none'].includes(o.load)) throw new Error(`--load must be sim, spin or none, got ${o.load}`);
+  const out = o.out ?? join(root, '.tmp', `stress-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const dir = mkdtempSync(join(tmpdir(), 'commitlog-stress-'));
+  const findings: string[] = [];
+  const stopLoad = startLoad(o.load, Number(o.loadProcs), (t) => { findings.push(t); process.stdout.write(`LOAD FINDING: ${t}\n`); });
+  const stop = (): void => { stopLoad(); rmSync(dir, { recursive: true, force: true }); };
+  process.once('SIGINT', () => { stop(); process.exit(130); });
+  const results: RunResult[] = [];
+  const began = new Date();
+  try {
+    process.stdout.write(`stress: ${runs} runs of ${files.join(' ')} with load=${o.load}×${o.loadProcs}\n`);
+    for (let i = 1; i <= runs; i++) {
+      const r = await runOnce(i, files, dir, Number(o.runTimeoutMs));
+      results.push(r);
+      const what = r.ok ? 'ok' : r.timedOut ? 'TIMED OUT' : `FAILED: ${r.failures.map((f) => `${f.file} › ${f.title}: ${f.message}`).join(' | ')}`;
+      process.stdout.write(`run ${i}/${runs}: ${r.passed} passed, ${r.failed} failed in ${(r.ms / 1000).toFixed(0)} s (load1 ${r.load1.toFixed(1)}) ${what}\n`);
+    }
+  } finally {
+    stop();
+  }
+  const table = summarize(results);
+  process.stdout.write('\n| file | runs | failed runs |\n|---|---|---|\n');
+  for (const t of table) process.stdout.write(`| ${t.file} | ${t.runs} | ${t.failedRuns} |\n`);
+  for (const t of table.filter((x) => x.failures.length > 0)) process.stdout.write(`\n${t.file}:\n${t.failures.map((f) => `  - ${f}`).join('\n')}\n`);
+  const failedRuns = results.filter((r) => !r.ok).length;
+  process.stdout.write(`\n${runs - failedRuns} of ${runs} runs passed\n`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ date: began.toISOString(), cpus: cpus().length, cpu: cpus()[0]?.model, load: o.load, loadProcs: Number(o.loadProcs), files, runs: results, perFile: table, loadFindings: findings }, null, 2)}\n`);
+  process.stdout.write(`result: ${relative(process.cwd(), out)}\n`);
+  process.exitCode = failedRuns > 0 || findings.length > 0 ? 1 : 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  await main();
+}

@@ -1,0 +1,14 @@
+/**
+ * Fixture of scripts/stress.test.ts (not a test of the project): one test that always
+ * passes and one that fails in run 2 only, as a timing-dependent test would.
+ */
+import assert from 'node:assert/strict';
+
+describe('stress fixture', () => {
+  it('always passes', () => {
+    assert.ok(true);
+  });
+  it('fails in run 2 only', () => {
+    assert.notEqual(process.env.COMMITLOG_STRESS_RUN, '2', 'the second run fails');
+  });
+});
