@@ -50,10 +50,13 @@ describe('agent: following this node\'s entry of the external-address file', () 
     const w = new ExternalAddrWatcher(join(dir, 'external.yaml'), 'demo-1', undefined, (a) => seen.push(a), 20);
     w.start();
     write('demo-1: 203.0.113.2:30401\n');
-    await new Promise((r) => setTimeout(r, 120));
+    const deadline = Date.now() + 10_000;
+    while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(seen, ['203.0.113.2:30401'], 'the poller picked up the entry by itself');
     w.stop();
     write('demo-1: 203.0.113.3:30401\n');
-    await new Promise((r) => setTimeout(r, 80));
+    // A negative check: after stop, several poll periods pass without a report.
+    await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(seen, ['203.0.113.2:30401']);
   });
 });

@@ -8,7 +8,7 @@ import { HealthCheckResponse_ServingStatus as Serving } from '../gen/grpc/health
 import type { ConsumeResponse, ProduceResponse } from '../gen/v1/log.js';
 import { Role } from '../gen/v1/admin.js';
 import { ErrorMetadataKeys, errorInfoOf } from './errors.js';
-import { call, clients, closeAll, createTestPki, credsFor, startTestServer, tempLocalBackend, type TestPki, type TestServer } from './testing.js';
+import { call, clients, closeAll, createTestPki, credsFor, startTestServer, tempLocalBackend, until, type TestPki, type TestServer } from './testing.js';
 
 function md(err: unknown, key: string): string | undefined {
   const v = (err as ServiceError).metadata.get(key)[0];
@@ -101,7 +101,7 @@ describe('log.v1.Log server (the book\'s server tests)', function () {
       consume.once('data', resolve);
       consume.on('error', (e: ServiceError) => (e.code === Status.CANCELLED ? undefined : reject(e)));
     });
-    await new Promise((r) => setTimeout(r, 50)); // the stream is parked at the end of the log
+    await until(() => srv.server.openStreams === 1, 'the stream is open on the server (parked at the end of the log)', 20_000);
     await call((cb) => root.log.produce({ record: { value: Buffer.from('later'), offset: 0, term: 0, type: 0 } }, cb));
     assert.equal((await first).record?.value.toString(), 'later');
     consume.cancel();
@@ -147,7 +147,7 @@ describe('log.v1.Log server (the book\'s server tests)', function () {
     const stream = root.log.consumeStream({ offset: 0 });
     const ended = new Promise<ServiceError>((resolve) => stream.on('error', resolve));
     stream.on('data', () => {});
-    await new Promise((r) => setTimeout(r, 50)); // the stream is parked at the end of the log
+    await until(() => srv.server.openStreams === 1, 'the stream is open on the server (parked at the end of the log)', 20_000);
     await srv.server.shutdown();
     const err = await ended;
     assert.equal(err.code, Status.UNAVAILABLE);

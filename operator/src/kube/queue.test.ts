@@ -22,15 +22,18 @@ describe('WorkQueue', () => {
     let active = 0;
     let maxActive = 0;
     let runs = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => { release = r; });
     q = new WorkQueue(async () => {
       active++; maxActive = Math.max(maxActive, active); runs++;
-      await sleep(30);
+      await gate;
       active--;
     }, { concurrency: 4 });
     q.start();
     q.add('a');
-    await sleep(5);
-    q.add('a'); q.add('a');
+    await until(() => runs === 1, 'the first run started');
+    q.add('a'); q.add('a'); // while the first run is in flight
+    release();
     await until(() => runs === 2 && active === 0, 'second run');
     await sleep(50);
     assert.equal(maxActive, 1);
@@ -72,11 +75,15 @@ describe('WorkQueue', () => {
   it('shutdown waits for the pass in flight and drops what is queued', async () => {
     let finished = false;
     const started: string[] = [];
-    q = new WorkQueue(async (k) => { started.push(k); await sleep(40); finished = true; }, { concurrency: 1 });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => { release = r; });
+    q = new WorkQueue(async (k) => { started.push(k); await gate; finished = true; }, { concurrency: 1 });
     q.start();
     q.add('a'); q.add('b');
-    await sleep(5);
-    await q.shutdown();
+    await until(() => started.length === 1, 'the first pass started');
+    const stopped = q.shutdown();
+    release(); // the pass in flight ends only after shutdown began
+    await stopped;
     assert.ok(finished, 'in-flight pass completed before shutdown resolved');
     assert.deepEqual(started, ['a']);
     q = undefined;

@@ -20,7 +20,7 @@ function dump(n: RaftNode, from?: number): string[] {
 }
 
 async function allApplied(c: MemoryCluster, index: number): Promise<void> {
-  await Promise.all([...c.nodes.values()].map((n) => n.waitForApplied(index, 5000)));
+  await Promise.all([...c.nodes.values()].map((n) => n.waitForApplied(index, 20_000)));
 }
 
 describe('raft shell: a 3-node cluster on real logs and the memory transport', function () {
@@ -86,7 +86,7 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
       const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => leader.propose(enc(`v${k}-${i}-${'x'.repeat(20)}`))));
       last = Math.max(...rs.map((r) => r.index));
     }
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 20_000;
     while (leader.storage.firstIndex() <= 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const first = leader.storage.firstIndex();
     assert.ok(first > 2, `leader compacted: firstIndex ${first}`);
@@ -112,14 +112,14 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     const n3 = nodeId('n3');
     const joiner = await c.start(n3);
     await leader.addLearner(n3, 'memory');
-    await joiner.waitForApplied(leader.appliedIndex, 5000);
+    await joiner.waitForApplied(leader.appliedIndex, 20_000);
     assert.deepEqual(
       leader.status().members.map((m) => `${m.id}:${m.suffrage}`),
       ['n0:voter', 'n1:voter', 'n2:voter', 'n3:learner'],
     );
     // Promote only once the leader sees the learner caught up (the core refuses earlier).
     for (let t = Date.now(); (leader.status().members.find((m) => m.id === n3)?.lag ?? 1) > 0; ) {
-      assert.ok(Date.now() - t < 5000, 'learner caught up in the leader\'s view');
+      assert.ok(Date.now() - t < 20_000, 'learner caught up in the leader\'s view');
       await new Promise((r) => setTimeout(r, 10));
     }
     await leader.promote(n3);
@@ -133,7 +133,7 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     const r = await newLeader.propose(enc('after changes'));
     assert.equal(r.dataOffset, 30);
     // A quorum has it; the other members catch up within a heartbeat or two.
-    await Promise.all([joiner.waitForApplied(r.index, 5000), leader.waitForApplied(r.index, 5000)]);
+    await Promise.all([joiner.waitForApplied(r.index, 20_000), leader.waitForApplied(r.index, 20_000)]);
     assert.deepEqual(dump(joiner), dump(leader));
   });
 
@@ -142,7 +142,10 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     const leader = await c.leader();
     const intruder = c.net.transport(nodeId('x'), 'another-cluster');
     intruder.send([{ type: 'heartbeat', from: nodeId('x'), to: leader.id, term: term(1000), commit: logIndex(0), readSeq: 0 }]);
-    await new Promise((r) => setTimeout(r, 50));
+    for (const deadline = Date.now() + 20_000; leader.status().node.foreignClusterMessages === 0;) {
+      assert.ok(Date.now() < deadline, 'the leader received the foreign message within 20 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     assert.equal(leader.status().node.foreignClusterMessages, 1);
     assert.ok(leader.isLeader, 'a foreign higher term did not depose the leader');
   });
