@@ -25,7 +25,7 @@ async function okCalls(a: Agent, method: string): Promise<number> {
 }
 
 describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, ACL, fsync)', function () {
-  this.timeout(30_000);
+  this.timeout(120_000);
   let t: TestAgents;
   const clients: { close(): void }[] = [];
   const client = (name: string): LogClient => {
@@ -262,7 +262,7 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     clients.push(lb);
     await produce(lb, 'before the leader left');
     const stopped = t.stop(old);
-    const next = await eventually('a new leader', () => [...t.agents.values()].find((a) => a.node.isLeader && a.config.nodeName !== old), 5000);
+    const next = await eventually('a new leader', () => [...t.agents.values()].find((a) => a.node.isLeader && a.config.nodeName !== old));
     await stopped;
     assert.deepEqual(voters(next), ['n0', 'n1', 'n2'], 'the stopped node is still a voter');
     // The two remaining voters are a quorum of three: writes continue, and the channel re-resolved to the new leader.

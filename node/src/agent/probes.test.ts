@@ -14,7 +14,7 @@ function unary<T>(fn: (cb: (err: ServiceError | null, res: T) => void) => unknow
 }
 
 describe('agent: health probes on the shared RPC port', function () {
-  this.timeout(30_000);
+  this.timeout(120_000);
   let t: TestAgents;
   const closers: { close(): void }[] = [];
   /** A plaintext health client, as the kubelet's gRPC probe is. */

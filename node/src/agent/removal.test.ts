@@ -15,7 +15,7 @@ function unary<T>(fn: (cb: (err: ServiceError | null, res: T) => void) => unknow
 const voters = (a: Agent): string[] => a.node.status().members.filter((m) => m.suffrage === 'voter').map((m) => m.id).sort();
 
 describe('agent: a removed member stays removed across a leader change', function () {
-  this.timeout(30_000);
+  this.timeout(120_000);
   let t: TestAgents;
   const closers: { close(): void }[] = [];
   const admin = (name: string): AdminClient => {

@@ -52,7 +52,7 @@ async function newNodeCert(pki: LocalPki): Promise<PemPair> {
 }
 
 describe('agent: the Raft transport follows its rotated TLS files', function () {
-  this.timeout(45_000);
+  this.timeout(120_000);
   let t: TestAgents;
   const clients: LogClient[] = [];
   const client = (name: string): LogClient => {

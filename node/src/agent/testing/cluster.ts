@@ -14,8 +14,8 @@ import { Agent } from '../agent.js';
 import { resolveClusterAgentConfig } from '../config.js';
 import { ensureLocalPki, localPkiFlags, type LocalPki } from '../local-pki.js';
 
-/** Polls `f` every 20 ms until it returns a value that is not undefined/false, or throws after `ms`. */
-export async function eventually<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
+/** Polls `f` every 20 ms until it returns a value that is not undefined/false, or throws after `ms` (30 s by default: generous, because a loaded CI machine is slow and a bound costs nothing when the state arrives). */
+export async function eventually<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
