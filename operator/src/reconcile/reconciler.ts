@@ -87,7 +87,7 @@ export class Reconciler {
         selector: selectorString(name), pods: [], clusterId: c.status?.clusterId ?? '', bootstrapped: c.status?.bootstrapped ?? false,
         invalid: v.errors, tls: { enabled: false }, external: { type: 'None', addresses: {} },
       }, c.status, nowIso());
-      if (await this.writeStatus(c, status)) {
+      if (await this.writeStatus(c, status, log)) {
         await this.d.events.record(c, 'Warning', 'InvalidSpec', 'Validate', v.errors.join('; '));
       }
       log.warn({ errors: v.errors }, 'invalid spec');
@@ -101,7 +101,7 @@ export class Reconciler {
       await this.writeStatus(c, {
         ...(c.status ?? {}), observedGeneration: generation, phase: Phase.Bootstrapping, clusterId, bootstrapped: false,
         selector: selectorString(name), replicas: 0, readyReplicas: 0,
-      });
+      }, log);
       await this.d.events.record(c, 'Normal', 'ClusterIdRecorded', 'Bootstrap', `cluster id ${clusterId} recorded; node ${namesOf(name).pod(0)} may bootstrap once`);
       log.info({ clusterId }, 'recorded cluster id');
       return { requeueAfterMs: 1 };
@@ -118,7 +118,7 @@ export class Reconciler {
       : undefined;
     if (certs && !certs.ok) {
       const status = computeStatus(this.observation(c, spec, world, clusterId, undefined, undefined, { enabled: true, error: certs.error }), c.status, nowIso());
-      if (await this.writeStatus(c, status)) await this.d.events.record(c, 'Warning', 'CertificatesFailed', 'IssueCertificates', certs.error);
+      if (await this.writeStatus(c, status, log)) await this.d.events.record(c, 'Warning', 'CertificatesFailed', 'IssueCertificates', certs.error);
       return { requeueAfterMs: 30_000 };
     }
 
@@ -172,7 +172,7 @@ export class Reconciler {
       const obs = this.observation(c, spec, { ...world }, clusterId, members,
         scaling, { enabled: spec.tls.enabled, ...(certs?.ok ? { expiry: certs.expiry } : {}) }, replicasNow, bootstrapped);
       const status = computeStatus(rollout ? { ...obs, rollout } : obs, c.status, nowIso());
-      await this.step('status', () => this.writeStatus(c, status));
+      await this.step('status', () => this.writeStatus(c, status, log));
       const converging = decision.kind !== 'steady' || rollout !== undefined || status.readyReplicas !== spec.replicas;
       return converging ? { requeueAfterMs: this.progressRequeueMs } : {};
     } finally {
@@ -303,9 +303,14 @@ export class Reconciler {
     return k ? Buffer.from(k, 'base64').toString('utf8') : newGossipKey();
   }
 
-  /** Writes status through the subresource when it differs; returns whether it wrote. */
-  private async writeStatus(c: CommitLogCluster, status: CommitLogClusterStatus): Promise<boolean> {
+  /**
+   * Writes status through the subresource when it differs; returns whether it wrote. The
+   * paths that differ are logged (debug), so a write over an unchanged cluster says why.
+   */
+  private async writeStatus(c: CommitLogCluster, status: CommitLogClusterStatus, log: Logger): Promise<boolean> {
     if (c.status && contains(c.status, status) && contains(status, c.status)) return false;
+    const diff = c.status ? [...new Set([...differences(c.status, status), ...differences(status, c.status)])] : ['(new)'];
+    log.debug({ diff: diff.slice(0, 20) }, 'status changed');
     await this.d.client.apply(RESOURCES.cluster, {
       apiVersion: API_VERSION, kind: KIND, metadata: { name: c.metadata.name, namespace: c.metadata.namespace }, status,
     }, 'status');
