@@ -189,7 +189,7 @@ export class Agent {
         admin: new RaftAdmin({ node, backend, peers, self, removed }),
         logger,
         metrics,
-        config: { requestLogLevel: config.requestLogLevel },
+        config: { requestLogLevel: config.requestLogLevel, reflection: config.reflection },
       });
       cleanup.push(() => server.shutdown());
       const rpcBind = `${config.bindHost}:${config.rpcPort}`;

@@ -23,6 +23,7 @@ import { resolveServerConfig, type ServerConfig } from './config.js';
 import { HealthState, ServingStatus } from './health-service.js';
 import { createInterceptor } from './interceptor.js';
 import { logService } from './log-service.js';
+import { addReflection } from './reflection.js';
 import { StreamRegistry, type StreamStats } from './streams.js';
 
 /** Version reported by Admin.GetStatus. */
@@ -91,6 +92,7 @@ export class CommitLogServer {
     this.grpc.addService(LogService, logService(opts.backend, this.config, this.streams));
     this.grpc.addService(AdminService, adminService(admin, SERVER_VERSION));
     this.grpc.addService(HealthService, this.health.service());
+    if (this.config.reflection) addReflection(this.grpc);
     if (opts.metrics) opts.metrics.setLogSource({ stats: () => opts.backend.stats() });
     // The injector's http2 server gets its TLS context from the certificate provider on
     // the next tick and drops connections until then; park early sockets until it has.
