@@ -22,6 +22,7 @@ import type { LogBackend } from './backend.js';
 import { resolveServerConfig, type ServerConfig } from './config.js';
 import { HealthState, ServingStatus } from './health-service.js';
 import { createInterceptor } from './interceptor.js';
+import { DEFAULT_MAX_RECORD_BYTES, readableByDefaultClients, serverMessageLimits } from './limits.js';
 import { logService } from './log-service.js';
 import { addReflection } from './reflection.js';
 import { StreamRegistry, type StreamStats } from './streams.js';
@@ -74,8 +75,16 @@ export class CommitLogServer {
     });
     const authz = opts.authorizer ?? allowAll;
     const authorizer = typeof authz === 'function' ? authz : () => authz;
+    const limits = serverMessageLimits(opts.backend.maxRecordBytes, this.config.receiveHeadroomBytes);
+    if (!readableByDefaultClients(opts.backend.maxRecordBytes)) {
+      this.logger.warn(
+        { maxRecordBytes: opts.backend.maxRecordBytes, readableByDefaultClients: DEFAULT_MAX_RECORD_BYTES },
+        'records this large cannot be read back by clients at gRPC\'s default 4 MiB receive limit: they must raise grpc.max_receive_message_length',
+      );
+    }
     this.grpc = new Server({
-      'grpc.max_receive_message_length': opts.backend.maxRecordBytes + this.config.receiveHeadroomBytes,
+      'grpc.max_receive_message_length': limits.receive,
+      'grpc.max_send_message_length': limits.send,
       interceptors: [
         createInterceptor({
           mutual: this.tls.mutual,
