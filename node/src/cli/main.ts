@@ -12,19 +12,15 @@
  * instrumentation must patch @grpc/grpc-js before anything imports it; the program is
  * imported only afterwards.
  */
-import { enableCompileCache } from 'node:module';
+import module from 'node:module';
 import { startTracing } from '../observability/tracing.js';
+import { quietKnownWarnings } from '../observability/warnings.js';
 
-enableCompileCache();
+// (Node ≥ 22.1; on older Node the program still runs, only without the cache.)
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
-// grpc-js passes the dialled host as the TLS servername even when it is an IP address, and
-// Node then warns (DEP0123) on every connection to e.g. 127.0.0.1. The certificate is still
-// verified against its IP SANs; the warning tells a CLI user nothing, so drop exactly it.
-const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
-process.emitWarning = ((...args: unknown[]) => {
-  const code = typeof args[1] === 'object' ? (args[1] as { code?: unknown } | null)?.code : args[2];
-  if (code !== 'DEP0123') emitWarning(...args);
-}) as typeof process.emitWarning;
+// DEP0123 on every connection to an IP address tells a CLI user nothing (warnings.ts).
+quietKnownWarnings();
 
 const tracing = await startTracing();
 const { buildProgram } = await import('./program.js');

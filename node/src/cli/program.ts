@@ -9,6 +9,7 @@ import { AGENT_EXAMPLES, addAgentCommandOptions } from './agent-command.js';
 import { addClientFlags, type ClientFlags } from './client-options.js';
 import type * as CertsCommands from './certs-command.js';
 import { encodings, type Encoding } from './encoding.js';
+import { VERSION } from '../version.js';
 
 // Only what defines the commands is imported up front; each action loads its module when it
 // runs (gRPC, certificates, the agent), so `commitlog <cmd>` starts fast (docs/benchmarks.md).
@@ -50,7 +51,7 @@ type CertsOpts<F extends keyof typeof CertsCommands> = Parameters<(typeof CertsC
 
 /** Builds the program. */
 export function buildProgram(): Command {
-  const program = new Command('commitlog').description('A Raft-replicated distributed commit log').showHelpAfterError('(add --help for usage)');
+  const program = new Command('commitlog').description('A Raft-replicated distributed commit log').version(VERSION).showHelpAfterError('(add --help for usage)');
   // Commander exits 1 on a usage error; our convention is 2 (as for a bad configuration).
   // Set before adding commands: subcommands inherit it. Help and --version still exit 0.
   program.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));

@@ -26,9 +26,10 @@ import { DEFAULT_MAX_RECORD_BYTES, readableByDefaultClients, serverMessageLimits
 import { logService } from './log-service.js';
 import { addReflection } from './reflection.js';
 import { StreamRegistry, type StreamStats } from './streams.js';
+import { VERSION } from '../version.js';
 
 /** Version reported by Admin.GetStatus. */
-export const SERVER_VERSION = '0.1.0';
+export const SERVER_VERSION = VERSION;
 
 /** The services' full names, as health checks name them. */
 export const ServiceNames = { log: 'log.v1.Log', admin: 'log.v1.Admin' } as const;
