@@ -45,8 +45,8 @@ targets=(
   "promlint promlint commitlog.dev/test/tools/promlint"
 )
 
-stamp_of() { # mod pkg
-  printf '%s\n' "$("$go" version)" "$2" "$(sha256sum "$here/$1/go.mod" "$here/$1/go.sum" | cut -d' ' -f1)"
+stamp_of() { # mod pkg — the Go version, the package, and every file of its module folder
+  printf '%s\n' "$("$go" version)" "$2" "$(cd "$here/$1" && sha256sum go.mod go.sum $(ls ./*.go 2>/dev/null) | cut -d' ' -f1)"
 }
 
 exec 9>"$dir/.build.lock"
