@@ -130,6 +130,7 @@ function startNode(i: number, pki: LocalPki): NodeProc {
     '--cluster-id=local',
     ...Object.entries(localPkiFlags(pki)).map(([k, v]) => `--${k}=${v}`),
     '--gossip-preset=local',
+    '--console', // loopback-only nodes: the console is safe to serve here
     `--start-join-addrs=${seeds.join(',')}`,
     ...(i === 0 ? ['--bootstrap'] : []),
   ];
@@ -227,6 +228,7 @@ if (!ready) {
   say(`  npm run -s cli -- servers --addr 127.0.0.1:${ports(0).rpc} ${tls}`);
   say(`  npm run -s cli -- status --addr 127.0.0.1:${ports(0).rpc} ${tls}`);
   say(`  metrics: curl -s http://127.0.0.1:${ports(0).http}/metrics | grep commitlog_raft`);
+  say(`  console: ${[0, 1, 2].map((i) => `http://127.0.0.1:${ports(i).http}/console`).join('  ')}`);
   say('Ctrl-C stops all three nodes; `npm start` again restarts them with their data (`-- --fresh` starts over).');
   say('');
 }

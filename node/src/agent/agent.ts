@@ -21,6 +21,7 @@ import { RaftNode, TcpTransport, nodeId } from '../raft/index.js';
 import { CommitLogServer } from '../server/server.js';
 import { clientCredentials } from '../tls/credentials.js';
 import type { ClusterAgentConfig } from './config.js';
+import { consoleSource } from './console-source.js';
 import { LeaderForwarder } from './forwarder.js';
 import { MembershipReconciler, RemovedMembers } from './membership.js';
 import { registerRaftMetrics } from './metrics.js';
@@ -245,6 +246,7 @@ export class Agent {
           port: config.httpPort,
           registry: metrics.registry,
           readiness: () => probes.readiness(),
+          ...(config.console ? { console: consoleSource(node, backend, config.clusterId) } : {}),
         }),
       );
       const agent = new Agent(config, logger, node, backend, server, gossip, metrics, { mux, health: probes, external, http, reconciler, forwarder, casbin }, rpcAddr);

@@ -10,6 +10,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry, type OpenMetricsContentType } from 'prom-client';
+import { handleConsole, type ConsoleSource } from './console.js';
 
 /** A readiness check: ok, or the reason the node is not ready. */
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
@@ -21,6 +22,8 @@ export interface HttpServerOptions {
   readonly port: number;
   readonly registry: Registry;
   readonly readiness: () => Readiness;
+  /** The live console (console.ts) at /console; undefined = off (404). */
+  readonly console?: ConsoleSource;
 }
 
 /** A running HTTP endpoint. */
@@ -37,6 +40,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpEndp
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
+    if (opts.console && path !== undefined && handleConsole(req, res, path, opts.console)) return;
     switch (path) {
       case '/healthz':
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
