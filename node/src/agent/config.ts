@@ -35,6 +35,7 @@ export const clusterOptions = [
   { key: 'gossip-preset', kind: 'string', description: 'gossip timing preset: lan or local', default: 'lan' },
   { key: 'raft-preset', kind: 'string', description: 'Raft timing preset: lan or test', default: 'lan' },
   { key: 'linearizable-reads', kind: 'bool', description: 'serve Consume after a ReadIndex barrier (linearizable, one leader round trip)', default: false },
+  { key: 'console', kind: 'bool', description: 'serve the live cluster console at /console on the HTTP port (unauthenticated, read-only: only where that port is not exposed)', default: false },
 ] as const;
 
 /** Every option of the cluster agent, in help order. */
@@ -62,6 +63,8 @@ export interface ClusterAgentConfig extends AgentConfig {
   readonly gossipPreset: 'lan' | 'local';
   readonly raftPreset: 'lan' | 'test';
   readonly linearizableReads: boolean;
+  /** Serve the live console on the HTTP port (observability/console.ts). */
+  readonly console: boolean;
   /** Segment size and retention of the log (applied by Raft's compaction timer). */
   readonly log: { readonly segmentBytes: number; readonly retentionBytes: number; readonly retentionMs: number };
   /** Time bound of the leadership transfer on SIGTERM (ms). */
@@ -162,6 +165,7 @@ export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown
   const retentionBytes = int('retention-bytes', 0, Number.MAX_SAFE_INTEGER);
   const retentionHours = int('retention-hours', 0, 24 * 365 * 100);
   const linearizableReads = bool('linearizable-reads');
+  const liveConsole = bool('console');
   if (base !== undefined) {
     if (base.serverTls === undefined || base.serverTls.caFile === undefined)
       problems.push('a cluster needs mutual TLS between nodes: give --server-tls-cert-file, --server-tls-key-file and --server-tls-ca-file (or the --peer-tls-* files)');
@@ -181,6 +185,7 @@ export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown
     gossipPreset,
     raftPreset,
     linearizableReads,
+    console: liveConsole,
     log: { segmentBytes, retentionBytes, retentionMs: retentionHours * 3_600_000 },
     shutdownTransferMs: 3000,
     membershipResyncMs: 1000,
