@@ -65,6 +65,13 @@ export interface TcpTransportOptions {
    * signs user client certificates, and those must not be able to inject Raft messages.
    */
   readonly authorizePeer?: (cert: X509Certificate, claimedId: NodeId) => boolean;
+  /**
+   * Decides whether the server we dialed for peer `id` may receive its messages, given the
+   * certificate it presented (already verified against the cluster CA). Default: any node
+   * certificate ({@link serverCertificatesOnly}). The agent requires that it names `id`, so
+   * a wrong address (a stale or forged gossip record) never receives another node's traffic.
+   */
+  readonly authorizeServer?: (cert: X509Certificate, id: NodeId) => boolean;
 }
 
 const SERVER_AUTH_OID = '1.3.6.1.5.5.7.3.1';
@@ -174,6 +181,11 @@ class Peer {
       });
       s.once('secureConnect', () => {
         clearTimeout(hs);
+        const cert = s.getPeerX509Certificate();
+        if (cert === undefined || !this.t.authorizeServer(cert, this.id)) {
+          s.destroy(new Error(`the server at ${this.address} is not authorized as ${this.id}`));
+          return;
+        }
         this.dialing = false;
         this.socket = s;
         this.backoff = this.t.backoffInitial;
@@ -222,6 +234,7 @@ export class TcpTransport implements RaftTransport {
   /** @internal */ readonly handshakeTimeoutMs: number;
   /** @internal */ readonly log: Pick<ShellLogger, 'info' | 'warn'>;
   /** @internal */ secureContext: SecureContext;
+  /** @internal */ readonly authorizeServer: (cert: X509Certificate, id: NodeId) => boolean;
   private readonly maxFrameBytes: number;
   private readonly authorizePeer: (cert: X509Certificate, claimedId: NodeId) => boolean;
   private readonly peers = new Map<NodeId, Peer>();
@@ -243,6 +256,7 @@ export class TcpTransport implements RaftTransport {
     this.log = o.logger ?? { info: () => {}, warn: () => {} };
     this.secureContext = TcpTransport.context(o.tls);
     this.authorizePeer = o.authorizePeer ?? serverCertificatesOnly;
+    this.authorizeServer = o.authorizeServer ?? serverCertificatesOnly;
   }
 
   private static context(t: TransportTls): SecureContext {
