@@ -372,11 +372,14 @@ export class FrameSplitter {
   /** The next complete frame body, or null when more bytes are needed. */
   next(): Buffer | null {
     if (this.size < 4) return null;
+    if ((this.chunks[0] as Buffer).length < 4) this.chunks = [Buffer.concat(this.chunks, this.size)];
+    const len = (this.chunks[0] as Buffer).readUInt32BE(0);
+    if (len === 0 || len > this.maxFrameBytes) throw new FrameError(`frame length ${len} outside [1, ${this.maxFrameBytes}]`);
+    // Join the chunks only once the whole frame is here: joining on every chunk made
+    // receiving one large frame quadratic in its size.
+    if (this.size < 4 + len) return null;
     if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.size)];
     const b = this.chunks[0] as Buffer;
-    const len = b.readUInt32BE(0);
-    if (len === 0 || len > this.maxFrameBytes) throw new FrameError(`frame length ${len} outside [1, ${this.maxFrameBytes}]`);
-    if (this.size < 4 + len) return null;
     const body = b.subarray(4, 4 + len);
     const rest = b.subarray(4 + len);
     this.chunks = rest.length > 0 ? [rest] : [];
