@@ -169,6 +169,10 @@ export class MembershipReconciler {
     this.offs.push(() => this.gossip.off('event', onEvent as (x: never) => void));
     for (const m of this.gossip.members()) this.admit(m);
     this.offs.push(this.node.onLeaderChange(() => this.kick()));
+    // Every applied batch may carry a configuration change: observe it then, not only at the
+    // next pass — a member added and removed between two passes (a busy machine delays the
+    // resync timer) would otherwise never be seen leaving, and a later leader re-adds it.
+    this.offs.push(this.node.onApplied(() => this.observeConfig()));
     this.timer = setInterval(() => this.kick(), this.resyncMs);
     this.timer.unref();
     this.kick();
@@ -190,10 +194,14 @@ export class MembershipReconciler {
     });
   }
 
-  private async pass(): Promise<void> {
-    // On every node, leader or not: a future leader must know who was removed.
+  /** Records members that left the configuration since the last look (on every node: a future leader must know). */
+  private observeConfig(): void {
     const gone = this.removed.observe(this.node.status().members.map((m) => m.id));
     if (gone.length > 0) this.log.info({ members: gone }, 'membership: removed from the configuration; not re-adding them while they are alive in gossip');
+  }
+
+  private async pass(): Promise<void> {
+    this.observeConfig();
     // Also on every node: a follower needs its peers' (verified) addresses to answer them.
     const alive = this.gossip
       .aliveMembers()
