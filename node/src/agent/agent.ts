@@ -23,6 +23,7 @@ import { clientCredentials } from '../tls/credentials.js';
 import type { ClusterAgentConfig } from './config.js';
 import { consoleSource } from './console-source.js';
 import { LeaderForwarder } from './forwarder.js';
+import { VerifiedMembers, nodeCertificateFor, verifyMemberIdentity } from './identity.js';
 import { MembershipReconciler, RemovedMembers } from './membership.js';
 import { registerRaftMetrics } from './metrics.js';
 import { PeerDirectory, agentTags } from './peers.js';
@@ -134,6 +135,9 @@ export class Agent {
         clusterId: config.clusterId,
         tls: readTransportTls(tlsFiles),
         logger: logger.child({ component: 'raft-transport' }),
+        // A member's name is bound to its certificate both ways (identity.ts).
+        authorizePeer: nodeCertificateFor,
+        authorizeServer: nodeCertificateFor,
       });
       // Rotated certificate files (Kubernetes swaps the Secret's symlink) reach new Raft connections.
       const tlsWatch = watchTransportTls(transport, tlsFiles, {
@@ -236,7 +240,10 @@ export class Agent {
         external = ext;
       }
       registerGossipMetrics(gossip, metrics.registry);
-      const reconciler = new MembershipReconciler(node, gossip, peers, config.membershipResyncMs, logger.child({ component: 'membership' }), removed);
+      const verified = new VerifiedMembers((name, addr) =>
+        verifyMemberIdentity({ name, rpcAddr: addr, selfId: config.nodeName, clusterId: config.clusterId, tls: readTransportTls(tlsFiles) }),
+      );
+      const reconciler = new MembershipReconciler(node, gossip, peers, config.membershipResyncMs, logger.child({ component: 'membership' }), removed, verified);
       reconciler.start();
       cleanup.push(() => reconciler.stop());
 

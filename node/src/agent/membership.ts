@@ -17,14 +17,22 @@
  * compares the configuration with the one it saw last — so a leader elected between the
  * removal and the pod's deletion does not add the member back either.
  *
+ * Identity (issue 12): a gossip member is admitted — recorded in the peer directory (which
+ * GetServers and Produce forwarding read), given to the Raft transport as an address, and
+ * considered for the configuration — only once its gossip name equals its Raft id and the
+ * certificate served at its advertised RPC address names it (identity.ts). Gossip alone
+ * proves nothing: a process that knows the gossip key but has no node certificate for the
+ * name it claims never becomes a member and never redirects a member's traffic.
+ *
  * Only the leader acts. A pass runs on every gossip join/update, on every leader change and
  * every `resyncMs` (so a change interrupted by a leader change is retried by the next
  * leader). Gossip `failed` and `leave` events never remove a member: pods restart; removal
  * is explicit (Admin RemoveMember).
  */
 import { nodeId, type RaftNode } from '../raft/index.js';
-import type { Gossip, MemberEvent } from '../gossip/index.js';
-import type { PeerDirectory } from './peers.js';
+import type { Gossip, MemberEvent, MemberInfo } from '../gossip/index.js';
+import type { VerifiedMembers } from './identity.js';
+import type { PeerDirectory, PeerInfo } from './peers.js';
 
 /** Minimal logger. */
 interface Log {
@@ -109,26 +117,62 @@ export class MembershipReconciler {
     private readonly resyncMs: number,
     private readonly log: Log,
     private readonly removed: RemovedMembers = new RemovedMembers(),
+    /** Identity checks; undefined admits every gossip member (unit tests of other rules only). */
+    private readonly verified?: VerifiedMembers,
   ) {}
+
+  /**
+   * The member as a peer if it is admitted (verified identity), recording it in the
+   * directory and the transport; otherwise undefined, and a check is started — when it
+   * passes, a pass runs again.
+   */
+  private admit(m: MemberInfo): PeerInfo | undefined {
+    const p = this.peers.parse(m);
+    if (p === undefined || p.raftId === this.node.id) return undefined;
+    if (p.raftId !== m.name) {
+      this.log.warn({ member: m.name, raftId: p.raftId }, 'membership: gossip name and Raft id differ; not admitted');
+      return undefined;
+    }
+    if (this.verified !== undefined && !this.verified.has(p.raftId, p.rpcAddr)) {
+      this.verified.check(p.raftId, p.rpcAddr, (why) => {
+        if (why === null) {
+          this.log.info({ member: p.raftId, rpcAddr: p.rpcAddr }, 'membership: identity verified (its certificate names it)');
+          this.kick();
+        } else {
+          this.log.warn({ member: p.raftId, rpcAddr: p.rpcAddr, why }, 'membership: identity not verified; gossip member not admitted');
+        }
+      });
+      return undefined;
+    }
+    const known = this.peers.get(p.raftId);
+    this.peers.update(m);
+    // Addresses may change across restarts (new pod IP): keep the transport's view current.
+    if (known?.rpcAddr !== p.rpcAddr) this.node.setPeerAddress(nodeId(p.raftId), p.rpcAddr);
+    return p;
+  }
 
   /** Subscribes to gossip and leader changes and starts the resync timer. */
   start(): void {
     const onEvent = (e: MemberEvent): void => {
-      const p = this.peers.update(e.member);
+      const p = this.peers.parse(e.member);
       if (p === undefined || p.raftId === this.node.id) return;
-      // Addresses may change across restarts (new pod IP): keep the transport's view current.
-      if (e.type === 'join' || e.type === 'update') this.node.setPeerAddress(nodeId(p.raftId), p.rpcAddr);
-      if (e.type === 'failed' || e.type === 'leave' || e.type === 'reap') this.removed.forget(p.raftId);
+      if (e.type === 'join' || e.type === 'update') {
+        if (this.admit(e.member) !== undefined) this.kick();
+        return;
+      }
+      // Failed / left / reaped: the state of an admitted member is recorded; no address changes.
+      if (this.verified === undefined || this.verified.has(p.raftId, p.rpcAddr)) this.peers.update(e.member);
+      this.removed.forget(p.raftId);
       if (e.type === 'failed' || e.type === 'leave') this.log.info({ member: p.raftId, event: e.type }, 'gossip: member failed or left; it stays a Raft member (remove it explicitly with Admin RemoveMember)');
-      if (e.type === 'join' || e.type === 'update') this.kick();
     };
     this.gossip.on('event', onEvent);
     this.offs.push(() => this.gossip.off('event', onEvent as (x: never) => void));
-    for (const m of this.gossip.members()) {
-      const p = this.peers.update(m);
-      if (p !== undefined && p.raftId !== this.node.id) this.node.setPeerAddress(nodeId(p.raftId), p.rpcAddr);
-    }
+    for (const m of this.gossip.members()) this.admit(m);
     this.offs.push(this.node.onLeaderChange(() => this.kick()));
+    // Every applied batch may carry a configuration change: observe it then, not only at the
+    // next pass — a member added and removed between two passes (a busy machine delays the
+    // resync timer) would otherwise never be seen leaving, and a later leader re-adds it.
+    this.offs.push(this.node.onApplied(() => this.observeConfig()));
     this.timer = setInterval(() => this.kick(), this.resyncMs);
     this.timer.unref();
     this.kick();
@@ -150,16 +194,21 @@ export class MembershipReconciler {
     });
   }
 
-  private async pass(): Promise<void> {
-    // On every node, leader or not: a future leader must know who was removed.
+  /** Records members that left the configuration since the last look (on every node: a future leader must know). */
+  private observeConfig(): void {
     const gone = this.removed.observe(this.node.status().members.map((m) => m.id));
     if (gone.length > 0) this.log.info({ members: gone }, 'membership: removed from the configuration; not re-adding them while they are alive in gossip');
-    if (!this.node.isLeader) return;
+  }
+
+  private async pass(): Promise<void> {
+    this.observeConfig();
+    // Also on every node: a follower needs its peers' (verified) addresses to answer them.
     const alive = this.gossip
       .aliveMembers()
-      .map((m) => this.peers.update(m))
-      .filter((p) => p !== undefined && p.raftId !== this.node.id && !this.removed.has(p.raftId))
+      .map((m) => this.admit(m))
+      .filter((p) => p !== undefined && !this.removed.has(p.raftId))
       .map((p) => p as NonNullable<typeof p>);
+    if (!this.node.isLeader) return;
     const step = nextMembershipStep(this.node.status().members, alive);
     if (step.type === 'none') return;
     try {

@@ -52,6 +52,11 @@ export class PeerDirectory {
 
   constructor(private readonly clusterId: string) {}
 
+  /** Parses a member's tags without recording them (undefined when it is not one of ours). */
+  parse(m: MemberInfo): PeerInfo | undefined {
+    return peerOf(m, this.clusterId);
+  }
+
   /** Records a member's tags; returns the peer when it is one of ours. */
   update(m: MemberInfo): PeerInfo | undefined {
     const p = peerOf(m, this.clusterId);
