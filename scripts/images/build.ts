@@ -1,8 +1,10 @@
 /**
  * `npm run images`: builds the node and operator images without a Docker daemon, as OCI
- * layouts and OCI archives in a cache outside the repository:
+ * archives (tars of OCI image layouts) in a cache outside the repository:
  *
- *   ${COMMITLOG_IMAGES:-~/.cache/commitlog-images}/<content hash>/{oci/,<name>.tar,image.json}
+ *   ${COMMITLOG_IMAGES:-~/.cache/commitlog-images}/<content hash>/{<name>.tar,image.json}
+ *
+ * (the newest four builds of each image are kept).
  *
  * What goes into an image is read from its Dockerfile (see dockerfile.ts / plan.ts): a
  * minimal Debian root filesystem (mmdebstrap, the Dockerfile's Debian suite), the Node binary
@@ -36,8 +38,8 @@ export interface BuiltImage {
   readonly tag: string;
   /** `name:tag` as a pod spec names it (containerd stores it as docker.io/library/name:tag). */
   readonly ref: string;
+  /** The image as an OCI archive (a tar of an OCI image layout; `ctr images import` reads it). */
   readonly archive: string;
-  readonly layout: string;
   readonly seconds: number;
 }
 
@@ -250,8 +252,9 @@ function buildImage(name: ImageName): BuiltImage {
     run('umoci', ['gc', '--layout', layout]);
     const archive = join(tmp, `${name}.tar`);
     run('tar', ['-C', layout, '-cf', archive, '.']);
+    rmSync(layout, { recursive: true, force: true });
     const final = (p: string): string => join(dir, relative(tmp, p));
-    built = { name, tag, ref: `${name}:${tag}`, archive: final(archive), layout: final(layout), seconds: Math.round((Date.now() - t0) / 1000) };
+    built = { name, tag, ref: `${name}:${tag}`, archive: final(archive), seconds: Math.round((Date.now() - t0) / 1000) };
     writeFileSync(join(tmp, 'image.json'), JSON.stringify(built, null, 2) + '\n');
   });
   say(`${built.ref} built in ${built.seconds}s: ${built.archive} (${Math.round(statSync(built.archive).size / 1e6)} MB)`);
@@ -285,8 +288,9 @@ function buildPause(): BuiltImage {
     run('umoci', ['config', '--image', ref, '--config.user=65535:65535', '--config.entrypoint=/bin/sleep', '--config.entrypoint=infinity', '--os=linux', '--architecture=amd64']);
     const archive = join(tmp, `${name}.tar`);
     run('tar', ['-C', layout, '-cf', archive, '.']);
+    rmSync(layout, { recursive: true, force: true });
     const final = (p: string): string => join(dir, relative(tmp, p));
-    built = { name, tag, ref: `${name}:${tag}`, archive: final(archive), layout: final(layout), seconds: Math.round((Date.now() - t0) / 1000) };
+    built = { name, tag, ref: `${name}:${tag}`, archive: final(archive), seconds: Math.round((Date.now() - t0) / 1000) };
     writeFileSync(join(tmp, 'image.json'), JSON.stringify(built, null, 2) + '\n');
   });
   say(`${built.ref} built in ${built.seconds}s`);
@@ -311,6 +315,20 @@ function checkEmitted(outDir: string, buildSources: readonly string[]): void {
   if (bad.length > 0) throw new Error(`tsc emitted files outside what the Dockerfile copies (${dirs.join(', ')}): ${bad.slice(0, 5).join(', ')}`);
 }
 
+/** Keeps the newest `keep` builds of each image (worktrees share the cache), removes older ones. */
+function prune(keep: number): void {
+  const byName = new Map<string, { dir: string; mtime: number }[]>();
+  for (const e of readdirSync(cacheRoot, { withFileTypes: true })) {
+    const info = join(cacheRoot, e.name, 'image.json');
+    if (!e.isDirectory() || !existsSync(info)) continue;
+    const { name } = JSON.parse(readFileSync(info, 'utf8')) as BuiltImage;
+    byName.set(name, [...(byName.get(name) ?? []), { dir: join(cacheRoot, e.name), mtime: statSync(info).mtimeMs }]);
+  }
+  for (const builds of byName.values()) {
+    for (const old of builds.sort((a, b) => b.mtime - a.mtime).slice(keep)) rmSync(old.dir, { recursive: true, force: true });
+  }
+}
+
 function main(argv: readonly string[]): void {
   const json = argv.includes('--json');
   const names = argv.filter((a) => !a.startsWith('--'));
@@ -325,6 +343,7 @@ function main(argv: readonly string[]): void {
   mkdirSync(cacheRoot, { recursive: true });
   const built = selected.map(buildImage);
   if (names.length === 0 || argv.includes('--pause')) built.push(buildPause());
+  prune(4);
   say(`done in ${Math.round((Date.now() - started) / 1000)}s`);
   if (json) process.stdout.write(JSON.stringify(built, null, 2) + '\n');
 }
