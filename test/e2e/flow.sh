@@ -5,7 +5,8 @@
 # Environment: E2E_NODE_IMAGE, E2E_OPERATOR_IMAGE (name:tag, present on the nodes; pulled
 # Never), E2E_LOGS (where a failure leaves the logs of every pod and the operator),
 # E2E_ACCESS=lb|port-forward (how this shell reaches the per-pod external Services:
-# LoadBalancer addresses, or `kubectl port-forward` when nothing assigns them).
+# LoadBalancer addresses, or `kubectl port-forward` when nothing assigns them),
+# E2E_READY_TIMEOUT (seconds the first Ready may take, default 600).
 #
 # Each step prints what it checks and how long it took.
 set -euo pipefail
@@ -48,7 +49,7 @@ step "apply examples/minimal.yaml (image $NODE_IMAGE) and wait for Ready with 3 
 kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f -
 # minimal.yaml ends with its spec block: append the image fields to it.
 { cat "$ROOT/examples/minimal.yaml"; printf '  image: %s\n  imagePullPolicy: Never\n' "$NODE_IMAGE"; } | kubectl -n "$NS" apply -f -
-wait_until 600 "CommitLogCluster Ready with 3 members" status_is 3
+wait_until "${E2E_READY_TIMEOUT:-600}" "CommitLogCluster Ready with 3 members" status_is 3
 fetch_client_certs "$CERTS"
 
 step "produce through every pod's external Service, consume all records back through each"

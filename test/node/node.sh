@@ -57,9 +57,13 @@ controllers() { # every cgroup v1 hierarchy mounted under /sys/fs/cgroup
   done
 }
 
+# The kubelet's cgroup v1 manager also creates its paths in the cgroup2 hierarchy mounted at
+# /sys/fs/cgroup/unified (hybrid mode): cleaned up like the v1 ones.
+hierarchies() { controllers; [ -f /sys/fs/cgroup/unified/cgroup.procs ] && echo /sys/fs/cgroup/unified; true; }
+
 cgroup_pids() {
   local c
-  for c in $(controllers); do
+  for c in $(hierarchies); do
     [ -d "$c$cgroup" ] && find "$c$cgroup" -name cgroup.procs -exec cat {} + 2>/dev/null
   done | sort -u
 }
@@ -85,7 +89,7 @@ cleanup() {
   done
   [ -n "$(cgroup_pids)" ] && say "WARNING: processes left in $cgroup: $(cgroup_pids | tr '\n' ' ')"
   local c
-  for c in $(controllers); do
+  for c in $(hierarchies); do
     [ -d "$c$cgroup" ] && find "$c$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null
     [ -d "$c$cgroup" ] && say "WARNING: could not remove $c$cgroup"
   done

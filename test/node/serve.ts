@@ -7,7 +7,8 @@
  * sandbox image). The command runs in the node's namespaces with
  *   KUBECONFIG          the admin kubeconfig
  *   PATH                the test binaries (kubectl, helm, …) first
- *   E2E_NODE_IMAGE, E2E_OPERATOR_IMAGE   the images as pods name them (name:tag)
+ *   E2E_NODE_IMAGE, E2E_OPERATOR_IMAGE   the images as pods name them (name:tag), unless
+ *                       already set (any image imported here may be named, e.g. commitlog-pause)
  * If the command fails and E2E_LOGS is set, the logs of every node component and every pod's
  * log files are copied into $E2E_LOGS/node/. Exits with the command's status.
  */
@@ -52,8 +53,9 @@ async function main(argv: readonly string[]): Promise<number> {
           ...process.env,
           KUBECONFIG: node.cp.kubeconfigPath,
           PATH: `${testbinDir()}:${process.env['PATH'] ?? ''}`,
-          E2E_NODE_IMAGE: find('commitlog-node').ref,
-          E2E_OPERATOR_IMAGE: find('commitlog-operator').ref,
+          // Set by the caller, they win (e.g. a deliberately broken image to test failure paths).
+          E2E_NODE_IMAGE: process.env['E2E_NODE_IMAGE'] ?? find('commitlog-node').ref,
+          E2E_OPERATOR_IMAGE: process.env['E2E_OPERATOR_IMAGE'] ?? find('commitlog-operator').ref,
         },
       });
       const forward = (sig: NodeJS.Signals): void => { child.kill(sig); };
