@@ -56,7 +56,7 @@ export interface TcpTransportOptions {
   readonly maxFrameBytes?: number;
   /** Reconnect backoff: first delay and cap in ms (defaults 50 and 2000). */
   readonly backoffMs?: { readonly initial: number; readonly max: number };
-  /** TLS handshake + hello must finish within this (default 5000 ms). */
+  /** The TCP connect, and then the TLS handshake + hello, must each finish within this (default 5000 ms). */
   readonly handshakeTimeoutMs?: number;
   readonly logger?: Pick<ShellLogger, 'info' | 'warn'>;
   /**
@@ -151,7 +151,12 @@ class Peer {
     const { host, port } = splitHostPort(this.address);
     const raw = netConnect({ host, port });
     raw.setNoDelay(true);
+    // The TCP connect is bounded too: a restarted pod's old address (still in DNS caches and
+    // the neighbour table) swallows SYNs, and the kernel would retry for minutes before the
+    // next dial could resolve the name to the new address.
+    const connectTimer = setTimeout(() => raw.destroy(new Error('connect timed out')), this.t.handshakeTimeoutMs);
     const fail = (err?: Error): void => {
+      clearTimeout(connectTimer);
       raw.destroy();
       if (!this.dialing && this.socket === null) return;
       this.dialing = false;
@@ -162,6 +167,7 @@ class Peer {
     };
     raw.once('error', fail);
     raw.once('connect', () => {
+      clearTimeout(connectTimer);
       raw.write(Buffer.of(RAFT_MUX_BYTE));
       const s = tlsConnect({
         socket: raw,
