@@ -10,6 +10,7 @@
  * wait), then gossip leaves gracefully, the server drains, Raft stops (flushing and closing
  * the log) and the port closes. No membership change happens on stop.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CasbinAuthorizer, type Authorizer } from '../acl/authorizer.js';
@@ -166,6 +167,8 @@ export class Agent {
 
       const peers = new PeerDirectory(config.clusterId);
       const removed = new RemovedMembers();
+      /** This process's boot id (gossip tag): a removal is remembered for this process only. */
+      const boot = randomBytes(8).toString('hex');
       const forwarder = new LeaderForwarder(clientCredentials({ caFile, certFile: tls.certFile, keyFile: tls.keyFile }));
       cleanup.push(() => forwarder.close());
       const produced = registerRaftMetrics(node, metrics.registry);
@@ -219,7 +222,7 @@ export class Agent {
             bindPort: config.gossipPort,
             ...gossipAdvertise(config, advertiseHost),
             clusterId: config.clusterId,
-            tags: agentTags({ rpcAddr, raftId: config.nodeName, clusterId: config.clusterId, role: config.role, externalAddr: config.externalAddr }),
+            tags: agentTags({ rpcAddr, raftId: config.nodeName, clusterId: config.clusterId, role: config.role, boot, externalAddr: config.externalAddr }),
             seeds: config.joinAddrs,
             encryptionKeys: config.gossipKeys,
           },
@@ -232,7 +235,7 @@ export class Agent {
         // The operator fills this node's external address in later: re-tag when it changes.
         const ext = new ExternalAddrWatcher(config.externalAddrFile, config.nodeName, config.externalAddr, (addr) => {
           self.externalAddr = addr;
-          gossip.setTags(agentTags({ rpcAddr, raftId: config.nodeName, clusterId: config.clusterId, role: config.role, externalAddr: addr }));
+          gossip.setTags(agentTags({ rpcAddr, raftId: config.nodeName, clusterId: config.clusterId, role: config.role, boot, externalAddr: addr }));
           logger.info({ externalAddr: addr }, 'external address changed (external-addr-file); gossip tags updated');
         });
         ext.start();

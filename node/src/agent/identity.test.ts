@@ -101,7 +101,7 @@ describe('agent: a member\'s name is bound to its certificate; gossip is encrypt
       bindAddr: '127.0.0.1',
       bindPort: 0,
       clusterId: 'test',
-      tags: agentTags({ rpcAddr: `127.0.0.1:${port.port}`, raftId: 'rogue', clusterId: 'test', role: 'voter' }),
+      tags: agentTags({ rpcAddr: `127.0.0.1:${port.port}`, raftId: 'rogue', clusterId: 'test', role: 'voter', boot: 'rogue-boot' }),
       seeds: [t.get('n0').gossipAddr],
       encryptionKeys: [key],
     });
@@ -132,7 +132,7 @@ describe('agent: a member\'s name is bound to its certificate; gossip is encrypt
       bindAddr: '127.0.0.1',
       bindPort: 0,
       clusterId: 'test',
-      tags: agentTags({ rpcAddr: `127.0.0.1:${port.port}`, raftId: victim, clusterId: 'test', role: 'voter' }),
+      tags: agentTags({ rpcAddr: `127.0.0.1:${port.port}`, raftId: victim, clusterId: 'test', role: 'voter', boot: 'rogue-boot' }),
       seeds: [l.gossipAddr],
       encryptionKeys: [key],
     });
@@ -160,7 +160,7 @@ describe('agent: a member\'s name is bound to its certificate; gossip is encrypt
       bindAddr: '127.0.0.1',
       bindPort: 0,
       clusterId: 'test',
-      tags: agentTags({ rpcAddr: `127.0.0.1:${port.port}`, raftId: 'plain', clusterId: 'test', role: 'voter' }),
+      tags: agentTags({ rpcAddr: `127.0.0.1:${port.port}`, raftId: 'plain', clusterId: 'test', role: 'voter', boot: 'rogue-boot' }),
       seeds: [],
     });
     rogues.push({ stop: async () => (await rogue.stop(), await port.close()) });

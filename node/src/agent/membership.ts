@@ -10,9 +10,9 @@
  *      refusal only means "try again on the next pass"; asking for lag 0 exactly would
  *      starve promotion under a steady write load.
  *
- * A member removed through Admin RemoveMember is not re-added while it is still alive in
- * gossip (the operator removes it, then deletes its pod): {@link RemovedMembers} remembers
- * it until gossip reports it left, failed or reaped. Every node (not only the leader that
+ * A member removed through Admin RemoveMember is not re-added while the same process is
+ * still alive in gossip (the operator removes it, then deletes its pod): {@link RemovedMembers}
+ * remembers it by boot id until gossip reports it left or reaped. Every node (not only the leader that
  * made the change) learns the removal from the configuration it applies — each pass first
  * compares the configuration with the one it saw last — so a leader elected between the
  * removal and the pod's deletion does not add the member back either.
@@ -43,37 +43,44 @@ interface Log {
 
 /**
  * Members removed from the configuration (through Admin on this node, or seen leaving the
- * configuration this node applies), not to be re-added from gossip until they go away
- * (leave, failure, reap). In memory: a node that restarts forgets, and learns removals again
- * only from changes it applies after its start — so the operator still removes a member
- * right before stopping it.
+ * configuration this node applies), not to be re-added from gossip while they are the same
+ * process: each removal records the member's boot id (a gossip tag, random per process
+ * start), and only a member whose boot id differs — a restarted or re-created pod — may be
+ * added again. A gossip *failure* does not end the memory: on a busy machine a live member
+ * is easily suspected and declared failed, then refutes and is alive again, and re-adding
+ * it would undo a scale-down (the operator then shrinks the StatefulSet under a voter that
+ * is about to disappear). A graceful leave or a reap ends it. In memory: a node that
+ * restarts forgets, and learns removals again only from changes it applies after its start
+ * — so the operator still removes a member right before stopping it.
  */
 export class RemovedMembers {
-  private readonly ids = new Set<string>();
+  /** Removed id → boot id of the process that was removed (undefined: none known then). */
+  private readonly ids = new Map<string, string | undefined>();
   private lastConfig: ReadonlySet<string> | undefined;
 
   /**
    * Records the current configuration's member ids; every id that was in the previously
-   * observed configuration and is not any more counts as removed. Returns those ids.
+   * observed configuration and is not any more counts as removed, with the boot id
+   * `bootOf` knows for it now. Returns those ids.
    */
-  observe(memberIds: Iterable<string>): string[] {
+  observe(memberIds: Iterable<string>, bootOf: (id: string) => string | undefined = () => undefined): string[] {
     const now = new Set(memberIds);
     const gone = this.lastConfig === undefined ? [] : [...this.lastConfig].filter((id) => !now.has(id));
-    for (const id of gone) this.ids.add(id);
+    for (const id of gone) if (!this.ids.has(id)) this.ids.set(id, bootOf(id));
     this.lastConfig = now;
     return gone;
   }
-  /** Records an explicit removal. */
-  add(id: string): void {
-    this.ids.add(id);
+  /** Records an explicit removal of the process with boot id `boot`. */
+  add(id: string, boot?: string): void {
+    this.ids.set(id, boot);
   }
-  /** Forgets `id` (it left gossip; a later fresh start may join again). */
+  /** Forgets `id` (it left gossip gracefully or was reaped). */
   forget(id: string): void {
     this.ids.delete(id);
   }
-  /** True while `id` must not be re-added. */
-  has(id: string): boolean {
-    return this.ids.has(id);
+  /** True while `id` with boot id `boot` is the removed process and must not be re-added. */
+  has(id: string, boot?: string): boolean {
+    return this.ids.has(id) && this.ids.get(id) === boot;
   }
 }
 
@@ -162,7 +169,9 @@ export class MembershipReconciler {
       }
       // Failed / left / reaped: the state of an admitted member is recorded; no address changes.
       if (this.verified === undefined || this.verified.has(p.raftId, p.rpcAddr)) this.peers.update(e.member);
-      this.removed.forget(p.raftId);
+      // A failure may be a false suspicion of a live process (RemovedMembers): only a leave
+      // or a reap ends the memory of a removal.
+      if (e.type === 'leave' || e.type === 'reap') this.removed.forget(p.raftId);
       if (e.type === 'failed' || e.type === 'leave') this.log.info({ member: p.raftId, event: e.type }, 'gossip: member failed or left; it stays a Raft member (remove it explicitly with Admin RemoveMember)');
     };
     this.gossip.on('event', onEvent);
@@ -196,7 +205,7 @@ export class MembershipReconciler {
 
   /** Records members that left the configuration since the last look (on every node: a future leader must know). */
   private observeConfig(): void {
-    const gone = this.removed.observe(this.node.status().members.map((m) => m.id));
+    const gone = this.removed.observe(this.node.status().members.map((m) => m.id), (id) => this.peers.get(id)?.boot);
     if (gone.length > 0) this.log.info({ members: gone }, 'membership: removed from the configuration; not re-adding them while they are alive in gossip');
   }
 
@@ -206,7 +215,7 @@ export class MembershipReconciler {
     const alive = this.gossip
       .aliveMembers()
       .map((m) => this.admit(m))
-      .filter((p) => p !== undefined && !this.removed.has(p.raftId))
+      .filter((p) => p !== undefined && !this.removed.has(p.raftId, p.boot))
       .map((p) => p as NonNullable<typeof p>);
     if (!this.node.isLeader) return;
     const step = nextMembershipStep(this.node.status().members, alive);
