@@ -2,9 +2,10 @@
  * The reconcile of one CommitLogCluster (controller-runtime's contract): level-triggered —
  * every pass re-reads the world and never trusts the event that caused it; named steps run
  * in order (certificates → config → services → statefulset → membership → status); an object
- * is applied only when it differs from the live one, so a pass over an unchanged cluster makes
- * no writes; status is written once, at the end, and only when it changed; a thrown error
- * requeues the key with backoff.
+ * is applied only when its desired form changed since the last apply or the live one drifted
+ * (applied.ts), so removed fields go and a pass over an unchanged cluster makes no writes;
+ * status is written once, at the end, and only when it changed; a thrown error requeues the
+ * key with backoff.
  *
  * Bootstrap happens exactly once. The first pass only records a new cluster id and
  * `bootstrapped: false` in status; only when that write has succeeded does a later pass
@@ -28,6 +29,7 @@ import { Bootstrap, type ModelInputs } from '../model/inputs.js';
 import { LABELS, namesOf, selectorString } from '../model/names.js';
 import type { AdminMember, NodeAdmin, NodeAdminFactory } from './admin.js';
 import { certificatesStep } from './certificates.js';
+import { applyReason, stamped } from './applied.js';
 import { contains, differences } from './compare.js';
 import { hostOf, observe, type World } from './observe.js';
 import { decideRollout } from './rollout.js';
@@ -272,16 +274,20 @@ export class Reconciler {
     return `rolling update: restarted ${d.pod}`;
   }
 
-  /** Applies each object that differs from the live one. */
+  /**
+   * Applies (server-side) each object whose desired form changed since the operator last
+   * applied it, or whose live form drifted from it (see applied.ts); skips the rest.
+   */
   private async applyAll(objs: readonly KubeObject[], changed: string[], log: Logger): Promise<void> {
     for (const o of objs) {
       const res = resourceOf(o.apiVersion, o.kind);
       if (!res) throw new Error(`model produced an object of unknown kind ${o.apiVersion ?? '?'}/${o.kind ?? '?'}`);
       const live = await this.d.client.get(res, o.metadata?.namespace, o.metadata?.name ?? '');
-      if (live && contains(live, o)) continue;
-      const diff = live ? differences(live, o) : ['(new)'];
-      log.debug({ kind: o.kind, name: o.metadata?.name, diff: diff.slice(0, 10) }, 'apply');
-      await this.d.client.apply(res, o as KubeObj);
+      const reason = applyReason(live, o);
+      if (reason === undefined) continue;
+      const diff = reason === 'drifted' && live ? differences(live, o) : [reason];
+      log.debug({ kind: o.kind, name: o.metadata?.name, reason, diff: diff.slice(0, 10) }, 'apply');
+      await this.d.client.apply(res, stamped(o) as KubeObj);
       changed.push(`${live ? 'updated' : 'created'} ${o.kind ?? ''} ${o.metadata?.name ?? ''}`);
     }
   }
