@@ -34,7 +34,7 @@ import { contains, differences } from './compare.js';
 import { hostOf, observe, type World } from './observe.js';
 import { decideRollout } from './rollout.js';
 import { decideScale, type ScaleDecision } from './scale.js';
-import { computeStatus } from './status.js';
+import { computeStatus, failedStatus } from './status.js';
 
 /** Dependencies of the reconciler. */
 export interface ReconcilerDeps {
@@ -86,7 +86,7 @@ export class Reconciler {
       const sts = await client.get<{ spec?: { replicas?: number } } & KubeObj>(RESOURCES.statefulSet, namespace, name);
       const status = computeStatus({
         generation, desiredReplicas: c.spec.replicas ?? 0, statefulSetReplicas: sts?.spec?.replicas ?? 0,
-        selector: selectorString(name), pods: [], clusterId: c.status?.clusterId ?? '', bootstrapped: c.status?.bootstrapped ?? false,
+        selector: selectorString(name), podName: namesOf(name).pod, pods: [], clusterId: c.status?.clusterId ?? '', bootstrapped: c.status?.bootstrapped ?? false,
         invalid: v.errors, tls: { enabled: false }, external: { type: 'None', addresses: {} },
       }, c.status, nowIso());
       if (await this.writeStatus(c, status, log)) {
@@ -110,6 +110,36 @@ export class Reconciler {
     }
     const clusterId = c.status.clusterId;
 
+    try {
+      return await this.converge(c, spec, clusterId, log, nowIso);
+    } catch (e) {
+      if (e instanceof StepError) await this.reportFailure(c, e, nowIso(), log);
+      throw e;
+    }
+  }
+
+  /**
+   * A failed step is visible on the cluster: Ready=False and Degraded=True with reason
+   * `ReconcileFailed`, the step and the API server's message, and a Warning event (the
+   * recorder deduplicates repeats). The error still propagates, so the queue retries with
+   * backoff; the next successful pass clears both conditions.
+   */
+  private async reportFailure(c: CommitLogCluster, e: StepError, now: string, log: Logger): Promise<void> {
+    const message = e.cause instanceof Error ? e.cause.message : String(e.cause);
+    log.warn({ step: e.step, err: message }, 'step failed');
+    try {
+      await this.writeStatus(c, failedStatus(c.status, e.step, message, c.metadata.generation ?? 0, now), log);
+    } catch (statusError) {
+      log.warn({ err: String(statusError) }, 'could not record the failure in status');
+    }
+    await this.d.events.record(c, 'Warning', 'ReconcileFailed', e.step, e.message);
+  }
+
+  /** Observe → apply → scale → roll → status, for a valid spec with a recorded cluster id. */
+  private async converge(c: CommitLogCluster, spec: ResolvedSpec, clusterId: string, log: Logger, nowIso: () => string): Promise<ProcessResult> {
+    const client = this.d.client;
+    const namespace = c.metadata.namespace;
+    const name = c.metadata.name;
     const world = await this.step('observe', () => observe(client, c, spec.ports.rpc));
     const current = world.statefulSet?.spec?.replicas;
     const podsWithCerts = Math.max(spec.replicas, current ?? 0);
@@ -127,11 +157,11 @@ export class Reconciler {
     const admin = this.openAdmin(c, spec, certs?.ok ? certs.certificates : undefined);
     try {
       const members = await this.members(admin, world, log);
-      const bootstrapped = (c.status.bootstrapped ?? false) || world.pods.some((p) => p.ready) || (members?.some((m) => m.isLeader) ?? false);
+      const bootstrapped = (c.status?.bootstrapped ?? false) || world.pods.some((p) => p.ready) || (members?.some((m) => m.isLeader) ?? false);
       const decision = decideScale({ desired: spec.replicas, current, readyPods: world.pods.filter((p) => p.ready).length, members, podName: namesOf(name).pod });
       const inputs: ModelInputs = {
         clusterId,
-        bootstrap: c.status.bootstrapped ? Bootstrap.forbidden : Bootstrap.allowed,
+        bootstrap: c.status?.bootstrapped === true ? Bootstrap.forbidden : Bootstrap.allowed,
         statefulSetReplicas: decision.replicas,
         ...(certs?.ok ? { certificates: certs.certificates } : {}),
         gossipKey: await this.gossipKey(c),
@@ -200,6 +230,7 @@ export class Reconciler {
       desiredReplicas: spec.replicas,
       statefulSetReplicas: stsReplicas ?? world.statefulSet?.spec?.replicas ?? 0,
       selector: selectorString(c.metadata.name),
+      podName: namesOf(c.metadata.name).pod,
       pods: world.pods,
       ...(members ? { members } : {}),
       clusterId,

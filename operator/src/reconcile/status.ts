@@ -47,6 +47,8 @@ export interface Observation {
   readonly desiredReplicas: number;
   readonly statefulSetReplicas: number;
   readonly selector: string;
+  /** Name of the pod of an ordinal (`<cluster>-<i>`): which pods should exist. */
+  readonly podName: (ordinal: number) => string;
   readonly pods: readonly ObservedPod[];
   /** From the Admin service; undefined when no node answered (or before the client exists). */
   readonly members?: readonly AdminMember[];
@@ -85,6 +87,28 @@ function members(o: Observation): MemberStatus[] {
   }));
 }
 
+/** "2/3 members ready", or during a scale-down "5 members ready, scaling down to 3". */
+function readyMessage(ready: number, running: number, want: number): string {
+  return running > want ? `${ready} of ${running} members ready, scaling down to ${want}` : `${ready}/${want} members ready`;
+}
+
+/**
+ * The status after a failed step: the previous status with Ready=False and Degraded=True,
+ * reason `ReconcileFailed`, naming the step and the API server's message; every other
+ * condition is kept as it was (with the generation it described), nothing is recomputed
+ * from values this pass did not observe. The next successful pass replaces both.
+ */
+export function failedStatus(previous: CommitLogClusterStatus | undefined, step: string, message: string, generation: number, now: string): CommitLogClusterStatus {
+  const note = `step ${step} failed: ${message}`;
+  const failed: ConditionInput[] = [
+    { type: ConditionType.Ready, status: 'False', reason: 'ReconcileFailed', message: note },
+    { type: ConditionType.Degraded, status: 'True', reason: 'ReconcileFailed', message: note },
+  ];
+  const merged = mergeConditions(previous?.conditions, failed, generation, now);
+  const kept = (previous?.conditions ?? []).filter((p) => !failed.some((f) => f.type === p.type));
+  return { ...(previous ?? {}), conditions: [...merged, ...kept] };
+}
+
 /** Computes the status to write (conditions merged with `previous`). */
 export function computeStatus(o: Observation, previous: CommitLogClusterStatus | undefined, now: string): CommitLogClusterStatus {
   const ready = o.pods.filter((p) => p.ready).length;
@@ -95,14 +119,18 @@ export function computeStatus(o: Observation, previous: CommitLogClusterStatus |
   };
   const want = o.desiredReplicas;
   if (o.invalid && o.invalid.length > 0) {
+    // Nothing was observed or issued for an invalid spec: every condition that would need an
+    // observation is Unknown, never computed from placeholder values.
     const msg = o.invalid.join('; ');
     c(ConditionType.Ready, false, 'InvalidSpec', msg);
-    c(ConditionType.Available, ready >= quorum(Math.max(1, o.statefulSetReplicas)) && o.statefulSetReplicas > 0, 'InvalidSpec', msg);
+    c(ConditionType.Available, 'unknown', 'InvalidSpec', msg);
     c(ConditionType.Progressing, false, 'InvalidSpec', msg);
     c(ConditionType.Degraded, true, 'InvalidSpec', msg);
+    c(ConditionType.CertificatesReady, 'unknown', 'InvalidSpec', msg);
+    c(ConditionType.ExternalAccessReady, 'unknown', 'InvalidSpec', msg);
   } else {
     const allReady = ready === want && o.statefulSetReplicas === want;
-    c(ConditionType.Ready, allReady, allReady ? 'AllMembersReady' : 'MembersNotReady', `${ready}/${want} members ready`);
+    c(ConditionType.Ready, allReady, allReady ? 'AllMembersReady' : 'MembersNotReady', readyMessage(ready, o.statefulSetReplicas, want));
     const available = o.statefulSetReplicas > 0 && ready >= quorum(o.statefulSetReplicas);
     c(ConditionType.Available, available, available ? 'QuorumReady' : 'NoQuorum',
       available ? `${ready} of ${o.statefulSetReplicas} members ready (quorum ${quorum(o.statefulSetReplicas)})` : `quorum needs ${quorum(Math.max(1, o.statefulSetReplicas))} ready members, ${ready} ready`);
@@ -112,22 +140,24 @@ export function computeStatus(o: Observation, previous: CommitLogClusterStatus |
     } else if (o.rollout) {
       c(ConditionType.Progressing, true, 'RollingUpdate', o.rollout);
     } else if (!allReady) {
-      c(ConditionType.Progressing, true, 'MembersStarting', `${ready}/${want} members ready`);
+      c(ConditionType.Progressing, true, 'MembersStarting', readyMessage(ready, o.statefulSetReplicas, want));
     } else {
       c(ConditionType.Progressing, false, 'Stable', `${want} members ready`);
     }
     const degraded = o.bootstrapped && ready < o.statefulSetReplicas;
     c(ConditionType.Degraded, degraded, degraded ? 'MembersUnavailable' : 'AsExpected',
       degraded ? `${o.statefulSetReplicas - ready} member(s) not ready` : 'no member unavailable');
-  }
-  if (!o.tls.enabled) c(ConditionType.CertificatesReady, true, 'TlsDisabled', 'spec.tls.enabled is false');
-  else if (o.tls.error) c(ConditionType.CertificatesReady, false, 'IssueFailed', o.tls.error);
-  else c(ConditionType.CertificatesReady, true, 'Issued', o.tls.expiry ? `earliest expiry ${o.tls.expiry}` : 'issued');
-  if (o.external.type === 'None') c(ConditionType.ExternalAccessReady, true, 'Disabled', 'spec.external.type is None');
-  else {
-    const pending = Array.from({ length: o.statefulSetReplicas }, (_, i) => o.pods[i]?.name).filter((n): n is string => n !== undefined && !o.external.addresses[n]);
-    c(ConditionType.ExternalAccessReady, pending.length === 0, pending.length === 0 ? 'AddressesAssigned' : 'AddressPending',
-      pending.length === 0 ? 'every member has an external address' : `waiting for external addresses of ${pending.join(', ')}`);
+    if (!o.tls.enabled) c(ConditionType.CertificatesReady, true, 'TlsDisabled', 'spec.tls.enabled is false');
+    else if (o.tls.error) c(ConditionType.CertificatesReady, false, 'IssueFailed', o.tls.error);
+    else c(ConditionType.CertificatesReady, true, 'Issued', o.tls.expiry ? `earliest expiry ${o.tls.expiry}` : 'issued');
+    if (o.external.type === 'None') c(ConditionType.ExternalAccessReady, true, 'Disabled', 'spec.external.type is None');
+    else if (o.statefulSetReplicas === 0) c(ConditionType.ExternalAccessReady, false, 'NoMembers', 'no member exists yet to give an external address');
+    else {
+      // Every member the StatefulSet should run needs an address, whether its pod exists yet or not.
+      const pending = Array.from({ length: o.statefulSetReplicas }, (_, i) => o.podName(i)).filter((n) => !o.external.addresses[n]);
+      c(ConditionType.ExternalAccessReady, pending.length === 0, pending.length === 0 ? 'AddressesAssigned' : 'AddressPending',
+        pending.length === 0 ? 'every member has an external address' : `waiting for external addresses of ${pending.join(', ')}`);
+    }
   }
 
   let phase: Phase;
