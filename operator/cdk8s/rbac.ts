@@ -15,6 +15,9 @@ export interface Rule {
  * Rules of the ClusterRole bound in every watched namespace. Why each verb:
  * - commitlogclusters: read + watch only; the operator never writes spec.
  * - commitlogclusters/status: the status subresource is the only place it writes the CR.
+ * - commitlogclusters/finalizers update: every child's owner reference sets
+ *   `blockOwnerDeletion`, which the OwnerReferencesPermissionEnforcement admission plugin
+ *   (on by default in OpenShift) allows only to who may update the owner's finalizers.
  * - owned objects: `patch` (server-side apply) and `create` (apply of a missing object is
  *   authorized as create too); `delete` only where the desired set can shrink (external
  *   Services when access is turned off, client Secrets of removed ACL users).
@@ -24,6 +27,7 @@ export interface Rule {
 export const CLUSTER_RULES: readonly Rule[] = [
   { apiGroups: ['commitlog.dev'], resources: ['commitlogclusters'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['commitlog.dev'], resources: ['commitlogclusters/status'], verbs: ['get', 'patch', 'update'] },
+  { apiGroups: ['commitlog.dev'], resources: ['commitlogclusters/finalizers'], verbs: ['update'] },
   { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: [''], resources: ['services', 'secrets'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
