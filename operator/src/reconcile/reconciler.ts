@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { validateCluster } from '../model/validate.js';
 import type { ResolvedSpec } from '../api/defaults.js';
-import { API_VERSION, KIND, Phase, type CommitLogCluster, type CommitLogClusterStatus } from '../api/types.js';
+import { ANNOTATIONS, API_VERSION, KIND, Phase, type CommitLogCluster, type CommitLogClusterStatus } from '../api/types.js';
 import { gossipKey as newGossipKey } from '../certs/pki.js';
 import type { KubeClient, KubeObj } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -33,7 +33,7 @@ import { applyReason, stamped } from './applied.js';
 import { contains, differences } from './compare.js';
 import { hostOf, observe, type World } from './observe.js';
 import { decideRollout } from './rollout.js';
-import { decideScale, type ScaleDecision } from './scale.js';
+import { decideScale, type ScaleDecision, type ScaleOverride } from './scale.js';
 import { computeStatus, failedStatus } from './status.js';
 
 /** Dependencies of the reconciler. */
@@ -58,6 +58,25 @@ export class StepError extends Error {
   }
 }
 
+const ADMIN_BACKOFF_MAX_MS = 5 * 60_000;
+
+/** The scale overrides set as annotations on the cluster (see scale.ts). */
+function scaleOverride(c: CommitLogCluster): ScaleOverride {
+  const a = c.metadata.annotations ?? {};
+  const pod = a[ANNOTATIONS.forceScaleDown];
+  return { ...(pod ? { forceScaleDown: pod } : {}), allowQuorumLoss: a[ANNOTATIONS.allowQuorumLoss] === 'true' };
+}
+
+/**
+ * An Admin error without the parts that change on every attempt (grpc-js appends elapsed
+ * times to DEADLINE_EXCEEDED and timestamps to connection errors), so a persisting failure
+ * is one unchanged status and one deduplicated event, not a write per pass.
+ */
+function stableError(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.replace(/ after [\d.]+m?s\b.*$/s, '').replace(/\s*\(?\d{4}-\d{2}-\d{2}T[\d:.]+Z\)?/g, '');
+}
+
 interface SecretObj extends KubeObj { readonly data?: Readonly<Record<string, string>> }
 
 /** Reconciles CommitLogClusters. */
@@ -65,6 +84,8 @@ export class Reconciler {
   private readonly now: () => Date;
   private readonly newClusterId: () => string;
   private readonly progressRequeueMs: number;
+  /** Consecutive passes per cluster in which the Admin service did not answer. */
+  private readonly adminFailures = new Map<string, number>();
 
   constructor(private readonly d: ReconcilerDeps) {
     this.now = d.now ?? (() => new Date());
@@ -156,9 +177,25 @@ export class Reconciler {
 
     const admin = this.openAdmin(c, spec, certs?.ok ? certs.certificates : undefined);
     try {
-      const members = await this.members(admin, world, log);
+      const { members, error: adminError } = await this.members(admin, world, log);
+      const key = `${namespace}/${name}`;
+      if (adminError !== undefined) {
+        this.adminFailures.set(key, (this.adminFailures.get(key) ?? 0) + 1);
+        await this.d.events.record(c, 'Warning', 'AdminUnreachable', 'QueryMembers', adminError);
+      } else {
+        this.adminFailures.delete(key);
+      }
       const bootstrapped = (c.status?.bootstrapped ?? false) || world.pods.some((p) => p.ready) || (members?.some((m) => m.isLeader) ?? false);
-      const decision = decideScale({ desired: spec.replicas, current, readyPods: world.pods.filter((p) => p.ready).length, members, podName: namesOf(name).pod });
+      const readyPods = new Set(world.pods.filter((p) => p.ready).map((p) => p.name));
+      const decision = decideScale({
+        desired: spec.replicas, current, readyPods: readyPods.size, members, podName: namesOf(name).pod,
+        bootstrapped, isReady: (p) => readyPods.has(p), override: scaleOverride(c),
+      });
+      if (decision.kind === 'wait' && decision.refused === true) await this.d.events.record(c, 'Warning', 'ForceScaleDownRefused', 'Scale', decision.reason);
+      if (decision.kind === 'force-down') {
+        await this.d.events.record(c, 'Warning', 'ForcedScaleDown', 'Scale',
+          `StatefulSet ${name} → ${decision.replicas} replicas without removing ${decision.member} from the Raft configuration (${ANNOTATIONS.forceScaleDown})${decision.quorumLost ? '; quorum may be lost' : ''}`);
+      }
       const inputs: ModelInputs = {
         clusterId,
         bootstrap: c.status?.bootstrapped === true ? Bootstrap.forbidden : Bootstrap.allowed,
@@ -183,7 +220,8 @@ export class Reconciler {
       const rollout = decision.kind === 'steady'
         ? await this.step('rollout', () => this.rollout(c, world, admin, members, log))
         : undefined;
-      const scaling = await this.step('membership', () => this.membership(decision, admin, members, log));
+      const scaled = await this.step('membership', () => this.membership(decision, admin, members, log));
+      const scaling = scaled?.waiting !== undefined && adminError !== undefined ? { ...scaled, waiting: `${scaled.waiting}: ${adminError}` } : scaled;
       // Scale-down: shrink in the same pass as the removal committed, not one requeue later.
       // The "removed, don't re-add" memory of the nodes ends when the pod leaves gossip, so
       // the window in which the removed member is alive must be as short as possible.
@@ -203,8 +241,11 @@ export class Reconciler {
 
       const obs = this.observation(c, spec, { ...world }, clusterId, members,
         scaling, { enabled: spec.tls.enabled, ...(certs?.ok ? { expiry: certs.expiry } : {}) }, replicasNow, bootstrapped);
-      const status = computeStatus(rollout ? { ...obs, rollout } : obs, c.status, nowIso());
+      const status = computeStatus({ ...obs, ...(rollout ? { rollout } : {}), ...(adminError !== undefined ? { adminError } : {}) }, c.status, nowIso());
       await this.step('status', () => this.writeStatus(c, status, log));
+      // Admin unreachable: retry with exponential backoff (to 5 minutes), not every few seconds.
+      const failures = this.adminFailures.get(key) ?? 0;
+      if (failures > 0) return { requeueAfterMs: Math.min(ADMIN_BACKOFF_MAX_MS, this.progressRequeueMs * 2 ** (failures - 1)) };
       const converging = decision.kind !== 'steady' || rollout !== undefined || status.readyReplicas !== spec.replicas;
       return converging ? { requeueAfterMs: this.progressRequeueMs } : {};
     } finally {
@@ -251,17 +292,22 @@ export class Reconciler {
     });
   }
 
-  /** The Raft configuration, asked of ready pods in turn; undefined when none answers. */
-  private async members(admin: NodeAdmin | undefined, world: World, log: Logger): Promise<readonly AdminMember[] | undefined> {
-    if (!admin) return undefined;
+  /**
+   * The Raft configuration, asked of ready pods in turn; undefined when none answers, with
+   * `error` (each pod's error) when some ready pod was asked and none answered.
+   */
+  private async members(admin: NodeAdmin | undefined, world: World, log: Logger): Promise<{ members?: readonly AdminMember[]; error?: string }> {
+    if (!admin) return {};
+    const errors: string[] = [];
     for (const p of world.pods.filter((x) => x.ready)) {
       try {
-        return await admin.members(p.name);
+        return { members: await admin.members(p.name) };
       } catch (e) {
         log.debug({ pod: p.name, err: String(e) }, 'admin members failed');
+        errors.push(`${p.name}: ${stableError(e)}`);
       }
     }
-    return undefined;
+    return errors.length > 0 ? { error: `Admin service unreachable (${errors.join('; ')})` } : {};
   }
 
   private async membership(decision: ScaleDecision, admin: NodeAdmin | undefined, members: readonly AdminMember[] | undefined, log: Logger): Promise<{ direction: 'up' | 'down'; waiting?: string; removed?: boolean } | undefined> {
@@ -272,13 +318,13 @@ export class Reconciler {
       case 'up':
         return { direction: 'up' };
       case 'down':
+      case 'force-down':
         return { direction: 'down' };
       case 'wait':
         return { direction: decision.direction, waiting: decision.reason };
       case 'remove-member': {
-        if (!admin || !members) return { direction: 'down', waiting: `cannot reach the Admin service to remove ${decision.member}` };
-        let leader = members.find((m) => m.isLeader)?.id;
-        if (!leader) return { direction: 'down', waiting: 'no Raft leader to remove a member through' };
+        let leader = members?.find((m) => m.isLeader)?.id;
+        if (!admin || !leader) return { direction: 'down', waiting: `no Raft leader to remove ${decision.member} through` }; // decideScale checked both
         if (leader === decision.member) {
           leader = await admin.transferLeadership(leader);
           log.info({ from: decision.member, to: leader }, 'transferred leadership before removal');

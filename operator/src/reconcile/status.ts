@@ -61,6 +61,8 @@ export interface Observation {
   readonly scaling?: { readonly direction: 'up' | 'down'; readonly waiting?: string };
   /** Rolling update in progress: what it did or waits for. */
   readonly rollout?: string;
+  /** Every ready pod's Admin service failed to answer (the gRPC errors). */
+  readonly adminError?: string;
 }
 
 const quorum = (n: number): number => Math.floor(n / 2) + 1;
@@ -129,8 +131,9 @@ export function computeStatus(o: Observation, previous: CommitLogClusterStatus |
     c(ConditionType.CertificatesReady, 'unknown', 'InvalidSpec', msg);
     c(ConditionType.ExternalAccessReady, 'unknown', 'InvalidSpec', msg);
   } else {
-    const allReady = ready === want && o.statefulSetReplicas === want;
-    c(ConditionType.Ready, allReady, allReady ? 'AllMembersReady' : 'MembersNotReady', readyMessage(ready, o.statefulSetReplicas, want));
+    const allReady = ready === want && o.statefulSetReplicas === want && o.adminError === undefined;
+    if (o.adminError !== undefined) c(ConditionType.Ready, false, 'AdminUnreachable', o.adminError);
+    else c(ConditionType.Ready, allReady, allReady ? 'AllMembersReady' : 'MembersNotReady', readyMessage(ready, o.statefulSetReplicas, want));
     const available = o.statefulSetReplicas > 0 && ready >= quorum(o.statefulSetReplicas);
     c(ConditionType.Available, available, available ? 'QuorumReady' : 'NoQuorum',
       available ? `${ready} of ${o.statefulSetReplicas} members ready (quorum ${quorum(o.statefulSetReplicas)})` : `quorum needs ${quorum(Math.max(1, o.statefulSetReplicas))} ready members, ${ready} ready`);
@@ -145,8 +148,11 @@ export function computeStatus(o: Observation, previous: CommitLogClusterStatus |
       c(ConditionType.Progressing, false, 'Stable', `${want} members ready`);
     }
     const degraded = o.bootstrapped && ready < o.statefulSetReplicas;
-    c(ConditionType.Degraded, degraded, degraded ? 'MembersUnavailable' : 'AsExpected',
-      degraded ? `${o.statefulSetReplicas - ready} member(s) not ready` : 'no member unavailable');
+    if (o.adminError !== undefined) c(ConditionType.Degraded, true, 'AdminUnreachable', o.adminError);
+    else {
+      c(ConditionType.Degraded, degraded, degraded ? 'MembersUnavailable' : 'AsExpected',
+        degraded ? `${o.statefulSetReplicas - ready} member(s) not ready` : 'no member unavailable');
+    }
     if (!o.tls.enabled) c(ConditionType.CertificatesReady, true, 'TlsDisabled', 'spec.tls.enabled is false');
     else if (o.tls.error) c(ConditionType.CertificatesReady, false, 'IssueFailed', o.tls.error);
     else c(ConditionType.CertificatesReady, true, 'Issued', o.tls.expiry ? `earliest expiry ${o.tls.expiry}` : 'issued');
