@@ -22,6 +22,7 @@ export interface Rule {
  *   authorized as create too); `delete` only where the desired set can shrink (external
  *   Services when access is turned off, client Secrets of removed ACL users).
  * - pods: read, and delete for rolling updates (the StatefulSet uses OnDelete).
+ * - persistentvolumeclaims: read, and patch to expand them when spec.storage.size grows.
  * - events: create/patch to record what it did.
  */
 export const CLUSTER_RULES: readonly Rule[] = [
@@ -33,6 +34,7 @@ export const CLUSTER_RULES: readonly Rule[] = [
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'delete'] },
+  { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'patch'] },
   { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 

@@ -100,6 +100,8 @@ describe('operator on a real API server', function () {
 
   it('rejects bad specs with the CRD schema and CEL messages', async () => {
     assert.match(await rejection({ replicas: 0 }), new RegExp(RULES.replicasMin));
+    for (const size of ['banana', '10GB', '1 Gi']) assert.ok((await rejection({ storage: { size } })).includes(RULES.storageSizeQuantity), `${size} is refused as no quantity`);
+    for (const size of ['-1Gi', '0']) assert.ok((await rejection({ storage: { size } })).includes(RULES.storageSizePositive), `${size} is refused as not positive`);
     assert.match(await rejection({ external: { type: 'NodePort', loadBalancerSourceRanges: ['10.0.0.0/8'] } }), new RegExp(RULES.sourceRangesNeedLb));
     assert.match(await rejection({ acl: { users: [{ name: 'root' }], rules: [{ user: 'bob', actions: ['consume'] }] } }), new RegExp(RULES.aclRuleUser.replace(/[[\]]/g, '\\$&')));
     assert.match(await rejection({ tls: { validityDays: 10, renewBeforeDays: 10 } }), new RegExp(RULES.renewBeforeValidity));
@@ -116,7 +118,7 @@ describe('operator on a real API server', function () {
     }
   });
 
-  it('fills defaults, keeps storage class and size immutable, and scales through the scale subresource', async () => {
+  it('fills defaults, keeps the storage class immutable, lets the size grow but not shrink, and scales through the scale subresource', async () => {
     await client.create(RESOURCES.cluster, manifest(ns.name, 'demo', { storage: { storageClassName: 'fast' } }));
     const c = await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo');
     assert.equal(c?.spec.replicas, 3);
@@ -127,9 +129,11 @@ describe('operator on a real API server', function () {
       (e: unknown) => e instanceof ApiError && e.message.includes(RULES.storageClassImmutable),
     );
     await assert.rejects(
-      transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { storage: { size: '2Gi' } } }, contentType: 'application/merge-patch+json' }),
-      (e: unknown) => e instanceof ApiError && e.message.includes(RULES.storageSizeImmutable),
+      transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { storage: { size: '512Mi' } } }, contentType: 'application/merge-patch+json' }),
+      (e: unknown) => e instanceof ApiError && e.message.includes(RULES.storageSizeNoShrink),
     );
+    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { storage: { size: '2Gi' } } }, contentType: 'application/merge-patch+json' });
+    assert.equal((await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.spec.storage?.size, '2Gi', 'storage may grow');
     await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo', 'scale'), { body: { spec: { replicas: 5 } }, contentType: 'application/merge-patch+json' });
     assert.equal((await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.spec.replicas, 5);
   });

@@ -14,7 +14,9 @@ export const RULES = {
   replicasMin: 'spec.replicas must be at least 1',
   replicasMax: 'spec.replicas must be at most 15: larger Raft groups commit slowly; run several clusters instead',
   storageClassImmutable: 'spec.storage.storageClassName is immutable',
-  storageSizeImmutable: 'spec.storage.size is immutable: volume claim templates cannot change',
+  storageSizeQuantity: 'spec.storage.size must be a quantity such as 1Gi, 500Mi or 10G (binary suffixes Ki, Mi, Gi, Ti; decimal k, M, G, T)',
+  storageSizePositive: 'spec.storage.size must be greater than zero',
+  storageSizeNoShrink: 'spec.storage.size cannot decrease: volumes can only grow (the operator expands each PVC when the storage class allows it)',
   portsDistinct: 'spec.ports.rpc, spec.ports.gossip and spec.ports.http must all differ',
   renewBeforeValidity: 'spec.tls.renewBeforeDays must be less than spec.tls.validityDays',
   tlsRequired: 'spec.tls.enabled must be true: commitlog nodes authenticate each other and their clients with mutual TLS, and a cluster without TLS is not supported',
@@ -48,8 +50,13 @@ const specSchema: Schema = obj({
   resources: obj({ requests: quantityMap, limits: quantityMap }, { description: 'Container resources of each node.' }),
   storage: obj({
     size: str({
-      default: DEFAULTS.storageSize, maxLength: 32, description: 'Volume size per node (quantity).',
-      'x-kubernetes-validations': [rule('self == oldSelf', RULES.storageSizeImmutable)],
+      default: DEFAULTS.storageSize, maxLength: 32,
+      description: 'Volume size per node (a quantity, e.g. 10Gi). May grow: the operator then expands each PersistentVolumeClaim, which needs a StorageClass with allowVolumeExpansion; it can never shrink.',
+      'x-kubernetes-validations': [
+        rule('isQuantity(self)', RULES.storageSizeQuantity),
+        rule("!isQuantity(self) || quantity(self).isGreaterThan(quantity('0'))", RULES.storageSizePositive),
+        rule('!isQuantity(self) || !isQuantity(oldSelf) || quantity(self).compareTo(quantity(oldSelf)) >= 0', RULES.storageSizeNoShrink),
+      ],
     }),
     storageClassName: str({ maxLength: 253, description: 'StorageClass of the volumes; absent = the default class.' }),
     pvcRetention: obj({

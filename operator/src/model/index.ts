@@ -51,7 +51,7 @@ export function desiredObjects(c: CommitLogCluster, spec: ResolvedSpec, inputs: 
     secrets: secrets(c, inputs),
     config: [configMap(c, spec, inputs)],
     services: [headlessService(c, spec), clientService(c, spec), ...externalServices(c, spec, inputs.statefulSetReplicas)],
-    statefulSet: [statefulSet(c, spec, inputs.statefulSetReplicas, hash), podDisruptionBudget(c)],
+    statefulSet: [statefulSet(c, spec, inputs.statefulSetReplicas, hash, inputs.volumeClaimSize), podDisruptionBudget(c)],
   };
 }
 

@@ -35,6 +35,7 @@ import { hostOf, observe, type World } from './observe.js';
 import { decideRollout } from './rollout.js';
 import { decideScale, type ScaleDecision, type ScaleOverride } from './scale.js';
 import { computeStatus, failedStatus } from './status.js';
+import { planStorage, storageProgress } from './storage.js';
 
 /** Dependencies of the reconciler. */
 export interface ReconcilerDeps {
@@ -196,6 +197,7 @@ export class Reconciler {
         await this.d.events.record(c, 'Warning', 'ForcedScaleDown', 'Scale',
           `StatefulSet ${name} → ${decision.replicas} replicas without removing ${decision.member} from the Raft configuration (${ANNOTATIONS.forceScaleDown})${decision.quorumLost ? '; quorum may be lost' : ''}`);
       }
+      const claimSize = world.statefulSet?.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage;
       const inputs: ModelInputs = {
         clusterId,
         bootstrap: c.status?.bootstrapped === true ? Bootstrap.forbidden : Bootstrap.allowed,
@@ -203,6 +205,7 @@ export class Reconciler {
         ...(certs?.ok ? { certificates: certs.certificates } : {}),
         gossipKey: await this.gossipKey(c),
         externalAddresses: world.externalAddresses,
+        ...(claimSize !== undefined ? { volumeClaimSize: claimSize } : {}),
       };
       const desired = desiredObjects(c, spec, inputs);
       const changed: string[] = [];
@@ -217,6 +220,8 @@ export class Reconciler {
         await this.pruneUserSecrets(c, spec, changed);
       });
       await this.step('statefulset', () => this.applyAll(desired.statefulSet, changed, log));
+      const storage = planStorage(world.volumes, spec.storage.size);
+      await this.step('storage', () => this.expandVolumes(c, storage.expand, spec.storage.size, changed));
       const rollout = decision.kind === 'steady'
         ? await this.step('rollout', () => this.rollout(c, world, admin, members, log))
         : undefined;
@@ -241,12 +246,15 @@ export class Reconciler {
 
       const obs = this.observation(c, spec, { ...world }, clusterId, members,
         scaling, { enabled: spec.tls.enabled, ...(certs?.ok ? { expiry: certs.expiry } : {}) }, replicasNow, bootstrapped);
-      const status = computeStatus({ ...obs, ...(rollout ? { rollout } : {}), ...(adminError !== undefined ? { adminError } : {}) }, c.status, nowIso());
+      const growing = storageProgress(storage, spec.storage.size);
+      const status = computeStatus({
+        ...obs, ...(rollout ? { rollout } : {}), ...(adminError !== undefined ? { adminError } : {}), ...(growing !== undefined ? { storage: growing } : {}),
+      }, c.status, nowIso());
       await this.step('status', () => this.writeStatus(c, status, log));
       // Admin unreachable: retry with exponential backoff (to 5 minutes), not every few seconds.
       const failures = this.adminFailures.get(key) ?? 0;
       if (failures > 0) return { requeueAfterMs: Math.min(ADMIN_BACKOFF_MAX_MS, this.progressRequeueMs * 2 ** (failures - 1)) };
-      const converging = decision.kind !== 'steady' || rollout !== undefined || status.readyReplicas !== spec.replicas;
+      const converging = decision.kind !== 'steady' || rollout !== undefined || growing !== undefined || status.readyReplicas !== spec.replicas;
       return converging ? { requeueAfterMs: this.progressRequeueMs } : {};
     } finally {
       admin?.close();
@@ -366,6 +374,17 @@ export class Reconciler {
       log.debug({ kind: o.kind, name: o.metadata?.name, reason, diff: diff.slice(0, 10) }, 'apply');
       await this.d.client.apply(res, stamped(o) as KubeObj);
       changed.push(`${live ? 'updated' : 'created'} ${o.kind ?? ''} ${o.metadata?.name ?? ''}`);
+    }
+  }
+
+  /** Raises the storage request of each named PVC to `size` (server-side apply of that one field). */
+  private async expandVolumes(c: CommitLogCluster, claims: readonly string[], size: string, changed: string[]): Promise<void> {
+    for (const name of claims) {
+      await this.d.client.apply(RESOURCES.pvc, {
+        apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: c.metadata.namespace },
+        spec: { resources: { requests: { storage: size } } },
+      } as KubeObj);
+      changed.push(`expanded PersistentVolumeClaim ${name} to ${size}`);
     }
   }
 

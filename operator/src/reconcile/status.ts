@@ -61,6 +61,8 @@ export interface Observation {
   readonly scaling?: { readonly direction: 'up' | 'down'; readonly waiting?: string };
   /** Rolling update in progress: what it did or waits for. */
   readonly rollout?: string;
+  /** Volumes still growing to spec.storage.size (storage.ts), if any. */
+  readonly storage?: string;
   /** Every ready pod's Admin service failed to answer (the gRPC errors). */
   readonly adminError?: string;
 }
@@ -142,6 +144,8 @@ export function computeStatus(o: Observation, previous: CommitLogClusterStatus |
       c(ConditionType.Progressing, true, reason, o.scaling.waiting ?? `scaling ${o.scaling.direction} from ${o.statefulSetReplicas} to ${want} members, one at a time`);
     } else if (o.rollout) {
       c(ConditionType.Progressing, true, 'RollingUpdate', o.rollout);
+    } else if (o.storage) {
+      c(ConditionType.Progressing, true, 'ExpandingVolumes', o.storage);
     } else if (!allReady) {
       c(ConditionType.Progressing, true, 'MembersStarting', readyMessage(ready, o.statefulSetReplicas, want));
     } else {
