@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { useControlPlane, useNamespace, type ControlPlane } from '../../test/support/control-plane.js';
-import { RULES } from './api/schema.js';
+import { RULES, undescribed, type Schema } from './api/schema.js';
 import type { CommitLogCluster, CommitLogClusterSpec } from './api/types.js';
 import { HttpKubeClient } from './kube/client.js';
 import { ApiError } from './kube/errors.js';
@@ -109,6 +109,15 @@ describe('operator on a real API server', function () {
     assert.match(await rejection({ tls: { enabled: false } }), new RegExp(RULES.tlsRequired));
     assert.match(await rejection({ external: { type: 'Public' as never } }), /Unsupported value: "Public"/);
     assert.match(await rejection({}, 'a'.repeat(41)), new RegExp(RULES.nameLength));
+  });
+
+  it('publishes a description of every spec and status field in OpenAPI v3 (what kubectl explain reads)', async () => {
+    const doc = await transport.request<{ components: { schemas: Record<string, Schema> } }>('GET', '/openapi/v3/apis/commitlog.dev/v1alpha1');
+    const clc = doc.components.schemas['dev.commitlog.v1alpha1.CommitLogCluster'];
+    assert.ok(clc, 'the CRD schema is published');
+    const props = (clc['properties'] ?? {}) as Record<string, Schema>;
+    assert.match(String(props['spec']?.['properties'] && (props['spec']['properties'] as Record<string, Schema>)['storage']?.['description']), /PersistentVolumeClaim/);
+    assert.deepEqual([...undescribed(props['spec'] ?? {}, '.spec'), ...undescribed(props['status'] ?? {}, '.status')], []);
   });
 
   it('accepts examples/minimal.yaml and examples/full.yaml as written', async () => {
