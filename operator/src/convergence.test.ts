@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { useControlPlane, useNamespace, type ControlPlane } from '../../test/support/control-plane.js';
-import type { CommitLogCluster, CommitLogClusterSpec } from './api/types.js';
+import { ANNOTATIONS, type CommitLogCluster, type CommitLogClusterSpec } from './api/types.js';
 import { HttpKubeClient } from './kube/client.js';
 import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
@@ -79,6 +79,25 @@ describe('the operator converges every spec change on a real API server', functi
     const svc = await client.get<Annotated>(RESOURCES.service, ns.name, 'demo-0-external');
     assert.equal(svc?.metadata?.annotations?.['lb.example.com/internal'], undefined, 'spec.external.annotations removed from the Service');
     assert.deepEqual(await operatorWrites(() => r.reconcile(ns.name, 'demo')), [], 'an unchanged cluster gets no writes');
+  });
+
+  it('a paused cluster gets no write but its status condition; removing the annotation applies what changed meanwhile', async () => {
+    await client.create(RESOURCES.cluster, manifest('demo', { replicas: 1, external: { type: 'None' } }));
+    const r = new Reconciler({ client, log: silentLogger, events: { record: () => Promise.resolve() } });
+    await converge(r, 'demo');
+    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
+      body: { metadata: { annotations: { [ANNOTATIONS.paused]: 'true' } }, spec: { pod: { nodeSelector: { disk: 'ssd' } } } }, contentType: 'application/merge-patch+json',
+    });
+    assert.deepEqual(await operatorWrites(() => r.reconcile(ns.name, 'demo')), [`patch commitlogclusters/demo/status`], 'only the ReconciliationPaused condition is written');
+    assert.deepEqual(await operatorWrites(() => r.reconcile(ns.name, 'demo')), [], 'and then nothing');
+    const paused = (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.status?.conditions?.find((c) => c.type === 'ReconciliationPaused');
+    assert.deepEqual([paused?.status, paused?.reason], ['True', 'Paused']);
+    assert.equal((await client.get<Sts>(RESOURCES.statefulSet, ns.name, 'demo'))?.spec.template.spec.nodeSelector, undefined, 'the spec change waits');
+
+    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { metadata: { annotations: { [ANNOTATIONS.paused]: null } } }, contentType: 'application/merge-patch+json' });
+    await converge(r, 'demo');
+    assert.deepEqual((await client.get<Sts>(RESOURCES.statefulSet, ns.name, 'demo'))?.spec.template.spec.nodeSelector, { disk: 'ssd' });
+    assert.equal((await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.status?.conditions?.some((c) => c.type === 'ReconciliationPaused'), false);
   });
 
   it('scaling 5 → 3 removes the certificates of the removed pods from the server Secret and their external Services', async () => {

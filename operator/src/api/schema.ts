@@ -151,7 +151,7 @@ const specSchema: Schema = obj({
 });
 
 const conditionSchema: Schema = obj({
-  type: str({ maxLength: 316, description: 'Ready, Available, Progressing, Degraded, CertificatesReady or ExternalAccessReady.' }),
+  type: str({ maxLength: 316, description: 'Ready, Available, Progressing, Degraded, CertificatesReady, ExternalAccessReady, or ReconciliationPaused (only while paused).' }),
   status: str({ enum: ['True', 'False', 'Unknown'], description: 'True, False or Unknown.' }),
   reason: str({ maxLength: 1024, description: 'Machine-readable reason (CamelCase); docs/operator.md, "Troubleshooting", lists each.' }),
   message: str({ maxLength: 32768, description: 'What happened, for humans.' }),
@@ -181,7 +181,7 @@ const statusSchema: Schema = obj({
   clusterId: str({ description: 'Cluster id recorded before bootstrap; nodes refuse to join a cluster with another id.' }),
   bootstrapped: bool({ description: 'Whether the cluster was seen formed; from then on no node may bootstrap.' }),
   certificateExpiry: str({ format: 'date-time', description: 'Earliest expiry of the certificates the operator manages.' }),
-  conditions: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'], items: conditionSchema, description: 'Current state: Ready, Available, Progressing, Degraded, CertificatesReady, ExternalAccessReady.' },
+  conditions: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'], items: conditionSchema, description: 'Current state: Ready, Available, Progressing, Degraded, CertificatesReady, ExternalAccessReady (and ReconciliationPaused while annotation commitlog.dev/paused is "true").' },
 }, { description: 'What the operator observed; written only by the operator.' });
 
 /** Paths of every field under `s` without a description (what `kubectl explain` would show empty). */

@@ -34,7 +34,7 @@ import { contains, differences } from './compare.js';
 import { hostOf, observe, type World } from './observe.js';
 import { decideRollout } from './rollout.js';
 import { decideScale, type ScaleDecision, type ScaleOverride } from './scale.js';
-import { computeStatus, failedStatus } from './status.js';
+import { computeStatus, failedStatus, pausedStatus } from './status.js';
 import { planStorage, storageProgress } from './storage.js';
 
 /** Dependencies of the reconciler. */
@@ -102,6 +102,15 @@ export class Reconciler {
     const log = this.d.log.child({ cluster: name, namespace, reconcileId: randomUUID().slice(0, 8) });
     const generation = c.metadata.generation ?? 0;
     const nowIso = (): string => this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+    if (c.metadata.annotations?.[ANNOTATIONS.paused] === 'true') {
+      // Paused (Strimzi's pause-reconciliation): no child is read or written; status says so.
+      if (await this.writeStatus(c, pausedStatus(c.status, ANNOTATIONS.paused, generation, nowIso()), log)) {
+        await this.d.events.record(c, 'Normal', 'ReconciliationPaused', 'Pause', `${ANNOTATIONS.paused} is "true": the operator changes nothing`);
+      }
+      log.info({ annotation: ANNOTATIONS.paused }, 'reconciliation paused');
+      return {};
+    }
 
     const v = validateCluster(c);
     if (!v.ok) {

@@ -113,6 +113,17 @@ export function failedStatus(previous: CommitLogClusterStatus | undefined, step:
   return { ...(previous ?? {}), conditions: [...merged, ...kept] };
 }
 
+/**
+ * The status while reconciliation is paused: the previous status plus the condition
+ * ReconciliationPaused=True; nothing else is recomputed (the operator looks at nothing).
+ * A normal pass after the pause builds the conditions afresh, without it.
+ */
+export function pausedStatus(previous: CommitLogClusterStatus | undefined, annotation: string, generation: number, now: string): CommitLogClusterStatus {
+  const paused: ConditionInput = { type: ConditionType.ReconciliationPaused, status: 'True', reason: 'Paused', message: `annotation ${annotation}: "true": the operator changes nothing until it is removed` };
+  const kept = (previous?.conditions ?? []).filter((p) => p.type !== paused.type);
+  return { ...(previous ?? {}), conditions: [...kept, ...mergeConditions(previous?.conditions, [paused], generation, now)] };
+}
+
 /** Computes the status to write (conditions merged with `previous`). */
 export function computeStatus(o: Observation, previous: CommitLogClusterStatus | undefined, now: string): CommitLogClusterStatus {
   const ready = o.pods.filter((p) => p.ready).length;
