@@ -12,6 +12,7 @@ import { KubeEventRecorder } from './kube/events.js';
 import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
 import { objectPath, RESOURCES } from './kube/resources.js';
+import { until } from './kube/wait.js';
 import { Reconciler, StepError } from './reconcile/reconciler.js';
 
 interface EventObj { readonly metadata?: object; readonly type?: string; readonly reason?: string; readonly action?: string; readonly note?: string }
@@ -61,6 +62,30 @@ describe('failures are visible in status and events on a real API server', funct
     const recovered = await condition('demo', 'Degraded');
     assert.deepEqual([recovered?.status, recovered?.reason], ['False', 'AsExpected']);
     assert.notEqual((await condition('demo', 'Ready'))?.reason, 'ReconcileFailed');
+  });
+
+  it('Ready says why members are not ready: the scheduler\'s and the kubelet\'s reasons', async () => {
+    await create('demo', { replicas: 3, external: { type: 'None' } });
+    const r = new Reconciler({ client, log: silentLogger, events: { record: () => Promise.resolve() } });
+    await r.reconcile(ns.name, 'demo');
+    await r.reconcile(ns.name, 'demo');
+    await until(async () => (await client.list(RESOURCES.pod, ns.name)).items.length === 3, 'the StatefulSet controller to create 3 pods', 30_000, 200);
+    const podStatus = (i: number, status: unknown): Promise<unknown> =>
+      transport.request('PATCH', `${objectPath(RESOURCES.pod, ns.name, `demo-${i}`)}/status`, { body: { status }, contentType: 'application/merge-patch+json' });
+    await podStatus(0, { phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'True' }] });
+    await podStatus(1, { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient memory.' }] });
+    await podStatus(2, {
+      phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False' }],
+      containerStatuses: [{
+        name: 'node', image: 'x', imageID: '', ready: false, restartCount: 3,
+        state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } },
+        lastState: { terminated: { exitCode: 1, reason: 'Error', message: 'ClusterIdMismatch: data dir belongs to another cluster' } },
+      }],
+    });
+    await r.reconcile(ns.name, 'demo');
+    const ready = await condition('demo', 'Ready');
+    assert.deepEqual([ready?.status, ready?.reason], ['False', 'MembersNotReady']);
+    assert.equal(ready?.message, '1/3 members ready; demo-1: Unschedulable: 0/1 nodes are available: 1 Insufficient memory.; demo-2: CrashLoopBackOff: last exit: ClusterIdMismatch: data dir belongs to another cluster (exit code 1)');
   });
 
   it('an invalid spec reports Unknown certificates and external access, never True from placeholders', async () => {

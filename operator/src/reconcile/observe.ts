@@ -8,9 +8,10 @@ import { RESOURCES } from '../kube/resources.js';
 import { LABELS, namesOf, selectorString } from '../model/names.js';
 import type { ObservedPod } from './status.js';
 import type { ObservedVolume } from './storage.js';
+import { notReadyReason, type PodStatusView } from './pod-reason.js';
 
 interface Pod extends KubeObj {
-  readonly status?: { readonly hostIP?: string; readonly conditions?: readonly { readonly type: string; readonly status: string }[] };
+  readonly status?: PodStatusView & { readonly hostIP?: string };
 }
 interface Service extends KubeObj {
   readonly spec?: { readonly type?: string; readonly ports?: readonly { readonly name?: string; readonly port?: number; readonly nodePort?: number }[] };
@@ -55,12 +56,16 @@ export async function observe(client: KubeClient, c: CommitLogCluster, rpcPort: 
     client.list<Pvc>(RESOURCES.pvc, ns, selectorString(n)),
   ]);
   const podItems = [...podList.items].filter((p) => !p.metadata?.deletionTimestamp).sort((a, b) => ordinalOf(a.metadata?.name ?? '') - ordinalOf(b.metadata?.name ?? ''));
-  const pods: ObservedPod[] = podItems.map((p) => ({
-    name: p.metadata?.name ?? '',
-    ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-    ...(p.metadata?.labels?.['controller-revision-hash'] ? { revision: p.metadata.labels['controller-revision-hash'] } : {}),
-    internalAddress: `${p.metadata?.name ?? ''}.${names.headlessService}.${ns}.svc:${rpcPort}`,
-  }));
+  const pods: ObservedPod[] = podItems.map((p) => {
+    const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    return {
+      name: p.metadata?.name ?? '',
+      ready,
+      ...(ready ? {} : { notReady: notReadyReason(p.status) }),
+      ...(p.metadata?.labels?.['controller-revision-hash'] ? { revision: p.metadata.labels['controller-revision-hash'] } : {}),
+      internalAddress: `${p.metadata?.name ?? ''}.${names.headlessService}.${ns}.svc:${rpcPort}`,
+    };
+  });
   const hostIps = new Map(podItems.map((p) => [p.metadata?.name ?? '', p.status?.hostIP]));
   const external: Record<string, string> = {};
   for (const s of svcList.items) {

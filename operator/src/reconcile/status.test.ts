@@ -14,6 +14,8 @@ describe('status conditions', () => {
     const o = { ...base, statefulSetReplicas: 5, pods: [0, 1, 2, 3, 4].map((i) => pod(i)), scaling: { direction: 'down' as const } };
     assert.equal(cond(o, 'Ready')?.message, '5 of 5 members ready, scaling down to 3');
     assert.equal(cond(base, 'Ready')?.message, '3/3 members ready');
+    const missing = { ...base, pods: [pod(0), { ...pod(1, false), notReady: 'ImagePullBackOff: Back-off pulling image' }] };
+    assert.equal(cond(missing, 'Ready')?.message, '1/3 members ready; demo-1: ImagePullBackOff: Back-off pulling image; demo-2: no pod');
   });
 
   it('external access waits for every member the StatefulSet should run, pod or not', () => {

@@ -37,6 +37,8 @@ export interface ObservedPod {
   readonly name: string;
   readonly ready: boolean;
   readonly internalAddress: string;
+  /** Why it is not ready (pod-reason.ts); absent when ready. */
+  readonly notReady?: string;
   /** StatefulSet revision the pod runs (label controller-revision-hash). */
   readonly revision?: string;
 }
@@ -89,6 +91,18 @@ function members(o: Observation): MemberStatus[] {
     internalAddress: p.internalAddress,
     ...(o.external.addresses[p.name] ? { externalAddress: o.external.addresses[p.name] } : {}),
   }));
+}
+
+/** "; demo-1: CrashLoopBackOff: …; demo-2: no pod" for the members that should run and are not ready (at most five). */
+function whyNotReady(o: Observation): string {
+  const byName = new Map(o.pods.map((p) => [p.name, p]));
+  const reasons = Array.from({ length: o.statefulSetReplicas }, (_, i) => o.podName(i)).flatMap((n) => {
+    const p = byName.get(n);
+    if (!p) return [`${n}: no pod`];
+    return p.ready ? [] : [`${n}: ${p.notReady ?? 'not ready'}`];
+  });
+  if (reasons.length === 0) return '';
+  return `; ${reasons.slice(0, 5).join('; ')}${reasons.length > 5 ? `; and ${reasons.length - 5} more` : ''}`;
 }
 
 /** "2/3 members ready", or during a scale-down "5 members ready, scaling down to 3". */
@@ -146,7 +160,7 @@ export function computeStatus(o: Observation, previous: CommitLogClusterStatus |
   } else {
     const allReady = ready === want && o.statefulSetReplicas === want && o.adminError === undefined;
     if (o.adminError !== undefined) c(ConditionType.Ready, false, 'AdminUnreachable', o.adminError);
-    else c(ConditionType.Ready, allReady, allReady ? 'AllMembersReady' : 'MembersNotReady', readyMessage(ready, o.statefulSetReplicas, want));
+    else c(ConditionType.Ready, allReady, allReady ? 'AllMembersReady' : 'MembersNotReady', `${readyMessage(ready, o.statefulSetReplicas, want)}${whyNotReady(o)}`);
     const available = o.statefulSetReplicas > 0 && ready >= quorum(o.statefulSetReplicas);
     c(ConditionType.Available, available, available ? 'QuorumReady' : 'NoQuorum',
       available ? `${ready} of ${o.statefulSetReplicas} members ready (quorum ${quorum(o.statefulSetReplicas)})` : `quorum needs ${quorum(Math.max(1, o.statefulSetReplicas))} ready members, ${ready} ready`);
