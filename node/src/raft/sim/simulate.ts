@@ -2,7 +2,8 @@
  * The randomized simulator: one seed = one deterministic run of a cluster under a
  * lossy, reordering, partitioning network, drifting clocks and occasional slow fsyncs
  * (a Ready's writes become durable 0–2 units later, 3% of the time 20–50), with crashes
- * that lose what was not yet durable, restarts, membership changes,
+ * that lose what was not yet durable (often mid-persist, between the log write and the
+ * stable-state write), restarts, membership changes,
  * leadership transfers, snapshots and client traffic, checking the invariants after
  * every time step, then healing everything and checking that no acknowledged record was
  * lost and that the client history is linearizable.
@@ -125,10 +126,16 @@ export function simulate(opts: SimOptions): SimResult {
   const injectFaults = (): void => {
     const up = c.running();
     if (opts.crashes !== false && rand() < 0.0015 * k && up.length > 0) {
-      const victim = pick(up);
+      // Half the crashes hit a node in the middle of persisting a Ready (the window where
+      // durability bugs live); half of those fall between the log write and the
+      // stable-state write, which the shell makes separately (sim-node.ts).
+      const writing = up.filter((n) => n.pending !== null);
+      const victim = (rand() < 0.5 ? pick(writing) : undefined) ?? pick(up);
       if (victim !== undefined) {
-        keep(`${c.now} crash ${victim.id}`);
-        victim.crash();
+        const between = victim.pending !== null && rand() < 0.5;
+        keep(`${c.now} crash ${victim.id}${between ? ' between its log write and its stable-state write' : ''}`);
+        if (between) victim.persist(true);
+        else victim.crash();
         stats.crashes++;
         downUntil.set(victim.id, c.now + 50 + Math.floor(rand() * 300));
       }
