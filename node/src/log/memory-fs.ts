@@ -278,6 +278,20 @@ export class MemoryFileSystem implements FileSystem {
     this.stats.dirSyncs++;
   }
 
+  /**
+   * A new file system holding exactly what would survive a power cut right now, without
+   * tearing (tests: "if the power failed at this instant, what would the node restart from?").
+   */
+  crashImage(): MemoryFileSystem {
+    const img = new MemoryFileSystem(() => 1, this.now);
+    for (const [path, d] of this.dirs) {
+      const durable = new Map<string, Inode>();
+      for (const [name, inode] of d.durable) durable.set(name, { data: Buffer.from(inode.durable), durable: Buffer.from(inode.durable), mtimeMs: inode.mtimeMs, lastWrite: null });
+      img.dirs.set(path, { entries: new Map(durable), durable });
+    }
+    return img;
+  }
+
   /** The volatile bytes of `path` (tests: inspect or damage a file). */
   fileBytes(path: string): Buffer | undefined {
     return this.dirs.get(dirname(path))?.entries.get(basename(path))?.data;

@@ -13,7 +13,7 @@
  * what consumers may read.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { LogConfigInput } from '../../log/index.js';
+import type { FileSystem, LogConfigInput } from '../../log/index.js';
 import { type RaftConfig, type RaftConfigPreset, raftConfig } from '../core/config.js';
 import { type RaftLogger, seededRng } from '../core/env.js';
 import { RawNode } from '../core/raw-node.js';
@@ -56,6 +56,8 @@ export interface RaftNodeOptions {
   readonly hooks?: RaftNodeHooks;
   /** Seed of the election-jitter RNG (default: random). */
   readonly seed?: number;
+  /** The file system under the log and stable store (default: the real disk; crash tests pass a MemoryFileSystem). */
+  readonly fs?: FileSystem;
 }
 
 const silent: ShellLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -129,6 +131,7 @@ export class RaftNode {
       initialConf: { voters: [...(o.bootstrap?.voters ?? [])].sort(), learners: [] },
       ...(o.logConfig !== undefined ? { logConfig: o.logConfig } : {}),
       ...(o.logger !== undefined ? { logger: o.logger } : {}),
+      ...(o.fs !== undefined ? { fs: o.fs } : {}),
     });
     const node = new RaftNode(o.id, o.clusterId, storage, o.transport, o);
     for (const [id, addr] of Object.entries(o.peers ?? {})) if (id !== o.id) o.transport.setPeer(id as NodeId, addr);
