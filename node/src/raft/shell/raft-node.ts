@@ -21,6 +21,7 @@ import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, Role, Term } 
 import { type ShellConfig, shellConfig } from './config.js';
 import { NodeStoppedError, NotLeaderError, ProposalRejectedError, RaftTimeoutError } from './errors.js';
 import { LogStorage } from './log-storage.js';
+import { persistReady, StableFlusher } from './persist-ready.js';
 import { ProposalTracker, refusalError, type ProposeOutcome } from './proposal-tracker.js';
 import { emptyStats, type NodeStats, type RaftNodeHooks, type RaftNodeStatus, statusOf } from './node-status.js';
 import type { RaftTransport } from './transport.js';
@@ -81,8 +82,7 @@ export class RaftNode {
   private compactDue = false;
   private stopping = false;
   private fatal: Error | null = null;
-  private lastFlushMs = 0;
-  private flushedTermVote: string;
+  private readonly flusher: StableFlusher;
   private role: Role = 'follower';
   private leader: NodeId | null = null;
   private readonly stats: NodeStats = emptyStats();
@@ -101,8 +101,7 @@ export class RaftNode {
     this.log = o.logger ?? silent;
     this.hooks = o.hooks ?? {};
     this.proposals = new ProposalTracker(this.cfg.requestTimeoutMs);
-    const hs = storage.initialState().hardState;
-    this.flushedTermVote = `${hs.term}/${hs.vote ?? ''}`;
+    this.flusher = new StableFlusher(storage.initialState().hardState, this.cfg.stableFlushMs, () => performance.now());
     this.raw = new RawNode({
       config: raftConfig(o.id, o.raftConfig ?? {}, o.raftPreset ?? 'lan'),
       storage,
@@ -410,22 +409,8 @@ export class RaftNode {
     if (rd.softState !== undefined) this.noteSoftState(rd.softState.leader, rd.softState.role);
     // 2. The leader's replication messages go out while it writes its own copy (thesis §10.2.1).
     if (rd.earlyMessages.length > 0) this.transport.send(rd.earlyMessages);
-    // 3. Persist: chunks, snapshot, entries, then hard state + conf state.
-    for (const c of rd.snapshotChunks) this.storage.stageChunk(c);
-    if (rd.snapshot !== undefined) {
-      await this.storage.installSnapshot(rd.snapshot);
-      this.stats.snapshotsInstalled++;
-    }
-    this.storage.append(rd.entries);
-    this.storage.setState(rd.hardState, rd.confState);
-    if (rd.entries.length > 0 || rd.mustSync) await this.storage.sync();
-    const tv = rd.hardState !== undefined ? `${rd.hardState.term}/${rd.hardState.vote ?? ''}` : this.flushedTermVote;
-    const now = performance.now();
-    if (tv !== this.flushedTermVote || rd.confState !== undefined || (this.storage.needsFlush && now - this.lastFlushMs >= this.cfg.stableFlushMs)) {
-      await this.storage.flush();
-      this.flushedTermVote = tv;
-      this.lastFlushMs = now;
-    }
+    // 3. Persist: chunks, snapshot, entries (one log fsync), then hard state + conf state.
+    if (await persistReady(this.storage, rd, this.flusher)) this.stats.snapshotsInstalled++;
     // 4. Messages that depend on durable state.
     if (rd.messages.length > 0) this.transport.send(rd.messages);
     // 5. Apply.

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Store } from '../../log/store.js';
 import { RaftLog } from '../core/raft-log.js';
 import type { Message } from '../core/types.js';
 import { readFileSync } from 'node:fs';
@@ -11,9 +12,9 @@ import { simulate } from './simulate.js';
 // Each test breaks one rule for the duration of the test (restored in `finally`) and
 // requires an invariant violation within a bounded number of seeds.
 
-function firstFailure(seeds: number): string | null {
+async function firstFailure(seeds: number): Promise<string | null> {
   for (let seed = 1; seed <= seeds; seed++) {
-    const r = simulate({ seed, duration: 2000 });
+    const r = await simulate({ seed, duration: 2000 });
     if (!r.ok) return r.error;
   }
   return null;
@@ -22,11 +23,11 @@ function firstFailure(seeds: number): string | null {
 describe('simulator catches broken cores (mutation tests)', function () {
   this.timeout(60_000);
 
-  it('votes granted without the up-to-date check (§5.4.1) break leader completeness', () => {
+  it('votes granted without the up-to-date check (§5.4.1) break leader completeness', async () => {
     const original = RaftLog.prototype.isUpToDate;
     RaftLog.prototype.isUpToDate = () => true;
     try {
-      const err = firstFailure(20);
+      const err = await firstFailure(20);
       assert.ok(err !== null, 'the broken vote rule went unnoticed for 20 seeds');
       assert.match(err, /leader completeness|state machine safety|acknowledged record lost|log matching/);
     } finally {
@@ -49,7 +50,7 @@ describe('simulator catches broken cores (mutation tests)', function () {
     }
   });
 
-  it('acknowledging appends before they are durable loses acknowledged records across crashes', () => {
+  it('acknowledging appends before they are durable loses acknowledged records across crashes', async () => {
     const original = SimNode.prototype.takeReady;
     SimNode.prototype.takeReady = function (this: SimNode): boolean {
       const took = original.call(this);
@@ -64,11 +65,30 @@ describe('simulator catches broken cores (mutation tests)', function () {
     };
     try {
       // Found at seed 64 (then 95, 118): it needs a crash inside the short persist window.
-      const err = firstFailure(100);
+      const err = await firstFailure(100);
       assert.ok(err !== null, 'sending before persisting went unnoticed for 100 seeds');
       assert.match(err, /acknowledged record lost|state machine safety|leader completeness|election safety|log matching/);
     } finally {
       SimNode.prototype.takeReady = original;
+    }
+  });
+
+  it('a log whose Store.sync skips its fdatasync loses synced entries to the power-cut simulator', async () => {
+    const original = Store.prototype.sync;
+    Store.prototype.sync = async function (this: Store): Promise<void> {
+      this.flush(); // BROKEN ON PURPOSE: written to the page cache, never to the platter
+      await Promise.resolve();
+    };
+    try {
+      let err: string | null = null;
+      for (let seed = 1; seed <= 5 && err === null; seed++) {
+        const r = await simulate({ seed, duration: 2000, powerCuts: true });
+        if (!r.ok) err = r.error;
+      }
+      assert.ok(err !== null, 'a Store.sync without fdatasync went unnoticed for 5 seeds with power cuts');
+      assert.match(err, /commit index beyond the durable log|acknowledged record lost|state machine safety|leader completeness|log matching/);
+    } finally {
+      Store.prototype.sync = original;
     }
   });
 });

@@ -16,6 +16,7 @@ import { seededRng, type RaftLogger } from '../core/env.js';
 import { MemoryStorage } from '../core/memory-storage.js';
 import { RawNode } from '../core/raw-node.js';
 import type { ConfState, Entry, HardState, Message, NodeId, Ready, ReadState } from '../core/types.js';
+import type { SimMember } from './sim-member.js';
 import { CommitLogStateMachine, type SimRecord } from './state-machine.js';
 
 /** A Ready that changes only the commit index leaves the stable state unwritten this many times in a row at most. */
@@ -24,14 +25,14 @@ const COMMIT_FLUSH_EVERY = 4;
 /** What a node reports to its cluster. */
 export interface SimNodeHooks {
   send(m: Message): void;
-  persisted(node: SimNode, entries: readonly Entry[]): void;
-  applied(node: SimNode, entries: readonly Entry[], records: readonly SimRecord[]): void;
-  readState(node: SimNode, rs: ReadState): void;
-  ready?(node: SimNode, rd: Ready): void;
+  persisted(node: SimMember, entries: readonly Entry[]): void;
+  applied(node: SimMember, entries: readonly Entry[], records: readonly SimRecord[]): void;
+  readState(node: SimMember, rs: ReadState): void;
+  ready?(node: SimMember, rd: Ready): void;
 }
 
 /** A simulated Raft node with crash/restart. */
-export class SimNode {
+export class SimNode implements SimMember {
   readonly storage: MemoryStorage;
   raw: RawNode | null = null;
   sm: CommitLogStateMachine = new CommitLogStateMachine();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { nodeId, type ConfChange, type NodeId } from '../core/types.js';
 import { SimCluster } from './cluster.js';
+import { SimNode } from './sim-node.js';
 
 // The stale-configuration crash (issue 13): the shell writes the log, then the stable state
 // (hard state + configuration) in a separate write. A crash between the two, in the batch
@@ -18,6 +19,7 @@ const ids = (...xs: string[]): NodeId[] => xs.map(nodeId);
 function round(c: SimCluster, crashing?: { id: string; when: (entries: readonly { type: string }[]) => boolean }): boolean {
   let crashed = false;
   for (const n of c.running()) {
+    assert.ok(n instanceof SimNode);
     while (n.takeReady()) {
       const rd = n.pending;
       if (crashing !== undefined && n.id === crashing.id && rd !== null && crashing.when(rd.entries)) {
@@ -78,7 +80,7 @@ describe('configuration across a crash between the log write and the stable-stat
       crashed = round(c, { id: 'n1', when: (ents) => ents.filter((e) => e.type === 'config').length >= 2 });
     }
     assert.ok(crashed, `seed ${SEED}: n1 never received both config entries in one batch`);
-    c.node('n1').start();
+    c.memoryNode('n1').start();
     // AND n1, n2 are partitioned from n3, n4, n5, which commit a record n1 and n2 lack
     c.net.partition([ids('n1', 'n2'), ids('n3', 'n4', 'n5')]);
     const res = leaderRaw(c, 'n3').propose(enc.encode('committed-on-n3-n4-n5'));
