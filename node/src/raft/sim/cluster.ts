@@ -44,6 +44,8 @@ export class SimCluster {
   private readonly trace: (line: string) => void;
   /** When true, messages and Readies are written to the trace (scenario tests). */
   verbose = false;
+  /** Sees every message a node hands to the network (fault injection aimed at what a message promises). */
+  sendTap: ((m: Message) => void) | null = null;
 
   constructor(private readonly opts: SimClusterOptions) {
     this.rand = seededRng(opts.seed).nextFloat;
@@ -59,7 +61,10 @@ export class SimCluster {
     const logger = this.logger(id);
     const seed = this.opts.seed + this.nodes.size * 1000003;
     const hooks = {
-      send: (m) => this.net.send(this.now, m),
+      send: (m) => {
+        this.sendTap?.(m);
+        this.net.send(this.now, m);
+      },
       persisted: (n, ents) => this.inv.persisted(n, ents),
       applied: (n, ents, recs) => {
         this.inv.applied(n, ents, recs);

@@ -103,6 +103,19 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const clients = new SimClients(c, opts.clients ?? 3, { timeout: 40 * TICK, staleReads: opts.staleReads === true, earlyAcks: opts.earlyAcks === true, opRate: 0.05 });
   const downUntil = new Map<NodeId, number>();
   const persistAt = new Map<NodeId, number>();
+  /**
+   * Disk backend: nodes that just sent a vote grant or an append acknowledgement, to be
+   * power-cut before anything else happens. Harmless when the promise was durable when sent;
+   * it is how the simulator catches a node that answers before its fsync.
+   */
+  const cutSoon = new Set<NodeId>();
+  if (disk) {
+    c.sendTap = (m) => {
+      if (opts.crashes === false) return;
+      const p = m.type === 'voteResp' && m.granted ? 0.2 * k : m.type === 'appendResp' && m.success ? 0.004 * k : 0;
+      if (p > 0 && rand() < p) cutSoon.add(m.from);
+    };
+  }
   let healAt = -1;
   let clientsOn = true;
   let nextId = voters + 1;
@@ -130,7 +143,19 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       }
     }
     if (clientsOn) clients.step();
-    if (faulty) await injectFaults();
+    if (faulty) {
+      for (const id of cutSoon) {
+        const n = c.node(id);
+        if (!n.up) continue;
+        keep(`${c.now} power cut ${id} right after it answered`);
+        n.crash('power');
+        stats.crashes++;
+        stats.powerCuts++;
+        downUntil.set(id, c.now + 50 + Math.floor(rand() * 300));
+      }
+      await injectFaults();
+    }
+    cutSoon.clear();
     for (const [id, t] of downUntil) {
       if (t <= c.now) {
         downUntil.delete(id);
