@@ -315,8 +315,13 @@ export class Log {
 
   /**
    * Removes every record at offset >= `from` (Raft conflict repair, §5.3): later segments
-   * are deleted, the segment holding `from` is cut. Durable after the next `sync()`.
-   * A no-op when `from === nextOffset`.
+   * are deleted, the segment holding `from` is cut. Durable when it returns: the deletion
+   * (directory fsync) and then the cut (fdatasync) are made durable at once, blocking the
+   * thread, because appends that follow overwrite the cut region in place — had the cut not
+   * reached the disk, a power cut could keep new frames in the middle of old ones with valid
+   * checksums (a log mixing two leaders' entries). Truncations are rare (a leader change
+   * with an uncommitted suffix), so the blocking syncs cost little. A no-op when
+   * `from === nextOffset`.
    * @throws OffsetOutOfRangeError when `from` is outside [lowestOffset, nextOffset].
    */
   truncateSuffix(from: number): void {
@@ -327,11 +332,20 @@ export class Log {
     if (from === next) return;
     if (this.prefixFloor !== undefined && from <= this.prefixFloor) throw new LogBusyError('truncatePrefix');
     this.syncs.mark();
+    let removed = false;
     while (this.segments.length > 1 && this.active.baseOffset >= from) {
       const gone = this.segments.pop();
       if (gone) this.retire(gone);
+      removed = true;
     }
-    this.active.truncateFrom(from);
+    if (removed) {
+      this.fs.fsyncDirSync(this.dir);
+      this.dirDirty = false;
+    }
+    if (from < this.active.nextOffset) {
+      this.active.truncateFrom(from);
+      this.active.syncNow();
+    }
     this.dense.truncateFrom(from);
     this.terms.truncateFrom(from);
   }

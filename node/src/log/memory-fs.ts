@@ -9,7 +9,11 @@
  * ({@link MemoryFileSystem.powerCut}) throws the volatile state away: directories fall back
  * to their durable entries, files to their durable bytes, and the last unsynced write of a
  * file may land partially (a torn write: a random prefix of it, possibly past the durable end,
- * leaving a zero-filled gap). All descriptors die with it. {@link MemoryFileSystem.armPowerCut}
+ * leaving a zero-filled gap). POSIX also lets the kernel write metadata back early: with
+ * probability `dirWriteBack` a directory's current entries were written back before the cut
+ * (new files then exist with whatever of their data was synced, removed ones are gone),
+ * which is how a file system can keep a new segment while losing the previous one's
+ * unsynced tail. All descriptors die with it. {@link MemoryFileSystem.armPowerCut}
  * cuts the power at the n-th mutating operation from now, so a test can cut between any two
  * file operations. Directories themselves are created durably (mkdirp is not modelled).
  *
@@ -63,6 +67,7 @@ export class MemoryFileSystem implements FileSystem {
   constructor(
     private readonly rand: () => number = lcg(1),
     private readonly now: () => number = () => 0,
+    private readonly dirWriteBack = 0.25,
   ) {}
 
   /**
@@ -89,7 +94,9 @@ export class MemoryFileSystem implements FileSystem {
     this.stats.powerCuts++;
     this.fds.clear();
     for (const d of this.dirs.values()) {
-      d.entries = new Map(d.durable);
+      const writtenBack = this.rand() < this.dirWriteBack;
+      d.entries = new Map(writtenBack ? d.entries : d.durable);
+      d.durable = new Map(d.entries);
       for (const inode of d.entries.values()) this.restoreDurable(inode);
     }
   }

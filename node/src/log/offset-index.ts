@@ -201,6 +201,12 @@ export class OffsetIndex {
     await this.fs.fdatasync(this.fd);
   }
 
+  /** Flushes and waits for the data to reach the device, blocking the thread. */
+  syncNow(): void {
+    this.flush();
+    this.fs.fdatasyncSync(this.fd);
+  }
+
   /** Flushes and closes the file descriptor. */
   close(): void {
     this.flush();

@@ -297,6 +297,12 @@ export class Segment {
     this.store.syncNow();
   }
 
+  /** fdatasyncs store and index now, blocking the thread (after a suffix truncation, see Log.truncateSuffix). */
+  syncNow(): void {
+    this.store.syncNow();
+    this.index.syncNow();
+  }
+
   /**
    * Flushes both files and fdatasyncs the store, and the index too when `withIndex`.
    *
