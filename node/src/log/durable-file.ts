@@ -3,33 +3,28 @@
  * log's metadata file and the Raft stable store.
  *
  * `writeFileDurable` replaces a file so that after a crash it holds either the old or the
- * new bytes, never a mix: write a temporary file, fsync it, rename it over the old one,
+ * new bytes, never a mix: write a temporary file, fdatasync it, rename it over the old one,
  * then fsync the directory so the rename itself survives (POSIX makes a rename durable
  * only once the directory entry is synced).
  */
-import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { type FileSystem, realFileSystem, writeAllFd } from './file-system.js';
 
 /** fsyncs a directory, making file creations, removals and renames in it durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+export async function fsyncDir(dir: string, fs: FileSystem = realFileSystem): Promise<void> {
+  await fs.fsyncDir(dir);
 }
 
 /** Atomically and durably replaces `path` with `bytes` (see the file comment). */
-export async function writeFileDurable(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileDurable(path: string, bytes: Uint8Array, fs: FileSystem = realFileSystem): Promise<void> {
   const tmp = `${path}.tmp`;
-  const handle = await open(tmp, 'w');
+  const fd = fs.open(tmp, 'w+');
   try {
-    await handle.writeFile(bytes);
-    await handle.datasync();
+    writeAllFd(fs, fd, bytes, bytes.length, 0);
+    await fs.fdatasync(fd);
   } finally {
-    await handle.close();
+    fs.close(fd);
   }
-  await rename(tmp, path);
-  await fsyncDir(dirname(path));
+  fs.rename(tmp, path);
+  await fs.fsyncDir(dirname(path));
 }

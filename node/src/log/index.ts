@@ -23,3 +23,5 @@ export { silentLogger, type LogLogger } from './logger.js';
 export { FRAME_HEADER_BYTES } from './frame.js';
 export { INDEX_ENTRY_BYTES } from './offset-index.js';
 export { fsyncDir, writeFileDurable } from './durable-file.js';
+export { type FileSystem, type OpenFlags, readWholeFile, realFileSystem } from './file-system.js';
+export { MemoryFileSystem, PowerCutError } from './memory-fs.js';

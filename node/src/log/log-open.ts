@@ -5,11 +5,11 @@
  * entries (never from the stores). Runs once, before the log serves anything, so its file
  * calls may be synchronous.
  */
-import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LogConfig, type LogConfigInput, resolveLogConfig } from './config.js';
 import { DenseOffsets } from './dense-offsets.js';
 import { CorruptSegmentError } from './errors.js';
+import type { FileSystem } from './file-system.js';
 import { readU64 } from './frame.js';
 import { type LogLogger } from './logger.js';
 import { type LogMeta, META_FILE, readMeta, writeMetaDurable } from './meta.js';
@@ -26,10 +26,10 @@ export interface OpenedLog {
   readonly terms: TermRuns;
 }
 
-async function removeSegmentFiles(dir: string, base: number): Promise<void> {
+function removeSegmentFiles(fs: FileSystem, dir: string, base: number): void {
   for (const ext of ['store', 'index']) {
     try {
-      await unlink(join(dir, `${segmentStem(base)}.${ext}`));
+      fs.unlink(join(dir, `${segmentStem(base)}.${ext}`));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
@@ -37,25 +37,25 @@ async function removeSegmentFiles(dir: string, base: number): Promise<void> {
 }
 
 /** Opens and recovers the log files of `dir` (see the module comment). */
-export async function openLogFiles(dir: string, input: LogConfigInput, logger: LogLogger): Promise<OpenedLog> {
+export async function openLogFiles(dir: string, input: LogConfigInput, logger: LogLogger, fs: FileSystem): Promise<OpenedLog> {
   const config = resolveLogConfig(input);
-  await mkdir(dir, { recursive: true });
-  const meta = await readMeta(dir);
-  const names = await readdir(dir);
-  if (names.includes(`${META_FILE}.tmp`)) await unlink(join(dir, `${META_FILE}.tmp`));
+  fs.mkdirp(dir);
+  const meta = readMeta(dir, fs);
+  const names = fs.readdir(dir);
+  if (names.includes(`${META_FILE}.tmp`)) fs.unlink(join(dir, `${META_FILE}.tmp`));
   let bases = [...new Set(names.map(parseSegmentFile).flatMap((p) => (p ? [p.base] : [])))].sort((a, b) => a - b);
   let rewriteMeta = meta === undefined;
 
   if (meta?.resetPending) {
     logger.warn({ dir, initialOffset: meta.anchorOffset, removedSegments: bases.length }, 'log: completing an interrupted reset');
-    for (const base of bases.reverse()) await removeSegmentFiles(dir, base);
+    for (const base of bases.reverse()) removeSegmentFiles(fs, dir, base);
     bases = [];
     rewriteMeta = true;
   } else if (meta) {
     const stale = bases.filter((b) => b < meta.anchorOffset);
     if (stale.length > 0) {
       logger.warn({ dir, lowestOffset: meta.anchorOffset, removedSegments: stale.length }, 'log: completing an interrupted prefix truncation');
-      for (const base of stale) await removeSegmentFiles(dir, base);
+      for (const base of stale) removeSegmentFiles(fs, dir, base);
       bases = bases.filter((b) => b >= meta.anchorOffset);
     }
   } else if (bases.length > 0) {
@@ -68,7 +68,7 @@ export async function openLogFiles(dir: string, input: LogConfigInput, logger: L
   try {
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i] ?? 0;
-      const { segment, entries } = Segment.open(dir, base, config, i === bases.length - 1, logger);
+      const { segment, entries } = Segment.open(dir, base, config, i === bases.length - 1, logger, fs);
       const previous = segments[segments.length - 1];
       segments.push(segment);
       if (previous && previous.nextOffset !== base) {
@@ -85,13 +85,13 @@ export async function openLogFiles(dir: string, input: LogConfigInput, logger: L
       throw new CorruptSegmentError(first.store.path, 0, `the log should start at ${meta.anchorOffset}: segments below ${first.baseOffset} are missing`);
     }
     if (segments.length === 0) {
-      segments.push(Segment.create(dir, meta?.anchorOffset ?? config.initialOffset, config));
+      segments.push(Segment.create(dir, meta?.anchorOffset ?? config.initialOffset, config, fs));
       rewriteMeta = true;
     }
     if (rewriteMeta) {
       const lowest = segments[0]?.baseOffset ?? 0;
       const next: LogMeta = { anchorOffset: lowest, nonDataBelow: dense.removedNonData, resetPending: false };
-      await writeMetaDurable(dir, next);
+      await writeMetaDurable(dir, next, fs);
     }
   } catch (err) {
     for (const s of segments) s.close();

@@ -23,7 +23,7 @@ import { DenseOffsets } from './dense-offsets.js';
 import { InvalidArgumentError, LogBusyError, LogClosedError, OffsetOutOfRangeError } from './errors.js';
 import { openLogFiles } from './log-open.js';
 import { type LogLogger, silentLogger } from './logger.js';
-import { fsyncDir } from './durable-file.js';
+import { type FileSystem, realFileSystem } from './file-system.js';
 import { writeMetaDurable } from './meta.js';
 import { type AppendInput, type DataRecord, type LogRecord, type ReadRangeOptions, RecordType, validateAppendInput } from './record.js';
 import { rawReader, readDataRange, type VerifyReport, verifySegments } from './log-scans.js';
@@ -72,6 +72,7 @@ export class Log {
     private segments: Segment[],
     private dense: DenseOffsets,
     private terms: TermRuns,
+    private readonly fs: FileSystem,
   ) {}
 
   /**
@@ -79,12 +80,13 @@ export class Log {
    * the last segment is cut, indexes that disagree with their store are rebuilt, interrupted
    * prefix truncations and resets are completed; each repair is logged as a warning.
    * `config.initialOffset` applies only to a directory that has never held a log.
+   * `fs` is the file system (the real one unless a test or the simulator injects memory-fs.ts).
    * @throws CorruptSegmentError for damage inside a sealed segment or missing segments.
    * @throws InvalidLogConfigError for a bad configuration.
    */
-  static async open(dir: string, config: LogConfigInput = {}, logger: LogLogger = silentLogger): Promise<Log> {
-    const opened = await openLogFiles(dir, config, logger);
-    return new Log(dir, opened.config, logger, opened.segments, opened.dense, opened.terms);
+  static async open(dir: string, config: LogConfigInput = {}, logger: LogLogger = silentLogger, fs: FileSystem = realFileSystem): Promise<Log> {
+    const opened = await openLogFiles(dir, config, logger, fs);
+    return new Log(dir, opened.config, logger, opened.segments, opened.dense, opened.terms, fs);
   }
 
   private get active(): Segment {
@@ -165,11 +167,23 @@ export class Log {
     return first;
   }
 
+  /**
+   * Seals the active segment and starts the next one. The sealed store is fdatasynced, and
+   * pending directory changes fsynced, *before* the next segment's files exist: otherwise a
+   * power cut could keep the new segment while the sealed one lost its tail (or its
+   * directory entry), a gap that no open can repair. This blocks the thread for one or two
+   * syncs once per `maxStoreBytes` of appends; the sealed index is synced by the next round.
+   */
   private roll(): Segment {
     const old = this.active;
     old.seal();
+    old.syncStoreNow();
+    if (this.dirDirty) {
+      this.fs.fsyncDirSync(this.dir);
+      this.dirDirty = false;
+    }
     this.sealedUnsynced.push(old);
-    const next = Segment.create(this.dir, old.nextOffset, this.config);
+    const next = Segment.create(this.dir, old.nextOffset, this.config, this.fs);
     this.segments.push(next);
     this.dirDirty = true;
     this.logger.info({ base: next.baseOffset, dir: this.dir }, 'log: rolled to a new segment');
@@ -301,8 +315,13 @@ export class Log {
 
   /**
    * Removes every record at offset >= `from` (Raft conflict repair, §5.3): later segments
-   * are deleted, the segment holding `from` is cut. Durable after the next `sync()`.
-   * A no-op when `from === nextOffset`.
+   * are deleted, the segment holding `from` is cut. Durable when it returns: the deletion
+   * (directory fsync) and then the cut (fdatasync) are made durable at once, blocking the
+   * thread, because appends that follow overwrite the cut region in place — had the cut not
+   * reached the disk, a power cut could keep new frames in the middle of old ones with valid
+   * checksums (a log mixing two leaders' entries). Truncations are rare (a leader change
+   * with an uncommitted suffix), so the blocking syncs cost little. A no-op when
+   * `from === nextOffset`.
    * @throws OffsetOutOfRangeError when `from` is outside [lowestOffset, nextOffset].
    */
   truncateSuffix(from: number): void {
@@ -313,11 +332,20 @@ export class Log {
     if (from === next) return;
     if (this.prefixFloor !== undefined && from <= this.prefixFloor) throw new LogBusyError('truncatePrefix');
     this.syncs.mark();
+    let removed = false;
     while (this.segments.length > 1 && this.active.baseOffset >= from) {
       const gone = this.segments.pop();
       if (gone) this.retire(gone);
+      removed = true;
     }
-    this.active.truncateFrom(from);
+    if (removed) {
+      this.fs.fsyncDirSync(this.dir);
+      this.dirDirty = false;
+    }
+    if (from < this.active.nextOffset) {
+      this.active.truncateFrom(from);
+      this.active.syncNow();
+    }
     this.dense.truncateFrom(from);
     this.terms.truncateFrom(from);
   }
@@ -354,12 +382,12 @@ export class Log {
     this.prefixFloor = newLowest;
     return this.exclusive(operation, async () => {
       // Commit point first: a crash after this line is rolled forward on open.
-      await writeMetaDurable(this.dir, { anchorOffset: newLowest, nonDataBelow: this.dense.nonDataBefore(newLowest), resetPending: false });
+      await writeMetaDurable(this.dir, { anchorOffset: newLowest, nonDataBelow: this.dense.nonDataBefore(newLowest), resetPending: false }, this.fs);
       const removed = this.segments.splice(0, count);
       for (const s of removed) this.retire(s);
       this.dense.truncateBelow(newLowest);
       this.terms.truncateBelow(newLowest);
-      await fsyncDir(this.dir);
+      await this.fs.fsyncDir(this.dir);
       this.logger.info({ dir: this.dir, removedSegments: count, lowestOffset: newLowest, operation }, 'log: removed oldest segments');
       return newLowest;
     }).finally(() => (this.prefixFloor = undefined));
@@ -408,16 +436,16 @@ export class Log {
     }
     return this.exclusive('reset', async () => {
       const meta = { anchorOffset: initialOffset, nonDataBelow: initialOffset - initialDataOffset };
-      await writeMetaDurable(this.dir, { ...meta, resetPending: true });
+      await writeMetaDurable(this.dir, { ...meta, resetPending: true }, this.fs);
       const old = this.segments;
       this.segments = [];
       for (const s of old.reverse()) this.retire(s);
       this.sealedUnsynced = [];
-      this.segments = [Segment.create(this.dir, initialOffset, this.config)];
+      this.segments = [Segment.create(this.dir, initialOffset, this.config, this.fs)];
       this.dense = new DenseOffsets(meta.nonDataBelow);
       this.terms = new TermRuns();
       this.syncs.mark();
-      await writeMetaDurable(this.dir, { ...meta, resetPending: false });
+      await writeMetaDurable(this.dir, { ...meta, resetPending: false }, this.fs);
       this.logger.info({ dir: this.dir, initialOffset, initialDataOffset }, 'log: reset');
     });
   }
@@ -443,9 +471,12 @@ export class Log {
   }
 
   /**
-   * Makes everything appended or truncated so far durable: writes the buffers, fdatasyncs
-   * the active store and the files of segments sealed since the last round, and fsyncs the
-   * directory after segments were created or removed. Concurrent callers share rounds
+   * Makes everything appended or truncated so far durable: writes the buffers, fsyncs the
+   * directory after segments were created or removed, then fdatasyncs the active store and
+   * the indexes of segments sealed since the last round. The directory goes first: after a
+   * suffix truncation that deleted segments, the deletion must be durable before the cut of
+   * the segment that becomes active is, or a power cut in between would leave the deleted
+   * segment behind a gap (a log no open can repair). Concurrent callers share rounds
    * (group commit, see sync-rounds.ts). After an fsync failure every later sync rejects
    * with that error: reopen the log.
    */
@@ -461,8 +492,8 @@ export class Log {
     const dir = this.dirDirty;
     this.dirDirty = false;
     try {
+      if (dir) await this.fs.fsyncDir(this.dir);
       await Promise.all([...sealed.map((s) => s.sync(true)), active.sync(false)]);
-      if (dir) await fsyncDir(this.dir);
     } catch (err) {
       this.logger.error({ dir: this.dir, err }, 'log: fsync failed; the log refuses further syncs');
       throw err;

@@ -17,11 +17,11 @@
  * directory) *before* segment files are deleted, so an interrupted truncation or reset is
  * rolled forward on the next open.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { writeFileDurable } from './durable-file.js';
 import { CorruptSegmentError } from './errors.js';
+import { type FileSystem, readWholeFile, realFileSystem } from './file-system.js';
 import { readU64, writeU64 } from './frame.js';
 
 const MAGIC = 0x474f4c43;
@@ -56,15 +56,10 @@ export function encodeMeta(meta: LogMeta): Buffer {
  * Reads the metadata file of `dir`; undefined when there is none.
  * @throws CorruptSegmentError when it exists but does not check out.
  */
-export async function readMeta(dir: string): Promise<LogMeta | undefined> {
+export function readMeta(dir: string, fs: FileSystem = realFileSystem): LogMeta | undefined {
   const path = join(dir, META_FILE);
-  let buf: Buffer;
-  try {
-    buf = await readFile(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const buf = readWholeFile(fs, path);
+  if (buf === undefined) return undefined;
   if (buf.length !== META_BYTES || buf.readUInt32LE(0) !== MAGIC || buf[4] !== VERSION) {
     throw new CorruptSegmentError(path, 0, 'not a log metadata file (size, magic or version)');
   }
@@ -73,6 +68,6 @@ export async function readMeta(dir: string): Promise<LogMeta | undefined> {
 }
 
 /** Atomically and durably replaces the metadata file of `dir` with `meta`. */
-export async function writeMetaDurable(dir: string, meta: LogMeta): Promise<void> {
-  await writeFileDurable(join(dir, META_FILE), encodeMeta(meta));
+export async function writeMetaDurable(dir: string, meta: LogMeta, fs: FileSystem = realFileSystem): Promise<void> {
+  await writeFileDurable(join(dir, META_FILE), encodeMeta(meta), fs);
 }

@@ -7,28 +7,31 @@
  * byte  4  u32 LE  position of the frame in the store file
  * byte  8  u64 LE  term of the record
  * byte 16  u8      record type
- * byte 17  3 bytes reserved, zero
+ * byte 17  u24 LE  low 24 bits of the CRC-32 of bytes [0, 17)
  * ```
  *
  * Term and type are copies of the frame's fields so that opening a log can rebuild the
  * term runs and the dense data-offset map from index files alone, without reading every
  * store byte. The relative offset is redundant by design: entry i must hold i, which is
  * how a zero-filled tail (a crash after the file grew but before the data landed) is
- * recognised. The file is never pre-grown and never memory-mapped: entries are appended
+ * recognised. The checksum makes every other field verifiable on open: without it a flipped
+ * bit in a term or a type would silently change the term runs or shift every dense data
+ * offset after it (24 bits detect any single-bit error in the 17 covered bytes; older
+ * files with zero checksums fail the check and are rebuilt from their store once). The
+ * file is never pre-grown and never memory-mapped: entries are appended
  * with positional writes, so the file size is the number of entries written.
  *
  * I/O is synchronous (readSync/writeSync): these are page-cache copies of a few bytes
  * that cost microseconds, far less than a libuv thread-pool round trip; only fdatasync,
  * which waits for the device, is asynchronous.
  */
-import { closeSync, fdatasync, ftruncateSync, readSync, writeSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
+import { type FileSystem, realFileSystem, writeAllFd } from './file-system.js';
 import { readU64, writeU64 } from './frame.js';
 
 /** Size of one index entry in bytes. */
 export const INDEX_ENTRY_BYTES = 20;
 
-const fdatasyncAsync = promisify(fdatasync);
 const EMPTY = Buffer.alloc(0);
 
 /** One decoded index entry. */
@@ -45,9 +48,17 @@ export function encodeIndexEntry(buf: Buffer, at: number, rel: number, pos: numb
   buf.writeUInt32LE(pos, at + 4);
   writeU64(buf, at + 8, term);
   buf[at + 16] = type;
-  buf[at + 17] = 0;
-  buf[at + 18] = 0;
-  buf[at + 19] = 0;
+  buf.writeUIntLE(indexEntryChecksum(buf, at), at + 17, 3);
+}
+
+/** The 24-bit checksum of the entry at `at` (over its first 17 bytes). */
+export function indexEntryChecksum(buf: Buffer, at: number): number {
+  return crc32(buf.subarray(at, at + 17)) & 0xffffff;
+}
+
+/** True when the entry at `at` carries the checksum of its fields. */
+export function indexEntryChecksumOk(buf: Buffer, at: number): boolean {
+  return buf.readUIntLE(at + 17, 3) === indexEntryChecksum(buf, at);
 }
 
 /** Decodes the entry at `at` of `buf`. */
@@ -79,6 +90,7 @@ export class OffsetIndex {
     private readonly fd: number,
     entries: number,
     private readonly bufferBytes: number,
+    private readonly fs: FileSystem = realFileSystem,
   ) {
     this.flushedEntries = entries;
   }
@@ -141,7 +153,7 @@ export class OffsetIndex {
         const at = (r - this.flushedEntries) * INDEX_ENTRY_BYTES;
         this.pending.copy(into, i * INDEX_ENTRY_BYTES, at, at + INDEX_ENTRY_BYTES);
       } else {
-        readSync(this.fd, into, i * INDEX_ENTRY_BYTES, INDEX_ENTRY_BYTES, r * INDEX_ENTRY_BYTES);
+        this.fs.read(this.fd, into, i * INDEX_ENTRY_BYTES, INDEX_ENTRY_BYTES, r * INDEX_ENTRY_BYTES);
       }
     }
   }
@@ -153,7 +165,7 @@ export class OffsetIndex {
     const raw = Buffer.allocUnsafe(count * INDEX_ENTRY_BYTES);
     let done = 0;
     while (done < raw.length) {
-      const n = readSync(this.fd, raw, done, raw.length - done, done);
+      const n = this.fs.read(this.fd, raw, done, raw.length - done, done);
       if (n === 0) break;
       done += n;
     }
@@ -165,7 +177,7 @@ export class OffsetIndex {
   /** Writes buffered entries to the file (one positional write). */
   flush(): void {
     if (this.pendingBytes === 0) return;
-    writeAll(this.fd, this.pending, this.pendingBytes, this.flushedEntries * INDEX_ENTRY_BYTES);
+    writeAllFd(this.fs, this.fd, this.pending, this.pendingBytes, this.flushedEntries * INDEX_ENTRY_BYTES);
     this.flushedEntries += this.pendingBytes / INDEX_ENTRY_BYTES;
     this.pendingBytes = 0;
   }
@@ -179,27 +191,25 @@ export class OffsetIndex {
   /** Keeps only the first `entries` entries (suffix truncation); durable after sync(). */
   truncate(entries: number): void {
     this.flush();
-    ftruncateSync(this.fd, entries * INDEX_ENTRY_BYTES);
+    this.fs.truncate(this.fd, entries * INDEX_ENTRY_BYTES);
     this.flushedEntries = entries;
   }
 
   /** Flushes and waits for the file's data to reach the device (async fdatasync). */
   async sync(): Promise<void> {
     this.flush();
-    await fdatasyncAsync(this.fd);
+    await this.fs.fdatasync(this.fd);
+  }
+
+  /** Flushes and waits for the data to reach the device, blocking the thread. */
+  syncNow(): void {
+    this.flush();
+    this.fs.fdatasyncSync(this.fd);
   }
 
   /** Flushes and closes the file descriptor. */
   close(): void {
     this.flush();
-    closeSync(this.fd);
-  }
-}
-
-/** writeSync until all `length` bytes of `buf` are written at `position`. */
-export function writeAll(fd: number, buf: Buffer, length: number, position: number): void {
-  let done = 0;
-  while (done < length) {
-    done += writeSync(fd, buf, done, length - done, position + done);
+    this.fs.close(this.fd);
   }
 }

@@ -6,9 +6,9 @@
  * (zero-filled tail), shorter (lost tail), or hold a torn last frame. Reads are synchronous
  * on purpose: this runs once, on open, before the log serves anything.
  */
-import { readSync } from 'node:fs';
+import type { FileSystem } from './file-system.js';
 import { decodeHeader, FRAME_HEADER_BYTES, frameChecksumOk } from './frame.js';
-import { decodeIndexEntry, encodeIndexEntry, INDEX_ENTRY_BYTES } from './offset-index.js';
+import { decodeIndexEntry, encodeIndexEntry, INDEX_ENTRY_BYTES, indexEntryChecksumOk } from './offset-index.js';
 
 const SCAN_CHUNK_BYTES = 1024 * 1024;
 
@@ -34,7 +34,7 @@ export interface ScanResult {
  * Reads every frame of the store `fd` (of `fileSize` bytes, segment base `base`) and stops
  * at the first frame that is short, fails its checksum or carries an unexpected offset.
  */
-export function scanStore(fd: number, base: number, fileSize: number): ScanResult {
+export function scanStore(fs: FileSystem, fd: number, base: number, fileSize: number): ScanResult {
   let chunk = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, Math.max(fileSize, FRAME_HEADER_BYTES)));
   let chunkStart = 0;
   let chunkLen = 0;
@@ -47,7 +47,7 @@ export function scanStore(fd: number, base: number, fileSize: number): ScanResul
     const want = Math.min(chunk.length, fileSize - at);
     let got = 0;
     while (got < want) {
-      const n = readSync(fd, chunk, got, want - got, at + got);
+      const n = fs.read(fd, chunk, got, want - got, at + got);
       if (n === 0) break;
       got += n;
     }
@@ -92,10 +92,12 @@ export function scanStore(fd: number, base: number, fileSize: number): ScanResul
 /**
  * The cheap check of a sealed segment (one whose files were complete when the next segment
  * was created): every entry i holds relative offset i at strictly increasing positions
- * starting at 0, and the last entry points at a valid frame that ends exactly at the end
- * of the store and agrees with the entry. Returns why it fails, or undefined when it holds.
+ * starting at 0, each entry carries its checksum (so terms and types, from which open
+ * rebuilds the term runs and dense offsets, are what was written), and the last entry
+ * points at a valid frame that ends exactly at the end of the store and agrees with the
+ * entry. Returns why it fails, or undefined when it holds.
  */
-export function checkSealedIndex(index: Buffer, base: number, storeFd: number, storeSize: number): string | undefined {
+export function checkSealedIndex(fs: FileSystem, index: Buffer, base: number, storeFd: number, storeSize: number): string | undefined {
   if (index.length % INDEX_ENTRY_BYTES !== 0) return `index size ${index.length} is not a multiple of ${INDEX_ENTRY_BYTES}`;
   const count = index.length / INDEX_ENTRY_BYTES;
   if (count === 0) return storeSize === 0 ? undefined : 'index is empty but the store is not';
@@ -103,6 +105,7 @@ export function checkSealedIndex(index: Buffer, base: number, storeFd: number, s
   for (let i = 0; i < count; i++) {
     const rel = index.readUInt32LE(i * INDEX_ENTRY_BYTES);
     const pos = index.readUInt32LE(i * INDEX_ENTRY_BYTES + 4);
+    if (!indexEntryChecksumOk(index, i * INDEX_ENTRY_BYTES)) return `index entry ${i} fails its checksum`;
     if (rel !== i) return `index entry ${i} holds relative offset ${rel}`;
     if (i === 0 ? pos !== 0 : pos <= previous) return `index entry ${i} has position ${pos} out of order`;
     previous = pos;
@@ -111,7 +114,7 @@ export function checkSealedIndex(index: Buffer, base: number, storeFd: number, s
   const frameBytes = storeSize - last.position;
   if (frameBytes < FRAME_HEADER_BYTES) return 'last index entry points past the end of the store';
   const frame = Buffer.allocUnsafe(frameBytes);
-  if (readSync(storeFd, frame, 0, frameBytes, last.position) !== frameBytes) return 'short read of the last frame';
+  if (fs.read(storeFd, frame, 0, frameBytes, last.position) !== frameBytes) return 'short read of the last frame';
   const length = frame.readUInt32LE(4);
   if (FRAME_HEADER_BYTES + length !== frameBytes) return 'last frame does not end at the end of the store';
   if (!frameChecksumOk(frame, 0, length)) return 'last frame fails its checksum';

@@ -2,10 +2,10 @@
  * A segment: one store file and one index file covering offsets [baseOffset, nextOffset).
  * Files are named by the zero-padded base offset so that a directory listing sorts them.
  */
-import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type LogConfig } from './config.js';
 import { CorruptSegmentError } from './errors.js';
+import { type FileSystem, readAllFd, realFileSystem, writeAllFd } from './file-system.js';
 import { FRAME_HEADER_BYTES, frameChecksumOk, readU64 } from './frame.js';
 import { type LogLogger } from './logger.js';
 import { INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
@@ -38,19 +38,18 @@ export interface OpenedSegment {
   readonly entries: Buffer;
 }
 
-function openOrCreate(path: string): { fd: number; existed: boolean } {
+function openOrCreate(fs: FileSystem, path: string): { fd: number; existed: boolean } {
   try {
-    return { fd: openSync(path, 'r+'), existed: true };
+    return { fd: fs.open(path, 'r+'), existed: true };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    return { fd: openSync(path, 'w+'), existed: false };
+    return { fd: fs.open(path, 'w+'), existed: false };
   }
 }
 
-function rewriteFile(fd: number, content: Buffer): void {
-  ftruncateSync(fd, 0);
-  let done = 0;
-  while (done < content.length) done += writeSync(fd, content, done, content.length - done, done);
+function rewriteFile(fs: FileSystem, fd: number, content: Buffer): void {
+  fs.truncate(fd, 0);
+  writeAllFd(fs, fd, content, content.length, 0);
 }
 
 /** One segment of the log; owned by the Log, which serialises all calls. */
@@ -63,19 +62,21 @@ export class Segment {
     readonly store: Store,
     readonly index: OffsetIndex,
     private readonly config: LogConfig,
+    private readonly fs: FileSystem,
   ) {}
 
   /** Creates the files of a new, empty segment (they must not exist). */
-  static create(dir: string, base: number, config: LogConfig): Segment {
+  static create(dir: string, base: number, config: LogConfig, fs: FileSystem = realFileSystem): Segment {
     const stem = join(dir, segmentStem(base));
-    const storeFd = openSync(`${stem}.store`, 'wx+');
-    const indexFd = openSync(`${stem}.index`, 'wx+');
+    const storeFd = fs.open(`${stem}.store`, 'wx+');
+    const indexFd = fs.open(`${stem}.index`, 'wx+');
     return new Segment(
       base,
       base,
-      new Store(`${stem}.store`, storeFd, 0, config.writeBufferBytes),
-      new OffsetIndex(`${stem}.index`, indexFd, 0, Math.max(INDEX_ENTRY_BYTES, config.writeBufferBytes >> 3)),
+      new Store(`${stem}.store`, storeFd, 0, config.writeBufferBytes, fs),
+      new OffsetIndex(`${stem}.index`, indexFd, 0, Math.max(INDEX_ENTRY_BYTES, config.writeBufferBytes >> 3), fs),
       config,
+      fs,
     );
   }
 
@@ -86,29 +87,29 @@ export class Segment {
    * rebuilt when the store is whole, and damage inside the store is a CorruptSegmentError.
    * Every repair is logged as a warning.
    */
-  static open(dir: string, base: number, config: LogConfig, last: boolean, logger: LogLogger): OpenedSegment {
+  static open(dir: string, base: number, config: LogConfig, last: boolean, logger: LogLogger, fs: FileSystem = realFileSystem): OpenedSegment {
     const stem = join(dir, segmentStem(base));
     const storePath = `${stem}.store`;
     const indexPath = `${stem}.index`;
-    const store = openOrCreate(storePath);
-    const index = openOrCreate(indexPath);
+    const store = openOrCreate(fs, storePath);
+    const index = openOrCreate(fs, indexPath);
     try {
       if (!store.existed && !last) throw new CorruptSegmentError(storePath, 0, 'store file of a sealed segment is missing');
       if (!index.existed) logger.warn({ file: indexPath }, 'log: index file missing, rebuilding it from the store');
       // Sizes come from fstat only as an upper bound; every byte below is validated.
-      const storeSize = fstatSync(store.fd).size;
-      let entries: Buffer = readFileSync(index.fd);
+      const storeSize = fs.stat(store.fd).size;
+      let entries: Buffer = readAllFd(fs, index.fd);
       let storeEnd = storeSize;
-      const problem = last ? 'last segment is always scanned' : checkSealedIndex(entries, base, store.fd, storeSize);
+      const problem = last ? 'last segment is always scanned' : checkSealedIndex(fs, entries, base, store.fd, storeSize);
       if (problem !== undefined) {
-        const scan = scanStore(store.fd, base, storeSize);
+        const scan = scanStore(fs, store.fd, base, storeSize);
         if (scan.damage) {
           if (!last) throw new CorruptSegmentError(storePath, scan.damage.position, scan.damage.reason);
           logger.warn(
             { file: storePath, position: scan.damage.position, reason: scan.damage.reason, cutBytes: storeSize - scan.validEnd },
             'log: cutting torn or corrupt tail of the last segment',
           );
-          ftruncateSync(store.fd, scan.validEnd);
+          fs.truncate(store.fd, scan.validEnd);
           storeEnd = scan.validEnd;
         }
         if (!entries.equals(scan.entries)) {
@@ -118,7 +119,7 @@ export class Segment {
               'log: rebuilding index from the store',
             );
           }
-          rewriteFile(index.fd, scan.entries);
+          rewriteFile(fs, index.fd, scan.entries);
           entries = scan.entries;
         }
       }
@@ -126,14 +127,15 @@ export class Segment {
       const segment = new Segment(
         base,
         base + count,
-        new Store(storePath, store.fd, storeEnd, config.writeBufferBytes),
-        new OffsetIndex(indexPath, index.fd, count, Math.max(INDEX_ENTRY_BYTES, config.writeBufferBytes >> 3)),
+        new Store(storePath, store.fd, storeEnd, config.writeBufferBytes, fs),
+        new OffsetIndex(indexPath, index.fd, count, Math.max(INDEX_ENTRY_BYTES, config.writeBufferBytes >> 3), fs),
         config,
+        fs,
       );
       return { segment, entries };
     } catch (err) {
-      closeSync(store.fd);
-      closeSync(index.fd);
+      fs.close(store.fd);
+      fs.close(index.fd);
       throw err;
     }
   }
@@ -290,6 +292,17 @@ export class Segment {
     this.index.release();
   }
 
+  /** fdatasyncs the store now, blocking the thread (the log does it once per roll, see Log.roll). */
+  syncStoreNow(): void {
+    this.store.syncNow();
+  }
+
+  /** fdatasyncs store and index now, blocking the thread (after a suffix truncation, see Log.truncateSuffix). */
+  syncNow(): void {
+    this.store.syncNow();
+    this.index.syncNow();
+  }
+
   /**
    * Flushes both files and fdatasyncs the store, and the index too when `withIndex`.
    *
@@ -316,8 +329,8 @@ export class Segment {
 
   /** Deletes both files (the descriptors stay open until close()). */
   unlink(): void {
-    unlinkSync(this.store.path);
-    unlinkSync(this.index.path);
+    this.fs.unlink(this.store.path);
+    this.fs.unlink(this.index.path);
   }
 
   /** The book's `Remove`: close, then delete the files. */

@@ -8,15 +8,12 @@
  * below the 1M records/s goal; fdatasync, which waits for the device, is asynchronous so
  * the event loop never blocks on the disk.
  */
-import { closeSync, fdatasync, fstatSync, ftruncateSync, readSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { CorruptSegmentError } from './errors.js';
+import { type FileSystem, realFileSystem, writeAllFd } from './file-system.js';
 import { decodeHeader, encodeFrame, FRAME_HEADER_BYTES, frameChecksumOk } from './frame.js';
-import { writeAll } from './offset-index.js';
 import { type LogRecord, type RecordType } from './record.js';
 import { type ScanResult, scanStore } from './recovery.js';
 
-const fdatasyncAsync = promisify(fdatasync);
 const EMPTY = Buffer.alloc(0);
 
 /** An open store file. */
@@ -34,6 +31,7 @@ export class Store {
     private readonly fd: number,
     size: number,
     private readonly bufferBytes: number,
+    private readonly fs: FileSystem = realFileSystem,
   ) {
     this.flushedBytes = size;
   }
@@ -61,7 +59,7 @@ export class Store {
         // A frame larger than the buffer gets a buffer of its own for one write.
         const big = Buffer.allocUnsafe(size);
         encodeFrame(big, 0, offset, term, type, value);
-        writeAll(this.fd, big, size, this.flushedBytes);
+        writeAllFd(this.fs, this.fd, big, size, this.flushedBytes);
         this.flushedBytes += size;
         return position;
       }
@@ -80,7 +78,7 @@ export class Store {
     if (position < this.flushedBytes) {
       const fromFile = Math.min(end, this.flushedBytes) - position;
       while (done < fromFile) {
-        const n = readSync(this.fd, into, intoOffset + done, fromFile - done, position + done);
+        const n = this.fs.read(this.fd, into, intoOffset + done, fromFile - done, position + done);
         if (n === 0) break;
         done += n;
       }
@@ -133,7 +131,7 @@ export class Store {
   /** Writes buffered frames to the file (one positional write). */
   flush(): void {
     if (this.bufferUsed === 0) return;
-    writeAll(this.fd, this.buffer, this.bufferUsed, this.flushedBytes);
+    writeAllFd(this.fs, this.fd, this.buffer, this.bufferUsed, this.flushedBytes);
     this.flushedBytes += this.bufferUsed;
     this.bufferUsed = 0;
   }
@@ -147,30 +145,36 @@ export class Store {
   /** Keeps only the first `size` bytes (suffix truncation); durable after sync(). */
   truncate(size: number): void {
     this.flush();
-    ftruncateSync(this.fd, size);
+    this.fs.truncate(this.fd, size);
     this.flushedBytes = size;
   }
 
   /** Flushes and waits for the data to reach the device (async fdatasync). */
   async sync(): Promise<void> {
     this.flush();
-    await fdatasyncAsync(this.fd);
+    await this.fs.fdatasync(this.fd);
+  }
+
+  /** Flushes and waits for the data to reach the device, blocking the thread (segment rolls). */
+  syncNow(): void {
+    this.flush();
+    this.fs.fdatasyncSync(this.fd);
   }
 
   /** Flushes, then checks every frame of the file (see recovery.ts `scanStore`). */
   scan(base: number): ScanResult {
     this.flush();
-    return scanStore(this.fd, base, this.flushedBytes);
+    return scanStore(this.fs, this.fd, base, this.flushedBytes);
   }
 
   /** Time of the last write to the file, from the file system (ms since the epoch). */
   mtimeMs(): number {
-    return fstatSync(this.fd).mtimeMs;
+    return this.fs.stat(this.fd).mtimeMs;
   }
 
   /** Flushes and closes the file descriptor (the book's `Close`). */
   close(): void {
     this.flush();
-    closeSync(this.fd);
+    this.fs.close(this.fd);
   }
 }

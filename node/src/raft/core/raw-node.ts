@@ -13,14 +13,15 @@ import { checkMessage } from './message-check.js';
 import { maybeUpdate } from './progress.js';
 import { RaftLog } from './raft-log.js';
 import { requestRead } from './read-index.js';
-import { bcastAppend, leaderAppend, leaderMaybeCommit, noteConfEntries, sendAppend } from './replication.js';
+import { activeConf, noteConfEntries } from './conf-log.js';
+import { bcastAppend, leaderAppend, leaderMaybeCommit, sendAppend } from './replication.js';
 import { becomeFollower } from './roles.js';
 import type { RaftCounters, RaftState } from './state.js';
 import { settle, stepMessage } from './step.js';
 import type { Storage } from './storage.js';
 import { tick } from './tick.js';
 import { transferLeadership } from './transfer.js';
-import { confState, newTracker } from './tracker.js';
+import { newTracker } from './tracker.js';
 import {
   logIndex,
   type ConfChange,
@@ -73,7 +74,10 @@ export interface RaftStatus {
   readonly commit: LogIndex;
   readonly applied: LogIndex;
   readonly lastIndex: LogIndex;
+  /** The committed configuration (what is persisted with the hard state; members as the cluster has agreed). */
   readonly confState: ConfState;
+  /** The configuration in force: the latest in the log, committed or not (thesis §4.1); elections and commitment count it. */
+  readonly activeConf: ConfState;
   readonly leadTransferee: NodeId | null;
   /** Present on the leader only. */
   readonly progress?: readonly FollowerStatus[];
@@ -108,6 +112,7 @@ export class RawNode {
       leadTransferee: null,
       pendingConfIndex: logIndex(0),
       uncommittedConf: [],
+      committedConf: init.confState,
       confChanged: false,
       readSeq: 0,
       pendingReads: [],
@@ -132,7 +137,8 @@ export class RawNode {
     const vote = this.r.vote;
     becomeFollower(this.r, this.r.term, null);
     this.r.vote = vote;
-    // Config entries above the persisted commit take effect when they commit.
+    // Config entries above the persisted commit are in force at once (thesis §4.1): the
+    // configuration comes from the log, so a lost stable-state write cannot make it stale.
     if (log.lastIndex() > log.committed) noteConfEntries(this.r, log.slice(logIndex(log.committed + 1), logIndex(log.lastIndex() + 1), Number.MAX_SAFE_INTEGER));
     this.prevSoft = this.softState();
     this.prevHard = this.hardState();
@@ -253,7 +259,7 @@ export class RawNode {
     const rd: Ready = {
       ...(softChanged ? { softState: soft } : {}),
       ...(hardChanged ? { hardState: hard } : {}),
-      ...(r.confChanged ? { confState: confState(r.tracker) } : {}),
+      ...(r.confChanged ? { confState: r.committedConf } : {}),
       entries,
       snapshotChunks: r.snapChunks,
       ...(snapshot !== undefined ? { snapshot } : {}),
@@ -316,7 +322,8 @@ export class RawNode {
       commit: r.log.committed,
       applied: r.log.applied,
       lastIndex: r.log.lastIndex(),
-      confState: confState(r.tracker),
+      confState: r.committedConf,
+      activeConf: activeConf(r),
       leadTransferee: r.leadTransferee,
       counters: { ...r.counters },
     };

@@ -14,6 +14,7 @@ import {
   noteAppendAck,
   sentEntries,
 } from './progress.js';
+import { noteConfEntries } from './conf-log.js';
 import { startSnapshot } from './snapshot.js';
 import { entrySize } from './storage.js';
 import { send, type RaftState } from './state.js';
@@ -149,20 +150,4 @@ export function handleAppend(r: RaftState, m: Msg<'append'>): void {
 export function handleHeartbeat(r: RaftState, m: Msg<'heartbeat'>): void {
   r.log.commitTo(logIndex(Math.min(m.commit, r.log.lastIndex())));
   send(r, { type: 'heartbeatResp', to: m.from, readSeq: m.readSeq });
-}
-
-/**
- * Tracks config entries appended to our log so they take effect when committed; forgets
- * tracked entries that a conflicting append replaced (same index, different term).
- */
-export function noteConfEntries(r: RaftState, entries: readonly Entry[]): void {
-  if (entries.length === 0) return;
-  r.uncommittedConf = r.uncommittedConf.filter((c) => r.log.term(c.index) === c.term);
-  for (const e of entries) {
-    if (e.type !== 'config' || r.log.term(e.index) !== e.term) continue;
-    if (r.uncommittedConf.some((c) => c.index === e.index)) continue;
-    r.uncommittedConf.push({ index: e.index, term: e.term });
-    if (e.index > r.pendingConfIndex) r.pendingConfIndex = e.index;
-  }
-  r.uncommittedConf.sort((a, b) => a.index - b.index);
 }

@@ -8,7 +8,7 @@
  */
 import { becomeSnapshot } from './progress.js';
 import { ctx, send, type RaftState } from './state.js';
-import { setConf } from './tracker.js';
+import { refreshConf } from './conf-log.js';
 import { logIndex, type Message, type NodeId } from './types.js';
 
 /** Leader: starts streaming the current snapshot to `to`. */
@@ -86,8 +86,10 @@ export function handleSnapshotChunk(r: RaftState, m: Extract<Message, { type: 's
   }
   r.snapIn = null;
   r.log.restore(meta);
-  setConf(r.tracker, meta.confState, logIndex(meta.index + 1));
+  // The log is replaced: the snapshot's configuration is both committed and in force.
   r.uncommittedConf = [];
+  r.committedConf = meta.confState;
+  refreshConf(r);
   r.pendingConfIndex = logIndex(0);
   r.confChanged = true;
   r.counters.snapshotsInstalled++;

@@ -7,7 +7,7 @@ import type { RaftConfig } from './config.js';
 import type { RaftLogger, Rng } from './env.js';
 import type { RaftLog } from './raft-log.js';
 import type { Tracker } from './tracker.js';
-import type { LogIndex, Message, NodeId, ReadState, Role, SnapshotChunk, SnapshotMeta, Term } from './types.js';
+import type { ConfState, LogIndex, Message, NodeId, ReadState, Role, SnapshotChunk, SnapshotMeta, Term } from './types.js';
 
 /** A ReadIndex request waiting for a heartbeat quorum (thesis §6.4). */
 export interface PendingRead {
@@ -48,8 +48,13 @@ export interface RaftState {
   leadTransferee: NodeId | null;
   /** Index of the latest config entry appended or found in the uncommitted log (one change in flight). */
   pendingConfIndex: LogIndex;
-  /** Indexes of config entries above `log.committed`, applied to the tracker when they commit. */
-  uncommittedConf: { index: LogIndex; term: Term }[];
+  /**
+   * Config entries in the log above `log.committed`, oldest first. The last one is the
+   * configuration in force (thesis §4.1, see conf-log.ts); they move to `committedConf` as they commit.
+   */
+  uncommittedConf: { index: LogIndex; term: Term; conf: ConfState }[];
+  /** The configuration of the latest config entry at or below `log.committed` (or the snapshot's / bootstrap one). */
+  committedConf: ConfState;
   /** Set when the committed configuration changed and must be persisted (Ready.confState). */
   confChanged: boolean;
   readSeq: number;

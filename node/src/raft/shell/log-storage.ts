@@ -18,7 +18,7 @@
  * entries from positional reads of the page cache.
  */
 import { join } from 'node:path';
-import { Log, type LogConfigInput, type LogLogger, type LogRecord, RecordType } from '../../log/index.js';
+import { type FileSystem, Log, type LogConfigInput, type LogLogger, type LogRecord, RecordType, realFileSystem } from '../../log/index.js';
 import { decodeConfEntry } from '../core/conf-codec.js';
 import { RaftInvariantError, StorageRangeError } from '../core/errors.js';
 import { entrySize, type InitialState, type Storage } from '../core/storage.js';
@@ -69,6 +69,8 @@ export interface LogStorageOptions {
   readonly initialConf: ConfState;
   readonly logConfig?: LogConfigInput;
   readonly logger?: LogLogger;
+  /** The file system (default: the real disk; tests and the simulator pass a MemoryFileSystem). */
+  readonly fs?: FileSystem;
 }
 
 /** The core's storage on the segmented log plus the stable store; the runner is its only writer. */
@@ -109,8 +111,9 @@ export class LogStorage implements Storage {
    * @throws StorageInconsistentError when log and stable state disagree beyond repair.
    */
   static async open(o: LogStorageOptions): Promise<LogStorage> {
-    const stable = await StableStore.open(o.dir);
-    const log = await Log.open(join(o.dir, 'log'), o.logConfig ?? {}, o.logger);
+    const fs = o.fs ?? realFileSystem;
+    const stable = await StableStore.open(o.dir, fs);
+    const log = await Log.open(join(o.dir, 'log'), o.logConfig ?? {}, o.logger, fs);
     try {
       let s = stable.state;
       const fresh = s === null;

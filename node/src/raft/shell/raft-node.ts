@@ -13,7 +13,7 @@
  * what consumers may read.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { LogConfigInput } from '../../log/index.js';
+import type { FileSystem, LogConfigInput } from '../../log/index.js';
 import { type RaftConfig, type RaftConfigPreset, raftConfig } from '../core/config.js';
 import { type RaftLogger, seededRng } from '../core/env.js';
 import { RawNode } from '../core/raw-node.js';
@@ -21,6 +21,7 @@ import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, Role, Term } 
 import { type ShellConfig, shellConfig } from './config.js';
 import { NodeStoppedError, NotLeaderError, ProposalRejectedError, RaftTimeoutError } from './errors.js';
 import { LogStorage } from './log-storage.js';
+import { persistReady, StableFlusher } from './persist-ready.js';
 import { ProposalTracker, refusalError, type ProposeOutcome } from './proposal-tracker.js';
 import { emptyStats, type NodeStats, type RaftNodeHooks, type RaftNodeStatus, statusOf } from './node-status.js';
 import type { RaftTransport } from './transport.js';
@@ -56,6 +57,8 @@ export interface RaftNodeOptions {
   readonly hooks?: RaftNodeHooks;
   /** Seed of the election-jitter RNG (default: random). */
   readonly seed?: number;
+  /** The file system under the log and stable store (default: the real disk; crash tests pass a MemoryFileSystem). */
+  readonly fs?: FileSystem;
 }
 
 const silent: ShellLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -79,8 +82,7 @@ export class RaftNode {
   private compactDue = false;
   private stopping = false;
   private fatal: Error | null = null;
-  private lastFlushMs = 0;
-  private flushedTermVote: string;
+  private readonly flusher: StableFlusher;
   private role: Role = 'follower';
   private leader: NodeId | null = null;
   private readonly stats: NodeStats = emptyStats();
@@ -99,8 +101,7 @@ export class RaftNode {
     this.log = o.logger ?? silent;
     this.hooks = o.hooks ?? {};
     this.proposals = new ProposalTracker(this.cfg.requestTimeoutMs);
-    const hs = storage.initialState().hardState;
-    this.flushedTermVote = `${hs.term}/${hs.vote ?? ''}`;
+    this.flusher = new StableFlusher(storage.initialState().hardState, this.cfg.stableFlushMs, () => performance.now());
     this.raw = new RawNode({
       config: raftConfig(o.id, o.raftConfig ?? {}, o.raftPreset ?? 'lan'),
       storage,
@@ -129,6 +130,7 @@ export class RaftNode {
       initialConf: { voters: [...(o.bootstrap?.voters ?? [])].sort(), learners: [] },
       ...(o.logConfig !== undefined ? { logConfig: o.logConfig } : {}),
       ...(o.logger !== undefined ? { logger: o.logger } : {}),
+      ...(o.fs !== undefined ? { fs: o.fs } : {}),
     });
     const node = new RaftNode(o.id, o.clusterId, storage, o.transport, o);
     for (const [id, addr] of Object.entries(o.peers ?? {})) if (id !== o.id) o.transport.setPeer(id as NodeId, addr);
@@ -407,22 +409,8 @@ export class RaftNode {
     if (rd.softState !== undefined) this.noteSoftState(rd.softState.leader, rd.softState.role);
     // 2. The leader's replication messages go out while it writes its own copy (thesis §10.2.1).
     if (rd.earlyMessages.length > 0) this.transport.send(rd.earlyMessages);
-    // 3. Persist: chunks, snapshot, entries, then hard state + conf state.
-    for (const c of rd.snapshotChunks) this.storage.stageChunk(c);
-    if (rd.snapshot !== undefined) {
-      await this.storage.installSnapshot(rd.snapshot);
-      this.stats.snapshotsInstalled++;
-    }
-    this.storage.append(rd.entries);
-    this.storage.setState(rd.hardState, rd.confState);
-    if (rd.entries.length > 0 || rd.mustSync) await this.storage.sync();
-    const tv = rd.hardState !== undefined ? `${rd.hardState.term}/${rd.hardState.vote ?? ''}` : this.flushedTermVote;
-    const now = performance.now();
-    if (tv !== this.flushedTermVote || rd.confState !== undefined || (this.storage.needsFlush && now - this.lastFlushMs >= this.cfg.stableFlushMs)) {
-      await this.storage.flush();
-      this.flushedTermVote = tv;
-      this.lastFlushMs = now;
-    }
+    // 3. Persist: chunks, snapshot, entries (one log fsync), then hard state + conf state.
+    if (await persistReady(this.storage, rd, this.flusher)) this.stats.snapshotsInstalled++;
     // 4. Messages that depend on durable state.
     if (rd.messages.length > 0) this.transport.send(rd.messages);
     // 5. Apply.

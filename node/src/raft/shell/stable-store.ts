@@ -9,11 +9,10 @@
  * the body, then the body as UTF-8 JSON. A file that fails any check throws
  * {@link StableStateCorruptError}: forgetting a vote silently could elect two leaders.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { type ConfState, type HardState, type LogIndex, type NodeId, type Term, logIndex, nodeId, term } from '../core/types.js';
-import { writeFileDurable } from '../../log/index.js';
+import { type FileSystem, readWholeFile, realFileSystem, writeFileDurable } from '../../log/index.js';
 import { StableStateCorruptError } from './errors.js';
 
 /** Name of the stable-state file inside a node's data directory. */
@@ -144,21 +143,22 @@ export class StableStore {
   private constructor(
     readonly dir: string,
     private current: StableState | null,
+    private readonly fs: FileSystem,
   ) {}
 
   /**
-   * Opens the store in `dir` and reads the file if it exists.
+   * Opens the store in `dir` (on `fs`, the real disk by default) and reads the file if it exists.
    * @throws StableStateCorruptError when the file exists but is torn or corrupt.
    */
-  static async open(dir: string): Promise<StableStore> {
+  static open(dir: string, fs: FileSystem = realFileSystem): Promise<StableStore> {
     const path = join(dir, STABLE_FILE);
-    let buf: Buffer | null = null;
     try {
-      buf = await readFile(path);
+      fs.mkdirp(dir);
+      const buf = readWholeFile(fs, path);
+      return Promise.resolve(new StableStore(dir, buf === undefined ? null : decodeStableState(buf, path), fs));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return Promise.reject(err as Error);
     }
-    return new StableStore(dir, buf === null ? null : decodeStableState(buf, path));
   }
 
   /** The state last written or read; null for a directory that never held one. */
@@ -173,7 +173,7 @@ export class StableStore {
 
   /** Replaces the state durably: temp file, fsync, rename over the old one, fsync the directory. */
   async save(s: StableState): Promise<void> {
-    await writeFileDurable(join(this.dir, STABLE_FILE), encodeStableState(s));
+    await writeFileDurable(join(this.dir, STABLE_FILE), encodeStableState(s), this.fs);
     this.current = s;
     this.writes++;
   }

@@ -1,5 +1,5 @@
 /**
- * `npm run test:sim -- [--seeds N] [--from S] [--seed S] [--verbose] [--stale-reads | --early-acks] [--voters 5]`:
+ * `npm run test:sim -- [--seeds N] [--from S] [--seed S] [--verbose] [--stale-reads | --early-acks] [--voters 5] [--no-power-cuts]`:
  * runs simulator seeds and prints one JSON line of totals; on a failure prints the seed,
  * the error, the trace tail and the command that replays it, and exits 1.
  */
@@ -16,17 +16,19 @@ const program = new Command()
   .option('--intensity <k>', 'multiply every fault rate by k', '1')
   .option('--stale-reads', 'run the deliberately broken read path (the checker must reject it)')
   .option('--early-acks', 'run the deliberately broken produce path that acknowledges before commit')
+  .option('--no-power-cuts', 'run nodes on MemoryStorage instead of the real log and stable store on a simulated disk with power cuts')
   .option('--verbose', 'print the full trace');
 program.parse();
-const o = program.opts<{ seeds: string; from: string; seed?: string; voters: string; duration: string; intensity: string; staleReads?: boolean; earlyAcks?: boolean; verbose?: boolean }>();
+const o = program.opts<{ seeds: string; from: string; seed?: string; voters: string; duration: string; intensity: string; staleReads?: boolean; earlyAcks?: boolean; verbose?: boolean; powerCuts: boolean }>();
 
 const seeds = o.seed !== undefined ? [Number(o.seed)] : Array.from({ length: Number(o.seeds) }, (_, i) => Number(o.from) + i);
 const started = performance.now();
 let acked = 0;
 let ops = 0;
+let powerCuts = 0;
 const unknown: number[] = [];
 for (const seed of seeds) {
-  const r = simulate({
+  const r = await simulate({
     seed,
     voters: Number(o.voters),
     duration: Number(o.duration),
@@ -34,6 +36,7 @@ for (const seed of seeds) {
     staleReads: o.staleReads === true,
     earlyAcks: o.earlyAcks === true,
     verbose: o.verbose === true,
+    powerCuts: o.powerCuts,
   });
   if (!r.ok) {
     if (o.verbose !== true) process.stderr.write(`${r.trace.slice(-60).join('\n')}\n`);
@@ -43,5 +46,6 @@ for (const seed of seeds) {
   acked += r.stats.acked;
   if (r.stats.linearizable === 'unknown') unknown.push(seed);
   ops += r.stats.operations;
+  powerCuts += r.stats.powerCuts;
 }
-process.stdout.write(`${JSON.stringify({ seeds: seeds.length, ok: true, acked, operations: ops, lincheckUnknown: unknown, ms: Math.round(performance.now() - started) })}\n`);
+process.stdout.write(`${JSON.stringify({ seeds: seeds.length, ok: true, powerCuts: o.powerCuts, acked, operations: ops, powerCutsInjected: powerCuts, lincheckUnknown: unknown, ms: Math.round(performance.now() - started) })}\n`);

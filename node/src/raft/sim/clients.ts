@@ -12,7 +12,7 @@
 import { logIndex, type Entry, type LogIndex, type NodeId, type ReadState, type Term } from '../core/types.js';
 import type { Operation, OpInput, OpOutput } from '../lincheck/history.js';
 import type { SimCluster } from './cluster.js';
-import type { SimNode } from './sim-node.js';
+import type { SimMember as SimNode } from './sim-member.js';
 import type { SimRecord } from './state-machine.js';
 
 type Pending =

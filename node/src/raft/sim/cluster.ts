@@ -9,6 +9,8 @@ import type { ConfState, Entry, Message, NodeId, ReadState } from '../core/types
 import { formatMessage, formatReady } from './format.js';
 import { InvariantChecker } from './invariants.js';
 import { perfectNetwork, SimNetwork, type NetworkFaults } from './network.js';
+import { SimDiskNode } from './sim-disk-node.js';
+import type { SimMember } from './sim-member.js';
 import { SimNode } from './sim-node.js';
 import type { SimRecord } from './state-machine.js';
 
@@ -21,17 +23,19 @@ export interface SimClusterOptions {
   readonly trace?: (line: string) => void;
   /** Include core debug logs in the trace. */
   readonly debug?: boolean;
+  /** Nodes run on the shell's LogStorage over a simulated disk with power cuts (sim-disk-node.ts) instead of MemoryStorage. */
+  readonly disk?: boolean;
 }
 
 /** Listener for client-visible events (used by the simulated clients). */
 export interface ClusterObserver {
-  applied?(node: SimNode, records: readonly SimRecord[], entries: readonly Entry[]): void;
-  readState?(node: SimNode, rs: ReadState): void;
+  applied?(node: SimMember, records: readonly SimRecord[], entries: readonly Entry[]): void;
+  readState?(node: SimMember, rs: ReadState): void;
 }
 
 /** Nodes + network + clock + invariants. */
 export class SimCluster {
-  readonly nodes = new Map<NodeId, SimNode>();
+  readonly nodes = new Map<NodeId, SimMember>();
   readonly net: SimNetwork;
   readonly inv = new InvariantChecker();
   readonly rand: () => number;
@@ -40,6 +44,8 @@ export class SimCluster {
   private readonly trace: (line: string) => void;
   /** When true, messages and Readies are written to the trace (scenario tests). */
   verbose = false;
+  /** Sees every message a node hands to the network (fault injection aimed at what a message promises). */
+  sendTap: ((m: Message) => void) | null = null;
 
   constructor(private readonly opts: SimClusterOptions) {
     this.rand = seededRng(opts.seed).nextFloat;
@@ -47,11 +53,18 @@ export class SimCluster {
     this.trace = opts.trace ?? (() => {});
   }
 
-  /** Adds a node (bootstrap = initial configuration, or null for a node that will join). */
-  addNode(id: NodeId, bootstrap: ConfState | null): SimNode {
+  /**
+   * Adds a node (bootstrap = initial configuration, or null for a node that will join). A
+   * disk-backed node is created down: `await node.start()` opens its storage.
+   */
+  addNode(id: NodeId, bootstrap: ConfState | null): SimMember {
     const logger = this.logger(id);
-    const node = new SimNode(id, bootstrap, this.opts.raft ?? {}, this.opts.seed + this.nodes.size * 1000003, logger, {
-      send: (m) => this.net.send(this.now, m),
+    const seed = this.opts.seed + this.nodes.size * 1000003;
+    const hooks = {
+      send: (m) => {
+        this.sendTap?.(m);
+        this.net.send(this.now, m);
+      },
       persisted: (n, ents) => this.inv.persisted(n, ents),
       applied: (n, ents, recs) => {
         this.inv.applied(n, ents, recs);
@@ -61,26 +74,37 @@ export class SimCluster {
       ready: (n, rd) => {
         if (this.verbose) for (const l of formatReady(n.id, rd)) this.trace(l);
       },
-    });
+    } satisfies ConstructorParameters<typeof SimNode>[5];
+    const node: SimMember =
+      this.opts.disk === true
+        ? new SimDiskNode(id, bootstrap, this.opts.raft ?? {}, seed, logger, hooks, () => this.now, seededRng(seed ^ 0x5eed).nextFloat)
+        : new SimNode(id, bootstrap, this.opts.raft ?? {}, seed, logger, hooks);
     this.nodes.set(id, node);
     return node;
   }
 
   /** The node with `id`. @throws Error when unknown. */
-  node(id: string): SimNode {
+  node(id: string): SimMember {
     const n = this.nodes.get(id as NodeId);
     if (n === undefined) throw new Error(`no node ${id}`);
     return n;
   }
 
+  /** The MemoryStorage-backed node with `id` (scripted scenarios). @throws Error when unknown or disk-backed. */
+  memoryNode(id: string): SimNode {
+    const n = this.node(id);
+    if (!(n instanceof SimNode)) throw new Error(`${id} is not a MemoryStorage node`);
+    return n;
+  }
+
   /** Running nodes, in id order. */
-  running(): SimNode[] {
+  running(): SimMember[] {
     return [...this.nodes.values()].filter((n) => n.up).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   /** The current leader with the highest term among running nodes, if any. */
-  leader(): SimNode | undefined {
-    let best: SimNode | undefined;
+  leader(): SimMember | undefined {
+    let best: SimMember | undefined;
     for (const n of this.running()) {
       const st = n.raw?.status();
       if (st?.role === 'leader' && (best === undefined || (best.raw?.status().term ?? 0) < st.term)) best = n;
@@ -104,6 +128,7 @@ export class SimCluster {
     for (let round = 0; round < maxRounds; round++) {
       let progress = false;
       for (const n of this.running()) {
+        if (!(n instanceof SimNode)) throw new Error('stabilize() drives MemoryStorage nodes only (disk-backed nodes persist asynchronously)');
         while (n.takeReady()) {
           n.persist();
           progress = true;

@@ -4,7 +4,7 @@
  * A violation throws {@link InvariantViolation}; the simulator adds the seed.
  */
 import type { Entry, LogIndex, NodeId, Term } from '../core/types.js';
-import type { SimNode } from './sim-node.js';
+import type { SimMember as SimNode } from './sim-member.js';
 import type { SimRecord } from './state-machine.js';
 
 /** A broken safety property. `invariant` names it. */

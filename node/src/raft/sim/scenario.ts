@@ -98,7 +98,7 @@ function exec(env: ScenarioEnv, command: string, out: string[]): void {
       return;
     case 'set-log': {
       // set-log <id> term=T <term of entry 1> <term of entry 2> ...: replaces the node's durable log.
-      const n = c.node(pos[0] ?? '');
+      const n = c.memoryNode(pos[0] ?? '');
       const st = n.storage.initialState();
       n.crash();
       const ents: Entry[] = pos.slice(1).map((t, i) => ({ index: logIndex(i + 1), term: toTerm(Number(t)), type: 'data', data: enc.encode(`v${i + 1}`) }));
@@ -120,7 +120,7 @@ function exec(env: ScenarioEnv, command: string, out: string[]): void {
     case 'process':
       // process <id>...: each node persists and sends its pending Readies (no delivery).
       for (const id of pos) {
-        const n = c.node(id);
+        const n = c.memoryNode(id);
         while (n.takeReady()) n.persist();
       }
       c.inv.step(c.nodes.values());
@@ -173,7 +173,7 @@ function exec(env: ScenarioEnv, command: string, out: string[]): void {
       c.node(pos[0] ?? '').crash();
       return;
     case 'restart':
-      c.node(pos[0] ?? '').start();
+      c.memoryNode(pos[0] ?? '').start();
       return;
     case 'compact': {
       const ok = c.node(pos[0] ?? '').compact(0);
@@ -195,7 +195,7 @@ function exec(env: ScenarioEnv, command: string, out: string[]): void {
       return;
     case 'log':
       for (const id of pos) {
-        const s = c.node(id).storage;
+        const s = c.memoryNode(id).storage;
         const ents = s.lastIndex() >= s.firstIndex() ? s.entries(s.firstIndex(), logIndex(s.lastIndex() + 1), Infinity) : [];
         out.push(`${id} log (snapshot ${s.snapshot().index}/${s.snapshot().term}): [${ents.map(formatEntry).join(', ')}]`);
       }

@@ -3,31 +3,46 @@
  * machine (lost on crash), and the Ready in flight between `ready()` and the moment its
  * writes become durable. A crash in that window loses the unpersisted Ready — exactly
  * what a real crash before fsync loses.
+ *
+ * Persistence is modelled as the shell does it (shell/raft-node.ts), in two separate
+ * writes: first the log (snapshot, entries; one fsync), then the stable state (hard state
+ * and configuration, one atomic file replace). The second write is skipped when only the
+ * commit index changed (the shell defers those by `stableFlushMs`), so the durable commit
+ * may lag; and a crash may fall between the two writes ({@link SimNode.persist} with
+ * `crashAfterLog`), leaving a log newer than the stable state.
  */
 import { raftConfig, type RaftConfig } from '../core/config.js';
 import { seededRng, type RaftLogger } from '../core/env.js';
 import { MemoryStorage } from '../core/memory-storage.js';
 import { RawNode } from '../core/raw-node.js';
-import type { ConfState, Entry, Message, NodeId, Ready, ReadState } from '../core/types.js';
+import type { ConfState, Entry, HardState, Message, NodeId, Ready, ReadState } from '../core/types.js';
+import type { SimMember } from './sim-member.js';
 import { CommitLogStateMachine, type SimRecord } from './state-machine.js';
+
+/** A Ready that changes only the commit index leaves the stable state unwritten this many times in a row at most. */
+const COMMIT_FLUSH_EVERY = 4;
 
 /** What a node reports to its cluster. */
 export interface SimNodeHooks {
   send(m: Message): void;
-  persisted(node: SimNode, entries: readonly Entry[]): void;
-  applied(node: SimNode, entries: readonly Entry[], records: readonly SimRecord[]): void;
-  readState(node: SimNode, rs: ReadState): void;
-  ready?(node: SimNode, rd: Ready): void;
+  persisted(node: SimMember, entries: readonly Entry[]): void;
+  applied(node: SimMember, entries: readonly Entry[], records: readonly SimRecord[]): void;
+  readState(node: SimMember, rs: ReadState): void;
+  ready?(node: SimMember, rd: Ready): void;
 }
 
 /** A simulated Raft node with crash/restart. */
-export class SimNode {
+export class SimNode implements SimMember {
   readonly storage: MemoryStorage;
   raw: RawNode | null = null;
   sm: CommitLogStateMachine = new CommitLogStateMachine();
   /** The Ready taken from the core whose writes are not yet durable. */
   pending: Ready | null = null;
   private restarts = 0;
+  /** Hard state and configuration handed out but not yet written (a deferred commit-only flush). */
+  private unflushed: { hardState?: HardState; confState?: ConfState } = {};
+  /** Persists since the last stable write: a commit-only change is written every {@link COMMIT_FLUSH_EVERY}. */
+  private sinceFlush = 0;
 
   constructor(
     readonly id: NodeId,
@@ -62,6 +77,8 @@ export class SimNode {
   crash(): void {
     this.raw = null;
     this.pending = null;
+    this.unflushed = {};
+    this.sinceFlush = 0;
   }
 
   /** Takes a Ready if there is one and no write is in flight; sends the early messages at once. */
@@ -74,12 +91,17 @@ export class SimNode {
     return true;
   }
 
-  /** Makes the pending Ready durable, sends its messages, applies, advances (README loop steps 3–6). */
-  persist(): void {
+  /**
+   * Makes the pending Ready durable, sends its messages, applies, advances (README loop
+   * steps 3–6). With `crashAfterLog` the node crashes after the log write and before the
+   * stable-state write: the shell's non-atomic window.
+   */
+  persist(crashAfterLog = false): void {
     const rd = this.pending;
     const raw = this.raw;
     if (rd === null || raw === null) return;
     this.pending = null;
+    // Write 1: the log (the shell installs a snapshot with its own stable write first).
     for (const c of rd.snapshotChunks) this.storage.applySnapshotChunk(c);
     if (rd.snapshot !== undefined) {
       this.storage.applySnapshot(rd.snapshot);
@@ -87,14 +109,34 @@ export class SimNode {
     }
     this.storage.append(rd.entries);
     if (rd.entries.length > 0) this.hooks.persisted(this, rd.entries);
-    if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
-    if (rd.confState !== undefined) this.storage.setConfState(rd.confState);
+    if (crashAfterLog) {
+      this.crash();
+      return;
+    }
+    // Write 2: the stable state, atomically; a commit-only change may be deferred.
+    this.writeState(rd);
     for (const m of rd.messages) this.hooks.send(m);
     const fresh = rd.committedEntries.filter((e) => e.index > this.sm.applied);
     const records = this.sm.apply(fresh);
     if (fresh.length > 0) this.hooks.applied(this, fresh, records);
     for (const rs of rd.readStates) this.hooks.readState(this, rs);
     raw.advance(rd);
+  }
+
+  private writeState(rd: Ready): void {
+    const prev = this.storage.initialState().hardState;
+    if (rd.hardState !== undefined) this.unflushed = { ...this.unflushed, hardState: rd.hardState };
+    if (rd.confState !== undefined) this.unflushed = { ...this.unflushed, confState: rd.confState };
+    const hs = this.unflushed.hardState;
+    const cs = this.unflushed.confState;
+    if (hs === undefined && cs === undefined) return;
+    this.sinceFlush++;
+    const termVote = hs !== undefined && (hs.term !== prev.term || hs.vote !== prev.vote);
+    if (!termVote && cs === undefined && this.sinceFlush < COMMIT_FLUSH_EVERY) return;
+    if (hs !== undefined) this.storage.setHardState(hs);
+    if (cs !== undefined) this.storage.setConfState(cs);
+    this.unflushed = {};
+    this.sinceFlush = 0;
   }
 
   /** Takes a snapshot at the applied index and compacts the log, keeping `keep` entries for slow followers. */

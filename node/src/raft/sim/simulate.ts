@@ -2,7 +2,8 @@
  * The randomized simulator: one seed = one deterministic run of a cluster under a
  * lossy, reordering, partitioning network, drifting clocks and occasional slow fsyncs
  * (a Ready's writes become durable 0–2 units later, 3% of the time 20–50), with crashes
- * that lose what was not yet durable, restarts, membership changes,
+ * that lose what was not yet durable (often mid-persist, between the log write and the
+ * stable-state write), restarts, membership changes,
  * leadership transfers, snapshots and client traffic, checking the invariants after
  * every time step, then healing everything and checking that no acknowledged record was
  * lost and that the client history is linearizable.
@@ -12,6 +13,8 @@ import { checkLinearizable } from '../lincheck/check.js';
 import type { Operation } from '../lincheck/history.js';
 import { SimClients } from './clients.js';
 import { SimCluster } from './cluster.js';
+import { SimDiskNode } from './sim-disk-node.js';
+import { SimNode } from './sim-node.js';
 
 /** Knobs of one run. */
 export interface SimOptions {
@@ -34,6 +37,13 @@ export interface SimOptions {
   readonly lincheck?: boolean;
   /** Print the trace as it happens. */
   readonly verbose?: boolean;
+  /**
+   * Run every node on the shell's real storage (segmented log + stable store, persisted by
+   * the shell's persistReady) over a simulated disk: half the crashes are power cuts, often
+   * at a random file operation inside a persist, and every restart runs the log's recovery.
+   * Compaction is off in this mode.
+   */
+  readonly powerCuts?: boolean;
 }
 
 /** Statistics of a passing run. */
@@ -44,6 +54,8 @@ export interface SimStats {
   readonly crashes: number;
   readonly confChanges: number;
   readonly snapshots: number;
+  /** Power cuts (disk backend only). */
+  readonly powerCuts: number;
   /** The checker's verdict: `unknown` when its step budget ran out (reported, never counted as a pass silently). */
   readonly linearizable: 'ok' | 'unknown' | 'not-checked';
 }
@@ -60,11 +72,12 @@ export function replayCommand(seed: number, opts: SimOptions = { seed }): string
   let flags = ` --voters ${opts.voters ?? 3} --duration ${opts.duration ?? 3000} --intensity ${opts.intensity ?? 1}`;
   if (opts.staleReads === true) flags += ' --stale-reads';
   if (opts.earlyAcks === true) flags += ' --early-acks';
+  if (opts.powerCuts === true) flags += ' --power-cuts';
   return `npm run test:sim -- --seed ${seed}${flags} --verbose`;
 }
 
 /** Runs one seed. Never throws for protocol failures: they come back as `ok: false` with the seed and replay command. */
-export function simulate(opts: SimOptions): SimResult {
+export async function simulate(opts: SimOptions): Promise<SimResult> {
   const trace: string[] = [];
   const keep = (l: string): void => {
     if (opts.verbose === true) process.stdout.write(`${l}\n`);
@@ -72,25 +85,44 @@ export function simulate(opts: SimOptions): SimResult {
     if (trace.length > 400) trace.splice(0, 100);
   };
   const k = opts.intensity ?? 1;
-  const c = new SimCluster({ seed: opts.seed, faults: { dropRate: Math.min(0.5, 0.05 * k), dupRate: 0.02 * k, minDelay: 1, maxDelay: 12 * k }, trace: keep });
+  const disk = opts.powerCuts === true;
+  const c = new SimCluster({ seed: opts.seed, faults: { dropRate: Math.min(0.5, 0.05 * k), dupRate: 0.02 * k, minDelay: 1, maxDelay: 12 * k }, trace: keep, disk });
   const rand = c.rand;
   const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(rand() * xs.length)];
   const voters = opts.voters ?? 3;
   const ids: NodeId[] = [];
   for (let i = 1; i <= voters; i++) ids.push(nodeId(`n${i}`));
-  for (const id of ids) c.addNode(id, { voters: ids, learners: [] });
+  const started = (async () => {
+    for (const id of ids) {
+      const n = c.addNode(id, { voters: ids, learners: [] });
+      if (disk) await n.start(); // a MemoryStorage node starts in its constructor
+    }
+  })();
   const phase = new Map<NodeId, number>();
   const period = new Map<NodeId, number>();
   const clients = new SimClients(c, opts.clients ?? 3, { timeout: 40 * TICK, staleReads: opts.staleReads === true, earlyAcks: opts.earlyAcks === true, opRate: 0.05 });
   const downUntil = new Map<NodeId, number>();
   const persistAt = new Map<NodeId, number>();
+  /**
+   * Disk backend: nodes that just sent a vote grant or an append acknowledgement, to be
+   * power-cut before anything else happens. Harmless when the promise was durable when sent;
+   * it is how the simulator catches a node that answers before its fsync.
+   */
+  const cutSoon = new Set<NodeId>();
+  if (disk) {
+    c.sendTap = (m) => {
+      if (opts.crashes === false) return;
+      const p = m.type === 'voteResp' && m.granted ? 0.2 * k : m.type === 'appendResp' && m.success ? 0.004 * k : 0;
+      if (p > 0 && rand() < p) cutSoon.add(m.from);
+    };
+  }
   let healAt = -1;
   let clientsOn = true;
   let nextId = voters + 1;
-  const stats = { crashes: 0, confChanges: 0, snapshots: 0 };
+  const stats = { crashes: 0, confChanges: 0, snapshots: 0, powerCuts: 0 };
   const duration = opts.duration ?? 3000;
 
-  const stepTime = (faulty: boolean): void => {
+  const stepTime = async (faulty: boolean): Promise<void> => {
     c.now++;
     for (const n of c.nodes.values()) {
       // Each node's clock runs at its own rate (period TICK-2 .. TICK+2): clock drift.
@@ -105,30 +137,58 @@ export function simulate(opts: SimOptions): SimResult {
     for (const m of c.net.due(c.now)) c.deliver(m);
     for (const n of c.running()) {
       for (let k = 0; k < 4; k++) {
-        if (n.pending !== null && (persistAt.get(n.id) ?? 0) <= c.now) n.persist();
+        if (n.pending !== null && (persistAt.get(n.id) ?? 0) <= c.now) await n.persist();
         if (n.pending === null && n.takeReady()) persistAt.set(n.id, c.now + (rand() < 0.03 ? 20 + Math.floor(rand() * 30) : Math.floor(rand() * 3)));
         else break;
       }
     }
     if (clientsOn) clients.step();
-    if (faulty) injectFaults();
+    if (faulty) {
+      for (const id of cutSoon) {
+        const n = c.node(id);
+        if (!n.up) continue;
+        keep(`${c.now} power cut ${id} right after it answered`);
+        n.crash('power');
+        stats.crashes++;
+        stats.powerCuts++;
+        downUntil.set(id, c.now + 50 + Math.floor(rand() * 300));
+      }
+      await injectFaults();
+    }
+    cutSoon.clear();
     for (const [id, t] of downUntil) {
       if (t <= c.now) {
         downUntil.delete(id);
         keep(`${c.now} restart ${id}`);
-        c.node(id).start();
+        await c.node(id).start();
       }
     }
     c.inv.step(c.nodes.values());
   };
 
-  const injectFaults = (): void => {
+  const injectFaults = async (): Promise<void> => {
     const up = c.running();
     if (opts.crashes !== false && rand() < 0.0015 * k && up.length > 0) {
-      const victim = pick(up);
+      // Half the crashes hit a node in the middle of persisting a Ready (the window where
+      // durability bugs live); half of those fall between the log write and the
+      // stable-state write, which the shell makes separately (sim-node.ts).
+      const writing = up.filter((n) => n.pending !== null);
+      const victim = (rand() < 0.5 ? pick(writing) : undefined) ?? pick(up);
       if (victim !== undefined) {
-        keep(`${c.now} crash ${victim.id}`);
-        victim.crash();
+        const inPersist = victim.pending !== null && rand() < 0.5;
+        if (victim instanceof SimDiskNode) {
+          // Half the crashes cut the power; one inside a persist strikes at a random file operation.
+          const power = inPersist || rand() < 0.5;
+          const op = 1 + Math.floor(rand() * 12);
+          keep(`${c.now} ${power ? 'power cut' : 'process crash'} ${victim.id}${inPersist ? ` at file operation ${op} of a persist` : ''}`);
+          if (power) stats.powerCuts++;
+          if (inPersist) await victim.persist(op);
+          else victim.crash(power ? 'power' : 'process');
+        } else {
+          keep(`${c.now} crash ${victim.id}${inPersist ? ' between its log write and its stable-state write' : ''}`);
+          if (inPersist && victim instanceof SimNode) victim.persist(true);
+          else victim.crash();
+        }
         stats.crashes++;
         downUntil.set(victim.id, c.now + 50 + Math.floor(rand() * 300));
       }
@@ -154,7 +214,8 @@ export function simulate(opts: SimOptions): SimResult {
       if (learner !== undefined && lp !== undefined && lp.lag < 5) res = leader.raw.proposeConfChange({ type: 'promote', node: learner });
       else if (learner === undefined && st.confState.voters.length < 5 && rand() < 0.6) {
         const id = nodeId(`n${nextId++}`);
-        c.addNode(id, null);
+        const joiner = c.addNode(id, null);
+        if (disk) await joiner.start();
         res = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
       } else if (st.confState.voters.length > 3) {
         const v = pick(st.confState.voters);
@@ -179,20 +240,21 @@ export function simulate(opts: SimOptions): SimResult {
   };
 
   try {
-    while (c.now < duration) stepTime(true);
+    await started;
+    while (c.now < duration) await stepTime(true);
     // Heal: no more faults, everyone back up, then let the cluster settle and catch up.
     keep(`${c.now} heal all, restart all`);
     c.net.heal();
     c.net.faults = { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 3 };
-    for (const id of downUntil.keys()) c.node(id).start();
+    for (const id of downUntil.keys()) await c.node(id).start();
     downUntil.clear();
     const settleUntil = c.now + 150 * TICK;
-    while (c.now < settleUntil) stepTime(false);
+    while (c.now < settleUntil) await stepTime(false);
     // Quiet period: clients stop so every member can catch up before the final check.
     clients.finish();
     clientsOn = false;
     const quietUntil = c.now + 50 * TICK;
-    while (c.now < quietUntil) stepTime(false);
+    while (c.now < quietUntil) await stepTime(false);
     const leader = c.leader();
     const members = new Set(leader?.raw?.status().confState.voters ?? []);
     c.inv.final([...c.nodes.values()].filter((n) => members.has(n.id)));
