@@ -45,6 +45,23 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
+/** Runs one printed shell line (curl) with a bound; resolves with its stdout. */
+function sh(line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('sh', ['-c', line], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    p.once('exit', (code) => {
+      clearTimeout(t);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${line} exited ${code}: ${err}${out}`));
+    });
+  });
+}
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -80,6 +97,19 @@ describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
     assert.equal(consumed.code, 0, consumed.stderr);
     assert.equal(consumed.stdout, 'hello\n');
 
+    // The curl lines it printed work as printed (the README's quick start shows the same for base 8400).
+    const printed = first.out.slice(first.out.indexOf('JSON over HTTPS with curl')).split('\n').filter((l) => l.startsWith('  curl ')).map((l) => l.trim());
+    assert.equal(printed.length, 6, first.out.slice(-3000));
+    const [bookPost, bookGet, batch, range, servers, tail] = await Promise.all(
+      printed.map((l) => sh(l.replace('from=0&encoding', 'from=0&max=3&encoding'))), // the tail line follows forever: stop it after 3
+    ).then((outs) => outs.map((o) => o.trim()));
+    assert.equal(bookPost, '{"offset":1}');
+    assert.match(bookGet ?? '', /^\{"record":\{"offset":0,"term":\d+,"value":"aGVsbG8="\}\}$/);
+    assert.equal(batch, '{"offsets":[2,3]}');
+    assert.equal((JSON.parse(range ?? '') as { records: { value: string }[] }).records[0]?.value, 'hello');
+    assert.equal((JSON.parse(servers ?? '') as { servers: unknown[] }).servers.length, 3);
+    assert.equal(tail?.split('\n').length, 3);
+
     const pids = first.pids();
     assert.equal(pids.length, 3);
     first.proc.kill('SIGINT');
@@ -95,7 +125,7 @@ describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
     assert.match(second.out, /node-0 \| .*--bootstrap ignored \(bootstrap happens once\)/);
     assert.doesNotMatch(second.out, /created certificates/);
     const again = await cli(['consume', '--addr', `127.0.0.1:${base}`, ...tls, '--offset', '0']);
-    assert.equal(again.stdout, 'hello\n', again.stderr);
+    assert.equal(again.stdout, 'hello\nhello\nhello\nworld\n', again.stderr); // the CLI's record and the three curl produced
     second.proc.kill('SIGTERM');
     assert.equal(await second.exited, 0);
     for (const pid of second.pids()) assert.equal(alive(pid), false, `agent pid ${pid} still running`);
