@@ -157,8 +157,8 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
   it('refuses an oversized body while it streams in: a declared length before reading it, a chunked one after at most the limit', async () => {
     const { url, api } = await start();
     const limit = jsonBodyLimit(MAX_RECORD, resolveHttpApiConfig(httpApiConfigPresets.test));
-    // Declared Content-Length (curl asks for 100 Continue first): refused unread.
-    const declared = await curl([...tlsArgs(root), `${url}/v1/records`, '-H', 'expect: 100-continue', '--data-binary', '@-'], { input: Buffer.alloc(8 * 1024 * 1024, 0x61) });
+    // Declared Content-Length (curl asks for 100 Continue first, and waits for it however loaded the machine is): refused unread.
+    const declared = await curl([...tlsArgs(root), `${url}/v1/records`, '-H', 'expect: 100-continue', '--expect100-timeout', '60', '--data-binary', '@-'], { input: Buffer.alloc(8 * 1024 * 1024, 0x61) });
     assert.equal(declared.status, 413, declared.body + declared.stderr);
     assert.match(declared.json<{ error: { message: string } }>().error.message, new RegExp(`request body of ${8 * 1024 * 1024} bytes exceeds the limit of ${limit} bytes`));
     assert.equal(api.stats.body.maxBufferedBytes, 0, 'nothing of the declared body was buffered');
