@@ -43,8 +43,7 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
     stop(): Promise<void>;
   }
   let running: Running[] = [];
-  async function start(config: Partial<HttpApiConfig> = {}): Promise<Running> {
-    const backend = new MemoryBackend({ maxRecordBytes: MAX_RECORD });
+  async function start(config: Partial<HttpApiConfig> = {}, backend = new MemoryBackend({ maxRecordBytes: MAX_RECORD })): Promise<Running> {
     const provider = new ReloadingCertificateProvider(pki.serverFiles);
     const authorizer = await CasbinAuthorizer.open(pki.aclFiles);
     const api = await HttpApiServer.listen({ backend, certificates: provider, mutual: true, authorizer: () => authorizer, config: { ...httpApiConfigPresets.test, ...config } }, '127.0.0.1', 0);
@@ -222,6 +221,17 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
     assert.deepEqual(r.json<{ error: unknown }>().error, { code: 'shutting-down', message: 'the server is shutting down', details: { grpcStatus: 'UNAVAILABLE' } });
   });
 
+  it('answers a batch of which one record failed with that error and the offsets of the records that were appended', async () => {
+    const backend = new MemoryBackend({ maxRecordBytes: MAX_RECORD });
+    const produce = backend.produce.bind(backend);
+    // A backend that loses leadership for exactly one record ("b1").
+    backend.produce = (v: Uint8Array) => (Buffer.from(v).toString() === 'b1' ? Promise.reject(Object.assign(new Error('not the leader'), { code: 'no-leader' })) : produce(v));
+    const { url } = await start({}, backend);
+    const r = await as(root, `${url}/v1/records?encoding=utf8`, '-d', '{"records": [{"value": "b0"}, {"value": "b1"}, {"value": "b2"}]}');
+    assert.equal(r.status, 503);
+    assert.deepEqual(r.json<{ error: unknown }>().error, { code: 'no-leader', message: 'not the leader', details: { grpcStatus: 'UNAVAILABLE', offsets: [0, null, 1] } });
+  });
+
   it('tails from an offset as NDJSON while records are produced, and ends after max', async () => {
     const { url, backend } = await start();
     await backend.produce(Buffer.from('r0'));
@@ -262,6 +272,19 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
     socket.resume();
     await until(() => received === total, `all ${total} records at the client (got ${received})`, 60_000);
     assert.ok(api.stats.tail.pauses >= 1);
+    socket.destroy();
+  });
+
+  it('disconnects a tail whose client reads nothing for tailStallTimeoutMs while data waits', async () => {
+    const { api, backend } = await start({ tailStallTimeoutMs: 300 });
+    const value = Buffer.alloc(MAX_RECORD, 0x63);
+    for (let i = 0; i < 20_000; i += 500) await Promise.all(Array.from({ length: 500 }, () => backend.produce(value)));
+    const socket: TLSSocket = connect({ host: '127.0.0.1', port: api.port, ca: pki.ca.certPem, cert: pki.root.certPem, key: pki.root.keyPem, servername: 'localhost' });
+    await new Promise<void>((resolve) => socket.once('secureConnect', resolve));
+    socket.write('GET /v1/records/tail?from=0 HTTP/1.1\r\nhost: localhost\r\n\r\n');
+    socket.pause();
+    await until(() => api.stats.tail.stalled === 1, 'the stalled tail to be disconnected', 30_000);
+    await until(() => api.openRequests === 0, 'the request to end', 10_000);
     socket.destroy();
   });
 
