@@ -30,7 +30,7 @@ describe('commitlog agent (cluster agent of one, real process) + client commands
     writeFileSync(config, 'cluster-id: cli-test\nraft-preset: test\ngossip-preset: local\n');
     agent = await startCliAgent([
       'agent', '--bootstrap', '--node-name', 'cli-node', '--data-dir', join(dir, 'data'), '--config-file', config,
-      '--bind-addr', `127.0.0.1:${gossip}`, '--rpc-port', String(rpc), '--http-port', String(http), '--json-port', '0',
+      '--bind-addr', `127.0.0.1:${gossip}`, '--rpc-port', String(rpc), '--http-port', String(http),
       ...Object.entries(localPkiFlags(pki)).flatMap(([k, v]) => [`--${k}`, v]),
     ]);
     assert.equal(agent.rpcPort, rpc);
