@@ -20,7 +20,7 @@ import { allowAll, type Authorizer } from '../acl/authorizer.js';
 import { silentLogger, type Logger, type LogLevel } from '../observability/logger.js';
 import type { NodeMetrics } from '../observability/metrics.js';
 import type { LogBackend } from '../server/backend.js';
-import { ShuttingDownError } from '../server/errors.js';
+import { InvalidRequestError, ShuttingDownError } from '../server/errors.js';
 import type { ReloadingCertificateProvider } from '../tls/credentials.js';
 import { BodyAbortedError, type BodyStats } from './body.js';
 import { resolveHttpApiConfig, type HttpApiConfig } from './config.js';
@@ -191,8 +191,9 @@ export class HttpApiServer {
     });
     try {
       if (this.closing !== undefined) throw new ShuttingDownError();
-      const url = new URL(req.url ?? '/', 'https://localhost');
       subject = subjectOfRequest(req, d.mutual);
+      const url = URL.parse(req.url ?? '/', 'https://localhost');
+      if (url === null) throw new InvalidRequestError(`cannot parse the request target ${JSON.stringify(req.url)}`);
       const r = route(req.method ?? 'GET', url.pathname);
       if (!('handler' in r)) {
         code = r.body.error.code;

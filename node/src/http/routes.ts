@@ -183,7 +183,7 @@ async function sendRecord(x: Exchange, d: RouteDeps, offset: number): Promise<vo
 }
 
 async function readOne(x: Exchange, d: RouteDeps): Promise<void> {
-  const offset = parseOffsetParam('offset', decodeURIComponent(x.url.pathname.slice('/v1/records/'.length)));
+  const offset = parseOffsetParam('offset', x.url.pathname.slice('/v1/records/'.length));
   if (offset instanceof Error) throw offset;
   await sendRecord(x, d, offset ?? 0);
 }
