@@ -95,7 +95,10 @@ describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
     assert.equal(produced.stdout, '0\n');
     const consumed = await cli(['consume', '--addr', `127.0.0.1:${base + 20}`, ...tls, '--offset', '0']);
     assert.equal(consumed.code, 0, consumed.stderr);
-    assert.equal(consumed.stdout, 'hello\n');
+    assert.equal(consumed.stdout, '0\thello\n');
+    // Role names as in `commitlog servers` (leader/voter), and no deprecation warning anywhere.
+    const listed = [...first.out.matchAll(/^\s+node-\d\s+127\.0\.0\.1:\d+\s+(\S+)$/gm)].map((m) => m[1]).sort();
+    assert.deepEqual(listed, ['leader', 'voter', 'voter'], first.out.slice(-3000));
 
     // The curl lines it printed work as printed (the README's quick start shows the same for base 8400).
     const printed = first.out.slice(first.out.indexOf('JSON over HTTPS with curl')).split('\n').filter((l) => l.startsWith('  curl ')).map((l) => l.trim());
@@ -116,6 +119,7 @@ describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
     assert.equal(await first.exited, 0, first.out.slice(-3000));
     assert.match(first.out, /all nodes stopped/);
     for (const pid of pids) assert.equal(alive(pid), false, `agent pid ${pid} still running`);
+    assert.doesNotMatch(first.out, /DeprecationWarning|\bDEP0\d{3}\b/, 'npm start prints no deprecation warning');
 
     // A second start reuses the certificates and the data: no second bootstrap, the record is still there.
     const second = new StartRun(['--base-port', String(base), '--dir', dir]);
@@ -125,7 +129,7 @@ describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
     assert.match(second.out, /node-0 \| .*--bootstrap ignored \(bootstrap happens once\)/);
     assert.doesNotMatch(second.out, /created certificates/);
     const again = await cli(['consume', '--addr', `127.0.0.1:${base}`, ...tls, '--offset', '0']);
-    assert.equal(again.stdout, 'hello\nhello\nhello\nworld\n', again.stderr); // the CLI's record and the three curl produced
+    assert.equal(again.stdout, '0\thello\n1\thello\n2\thello\n3\tworld\n', again.stderr); // the CLI's record and the three curl produced
     second.proc.kill('SIGTERM');
     assert.equal(await second.exited, 0);
     for (const pid of second.pids()) assert.equal(alive(pid), false, `agent pid ${pid} still running`);

@@ -26,6 +26,11 @@ import { parseArgs } from 'node:util';
 import { CommitLogClient } from '../node/src/client/index.js';
 import { ensureLocalPki, localPkiFlags, type LocalPki } from '../node/src/agent/local-pki.js';
 import { clientCredentials } from '../node/src/tls/index.js';
+import { roleName } from '../node/src/cli/client-commands.js';
+import { quietKnownWarnings } from '../node/src/observability/warnings.js';
+
+// This process talks gRPC to 127.0.0.1 too: no DEP0123 in the quick start's output.
+quietKnownWarnings();
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const AGENT = join(ROOT, 'node/src/agent/main.ts');
@@ -127,6 +132,7 @@ function startNode(i: number, pki: LocalPki): NodeProc {
     '--cluster-id=local',
     ...Object.entries(localPkiFlags(pki)).map(([k, v]) => `--${k}=${v}`),
     '--gossip-preset=local',
+    '--console', // loopback-only nodes: the console is safe to serve here
     `--start-join-addrs=${seeds.join(',')}`,
     ...(i === 0 ? ['--bootstrap'] : []),
   ];
@@ -228,13 +234,16 @@ if (!ready) {
   const tls = `--ca-file ${rel(pki.ca)} --cert-file ${rel(pki.rootCert)} --key-file ${rel(pki.rootKey)}`;
   say('');
   say(`cluster ready: ${servers.length} voters, leader ${servers.find((s) => s.isLeader)?.id ?? '?'}`);
-  for (const s of servers) say(`  ${s.id.padEnd(7)} ${s.addr.padEnd(16)} ${s.isLeader ? 'leader' : 'follower'}${s.isVoter ? '' : ' (learner)'}`);
+  // The same role names as `commitlog servers`, `status` and `members list`: leader, voter, learner.
+  for (const s of servers) say(`  ${s.id.padEnd(7)} ${s.addr.padEnd(16)} ${roleName(s)}`);
   say('');
   say('try (any node accepts writes; followers forward them to the leader):');
   say(`  npm run -s cli -- produce --addr 127.0.0.1:${ports(1).rpc} ${tls} hello world`);
   say(`  npm run -s cli -- consume --addr 127.0.0.1:${ports(2).rpc} ${tls} --offset 0`);
   say(`  npm run -s cli -- servers --addr 127.0.0.1:${ports(0).rpc} ${tls}`);
+  say(`  npm run -s cli -- status --addr 127.0.0.1:${ports(0).rpc} ${tls}`);
   say(`  metrics: curl -s http://127.0.0.1:${ports(0).http}/metrics | grep commitlog_raft`);
+  say(`  console: ${[0, 1, 2].map((i) => `http://127.0.0.1:${ports(i).http}/console`).join('  ')}`);
   say('');
   say('JSON over HTTPS with curl and the same certificates (the book\'s shapes on /, the rest under /v1/):');
   for (const line of curlExamples(`--cacert ${rel(pki.ca)} --cert ${rel(pki.rootCert)} --key ${rel(pki.rootKey)}`)) say(`  ${line}`);

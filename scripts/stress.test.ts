@@ -31,6 +31,23 @@ describe('test:stress (scripts/stress.ts)', function () {
     }
   });
 
+  it('stops its load and the run in progress when it is terminated', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/stress.ts'), '--runs', '1000', '--load', 'spin', '--load-procs', '1', '--out', join(tmpdir(), `stress-term-${process.pid}.json`), 'scripts/testdata/stress-fixture.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    const started = new Promise<void>((r) => child.stdout.on('data', (b: Buffer) => { text += b.toString(); if (/run 1\/1000/.test(text)) r(); }));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    await started;
+    const pids = (/\(pids ([\d ]+)\)/.exec(text)?.[1] ?? '').split(' ').map(Number);
+    assert.equal(pids.length, 1, text);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 143);
+    const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    for (const deadline = Date.now() + 10_000; pids.some(alive);) {
+      assert.ok(Date.now() < deadline, `load process ${pids.join(' ')} still running 10 s after the script stopped`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
   it('summarizes per file: a timed-out run counts against every file in it', () => {
     const a = parseRun(1, { stats: { passes: 2, failures: 0 }, tests: [{ file: join(root, 'x.test.ts') }, { file: join(root, 'y.test.ts') }] }, 10, 0, 1);
     const b = { ...parseRun(2, { stats: { passes: 1, failures: 1 }, tests: [{ file: join(root, 'x.test.ts') }, { file: join(root, 'y.test.ts') }], failures: [{ file: join(root, 'y.test.ts'), fullTitle: 't', err: { message: 'boom\nstack' } }] }, 10, 1, 1) };

@@ -13,8 +13,9 @@
  *   core), the project's own CPU-heavy JavaScript; `spin` a busy loop; `none` nothing. A
  *   simulator process that stops by itself has found a failing seed: that is reported (with
  *   its output) and it is restarted on fresh seeds.
- * - Every run is bounded (`--run-timeout-ms`); a run that times out is killed (its process
- *   group, by pid) and counts as a failure of every file in it.
+ * - Every run is bounded (`--run-timeout-ms`); a run that times out is stopped (SIGTERM to
+ *   its process group, by pid, SIGKILL 10 s later) and counts as a failure of every file in
+ *   it. SIGINT/SIGTERM to the script stop the run in progress and the load the same way.
  * - Output: one line per run as it ends, then a table per file (runs, failed runs, the
  *   failing tests), and the whole result as JSON in `--out` (default
  *   `.tmp/stress-<date>.json`). Exit 1 if any run failed.
@@ -109,8 +110,8 @@ export function summarize(runs: readonly RunResult[]): FileSummary[] {
 }
 
 /** Starts the CPU load; returns a stop function. */
-function startLoad(kind: string, procs: number, onFinding: (text: string) => void): () => void {
-  if (kind === 'none' || procs <= 0) return () => undefined;
+function startLoad(kind: string, procs: number, onFinding: (text: string) => void): { stop: () => void; pids: () => number[] } {
+  if (kind === 'none' || procs <= 0) return { stop: () => undefined, pids: () => [] };
   const children = new Set<ChildProcess>();
   let stopping = false;
   let from = 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
@@ -130,11 +131,17 @@ function startLoad(kind: string, procs: number, onFinding: (text: string) => voi
     });
   };
   for (let i = 0; i < procs; i++) one();
-  return () => {
-    stopping = true;
-    for (const c of children) c.kill('SIGKILL');
+  return {
+    stop: () => {
+      stopping = true;
+      for (const c of children) c.kill('SIGKILL');
+    },
+    pids: () => [...children].flatMap((c) => (c.pid === undefined ? [] : [c.pid])),
   };
 }
+
+/** The mocha process group of the run in progress (killed if the script is stopped). */
+let currentRun: number | undefined;
 
 /** Runs mocha once over `files`; resolves with the parsed result. */
 function runOnce(run: number, files: readonly string[], dir: string, timeoutMs: number): Promise<RunResult> {
@@ -145,15 +152,22 @@ function runOnce(run: number, files: readonly string[], dir: string, timeoutMs: 
     const child = spawn(join(root, 'node_modules/.bin/mocha'), ['--reporter', 'json', '--reporter-option', `output=${out}`, ...files], {
       cwd: root, env: { ...process.env, COMMITLOG_STRESS_RUN: String(run) }, stdio: ['ignore', 'ignore', 'pipe'], detached: true,
     });
+    currentRun = child.pid;
     let stderr = '';
     child.stderr?.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-4000); });
     let timedOut = false;
+    // On timeout: SIGTERM to the group (the control plane cleans up), SIGKILL 10 s later.
+    const kill = (signal: NodeJS.Signals): void => { try { if (child.pid !== undefined) process.kill(-child.pid, signal); } catch { /* gone */ } };
+    let hard: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      kill('SIGTERM');
+      hard = setTimeout(() => kill('SIGKILL'), 10_000);
     }, timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
+      if (hard) clearTimeout(hard);
+      currentRun = undefined;
       const ms = Math.round(performance.now() - started);
       let json: MochaJson = {};
       try {
@@ -185,13 +199,20 @@ async function main(): Promise<void> {
   const out = o.out ?? join(root, '.tmp', `stress-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const dir = mkdtempSync(join(tmpdir(), 'commitlog-stress-'));
   const findings: string[] = [];
-  const stopLoad = startLoad(o.load, Number(o.loadProcs), (t) => { findings.push(t); process.stdout.write(`LOAD FINDING: ${t}\n`); });
-  const stop = (): void => { stopLoad(); rmSync(dir, { recursive: true, force: true }); };
-  process.once('SIGINT', () => { stop(); process.exit(130); });
+  const load = startLoad(o.load, Number(o.loadProcs), (t) => { findings.push(t); process.stdout.write(`LOAD FINDING: ${t}\n`); });
+  const stop = (): void => { load.stop(); rmSync(dir, { recursive: true, force: true }); };
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      // The control plane's own SIGTERM handler (test/controlplane/process.ts) stops its children.
+      if (currentRun !== undefined) try { process.kill(-currentRun, 'SIGTERM'); } catch { /* already gone */ }
+      stop();
+      process.exit(code);
+    });
+  }
   const results: RunResult[] = [];
   const began = new Date();
   try {
-    process.stdout.write(`stress: ${runs} runs of ${files.join(' ')} with load=${o.load}×${o.loadProcs}\n`);
+    process.stdout.write(`stress: ${runs} runs of ${files.join(' ')} with load=${o.load}×${o.loadProcs} (pids ${load.pids().join(' ') || 'none'})\n`);
     for (let i = 1; i <= runs; i++) {
       const r = await runOnce(i, files, dir, Number(o.runTimeoutMs));
       results.push(r);

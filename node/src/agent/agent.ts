@@ -22,6 +22,7 @@ import { RaftNode, TcpTransport, nodeId } from '../raft/index.js';
 import { CommitLogServer } from '../server/server.js';
 import { clientCredentials } from '../tls/credentials.js';
 import type { ClusterAgentConfig } from './config.js';
+import { consoleSource } from './console-source.js';
 import { LeaderForwarder } from './forwarder.js';
 import { MembershipReconciler, RemovedMembers } from './membership.js';
 import { registerRaftMetrics } from './metrics.js';
@@ -199,7 +200,7 @@ export class Agent {
         admin: new RaftAdmin({ node, backend, peers, self, removed }),
         logger,
         metrics,
-        config: { requestLogLevel: config.requestLogLevel },
+        config: { requestLogLevel: config.requestLogLevel, reflection: config.reflection },
       });
       cleanup.push(() => server.shutdown());
       const rpcBind = `${config.bindHost}:${config.rpcPort}`;
@@ -255,6 +256,7 @@ export class Agent {
           port: config.httpPort,
           registry: metrics.registry,
           readiness: () => probes.readiness(),
+          ...(config.console ? { console: consoleSource(node, backend, config.clusterId) } : {}),
         }),
       );
       cleanup.push(() => http.close());

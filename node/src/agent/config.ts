@@ -36,6 +36,7 @@ export const clusterOptions = [
   { key: 'raft-preset', kind: 'string', description: 'Raft timing preset: lan or test', default: 'lan' },
   { key: 'json-port', kind: 'int', description: 'port of the JSON-over-HTTPS API: the server TLS files, client certificates and ACL of gRPC (0 = any free port, off = disabled)', default: 8403 },
   { key: 'linearizable-reads', kind: 'bool', description: 'serve Consume after a ReadIndex barrier (linearizable, one leader round trip)', default: false },
+  { key: 'console', kind: 'bool', description: 'serve the live cluster console at /console on the HTTP port (unauthenticated, read-only: only where that port is not exposed)', default: false },
 ] as const;
 
 /** Every option of the cluster agent, in help order. */
@@ -65,6 +66,8 @@ export interface ClusterAgentConfig extends AgentConfig {
   readonly linearizableReads: boolean;
   /** Port of the JSON API (node/src/http; 0 = any free port), undefined when disabled (`--json-port off`). */
   readonly jsonPort: number | undefined;
+  /** Serve the live console on the HTTP port (observability/console.ts). */
+  readonly console: boolean;
   /** Segment size and retention of the log (applied by Raft's compaction timer). */
   readonly log: { readonly segmentBytes: number; readonly retentionBytes: number; readonly retentionMs: number };
   /** Time bound of the leadership transfer on SIGTERM (ms). */
@@ -167,6 +170,7 @@ export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown
   const linearizableReads = bool('linearizable-reads');
   const jsonPortRaw = raw('json-port');
   const jsonPort = jsonPortRaw?.value === 'off' || jsonPortRaw?.value === false ? undefined : int('json-port', 0, 65535);
+  const liveConsole = bool('console');
   if (base !== undefined) {
     if (base.serverTls === undefined || base.serverTls.caFile === undefined)
       problems.push('a cluster needs mutual TLS between nodes: give --server-tls-cert-file, --server-tls-key-file and --server-tls-ca-file (or the --peer-tls-* files)');
@@ -187,6 +191,7 @@ export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown
     raftPreset,
     linearizableReads,
     jsonPort,
+    console: liveConsole,
     log: { segmentBytes, retentionBytes, retentionMs: retentionHours * 3_600_000 },
     shutdownTransferMs: 3000,
     membershipResyncMs: 1000,

@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { AgentConfigError, envName } from '../cli/agent-config.js';
 import { startTracing } from '../observability/tracing.js';
+import { quietKnownWarnings } from '../observability/warnings.js';
 import { readClusterConfigFile, resolveClusterAgentConfig } from './config.js';
 import { addAgentOptions, flagsOf } from './options.js';
 
@@ -33,6 +34,8 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
+// Forwarding to the leader at an IP address would print DEP0123 (warnings.ts).
+quietKnownWarnings();
 // Tracing must patch grpc-js before anything loads it (see node/src/cli/main.ts).
 const tracing = await startTracing();
 try {

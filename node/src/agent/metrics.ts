@@ -35,8 +35,8 @@ export function registerRaftMetrics(node: RaftNode, registry: Registry): Counter
     },
   });
   new Gauge({
-    name: 'commitlog_raft_follower_lag',
-    help: 'Leader only: entries each member is behind the leader.',
+    name: 'commitlog_raft_follower_lag_entries',
+    help: 'Leader only: Raft log entries each member is behind the leader.',
     labelNames: ['peer'],
     registers,
     collect() {

@@ -11,7 +11,6 @@ import type { Command } from 'commander';
 import { allAgentOptions, clusterOptions, resolveClusterAgentConfig } from '../agent/config.js';
 import { addAgentOptions, flagsOf } from '../agent/options.js';
 import { AgentConfigError, envName, readConfigFile, resolveAgentConfig } from './agent-config.js';
-import { startStandaloneAgent } from './standalone.js';
 
 const allKeys: readonly string[] = allAgentOptions.map((o) => o.key);
 const clusterKeys: ReadonlySet<string> = new Set(clusterOptions.map((o) => o.key));
@@ -70,6 +69,7 @@ async function runStandalone(flags: Readonly<Record<string, unknown>>, env: Node
     ...Object.keys(file).filter((k) => clusterKeys.has(k)).map((k) => `${k} (config file): not accepted with --standalone (a single node without Raft or gossip)`),
   ];
   if (refused.length > 0) throw new AgentConfigError(refused);
+  const { startStandaloneAgent } = await import('./standalone.js');
   const running = await startStandaloneAgent(resolveAgentConfig(flags, env, file));
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {

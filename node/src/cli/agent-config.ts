@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { isLogLevel, type LogLevel } from '../observability/logger.js';
+import { DEFAULT_MAX_RECORD_BYTES } from '../server/limits.js';
 
 /** Kinds of option values. */
 type Kind = 'string' | 'int' | 'bool' | 'file';
@@ -42,7 +43,8 @@ export const agentOptions = [
   { key: 'peer-tls-key-file', kind: 'file', description: 'private key for the peer certificate (PEM)' },
   { key: 'peer-tls-ca-file', kind: 'file', description: 'CA that peer server certificates must chain to' },
   { key: 'insecure', kind: 'bool', description: 'serve plaintext gRPC without TLS (with --standalone only: a cluster needs mutual TLS)', default: false },
-  { key: 'max-record-bytes', kind: 'int', description: 'largest record accepted (bytes)', default: 4 * 1024 * 1024 },
+  { key: 'max-record-bytes', kind: 'int', description: 'largest record accepted (bytes); the default leaves room for framing under gRPC\'s default 4 MiB message limit, so every client can read every record back', default: DEFAULT_MAX_RECORD_BYTES },
+  { key: 'disable-reflection', kind: 'bool', description: 'do not serve gRPC server reflection (on by default, behind the same TLS and ACL action "consume" as the API)', default: false },
   { key: 'log-level', kind: 'string', description: 'log level: fatal|error|warn|info|debug|trace|silent', default: 'info' },
   { key: 'request-log-level', kind: 'string', description: 'level of the one-line-per-request log (silent = off)', default: 'info' },
 ] as const satisfies readonly OptionSpec[];
@@ -62,6 +64,8 @@ export interface AgentConfig {
   readonly maxRecordBytes: number;
   readonly logLevel: LogLevel;
   readonly requestLogLevel: LogLevel;
+  /** Serve gRPC server reflection (default true; `--disable-reflection`). */
+  readonly reflection: boolean;
 }
 
 /** Thrown with every problem found, one per line. */
@@ -210,6 +214,7 @@ export function resolveAgentConfig(flags: Readonly<Record<string, unknown>>, env
   const maxRecordBytes = int('max-record-bytes', 1, 64 * 1024 * 1024);
   const logLevel = level('log-level');
   const requestLogLevel = level('request-log-level');
+  const reflection = !bool('disable-reflection');
 
   if (problems.length > 0) throw new AgentConfigError(problems);
   return {
@@ -226,5 +231,6 @@ export function resolveAgentConfig(flags: Readonly<Record<string, unknown>>, env
     maxRecordBytes,
     logLevel,
     requestLogLevel,
+    reflection,
   };
 }

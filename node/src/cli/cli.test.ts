@@ -69,7 +69,7 @@ describe('commitlog agent (cluster agent of one, real process) + client commands
     const following = consume({ ...flags('root'), offset: 2, follow: true, max: 1 }, c.out);
     await produce(['later'], flags('root'), collect().out);
     await following;
-    assert.equal(c.text(), 'later\n');
+    assert.equal(c.text(), '2\tlater\n', 'plain output is <offset> TAB <value>');
   });
 
   it('consume at the end prints nothing; past the end it fails with OUT_OF_RANGE and the bounds', async () => {
@@ -83,6 +83,38 @@ describe('commitlog agent (cluster agent of one, real process) + client commands
 
   it('nobody is refused with PERMISSION_DENIED (the ACL applies)', async () => {
     await assert.rejects(produce(['x'], flags('nobody'), collect().out), (err: { code?: number; details?: string }) => err.code === 7 && err.details === 'nobody not permitted to produce');
+  });
+
+  it('binary values round-trip with --encoding hex and base64 (both as processes); a bad value is a usage error that appends nothing', async () => {
+    const bytes = Buffer.from([0xff, 0x00, 0xfe, 0x80, 0x0a, 0x41]);
+    const p = await cli(['produce', ...clientArgs('root'), '--encoding', 'hex', bytes.toString('hex')]);
+    assert.deepEqual({ code: p.code, out: p.stdout }, { code: 0, out: '3\n' }, p.stderr);
+    const p2 = await cli(['produce', ...clientArgs('root'), '--encoding', 'base64', bytes.toString('base64')]);
+    assert.deepEqual({ code: p2.code, out: p2.stdout }, { code: 0, out: '4\n' }, p2.stderr);
+    const hex = await cli(['consume', ...clientArgs('root'), '--offset', '3', '--encoding', 'hex']);
+    assert.deepEqual({ code: hex.code, out: hex.stdout }, { code: 0, out: `3\t${bytes.toString('hex')}\n4\t${bytes.toString('hex')}\n` }, hex.stderr);
+    const b64 = await cli(['consume', ...clientArgs('root'), '--offset', '3', '--encoding', 'base64', '--json']);
+    assert.equal(b64.code, 0, b64.stderr);
+    for (const line of b64.stdout.trim().split('\n')) assert.deepEqual(Buffer.from((JSON.parse(line) as { value: string }).value, 'base64'), bytes);
+    const bad = await cli(['produce', ...clientArgs('root'), '--encoding', 'hex', 'abc']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /not hex/);
+    const unknown = await cli(['produce', ...clientArgs('root'), '--encoding', 'latin1', 'x']);
+    assert.equal(unknown.code, 2);
+    const after = collect();
+    await consume({ ...flags('root'), offset: 5 }, after.out);
+    assert.equal(after.text(), '', 'nothing was appended by the refused commands');
+  });
+
+  it('--addr commitlog:///seed,seed goes through the load-balancing resolver (a dead first seed is skipped)', async () => {
+    const dead = await freePort();
+    const target = `commitlog:///127.0.0.1:${dead},127.0.0.1:${agent.rpcPort}`;
+    const args = ['--addr', target, '--ca-file', pki.ca, '--server-name', 'localhost', '--cert-file', pki.rootCert, '--key-file', pki.rootKey];
+    const p = await cli(['produce', ...args, 'balanced']);
+    assert.deepEqual({ code: p.code, out: p.stdout }, { code: 0, out: '5\n' }, p.stderr);
+    const c = await cli(['consume', ...args, '--offset', '5', '--json']);
+    assert.equal(c.code, 0, c.stderr);
+    assert.deepEqual(JSON.parse(c.stdout) as unknown, { offset: 5, value: 'balanced' });
   });
 
   it('serves Raft and server metrics, /healthz and /readyz on the HTTP port', async () => {
@@ -144,7 +176,7 @@ describe('commitlog agent --standalone (plaintext development node, real process
     await produce(['plain'], { addr, insecure: true }, collect().out);
     const c = collect();
     await consume({ addr, insecure: true, offset: 0 }, c.out);
-    assert.equal(c.text(), 'plain\n');
+    assert.equal(c.text(), '0\tplain\n');
     a.proc.kill('SIGTERM');
     const [code] = (await once(a.proc, 'exit')) as [number | null];
     assert.equal(code, 0, a.stderr());

@@ -1,13 +1,29 @@
 /**
  * Client commands: `produce`, `consume [--follow]` and `servers`. Output is one line per
- * record (the value as UTF-8, or JSON with --json) so they compose in shell pipelines.
- * Errors print the gRPC status name and message to stderr and exit non-zero.
+ * record so they compose in shell pipelines: `<offset><TAB><value>`, or JSON lines with
+ * --json; values are written and read in `--encoding` utf8 (default), base64 or hex (binary
+ * values round-trip exactly with the last two). Errors print the gRPC status name and
+ * message to stderr and exit non-zero.
  */
 import { createInterface } from 'node:readline';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { LogClient, type ConsumeResponse, type GetServersResponse, type ProduceResponse } from '../gen/v1/log.js';
 import { ErrorMetadataKeys, statusName } from '../server/errors.js';
 import { connection, type ClientFlags } from './client-options.js';
+import { decodeValue, encodeValue, type Encoding } from './encoding.js';
+
+/** Options of the commands that read or write values. */
+export interface ValueFlags {
+  /** How values are written on the command line / printed (default utf8). */
+  readonly encoding?: Encoding;
+  /** JSON lines instead of tab-separated text. */
+  readonly json?: boolean;
+}
+
+/** The role of a server as every command prints it: leader, voter (a following voter) or learner. */
+export function roleName(s: { readonly isLeader: boolean; readonly isVoter: boolean }): 'leader' | 'voter' | 'learner' {
+  return s.isLeader ? 'leader' : s.isVoter ? 'voter' : 'learner';
+}
 
 function client(flags: ClientFlags): LogClient {
   const c = connection(flags);
@@ -22,7 +38,10 @@ export function describeError(err: unknown): string {
 }
 
 /** `produce`: values from the arguments, or one per line from stdin; prints each offset. */
-export async function produce(values: readonly string[], flags: ClientFlags & { json?: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function produce(values: readonly string[], flags: ClientFlags & ValueFlags, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const encoding = flags.encoding ?? 'utf8';
+  // Every argument is checked before anything is sent: a typo appends nothing.
+  const given = values.map((v) => decodeValue(v, encoding));
   const c = client(flags);
   try {
     const stream = c.produceStream();
@@ -35,12 +54,15 @@ export async function produce(values: readonly string[], flags: ClientFlags & { 
         resolve();
       });
     });
-    const send = async (v: string): Promise<void> => {
-      if (!stream.write({ record: { value: Buffer.from(v), offset: 0, term: 0, type: 0 } })) await new Promise((r) => stream.once('drain', r));
+    const send = async (value: Buffer): Promise<void> => {
+      if (!stream.write({ record: { value, offset: 0, term: 0, type: 0 } })) await new Promise((r) => stream.once('drain', r));
     };
-    if (values.length > 0) for (const v of values) await send(v);
-    else for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) await send(line);
-    stream.end();
+    try {
+      if (given.length > 0) for (const v of given) await send(v);
+      else for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) await send(decodeValue(line, encoding));
+    } finally {
+      stream.end();
+    }
     await done;
     if (failure) throw failure;
   } finally {
@@ -70,9 +92,10 @@ async function nextOffset(c: LogClient): Promise<number> {
  * tailing until interrupted); `max` stops after that many records.
  */
 export async function consume(
-  flags: ClientFlags & { offset: number; follow?: boolean; max?: number; json?: boolean },
+  flags: ClientFlags & ValueFlags & { offset: number; follow?: boolean; max?: number },
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
+  const encoding = flags.encoding ?? 'utf8';
   const c = client(flags);
   try {
     const end = flags.follow ? Infinity : await nextOffset(c);
@@ -89,7 +112,8 @@ export async function consume(
       stream.on('data', (r: ConsumeResponse) => {
         const rec = r.record;
         if (!rec) return;
-        const line = flags.json ? JSON.stringify({ offset: rec.offset, value: rec.value.toString('utf8') }) : rec.value.toString('utf8');
+        const value = encodeValue(rec.value, encoding);
+        const line = flags.json ? JSON.stringify({ offset: rec.offset, value }) : `${rec.offset}\t${value}`;
         out.write(`${line}\n`);
         n++;
         if (rec.offset + 1 >= end || n >= max) stream.cancel();
@@ -112,7 +136,7 @@ export async function servers(flags: ClientFlags & { json?: boolean }, out: Node
       out.write(
         flags.json
           ? `${JSON.stringify(s)}\n`
-          : `${s.id}\t${s.rpcAddr}\t${s.isLeader ? 'leader' : s.isVoter ? 'voter' : 'learner'}${s.externalRpcAddr ? `\t${s.externalRpcAddr}` : ''}\n`,
+          : `${s.id}\t${s.rpcAddr}\t${roleName(s)}${s.externalRpcAddr ? `\t${s.externalRpcAddr}` : ''}\n`,
       );
     }
   } finally {

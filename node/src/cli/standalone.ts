@@ -65,7 +65,7 @@ export async function startStandaloneAgent(
       ...(authz ? { authorizer: () => authz } : {}),
       logger,
       metrics,
-      config: { requestLogLevel: config.requestLogLevel },
+      config: { requestLogLevel: config.requestLogLevel, reflection: config.reflection },
     });
     const rpcPort = await server.listen(config.bindHost, config.rpcPort);
     const srv = server;

@@ -37,8 +37,25 @@ export const LB_POLICY_NAME = 'commitlog_leader';
 const LEADER_ATTRIBUTE = 'commitlog.leader_addr';
 const KIND_KEY = 'commitlog.kind';
 
-/** Methods that must reach the leader. */
-const WRITE_METHODS = new Set(['/log.v1.Log/Produce', '/log.v1.Log/ProduceStream']);
+/** Methods that must reach the leader (writes, and the Admin calls only the leader answers). */
+const WRITE_METHODS = new Set([
+  '/log.v1.Log/Produce',
+  '/log.v1.Log/ProduceStream',
+  '/log.v1.Admin/ListMembers',
+  '/log.v1.Admin/AddLearner',
+  '/log.v1.Admin/PromoteMember',
+  '/log.v1.Admin/RemoveMember',
+  '/log.v1.Admin/TransferLeadership',
+]);
+
+/** The seeds of a `commitlog:///host:port,host:port` target path. */
+export function seedsOf(path: string): string[] {
+  return path
+    .replace(/^\//, '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
 
 const splitAddr = (addr: string): { host: string; port: number } => {
   const i = addr.lastIndexOf(':');
@@ -57,9 +74,10 @@ const configSelector: experimental.ConfigSelector = {
 };
 
 class CommitLogResolver implements experimental.Resolver {
-  private readonly seed: string;
+  private readonly seeds: readonly string[];
   private known: string[] = [];
   private readonly creds: ChannelCredentials;
+  private readonly clientOptions: ChannelOptions;
   private timer: NodeJS.Timeout | undefined;
   private inFlight = false;
   private destroyed = false;
@@ -70,7 +88,10 @@ class CommitLogResolver implements experimental.Resolver {
     private readonly listener: experimental.ResolverListener,
     options: ChannelOptions,
   ) {
-    this.seed = target.path.replace(/^\//, '');
+    this.seeds = seedsOf(target.path);
+    // The resolver's own GetServers channels verify the same server name as the parent channel.
+    const override = options['grpc.ssl_target_name_override'] as string | undefined;
+    this.clientOptions = override ? { 'grpc.ssl_target_name_override': override, 'grpc.default_authority': override } : {};
     const creds = (options as Record<string, unknown>)[RESOLVER_CREDENTIALS_OPTION];
     if (creds === undefined) throw new Error(`the commitlog resolver needs ChannelCredentials in the channel option ${RESOLVER_CREDENTIALS_OPTION}`);
     this.creds = creds as ChannelCredentials;
@@ -82,7 +103,7 @@ class CommitLogResolver implements experimental.Resolver {
   private client(addr: string): LogClient {
     let c = this.clients.get(addr);
     if (c === undefined) {
-      c = new LogClient(addr, this.creds);
+      c = new LogClient(addr, this.creds, this.clientOptions);
       this.clients.set(addr, c);
     }
     return c;
@@ -96,7 +117,7 @@ class CommitLogResolver implements experimental.Resolver {
 
   private async resolve(): Promise<void> {
     let lastErr: ServiceError | undefined;
-    for (const addr of [...new Set([this.seed, ...this.known])]) {
+    for (const addr of [...new Set([...this.seeds, ...this.known])]) {
       try {
         const res = await new Promise<GetServersResponse>((ok, fail) =>
           this.client(addr).getServers({}, new Metadata(), { deadline: Date.now() + 3000 }, (e: ServiceError | null, r: GetServersResponse) => (e ? fail(e) : ok(r))),
@@ -135,8 +156,9 @@ class CommitLogResolver implements experimental.Resolver {
     this.clients.clear();
   }
 
+  /** The first seed: the name TLS verifies unless `grpc.ssl_target_name_override` says otherwise. */
   static getDefaultAuthority(target: experimental.GrpcUri): string {
-    return target.path.replace(/^\//, '');
+    return seedsOf(target.path)[0] ?? '';
   }
 }
 
@@ -254,8 +276,20 @@ export function registerCommitLogLoadBalancing(): void {
  * A generated LogClient on one load-balanced channel to `commitlog:///host:port`: Produce
  * and ProduceStream go to the leader, Consume/ConsumeStream/GetServers to the followers.
  */
-export function loadBalancedLogClient(target: string, credentials: ChannelCredentials, o: { refreshMs?: number } = {}): LogClient {
+export function loadBalancedLogClient(target: string, credentials: ChannelCredentials, o: { refreshMs?: number; channelOptions?: ChannelOptions } = {}): LogClient {
+  const lb = loadBalancedChannel(target, credentials, o);
+  return new LogClient(lb.target, credentials, lb.options);
+}
+
+/**
+ * The target and channel options of a load-balanced channel to `commitlog:///host:port,…`
+ * (a bare `host:port,…` is taken as the seed list), for any generated client: LogClient, or
+ * AdminClient, whose membership calls and TransferLeadership then reach the leader.
+ */
+export function loadBalancedChannel(target: string, credentials: ChannelCredentials, o: { refreshMs?: number; channelOptions?: ChannelOptions } = {}): { target: string; options: ChannelOptions } {
   registerCommitLogLoadBalancing();
-  const t = target.startsWith('commitlog:') ? target : `commitlog:///${target}`;
-  return new LogClient(t, credentials, { [RESOLVER_CREDENTIALS_OPTION]: credentials, [RESOLVER_REFRESH_OPTION]: o.refreshMs ?? 5000 });
+  return {
+    target: target.startsWith('commitlog:') ? target : `commitlog:///${target}`,
+    options: { ...o.channelOptions, [RESOLVER_CREDENTIALS_OPTION]: credentials, [RESOLVER_REFRESH_OPTION]: o.refreshMs ?? 5000 },
+  };
 }

@@ -5,4 +5,4 @@
  */
 export { CommitLogClient, ClusterUnavailableError, COMMITLOG_SCHEME, leaderAddrOf, parseTarget, type CommitLogClientOptions, type ConsumedRecord } from './client.js';
 export { CallKind, Picker, type ClusterServer, type Pick } from './picker.js';
-export { loadBalancedLogClient, registerCommitLogLoadBalancing, LB_POLICY_NAME, RESOLVER_CREDENTIALS_OPTION, RESOLVER_REFRESH_OPTION } from './grpc-lb.js';
+export { loadBalancedChannel, loadBalancedLogClient, registerCommitLogLoadBalancing, seedsOf, LB_POLICY_NAME, RESOLVER_CREDENTIALS_OPTION, RESOLVER_REFRESH_OPTION } from './grpc-lb.js';

@@ -37,11 +37,15 @@ export type LogConfigInput = Partial<Omit<LogConfig, 'retention'>> & {
   readonly retention?: Partial<RetentionConfig>;
 };
 
-/** Defaults: 64 MiB segments (etcd's WAL segment size), 4 MiB records, no retention. */
+/**
+ * Defaults: 64 MiB segments (etcd's WAL segment size), records up to 4 MiB − 1 KiB (the
+ * server's DEFAULT_MAX_RECORD_BYTES: a record read back over gRPC must fit, with its
+ * framing, in clients' default 4 MiB message limit; node/src/server/limits.ts), no retention.
+ */
 export const defaultLogConfig: LogConfig = {
   maxStoreBytes: 64 * 1024 * 1024,
   maxIndexBytes: 8 * 1024 * 1024,
-  maxRecordBytes: 4 * 1024 * 1024,
+  maxRecordBytes: 4 * 1024 * 1024 - 1024,
   initialOffset: 0,
   writeBufferBytes: 256 * 1024,
   retention: { maxTotalBytes: 0, maxAgeMs: 0 },

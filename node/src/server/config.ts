@@ -27,6 +27,8 @@ export interface ServerConfig {
    * absurdly large (RESOURCE_EXHAUSTED from grpc-js).
    */
   readonly receiveHeadroomBytes: number;
+  /** Serve gRPC server reflection (reflection.ts) next to the API, behind its TLS and ACL. */
+  readonly reflection: boolean;
 }
 
 /** Defaults. */
@@ -38,6 +40,7 @@ export const defaultServerConfig: ServerConfig = {
   requestLogLevel: 'info',
   shutdownGraceMs: 5000,
   receiveHeadroomBytes: 1024 * 1024,
+  reflection: true,
 };
 
 /** Presets: `quiet` for benchmarks (no request log). */
@@ -71,6 +74,7 @@ export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerCo
   positiveInt('consumeBatchBytes', c.consumeBatchBytes);
   if (!Number.isSafeInteger(c.shutdownGraceMs) || c.shutdownGraceMs < 0) throw new InvalidServerConfigError('shutdownGraceMs', `must be >= 0, got ${c.shutdownGraceMs}`);
   if (!Number.isSafeInteger(c.receiveHeadroomBytes) || c.receiveHeadroomBytes < 0) throw new InvalidServerConfigError('receiveHeadroomBytes', `must be >= 0, got ${c.receiveHeadroomBytes}`);
+  if (typeof c.reflection !== 'boolean') throw new InvalidServerConfigError('reflection', `must be true or false, got ${String(c.reflection)}`);
   if (!isLogLevel(c.requestLogLevel)) throw new InvalidServerConfigError('requestLogLevel', `must be a log level, got ${String(c.requestLogLevel)}`);
   return c;
 }

@@ -11,7 +11,8 @@
  * UPPER_SNAKE, domain "commitlog.dev", metadata = the same context as the plain trailers).
  */
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
-import { ErrorInfo, Status as RpcStatus } from '../gen/google/rpc/status.js';
+import { ErrorInfo } from '../gen/google/rpc/error_details.js';
+import { Status as RpcStatus } from '../gen/google/rpc/status.js';
 
 /** Trailing-metadata keys that carry error context. */
 export const ErrorMetadataKeys = {

@@ -32,6 +32,9 @@ export const methodActions: Readonly<Record<string, Action>> = {
   '/log.v1.Admin/PromoteMember': 'admin',
   '/log.v1.Admin/RemoveMember': 'admin',
   '/log.v1.Admin/TransferLeadership': 'admin',
+  // Server reflection: whoever may read the log may read its schema (reflection.ts).
+  '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo': 'consume',
+  '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo': 'consume',
 };
 
 /** What the interceptor reads on every call (getters, so reloads take effect at once). */

@@ -7,6 +7,7 @@ import { OffsetOutOfRangeError, RecordTooLargeError } from '../log/index.js';
 import type { BackendRecord, BackendStats, LogBackend, LogBounds, RangeOptions, ServerInfo } from './backend.js';
 import { CommitNotifier } from './commit-notifier.js';
 import { ShuttingDownError } from './errors.js';
+import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
 
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
@@ -25,7 +26,7 @@ export class MemoryBackend implements LogBackend {
   private bytes = 0;
 
   constructor(opts: MemoryBackendOptions = {}) {
-    this.maxRecordBytes = opts.maxRecordBytes ?? 4 * 1024 * 1024;
+    this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.self = opts.self ?? { id: 'memory', rpcAddr: '', isLeader: true, isVoter: true };
   }
 

@@ -22,11 +22,14 @@ import type { LogBackend } from './backend.js';
 import { resolveServerConfig, type ServerConfig } from './config.js';
 import { HealthState, ServingStatus } from './health-service.js';
 import { createInterceptor } from './interceptor.js';
+import { DEFAULT_MAX_RECORD_BYTES, readableByDefaultClients, serverMessageLimits } from './limits.js';
 import { logService } from './log-service.js';
+import { addReflection } from './reflection.js';
 import { StreamRegistry, type StreamStats } from './streams.js';
+import { VERSION } from '../version.js';
 
 /** Version reported by Admin.GetStatus. */
-export const SERVER_VERSION = '0.1.0';
+export const SERVER_VERSION = VERSION;
 
 /** The services' full names, as health checks name them. */
 export const ServiceNames = { log: 'log.v1.Log', admin: 'log.v1.Admin' } as const;
@@ -73,8 +76,16 @@ export class CommitLogServer {
     });
     const authz = opts.authorizer ?? allowAll;
     const authorizer = typeof authz === 'function' ? authz : () => authz;
+    const limits = serverMessageLimits(opts.backend.maxRecordBytes, this.config.receiveHeadroomBytes);
+    if (!readableByDefaultClients(opts.backend.maxRecordBytes)) {
+      this.logger.warn(
+        { maxRecordBytes: opts.backend.maxRecordBytes, readableByDefaultClients: DEFAULT_MAX_RECORD_BYTES },
+        'records this large cannot be read back by clients at gRPC\'s default 4 MiB receive limit: they must raise grpc.max_receive_message_length',
+      );
+    }
     this.grpc = new Server({
-      'grpc.max_receive_message_length': opts.backend.maxRecordBytes + this.config.receiveHeadroomBytes,
+      'grpc.max_receive_message_length': limits.receive,
+      'grpc.max_send_message_length': limits.send,
       interceptors: [
         createInterceptor({
           mutual: this.tls.mutual,
@@ -91,6 +102,7 @@ export class CommitLogServer {
     this.grpc.addService(LogService, logService(opts.backend, this.config, this.streams));
     this.grpc.addService(AdminService, adminService(admin, SERVER_VERSION));
     this.grpc.addService(HealthService, this.health.service());
+    if (this.config.reflection) addReflection(this.grpc);
     if (opts.metrics) opts.metrics.setLogSource({ stats: () => opts.backend.stats() });
     // The injector's http2 server gets its TLS context from the certificate provider on
     // the next tick and drops connections until then; park early sockets until it has.

@@ -3,11 +3,11 @@
  * read from `gossip.metrics()` at scrape time (collect callbacks), so nothing is counted
  * twice and the core stays free of the library.
  *
- * Metrics (prefix `commitlog_gossip_`): `members{state}`, `health_score`,
+ * Metrics (prefix `commitlog_gossip_`): gauges `members{state}`, `health_score`; counters
  * `protocol_total{event}` (probes, probe failures, suspicions, refutations, deaths, refusals …),
  * `packets_dropped_total{reason}`, `packets_total{direction}`, `bytes_total{direction}`.
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type LabelValues, type Registry } from 'prom-client';
 import { type Gossip } from './gossip.js';
 
 /** Registers the gossip metrics of `gossip` on `registry`. Call once per member. */
@@ -30,46 +30,70 @@ export function registerGossipMetrics(gossip: Gossip, registry: Registry): void 
       this.set(gossip.metrics().healthScore);
     },
   });
-  // Monotonic values read from the member: exposed as gauges named *_total because
-  // prom-client counters cannot be set, only incremented.
-  new Gauge({
+  // The member counts in plain numbers (the core stays free of the library); each scrape
+  // adds what grew since the previous one, so these are true counters (TYPE counter,
+  // `rate()` works, promtool's lint passes) rather than gauges named *_total.
+  monotonic({
     name: 'commitlog_gossip_protocol_total',
     help: 'Protocol events since start (probes, probeFailures, suspicionsRaised, refutations, deathsDeclared, refused …).',
     labelNames: ['event'],
     registers,
-    collect() {
-      for (const [event, n] of Object.entries(gossip.metrics().protocol)) this.set({ event }, n);
-    },
+    read: () => Object.entries(gossip.metrics().protocol).map(([event, n]) => [{ event }, n]),
   });
-  new Gauge({
+  monotonic({
     name: 'commitlog_gossip_packets_dropped_total',
     help: 'Inbound packets and frames dropped, by reason (decrypt-failed, truncated, oversized, malformed …).',
     labelNames: ['reason'],
     registers,
-    collect() {
-      for (const [reason, n] of Object.entries(gossip.metrics().transport.dropped)) this.set({ reason }, n ?? 0);
-    },
+    read: () => Object.entries(gossip.metrics().transport.dropped).map(([reason, n]) => [{ reason }, n ?? 0]),
   });
-  new Gauge({
+  monotonic({
     name: 'commitlog_gossip_packets_total',
     help: 'UDP packets sent and received.',
     labelNames: ['direction'],
     registers,
-    collect() {
+    read: () => {
       const t = gossip.metrics().transport;
-      this.set({ direction: 'sent' }, t.packetsSent);
-      this.set({ direction: 'received' }, t.packetsReceived);
+      return [[{ direction: 'sent' }, t.packetsSent], [{ direction: 'received' }, t.packetsReceived]];
     },
   });
-  new Gauge({
+  monotonic({
     name: 'commitlog_gossip_bytes_total',
     help: 'Bytes sent and received over UDP and TCP.',
     labelNames: ['direction'],
     registers,
-    collect() {
+    read: () => {
       const t = gossip.metrics().transport;
-      this.set({ direction: 'sent' }, t.bytesSent);
-      this.set({ direction: 'received' }, t.bytesReceived);
+      return [[{ direction: 'sent' }, t.bytesSent], [{ direction: 'received' }, t.bytesReceived]];
+    },
+  });
+}
+
+/**
+ * A prom-client Counter fed from a monotonic source read at scrape time: each collect adds
+ * the growth since the last one per label set. A source that went backwards (it was
+ * recreated) restarts the baseline without a negative increment.
+ */
+function monotonic<L extends string>(o: {
+  name: string;
+  help: string;
+  labelNames: readonly L[];
+  registers: Registry[];
+  read: () => Iterable<readonly [LabelValues<L>, number]>;
+}): Counter<L> {
+  const last = new Map<string, number>();
+  return new Counter<L>({
+    name: o.name,
+    help: o.help,
+    labelNames: o.labelNames,
+    registers: o.registers,
+    collect() {
+      for (const [labels, value] of o.read()) {
+        const key = JSON.stringify(labels);
+        const prev = last.get(key) ?? 0;
+        last.set(key, value);
+        this.inc(labels, Math.max(0, value - prev)); // an increment of 0 still creates the series
+      }
     },
   });
 }

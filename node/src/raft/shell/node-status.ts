@@ -43,7 +43,7 @@ export interface MemberStatus {
   readonly id: NodeId;
   readonly suffrage: 'voter' | 'learner';
   readonly match?: LogIndex;
-  /** Leader's last index minus the member's match (gauge `commitlog_raft_follower_lag{peer}`). */
+  /** Leader's last index minus the member's match (gauge `commitlog_raft_follower_lag_entries{peer}`). */
   readonly lag?: number;
   readonly recentActive?: boolean;
 }

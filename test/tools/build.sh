@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds the third-party gRPC/Prometheus tools the ecosystem tests run against a real node
+# (grpcurl, grpc_health_probe, promlint) from their Go modules into a cache outside the
+# repository:
+#
+#   ${COMMITLOG_TOOLS:-~/.cache/commitlog-tools}/
+#
+# Same rules as test/controlplane/build.sh: versions pinned by the go.mod/go.sum of the
+# module folders here (grpc/: `tool` directives; promlint/: a 20-line main over
+# client_golang's promlint, the linter `promtool check metrics` runs); GOTOOLCHAIN=local;
+# nothing downloaded except through the Go module proxy; a binary whose .stamp differs
+# (other Go, changed go.sum) is rebuilt; builds run under `nice` (the machine is shared).
+#
+# Why promlint and not promtool: `promtool check metrics` is promlint.New(stdin).Lint(),
+# printing "<metric> <problem>" and exiting 3 on problems; promlint/main.go does exactly that
+# with the same package. The promtool binary itself (github.com/prometheus/prometheus/cmd/
+# promtool v0.316.0) pulls every service-discovery SDK (Azure, AWS, GCP, Kubernetes, …; a
+# go.sum of 542 lines): `go get` took 101 s and `go build` had not finished after 2,255 s
+# (nice 19, 2 cores shared with a Kubernetes build, 2026-12-01), far too heavy for CI's
+# budget. The gap: promtool's own flag handling and output framing are not exercised; the
+# lint rules are the same code.
+#
+# Usage: bash test/tools/build.sh [--print-dir]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+dir=${COMMITLOG_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/commitlog-tools}
+if [ "${1:-}" = "--print-dir" ]; then echo "$dir"; exit 0; fi
+
+say() { echo "[$(date -u +%H:%M:%S)] tools: $*"; }
+die() { echo "[$(date -u +%H:%M:%S)] tools: ERROR: $*" >&2; exit 1; }
+
+go=${GO:-}
+if [ -z "$go" ]; then
+  if command -v go >/dev/null 2>&1; then go=$(command -v go)
+  elif [ -x /usr/local/go/bin/go ]; then go=/usr/local/go/bin/go
+  else die "no Go toolchain found (put go on PATH or set GO=/path/to/go)"; fi
+fi
+export GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
+mkdir -p "$dir"
+
+# (binary, module dir, package)
+targets=(
+  "grpcurl grpc github.com/fullstorydev/grpcurl/cmd/grpcurl"
+  "grpc_health_probe grpc github.com/grpc-ecosystem/grpc-health-probe"
+  "promlint promlint commitlog.dev/test/tools/promlint"
+)
+
+stamp_of() { # mod pkg — the Go version, the package, and every file of its module folder
+  printf '%s\n' "$("$go" version)" "$2" "$(cd "$here/$1" && sha256sum go.mod go.sum $(ls ./*.go 2>/dev/null) | cut -d' ' -f1)"
+}
+
+exec 9>"$dir/.build.lock"
+if ! flock -n 9; then say "another build holds $dir/.build.lock; waiting for it"; flock 9; fi
+
+for t in "${targets[@]}"; do
+  read -r name mod pkg <<<"$t"
+  stamp=$(stamp_of "$mod" "$pkg")
+  if [ -x "$dir/$name" ] && [ "$(cat "$dir/$name.stamp" 2>/dev/null)" = "$stamp" ]; then continue; fi
+  say "building $name from $pkg (module $mod/)"
+  start=$(date +%s)
+  tmp="$dir/.$name.tmp.$$"
+  if ! (cd "$here/$mod" && nice -n 10 "$go" build -p 2 -trimpath -ldflags "-s -w" -o "$tmp" "$pkg"); then
+    rm -f "$tmp"
+    die "building $name failed (see the Go errors above); rerun: bash test/tools/build.sh"
+  fi
+  mv -f "$tmp" "$dir/$name"
+  printf '%s\n' "$stamp" > "$dir/$name.stamp"
+  say "built $name in $(( $(date +%s) - start ))s"
+done
+say "tools up to date in $dir"

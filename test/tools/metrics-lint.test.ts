@@ -1,0 +1,90 @@
+/**
+ * Metrics that pass lint, on a running node: two real `commitlog agent` processes (so gossip
+ * and Raft traffic flow and every labelled series exists), their /metrics piped through
+ * promlint — client_golang's testutil/promlint, the linter `promtool check metrics` runs,
+ * built from its Go module by test/tools/build.sh (the whole promtool binary is not built:
+ * see that script). Plus the OpenMetrics exposition when a scraper asks for it.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureLocalPki, localPkiFlags, type LocalPki } from '../../node/src/agent/local-pki.js';
+import { eventually } from '../../node/src/agent/testing/cluster.js';
+import { freePort } from '../../node/src/agent/testing/processes.js';
+import { startCliAgent, type CliAgent } from '../../node/src/cli/testing.js';
+import { ensureTools, runTool, type Tools } from './tools.js';
+
+const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+describe('a running node\'s /metrics pass promtool\'s lint, and OpenMetrics is served when asked', function () {
+  this.timeout(600_000);
+  let tools: Tools;
+  let dir: string;
+  let pki: LocalPki;
+  const agents: CliAgent[] = [];
+
+  before(async () => {
+    tools = await ensureTools();
+    dir = mkdtempSync(join(tmpdir(), 'commitlog-metrics-'));
+    pki = (await ensureLocalPki(dir)).paths;
+    const config = join(dir, 'node.yaml');
+    writeFileSync(config, 'cluster-id: metrics-test\nraft-preset: test\ngossip-preset: local\nrequest-log-level: silent\n');
+    const gossip0 = await freePort();
+    const start = async (name: string, gossip: number, extra: string[]): Promise<CliAgent> =>
+      startCliAgent([
+        'agent', '--node-name', name, '--data-dir', join(dir, name), '--config-file', config,
+        '--bind-addr', `127.0.0.1:${gossip}`, '--rpc-port', String(await freePort()), '--http-port', String(await freePort()),
+        ...Object.entries(localPkiFlags(pki)).flatMap(([k, v]) => [`--${k}`, v]), ...extra,
+      ]);
+    agents.push(await start('n0', gossip0, ['--bootstrap']));
+    agents.push(await start('n1', await freePort(), ['--start-join-addrs', `127.0.0.1:${gossip0}`]));
+    for (const a of agents) await eventually(`node on ${a.httpPort} ready`, async () => (await fetch(`http://127.0.0.1:${a.httpPort}/readyz`)).status === 200, 30_000);
+  });
+
+  after(() => {
+    for (const a of agents) if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const scrape = async (a: CliAgent, accept?: string): Promise<{ type: string; text: string }> => {
+    const res = await fetch(`http://127.0.0.1:${a.httpPort}/metrics`, accept ? { headers: { accept } } : {});
+    assert.equal(res.status, 200);
+    return { type: res.headers.get('content-type') ?? '', text: await res.text() };
+  };
+
+  it('promlint (promtool check metrics) finds no problem on either node', async function () {
+    if (!tools.ok) {
+      console.log(`    SKIPPED: promlint could not be built, so the lint cannot run: ${tools.reason}`);
+      this.skip();
+    }
+    for (const a of agents) {
+      const { text } = await scrape(a);
+      assert.match(text, /commitlog_gossip_packets_total\{direction="received"\} [1-9]/, 'gossip traffic is counted');
+      const r = await runTool(tools.path('promlint'), [], { input: text });
+      assert.equal(r.code, 0, `promtool check metrics problems:\n${r.stderr}`);
+    }
+  });
+
+  it('gossip and Raft counters are counters (TYPE counter, never decreasing), with units in their names', async () => {
+    const { text } = await scrape(agents[0] as CliAgent);
+    for (const family of ['commitlog_gossip_bytes_total', 'commitlog_gossip_packets_total', 'commitlog_gossip_protocol_total', 'commitlog_gossip_packets_dropped_total', 'commitlog_produce_total']) {
+      assert.match(text, new RegExp(`^# TYPE ${family} counter$`, 'm'), `${family} is a counter`);
+    }
+    assert.match(text, /^# TYPE commitlog_raft_follower_lag_entries gauge$/m);
+    const value = (t: string): number => Number(/commitlog_gossip_bytes_total\{direction="sent"\} (\d+)/.exec(t)?.[1]);
+    const before = value(text);
+    await eventually('more gossip bytes sent', async () => value((await scrape(agents[0] as CliAgent)).text) > before, 10_000);
+  });
+
+  it('answers OpenMetrics to an Accept header that asks for it, and the text format otherwise', async () => {
+    const om = await scrape(agents[0] as CliAgent, 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5');
+    assert.equal(om.type, OPENMETRICS);
+    assert.match(om.text, /^# TYPE commitlog_gossip_bytes counter$/m, 'OpenMetrics names the counter family without _total');
+    assert.match(om.text, /^commitlog_gossip_bytes_total\{direction="sent"\} \d+$/m);
+    assert.ok(om.text.endsWith('# EOF\n'), 'OpenMetrics ends with # EOF');
+    const plain = await scrape(agents[0] as CliAgent, 'text/plain');
+    assert.match(plain.type, /^text\/plain; version=0\.0\.4/);
+    assert.ok(!plain.text.includes('# EOF'));
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * The third-party tools of the ecosystem tests (grpcurl, grpc_health_probe, promlint),
+ * built from their Go modules by test/tools/build.sh into a cache outside the repository.
+ *
+ * {@link ensureTools} runs the build script (a no-op when every binary is up to date, as
+ * after `.ci/run`) and answers where the binaries are, or why they could not be built —
+ * the only reason a test that needs them may skip, and it prints that reason.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const BUILD = join(import.meta.dirname, 'build.sh');
+
+/** The binaries build.sh produces. */
+export type ToolName = 'grpcurl' | 'grpc_health_probe' | 'promlint';
+
+/** Where the tools are, or why they are not. */
+export type Tools = { readonly ok: true; path(name: ToolName): string } | { readonly ok: false; readonly reason: string };
+
+let pending: Promise<Tools> | undefined;
+
+/** Builds (if needed) and locates the tools; at most one build per test process. */
+export function ensureTools(): Promise<Tools> {
+  return (pending ??= build());
+}
+
+async function build(): Promise<Tools> {
+  const dir = spawnSync('bash', [BUILD, '--print-dir'], { encoding: 'utf8' }).stdout.trim();
+  const p = spawn('bash', [BUILD], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    p.once('error', () => resolve(-1));
+    p.once('close', resolve);
+  });
+  if (code !== 0) return { ok: false, reason: `bash test/tools/build.sh failed (exit ${String(code)}):\n${out.trim().split('\n').slice(-15).join('\n')}` };
+  return { ok: true, path: (name) => join(dir, name) };
+}
+
+/** Result of running a tool to completion. */
+export interface ToolRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `bin args…` (stdin from `input`), killed after `timeoutMs`. */
+export async function runTool(bin: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ToolRun> {
+  const p = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  p.stdin.end(opts.input ?? '');
+  const t = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+  const code = await new Promise<number | null>((resolve) => p.once('close', resolve));
+  clearTimeout(t);
+  return { code, stdout, stderr };
+}
