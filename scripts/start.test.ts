@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,10 @@ describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
 
     const pids = first.pids();
     assert.equal(pids.length, 3);
+    // Gossip is encrypted: a key was generated in the data dir and every node was given it.
+    const key = readFileSync(join(dir, 'gossip.key'), 'utf8').trim();
+    assert.equal(Buffer.from(key, 'base64').length, 32);
+    for (const pid of pids) assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), new RegExp(`--gossip-key-file=${join(dir, 'gossip.key')}`));
     first.proc.kill('SIGINT');
     assert.equal(await first.exited, 0, first.out.slice(-3000));
     assert.match(first.out, /all nodes stopped/);
@@ -128,6 +132,7 @@ describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
     assert.match(second.out, /restarting the cluster/);
     assert.match(second.out, /node-0 \| .*--bootstrap ignored \(bootstrap happens once\)/);
     assert.doesNotMatch(second.out, /created certificates/);
+    assert.equal(readFileSync(join(dir, 'gossip.key'), 'utf8').trim(), key, 'the cluster keeps its gossip key');
     const again = await cli(['consume', '--addr', `127.0.0.1:${base}`, ...tls, '--offset', '0']);
     assert.equal(again.stdout, '0\thello\n1\thello\n2\thello\n3\tworld\n', again.stderr); // the CLI's record and the three curl produced
     second.proc.kill('SIGTERM');

@@ -1,9 +1,11 @@
 /**
  * `npm start`: runs a local three-node commitlog cluster on 127.0.0.1 (no Kubernetes).
  *
- * 1. Certificates (CA, one node certificate with CN "commitlog-node" used for serving and
- *    between nodes, client certificates "root" and "nobody") and the ACL under
- *    `<dir>/certs` and `<dir>/acl`, created once and reused.
+ * 1. Certificates (CA, a node certificate per node with CN "commitlog-node" and the node
+ *    name as DNS SAN, used for serving and between nodes; client certificates "root" and
+ *    "nobody"), the ACL and the gossip encryption key under `<dir>/certs`, `<dir>/acl` and
+ *    `<dir>/gossip.key`, created once and reused. Gossip is encrypted (AES-256-GCM) and a
+ *    member is admitted only if its certificate names it (node/src/agent/identity.ts).
  * 2. Three agent processes (node/src/agent/main.ts): node-i uses RPC base+10i, gossip
  *    base+10i+1, HTTP (metrics) base+10i+2, JSON API (HTTPS) base+10i+3 (base 8400 by default). node-0 has --bootstrap, which only
  *    matters the first time (empty data dir); every node has the others as gossip seeds.
@@ -24,7 +26,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CommitLogClient } from '../node/src/client/index.js';
-import { ensureLocalPki, localPkiFlags, type LocalPki } from '../node/src/agent/local-pki.js';
+import { ensureLocalPki, ensureNodeCert, localPkiFlags, nodeCertFiles, type LocalPki } from '../node/src/agent/local-pki.js';
 import { clientCredentials } from '../node/src/tls/index.js';
 import { roleName } from '../node/src/cli/client-commands.js';
 import { quietKnownWarnings } from '../node/src/observability/warnings.js';
@@ -130,7 +132,7 @@ function startNode(i: number, pki: LocalPki): NodeProc {
     `--http-port=${p.http}`,
     `--json-port=${p.json}`,
     '--cluster-id=local',
-    ...Object.entries(localPkiFlags(pki)).map(([k, v]) => `--${k}=${v}`),
+    ...Object.entries(localPkiFlags(pki, nodeCertFiles(pki, name))).map(([k, v]) => `--${k}=${v}`),
     '--gossip-preset=local',
     '--console', // loopback-only nodes: the console is safe to serve here
     `--start-join-addrs=${seeds.join(',')}`,
@@ -202,7 +204,8 @@ if (args.fresh) {
 await checkPorts();
 mkdirSync(dir, { recursive: true });
 const { paths: pki, created } = await ensureLocalPki(dir);
-if (created) say(`created certificates and ACL under ${rel(dir)}`);
+for (let i = 0; i < NODES; i++) await ensureNodeCert(pki, `node-${i}`);
+if (created) say(`created certificates, ACL and gossip key under ${rel(dir)}`);
 const restart = existsSync(join(dir, 'node-0'));
 say(restart ? `restarting the cluster from ${rel(dir)} (existing data; no second bootstrap)` : `starting a new 3-node cluster in ${rel(dir)}`);
 const nodes = Array.from({ length: NODES }, (_, i) => startNode(i, pki));

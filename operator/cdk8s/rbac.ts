@@ -15,20 +15,26 @@ export interface Rule {
  * Rules of the ClusterRole bound in every watched namespace. Why each verb:
  * - commitlogclusters: read + watch only; the operator never writes spec.
  * - commitlogclusters/status: the status subresource is the only place it writes the CR.
+ * - commitlogclusters/finalizers update: every child's owner reference sets
+ *   `blockOwnerDeletion`, which the OwnerReferencesPermissionEnforcement admission plugin
+ *   (on by default in OpenShift) allows only to who may update the owner's finalizers.
  * - owned objects: `patch` (server-side apply) and `create` (apply of a missing object is
  *   authorized as create too); `delete` only where the desired set can shrink (external
  *   Services when access is turned off, client Secrets of removed ACL users).
  * - pods: read, and delete for rolling updates (the StatefulSet uses OnDelete).
+ * - persistentvolumeclaims: read, and patch to expand them when spec.storage.size grows.
  * - events: create/patch to record what it did.
  */
 export const CLUSTER_RULES: readonly Rule[] = [
   { apiGroups: ['commitlog.dev'], resources: ['commitlogclusters'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['commitlog.dev'], resources: ['commitlogclusters/status'], verbs: ['get', 'patch', 'update'] },
+  { apiGroups: ['commitlog.dev'], resources: ['commitlogclusters/finalizers'], verbs: ['update'] },
   { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: [''], resources: ['services', 'secrets'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'delete'] },
+  { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'patch'] },
   { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { useControlPlane, useNamespace, type ControlPlane } from '../../test/support/control-plane.js';
-import { RULES } from './api/schema.js';
+import { RULES, undescribed, type Schema } from './api/schema.js';
 import type { CommitLogCluster, CommitLogClusterSpec } from './api/types.js';
 import { HttpKubeClient } from './kube/client.js';
 import { ApiError } from './kube/errors.js';
@@ -100,6 +100,8 @@ describe('operator on a real API server', function () {
 
   it('rejects bad specs with the CRD schema and CEL messages', async () => {
     assert.match(await rejection({ replicas: 0 }), new RegExp(RULES.replicasMin));
+    for (const size of ['banana', '10GB', '1 Gi']) assert.ok((await rejection({ storage: { size } })).includes(RULES.storageSizeQuantity), `${size} is refused as no quantity`);
+    for (const size of ['-1Gi', '0']) assert.ok((await rejection({ storage: { size } })).includes(RULES.storageSizePositive), `${size} is refused as not positive`);
     assert.match(await rejection({ external: { type: 'NodePort', loadBalancerSourceRanges: ['10.0.0.0/8'] } }), new RegExp(RULES.sourceRangesNeedLb));
     assert.match(await rejection({ acl: { users: [{ name: 'root' }], rules: [{ user: 'bob', actions: ['consume'] }] } }), new RegExp(RULES.aclRuleUser.replace(/[[\]]/g, '\\$&')));
     assert.match(await rejection({ tls: { validityDays: 10, renewBeforeDays: 10 } }), new RegExp(RULES.renewBeforeValidity));
@@ -109,6 +111,15 @@ describe('operator on a real API server', function () {
     assert.match(await rejection({}, 'a'.repeat(41)), new RegExp(RULES.nameLength));
   });
 
+  it('publishes a description of every spec and status field in OpenAPI v3 (what kubectl explain reads)', async () => {
+    const doc = await transport.request<{ components: { schemas: Record<string, Schema> } }>('GET', '/openapi/v3/apis/commitlog.dev/v1alpha1');
+    const clc = doc.components.schemas['dev.commitlog.v1alpha1.CommitLogCluster'];
+    assert.ok(clc, 'the CRD schema is published');
+    const props = (clc['properties'] ?? {}) as Record<string, Schema>;
+    assert.match(String(props['spec']?.['properties'] && (props['spec']['properties'] as Record<string, Schema>)['storage']?.['description']), /PersistentVolumeClaim/);
+    assert.deepEqual([...undescribed(props['spec'] ?? {}, '.spec'), ...undescribed(props['status'] ?? {}, '.status')], []);
+  });
+
   it('accepts examples/minimal.yaml and examples/full.yaml as written', async () => {
     for (const file of ['minimal.yaml', 'full.yaml']) {
       const doc = parse(readFileSync(resolve(import.meta.dirname, '../../examples', file), 'utf8')) as CommitLogCluster;
@@ -116,7 +127,7 @@ describe('operator on a real API server', function () {
     }
   });
 
-  it('fills defaults, keeps storage class and size immutable, and scales through the scale subresource', async () => {
+  it('fills defaults, keeps the storage class immutable, lets the size grow but not shrink, and scales through the scale subresource', async () => {
     await client.create(RESOURCES.cluster, manifest(ns.name, 'demo', { storage: { storageClassName: 'fast' } }));
     const c = await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo');
     assert.equal(c?.spec.replicas, 3);
@@ -127,9 +138,11 @@ describe('operator on a real API server', function () {
       (e: unknown) => e instanceof ApiError && e.message.includes(RULES.storageClassImmutable),
     );
     await assert.rejects(
-      transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { storage: { size: '2Gi' } } }, contentType: 'application/merge-patch+json' }),
-      (e: unknown) => e instanceof ApiError && e.message.includes(RULES.storageSizeImmutable),
+      transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { storage: { size: '512Mi' } } }, contentType: 'application/merge-patch+json' }),
+      (e: unknown) => e instanceof ApiError && e.message.includes(RULES.storageSizeNoShrink),
     );
+    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { storage: { size: '2Gi' } } }, contentType: 'application/merge-patch+json' });
+    assert.equal((await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.spec.storage?.size, '2Gi', 'storage may grow');
     await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo', 'scale'), { body: { spec: { replicas: 5 } }, contentType: 'application/merge-patch+json' });
     assert.equal((await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.spec.replicas, 5);
   });

@@ -62,11 +62,12 @@ describe('CommitLogCluster CRD on the real API server', function () {
     }
   });
 
-  it('refuses to change spec.storage.size after creation (immutable)', async () => {
+  it('lets spec.storage.size grow but refuses to shrink it', async () => {
     await create('sized', { storage: { size: '1Gi' } });
+    await api.patchNamespacedCustomObject({ group, version, namespace: ns.name, plural, name: 'sized', body: { spec: { storage: { size: '2Gi' } } } }, mergePatch);
     await rejectsWith(
-      api.patchNamespacedCustomObject({ group, version, namespace: ns.name, plural, name: 'sized', body: { spec: { storage: { size: '2Gi' } } } }, mergePatch),
-      'spec.storage.size is immutable',
+      api.patchNamespacedCustomObject({ group, version, namespace: ns.name, plural, name: 'sized', body: { spec: { storage: { size: '1536Mi' } } } }, mergePatch),
+      'spec.storage.size cannot decrease',
     );
   });
 

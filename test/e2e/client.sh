@@ -17,6 +17,10 @@ fetch_client_certs() {
 external_addr() {
   local i=$1 svc="${CLUSTER_NAME}-$1-external" ip port local_port
   if [[ -n "${ADDRS[$i]:-}" ]]; then echo "${ADDRS[$i]}"; return; fi
+  if [[ "${E2E_ACCESS:-}" == lb ]]; then
+    wait_until 60 "a LoadBalancer address for Service $svc" bash -c \
+      "[[ -n \"\$(kubectl -n $NS get svc $svc -o 'jsonpath={.status.loadBalancer.ingress[0].ip}')\" ]]"
+  fi
   ip=$(kubectl -n "$NS" get svc "$svc" -o 'jsonpath={.status.loadBalancer.ingress[0].ip}' 2>/dev/null || true)
   port=$(kubectl -n "$NS" get svc "$svc" -o 'jsonpath={.spec.ports[?(@.name=="rpc")].port}')
   if [[ -n "$ip" ]]; then

@@ -33,3 +33,52 @@ status_is() {
   [[ "$(clc_field '{.status.readyReplicas}')" == "$1" ]] &&
   [[ "$(clc_field '{.status.conditions[?(@.type=="Ready")].status}')" == "True" ]]
 }
+
+# Steps: `step <what>` closes the previous step (printing how long it took) and opens the next.
+STEP_NAME=""
+STEP_START=$SECONDS
+FLOW_START=$SECONDS
+step() {
+  step_done
+  STEP_NAME=$1
+  STEP_START=$SECONDS
+  log "STEP: $STEP_NAME"
+}
+step_done() {
+  if [[ -n "$STEP_NAME" ]]; then log "ok ($((SECONDS - STEP_START))s): $STEP_NAME"; fi
+  STEP_NAME=""
+}
+step_failed() {
+  if [[ -n "$STEP_NAME" ]]; then log "FAILED after $((SECONDS - STEP_START))s: $STEP_NAME"; fi
+  STEP_NAME=""
+}
+elapsed_total() { echo "$((SECONDS - FLOW_START))s"; }
+
+# members_are <n>: GetServers lists exactly pods demo-0 … demo-<n-1>, every one a voter.
+members_are() {
+  local n=$1 i out
+  out=$(cli 0 servers)
+  [[ "$(grep -c . <<<"$out")" == "$n" ]] || fail "GetServers lists $(grep -c . <<<"$out") servers, expected $n:"$'\n'"$out"
+  for ((i = 0; i < n; i++)); do
+    grep -qE "^${CLUSTER_NAME}-$i[[:space:]].*[[:space:]](leader|voter)([[:space:]]|\$)" <<<"$out" ||
+      fail "GetServers has no voter ${CLUSTER_NAME}-$i:"$'\n'"$out"
+  done
+}
+
+# collect_logs <dir>: state of the cluster, and the logs of every pod (current and previous
+# container) and of the operator, into one folder.
+collect_logs() {
+  local dir=$1 ns pod
+  mkdir -p "$dir/pods"
+  kubectl get nodes,clc,sts,pods,svc,pvc,pv,endpointslices -A -o wide >"$dir/objects.txt" 2>&1 || true
+  kubectl get events -A --sort-by=.lastTimestamp >"$dir/events.txt" 2>&1 || true
+  kubectl -n "$NS" get clc -o yaml >"$dir/commitlogclusters.yaml" 2>&1 || true
+  kubectl -n "$NS" describe pods >"$dir/pods-describe.txt" 2>&1 || true
+  while read -r ns pod; do
+    [[ -n "$pod" ]] || continue
+    kubectl -n "$ns" logs "$pod" --all-containers --timestamps >"$dir/pods/$ns.$pod.log" 2>&1 || true
+    kubectl -n "$ns" logs "$pod" --all-containers --timestamps --previous >"$dir/pods/$ns.$pod.previous.log" 2>/dev/null || rm -f "$dir/pods/$ns.$pod.previous.log"
+  done < <(kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}{" "}{.metadata.name}{"\n"}{end}' 2>/dev/null)
+  kubectl -n commitlog-system logs deploy/commitlog-operator --timestamps >"$dir/operator.log" 2>&1 || true
+  log "logs of every pod and the operator: $dir"
+}

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureLocalPki, localPkiFlags, type LocalPki } from '../../node/src/agent/local-pki.js';
+import { ensureLocalPki, ensureNodeCert, localPkiFlags, type LocalPki } from '../../node/src/agent/local-pki.js';
 import { eventually } from '../../node/src/agent/testing/cluster.js';
 import { freePort } from '../../node/src/agent/testing/processes.js';
 import { startCliAgent, type CliAgent } from '../../node/src/cli/testing.js';
@@ -35,7 +35,7 @@ describe('a running node\'s /metrics pass promtool\'s lint, and OpenMetrics is s
       startCliAgent([
         'agent', '--node-name', name, '--data-dir', join(dir, name), '--config-file', config,
         '--bind-addr', `127.0.0.1:${gossip}`, '--rpc-port', String(await freePort()), '--http-port', String(await freePort()),
-        ...Object.entries(localPkiFlags(pki)).flatMap(([k, v]) => [`--${k}`, v]), ...extra,
+        ...Object.entries(localPkiFlags(pki, await ensureNodeCert(pki, name))).flatMap(([k, v]) => [`--${k}`, v]), ...extra,
       ]);
     agents.push(await start('n0', gossip0, ['--bootstrap']));
     agents.push(await start('n1', await freePort(), ['--start-join-addrs', `127.0.0.1:${gossip0}`]));

@@ -10,6 +10,7 @@
  * wait), then gossip leaves gracefully, the server drains, Raft stops (flushing and closing
  * the log) and the port closes. No membership change happens on stop.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CasbinAuthorizer, type Authorizer } from '../acl/authorizer.js';
@@ -24,6 +25,7 @@ import { clientCredentials } from '../tls/credentials.js';
 import type { ClusterAgentConfig } from './config.js';
 import { consoleSource } from './console-source.js';
 import { LeaderForwarder } from './forwarder.js';
+import { VerifiedMembers, nodeCertificateFor, verifyMemberIdentity } from './identity.js';
 import { MembershipReconciler, RemovedMembers } from './membership.js';
 import { registerRaftMetrics } from './metrics.js';
 import { PeerDirectory, agentTags } from './peers.js';
@@ -144,6 +146,9 @@ export class Agent {
         clusterId: config.clusterId,
         tls: readTransportTls(tlsFiles),
         logger: logger.child({ component: 'raft-transport' }),
+        // A member's name is bound to its certificate both ways (identity.ts).
+        authorizePeer: nodeCertificateFor,
+        authorizeServer: nodeCertificateFor,
       });
       // Rotated certificate files (Kubernetes swaps the Secret's symlink) reach new Raft connections.
       const tlsWatch = watchTransportTls(transport, tlsFiles, {
@@ -172,6 +177,8 @@ export class Agent {
 
       const peers = new PeerDirectory(config.clusterId);
       const removed = new RemovedMembers();
+      /** This process's boot id (gossip tag): a removal is remembered for this process only. */
+      const boot = randomBytes(8).toString('hex');
       const forwarder = new LeaderForwarder(clientCredentials({ caFile, certFile: tls.certFile, keyFile: tls.keyFile }));
       cleanup.push(() => forwarder.close());
       const produced = registerRaftMetrics(node, metrics.registry);
@@ -225,7 +232,7 @@ export class Agent {
             bindPort: config.gossipPort,
             ...gossipAdvertise(config, advertiseHost),
             clusterId: config.clusterId,
-            tags: agentTags({ rpcAddr, raftId: config.nodeName, clusterId: config.clusterId, role: config.role, externalAddr: config.externalAddr }),
+            tags: agentTags({ rpcAddr, raftId: config.nodeName, clusterId: config.clusterId, role: config.role, boot, externalAddr: config.externalAddr }),
             seeds: config.joinAddrs,
             encryptionKeys: config.gossipKeys,
           },
@@ -238,7 +245,7 @@ export class Agent {
         // The operator fills this node's external address in later: re-tag when it changes.
         const ext = new ExternalAddrWatcher(config.externalAddrFile, config.nodeName, config.externalAddr, (addr) => {
           self.externalAddr = addr;
-          gossip.setTags(agentTags({ rpcAddr, raftId: config.nodeName, clusterId: config.clusterId, role: config.role, externalAddr: addr }));
+          gossip.setTags(agentTags({ rpcAddr, raftId: config.nodeName, clusterId: config.clusterId, role: config.role, boot, externalAddr: addr }));
           logger.info({ externalAddr: addr }, 'external address changed (external-addr-file); gossip tags updated');
         });
         ext.start();
@@ -246,7 +253,10 @@ export class Agent {
         external = ext;
       }
       registerGossipMetrics(gossip, metrics.registry);
-      const reconciler = new MembershipReconciler(node, gossip, peers, config.membershipResyncMs, logger.child({ component: 'membership' }), removed);
+      const verified = new VerifiedMembers((name, addr) =>
+        verifyMemberIdentity({ name, rpcAddr: addr, selfId: config.nodeName, clusterId: config.clusterId, tls: readTransportTls(tlsFiles) }),
+      );
+      const reconciler = new MembershipReconciler(node, gossip, peers, config.membershipResyncMs, logger.child({ component: 'membership' }), removed, verified);
       reconciler.start();
       cleanup.push(() => reconciler.stop());
 

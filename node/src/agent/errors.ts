@@ -68,3 +68,21 @@ export class RecordTooLargeError extends Error {
     this.name = 'RecordTooLargeError';
   }
 }
+
+/**
+ * A Raft outcome as the client sees it (timeout, lost or indeterminate proposal, overload):
+ * Raft's `code` (a key of the server's error table), its refusal `reason` if any, and the
+ * leader's id and address where known, so the client can retry at the leader.
+ */
+export class RaftOutcomeError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly reason: string | undefined,
+    readonly leaderId: string | undefined,
+    readonly leaderAddr: string | undefined,
+  ) {
+    super(message);
+    this.name = 'RaftOutcomeError';
+  }
+}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { PROMOTE_MAX_LAG, RemovedMembers, nextMembershipStep } from './membership.js';
+import { MembershipReconciler, PROMOTE_MAX_LAG, RemovedMembers, nextMembershipStep } from './membership.js';
+import { PeerDirectory, agentTags } from './peers.js';
 
 const peer = (raftId: string, role = 'voter'): { raftId: string; rpcAddr: string; role: string } => ({ raftId, rpcAddr: `${raftId}:8400`, role });
 
@@ -38,5 +39,70 @@ describe('membership: removed members are learned from the configuration', () =>
     r.forget('c');
     assert.ok(!r.has('c'));
     assert.deepEqual(r.observe(['a', 'b', 'd']), [], 'an unchanged configuration does not remember it again');
+  });
+});
+
+describe('membership: a removed member is not re-added while it is the same process', () => {
+  type Member = { name: string; tags: Record<string, string>; state: 'alive' | 'dead' | 'left' };
+  /** The reconciler over a scripted Raft configuration and gossip view (no timers run: kick() drives it). */
+  function harness() {
+    let members = ['a', 'b', 'c', 'd'].map((id) => ({ id, suffrage: 'voter' as const, lag: 0 }));
+    const added: string[] = [];
+    const listeners = new Set<(e: { type: string; member: Member }) => void>();
+    const gossip = new Map<string, Member>();
+    const member = (name: string, boot: string, state: Member['state'] = 'alive'): Member => ({
+      name, state, tags: agentTags({ rpcAddr: `${name}:8400`, raftId: name, clusterId: 'c1', role: 'voter', boot }),
+    });
+    const node = {
+      id: 'a', isLeader: true,
+      status: () => ({ members }),
+      addLearner: (id: string) => { added.push(id); members = [...members, { id, suffrage: 'voter' as const, lag: 0 }]; return Promise.resolve(); },
+      promote: () => Promise.resolve(),
+      setPeerAddress: () => undefined,
+      onLeaderChange: () => () => undefined,
+      onApplied: () => () => undefined,
+    };
+    const g = {
+      on: (_: string, f: (e: { type: string; member: Member }) => void) => { listeners.add(f); },
+      off: (_: string, f: (e: { type: string; member: Member }) => void) => { listeners.delete(f); },
+      members: () => [...gossip.values()],
+      aliveMembers: () => [...gossip.values()].filter((m) => m.state === 'alive'),
+    };
+    const removed = new RemovedMembers();
+    const r = new MembershipReconciler(node as never, g as never, new PeerDirectory('c1'), 3_600_000, { info: () => undefined, warn: () => undefined, debug: () => undefined }, removed);
+    const settle = async (): Promise<void> => { r.kick(); await (r as unknown as { running?: Promise<void> }).running; await (r as unknown as { running?: Promise<void> }).running; };
+    const emit = (type: string, m: Member): void => { gossip.set(m.name, m); for (const f of listeners) f({ type, member: m }); };
+    return {
+      added, r, settle, member, emit,
+      remove: (id: string) => { members = members.filter((m) => m.id !== id); },
+    };
+  }
+
+  it('GIVEN d removed WHEN gossip falsely declares it failed and it refutes (same boot id) THEN it is not re-added; a re-created d (new boot id) is', async () => {
+    const h = harness();
+    for (const n of ['b', 'c', 'd']) h.emit('join', h.member(n, `${n}-boot-1`));
+    h.r.start();
+    await h.settle();
+    h.remove('d'); // RemoveMember committed: d leaves the configuration this node applies
+    await h.settle();
+    h.emit('failed', h.member('d', 'd-boot-1', 'dead')); // a busy machine: suspicion, then failure
+    h.emit('update', h.member('d', 'd-boot-1')); // d refutes: the same live process
+    await h.settle();
+    assert.deepEqual(h.added, [], 'the removed process is not re-added after a false failure');
+    h.emit('leave', h.member('d', 'd-boot-1', 'left'));
+    h.emit('join', h.member('d', 'd-boot-2')); // a new pod with the same name
+    await h.settle();
+    assert.deepEqual(h.added, ['d'], 'a new process of that name joins again');
+    await h.r.stop();
+  });
+
+  it('remembers the boot id of the removed process: the same id with another boot id is a new member', () => {
+    const r = new RemovedMembers();
+    r.observe(['a', 'b']);
+    r.observe(['a'], (id) => (id === 'b' ? 'b1' : undefined));
+    assert.ok(r.has('b', 'b1'));
+    assert.ok(!r.has('b', 'b2'));
+    r.add('c', 'c1');
+    assert.ok(r.has('c', 'c1') && !r.has('c', undefined));
   });
 });

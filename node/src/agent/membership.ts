@@ -10,12 +10,19 @@
  *      refusal only means "try again on the next pass"; asking for lag 0 exactly would
  *      starve promotion under a steady write load.
  *
- * A member removed through Admin RemoveMember is not re-added while it is still alive in
- * gossip (the operator removes it, then deletes its pod): {@link RemovedMembers} remembers
- * it until gossip reports it left, failed or reaped. Every node (not only the leader that
+ * A member removed through Admin RemoveMember is not re-added while the same process is
+ * still alive in gossip (the operator removes it, then deletes its pod): {@link RemovedMembers}
+ * remembers it by boot id until gossip reports it left or reaped. Every node (not only the leader that
  * made the change) learns the removal from the configuration it applies — each pass first
  * compares the configuration with the one it saw last — so a leader elected between the
  * removal and the pod's deletion does not add the member back either.
+ *
+ * Identity (issue 12): a gossip member is admitted — recorded in the peer directory (which
+ * GetServers and Produce forwarding read), given to the Raft transport as an address, and
+ * considered for the configuration — only once its gossip name equals its Raft id and the
+ * certificate served at its advertised RPC address names it (identity.ts). Gossip alone
+ * proves nothing: a process that knows the gossip key but has no node certificate for the
+ * name it claims never becomes a member and never redirects a member's traffic.
  *
  * Only the leader acts. A pass runs on every gossip join/update, on every leader change and
  * every `resyncMs` (so a change interrupted by a leader change is retried by the next
@@ -23,8 +30,9 @@
  * is explicit (Admin RemoveMember).
  */
 import { nodeId, type RaftNode } from '../raft/index.js';
-import type { Gossip, MemberEvent } from '../gossip/index.js';
-import type { PeerDirectory } from './peers.js';
+import type { Gossip, MemberEvent, MemberInfo } from '../gossip/index.js';
+import type { VerifiedMembers } from './identity.js';
+import type { PeerDirectory, PeerInfo } from './peers.js';
 
 /** Minimal logger. */
 interface Log {
@@ -35,37 +43,44 @@ interface Log {
 
 /**
  * Members removed from the configuration (through Admin on this node, or seen leaving the
- * configuration this node applies), not to be re-added from gossip until they go away
- * (leave, failure, reap). In memory: a node that restarts forgets, and learns removals again
- * only from changes it applies after its start — so the operator still removes a member
- * right before stopping it.
+ * configuration this node applies), not to be re-added from gossip while they are the same
+ * process: each removal records the member's boot id (a gossip tag, random per process
+ * start), and only a member whose boot id differs — a restarted or re-created pod — may be
+ * added again. A gossip *failure* does not end the memory: on a busy machine a live member
+ * is easily suspected and declared failed, then refutes and is alive again, and re-adding
+ * it would undo a scale-down (the operator then shrinks the StatefulSet under a voter that
+ * is about to disappear). A graceful leave or a reap ends it. In memory: a node that
+ * restarts forgets, and learns removals again only from changes it applies after its start
+ * — so the operator still removes a member right before stopping it.
  */
 export class RemovedMembers {
-  private readonly ids = new Set<string>();
+  /** Removed id → boot id of the process that was removed (undefined: none known then). */
+  private readonly ids = new Map<string, string | undefined>();
   private lastConfig: ReadonlySet<string> | undefined;
 
   /**
    * Records the current configuration's member ids; every id that was in the previously
-   * observed configuration and is not any more counts as removed. Returns those ids.
+   * observed configuration and is not any more counts as removed, with the boot id
+   * `bootOf` knows for it now. Returns those ids.
    */
-  observe(memberIds: Iterable<string>): string[] {
+  observe(memberIds: Iterable<string>, bootOf: (id: string) => string | undefined = () => undefined): string[] {
     const now = new Set(memberIds);
     const gone = this.lastConfig === undefined ? [] : [...this.lastConfig].filter((id) => !now.has(id));
-    for (const id of gone) this.ids.add(id);
+    for (const id of gone) if (!this.ids.has(id)) this.ids.set(id, bootOf(id));
     this.lastConfig = now;
     return gone;
   }
-  /** Records an explicit removal. */
-  add(id: string): void {
-    this.ids.add(id);
+  /** Records an explicit removal of the process with boot id `boot`. */
+  add(id: string, boot?: string): void {
+    this.ids.set(id, boot);
   }
-  /** Forgets `id` (it left gossip; a later fresh start may join again). */
+  /** Forgets `id` (it left gossip gracefully or was reaped). */
   forget(id: string): void {
     this.ids.delete(id);
   }
-  /** True while `id` must not be re-added. */
-  has(id: string): boolean {
-    return this.ids.has(id);
+  /** True while `id` with boot id `boot` is the removed process and must not be re-added. */
+  has(id: string, boot?: string): boolean {
+    return this.ids.has(id) && this.ids.get(id) === boot;
   }
 }
 
@@ -109,26 +124,64 @@ export class MembershipReconciler {
     private readonly resyncMs: number,
     private readonly log: Log,
     private readonly removed: RemovedMembers = new RemovedMembers(),
+    /** Identity checks; undefined admits every gossip member (unit tests of other rules only). */
+    private readonly verified?: VerifiedMembers,
   ) {}
+
+  /**
+   * The member as a peer if it is admitted (verified identity), recording it in the
+   * directory and the transport; otherwise undefined, and a check is started — when it
+   * passes, a pass runs again.
+   */
+  private admit(m: MemberInfo): PeerInfo | undefined {
+    const p = this.peers.parse(m);
+    if (p === undefined || p.raftId === this.node.id) return undefined;
+    if (p.raftId !== m.name) {
+      this.log.warn({ member: m.name, raftId: p.raftId }, 'membership: gossip name and Raft id differ; not admitted');
+      return undefined;
+    }
+    if (this.verified !== undefined && !this.verified.has(p.raftId, p.rpcAddr)) {
+      this.verified.check(p.raftId, p.rpcAddr, (why) => {
+        if (why === null) {
+          this.log.info({ member: p.raftId, rpcAddr: p.rpcAddr }, 'membership: identity verified (its certificate names it)');
+          this.kick();
+        } else {
+          this.log.warn({ member: p.raftId, rpcAddr: p.rpcAddr, why }, 'membership: identity not verified; gossip member not admitted');
+        }
+      });
+      return undefined;
+    }
+    const known = this.peers.get(p.raftId);
+    this.peers.update(m);
+    // Addresses may change across restarts (new pod IP): keep the transport's view current.
+    if (known?.rpcAddr !== p.rpcAddr) this.node.setPeerAddress(nodeId(p.raftId), p.rpcAddr);
+    return p;
+  }
 
   /** Subscribes to gossip and leader changes and starts the resync timer. */
   start(): void {
     const onEvent = (e: MemberEvent): void => {
-      const p = this.peers.update(e.member);
+      const p = this.peers.parse(e.member);
       if (p === undefined || p.raftId === this.node.id) return;
-      // Addresses may change across restarts (new pod IP): keep the transport's view current.
-      if (e.type === 'join' || e.type === 'update') this.node.setPeerAddress(nodeId(p.raftId), p.rpcAddr);
-      if (e.type === 'failed' || e.type === 'leave' || e.type === 'reap') this.removed.forget(p.raftId);
+      if (e.type === 'join' || e.type === 'update') {
+        if (this.admit(e.member) !== undefined) this.kick();
+        return;
+      }
+      // Failed / left / reaped: the state of an admitted member is recorded; no address changes.
+      if (this.verified === undefined || this.verified.has(p.raftId, p.rpcAddr)) this.peers.update(e.member);
+      // A failure may be a false suspicion of a live process (RemovedMembers): only a leave
+      // or a reap ends the memory of a removal.
+      if (e.type === 'leave' || e.type === 'reap') this.removed.forget(p.raftId);
       if (e.type === 'failed' || e.type === 'leave') this.log.info({ member: p.raftId, event: e.type }, 'gossip: member failed or left; it stays a Raft member (remove it explicitly with Admin RemoveMember)');
-      if (e.type === 'join' || e.type === 'update') this.kick();
     };
     this.gossip.on('event', onEvent);
     this.offs.push(() => this.gossip.off('event', onEvent as (x: never) => void));
-    for (const m of this.gossip.members()) {
-      const p = this.peers.update(m);
-      if (p !== undefined && p.raftId !== this.node.id) this.node.setPeerAddress(nodeId(p.raftId), p.rpcAddr);
-    }
+    for (const m of this.gossip.members()) this.admit(m);
     this.offs.push(this.node.onLeaderChange(() => this.kick()));
+    // Every applied batch may carry a configuration change: observe it then, not only at the
+    // next pass — a member added and removed between two passes (a busy machine delays the
+    // resync timer) would otherwise never be seen leaving, and a later leader re-adds it.
+    this.offs.push(this.node.onApplied(() => this.observeConfig()));
     this.timer = setInterval(() => this.kick(), this.resyncMs);
     this.timer.unref();
     this.kick();
@@ -150,16 +203,21 @@ export class MembershipReconciler {
     });
   }
 
-  private async pass(): Promise<void> {
-    // On every node, leader or not: a future leader must know who was removed.
-    const gone = this.removed.observe(this.node.status().members.map((m) => m.id));
+  /** Records members that left the configuration since the last look (on every node: a future leader must know). */
+  private observeConfig(): void {
+    const gone = this.removed.observe(this.node.status().members.map((m) => m.id), (id) => this.peers.get(id)?.boot);
     if (gone.length > 0) this.log.info({ members: gone }, 'membership: removed from the configuration; not re-adding them while they are alive in gossip');
-    if (!this.node.isLeader) return;
+  }
+
+  private async pass(): Promise<void> {
+    this.observeConfig();
+    // Also on every node: a follower needs its peers' (verified) addresses to answer them.
     const alive = this.gossip
       .aliveMembers()
-      .map((m) => this.peers.update(m))
-      .filter((p) => p !== undefined && p.raftId !== this.node.id && !this.removed.has(p.raftId))
+      .map((m) => this.admit(m))
+      .filter((p) => p !== undefined && !this.removed.has(p.raftId, p.boot))
       .map((p) => p as NonNullable<typeof p>);
+    if (!this.node.isLeader) return;
     const step = nextMembershipStep(this.node.status().members, alive);
     if (step.type === 'none') return;
     try {

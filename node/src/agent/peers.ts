@@ -12,6 +12,8 @@ export const TagKeys = {
   clusterId: 'clusterId',
   role: 'role',
   externalAddr: 'externalAddr',
+  /** Random per process start: tells a restarted or re-created member from the process that was removed. */
+  boot: 'boot',
 } as const;
 
 /** One peer's addresses and desired suffrage, from its tags. */
@@ -23,15 +25,18 @@ export interface PeerInfo {
   readonly role: string;
   /** Gossip state: alive, suspect, dead, left. */
   readonly state: string;
+  /** The process's boot id (absent for nodes that do not send one). */
+  readonly boot?: string;
 }
 
 /** Builds this node's tags. */
-export function agentTags(o: { rpcAddr: string; raftId: string; clusterId: string; role: string; externalAddr?: string | undefined }): Tags {
+export function agentTags(o: { rpcAddr: string; raftId: string; clusterId: string; role: string; boot: string; externalAddr?: string | undefined }): Tags {
   return {
     [TagKeys.rpcAddr]: o.rpcAddr,
     [TagKeys.raftId]: o.raftId,
     [TagKeys.clusterId]: o.clusterId,
     [TagKeys.role]: o.role,
+    [TagKeys.boot]: o.boot,
     ...(o.externalAddr !== undefined ? { [TagKeys.externalAddr]: o.externalAddr } : {}),
   };
 }
@@ -43,7 +48,8 @@ export function peerOf(m: MemberInfo, clusterId: string): PeerInfo | undefined {
   const rpcAddr = t[TagKeys.rpcAddr];
   if (raftId === undefined || rpcAddr === undefined || t[TagKeys.clusterId] !== clusterId) return undefined;
   const ext = t[TagKeys.externalAddr];
-  return { raftId, rpcAddr, role: t[TagKeys.role] ?? 'voter', state: m.state, ...(ext !== undefined ? { externalAddr: ext } : {}) };
+  const boot = t[TagKeys.boot];
+  return { raftId, rpcAddr, role: t[TagKeys.role] ?? 'voter', state: m.state, ...(ext !== undefined ? { externalAddr: ext } : {}), ...(boot !== undefined ? { boot } : {}) };
 }
 
 /** The latest known addresses of every peer (dead ones included: Raft members may come back). */
@@ -51,6 +57,11 @@ export class PeerDirectory {
   private readonly peers = new Map<string, PeerInfo>();
 
   constructor(private readonly clusterId: string) {}
+
+  /** Parses a member's tags without recording them (undefined when it is not one of ours). */
+  parse(m: MemberInfo): PeerInfo | undefined {
+    return peerOf(m, this.clusterId);
+  }
 
   /** Records a member's tags; returns the peer when it is one of ours. */
   update(m: MemberInfo): PeerInfo | undefined {

@@ -104,7 +104,7 @@ export class RaftAdmin implements ClusterAdmin {
     if (!this.o.node.status().members.some((x) => x.id === id)) return Promise.reject(new ClusterPreconditionError(`RemoveMember: ${id} is not a member`));
     return this.change('RemoveMember', async () => {
       // Recorded first: the reconciler must not re-add the member between commit and our answer.
-      this.o.removed?.add(id);
+      this.o.removed?.add(id, this.o.peers.get(id)?.boot);
       await this.o.node.removeMember(this.known(id));
     });
   }

@@ -11,10 +11,10 @@
  *   prefix (may lag the leader by a heartbeat, never shows uncommitted data).
  * - waitFor wakes on the node's apply callback (no polling).
  */
-import { NodeStoppedError, NotLeaderError as RaftNotLeaderError, type RaftNode } from '../raft/index.js';
+import { NodeStoppedError, NotLeaderError as RaftNotLeaderError, RaftShellError, type RaftNode } from '../raft/index.js';
 import { CommitNotifier } from '../server/commit-notifier.js';
 import type { BackendRecord, BackendStats, LogBackend, LogBounds, RangeOptions, ServerInfo } from '../server/backend.js';
-import { BackendClosedError, CommittedOutOfRangeError, NoLeaderError, NotLeaderError, RecordTooLargeError } from './errors.js';
+import { BackendClosedError, CommittedOutOfRangeError, NoLeaderError, NotLeaderError, RaftOutcomeError, RecordTooLargeError } from './errors.js';
 import { describeForwardError, type LeaderForwarder } from './forwarder.js';
 import type { PeerDirectory } from './peers.js';
 
@@ -80,9 +80,18 @@ export class RaftBackend implements LogBackend {
     }
   }
 
+  /**
+   * Raft's failures keep their code (the server's table maps RAFT_* to UNAVAILABLE, ABORTED
+   * or RESOURCE_EXHAUSTED) and gain the leader's id and address: never INTERNAL.
+   */
   private mapRaftError(err: unknown): Error {
     if (err instanceof NodeStoppedError) return new BackendClosedError();
-    return err as Error;
+    if (!(err instanceof RaftShellError)) return err as Error;
+    const hint = err instanceof RaftNotLeaderError ? err.leaderHint : null;
+    const leaderId = this.node.leaderId ?? hint ?? undefined;
+    const leaderAddr = leaderId === undefined ? undefined : leaderId === this.node.id ? this.o.self.rpcAddr : this.o.peers.get(leaderId)?.rpcAddr;
+    const reason = 'reason' in err && typeof err.reason === 'string' ? err.reason : undefined;
+    return new RaftOutcomeError(err.code, err.message, reason, leaderId, leaderAddr);
   }
 
   /** The committed bounds in dense data offsets. */

@@ -16,7 +16,7 @@ import type { LogClient, ProduceResponse, ConsumeResponse } from '../gen/v1/log.
 import type { TransportTls } from '../raft/index.js';
 import { createCA, issueServerCert, type PemPair } from '../tls/certs.js';
 import { readPemPair, writeFileAtomic, writePemPair } from '../tls/pem-files.js';
-import { NODE_CN, type LocalPki } from './local-pki.js';
+import { NODE_CN, nodeCertFiles, type LocalPki } from './local-pki.js';
 import { TestAgents, eventually } from './testing/cluster.js';
 import { readTransportTls, watchTransportTls } from './transport-tls.js';
 
@@ -46,9 +46,10 @@ function unary<T>(fn: (cb: (err: ServiceError | null, res: T) => void) => unknow
 const produce = (c: LogClient, v: string): Promise<number> => unary<ProduceResponse>((cb) => c.produce({ record: { value: Buffer.from(v), offset: 0, term: 0, type: 0 } }, cb)).then((r) => r.offset);
 const consume = (c: LogClient, offset: number): Promise<ConsumeResponse> => unary<ConsumeResponse>((cb) => c.consume({ offset }, cb));
 
-async function newNodeCert(pki: LocalPki): Promise<PemPair> {
+/** A new certificate for node `name` (it must name the node: identity.ts). */
+async function newNodeCert(pki: LocalPki, name: string): Promise<PemPair> {
   const ca = readPemPair({ certFile: pki.ca, keyFile: join(dirname(pki.ca), 'ca-key.pem') });
-  return issueServerCert(ca, { commonName: NODE_CN, ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
+  return issueServerCert(ca, { commonName: NODE_CN, ipAddresses: ['127.0.0.1'], dnsNames: [name, 'localhost'] });
 }
 
 describe('agent: the Raft transport follows its rotated TLS files', function () {
@@ -75,25 +76,28 @@ describe('agent: the Raft transport follows its rotated TLS files', function () 
   });
 
   it('new Raft connections get the new certificate; a bad file keeps the old one; commits continue', async () => {
-    const original = serialOf(readFileSync(t.pki.nodeCert, 'utf8'));
+    const n0Cert = nodeCertFiles(t.pki, 'n0').certFile;
+    const original = serialOf(readFileSync(n0Cert, 'utf8'));
     const port = t.get('n0').rpcPort;
     assert.equal(await presentedSerial(port, t.pki), original);
     const leader = (): string => t.leader()?.config.nodeName ?? 'n0';
     assert.equal(await produce(client(leader()), 'before'), 0);
 
     // A garbage certificate (the key left as it was): refused, the old certificate stays.
-    writeFileAtomic(t.pki.nodeCert, '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
+    writeFileAtomic(n0Cert, '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
     await eventually('the bad file rejected on n0', async () => (await raftTlsReloads('n0', 'error')) >= 1);
     assert.equal(await presentedSerial(port, t.pki), original);
     assert.equal(await produce(client(leader()), 'during'), 1);
 
     // A new pair, written key first then certificate (atomic renames, as writePemPair does).
-    const next = await newNodeCert(t.pki);
-    writePemPair(dirname(t.pki.nodeCert), 'node', next);
+    const next = await newNodeCert(t.pki, 'n0');
+    writePemPair(dirname(n0Cert), 'node-n0', next);
+    const next1 = await newNodeCert(t.pki, 'n1');
+    writePemPair(dirname(n0Cert), 'node-n1', next1);
     const rotated = serialOf(next.certPem);
     assert.notEqual(rotated, original);
     await eventually('n0 presents the new certificate', async () => (await presentedSerial(port, t.pki)) === rotated);
-    await eventually('n1 presents the new certificate', async () => (await presentedSerial(t.get('n1').rpcPort, t.pki)) === rotated);
+    await eventually('n1 presents the new certificate', async () => (await presentedSerial(t.get('n1').rpcPort, t.pki)) === serialOf(next1.certPem));
     assert.ok((await raftTlsReloads('n0', 'ok')) >= 1);
 
     // Existing Raft connections kept their sessions and the cluster kept committing.

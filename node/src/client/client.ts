@@ -11,8 +11,10 @@
  * - re-resolves on every UNAVAILABLE / not-leader answer and on a timer, and retries a
  *   Produce at the new leader until `deadlineMs` passes.
  *
- * Produce retries make delivery at-least-once: a Produce whose answer was lost may have
- * committed, and retrying it appends the value again. Acknowledged records are never lost.
+ * Retries follow {@link retryPolicy}: a Produce is retried only when it is known not to
+ * have been appended (UNAVAILABLE, RESOURCE_EXHAUSTED); an indeterminate one (ABORTED, or an
+ * attempt's deadline passing) is handed to the caller, who knows whether a duplicate is
+ * acceptable. Reads are retried on every transient status. Acknowledged records are never lost.
  *
  * The same routing also exists inside one grpc-js channel (grpc-lb.ts: resolver
  * `commitlog:///` + policy `commitlog_leader`); this wrapper adds what a channel does not:
@@ -70,7 +72,35 @@ export function parseTarget(target: string): string {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const isRetryable = (e: Partial<ServiceError>): boolean => e.code === Status.UNAVAILABLE || e.code === Status.DEADLINE_EXCEEDED || e.code === Status.CANCELLED;
+
+/**
+ * The retry policy, one row per status the client retries (the server's error table,
+ * node/src/server/errors.ts, says which outcome each status means):
+ *
+ * | status | meaning | read | write |
+ * | --- | --- | --- | --- |
+ * | UNAVAILABLE | not the leader, no leader, proposal lost, shutting down, Raft timeout, no connection: nothing was written | retry | retry |
+ * | RESOURCE_EXHAUSTED | overloaded: refused before appending | retry (backoff) | retry (backoff) |
+ * | ABORTED | proposal indeterminate: the write may have been appended | retry | **no**: the caller decides |
+ * | DEADLINE_EXCEEDED, CANCELLED | this attempt's deadline passed: outcome unknown | retry | **no**: the caller decides |
+ *
+ * Everything else (OUT_OF_RANGE, INVALID_ARGUMENT, PERMISSION_DENIED, INTERNAL, …) is not
+ * retried. Reads are idempotent; a write is retried only when the server or the channel
+ * says it was not appended, so a retry never duplicates a record the cluster may hold.
+ */
+export const retryPolicy = {
+  [Status.UNAVAILABLE]: { read: true, write: true },
+  [Status.RESOURCE_EXHAUSTED]: { read: true, write: true },
+  [Status.ABORTED]: { read: true, write: false },
+  [Status.DEADLINE_EXCEEDED]: { read: true, write: false },
+  [Status.CANCELLED]: { read: true, write: false },
+} as const satisfies Partial<Record<Status, { readonly read: boolean; readonly write: boolean }>>;
+
+/** True when the client retries a call of `kind` that failed with `e` ({@link retryPolicy}). */
+export function isRetryable(kind: CallKind, e: Partial<ServiceError>): boolean {
+  const row = typeof e.code === 'number' ? (retryPolicy as Partial<Record<number, { read: boolean; write: boolean }>>)[e.code] : undefined;
+  return row !== undefined && (kind === CallKind.write ? row.write : row.read);
+}
 
 function unary<T>(fn: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: T) => void) => unknown, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => fn(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))));
@@ -158,8 +188,9 @@ export class CommitLogClient {
       } catch (err) {
         lastErr = err;
         const e = err as Partial<ServiceError>;
-        if (!(err instanceof ClusterUnavailableError) && !isRetryable(e)) throw err;
-        await sleep(Math.min(50 * 2 ** attempt, 500));
+        if (!(err instanceof ClusterUnavailableError) && !isRetryable(kind, e)) throw err;
+        // An overloaded leader gets more room than a leader change needs.
+        await sleep(e.code === Status.RESOURCE_EXHAUSTED ? Math.min(100 * 2 ** attempt, 2000) : Math.min(50 * 2 ** attempt, 500));
         await this.resolve().catch(() => {});
       }
     }

@@ -10,6 +10,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { once } from 'node:events';
 import { Client, status as Status, type ServiceError } from '@grpc/grpc-js';
 import http2 from 'node:http2';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { ConsumeRequest, ConsumeResponse, type ProduceResponse } from '../gen/v1/log.js';
 import { ErrorMetadataKeys } from './errors.js';
 import type { LogBackend } from './backend.js';
@@ -223,5 +224,27 @@ describe('server bad input', function () {
 
     const ok = await call<ProduceResponse>((cb) => root.log.produce(rec(Buffer.from('still serving')), cb));
     assert.equal(ok.offset, 0);
+  });
+
+  it('Consume and ConsumeStream at an offset of 2^53 or more are OUT_OF_RANGE with the log\'s bounds, not INTERNAL', async () => {
+    await call<ProduceResponse>((cb) => root.log.produce(rec(Buffer.from('only')), cb));
+    const generic = new Client(srv.address, credsFor(pki, pki.root), isolatedClient);
+    try {
+      for (const offset of [2n ** 53n, 2n ** 53n + 1n, 2n ** 64n - 1n]) {
+        // uint64 field 1: the generated encoder cannot even write these from a number.
+        const req = Buffer.from(new BinaryWriter().uint32(8).uint64(offset.toString()).finish());
+        const unary = await new Promise<ServiceError | null>((resolve) =>
+          generic.makeUnaryRequest('/log.v1.Log/Consume', (b: Buffer) => b, (b: Buffer) => b, req, (err) => resolve(err)),
+        );
+        assert.equal(unary?.code, Status.OUT_OF_RANGE, `Consume at ${offset}: ${unary?.details}`);
+        assert.equal(unary?.metadata.get(ErrorMetadataKeys.nextOffset)[0], '1');
+        const stream = generic.makeServerStreamRequest('/log.v1.Log/ConsumeStream', (b: Buffer) => b, (b: Buffer) => b, req);
+        stream.on('data', () => {});
+        const err = await new Promise<ServiceError>((resolve) => stream.on('error', resolve));
+        assert.equal(err.code, Status.OUT_OF_RANGE, `ConsumeStream at ${offset}: ${err.details}`);
+      }
+    } finally {
+      generic.close();
+    }
   });
 });

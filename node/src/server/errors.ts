@@ -79,10 +79,21 @@ export class InvalidRequestError extends ServerError {
 
 type Ctx = Readonly<Record<string, unknown>>;
 
-/** How one error code becomes a status: the gRPC code and the context it carries. */
+/**
+ * How one error code becomes a status: the gRPC code (fixed, or chosen from the error's
+ * context), the context it carries, and the ErrorInfo reason when it is not the code itself.
+ */
 interface Mapping {
-  readonly status: Status;
+  readonly status: Status | ((err: Ctx) => Status);
   readonly metadata?: (err: Ctx, md: Metadata) => void;
+  readonly reason?: (err: Ctx) => string | undefined;
+}
+
+/** The leader, where the error knows it: `leaderId` (agent errors) or `leaderHint` (Raft's), and `leaderAddr`. */
+function leader(e: Ctx, md: Metadata): void {
+  const id = typeof e.leaderId === 'string' ? e.leaderId : typeof e.leaderHint === 'string' ? e.leaderHint : undefined;
+  if (id !== undefined) md.set(ErrorMetadataKeys.leaderId, id);
+  if (typeof e.leaderAddr === 'string') md.set(ErrorMetadataKeys.leaderAddr, e.leaderAddr);
 }
 
 function num(md: Metadata, key: string, value: unknown): void {
@@ -91,7 +102,8 @@ function num(md: Metadata, key: string, value: unknown): void {
 
 /**
  * The table. Keys are error `code`s: the server's ({@link ServerErrorCode}), the log's
- * (node/src/log/errors.ts) and the cluster's ("not-leader", "no-leader").
+ * (node/src/log/errors.ts), the cluster's ("not-leader", "no-leader") and Raft's
+ * (`RAFT_*`, node/src/raft/shell/errors.ts). The README's error table lists the same.
  */
 export const errorTable: Readonly<Record<string, Mapping>> = {
   'offset-out-of-range': {
@@ -123,6 +135,20 @@ export const errorTable: Readonly<Record<string, Mapping>> = {
     },
   },
   'no-leader': { status: Status.UNAVAILABLE },
+  // Raft's outcomes (node/src/raft/shell/errors.ts), all retryable, with the reason in
+  // ErrorInfo and the leader where known. UNAVAILABLE: nothing was written, retry (at the
+  // leader). ABORTED: the write may or may not have been appended — not safe to retry
+  // blindly. RESOURCE_EXHAUSTED: refused before appending, retry after a backoff.
+  RAFT_NOT_LEADER: { status: Status.UNAVAILABLE, metadata: leader, reason: () => 'NOT_LEADER' },
+  RAFT_TIMEOUT: { status: Status.UNAVAILABLE, metadata: leader },
+  RAFT_STOPPED: { status: Status.UNAVAILABLE },
+  RAFT_PROPOSAL_LOST: { status: Status.UNAVAILABLE, metadata: leader, reason: () => 'PROPOSAL_LOST' },
+  RAFT_PROPOSAL_INDETERMINATE: { status: Status.ABORTED, metadata: leader, reason: () => 'PROPOSAL_INDETERMINATE' },
+  RAFT_PROPOSAL_REJECTED: {
+    status: (e) => (e.reason === 'overloaded' ? Status.RESOURCE_EXHAUSTED : e.reason === 'too-large' ? Status.INVALID_ARGUMENT : Status.FAILED_PRECONDITION),
+    metadata: leader,
+    reason: (e) => (typeof e.reason === 'string' ? e.reason : undefined),
+  },
   unimplemented: { status: Status.UNIMPLEMENTED },
   'failed-precondition': { status: Status.FAILED_PRECONDITION },
   'corrupt-segment': { status: Status.DATA_LOSS },
@@ -136,12 +162,12 @@ export const ERROR_DOMAIN = 'commitlog.dev';
 
 const ERROR_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.ErrorInfo';
 
-function richStatus(status: Status, message: string, code: string, md: Metadata): Buffer {
+function richStatus(status: Status, message: string, reason: string, md: Metadata): Buffer {
   const metadata: Record<string, string> = {};
   for (const [key, values] of Object.entries(md.getMap())) {
     if (key.startsWith('commitlog-') && key !== ErrorMetadataKeys.code) metadata[key.slice('commitlog-'.length).replaceAll('-', '_')] = String(values);
   }
-  const info = ErrorInfo.encode({ reason: code.toUpperCase().replaceAll('-', '_'), domain: ERROR_DOMAIN, metadata }).finish();
+  const info = ErrorInfo.encode({ reason: reason.toUpperCase().replaceAll('-', '_'), domain: ERROR_DOMAIN, metadata }).finish();
   return Buffer.from(RpcStatus.encode({ code: status, message, details: [{ typeUrl: ERROR_INFO_TYPE_URL, value: Buffer.from(info) }] }).finish());
 }
 
@@ -168,8 +194,9 @@ export function toStatus(err: unknown): StatusError {
     md.set(ErrorMetadataKeys.code, code);
     mapping.metadata?.(err as Ctx, md);
     const details = (err as Error).message;
-    md.set(STATUS_DETAILS_KEY, richStatus(mapping.status, details, code, md));
-    return { code: mapping.status, details, metadata: md };
+    const status = typeof mapping.status === 'function' ? mapping.status(err as Ctx) : mapping.status;
+    md.set(STATUS_DETAILS_KEY, richStatus(status, details, mapping.reason?.(err as Ctx) ?? code, md));
+    return { code: status, details, metadata: md };
   }
   return { code: Status.INTERNAL, details: 'internal error', metadata: md };
 }

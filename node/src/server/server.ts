@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import { allowAll, type Authorizer } from '../acl/authorizer.js';
 import { HealthService } from '../gen/grpc/health/v1/health.js';
 import { AdminService } from '../gen/v1/admin.js';
-import { LogService } from '../gen/v1/log.js';
+import { logServiceDefinition } from './requests.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import type { NodeMetrics } from '../observability/metrics.js';
 import { serverTls, type ReloadingCertificateProvider, type ServerTls, type TlsFiles } from '../tls/credentials.js';
@@ -99,7 +99,7 @@ export class CommitLogServer {
     });
     this.health = new HealthState([ServiceNames.log, ServiceNames.admin]);
     const admin = opts.admin ?? new StandaloneAdmin(opts.backend, opts.nodeId, opts.rpcAddr ?? '');
-    this.grpc.addService(LogService, logService(opts.backend, this.config, this.streams));
+    this.grpc.addService(logServiceDefinition, logService(opts.backend, this.config, this.streams));
     this.grpc.addService(AdminService, adminService(admin, SERVER_VERSION));
     this.grpc.addService(HealthService, this.health.service());
     if (this.config.reflection) addReflection(this.grpc);

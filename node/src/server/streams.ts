@@ -88,7 +88,8 @@ export async function consumeStream(
   try {
     while (!signal.aborted) {
       const b = backend.bounds();
-      if (next < b.lowest) throw new OffsetOutOfRangeError(next, b.lowest, b.next);
+      // An offset past 2^53 (requests.ts) can never exist: refuse it rather than tail forever.
+      if (next < b.lowest || !Number.isSafeInteger(next)) throw new OffsetOutOfRangeError(next, b.lowest, b.next);
       if (next >= b.next) {
         await backend.waitFor(next, signal);
         continue;

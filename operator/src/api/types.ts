@@ -159,6 +159,19 @@ export interface Condition {
   readonly lastTransitionTime: string;
 }
 
+/**
+ * Annotations a user sets on a CommitLogCluster to override the operator (docs/operator.md,
+ * "Overrides"). Each is read on every pass; removing it ends its effect.
+ */
+export const ANNOTATIONS = {
+  /** Value: the pod a blocked scale-down step would remove; shrinks without the Raft removal. */
+  forceScaleDown: 'commitlog.dev/force-scale-down',
+  /** `"true"`: a forced scale-down may proceed although it leaves fewer ready members than a quorum. */
+  allowQuorumLoss: 'commitlog.dev/allow-quorum-loss',
+  /** `"true"`: the operator changes nothing for this cluster (status says so) until removed. */
+  paused: 'commitlog.dev/paused',
+} as const;
+
 /** Condition types the operator maintains. */
 export const ConditionType = {
   Ready: 'Ready',
@@ -167,6 +180,8 @@ export const ConditionType = {
   Degraded: 'Degraded',
   CertificatesReady: 'CertificatesReady',
   ExternalAccessReady: 'ExternalAccessReady',
+  /** Present (True) only while the cluster has annotation `commitlog.dev/paused: "true"`. */
+  ReconciliationPaused: 'ReconciliationPaused',
 } as const;
 /** One of {@link ConditionType}. */
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];

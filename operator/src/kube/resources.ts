@@ -22,6 +22,7 @@ export const RESOURCES = {
   configMap: r('v1', 'ConfigMap', 'configmaps'),
   pdb: r('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets'),
   pod: r('v1', 'Pod', 'pods'),
+  pvc: r('v1', 'PersistentVolumeClaim', 'persistentvolumeclaims'),
   lease: r('coordination.k8s.io/v1', 'Lease', 'leases'),
   event: r('events.k8s.io/v1', 'Event', 'events'),
 } as const;

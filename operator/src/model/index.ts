@@ -29,8 +29,13 @@ export interface DesiredObjects {
   readonly statefulSet: readonly KubeObject[];
 }
 
-/** The PodDisruptionBudget: at most one member voluntarily down (quorum of 3 survives). */
-export function podDisruptionBudget(c: CommitLogCluster): V1PodDisruptionBudget {
+/**
+ * The PodDisruptionBudget: a voluntary disruption (drain, eviction) may take one member down
+ * only when the rest still form a quorum — `maxUnavailable` is 1 from 3 members on and 0 for
+ * 1 or 2 members (where any member down loses quorum, so evictions wait until the cluster is
+ * scaled up or the PDB is removed deliberately).
+ */
+export function podDisruptionBudget(c: CommitLogCluster, members: number): V1PodDisruptionBudget {
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
@@ -40,7 +45,7 @@ export function podDisruptionBudget(c: CommitLogCluster): V1PodDisruptionBudget 
       labels: commonLabels(c.metadata.name, 'node'),
       ownerReferences: [ownerReference(c)],
     },
-    spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(c.metadata.name) } },
+    spec: { maxUnavailable: members - (Math.floor(members / 2) + 1) >= 1 ? 1 : 0, selector: { matchLabels: selectorLabels(c.metadata.name) } },
   };
 }
 
@@ -51,7 +56,7 @@ export function desiredObjects(c: CommitLogCluster, spec: ResolvedSpec, inputs: 
     secrets: secrets(c, inputs),
     config: [configMap(c, spec, inputs)],
     services: [headlessService(c, spec), clientService(c, spec), ...externalServices(c, spec, inputs.statefulSetReplicas)],
-    statefulSet: [statefulSet(c, spec, inputs.statefulSetReplicas, hash), podDisruptionBudget(c)],
+    statefulSet: [statefulSet(c, spec, inputs.statefulSetReplicas, hash, inputs.volumeClaimSize), podDisruptionBudget(c, spec.replicas)],
   };
 }
 

@@ -42,4 +42,9 @@ export interface ModelInputs {
   readonly gossipKey: string;
   /** External `host:port` of each pod whose external Service has an address, by pod name. */
   readonly externalAddresses: Readonly<Record<string, string>>;
+  /**
+   * Size in the StatefulSet's volume claim template: the live StatefulSet's (templates cannot
+   * change; larger sizes are applied to each PVC), or `spec.storage.size` for a new one.
+   */
+  readonly volumeClaimSize?: string;
 }

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { CommitLogCluster } from '../api/types.js';
-import { allObjects, desiredObjects } from './index.js';
+import { allObjects, desiredObjects, podDisruptionBudget } from './index.js';
 import { Bootstrap, type ModelInputs } from './inputs.js';
 import { loadExample } from './test-support.js';
 import { validateCluster } from './validate.js';
@@ -78,5 +78,13 @@ describe('model: the node config and bootstrap exactly once', () => {
     assert.equal(node['gossip-key-file'], '/etc/commitlog/gossip/key');
     assert.ok(!Object.values(cm.data).some((v) => v.includes('R09TU0lQLUtFWS0zMi1CWVRFUy0wMTIzNDU2Nzg5YWI=')));
     assert.ok(!('gossip-key' in node));
+  });
+});
+
+describe('model: the PodDisruptionBudget keeps a quorum', () => {
+  it('allows one voluntary disruption from 3 members on, none for 1 or 2 (any member down loses quorum)', () => {
+    const c = loadExample('minimal.yaml');
+    const max = (n: number): unknown => podDisruptionBudget(c, n).spec?.maxUnavailable;
+    assert.deepEqual([1, 2, 3, 4, 5, 7].map(max), [0, 0, 1, 1, 1, 1]);
   });
 });

@@ -28,8 +28,11 @@ function defaultAffinity(n: string): V1Affinity {
   };
 }
 
-/** The StatefulSet `<name>` with `replicas` pods and the pod template hash `configHash`. */
-export function statefulSet(c: CommitLogCluster, spec: ResolvedSpec, replicas: number, configHash: string): V1StatefulSet {
+/**
+ * The StatefulSet `<name>` with `replicas` pods and the pod template hash `configHash`; its
+ * volume claim template asks for `claimSize` (default `spec.storage.size`).
+ */
+export function statefulSet(c: CommitLogCluster, spec: ResolvedSpec, replicas: number, configHash: string, claimSize = spec.storage.size): V1StatefulSet {
   const n = c.metadata.name;
   const names = namesOf(n);
   const pod = spec.pod;
@@ -134,7 +137,7 @@ export function statefulSet(c: CommitLogCluster, spec: ResolvedSpec, replicas: n
         metadata: { name: 'data', labels: commonLabels(n, 'node') },
         spec: {
           accessModes: ['ReadWriteOnce'],
-          resources: { requests: { storage: spec.storage.size } },
+          resources: { requests: { storage: claimSize } },
           ...(spec.storage.storageClassName !== undefined ? { storageClassName: spec.storage.storageClassName } : {}),
         },
       }],

@@ -7,17 +7,26 @@ import type { KubeClient, KubeObj } from '../kube/client.js';
 import { RESOURCES } from '../kube/resources.js';
 import { LABELS, namesOf, selectorString } from '../model/names.js';
 import type { ObservedPod } from './status.js';
+import type { ObservedVolume } from './storage.js';
+import { notReadyReason, type PodStatusView } from './pod-reason.js';
 
 interface Pod extends KubeObj {
-  readonly status?: { readonly hostIP?: string; readonly conditions?: readonly { readonly type: string; readonly status: string }[] };
+  readonly status?: PodStatusView & { readonly hostIP?: string };
 }
 interface Service extends KubeObj {
   readonly spec?: { readonly type?: string; readonly ports?: readonly { readonly name?: string; readonly port?: number; readonly nodePort?: number }[] };
   readonly status?: { readonly loadBalancer?: { readonly ingress?: readonly { readonly ip?: string; readonly hostname?: string }[] } };
 }
+interface Pvc extends KubeObj {
+  readonly spec?: { readonly resources?: { readonly requests?: { readonly storage?: string } } };
+  readonly status?: { readonly capacity?: { readonly storage?: string } };
+}
 /** The StatefulSet fields a pass reads. */
 export interface StatefulSetObj extends KubeObj {
-  readonly spec?: { readonly replicas?: number };
+  readonly spec?: {
+    readonly replicas?: number;
+    readonly volumeClaimTemplates?: readonly { readonly spec?: { readonly resources?: { readonly requests?: { readonly storage?: string } } } }[];
+  };
   readonly status?: { readonly updateRevision?: string };
 }
 
@@ -27,6 +36,8 @@ export interface World {
   readonly pods: readonly ObservedPod[];
   /** Owned Services by name (for pruning). */
   readonly externalServiceNames: readonly string[];
+  /** The cluster's PersistentVolumeClaims (the StatefulSet's `data` claims). */
+  readonly volumes: readonly ObservedVolume[];
   /** External `host:port` by pod name, for pods whose external Service has an address. */
   readonly externalAddresses: Readonly<Record<string, string>>;
 }
@@ -38,18 +49,23 @@ export async function observe(client: KubeClient, c: CommitLogCluster, rpcPort: 
   const ns = c.metadata.namespace;
   const n = c.metadata.name;
   const names = namesOf(n);
-  const [sts, podList, svcList] = await Promise.all([
+  const [sts, podList, svcList, pvcList] = await Promise.all([
     client.get<StatefulSetObj>(RESOURCES.statefulSet, ns, names.statefulSet),
     client.list<Pod>(RESOURCES.pod, ns, selectorString(n)),
     client.list<Service>(RESOURCES.service, ns, `${LABELS.instance}=${n},${LABELS.component}=external`),
+    client.list<Pvc>(RESOURCES.pvc, ns, selectorString(n)),
   ]);
   const podItems = [...podList.items].filter((p) => !p.metadata?.deletionTimestamp).sort((a, b) => ordinalOf(a.metadata?.name ?? '') - ordinalOf(b.metadata?.name ?? ''));
-  const pods: ObservedPod[] = podItems.map((p) => ({
-    name: p.metadata?.name ?? '',
-    ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-    ...(p.metadata?.labels?.['controller-revision-hash'] ? { revision: p.metadata.labels['controller-revision-hash'] } : {}),
-    internalAddress: `${p.metadata?.name ?? ''}.${names.headlessService}.${ns}.svc:${rpcPort}`,
-  }));
+  const pods: ObservedPod[] = podItems.map((p) => {
+    const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    return {
+      name: p.metadata?.name ?? '',
+      ready,
+      ...(ready ? {} : { notReady: notReadyReason(p.status) }),
+      ...(p.metadata?.labels?.['controller-revision-hash'] ? { revision: p.metadata.labels['controller-revision-hash'] } : {}),
+      internalAddress: `${p.metadata?.name ?? ''}.${names.headlessService}.${ns}.svc:${rpcPort}`,
+    };
+  });
   const hostIps = new Map(podItems.map((p) => [p.metadata?.name ?? '', p.status?.hostIP]));
   const external: Record<string, string> = {};
   for (const s of svcList.items) {
@@ -69,6 +85,11 @@ export async function observe(client: KubeClient, c: CommitLogCluster, rpcPort: 
     statefulSet: sts,
     pods,
     externalServiceNames: svcList.items.map((s) => s.metadata?.name ?? ''),
+    volumes: pvcList.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => ({
+      name: p.metadata?.name ?? '',
+      ...(p.spec?.resources?.requests?.storage !== undefined ? { requested: p.spec.resources.requests.storage } : {}),
+      ...(p.status?.capacity?.storage !== undefined ? { capacity: p.status.capacity.storage } : {}),
+    })),
     externalAddresses: external,
   };
 }

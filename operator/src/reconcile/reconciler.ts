@@ -2,9 +2,10 @@
  * The reconcile of one CommitLogCluster (controller-runtime's contract): level-triggered —
  * every pass re-reads the world and never trusts the event that caused it; named steps run
  * in order (certificates → config → services → statefulset → membership → status); an object
- * is applied only when it differs from the live one, so a pass over an unchanged cluster makes
- * no writes; status is written once, at the end, and only when it changed; a thrown error
- * requeues the key with backoff.
+ * is applied only when its desired form changed since the last apply or the live one drifted
+ * (applied.ts), so removed fields go and a pass over an unchanged cluster makes no writes;
+ * status is written once, at the end, and only when it changed; a thrown error requeues the
+ * key with backoff.
  *
  * Bootstrap happens exactly once. The first pass only records a new cluster id and
  * `bootstrapped: false` in status; only when that write has succeeded does a later pass
@@ -16,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { validateCluster } from '../model/validate.js';
 import type { ResolvedSpec } from '../api/defaults.js';
-import { API_VERSION, KIND, Phase, type CommitLogCluster, type CommitLogClusterStatus } from '../api/types.js';
+import { ANNOTATIONS, API_VERSION, KIND, Phase, type CommitLogCluster, type CommitLogClusterStatus } from '../api/types.js';
 import { gossipKey as newGossipKey } from '../certs/pki.js';
 import type { KubeClient, KubeObj } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -28,11 +29,13 @@ import { Bootstrap, type ModelInputs } from '../model/inputs.js';
 import { LABELS, namesOf, selectorString } from '../model/names.js';
 import type { AdminMember, NodeAdmin, NodeAdminFactory } from './admin.js';
 import { certificatesStep } from './certificates.js';
+import { applyReason, stamped } from './applied.js';
 import { contains, differences } from './compare.js';
 import { hostOf, observe, type World } from './observe.js';
 import { decideRollout } from './rollout.js';
-import { decideScale, type ScaleDecision } from './scale.js';
-import { computeStatus } from './status.js';
+import { decideScale, type ScaleDecision, type ScaleOverride } from './scale.js';
+import { computeStatus, failedStatus, pausedStatus } from './status.js';
+import { planStorage, storageProgress } from './storage.js';
 
 /** Dependencies of the reconciler. */
 export interface ReconcilerDeps {
@@ -56,6 +59,25 @@ export class StepError extends Error {
   }
 }
 
+const ADMIN_BACKOFF_MAX_MS = 5 * 60_000;
+
+/** The scale overrides set as annotations on the cluster (see scale.ts). */
+function scaleOverride(c: CommitLogCluster): ScaleOverride {
+  const a = c.metadata.annotations ?? {};
+  const pod = a[ANNOTATIONS.forceScaleDown];
+  return { ...(pod ? { forceScaleDown: pod } : {}), allowQuorumLoss: a[ANNOTATIONS.allowQuorumLoss] === 'true' };
+}
+
+/**
+ * An Admin error without the parts that change on every attempt (grpc-js appends elapsed
+ * times to DEADLINE_EXCEEDED and timestamps to connection errors), so a persisting failure
+ * is one unchanged status and one deduplicated event, not a write per pass.
+ */
+function stableError(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.replace(/ after [\d.]+m?s\b.*$/s, '').replace(/\s*\(?\d{4}-\d{2}-\d{2}T[\d:.]+Z\)?/g, '');
+}
+
 interface SecretObj extends KubeObj { readonly data?: Readonly<Record<string, string>> }
 
 /** Reconciles CommitLogClusters. */
@@ -63,6 +85,8 @@ export class Reconciler {
   private readonly now: () => Date;
   private readonly newClusterId: () => string;
   private readonly progressRequeueMs: number;
+  /** Consecutive passes per cluster in which the Admin service did not answer. */
+  private readonly adminFailures = new Map<string, number>();
 
   constructor(private readonly d: ReconcilerDeps) {
     this.now = d.now ?? (() => new Date());
@@ -79,12 +103,21 @@ export class Reconciler {
     const generation = c.metadata.generation ?? 0;
     const nowIso = (): string => this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+    if (c.metadata.annotations?.[ANNOTATIONS.paused] === 'true') {
+      // Paused (Strimzi's pause-reconciliation): no child is read or written; status says so.
+      if (await this.writeStatus(c, pausedStatus(c.status, ANNOTATIONS.paused, generation, nowIso()), log)) {
+        await this.d.events.record(c, 'Normal', 'ReconciliationPaused', 'Pause', `${ANNOTATIONS.paused} is "true": the operator changes nothing`);
+      }
+      log.info({ annotation: ANNOTATIONS.paused }, 'reconciliation paused');
+      return {};
+    }
+
     const v = validateCluster(c);
     if (!v.ok) {
       const sts = await client.get<{ spec?: { replicas?: number } } & KubeObj>(RESOURCES.statefulSet, namespace, name);
       const status = computeStatus({
         generation, desiredReplicas: c.spec.replicas ?? 0, statefulSetReplicas: sts?.spec?.replicas ?? 0,
-        selector: selectorString(name), pods: [], clusterId: c.status?.clusterId ?? '', bootstrapped: c.status?.bootstrapped ?? false,
+        selector: selectorString(name), podName: namesOf(name).pod, pods: [], clusterId: c.status?.clusterId ?? '', bootstrapped: c.status?.bootstrapped ?? false,
         invalid: v.errors, tls: { enabled: false }, external: { type: 'None', addresses: {} },
       }, c.status, nowIso());
       if (await this.writeStatus(c, status, log)) {
@@ -108,6 +141,36 @@ export class Reconciler {
     }
     const clusterId = c.status.clusterId;
 
+    try {
+      return await this.converge(c, spec, clusterId, log, nowIso);
+    } catch (e) {
+      if (e instanceof StepError) await this.reportFailure(c, e, nowIso(), log);
+      throw e;
+    }
+  }
+
+  /**
+   * A failed step is visible on the cluster: Ready=False and Degraded=True with reason
+   * `ReconcileFailed`, the step and the API server's message, and a Warning event (the
+   * recorder deduplicates repeats). The error still propagates, so the queue retries with
+   * backoff; the next successful pass clears both conditions.
+   */
+  private async reportFailure(c: CommitLogCluster, e: StepError, now: string, log: Logger): Promise<void> {
+    const message = e.cause instanceof Error ? e.cause.message : String(e.cause);
+    log.warn({ step: e.step, err: message }, 'step failed');
+    try {
+      await this.writeStatus(c, failedStatus(c.status, e.step, message, c.metadata.generation ?? 0, now), log);
+    } catch (statusError) {
+      log.warn({ err: String(statusError) }, 'could not record the failure in status');
+    }
+    await this.d.events.record(c, 'Warning', 'ReconcileFailed', e.step, e.message);
+  }
+
+  /** Observe → apply → scale → roll → status, for a valid spec with a recorded cluster id. */
+  private async converge(c: CommitLogCluster, spec: ResolvedSpec, clusterId: string, log: Logger, nowIso: () => string): Promise<ProcessResult> {
+    const client = this.d.client;
+    const namespace = c.metadata.namespace;
+    const name = c.metadata.name;
     const world = await this.step('observe', () => observe(client, c, spec.ports.rpc));
     const current = world.statefulSet?.spec?.replicas;
     const podsWithCerts = Math.max(spec.replicas, current ?? 0);
@@ -124,16 +187,34 @@ export class Reconciler {
 
     const admin = this.openAdmin(c, spec, certs?.ok ? certs.certificates : undefined);
     try {
-      const members = await this.members(admin, world, log);
-      const bootstrapped = (c.status.bootstrapped ?? false) || world.pods.some((p) => p.ready) || (members?.some((m) => m.isLeader) ?? false);
-      const decision = decideScale({ desired: spec.replicas, current, readyPods: world.pods.filter((p) => p.ready).length, members, podName: namesOf(name).pod });
+      const { members, error: adminError } = await this.members(admin, world, log);
+      const key = `${namespace}/${name}`;
+      if (adminError !== undefined) {
+        this.adminFailures.set(key, (this.adminFailures.get(key) ?? 0) + 1);
+        await this.d.events.record(c, 'Warning', 'AdminUnreachable', 'QueryMembers', adminError);
+      } else {
+        this.adminFailures.delete(key);
+      }
+      const bootstrapped = (c.status?.bootstrapped ?? false) || world.pods.some((p) => p.ready) || (members?.some((m) => m.isLeader) ?? false);
+      const readyPods = new Set(world.pods.filter((p) => p.ready).map((p) => p.name));
+      const decision = decideScale({
+        desired: spec.replicas, current, readyPods: readyPods.size, members, podName: namesOf(name).pod,
+        bootstrapped, isReady: (p) => readyPods.has(p), override: scaleOverride(c),
+      });
+      if (decision.kind === 'wait' && decision.refused === true) await this.d.events.record(c, 'Warning', 'ForceScaleDownRefused', 'Scale', decision.reason);
+      if (decision.kind === 'force-down') {
+        await this.d.events.record(c, 'Warning', 'ForcedScaleDown', 'Scale',
+          `StatefulSet ${name} → ${decision.replicas} replicas without removing ${decision.member} from the Raft configuration (${ANNOTATIONS.forceScaleDown})${decision.quorumLost ? '; quorum may be lost' : ''}`);
+      }
+      const claimSize = world.statefulSet?.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage;
       const inputs: ModelInputs = {
         clusterId,
-        bootstrap: c.status.bootstrapped ? Bootstrap.forbidden : Bootstrap.allowed,
+        bootstrap: c.status?.bootstrapped === true ? Bootstrap.forbidden : Bootstrap.allowed,
         statefulSetReplicas: decision.replicas,
         ...(certs?.ok ? { certificates: certs.certificates } : {}),
         gossipKey: await this.gossipKey(c),
         externalAddresses: world.externalAddresses,
+        ...(claimSize !== undefined ? { volumeClaimSize: claimSize } : {}),
       };
       const desired = desiredObjects(c, spec, inputs);
       const changed: string[] = [];
@@ -148,10 +229,13 @@ export class Reconciler {
         await this.pruneUserSecrets(c, spec, changed);
       });
       await this.step('statefulset', () => this.applyAll(desired.statefulSet, changed, log));
+      const storage = planStorage(world.volumes, spec.storage.size);
+      await this.step('storage', () => this.expandVolumes(c, storage.expand, spec.storage.size, changed));
       const rollout = decision.kind === 'steady'
         ? await this.step('rollout', () => this.rollout(c, world, admin, members, log))
         : undefined;
-      const scaling = await this.step('membership', () => this.membership(decision, admin, members, log));
+      const scaled = await this.step('membership', () => this.membership(decision, admin, members, log));
+      const scaling = scaled?.waiting !== undefined && adminError !== undefined ? { ...scaled, waiting: `${scaled.waiting}: ${adminError}` } : scaled;
       // Scale-down: shrink in the same pass as the removal committed, not one requeue later.
       // The "removed, don't re-add" memory of the nodes ends when the pod leaves gossip, so
       // the window in which the removed member is alive must be as short as possible.
@@ -171,9 +255,15 @@ export class Reconciler {
 
       const obs = this.observation(c, spec, { ...world }, clusterId, members,
         scaling, { enabled: spec.tls.enabled, ...(certs?.ok ? { expiry: certs.expiry } : {}) }, replicasNow, bootstrapped);
-      const status = computeStatus(rollout ? { ...obs, rollout } : obs, c.status, nowIso());
+      const growing = storageProgress(storage, spec.storage.size);
+      const status = computeStatus({
+        ...obs, ...(rollout ? { rollout } : {}), ...(adminError !== undefined ? { adminError } : {}), ...(growing !== undefined ? { storage: growing } : {}),
+      }, c.status, nowIso());
       await this.step('status', () => this.writeStatus(c, status, log));
-      const converging = decision.kind !== 'steady' || rollout !== undefined || status.readyReplicas !== spec.replicas;
+      // Admin unreachable: retry with exponential backoff (to 5 minutes), not every few seconds.
+      const failures = this.adminFailures.get(key) ?? 0;
+      if (failures > 0) return { requeueAfterMs: Math.min(ADMIN_BACKOFF_MAX_MS, this.progressRequeueMs * 2 ** (failures - 1)) };
+      const converging = decision.kind !== 'steady' || rollout !== undefined || growing !== undefined || status.readyReplicas !== spec.replicas;
       return converging ? { requeueAfterMs: this.progressRequeueMs } : {};
     } finally {
       admin?.close();
@@ -198,6 +288,7 @@ export class Reconciler {
       desiredReplicas: spec.replicas,
       statefulSetReplicas: stsReplicas ?? world.statefulSet?.spec?.replicas ?? 0,
       selector: selectorString(c.metadata.name),
+      podName: namesOf(c.metadata.name).pod,
       pods: world.pods,
       ...(members ? { members } : {}),
       clusterId,
@@ -218,17 +309,22 @@ export class Reconciler {
     });
   }
 
-  /** The Raft configuration, asked of ready pods in turn; undefined when none answers. */
-  private async members(admin: NodeAdmin | undefined, world: World, log: Logger): Promise<readonly AdminMember[] | undefined> {
-    if (!admin) return undefined;
+  /**
+   * The Raft configuration, asked of ready pods in turn; undefined when none answers, with
+   * `error` (each pod's error) when some ready pod was asked and none answered.
+   */
+  private async members(admin: NodeAdmin | undefined, world: World, log: Logger): Promise<{ members?: readonly AdminMember[]; error?: string }> {
+    if (!admin) return {};
+    const errors: string[] = [];
     for (const p of world.pods.filter((x) => x.ready)) {
       try {
-        return await admin.members(p.name);
+        return { members: await admin.members(p.name) };
       } catch (e) {
         log.debug({ pod: p.name, err: String(e) }, 'admin members failed');
+        errors.push(`${p.name}: ${stableError(e)}`);
       }
     }
-    return undefined;
+    return errors.length > 0 ? { error: `Admin service unreachable (${errors.join('; ')})` } : {};
   }
 
   private async membership(decision: ScaleDecision, admin: NodeAdmin | undefined, members: readonly AdminMember[] | undefined, log: Logger): Promise<{ direction: 'up' | 'down'; waiting?: string; removed?: boolean } | undefined> {
@@ -239,13 +335,13 @@ export class Reconciler {
       case 'up':
         return { direction: 'up' };
       case 'down':
+      case 'force-down':
         return { direction: 'down' };
       case 'wait':
         return { direction: decision.direction, waiting: decision.reason };
       case 'remove-member': {
-        if (!admin || !members) return { direction: 'down', waiting: `cannot reach the Admin service to remove ${decision.member}` };
-        let leader = members.find((m) => m.isLeader)?.id;
-        if (!leader) return { direction: 'down', waiting: 'no Raft leader to remove a member through' };
+        let leader = members?.find((m) => m.isLeader)?.id;
+        if (!admin || !leader) return { direction: 'down', waiting: `no Raft leader to remove ${decision.member} through` }; // decideScale checked both
         if (leader === decision.member) {
           leader = await admin.transferLeadership(leader);
           log.info({ from: decision.member, to: leader }, 'transferred leadership before removal');
@@ -272,17 +368,32 @@ export class Reconciler {
     return `rolling update: restarted ${d.pod}`;
   }
 
-  /** Applies each object that differs from the live one. */
+  /**
+   * Applies (server-side) each object whose desired form changed since the operator last
+   * applied it, or whose live form drifted from it (see applied.ts); skips the rest.
+   */
   private async applyAll(objs: readonly KubeObject[], changed: string[], log: Logger): Promise<void> {
     for (const o of objs) {
       const res = resourceOf(o.apiVersion, o.kind);
       if (!res) throw new Error(`model produced an object of unknown kind ${o.apiVersion ?? '?'}/${o.kind ?? '?'}`);
       const live = await this.d.client.get(res, o.metadata?.namespace, o.metadata?.name ?? '');
-      if (live && contains(live, o)) continue;
-      const diff = live ? differences(live, o) : ['(new)'];
-      log.debug({ kind: o.kind, name: o.metadata?.name, diff: diff.slice(0, 10) }, 'apply');
-      await this.d.client.apply(res, o as KubeObj);
+      const reason = applyReason(live, o);
+      if (reason === undefined) continue;
+      const diff = reason === 'drifted' && live ? differences(live, o) : [reason];
+      log.debug({ kind: o.kind, name: o.metadata?.name, reason, diff: diff.slice(0, 10) }, 'apply');
+      await this.d.client.apply(res, stamped(o) as KubeObj);
       changed.push(`${live ? 'updated' : 'created'} ${o.kind ?? ''} ${o.metadata?.name ?? ''}`);
+    }
+  }
+
+  /** Raises the storage request of each named PVC to `size` (server-side apply of that one field). */
+  private async expandVolumes(c: CommitLogCluster, claims: readonly string[], size: string, changed: string[]): Promise<void> {
+    for (const name of claims) {
+      await this.d.client.apply(RESOURCES.pvc, {
+        apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: c.metadata.namespace },
+        spec: { resources: { requests: { storage: size } } },
+      } as KubeObj);
+      changed.push(`expanded PersistentVolumeClaim ${name} to ${size}`);
     }
   }
 

@@ -37,6 +37,8 @@ export interface ObservedPod {
   readonly name: string;
   readonly ready: boolean;
   readonly internalAddress: string;
+  /** Why it is not ready (pod-reason.ts); absent when ready. */
+  readonly notReady?: string;
   /** StatefulSet revision the pod runs (label controller-revision-hash). */
   readonly revision?: string;
 }
@@ -47,6 +49,8 @@ export interface Observation {
   readonly desiredReplicas: number;
   readonly statefulSetReplicas: number;
   readonly selector: string;
+  /** Name of the pod of an ordinal (`<cluster>-<i>`): which pods should exist. */
+  readonly podName: (ordinal: number) => string;
   readonly pods: readonly ObservedPod[];
   /** From the Admin service; undefined when no node answered (or before the client exists). */
   readonly members?: readonly AdminMember[];
@@ -59,6 +63,10 @@ export interface Observation {
   readonly scaling?: { readonly direction: 'up' | 'down'; readonly waiting?: string };
   /** Rolling update in progress: what it did or waits for. */
   readonly rollout?: string;
+  /** Volumes still growing to spec.storage.size (storage.ts), if any. */
+  readonly storage?: string;
+  /** Every ready pod's Admin service failed to answer (the gRPC errors). */
+  readonly adminError?: string;
 }
 
 const quorum = (n: number): number => Math.floor(n / 2) + 1;
@@ -85,6 +93,51 @@ function members(o: Observation): MemberStatus[] {
   }));
 }
 
+/** "; demo-1: CrashLoopBackOff: …; demo-2: no pod" for the members that should run and are not ready (at most five). */
+function whyNotReady(o: Observation): string {
+  const byName = new Map(o.pods.map((p) => [p.name, p]));
+  const reasons = Array.from({ length: o.statefulSetReplicas }, (_, i) => o.podName(i)).flatMap((n) => {
+    const p = byName.get(n);
+    if (!p) return [`${n}: no pod`];
+    return p.ready ? [] : [`${n}: ${p.notReady ?? 'not ready'}`];
+  });
+  if (reasons.length === 0) return '';
+  return `; ${reasons.slice(0, 5).join('; ')}${reasons.length > 5 ? `; and ${reasons.length - 5} more` : ''}`;
+}
+
+/** "2/3 members ready", or during a scale-down "5 members ready, scaling down to 3". */
+function readyMessage(ready: number, running: number, want: number): string {
+  return running > want ? `${ready} of ${running} members ready, scaling down to ${want}` : `${ready}/${want} members ready`;
+}
+
+/**
+ * The status after a failed step: the previous status with Ready=False and Degraded=True,
+ * reason `ReconcileFailed`, naming the step and the API server's message; every other
+ * condition is kept as it was (with the generation it described), nothing is recomputed
+ * from values this pass did not observe. The next successful pass replaces both.
+ */
+export function failedStatus(previous: CommitLogClusterStatus | undefined, step: string, message: string, generation: number, now: string): CommitLogClusterStatus {
+  const note = `step ${step} failed: ${message}`;
+  const failed: ConditionInput[] = [
+    { type: ConditionType.Ready, status: 'False', reason: 'ReconcileFailed', message: note },
+    { type: ConditionType.Degraded, status: 'True', reason: 'ReconcileFailed', message: note },
+  ];
+  const merged = mergeConditions(previous?.conditions, failed, generation, now);
+  const kept = (previous?.conditions ?? []).filter((p) => !failed.some((f) => f.type === p.type));
+  return { ...(previous ?? {}), conditions: [...merged, ...kept] };
+}
+
+/**
+ * The status while reconciliation is paused: the previous status plus the condition
+ * ReconciliationPaused=True; nothing else is recomputed (the operator looks at nothing).
+ * A normal pass after the pause builds the conditions afresh, without it.
+ */
+export function pausedStatus(previous: CommitLogClusterStatus | undefined, annotation: string, generation: number, now: string): CommitLogClusterStatus {
+  const paused: ConditionInput = { type: ConditionType.ReconciliationPaused, status: 'True', reason: 'Paused', message: `annotation ${annotation}: "true": the operator changes nothing until it is removed` };
+  const kept = (previous?.conditions ?? []).filter((p) => p.type !== paused.type);
+  return { ...(previous ?? {}), conditions: [...kept, ...mergeConditions(previous?.conditions, [paused], generation, now)] };
+}
+
 /** Computes the status to write (conditions merged with `previous`). */
 export function computeStatus(o: Observation, previous: CommitLogClusterStatus | undefined, now: string): CommitLogClusterStatus {
   const ready = o.pods.filter((p) => p.ready).length;
@@ -95,14 +148,19 @@ export function computeStatus(o: Observation, previous: CommitLogClusterStatus |
   };
   const want = o.desiredReplicas;
   if (o.invalid && o.invalid.length > 0) {
+    // Nothing was observed or issued for an invalid spec: every condition that would need an
+    // observation is Unknown, never computed from placeholder values.
     const msg = o.invalid.join('; ');
     c(ConditionType.Ready, false, 'InvalidSpec', msg);
-    c(ConditionType.Available, ready >= quorum(Math.max(1, o.statefulSetReplicas)) && o.statefulSetReplicas > 0, 'InvalidSpec', msg);
+    c(ConditionType.Available, 'unknown', 'InvalidSpec', msg);
     c(ConditionType.Progressing, false, 'InvalidSpec', msg);
     c(ConditionType.Degraded, true, 'InvalidSpec', msg);
+    c(ConditionType.CertificatesReady, 'unknown', 'InvalidSpec', msg);
+    c(ConditionType.ExternalAccessReady, 'unknown', 'InvalidSpec', msg);
   } else {
-    const allReady = ready === want && o.statefulSetReplicas === want;
-    c(ConditionType.Ready, allReady, allReady ? 'AllMembersReady' : 'MembersNotReady', `${ready}/${want} members ready`);
+    const allReady = ready === want && o.statefulSetReplicas === want && o.adminError === undefined;
+    if (o.adminError !== undefined) c(ConditionType.Ready, false, 'AdminUnreachable', o.adminError);
+    else c(ConditionType.Ready, allReady, allReady ? 'AllMembersReady' : 'MembersNotReady', `${readyMessage(ready, o.statefulSetReplicas, want)}${whyNotReady(o)}`);
     const available = o.statefulSetReplicas > 0 && ready >= quorum(o.statefulSetReplicas);
     c(ConditionType.Available, available, available ? 'QuorumReady' : 'NoQuorum',
       available ? `${ready} of ${o.statefulSetReplicas} members ready (quorum ${quorum(o.statefulSetReplicas)})` : `quorum needs ${quorum(Math.max(1, o.statefulSetReplicas))} ready members, ${ready} ready`);
@@ -111,23 +169,30 @@ export function computeStatus(o: Observation, previous: CommitLogClusterStatus |
       c(ConditionType.Progressing, true, reason, o.scaling.waiting ?? `scaling ${o.scaling.direction} from ${o.statefulSetReplicas} to ${want} members, one at a time`);
     } else if (o.rollout) {
       c(ConditionType.Progressing, true, 'RollingUpdate', o.rollout);
+    } else if (o.storage) {
+      c(ConditionType.Progressing, true, 'ExpandingVolumes', o.storage);
     } else if (!allReady) {
-      c(ConditionType.Progressing, true, 'MembersStarting', `${ready}/${want} members ready`);
+      c(ConditionType.Progressing, true, 'MembersStarting', readyMessage(ready, o.statefulSetReplicas, want));
     } else {
       c(ConditionType.Progressing, false, 'Stable', `${want} members ready`);
     }
     const degraded = o.bootstrapped && ready < o.statefulSetReplicas;
-    c(ConditionType.Degraded, degraded, degraded ? 'MembersUnavailable' : 'AsExpected',
-      degraded ? `${o.statefulSetReplicas - ready} member(s) not ready` : 'no member unavailable');
-  }
-  if (!o.tls.enabled) c(ConditionType.CertificatesReady, true, 'TlsDisabled', 'spec.tls.enabled is false');
-  else if (o.tls.error) c(ConditionType.CertificatesReady, false, 'IssueFailed', o.tls.error);
-  else c(ConditionType.CertificatesReady, true, 'Issued', o.tls.expiry ? `earliest expiry ${o.tls.expiry}` : 'issued');
-  if (o.external.type === 'None') c(ConditionType.ExternalAccessReady, true, 'Disabled', 'spec.external.type is None');
-  else {
-    const pending = Array.from({ length: o.statefulSetReplicas }, (_, i) => o.pods[i]?.name).filter((n): n is string => n !== undefined && !o.external.addresses[n]);
-    c(ConditionType.ExternalAccessReady, pending.length === 0, pending.length === 0 ? 'AddressesAssigned' : 'AddressPending',
-      pending.length === 0 ? 'every member has an external address' : `waiting for external addresses of ${pending.join(', ')}`);
+    if (o.adminError !== undefined) c(ConditionType.Degraded, true, 'AdminUnreachable', o.adminError);
+    else {
+      c(ConditionType.Degraded, degraded, degraded ? 'MembersUnavailable' : 'AsExpected',
+        degraded ? `${o.statefulSetReplicas - ready} member(s) not ready` : 'no member unavailable');
+    }
+    if (!o.tls.enabled) c(ConditionType.CertificatesReady, true, 'TlsDisabled', 'spec.tls.enabled is false');
+    else if (o.tls.error) c(ConditionType.CertificatesReady, false, 'IssueFailed', o.tls.error);
+    else c(ConditionType.CertificatesReady, true, 'Issued', o.tls.expiry ? `earliest expiry ${o.tls.expiry}` : 'issued');
+    if (o.external.type === 'None') c(ConditionType.ExternalAccessReady, true, 'Disabled', 'spec.external.type is None');
+    else if (o.statefulSetReplicas === 0) c(ConditionType.ExternalAccessReady, false, 'NoMembers', 'no member exists yet to give an external address');
+    else {
+      // Every member the StatefulSet should run needs an address, whether its pod exists yet or not.
+      const pending = Array.from({ length: o.statefulSetReplicas }, (_, i) => o.podName(i)).filter((n) => !o.external.addresses[n]);
+      c(ConditionType.ExternalAccessReady, pending.length === 0, pending.length === 0 ? 'AddressesAssigned' : 'AddressPending',
+        pending.length === 0 ? 'every member has an external address' : `waiting for external addresses of ${pending.join(', ')}`);
+    }
   }
 
   let phase: Phase;

@@ -12,7 +12,7 @@ import { silentLogger } from '../../observability/logger.js';
 import { clientCredentials } from '../../tls/credentials.js';
 import { Agent } from '../agent.js';
 import { resolveClusterAgentConfig } from '../config.js';
-import { ensureLocalPki, localPkiFlags, type LocalPki } from '../local-pki.js';
+import { ensureLocalPki, ensureNodeCert, localPkiFlags, type LocalPki } from '../local-pki.js';
 
 /** Polls `f` every 20 ms until it returns a value that is not undefined/false, or throws after `ms` (30 s by default: generous, because a loaded CI machine is slow and a bound costs nothing when the state arrives). */
 export async function eventually<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
@@ -61,7 +61,7 @@ export class TestAgents {
         'gossip-preset': 'local',
         'start-join-addrs': seeds.join(','),
         'request-log-level': 'silent',
-        ...localPkiFlags(this.pki),
+        ...localPkiFlags(this.pki, await ensureNodeCert(this.pki, name)),
         ...(o.bootstrap ? { bootstrap: true } : {}),
         ...o.extra,
       },

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureLocalPki, localPkiFlags, type LocalPki } from '../local-pki.js';
+import { ensureLocalPki, ensureNodeCert, localPkiFlags, nodeCertFiles, type LocalPki } from '../local-pki.js';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 
@@ -46,7 +46,10 @@ export class AgentProcesses {
     const root = mkdtempSync(join(tmpdir(), 'commitlog-agent-procs-'));
     const { paths } = await ensureLocalPki(root);
     const ports = new Map<string, { rpc: number; gossip: number; http: number }>();
-    for (const n of names) ports.set(n, { rpc: await freePort(), gossip: await freePort(), http: await freePort() });
+    for (const n of names) {
+      ports.set(n, { rpc: await freePort(), gossip: await freePort(), http: await freePort() });
+      await ensureNodeCert(paths, n);
+    }
     return new AgentProcesses(root, paths, ports);
   }
 
@@ -76,7 +79,7 @@ export class AgentProcesses {
       'gossip-preset': 'local',
       'start-join-addrs': seeds.join(','),
       'log-level': 'warn',
-      ...localPkiFlags(this.pki),
+      ...localPkiFlags(this.pki, nodeCertFiles(this.pki, name)),
     };
     const args = [...Object.entries(flags).map(([k, v]) => `--${k}=${v}`), ...(o.bootstrap ? ['--bootstrap'] : [])];
     const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -3,6 +3,7 @@
  * validation and presets (STYLE.md 9). Wall-clock durations are the shell's business: it
  * calls `tick()` every `tickMs` of its own config, so the values here are in ticks.
  */
+import { appendLimits } from './append-limits.js';
 import { RaftConfigError } from './errors.js';
 import type { NodeId } from './types.js';
 
@@ -21,8 +22,17 @@ export interface RaftConfig {
   readonly maxInflightMsgs: number;
   /** Pipelining limit: payload bytes in flight to one follower; 0 means no byte limit. */
   readonly maxInflightBytes: number;
-  /** Largest payload of one append message; at least one entry is always sent. */
+  /**
+   * Largest payload of one append message; at least one entry is always sent. At most
+   * `appendLimits.maxPayloadBytes` (the receiver's frame check, core/append-limits.ts).
+   */
   readonly maxEntryBatchBytes: number;
+  /**
+   * Most entries in one append message. At most `appendLimits.maxEntries`, the receiver's
+   * frame check: a leader batching 8-byte records by bytes alone built frames of 30,000
+   * entries that every follower refused, forever (issue 12).
+   */
+  readonly maxEntryBatchCount: number;
   /** Largest single proposal accepted. */
   readonly maxProposalBytes: number;
   /** Snapshot data is streamed in chunks of at most this many bytes. */
@@ -48,6 +58,7 @@ export const defaultRaftConfig = {
   maxInflightMsgs: 256,
   maxInflightBytes: 32 * 1024 * 1024,
   maxEntryBatchBytes: 1024 * 1024,
+  maxEntryBatchCount: appendLimits.maxEntries,
   maxProposalBytes: 8 * 1024 * 1024,
   maxSnapshotChunkBytes: 1024 * 1024,
   maxApplyBytes: 64 * 1024 * 1024,
@@ -94,6 +105,7 @@ export function validateRaftConfig(c: RaftConfig): RaftConfig {
     'heartbeatTicks',
     'maxInflightMsgs',
     'maxEntryBatchBytes',
+    'maxEntryBatchCount',
     'maxProposalBytes',
     'maxSnapshotChunkBytes',
     'maxApplyBytes',
@@ -113,6 +125,14 @@ export function validateRaftConfig(c: RaftConfig): RaftConfig {
   }
   if (c.electionTicks <= c.heartbeatTicks) {
     throw new RaftConfigError('electionTicks', `must exceed heartbeatTicks (${c.heartbeatTicks}), got ${c.electionTicks}`);
+  }
+  if (c.maxEntryBatchCount > appendLimits.maxEntries) {
+    throw new RaftConfigError('maxEntryBatchCount', `must be at most ${appendLimits.maxEntries} (the receiver's frame check), got ${c.maxEntryBatchCount}`);
+  }
+  for (const k of ['maxEntryBatchBytes', 'maxProposalBytes', 'maxSnapshotChunkBytes'] as const) {
+    if (c[k] > appendLimits.maxPayloadBytes) {
+      throw new RaftConfigError(k, `must be at most ${appendLimits.maxPayloadBytes} (the receiver's frame check), got ${c[k]}`);
+    }
   }
   if (c.maxInflightBytes !== 0 && c.maxInflightBytes < c.maxEntryBatchBytes) {
     throw new RaftConfigError('maxInflightBytes', `must be 0 or at least maxEntryBatchBytes (${c.maxEntryBatchBytes})`);

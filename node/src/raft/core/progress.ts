@@ -29,8 +29,30 @@ export interface Progress {
   recentActive: boolean;
   /** Highest ReadIndex round the follower has acknowledged (thesis §6.4). */
   readAck: number;
+  /**
+   * Heartbeat acknowledgements received while appends were outstanding and no append
+   * response came back: the follower is alive but our appends are not getting through
+   * (lost, or refused by its frame check). See {@link noteHeartbeatAck}.
+   */
+  heartbeatsWithoutAppendAck: number;
+  /**
+   * Append batches to this follower are `cfg` limits ÷ 2^batchShift: each suspected lost or
+   * refused append halves the next one, each answered append doubles it back, so a frame
+   * that does not get through is never resent unchanged (issue 12).
+   */
+  batchShift: number;
   readonly inflights: Inflights;
 }
+
+/**
+ * Heartbeat acknowledgements without an append response after which a pipelined window
+ * counts as lost. On one ordered connection a follower answers an append before any later
+ * heartbeat; the margin covers heartbeats already in flight when the append left.
+ */
+export const LOST_AFTER_HEARTBEATS = 3;
+
+/** The largest {@link Progress.batchShift} (batches of one entry long before this). */
+export const MAX_BATCH_SHIFT = 24;
 
 /** A progress record for a follower whose log we know nothing about. */
 export function newProgress(next: LogIndex, maxMsgs: number, maxBytes: number): Progress {
@@ -43,6 +65,8 @@ export function newProgress(next: LogIndex, maxMsgs: number, maxBytes: number): 
     snapshotOffset: 0,
     recentActive: false,
     readAck: 0,
+    heartbeatsWithoutAppendAck: 0,
+    batchShift: 0,
     inflights: newInflights(maxMsgs, maxBytes),
   };
 }
@@ -124,6 +148,43 @@ export function maybeDecrTo(p: Progress, rejected: LogIndex, hint: LogIndex): bo
   p.next = logIndex(Math.max(Math.min(rejected, hint + 1), p.match + 1, 1));
   p.probeSent = false;
   return true;
+}
+
+/** True while appends to this follower are outstanding (a probe or a pipelined window). */
+export function awaitingAppendAck(p: Progress): boolean {
+  return (p.state === 'probe' && p.probeSent) || (p.state === 'replicate' && p.inflights.indexes.length > 0);
+}
+
+/**
+ * A heartbeat acknowledgement arrived: the follower is alive. Returns true when the caller
+ * should resend because the outstanding appends are presumed lost or refused:
+ *
+ * - probe with its one append unanswered: resend now (as etcd does), but half as big;
+ * - replicate with {@link LOST_AFTER_HEARTBEATS} acknowledgements since the last append
+ *   response: reset the window to a probe from `match + 1`, half as big.
+ *
+ * So a heartbeat never triggers a fresh full-size append while one is in flight, and a frame
+ * that did not get through is never resent unchanged (issue 12: a leader resending a 1 MiB
+ * append on every heartbeat to a follower that refused it grew to gigabytes). A window that
+ * is merely full waits for its acknowledgements (it is bounded by the in-flight limits).
+ */
+export function noteHeartbeatAck(p: Progress): boolean {
+  if (!awaitingAppendAck(p)) return false;
+  if (p.state === 'replicate') {
+    p.heartbeatsWithoutAppendAck++;
+    if (p.heartbeatsWithoutAppendAck < LOST_AFTER_HEARTBEATS) return false;
+    becomeProbe(p);
+  }
+  p.heartbeatsWithoutAppendAck = 0;
+  p.batchShift = Math.min(p.batchShift + 1, MAX_BATCH_SHIFT);
+  p.probeSent = false;
+  return true;
+}
+
+/** An append response (accepted or rejected) arrived: the path works; batches grow back. */
+export function noteAppendAck(p: Progress, accepted: boolean): void {
+  p.heartbeatsWithoutAppendAck = 0;
+  if (accepted && p.batchShift > 0) p.batchShift--;
 }
 
 /** Frees in-flight messages acknowledged up to `n`. */

@@ -59,6 +59,8 @@ export interface FollowerStatus {
   readonly state: ProgressState;
   readonly lag: number;
   readonly recentActive: boolean;
+  /** Payload bytes of appends sent and not yet acknowledged (bounded by `maxInflightBytes`). */
+  readonly inflightBytes: number;
 }
 
 /** A snapshot of the node's state for metrics, admin APIs and tests. */
@@ -323,7 +325,7 @@ export class RawNode {
     const progress = [...r.tracker.progress]
       .filter(([id]) => id !== r.id)
       .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([id, p]) => ({ id, match: p.match, next: p.next, state: p.state, lag: last - p.match, recentActive: p.recentActive }));
+      .map(([id, p]) => ({ id, match: p.match, next: p.next, state: p.state, lag: last - p.match, recentActive: p.recentActive, inflightBytes: p.inflights.bytes }));
     return { ...base, progress };
   }
 

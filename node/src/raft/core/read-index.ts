@@ -5,6 +5,7 @@
  * leader first waits until an entry of its own term is committed (its no-op), because
  * only then is its commit index known to be current.
  */
+import { noteHeartbeatAck } from './progress.js';
 import { bcastHeartbeat, sendAppend } from './replication.js';
 import { send, type RaftState } from './state.js';
 import { quorumIndex } from './tracker.js';
@@ -49,13 +50,9 @@ export function handleHeartbeatResp(r: RaftState, m: Extract<Message, { type: 'h
   const pr = r.tracker.progress.get(m.from);
   if (pr === undefined) return;
   pr.recentActive = true;
-  pr.probeSent = false;
-  if (pr.state === 'replicate' && pr.inflights.indexes.length >= pr.inflights.maxMsgs) {
-    // A full window may be full of lost messages: let one more through (etcd FreeFirstOne).
-    pr.inflights.bytes -= pr.inflights.sizes.shift() ?? 0;
-    pr.inflights.indexes.shift();
-  }
-  if (pr.match < r.log.lastIndex()) sendAppend(r, m.from);
+  // Resend only when the outstanding appends are presumed lost, and then a smaller batch
+  // (progress.ts noteHeartbeatAck); never a fresh full-size append per heartbeat.
+  if (noteHeartbeatAck(pr) || pr.match < r.log.lastIndex()) sendAppend(r, m.from);
   if (m.readSeq > pr.readAck) pr.readAck = m.readSeq;
   const acked = quorumIndex(r.tracker, (id) => (id === r.id ? r.readSeq : (r.tracker.progress.get(id)?.readAck ?? 0)));
   while (r.pendingReads.length > 0 && (r.pendingReads[0]?.seq ?? Infinity) <= acked) {

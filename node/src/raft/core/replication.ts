@@ -11,6 +11,7 @@ import {
   isPaused,
   maybeDecrTo,
   maybeUpdate,
+  noteAppendAck,
   sentEntries,
 } from './progress.js';
 import { startSnapshot } from './snapshot.js';
@@ -33,8 +34,12 @@ export function sendAppend(r: RaftState, to: NodeId, sendIfEmpty = true): boolea
   const prevIndex = logIndex(pr.next - 1);
   const prevTerm = r.log.term(prevIndex);
   if (prevTerm === undefined || pr.next < r.log.firstIndex()) return startSnapshot(r, to);
-  const last = r.log.lastIndex();
-  const entries: Entry[] = pr.next <= last ? r.log.slice(pr.next, logIndex(last + 1), r.cfg.maxEntryBatchBytes) : [];
+  // Batches are bounded by entries AND bytes (the shared wire limit, append-limits.ts),
+  // halved per suspected loss (progress.ts batchShift).
+  const maxCount = Math.max(1, Math.floor(r.cfg.maxEntryBatchCount / 2 ** pr.batchShift));
+  const maxBytes = Math.max(1, Math.floor(r.cfg.maxEntryBatchBytes / 2 ** pr.batchShift));
+  const hi = logIndex(Math.min(r.log.lastIndex(), pr.next + maxCount - 1) + 1);
+  const entries: Entry[] = pr.next < hi ? r.log.slice(pr.next, hi, maxBytes) : [];
   if (entries.length === 0 && !sendIfEmpty) return false;
   let bytes = 0;
   for (const e of entries) bytes += entrySize(e);
@@ -80,6 +85,7 @@ export function handleAppendResp(r: RaftState, m: Msg<'appendResp'>): void {
   const pr = r.tracker.progress.get(m.from);
   if (pr === undefined) return;
   pr.recentActive = true;
+  noteAppendAck(pr, m.success);
   if (!m.success) {
     // Fast back-off (etcd raft.go): skip every entry of the follower's conflicting term.
     const hint = m.hintTerm > 0 ? r.log.findConflictByTerm(m.hintIndex, m.hintTerm) : m.hintIndex;

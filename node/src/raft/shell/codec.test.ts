@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Message } from '../core/types.js';
+import { ENTRY_WIRE_OVERHEAD, appendLimits } from '../core/append-limits.js';
 import { FrameSplitter, decodeFrame, encodeHello, encodeMessage } from './codec.js';
 import { FrameError } from './errors.js';
 
@@ -83,5 +84,38 @@ describe('raft shell: binary message codec', () => {
       }),
       { numRuns: 2000, seed: 42 },
     );
+  });
+
+  describe('the shared append limit (core/append-limits.ts)', () => {
+    const append = (n: number, bytes = 8): Message =>
+      ({
+        ...base,
+        type: 'append',
+        prevIndex: 0,
+        prevTerm: 0,
+        commit: 0,
+        entries: Array.from({ length: n }, (_, i) => ({ index: i + 1, term: 7, type: 'data', data: new Uint8Array(bytes) })),
+      }) as unknown as Message;
+
+    it('a full batch (max entries, max payload) fits in one frame', () => {
+      assert.ok(appendLimits.maxPayloadBytes + appendLimits.maxEntries * ENTRY_WIRE_OVERHEAD + 1024 <= appendLimits.maxFrameBytes);
+    });
+
+    it('accepts an append of exactly the entry limit on both sides', () => {
+      const f = decodeFrame(body(encodeMessage(append(appendLimits.maxEntries))));
+      assert.equal(f.kind === 'message' && f.message.type === 'append' ? f.message.entries.length : -1, appendLimits.maxEntries);
+    });
+
+    it('never encodes an append the receiver would refuse (one entry over the limit)', () => {
+      assert.throws(() => encodeMessage(append(appendLimits.maxEntries + 1)), (e: unknown) => e instanceof FrameError && /entries count/.test(e.message));
+    });
+
+    it('the receiver refuses an append over the limit with FrameError', () => {
+      // Hand-build the frame the encoder refuses: patch the entry count of a valid one.
+      const f = body(encodeMessage(append(2, 0)));
+      const countAt = 1 + 1 + 3 + 3 + 8 + 8 + 8 + 8;
+      f.writeUInt32BE(appendLimits.maxEntries + 1, countAt);
+      assert.throws(() => decodeFrame(f), (e: unknown) => e instanceof FrameError && /exceeds 10000/.test(e.message));
+    });
   });
 });

@@ -8,7 +8,12 @@
  * `u32 length | bytes`. Decoding validates every length against the frame and every enum
  * value, and throws {@link FrameError}: the transport then closes the connection and counts
  * it — a bad peer can never crash the node.
+ *
+ * Append messages are checked against the one shared limit (core/append-limits.ts) on both
+ * sides: {@link encodeMessage} refuses to build a frame that {@link decodeFrame} would refuse,
+ * so a refused frame is never sent at all, let alone resent.
  */
+import { MAX_MEMBER_LIST, appendLimitViolation, appendLimits } from '../core/append-limits.js';
 import type { ConfState, Entry, EntryType, Message, NodeId, SnapshotMeta } from '../core/types.js';
 import { FrameError } from './errors.js';
 
@@ -35,7 +40,10 @@ const TYPES = [
 const TYPE_TAG = new Map<string, number>(TYPES.map((t, i) => [t, i + 1]));
 const ENTRY_TYPES = ['data', 'noop', 'config'] as const satisfies readonly EntryType[];
 const MAX_ID = 256;
-const MAX_LIST = 10_000;
+const MAX_LIST = MAX_MEMBER_LIST;
+
+/** Largest frame body either side accepts: the shared limit (core/append-limits.ts). */
+export const MAX_FRAME_BYTES = appendLimits.maxFrameBytes;
 
 /** The first frame on a connection. */
 export interface Hello {
@@ -199,8 +207,24 @@ function readMeta(r: Reader): SnapshotMeta {
   return { index, term, size, confState: readConf(r) } as SnapshotMeta;
 }
 
-/** Encodes one message as a frame (length prefix included). */
+/**
+ * Encodes one message as a frame (length prefix included).
+ * @throws FrameError for an append beyond the shared limit or a frame above
+ *   {@link MAX_FRAME_BYTES} (the receiver would refuse it and close the connection).
+ */
 export function encodeMessage(m: Message): Buffer {
+  if (m.type === 'append') {
+    let payload = 0;
+    for (const e of m.entries) payload += e.data.byteLength;
+    const why = appendLimitViolation(m.entries.length, payload);
+    if (why !== null) throw new FrameError(why);
+  }
+  const frame = encodeBody(m);
+  if (frame.length - 4 > MAX_FRAME_BYTES) throw new FrameError(`frame length ${frame.length - 4} exceeds ${MAX_FRAME_BYTES}`);
+  return frame;
+}
+
+function encodeBody(m: Message): Buffer {
   const w = new Writer()
     .u8(FrameKind.message)
     .u8(TYPE_TAG.get(m.type) ?? 0)
@@ -252,13 +276,21 @@ export function encodeMessage(m: Message): Buffer {
 
 function readEntries(r: Reader): Entry[] {
   const out: Entry[] = [];
-  for (let n = r.count('entries'); n > 0; n--) {
+  const count = r.u32('entries');
+  let payload = 0;
+  const tooMany = appendLimitViolation(count, 0);
+  if (tooMany !== null) throw new FrameError(tooMany);
+  for (let n = count; n > 0; n--) {
     const index = r.u64('entry index');
     const term = r.u64('entry term');
     const t = ENTRY_TYPES[r.u8('entry type')];
     if (t === undefined) throw new FrameError('unknown entry type');
-    out.push({ index, term, type: t, data: r.bytes('entry data') } as Entry);
+    const data = r.bytes('entry data');
+    payload += data.byteLength;
+    out.push({ index, term, type: t, data } as Entry);
   }
+  const tooBig = appendLimitViolation(count, payload);
+  if (tooBig !== null) throw new FrameError(tooBig);
   return out;
 }
 
@@ -340,11 +372,14 @@ export class FrameSplitter {
   /** The next complete frame body, or null when more bytes are needed. */
   next(): Buffer | null {
     if (this.size < 4) return null;
+    if ((this.chunks[0] as Buffer).length < 4) this.chunks = [Buffer.concat(this.chunks, this.size)];
+    const len = (this.chunks[0] as Buffer).readUInt32BE(0);
+    if (len === 0 || len > this.maxFrameBytes) throw new FrameError(`frame length ${len} outside [1, ${this.maxFrameBytes}]`);
+    // Join the chunks only once the whole frame is here: joining on every chunk made
+    // receiving one large frame quadratic in its size.
+    if (this.size < 4 + len) return null;
     if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.size)];
     const b = this.chunks[0] as Buffer;
-    const len = b.readUInt32BE(0);
-    if (len === 0 || len > this.maxFrameBytes) throw new FrameError(`frame length ${len} outside [1, ${this.maxFrameBytes}]`);
-    if (this.size < 4 + len) return null;
     const body = b.subarray(4, 4 + len);
     const rest = b.subarray(4 + len);
     this.chunks = rest.length > 0 ? [rest] : [];

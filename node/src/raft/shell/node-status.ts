@@ -46,6 +46,8 @@ export interface MemberStatus {
   /** Leader's last index minus the member's match (gauge `commitlog_raft_follower_lag_entries{peer}`). */
   readonly lag?: number;
   readonly recentActive?: boolean;
+  /** Leader only: append payload bytes in flight to this member (bounded by the core's `maxInflightBytes`). */
+  readonly inflightBytes?: number;
 }
 
 /** What `RaftNode.status()` returns. */
@@ -77,7 +79,7 @@ export function statusOf(s: RaftStatus, clusterId: string, node: NodeStats, tran
   const member = (id: NodeId, suffrage: 'voter' | 'learner'): MemberStatus => {
     const p = prog.get(id);
     if (p === undefined) return { id, suffrage };
-    return { id, suffrage, match: p.match, lag: p.lag, recentActive: p.recentActive };
+    return { id, suffrage, match: p.match, lag: p.lag, recentActive: p.recentActive, inflightBytes: p.inflightBytes };
   };
   return {
     id: s.id,

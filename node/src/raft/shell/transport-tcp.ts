@@ -5,8 +5,11 @@
  * dialer writes the mux byte 0x01 on the raw TCP connection, then runs mutual TLS with the
  * cluster CA over it, then sends a hello frame (version, cluster id, its id) and pipelines
  * message frames without waiting for answers (answers come back on the peer's own
- * connection to us). Each peer has a bounded queue; when it is full, messages are dropped
- * and counted — Raft retransmits.
+ * connection to us). Each peer has a queue bounded by messages AND bytes (queued plus
+ * written but not yet drained by the socket), so a peer that does not read costs bounded
+ * memory; when it is full, messages are dropped and counted — Raft retransmits. A message
+ * the receiver's frame check would refuse (core/append-limits.ts) is never sent: it is
+ * dropped and counted as `droppedOversize`.
  *
  * Inbound: the port multiplexer (node/src/net/mux.ts) hands over connections whose first
  * byte was 0x01 to {@link TcpTransport.accept}. A connection must finish TLS and its hello
@@ -18,7 +21,7 @@ import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type SecureContext, TLSSocket, connect as tlsConnect, createSecureContext } from 'node:tls';
 import type { Message, NodeId } from '../core/types.js';
-import { FrameSplitter, WIRE_VERSION, decodeFrame, encodeHello, encodeMessage } from './codec.js';
+import { FrameSplitter, MAX_FRAME_BYTES, WIRE_VERSION, decodeFrame, encodeHello, encodeMessage } from './codec.js';
 import { FrameError } from './errors.js';
 import type { ShellLogger } from './raft-node.js';
 import { type MessageHandler, type RaftTransport, type TransportStats, newTransportStats } from './transport.js';
@@ -40,11 +43,20 @@ export interface TcpTransportOptions {
   readonly tls: TransportTls;
   /** Messages queued per peer before new ones are dropped (default 4096). */
   readonly maxQueue?: number;
-  /** Largest frame accepted (default 64 MiB). */
+  /**
+   * Bytes queued per peer, counting frames written to the socket and not yet drained, before
+   * new messages are dropped (default 64 MiB: twice the core's default in-flight window). A
+   * single frame is always accepted into an empty queue.
+   */
+  readonly maxQueueBytes?: number;
+  /**
+   * Largest frame accepted. Default and production value: the shared limit
+   * (core/append-limits.ts `maxFrameBytes`); tests lower it to model a peer that refuses frames.
+   */
   readonly maxFrameBytes?: number;
   /** Reconnect backoff: first delay and cap in ms (defaults 50 and 2000). */
   readonly backoffMs?: { readonly initial: number; readonly max: number };
-  /** TLS handshake + hello must finish within this (default 5000 ms). */
+  /** The TCP connect, and then the TLS handshake + hello, must each finish within this (default 5000 ms). */
   readonly handshakeTimeoutMs?: number;
   readonly logger?: Pick<ShellLogger, 'info' | 'warn'>;
   /**
@@ -53,6 +65,13 @@ export interface TcpTransportOptions {
    * signs user client certificates, and those must not be able to inject Raft messages.
    */
   readonly authorizePeer?: (cert: X509Certificate, claimedId: NodeId) => boolean;
+  /**
+   * Decides whether the server we dialed for peer `id` may receive its messages, given the
+   * certificate it presented (already verified against the cluster CA). Default: any node
+   * certificate ({@link serverCertificatesOnly}). The agent requires that it names `id`, so
+   * a wrong address (a stale or forged gossip record) never receives another node's traffic.
+   */
+  readonly authorizeServer?: (cert: X509Certificate, id: NodeId) => boolean;
 }
 
 const SERVER_AUTH_OID = '1.3.6.1.5.5.7.3.1';
@@ -75,6 +94,7 @@ const isIp = (h: string): boolean => /^[\d.]+$/.test(h) || h.includes(':');
 
 class Peer {
   queue: Buffer[] = [];
+  queuedBytes = 0;
   socket: TLSSocket | null = null;
   dialing = false;
   waitingDrain = false;
@@ -89,9 +109,18 @@ class Peer {
     this.backoff = t.backoffInitial;
   }
 
+  /** Bytes held for this peer: queued, plus written to the socket and not yet drained. */
+  pendingBytes(): number {
+    return this.queuedBytes + (this.socket?.writableLength ?? 0);
+  }
+
   enqueue(frame: Buffer): boolean {
     if (this.queue.length >= this.t.maxQueue) return false;
+    const pending = this.pendingBytes();
+    if (pending > 0 && pending + frame.length > this.t.maxQueueBytes) return false;
     this.queue.push(frame);
+    this.queuedBytes += frame.length;
+    this.t.notePending(pending + frame.length);
     if (this.socket !== null) this.flush();
     else this.dial();
     return true;
@@ -102,6 +131,7 @@ class Peer {
     if (s === null || this.waitingDrain || this.queue.length === 0) return;
     const q = this.queue;
     this.queue = [];
+    this.queuedBytes = 0;
     s.cork();
     let ok = true;
     for (const f of q) ok = s.write(f);
@@ -121,7 +151,12 @@ class Peer {
     const { host, port } = splitHostPort(this.address);
     const raw = netConnect({ host, port });
     raw.setNoDelay(true);
+    // The TCP connect is bounded too: a restarted pod's old address (still in DNS caches and
+    // the neighbour table) swallows SYNs, and the kernel would retry for minutes before the
+    // next dial could resolve the name to the new address.
+    const connectTimer = setTimeout(() => raw.destroy(new Error('connect timed out')), this.t.handshakeTimeoutMs);
     const fail = (err?: Error): void => {
+      clearTimeout(connectTimer);
       raw.destroy();
       if (!this.dialing && this.socket === null) return;
       this.dialing = false;
@@ -132,6 +167,7 @@ class Peer {
     };
     raw.once('error', fail);
     raw.once('connect', () => {
+      clearTimeout(connectTimer);
       raw.write(Buffer.of(RAFT_MUX_BYTE));
       const s = tlsConnect({
         socket: raw,
@@ -151,6 +187,11 @@ class Peer {
       });
       s.once('secureConnect', () => {
         clearTimeout(hs);
+        const cert = s.getPeerX509Certificate();
+        if (cert === undefined || !this.t.authorizeServer(cert, this.id)) {
+          s.destroy(new Error(`the server at ${this.address} is not authorized as ${this.id}`));
+          return;
+        }
         this.dialing = false;
         this.socket = s;
         this.backoff = this.t.backoffInitial;
@@ -166,6 +207,7 @@ class Peer {
     // Queued messages are stale by the time a new connection is up; Raft resends what matters.
     this.t.noteDropped(this.queue.length);
     this.queue = [];
+    this.queuedBytes = 0;
     if (this.closed || this.timer !== null) return;
     const delay = this.backoff;
     this.backoff = Math.min(this.backoff * 2, this.t.backoffMax);
@@ -183,6 +225,7 @@ class Peer {
     this.socket?.destroy();
     this.socket = null;
     this.queue = [];
+    this.queuedBytes = 0;
   }
 }
 
@@ -191,11 +234,13 @@ export class TcpTransport implements RaftTransport {
   readonly id: NodeId;
   readonly clusterId: string;
   /** @internal */ readonly maxQueue: number;
+  /** @internal */ readonly maxQueueBytes: number;
   /** @internal */ readonly backoffInitial: number;
   /** @internal */ readonly backoffMax: number;
   /** @internal */ readonly handshakeTimeoutMs: number;
   /** @internal */ readonly log: Pick<ShellLogger, 'info' | 'warn'>;
   /** @internal */ secureContext: SecureContext;
+  /** @internal */ readonly authorizeServer: (cert: X509Certificate, id: NodeId) => boolean;
   private readonly maxFrameBytes: number;
   private readonly authorizePeer: (cert: X509Certificate, claimedId: NodeId) => boolean;
   private readonly peers = new Map<NodeId, Peer>();
@@ -203,18 +248,21 @@ export class TcpTransport implements RaftTransport {
   private handler: MessageHandler | null = null;
   private readonly counters = newTransportStats();
   private closed = false;
+  private peakPending = 0;
 
   constructor(o: TcpTransportOptions) {
     this.id = o.id;
     this.clusterId = o.clusterId;
     this.maxQueue = o.maxQueue ?? 4096;
-    this.maxFrameBytes = o.maxFrameBytes ?? 64 * 1024 * 1024;
+    this.maxQueueBytes = o.maxQueueBytes ?? 64 * 1024 * 1024;
+    this.maxFrameBytes = o.maxFrameBytes ?? MAX_FRAME_BYTES;
     this.backoffInitial = o.backoffMs?.initial ?? 50;
     this.backoffMax = o.backoffMs?.max ?? 2000;
     this.handshakeTimeoutMs = o.handshakeTimeoutMs ?? 5000;
     this.log = o.logger ?? { info: () => {}, warn: () => {} };
     this.secureContext = TcpTransport.context(o.tls);
     this.authorizePeer = o.authorizePeer ?? serverCertificatesOnly;
+    this.authorizeServer = o.authorizeServer ?? serverCertificatesOnly;
   }
 
   private static context(t: TransportTls): SecureContext {
@@ -224,6 +272,21 @@ export class TcpTransport implements RaftTransport {
   /** @internal Counts messages discarded with a failed connection. */
   noteDropped(n: number): void {
     this.counters.droppedUnreachable += n;
+  }
+
+  /** @internal Records the bytes now held for one peer (for {@link TcpTransport.peakPendingBytes}). */
+  notePending(bytes: number): void {
+    if (bytes > this.peakPending) this.peakPending = bytes;
+  }
+
+  /** The most bytes ever held for one peer (queued + unsent socket buffer): the transport's share of replication memory. */
+  peakPendingBytes(): number {
+    return this.peakPending;
+  }
+
+  /** Bytes held right now for `id` (queued + unsent socket buffer), 0 for an unknown peer. */
+  pendingBytes(id: NodeId): number {
+    return this.peers.get(id)?.pendingBytes() ?? 0;
   }
 
   /** Replaces the TLS material (certificate rotation); new connections use it. */
@@ -243,7 +306,17 @@ export class TcpTransport implements RaftTransport {
         this.counters.droppedUnreachable++;
         continue;
       }
-      if (p.enqueue(encodeMessage(m))) this.counters.sent++;
+      let frame: Buffer;
+      try {
+        frame = encodeMessage(m);
+      } catch (err) {
+        if (!(err instanceof FrameError)) throw err;
+        // The receiver would refuse it and close the connection: never send it.
+        this.counters.droppedOversize++;
+        this.log.warn({ peer: m.to, type: m.type, why: err.message }, 'raft transport: message exceeds the frame limits, dropped');
+        continue;
+      }
+      if (p.enqueue(frame)) this.counters.sent++;
       else this.counters.droppedQueueFull++;
     }
   }

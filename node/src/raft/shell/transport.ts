@@ -20,6 +20,8 @@ export interface TransportStats {
   readonly droppedQueueFull: number;
   /** Messages dropped because the peer is unknown or unreachable. */
   readonly droppedUnreachable: number;
+  /** Messages not sent because the receiver's frame check would refuse them (core/append-limits.ts). */
+  readonly droppedOversize: number;
   /** Inbound connections or frames rejected as malformed. */
   readonly malformed: number;
   /** Inbound messages from another cluster id (refused by the node). */
@@ -46,5 +48,5 @@ export interface RaftTransport {
 
 /** A zeroed mutable stats record, for implementations. */
 export function newTransportStats(): { -readonly [K in keyof TransportStats]: number } {
-  return { sent: 0, received: 0, droppedQueueFull: 0, droppedUnreachable: 0, malformed: 0, foreignCluster: 0 };
+  return { sent: 0, received: 0, droppedQueueFull: 0, droppedUnreachable: 0, droppedOversize: 0, malformed: 0, foreignCluster: 0 };
 }

@@ -8,7 +8,7 @@ import { createCA, issueServerCert, type PemPair } from '../../../tls/index.js';
 import { PortMux } from '../../../net/mux.js';
 import type { NodeId } from '../../core/types.js';
 import { RaftNode, type RaftNodeOptions } from '../raft-node.js';
-import { TcpTransport } from '../transport-tcp.js';
+import { TcpTransport, type TcpTransportOptions } from '../transport-tcp.js';
 
 /** A CA plus one server certificate (IP SAN 127.0.0.1) per node id. */
 export interface TestPki {
@@ -38,11 +38,13 @@ export async function startTcpNode(
     readonly port: number;
     readonly pki: TestPki;
     readonly grpc?: { readonly server: Server; readonly credentials: ServerCredentials };
+    /** Extra transport options (queue and frame limits). */
+    readonly transportOptions?: Partial<Omit<TcpTransportOptions, 'id' | 'clusterId' | 'tls'>>;
   },
 ): Promise<TcpNode> {
   const cert = o.pki.certs[o.id];
   if (cert === undefined) throw new Error(`no certificate for ${o.id}`);
-  const transport = new TcpTransport({ id: o.id as NodeId, clusterId: o.clusterId, tls: { caPem: o.pki.ca.certPem, ...cert } });
+  const transport = new TcpTransport({ ...o.transportOptions, id: o.id as NodeId, clusterId: o.clusterId, tls: { caPem: o.pki.ca.certPem, ...cert } });
   const injector = o.grpc?.server.createConnectionInjector(o.grpc.credentials);
   const mux = await PortMux.listen({
     host: '127.0.0.1',

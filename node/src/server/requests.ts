@@ -1,0 +1,38 @@
+/**
+ * Request decoding the generated service definition cannot do right: `ConsumeRequest.offset`
+ * is a uint64 on the wire, and ts-proto's decoder throws for values above 2^53 — which
+ * grpc-js answers with INTERNAL "Error deserializing request". Such an offset is a valid
+ * request for a record that does not exist: it must be OUT_OF_RANGE like any other offset
+ * past the end. So the offset is decoded as a (non-safe) number and the handlers refuse
+ * every non-safe offset with OUT_OF_RANGE.
+ */
+import { BinaryReader } from '@bufbuild/protobuf/wire';
+import { ConsumeRequest, LogService } from '../gen/v1/log.js';
+
+/**
+ * Decodes a ConsumeRequest; an offset beyond Number.MAX_SAFE_INTEGER is kept as an unsafe
+ * number (handlers answer OUT_OF_RANGE) instead of failing the decode.
+ * @throws whatever ts-proto throws for bytes that are not a ConsumeRequest at all.
+ */
+export function decodeConsumeRequest(b: Buffer): ConsumeRequest {
+  try {
+    return ConsumeRequest.decode(b);
+  } catch (err) {
+    const r = new BinaryReader(b);
+    let offset = 0;
+    while (r.pos < r.len) {
+      const tag = r.uint32();
+      if (tag === 8) offset = Number(r.uint64().toString());
+      else r.skip(tag & 7);
+    }
+    if (Number.isSafeInteger(offset)) throw err;
+    return { offset };
+  }
+}
+
+/** The Log service definition with {@link decodeConsumeRequest} for Consume and ConsumeStream. */
+export const logServiceDefinition = {
+  ...LogService,
+  consume: { ...LogService.consume, requestDeserialize: decodeConsumeRequest },
+  consumeStream: { ...LogService.consumeStream, requestDeserialize: decodeConsumeRequest },
+} as const satisfies typeof LogService;

