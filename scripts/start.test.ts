@@ -45,6 +45,23 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
+/** Runs one printed shell line (curl) with a bound; resolves with its stdout. */
+function sh(line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('sh', ['-c', line], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    p.once('exit', (code) => {
+      clearTimeout(t);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${line} exited ${code}: ${err}${out}`));
+    });
+  });
+}
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -83,6 +100,19 @@ describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
     const listed = [...first.out.matchAll(/^\s+node-\d\s+127\.0\.0\.1:\d+\s+(\S+)$/gm)].map((m) => m[1]).sort();
     assert.deepEqual(listed, ['leader', 'voter', 'voter'], first.out.slice(-3000));
 
+    // The curl lines it printed work as printed (the README's quick start shows the same for base 8400).
+    const printed = first.out.slice(first.out.indexOf('JSON over HTTPS with curl')).split('\n').filter((l) => l.startsWith('  curl ')).map((l) => l.trim());
+    assert.equal(printed.length, 6, first.out.slice(-3000));
+    const [bookPost, bookGet, batch, range, servers, tail] = await Promise.all(
+      printed.map((l) => sh(l.replace('from=0&encoding', 'from=0&max=3&encoding'))), // the tail line follows forever: stop it after 3
+    ).then((outs) => outs.map((o) => o.trim()));
+    assert.equal(bookPost, '{"offset":1}');
+    assert.match(bookGet ?? '', /^\{"record":\{"offset":0,"term":\d+,"value":"aGVsbG8="\}\}$/);
+    assert.equal(batch, '{"offsets":[2,3]}');
+    assert.equal((JSON.parse(range ?? '') as { records: { value: string }[] }).records[0]?.value, 'hello');
+    assert.equal((JSON.parse(servers ?? '') as { servers: unknown[] }).servers.length, 3);
+    assert.equal(tail?.split('\n').length, 3);
+
     const pids = first.pids();
     assert.equal(pids.length, 3);
     // Gossip is encrypted: a key was generated in the data dir and every node was given it.
@@ -104,7 +134,7 @@ describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
     assert.doesNotMatch(second.out, /created certificates/);
     assert.equal(readFileSync(join(dir, 'gossip.key'), 'utf8').trim(), key, 'the cluster keeps its gossip key');
     const again = await cli(['consume', '--addr', `127.0.0.1:${base}`, ...tls, '--offset', '0']);
-    assert.equal(again.stdout, '0\thello\n', again.stderr);
+    assert.equal(again.stdout, '0\thello\n1\thello\n2\thello\n3\tworld\n', again.stderr); // the CLI's record and the three curl produced
     second.proc.kill('SIGTERM');
     assert.equal(await second.exited, 0);
     for (const pid of second.pids()) assert.equal(alive(pid), false, `agent pid ${pid} still running`);

@@ -7,10 +7,10 @@
  *    `<dir>/gossip.key`, created once and reused. Gossip is encrypted (AES-256-GCM) and a
  *    member is admitted only if its certificate names it (node/src/agent/identity.ts).
  * 2. Three agent processes (node/src/agent/main.ts): node-i uses RPC base+10i, gossip
- *    base+10i+1, HTTP base+10i+2 (base 8400 by default). node-0 has --bootstrap, which only
+ *    base+10i+1, HTTP (metrics) base+10i+2, JSON API (HTTPS) base+10i+3 (base 8400 by default). node-0 has --bootstrap, which only
  *    matters the first time (empty data dir); every node has the others as gossip seeds.
  * 3. Waits until GetServers shows 3 voters and a leader, prints "cluster ready", the servers
- *    and commands to try, and streams every node's log prefixed by its name.
+ *    and commands to try (the CLI, and curl against the JSON API), and streams every node's log prefixed by its name.
  * 4. Ctrl-C / SIGTERM: SIGTERM to each node by pid, waits for them to exit (SIGKILL after 20 s).
  *
  * Flags: --fresh (wipe the directory first), --base-port N (env COMMITLOG_START_BASE_PORT),
@@ -56,7 +56,7 @@ const rel = (p: string): string => {
   const r = relative(process.cwd(), p);
   return r === '' ? '.' : r.startsWith('..') ? p : r;
 };
-const ports = (i: number): { rpc: number; gossip: number; http: number } => ({ rpc: base + 10 * i, gossip: base + 10 * i + 1, http: base + 10 * i + 2 });
+const ports = (i: number): { rpc: number; gossip: number; http: number; json: number } => ({ rpc: base + 10 * i, gossip: base + 10 * i + 1, http: base + 10 * i + 2, json: base + 10 * i + 3 });
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 /** Fails with a clear message when any port we need is taken. */
@@ -79,6 +79,7 @@ async function checkPorts(): Promise<void> {
     if (!(await tcp(p.rpc))) busy.push(`${p.rpc} (node-${i} RPC)`);
     if (!(await tcp(p.gossip)) || !(await udp(p.gossip))) busy.push(`${p.gossip} (node-${i} gossip)`);
     if (!(await tcp(p.http))) busy.push(`${p.http} (node-${i} metrics)`);
+    if (!(await tcp(p.json))) busy.push(`${p.json} (node-${i} JSON API)`);
   }
   if (busy.length > 0) {
     process.stderr.write(`npm start: port(s) already in use on 127.0.0.1: ${busy.join(', ')}.\n` + `Is another \`npm start\` running? Stop it, or pick other ports: npm start -- --base-port 9400\n`);
@@ -129,6 +130,7 @@ function startNode(i: number, pki: LocalPki): NodeProc {
     `--bind-addr=127.0.0.1:${p.gossip}`,
     `--rpc-port=${p.rpc}`,
     `--http-port=${p.http}`,
+    `--json-port=${p.json}`,
     '--cluster-id=local',
     ...Object.entries(localPkiFlags(pki, nodeCertFiles(pki, name))).map(([k, v]) => `--${k}=${v}`),
     '--gossip-preset=local',
@@ -150,8 +152,21 @@ function startNode(i: number, pki: LocalPki): NodeProc {
     ),
   };
   for (const s of [proc.stdout, proc.stderr]) if (s) createInterface({ input: s }).on('line', (l) => say(formatLine(name, i, l)));
-  say(`started ${name} (pid ${proc.pid ?? '?'}): RPC 127.0.0.1:${p.rpc}, gossip 127.0.0.1:${p.gossip}, metrics http://127.0.0.1:${p.http}/metrics`);
+  say(`started ${name} (pid ${proc.pid ?? '?'}): RPC 127.0.0.1:${p.rpc}, gossip 127.0.0.1:${p.gossip}, metrics http://127.0.0.1:${p.http}/metrics, JSON API https://127.0.0.1:${p.json}/v1/`);
   return node;
+}
+
+/** The curl lines printed when the cluster is ready (the README's quick start shows the same for base 8400). */
+function curlExamples(k: string): string[] {
+  const at = (i: number, path: string): string => `https://127.0.0.1:${ports(i).json}${path}`;
+  return [
+    `curl -s ${k} ${at(1, '/')} -d '{"record": {"value": "aGVsbG8="}}'`,
+    `curl -s ${k} -X GET ${at(2, '/')} -d '{"offset": 0}'`,
+    `curl -s ${k} '${at(1, '/v1/records?encoding=utf8')}' -d '{"records": [{"value": "hello"}, {"value": "world"}]}'`,
+    `curl -s ${k} '${at(2, '/v1/records?from=0&max=10&encoding=utf8')}'`,
+    `curl -s ${k} ${at(0, '/v1/servers')}`,
+    `curl -sN ${k} '${at(0, '/v1/records/tail?from=0&encoding=utf8')}'   # NDJSON, follows new records (Ctrl-C)`,
+  ];
 }
 
 async function waitReady(client: CommitLogClient, nodes: readonly NodeProc[], timeoutMs: number): Promise<boolean> {
@@ -232,6 +247,9 @@ if (!ready) {
   say(`  npm run -s cli -- status --addr 127.0.0.1:${ports(0).rpc} ${tls}`);
   say(`  metrics: curl -s http://127.0.0.1:${ports(0).http}/metrics | grep commitlog_raft`);
   say(`  console: ${[0, 1, 2].map((i) => `http://127.0.0.1:${ports(i).http}/console`).join('  ')}`);
+  say('');
+  say('JSON over HTTPS with curl and the same certificates (the book\'s shapes on /, the rest under /v1/):');
+  for (const line of curlExamples(`--cacert ${rel(pki.ca)} --cert ${rel(pki.rootCert)} --key ${rel(pki.rootKey)}`)) say(`  ${line}`);
   say('Ctrl-C stops all three nodes; `npm start` again restarts them with their data (`-- --fresh` starts over).');
   say('');
 }

@@ -15,6 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CasbinAuthorizer, type Authorizer } from '../acl/authorizer.js';
 import { Gossip, registerGossipMetrics } from '../gossip/index.js';
+import { HttpApiServer } from '../http/api-server.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { NodeMetrics } from '../observability/metrics.js';
 import { startHttpServer, type HttpEndpoint } from '../observability/http-server.js';
@@ -90,6 +91,7 @@ export class Agent {
       readonly reconciler: MembershipReconciler;
       readonly forwarder: LeaderForwarder;
       readonly casbin: CasbinAuthorizer | undefined;
+      readonly json: HttpApiServer | undefined;
     },
     /** The advertised RPC address (port resolved when 0 was asked). */
     readonly rpcAddr: string,
@@ -106,6 +108,14 @@ export class Agent {
   /** The bound HTTP port. */
   get httpPort(): number {
     return this.parts.http.port;
+  }
+  /** The bound port of the JSON API, undefined when it is disabled. */
+  get jsonPort(): number | undefined {
+    return this.parts.json?.port;
+  }
+  /** The JSON API (its stats), undefined when disabled. */
+  get jsonApi(): HttpApiServer | undefined {
+    return this.parts.json;
   }
   /** The bound gossip address. */
   get gossipAddr(): string {
@@ -259,10 +269,25 @@ export class Agent {
           ...(config.console ? { console: consoleSource(node, backend, config.clusterId) } : {}),
         }),
       );
-      const agent = new Agent(config, logger, node, backend, server, gossip, metrics, { mux, health: probes, external, http, reconciler, forwarder, casbin }, rpcAddr);
+      cleanup.push(() => http.close());
+      // The JSON API: its own TLS port with the gRPC server's certificates (one reloading provider), ACL and backend.
+      let json: HttpApiServer | undefined;
+      const jsonPort = config.jsonPort;
+      const certificates = server.certificateProvider;
+      if (jsonPort !== undefined) {
+        if (certificates === undefined) throw new Error('the JSON API needs the server TLS files (it is never served in plaintext)');
+        json = await bind('JSON API (HTTPS)', `${config.bindHost}:${jsonPort}`, () =>
+          HttpApiServer.listen(
+            { backend, certificates, mutual: server.mutualTls, ...(authz ? { authorizer: () => authz } : {}), logger, metrics, config: { requestLogLevel: config.requestLogLevel } },
+            config.bindHost,
+            jsonPort,
+          ),
+        );
+      }
+      const agent = new Agent(config, logger, node, backend, server, gossip, metrics, { mux, health: probes, external, http, reconciler, forwarder, casbin, json }, rpcAddr);
       agent.tlsWatch = tlsWatch;
       logger.info(
-        { rpcAddr, rpcPort: mux.port, gossipAddr: gossip.address, httpPort: http.port, clusterId: config.clusterId, dataDir: config.dataDir, bootstrap: config.bootstrap, fresh: node.storage.fresh, externalAddr: config.externalAddr },
+        { rpcAddr, rpcPort: mux.port, gossipAddr: gossip.address, httpPort: http.port, jsonPort: json?.port, clusterId: config.clusterId, dataDir: config.dataDir, bootstrap: config.bootstrap, fresh: node.storage.fresh, externalAddr: config.externalAddr },
         'agent started',
       );
       return agent;
@@ -293,6 +318,7 @@ export class Agent {
       await this.parts.reconciler.stop();
       await this.gossip.stop();
       await this.parts.mux.close();
+      await this.parts.json?.close();
       this.backend.close();
       this.parts.forwarder.close();
       this.tlsWatch?.close();
@@ -324,7 +350,7 @@ export class Agent {
     await this.gossip.leave(2000).catch(() => {});
     await this.gossip.stop();
     this.parts.mux.refuseGrpc();
-    await this.server.shutdown();
+    await Promise.all([this.parts.json?.close(), this.server.shutdown()]);
     this.backend.close();
     this.parts.forwarder.close();
     this.tlsWatch?.close();

@@ -32,6 +32,15 @@ describe('agent config: the CLI options plus the cluster options', function () {
     assert.equal(c.gossipAdvertiseAddr, undefined);
   });
 
+  it('serves the JSON API on 8403 by default, on any free port with 0, and not at all with "off"', () => {
+    const base = { 'data-dir': dir, ...localPkiFlags(pki) };
+    assert.equal(resolveClusterAgentConfig(base, {}, {}).jsonPort, 8403);
+    assert.equal(resolveClusterAgentConfig({ ...base, 'json-port': '0' }, {}, {}).jsonPort, 0);
+    assert.equal(resolveClusterAgentConfig(base, { COMMITLOG_JSON_PORT: 'off' }, {}).jsonPort, undefined);
+    assert.equal(resolveClusterAgentConfig(base, {}, { 'json-port': 9403 }).jsonPort, 9403);
+    assert.throws(() => resolveClusterAgentConfig({ ...base, 'json-port': 'none' }, {}, {}), /--json-port: expected an integer in \[0, 65535\], got "none"/);
+  });
+
   it('lists every problem at once, base and cluster options together', () => {
     const err = (() => {
       try {

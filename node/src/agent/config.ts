@@ -34,6 +34,7 @@ export const clusterOptions = [
   { key: 'retention-hours', kind: 'int', description: 'remove segments whose last write is older than this (hours; 0 = no limit)', default: 0 },
   { key: 'gossip-preset', kind: 'string', description: 'gossip timing preset: lan or local', default: 'lan' },
   { key: 'raft-preset', kind: 'string', description: 'Raft timing preset: lan or test', default: 'lan' },
+  { key: 'json-port', kind: 'int', description: 'port of the JSON-over-HTTPS API: the server TLS files, client certificates and ACL of gRPC (0 = any free port, off = disabled)', default: 8403 },
   { key: 'linearizable-reads', kind: 'bool', description: 'serve Consume after a ReadIndex barrier (linearizable, one leader round trip)', default: false },
   { key: 'console', kind: 'bool', description: 'serve the live cluster console at /console on the HTTP port (unauthenticated, read-only: only where that port is not exposed)', default: false },
 ] as const;
@@ -63,6 +64,8 @@ export interface ClusterAgentConfig extends AgentConfig {
   readonly gossipPreset: 'lan' | 'local';
   readonly raftPreset: 'lan' | 'test';
   readonly linearizableReads: boolean;
+  /** Port of the JSON API (node/src/http; 0 = any free port), undefined when disabled (`--json-port off`). */
+  readonly jsonPort: number | undefined;
   /** Serve the live console on the HTTP port (observability/console.ts). */
   readonly console: boolean;
   /** Segment size and retention of the log (applied by Raft's compaction timer). */
@@ -165,6 +168,8 @@ export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown
   const retentionBytes = int('retention-bytes', 0, Number.MAX_SAFE_INTEGER);
   const retentionHours = int('retention-hours', 0, 24 * 365 * 100);
   const linearizableReads = bool('linearizable-reads');
+  const jsonPortRaw = raw('json-port');
+  const jsonPort = jsonPortRaw?.value === 'off' || jsonPortRaw?.value === false ? undefined : int('json-port', 0, 65535);
   const liveConsole = bool('console');
   if (base !== undefined) {
     if (base.serverTls === undefined || base.serverTls.caFile === undefined)
@@ -185,6 +190,7 @@ export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown
     gossipPreset,
     raftPreset,
     linearizableReads,
+    jsonPort,
     console: liveConsole,
     log: { segmentBytes, retentionBytes, retentionMs: retentionHours * 3_600_000 },
     shutdownTransferMs: 3000,

@@ -45,7 +45,9 @@ export interface CliAgent {
  * (killing it then). The caller stops it (SIGTERM, or SIGKILL in `after`).
  */
 export async function startCliAgent(args: readonly string[], timeoutMs = 30_000): Promise<CliAgent> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The JSON API on any free port unless the test says otherwise (its default 8403 would collide between tests).
+  const env = { COMMITLOG_JSON_PORT: '0', ...process.env };
+  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stderr.on('data', (d: Buffer) => (err += d.toString()));

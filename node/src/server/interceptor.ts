@@ -59,7 +59,11 @@ function commonName(cert: PeerCertificate | undefined): string | undefined {
 /** Subject (or the UNAUTHENTICATED error) of each HTTP/2 session, computed once per connection. */
 const sessionSubjects = new WeakMap<object, string | ServerError>();
 
-function authenticate(cert: PeerCertificate | undefined): string | ServerError {
+/**
+ * The subject of a verified client certificate (its CN), or the UNAUTHENTICATED error for
+ * none or one without a CN. Shared with the JSON API (node/src/http), so both say the same.
+ */
+export function authenticate(cert: PeerCertificate | undefined): string | ServerError {
   if (!cert) return new ServerError(ServerErrorCode.unauthenticated, 'a valid client certificate signed by the server\'s client CA is required');
   const cn = commonName(cert);
   if (!cn) return new ServerError(ServerErrorCode.unauthenticated, 'the client certificate has no common name (CN) to authorize');

@@ -15,7 +15,7 @@ import { AdminService } from '../gen/v1/admin.js';
 import { logServiceDefinition } from './requests.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import type { NodeMetrics } from '../observability/metrics.js';
-import { serverTls, type ServerTls, type TlsFiles } from '../tls/credentials.js';
+import { serverTls, type ReloadingCertificateProvider, type ServerTls, type TlsFiles } from '../tls/credentials.js';
 import { StandaloneAdmin, type ClusterAdmin } from './admin.js';
 import { adminService } from './admin-service.js';
 import type { LogBackend } from './backend.js';
@@ -132,6 +132,14 @@ export class CommitLogServer {
   /** Successful reloads of the TLS files since start. */
   get tlsReloads(): number {
     return this.tls.provider?.reloads ?? 0;
+  }
+
+  /**
+   * The provider of the server's TLS files (undefined without TLS): other TLS endpoints of
+   * the node (the JSON API) listen to it, so one watcher reloads every endpoint.
+   */
+  get certificateProvider(): ReloadingCertificateProvider | undefined {
+    return this.tls.provider;
   }
 
   /** Open streaming calls. */

@@ -111,8 +111,8 @@ describe('node contract: the cluster agent runs on what the model renders (examp
   }
 
   function start(p: MaterializedPod): { child: ChildProcess; out: () => string } {
-    // Test-only overrides: loopback and free ports instead of the pod's 0.0.0.0:8401/8400/8402.
-    const env = { ...process.env, ...p.env, COMMITLOG_BIND_ADDR: '127.0.0.1:0', COMMITLOG_RPC_PORT: '0', COMMITLOG_HTTP_PORT: '0', COMMITLOG_GOSSIP_ADVERTISE_ADDR: '', COMMITLOG_RAFT_PRESET: 'test' };
+    // Test-only overrides: loopback and free ports instead of the pod's 0.0.0.0:8401/8400/8402/8403.
+    const env = { ...process.env, ...p.env, COMMITLOG_BIND_ADDR: '127.0.0.1:0', COMMITLOG_RPC_PORT: '0', COMMITLOG_HTTP_PORT: '0', COMMITLOG_JSON_PORT: '0', COMMITLOG_GOSSIP_ADVERTISE_ADDR: '', COMMITLOG_RAFT_PRESET: 'test' };
     const child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...p.args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';

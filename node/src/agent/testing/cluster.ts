@@ -55,6 +55,7 @@ export class TestAgents {
         'bind-addr': '127.0.0.1:0',
         'rpc-port': 0,
         'http-port': 0,
+        'json-port': 0,
         'cluster-id': 'test',
         'raft-preset': 'test',
         'gossip-preset': 'local',

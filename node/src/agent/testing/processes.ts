@@ -74,6 +74,7 @@ export class AgentProcesses {
       'bind-addr': `127.0.0.1:${p.gossip}`,
       'rpc-port': String(p.rpc),
       'http-port': String(p.http),
+      'json-port': '0',
       'cluster-id': 'proc-test',
       'gossip-preset': 'local',
       'start-join-addrs': seeds.join(','),
