@@ -3,6 +3,8 @@
  * OCI configuration the builder writes. Pure, so the test can check that the image agrees
  * with the Dockerfile (user, entrypoint, contents) without building anything.
  */
+import { relative, resolve } from 'node:path';
+import ts from 'typescript';
 import { baseOf, DockerfileError, type ImageSpec } from './dockerfile.js';
 
 /** The images `npm run images` builds: name → Dockerfile (relative to the repository root). */
@@ -69,15 +71,44 @@ export interface OciConfig {
 /** The build stage's working directory in both Dockerfiles. */
 const buildWorkdir = '/src';
 
+const repoRoot = resolve(import.meta.dirname, '../..');
+
+/**
+ * What the Dockerfile's `npx tsc …` compiles, and into which folder: either
+ * `tsc <entry.ts> --outDir <dir> …` or `tsc -p <tsconfig>` whose (extended) compilerOptions
+ * give `outDir` and whose `files` give the entry point — read with TypeScript's own config
+ * parser, the same files the build stage copies from the repository. Returns the arguments
+ * with `--outDir` left out (the builder chooses the directory; on the command line it
+ * overrides the project's).
+ */
+export function tscInvocation(args: readonly string[]): { tscArgs: string[]; tscEntry: string; tscOutDir: string } {
+  const pIdx = args.findIndex((a) => a === '-p' || a === '--project');
+  if (pIdx >= 0) {
+    const project = args[pIdx + 1];
+    if (project === undefined) throw new DockerfileError(0, 'tsc -p needs a project file');
+    const parsed = ts.getParsedCommandLineOfConfigFile(resolve(repoRoot, project), {}, {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => { throw new DockerfileError(0, `tsc -p ${project}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`); },
+    });
+    const outDir = parsed?.options.outDir;
+    const entry = parsed?.fileNames[0];
+    if (outDir === undefined) throw new DockerfileError(0, `tsc -p ${project}: the project must set compilerOptions.outDir`);
+    if (entry === undefined || parsed?.fileNames.length !== 1) throw new DockerfileError(0, `tsc -p ${project}: the project must name exactly one entry file in "files"`);
+    return { tscArgs: [...args], tscEntry: relative(repoRoot, entry), tscOutDir: relative(repoRoot, outDir) };
+  }
+  const outIdx = args.indexOf('--outDir');
+  const tscOutDir = args[outIdx + 1];
+  if (outIdx < 0 || tscOutDir === undefined) throw new DockerfileError(0, 'the tsc command must pass --outDir (or -p <tsconfig> that sets outDir)');
+  const tscArgs = args.filter((_, i) => i !== outIdx && i !== outIdx + 1);
+  const tscEntry = tscArgs[0];
+  if (tscEntry === undefined || !tscEntry.endsWith('.ts')) throw new DockerfileError(0, 'the tsc command must start with the entry file');
+  return { tscArgs, tscEntry, tscOutDir };
+}
+
 /** Computes the plan; throws {@link DockerfileError} for a source the builder cannot provide. */
 export function planImage(spec: ImageSpec): ImagePlan {
   const { nodeMajor, suite } = baseOf(spec);
-  const outIdx = spec.tscArgs.indexOf('--outDir');
-  const tscOutDir = spec.tscArgs[outIdx + 1];
-  if (outIdx < 0 || tscOutDir === undefined) throw new DockerfileError(0, 'the tsc command must pass --outDir');
-  const tscArgs = spec.tscArgs.filter((_, i) => i !== outIdx && i !== outIdx + 1);
-  const tscEntry = tscArgs[0];
-  if (tscEntry === undefined || !tscEntry.endsWith('.ts')) throw new DockerfileError(0, 'the tsc command must start with the entry file');
+  const { tscArgs, tscEntry, tscOutDir } = tscInvocation(spec.tscArgs);
 
   const steps: PlannedStep[] = [];
   for (const s of spec.steps) {
