@@ -35,7 +35,9 @@ export const DEFAULT_FILES = [
   'node/src/agent/**/*.test.ts',
   'node/src/raft/shell/**/*.test.ts',
   'node/src/server/**/*.test.ts',
+  'node/src/http/**/*.test.ts',
   'node/src/cli/**/*.test.ts',
+  'test/tools/*.test.ts',
   'scripts/start.test.ts',
 ] as const;
 
