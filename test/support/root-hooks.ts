@@ -12,5 +12,13 @@ export const mochaHooks: RootHookObject = {
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(60_000);
     await stopShared();
+    // Watchdog: mocha runs with exit: false so that a leaked handle shows; but a leak must
+    // not hang CI (test:stress saw one run in eight finish every test and never exit). If
+    // the process is still alive 60 s after the last test, name what keeps it alive and
+    // exit with the code mocha set. The timer is unref'd: it never keeps the process alive.
+    setTimeout(() => {
+      process.stderr.write(`\nmocha: still running 60 s after the last test; open resources: ${process.getActiveResourcesInfo().join(', ')}. Exiting.\n`);
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    }, 60_000).unref();
   },
 };
