@@ -3,7 +3,18 @@ import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'build/**', 'dist/**', 'crds/**', 'charts/**', '**/gen/**', 'test/.cache/**', '**/*.cjs'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'build/**',
+      'dist/**',
+      'crds/**',
+      'charts/**',
+      '**/gen/**',
+      'test/.cache/**',
+      '**/*.cjs',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -25,7 +36,10 @@ export default tseslint.config(
   {
     files: ['node/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/operator/**'], message: 'node/ never imports operator/ (ARCHITECTURE.md).' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/operator/**'], message: 'node/ never imports operator/ (ARCHITECTURE.md).' }] },
+      ],
     },
   },
   {
@@ -33,10 +47,19 @@ export default tseslint.config(
     ignores: ['**/*.test.ts'],
     rules: {
       // STYLE.md 1: protocol cores are pure; clock, RNG and I/O are injected.
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'net', 'dgram', 'timers', 'crypto'], message: 'core/ is pure: no I/O imports.' }] }],
-      'no-restricted-properties': ['error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'net', 'dgram', 'timers', 'crypto'], message: 'core/ is pure: no I/O imports.' },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
         { object: 'Date', property: 'now', message: 'core/ takes an injected clock.' },
-        { object: 'Math', property: 'random', message: 'core/ takes an injected RNG.' }],
+        { object: 'Math', property: 'random', message: 'core/ takes an injected RNG.' },
+      ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'process'],
     },
   },

@@ -44,7 +44,24 @@ function summary(samples: readonly Sample[]): object {
 
 async function startAgent(): Promise<{ port: number; stop: () => void; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'commitlog-bench-cli-'));
-  const p = spawn(process.execPath, [join(ROOT, 'build/node/src/cli/main.js'), 'agent', '--standalone', '--insecure', '--data-dir', dir, '--rpc-port', '0', '--http-port', '0', '--request-log-level', 'silent'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'build/node/src/cli/main.js'),
+      'agent',
+      '--standalone',
+      '--insecure',
+      '--data-dir',
+      dir,
+      '--rpc-port',
+      '0',
+      '--http-port',
+      '0',
+      '--request-log-level',
+      'silent',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const port = await new Promise<number>((ok, fail) => {
     let text = '';
     p.stdout.on('data', (d: Buffer) => {
@@ -83,4 +100,17 @@ try {
   agent.stop();
   rmSync(agent.dir, { recursive: true, force: true });
 }
-console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, loadavg1: loadavg()[0], runs: RUNS, results }, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      loadavg1: loadavg()[0],
+      runs: RUNS,
+      results,
+    },
+    null,
+    2,
+  ),
+);

@@ -40,7 +40,12 @@ interface Run {
 }
 
 function run(n: number, seed: number): Run {
-  const sim = new SimCluster({ seed, params, link: { loss, minLatencyMs: 1, maxLatencyMs: 5, duplicate: 0 }, tickMs: 20 });
+  const sim = new SimCluster({
+    seed,
+    params,
+    link: { loss, minLatencyMs: 1, maxLatencyMs: 5, duplicate: 0 },
+    tickMs: 20,
+  });
   sim.start('n0');
   for (let k = 1; k < n; k++) sim.start(`n${k}`, ['n0']);
   const convergeMs = sim.runUntil(() => sim.converged(), 600_000) ?? NaN;

@@ -39,15 +39,33 @@ const cpuUs = (): number => {
 // ---------------------------------------------------------------- child: both servers
 
 async function serve(pkiDir: string, dataDir: string): Promise<void> {
-  const files = { certFile: join(pkiDir, 'server.pem'), keyFile: join(pkiDir, 'server-key.pem'), caFile: join(pkiDir, 'ca.pem') };
+  const files = {
+    certFile: join(pkiDir, 'server.pem'),
+    keyFile: join(pkiDir, 'server-key.pem'),
+    caFile: join(pkiDir, 'ca.pem'),
+  };
   const backend = await LocalLogBackend.open(dataDir, { self: { id: 'bench-0', rpcAddr: '127.0.0.1:0' } });
-  const authorizer = await CasbinAuthorizer.open({ modelFile: join(pkiDir, 'model.conf'), policyFile: join(pkiDir, 'policy.csv') });
+  const authorizer = await CasbinAuthorizer.open({
+    modelFile: join(pkiDir, 'model.conf'),
+    policyFile: join(pkiDir, 'policy.csv'),
+  });
   const logger = silentLogger();
-  const grpc = new CommitLogServer({ backend, nodeId: 'bench-0', tls: files, authorizer: () => authorizer, logger, config: { requestLogLevel: 'debug' } });
+  const grpc = new CommitLogServer({
+    backend,
+    nodeId: 'bench-0',
+    tls: files,
+    authorizer: () => authorizer,
+    logger,
+    config: { requestLogLevel: 'debug' },
+  });
   const grpcPort = await grpc.listen('127.0.0.1', 0);
   const certificates = grpc.certificateProvider;
   if (certificates === undefined) throw new Error('no certificate provider');
-  const json = await HttpApiServer.listen({ backend, certificates, mutual: true, authorizer: () => authorizer, logger, config: { requestLogLevel: 'debug' } }, '127.0.0.1', 0);
+  const json = await HttpApiServer.listen(
+    { backend, certificates, mutual: true, authorizer: () => authorizer, logger, config: { requestLogLevel: 'debug' } },
+    '127.0.0.1',
+    0,
+  );
   process.on('message', () => process.send?.({ cpuUs: cpuUs() }));
   process.send?.({ grpcPort, jsonPort: json.port });
 }
@@ -95,16 +113,26 @@ async function closedLoop(child: ChildProcess, callers: number, op: (i: number) 
   await Promise.all(Array.from({ length: callers }, (_, c) => caller(c)));
   const cpu = (await childCpu(child)) - cpuAtWarm;
   lat.sort((a, b) => a - b);
-  return { callers, ops: lat.length, opsPerSec: Math.round(lat.length / SECONDS), p50Ms: percentile(lat, 0.5), p99Ms: percentile(lat, 0.99), serverCpuUsPerOp: Number((cpu / Math.max(1, lat.length)).toFixed(1)) };
+  return {
+    callers,
+    ops: lat.length,
+    opsPerSec: Math.round(lat.length / SECONDS),
+    p50Ms: percentile(lat, 0.5),
+    p99Ms: percentile(lat, 0.99),
+    serverCpuUsPerOp: Number((cpu / Math.max(1, lat.length)).toFixed(1)),
+  };
 }
 
-const unaryCall = <T>(f: (cb: (err: Error | null, res: T) => void) => void): Promise<T> => new Promise((res, rej) => f((e, r) => (e ? rej(e) : res(r))));
+const unaryCall = <T>(f: (cb: (err: Error | null, res: T) => void) => void): Promise<T> =>
+  new Promise((res, rej) => f((e, r) => (e ? rej(e) : res(r))));
 
 async function main(): Promise<void> {
   if (process.argv[2] === '--serve') return serve(process.argv[3] as string, process.argv[4] as string);
   const pki: TestPki = await createTestPki();
   const dataDir = mkdtempSync(join(tmpdir(), 'commitlog-bench-http-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', self, '--serve', pki.dir, dataDir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', self, '--serve', pki.dir, dataDir], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   try {
     const { grpcPort, jsonPort } = await new Promise<{ grpcPort: number; jsonPort: number }>((resolve, reject) => {
       child.once('message', resolve);
@@ -112,19 +140,34 @@ async function main(): Promise<void> {
     });
     const grpc = new LogClient(`127.0.0.1:${grpcPort}`, credsFor(pki, pki.root), isolatedClient);
     const pool = (connections: number): Pool =>
-      new Pool(`https://127.0.0.1:${jsonPort}`, { connections, pipelining: 1, connect: { ca: pki.ca.certPem, cert: pki.root.certPem, key: pki.root.keyPem, servername: 'localhost' } });
+      new Pool(`https://127.0.0.1:${jsonPort}`, {
+        connections,
+        pipelining: 1,
+        connect: { ca: pki.ca.certPem, cert: pki.root.certPem, key: pki.root.keyPem, servername: 'localhost' },
+      });
     const value = Buffer.alloc(RECORD_BYTES, 0x61);
     const body = JSON.stringify({ value: value.toString('base64') });
-    const grpcProduce = (): Promise<void> => unaryCall((cb) => grpc.produce({ record: { value, offset: 0, term: 0, type: 0 } }, cb)).then(() => undefined);
+    const grpcProduce = (): Promise<void> =>
+      unaryCall((cb) => grpc.produce({ record: { value, offset: 0, term: 0, type: 0 } }, cb)).then(() => undefined);
     const httpProduce = (p: Pool) => async (): Promise<void> => {
-      const r = await p.request({ path: '/v1/records', method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      const r = await p.request({
+        path: '/v1/records',
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
       await r.body.text();
       if (r.statusCode !== 200) throw new Error(`POST /v1/records: ${r.statusCode}`);
     };
     const result: Record<string, unknown> = {
       bench: 'http',
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), loadavg1mAtStart: Number(loadavg()[0]?.toFixed(2)) },
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        memGiB: Math.round(totalmem() / 2 ** 30),
+        loadavg1mAtStart: Number(loadavg()[0]?.toFixed(2)),
+      },
       node: process.version,
       secondsPerPhase: SECONDS,
       recordBytes: RECORD_BYTES,
@@ -137,23 +180,35 @@ async function main(): Promise<void> {
       grpc64: await closedLoop(child, 64, grpcProduce),
       json64: await closedLoop(child, 64, httpProduce(p64)),
     };
-    const total = await new Promise<number>((res) => grpc.consume({ offset: Number.MAX_SAFE_INTEGER }, (e) => res(Number(e?.metadata.get('commitlog-next-offset')[0] ?? 0))));
+    const total = await new Promise<number>((res) =>
+      grpc.consume({ offset: Number.MAX_SAFE_INTEGER }, (e) =>
+        res(Number(e?.metadata.get('commitlog-next-offset')[0] ?? 0)),
+      ),
+    );
     const at = (i: number): number => (i * 7919) % total;
     const read = {
-      grpc64: await closedLoop(child, 64, (i) => unaryCall((cb) => grpc.consume({ offset: at(i) }, cb)).then(() => undefined)),
+      grpc64: await closedLoop(child, 64, (i) =>
+        unaryCall((cb) => grpc.consume({ offset: at(i) }, cb)).then(() => undefined),
+      ),
       json64: await closedLoop(child, 64, async (i) => {
         const r = await p64.request({ path: `/v1/records/${at(i)}`, method: 'GET' });
         await r.body.text();
         if (r.statusCode !== 200) throw new Error(`GET: ${r.statusCode}`);
       }),
     };
-    const streamRate = async (f: () => Promise<number>): Promise<{ records: number; recordsPerSec: number; serverCpuUsPerRecord: number }> => {
+    const streamRate = async (
+      f: () => Promise<number>,
+    ): Promise<{ records: number; recordsPerSec: number; serverCpuUsPerRecord: number }> => {
       const c0 = await childCpu(child);
       const t0 = performance.now();
       const n = await f();
       const ms = performance.now() - t0;
       const cpu = (await childCpu(child)) - c0;
-      return { records: n, recordsPerSec: Math.round((n / ms) * 1000), serverCpuUsPerRecord: Number((cpu / n).toFixed(2)) };
+      return {
+        records: n,
+        recordsPerSec: Math.round((n / ms) * 1000),
+        serverCpuUsPerRecord: Number((cpu / n).toFixed(2)),
+      };
     };
     const stream = {
       grpcConsumeStream: await streamRate(
@@ -180,7 +235,8 @@ async function main(): Promise<void> {
     };
     grpc.close();
     await Promise.all([p1.close(), p64.close()]);
-    const ratio = (a: { opsPerSec: number }, b: { opsPerSec: number }): number => Number((a.opsPerSec / Math.max(1, b.opsPerSec)).toFixed(3));
+    const ratio = (a: { opsPerSec: number }, b: { opsPerSec: number }): number =>
+      Number((a.opsPerSec / Math.max(1, b.opsPerSec)).toFixed(3));
     Object.assign(result, {
       produce,
       read,
@@ -189,7 +245,9 @@ async function main(): Promise<void> {
         produce1JsonVsGrpc: ratio(produce.json1, produce.grpc1),
         produce64JsonVsGrpc: ratio(produce.json64, produce.grpc64),
         read64JsonVsGrpc: ratio(read.json64, read.grpc64),
-        streamJsonVsGrpc: Number((stream.jsonTail.recordsPerSec / Math.max(1, stream.grpcConsumeStream.recordsPerSec)).toFixed(3)),
+        streamJsonVsGrpc: Number(
+          (stream.jsonTail.recordsPerSec / Math.max(1, stream.grpcConsumeStream.recordsPerSec)).toFixed(3),
+        ),
       },
     });
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -106,7 +106,13 @@ async function recovery(dir: string): Promise<object> {
   const rebuildMs = performance.now() - start;
   if (rebuilt.nextOffset !== records) throw new Error('index rebuild lost records');
   await rebuilt.close();
-  return { storeBytes: bytes, records, segments, openMs: Math.round(openMs), openWithoutIndexesMs: Math.round(rebuildMs) };
+  return {
+    storeBytes: bytes,
+    records,
+    segments,
+    openMs: Math.round(openMs),
+    openWithoutIndexesMs: Math.round(rebuildMs),
+  };
 }
 
 const dir = makeTempDir('bench-log');
@@ -123,7 +129,14 @@ try {
       {
         bench: 'log',
         date: new Date().toISOString(),
-        machine: { cpu: cpu?.model, cores: cpus().length, memGiB: Math.round(totalmem() / 1024 ** 3), node: process.version, platform: process.platform, loadAvg1m: Number(loadavg()[0]?.toFixed(1)) },
+        machine: {
+          cpu: cpu?.model,
+          cores: cpus().length,
+          memGiB: Math.round(totalmem() / 1024 ** 3),
+          node: process.version,
+          platform: process.platform,
+          loadAvg1m: Number(loadavg()[0]?.toFixed(1)),
+        },
         recordBytes: RECORD_BYTES,
         records: RECORDS,
         bufferedAppendsPerSec: buffered.appendsPerSec,

@@ -71,10 +71,18 @@ async function measure(proposers: number, seconds: number, payloadBytes: number)
 }
 
 /** Runs the benchmark (1 and 64 proposers by default) and returns the JSON-ready result. */
-export async function runRaftFsyncBench(o: { seconds?: number; payloadBytes?: number; proposers?: readonly number[] } = {}): Promise<Record<string, unknown>> {
+export async function runRaftFsyncBench(
+  o: { seconds?: number; payloadBytes?: number; proposers?: readonly number[] } = {},
+): Promise<Record<string, unknown>> {
   const runs: RaftFsyncResult[] = [];
   for (const p of o.proposers ?? [1, 64]) runs.push(await measure(p, o.seconds ?? 5, o.payloadBytes ?? 100));
-  return { benchmark: 'raft-fsync', node: process.version, date: new Date().toISOString(), dir: tmpdir(), fsync3Nodes: runs };
+  return {
+    benchmark: 'raft-fsync',
+    node: process.version,
+    date: new Date().toISOString(),
+    dir: tmpdir(),
+    fsync3Nodes: runs,
+  };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -8,7 +8,15 @@
  */
 import { loadavg } from 'node:os';
 import { runRaftFsyncBench } from './raft-fsync.js';
-import { MemoryStorage, RawNode, nodeId, raftConfig, seededRng, type Message, type NodeId } from '../node/src/raft/index.js';
+import {
+  MemoryStorage,
+  RawNode,
+  nodeId,
+  raftConfig,
+  seededRng,
+  type Message,
+  type NodeId,
+} from '../node/src/raft/index.js';
 
 interface Node {
   readonly id: NodeId;
@@ -70,7 +78,13 @@ function run(total: number, batch: number, payloadBytes: number): Record<string,
   }
   const seconds = (performance.now() - start) / 1000;
   for (const n of nodes.values()) if (n.applied !== total) throw new Error(`${n.id} applied ${n.applied} of ${total}`);
-  return { proposals: total, proposalsPerReady: batch, payloadBytes, seconds: Number(seconds.toFixed(3)), committedPerSec: Math.round(total / seconds) };
+  return {
+    proposals: total,
+    proposalsPerReady: batch,
+    payloadBytes,
+    seconds: Number(seconds.toFixed(3)),
+    committedPerSec: Math.round(total / seconds),
+  };
 }
 
 /** Median of three runs after a warm-up, so one noisy run (shared CPU, GC, JIT) does not decide. */

@@ -19,7 +19,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { CasbinAuthorizer } from '../node/src/acl/authorizer.js';
-import { LogClient, LogService, type ConsumeResponse, type ProduceRequest, type ProduceResponse } from '../node/src/gen/v1/log.js';
+import {
+  LogClient,
+  LogService,
+  type ConsumeResponse,
+  type ProduceRequest,
+  type ProduceResponse,
+} from '../node/src/gen/v1/log.js';
 import { CommitLogServer } from '../node/src/server/server.js';
 import { LocalLogBackend } from '../node/src/server/local-backend.js';
 import { createTestPki, credsFor, isolatedClient, type TestPki } from '../node/src/server/testing.js';
@@ -40,26 +46,36 @@ function cpuUs(): number {
 }
 
 async function serve(mode: string, pkiDir: string, dataDir: string): Promise<void> {
-  const files = { certFile: join(pkiDir, 'server.pem'), keyFile: join(pkiDir, 'server-key.pem'), caFile: join(pkiDir, 'ca.pem') };
+  const files = {
+    certFile: join(pkiDir, 'server.pem'),
+    keyFile: join(pkiDir, 'server-key.pem'),
+    caFile: join(pkiDir, 'ca.pem'),
+  };
   let port: number;
   if (mode === 'noop') {
     const tls = serverTls(files);
     const server = new Server();
     let next = 0;
     server.addService(LogService, {
-      produce: (_c: ServerUnaryCall<ProduceRequest, ProduceResponse>, cb: sendUnaryData<ProduceResponse>) => cb(null, { offset: next++ }),
+      produce: (_c: ServerUnaryCall<ProduceRequest, ProduceResponse>, cb: sendUnaryData<ProduceResponse>) =>
+        cb(null, { offset: next++ }),
       consume: (_c: unknown, cb: sendUnaryData<ConsumeResponse>) => cb(null, {}),
       consumeStream: (c: { end(): void }) => c.end(),
       produceStream: (c: { end(): void }) => c.end(),
       getServers: (_c: unknown, cb: sendUnaryData<{ servers: [] }>) => cb(null, { servers: [] }),
     });
-    port = await new Promise((res, rej) => server.bindAsync('127.0.0.1:0', tls.credentials, (e, p) => (e ? rej(e) : res(p))));
+    port = await new Promise((res, rej) =>
+      server.bindAsync('127.0.0.1:0', tls.credentials, (e, p) => (e ? rej(e) : res(p))),
+    );
     process.on('message', () => process.send?.({ cpuUs: cpuUs() }));
   } else {
     const backend = await LocalLogBackend.open(dataDir, { self: { id: 'bench-0', rpcAddr: '127.0.0.1:0' } });
     const metrics = new NodeMetrics();
     backend.onSync((e) => metrics.fsyncSeconds.observe(e.durationMs / 1000));
-    const authorizer = await CasbinAuthorizer.open({ modelFile: join(pkiDir, 'model.conf'), policyFile: join(pkiDir, 'policy.csv') });
+    const authorizer = await CasbinAuthorizer.open({
+      modelFile: join(pkiDir, 'model.conf'),
+      policyFile: join(pkiDir, 'policy.csv'),
+    });
     const server = new CommitLogServer({
       backend,
       nodeId: 'bench-0',
@@ -86,7 +102,9 @@ interface Started {
 }
 
 async function start(mode: 'noop' | 'commitlog', pki: TestPki, dataDir: string): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', self, '--serve', mode, pki.dir, dataDir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', self, '--serve', mode, pki.dir, dataDir], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { port: number }) => resolve(m.port));
     child.once('exit', (code) => reject(new Error(`${mode} server exited (${code})`)));
@@ -112,7 +130,11 @@ function stats(child: ChildProcess): Promise<ChildStats> {
  * the machine is shared, so wall-clock rates depend on the load; CPU per operation does
  * not (much), and 1e6 / serverCpuUsPerOp is the rate one free core could serve.
  */
-async function phase<T extends object>(child: ChildProcess, ops: (r: T) => number, run: () => Promise<T>): Promise<T & object> {
+async function phase<T extends object>(
+  child: ChildProcess,
+  ops: (r: T) => number,
+  run: () => Promise<T>,
+): Promise<T & object> {
   const before = await stats(child);
   const clientBefore = process.cpuUsage();
   const r = await run();
@@ -127,7 +149,9 @@ async function phase<T extends object>(child: ChildProcess, ops: (r: T) => numbe
     const rounds = after.fsyncRounds - before.fsyncRounds;
     out.fsyncRounds = rounds;
     out.recordsPerFsync = Number((n / Math.max(1, rounds)).toFixed(1));
-    out.fsyncMsAvg = Number((((after.fsyncMsTotal ?? 0) - (before.fsyncMsTotal ?? 0)) / Math.max(1, rounds)).toFixed(3));
+    out.fsyncMsAvg = Number(
+      (((after.fsyncMsTotal ?? 0) - (before.fsyncMsTotal ?? 0)) / Math.max(1, rounds)).toFixed(3),
+    );
   }
   return { ...r, ...out };
 }
@@ -136,7 +160,10 @@ function percentile(sorted: number[], p: number): number {
   return Number((sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0).toFixed(3));
 }
 
-async function unary(client: LogClient, callers: number): Promise<{ callers: number; ops: number; allOps: number; opsPerSec: number; p50Ms: number; p99Ms: number }> {
+async function unary(
+  client: LogClient,
+  callers: number,
+): Promise<{ callers: number; ops: number; allOps: number; opsPerSec: number; p50Ms: number; p99Ms: number }> {
   const value = Buffer.alloc(RECORD_BYTES, 1);
   const warmEnd = performance.now() + 500;
   const end = warmEnd + SECONDS * 1000;
@@ -146,7 +173,9 @@ async function unary(client: LogClient, callers: number): Promise<{ callers: num
   const caller = async (): Promise<void> => {
     while (performance.now() < end) {
       const t = performance.now();
-      await new Promise<void>((res, rej) => client.produce({ record: { value, offset: 0, term: 0, type: 0 } }, (e) => (e ? rej(e) : res())));
+      await new Promise<void>((res, rej) =>
+        client.produce({ record: { value, offset: 0, term: 0, type: 0 } }, (e) => (e ? rej(e) : res())),
+      );
       allOps++;
       if (t >= warmEnd) {
         ops++;
@@ -156,10 +185,20 @@ async function unary(client: LogClient, callers: number): Promise<{ callers: num
   };
   await Promise.all(Array.from({ length: callers }, caller));
   lat.sort((a, b) => a - b);
-  return { callers, ops, allOps, opsPerSec: Math.round(ops / SECONDS), p50Ms: percentile(lat, 0.5), p99Ms: percentile(lat, 0.99) };
+  return {
+    callers,
+    ops,
+    allOps,
+    opsPerSec: Math.round(ops / SECONDS),
+    p50Ms: percentile(lat, 0.5),
+    p99Ms: percentile(lat, 0.99),
+  };
 }
 
-async function produceStream(client: LogClient, inFlight: number): Promise<{ inFlight: number; recordBytes: number; records: number; durableRecordsPerSec: number }> {
+async function produceStream(
+  client: LogClient,
+  inFlight: number,
+): Promise<{ inFlight: number; recordBytes: number; records: number; durableRecordsPerSec: number }> {
   const value = Buffer.alloc(RECORD_BYTES, 2);
   const stream = client.produceStream();
   const start = performance.now();
@@ -211,7 +250,12 @@ async function main(): Promise<void> {
     const result: Record<string, unknown> = {
       bench: 'server',
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), loadavg1mAtStart: Number(loadavg()[0]?.toFixed(2)) },
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        memGiB: Math.round(totalmem() / 2 ** 30),
+        loadavg1mAtStart: Number(loadavg()[0]?.toFixed(2)),
+      },
       node: process.version,
       secondsPerPhase: SECONDS,
     };
@@ -232,7 +276,9 @@ async function main(): Promise<void> {
     const u64 = await phase(cl.child, byOps, () => unary(client, 64));
     const ps = await phase(cl.child, byRecords, () => produceStream(client, 256));
     const total = await new Promise<number>((res) =>
-      client.consume({ offset: Number.MAX_SAFE_INTEGER }, (e) => res(Number(e?.metadata.get('commitlog-next-offset')[0] ?? 0))),
+      client.consume({ offset: Number.MAX_SAFE_INTEGER }, (e) =>
+        res(Number(e?.metadata.get('commitlog-next-offset')[0] ?? 0)),
+      ),
     );
     const cs = await phase(cl.child, byRecords, () => consumeStream(client, total));
     client.close();

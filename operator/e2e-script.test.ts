@@ -23,9 +23,16 @@ describe('test/e2e scripts (npm run test:e2e: kind where Docker exists, the loca
         const path = spawnSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
         symlinkSync(path, join(bin, tool));
       }
-      const r = spawnSync(bash, [join(e2e, 'run.sh')], { encoding: 'utf8', env: { PATH: bin, HOME: bin }, timeout: 10_000 });
+      const r = spawnSync(bash, [join(e2e, 'run.sh')], {
+        encoding: 'utf8',
+        env: { PATH: bin, HOME: bin },
+        timeout: 10_000,
+      });
       assert.equal(r.status, 2);
-      assert.match(r.stderr, /test:e2e cannot run: missing docker kind kubectl helm for the kind backend, or go containerd runc ctr iptables mmdebstrap umoci unshare nsenter timeout .*for the local node/);
+      assert.match(
+        r.stderr,
+        /test:e2e cannot run: missing docker kind kubectl helm for the kind backend, or go containerd runc ctr iptables mmdebstrap umoci unshare nsenter timeout .*for the local node/,
+      );
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }

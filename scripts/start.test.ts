@@ -23,7 +23,8 @@ class StartRun {
   async waitFor(re: RegExp, ms: number): Promise<void> {
     const deadline = Date.now() + ms;
     while (!re.test(this.out)) {
-      if (this.proc.exitCode !== null) throw new Error(`start.ts exited (${this.proc.exitCode}) before ${re}:\n${this.out.slice(-3000)}`);
+      if (this.proc.exitCode !== null)
+        throw new Error(`start.ts exited (${this.proc.exitCode}) before ${re}:\n${this.out.slice(-3000)}`);
       if (Date.now() > deadline) throw new Error(`no ${re} within ${ms} ms:\n${this.out.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -89,7 +90,14 @@ describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
     runs.push(first);
     await first.waitFor(/cluster ready: 3 voters, leader node-\d/, 60_000);
     assert.match(first.out, /starting a new 3-node cluster/);
-    const tls = ['--ca-file', join(dir, 'certs/ca.pem'), '--cert-file', join(dir, 'certs/root-client.pem'), '--key-file', join(dir, 'certs/root-client-key.pem')];
+    const tls = [
+      '--ca-file',
+      join(dir, 'certs/ca.pem'),
+      '--cert-file',
+      join(dir, 'certs/root-client.pem'),
+      '--key-file',
+      join(dir, 'certs/root-client-key.pem'),
+    ];
     const produced = await cli(['produce', '--addr', `127.0.0.1:${base + 10}`, ...tls, 'hello']);
     assert.equal(produced.code, 0, produced.stderr);
     assert.equal(produced.stdout, '0\n');
@@ -101,7 +109,11 @@ describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
     assert.deepEqual(listed, ['leader', 'voter', 'voter'], first.out.slice(-3000));
 
     // The curl lines it printed work as printed (the README's quick start shows the same for base 8400).
-    const printed = first.out.slice(first.out.indexOf('JSON over HTTPS with curl')).split('\n').filter((l) => l.startsWith('  curl ')).map((l) => l.trim());
+    const printed = first.out
+      .slice(first.out.indexOf('JSON over HTTPS with curl'))
+      .split('\n')
+      .filter((l) => l.startsWith('  curl '))
+      .map((l) => l.trim());
     assert.equal(printed.length, 6, first.out.slice(-3000));
     const [bookPost, bookGet, batch, range, servers, tail] = await Promise.all(
       printed.map((l) => sh(l.replace('from=0&encoding', 'from=0&max=3&encoding'))), // the tail line follows forever: stop it after 3
@@ -118,7 +130,11 @@ describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
     // Gossip is encrypted: a key was generated in the data dir and every node was given it.
     const key = readFileSync(join(dir, 'gossip.key'), 'utf8').trim();
     assert.equal(Buffer.from(key, 'base64').length, 32);
-    for (const pid of pids) assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), new RegExp(`--gossip-key-file=${join(dir, 'gossip.key')}`));
+    for (const pid of pids)
+      assert.match(
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8'),
+        new RegExp(`--gossip-key-file=${join(dir, 'gossip.key')}`),
+      );
     first.proc.kill('SIGINT');
     assert.equal(await first.exited, 0, first.out.slice(-3000));
     assert.match(first.out, /all nodes stopped/);

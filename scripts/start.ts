@@ -26,7 +26,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CommitLogClient } from '../node/src/client/index.js';
-import { ensureLocalPki, ensureNodeCert, localPkiFlags, nodeCertFiles, type LocalPki } from '../node/src/agent/local-pki.js';
+import {
+  ensureLocalPki,
+  ensureNodeCert,
+  localPkiFlags,
+  nodeCertFiles,
+  type LocalPki,
+} from '../node/src/agent/local-pki.js';
 import { clientCredentials } from '../node/src/tls/index.js';
 import { roleName } from '../node/src/cli/client-commands.js';
 import { quietKnownWarnings } from '../node/src/observability/warnings.js';
@@ -48,7 +54,9 @@ const { values: args } = parseArgs({
 });
 const base = Number(args['base-port']);
 if (!Number.isInteger(base) || base < 1024 || base + 10 * NODES > 65535) {
-  process.stderr.write(`npm start: --base-port must be an integer in [1024, ${65535 - 10 * NODES}], got ${args['base-port']}\n`);
+  process.stderr.write(
+    `npm start: --base-port must be an integer in [1024, ${65535 - 10 * NODES}], got ${args['base-port']}\n`,
+  );
   process.exit(2);
 }
 const dir = resolve(args.dir);
@@ -56,7 +64,12 @@ const rel = (p: string): string => {
   const r = relative(process.cwd(), p);
   return r === '' ? '.' : r.startsWith('..') ? p : r;
 };
-const ports = (i: number): { rpc: number; gossip: number; http: number; json: number } => ({ rpc: base + 10 * i, gossip: base + 10 * i + 1, http: base + 10 * i + 2, json: base + 10 * i + 3 });
+const ports = (i: number): { rpc: number; gossip: number; http: number; json: number } => ({
+  rpc: base + 10 * i,
+  gossip: base + 10 * i + 1,
+  http: base + 10 * i + 2,
+  json: base + 10 * i + 3,
+});
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 /** Fails with a clear message when any port we need is taken. */
@@ -82,7 +95,10 @@ async function checkPorts(): Promise<void> {
     if (!(await tcp(p.json))) busy.push(`${p.json} (node-${i} JSON API)`);
   }
   if (busy.length > 0) {
-    process.stderr.write(`npm start: port(s) already in use on 127.0.0.1: ${busy.join(', ')}.\n` + `Is another \`npm start\` running? Stop it, or pick other ports: npm start -- --base-port 9400\n`);
+    process.stderr.write(
+      `npm start: port(s) already in use on 127.0.0.1: ${busy.join(', ')}.\n` +
+        `Is another \`npm start\` running? Stop it, or pick other ports: npm start -- --base-port 9400\n`,
+    );
     process.exit(1);
   }
 }
@@ -138,7 +154,10 @@ function startNode(i: number, pki: LocalPki): NodeProc {
     `--start-join-addrs=${seeds.join(',')}`,
     ...(i === 0 ? ['--bootstrap'] : []),
   ];
-  const proc = spawn(process.execPath, ['--import', 'tsx', AGENT, ...flags], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', AGENT, ...flags], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const node: NodeProc = {
     name,
     proc,
@@ -151,8 +170,11 @@ function startNode(i: number, pki: LocalPki): NodeProc {
       }),
     ),
   };
-  for (const s of [proc.stdout, proc.stderr]) if (s) createInterface({ input: s }).on('line', (l) => say(formatLine(name, i, l)));
-  say(`started ${name} (pid ${proc.pid ?? '?'}): RPC 127.0.0.1:${p.rpc}, gossip 127.0.0.1:${p.gossip}, metrics http://127.0.0.1:${p.http}/metrics, JSON API https://127.0.0.1:${p.json}/v1/`);
+  for (const s of [proc.stdout, proc.stderr])
+    if (s) createInterface({ input: s }).on('line', (l) => say(formatLine(name, i, l)));
+  say(
+    `started ${name} (pid ${proc.pid ?? '?'}): RPC 127.0.0.1:${p.rpc}, gossip 127.0.0.1:${p.gossip}, metrics http://127.0.0.1:${p.http}/metrics, JSON API https://127.0.0.1:${p.json}/v1/`,
+  );
   return node;
 }
 
@@ -175,7 +197,8 @@ async function waitReady(client: CommitLogClient, nodes: readonly NodeProc[], ti
     if (nodes.some((n) => n.exited)) return false;
     try {
       const s = await client.getServers();
-      if (s.length === NODES && s.filter((x) => x.isLeader).length === 1 && s.every((x) => x.isVoter && x.addr !== '')) return true;
+      if (s.length === NODES && s.filter((x) => x.isLeader).length === 1 && s.every((x) => x.isVoter && x.addr !== ''))
+        return true;
     } catch {
       // Not up yet.
     }
@@ -207,7 +230,11 @@ const { paths: pki, created } = await ensureLocalPki(dir);
 for (let i = 0; i < NODES; i++) await ensureNodeCert(pki, `node-${i}`);
 if (created) say(`created certificates, ACL and gossip key under ${rel(dir)}`);
 const restart = existsSync(join(dir, 'node-0'));
-say(restart ? `restarting the cluster from ${rel(dir)} (existing data; no second bootstrap)` : `starting a new 3-node cluster in ${rel(dir)}`);
+say(
+  restart
+    ? `restarting the cluster from ${rel(dir)} (existing data; no second bootstrap)`
+    : `starting a new 3-node cluster in ${rel(dir)}`,
+);
 const nodes = Array.from({ length: NODES }, (_, i) => startNode(i, pki));
 let stopping = false;
 const onSignal = (sig: NodeJS.Signals): void => {
@@ -222,13 +249,19 @@ const onSignal = (sig: NodeJS.Signals): void => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-const client = new CommitLogClient({ target: `commitlog:///127.0.0.1:${ports(0).rpc}`, credentials: clientCredentials({ caFile: pki.ca, certFile: pki.rootCert, keyFile: pki.rootKey }), refreshMs: 0 });
+const client = new CommitLogClient({
+  target: `commitlog:///127.0.0.1:${ports(0).rpc}`,
+  credentials: clientCredentials({ caFile: pki.ca, certFile: pki.rootCert, keyFile: pki.rootKey }),
+  refreshMs: 0,
+});
 const ready = await waitReady(client, nodes, 60_000);
 const servers = ready ? await client.getServers() : [];
 client.close();
 if (!ready) {
   if (!stopping) {
-    process.stderr.write('npm start: the cluster did not form (3 voters and a leader) within 60 s; see the logs above. Stopping.\n');
+    process.stderr.write(
+      'npm start: the cluster did not form (3 voters and a leader) within 60 s; see the logs above. Stopping.\n',
+    );
     stopping = true;
     await stopAll(nodes);
     process.exit(1);
@@ -248,8 +281,9 @@ if (!ready) {
   say(`  metrics: curl -s http://127.0.0.1:${ports(0).http}/metrics | grep commitlog_raft`);
   say(`  console: ${[0, 1, 2].map((i) => `http://127.0.0.1:${ports(i).http}/console`).join('  ')}`);
   say('');
-  say('JSON over HTTPS with curl and the same certificates (the book\'s shapes on /, the rest under /v1/):');
-  for (const line of curlExamples(`--cacert ${rel(pki.ca)} --cert ${rel(pki.rootCert)} --key ${rel(pki.rootKey)}`)) say(`  ${line}`);
+  say("JSON over HTTPS with curl and the same certificates (the book's shapes on /, the rest under /v1/):");
+  for (const line of curlExamples(`--cacert ${rel(pki.ca)} --cert ${rel(pki.rootCert)} --key ${rel(pki.rootKey)}`))
+    say(`  ${line}`);
   say('Ctrl-C stops all three nodes; `npm start` again restarts them with their data (`-- --fresh` starts over).');
   say('');
 }

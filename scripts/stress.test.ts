@@ -14,17 +14,47 @@ describe('test:stress (scripts/stress.ts)', function () {
     const dir = mkdtempSync(join(tmpdir(), 'stress-test-'));
     try {
       const out = join(dir, 'result.json');
-      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/stress.ts'), '--runs', '3', '--load', 'spin', '--load-procs', '1', '--out', out, 'scripts/testdata/stress-fixture.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(root, 'scripts/stress.ts'),
+          '--runs',
+          '3',
+          '--load',
+          'spin',
+          '--load-procs',
+          '1',
+          '--out',
+          out,
+          'scripts/testdata/stress-fixture.ts',
+        ],
+        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let text = '';
-      child.stdout.on('data', (b: Buffer) => { text += b.toString(); });
-      child.stderr.on('data', (b: Buffer) => { text += b.toString(); });
+      child.stdout.on('data', (b: Buffer) => {
+        text += b.toString();
+      });
+      child.stderr.on('data', (b: Buffer) => {
+        text += b.toString();
+      });
       const code = await new Promise<number | null>((r) => child.on('exit', r));
       assert.equal(code, 1, `a failed run makes the script exit 1:\n${text}`);
       assert.match(text, /run 2\/3: 1 passed, 1 failed .*fails in run 2 only/);
       assert.match(text, /2 of 3 runs passed/);
-      const result = JSON.parse(readFileSync(out, 'utf8')) as { perFile: { file: string; runs: number; failedRuns: number; failures: string[] }[]; runs: { ok: boolean }[] };
-      assert.deepEqual(result.runs.map((r) => r.ok), [true, false, true]);
-      assert.deepEqual(result.perFile.map((f) => [f.file, f.runs, f.failedRuns]), [['scripts/testdata/stress-fixture.ts', 3, 1]]);
+      const result = JSON.parse(readFileSync(out, 'utf8')) as {
+        perFile: { file: string; runs: number; failedRuns: number; failures: string[] }[];
+        runs: { ok: boolean }[];
+      };
+      assert.deepEqual(
+        result.runs.map((r) => r.ok),
+        [true, false, true],
+      );
+      assert.deepEqual(
+        result.perFile.map((f) => [f.file, f.runs, f.failedRuns]),
+        [['scripts/testdata/stress-fixture.ts', 3, 1]],
+      );
       assert.match(result.perFile[0]?.failures[0] ?? '', /fails in run 2 only: the second run fails/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -32,16 +62,45 @@ describe('test:stress (scripts/stress.ts)', function () {
   });
 
   it('stops its load and the run in progress when it is terminated', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/stress.ts'), '--runs', '1000', '--load', 'spin', '--load-procs', '1', '--out', join(tmpdir(), `stress-term-${process.pid}.json`), 'scripts/testdata/stress-fixture.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'scripts/stress.ts'),
+        '--runs',
+        '1000',
+        '--load',
+        'spin',
+        '--load-procs',
+        '1',
+        '--out',
+        join(tmpdir(), `stress-term-${process.pid}.json`),
+        'scripts/testdata/stress-fixture.ts',
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let text = '';
-    const started = new Promise<void>((r) => child.stdout.on('data', (b: Buffer) => { text += b.toString(); if (/run 1\/1000/.test(text)) r(); }));
+    const started = new Promise<void>((r) =>
+      child.stdout.on('data', (b: Buffer) => {
+        text += b.toString();
+        if (/run 1\/1000/.test(text)) r();
+      }),
+    );
     const exited = new Promise<number | null>((r) => child.on('exit', r));
     await started;
     const pids = (/\(pids ([\d ]+)\)/.exec(text)?.[1] ?? '').split(' ').map(Number);
     assert.equal(pids.length, 1, text);
     child.kill('SIGTERM');
     assert.equal(await exited, 143);
-    const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
     for (const deadline = Date.now() + 10_000; pids.some(alive);) {
       assert.ok(Date.now() < deadline, `load process ${pids.join(' ')} still running 10 s after the script stopped`);
       await new Promise((r) => setTimeout(r, 50));
@@ -49,10 +108,41 @@ describe('test:stress (scripts/stress.ts)', function () {
   });
 
   it('summarizes per file: a timed-out run counts against every file in it', () => {
-    const a = parseRun(1, { stats: { passes: 2, failures: 0 }, tests: [{ file: join(root, 'x.test.ts') }, { file: join(root, 'y.test.ts') }] }, 10, 0, 1);
-    const b = { ...parseRun(2, { stats: { passes: 1, failures: 1 }, tests: [{ file: join(root, 'x.test.ts') }, { file: join(root, 'y.test.ts') }], failures: [{ file: join(root, 'y.test.ts'), fullTitle: 't', err: { message: 'boom\nstack' } }] }, 10, 1, 1) };
-    const c = { ...parseRun(3, { tests: [{ file: join(root, 'x.test.ts') }] }, 10, null, 1), ok: false, timedOut: true };
+    const a = parseRun(
+      1,
+      {
+        stats: { passes: 2, failures: 0 },
+        tests: [{ file: join(root, 'x.test.ts') }, { file: join(root, 'y.test.ts') }],
+      },
+      10,
+      0,
+      1,
+    );
+    const b = {
+      ...parseRun(
+        2,
+        {
+          stats: { passes: 1, failures: 1 },
+          tests: [{ file: join(root, 'x.test.ts') }, { file: join(root, 'y.test.ts') }],
+          failures: [{ file: join(root, 'y.test.ts'), fullTitle: 't', err: { message: 'boom\nstack' } }],
+        },
+        10,
+        1,
+        1,
+      ),
+    };
+    const c = {
+      ...parseRun(3, { tests: [{ file: join(root, 'x.test.ts') }] }, 10, null, 1),
+      ok: false,
+      timedOut: true,
+    };
     assert.equal(b.ok, false);
-    assert.deepEqual(summarize([a, b, c]).map((f) => [f.file, f.runs, f.failedRuns, f.failures]), [['x.test.ts', 3, 1, []], ['y.test.ts', 2, 1, ['t: boom']]]);
+    assert.deepEqual(
+      summarize([a, b, c]).map((f) => [f.file, f.runs, f.failedRuns, f.failures]),
+      [
+        ['x.test.ts', 3, 1, []],
+        ['y.test.ts', 2, 1, ['t: boom']],
+      ],
+    );
   });
 });

@@ -73,7 +73,11 @@ export interface FileSummary {
 interface MochaJson {
   readonly stats?: { readonly passes?: number; readonly failures?: number };
   readonly tests?: readonly { readonly file?: string }[];
-  readonly failures?: readonly { readonly file?: string; readonly fullTitle?: string; readonly err?: { readonly message?: string } }[];
+  readonly failures?: readonly {
+    readonly file?: string;
+    readonly fullTitle?: string;
+    readonly err?: { readonly message?: string };
+  }[];
 }
 
 /** Parses mocha's JSON reporter output into a {@link RunResult} (pure; exported for tests). */
@@ -87,7 +91,15 @@ export function parseRun(run: number, json: MochaJson, ms: number, exitCode: num
   const files = [...new Set((json.tests ?? []).map((t) => rel(t.file)))].sort();
   const failed = json.stats?.failures ?? failures.length;
   return {
-    run, ok: exitCode === 0 && failed === 0, passed: json.stats?.passes ?? 0, failed, ms, timedOut: false, failures, files, load1,
+    run,
+    ok: exitCode === 0 && failed === 0,
+    passed: json.stats?.passes ?? 0,
+    failed,
+    ms,
+    timedOut: false,
+    failures,
+    files,
+    load1,
   };
 }
 
@@ -108,22 +120,39 @@ export function summarize(runs: readonly RunResult[]): FileSummary[] {
     }
     for (const f of r.failures) row(f.file).failures.add(`${f.title}: ${f.message}`);
   }
-  return [...rows.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([file, r]) => ({ file, runs: r.runs, failedRuns: r.failedRuns, failures: [...r.failures] }));
+  return [...rows.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([file, r]) => ({ file, runs: r.runs, failedRuns: r.failedRuns, failures: [...r.failures] }));
 }
 
 /** Starts the CPU load; returns a stop function. */
-function startLoad(kind: string, procs: number, onFinding: (text: string) => void): { stop: () => void; pids: () => number[] } {
+function startLoad(
+  kind: string,
+  procs: number,
+  onFinding: (text: string) => void,
+): { stop: () => void; pids: () => number[] } {
   if (kind === 'none' || procs <= 0) return { stop: () => undefined, pids: () => [] };
   const children = new Set<ChildProcess>();
   let stopping = false;
   let from = 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
   const one = (): void => {
-    const args = kind === 'spin'
-      ? ['-e', 'for (;;) {}']
-      : ['--import', 'tsx', join(root, 'node/src/raft/sim/cli.ts'), '--seeds', '100000000', '--from', String((from += 100_000_000))];
+    const args =
+      kind === 'spin'
+        ? ['-e', 'for (;;) {}']
+        : [
+            '--import',
+            'tsx',
+            join(root, 'node/src/raft/sim/cli.ts'),
+            '--seeds',
+            '100000000',
+            '--from',
+            String((from += 100_000_000)),
+          ];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    child.stderr?.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-4000); });
+    child.stderr?.on('data', (b: Buffer) => {
+      err = (err + b.toString()).slice(-4000);
+    });
     children.add(child);
     child.on('exit', (code, signal) => {
       children.delete(child);
@@ -151,15 +180,30 @@ function runOnce(run: number, files: readonly string[], dir: string, timeoutMs: 
   const started = performance.now();
   const load1 = loadavg()[0] ?? 0;
   return new Promise((done) => {
-    const child = spawn(join(root, 'node_modules/.bin/mocha'), ['--reporter', 'json', '--reporter-option', `output=${out}`, ...files], {
-      cwd: root, env: { ...process.env, COMMITLOG_STRESS_RUN: String(run) }, stdio: ['ignore', 'ignore', 'pipe'], detached: true,
-    });
+    const child = spawn(
+      join(root, 'node_modules/.bin/mocha'),
+      ['--reporter', 'json', '--reporter-option', `output=${out}`, ...files],
+      {
+        cwd: root,
+        env: { ...process.env, COMMITLOG_STRESS_RUN: String(run) },
+        stdio: ['ignore', 'ignore', 'pipe'],
+        detached: true,
+      },
+    );
     currentRun = child.pid;
     let stderr = '';
-    child.stderr?.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-4000); });
+    child.stderr?.on('data', (b: Buffer) => {
+      stderr = (stderr + b.toString()).slice(-4000);
+    });
     let timedOut = false;
     // On timeout: SIGTERM to the group (the control plane cleans up), SIGKILL 10 s later.
-    const kill = (signal: NodeJS.Signals): void => { try { if (child.pid !== undefined) process.kill(-child.pid, signal); } catch { /* gone */ } };
+    const kill = (signal: NodeJS.Signals): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        /* gone */
+      }
+    };
     let hard: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -175,7 +219,19 @@ function runOnce(run: number, files: readonly string[], dir: string, timeoutMs: 
       try {
         json = JSON.parse(readFileSync(out, 'utf8')) as MochaJson;
       } catch {
-        json = { failures: [{ file: '(mocha)', fullTitle: 'mocha run', err: { message: timedOut ? `timed out after ${timeoutMs} ms` : `exit ${code ?? '?'} without a report: ${stderr.trim().split('\n').pop() ?? ''}` } }] };
+        json = {
+          failures: [
+            {
+              file: '(mocha)',
+              fullTitle: 'mocha run',
+              err: {
+                message: timedOut
+                  ? `timed out after ${timeoutMs} ms`
+                  : `exit ${code ?? '?'} without a report: ${stderr.trim().split('\n').pop() ?? ''}`,
+              },
+            },
+          ],
+        };
       }
       const r = parseRun(run, json, ms, timedOut ? null : code, load1);
       done(timedOut ? { ...r, ok: false, timedOut: true } : r);
@@ -201,12 +257,26 @@ async function main(): Promise<void> {
   const out = o.out ?? join(root, '.tmp', `stress-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const dir = mkdtempSync(join(tmpdir(), 'commitlog-stress-'));
   const findings: string[] = [];
-  const load = startLoad(o.load, Number(o.loadProcs), (t) => { findings.push(t); process.stdout.write(`LOAD FINDING: ${t}\n`); });
-  const stop = (): void => { load.stop(); rmSync(dir, { recursive: true, force: true }); };
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  const load = startLoad(o.load, Number(o.loadProcs), (t) => {
+    findings.push(t);
+    process.stdout.write(`LOAD FINDING: ${t}\n`);
+  });
+  const stop = (): void => {
+    load.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(signal, () => {
       // The control plane's own SIGTERM handler (test/controlplane/process.ts) stops its children.
-      if (currentRun !== undefined) try { process.kill(-currentRun, 'SIGTERM'); } catch { /* already gone */ }
+      if (currentRun !== undefined)
+        try {
+          process.kill(-currentRun, 'SIGTERM');
+        } catch {
+          /* already gone */
+        }
       stop();
       process.exit(code);
     });
@@ -214,12 +284,20 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   const began = new Date();
   try {
-    process.stdout.write(`stress: ${runs} runs of ${files.join(' ')} with load=${o.load}×${o.loadProcs} (pids ${load.pids().join(' ') || 'none'})\n`);
+    process.stdout.write(
+      `stress: ${runs} runs of ${files.join(' ')} with load=${o.load}×${o.loadProcs} (pids ${load.pids().join(' ') || 'none'})\n`,
+    );
     for (let i = 1; i <= runs; i++) {
       const r = await runOnce(i, files, dir, Number(o.runTimeoutMs));
       results.push(r);
-      const what = r.ok ? 'ok' : r.timedOut ? 'TIMED OUT' : `FAILED: ${r.failures.map((f) => `${f.file} › ${f.title}: ${f.message}`).join(' | ')}`;
-      process.stdout.write(`run ${i}/${runs}: ${r.passed} passed, ${r.failed} failed in ${(r.ms / 1000).toFixed(0)} s (load1 ${r.load1.toFixed(1)}) ${what}\n`);
+      const what = r.ok
+        ? 'ok'
+        : r.timedOut
+          ? 'TIMED OUT'
+          : `FAILED: ${r.failures.map((f) => `${f.file} › ${f.title}: ${f.message}`).join(' | ')}`;
+      process.stdout.write(
+        `run ${i}/${runs}: ${r.passed} passed, ${r.failed} failed in ${(r.ms / 1000).toFixed(0)} s (load1 ${r.load1.toFixed(1)}) ${what}\n`,
+      );
     }
   } finally {
     stop();
@@ -227,11 +305,15 @@ async function main(): Promise<void> {
   const table = summarize(results);
   process.stdout.write('\n| file | runs | failed runs |\n|---|---|---|\n');
   for (const t of table) process.stdout.write(`| ${t.file} | ${t.runs} | ${t.failedRuns} |\n`);
-  for (const t of table.filter((x) => x.failures.length > 0)) process.stdout.write(`\n${t.file}:\n${t.failures.map((f) => `  - ${f}`).join('\n')}\n`);
+  for (const t of table.filter((x) => x.failures.length > 0))
+    process.stdout.write(`\n${t.file}:\n${t.failures.map((f) => `  - ${f}`).join('\n')}\n`);
   const failedRuns = results.filter((r) => !r.ok).length;
   process.stdout.write(`\n${runs - failedRuns} of ${runs} runs passed\n`);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ date: began.toISOString(), cpus: cpus().length, cpu: cpus()[0]?.model, load: o.load, loadProcs: Number(o.loadProcs), files, runs: results, perFile: table, loadFindings: findings }, null, 2)}\n`);
+  writeFileSync(
+    out,
+    `${JSON.stringify({ date: began.toISOString(), cpus: cpus().length, cpu: cpus()[0]?.model, load: o.load, loadProcs: Number(o.loadProcs), files, runs: results, perFile: table, loadFindings: findings }, null, 2)}\n`,
+  );
   process.stdout.write(`result: ${relative(process.cwd(), out)}\n`);
   process.exitCode = failedRuns > 0 || findings.length > 0 ? 1 : 0;
 }

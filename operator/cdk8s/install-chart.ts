@@ -28,7 +28,8 @@ export const OPERATOR_LABELS = {
 
 function endpoints(rule: Rule): kplus.IApiEndpoint[] {
   return rule.apiGroups.flatMap((apiGroup) =>
-    rule.resources.map((resourceType) => kplus.ApiResource.custom({ apiGroup, resourceType })));
+    rule.resources.map((resourceType) => kplus.ApiResource.custom({ apiGroup, resourceType })),
+  );
 }
 
 /** Builds the install chart into `app`. */
@@ -37,20 +38,34 @@ export function installChart(app: App): Chart {
   const ns = new kplus.Namespace(chart, 'namespace', { metadata: { name: OPERATOR.namespace } });
   const metadata = { namespace: OPERATOR.namespace };
   const sa = new kplus.ServiceAccount(chart, 'sa', {
-    metadata: { ...metadata, name: OPERATOR.name }, automountToken: true,
+    metadata: { ...metadata, name: OPERATOR.name },
+    automountToken: true,
   });
   sa.node.addDependency(ns);
 
   const clusterRole = new kplus.ClusterRole(chart, 'cluster-role', { metadata: { name: OPERATOR.name } });
   for (const r of CLUSTER_RULES) clusterRole.allow([...r.verbs], ...endpoints(r));
-  const crb = new kplus.ClusterRoleBinding(chart, 'cluster-role-binding', { metadata: { name: OPERATOR.name }, role: clusterRole });
+  const crb = new kplus.ClusterRoleBinding(chart, 'cluster-role-binding', {
+    metadata: { name: OPERATOR.name },
+    role: clusterRole,
+  });
   crb.addSubjects(sa);
 
-  const role = new kplus.Role(chart, 'leader-election-role', { metadata: { ...metadata, name: `${OPERATOR.name}-leader-election` } });
+  const role = new kplus.Role(chart, 'leader-election-role', {
+    metadata: { ...metadata, name: `${OPERATOR.name}-leader-election` },
+  });
   for (const r of LEADER_ELECTION_RULES) {
-    role.allow([...r.verbs], ...r.apiGroups.flatMap((apiGroup) => r.resources.map((resourceType) => kplus.ApiResource.custom({ apiGroup, resourceType }))));
+    role.allow(
+      [...r.verbs],
+      ...r.apiGroups.flatMap((apiGroup) =>
+        r.resources.map((resourceType) => kplus.ApiResource.custom({ apiGroup, resourceType })),
+      ),
+    );
   }
-  const rb = new kplus.RoleBinding(chart, 'leader-election-binding', { metadata: { ...metadata, name: `${OPERATOR.name}-leader-election` }, role });
+  const rb = new kplus.RoleBinding(chart, 'leader-election-binding', {
+    metadata: { ...metadata, name: `${OPERATOR.name}-leader-election` },
+    role,
+  });
   rb.addSubjects(sa);
 
   const deployment = new kplus.Deployment(chart, 'deployment', {
@@ -62,25 +77,39 @@ export function installChart(app: App): Chart {
     select: false,
     securityContext: { ensureNonRoot: true, user: 65532, group: 65532 },
     terminationGracePeriod: Duration.seconds(30),
-    containers: [{
-      name: 'operator',
-      image: OPERATOR.image,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      args: ['--http-port', String(OPERATOR.httpPort), '--leader-elect', '--lease-name', OPERATOR.leaseName],
-      envVariables: {
-        WATCH_NAMESPACES: kplus.EnvValue.fromValue(''),
-        POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
-        POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
+    containers: [
+      {
+        name: 'operator',
+        image: OPERATOR.image,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        args: ['--http-port', String(OPERATOR.httpPort), '--leader-elect', '--lease-name', OPERATOR.leaseName],
+        envVariables: {
+          WATCH_NAMESPACES: kplus.EnvValue.fromValue(''),
+          POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
+          POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
+        },
+        ports: [{ name: 'http', number: OPERATOR.httpPort }],
+        liveness: kplus.Probe.fromHttpGet('/healthz', { port: OPERATOR.httpPort, periodSeconds: Duration.seconds(10) }),
+        readiness: kplus.Probe.fromHttpGet('/readyz', { port: OPERATOR.httpPort, periodSeconds: Duration.seconds(5) }),
+        resources: {
+          cpu: {
+            request: kplus.Cpu.millis(OPERATOR.resources.cpuRequest),
+            limit: kplus.Cpu.millis(OPERATOR.resources.cpuLimit),
+          },
+          memory: {
+            request: Size.mebibytes(OPERATOR.resources.memoryRequestMi),
+            limit: Size.mebibytes(OPERATOR.resources.memoryLimitMi),
+          },
+        },
+        securityContext: {
+          ensureNonRoot: true,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          user: 65532,
+          group: 65532,
+        },
       },
-      ports: [{ name: 'http', number: OPERATOR.httpPort }],
-      liveness: kplus.Probe.fromHttpGet('/healthz', { port: OPERATOR.httpPort, periodSeconds: Duration.seconds(10) }),
-      readiness: kplus.Probe.fromHttpGet('/readyz', { port: OPERATOR.httpPort, periodSeconds: Duration.seconds(5) }),
-      resources: {
-        cpu: { request: kplus.Cpu.millis(OPERATOR.resources.cpuRequest), limit: kplus.Cpu.millis(OPERATOR.resources.cpuLimit) },
-        memory: { request: Size.mebibytes(OPERATOR.resources.memoryRequestMi), limit: Size.mebibytes(OPERATOR.resources.memoryLimitMi) },
-      },
-      securityContext: { ensureNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, user: 65532, group: 65532 },
-    }],
+    ],
   });
   deployment.select(kplus.LabelSelector.of({ labels: { 'app.kubernetes.io/name': OPERATOR.name } }));
   deployment.node.addDependency(sa);

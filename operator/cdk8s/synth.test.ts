@@ -28,7 +28,10 @@ describe('npm run synth output', () => {
 
   it('the CRD has the names, subresources and printer columns of the API', () => {
     const crd = parseAllDocuments(files.get('crds/commitlog.dev_commitlogclusters.yaml') ?? '')[0]?.toJS() as {
-      spec: { names: { shortNames: string[]; plural: string }; versions: { subresources: unknown; additionalPrinterColumns: { name: string }[] }[] };
+      spec: {
+        names: { shortNames: string[]; plural: string };
+        versions: { subresources: unknown; additionalPrinterColumns: { name: string }[] }[];
+      };
     };
     assert.deepEqual(crd.spec.names.shortNames, ['clc']);
     assert.equal(crd.spec.names.plural, 'commitlogclusters');
@@ -36,9 +39,16 @@ describe('npm run synth output', () => {
     assert.ok(v);
     assert.deepEqual(v.subresources, {
       status: {},
-      scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
+      scale: {
+        specReplicasPath: '.spec.replicas',
+        statusReplicasPath: '.status.replicas',
+        labelSelectorPath: '.status.selector',
+      },
     });
-    assert.deepEqual(v.additionalPrinterColumns.map((c) => c.name), ['Replicas', 'Ready', 'Leader', 'Phase', 'Age']);
+    assert.deepEqual(
+      v.additionalPrinterColumns.map((c) => c.name),
+      ['Replicas', 'Ready', 'Leader', 'Phase', 'Age'],
+    );
   });
 
   it('every CEL message is in the CRD exactly once', () => {
@@ -49,7 +59,18 @@ describe('npm run synth output', () => {
   });
 
   it('dist/install.yaml creates the namespace before anything that lives in it', () => {
-    const kinds = parseAllDocuments(files.get('dist/install.yaml') ?? '').map((d) => (d.toJS() as { kind: string }).kind);
-    assert.deepEqual(kinds, ['CustomResourceDefinition', 'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment']);
+    const kinds = parseAllDocuments(files.get('dist/install.yaml') ?? '').map(
+      (d) => (d.toJS() as { kind: string }).kind,
+    );
+    assert.deepEqual(kinds, [
+      'CustomResourceDefinition',
+      'Namespace',
+      'ServiceAccount',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Role',
+      'RoleBinding',
+      'Deployment',
+    ]);
   });
 });

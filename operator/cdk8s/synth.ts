@@ -15,7 +15,16 @@ function toYaml(docs: readonly unknown[]): string {
 }
 
 // `kubectl apply -f` creates objects in file order: the namespace before what lives in it.
-const KIND_ORDER = ['CustomResourceDefinition', 'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment'];
+const KIND_ORDER = [
+  'CustomResourceDefinition',
+  'Namespace',
+  'ServiceAccount',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Role',
+  'RoleBinding',
+  'Deployment',
+];
 function kindRank(kind: string): number {
   const i = KIND_ORDER.indexOf(kind);
   return i < 0 ? KIND_ORDER.length : i;
@@ -28,7 +37,9 @@ export function synthesize(): ReadonlyMap<string, string> {
   new ApiObject(crdChart, 'commitlogclusters', crdManifest() as never);
   const install = installChart(app);
   const crdDocs = crdChart.toJson();
-  const installDocs = [...install.toJson()].sort((a: { kind: string }, b: { kind: string }) => kindRank(a.kind) - kindRank(b.kind));
+  const installDocs = [...install.toJson()].sort(
+    (a: { kind: string }, b: { kind: string }) => kindRank(a.kind) - kindRank(b.kind),
+  );
   const clusterRole = installDocs.find((d: { kind?: string }) => d.kind === 'ClusterRole') as { rules: unknown[] };
   const leaderRole = installDocs.find((d: { kind?: string }) => d.kind === 'Role') as { rules: unknown[] };
   const crdYaml = toYaml(crdDocs);
@@ -37,6 +48,9 @@ export function synthesize(): ReadonlyMap<string, string> {
     ['dist/install.yaml', toYaml([...crdDocs, ...installDocs])],
     ['charts/commitlog-operator/crds/commitlog.dev_commitlogclusters.yaml', crdYaml],
     ['charts/commitlog-operator/files/cluster-rules.yaml', HEADER + stringify(clusterRole.rules, { lineWidth: 0 })],
-    ['charts/commitlog-operator/files/leader-election-rules.yaml', HEADER + stringify(leaderRole.rules, { lineWidth: 0 })],
+    [
+      'charts/commitlog-operator/files/leader-election-rules.yaml',
+      HEADER + stringify(leaderRole.rules, { lineWidth: 0 }),
+    ],
   ]);
 }

@@ -25,15 +25,35 @@ describe('operator across an API server restart', function () {
   });
 
   it('reconnects its watches, leads again and repairs drift made after the restart', async () => {
-    const cluster: CommitLogCluster = { apiVersion: 'commitlog.dev/v1alpha1', kind: 'CommitLogCluster', metadata: { name: 'demo', namespace: ns.name }, spec: { replicas: 1, external: { type: 'None' } } };
+    const cluster: CommitLogCluster = {
+      apiVersion: 'commitlog.dev/v1alpha1',
+      kind: 'CommitLogCluster',
+      metadata: { name: 'demo', namespace: ns.name },
+      spec: { replicas: 1, external: { type: 'None' } },
+    };
     await client.create(RESOURCES.cluster, cluster);
     const op = new Operator({
-      client, log: silentLogger, metrics: createMetrics(), namespaces: [ns.name], identity: 'restart-test',
-      leaderElection: { namespace: ns.name, name: 'commitlog-operator-leader', leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 200 },
+      client,
+      log: silentLogger,
+      metrics: createMetrics(),
+      namespaces: [ns.name],
+      identity: 'restart-test',
+      leaderElection: {
+        namespace: ns.name,
+        name: 'commitlog-operator-leader',
+        leaseDurationMs: 2000,
+        renewDeadlineMs: 1500,
+        retryPeriodMs: 200,
+      },
     });
     try {
       op.start();
-      await until(async () => (await client.get(RESOURCES.configMap, ns.name, 'demo-config')) !== undefined, 'the first reconcile', 30_000, 200);
+      await until(
+        async () => (await client.get(RESOURCES.configMap, ns.name, 'demo-config')) !== undefined,
+        'the first reconcile',
+        30_000,
+        200,
+      );
 
       // The outage outlasts the Lease's renew deadline, so the operator also loses leadership.
       await cp.stopApiServer();
@@ -45,7 +65,12 @@ describe('operator across an API server restart', function () {
 
       await until(() => op.leading && op.synced, 'leadership and synced caches again', 60_000, 200);
       await client.delete(RESOURCES.configMap, ns.name, 'demo-config');
-      await until(async () => (await client.get(RESOURCES.configMap, ns.name, 'demo-config')) !== undefined, 'the deleted ConfigMap repaired through a reconnected watch', 60_000, 200);
+      await until(
+        async () => (await client.get(RESOURCES.configMap, ns.name, 'demo-config')) !== undefined,
+        'the deleted ConfigMap repaired through a reconnected watch',
+        60_000,
+        200,
+      );
     } finally {
       await op.stop();
     }

@@ -34,7 +34,6 @@ function manifest(ns: string, name: string, spec: CommitLogClusterSpec): CommitL
   return { apiVersion: 'commitlog.dev/v1alpha1', kind: 'CommitLogCluster', metadata: { name, namespace: ns }, spec };
 }
 
-
 describe('operator on a real API server', function () {
   this.timeout(120_000);
   let cp: ControlPlane;
@@ -51,7 +50,10 @@ describe('operator on a real API server', function () {
 
   async function rejection(spec: CommitLogClusterSpec, name = 'bad'): Promise<string> {
     try {
-      await transport.request('POST', collectionPath(RESOURCES.cluster, ns.name), { query: { dryRun: 'All' }, body: manifest(ns.name, name, spec) });
+      await transport.request('POST', collectionPath(RESOURCES.cluster, ns.name), {
+        query: { dryRun: 'All' },
+        body: manifest(ns.name, name, spec),
+      });
     } catch (e) {
       assert.ok(e instanceof ApiError && e.status === 422, `expected 422 Invalid, got ${String(e)}`);
       return e.message;
@@ -63,10 +65,16 @@ describe('operator on a real API server', function () {
   const diffs: string[] = [];
   const statusDiffs: Logger = {
     ...silentLogger,
-    debug: (fields, msg) => { if (msg === 'status changed') diffs.push(JSON.stringify(fields)); },
+    debug: (fields, msg) => {
+      if (msg === 'status changed') diffs.push(JSON.stringify(fields));
+    },
     child: () => statusDiffs,
   };
-  const writesOf = (events: readonly AuditEvent[]): string[] => events.map((w) => `${w.user.username}: ${w.verb} ${w.objectRef?.resource ?? ''}/${w.objectRef?.name ?? ''}${w.objectRef?.subresource ? `/${w.objectRef.subresource}` : ''}`);
+  const writesOf = (events: readonly AuditEvent[]): string[] =>
+    events.map(
+      (w) =>
+        `${w.user.username}: ${w.verb} ${w.objectRef?.resource ?? ''}/${w.objectRef?.name ?? ''}${w.objectRef?.subresource ? `/${w.objectRef.subresource}` : ''}`,
+    );
 
   /**
    * "An unchanged cluster gets no writes", with "unchanged" made explicit: reconciles pass
@@ -86,9 +94,20 @@ describe('operator on a real API server', function () {
       await r.reconcile(ns.name, name);
       const to = await cp.audit.checkpoint();
       const ours = writesOf(cp.audit.between(from, to, { user: OPERATOR_USER }));
-      const others = writesOf(cp.audit.between(from, to, { namespace: ns.name }).filter((w) => w.user.username !== OPERATOR_USER && w.objectRef?.resource !== 'events' && (w.responseStatus?.code ?? 200) < 400));
+      const others = writesOf(
+        cp.audit
+          .between(from, to, { namespace: ns.name })
+          .filter(
+            (w) =>
+              w.user.username !== OPERATOR_USER &&
+              w.objectRef?.resource !== 'events' &&
+              (w.responseStatus?.code ?? 200) < 400,
+          ),
+      );
       from = to;
-      history.push(`pass ${pass}: ${[...ours, ...others].join(', ') || 'no writes'}${diffs.length ? ` (status diff ${diffs.join(' ')})` : ''}`);
+      history.push(
+        `pass ${pass}: ${[...ours, ...others].join(', ') || 'no writes'}${diffs.length ? ` (status diff ${diffs.join(' ')})` : ''}`,
+      );
       if (quiet && others.length === 0) {
         assert.deepEqual(ours, [], `an unchanged cluster gets no writes; passes:\n${history.join('\n')}`);
         return to;
@@ -100,11 +119,28 @@ describe('operator on a real API server', function () {
 
   it('rejects bad specs with the CRD schema and CEL messages', async () => {
     assert.match(await rejection({ replicas: 0 }), new RegExp(RULES.replicasMin));
-    for (const size of ['banana', '10GB', '1 Gi']) assert.ok((await rejection({ storage: { size } })).includes(RULES.storageSizeQuantity), `${size} is refused as no quantity`);
-    for (const size of ['-1Gi', '0']) assert.ok((await rejection({ storage: { size } })).includes(RULES.storageSizePositive), `${size} is refused as not positive`);
-    assert.match(await rejection({ external: { type: 'NodePort', loadBalancerSourceRanges: ['10.0.0.0/8'] } }), new RegExp(RULES.sourceRangesNeedLb));
-    assert.match(await rejection({ acl: { users: [{ name: 'root' }], rules: [{ user: 'bob', actions: ['consume'] }] } }), new RegExp(RULES.aclRuleUser.replace(/[[\]]/g, '\\$&')));
-    assert.match(await rejection({ tls: { validityDays: 10, renewBeforeDays: 10 } }), new RegExp(RULES.renewBeforeValidity));
+    for (const size of ['banana', '10GB', '1 Gi'])
+      assert.ok(
+        (await rejection({ storage: { size } })).includes(RULES.storageSizeQuantity),
+        `${size} is refused as no quantity`,
+      );
+    for (const size of ['-1Gi', '0'])
+      assert.ok(
+        (await rejection({ storage: { size } })).includes(RULES.storageSizePositive),
+        `${size} is refused as not positive`,
+      );
+    assert.match(
+      await rejection({ external: { type: 'NodePort', loadBalancerSourceRanges: ['10.0.0.0/8'] } }),
+      new RegExp(RULES.sourceRangesNeedLb),
+    );
+    assert.match(
+      await rejection({ acl: { users: [{ name: 'root' }], rules: [{ user: 'bob', actions: ['consume'] }] } }),
+      new RegExp(RULES.aclRuleUser.replace(/[[\]]/g, '\\$&')),
+    );
+    assert.match(
+      await rejection({ tls: { validityDays: 10, renewBeforeDays: 10 } }),
+      new RegExp(RULES.renewBeforeValidity),
+    );
     assert.match(await rejection({ ports: { rpc: 9000, http: 9000 } }), new RegExp(RULES.portsDistinct));
     assert.match(await rejection({ tls: { enabled: false } }), new RegExp(RULES.tlsRequired));
     assert.match(await rejection({ external: { type: 'Public' as never } }), /Unsupported value: "Public"/);
@@ -112,18 +148,33 @@ describe('operator on a real API server', function () {
   });
 
   it('publishes a description of every spec and status field in OpenAPI v3 (what kubectl explain reads)', async () => {
-    const doc = await transport.request<{ components: { schemas: Record<string, Schema> } }>('GET', '/openapi/v3/apis/commitlog.dev/v1alpha1');
+    const doc = await transport.request<{ components: { schemas: Record<string, Schema> } }>(
+      'GET',
+      '/openapi/v3/apis/commitlog.dev/v1alpha1',
+    );
     const clc = doc.components.schemas['dev.commitlog.v1alpha1.CommitLogCluster'];
     assert.ok(clc, 'the CRD schema is published');
     const props = (clc['properties'] ?? {}) as Record<string, Schema>;
-    assert.match(String(props['spec']?.['properties'] && (props['spec']['properties'] as Record<string, Schema>)['storage']?.['description']), /PersistentVolumeClaim/);
-    assert.deepEqual([...undescribed(props['spec'] ?? {}, '.spec'), ...undescribed(props['status'] ?? {}, '.status')], []);
+    assert.match(
+      String(
+        props['spec']?.['properties'] &&
+          (props['spec']['properties'] as Record<string, Schema>)['storage']?.['description'],
+      ),
+      /PersistentVolumeClaim/,
+    );
+    assert.deepEqual(
+      [...undescribed(props['spec'] ?? {}, '.spec'), ...undescribed(props['status'] ?? {}, '.status')],
+      [],
+    );
   });
 
   it('accepts examples/minimal.yaml and examples/full.yaml as written', async () => {
     for (const file of ['minimal.yaml', 'full.yaml']) {
       const doc = parse(readFileSync(resolve(import.meta.dirname, '../../examples', file), 'utf8')) as CommitLogCluster;
-      await transport.request('POST', collectionPath(RESOURCES.cluster, ns.name), { query: { dryRun: 'All' }, body: { ...doc, metadata: { ...doc.metadata, namespace: ns.name } } });
+      await transport.request('POST', collectionPath(RESOURCES.cluster, ns.name), {
+        query: { dryRun: 'All' },
+        body: { ...doc, metadata: { ...doc.metadata, namespace: ns.name } },
+      });
     }
   });
 
@@ -134,23 +185,48 @@ describe('operator on a real API server', function () {
     assert.equal(c?.spec.tls?.enabled, true);
     assert.deepEqual(c?.spec.acl?.rules, [{ user: 'root', actions: ['produce', 'consume'] }]);
     await assert.rejects(
-      transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { storage: { storageClassName: 'slow' } } }, contentType: 'application/merge-patch+json' }),
+      transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
+        body: { spec: { storage: { storageClassName: 'slow' } } },
+        contentType: 'application/merge-patch+json',
+      }),
       (e: unknown) => e instanceof ApiError && e.message.includes(RULES.storageClassImmutable),
     );
     await assert.rejects(
-      transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { storage: { size: '512Mi' } } }, contentType: 'application/merge-patch+json' }),
+      transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
+        body: { spec: { storage: { size: '512Mi' } } },
+        contentType: 'application/merge-patch+json',
+      }),
       (e: unknown) => e instanceof ApiError && e.message.includes(RULES.storageSizeNoShrink),
     );
-    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { storage: { size: '2Gi' } } }, contentType: 'application/merge-patch+json' });
-    assert.equal((await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.spec.storage?.size, '2Gi', 'storage may grow');
-    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo', 'scale'), { body: { spec: { replicas: 5 } }, contentType: 'application/merge-patch+json' });
+    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
+      body: { spec: { storage: { size: '2Gi' } } },
+      contentType: 'application/merge-patch+json',
+    });
+    assert.equal(
+      (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.spec.storage?.size,
+      '2Gi',
+      'storage may grow',
+    );
+    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo', 'scale'), {
+      body: { spec: { replicas: 5 } },
+      contentType: 'application/merge-patch+json',
+    });
     assert.equal((await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.spec.replicas, 5);
   });
 
   it('reconciles a cluster into its children with owner references, then makes zero writes', async () => {
     await client.create(RESOURCES.cluster, manifest(ns.name, 'demo', { replicas: 3 }));
     const events: string[] = [];
-    const r = new Reconciler({ client, log: statusDiffs, events: { record: (_o, _t, reason) => { events.push(reason); return Promise.resolve(); } } });
+    const r = new Reconciler({
+      client,
+      log: statusDiffs,
+      events: {
+        record: (_o, _t, reason) => {
+          events.push(reason);
+          return Promise.resolve();
+        },
+      },
+    });
     const start = await cp.audit.checkpoint();
     await r.reconcile(ns.name, 'demo'); // records the cluster id
     await r.reconcile(ns.name, 'demo'); // creates the children
@@ -158,40 +234,79 @@ describe('operator on a real API server', function () {
     const c = await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo');
     assert.ok(c?.status?.clusterId);
     assert.equal(c.status.replicas, 3);
-    assert.equal(c.status.selector, 'app.kubernetes.io/name=commitlog,app.kubernetes.io/instance=demo,app.kubernetes.io/component=node');
+    assert.equal(
+      c.status.selector,
+      'app.kubernetes.io/name=commitlog,app.kubernetes.io/instance=demo,app.kubernetes.io/component=node',
+    );
     assert.equal(c.status.observedGeneration, 1);
-    const sts = await client.get<{ metadata: { ownerReferences: { uid: string; controller: boolean }[]; managedFields: { manager: string }[] } }>(RESOURCES.statefulSet, ns.name, 'demo');
-    assert.deepEqual(sts?.metadata.ownerReferences.map((o) => [o.uid, o.controller]), [[c.metadata.uid, true]]);
+    const sts = await client.get<{
+      metadata: { ownerReferences: { uid: string; controller: boolean }[]; managedFields: { manager: string }[] };
+    }>(RESOURCES.statefulSet, ns.name, 'demo');
+    assert.deepEqual(
+      sts?.metadata.ownerReferences.map((o) => [o.uid, o.controller]),
+      [[c.metadata.uid, true]],
+    );
     assert.ok(sts?.metadata.managedFields.some((m) => m.manager === 'commitlog-operator'));
-    for (const [res, name] of [[RESOURCES.service, 'demo-2-external'], [RESOURCES.service, 'demo-headless'], [RESOURCES.configMap, 'demo-config'], [RESOURCES.secret, 'demo-user-root'], [RESOURCES.pdb, 'demo']] as const) {
+    for (const [res, name] of [
+      [RESOURCES.service, 'demo-2-external'],
+      [RESOURCES.service, 'demo-headless'],
+      [RESOURCES.configMap, 'demo-config'],
+      [RESOURCES.secret, 'demo-user-root'],
+      [RESOURCES.pdb, 'demo'],
+    ] as const) {
       assert.ok(await client.get(res, ns.name, name), `${res.kind} ${name} exists`);
     }
 
     // The StatefulSet controller acts on the new StatefulSet asynchronously (PVC and pod
     // demo-0; with OrderedReady and no kubelet it stops there), and the operator observes
     // pods: wait for that explicitly instead of hoping a fixed number of passes outlasts it.
-    await until(async () => {
-      const s = await client.get<{ metadata: { generation?: number }; status?: { observedGeneration?: number } }>(RESOURCES.statefulSet, ns.name, 'demo');
-      const pods = await client.list(RESOURCES.pod, ns.name);
-      return s?.status?.observedGeneration === s?.metadata.generation && pods.items.some((p) => p.metadata?.name === 'demo-0');
-    }, 'the StatefulSet controller observed demo and created pod demo-0', 60_000);
+    await until(
+      async () => {
+        const s = await client.get<{ metadata: { generation?: number }; status?: { observedGeneration?: number } }>(
+          RESOURCES.statefulSet,
+          ns.name,
+          'demo',
+        );
+        const pods = await client.list(RESOURCES.pod, ns.name);
+        return (
+          s?.status?.observedGeneration === s?.metadata.generation &&
+          pods.items.some((p) => p.metadata?.name === 'demo-0')
+        );
+      },
+      'the StatefulSet controller observed demo and created pod demo-0',
+      60_000,
+    );
     const end = await zeroWritesAtRest(r, 'demo');
     const clusterWrites = cp.audit.between(start, end, { user: OPERATOR_USER, resource: 'commitlogclusters' });
     assert.ok(clusterWrites.length > 0);
-    assert.deepEqual(new Set(clusterWrites.map((w) => `${w.verb} ${w.objectRef?.subresource ?? '(main resource)'}`)), new Set(['patch status']), 'the operator writes the cluster only through the status subresource');
+    assert.deepEqual(
+      new Set(clusterWrites.map((w) => `${w.verb} ${w.objectRef?.subresource ?? '(main resource)'}`)),
+      new Set(['patch status']),
+      'the operator writes the cluster only through the status subresource',
+    );
 
     // The owner reference (kind, apiVersion, uid, controller) is what the garbage collector
     // acts on; garbage-collection.test.ts deletes a cluster and watches the children go.
     const ref = (sts?.metadata.ownerReferences ?? [])[0] as unknown as Record<string, unknown> | undefined;
-    assert.deepEqual([ref?.apiVersion, ref?.kind, ref?.name, ref?.blockOwnerDeletion], ['commitlog.dev/v1alpha1', 'CommitLogCluster', 'demo', true]);
+    assert.deepEqual(
+      [ref?.apiVersion, ref?.kind, ref?.name, ref?.blockOwnerDeletion],
+      ['commitlog.dev/v1alpha1', 'CommitLogCluster', 'demo', true],
+    );
   });
 
   it('elects one leader through a real Lease (MicroTime times accepted) and fails over on release', async () => {
     const log: string[] = [];
-    const mk = (id: string) => new LeaderElector(client, {
-      namespace: ns.name, name: 'lock', identity: id, leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 200,
-      onStartedLeading: () => log.push(`${id}:start`), onStoppedLeading: () => log.push(`${id}:stop`),
-    });
+    const mk = (id: string) =>
+      new LeaderElector(client, {
+        namespace: ns.name,
+        name: 'lock',
+        identity: id,
+        leaseDurationMs: 2000,
+        renewDeadlineMs: 1500,
+        retryPeriodMs: 200,
+        onStartedLeading: () => log.push(`${id}:start`),
+        onStoppedLeading: () => log.push(`${id}:stop`),
+      });
     const a = mk('a');
     const b = mk('b');
     try {
@@ -203,7 +318,11 @@ describe('operator on a real API server', function () {
       await a.stop();
       await until(() => Promise.resolve(b.isLeader), 'b takes over', 10_000);
       assert.deepEqual(log, ['a:start', 'a:stop', 'b:start']);
-      const lease = await client.get<{ metadata?: object; spec: { holderIdentity: string; renewTime: string } }>(RESOURCES.lease, ns.name, 'lock');
+      const lease = await client.get<{ metadata?: object; spec: { holderIdentity: string; renewTime: string } }>(
+        RESOURCES.lease,
+        ns.name,
+        'lock',
+      );
       assert.equal(lease?.spec.holderIdentity, 'b');
       assert.match(lease?.spec.renewTime ?? '', /\.\d{6}Z$/);
     } finally {
@@ -214,24 +333,52 @@ describe('operator on a real API server', function () {
 
   it('runs two operator instances: one leader reconciles, the other takes over when it stops', async () => {
     await client.create(RESOURCES.cluster, manifest(ns.name, 'demo', { replicas: 3 }));
-    const mk = (identity: string) => new Operator({
-      client, log: silentLogger, metrics: createMetrics(), namespaces: [ns.name], identity,
-      leaderElection: { namespace: ns.name, name: 'commitlog-operator-leader', leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 200 },
-    });
+    const mk = (identity: string) =>
+      new Operator({
+        client,
+        log: silentLogger,
+        metrics: createMetrics(),
+        namespaces: [ns.name],
+        identity,
+        leaderElection: {
+          namespace: ns.name,
+          name: 'commitlog-operator-leader',
+          leaseDurationMs: 2000,
+          renewDeadlineMs: 1500,
+          retryPeriodMs: 200,
+        },
+      });
     const a = mk('operator-a');
     const b = mk('operator-b');
     try {
       a.start();
       await until(() => Promise.resolve(a.leading && a.synced), 'a leads with synced caches', 15_000);
       b.start();
-      await until(async () => (await client.get(RESOURCES.statefulSet, ns.name, 'demo')) !== undefined, 'the leader reconciled the cluster', 20_000);
+      await until(
+        async () => (await client.get(RESOURCES.statefulSet, ns.name, 'demo')) !== undefined,
+        'the leader reconciled the cluster',
+        20_000,
+      );
       assert.equal(b.leading, false, 'the standby does not lead');
-      await until(async () => (await client.list<{ metadata?: object; reason?: string }>(RESOURCES.event, ns.name)).items.some((e) => e.reason === 'ClusterIdRecorded'),
-        'an events.k8s.io Event (MicroTime eventTime accepted)', 10_000);
+      await until(
+        async () =>
+          (await client.list<{ metadata?: object; reason?: string }>(RESOURCES.event, ns.name)).items.some(
+            (e) => e.reason === 'ClusterIdRecorded',
+          ),
+        'an events.k8s.io Event (MicroTime eventTime accepted)',
+        10_000,
+      );
       await a.stop();
       await until(() => Promise.resolve(b.leading), 'b takes over', 10_000);
-      await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { external: { type: 'None' } } }, contentType: 'application/merge-patch+json' });
-      await until(async () => (await client.get(RESOURCES.service, ns.name, 'demo-0-external')) === undefined, 'the new leader reconciled the change', 20_000);
+      await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
+        body: { spec: { external: { type: 'None' } } },
+        contentType: 'application/merge-patch+json',
+      });
+      await until(
+        async () => (await client.get(RESOURCES.service, ns.name, 'demo-0-external')) === undefined,
+        'the new leader reconciled the change',
+        20_000,
+      );
     } finally {
       await a.stop();
       await b.stop();
@@ -241,23 +388,52 @@ describe('operator on a real API server', function () {
   it('runs as a process: ready once synced, reconciles, repairs a deleted child, exits 0 on SIGTERM', async () => {
     const user = await cp.kubeConfigFor({ user: OPERATOR_USER, groups: ['system:masters'] });
     await client.create(RESOURCES.cluster, manifest(ns.name, 'proc', { replicas: 1, external: { type: 'None' } }));
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'main.ts'), '--http-port', '0', '--namespaces', ns.name, '--no-admin'], {
-      env: { ...process.env, KUBECONFIG: user.kubeconfigPath, POD_NAME: 'proc-test' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        resolve(import.meta.dirname, 'main.ts'),
+        '--http-port',
+        '0',
+        '--namespaces',
+        ns.name,
+        '--no-admin',
+      ],
+      {
+        env: { ...process.env, KUBECONFIG: user.kubeconfigPath, POD_NAME: 'proc-test' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
       await until(() => Promise.resolve(/"httpPort":\d+/.test(out)), 'the starting log line', 20_000);
       const port = Number(/"httpPort":(\d+)/.exec(out)?.[1]);
-      await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, '/readyz 200', 20_000);
-      await until(async () => (await client.get(RESOURCES.statefulSet, ns.name, 'proc')) !== undefined, 'the process reconciled the cluster', 20_000);
+      await until(
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
+        '/readyz 200',
+        20_000,
+      );
+      await until(
+        async () => (await client.get(RESOURCES.statefulSet, ns.name, 'proc')) !== undefined,
+        'the process reconciled the cluster',
+        20_000,
+      );
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       assert.match(metrics, /commitlog_operator_reconciles_total\{result="success"\} [1-9]/);
       await client.delete(RESOURCES.configMap, ns.name, 'proc-config');
-      await until(async () => (await client.get(RESOURCES.configMap, ns.name, 'proc-config')) !== undefined, 'a deleted ConfigMap repaired from its watch event', 10_000);
+      await until(
+        async () => (await client.get(RESOURCES.configMap, ns.name, 'proc-config')) !== undefined,
+        'a deleted ConfigMap repaired from its watch event',
+        10_000,
+      );
       child.kill('SIGTERM');
       assert.equal(await exited, 0, out);
     } finally {
@@ -270,39 +446,91 @@ describe('operator on a real API server', function () {
     const user = `rbac-${ns.name}`;
     const rbac = (kind: string, version = 'rbac.authorization.k8s.io/v1') => ({ apiVersion: version, kind });
     const crName = `commitlog-operator-${ns.name}`;
-    const clusterRole = { kind: 'ClusterRole', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'clusterroles', namespaced: false };
+    const clusterRole = {
+      kind: 'ClusterRole',
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      plural: 'clusterroles',
+      namespaced: false,
+    };
     const role = { kind: 'Role', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'roles', namespaced: true };
-    const roleBinding = { kind: 'RoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'rolebindings', namespaced: true };
+    const roleBinding = {
+      kind: 'RoleBinding',
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      plural: 'rolebindings',
+      namespaced: true,
+    };
     await admin.create(clusterRole, { ...rbac('ClusterRole'), metadata: { name: crName }, rules: CLUSTER_RULES });
     // Bound in the test namespace only, as the chart does for a list of watched namespaces.
-    await admin.create(roleBinding, { ...rbac('RoleBinding'), metadata: { name: 'operator', namespace: ns.name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: crName }, subjects: [{ kind: 'User', name: user, apiGroup: 'rbac.authorization.k8s.io' }] });
-    await admin.create(role, { ...rbac('Role'), metadata: { name: 'leader', namespace: ns.name }, rules: LEADER_ELECTION_RULES });
-    await admin.create(roleBinding, { ...rbac('RoleBinding'), metadata: { name: 'leader', namespace: ns.name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'leader' }, subjects: [{ kind: 'User', name: user, apiGroup: 'rbac.authorization.k8s.io' }] });
+    await admin.create(roleBinding, {
+      ...rbac('RoleBinding'),
+      metadata: { name: 'operator', namespace: ns.name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: crName },
+      subjects: [{ kind: 'User', name: user, apiGroup: 'rbac.authorization.k8s.io' }],
+    });
+    await admin.create(role, {
+      ...rbac('Role'),
+      metadata: { name: 'leader', namespace: ns.name },
+      rules: LEADER_ELECTION_RULES,
+    });
+    await admin.create(roleBinding, {
+      ...rbac('RoleBinding'),
+      metadata: { name: 'leader', namespace: ns.name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'leader' },
+      subjects: [{ kind: 'User', name: user, apiGroup: 'rbac.authorization.k8s.io' }],
+    });
     try {
       await admin.create(RESOURCES.cluster, manifest(ns.name, 'demo', { replicas: 3 }));
       const kc = (await cp.kubeConfigFor({ user, groups: [] })).kubeConfig;
       const limited = new HttpKubeClient(new KubeConfigTransport(kc));
       const eventErrors: unknown[] = [];
-      const r = new Reconciler({ client: limited, log: silentLogger, events: new KubeEventRecorder(limited, 'rbac-test', (e) => eventErrors.push(e)) });
-      await until(async () => { try { await limited.list(RESOURCES.cluster, ns.name); return true; } catch { return false; } }, 'RBAC in effect', 10_000);
+      const r = new Reconciler({
+        client: limited,
+        log: silentLogger,
+        events: new KubeEventRecorder(limited, 'rbac-test', (e) => eventErrors.push(e)),
+      });
+      await until(
+        async () => {
+          try {
+            await limited.list(RESOURCES.cluster, ns.name);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        'RBAC in effect',
+        10_000,
+      );
       for (let i = 0; i < 3; i++) await r.reconcile(ns.name, 'demo');
       assert.ok(await limited.get(RESOURCES.statefulSet, ns.name, 'demo'));
       assert.deepEqual(eventErrors.map(String), []);
-      const elector = new LeaderElector(limited, { namespace: ns.name, name: 'lock', identity: 'x', retryPeriodMs: 100, onStartedLeading: () => undefined, onStoppedLeading: () => undefined });
+      const elector = new LeaderElector(limited, {
+        namespace: ns.name,
+        name: 'lock',
+        identity: 'x',
+        retryPeriodMs: 100,
+        onStartedLeading: () => undefined,
+        onStoppedLeading: () => undefined,
+      });
       elector.start();
       try {
         await until(() => Promise.resolve(elector.isLeader), 'the Lease with leader-election rules only', 10_000);
       } finally {
         await elector.stop();
       }
-      await assert.rejects(limited.list(RESOURCES.secret, 'default'), (e: unknown) => e instanceof ApiError && e.status === 403, 'no access outside the watched namespace');
+      await assert.rejects(
+        limited.list(RESOURCES.secret, 'default'),
+        (e: unknown) => e instanceof ApiError && e.status === 403,
+        'no access outside the watched namespace',
+      );
     } finally {
       await admin.delete(clusterRole, undefined, crName);
     }
   });
 
   it('makes zero writes on an unchanged cluster from examples/full.yaml too (quantities, overrides, source ranges)', async () => {
-    const doc = parse(readFileSync(resolve(import.meta.dirname, '../../examples/full.yaml'), 'utf8')) as CommitLogCluster;
+    const doc = parse(
+      readFileSync(resolve(import.meta.dirname, '../../examples/full.yaml'), 'utf8'),
+    ) as CommitLogCluster;
     await client.create(RESOURCES.cluster, { ...doc, metadata: { ...doc.metadata, namespace: ns.name } });
     const r = new Reconciler({ client, log: statusDiffs, events: { record: () => Promise.resolve() } });
     await zeroWritesAtRest(r, 'orders');

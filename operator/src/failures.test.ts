@@ -15,7 +15,13 @@ import { objectPath, RESOURCES } from './kube/resources.js';
 import { until } from './kube/wait.js';
 import { Reconciler, StepError } from './reconcile/reconciler.js';
 
-interface EventObj { readonly metadata?: object; readonly type?: string; readonly reason?: string; readonly action?: string; readonly note?: string }
+interface EventObj {
+  readonly metadata?: object;
+  readonly type?: string;
+  readonly reason?: string;
+  readonly action?: string;
+  readonly note?: string;
+}
 
 describe('failures are visible in status and events on a real API server', function () {
   this.timeout(120_000);
@@ -31,61 +37,131 @@ describe('failures are visible in status and events on a real API server', funct
   });
 
   const create = (name: string, spec: CommitLogClusterSpec): Promise<unknown> =>
-    client.create(RESOURCES.cluster, { apiVersion: 'commitlog.dev/v1alpha1', kind: 'CommitLogCluster', metadata: { name, namespace: ns.name }, spec });
+    client.create(RESOURCES.cluster, {
+      apiVersion: 'commitlog.dev/v1alpha1',
+      kind: 'CommitLogCluster',
+      metadata: { name, namespace: ns.name },
+      spec,
+    });
   const cluster = async (name: string): Promise<CommitLogCluster> => {
     const c = await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, name);
     assert.ok(c, `cluster ${name} exists`);
     return c;
   };
-  const condition = async (name: string, type: string): Promise<Condition | undefined> => (await cluster(name)).status?.conditions?.find((x) => x.type === type);
-  const warnings = async (): Promise<EventObj[]> => (await client.list<EventObj>(RESOURCES.event, ns.name)).items.filter((e) => e.type === 'Warning');
+  const condition = async (name: string, type: string): Promise<Condition | undefined> =>
+    (await cluster(name)).status?.conditions?.find((x) => x.type === type);
+  const warnings = async (): Promise<EventObj[]> =>
+    (await client.list<EventObj>(RESOURCES.event, ns.name)).items.filter((e) => e.type === 'Warning');
 
   it('a child the API server rejects sets Degraded=ReconcileFailed with the step and message and one Warning event, then recovers', async () => {
-    await create('demo', { replicas: 1, external: { type: 'None' }, pod: { tolerations: [{ key: 'k', operator: 'Sideways', effect: 'NoSchedule' }] } });
+    await create('demo', {
+      replicas: 1,
+      external: { type: 'None' },
+      pod: { tolerations: [{ key: 'k', operator: 'Sideways', effect: 'NoSchedule' }] },
+    });
     const r = new Reconciler({ client, log: silentLogger, events: new KubeEventRecorder(client, 'failures-test') });
     await r.reconcile(ns.name, 'demo'); // records the cluster id
     for (let i = 0; i < 2; i++) {
-      await assert.rejects(r.reconcile(ns.name, 'demo'), (e: unknown) => e instanceof StepError && e.step === 'statefulset', 'the pass still fails, so the queue backs off');
+      await assert.rejects(
+        r.reconcile(ns.name, 'demo'),
+        (e: unknown) => e instanceof StepError && e.step === 'statefulset',
+        'the pass still fails, so the queue backs off',
+      );
     }
     const generation = (await cluster('demo')).metadata.generation;
     const degraded = await condition('demo', 'Degraded');
-    assert.deepEqual([degraded?.status, degraded?.reason, degraded?.observedGeneration], ['True', 'ReconcileFailed', generation]);
+    assert.deepEqual(
+      [degraded?.status, degraded?.reason, degraded?.observedGeneration],
+      ['True', 'ReconcileFailed', generation],
+    );
     assert.match(degraded?.message ?? '', /^step statefulset failed: .*422 Invalid.*Sideways/);
-    assert.deepEqual([(await condition('demo', 'Ready'))?.status, (await condition('demo', 'Ready'))?.reason], ['False', 'ReconcileFailed']);
+    assert.deepEqual(
+      [(await condition('demo', 'Ready'))?.status, (await condition('demo', 'Ready'))?.reason],
+      ['False', 'ReconcileFailed'],
+    );
     const failures = (await warnings()).filter((e) => e.reason === 'ReconcileFailed');
     assert.equal(failures.length, 1, 'two identical failures record one Warning event');
     assert.equal(failures[0]?.action, 'statefulset');
 
-    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { pod: null } }, contentType: 'application/merge-patch+json' });
+    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
+      body: { spec: { pod: null } },
+      contentType: 'application/merge-patch+json',
+    });
     await r.reconcile(ns.name, 'demo');
-    assert.ok(await client.get(RESOURCES.statefulSet, ns.name, 'demo'), 'the StatefulSet exists once the cause is gone');
+    assert.ok(
+      await client.get(RESOURCES.statefulSet, ns.name, 'demo'),
+      'the StatefulSet exists once the cause is gone',
+    );
     const recovered = await condition('demo', 'Degraded');
     assert.deepEqual([recovered?.status, recovered?.reason], ['False', 'AsExpected']);
     assert.notEqual((await condition('demo', 'Ready'))?.reason, 'ReconcileFailed');
   });
 
-  it('Ready says why members are not ready: the scheduler\'s and the kubelet\'s reasons', async () => {
+  it("Ready says why members are not ready: the scheduler's and the kubelet's reasons", async () => {
     await create('demo', { replicas: 3, external: { type: 'None' } });
     const r = new Reconciler({ client, log: silentLogger, events: { record: () => Promise.resolve() } });
     await r.reconcile(ns.name, 'demo');
     await r.reconcile(ns.name, 'demo');
-    await until(async () => (await client.list(RESOURCES.pod, ns.name)).items.length === 3, 'the StatefulSet controller to create 3 pods', 30_000, 200);
+    await until(
+      async () => (await client.list(RESOURCES.pod, ns.name)).items.length === 3,
+      'the StatefulSet controller to create 3 pods',
+      30_000,
+      200,
+    );
     const podStatus = (i: number, status: unknown): Promise<unknown> =>
-      transport.request('PATCH', `${objectPath(RESOURCES.pod, ns.name, `demo-${i}`)}/status`, { body: { status }, contentType: 'application/merge-patch+json' });
-    await podStatus(0, { phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'True' }] });
-    await podStatus(1, { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient memory.' }] });
+      transport.request('PATCH', `${objectPath(RESOURCES.pod, ns.name, `demo-${i}`)}/status`, {
+        body: { status },
+        contentType: 'application/merge-patch+json',
+      });
+    await podStatus(0, {
+      phase: 'Running',
+      conditions: [
+        { type: 'PodScheduled', status: 'True' },
+        { type: 'Ready', status: 'True' },
+      ],
+    });
+    await podStatus(1, {
+      phase: 'Pending',
+      conditions: [
+        {
+          type: 'PodScheduled',
+          status: 'False',
+          reason: 'Unschedulable',
+          message: '0/1 nodes are available: 1 Insufficient memory.',
+        },
+      ],
+    });
     await podStatus(2, {
-      phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False' }],
-      containerStatuses: [{
-        name: 'node', image: 'x', imageID: '', ready: false, restartCount: 3,
-        state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } },
-        lastState: { terminated: { exitCode: 1, reason: 'Error', message: 'ClusterIdMismatch: data dir belongs to another cluster' } },
-      }],
+      phase: 'Running',
+      conditions: [
+        { type: 'PodScheduled', status: 'True' },
+        { type: 'Ready', status: 'False' },
+      ],
+      containerStatuses: [
+        {
+          name: 'node',
+          image: 'x',
+          imageID: '',
+          ready: false,
+          restartCount: 3,
+          state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } },
+          lastState: {
+            terminated: {
+              exitCode: 1,
+              reason: 'Error',
+              message: 'ClusterIdMismatch: data dir belongs to another cluster',
+            },
+          },
+        },
+      ],
     });
     await r.reconcile(ns.name, 'demo');
     const ready = await condition('demo', 'Ready');
     assert.deepEqual([ready?.status, ready?.reason], ['False', 'MembersNotReady']);
-    assert.equal(ready?.message, '1/3 members ready; demo-1: Unschedulable: 0/1 nodes are available: 1 Insufficient memory.; demo-2: CrashLoopBackOff: last exit: ClusterIdMismatch: data dir belongs to another cluster (exit code 1)');
+    assert.equal(
+      ready?.message,
+      '1/3 members ready; demo-1: Unschedulable: 0/1 nodes are available: 1 Insufficient memory.; demo-2: CrashLoopBackOff: last exit: ClusterIdMismatch: data dir belongs to another cluster (exit code 1)',
+    );
   });
 
   it('an invalid spec reports Unknown certificates and external access, never True from placeholders', async () => {
@@ -106,6 +182,9 @@ describe('failures are visible in status and events on a real API server', funct
     await r.reconcile(ns.name, 'demo'); // records the cluster id
     await r.reconcile(ns.name, 'demo'); // creates the children; observed no pod
     const ext = await condition('demo', 'ExternalAccessReady');
-    assert.deepEqual([ext?.status, ext?.reason, ext?.message], ['False', 'AddressPending', 'waiting for external addresses of demo-0, demo-1, demo-2']);
+    assert.deepEqual(
+      [ext?.status, ext?.reason, ext?.message],
+      ['False', 'AddressPending', 'waiting for external addresses of demo-0, demo-1, demo-2'],
+    );
   });
 });

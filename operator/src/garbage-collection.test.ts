@@ -37,11 +37,17 @@ describe('garbage collection on a real control plane', function () {
   });
 
   it('deleting a CommitLogCluster deletes every child it owns', async () => {
-    const cluster: CommitLogCluster = { apiVersion: 'commitlog.dev/v1alpha1', kind: 'CommitLogCluster', metadata: { name: 'demo', namespace: ns.name }, spec: { replicas: 3 } };
+    const cluster: CommitLogCluster = {
+      apiVersion: 'commitlog.dev/v1alpha1',
+      kind: 'CommitLogCluster',
+      metadata: { name: 'demo', namespace: ns.name },
+      spec: { replicas: 3 },
+    };
     await client.create(RESOURCES.cluster, cluster);
     const r = new Reconciler({ client, log: silentLogger, events: { record: () => Promise.resolve() } });
     for (let i = 0; i < 3; i++) await r.reconcile(ns.name, 'demo');
-    for (const [res, name] of CHILDREN) assert.ok(await client.get(res, ns.name, name), `${res.kind} ${name} exists before the delete`);
+    for (const [res, name] of CHILDREN)
+      assert.ok(await client.get(res, ns.name, name), `${res.kind} ${name} exists before the delete`);
 
     await client.delete(RESOURCES.cluster, ns.name, 'demo');
     const remaining = async (): Promise<string[]> => {
@@ -49,7 +55,12 @@ describe('garbage collection on a real control plane', function () {
       for (const [res, name] of CHILDREN) if (await client.get(res, ns.name, name)) left.push(`${res.kind}/${name}`);
       return left;
     };
-    await until(async () => (await remaining()).length === 0, 'the garbage collector to delete every child', 60_000, 250).catch(async (e: unknown) => {
+    await until(
+      async () => (await remaining()).length === 0,
+      'the garbage collector to delete every child',
+      60_000,
+      250,
+    ).catch(async (e: unknown) => {
       throw new Error(`${String(e)}; still present: ${(await remaining()).join(', ')}`);
     });
   });

@@ -24,14 +24,26 @@ const program = new Command('commitlog-operator')
   .option('--lease-name <name>', 'name of the leader Lease', 'commitlog-operator-leader')
   .option('--lease-namespace <ns>', 'namespace of the Lease (default: POD_NAMESPACE)')
   .option('--concurrency <n>', 'clusters reconciled in parallel', '2')
-  .option('--no-admin', 'do not call the nodes\' Admin service (status from pods only)')
+  .option('--no-admin', "do not call the nodes' Admin service (status from pods only)")
   .option('--log-level <level>', 'pino log level', 'info');
 
 async function main(): Promise<void> {
   program.parse();
-  const opts = program.opts<{ httpPort: string; namespaces?: string; leaderElect: boolean; leaseName: string; leaseNamespace?: string; concurrency: string; admin: boolean; logLevel: string }>();
+  const opts = program.opts<{
+    httpPort: string;
+    namespaces?: string;
+    leaderElect: boolean;
+    leaseName: string;
+    leaseNamespace?: string;
+    concurrency: string;
+    admin: boolean;
+    logLevel: string;
+  }>();
   const log = pino({ level: opts.logLevel, base: { component: 'commitlog-operator' } }) as unknown as Logger;
-  const namespaces = (opts.namespaces ?? process.env.WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const namespaces = (opts.namespaces ?? process.env.WATCH_NAMESPACES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const identity = process.env.POD_NAME ?? hostname();
   const kc = new KubeConfig();
   kc.loadFromDefault();
@@ -40,13 +52,24 @@ async function main(): Promise<void> {
   const leaseNamespace = opts.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'default';
   let exitCode = 0;
   const operator = new Operator({
-    client, log, metrics, namespaces, identity,
+    client,
+    log,
+    metrics,
+    namespaces,
+    identity,
     ...(opts.leaderElect ? { leaderElection: { namespace: leaseNamespace, name: opts.leaseName } } : {}),
     ...(opts.admin ? { admin: grpcNodeAdmin } : {}),
     concurrency: Number(opts.concurrency),
-    onLostLeadership: () => { exitCode = 1; void shutdown('lost leadership'); },
+    onLostLeadership: () => {
+      exitCode = 1;
+      void shutdown('lost leadership');
+    },
   });
-  const http = await startHealthServer(metrics.registry, { live: () => true, ready: () => operator.synced }, Number(opts.httpPort));
+  const http = await startHealthServer(
+    metrics.registry,
+    { live: () => true, ready: () => operator.synced },
+    Number(opts.httpPort),
+  );
   let stopping = false;
   async function shutdown(why: string): Promise<void> {
     if (stopping) return;
@@ -58,11 +81,19 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
-  log.info({ namespaces: namespaces.length ? namespaces : 'all', identity, leaderElection: opts.leaderElect, httpPort: http.port }, 'starting');
+  log.info(
+    {
+      namespaces: namespaces.length ? namespaces : 'all',
+      identity,
+      leaderElection: opts.leaderElect,
+      httpPort: http.port,
+    },
+    'starting',
+  );
   operator.start();
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`commitlog-operator: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`commitlog-operator: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

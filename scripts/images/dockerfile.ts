@@ -12,7 +12,10 @@
 /** A Dockerfile the builder cannot follow; `line` is 1-based. */
 export class DockerfileError extends Error {
   readonly code = 'dockerfile' as const;
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(`Dockerfile line ${line}: ${message}`);
     this.name = 'DockerfileError';
   }
@@ -63,7 +66,10 @@ export function instructions(text: string): Instruction[] {
       joined += l.replace(/\\\s*$/, ' ');
       i++;
       l = lines[i] ?? '';
-      while (/^\s*#/.test(l)) { i++; l = lines[i] ?? ''; }
+      while (/^\s*#/.test(l)) {
+        i++;
+        l = lines[i] ?? '';
+      }
     }
     joined += l;
     const m = /^\s*(\S+)\s*(.*)$/.exec(joined);
@@ -96,9 +102,14 @@ function resolveIn(workdir: string, p: string): string {
 export function parseDockerfile(text: string): ImageSpec {
   const all = instructions(text);
   const froms = all.map((x, i) => [x, i] as const).filter(([x]) => x.op === 'FROM');
-  if (froms.length !== 2) throw new DockerfileError(all[0]?.line ?? 1, `expected a build stage and a runtime stage, found ${froms.length} FROM lines`);
+  if (froms.length !== 2)
+    throw new DockerfileError(
+      all[0]?.line ?? 1,
+      `expected a build stage and a runtime stage, found ${froms.length} FROM lines`,
+    );
   const [[buildFrom, bi], [runFrom, ri]] = froms as [[Instruction, number], [Instruction, number]];
-  if (!/\sAS\s+build$/i.test(buildFrom.args)) throw new DockerfileError(buildFrom.line, 'the first stage must be `FROM … AS build`');
+  if (!/\sAS\s+build$/i.test(buildFrom.args))
+    throw new DockerfileError(buildFrom.line, 'the first stage must be `FROM … AS build`');
 
   const buildSources: string[] = [];
   let tscArgs: string[] | null = null;
@@ -111,7 +122,8 @@ export function parseDockerfile(text: string): ImageSpec {
       for (const cmd of ins.args.split('&&').map((s) => s.trim())) {
         const words = cmd.split(' ');
         if (words[0] === 'npx' && words[1] === 'tsc') tscArgs = words.slice(2);
-        if (words[0] === 'npm' && words[1] === 'prune') pruneFlags = words.slice(2).filter((w) => w.startsWith('--omit='));
+        if (words[0] === 'npm' && words[1] === 'prune')
+          pruneFlags = words.slice(2).filter((w) => w.startsWith('--omit='));
       }
     } else if (ins.op !== 'WORKDIR') {
       throw new DockerfileError(ins.line, `the build stage may only use WORKDIR, COPY and RUN, not ${ins.op}`);
@@ -144,7 +156,9 @@ export function parseDockerfile(text: string): ImageSpec {
         const src = m[2] ?? '';
         const rawDest = m[3] ?? '';
         // As docker: a destination ending in `/` (or `.`) is a directory the source goes into.
-        const dest = /(\/|^\.)$/.test(rawDest) ? resolveIn(workdir, `${rawDest}/${src.split('/').pop() ?? ''}`) : resolveIn(workdir, rawDest);
+        const dest = /(\/|^\.)$/.test(rawDest)
+          ? resolveIn(workdir, `${rawDest}/${src.split('/').pop() ?? ''}`)
+          : resolveIn(workdir, rawDest);
         steps.push({ type: 'copy', from: m[1] ?? '', src, dest });
         break;
       }
@@ -167,9 +181,22 @@ export function parseDockerfile(text: string): ImageSpec {
         throw new DockerfileError(ins.line, `the image builder does not support ${ins.op} in the runtime stage`);
     }
   }
-  if (user === '') throw new DockerfileError(runFrom.line, 'the runtime stage must set USER (the image runs as non-root)');
+  if (user === '')
+    throw new DockerfileError(runFrom.line, 'the runtime stage must set USER (the image runs as non-root)');
   if (entrypoint.length === 0) throw new DockerfileError(runFrom.line, 'the runtime stage must set ENTRYPOINT');
-  return { base: runFrom.args, workdir, env, user, exposedPorts, entrypoint, cmd, steps, buildSources, tscArgs, pruneFlags };
+  return {
+    base: runFrom.args,
+    workdir,
+    env,
+    user,
+    exposedPorts,
+    entrypoint,
+    cmd,
+    steps,
+    buildSources,
+    tscArgs,
+    pruneFlags,
+  };
 }
 
 /** The Debian suite and Node major version a `node:<major>-<suite>-slim` base stands for. */

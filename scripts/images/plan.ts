@@ -86,22 +86,32 @@ export function tscInvocation(args: readonly string[]): { tscArgs: string[]; tsc
   if (pIdx >= 0) {
     const project = args[pIdx + 1];
     if (project === undefined) throw new DockerfileError(0, 'tsc -p needs a project file');
-    const parsed = ts.getParsedCommandLineOfConfigFile(resolve(repoRoot, project), {}, {
-      ...ts.sys,
-      onUnRecoverableConfigFileDiagnostic: (d) => { throw new DockerfileError(0, `tsc -p ${project}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`); },
-    });
+    const parsed = ts.getParsedCommandLineOfConfigFile(
+      resolve(repoRoot, project),
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => {
+          throw new DockerfileError(0, `tsc -p ${project}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
+        },
+      },
+    );
     const outDir = parsed?.options.outDir;
     const entry = parsed?.fileNames[0];
-    if (outDir === undefined) throw new DockerfileError(0, `tsc -p ${project}: the project must set compilerOptions.outDir`);
-    if (entry === undefined || parsed?.fileNames.length !== 1) throw new DockerfileError(0, `tsc -p ${project}: the project must name exactly one entry file in "files"`);
+    if (outDir === undefined)
+      throw new DockerfileError(0, `tsc -p ${project}: the project must set compilerOptions.outDir`);
+    if (entry === undefined || parsed?.fileNames.length !== 1)
+      throw new DockerfileError(0, `tsc -p ${project}: the project must name exactly one entry file in "files"`);
     return { tscArgs: [...args], tscEntry: relative(repoRoot, entry), tscOutDir: relative(repoRoot, outDir) };
   }
   const outIdx = args.indexOf('--outDir');
   const tscOutDir = args[outIdx + 1];
-  if (outIdx < 0 || tscOutDir === undefined) throw new DockerfileError(0, 'the tsc command must pass --outDir (or -p <tsconfig> that sets outDir)');
+  if (outIdx < 0 || tscOutDir === undefined)
+    throw new DockerfileError(0, 'the tsc command must pass --outDir (or -p <tsconfig> that sets outDir)');
   const tscArgs = args.filter((_, i) => i !== outIdx && i !== outIdx + 1);
   const tscEntry = tscArgs[0];
-  if (tscEntry === undefined || !tscEntry.endsWith('.ts')) throw new DockerfileError(0, 'the tsc command must start with the entry file');
+  if (tscEntry === undefined || !tscEntry.endsWith('.ts'))
+    throw new DockerfileError(0, 'the tsc command must start with the entry file');
   return { tscArgs, tscEntry, tscOutDir };
 }
 
@@ -117,14 +127,21 @@ export function planImage(spec: ImageSpec): ImagePlan {
       continue;
     }
     if (s.from !== 'build' || !s.src.startsWith(`${buildWorkdir}/`)) {
-      throw new DockerfileError(0, `runtime COPY must take a path under ${buildWorkdir}/ from the build stage, got --from=${s.from} ${s.src}`);
+      throw new DockerfileError(
+        0,
+        `runtime COPY must take a path under ${buildWorkdir}/ from the build stage, got --from=${s.from} ${s.src}`,
+      );
     }
     const rel = s.src.slice(buildWorkdir.length + 1);
     let source: ArtifactSource;
     if (rel === tscOutDir) source = { kind: 'tsc-output' };
     else if (rel === 'node_modules') source = { kind: 'production-deps' };
     else if (spec.buildSources.includes(rel)) source = { kind: 'repo', path: rel };
-    else throw new DockerfileError(0, `runtime COPY of ${s.src}: not copied into the build stage, not its node_modules, not the tsc output`);
+    else
+      throw new DockerfileError(
+        0,
+        `runtime COPY of ${s.src}: not copied into the build stage, not its node_modules, not the tsc output`,
+      );
     steps.push({ type: 'copy', source, dest: s.dest });
   }
   return {

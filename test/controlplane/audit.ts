@@ -63,7 +63,10 @@ const markerPrefix = 'commitlog-audit-marker-';
 
 /** Reader of one API server's audit log. */
 export class AuditLog {
-  constructor(readonly path: string, private readonly adminConfig: KubeConfig) {}
+  constructor(
+    readonly path: string,
+    private readonly adminConfig: KubeConfig,
+  ) {}
 
   /** Every event written so far, in log order (marker events included). */
   events(): AuditEvent[] {
@@ -104,7 +107,8 @@ export class AuditLog {
       const events = this.events();
       const i = events.findIndex((ev) => ev.objectRef?.name === name);
       if (i >= 0) return { index: i };
-      if (Date.now() > deadline) throw new Error(`audit marker ${name} did not appear in ${this.path} within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`audit marker ${name} did not appear in ${this.path} within ${timeoutMs} ms`);
       await sleep(50);
     }
   }

@@ -16,7 +16,10 @@ export type BinaryName = (typeof binaryNames)[number];
 /** Thrown when a binary the caller needs is not in the cache. */
 export class MissingBinaryError extends Error {
   readonly code = 'missing-binary' as const;
-  constructor(readonly binary: BinaryName, readonly path: string) {
+  constructor(
+    readonly binary: BinaryName,
+    readonly path: string,
+  ) {
     super(
       `${binary} is not built (expected an executable at ${path}). ` +
         `Build the test control plane with \`${buildCommand}\` (bash test/controlplane/build.sh; ` +

@@ -30,7 +30,11 @@ describe('Helm chart charts/commitlog-operator', function () {
       assert.ok(got.includes(k), `helm template renders a ${k} (got ${got.join(', ')})`);
     }
     for (const o of objects.filter((x) => x.kind === 'Deployment' || x.kind === 'ServiceAccount')) {
-      assert.equal(o.metadata?.namespace ?? 'commitlog-system', 'commitlog-system', `${o.kind} ${o.metadata?.name} lands in the release namespace`);
+      assert.equal(
+        o.metadata?.namespace ?? 'commitlog-system',
+        'commitlog-system',
+        `${o.kind} ${o.metadata?.name} lands in the release namespace`,
+      );
     }
   });
 

@@ -45,7 +45,10 @@ export function testbinDir(env: NodeJS.ProcessEnv = process.env): string {
   const explicit = env['COMMITLOG_TESTBIN'];
   if (explicit !== undefined && explicit !== '') return explicit;
   const v = pinnedVersions();
-  const cache = env['XDG_CACHE_HOME'] !== undefined && env['XDG_CACHE_HOME'] !== '' ? env['XDG_CACHE_HOME'] : join(homedir(), '.cache');
+  const cache =
+    env['XDG_CACHE_HOME'] !== undefined && env['XDG_CACHE_HOME'] !== ''
+      ? env['XDG_CACHE_HOME']
+      : join(homedir(), '.cache');
   return join(cache, 'commitlog-testbin', `${v.kubernetes}-${v.etcd}-${v.helm}`);
 }
 
@@ -75,19 +78,27 @@ export interface ControlPlaneOptions {
 }
 
 /** {@link ControlPlaneOptions} with every default filled in. */
-export type ResolvedControlPlaneOptions = Required<Omit<ControlPlaneOptions, 'crdDir'>> & { readonly crdDir: string | null };
+export type ResolvedControlPlaneOptions = Required<Omit<ControlPlaneOptions, 'crdDir'>> & {
+  readonly crdDir: string | null;
+};
 
 /** Thrown when options are invalid. */
 export class ControlPlaneConfigError extends Error {
   readonly code = 'control-plane-config' as const;
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(`control plane option ${field}: ${message}`);
     this.name = 'ControlPlaneConfigError';
   }
 }
 
 /** Fills in defaults and validates; throws {@link ControlPlaneConfigError}. */
-export function resolveOptions(opts: ControlPlaneOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedControlPlaneOptions {
+export function resolveOptions(
+  opts: ControlPlaneOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedControlPlaneOptions {
   const r: ResolvedControlPlaneOptions = {
     scheduler: opts.scheduler ?? false,
     controllerManager: opts.controllerManager ?? true,
@@ -99,17 +110,25 @@ export function resolveOptions(opts: ControlPlaneOptions = {}, env: NodeJS.Proce
     serviceClusterIpRange: opts.serviceClusterIpRange ?? '10.0.0.0/24',
     apiServerFlags: opts.apiServerFlags ?? [],
   };
-  if (!(r.startTimeoutMs > 0)) throw new ControlPlaneConfigError('startTimeoutMs', `must be > 0, got ${r.startTimeoutMs}`);
+  if (!(r.startTimeoutMs > 0))
+    throw new ControlPlaneConfigError('startTimeoutMs', `must be > 0, got ${r.startTimeoutMs}`);
   if (!(r.stopTimeoutMs > 0)) throw new ControlPlaneConfigError('stopTimeoutMs', `must be > 0, got ${r.stopTimeoutMs}`);
   if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(r.serviceClusterIpRange)) {
-    throw new ControlPlaneConfigError('serviceClusterIpRange', `must be an IPv4 CIDR like 10.0.0.0/24, got ${r.serviceClusterIpRange}`);
+    throw new ControlPlaneConfigError(
+      'serviceClusterIpRange',
+      `must be an IPv4 CIDR like 10.0.0.0/24, got ${r.serviceClusterIpRange}`,
+    );
   }
   for (const f of r.apiServerFlags) {
-    if (!f.startsWith('--')) throw new ControlPlaneConfigError('apiServerFlags', `each flag must start with --, got ${f}`);
+    if (!f.startsWith('--'))
+      throw new ControlPlaneConfigError('apiServerFlags', `each flag must start with --, got ${f}`);
   }
   if (r.scheduler && !r.controllerManager) {
     // Not an error in Kubernetes, but pods would never get service-account tokens; say so early.
-    throw new ControlPlaneConfigError('scheduler', 'the scheduler needs the controller-manager (service accounts, replica sets)');
+    throw new ControlPlaneConfigError(
+      'scheduler',
+      'the scheduler needs the controller-manager (service accounts, replica sets)',
+    );
   }
   return r;
 }

@@ -7,14 +7,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiException, CoreV1Api, CustomObjectsApi, VersionApi, type V1ConfigMap } from '@kubernetes/client-node';
 import {
-  ApiException,
-  CoreV1Api,
-  CustomObjectsApi,
-  VersionApi,
-  type V1ConfigMap,
-} from '@kubernetes/client-node';
-import { controlPlaneStartTimeoutMs, useControlPlane, useNamespace, type ControlPlane } from '../support/control-plane.js';
+  controlPlaneStartTimeoutMs,
+  useControlPlane,
+  useNamespace,
+  type ControlPlane,
+} from '../support/control-plane.js';
 import { adminIdentity } from './control-plane.js';
 import { controlPlaneDir, pinnedVersions } from './config.js';
 import { installCrds, parseManifests, readCrds, refusedObjects } from './crds.js';
@@ -90,12 +89,19 @@ describe('test control plane (etcd + kube-apiserver + kube-controller-manager fr
     await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'audited' } } });
     await core.readNamespacedConfigMap({ namespace: ns.name, name: 'audited' });
     await core.listNamespacedConfigMap({ namespace: ns.name });
-    await core.patchNamespacedConfigMap({ namespace: ns.name, name: 'audited', body: [{ op: 'add', path: '/data', value: { a: 'b' } }] });
+    await core.patchNamespacedConfigMap({
+      namespace: ns.name,
+      name: 'audited',
+      body: [{ op: 'add', path: '/data', value: { a: 'b' } }],
+    });
     const after = await cp.audit.checkpoint();
     const writes = cp.audit.between(before, after, { namespace: ns.name, user: adminIdentity.user });
     assert.deepEqual(
       writes.map((w) => [w.verb, w.objectRef?.resource, w.objectRef?.name]),
-      [['create', 'configmaps', 'audited'], ['patch', 'configmaps', 'audited']],
+      [
+        ['create', 'configmaps', 'audited'],
+        ['patch', 'configmaps', 'audited'],
+      ],
     );
     assert.equal(cp.audit.between(before, after, { namespace: ns.name, verb: 'delete' }).length, 0);
   });
@@ -104,11 +110,29 @@ describe('test control plane (etcd + kube-apiserver + kube-controller-manager fr
     const crds = readCrds(join(controlPlaneDir, 'testdata'));
     assert.deepEqual(await installCrds(cp.kubeConfig, crds), ['widgets.test.commitlog.dev']);
     const custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
-    const widget = (size: number): object => ({ apiVersion: 'test.commitlog.dev/v1', kind: 'Widget', metadata: { name: `w${size}` }, spec: { size } });
-    await custom.createNamespacedCustomObject({ group: 'test.commitlog.dev', version: 'v1', namespace: ns.name, plural: 'widgets', body: widget(3) });
+    const widget = (size: number): object => ({
+      apiVersion: 'test.commitlog.dev/v1',
+      kind: 'Widget',
+      metadata: { name: `w${size}` },
+      spec: { size },
+    });
+    await custom.createNamespacedCustomObject({
+      group: 'test.commitlog.dev',
+      version: 'v1',
+      namespace: ns.name,
+      plural: 'widgets',
+      body: widget(3),
+    });
     await assert.rejects(
-      custom.createNamespacedCustomObject({ group: 'test.commitlog.dev', version: 'v1', namespace: ns.name, plural: 'widgets', body: widget(0) }),
-      (e: unknown) => e instanceof ApiException && e.code === 422 && /should be greater than or equal to 1/.test(String(e.body)),
+      custom.createNamespacedCustomObject({
+        group: 'test.commitlog.dev',
+        version: 'v1',
+        namespace: ns.name,
+        plural: 'widgets',
+        body: widget(0),
+      }),
+      (e: unknown) =>
+        e instanceof ApiException && e.code === 422 && /should be greater than or equal to 1/.test(String(e.body)),
     );
   });
 
@@ -130,13 +154,19 @@ spec:
 `);
     const refused = await refusedObjects(cp.kubeConfig, objects);
     assert.equal(refused.length, 1, refused.join('\n'));
-    assert.match(refused[0] ?? '', /^Deployment\/broken: HTTP 422 .*spec\.replicas.*must be greater than or equal to 0/);
+    assert.match(
+      refused[0] ?? '',
+      /^Deployment\/broken: HTTP 422 .*spec\.replicas.*must be greater than or equal to 0/,
+    );
     await assert.rejects(core.readNamespacedConfigMap({ namespace: ns.name, name: 'fine' }), isNotFound);
   });
 
   it('restarts the API server on the same address with the data kept (for recovery tests)', async function () {
     this.timeout(120_000);
-    await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'survivor' }, data: { k: 'v' } } });
+    await core.createNamespacedConfigMap({
+      namespace: ns.name,
+      body: { metadata: { name: 'survivor' }, data: { k: 'v' } },
+    });
     await cp.stopApiServer();
     try {
       await assert.rejects(core.readNamespacedConfigMap({ namespace: ns.name, name: 'survivor' }), (e: unknown) => {

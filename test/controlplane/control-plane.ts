@@ -14,11 +14,25 @@ import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { AuditLog, auditPolicyYaml } from './audit.js';
 import { binaryPath, MissingBinaryError, missingBinaries, type BinaryName } from './binaries.js';
-import { firstServiceIp, pinnedVersions, resolveOptions, type ControlPlaneOptions, type PinnedVersions, type ResolvedControlPlaneOptions } from './config.js';
+import {
+  firstServiceIp,
+  pinnedVersions,
+  resolveOptions,
+  type ControlPlaneOptions,
+  type PinnedVersions,
+  type ResolvedControlPlaneOptions,
+} from './config.js';
 import { installCrds, readCrds } from './crds.js';
 import { renderKubeconfig, writeKubeconfig } from './kubeconfig.js';
 import { freePorts, waitFor200 } from './net.js';
-import { createCa, createServiceAccountKeys, issueClientCert, issueServingCert, type CertificateAuthority, type ClientIdentity } from './pki.js';
+import {
+  createCa,
+  createServiceAccountKeys,
+  issueClientCert,
+  issueServingCert,
+  type CertificateAuthority,
+  type ClientIdentity,
+} from './pki.js';
 import { ManagedProcess, registerTempDir, unregisterTempDir } from './process.js';
 import { reapStale, tempDirPrefix, writeOwnerFile } from './stale.js';
 
@@ -34,7 +48,10 @@ export interface UserConfig {
 /** Thrown when a component does not start; the message carries the log tails. */
 export class ControlPlaneStartError extends Error {
   readonly code = 'control-plane-start' as const;
-  constructor(readonly component: string, message: string) {
+  constructor(
+    readonly component: string,
+    message: string,
+  ) {
     super(`control plane: ${component} did not start: ${message}`);
     this.name = 'ControlPlaneStartError';
   }
@@ -73,7 +90,13 @@ export class ControlPlane {
     /** Versions of the binaries (from versions.env). */
     readonly versions: PinnedVersions,
     private readonly ca: CertificateAuthority,
-    private readonly ports: { readonly etcd: number; readonly etcdPeer: number; readonly api: number; readonly kcm: number; readonly scheduler: number },
+    private readonly ports: {
+      readonly etcd: number;
+      readonly etcdPeer: number;
+      readonly api: number;
+      readonly kcm: number;
+      readonly scheduler: number;
+    },
   ) {}
 
   /** See {@link startControlPlane}. */
@@ -90,11 +113,23 @@ export class ControlPlane {
     registerTempDir(dir);
     writeOwnerFile(dir, []);
     const [etcd, etcdPeer, api, kcm, scheduler] = await freePorts(5);
-    if (etcd === undefined || etcdPeer === undefined || api === undefined || kcm === undefined || scheduler === undefined) {
+    if (
+      etcd === undefined ||
+      etcdPeer === undefined ||
+      api === undefined ||
+      kcm === undefined ||
+      scheduler === undefined
+    ) {
       throw new Error('freePorts returned too few ports');
     }
     const ca = await createCa('commitlog-test-ca');
-    const cp = new ControlPlane(opts, dir, `https://127.0.0.1:${api}`, pinnedVersions(), ca, { etcd, etcdPeer, api, kcm, scheduler });
+    const cp = new ControlPlane(opts, dir, `https://127.0.0.1:${api}`, pinnedVersions(), ca, {
+      etcd,
+      etcdPeer,
+      api,
+      kcm,
+      scheduler,
+    });
     try {
       await cp.#boot();
     } catch (e) {
@@ -115,7 +150,13 @@ export class ControlPlane {
     };
     const serviceIp = firstServiceIp(this.opts.serviceClusterIpRange);
     const serving = await issueServingCert(this.ca, {
-      dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+      dns: [
+        'localhost',
+        'kubernetes',
+        'kubernetes.default',
+        'kubernetes.default.svc',
+        'kubernetes.default.svc.cluster.local',
+      ],
       ips: ['127.0.0.1', serviceIp],
     });
     const sa = await createServiceAccountKeys();
@@ -176,15 +217,24 @@ export class ControlPlane {
     // discovery at start and only every 30 s after, so a CRD installed later would leave
     // owner-reference cascades of custom resources unnoticed for that long.
     if (this.opts.crdDir !== null) {
-      this.crds = await installCrds(this.kubeConfig, readCrds(this.opts.crdDir), Math.max(1_000, deadline - Date.now()));
+      this.crds = await installCrds(
+        this.kubeConfig,
+        readCrds(this.opts.crdDir),
+        Math.max(1_000, deadline - Date.now()),
+      );
     }
     if (this.opts.controllerManager) {
-      await this.#startController('kube-controller-manager', this.ports.kcm, [
-        `--service-account-private-key-file=${saKey}`,
-        `--root-ca-file=${caFile}`,
-        '--use-service-account-credentials=false',
-        `--service-cluster-ip-range=${this.opts.serviceClusterIpRange}`,
-      ], deadline);
+      await this.#startController(
+        'kube-controller-manager',
+        this.ports.kcm,
+        [
+          `--service-account-private-key-file=${saKey}`,
+          `--root-ca-file=${caFile}`,
+          '--use-service-account-credentials=false',
+          `--service-cluster-ip-range=${this.opts.serviceClusterIpRange}`,
+        ],
+        deadline,
+      );
     }
     if (this.opts.scheduler) {
       await this.#startController('kube-scheduler', this.ports.scheduler, [], deadline);
@@ -195,7 +245,12 @@ export class ControlPlane {
    * Starts kube-controller-manager or kube-scheduler as `system:<name>` (in system:masters),
    * serving /healthz on 127.0.0.1:`port` with a self-signed certificate, no leader election.
    */
-  async #startController(name: 'kube-controller-manager' | 'kube-scheduler', port: number, extra: readonly string[], deadline: number): Promise<void> {
+  async #startController(
+    name: 'kube-controller-manager' | 'kube-scheduler',
+    port: number,
+    extra: readonly string[],
+    deadline: number,
+  ): Promise<void> {
     const kc = await this.kubeConfigFor({ user: `system:${name}`, groups: ['system:masters'] });
     await this.#run(name, [
       `--kubeconfig=${kc.kubeconfigPath}`,
@@ -213,11 +268,19 @@ export class ControlPlane {
   async #run(name: BinaryName, args: readonly string[]): Promise<ManagedProcess> {
     const p = await ManagedProcess.start(name, binaryPath(this.opts.binDir, name), args, join(this.dir, `${name}.log`));
     this.#procs.set(name, p);
-    writeOwnerFile(this.dir, [...this.#procs.values()].filter((q) => q.exitStatus === null).map((q) => q.pid));
+    writeOwnerFile(
+      this.dir,
+      [...this.#procs.values()].filter((q) => q.exitStatus === null).map((q) => q.pid),
+    );
     return p;
   }
 
-  async #waitHealthy(name: string, url: string, deadline: number, tls?: { ca?: string; cert?: string; key?: string; insecure?: boolean }): Promise<void> {
+  async #waitHealthy(
+    name: string,
+    url: string,
+    deadline: number,
+    tls?: { ca?: string; cert?: string; key?: string; insecure?: boolean },
+  ): Promise<void> {
     const proc = this.#procs.get(name);
     try {
       await waitFor200(url, deadline, tls, () => (proc?.exitStatus != null ? 'the process exited' : null));
@@ -237,7 +300,10 @@ export class ControlPlane {
     const cert = await issueClientCert(this.ca, id);
     const safe = id.user.replace(/[^A-Za-z0-9_.-]/g, '_');
     const path = join(this.dir, `kubeconfig-${safe}-${this.#userConfigs.size}.yaml`);
-    const uc = { kubeconfigPath: path, kubeConfig: writeKubeconfig(path, renderKubeconfig(this.server, this.ca.certPem, id.user, cert)) };
+    const uc = {
+      kubeconfigPath: path,
+      kubeConfig: writeKubeconfig(path, renderKubeconfig(this.server, this.ca.certPem, id.user, cert)),
+    };
     this.#userConfigs.set(key, uc);
     return uc;
   }
@@ -253,7 +319,11 @@ export class ControlPlane {
     if (running !== undefined && running.exitStatus === null) return;
     await this.#run('kube-apiserver', this.#apiServerArgs);
     const admin = await issueClientCert(this.ca, adminIdentity);
-    await this.#waitHealthy('kube-apiserver', `${this.server}/readyz`, deadline, { ca: this.ca.certPem, cert: admin.certPem, key: admin.keyPem });
+    await this.#waitHealthy('kube-apiserver', `${this.server}/readyz`, deadline, {
+      ca: this.ca.certPem,
+      cert: admin.certPem,
+      key: admin.keyPem,
+    });
   }
 
   /** Last lines of a component's log (for failure messages). */

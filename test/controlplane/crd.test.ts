@@ -7,8 +7,19 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ApiException, ApiextensionsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { controlPlaneStartTimeoutMs, useControlPlane, useNamespace, type ControlPlane } from '../support/control-plane.js';
+import {
+  ApiException,
+  ApiextensionsV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import {
+  controlPlaneStartTimeoutMs,
+  useControlPlane,
+  useNamespace,
+  type ControlPlane,
+} from '../support/control-plane.js';
 import { repoRoot } from './config.js';
 import { readCrds } from './crds.js';
 
@@ -46,7 +57,10 @@ describe('CommitLogCluster CRD on the real API server', function () {
   const ns = useNamespace();
   const create = (name: string, spec: Record<string, unknown>): Promise<Clc> =>
     api.createNamespacedCustomObject({
-      group, version, namespace: ns.name, plural,
+      group,
+      version,
+      namespace: ns.name,
+      plural,
       body: { apiVersion: `${group}/${version}`, kind: 'CommitLogCluster', metadata: { name }, spec },
     }) as Promise<Clc>;
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -64,23 +78,47 @@ describe('CommitLogCluster CRD on the real API server', function () {
 
   it('lets spec.storage.size grow but refuses to shrink it', async () => {
     await create('sized', { storage: { size: '1Gi' } });
-    await api.patchNamespacedCustomObject({ group, version, namespace: ns.name, plural, name: 'sized', body: { spec: { storage: { size: '2Gi' } } } }, mergePatch);
+    await api.patchNamespacedCustomObject(
+      { group, version, namespace: ns.name, plural, name: 'sized', body: { spec: { storage: { size: '2Gi' } } } },
+      mergePatch,
+    );
     await rejectsWith(
-      api.patchNamespacedCustomObject({ group, version, namespace: ns.name, plural, name: 'sized', body: { spec: { storage: { size: '1536Mi' } } } }, mergePatch),
+      api.patchNamespacedCustomObject(
+        { group, version, namespace: ns.name, plural, name: 'sized', body: { spec: { storage: { size: '1536Mi' } } } },
+        mergePatch,
+      ),
       'spec.storage.size cannot decrease',
     );
   });
 
   it('scales through the scale subresource: spec.replicas follows, generation bumps', async () => {
     const c = await create('scaled', { replicas: 3 });
-    await api.patchNamespacedCustomObjectScale({ group, version, namespace: ns.name, plural, name: 'scaled', body: { spec: { replicas: 5 } } }, mergePatch);
-    const after = (await api.getNamespacedCustomObject({ group, version, namespace: ns.name, plural, name: 'scaled' })) as Clc;
+    await api.patchNamespacedCustomObjectScale(
+      { group, version, namespace: ns.name, plural, name: 'scaled', body: { spec: { replicas: 5 } } },
+      mergePatch,
+    );
+    const after = (await api.getNamespacedCustomObject({
+      group,
+      version,
+      namespace: ns.name,
+      plural,
+      name: 'scaled',
+    })) as Clc;
     assert.equal(after.spec['replicas'], 5);
     assert.equal(after.metadata.generation, (c.metadata.generation ?? 0) + 1);
-    const scale = (await api.getNamespacedCustomObjectScale({ group, version, namespace: ns.name, plural, name: 'scaled' })) as { spec: { replicas: number } };
+    const scale = (await api.getNamespacedCustomObjectScale({
+      group,
+      version,
+      namespace: ns.name,
+      plural,
+      name: 'scaled',
+    })) as { spec: { replicas: number } };
     assert.equal(scale.spec.replicas, 5);
     await rejectsWith(
-      api.patchNamespacedCustomObjectScale({ group, version, namespace: ns.name, plural, name: 'scaled', body: { spec: { replicas: 16 } } }, mergePatch),
+      api.patchNamespacedCustomObjectScale(
+        { group, version, namespace: ns.name, plural, name: 'scaled', body: { spec: { replicas: 16 } } },
+        mergePatch,
+      ),
       'spec.replicas must be at most 15',
     );
   });
@@ -93,7 +131,14 @@ describe('CommitLogCluster CRD on the real API server', function () {
     )) as Clc;
     assert.equal(withStatus.status?.['phase'], undefined, 'status written through the main resource is dropped');
     const updated = (await api.patchNamespacedCustomObjectStatus(
-      { group, version, namespace: ns.name, plural, name: 'stat', body: { status: { phase: 'Running', readyReplicas: 2 } } },
+      {
+        group,
+        version,
+        namespace: ns.name,
+        plural,
+        name: 'stat',
+        body: { status: { phase: 'Running', readyReplicas: 2 } },
+      },
       mergePatch,
     )) as Clc;
     assert.equal(updated.status?.['phase'], 'Running');

@@ -35,7 +35,8 @@ export function parseManifests(text: string, source = 'manifest'): KubernetesObj
     if (doc.errors.length > 0) throw new Error(`${source}: ${doc.errors.map((e) => e.message).join('; ')}`);
     const v: unknown = doc.toJS();
     if (v === null || v === undefined) continue;
-    if (typeof v !== 'object' || !('kind' in v) || !('apiVersion' in v)) throw new Error(`${source}: a document has no apiVersion/kind`);
+    if (typeof v !== 'object' || !('kind' in v) || !('apiVersion' in v))
+      throw new Error(`${source}: a document has no apiVersion/kind`);
     // JSON is YAML: loadYaml does the model deserialization for us.
     out.push(loadYaml<KubernetesObject>(JSON.stringify(v)));
   }
@@ -46,7 +47,9 @@ export function parseManifests(text: string, source = 'manifest'): KubernetesObj
 export function readCrds(dir: string): V1CustomResourceDefinition[] {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+    files = readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
@@ -62,11 +65,24 @@ export function readCrds(dir: string): V1CustomResourceDefinition[] {
  * Server-side applies `objects` (force, field manager {@link fixtureFieldManager});
  * `dryRun` sends `dryRun=All`, so the API server validates and admits without persisting.
  */
-export async function applyObjects(kc: KubeConfig, objects: readonly KubernetesObject[], opts: { dryRun?: boolean } = {}): Promise<KubernetesObject[]> {
+export async function applyObjects(
+  kc: KubeConfig,
+  objects: readonly KubernetesObject[],
+  opts: { dryRun?: boolean } = {},
+): Promise<KubernetesObject[]> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   const out: KubernetesObject[] = [];
   for (const o of objects) {
-    out.push(await api.patch(o, undefined, opts.dryRun === true ? 'All' : undefined, fixtureFieldManager, true, PatchStrategy.ServerSideApply));
+    out.push(
+      await api.patch(
+        o,
+        undefined,
+        opts.dryRun === true ? 'All' : undefined,
+        fixtureFieldManager,
+        true,
+        PatchStrategy.ServerSideApply,
+      ),
+    );
   }
   return out;
 }
@@ -74,14 +90,22 @@ export async function applyObjects(kc: KubeConfig, objects: readonly KubernetesO
 /** Thrown when the API server refuses a CRD; `message` is the API server's own explanation. */
 export class CrdInstallError extends Error {
   readonly code = 'crd-install' as const;
-  constructor(readonly crd: string, readonly status: number, readonly apiMessage: string) {
+  constructor(
+    readonly crd: string,
+    readonly status: number,
+    readonly apiMessage: string,
+  ) {
     super(`the API server refused CRD ${crd} (HTTP ${status}): ${apiMessage}`);
     this.name = 'CrdInstallError';
   }
 }
 
 /** Applies the CRDs and waits until each is Established; returns their names. Throws {@link CrdInstallError}. */
-export async function installCrds(kc: KubeConfig, crds: readonly V1CustomResourceDefinition[], timeoutMs = 30_000): Promise<string[]> {
+export async function installCrds(
+  kc: KubeConfig,
+  crds: readonly V1CustomResourceDefinition[],
+  timeoutMs = 30_000,
+): Promise<string[]> {
   for (const crd of crds) {
     try {
       await applyObjects(kc, [crd]);
@@ -96,7 +120,11 @@ export async function installCrds(kc: KubeConfig, crds: readonly V1CustomResourc
 }
 
 /** Polls until every named CRD has condition Established=True. */
-export async function waitForCrdsEstablished(kc: KubeConfig, names: readonly string[], timeoutMs = 30_000): Promise<void> {
+export async function waitForCrdsEstablished(
+  kc: KubeConfig,
+  names: readonly string[],
+  timeoutMs = 30_000,
+): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
   const deadline = Date.now() + timeoutMs;
   for (const name of names) {
@@ -105,7 +133,9 @@ export async function waitForCrdsEstablished(kc: KubeConfig, names: readonly str
       const established = crd.status?.conditions?.find((c) => c.type === 'Established');
       if (established?.status === 'True') break;
       if (Date.now() > deadline) {
-        throw new Error(`CRD ${name} not Established after ${timeoutMs} ms; conditions: ${JSON.stringify(crd.status?.conditions ?? [])}`);
+        throw new Error(
+          `CRD ${name} not Established after ${timeoutMs} ms; conditions: ${JSON.stringify(crd.status?.conditions ?? [])}`,
+        );
       }
       await sleep(100);
     }

@@ -29,7 +29,10 @@ describe('control-plane fixture (no binaries needed)', () => {
     });
 
     it('rejects invalid options with the field named', () => {
-      assert.throws(() => resolveOptions({ startTimeoutMs: 0 }, {}), (e: unknown) => e instanceof ControlPlaneConfigError && e.field === 'startTimeoutMs');
+      assert.throws(
+        () => resolveOptions({ startTimeoutMs: 0 }, {}),
+        (e: unknown) => e instanceof ControlPlaneConfigError && e.field === 'startTimeoutMs',
+      );
       assert.throws(() => resolveOptions({ serviceClusterIpRange: '10.0.0.0' }, {}), ControlPlaneConfigError);
       assert.throws(() => resolveOptions({ apiServerFlags: ['v=4'] }, {}), /must start with --/);
       assert.throws(() => resolveOptions({ scheduler: true, controllerManager: false }, {}), ControlPlaneConfigError);
@@ -38,7 +41,10 @@ describe('control-plane fixture (no binaries needed)', () => {
     it('finds the binaries where build.sh puts them, or where COMMITLOG_TESTBIN says', () => {
       const v = pinnedVersions();
       assert.match(v.kubernetes, /^v1\.\d+\.\d+$/);
-      assert.equal(testbinDir({ HOME: '/h', XDG_CACHE_HOME: '/c' }), `/c/commitlog-testbin/${v.kubernetes}-${v.etcd}-${v.helm}`);
+      assert.equal(
+        testbinDir({ HOME: '/h', XDG_CACHE_HOME: '/c' }),
+        `/c/commitlog-testbin/${v.kubernetes}-${v.etcd}-${v.helm}`,
+      );
       assert.equal(testbinDir({ COMMITLOG_TESTBIN: '/x' }), '/x');
     });
 
@@ -84,7 +90,10 @@ describe('control-plane fixture (no binaries needed)', () => {
 
     it('encodes the user as CN and each group as O in client certificates', async () => {
       const ca = await createCa('t');
-      const c = new X509Certificate((await issueClientCert(ca, { user: 'system:kube-controller-manager', groups: ['system:masters', 'g2'] })).certPem);
+      const c = new X509Certificate(
+        (await issueClientCert(ca, { user: 'system:kube-controller-manager', groups: ['system:masters', 'g2'] }))
+          .certPem,
+      );
       assert.match(c.subject, /CN=system:kube-controller-manager/);
       assert.match(c.subject, /O=system:masters/);
       assert.match(c.subject, /O=g2/);

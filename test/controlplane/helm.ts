@@ -24,7 +24,10 @@ export interface HelmResult {
  * (a non-zero exit is a value, not an exception). Throws {@link MissingBinaryError} when
  * helm is not built.
  */
-export function runHelm(args: readonly string[], opts: { binDir?: string; timeoutMs?: number; kubeconfig?: string } = {}): Promise<HelmResult> {
+export function runHelm(
+  args: readonly string[],
+  opts: { binDir?: string; timeoutMs?: number; kubeconfig?: string } = {},
+): Promise<HelmResult> {
   const helm = binaryPath(opts.binDir ?? testbinDir(), 'helm');
   const home = mkdtempSync(join(tmpdir(), 'commitlog-helm-'));
   const env: NodeJS.ProcessEnv = {
@@ -36,21 +39,43 @@ export function runHelm(args: readonly string[], opts: { binDir?: string; timeou
     KUBECONFIG: opts.kubeconfig ?? join(home, 'no-kubeconfig'),
   };
   return new Promise((resolve) => {
-    execFile(helm, [...args], { env, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      rmSync(home, { recursive: true, force: true });
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-      resolve({ code, stdout, stderr: err !== null && typeof err.code !== 'number' ? `${stderr}\n${err.message}` : stderr });
-    });
+    execFile(
+      helm,
+      [...args],
+      { env, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        rmSync(home, { recursive: true, force: true });
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        resolve({
+          code,
+          stdout,
+          stderr: err !== null && typeof err.code !== 'number' ? `${stderr}\n${err.message}` : stderr,
+        });
+      },
+    );
   });
 }
 
 /** `helm template` of a local chart into objects; throws with helm's stderr on failure. */
 export async function helmTemplate(
   chartDir: string,
-  opts: { releaseName?: string; namespace?: string; includeCrds?: boolean; set?: readonly string[]; binDir?: string } = {},
+  opts: {
+    releaseName?: string;
+    namespace?: string;
+    includeCrds?: boolean;
+    set?: readonly string[];
+    binDir?: string;
+  } = {},
 ): Promise<KubernetesObject[]> {
   // --skip-tests: test hooks are not part of an install; they run only under `helm test`.
-  const args = ['template', opts.releaseName ?? 'test', chartDir, '--namespace', opts.namespace ?? 'default', '--skip-tests'];
+  const args = [
+    'template',
+    opts.releaseName ?? 'test',
+    chartDir,
+    '--namespace',
+    opts.namespace ?? 'default',
+    '--skip-tests',
+  ];
   if (opts.includeCrds === true) args.push('--include-crds');
   for (const s of opts.set ?? []) args.push('--set', s);
   const r = await runHelm(args, { binDir: opts.binDir });

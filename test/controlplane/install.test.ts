@@ -21,7 +21,10 @@ describe('install manifest dist/install.yaml', function () {
 
   it('is accepted object by object by the real API server (server-side apply, dry run)', async () => {
     const objects = parseManifests(readFileSync(join(repoRoot, 'dist', 'install.yaml'), 'utf8'), 'dist/install.yaml');
-    assert.ok(objects.some((o) => o.kind === 'Deployment'), 'the manifest installs the operator Deployment');
+    assert.ok(
+      objects.some((o) => o.kind === 'Deployment'),
+      'the manifest installs the operator Deployment',
+    );
     assert.deepEqual(await refusedObjects(cp.kubeConfig, objects), []);
   });
 });

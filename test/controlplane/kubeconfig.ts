@@ -11,14 +11,22 @@ import type { CertAndKey } from './pki.js';
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 
 /** Renders a kubeconfig for `user` against `server` (an https URL). */
-export function renderKubeconfig(server: string, caPem: string, user: string, client: CertAndKey, namespace = 'default'): string {
+export function renderKubeconfig(
+  server: string,
+  caPem: string,
+  user: string,
+  client: CertAndKey,
+  namespace = 'default',
+): string {
   const cluster = 'commitlog-test';
   const context = `${user}@${cluster}`;
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: cluster, cluster: { server, 'certificate-authority-data': b64(caPem) } }],
-    users: [{ name: user, user: { 'client-certificate-data': b64(client.certPem), 'client-key-data': b64(client.keyPem) } }],
+    users: [
+      { name: user, user: { 'client-certificate-data': b64(client.certPem), 'client-key-data': b64(client.keyPem) } },
+    ],
     contexts: [{ name: context, context: { cluster, user, namespace } }],
     'current-context': context,
   });

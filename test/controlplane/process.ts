@@ -54,7 +54,11 @@ export class ManagedProcess {
   #exit: ExitStatus | null = null;
   readonly #exited: Promise<ExitStatus>;
 
-  private constructor(readonly name: string, readonly logPath: string, child: ChildProcess) {
+  private constructor(
+    readonly name: string,
+    readonly logPath: string,
+    child: ChildProcess,
+  ) {
     this.#child = child;
     this.#exited = new Promise((res) => {
       child.once('exit', (code, signal) => {
@@ -122,7 +126,10 @@ export class ManagedProcess {
     if (this.#exit !== null) return this.#exit;
     this.#child.kill('SIGTERM');
     const ac = new AbortController();
-    const graceful = await Promise.race([this.#exited, sleep(timeoutMs, null, { signal: ac.signal }).catch(() => null)]);
+    const graceful = await Promise.race([
+      this.#exited,
+      sleep(timeoutMs, null, { signal: ac.signal }).catch(() => null),
+    ]);
     ac.abort();
     if (graceful !== null) return graceful;
     this.#child.kill('SIGKILL');
@@ -132,7 +139,8 @@ export class ManagedProcess {
   /** Human-readable description of an unexpected exit, with the log tail. */
   describeExit(): string {
     const s = this.#exit;
-    const how = s === null ? 'is running' : s.signal !== null ? `was killed by ${s.signal}` : `exited with code ${s.code}`;
+    const how =
+      s === null ? 'is running' : s.signal !== null ? `was killed by ${s.signal}` : `exited with code ${s.code}`;
     return `${this.name} (pid ${this.#child.pid}) ${how}; last lines of ${this.logPath}:\n${this.logTail()}`;
   }
 }

@@ -29,7 +29,13 @@ describe('test control plane with kube-scheduler', function () {
     await core.patchNodeStatus(
       {
         name: 'node-a',
-        body: { status: { capacity, allocatable: capacity, conditions: [{ type: 'Ready', status: 'True', reason: 'Test', message: 'no kubelet: set by the test' }] } },
+        body: {
+          status: {
+            capacity,
+            allocatable: capacity,
+            conditions: [{ type: 'Ready', status: 'True', reason: 'Test', message: 'no kubelet: set by the test' }],
+          },
+        },
       },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
@@ -46,7 +52,13 @@ describe('test control plane with kube-scheduler', function () {
     }
     await core.createNamespacedPod({
       namespace: 'default',
-      body: { metadata: { name: 'p' }, spec: { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'example.invalid/never-pulled' }] } },
+      body: {
+        metadata: { name: 'p' },
+        spec: {
+          automountServiceAccountToken: false,
+          containers: [{ name: 'c', image: 'example.invalid/never-pulled' }],
+        },
+      },
     });
     const deadline = Date.now() + 30_000;
     let nodeName: string | undefined;

@@ -21,7 +21,13 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, StorageV1Api, type KubeConfig, type V1PersistentVolumeClaim, type V1Service } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  StorageV1Api,
+  type KubeConfig,
+  type V1PersistentVolumeClaim,
+  type V1Service,
+} from '@kubernetes/client-node';
 
 /** The StorageClass the provisioner serves (made the default). */
 export const storageClassName = 'standard';
@@ -33,7 +39,9 @@ export function addressesOf(cidr: string): string[] {
   if (m === null) throw new Error(`not an IPv4 CIDR: ${cidr}`);
   const bits = Number(m[5]);
   if (bits < 16 || bits > 30) throw new Error(`LoadBalancer range ${cidr}: prefix must be /16…/30`);
-  const base = (((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0) & ~((1 << (32 - bits)) - 1);
+  const base =
+    (((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0) &
+    ~((1 << (32 - bits)) - 1);
   const out: string[] = [];
   for (let i = 1; i < 2 ** (32 - bits) - 1; i++) {
     const a = (base + i) >>> 0;
@@ -52,7 +60,11 @@ export function assignAddresses(services: readonly V1Service[], range: readonly 
   const free = range.filter((a) => !taken.has(a));
   const waiting = lbs
     .filter((s) => (s.status?.loadBalancer?.ingress ?? []).length === 0)
-    .sort((a, b) => String(a.metadata?.creationTimestamp?.toISOString?.() ?? '').localeCompare(String(b.metadata?.creationTimestamp?.toISOString?.() ?? '')));
+    .sort((a, b) =>
+      String(a.metadata?.creationTimestamp?.toISOString?.() ?? '').localeCompare(
+        String(b.metadata?.creationTimestamp?.toISOString?.() ?? ''),
+      ),
+    );
   const out = new Map<V1Service, string>();
   for (const s of waiting) {
     const a = free.shift();
@@ -64,8 +76,13 @@ export function assignAddresses(services: readonly V1Service[], range: readonly 
 
 /** Claims the provisioner must serve: pending, of its class (or of none: the default), no volume yet. */
 export function claimsToProvision(claims: readonly V1PersistentVolumeClaim[]): V1PersistentVolumeClaim[] {
-  return claims.filter((c) => c.status?.phase === 'Pending' && (c.spec?.volumeName ?? '') === '' &&
-    (c.spec?.storageClassName ?? storageClassName) === storageClassName && c.metadata?.deletionTimestamp === undefined);
+  return claims.filter(
+    (c) =>
+      c.status?.phase === 'Pending' &&
+      (c.spec?.volumeName ?? '') === '' &&
+      (c.spec?.storageClassName ?? storageClassName) === storageClassName &&
+      c.metadata?.deletionTimestamp === undefined,
+  );
 }
 
 /** A running pair of loops; see the module comment. */
@@ -75,12 +92,20 @@ export class Addons {
   /** The last error of a pass (a pass that fails is retried on the next one). */
   lastError: string | null = null;
 
-  private constructor(private readonly kc: KubeConfig, private readonly range: readonly string[], private readonly volumeDir: string, periodMs: number) {
+  private constructor(
+    private readonly kc: KubeConfig,
+    private readonly range: readonly string[],
+    private readonly volumeDir: string,
+    periodMs: number,
+  ) {
     this.#done = this.#loop(periodMs);
   }
 
   /** Installs the default StorageClass and starts both loops. */
-  static async start(kc: KubeConfig, opts: { readonly loadBalancerCidr: string; readonly volumeDir: string; readonly periodMs?: number }): Promise<Addons> {
+  static async start(
+    kc: KubeConfig,
+    opts: { readonly loadBalancerCidr: string; readonly volumeDir: string; readonly periodMs?: number },
+  ): Promise<Addons> {
     await kc.makeApiClient(StorageV1Api).createStorageClass({
       body: {
         metadata: { name: storageClassName, annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
@@ -113,7 +138,11 @@ export class Addons {
       const name = svc.metadata?.name ?? '';
       const namespace = svc.metadata?.namespace ?? '';
       // Replace with the resourceVersion just read: a conflict is retried on the next pass.
-      await core.replaceNamespacedServiceStatus({ name, namespace, body: { ...svc, status: { ...svc.status, loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] } } } });
+      await core.replaceNamespacedServiceStatus({
+        name,
+        namespace,
+        body: { ...svc, status: { ...svc.status, loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] } } },
+      });
     }
   }
 
@@ -134,7 +163,12 @@ export class Addons {
               persistentVolumeReclaimPolicy: 'Retain',
               storageClassName,
               hostPath: { path, type: 'Directory' },
-              claimRef: { kind: 'PersistentVolumeClaim', namespace: c.metadata?.namespace, name: c.metadata?.name, uid },
+              claimRef: {
+                kind: 'PersistentVolumeClaim',
+                namespace: c.metadata?.namespace,
+                name: c.metadata?.name,
+                uid,
+              },
             },
           },
         });

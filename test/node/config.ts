@@ -71,78 +71,115 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 
 /** CNI: a bridge with host-local addresses from the pod range, and portmap. */
 export function cniConfig(dirs: NodeDirs): string {
-  return JSON.stringify({
-    cniVersion: '0.4.0',
-    name: 'commitlog',
-    plugins: [
-      {
-        type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: true, hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: addresses.podCidr }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: dirs.cniIpam },
-      },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ],
-  }, null, 2);
+  return JSON.stringify(
+    {
+      cniVersion: '0.4.0',
+      name: 'commitlog',
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: 'cni0',
+          isGateway: true,
+          ipMasq: true,
+          hairpinMode: true,
+          ipam: {
+            type: 'host-local',
+            ranges: [[{ subnet: addresses.podCidr }]],
+            routes: [{ dst: '0.0.0.0/0' }],
+            dataDir: dirs.cniIpam,
+          },
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    },
+    null,
+    2,
+  );
 }
 
 /** KubeletConfiguration (YAML is a superset of JSON). */
-export function kubeletConfig(dirs: NodeDirs, o: { readonly cgroupRoot: string; readonly healthzPort: number; readonly resolvConf: string }): string {
-  return JSON.stringify({
-    apiVersion: 'kubelet.config.k8s.io/v1beta1',
-    kind: 'KubeletConfiguration',
-    // These machines have cgroup v1; kubelets from 1.35 refuse it unless told (KEP-5573).
-    failCgroupV1: false,
-    cgroupDriver: 'cgroupfs',
-    cgroupRoot: o.cgroupRoot,
-    address: addresses.nodeIp,
-    port: 10250,
-    readOnlyPort: 0,
-    healthzBindAddress: '127.0.0.1',
-    healthzPort: o.healthzPort,
-    containerRuntimeEndpoint: `unix://${dirs.containerd}/containerd.sock`,
-    imageServiceEndpoint: `unix://${dirs.containerd}/containerd.sock`,
-    failSwapOn: false,
-    podLogsDir: dirs.podLogs,
-    clusterDNS: [addresses.dnsIp],
-    clusterDomain: 'cluster.local',
-    resolvConf: o.resolvConf,
-    // The API server reaches the kubelet (logs, exec) with no client certificate.
-    authentication: { anonymous: { enabled: true }, webhook: { enabled: false } },
-    authorization: { mode: 'AlwaysAllow' },
-    // A shared disk and memory: never evict the test's pods, never collect its images.
-    evictionHard: { 'memory.available': '1%', 'nodefs.available': '1%', 'nodefs.inodesFree': '1%', 'imagefs.available': '1%' },
-    imageGCHighThresholdPercent: 100,
-    imageGCLowThresholdPercent: 99,
-    serializeImagePulls: false,
-    rotateCertificates: false,
-    serverTLSBootstrap: false,
-    protectKernelDefaults: false,
-    syncFrequency: '10s',
-    fileCheckFrequency: '10s',
-    nodeStatusUpdateFrequency: '5s',
-  }, null, 2);
+export function kubeletConfig(
+  dirs: NodeDirs,
+  o: { readonly cgroupRoot: string; readonly healthzPort: number; readonly resolvConf: string },
+): string {
+  return JSON.stringify(
+    {
+      apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      kind: 'KubeletConfiguration',
+      // These machines have cgroup v1; kubelets from 1.35 refuse it unless told (KEP-5573).
+      failCgroupV1: false,
+      cgroupDriver: 'cgroupfs',
+      cgroupRoot: o.cgroupRoot,
+      address: addresses.nodeIp,
+      port: 10250,
+      readOnlyPort: 0,
+      healthzBindAddress: '127.0.0.1',
+      healthzPort: o.healthzPort,
+      containerRuntimeEndpoint: `unix://${dirs.containerd}/containerd.sock`,
+      imageServiceEndpoint: `unix://${dirs.containerd}/containerd.sock`,
+      failSwapOn: false,
+      podLogsDir: dirs.podLogs,
+      clusterDNS: [addresses.dnsIp],
+      clusterDomain: 'cluster.local',
+      resolvConf: o.resolvConf,
+      // The API server reaches the kubelet (logs, exec) with no client certificate.
+      authentication: { anonymous: { enabled: true }, webhook: { enabled: false } },
+      authorization: { mode: 'AlwaysAllow' },
+      // A shared disk and memory: never evict the test's pods, never collect its images.
+      evictionHard: {
+        'memory.available': '1%',
+        'nodefs.available': '1%',
+        'nodefs.inodesFree': '1%',
+        'imagefs.available': '1%',
+      },
+      imageGCHighThresholdPercent: 100,
+      imageGCLowThresholdPercent: 99,
+      serializeImagePulls: false,
+      rotateCertificates: false,
+      serverTLSBootstrap: false,
+      protectKernelDefaults: false,
+      syncFrequency: '10s',
+      fileCheckFrequency: '10s',
+      nodeStatusUpdateFrequency: '5s',
+    },
+    null,
+    2,
+  );
 }
 
 /** KubeProxyConfiguration: iptables mode, host-wide conntrack settings left alone. */
-export function kubeProxyConfig(o: { readonly kubeconfig: string; readonly healthzPort: number; readonly metricsPort: number }): string {
-  return JSON.stringify({
-    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
-    kind: 'KubeProxyConfiguration',
-    mode: 'iptables',
-    clusterCIDR: addresses.podCidr,
-    hostnameOverride: nodeName,
-    bindAddress: addresses.nodeIp,
-    healthzBindAddress: `127.0.0.1:${o.healthzPort}`,
-    metricsBindAddress: `127.0.0.1:${o.metricsPort}`,
-    clientConnection: { kubeconfig: o.kubeconfig },
-    // Pod → Service → pod on the same bridge works without br_netfilter when every hop is SNATed.
-    iptables: { masqueradeAll: true },
-    // 0 = leave nf_conntrack_max and the timeouts as they are.
-    conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
-  }, null, 2);
+export function kubeProxyConfig(o: {
+  readonly kubeconfig: string;
+  readonly healthzPort: number;
+  readonly metricsPort: number;
+}): string {
+  return JSON.stringify(
+    {
+      apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+      kind: 'KubeProxyConfiguration',
+      mode: 'iptables',
+      clusterCIDR: addresses.podCidr,
+      hostnameOverride: nodeName,
+      bindAddress: addresses.nodeIp,
+      healthzBindAddress: `127.0.0.1:${o.healthzPort}`,
+      metricsBindAddress: `127.0.0.1:${o.metricsPort}`,
+      clientConnection: { kubeconfig: o.kubeconfig },
+      // Pod → Service → pod on the same bridge works without br_netfilter when every hop is SNATed.
+      iptables: { masqueradeAll: true },
+      // 0 = leave nf_conntrack_max and the timeouts as they are.
+      conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
+    },
+    null,
+    2,
+  );
 }
 
 /** CoreDNS serving cluster.local from the API (it runs as a process on the node address). */
-export function corefile(o: { readonly kubeconfig: string; readonly healthPort: number; readonly readyPort: number }): string {
+export function corefile(o: {
+  readonly kubeconfig: string;
+  readonly healthPort: number;
+  readonly readyPort: number;
+}): string {
   return `.:53 {
     errors
     health 127.0.0.1:${o.healthPort}

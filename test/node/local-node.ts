@@ -20,7 +20,16 @@ import { startControlPlane, type ControlPlane } from '../controlplane/control-pl
 import { freePorts, waitFor200 } from '../controlplane/net.js';
 import { ManagedProcess } from '../controlplane/process.js';
 import { Addons } from './addons.js';
-import { addresses, cniConfig, containerdConfig, corefile, kubeletConfig, kubeProxyConfig, nodeName, type NodeDirs } from './config.js';
+import {
+  addresses,
+  cniConfig,
+  containerdConfig,
+  corefile,
+  kubeletConfig,
+  kubeProxyConfig,
+  nodeName,
+  type NodeDirs,
+} from './config.js';
 
 /** An OCI archive to import, and the repository name it is imported under (docker.io/library/<name>:<tag>). */
 export interface ImageArchive {
@@ -32,7 +41,10 @@ export interface ImageArchive {
 /** Thrown when the node cannot start; names the component and carries its log tail. */
 export class LocalNodeError extends Error {
   readonly code = 'local-node' as const;
-  constructor(readonly component: string, message: string) {
+  constructor(
+    readonly component: string,
+    message: string,
+  ) {
     super(`local node: ${component}: ${message}`);
     this.name = 'LocalNodeError';
   }
@@ -61,17 +73,27 @@ export class LocalNode {
   readonly #procs: ManagedProcess[] = [];
   #addons: Addons | null = null;
 
-  private constructor(readonly cp: ControlPlane, readonly dirs: NodeDirs) {}
+  private constructor(
+    readonly cp: ControlPlane,
+    readonly dirs: NodeDirs,
+  ) {}
 
   /**
    * Starts the node. `images` are imported into containerd; `pause` is the pod sandbox image
    * (its entrypoint must keep running). Bounded by `startTimeoutMs` (default 240 s).
    */
-  static async start(opts: { readonly images: readonly ImageArchive[]; readonly pause: ImageArchive; readonly startTimeoutMs?: number }): Promise<LocalNode> {
+  static async start(opts: {
+    readonly images: readonly ImageArchive[];
+    readonly pause: ImageArchive;
+    readonly startTimeoutMs?: number;
+  }): Promise<LocalNode> {
     const root = process.env['COMMITLOG_NODE_DIR'];
     const cgroupRoot = process.env['COMMITLOG_NODE_CGROUP'];
     if (root === undefined || cgroupRoot === undefined || process.env['COMMITLOG_NODE_IP'] !== addresses.nodeIp) {
-      throw new LocalNodeError('environment', 'run inside `bash test/node/node.sh run -- …` (it creates the namespaces and the cgroup)');
+      throw new LocalNodeError(
+        'environment',
+        'run inside `bash test/node/node.sh run -- …` (it creates the namespaces and the cgroup)',
+      );
     }
     const deadline = Date.now() + (opts.startTimeoutMs ?? 240_000);
     for (const b of nodeBinaries) binary(b);
@@ -111,34 +133,69 @@ export class LocalNode {
   }
 
   #ctr(args: readonly string[]): string {
-    const r = spawnSync('ctr', ['--address', join(this.dirs.containerd, 'containerd.sock'), '--namespace', 'k8s.io', ...args], { encoding: 'utf8' });
+    const r = spawnSync(
+      'ctr',
+      ['--address', join(this.dirs.containerd, 'containerd.sock'), '--namespace', 'k8s.io', ...args],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new LocalNodeError('ctr', `ctr ${args.join(' ')}: ${r.stderr || r.stdout}`);
     return r.stdout;
   }
 
-  async #until(what: string, deadline: number, proc: ManagedProcess | null, check: () => Promise<boolean> | boolean): Promise<void> {
+  async #until(
+    what: string,
+    deadline: number,
+    proc: ManagedProcess | null,
+    check: () => Promise<boolean> | boolean,
+  ): Promise<void> {
     let last = '';
     for (;;) {
-      if (proc?.exitStatus != null) throw new LocalNodeError(proc.name, `exited while waiting for ${what}\n${proc.describeExit()}`);
+      if (proc?.exitStatus != null)
+        throw new LocalNodeError(proc.name, `exited while waiting for ${what}\n${proc.describeExit()}`);
       try {
         if (await check()) return;
       } catch (e) {
         last = (e as Error).message;
       }
-      if (Date.now() > deadline) throw new LocalNodeError(proc?.name ?? what, `timed out waiting for ${what} (${last})\n${proc?.describeExit() ?? ''}`);
+      if (Date.now() > deadline)
+        throw new LocalNodeError(
+          proc?.name ?? what,
+          `timed out waiting for ${what} (${last})\n${proc?.describeExit() ?? ''}`,
+        );
       await sleep(250);
     }
   }
 
-  async #boot(images: readonly ImageArchive[], pause: ImageArchive, cgroupRoot: string, deadline: number): Promise<void> {
+  async #boot(
+    images: readonly ImageArchive[],
+    pause: ImageArchive,
+    cgroupRoot: string,
+    deadline: number,
+  ): Promise<void> {
     const d = this.dirs;
     for (const p of [d.containerd, d.cniConf, d.cniIpam, d.kubelet, d.podLogs]) mkdirSync(p, { recursive: true });
-    const [kubeletHealth, proxyHealth, proxyMetrics, dnsHealth, dnsReady] = await freePorts(5) as [number, number, number, number, number];
+    const [kubeletHealth, proxyHealth, proxyMetrics, dnsHealth, dnsReady] = (await freePorts(5)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
 
     writeFileSync(join(d.cniConf, '10-commitlog.conflist'), cniConfig(d));
     writeFileSync(join(d.containerd, 'config.toml'), containerdConfig(d, fullRef(pause)));
-    const containerd = await this.#run('containerd', 'containerd', ['--config', join(d.containerd, 'config.toml'), '--log-level', 'warn']);
-    await this.#until('the containerd socket', deadline, containerd, () => existsSync(join(d.containerd, 'containerd.sock')) && (this.#ctr(['version']), true));
+    const containerd = await this.#run('containerd', 'containerd', [
+      '--config',
+      join(d.containerd, 'config.toml'),
+      '--log-level',
+      'warn',
+    ]);
+    await this.#until(
+      'the containerd socket',
+      deadline,
+      containerd,
+      () => existsSync(join(d.containerd, 'containerd.sock')) && (this.#ctr(['version']), true),
+    );
     for (const img of [pause, ...images]) {
       this.#ctr(['images', 'import', '--base-name', `docker.io/library/${img.name}`, img.archive]);
       if (!this.#ctr(['images', 'ls', '-q']).split('\n').includes(fullRef(img))) {
@@ -148,8 +205,14 @@ export class LocalNode {
 
     const resolvConf = join(d.root, 'resolv.conf');
     writeFileSync(resolvConf, '');
-    writeFileSync(join(d.root, 'kubelet.yaml'), kubeletConfig(d, { cgroupRoot, healthzPort: kubeletHealth, resolvConf }));
-    const kubeletKc = await this.cp.kubeConfigFor({ user: `system:node:${nodeName}`, groups: ['system:nodes', 'system:masters'] });
+    writeFileSync(
+      join(d.root, 'kubelet.yaml'),
+      kubeletConfig(d, { cgroupRoot, healthzPort: kubeletHealth, resolvConf }),
+    );
+    const kubeletKc = await this.cp.kubeConfigFor({
+      user: `system:node:${nodeName}`,
+      groups: ['system:nodes', 'system:masters'],
+    });
     const kubelet = await this.#run('kubelet', binary('kubelet'), [
       `--config=${join(d.root, 'kubelet.yaml')}`,
       `--kubeconfig=${kubeletKc.kubeconfigPath}`,
@@ -165,8 +228,18 @@ export class LocalNode {
       return (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
     });
 
-    writeFileSync(join(d.root, 'kube-proxy.yaml'), kubeProxyConfig({ kubeconfig: (await this.cp.kubeConfigFor({ user: 'system:kube-proxy' })).kubeconfigPath, healthzPort: proxyHealth, metricsPort: proxyMetrics }));
-    const proxy = await this.#run('kube-proxy', binary('kube-proxy'), [`--config=${join(d.root, 'kube-proxy.yaml')}`, '--v=1']);
+    writeFileSync(
+      join(d.root, 'kube-proxy.yaml'),
+      kubeProxyConfig({
+        kubeconfig: (await this.cp.kubeConfigFor({ user: 'system:kube-proxy' })).kubeconfigPath,
+        healthzPort: proxyHealth,
+        metricsPort: proxyMetrics,
+      }),
+    );
+    const proxy = await this.#run('kube-proxy', binary('kube-proxy'), [
+      `--config=${join(d.root, 'kube-proxy.yaml')}`,
+      '--v=1',
+    ]);
     await this.#until('kube-proxy healthz', deadline, proxy, async () => {
       await waitFor200(`http://127.0.0.1:${proxyHealth}/healthz`, Date.now() + 1_000);
       return true;
@@ -175,22 +248,40 @@ export class LocalNode {
     // Cluster DNS: CoreDNS on the node address, behind the kube-dns Service (no selector: the
     // endpoint is this process, not a pod).
     const dnsKc = await this.cp.kubeConfigFor({ user: 'system:coredns', groups: ['system:masters'] });
-    writeFileSync(join(d.root, 'Corefile'), corefile({ kubeconfig: dnsKc.kubeconfigPath, healthPort: dnsHealth, readyPort: dnsReady }));
+    writeFileSync(
+      join(d.root, 'Corefile'),
+      corefile({ kubeconfig: dnsKc.kubeconfigPath, healthPort: dnsHealth, readyPort: dnsReady }),
+    );
     const dns = await this.#run('coredns', binary('coredns'), ['-conf', join(d.root, 'Corefile')]);
     await core.createNamespacedService({
       namespace: 'kube-system',
       body: {
         metadata: { name: 'kube-dns', labels: { 'k8s-app': 'kube-dns' } },
-        spec: { clusterIP: addresses.dnsIp, ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] },
+        spec: {
+          clusterIP: addresses.dnsIp,
+          ports: [
+            { name: 'dns', port: 53, protocol: 'UDP' },
+            { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+          ],
+        },
       },
     });
     await this.cp.kubeConfig.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
       namespace: 'kube-system',
       body: {
-        metadata: { name: 'kube-dns-node', labels: { 'kubernetes.io/service-name': 'kube-dns', 'endpointslice.kubernetes.io/managed-by': 'commitlog-test-node' } },
+        metadata: {
+          name: 'kube-dns-node',
+          labels: {
+            'kubernetes.io/service-name': 'kube-dns',
+            'endpointslice.kubernetes.io/managed-by': 'commitlog-test-node',
+          },
+        },
         addressType: 'IPv4',
         endpoints: [{ addresses: [addresses.nodeIp], conditions: { ready: true } }],
-        ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }],
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+        ],
       },
     });
     await this.#until('CoreDNS ready', deadline, dns, async () => {
@@ -198,7 +289,10 @@ export class LocalNode {
       return true;
     });
 
-    this.#addons = await Addons.start(this.cp.kubeConfig, { loadBalancerCidr: addresses.loadBalancerCidr, volumeDir: join(d.root, 'volumes') });
+    this.#addons = await Addons.start(this.cp.kubeConfig, {
+      loadBalancerCidr: addresses.loadBalancerCidr,
+      volumeDir: join(d.root, 'volumes'),
+    });
   }
 
   /** Copies every component's log and the pods' logs into `dest` (for a failed run). */
@@ -209,7 +303,8 @@ export class LocalNode {
       const f = join(this.cp.dir, `${c}.log`);
       if (existsSync(f)) cpSync(f, join(dest, `${c}.log`));
     }
-    if (existsSync(this.dirs.podLogs)) cpSync(this.dirs.podLogs, join(dest, 'pods'), { recursive: true, dereference: true });
+    if (existsSync(this.dirs.podLogs))
+      cpSync(this.dirs.podLogs, join(dest, 'pods'), { recursive: true, dereference: true });
     if (this.#addons?.lastError != null) writeFileSync(join(dest, 'addons.error'), this.#addons.lastError + '\n');
   }
 

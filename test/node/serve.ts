@@ -42,7 +42,10 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   const t0 = Date.now();
   say('starting: control plane, containerd, kubelet, kube-proxy, CoreDNS, LoadBalancer and volume addons');
-  const node = await LocalNode.start({ images: [find('commitlog-node'), find('commitlog-operator')], pause: find('commitlog-pause') });
+  const node = await LocalNode.start({
+    images: [find('commitlog-node'), find('commitlog-operator')],
+    pause: find('commitlog-pause'),
+  });
   say(`ready in ${Math.round((Date.now() - t0) / 1000)}s (API server ${node.cp.server})`);
   let status = 1;
   try {
@@ -58,7 +61,9 @@ async function main(argv: readonly string[]): Promise<number> {
           E2E_OPERATOR_IMAGE: process.env['E2E_OPERATOR_IMAGE'] ?? find('commitlog-operator').ref,
         },
       });
-      const forward = (sig: NodeJS.Signals): void => { child.kill(sig); };
+      const forward = (sig: NodeJS.Signals): void => {
+        child.kill(sig);
+      };
       process.on('SIGINT', forward).on('SIGTERM', forward);
       child.on('error', reject);
       child.on('exit', (code, signal) => resolve(code ?? (signal !== null ? 128 + 15 : 1)));

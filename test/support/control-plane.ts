@@ -69,13 +69,22 @@ let counter = 0;
 
 /** A DNS-1123 label for a namespace: `t-<hint>-<n>-<random>`, at most 63 characters. */
 export function namespaceName(hint: string): string {
-  const slug = hint.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40).replace(/-+$/, '');
+  const slug = hint
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
   counter += 1;
   return `t-${slug === '' ? 'test' : slug}-${counter}-${randomBytes(2).toString('hex')}`;
 }
 
 /** Creates a namespace named after `hint` and returns its name. */
-export async function createNamespace(cp: ControlPlane, hint: string, labels: Record<string, string> = {}): Promise<string> {
+export async function createNamespace(
+  cp: ControlPlane,
+  hint: string,
+  labels: Record<string, string> = {},
+): Promise<string> {
   const name = namespaceName(hint);
   await cp.kubeConfig.makeApiClient(CoreV1Api).createNamespace({
     body: { metadata: { name, labels: { 'commitlog.dev/test': 'true', ...labels } } },

@@ -17,7 +17,9 @@ export const mochaHooks: RootHookObject = {
     // the process is still alive 60 s after the last test, name what keeps it alive and
     // exit with the code mocha set. The timer is unref'd: it never keeps the process alive.
     setTimeout(() => {
-      process.stderr.write(`\nmocha: still running 60 s after the last test; open resources: ${process.getActiveResourcesInfo().join(', ')}. Exiting.\n`);
+      process.stderr.write(
+        `\nmocha: still running 60 s after the last test; open resources: ${process.getActiveResourcesInfo().join(', ')}. Exiting.\n`,
+      );
       process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
     }, 60_000).unref();
   },

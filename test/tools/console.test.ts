@@ -63,7 +63,9 @@ describe('the live console in headless chromium (3 nodes, updates after a leader
 
   before(async function () {
     if (!CHROMIUM) {
-      console.log('    SKIPPED: no chromium (Debian package `chromium`; .ci/run installs it), so the console cannot be tested in a browser');
+      console.log(
+        '    SKIPPED: no chromium (Debian package `chromium`; .ci/run installs it), so the console cannot be tested in a browser',
+      );
       this.skip();
     }
     t = await TestAgents.create();
@@ -71,13 +73,38 @@ describe('the live console in headless chromium (3 nodes, updates after a leader
     await t.start('b', { extra: { console: true } });
     await t.start('c', { extra: { console: true } });
     const agents = t;
-    await eventually('three voters', () => agents.get('a').node.status().members.filter((m) => m.suffrage === 'voter').length === 3, 30_000);
+    await eventually(
+      'three voters',
+      () =>
+        agents
+          .get('a')
+          .node.status()
+          .members.filter((m) => m.suffrage === 'voter').length === 3,
+      30_000,
+    );
     profile = mkdtempSync(join(tmpdir(), 'commitlog-chromium-'));
-    browser = spawn(CHROMIUM as string, ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--window-size=1100,900', `--user-data-dir=${profile}`, '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0', 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    browser = spawn(
+      CHROMIUM as string,
+      [
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--window-size=1100,900',
+        `--user-data-dir=${profile}`,
+        '--remote-debugging-address=127.0.0.1',
+        '--remote-debugging-port=0',
+        'about:blank',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     const b = browser;
     const devtools = await new Promise<string>((ok, fail) => {
       let err = '';
-      const timer = setTimeout(() => fail(new Error(`chromium did not start its DevTools endpoint within 60 s:\n${err}`)), 60_000);
+      const timer = setTimeout(
+        () => fail(new Error(`chromium did not start its DevTools endpoint within 60 s:\n${err}`)),
+        60_000,
+      );
       b.stderr?.on('data', (d: Buffer) => {
         err += d.toString();
         const m = /DevTools listening on (ws:\/\/[^\s]+)/.exec(err);
@@ -91,7 +118,9 @@ describe('the live console in headless chromium (3 nodes, updates after a leader
     const http = new URL(devtools.replace('ws://', 'http://')).host;
     const follower = [...agents.agents.values()].find((a) => !a.node.isLeader);
     assert.ok(follower);
-    const target = (await (await fetch(`http://${http}/json/new?http://127.0.0.1:${follower.httpPort}/console`, { method: 'PUT' })).json()) as { webSocketDebuggerUrl: string };
+    const target = (await (
+      await fetch(`http://${http}/json/new?http://127.0.0.1:${follower.httpPort}/console`, { method: 'PUT' })
+    ).json()) as { webSocketDebuggerUrl: string };
     page = await Page.open(target.webSocketDebuggerUrl);
   });
 
@@ -110,10 +139,14 @@ describe('the live console in headless chromium (3 nodes, updates after a leader
     );
 
   it('shows three members, exactly one leader, and the live state', async () => {
-    const v = await eventually('three members on the page', async () => {
-      const x = await view();
-      return x.rows.length === 3 && x.state === 'live' ? x : undefined;
-    }, 30_000);
+    const v = await eventually(
+      'three members on the page',
+      async () => {
+        const x = await view();
+        return x.rows.length === 3 && x.state === 'live' ? x : undefined;
+      },
+      30_000,
+    );
     assert.deepEqual(v.rows.map((r) => r[0]).sort(), ['a', 'b', 'c']);
     assert.deepEqual(v.rows.map((r) => r[1]).sort(), ['leader', 'voter', 'voter']);
     assert.equal(v.rows.find((r) => r[1] === 'leader')?.[0], v.leader);
@@ -124,22 +157,37 @@ describe('the live console in headless chromium (3 nodes, updates after a leader
     const before = await view();
     const target = ['a', 'b', 'c'].find((n) => n !== before.leader) as string;
     const leaderName = before.leader;
-    await call<TransferLeadershipResponse>((cb) => agents.adminClient(leaderName).transferLeadership({ targetId: target }, cb));
-    const after = await eventually(`the page shows ${target} as leader`, async () => {
-      const x = await view();
-      return x.leader === target && x.rows.find((r) => r[1] === 'leader')?.[0] === target ? x : undefined;
-    }, 30_000);
+    await call<TransferLeadershipResponse>((cb) =>
+      agents.adminClient(leaderName).transferLeadership({ targetId: target }, cb),
+    );
+    const after = await eventually(
+      `the page shows ${target} as leader`,
+      async () => {
+        const x = await view();
+        return x.leader === target && x.rows.find((r) => r[1] === 'leader')?.[0] === target ? x : undefined;
+      },
+      30_000,
+    );
     assert.ok(after.updates > before.updates, 'the same page received new snapshots');
-    const history = await (page as Page).eval<string[]>(`[...document.querySelectorAll('#history tr')].map((tr) => tr.children[1].textContent)`);
+    const history = await (page as Page).eval<string[]>(
+      `[...document.querySelectorAll('#history tr')].map((tr) => tr.children[1].textContent)`,
+    );
     assert.equal(history[0], target, 'newest leader first in the history');
     assert.ok(history.includes(leaderName));
     const log = agents.logClient(target);
     try {
-      await call((cb) => log.produce({ record: { value: Buffer.from('hello console'), offset: 0, term: 0, type: 0 } }, cb));
+      await call((cb) =>
+        log.produce({ record: { value: Buffer.from('hello console'), offset: 0, term: 0, type: 0 } }, cb),
+      );
     } finally {
       log.close();
     }
-    await eventually('the record on the page', async () => (await (page as Page).eval<string>(`document.getElementById('records').textContent`)).includes('hello console'), 30_000);
+    await eventually(
+      'the record on the page',
+      async () =>
+        (await (page as Page).eval<string>(`document.getElementById('records').textContent`)).includes('hello console'),
+      30_000,
+    );
     const shot = await (page as Page).send<{ data: string }>('Page.captureScreenshot', { format: 'png' });
     mkdirSync(resolve(SCREENSHOT, '..'), { recursive: true });
     writeFileSync(SCREENSHOT, Buffer.from(shot.data, 'base64'));

@@ -24,7 +24,11 @@ describe('grpcurl and grpc_health_probe against a real agent (no .proto files)',
   let pki: LocalPki;
   let agent: CliAgent | undefined;
   /** `grpcurl <TLS flags> <flags> <agent address> <verb…>` as the README writes it. */
-  let grpcurl: (flags: readonly string[], verb: readonly string[], cn?: 'root' | 'nobody') => ReturnType<typeof runTool>;
+  let grpcurl: (
+    flags: readonly string[],
+    verb: readonly string[],
+    cn?: 'root' | 'nobody',
+  ) => ReturnType<typeof runTool>;
 
   before(async function () {
     tools = await ensureTools();
@@ -38,17 +42,39 @@ describe('grpcurl and grpc_health_probe against a real agent (no .proto files)',
     const config = join(dir, 'node.yaml');
     writeFileSync(config, 'cluster-id: grpcurl-test\nraft-preset: test\ngossip-preset: local\n');
     agent = await startCliAgent([
-      'agent', '--bootstrap', '--node-name', 'n0', '--data-dir', join(dir, 'data'), '--config-file', config,
-      '--bind-addr', `127.0.0.1:${await freePort()}`, '--rpc-port', String(await freePort()), '--http-port', String(await freePort()),
+      'agent',
+      '--bootstrap',
+      '--node-name',
+      'n0',
+      '--data-dir',
+      join(dir, 'data'),
+      '--config-file',
+      config,
+      '--bind-addr',
+      `127.0.0.1:${await freePort()}`,
+      '--rpc-port',
+      String(await freePort()),
+      '--http-port',
+      String(await freePort()),
       ...Object.entries(localPkiFlags(pki)).flatMap(([k, v]) => [`--${k}`, v]),
     ]);
     const a = agent;
-    await eventually('readyz 200', async () => (await fetch(`http://127.0.0.1:${a.httpPort}/readyz`)).status === 200, 15_000);
+    await eventually(
+      'readyz 200',
+      async () => (await fetch(`http://127.0.0.1:${a.httpPort}/readyz`)).status === 200,
+      15_000,
+    );
     grpcurl = (flags, verb, cn = 'root') =>
       runTool(bin, [
-        '-cacert', pki.ca,
-        '-cert', cn === 'root' ? pki.rootCert : pki.nobodyCert, '-key', cn === 'root' ? pki.rootKey : pki.nobodyKey,
-        ...flags, `127.0.0.1:${a.rpcPort}`, ...verb,
+        '-cacert',
+        pki.ca,
+        '-cert',
+        cn === 'root' ? pki.rootCert : pki.nobodyCert,
+        '-key',
+        cn === 'root' ? pki.rootKey : pki.nobodyKey,
+        ...flags,
+        `127.0.0.1:${a.rpcPort}`,
+        ...verb,
       ]);
   });
 
@@ -61,14 +87,18 @@ describe('grpcurl and grpc_health_probe against a real agent (no .proto files)',
     const r = await grpcurl([], ['list']);
     assert.equal(r.code, 0, r.stderr);
     const services = r.stdout.trim().split('\n');
-    for (const s of ['log.v1.Log', 'log.v1.Admin', 'grpc.health.v1.Health']) assert.ok(services.includes(s), `${s} missing from:\n${r.stdout}`);
+    for (const s of ['log.v1.Log', 'log.v1.Admin', 'grpc.health.v1.Health'])
+      assert.ok(services.includes(s), `${s} missing from:\n${r.stdout}`);
   });
 
-  it('`grpcurl describe` shows the methods and messages, with the protos\' comments', async () => {
+  it("`grpcurl describe` shows the methods and messages, with the protos' comments", async () => {
     const svc = await grpcurl([], ['describe', 'log.v1.Log']);
     assert.equal(svc.code, 0, svc.stderr);
     assert.match(svc.stdout, /rpc Produce \( \.log\.v1\.ProduceRequest \) returns \( \.log\.v1\.ProduceResponse \);/);
-    assert.match(svc.stdout, /rpc ConsumeStream \( \.log\.v1\.ConsumeRequest \) returns \( stream \.log\.v1\.ConsumeResponse \);/);
+    assert.match(
+      svc.stdout,
+      /rpc ConsumeStream \( \.log\.v1\.ConsumeRequest \) returns \( stream \.log\.v1\.ConsumeResponse \);/,
+    );
     const msg = await grpcurl([], ['describe', 'log.v1.Record']);
     assert.equal(msg.code, 0, msg.stderr);
     assert.match(msg.stdout, /bytes value = 1;/);
@@ -84,7 +114,7 @@ describe('grpcurl and grpc_health_probe against a real agent (no .proto files)',
     assert.equal((JSON.parse(c.stdout) as { record: { value: string } }).record.value, 'aGVsbG8=');
   });
 
-  it('an error\'s google.rpc.ErrorInfo is decoded (reason, domain, bounds)', async () => {
+  it("an error's google.rpc.ErrorInfo is decoded (reason, domain, bounds)", async () => {
     const r = await grpcurl(['-d', '{"offset": 1000}'], ['log.v1.Log/Consume']);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Code: OutOfRange/);
@@ -102,14 +132,25 @@ describe('grpcurl and grpc_health_probe against a real agent (no .proto files)',
 
   it('`grpc_health_probe` over TLS (no client certificate) answers SERVING', async () => {
     assert.ok(tools.ok && agent);
-    const r = await runTool(tools.path('grpc_health_probe'), ['-addr', `127.0.0.1:${agent.rpcPort}`, '-tls', '-tls-ca-cert', pki.ca]);
+    const r = await runTool(tools.path('grpc_health_probe'), [
+      '-addr',
+      `127.0.0.1:${agent.rpcPort}`,
+      '-tls',
+      '-tls-ca-cert',
+      pki.ca,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout + r.stderr, /status: SERVING/);
   });
 
-  it('`grpc_health_probe` in plaintext (the kubelet\'s route) answers SERVING for log.v1.Log (readiness)', async () => {
+  it("`grpc_health_probe` in plaintext (the kubelet's route) answers SERVING for log.v1.Log (readiness)", async () => {
     assert.ok(tools.ok && agent);
-    const r = await runTool(tools.path('grpc_health_probe'), ['-addr', `127.0.0.1:${agent.rpcPort}`, '-service', 'log.v1.Log']);
+    const r = await runTool(tools.path('grpc_health_probe'), [
+      '-addr',
+      `127.0.0.1:${agent.rpcPort}`,
+      '-service',
+      'log.v1.Log',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout + r.stderr, /status: SERVING/);
   });
@@ -127,7 +168,14 @@ describe('server reflection can be turned off', function () {
     const pki = await createTestPki();
     const s = await startTestServer(pki, new MemoryBackend(), { config: { reflection: false } });
     try {
-      const r = await runTool(tools.path('grpcurl'), ['-cacert', join(pki.dir, 'ca.pem'), '-servername', 'localhost', s.address, 'list']);
+      const r = await runTool(tools.path('grpcurl'), [
+        '-cacert',
+        join(pki.dir, 'ca.pem'),
+        '-servername',
+        'localhost',
+        s.address,
+        'list',
+      ]);
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /does not support the reflection API/);
     } finally {

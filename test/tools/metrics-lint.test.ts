@@ -17,7 +17,7 @@ import { ensureTools, runTool, type Tools } from './tools.js';
 
 const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
-describe('a running node\'s /metrics pass promtool\'s lint, and OpenMetrics is served when asked', function () {
+describe("a running node's /metrics pass promtool's lint, and OpenMetrics is served when asked", function () {
   this.timeout(600_000);
   let tools: Tools;
   let dir: string;
@@ -29,17 +29,37 @@ describe('a running node\'s /metrics pass promtool\'s lint, and OpenMetrics is s
     dir = mkdtempSync(join(tmpdir(), 'commitlog-metrics-'));
     pki = (await ensureLocalPki(dir)).paths;
     const config = join(dir, 'node.yaml');
-    writeFileSync(config, 'cluster-id: metrics-test\nraft-preset: test\ngossip-preset: local\nrequest-log-level: silent\n');
+    writeFileSync(
+      config,
+      'cluster-id: metrics-test\nraft-preset: test\ngossip-preset: local\nrequest-log-level: silent\n',
+    );
     const gossip0 = await freePort();
     const start = async (name: string, gossip: number, extra: string[]): Promise<CliAgent> =>
       startCliAgent([
-        'agent', '--node-name', name, '--data-dir', join(dir, name), '--config-file', config,
-        '--bind-addr', `127.0.0.1:${gossip}`, '--rpc-port', String(await freePort()), '--http-port', String(await freePort()),
-        ...Object.entries(localPkiFlags(pki, await ensureNodeCert(pki, name))).flatMap(([k, v]) => [`--${k}`, v]), ...extra,
+        'agent',
+        '--node-name',
+        name,
+        '--data-dir',
+        join(dir, name),
+        '--config-file',
+        config,
+        '--bind-addr',
+        `127.0.0.1:${gossip}`,
+        '--rpc-port',
+        String(await freePort()),
+        '--http-port',
+        String(await freePort()),
+        ...Object.entries(localPkiFlags(pki, await ensureNodeCert(pki, name))).flatMap(([k, v]) => [`--${k}`, v]),
+        ...extra,
       ]);
     agents.push(await start('n0', gossip0, ['--bootstrap']));
     agents.push(await start('n1', await freePort(), ['--start-join-addrs', `127.0.0.1:${gossip0}`]));
-    for (const a of agents) await eventually(`node on ${a.httpPort} ready`, async () => (await fetch(`http://127.0.0.1:${a.httpPort}/readyz`)).status === 200, 30_000);
+    for (const a of agents)
+      await eventually(
+        `node on ${a.httpPort} ready`,
+        async () => (await fetch(`http://127.0.0.1:${a.httpPort}/readyz`)).status === 200,
+        30_000,
+      );
   });
 
   after(() => {
@@ -68,19 +88,36 @@ describe('a running node\'s /metrics pass promtool\'s lint, and OpenMetrics is s
 
   it('gossip and Raft counters are counters (TYPE counter, never decreasing), with units in their names', async () => {
     const { text } = await scrape(agents[0] as CliAgent);
-    for (const family of ['commitlog_gossip_bytes_total', 'commitlog_gossip_packets_total', 'commitlog_gossip_protocol_total', 'commitlog_gossip_packets_dropped_total', 'commitlog_produce_total']) {
+    for (const family of [
+      'commitlog_gossip_bytes_total',
+      'commitlog_gossip_packets_total',
+      'commitlog_gossip_protocol_total',
+      'commitlog_gossip_packets_dropped_total',
+      'commitlog_produce_total',
+    ]) {
       assert.match(text, new RegExp(`^# TYPE ${family} counter$`, 'm'), `${family} is a counter`);
     }
     assert.match(text, /^# TYPE commitlog_raft_follower_lag_entries gauge$/m);
     const value = (t: string): number => Number(/commitlog_gossip_bytes_total\{direction="sent"\} (\d+)/.exec(t)?.[1]);
     const before = value(text);
-    await eventually('more gossip bytes sent', async () => value((await scrape(agents[0] as CliAgent)).text) > before, 10_000);
+    await eventually(
+      'more gossip bytes sent',
+      async () => value((await scrape(agents[0] as CliAgent)).text) > before,
+      10_000,
+    );
   });
 
   it('answers OpenMetrics to an Accept header that asks for it, and the text format otherwise', async () => {
-    const om = await scrape(agents[0] as CliAgent, 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5');
+    const om = await scrape(
+      agents[0] as CliAgent,
+      'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5',
+    );
     assert.equal(om.type, OPENMETRICS);
-    assert.match(om.text, /^# TYPE commitlog_gossip_bytes counter$/m, 'OpenMetrics names the counter family without _total');
+    assert.match(
+      om.text,
+      /^# TYPE commitlog_gossip_bytes counter$/m,
+      'OpenMetrics names the counter family without _total',
+    );
     assert.match(om.text, /^commitlog_gossip_bytes_total\{direction="sent"\} \d+$/m);
     assert.ok(om.text.endsWith('# EOF\n'), 'OpenMetrics ends with # EOF');
     const plain = await scrape(agents[0] as CliAgent, 'text/plain');

@@ -15,7 +15,8 @@ const BUILD = join(import.meta.dirname, 'build.sh');
 export type ToolName = 'grpcurl' | 'grpc_health_probe' | 'promlint';
 
 /** Where the tools are, or why they are not. */
-export type Tools = { readonly ok: true; path(name: ToolName): string } | { readonly ok: false; readonly reason: string };
+export type Tools =
+  { readonly ok: true; path(name: ToolName): string } | { readonly ok: false; readonly reason: string };
 
 let pending: Promise<Tools> | undefined;
 
@@ -34,7 +35,11 @@ async function build(): Promise<Tools> {
     p.once('error', () => resolve(-1));
     p.once('close', resolve);
   });
-  if (code !== 0) return { ok: false, reason: `bash test/tools/build.sh failed (exit ${String(code)}):\n${out.trim().split('\n').slice(-15).join('\n')}` };
+  if (code !== 0)
+    return {
+      ok: false,
+      reason: `bash test/tools/build.sh failed (exit ${String(code)}):\n${out.trim().split('\n').slice(-15).join('\n')}`,
+    };
   return { ok: true, path: (name) => join(dir, name) };
 }
 
@@ -46,7 +51,11 @@ export interface ToolRun {
 }
 
 /** Runs `bin args…` (stdin from `input`), killed after `timeoutMs`. */
-export async function runTool(bin: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ToolRun> {
+export async function runTool(
+  bin: string,
+  args: readonly string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<ToolRun> {
   const p = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -29,7 +29,12 @@ describe('Casbin ACL (acl/authorizer)', () => {
   it('reloads the policy when the file is replaced on disk', async () => {
     const seen: unknown[] = [];
     const reloaded = new EventEmitter();
-    const authz = await CasbinAuthorizer.open(files(), { onReload: (e) => { seen.push(e); reloaded.emit('r'); } });
+    const authz = await CasbinAuthorizer.open(files(), {
+      onReload: (e) => {
+        seen.push(e);
+        reloaded.emit('r');
+      },
+    });
     try {
       assert.equal(authz.authorize('nobody', 'consume'), false);
       const tmp = join(dir, 'policy.csv.new');
@@ -53,6 +58,9 @@ describe('Casbin ACL (acl/authorizer)', () => {
   });
 
   it('fails to open with a typed error when a file is missing', async () => {
-    await assert.rejects(CasbinAuthorizer.open({ modelFile: join(dir, 'none.conf'), policyFile: join(dir, 'policy.csv') }), AclFilesError);
+    await assert.rejects(
+      CasbinAuthorizer.open({ modelFile: join(dir, 'none.conf'), policyFile: join(dir, 'policy.csv') }),
+      AclFilesError,
+    );
   });
 });

@@ -52,7 +52,9 @@ async function load(files: AclFiles): Promise<Enforcer> {
   try {
     return await newEnforcer(newModelFromString(modelText), new StringAdapter(policyText));
   } catch (err) {
-    throw new AclFilesError(`invalid ACL model ${files.modelFile} or policy ${files.policyFile}: ${(err as Error).message}`);
+    throw new AclFilesError(
+      `invalid ACL model ${files.modelFile} or policy ${files.policyFile}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -76,13 +78,21 @@ export class CasbinAuthorizer implements Authorizer {
    * Loads the files (throws {@link AclFilesError}) and, when `watch` is true, reloads them
    * when they change. `onReload` hears about every reload attempt (null = success).
    */
-  static async open(files: AclFiles, opts: { watch?: boolean; onReload?: (err: unknown | null) => void } = {}): Promise<CasbinAuthorizer> {
+  static async open(
+    files: AclFiles,
+    opts: { watch?: boolean; onReload?: (err: unknown | null) => void } = {},
+  ): Promise<CasbinAuthorizer> {
     const authz = new CasbinAuthorizer(await load(files), files);
     if (opts.watch ?? true) {
       const onReload = opts.onReload ?? (() => {});
-      authz.watcher = new FileWatcher([files.modelFile, files.policyFile], () => {
-        authz.reloading = authz.reload().then(() => onReload(null), onReload);
-      }, onReload, { pollMs: 60_000 });
+      authz.watcher = new FileWatcher(
+        [files.modelFile, files.policyFile],
+        () => {
+          authz.reloading = authz.reload().then(() => onReload(null), onReload);
+        },
+        onReload,
+        { pollMs: 60_000 },
+      );
     }
     return authz;
   }

@@ -10,8 +10,12 @@ import { TestAgents, eventually } from './testing/cluster.js';
 function unary<T>(fn: (cb: (err: ServiceError | null, res: T) => void) => unknown): Promise<T> {
   return new Promise((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res))));
 }
-const produce = (c: LogClient, v: string): Promise<number> => unary<ProduceResponse>((cb) => c.produce({ record: { value: Buffer.from(v), offset: 0, term: 0, type: 0 } }, cb)).then((r) => r.offset);
-const consume = (c: LogClient, offset: number): Promise<ConsumeResponse> => unary<ConsumeResponse>((cb) => c.consume({ offset }, cb));
+const produce = (c: LogClient, v: string): Promise<number> =>
+  unary<ProduceResponse>((cb) =>
+    c.produce({ record: { value: Buffer.from(v), offset: 0, term: 0, type: 0 } }, cb),
+  ).then((r) => r.offset);
+const consume = (c: LogClient, offset: number): Promise<ConsumeResponse> =>
+  unary<ConsumeResponse>((cb) => c.consume({ offset }, cb));
 const voters = (a: Agent): string[] =>
   a.node
     .status()
@@ -21,7 +25,9 @@ const voters = (a: Agent): string[] =>
 /** Calls of `method` this agent's server finished with OK (read from its Prometheus counter). */
 async function okCalls(a: Agent, method: string): Promise<number> {
   const m = await a.metrics.requests.get();
-  return m.values.filter((v) => v.labels.method === `/log.v1.Log/${method}` && v.labels.code === 'OK').reduce((s, v) => s + v.value, 0);
+  return m.values
+    .filter((v) => v.labels.method === `/log.v1.Log/${method}` && v.labels.code === 'OK')
+    .reduce((s, v) => s + v.value, 0);
 }
 
 describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, ACL, fsync)', function () {
@@ -43,7 +49,10 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
    * Calls the Admin service of the current leader, and again at the new one when leadership
    * moves in between (an election can happen at any time; the test is not about that).
    */
-  const atLeader = <T>(what: string, send: (a: AdminClient, cb: (err: ServiceError | null, res: T) => void) => unknown): Promise<T> =>
+  const atLeader = <T>(
+    what: string,
+    send: (a: AdminClient, cb: (err: ServiceError | null, res: T) => void) => unknown,
+  ): Promise<T> =>
     eventually(what, async () => {
       const name = await leaderName();
       try {
@@ -81,7 +90,11 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     for (const s of res.servers) assert.equal(s.rpcAddr, t.get(s.id).rpcAddr);
     assert.deepEqual(
       res.servers.map((s) => [s.id, s.externalRpcAddr]).sort(),
-      [['n0', ''], ['n1', ''], ['n2', '203.0.113.7:30400']],
+      [
+        ['n0', ''],
+        ['n1', ''],
+        ['n2', '203.0.113.7:30400'],
+      ],
       'the external address comes from the gossip tag',
     );
   });
@@ -102,9 +115,15 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
   it('Produce sent to a follower is forwarded to the leader; the record has the same dense offset everywhere', async () => {
     const leader = await leaderName();
     const follower = ['n0', 'n1', 'n2'].find((n) => n !== leader) as string;
-    const forwardedBefore = (await t.get(follower).metrics.registry.getSingleMetric('commitlog_produce_total')?.get())?.values.find((v) => v.labels.how === 'forwarded')?.value ?? 0;
+    const forwardedBefore =
+      (await t.get(follower).metrics.registry.getSingleMetric('commitlog_produce_total')?.get())?.values.find(
+        (v) => v.labels.how === 'forwarded',
+      )?.value ?? 0;
     const offset = await produce(client(follower), 'via a follower');
-    const forwardedAfter = (await t.get(follower).metrics.registry.getSingleMetric('commitlog_produce_total')?.get())?.values.find((v) => v.labels.how === 'forwarded')?.value ?? 0;
+    const forwardedAfter =
+      (await t.get(follower).metrics.registry.getSingleMetric('commitlog_produce_total')?.get())?.values.find(
+        (v) => v.labels.how === 'forwarded',
+      )?.value ?? 0;
     assert.equal(forwardedAfter, forwardedBefore + 1, 'the follower forwarded the call');
     for (const name of ['n0', 'n1', 'n2']) {
       const r = await eventually(`record on ${name}`, () => consume(client(name), offset));
@@ -122,33 +141,59 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
       stream.on('end', resolve);
       stream.on('error', reject);
     });
-    for (let i = 0; i < 50; i++) stream.write({ record: { value: Buffer.from(`s-${i}`), offset: 0, term: 0, type: 0 } });
+    for (let i = 0; i < 50; i++)
+      stream.write({ record: { value: Buffer.from(`s-${i}`), offset: 0, term: 0, type: 0 } });
     stream.end();
     await done;
     assert.equal(offsets.length, 50);
     const first = offsets[0] as number;
-    assert.deepEqual(offsets, Array.from({ length: 50 }, (_, i) => first + i));
-    for (const i of [0, 17, 49]) assert.equal((await eventually('record', () => consume(client(leader), first + i))).record?.value.toString(), `s-${i}`);
+    assert.deepEqual(
+      offsets,
+      Array.from({ length: 50 }, (_, i) => first + i),
+    );
+    for (const i of [0, 17, 49])
+      assert.equal(
+        (await eventually('record', () => consume(client(leader), first + i))).record?.value.toString(),
+        `s-${i}`,
+      );
   });
 
   it('the client routes Produce to the leader and spreads Consume over the followers', async () => {
     const leader = await leaderName();
     const followers = ['n0', 'n1', 'n2'].filter((n) => n !== leader);
     const routes: string[] = [];
-    const lb = new CommitLogClient({ target: `commitlog:///${t.get(followers[0] as string).rpcAddr}`, credentials: t.credentials(), onRoute: (call, s) => routes.push(`${call}@${s.id}`) });
+    const lb = new CommitLogClient({
+      target: `commitlog:///${t.get(followers[0] as string).rpcAddr}`,
+      credentials: t.credentials(),
+      onRoute: (call, s) => routes.push(`${call}@${s.id}`),
+    });
     clients.push(lb);
-    const before = { produce: await okCalls(t.get(leader), 'Produce'), consume: await Promise.all(followers.map((f) => okCalls(t.get(f), 'Consume'))) };
+    const before = {
+      produce: await okCalls(t.get(leader), 'Produce'),
+      consume: await Promise.all(followers.map((f) => okCalls(t.get(f), 'Consume'))),
+    };
     const offsets: number[] = [];
     for (let i = 0; i < 4; i++) offsets.push(await lb.produce(Buffer.from(`lb-${i}`)));
     // Let the followers apply, so every read is answered by the follower it was sent to.
-    await eventually('followers caught up', () => followers.every((f) => t.get(f).backend.bounds().next > (offsets.at(-1) as number)));
+    await eventually('followers caught up', () =>
+      followers.every((f) => t.get(f).backend.bounds().next > (offsets.at(-1) as number)),
+    );
     for (const o of offsets) assert.equal((await lb.consume(o)).value.toString(), `lb-${offsets.indexOf(o)}`);
-    assert.deepEqual(routes.filter((r) => r.startsWith('produce@')), Array(4).fill(`produce@${leader}`));
-    assert.deepEqual(routes.filter((r) => r.startsWith('consume@')).sort(), followers.flatMap((f) => [`consume@${f}`, `consume@${f}`]).sort());
+    assert.deepEqual(
+      routes.filter((r) => r.startsWith('produce@')),
+      Array(4).fill(`produce@${leader}`),
+    );
+    assert.deepEqual(
+      routes.filter((r) => r.startsWith('consume@')).sort(),
+      followers.flatMap((f) => [`consume@${f}`, `consume@${f}`]).sort(),
+    );
     // Server side agrees: the leader served the 4 Produce calls, each follower 2 Consume calls.
     assert.equal((await okCalls(t.get(leader), 'Produce')) - before.produce, 4);
     const after = await Promise.all(followers.map((f) => okCalls(t.get(f), 'Consume')));
-    assert.deepEqual(after.map((n, i) => n - (before.consume[i] as number)), [2, 2]);
+    assert.deepEqual(
+      after.map((n, i) => n - (before.consume[i] as number)),
+      [2, 2],
+    );
   });
 
   it('one grpc-js channel to commitlog:///host:port (resolver + commitlog_leader policy) sends Produce to the leader and Consume to the followers', async () => {
@@ -163,14 +208,23 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     };
     const offsets: number[] = [];
     for (let i = 0; i < 4; i++) offsets.push(await produce(lb, `channel-${i}`));
-    await eventually('followers caught up', () => followers.every((f) => t.get(f).backend.bounds().next > (offsets.at(-1) as number)));
-    for (const o of offsets) assert.equal((await consume(lb, o)).record?.value.toString(), `channel-${offsets.indexOf(o)}`);
+    await eventually('followers caught up', () =>
+      followers.every((f) => t.get(f).backend.bounds().next > (offsets.at(-1) as number)),
+    );
+    for (const o of offsets)
+      assert.equal((await consume(lb, o)).record?.value.toString(), `channel-${offsets.indexOf(o)}`);
     assert.equal((await okCalls(t.get(leader), 'Produce')) - before.produce, 4, 'every Produce reached the leader');
     // Reads are spread: keep reading until both followers have served some (bounded), the leader none.
-    const served = async (): Promise<number[]> => (await Promise.all(followers.map((f) => okCalls(t.get(f), 'Consume')))).map((n, i) => n - (before.consume[i] as number));
+    const served = async (): Promise<number[]> =>
+      (await Promise.all(followers.map((f) => okCalls(t.get(f), 'Consume')))).map(
+        (n, i) => n - (before.consume[i] as number),
+      );
     for (let i = 0; i < 20 && (await served()).some((n) => n === 0); i++) await consume(lb, offsets[0] as number);
     const counts = await served();
-    assert.ok(counts.every((n) => n > 0), `both followers served reads: ${counts.join(', ')}`);
+    assert.ok(
+      counts.every((n) => n > 0),
+      `both followers served reads: ${counts.join(', ')}`,
+    );
     assert.equal(await okCalls(t.get(leader), 'Consume'), before.leaderConsume, 'the leader served no read');
   });
 
@@ -185,11 +239,17 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     // The configuration changes when its entry commits; the apply callback sees each step.
     await eventually('n3 a voter', () => seen.includes('voter'));
     off();
-    assert.deepEqual(seen.filter((s) => s !== 'absent'), ['learner', 'voter']);
+    assert.deepEqual(
+      seen.filter((s) => s !== 'absent'),
+      ['learner', 'voter'],
+    );
 
     // WHEN n3 crashes (no gossip leave), the others' failure detector declares it failed...
     await t.stop('n3', true);
-    await eventually('n3 failed in gossip', () => leader.gossip.members().find((m) => m.name === 'n3')?.state === 'dead');
+    await eventually(
+      'n3 failed in gossip',
+      () => leader.gossip.members().find((m) => m.name === 'n3')?.state === 'dead',
+    );
     // ...THEN it is still a voter: failures never change the Raft configuration.
     await new Promise((r) => setTimeout(r, 300));
     assert.ok((await leaderVoters()).includes('n3'));
@@ -197,7 +257,9 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     assert.ok(listed.members.some((m) => m.id === 'n3'));
 
     // Admin RemoveMember is the explicit way out.
-    const res = await atLeader<MembershipResponse>('RemoveMember n3 at the leader', (a, cb) => a.removeMember({ id: 'n3' }, cb));
+    const res = await atLeader<MembershipResponse>('RemoveMember n3 at the leader', (a, cb) =>
+      a.removeMember({ id: 'n3' }, cb),
+    );
     assert.deepEqual(res.members.map((m) => m.id).sort(), ['n0', 'n1', 'n2']);
     assert.equal(await leaderVoters(), 'n0,n1,n2');
   });
@@ -209,7 +271,10 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
       await atLeader<MembershipResponse>('RemoveMember n4 at the leader', (a, cb) => a.removeMember({ id: 'n4' }, cb));
       await new Promise((r) => setTimeout(r, 1500)); // more than one membership resync period
       const leader = await eventually('a leader', () => t.leader());
-      assert.ok(leader.gossip.aliveMembers().some((m) => m.name === 'n4'), 'n4 is still alive in gossip');
+      assert.ok(
+        leader.gossip.aliveMembers().some((m) => m.name === 'n4'),
+        'n4 is still alive in gossip',
+      );
       assert.ok(!leader.node.status().members.some((m) => m.id === 'n4'), 'n4 was not re-added');
     } finally {
       await t.stop('n4');
@@ -219,7 +284,9 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
   it('membership calls on a follower fail with FAILED_PRECONDITION naming the leader', async () => {
     const leader = await leaderName();
     const follower = ['n0', 'n1', 'n2'].find((n) => n !== leader) as string;
-    const err = (await unary((cb) => admin(follower).removeMember({ id: leader }, cb)).catch((e: unknown) => e)) as ServiceError;
+    const err = (await unary((cb) => admin(follower).removeMember({ id: leader }, cb)).catch(
+      (e: unknown) => e,
+    )) as ServiceError;
     assert.equal(err.code, Status.FAILED_PRECONDITION);
     assert.match(err.details, new RegExp(`leader is ${leader}`));
   });
@@ -227,7 +294,9 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
   it('linearizable reads: a follower serves them after a ReadIndex barrier; a node that cannot reach a leader refuses them', async () => {
     const leader = await leaderName();
     if (leader === 'n2') await unary((cb) => admin('n2').transferLeadership({ targetId: 'n0' }, cb));
-    const l = await eventually('a leader other than n2', () => (t.leader()?.config.nodeName !== 'n2' ? t.leader()?.config.nodeName : undefined));
+    const l = await eventually('a leader other than n2', () =>
+      t.leader()?.config.nodeName !== 'n2' ? t.leader()?.config.nodeName : undefined,
+    );
     for (let i = 0; i < 5; i++) {
       const offset = await produce(client(l), `lin-${i}`);
       // No retry: n2 (linearizable) first waits until it has applied everything committed when the read arrived.
@@ -246,7 +315,13 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     try {
       await new Promise((r) => setTimeout(r, 1500));
       const l = await eventually('a leader', () => t.leader());
-      assert.deepEqual(l.node.status().members.map((m) => m.id).sort(), ['n0', 'n1', 'n2']);
+      assert.deepEqual(
+        l.node
+          .status()
+          .members.map((m) => m.id)
+          .sort(),
+        ['n0', 'n1', 'n2'],
+      );
       assert.ok(!l.gossip.members().some((m) => m.name === 'x1' && m.state === 'alive'), 'gossip refused the stranger');
       assert.equal(stranger.node.leaderId, null);
       assert.match(stranger.backend.notReadyReason() ?? '', /no Raft leader|not a member/);
@@ -262,7 +337,9 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     clients.push(lb);
     await produce(lb, 'before the leader left');
     const stopped = t.stop(old);
-    const next = await eventually('a new leader', () => [...t.agents.values()].find((a) => a.node.isLeader && a.config.nodeName !== old));
+    const next = await eventually('a new leader', () =>
+      [...t.agents.values()].find((a) => a.node.isLeader && a.config.nodeName !== old),
+    );
     await stopped;
     assert.deepEqual(voters(next), ['n0', 'n1', 'n2'], 'the stopped node is still a voter');
     // The two remaining voters are a quorum of three: writes continue, and the channel re-resolved to the new leader.

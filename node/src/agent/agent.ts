@@ -56,16 +56,23 @@ async function bind<T>(what: string, addr: string, f: () => Promise<T>): Promise
     return await f();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') throw new PortInUseError(what, addr, e);
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL')
+      throw new PortInUseError(what, addr, e);
     throw err;
   }
 }
 
 /** Gossip advertise options: the explicit address, else the RPC host when binding all interfaces. */
-function gossipAdvertise(config: ClusterAgentConfig, rpcHost: string): { advertiseAddr?: string; advertisePort?: number } {
+function gossipAdvertise(
+  config: ClusterAgentConfig,
+  rpcHost: string,
+): { advertiseAddr?: string; advertisePort?: number } {
   if (config.gossipAdvertiseAddr !== undefined) {
     const i = config.gossipAdvertiseAddr.lastIndexOf(':');
-    return { advertiseAddr: config.gossipAdvertiseAddr.slice(0, i).replace(/^\[|\]$/g, ''), advertisePort: Number(config.gossipAdvertiseAddr.slice(i + 1)) };
+    return {
+      advertiseAddr: config.gossipAdvertiseAddr.slice(0, i).replace(/^\[|\]$/g, ''),
+      advertisePort: Number(config.gossipAdvertiseAddr.slice(i + 1)),
+    };
   }
   return config.bindHost === '0.0.0.0' || config.bindHost === '::' ? { advertiseAddr: rpcHost } : {};
 }
@@ -126,7 +133,10 @@ export class Agent {
    * Starts every part; on failure stops what started and rethrows (PortInUseError names
    * the port; ClusterIdMismatchError when the data dir belongs to another cluster).
    */
-  static async start(config: ClusterAgentConfig, logger: Logger = createLogger({ level: config.logLevel, node: config.nodeName })): Promise<Agent> {
+  static async start(
+    config: ClusterAgentConfig,
+    logger: Logger = createLogger({ level: config.logLevel, node: config.nodeName }),
+  ): Promise<Agent> {
     const cleanup: (() => Promise<void> | void)[] = [];
     const undo = async (): Promise<void> => {
       for (const f of cleanup.reverse()) await Promise.resolve(f()).catch(() => {});
@@ -134,7 +144,8 @@ export class Agent {
     try {
       const tls = config.peerTls ?? config.serverTls;
       const caFile = config.peerTls?.caFile ?? config.serverTls?.caFile;
-      if (tls === undefined || caFile === undefined) throw new Error('the cluster agent needs TLS files with a CA (see --server-tls-* / --peer-tls-*)');
+      if (tls === undefined || caFile === undefined)
+        throw new Error('the cluster agent needs TLS files with a CA (see --server-tls-* / --peer-tls-*)');
       mkdirSync(config.dataDir, { recursive: true });
       const metrics = new NodeMetrics();
       const id = nodeId(config.nodeName);
@@ -162,29 +173,52 @@ export class Agent {
         clusterId: config.clusterId,
         ...(config.bootstrap ? { bootstrap: { voters: [id] } } : {}),
         transport,
-        logConfig: { maxRecordBytes: config.maxRecordBytes, maxStoreBytes: config.log.segmentBytes, retention: { maxTotalBytes: config.log.retentionBytes, maxAgeMs: config.log.retentionMs } },
+        logConfig: {
+          maxRecordBytes: config.maxRecordBytes,
+          maxStoreBytes: config.log.segmentBytes,
+          retention: { maxTotalBytes: config.log.retentionBytes, maxAgeMs: config.log.retentionMs },
+        },
         raftPreset: config.raftPreset,
         shellPreset: config.raftPreset,
         logger: logger.child({ component: 'raft' }),
-        hooks: { onFsync: (ms) => metrics.fsyncSeconds.observe(ms / 1000), onFatal: (err) => {
-          logger.fatal({ err }, 'raft failed; this node no longer serves');
-          fatalSink.health?.markFatal();
-        } },
+        hooks: {
+          onFsync: (ms) => metrics.fsyncSeconds.observe(ms / 1000),
+          onFatal: (err) => {
+            logger.fatal({ err }, 'raft failed; this node no longer serves');
+            fatalSink.health?.markFatal();
+          },
+        },
       });
       cleanup.push(() => node.stop());
-      if (config.bootstrap && !node.storage.fresh) logger.info('data dir holds Raft state: --bootstrap ignored (bootstrap happens once)');
-      if (!config.bootstrap && node.storage.fresh) logger.info('fresh node without --bootstrap: waiting for the leader to add it (through gossip)');
+      if (config.bootstrap && !node.storage.fresh)
+        logger.info('data dir holds Raft state: --bootstrap ignored (bootstrap happens once)');
+      if (!config.bootstrap && node.storage.fresh)
+        logger.info('fresh node without --bootstrap: waiting for the leader to add it (through gossip)');
 
       const peers = new PeerDirectory(config.clusterId);
       const removed = new RemovedMembers();
       /** This process's boot id (gossip tag): a removal is remembered for this process only. */
       const boot = randomBytes(8).toString('hex');
-      const forwarder = new LeaderForwarder(clientCredentials({ caFile, certFile: tls.certFile, keyFile: tls.keyFile }));
+      const forwarder = new LeaderForwarder(
+        clientCredentials({ caFile, certFile: tls.certFile, keyFile: tls.keyFile }),
+      );
       cleanup.push(() => forwarder.close());
       const produced = registerRaftMetrics(node, metrics.registry);
       let rpcAddr = config.advertiseAddr;
-      const self: { readonly rpcAddr: string; externalAddr: string | undefined } = { get rpcAddr() { return rpcAddr; }, externalAddr: config.externalAddr };
-      const backend = new RaftBackend({ node, peers, forwarder, self, linearizable: config.linearizableReads, onProduce: (how) => produced.inc({ how }) });
+      const self: { readonly rpcAddr: string; externalAddr: string | undefined } = {
+        get rpcAddr() {
+          return rpcAddr;
+        },
+        externalAddr: config.externalAddr,
+      };
+      const backend = new RaftBackend({
+        node,
+        peers,
+        forwarder,
+        self,
+        linearizable: config.linearizableReads,
+        onProduce: (how) => produced.inc({ how }),
+      });
       cleanup.push(() => backend.close());
 
       let casbin: CasbinAuthorizer | undefined;
@@ -217,7 +251,14 @@ export class Agent {
       probes.start();
       cleanup.push(() => probes.stop());
       const mux = await bind('RPC (gRPC + Raft)', rpcBind, () =>
-        RpcPort.open({ host: config.bindHost, port: config.rpcPort, grpc: server.grpc, credentials: server.credentials, health: server.health, raft: (c) => transport.accept(c) }),
+        RpcPort.open({
+          host: config.bindHost,
+          port: config.rpcPort,
+          grpc: server.grpc,
+          credentials: server.credentials,
+          health: server.health,
+          raft: (c) => transport.accept(c),
+        }),
       );
       cleanup.push(() => mux.close());
       rpcAddr = replacePort(rpcAddr, mux.port);
@@ -232,7 +273,14 @@ export class Agent {
             bindPort: config.gossipPort,
             ...gossipAdvertise(config, advertiseHost),
             clusterId: config.clusterId,
-            tags: agentTags({ rpcAddr, raftId: config.nodeName, clusterId: config.clusterId, role: config.role, boot, externalAddr: config.externalAddr }),
+            tags: agentTags({
+              rpcAddr,
+              raftId: config.nodeName,
+              clusterId: config.clusterId,
+              role: config.role,
+              boot,
+              externalAddr: config.externalAddr,
+            }),
             seeds: config.joinAddrs,
             encryptionKeys: config.gossipKeys,
           },
@@ -245,7 +293,16 @@ export class Agent {
         // The operator fills this node's external address in later: re-tag when it changes.
         const ext = new ExternalAddrWatcher(config.externalAddrFile, config.nodeName, config.externalAddr, (addr) => {
           self.externalAddr = addr;
-          gossip.setTags(agentTags({ rpcAddr, raftId: config.nodeName, clusterId: config.clusterId, role: config.role, boot, externalAddr: addr }));
+          gossip.setTags(
+            agentTags({
+              rpcAddr,
+              raftId: config.nodeName,
+              clusterId: config.clusterId,
+              role: config.role,
+              boot,
+              externalAddr: addr,
+            }),
+          );
           logger.info({ externalAddr: addr }, 'external address changed (external-addr-file); gossip tags updated');
         });
         ext.start();
@@ -254,9 +311,23 @@ export class Agent {
       }
       registerGossipMetrics(gossip, metrics.registry);
       const verified = new VerifiedMembers((name, addr) =>
-        verifyMemberIdentity({ name, rpcAddr: addr, selfId: config.nodeName, clusterId: config.clusterId, tls: readTransportTls(tlsFiles) }),
+        verifyMemberIdentity({
+          name,
+          rpcAddr: addr,
+          selfId: config.nodeName,
+          clusterId: config.clusterId,
+          tls: readTransportTls(tlsFiles),
+        }),
       );
-      const reconciler = new MembershipReconciler(node, gossip, peers, config.membershipResyncMs, logger.child({ component: 'membership' }), removed, verified);
+      const reconciler = new MembershipReconciler(
+        node,
+        gossip,
+        peers,
+        config.membershipResyncMs,
+        logger.child({ component: 'membership' }),
+        removed,
+        verified,
+      );
       reconciler.start();
       cleanup.push(() => reconciler.stop());
 
@@ -275,19 +346,49 @@ export class Agent {
       const jsonPort = config.jsonPort;
       const certificates = server.certificateProvider;
       if (jsonPort !== undefined) {
-        if (certificates === undefined) throw new Error('the JSON API needs the server TLS files (it is never served in plaintext)');
+        if (certificates === undefined)
+          throw new Error('the JSON API needs the server TLS files (it is never served in plaintext)');
         json = await bind('JSON API (HTTPS)', `${config.bindHost}:${jsonPort}`, () =>
           HttpApiServer.listen(
-            { backend, certificates, mutual: server.mutualTls, ...(authz ? { authorizer: () => authz } : {}), logger, metrics, config: { requestLogLevel: config.requestLogLevel } },
+            {
+              backend,
+              certificates,
+              mutual: server.mutualTls,
+              ...(authz ? { authorizer: () => authz } : {}),
+              logger,
+              metrics,
+              config: { requestLogLevel: config.requestLogLevel },
+            },
             config.bindHost,
             jsonPort,
           ),
         );
       }
-      const agent = new Agent(config, logger, node, backend, server, gossip, metrics, { mux, health: probes, external, http, reconciler, forwarder, casbin, json }, rpcAddr);
+      const agent = new Agent(
+        config,
+        logger,
+        node,
+        backend,
+        server,
+        gossip,
+        metrics,
+        { mux, health: probes, external, http, reconciler, forwarder, casbin, json },
+        rpcAddr,
+      );
       agent.tlsWatch = tlsWatch;
       logger.info(
-        { rpcAddr, rpcPort: mux.port, gossipAddr: gossip.address, httpPort: http.port, jsonPort: json?.port, clusterId: config.clusterId, dataDir: config.dataDir, bootstrap: config.bootstrap, fresh: node.storage.fresh, externalAddr: config.externalAddr },
+        {
+          rpcAddr,
+          rpcPort: mux.port,
+          gossipAddr: gossip.address,
+          httpPort: http.port,
+          jsonPort: json?.port,
+          clusterId: config.clusterId,
+          dataDir: config.dataDir,
+          bootstrap: config.bootstrap,
+          fresh: node.storage.fresh,
+          externalAddr: config.externalAddr,
+        },
         'agent started',
       );
       return agent;
@@ -343,7 +444,10 @@ export class Agent {
           await this.node.transferLeadership(nodeId(target), this.config.shutdownTransferMs);
           log.info({ to: target }, 'leadership transferred before stopping');
         } catch (err) {
-          log.warn({ to: target, err: (err as Error).message }, 'leadership transfer did not finish in time; stopping anyway (the others elect a leader)');
+          log.warn(
+            { to: target, err: (err as Error).message },
+            'leadership transfer did not finish in time; stopping anyway (the others elect a leader)',
+          );
         }
       }
     }

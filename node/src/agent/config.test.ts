@@ -38,13 +38,27 @@ describe('agent config: the CLI options plus the cluster options', function () {
     assert.equal(resolveClusterAgentConfig({ ...base, 'json-port': '0' }, {}, {}).jsonPort, 0);
     assert.equal(resolveClusterAgentConfig(base, { COMMITLOG_JSON_PORT: 'off' }, {}).jsonPort, undefined);
     assert.equal(resolveClusterAgentConfig(base, {}, { 'json-port': 9403 }).jsonPort, 9403);
-    assert.throws(() => resolveClusterAgentConfig({ ...base, 'json-port': 'none' }, {}, {}), /--json-port: expected an integer in \[0, 65535\], got "none"/);
+    assert.throws(
+      () => resolveClusterAgentConfig({ ...base, 'json-port': 'none' }, {}, {}),
+      /--json-port: expected an integer in \[0, 65535\], got "none"/,
+    );
   });
 
   it('lists every problem at once, base and cluster options together', () => {
     const err = (() => {
       try {
-        resolveClusterAgentConfig({ 'data-dir': dir, insecure: true, role: 'boss', 'cluster-id': 'bad id', 'start-join-addrs': 'nohost', 'gossip-advertise-addr': '10.0.0.1' }, {}, {});
+        resolveClusterAgentConfig(
+          {
+            'data-dir': dir,
+            insecure: true,
+            role: 'boss',
+            'cluster-id': 'bad id',
+            'start-join-addrs': 'nohost',
+            'gossip-advertise-addr': '10.0.0.1',
+          },
+          {},
+          {},
+        );
       } catch (e) {
         return e;
       }
@@ -61,23 +75,40 @@ describe('agent config: the CLI options plus the cluster options', function () {
 
   it('a shared config file lets only the node named by bootstrap-node bootstrap', () => {
     const file = { bootstrap: true, 'bootstrap-node': 'demo-0' };
-    const as = (name: string) => resolveClusterAgentConfig({ 'data-dir': dir, 'node-name': name, ...localPkiFlags(pki) }, {}, file);
+    const as = (name: string) =>
+      resolveClusterAgentConfig({ 'data-dir': dir, 'node-name': name, ...localPkiFlags(pki) }, {}, file);
     assert.equal(as('demo-0').bootstrap, true);
     assert.equal(as('demo-1').bootstrap, false);
-    assert.equal(resolveClusterAgentConfig({ 'data-dir': dir, 'node-name': 'demo-0', ...localPkiFlags(pki) }, {}, { bootstrap: false, 'bootstrap-node': 'demo-0' }).bootstrap, false);
+    assert.equal(
+      resolveClusterAgentConfig(
+        { 'data-dir': dir, 'node-name': 'demo-0', ...localPkiFlags(pki) },
+        {},
+        { bootstrap: false, 'bootstrap-node': 'demo-0' },
+      ).bootstrap,
+      false,
+    );
   });
 
-  it('reads the gossip key from a file and this node\'s external address from the mapping file', () => {
+  it("reads the gossip key from a file and this node's external address from the mapping file", () => {
     const key = randomBytes(32).toString('base64');
     writeFileSync(join(dir, 'gossip-key'), `${key}\n`);
     writeFileSync(join(dir, 'external.yaml'), 'demo-0: 203.0.113.5:30400\n');
     const base = { 'data-dir': dir, ...localPkiFlags(pki) };
-    const file = { 'gossip-key-file': join(dir, 'gossip-key'), 'external-addr-file': join(dir, 'external.yaml'), 'segment-bytes': 1048576, 'retention-hours': 2 };
+    const file = {
+      'gossip-key-file': join(dir, 'gossip-key'),
+      'external-addr-file': join(dir, 'external.yaml'),
+      'segment-bytes': 1048576,
+      'retention-hours': 2,
+    };
     const c0 = resolveClusterAgentConfig({ ...base, 'node-name': 'demo-0' }, {}, file);
     assert.deepEqual(c0.gossipKeys, [key]);
     assert.equal(c0.externalAddr, '203.0.113.5:30400');
     assert.deepEqual(c0.log, { segmentBytes: 1048576, retentionBytes: 0, retentionMs: 2 * 3_600_000 });
-    assert.equal(resolveClusterAgentConfig({ ...base, 'node-name': 'demo-1' }, {}, file).externalAddr, undefined, 'no entry yet');
+    assert.equal(
+      resolveClusterAgentConfig({ ...base, 'node-name': 'demo-1' }, {}, file).externalAddr,
+      undefined,
+      'no entry yet',
+    );
   });
 
   it('refuses a gossip key file with a short key, a missing file and both key options', () => {
@@ -93,7 +124,10 @@ describe('agent config: the CLI options plus the cluster options', function () {
     };
     assert.match(problems({ 'gossip-key-file': join(dir, 'short-key') }), /gossip-key-file .*32 bytes/);
     assert.match(problems({ 'external-addr-file': join(dir, 'nope.yaml') }), /does not exist/);
-    assert.match(problems({ 'gossip-key-file': join(dir, 'short-key'), 'gossip-key': randomBytes(32).toString('base64') }), /give one or neither/);
+    assert.match(
+      problems({ 'gossip-key-file': join(dir, 'short-key'), 'gossip-key': randomBytes(32).toString('base64') }),
+      /give one or neither/,
+    );
     assert.match(problems({ 'segment-bytes': 'big' }), /segment-bytes.*integer/);
   });
 });

@@ -15,28 +15,114 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { AgentConfigError, agentOptions, envName, readConfigFile, resolveAgentConfig, type AgentConfig } from '../cli/agent-config.js';
+import {
+  AgentConfigError,
+  agentOptions,
+  envName,
+  readConfigFile,
+  resolveAgentConfig,
+  type AgentConfig,
+} from '../cli/agent-config.js';
 
 /** Options the cluster agent adds to {@link agentOptions}. */
 export const clusterOptions = [
-  { key: 'cluster-id', kind: 'string', description: 'cluster id; nodes refuse gossip and Raft traffic of another cluster', default: 'commitlog' },
-  { key: 'bootstrap', kind: 'bool', description: 'start a new cluster with this node as its only voter (ignored when the data dir holds state)', default: false },
-  { key: 'bootstrap-node', kind: 'string', description: 'with --bootstrap: only the node of this name may bootstrap (a config file shared by several nodes)' },
-  { key: 'start-join-addrs', kind: 'string', description: 'gossip seeds host:port, comma-separated (joining nodes)', default: '' },
-  { key: 'gossip-advertise-addr', kind: 'string', description: 'host:port peers use for gossip (default: --bind-addr, or the --advertise-addr host with the gossip port when binding all interfaces; in Kubernetes the pod IP)' },
-  { key: 'external-addr', kind: 'string', description: 'host:port clients outside the cluster dial for this node (gossiped, reported by GetServers)' },
-  { key: 'role', kind: 'string', description: 'desired Raft suffrage: voter (promoted once caught up) or learner (never promoted)', default: 'voter' },
-  { key: 'gossip-key', kind: 'string', description: 'AES-256 gossip key(s), base64, comma-separated; the first encrypts' },
-  { key: 'gossip-key-file', kind: 'file', description: 'file holding the gossip key(s) as --gossip-key does (comma or newline separated), e.g. a mounted Secret' },
-  { key: 'external-addr-file', kind: 'file', description: 'YAML mapping of node name → external host:port; this node\'s entry (if any) is its --external-addr, read at start' },
-  { key: 'segment-bytes', kind: 'int', description: 'roll to a new log segment at this size (bytes)', default: 64 * 1024 * 1024 },
-  { key: 'retention-bytes', kind: 'int', description: 'remove the oldest segments while the log exceeds this size (bytes; 0 = no limit)', default: 0 },
-  { key: 'retention-hours', kind: 'int', description: 'remove segments whose last write is older than this (hours; 0 = no limit)', default: 0 },
+  {
+    key: 'cluster-id',
+    kind: 'string',
+    description: 'cluster id; nodes refuse gossip and Raft traffic of another cluster',
+    default: 'commitlog',
+  },
+  {
+    key: 'bootstrap',
+    kind: 'bool',
+    description: 'start a new cluster with this node as its only voter (ignored when the data dir holds state)',
+    default: false,
+  },
+  {
+    key: 'bootstrap-node',
+    kind: 'string',
+    description: 'with --bootstrap: only the node of this name may bootstrap (a config file shared by several nodes)',
+  },
+  {
+    key: 'start-join-addrs',
+    kind: 'string',
+    description: 'gossip seeds host:port, comma-separated (joining nodes)',
+    default: '',
+  },
+  {
+    key: 'gossip-advertise-addr',
+    kind: 'string',
+    description:
+      'host:port peers use for gossip (default: --bind-addr, or the --advertise-addr host with the gossip port when binding all interfaces; in Kubernetes the pod IP)',
+  },
+  {
+    key: 'external-addr',
+    kind: 'string',
+    description: 'host:port clients outside the cluster dial for this node (gossiped, reported by GetServers)',
+  },
+  {
+    key: 'role',
+    kind: 'string',
+    description: 'desired Raft suffrage: voter (promoted once caught up) or learner (never promoted)',
+    default: 'voter',
+  },
+  {
+    key: 'gossip-key',
+    kind: 'string',
+    description: 'AES-256 gossip key(s), base64, comma-separated; the first encrypts',
+  },
+  {
+    key: 'gossip-key-file',
+    kind: 'file',
+    description:
+      'file holding the gossip key(s) as --gossip-key does (comma or newline separated), e.g. a mounted Secret',
+  },
+  {
+    key: 'external-addr-file',
+    kind: 'file',
+    description:
+      "YAML mapping of node name → external host:port; this node's entry (if any) is its --external-addr, read at start",
+  },
+  {
+    key: 'segment-bytes',
+    kind: 'int',
+    description: 'roll to a new log segment at this size (bytes)',
+    default: 64 * 1024 * 1024,
+  },
+  {
+    key: 'retention-bytes',
+    kind: 'int',
+    description: 'remove the oldest segments while the log exceeds this size (bytes; 0 = no limit)',
+    default: 0,
+  },
+  {
+    key: 'retention-hours',
+    kind: 'int',
+    description: 'remove segments whose last write is older than this (hours; 0 = no limit)',
+    default: 0,
+  },
   { key: 'gossip-preset', kind: 'string', description: 'gossip timing preset: lan or local', default: 'lan' },
   { key: 'raft-preset', kind: 'string', description: 'Raft timing preset: lan or test', default: 'lan' },
-  { key: 'json-port', kind: 'int', description: 'port of the JSON-over-HTTPS API: the server TLS files, client certificates and ACL of gRPC (0 = any free port, off = disabled)', default: 8403 },
-  { key: 'linearizable-reads', kind: 'bool', description: 'serve Consume after a ReadIndex barrier (linearizable, one leader round trip)', default: false },
-  { key: 'console', kind: 'bool', description: 'serve the live cluster console at /console on the HTTP port (unauthenticated, read-only: only where that port is not exposed)', default: false },
+  {
+    key: 'json-port',
+    kind: 'int',
+    description:
+      'port of the JSON-over-HTTPS API: the server TLS files, client certificates and ACL of gRPC (0 = any free port, off = disabled)',
+    default: 8403,
+  },
+  {
+    key: 'linearizable-reads',
+    kind: 'bool',
+    description: 'serve Consume after a ReadIndex barrier (linearizable, one leader round trip)',
+    default: false,
+  },
+  {
+    key: 'console',
+    kind: 'bool',
+    description:
+      'serve the live cluster console at /console on the HTTP port (unauthenticated, read-only: only where that port is not exposed)',
+    default: false,
+  },
 ] as const;
 
 /** Every option of the cluster agent, in help order. */
@@ -78,7 +164,10 @@ export interface ClusterAgentConfig extends AgentConfig {
 
 /** Reads the YAML config file accepting the cluster agent's keys. */
 export function readClusterConfigFile(path: string): Record<string, unknown> {
-  return readConfigFile(path, allAgentOptions.map((o) => o.key));
+  return readConfigFile(
+    path,
+    allAgentOptions.map((o) => o.key),
+  );
 }
 
 const splitList = (v: string): string[] =>
@@ -92,10 +181,15 @@ const splitList = (v: string): string[] =>
  * the environment and the config file.
  * @throws AgentConfigError listing every problem (base and cluster options together).
  */
-export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv, file: Readonly<Record<string, unknown>>): ClusterAgentConfig {
+export function resolveClusterAgentConfig(
+  flags: Readonly<Record<string, unknown>>,
+  env: NodeJS.ProcessEnv,
+  file: Readonly<Record<string, unknown>>,
+): ClusterAgentConfig {
   const problems: string[] = [];
   const baseKeys = new Set<string>(agentOptions.map((o) => o.key));
-  const pick = (src: Readonly<Record<string, unknown>>): Record<string, unknown> => Object.fromEntries(Object.entries(src).filter(([k]) => baseKeys.has(k)));
+  const pick = (src: Readonly<Record<string, unknown>>): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(src).filter(([k]) => baseKeys.has(k)));
   let base: AgentConfig | undefined;
   try {
     base = resolveAgentConfig(pick(flags), env, pick(file));
@@ -135,7 +229,9 @@ export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown
     const r = raw(key);
     const n = typeof r?.value === 'number' ? r.value : Number(r?.value);
     if (r === undefined || !Number.isSafeInteger(n) || n < min || n > max) {
-      problems.push(`${r?.where ?? `--${key}`}: expected an integer in [${min}, ${max}], got ${JSON.stringify(r?.value)}`);
+      problems.push(
+        `${r?.where ?? `--${key}`}: expected an integer in [${min}, ${max}], got ${JSON.stringify(r?.value)}`,
+      );
       return min;
     }
     return n;
@@ -146,35 +242,56 @@ export function resolveClusterAgentConfig(flags: Readonly<Record<string, unknown
     return p !== undefined && existsSync(p) ? p : undefined;
   };
   const clusterId = str('cluster-id') ?? '';
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(clusterId)) problems.push(`--cluster-id: expected 1–64 of [A-Za-z0-9._-], got ${JSON.stringify(clusterId)}`);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(clusterId))
+    problems.push(`--cluster-id: expected 1–64 of [A-Za-z0-9._-], got ${JSON.stringify(clusterId)}`);
   const joinAddrs = splitList(str('start-join-addrs') ?? '');
-  for (const a of joinAddrs) if (!/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(a)) problems.push(`--start-join-addrs: expected host:port, got ${JSON.stringify(a)}`);
+  for (const a of joinAddrs)
+    if (!/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(a))
+      problems.push(`--start-join-addrs: expected host:port, got ${JSON.stringify(a)}`);
   const externalAddrFile = existing('external-addr-file');
-  const externalAddr = str('external-addr') ?? (externalAddrFile !== undefined ? externalAddrOf(externalAddrFile, base?.nodeName, problems) : undefined);
-  if (externalAddr !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(externalAddr)) problems.push(`--external-addr: expected host:port, got ${JSON.stringify(externalAddr)}`);
+  const externalAddr =
+    str('external-addr') ??
+    (externalAddrFile !== undefined ? externalAddrOf(externalAddrFile, base?.nodeName, problems) : undefined);
+  if (externalAddr !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(externalAddr))
+    problems.push(`--external-addr: expected host:port, got ${JSON.stringify(externalAddr)}`);
   const gossipAdvertiseAddr = str('gossip-advertise-addr');
-  if (gossipAdvertiseAddr !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(gossipAdvertiseAddr)) problems.push(`--gossip-advertise-addr: expected host:port, got ${JSON.stringify(gossipAdvertiseAddr)}`);
+  if (gossipAdvertiseAddr !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(gossipAdvertiseAddr))
+    problems.push(`--gossip-advertise-addr: expected host:port, got ${JSON.stringify(gossipAdvertiseAddr)}`);
   const role = oneOf('role', ['voter', 'learner'] as const);
   const gossipKeyFile = existing('gossip-key-file');
-  if (str('gossip-key') !== undefined && str('gossip-key-file') !== undefined) problems.push('--gossip-key and --gossip-key-file: give one or neither');
-  const gossipKeys = splitList(gossipKeyFile !== undefined ? readFileSync(gossipKeyFile, 'utf8').replace(/\s+/g, ',') : (str('gossip-key') ?? ''));
-  for (const k of gossipKeys) if (Buffer.from(k, 'base64').length !== 32) problems.push(`${gossipKeyFile !== undefined ? `--gossip-key-file ${gossipKeyFile}` : '--gossip-key'}: each key must be 32 bytes, base64`);
+  if (str('gossip-key') !== undefined && str('gossip-key-file') !== undefined)
+    problems.push('--gossip-key and --gossip-key-file: give one or neither');
+  const gossipKeys = splitList(
+    gossipKeyFile !== undefined ? readFileSync(gossipKeyFile, 'utf8').replace(/\s+/g, ',') : (str('gossip-key') ?? ''),
+  );
+  for (const k of gossipKeys)
+    if (Buffer.from(k, 'base64').length !== 32)
+      problems.push(
+        `${gossipKeyFile !== undefined ? `--gossip-key-file ${gossipKeyFile}` : '--gossip-key'}: each key must be 32 bytes, base64`,
+      );
   const gossipPreset = oneOf('gossip-preset', ['lan', 'local'] as const);
   const raftPreset = oneOf('raft-preset', ['lan', 'test'] as const);
   const bootstrapNode = str('bootstrap-node');
   // A shared config file allows bootstrap for exactly one named node (the StatefulSet's ordinal 0).
-  const bootstrap = bool('bootstrap') && (bootstrapNode === undefined || bootstrapNode === '' || bootstrapNode === base?.nodeName);
+  const bootstrap =
+    bool('bootstrap') && (bootstrapNode === undefined || bootstrapNode === '' || bootstrapNode === base?.nodeName);
   const segmentBytes = int('segment-bytes', 4096, 0xffff_ffff - 1);
   const retentionBytes = int('retention-bytes', 0, Number.MAX_SAFE_INTEGER);
   const retentionHours = int('retention-hours', 0, 24 * 365 * 100);
   const linearizableReads = bool('linearizable-reads');
   const jsonPortRaw = raw('json-port');
-  const jsonPort = jsonPortRaw?.value === 'off' || jsonPortRaw?.value === false ? undefined : int('json-port', 0, 65535);
+  const jsonPort =
+    jsonPortRaw?.value === 'off' || jsonPortRaw?.value === false ? undefined : int('json-port', 0, 65535);
   const liveConsole = bool('console');
   if (base !== undefined) {
     if (base.serverTls === undefined || base.serverTls.caFile === undefined)
-      problems.push('a cluster needs mutual TLS between nodes: give --server-tls-cert-file, --server-tls-key-file and --server-tls-ca-file (or the --peer-tls-* files)');
-    if (!/^[A-Za-z0-9._-]{1,128}$/.test(base.nodeName)) problems.push(`--node-name: expected 1–128 of [A-Za-z0-9._-] (it is the Raft and gossip id), got ${JSON.stringify(base.nodeName)}`);
+      problems.push(
+        'a cluster needs mutual TLS between nodes: give --server-tls-cert-file, --server-tls-key-file and --server-tls-ca-file (or the --peer-tls-* files)',
+      );
+    if (!/^[A-Za-z0-9._-]{1,128}$/.test(base.nodeName))
+      problems.push(
+        `--node-name: expected 1–128 of [A-Za-z0-9._-] (it is the Raft and gossip id), got ${JSON.stringify(base.nodeName)}`,
+      );
   }
   if (problems.length > 0 || base === undefined) throw new AgentConfigError(problems);
   return {

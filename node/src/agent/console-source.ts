@@ -23,7 +23,16 @@ export function consoleSource(node: RaftNode, backend: LogBackend, clusterId: st
         if (history.length > HISTORY) history.shift();
       }
       const self = s.members.find((m) => m.id === s.id);
-      const role = s.role === 'leader' ? 'leader' : s.role === 'follower' ? (self?.suffrage === 'learner' ? 'learner' : self ? 'voter' : 'not a member') : 'candidate';
+      const role =
+        s.role === 'leader'
+          ? 'leader'
+          : s.role === 'follower'
+            ? self?.suffrage === 'learner'
+              ? 'learner'
+              : self
+                ? 'voter'
+                : 'not a member'
+            : 'candidate';
       const { lowest, next } = backend.bounds();
       const from = Math.max(lowest, next - RECORDS);
       const recs = next > from ? await backend.readRange(from, { maxCount: RECORDS, maxBytes: 1024 * 1024 }) : [];
@@ -42,7 +51,11 @@ export function consoleSource(node: RaftNode, backend: LogBackend, clusterId: st
           ...(m.lag !== undefined ? { lag: m.lag } : {}),
         })),
         leaderHistory: [...history],
-        records: recs.map((r) => ({ offset: r.offset, bytes: r.value.byteLength, text: Buffer.from(r.value.subarray(0, TEXT_BYTES)).toString('utf8') })),
+        records: recs.map((r) => ({
+          offset: r.offset,
+          bytes: r.value.byteLength,
+          text: Buffer.from(r.value.subarray(0, TEXT_BYTES)).toString('utf8'),
+        })),
       };
     },
   };

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExternalAddrWatcher } from './external-addr.js';
 
-describe('agent: following this node\'s entry of the external-address file', () => {
+describe("agent: following this node's entry of the external-address file", () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'commitlog-external-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'commitlog-external-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Replaces the file atomically, as the kubelet swaps a ConfigMap volume. */
@@ -15,7 +17,7 @@ describe('agent: following this node\'s entry of the external-address file', () 
     renameSync(join(dir, 'next.yaml'), join(dir, 'external.yaml'));
   };
 
-  it('reports the entry once the operator writes it, then each change, and ignores other pods\' entries', () => {
+  it("reports the entry once the operator writes it, then each change, and ignores other pods' entries", () => {
     write('{}\n');
     const seen: (string | undefined)[] = [];
     const w = new ExternalAddrWatcher(join(dir, 'external.yaml'), 'demo-1', undefined, (a) => seen.push(a));

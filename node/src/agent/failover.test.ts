@@ -23,7 +23,12 @@ describe('agent processes: kill -9 the leader while a load-balanced client produ
     p.start('p1');
     p.start('p2');
     const creds = clientCredentials({ caFile: p.pki.ca, certFile: p.pki.rootCert, keyFile: p.pki.rootKey });
-    const lb = new CommitLogClient({ target: `commitlog:///${p.rpcAddr('p1')}`, credentials: creds, refreshMs: 500, deadlineMs: 20_000 });
+    const lb = new CommitLogClient({
+      target: `commitlog:///${p.rpcAddr('p1')}`,
+      credentials: creds,
+      refreshMs: 500,
+      deadlineMs: 20_000,
+    });
     closers.push(lb);
     const servers = await eventually(
       '3 voters and a leader',
@@ -57,13 +62,20 @@ describe('agent processes: kill -9 the leader while a load-balanced client produ
     await p.kill(oldLeader);
     const ackedAtKill = acked.size;
     // THEN the client keeps producing through the new leader.
-    await eventually('20 more records acknowledged after the kill', () => failure === undefined && acked.size >= ackedAtKill + 20, 30_000);
+    await eventually(
+      '20 more records acknowledged after the kill',
+      () => failure === undefined && acked.size >= ackedAtKill + 20,
+      30_000,
+    );
     stop = true;
     await producer;
     assert.equal(failure, undefined, `the producer failed: ${String(failure)}`);
     const newServers = await lb.getServers();
     const newLeader = newServers.find((s) => s.isLeader)?.id;
-    assert.ok(newLeader !== undefined && newLeader !== oldLeader, `a new leader (was ${oldLeader}, now ${String(newLeader)})`);
+    assert.ok(
+      newLeader !== undefined && newLeader !== oldLeader,
+      `a new leader (was ${oldLeader}, now ${String(newLeader)})`,
+    );
 
     // Offsets are dense and unique, and every acknowledged record is on both survivors.
     const offsets = [...acked.keys()].sort((a, b) => a - b);
@@ -72,7 +84,13 @@ describe('agent processes: kill -9 the leader while a load-balanced client produ
       const c = new LogClient(p.rpcAddr(name), creds);
       closers.push(c);
       for (const o of offsets) {
-        const r = await eventually(`offset ${o} on ${name}`, () => new Promise<ConsumeResponse>((res, rej) => c.consume({ offset: o }, (e: ServiceError | null, x: ConsumeResponse) => (e ? rej(e) : res(x)))));
+        const r = await eventually(
+          `offset ${o} on ${name}`,
+          () =>
+            new Promise<ConsumeResponse>((res, rej) =>
+              c.consume({ offset: o }, (e: ServiceError | null, x: ConsumeResponse) => (e ? rej(e) : res(x))),
+            ),
+        );
         assert.equal(r.record?.value.toString(), acked.get(o), `offset ${o} on ${name}`);
       }
     }

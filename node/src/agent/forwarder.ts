@@ -45,7 +45,15 @@ class ForwardStream {
 
   send(value: Uint8Array): Promise<number> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(Object.assign(new Error(`no acknowledgement from the leader within ${FORWARD_TIMEOUT_MS} ms`), { code: Status.DEADLINE_EXCEEDED })), FORWARD_TIMEOUT_MS);
+      const timer = setTimeout(
+        () =>
+          this.fail(
+            Object.assign(new Error(`no acknowledgement from the leader within ${FORWARD_TIMEOUT_MS} ms`), {
+              code: Status.DEADLINE_EXCEEDED,
+            }),
+          ),
+        FORWARD_TIMEOUT_MS,
+      );
       this.pending.push({ resolve, reject, timer });
       this.call.write({ record: { value: Buffer.from(value), offset: 0, term: 0, type: 0 } });
     });
@@ -76,7 +84,11 @@ export class LeaderForwarder {
   produce(addr: string, value: Uint8Array): Promise<number> {
     if (this.target?.addr !== addr) {
       this.close();
-      this.target = { addr, client: new LogClient(addr, this.credentials, { 'grpc.max_send_message_length': 128 * 1024 * 1024 }), stream: undefined };
+      this.target = {
+        addr,
+        client: new LogClient(addr, this.credentials, { 'grpc.max_send_message_length': 128 * 1024 * 1024 }),
+        stream: undefined,
+      };
     }
     const t = this.target;
     if (t.stream === undefined || t.stream.dead) t.stream = new ForwardStream(t.client);
@@ -94,6 +106,7 @@ export class LeaderForwarder {
 /** One line describing a failed forward ("UNAVAILABLE: ..."), for the error sent back to the client. */
 export function describeForwardError(err: unknown): string {
   const e = err as Partial<ServiceError>;
-  if (typeof e.code === 'number') return `${(Status as unknown as Record<number, string>)[e.code] ?? e.code}: ${e.details ?? e.message ?? ''}`;
+  if (typeof e.code === 'number')
+    return `${(Status as unknown as Record<number, string>)[e.code] ?? e.code}: ${e.details ?? e.message ?? ''}`;
   return (err as Error).message;
 }

@@ -12,7 +12,11 @@ interface RecordJson {
   readonly value: string;
 }
 interface ErrorJson {
-  readonly error: { readonly code: string; readonly message: string; readonly details: Readonly<Record<string, unknown>> };
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly details: Readonly<Record<string, unknown>>;
+  };
 }
 
 describe('JSON API on a 3-node cluster (real curl against in-process agents: mutual TLS, ACL, Raft)', function () {
@@ -23,7 +27,10 @@ describe('JSON API on a 3-node cluster (real curl against in-process agents: mut
   const url = (a: Agent, path: string): string => `https://127.0.0.1:${a.jsonPort ?? 0}${path}`;
   const as = (who: CurlTls, ...args: string[]) => curl([...tlsArgs(who), ...args]);
   const names = ['n0', 'n1', 'n2'];
-  const follower = (): Promise<Agent> => eventually('a leader and a follower', () => (t.leader() ? [...t.agents.values()].find((a) => !a.node.isLeader) : undefined));
+  const follower = (): Promise<Agent> =>
+    eventually('a leader and a follower', () =>
+      t.leader() ? [...t.agents.values()].find((a) => !a.node.isLeader) : undefined,
+    );
 
   before(async () => {
     t = await TestAgents.create();
@@ -47,7 +54,12 @@ describe('JSON API on a 3-node cluster (real curl against in-process agents: mut
     const one = await as(root, url(f, '/v1/records?encoding=utf8'), '-d', '{"value": "through a follower"}');
     assert.equal(one.status, 200, one.body);
     const first = one.json<{ offset: number }>().offset;
-    const batch = await as(root, url(f, '/v1/records?encoding=utf8'), '-d', '{"records": [{"value": "b0"}, {"value": "b1"}, {"value": "b2"}]}');
+    const batch = await as(
+      root,
+      url(f, '/v1/records?encoding=utf8'),
+      '-d',
+      '{"records": [{"value": "b0"}, {"value": "b1"}, {"value": "b2"}]}',
+    );
     assert.equal(batch.status, 200, batch.body);
     const offsets = batch.json<{ offsets: number[] }>().offsets;
     assert.deepEqual(offsets, [first + 1, first + 2, first + 3]);
@@ -55,11 +67,20 @@ describe('JSON API on a 3-node cluster (real curl against in-process agents: mut
     for (const n of names) {
       const got = await eventually(`${n} serves offset ${first}`, async () => {
         const r = await as(root, url(t.get(n), `/v1/records?from=${first}&max=4&encoding=utf8`));
-        return r.status === 200 && r.json<{ records: RecordJson[] }>().records.length === 4 ? r.json<{ records: RecordJson[] }>().records : undefined;
+        return r.status === 200 && r.json<{ records: RecordJson[] }>().records.length === 4
+          ? r.json<{ records: RecordJson[] }>().records
+          : undefined;
       });
-      assert.deepEqual(got.map((r) => r.value), ['through a follower', 'b0', 'b1', 'b2'], n);
+      assert.deepEqual(
+        got.map((r) => r.value),
+        ['through a follower', 'b0', 'b1', 'b2'],
+        n,
+      );
       const single = await as(root, '-X', 'GET', url(t.get(n), '/'), '-d', JSON.stringify({ offset: first }));
-      assert.equal(single.json<{ record: RecordJson }>().record.value, Buffer.from('through a follower').toString('base64'));
+      assert.equal(
+        single.json<{ record: RecordJson }>().record.value,
+        Buffer.from('through a follower').toString('base64'),
+      );
     }
   });
 
@@ -71,19 +92,34 @@ describe('JSON API on a 3-node cluster (real curl against in-process agents: mut
     const tail = as(root, '-N', url(tailer, `/v1/records/tail?from=${from}&max=${count}&encoding=utf8`));
     await eventually('the tail to be open', () => tailer.jsonApi?.openRequests === 1);
     for (let i = 0; i < count; i += 3) {
-      const r = await as(root, url(f, '/v1/records?encoding=utf8'), '-d', JSON.stringify({ records: [0, 1, 2].map((j) => ({ value: `t${i + j}` })) }));
+      const r = await as(
+        root,
+        url(f, '/v1/records?encoding=utf8'),
+        '-d',
+        JSON.stringify({ records: [0, 1, 2].map((j) => ({ value: `t${i + j}` })) }),
+      );
       assert.equal(r.status, 200, r.body);
     }
     const out = await tail;
     assert.equal(out.status, 200, out.body);
-    const lines = out.body.trimEnd().split('\n').map((l) => (JSON.parse(l) as { record: RecordJson }).record);
-    assert.deepEqual(lines.map((r) => r.offset), Array.from({ length: count }, (_, i) => from + i));
-    assert.deepEqual(lines.map((r) => r.value), Array.from({ length: count }, (_, i) => `t${i}`));
+    const lines = out.body
+      .trimEnd()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { record: RecordJson }).record);
+    assert.deepEqual(
+      lines.map((r) => r.offset),
+      Array.from({ length: count }, (_, i) => from + i),
+    );
+    assert.deepEqual(
+      lines.map((r) => r.value),
+      Array.from({ length: count }, (_, i) => `t${i}`),
+    );
   });
 
   it('lists the servers with one leader', async () => {
     const r = await as(root, url(t.get('n2'), '/v1/servers'));
-    const servers = r.json<{ servers: { id: string; isLeader: boolean; isVoter: boolean; rpcAddr: string }[] }>().servers;
+    const servers = r.json<{ servers: { id: string; isLeader: boolean; isVoter: boolean; rpcAddr: string }[] }>()
+      .servers;
     assert.deepEqual(servers.map((s) => s.id).sort(), names);
     assert.equal(servers.filter((s) => s.isLeader).length, 1);
     assert.ok(servers.every((s) => s.isVoter && s.rpcAddr.startsWith('127.0.0.1:')));
@@ -107,11 +143,23 @@ describe('JSON API on a 3-node cluster (real curl against in-process agents: mut
     const next = a.backend.bounds().next;
     const missing = await as(root, url(a, '/v1/records/1000000'));
     assert.equal(missing.status, 404);
-    assert.deepEqual(missing.json<ErrorJson>().error.details, { grpcStatus: 'OUT_OF_RANGE', offset: 1000000, lowestOffset: 0, nextOffset: next });
+    assert.deepEqual(missing.json<ErrorJson>().error.details, {
+      grpcStatus: 'OUT_OF_RANGE',
+      offset: 1000000,
+      lowestOffset: 0,
+      nextOffset: next,
+    });
 
-    const big = await curl([...tlsArgs(root), url(a, '/v1/records'), '-H', 'content-type: application/octet-stream', '--data-binary', '@-'], { input: Buffer.alloc(MAX_RECORD + 1) });
+    const big = await curl(
+      [...tlsArgs(root), url(a, '/v1/records'), '-H', 'content-type: application/octet-stream', '--data-binary', '@-'],
+      { input: Buffer.alloc(MAX_RECORD + 1) },
+    );
     assert.equal(big.status, 413, big.body);
-    assert.deepEqual(big.json<ErrorJson>().error.details, { grpcStatus: 'INVALID_ARGUMENT', recordSize: MAX_RECORD + 1, recordLimit: MAX_RECORD });
+    assert.deepEqual(big.json<ErrorJson>().error.details, {
+      grpcStatus: 'INVALID_ARGUMENT',
+      recordSize: MAX_RECORD + 1,
+      recordLimit: MAX_RECORD,
+    });
 
     let offered = 0;
     const endless = new Readable({
@@ -120,7 +168,10 @@ describe('JSON API on a 3-node cluster (real curl against in-process agents: mut
         this.push(offered > 256 * 1024 * 1024 ? null : Buffer.alloc(256 * 1024, 0x41));
       },
     });
-    const streamed = await curl([...tlsArgs(root), url(a, '/v1/records'), '-H', 'transfer-encoding: chunked', '--data-binary', '@-'], { input: endless });
+    const streamed = await curl(
+      [...tlsArgs(root), url(a, '/v1/records'), '-H', 'transfer-encoding: chunked', '--data-binary', '@-'],
+      { input: endless },
+    );
     endless.destroy();
     assert.equal(streamed.status, 413, streamed.body + streamed.stderr);
     const limit = jsonBodyLimit(MAX_RECORD, resolveHttpApiConfig());

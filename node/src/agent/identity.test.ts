@@ -22,9 +22,15 @@ function unary<T>(fn: (cb: (err: ServiceError | null, res: T) => void) => unknow
  * certificate comes from its own CA, not the cluster's. Counts the connections it gets,
  * which is how the test knows the agents have tried (and failed) to verify it.
  */
-async function rogueRpcPort(name: string): Promise<{ server: Server; port: number; connections: () => number; close(): Promise<void> }> {
+async function rogueRpcPort(
+  name: string,
+): Promise<{ server: Server; port: number; connections: () => number; close(): Promise<void> }> {
   const ca = await createCA({ commonName: 'rogue CA' });
-  const cert = await issueServerCert(ca, { commonName: name, dnsNames: [name, 'localhost'], ipAddresses: ['127.0.0.1'] });
+  const cert = await issueServerCert(ca, {
+    commonName: name,
+    dnsNames: [name, 'localhost'],
+    ipAddresses: ['127.0.0.1'],
+  });
   let n = 0;
   const socks = new Set<Socket>();
   const server = createServer((sock) => {
@@ -53,14 +59,18 @@ async function rogueRpcPort(name: string): Promise<{ server: Server; port: numbe
   };
 }
 
-describe('agent: a member\'s name is bound to its certificate; gossip is encrypted (issue 12)', function () {
+describe("agent: a member's name is bound to its certificate; gossip is encrypted (issue 12)", function () {
   this.timeout(60_000);
   let t: TestAgents;
   let key: string;
   const clients: { close(): void }[] = [];
   const rogues: { stop(): Promise<void> }[] = [];
 
-  const members = (a: Agent): string[] => a.node.status().members.map((m) => m.id).sort();
+  const members = (a: Agent): string[] =>
+    a.node
+      .status()
+      .members.map((m) => m.id)
+      .sort();
   const servers = async (name: string): Promise<GetServersResponse['servers']> => {
     const c = t.logClient(name);
     clients.push(c);
@@ -73,10 +83,14 @@ describe('agent: a member\'s name is bound to its certificate; gossip is encrypt
     await t.start('n0', { bootstrap: true });
     await t.start('n1');
     await t.start('n2');
-    await eventually('3 voters', () => {
-      const l = t.leader();
-      return l !== undefined && l.node.status().members.filter((m) => m.suffrage === 'voter').length === 3;
-    }, 30_000);
+    await eventually(
+      '3 voters',
+      () => {
+        const l = t.leader();
+        return l !== undefined && l.node.status().members.filter((m) => m.suffrage === 'voter').length === 3;
+      },
+      30_000,
+    );
   });
   afterEach(async () => {
     for (const r of rogues.splice(0)) await r.stop();
@@ -101,18 +115,30 @@ describe('agent: a member\'s name is bound to its certificate; gossip is encrypt
       bindAddr: '127.0.0.1',
       bindPort: 0,
       clusterId: 'test',
-      tags: agentTags({ rpcAddr: `127.0.0.1:${port.port}`, raftId: 'rogue', clusterId: 'test', role: 'voter', boot: 'rogue-boot' }),
+      tags: agentTags({
+        rpcAddr: `127.0.0.1:${port.port}`,
+        raftId: 'rogue',
+        clusterId: 'test',
+        role: 'voter',
+        boot: 'rogue-boot',
+      }),
       seeds: [t.get('n0').gossipAddr],
       encryptionKeys: [key],
     });
     rogues.push({ stop: async () => (await rogue.stop(), await port.close()) });
     const l = await eventually('a leader', () => t.leader());
     // GIVEN the rogue is an alive gossip member (it has the key) ...
-    await eventually('the rogue alive in the leader\'s gossip', () => l.gossip.aliveMembers().some((m) => m.name === 'rogue'));
+    await eventually("the rogue alive in the leader's gossip", () =>
+      l.gossip.aliveMembers().some((m) => m.name === 'rogue'),
+    );
     // ... WHEN every agent has tried to verify it, the leader more than once (a retry after a
     // failure) — or, without the check, once it got in — ...
     const admitted = (): boolean => ['n0', 'n1', 'n2'].some((n) => members(t.get(n)).includes('rogue'));
-    await eventually('identity checks of the rogue by every agent', () => port.connections() >= 4 || admitted(), 30_000);
+    await eventually(
+      'identity checks of the rogue by every agent',
+      () => port.connections() >= 4 || admitted(),
+      30_000,
+    );
     // THEN it is in no configuration and no GetServers answer.
     for (const name of ['n0', 'n1', 'n2']) {
       assert.deepEqual(members(t.get(name)), ['n0', 'n1', 'n2'], `${name}'s configuration`);
@@ -121,7 +147,7 @@ describe('agent: a member\'s name is bound to its certificate; gossip is encrypt
     }
   });
 
-  it('a rogue gossip member claiming another node\'s name cannot redirect that node\'s Raft traffic or GetServers address', async () => {
+  it("a rogue gossip member claiming another node's name cannot redirect that node's Raft traffic or GetServers address", async () => {
     const l = await eventually('a leader', () => t.leader());
     const victim = ['n0', 'n1', 'n2'].find((n) => n !== l.config.nodeName) as string;
     const realAddr = t.get(victim).rpcAddr;
@@ -132,24 +158,46 @@ describe('agent: a member\'s name is bound to its certificate; gossip is encrypt
       bindAddr: '127.0.0.1',
       bindPort: 0,
       clusterId: 'test',
-      tags: agentTags({ rpcAddr: `127.0.0.1:${port.port}`, raftId: victim, clusterId: 'test', role: 'voter', boot: 'rogue-boot' }),
+      tags: agentTags({
+        rpcAddr: `127.0.0.1:${port.port}`,
+        raftId: victim,
+        clusterId: 'test',
+        role: 'voter',
+        boot: 'rogue-boot',
+      }),
       seeds: [l.gossipAddr],
       encryptionKeys: [key],
     });
     rogues.push({ stop: async () => (await rogue.stop(), await port.close()) });
     // WHEN the leader has seen the forged record and tried to verify it (twice: one retry) —
     // or, without the check, believed it ...
-    await eventually('identity checks of the forged record', async () => port.connections() >= 2 || (await servers(l.config.nodeName)).some((x) => x.id === victim && x.rpcAddr !== realAddr), 30_000);
+    await eventually(
+      'identity checks of the forged record',
+      async () =>
+        port.connections() >= 2 ||
+        (await servers(l.config.nodeName)).some((x) => x.id === victim && x.rpcAddr !== realAddr),
+      30_000,
+    );
     // THEN the victim's address is unchanged everywhere and it still receives the leader's entries.
     for (const name of ['n0', 'n1', 'n2']) {
       const s = await servers(name);
-      assert.equal(s.find((x) => x.id === victim)?.rpcAddr, realAddr, `GetServers on ${name} keeps ${victim}'s address`);
+      assert.equal(
+        s.find((x) => x.id === victim)?.rpcAddr,
+        realAddr,
+        `GetServers on ${name} keeps ${victim}'s address`,
+      );
     }
     const c = t.logClient(l.config.nodeName);
     clients.push(c);
-    await unary((cb) => c.produce({ record: { value: Buffer.from('after the impostor'), offset: 0, term: 0, type: 0 } }, cb));
+    await unary((cb) =>
+      c.produce({ record: { value: Buffer.from('after the impostor'), offset: 0, term: 0, type: 0 } }, cb),
+    );
     const target = l.node.appliedIndex;
-    await eventually(`${victim} to apply the leader's entries`, () => t.get(victim).node.appliedIndex >= target, 20_000);
+    await eventually(
+      `${victim} to apply the leader's entries`,
+      () => t.get(victim).node.appliedIndex >= target,
+      20_000,
+    );
   });
 
   it('a gossip process without the key is never a gossip member, let alone a Raft member', async () => {
@@ -160,7 +208,13 @@ describe('agent: a member\'s name is bound to its certificate; gossip is encrypt
       bindAddr: '127.0.0.1',
       bindPort: 0,
       clusterId: 'test',
-      tags: agentTags({ rpcAddr: `127.0.0.1:${port.port}`, raftId: 'plain', clusterId: 'test', role: 'voter', boot: 'rogue-boot' }),
+      tags: agentTags({
+        rpcAddr: `127.0.0.1:${port.port}`,
+        raftId: 'plain',
+        clusterId: 'test',
+        role: 'voter',
+        boot: 'rogue-boot',
+      }),
       seeds: [],
     });
     rogues.push({ stop: async () => (await rogue.stop(), await port.close()) });
@@ -168,9 +222,18 @@ describe('agent: a member\'s name is bound to its certificate; gossip is encrypt
     const before = n0.gossip.metrics().transport.dropped.unencrypted ?? 0;
     const joined = await rogue.join([n0.gossipAddr]);
     assert.equal(joined.joined, 0, 'the join is refused');
-    await eventually('n0 to drop the plaintext gossip', () => (n0.gossip.metrics().transport.dropped.unencrypted ?? 0) > before);
+    await eventually(
+      'n0 to drop the plaintext gossip',
+      () => (n0.gossip.metrics().transport.dropped.unencrypted ?? 0) > before,
+    );
     for (const name of ['n0', 'n1', 'n2']) {
-      assert.ok(!t.get(name).gossip.members().some((m) => m.name === 'plain'), `${name}'s gossip has no "plain"`);
+      assert.ok(
+        !t
+          .get(name)
+          .gossip.members()
+          .some((m) => m.name === 'plain'),
+        `${name}'s gossip has no "plain"`,
+      );
       assert.deepEqual(members(t.get(name)), ['n0', 'n1', 'n2']);
     }
     assert.equal(port.connections(), 0, 'nobody even tried to verify it');

@@ -20,7 +20,14 @@
 import type { X509Certificate } from 'node:crypto';
 import { isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { RAFT_MUX_BYTE, WIRE_VERSION, encodeHello, serverCertificatesOnly, type NodeId, type TransportTls } from '../raft/index.js';
+import {
+  RAFT_MUX_BYTE,
+  WIRE_VERSION,
+  encodeHello,
+  serverCertificatesOnly,
+  type NodeId,
+  type TransportTls,
+} from '../raft/index.js';
 
 /** The DNS SANs and CN of a certificate. */
 function namesOf(cert: X509Certificate): string[] {
@@ -83,7 +90,10 @@ export function verifyMemberIdentity(o: VerifyOptions): Promise<string | null> {
       raw.destroy();
       resolve(why);
     };
-    const timer = setTimeout(() => done(`no TLS handshake with ${o.rpcAddr} within ${o.timeoutMs ?? 3000} ms`), o.timeoutMs ?? 3000);
+    const timer = setTimeout(
+      () => done(`no TLS handshake with ${o.rpcAddr} within ${o.timeoutMs ?? 3000} ms`),
+      o.timeoutMs ?? 3000,
+    );
     raw.once('error', (err) => done(`cannot connect to ${o.rpcAddr}: ${err.message}`));
     raw.once('connect', () => {
       raw.write(Buffer.of(RAFT_MUX_BYTE));
@@ -110,7 +120,9 @@ export function verifyMemberIdentity(o: VerifyOptions): Promise<string | null> {
                 ? null
                 : `its certificate names ${namesOf(cert).join(', ')}, not ${o.name}`;
         // A well-formed goodbye: a hello (the peer authorizes it), then close.
-        s.end(encodeHello({ version: WIRE_VERSION, clusterId: o.clusterId, from: o.selfId as NodeId }), () => done(why));
+        s.end(encodeHello({ version: WIRE_VERSION, clusterId: o.clusterId, from: o.selfId as NodeId }), () =>
+          done(why),
+        );
         if (why !== null) done(why);
       });
     });

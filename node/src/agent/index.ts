@@ -5,7 +5,14 @@
 export { Agent, PortInUseError } from './agent.js';
 export { runAgent, type RunAgentOptions } from './run.js';
 export { addAgentOptions, flagsOf } from './options.js';
-export { allAgentOptions, clusterOptions, readClusterConfigFile, resolveClusterAgentConfig, DesiredRole, type ClusterAgentConfig } from './config.js';
+export {
+  allAgentOptions,
+  clusterOptions,
+  readClusterConfigFile,
+  resolveClusterAgentConfig,
+  DesiredRole,
+  type ClusterAgentConfig,
+} from './config.js';
 export { RaftBackend, type RaftBackendOptions } from './raft-backend.js';
 export { RaftAdmin, pickTransferTarget, type RaftAdminOptions } from './raft-admin.js';
 export { MembershipReconciler, RemovedMembers, nextMembershipStep, type MembershipStep } from './membership.js';

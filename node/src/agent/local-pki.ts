@@ -74,11 +74,18 @@ export async function ensureLocalPki(dir: string): Promise<{ readonly paths: Loc
   const certs = join(dir, 'certs');
   const ca = await createCA({ commonName: 'commitlog local CA' });
   writePemPair(certs, 'ca', ca);
-  writePemPair(certs, 'node', await issueServerCert(ca, { commonName: NODE_CN, ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] }));
-  for (const cn of ['root', 'nobody']) writePemPair(certs, `${cn}-client`, await issueClientCert(ca, { commonName: cn }));
+  writePemPair(
+    certs,
+    'node',
+    await issueServerCert(ca, { commonName: NODE_CN, ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] }),
+  );
+  for (const cn of ['root', 'nobody'])
+    writePemPair(certs, `${cn}-client`, await issueClientCert(ca, { commonName: cn }));
   mkdirSync(join(dir, 'acl'), { recursive: true });
   copyFileSync(MODEL, paths.aclModel);
-  const rules = ['root', NODE_CN].flatMap((sub) => ['produce', 'consume', 'admin'].map((act) => `p, ${sub}, *, ${act}`));
+  const rules = ['root', NODE_CN].flatMap((sub) =>
+    ['produce', 'consume', 'admin'].map((act) => `p, ${sub}, *, ${act}`),
+  );
   writeFileSync(paths.aclPolicy, `${rules.join('\n')}\n`);
   return { paths, created: true };
 }
@@ -87,12 +94,20 @@ export async function ensureLocalPki(dir: string): Promise<{ readonly paths: Loc
  * Issues (once) the certificate of node `name`: `certs/node-<name>.pem`, DNS SANs `name` and
  * localhost, IP SAN 127.0.0.1, CN {@link NODE_CN}. Returns its paths.
  */
-export async function ensureNodeCert(p: LocalPki, name: string): Promise<{ readonly certFile: string; readonly keyFile: string }> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(name)) throw new Error(`node name "${name}" cannot be a DNS name in a certificate`);
+export async function ensureNodeCert(
+  p: LocalPki,
+  name: string,
+): Promise<{ readonly certFile: string; readonly keyFile: string }> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(name))
+    throw new Error(`node name "${name}" cannot be a DNS name in a certificate`);
   const files = nodeCertFiles(p, name);
   if (existsSync(files.certFile) && existsSync(files.keyFile)) return files;
   const ca = readPemPair({ certFile: p.ca, keyFile: p.caKey });
-  return writePemPair(dirname(p.ca), `node-${name}`, await issueServerCert(ca, { commonName: NODE_CN, ipAddresses: ['127.0.0.1'], dnsNames: [name, 'localhost'] }));
+  return writePemPair(
+    dirname(p.ca),
+    `node-${name}`,
+    await issueServerCert(ca, { commonName: NODE_CN, ipAddresses: ['127.0.0.1'], dnsNames: [name, 'localhost'] }),
+  );
 }
 
 /** Where {@link ensureNodeCert} keeps node `name`'s certificate and key. */
@@ -106,7 +121,10 @@ export function nodeCertFiles(p: LocalPki, name: string): { readonly certFile: s
  * it — what a multi-node cluster needs (node/src/agent/identity.ts) — and encrypts gossip
  * with the cluster's key.
  */
-export function localPkiFlags(p: LocalPki, node?: { readonly certFile: string; readonly keyFile: string }): Record<string, string> {
+export function localPkiFlags(
+  p: LocalPki,
+  node?: { readonly certFile: string; readonly keyFile: string },
+): Record<string, string> {
   return {
     'server-tls-cert-file': node?.certFile ?? p.nodeCert,
     'server-tls-key-file': node?.keyFile ?? p.nodeKey,

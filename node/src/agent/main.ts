@@ -12,7 +12,9 @@ import { readClusterConfigFile, resolveClusterAgentConfig } from './config.js';
 import { addAgentOptions, flagsOf } from './options.js';
 
 async function main(argv: readonly string[]): Promise<void> {
-  const cmd = addAgentOptions(new Command('commitlog-agent').description('run a commitlog cluster node (log + Raft + gossip + gRPC)'));
+  const cmd = addAgentOptions(
+    new Command('commitlog-agent').description('run a commitlog cluster node (log + Raft + gossip + gRPC)'),
+  );
   cmd.parse([...argv]);
   const opts = cmd.opts<Record<string, unknown>>();
   const configFile = (opts.configFile as string | undefined) ?? process.env[envName('config-file')];

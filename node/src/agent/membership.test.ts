@@ -2,29 +2,63 @@ import assert from 'node:assert/strict';
 import { MembershipReconciler, PROMOTE_MAX_LAG, RemovedMembers, nextMembershipStep } from './membership.js';
 import { PeerDirectory, agentTags } from './peers.js';
 
-const peer = (raftId: string, role = 'voter'): { raftId: string; rpcAddr: string; role: string } => ({ raftId, rpcAddr: `${raftId}:8400`, role });
+const peer = (raftId: string, role = 'voter'): { raftId: string; rpcAddr: string; role: string } => ({
+  raftId,
+  rpcAddr: `${raftId}:8400`,
+  role,
+});
 
 describe('membership: the one next change from gossip and the Raft configuration', () => {
   it('adds an alive gossip member that is not in the configuration as a learner (never straight to voter)', () => {
-    assert.deepEqual(nextMembershipStep([{ id: 'a', suffrage: 'voter' }], [peer('b')]), { type: 'add-learner', id: 'b', rpcAddr: 'b:8400' });
+    assert.deepEqual(nextMembershipStep([{ id: 'a', suffrage: 'voter' }], [peer('b')]), {
+      type: 'add-learner',
+      id: 'b',
+      rpcAddr: 'b:8400',
+    });
   });
 
   it('makes one change at a time: additions first, in name order', () => {
-    const step = nextMembershipStep([{ id: 'a', suffrage: 'voter' }, { id: 'c', suffrage: 'learner', lag: 0 }], [peer('d'), peer('b'), peer('c')]);
+    const step = nextMembershipStep(
+      [
+        { id: 'a', suffrage: 'voter' },
+        { id: 'c', suffrage: 'learner', lag: 0 },
+      ],
+      [peer('d'), peer('b'), peer('c')],
+    );
     assert.deepEqual(step, { type: 'add-learner', id: 'b', rpcAddr: 'b:8400' });
   });
 
   it('promotes a learner only once it is nearly caught up and asks to be a voter', () => {
-    const members = [{ id: 'a', suffrage: 'voter' as const }, { id: 'b', suffrage: 'learner' as const, lag: PROMOTE_MAX_LAG + 1 }];
+    const members = [
+      { id: 'a', suffrage: 'voter' as const },
+      { id: 'b', suffrage: 'learner' as const, lag: PROMOTE_MAX_LAG + 1 },
+    ];
     assert.deepEqual(nextMembershipStep(members, [peer('b')]), { type: 'none' });
-    assert.deepEqual(nextMembershipStep([members[0] as never, { id: 'b', suffrage: 'learner' }], [peer('b')]), { type: 'none' }, 'lag unknown (not the leader view)');
-    assert.deepEqual(nextMembershipStep([members[0] as never, { id: 'b', suffrage: 'learner', lag: PROMOTE_MAX_LAG }], [peer('b')]), { type: 'promote', id: 'b' });
-    assert.deepEqual(nextMembershipStep([members[0] as never, { id: 'b', suffrage: 'learner', lag: 0 }], [peer('b')]), { type: 'promote', id: 'b' });
-    assert.deepEqual(nextMembershipStep([members[0] as never, { id: 'b', suffrage: 'learner', lag: 0 }], [peer('b', 'learner')]), { type: 'none' });
+    assert.deepEqual(
+      nextMembershipStep([members[0] as never, { id: 'b', suffrage: 'learner' }], [peer('b')]),
+      { type: 'none' },
+      'lag unknown (not the leader view)',
+    );
+    assert.deepEqual(
+      nextMembershipStep([members[0] as never, { id: 'b', suffrage: 'learner', lag: PROMOTE_MAX_LAG }], [peer('b')]),
+      { type: 'promote', id: 'b' },
+    );
+    assert.deepEqual(nextMembershipStep([members[0] as never, { id: 'b', suffrage: 'learner', lag: 0 }], [peer('b')]), {
+      type: 'promote',
+      id: 'b',
+    });
+    assert.deepEqual(
+      nextMembershipStep([members[0] as never, { id: 'b', suffrage: 'learner', lag: 0 }], [peer('b', 'learner')]),
+      { type: 'none' },
+    );
   });
 
   it('never removes a member, whatever gossip says (a failed or absent member stays)', () => {
-    const members = [{ id: 'a', suffrage: 'voter' as const }, { id: 'b', suffrage: 'voter' as const }, { id: 'c', suffrage: 'learner' as const, lag: 0 }];
+    const members = [
+      { id: 'a', suffrage: 'voter' as const },
+      { id: 'b', suffrage: 'voter' as const },
+      { id: 'c', suffrage: 'learner' as const, lag: 0 },
+    ];
     assert.deepEqual(nextMembershipStep(members, []), { type: 'none' });
   });
 });
@@ -51,30 +85,61 @@ describe('membership: a removed member is not re-added while it is the same proc
     const listeners = new Set<(e: { type: string; member: Member }) => void>();
     const gossip = new Map<string, Member>();
     const member = (name: string, boot: string, state: Member['state'] = 'alive'): Member => ({
-      name, state, tags: agentTags({ rpcAddr: `${name}:8400`, raftId: name, clusterId: 'c1', role: 'voter', boot }),
+      name,
+      state,
+      tags: agentTags({ rpcAddr: `${name}:8400`, raftId: name, clusterId: 'c1', role: 'voter', boot }),
     });
     const node = {
-      id: 'a', isLeader: true,
+      id: 'a',
+      isLeader: true,
       status: () => ({ members }),
-      addLearner: (id: string) => { added.push(id); members = [...members, { id, suffrage: 'voter' as const, lag: 0 }]; return Promise.resolve(); },
+      addLearner: (id: string) => {
+        added.push(id);
+        members = [...members, { id, suffrage: 'voter' as const, lag: 0 }];
+        return Promise.resolve();
+      },
       promote: () => Promise.resolve(),
       setPeerAddress: () => undefined,
       onLeaderChange: () => () => undefined,
       onApplied: () => () => undefined,
     };
     const g = {
-      on: (_: string, f: (e: { type: string; member: Member }) => void) => { listeners.add(f); },
-      off: (_: string, f: (e: { type: string; member: Member }) => void) => { listeners.delete(f); },
+      on: (_: string, f: (e: { type: string; member: Member }) => void) => {
+        listeners.add(f);
+      },
+      off: (_: string, f: (e: { type: string; member: Member }) => void) => {
+        listeners.delete(f);
+      },
       members: () => [...gossip.values()],
       aliveMembers: () => [...gossip.values()].filter((m) => m.state === 'alive'),
     };
     const removed = new RemovedMembers();
-    const r = new MembershipReconciler(node as never, g as never, new PeerDirectory('c1'), 3_600_000, { info: () => undefined, warn: () => undefined, debug: () => undefined }, removed);
-    const settle = async (): Promise<void> => { r.kick(); await (r as unknown as { running?: Promise<void> }).running; await (r as unknown as { running?: Promise<void> }).running; };
-    const emit = (type: string, m: Member): void => { gossip.set(m.name, m); for (const f of listeners) f({ type, member: m }); };
+    const r = new MembershipReconciler(
+      node as never,
+      g as never,
+      new PeerDirectory('c1'),
+      3_600_000,
+      { info: () => undefined, warn: () => undefined, debug: () => undefined },
+      removed,
+    );
+    const settle = async (): Promise<void> => {
+      r.kick();
+      await (r as unknown as { running?: Promise<void> }).running;
+      await (r as unknown as { running?: Promise<void> }).running;
+    };
+    const emit = (type: string, m: Member): void => {
+      gossip.set(m.name, m);
+      for (const f of listeners) f({ type, member: m });
+    };
     return {
-      added, r, settle, member, emit,
-      remove: (id: string) => { members = members.filter((m) => m.id !== id); },
+      added,
+      r,
+      settle,
+      member,
+      emit,
+      remove: (id: string) => {
+        members = members.filter((m) => m.id !== id);
+      },
     };
   }
 

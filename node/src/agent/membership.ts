@@ -95,7 +95,11 @@ export type MembershipStep =
 
 /** Pure decision of one pass from the Raft members and the alive gossip peers. */
 export function nextMembershipStep(
-  members: readonly { readonly id: string; readonly suffrage: 'voter' | 'learner'; readonly lag?: number | undefined }[],
+  members: readonly {
+    readonly id: string;
+    readonly suffrage: 'voter' | 'learner';
+    readonly lag?: number | undefined;
+  }[],
   alivePeers: readonly { readonly raftId: string; readonly rpcAddr: string; readonly role: string }[],
 ): MembershipStep {
   const byId = new Map(members.map((m) => [m.id, m]));
@@ -104,7 +108,8 @@ export function nextMembershipStep(
   }
   const wantsVoter = new Set(alivePeers.filter((p) => p.role === 'voter').map((p) => p.raftId));
   for (const m of members) {
-    if (m.suffrage === 'learner' && wantsVoter.has(m.id) && m.lag !== undefined && m.lag <= PROMOTE_MAX_LAG) return { type: 'promote', id: m.id };
+    if (m.suffrage === 'learner' && wantsVoter.has(m.id) && m.lag !== undefined && m.lag <= PROMOTE_MAX_LAG)
+      return { type: 'promote', id: m.id };
   }
   return { type: 'none' };
 }
@@ -143,10 +148,16 @@ export class MembershipReconciler {
     if (this.verified !== undefined && !this.verified.has(p.raftId, p.rpcAddr)) {
       this.verified.check(p.raftId, p.rpcAddr, (why) => {
         if (why === null) {
-          this.log.info({ member: p.raftId, rpcAddr: p.rpcAddr }, 'membership: identity verified (its certificate names it)');
+          this.log.info(
+            { member: p.raftId, rpcAddr: p.rpcAddr },
+            'membership: identity verified (its certificate names it)',
+          );
           this.kick();
         } else {
-          this.log.warn({ member: p.raftId, rpcAddr: p.rpcAddr, why }, 'membership: identity not verified; gossip member not admitted');
+          this.log.warn(
+            { member: p.raftId, rpcAddr: p.rpcAddr, why },
+            'membership: identity not verified; gossip member not admitted',
+          );
         }
       });
       return undefined;
@@ -172,7 +183,11 @@ export class MembershipReconciler {
       // A failure may be a false suspicion of a live process (RemovedMembers): only a leave
       // or a reap ends the memory of a removal.
       if (e.type === 'leave' || e.type === 'reap') this.removed.forget(p.raftId);
-      if (e.type === 'failed' || e.type === 'leave') this.log.info({ member: p.raftId, event: e.type }, 'gossip: member failed or left; it stays a Raft member (remove it explicitly with Admin RemoveMember)');
+      if (e.type === 'failed' || e.type === 'leave')
+        this.log.info(
+          { member: p.raftId, event: e.type },
+          'gossip: member failed or left; it stays a Raft member (remove it explicitly with Admin RemoveMember)',
+        );
     };
     this.gossip.on('event', onEvent);
     this.offs.push(() => this.gossip.off('event', onEvent as (x: never) => void));
@@ -205,8 +220,15 @@ export class MembershipReconciler {
 
   /** Records members that left the configuration since the last look (on every node: a future leader must know). */
   private observeConfig(): void {
-    const gone = this.removed.observe(this.node.status().members.map((m) => m.id), (id) => this.peers.get(id)?.boot);
-    if (gone.length > 0) this.log.info({ members: gone }, 'membership: removed from the configuration; not re-adding them while they are alive in gossip');
+    const gone = this.removed.observe(
+      this.node.status().members.map((m) => m.id),
+      (id) => this.peers.get(id)?.boot,
+    );
+    if (gone.length > 0)
+      this.log.info(
+        { members: gone },
+        'membership: removed from the configuration; not re-adding them while they are alive in gossip',
+      );
   }
 
   private async pass(): Promise<void> {
@@ -232,7 +254,10 @@ export class MembershipReconciler {
       this.again = true;
     } catch (err) {
       // Refusals (not caught up, change pending, lost leadership) are expected: the next pass retries.
-      this.log.debug({ member: step.id, change: step.type, err: (err as Error).message }, 'membership: change not made now; will retry');
+      this.log.debug(
+        { member: step.id, change: step.type, err: (err as Error).message },
+        'membership: change not made now; will retry',
+      );
     }
   }
 

@@ -30,7 +30,14 @@ export interface PeerInfo {
 }
 
 /** Builds this node's tags. */
-export function agentTags(o: { rpcAddr: string; raftId: string; clusterId: string; role: string; boot: string; externalAddr?: string | undefined }): Tags {
+export function agentTags(o: {
+  rpcAddr: string;
+  raftId: string;
+  clusterId: string;
+  role: string;
+  boot: string;
+  externalAddr?: string | undefined;
+}): Tags {
   return {
     [TagKeys.rpcAddr]: o.rpcAddr,
     [TagKeys.raftId]: o.raftId,
@@ -49,7 +56,14 @@ export function peerOf(m: MemberInfo, clusterId: string): PeerInfo | undefined {
   if (raftId === undefined || rpcAddr === undefined || t[TagKeys.clusterId] !== clusterId) return undefined;
   const ext = t[TagKeys.externalAddr];
   const boot = t[TagKeys.boot];
-  return { raftId, rpcAddr, role: t[TagKeys.role] ?? 'voter', state: m.state, ...(ext !== undefined ? { externalAddr: ext } : {}), ...(boot !== undefined ? { boot } : {}) };
+  return {
+    raftId,
+    rpcAddr,
+    role: t[TagKeys.role] ?? 'voter',
+    state: m.state,
+    ...(ext !== undefined ? { externalAddr: ext } : {}),
+    ...(boot !== undefined ? { boot } : {}),
+  };
 }
 
 /** The latest known addresses of every peer (dead ones included: Raft members may come back). */

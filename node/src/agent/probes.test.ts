@@ -4,7 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
-import { HealthCheckResponse_ServingStatus as Serving, HealthClient, type HealthCheckResponse } from '../gen/grpc/health/v1/health.js';
+import {
+  HealthCheckResponse_ServingStatus as Serving,
+  HealthClient,
+  type HealthCheckResponse,
+} from '../gen/grpc/health/v1/health.js';
 import { LogClient, type GetServersResponse } from '../gen/v1/log.js';
 import { readinessOf, type ReadinessFacts } from './readiness.js';
 import { TestAgents, eventually } from './testing/cluster.js';
@@ -21,7 +25,10 @@ describe('agent: health probes on the shared RPC port', function () {
   const probe = (name: string): ((service: string) => Promise<Serving>) => {
     const c = new HealthClient(t.get(name).rpcAddr, credentials.createInsecure());
     closers.push(c);
-    return (service) => unary<HealthCheckResponse>((cb) => c.check({ service }, new Metadata(), { deadline: Date.now() + 3000 }, cb)).then((r) => r.status);
+    return (service) =>
+      unary<HealthCheckResponse>((cb) =>
+        c.check({ service }, new Metadata(), { deadline: Date.now() + 3000 }, cb),
+      ).then((r) => r.status);
   };
 
   before(async () => {
@@ -54,7 +61,10 @@ describe('agent: health probes on the shared RPC port', function () {
     const log = t.logClient('n0');
     closers.push(log);
     const servers = await unary<GetServersResponse>((cb) => log.getServers({}, cb));
-    assert.deepEqual(servers.servers.map((s) => s.id), ['n0']);
+    assert.deepEqual(
+      servers.servers.map((s) => s.id),
+      ['n0'],
+    );
     // Raft: n1 joins through gossip and replicates over the same port.
     const n1 = await t.start('n1', { extra: { role: 'learner' } });
     const check1 = probe('n1');
@@ -77,7 +87,13 @@ describe('agent: health probes on the shared RPC port', function () {
 });
 
 describe('agent: readiness rule', () => {
-  const base: ReadinessFacts = { stopping: false, fatal: false, leaderKnown: true, suffrage: 'voter', desiredRole: 'voter' };
+  const base: ReadinessFacts = {
+    stopping: false,
+    fatal: false,
+    leaderKnown: true,
+    suffrage: 'voter',
+    desiredRole: 'voter',
+  };
   const cases: [string, Partial<ReadinessFacts>, boolean][] = [
     ['a voter that knows the leader is ready', {}, true],
     ['a fresh node not in the configuration is not ready', { suffrage: undefined }, false],

@@ -4,7 +4,13 @@
  * members remove` are the ONLY ways a member leaves the configuration). Membership calls
  * must reach the leader; a follower answers FAILED_PRECONDITION naming the leader.
  */
-import { NotLeaderError as RaftNotLeaderError, ProposalRejectedError, nodeId, type NodeId, type RaftNode } from '../raft/index.js';
+import {
+  NotLeaderError as RaftNotLeaderError,
+  ProposalRejectedError,
+  nodeId,
+  type NodeId,
+  type RaftNode,
+} from '../raft/index.js';
 import { NodeRole, type ClusterAdmin, type MemberInfo, type NodeStatus } from '../server/admin.js';
 import type { LogBackend } from '../server/backend.js';
 import { ClusterPreconditionError } from './errors.js';
@@ -29,7 +35,14 @@ export class RaftAdmin implements ClusterAdmin {
     const s = this.o.node.status();
     const b = this.o.backend.bounds();
     const isMember = s.members.find((m) => m.id === s.id);
-    const role: NodeRole = s.role === 'leader' ? NodeRole.leader : s.role === 'candidate' || s.role === 'preCandidate' ? NodeRole.candidate : isMember?.suffrage === 'learner' ? NodeRole.learner : NodeRole.follower;
+    const role: NodeRole =
+      s.role === 'leader'
+        ? NodeRole.leader
+        : s.role === 'candidate' || s.role === 'preCandidate'
+          ? NodeRole.candidate
+          : isMember?.suffrage === 'learner'
+            ? NodeRole.learner
+            : NodeRole.follower;
     return {
       nodeId: s.id,
       clusterId: s.clusterId,
@@ -70,7 +83,9 @@ export class RaftAdmin implements ClusterAdmin {
     if (n.isLeader) return;
     const leader = n.leaderId;
     const addr = leader !== null ? this.o.peers.get(leader)?.rpcAddr : undefined;
-    throw new ClusterPreconditionError(`${call} must be sent to the leader: ${leader === null ? 'no leader is known now' : `leader is ${leader}${addr ? ` at ${addr}` : ''}`}`);
+    throw new ClusterPreconditionError(
+      `${call} must be sent to the leader: ${leader === null ? 'no leader is known now' : `leader is ${leader}${addr ? ` at ${addr}` : ''}`}`,
+    );
   }
 
   private async change(call: string, run: () => Promise<unknown>): Promise<readonly MemberInfo[]> {
@@ -78,7 +93,10 @@ export class RaftAdmin implements ClusterAdmin {
     try {
       await run();
     } catch (err) {
-      if (err instanceof RaftNotLeaderError) throw new ClusterPreconditionError(`${call}: this node lost leadership; retry at the leader (${err.leaderHint ?? 'unknown'})`);
+      if (err instanceof RaftNotLeaderError)
+        throw new ClusterPreconditionError(
+          `${call}: this node lost leadership; retry at the leader (${err.leaderHint ?? 'unknown'})`,
+        );
       if (err instanceof ProposalRejectedError) throw new ClusterPreconditionError(`${call}: ${err.message}`);
       throw err;
     }
@@ -95,13 +113,17 @@ export class RaftAdmin implements ClusterAdmin {
 
   promote(id: string): Promise<readonly MemberInfo[]> {
     const m = this.o.node.status().members.find((x) => x.id === id);
-    if (m === undefined) return Promise.reject(new ClusterPreconditionError(`PromoteMember: ${id} is not a member; add it as a learner first`));
+    if (m === undefined)
+      return Promise.reject(
+        new ClusterPreconditionError(`PromoteMember: ${id} is not a member; add it as a learner first`),
+      );
     if (m.suffrage === 'voter') return this.members();
     return this.change('PromoteMember', () => this.o.node.promote(this.known(id)));
   }
 
   remove(id: string): Promise<readonly MemberInfo[]> {
-    if (!this.o.node.status().members.some((x) => x.id === id)) return Promise.reject(new ClusterPreconditionError(`RemoveMember: ${id} is not a member`));
+    if (!this.o.node.status().members.some((x) => x.id === id))
+      return Promise.reject(new ClusterPreconditionError(`RemoveMember: ${id} is not a member`));
     return this.change('RemoveMember', async () => {
       // Recorded first: the reconciler must not re-add the member between commit and our answer.
       this.o.removed?.add(id, this.o.peers.get(id)?.boot);
@@ -116,7 +138,8 @@ export class RaftAdmin implements ClusterAdmin {
     try {
       await this.o.node.transferLeadership(nodeId(target));
     } catch (err) {
-      if (err instanceof ProposalRejectedError) throw new ClusterPreconditionError(`TransferLeadership: ${err.message}`);
+      if (err instanceof ProposalRejectedError)
+        throw new ClusterPreconditionError(`TransferLeadership: ${err.message}`);
       throw err;
     }
     return target;

@@ -23,7 +23,13 @@ describe('agent RaftBackend: Raft failures reach clients as standard codes (real
   async function isolatedLeaderBackend(linearizable: boolean): Promise<RaftBackend> {
     c = await MemoryCluster.create({ requestTimeoutMs: 1500 });
     const leader = await c.leader();
-    backend = new RaftBackend({ node: leader, peers: new PeerDirectory('test-cluster'), forwarder: new LeaderForwarder(credentials.createInsecure()), self: { rpcAddr: '127.0.0.1:9' }, linearizable });
+    backend = new RaftBackend({
+      node: leader,
+      peers: new PeerDirectory('test-cluster'),
+      forwarder: new LeaderForwarder(credentials.createInsecure()),
+      self: { rpcAddr: '127.0.0.1:9' },
+      linearizable,
+    });
     // The leader is cut off: nothing it proposes can commit.
     c.net.isolate(leader.id);
     return backend;
@@ -48,6 +54,9 @@ describe('agent RaftBackend: Raft failures reach clients as standard codes (real
     );
     const s = toStatus(err);
     assert.equal(s.code, Status.UNAVAILABLE, s.details);
-    assert.ok(['RAFT_TIMEOUT', 'NO_LEADER', 'NOT_LEADER'].includes(errorInfoOf(s.metadata)?.reason ?? ''), errorInfoOf(s.metadata)?.reason);
+    assert.ok(
+      ['RAFT_TIMEOUT', 'NO_LEADER', 'NOT_LEADER'].includes(errorInfoOf(s.metadata)?.reason ?? ''),
+      errorInfoOf(s.metadata)?.reason,
+    );
   });
 });

@@ -11,10 +11,29 @@
  *   prefix (may lag the leader by a heartbeat, never shows uncommitted data).
  * - waitFor wakes on the node's apply callback (no polling).
  */
-import { NodeStoppedError, NotLeaderError as RaftNotLeaderError, RaftShellError, type RaftNode } from '../raft/index.js';
+import {
+  NodeStoppedError,
+  NotLeaderError as RaftNotLeaderError,
+  RaftShellError,
+  type RaftNode,
+} from '../raft/index.js';
 import { CommitNotifier } from '../server/commit-notifier.js';
-import type { BackendRecord, BackendStats, LogBackend, LogBounds, RangeOptions, ServerInfo } from '../server/backend.js';
-import { BackendClosedError, CommittedOutOfRangeError, NoLeaderError, NotLeaderError, RaftOutcomeError, RecordTooLargeError } from './errors.js';
+import type {
+  BackendRecord,
+  BackendStats,
+  LogBackend,
+  LogBounds,
+  RangeOptions,
+  ServerInfo,
+} from '../server/backend.js';
+import {
+  BackendClosedError,
+  CommittedOutOfRangeError,
+  NoLeaderError,
+  NotLeaderError,
+  RaftOutcomeError,
+  RecordTooLargeError,
+} from './errors.js';
 import { describeForwardError, type LeaderForwarder } from './forwarder.js';
 import type { PeerDirectory } from './peers.js';
 
@@ -68,9 +87,11 @@ export class RaftBackend implements LogBackend {
 
   private async forward(value: Uint8Array): Promise<number> {
     const leaderId = this.node.leaderId;
-    if (leaderId === null) throw new NoLeaderError('an election is in progress or this node has not joined a cluster yet; retry shortly');
+    if (leaderId === null)
+      throw new NoLeaderError('an election is in progress or this node has not joined a cluster yet; retry shortly');
     const addr = this.o.peers.get(leaderId)?.rpcAddr;
-    if (addr === undefined) throw new NotLeaderError(leaderId, undefined, 'the leader\'s address is not known yet from gossip');
+    if (addr === undefined)
+      throw new NotLeaderError(leaderId, undefined, "the leader's address is not known yet from gossip");
     try {
       const offset = await this.o.forwarder.produce(addr, value);
       this.o.onProduce?.('forwarded');
@@ -89,7 +110,12 @@ export class RaftBackend implements LogBackend {
     if (!(err instanceof RaftShellError)) return err as Error;
     const hint = err instanceof RaftNotLeaderError ? err.leaderHint : null;
     const leaderId = this.node.leaderId ?? hint ?? undefined;
-    const leaderAddr = leaderId === undefined ? undefined : leaderId === this.node.id ? this.o.self.rpcAddr : this.o.peers.get(leaderId)?.rpcAddr;
+    const leaderAddr =
+      leaderId === undefined
+        ? undefined
+        : leaderId === this.node.id
+          ? this.o.self.rpcAddr
+          : this.o.peers.get(leaderId)?.rpcAddr;
     const reason = 'reason' in err && typeof err.reason === 'string' ? err.reason : undefined;
     return new RaftOutcomeError(err.code, err.message, reason, leaderId, leaderAddr);
   }
@@ -115,7 +141,8 @@ export class RaftBackend implements LogBackend {
   async read(offset: number): Promise<BackendRecord> {
     await this.barrier();
     const b = this.bounds();
-    if (!Number.isSafeInteger(offset) || offset < b.lowest || offset >= b.next) throw new CommittedOutOfRangeError(offset, b.lowest, b.next);
+    if (!Number.isSafeInteger(offset) || offset < b.lowest || offset >= b.next)
+      throw new CommittedOutOfRangeError(offset, b.lowest, b.next);
     const r = this.node.storage.log.readData(offset);
     return { value: r.value, offset: r.dataOffset, term: r.term, type: r.type };
   }
@@ -124,8 +151,13 @@ export class RaftBackend implements LogBackend {
     await this.barrier();
     const b = this.bounds();
     if (from === b.next) return [];
-    if (!Number.isSafeInteger(from) || from < b.lowest || from > b.next) throw new CommittedOutOfRangeError(from, b.lowest, b.next);
-    const rs = this.node.storage.log.readDataRange(from, { maxCount: opts.maxCount, maxBytes: opts.maxBytes, endOffset: this.node.appliedIndex + 1 });
+    if (!Number.isSafeInteger(from) || from < b.lowest || from > b.next)
+      throw new CommittedOutOfRangeError(from, b.lowest, b.next);
+    const rs = this.node.storage.log.readDataRange(from, {
+      maxCount: opts.maxCount,
+      maxBytes: opts.maxBytes,
+      endOffset: this.node.appliedIndex + 1,
+    });
     return rs.map((r) => ({ value: r.value, offset: r.dataOffset, term: r.term, type: r.type }));
   }
 
@@ -152,13 +184,18 @@ export class RaftBackend implements LogBackend {
 
   stats(): BackendStats {
     const b = this.bounds();
-    return { sizeBytes: this.node.storage.log.sizeBytes, lowestOffset: b.next > b.lowest ? b.lowest : -1, highestOffset: b.next > b.lowest ? b.next - 1 : -1 };
+    return {
+      sizeBytes: this.node.storage.log.sizeBytes,
+      lowestOffset: b.next > b.lowest ? b.lowest : -1,
+      highestOffset: b.next > b.lowest ? b.next - 1 : -1,
+    };
   }
 
   notReadyReason(): string | undefined {
     if (this.closed) return 'shutting down';
     if (this.node.leaderId === null) return 'no Raft leader known';
-    if (!this.node.status().members.some((m) => m.id === this.node.id)) return 'not a member of the Raft configuration yet (waiting to be added)';
+    if (!this.node.status().members.some((m) => m.id === this.node.id))
+      return 'not a member of the Raft configuration yet (waiting to be added)';
     return undefined;
   }
 

@@ -35,16 +35,24 @@ export interface ReadinessFacts {
 export function readinessOf(f: ReadinessFacts): Readiness {
   if (f.stopping) return { ready: false, reason: 'shutting down' };
   if (f.fatal) return { ready: false, reason: 'raft failed; this node no longer serves' };
-  if (f.suffrage === undefined) return { ready: false, reason: 'not a member of the Raft configuration yet (waiting to be added)' };
+  if (f.suffrage === undefined)
+    return { ready: false, reason: 'not a member of the Raft configuration yet (waiting to be added)' };
   if (!f.leaderKnown) return { ready: false, reason: 'no Raft leader known' };
-  if (f.suffrage === 'learner' && f.desiredRole === 'voter') return { ready: false, reason: 'learner catching up (not promoted to voter yet)' };
+  if (f.suffrage === 'learner' && f.desiredRole === 'voter')
+    return { ready: false, reason: 'learner catching up (not promoted to voter yet)' };
   return { ready: true };
 }
 
 /** Facts of a running node. */
 export function factsOf(node: RaftNode, desiredRole: DesiredRole, stopping: boolean, fatal: boolean): ReadinessFacts {
   const s = node.status();
-  return { stopping, fatal, leaderKnown: s.leader !== null, suffrage: s.members.find((m) => m.id === s.id)?.suffrage, desiredRole };
+  return {
+    stopping,
+    fatal,
+    leaderKnown: s.leader !== null,
+    suffrage: s.members.find((m) => m.id === s.id)?.suffrage,
+    desiredRole,
+  };
 }
 
 /**

@@ -82,7 +82,10 @@ export class RpcPort {
     const tls = new ParkingInjector(o.grpc.createConnectionInjector(o.credentials));
     const probeServer = new Server();
     probeServer.addService(HealthService, o.health.service());
-    const probe = { server: probeServer, injector: new ParkingInjector(probeServer.createConnectionInjector(ServerCredentials.createInsecure())) };
+    const probe = {
+      server: probeServer,
+      injector: new ParkingInjector(probeServer.createConnectionInjector(ServerCredentials.createInsecure())),
+    };
     try {
       const mux = await PortMux.listen({
         host: o.host,

@@ -28,7 +28,14 @@ async function presentedSerial(port: number, pki: LocalPki): Promise<string> {
   const raw = netConnect(port, '127.0.0.1');
   await once(raw, 'connect');
   raw.write(Buffer.of(RAFT_BYTE));
-  const s = tlsConnect({ socket: raw, ca: readFileSync(pki.ca), cert: readFileSync(pki.rootCert), key: readFileSync(pki.rootKey), servername: 'localhost', minVersion: 'TLSv1.3' });
+  const s = tlsConnect({
+    socket: raw,
+    ca: readFileSync(pki.ca),
+    cert: readFileSync(pki.rootCert),
+    key: readFileSync(pki.rootKey),
+    servername: 'localhost',
+    minVersion: 'TLSv1.3',
+  });
   try {
     await once(s, 'secureConnect');
     const cert = s.getPeerX509Certificate();
@@ -43,8 +50,12 @@ async function presentedSerial(port: number, pki: LocalPki): Promise<string> {
 function unary<T>(fn: (cb: (err: ServiceError | null, res: T) => void) => unknown): Promise<T> {
   return new Promise((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res))));
 }
-const produce = (c: LogClient, v: string): Promise<number> => unary<ProduceResponse>((cb) => c.produce({ record: { value: Buffer.from(v), offset: 0, term: 0, type: 0 } }, cb)).then((r) => r.offset);
-const consume = (c: LogClient, offset: number): Promise<ConsumeResponse> => unary<ConsumeResponse>((cb) => c.consume({ offset }, cb));
+const produce = (c: LogClient, v: string): Promise<number> =>
+  unary<ProduceResponse>((cb) =>
+    c.produce({ record: { value: Buffer.from(v), offset: 0, term: 0, type: 0 } }, cb),
+  ).then((r) => r.offset);
+const consume = (c: LogClient, offset: number): Promise<ConsumeResponse> =>
+  unary<ConsumeResponse>((cb) => c.consume({ offset }, cb));
 
 /** A new certificate for node `name` (it must name the node: identity.ts). */
 async function newNodeCert(pki: LocalPki, name: string): Promise<PemPair> {
@@ -62,13 +73,23 @@ describe('agent: the Raft transport follows its rotated TLS files', function () 
     return c;
   };
   const raftTlsReloads = async (name: string, result: 'ok' | 'error'): Promise<number> =>
-    (await t.get(name).metrics.reloads.get()).values.find((v) => v.labels.what === 'raft-tls' && v.labels.result === result)?.value ?? 0;
+    (await t.get(name).metrics.reloads.get()).values.find(
+      (v) => v.labels.what === 'raft-tls' && v.labels.result === result,
+    )?.value ?? 0;
 
   before(async () => {
     t = await TestAgents.create();
     await t.start('n0', { bootstrap: true });
     await t.start('n1');
-    await eventually('n1 a voter', () => t.get('n0').node.status().members.filter((m) => m.suffrage === 'voter').length === 2, 20_000);
+    await eventually(
+      'n1 a voter',
+      () =>
+        t
+          .get('n0')
+          .node.status()
+          .members.filter((m) => m.suffrage === 'voter').length === 2,
+      20_000,
+    );
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -97,7 +118,10 @@ describe('agent: the Raft transport follows its rotated TLS files', function () 
     const rotated = serialOf(next.certPem);
     assert.notEqual(rotated, original);
     await eventually('n0 presents the new certificate', async () => (await presentedSerial(port, t.pki)) === rotated);
-    await eventually('n1 presents the new certificate', async () => (await presentedSerial(t.get('n1').rpcPort, t.pki)) === serialOf(next1.certPem));
+    await eventually(
+      'n1 presents the new certificate',
+      async () => (await presentedSerial(t.get('n1').rpcPort, t.pki)) === serialOf(next1.certPem),
+    );
     assert.ok((await raftTlsReloads('n0', 'ok')) >= 1);
 
     // Existing Raft connections kept their sessions and the cluster kept committing.
@@ -120,7 +144,10 @@ describe('watchTransportTls', function () {
   it('passes a usable rotated set to updateTls and keeps the old one (with a warning) for a key that does not match', async () => {
     const ca = await createCA({ commonName: 'test CA' });
     writePemPair(dir, 'ca', ca);
-    const files = { ...writePemPair(dir, 'node', await issueServerCert(ca, { commonName: 'a', ipAddresses: ['127.0.0.1'] })), caFile: join(dir, 'ca.pem') };
+    const files = {
+      ...writePemPair(dir, 'node', await issueServerCert(ca, { commonName: 'a', ipAddresses: ['127.0.0.1'] })),
+      caFile: join(dir, 'ca.pem'),
+    };
     const updates: TransportTls[] = [];
     const warnings: string[] = [];
     const w = watchTransportTls({ updateTls: (x) => updates.push(x) }, files, {

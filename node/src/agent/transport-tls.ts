@@ -40,7 +40,11 @@ export interface TransportTlsLogger {
  */
 export function readTransportTls(files: TransportTlsFiles): TransportTls {
   const { cert, key, ca } = loadTlsFiles(files);
-  return { certPem: cert.toString('utf8'), keyPem: key.toString('utf8'), caPem: (ca ?? Buffer.alloc(0)).toString('utf8') };
+  return {
+    certPem: cert.toString('utf8'),
+    keyPem: key.toString('utf8'),
+    caPem: (ca ?? Buffer.alloc(0)).toString('utf8'),
+  };
 }
 
 /** A running watch; {@link close} it when the transport stops. */
@@ -57,7 +61,11 @@ export interface TransportTlsWatch {
 export function watchTransportTls(
   transport: TlsUpdatable,
   files: TransportTlsFiles,
-  o: { readonly logger: TransportTlsLogger; readonly onReload?: (err: unknown) => void; readonly watcher?: FileWatcherOptions },
+  o: {
+    readonly logger: TransportTlsLogger;
+    readonly onReload?: (err: unknown) => void;
+    readonly watcher?: FileWatcherOptions;
+  },
 ): TransportTlsWatch {
   const paths = [...new Set([files.certFile, files.keyFile, files.caFile])];
   const watcher = new FileWatcher(
@@ -69,7 +77,10 @@ export function watchTransportTls(
       o.onReload?.(null);
     },
     (err) => {
-      o.logger.warn({ err: (err as Error).message, files: paths }, 'raft transport TLS files changed but do not load; keeping the previous certificate');
+      o.logger.warn(
+        { err: (err as Error).message, files: paths },
+        'raft transport TLS files changed but do not load; keeping the previous certificate',
+      );
       o.onReload?.(err);
     },
     { pollMs: 60_000, ...o.watcher },

@@ -11,7 +11,16 @@
  * Roles print as everywhere in the CLI: leader, voter, learner.
  */
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
-import { AdminClient, Role, Suffrage, type GetStatusResponse, type ListMembersResponse, type Member, type MembershipResponse, type TransferLeadershipResponse } from '../gen/v1/admin.js';
+import {
+  AdminClient,
+  Role,
+  Suffrage,
+  type GetStatusResponse,
+  type ListMembersResponse,
+  type Member,
+  type MembershipResponse,
+  type TransferLeadershipResponse,
+} from '../gen/v1/admin.js';
 import { LogClient, type GetServersResponse } from '../gen/v1/log.js';
 import { describeError, roleName } from './client-commands.js';
 import { baseOptions, connection, credentialsOf, type ClientFlags } from './client-options.js';
@@ -63,7 +72,10 @@ export async function status(flags: ClientFlags & { json?: boolean }, out: Out =
     servers.map(async (s) => {
       const admin = new AdminClient(s.rpcAddr, creds, baseOptions(flags));
       try {
-        return { server: s, status: await unary<GetStatusResponse>((cb) => admin.getStatus({}, new Metadata(), deadline(5000), cb)) };
+        return {
+          server: s,
+          status: await unary<GetStatusResponse>((cb) => admin.getStatus({}, new Metadata(), deadline(5000), cb)),
+        };
       } catch (err) {
         return { server: s, error: describeError(err) };
       } finally {
@@ -74,7 +86,11 @@ export async function status(flags: ClientFlags & { json?: boolean }, out: Out =
   if (!flags.json) out.write('ID\tADDR\tROLE\tTERM\tCOMMIT\tAPPLIED\tOFFSETS\tLEADER\n');
   for (const r of rows) {
     if ('error' in r) {
-      out.write(flags.json ? `${JSON.stringify({ id: r.server.id, rpcAddr: r.server.rpcAddr, error: r.error })}\n` : `${r.server.id}\t${r.server.rpcAddr}\tunreachable: ${r.error}\n`);
+      out.write(
+        flags.json
+          ? `${JSON.stringify({ id: r.server.id, rpcAddr: r.server.rpcAddr, error: r.error })}\n`
+          : `${r.server.id}\t${r.server.rpcAddr}\tunreachable: ${r.error}\n`,
+      );
       continue;
     }
     const s = r.status;
@@ -104,27 +120,45 @@ function printMembers(members: readonly Member[], json: boolean | undefined, out
 export async function membersList(flags: ClientFlags & { json?: boolean }, out: Out = process.stdout): Promise<void> {
   const admin = leaderAdmin(flags);
   try {
-    printMembers((await unary<ListMembersResponse>((cb) => admin.listMembers({}, new Metadata(), deadline(), cb))).members, flags.json, out);
+    printMembers(
+      (await unary<ListMembersResponse>((cb) => admin.listMembers({}, new Metadata(), deadline(), cb))).members,
+      flags.json,
+      out,
+    );
   } finally {
     admin.close();
   }
 }
 
 /** `members remove <id>`: removes a member from the Raft configuration (committed when this returns); prints the members left. */
-export async function membersRemove(id: string, flags: ClientFlags & { json?: boolean }, out: Out = process.stdout): Promise<void> {
+export async function membersRemove(
+  id: string,
+  flags: ClientFlags & { json?: boolean },
+  out: Out = process.stdout,
+): Promise<void> {
   const admin = leaderAdmin(flags);
   try {
-    printMembers((await unary<MembershipResponse>((cb) => admin.removeMember({ id }, new Metadata(), deadline(30_000), cb))).members, flags.json, out);
+    printMembers(
+      (await unary<MembershipResponse>((cb) => admin.removeMember({ id }, new Metadata(), deadline(30_000), cb)))
+        .members,
+      flags.json,
+      out,
+    );
   } finally {
     admin.close();
   }
 }
 
 /** `leader transfer [--to id]`: hands leadership to `to` (or the most caught-up voter); prints the new leader. */
-export async function leaderTransfer(flags: ClientFlags & { to?: string; json?: boolean }, out: Out = process.stdout): Promise<void> {
+export async function leaderTransfer(
+  flags: ClientFlags & { to?: string; json?: boolean },
+  out: Out = process.stdout,
+): Promise<void> {
   const admin = leaderAdmin(flags);
   try {
-    const r = await unary<TransferLeadershipResponse>((cb) => admin.transferLeadership({ targetId: flags.to ?? '' }, new Metadata(), deadline(30_000), cb));
+    const r = await unary<TransferLeadershipResponse>((cb) =>
+      admin.transferLeadership({ targetId: flags.to ?? '' }, new Metadata(), deadline(30_000), cb),
+    );
     out.write(flags.json ? `${JSON.stringify({ leaderId: r.leaderId })}\n` : `${r.leaderId}\n`);
   } finally {
     admin.close();

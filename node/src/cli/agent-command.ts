@@ -16,7 +16,8 @@ const allKeys: readonly string[] = allAgentOptions.map((o) => o.key);
 const clusterKeys: ReadonlySet<string> = new Set(clusterOptions.map((o) => o.key));
 
 /** Added to a configuration error that is about missing mutual TLS. */
-export const STANDALONE_HINT = 'for a plaintext single-node development server use: commitlog agent --standalone --insecure';
+export const STANDALONE_HINT =
+  'for a plaintext single-node development server use: commitlog agent --standalone --insecure';
 
 /** Examples printed after `commitlog agent --help`. */
 export const AGENT_EXAMPLES = `
@@ -46,7 +47,10 @@ export function addAgentCommandOptions(cmd: Command): Command {
  * @throws AgentConfigError for a bad configuration (the CLI exits 2); anything else when
  * the agent fails to start or to stop cleanly (the CLI exits 1).
  */
-export async function agentAction(opts: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function agentAction(
+  opts: Readonly<Record<string, unknown>>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   const flags = flagsOf(opts);
   const path = (opts.configFile as string | undefined) ?? env[envName('config-file')];
   const file = path ? readConfigFile(path, allKeys) : {};
@@ -55,7 +59,8 @@ export async function agentAction(opts: Readonly<Record<string, unknown>>, env: 
   try {
     config = resolveClusterAgentConfig(flags, env, file);
   } catch (err) {
-    if (err instanceof AgentConfigError && err.problems.some((p) => /TLS/.test(p))) throw new AgentConfigError([...err.problems, STANDALONE_HINT]);
+    if (err instanceof AgentConfigError && err.problems.some((p) => /TLS/.test(p)))
+      throw new AgentConfigError([...err.problems, STANDALONE_HINT]);
     throw err;
   }
   // Loaded only here: `commitlog produce` and friends need not load Raft and gossip.
@@ -63,10 +68,18 @@ export async function agentAction(opts: Readonly<Record<string, unknown>>, env: 
   await runAgent(config);
 }
 
-async function runStandalone(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv, file: Readonly<Record<string, unknown>>): Promise<void> {
+async function runStandalone(
+  flags: Readonly<Record<string, unknown>>,
+  env: NodeJS.ProcessEnv,
+  file: Readonly<Record<string, unknown>>,
+): Promise<void> {
   const refused = [
-    ...Object.keys(flags).filter((k) => clusterKeys.has(k)).map((k) => `--${k}: not accepted with --standalone (a single node without Raft or gossip)`),
-    ...Object.keys(file).filter((k) => clusterKeys.has(k)).map((k) => `${k} (config file): not accepted with --standalone (a single node without Raft or gossip)`),
+    ...Object.keys(flags)
+      .filter((k) => clusterKeys.has(k))
+      .map((k) => `--${k}: not accepted with --standalone (a single node without Raft or gossip)`),
+    ...Object.keys(file)
+      .filter((k) => clusterKeys.has(k))
+      .map((k) => `${k} (config file): not accepted with --standalone (a single node without Raft or gossip)`),
   ];
   if (refused.length > 0) throw new AgentConfigError(refused);
   const { startStandaloneAgent } = await import('./standalone.js');

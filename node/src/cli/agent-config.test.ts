@@ -10,7 +10,11 @@ describe('agent configuration (flags, env, YAML)', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'commitlog-cfg-'));
     for (const f of ['cert.pem', 'key.pem', 'ca.pem', 'model.conf', 'policy.csv']) writeFileSync(join(dir, f), '');
-    tls = { 'server-tls-cert-file': join(dir, 'cert.pem'), 'server-tls-key-file': join(dir, 'key.pem'), 'server-tls-ca-file': join(dir, 'ca.pem') };
+    tls = {
+      'server-tls-cert-file': join(dir, 'cert.pem'),
+      'server-tls-key-file': join(dir, 'key.pem'),
+      'server-tls-ca-file': join(dir, 'ca.pem'),
+    };
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -24,7 +28,7 @@ describe('agent configuration (flags, env, YAML)', () => {
     return assert.fail('expected AgentConfigError');
   };
 
-  it('uses the book\'s defaults: RPC 8400, gossip 8401, HTTP 8402', () => {
+  it("uses the book's defaults: RPC 8400, gossip 8401, HTTP 8402", () => {
     const c = resolveAgentConfig({ 'data-dir': dir, insecure: true }, {}, {});
     assert.equal(c.rpcPort, 8400);
     assert.equal(c.gossipPort, 8401);
@@ -43,14 +47,31 @@ describe('agent configuration (flags, env, YAML)', () => {
   });
 
   it('requires TLS unless --insecure, and names every problem with its source', () => {
-    const p = problems(() => resolveAgentConfig({ 'data-dir': dir, 'acl-model-file': join(dir, 'model.conf') }, { COMMITLOG_RPC_PORT: 'abc' }, {}));
-    assert.ok(p.some((s) => s.startsWith('TLS is required')), p.join('\n'));
-    assert.ok(p.some((s) => s.startsWith('COMMITLOG_RPC_PORT: expected an integer')), p.join('\n'));
-    assert.ok(p.some((s) => s.includes('--acl-model-file and --acl-policy-file: give both')), p.join('\n'));
+    const p = problems(() =>
+      resolveAgentConfig(
+        { 'data-dir': dir, 'acl-model-file': join(dir, 'model.conf') },
+        { COMMITLOG_RPC_PORT: 'abc' },
+        {},
+      ),
+    );
+    assert.ok(
+      p.some((s) => s.startsWith('TLS is required')),
+      p.join('\n'),
+    );
+    assert.ok(
+      p.some((s) => s.startsWith('COMMITLOG_RPC_PORT: expected an integer')),
+      p.join('\n'),
+    );
+    assert.ok(
+      p.some((s) => s.includes('--acl-model-file and --acl-policy-file: give both')),
+      p.join('\n'),
+    );
   });
 
   it('reports missing files and a cert without its key', () => {
-    const p = problems(() => resolveAgentConfig({ 'data-dir': dir, 'server-tls-cert-file': join(dir, 'nope.pem') }, {}, {}));
+    const p = problems(() =>
+      resolveAgentConfig({ 'data-dir': dir, 'server-tls-cert-file': join(dir, 'nope.pem') }, {}, {}),
+    );
     assert.ok(p.some((s) => s.includes('nope.pem does not exist')));
     assert.ok(p.some((s) => s.includes('give both or neither')));
   });
@@ -64,12 +85,15 @@ describe('agent configuration (flags, env, YAML)', () => {
     assert.throws(() => readConfigFile(bad), /unknown option "data-dirr"/);
   });
 
-  it('reads a config file against the caller\'s list of known keys (the cluster agent adds its own)', () => {
+  it("reads a config file against the caller's list of known keys (the cluster agent adds its own)", () => {
     const f = join(dir, 'cluster.yaml');
     writeFileSync(f, 'data-dir: /x\ncluster-id: c1\n');
     assert.throws(() => readConfigFile(f), /unknown option "cluster-id"/);
     assert.deepEqual(readConfigFile(f, ['data-dir', 'cluster-id']), { 'data-dir': '/x', 'cluster-id': 'c1' });
-    assert.throws(() => readConfigFile(f, ['data-dir']), (err: unknown) => err instanceof AgentConfigError && err.problems.length === 1);
+    assert.throws(
+      () => readConfigFile(f, ['data-dir']),
+      (err: unknown) => err instanceof AgentConfigError && err.problems.length === 1,
+    );
   });
 
   it('refuses a file that is not a YAML mapping, naming the file', () => {

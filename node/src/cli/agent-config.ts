@@ -30,23 +30,73 @@ export interface OptionSpec {
 export const agentOptions = [
   { key: 'data-dir', kind: 'string', description: 'directory for the log segments', default: '/var/run/commitlog' },
   { key: 'node-name', kind: 'string', description: 'unique node name (default: the host name)' },
-  { key: 'bind-addr', kind: 'string', description: 'host:port for gossip; its host is also the RPC bind host', default: '127.0.0.1:8401' },
-  { key: 'rpc-port', kind: 'int', description: 'port for gRPC (and, in a cluster, Raft) connections (0 = any free port)', default: 8400 },
-  { key: 'advertise-addr', kind: 'string', description: 'host:port clients should dial for this node (default: bind host and rpc port)' },
-  { key: 'http-port', kind: 'int', description: 'port for /metrics, /healthz and /readyz (0 = any free port)', default: 8402 },
+  {
+    key: 'bind-addr',
+    kind: 'string',
+    description: 'host:port for gossip; its host is also the RPC bind host',
+    default: '127.0.0.1:8401',
+  },
+  {
+    key: 'rpc-port',
+    kind: 'int',
+    description: 'port for gRPC (and, in a cluster, Raft) connections (0 = any free port)',
+    default: 8400,
+  },
+  {
+    key: 'advertise-addr',
+    kind: 'string',
+    description: 'host:port clients should dial for this node (default: bind host and rpc port)',
+  },
+  {
+    key: 'http-port',
+    kind: 'int',
+    description: 'port for /metrics, /healthz and /readyz (0 = any free port)',
+    default: 8402,
+  },
   { key: 'acl-model-file', kind: 'file', description: 'Casbin model file (with --acl-policy-file: enforce the ACL)' },
   { key: 'acl-policy-file', kind: 'file', description: 'Casbin policy file' },
   { key: 'server-tls-cert-file', kind: 'file', description: 'server certificate (PEM)' },
   { key: 'server-tls-key-file', kind: 'file', description: 'server private key (PEM)' },
-  { key: 'server-tls-ca-file', kind: 'file', description: 'CA that client certificates must chain to (enables mutual TLS)' },
+  {
+    key: 'server-tls-ca-file',
+    kind: 'file',
+    description: 'CA that client certificates must chain to (enables mutual TLS)',
+  },
   { key: 'peer-tls-cert-file', kind: 'file', description: 'certificate this node presents to peers (PEM)' },
   { key: 'peer-tls-key-file', kind: 'file', description: 'private key for the peer certificate (PEM)' },
   { key: 'peer-tls-ca-file', kind: 'file', description: 'CA that peer server certificates must chain to' },
-  { key: 'insecure', kind: 'bool', description: 'serve plaintext gRPC without TLS (with --standalone only: a cluster needs mutual TLS)', default: false },
-  { key: 'max-record-bytes', kind: 'int', description: 'largest record accepted (bytes); the default leaves room for framing under gRPC\'s default 4 MiB message limit, so every client can read every record back', default: DEFAULT_MAX_RECORD_BYTES },
-  { key: 'disable-reflection', kind: 'bool', description: 'do not serve gRPC server reflection (on by default, behind the same TLS and ACL action "consume" as the API)', default: false },
-  { key: 'log-level', kind: 'string', description: 'log level: fatal|error|warn|info|debug|trace|silent', default: 'info' },
-  { key: 'request-log-level', kind: 'string', description: 'level of the one-line-per-request log (silent = off)', default: 'info' },
+  {
+    key: 'insecure',
+    kind: 'bool',
+    description: 'serve plaintext gRPC without TLS (with --standalone only: a cluster needs mutual TLS)',
+    default: false,
+  },
+  {
+    key: 'max-record-bytes',
+    kind: 'int',
+    description:
+      "largest record accepted (bytes); the default leaves room for framing under gRPC's default 4 MiB message limit, so every client can read every record back",
+    default: DEFAULT_MAX_RECORD_BYTES,
+  },
+  {
+    key: 'disable-reflection',
+    kind: 'bool',
+    description:
+      'do not serve gRPC server reflection (on by default, behind the same TLS and ACL action "consume" as the API)',
+    default: false,
+  },
+  {
+    key: 'log-level',
+    kind: 'string',
+    description: 'log level: fatal|error|warn|info|debug|trace|silent',
+    default: 'info',
+  },
+  {
+    key: 'request-log-level',
+    kind: 'string',
+    description: 'level of the one-line-per-request log (silent = off)',
+    default: 'info',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 /** Resolved, validated agent configuration. */
@@ -59,8 +109,10 @@ export interface AgentConfig {
   readonly advertiseAddr: string;
   readonly httpPort: number;
   readonly acl: { readonly modelFile: string; readonly policyFile: string } | undefined;
-  readonly serverTls: { readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined } | undefined;
-  readonly peerTls: { readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined } | undefined;
+  readonly serverTls:
+    { readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined } | undefined;
+  readonly peerTls:
+    { readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined } | undefined;
   readonly maxRecordBytes: number;
   readonly logLevel: LogLevel;
   readonly requestLogLevel: LogLevel;
@@ -95,7 +147,10 @@ interface Raw {
  * @throws AgentConfigError naming the file for unreadable or non-YAML content, a document
  * that is not a mapping, and every unknown key.
  */
-export function readConfigFile(path: string, knownKeys: readonly string[] = agentOptions.map((o) => o.key)): Record<string, unknown> {
+export function readConfigFile(
+  path: string,
+  knownKeys: readonly string[] = agentOptions.map((o) => o.key),
+): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -109,10 +164,12 @@ export function readConfigFile(path: string, knownKeys: readonly string[] = agen
     throw new AgentConfigError([`--config-file ${path}: not valid YAML: ${(err as Error).message}`]);
   }
   if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new AgentConfigError([`--config-file ${path}: must be a YAML mapping of option: value`]);
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new AgentConfigError([`--config-file ${path}: must be a YAML mapping of option: value`]);
   const known = new Set<string>(knownKeys);
   const unknown = Object.keys(doc).filter((k) => !known.has(k));
-  if (unknown.length > 0) throw new AgentConfigError(unknown.map((k) => `--config-file ${path}: unknown option "${k}"`));
+  if (unknown.length > 0)
+    throw new AgentConfigError(unknown.map((k) => `--config-file ${path}: unknown option "${k}"`));
   return doc as Record<string, unknown>;
 }
 
@@ -128,7 +185,11 @@ function splitHostPort(addr: string): { host: string; port: number } | undefined
  * Resolves the configuration from flags (only those given on the command line), the
  * environment and the config file; throws {@link AgentConfigError} listing every problem.
  */
-export function resolveAgentConfig(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv, file: Readonly<Record<string, unknown>>): AgentConfig {
+export function resolveAgentConfig(
+  flags: Readonly<Record<string, unknown>>,
+  env: NodeJS.ProcessEnv,
+  file: Readonly<Record<string, unknown>>,
+): AgentConfig {
   const problems: string[] = [];
   const raw = (key: string): Raw | undefined => {
     if (flags[key] !== undefined) return { value: flags[key], source: 'flag' };
@@ -139,7 +200,8 @@ export function resolveAgentConfig(flags: Readonly<Record<string, unknown>>, env
     if (spec && 'default' in spec) return { value: spec.default, source: 'default' };
     return undefined;
   };
-  const where = (key: string, r: Raw): string => (r.source === 'env' ? `${envName(key)}` : r.source === 'config file' ? `${key} (config file)` : `--${key}`);
+  const where = (key: string, r: Raw): string =>
+    r.source === 'env' ? `${envName(key)}` : r.source === 'config file' ? `${key} (config file)` : `--${key}`;
   const str = (key: string): string | undefined => {
     const r = raw(key);
     if (!r) return undefined;
@@ -153,7 +215,9 @@ export function resolveAgentConfig(flags: Readonly<Record<string, unknown>>, env
     const r = raw(key);
     const n = typeof r?.value === 'number' ? r.value : Number(r?.value);
     if (!r || !Number.isSafeInteger(n) || n < min || n > max) {
-      problems.push(`${r ? where(key, r) : `--${key}`}: expected an integer in [${min}, ${max}], got ${JSON.stringify(r?.value)}`);
+      problems.push(
+        `${r ? where(key, r) : `--${key}`}: expected an integer in [${min}, ${max}], got ${JSON.stringify(r?.value)}`,
+      );
       return min;
     }
     return n;
@@ -190,26 +254,36 @@ export function resolveAgentConfig(flags: Readonly<Record<string, unknown>>, env
   const rpcPort = int('rpc-port', 0, 65535);
   const httpPort = int('http-port', 0, 65535);
   const advertiseAddr = str('advertise-addr') ?? `${bind?.host ?? '127.0.0.1'}:${rpcPort}`;
-  if (!splitHostPort(advertiseAddr)) problems.push(`--advertise-addr: expected host:port, got ${JSON.stringify(advertiseAddr)}`);
+  if (!splitHostPort(advertiseAddr))
+    problems.push(`--advertise-addr: expected host:port, got ${JSON.stringify(advertiseAddr)}`);
 
   const pair = (prefix: string) => {
     const certFile = file_(`${prefix}-cert-file`);
     const keyFile = file_(`${prefix}-key-file`);
     const caFile = file_(`${prefix}-ca-file`);
-    if ((certFile === undefined) !== (keyFile === undefined)) problems.push(`--${prefix}-cert-file and --${prefix}-key-file: give both or neither`);
-    if (caFile !== undefined && certFile === undefined && prefix === 'server-tls') problems.push(`--${prefix}-ca-file needs --${prefix}-cert-file and --${prefix}-key-file`);
+    if ((certFile === undefined) !== (keyFile === undefined))
+      problems.push(`--${prefix}-cert-file and --${prefix}-key-file: give both or neither`);
+    if (caFile !== undefined && certFile === undefined && prefix === 'server-tls')
+      problems.push(`--${prefix}-ca-file needs --${prefix}-cert-file and --${prefix}-key-file`);
     return certFile !== undefined && keyFile !== undefined ? { certFile, keyFile, caFile } : undefined;
   };
   const serverTls = pair('server-tls');
   const peerTls = pair('peer-tls');
   const insecure = bool('insecure');
-  if (!serverTls && !insecure) problems.push('TLS is required: give --server-tls-cert-file and --server-tls-key-file (and --server-tls-ca-file for mutual TLS), or --insecure for plaintext');
+  if (!serverTls && !insecure)
+    problems.push(
+      'TLS is required: give --server-tls-cert-file and --server-tls-key-file (and --server-tls-ca-file for mutual TLS), or --insecure for plaintext',
+    );
   if (serverTls && insecure) problems.push('--insecure conflicts with --server-tls-cert-file: choose one');
 
   const modelFile = file_('acl-model-file');
   const policyFile = file_('acl-policy-file');
-  if ((modelFile === undefined) !== (policyFile === undefined)) problems.push('--acl-model-file and --acl-policy-file: give both or neither');
-  if (modelFile && serverTls && !serverTls.caFile) problems.push('the ACL needs client identities: give --server-tls-ca-file (mutual TLS), or the policy can only name "anonymous"');
+  if ((modelFile === undefined) !== (policyFile === undefined))
+    problems.push('--acl-model-file and --acl-policy-file: give both or neither');
+  if (modelFile && serverTls && !serverTls.caFile)
+    problems.push(
+      'the ACL needs client identities: give --server-tls-ca-file (mutual TLS), or the policy can only name "anonymous"',
+    );
 
   const maxRecordBytes = int('max-record-bytes', 1, 64 * 1024 * 1024);
   const logLevel = level('log-level');

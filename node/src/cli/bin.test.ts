@@ -22,7 +22,11 @@ describe('the compiled `commitlog` bin (npm run build)', function () {
   before(() => {
     // Inside the repository, so that the compiled files resolve node_modules as the installed bin does.
     out = join(ROOT, 'build', `.test-${process.pid}`);
-    const tsc = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', out], { cwd: ROOT, encoding: 'utf8' });
+    const tsc = spawnSync(
+      join(ROOT, 'node_modules', '.bin', 'tsc'),
+      ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', out],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     assert.equal(tsc.status, 0, `tsc -p tsconfig.build.json failed:\n${tsc.stdout}${tsc.stderr}`);
     main = join(out, 'node', 'src', 'cli', 'main.js');
     work = mkdtempSync(join(tmpdir(), 'commitlog-bin-'));
@@ -43,8 +47,11 @@ describe('the compiled `commitlog` bin (npm run build)', function () {
     return { code, stdout, stderr };
   };
 
-  it('is package.json\'s bin, starts with a node shebang and prints the version', async () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; version: string };
+  it("is package.json's bin, starts with a node shebang and prints the version", async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+      version: string;
+    };
     assert.equal(pkg.bin.commitlog, 'build/node/src/cli/main.js');
     assert.ok(readFileSync(main, 'utf8').startsWith('#!/usr/bin/env node\n'));
     const v = await run(['--version']);
@@ -55,7 +62,24 @@ describe('the compiled `commitlog` bin (npm run build)', function () {
     const certs = await run(['certs', 'init', '--out-dir', join(work, 'certs')]);
     assert.equal(certs.code, 0, certs.stderr);
     assert.match(certs.stdout, /root-client\.pem/);
-    const agent = spawn(process.execPath, [main, 'agent', '--standalone', '--insecure', '--data-dir', join(work, 'data'), '--rpc-port', '0', '--http-port', '0', '--node-name', 'bin'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const agent = spawn(
+      process.execPath,
+      [
+        main,
+        'agent',
+        '--standalone',
+        '--insecure',
+        '--data-dir',
+        join(work, 'data'),
+        '--rpc-port',
+        '0',
+        '--http-port',
+        '0',
+        '--node-name',
+        'bin',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     try {
       const port = await new Promise<number>((resolvePort, reject) => {
         let text = '';
@@ -67,7 +91,13 @@ describe('the compiled `commitlog` bin (npm run build)', function () {
         agent.once('exit', (code) => reject(new Error(`agent exited (${code}): ${text}`)));
       });
       const addr = ['--addr', `127.0.0.1:${port}`, '--insecure'];
-      const p = await run(['produce', ...addr, '--encoding', 'base64', Buffer.from([0, 0xff, 0x10]).toString('base64')]);
+      const p = await run([
+        'produce',
+        ...addr,
+        '--encoding',
+        'base64',
+        Buffer.from([0, 0xff, 0x10]).toString('base64'),
+      ]);
       assert.deepEqual({ code: p.code, out: p.stdout }, { code: 0, out: '0\n' }, p.stderr);
       const c = await run(['consume', ...addr, '--encoding', 'hex', '--json']);
       assert.deepEqual({ code: c.code, out: c.stdout }, { code: 0, out: '{"offset":0,"value":"00ff10"}\n' }, c.stderr);

@@ -16,7 +16,11 @@ export interface CertsFlags {
 function readCa(outDir: string, caCert?: string, caKey?: string): PemPair {
   const certFile = caCert ?? join(outDir, 'ca.pem');
   const keyFile = caKey ?? join(outDir, 'ca-key.pem');
-  for (const f of [certFile, keyFile]) if (!existsSync(f)) throw new Error(`CA file ${f} not found: run \`commitlog certs ca --out-dir ${outDir}\` first or pass --ca-cert/--ca-key`);
+  for (const f of [certFile, keyFile])
+    if (!existsSync(f))
+      throw new Error(
+        `CA file ${f} not found: run \`commitlog certs ca --out-dir ${outDir}\` first or pass --ca-cert/--ca-key`,
+      );
   return { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') };
 }
 
@@ -28,15 +32,24 @@ export async function certsCa(flags: CertsFlags & { cn?: string }): Promise<stri
 }
 
 /** `certs server`: a server certificate with DNS and IP SANs. */
-export async function certsServer(flags: CertsFlags & { name?: string; dns?: string[]; ip?: string[]; cn?: string; caCert?: string; caKey?: string }): Promise<string[]> {
+export async function certsServer(
+  flags: CertsFlags & { name?: string; dns?: string[]; ip?: string[]; cn?: string; caCert?: string; caKey?: string },
+): Promise<string[]> {
   const ca = readCa(flags.outDir, flags.caCert, flags.caKey);
-  const pair = await issueServerCert(ca, { commonName: flags.cn, dnsNames: flags.dns ?? [], ipAddresses: flags.ip ?? [], validDays: flags.days ?? 365 });
+  const pair = await issueServerCert(ca, {
+    commonName: flags.cn,
+    dnsNames: flags.dns ?? [],
+    ipAddresses: flags.ip ?? [],
+    validDays: flags.days ?? 365,
+  });
   const p = writePemPair(flags.outDir, flags.name ?? 'server', pair);
   return [p.certFile, p.keyFile];
 }
 
 /** `certs client`: a client certificate whose CN is the ACL subject. */
-export async function certsClient(flags: CertsFlags & { cn: string; name?: string; caCert?: string; caKey?: string }): Promise<string[]> {
+export async function certsClient(
+  flags: CertsFlags & { cn: string; name?: string; caCert?: string; caKey?: string },
+): Promise<string[]> {
   const ca = readCa(flags.outDir, flags.caCert, flags.caKey);
   const pair = await issueClientCert(ca, { commonName: flags.cn, validDays: flags.days ?? 365 });
   const p = writePemPair(flags.outDir, flags.name ?? `${flags.cn}-client`, pair);
@@ -44,9 +57,18 @@ export async function certsClient(flags: CertsFlags & { cn: string; name?: strin
 }
 
 /** `certs init`: CA + server certificate + one client certificate per CN (book: root, nobody). */
-export async function certsInit(flags: CertsFlags & { dns?: string[]; ip?: string[]; client?: string[] }): Promise<string[]> {
+export async function certsInit(
+  flags: CertsFlags & { dns?: string[]; ip?: string[]; client?: string[] },
+): Promise<string[]> {
   const files = await certsCa(flags);
-  files.push(...(await certsServer({ ...flags, dns: flags.dns?.length ? flags.dns : ['localhost'], ip: flags.ip?.length ? flags.ip : ['127.0.0.1'] })));
-  for (const cn of flags.client?.length ? flags.client : ['root', 'nobody']) files.push(...(await certsClient({ ...flags, cn })));
+  files.push(
+    ...(await certsServer({
+      ...flags,
+      dns: flags.dns?.length ? flags.dns : ['localhost'],
+      ip: flags.ip?.length ? flags.ip : ['127.0.0.1'],
+    })),
+  );
+  for (const cn of flags.client?.length ? flags.client : ['root', 'nobody'])
+    files.push(...(await certsClient({ ...flags, cn })));
   return files;
 }

@@ -29,14 +29,30 @@ describe('commitlog agent (cluster agent of one, real process) + client commands
     const config = join(dir, 'node.yaml');
     writeFileSync(config, 'cluster-id: cli-test\nraft-preset: test\ngossip-preset: local\n');
     agent = await startCliAgent([
-      'agent', '--bootstrap', '--node-name', 'cli-node', '--data-dir', join(dir, 'data'), '--config-file', config,
-      '--bind-addr', `127.0.0.1:${gossip}`, '--rpc-port', String(rpc), '--http-port', String(http),
+      'agent',
+      '--bootstrap',
+      '--node-name',
+      'cli-node',
+      '--data-dir',
+      join(dir, 'data'),
+      '--config-file',
+      config,
+      '--bind-addr',
+      `127.0.0.1:${gossip}`,
+      '--rpc-port',
+      String(rpc),
+      '--http-port',
+      String(http),
       ...Object.entries(localPkiFlags(pki)).flatMap(([k, v]) => [`--${k}`, v]),
     ]);
     assert.equal(agent.rpcPort, rpc);
     assert.match(agent.stdout(), /"clusterId":"cli-test"/);
     // Ready = a leader is known and this node is in the configuration (it elects itself).
-    await eventually('readyz 200', async () => (await fetch(`http://127.0.0.1:${agent.httpPort}/readyz`)).status === 200, 15_000);
+    await eventually(
+      'readyz 200',
+      async () => (await fetch(`http://127.0.0.1:${agent.httpPort}/readyz`)).status === 200,
+      15_000,
+    );
   });
 
   after(() => {
@@ -45,12 +61,23 @@ describe('commitlog agent (cluster agent of one, real process) + client commands
   });
 
   const clientArgs = (cn: 'root' | 'nobody'): string[] => [
-    '--addr', `127.0.0.1:${agent.rpcPort}`, '--ca-file', pki.ca, '--server-name', 'localhost',
-    '--cert-file', cn === 'root' ? pki.rootCert : pki.nobodyCert, '--key-file', cn === 'root' ? pki.rootKey : pki.nobodyKey,
+    '--addr',
+    `127.0.0.1:${agent.rpcPort}`,
+    '--ca-file',
+    pki.ca,
+    '--server-name',
+    'localhost',
+    '--cert-file',
+    cn === 'root' ? pki.rootCert : pki.nobodyCert,
+    '--key-file',
+    cn === 'root' ? pki.rootKey : pki.nobodyKey,
   ];
   const flags = (cn: 'root' | 'nobody') => ({
-    addr: `127.0.0.1:${agent.rpcPort}`, caFile: pki.ca, serverName: 'localhost',
-    certFile: cn === 'root' ? pki.rootCert : pki.nobodyCert, keyFile: cn === 'root' ? pki.rootKey : pki.nobodyKey,
+    addr: `127.0.0.1:${agent.rpcPort}`,
+    caFile: pki.ca,
+    serverName: 'localhost',
+    certFile: cn === 'root' ? pki.rootCert : pki.nobodyCert,
+    keyFile: cn === 'root' ? pki.rootKey : pki.nobodyKey,
   });
 
   it('`commitlog produce` prints offsets and `commitlog consume` prints the values back (both as processes)', async () => {
@@ -58,7 +85,16 @@ describe('commitlog agent (cluster agent of one, real process) + client commands
     assert.deepEqual({ code: p.code, out: p.stdout }, { code: 0, out: '0\n1\n' }, p.stderr);
     const c = await cli(['consume', ...clientArgs('root'), '--offset', '0', '--json']);
     assert.equal(c.code, 0, c.stderr);
-    assert.deepEqual(c.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), [{ offset: 0, value: 'first' }, { offset: 1, value: 'second' }]);
+    assert.deepEqual(
+      c.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+      [
+        { offset: 0, value: 'first' },
+        { offset: 1, value: 'second' },
+      ],
+    );
   });
 
   it('servers lists this node as the leader; consume --follow delivers a record produced later', async () => {
@@ -82,7 +118,10 @@ describe('commitlog agent (cluster agent of one, real process) + client commands
   });
 
   it('nobody is refused with PERMISSION_DENIED (the ACL applies)', async () => {
-    await assert.rejects(produce(['x'], flags('nobody'), collect().out), (err: { code?: number; details?: string }) => err.code === 7 && err.details === 'nobody not permitted to produce');
+    await assert.rejects(
+      produce(['x'], flags('nobody'), collect().out),
+      (err: { code?: number; details?: string }) => err.code === 7 && err.details === 'nobody not permitted to produce',
+    );
   });
 
   it('binary values round-trip with --encoding hex and base64 (both as processes); a bad value is a usage error that appends nothing', async () => {
@@ -92,10 +131,15 @@ describe('commitlog agent (cluster agent of one, real process) + client commands
     const p2 = await cli(['produce', ...clientArgs('root'), '--encoding', 'base64', bytes.toString('base64')]);
     assert.deepEqual({ code: p2.code, out: p2.stdout }, { code: 0, out: '4\n' }, p2.stderr);
     const hex = await cli(['consume', ...clientArgs('root'), '--offset', '3', '--encoding', 'hex']);
-    assert.deepEqual({ code: hex.code, out: hex.stdout }, { code: 0, out: `3\t${bytes.toString('hex')}\n4\t${bytes.toString('hex')}\n` }, hex.stderr);
+    assert.deepEqual(
+      { code: hex.code, out: hex.stdout },
+      { code: 0, out: `3\t${bytes.toString('hex')}\n4\t${bytes.toString('hex')}\n` },
+      hex.stderr,
+    );
     const b64 = await cli(['consume', ...clientArgs('root'), '--offset', '3', '--encoding', 'base64', '--json']);
     assert.equal(b64.code, 0, b64.stderr);
-    for (const line of b64.stdout.trim().split('\n')) assert.deepEqual(Buffer.from((JSON.parse(line) as { value: string }).value, 'base64'), bytes);
+    for (const line of b64.stdout.trim().split('\n'))
+      assert.deepEqual(Buffer.from((JSON.parse(line) as { value: string }).value, 'base64'), bytes);
     const bad = await cli(['produce', ...clientArgs('root'), '--encoding', 'hex', 'abc']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /not hex/);
@@ -109,7 +153,18 @@ describe('commitlog agent (cluster agent of one, real process) + client commands
   it('--addr commitlog:///seed,seed goes through the load-balancing resolver (a dead first seed is skipped)', async () => {
     const dead = await freePort();
     const target = `commitlog:///127.0.0.1:${dead},127.0.0.1:${agent.rpcPort}`;
-    const args = ['--addr', target, '--ca-file', pki.ca, '--server-name', 'localhost', '--cert-file', pki.rootCert, '--key-file', pki.rootKey];
+    const args = [
+      '--addr',
+      target,
+      '--ca-file',
+      pki.ca,
+      '--server-name',
+      'localhost',
+      '--cert-file',
+      pki.rootCert,
+      '--key-file',
+      pki.rootKey,
+    ];
     const p = await cli(['produce', ...args, 'balanced']);
     assert.deepEqual({ code: p.code, out: p.stdout }, { code: 0, out: '5\n' }, p.stderr);
     const c = await cli(['consume', ...args, '--offset', '5', '--json']);
@@ -129,7 +184,11 @@ describe('commitlog agent (cluster agent of one, real process) + client commands
     agent.proc.kill('SIGTERM');
     const [code] = (await once(agent.proc, 'exit')) as [number | null];
     assert.equal(code, 0, agent.stderr());
-    const requests = agent.stdout().split('\n').filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const requests = agent
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"request"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const denied = requests.find((r) => r.code === 'PERMISSION_DENIED');
     assert.equal(denied?.subject, 'nobody');
     assert.match(agent.stdout(), /"msg":"agent stopped"/);
@@ -153,7 +212,14 @@ describe('commitlog agent: usage errors exit 2 with a clear message', function (
   });
 
   it('a cluster option with --standalone is refused, not ignored', async () => {
-    const r = await cli(['agent', '--standalone', '--insecure', '--bootstrap', '--data-dir', join(tmpdir(), 'commitlog-never-created')]);
+    const r = await cli([
+      'agent',
+      '--standalone',
+      '--insecure',
+      '--bootstrap',
+      '--data-dir',
+      join(tmpdir(), 'commitlog-never-created'),
+    ]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--bootstrap: not accepted with --standalone/);
   });
@@ -170,7 +236,19 @@ describe('commitlog agent --standalone (plaintext development node, real process
   });
 
   it('serves produce/consume without TLS and exits 0 on SIGTERM', async () => {
-    const a = await startCliAgent(['agent', '--standalone', '--insecure', '--data-dir', join(dir, 'data'), '--rpc-port', '0', '--http-port', '0', '--node-name', 'dev']);
+    const a = await startCliAgent([
+      'agent',
+      '--standalone',
+      '--insecure',
+      '--data-dir',
+      join(dir, 'data'),
+      '--rpc-port',
+      '0',
+      '--http-port',
+      '0',
+      '--node-name',
+      'dev',
+    ]);
     agent = a.proc;
     const addr = `127.0.0.1:${a.rpcPort}`;
     await produce(['plain'], { addr, insecure: true }, collect().out);

@@ -38,7 +38,11 @@ export function describeError(err: unknown): string {
 }
 
 /** `produce`: values from the arguments, or one per line from stdin; prints each offset. */
-export async function produce(values: readonly string[], flags: ClientFlags & ValueFlags, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function produce(
+  values: readonly string[],
+  flags: ClientFlags & ValueFlags,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
   const encoding = flags.encoding ?? 'utf8';
   // Every argument is checked before anything is sent: a typo appends nothing.
   const given = values.map((v) => decodeValue(v, encoding));
@@ -47,7 +51,9 @@ export async function produce(values: readonly string[], flags: ClientFlags & Va
     const stream = c.produceStream();
     let failure: unknown;
     const done = new Promise<void>((resolve) => {
-      stream.on('data', (r: ProduceResponse) => out.write(flags.json ? `${JSON.stringify({ offset: r.offset })}\n` : `${r.offset}\n`));
+      stream.on('data', (r: ProduceResponse) =>
+        out.write(flags.json ? `${JSON.stringify({ offset: r.offset })}\n` : `${r.offset}\n`),
+      );
       stream.on('end', resolve);
       stream.on('error', (err) => {
         failure = err;
@@ -55,11 +61,14 @@ export async function produce(values: readonly string[], flags: ClientFlags & Va
       });
     });
     const send = async (value: Buffer): Promise<void> => {
-      if (!stream.write({ record: { value, offset: 0, term: 0, type: 0 } })) await new Promise((r) => stream.once('drain', r));
+      if (!stream.write({ record: { value, offset: 0, term: 0, type: 0 } }))
+        await new Promise((r) => stream.once('drain', r));
     };
     try {
       if (given.length > 0) for (const v of given) await send(v);
-      else for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) await send(decodeValue(line, encoding));
+      else
+        for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity }))
+          await send(decodeValue(line, encoding));
     } finally {
       stream.end();
     }
@@ -128,7 +137,10 @@ export async function consume(
 }
 
 /** `servers`: lists GetServers. */
-export async function servers(flags: ClientFlags & { json?: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function servers(
+  flags: ClientFlags & { json?: boolean },
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
   const c = client(flags);
   try {
     const res = await unary<GetServersResponse>((cb) => c.getServers({}, cb));

@@ -32,10 +32,14 @@ export function decodeValue(text: string, encoding: Encoding): Buffer {
     case 'utf8':
       return Buffer.from(text, 'utf8');
     case 'base64':
-      if (!BASE64.test(text)) throw new EncodingError(`not base64: ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`);
+      if (!BASE64.test(text))
+        throw new EncodingError(`not base64: ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`);
       return Buffer.from(text, 'base64');
     case 'hex':
-      if (!HEX.test(text)) throw new EncodingError(`not hex (pairs of 0-9a-f): ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`);
+      if (!HEX.test(text))
+        throw new EncodingError(
+          `not hex (pairs of 0-9a-f): ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`,
+        );
       return Buffer.from(text, 'hex');
   }
 }

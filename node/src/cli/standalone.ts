@@ -74,11 +74,16 @@ export async function startStandaloneAgent(
       port: config.httpPort,
       registry: metrics.registry,
       readiness: () => {
-        const reason = backend.notReadyReason() ?? (srv.health.get('') === ServingStatus.SERVING ? undefined : 'gRPC server not serving');
+        const reason =
+          backend.notReadyReason() ??
+          (srv.health.get('') === ServingStatus.SERVING ? undefined : 'gRPC server not serving');
         return reason ? { ready: false, reason } : { ready: true };
       },
     });
-    logger.info({ rpcPort, httpPort: http?.port, dataDir: config.dataDir, acl: Boolean(config.acl), mutualTls: srv.mutualTls }, 'agent started (standalone: no Raft, no gossip)');
+    logger.info(
+      { rpcPort, httpPort: http?.port, dataDir: config.dataDir, acl: Boolean(config.acl), mutualTls: srv.mutualTls },
+      'agent started (standalone: no Raft, no gossip)',
+    );
     let stopping: Promise<void> | undefined;
     const h = http;
     return {

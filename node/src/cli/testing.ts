@@ -17,7 +17,10 @@ export function collect(): { out: PassThrough; text: () => string } {
 }
 
 /** Runs `commitlog <args>` to completion (killed after `timeoutMs`). */
-export async function cli(args: readonly string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function cli(
+  args: readonly string[],
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

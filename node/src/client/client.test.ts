@@ -2,12 +2,20 @@ import assert from 'node:assert/strict';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import type { ServerInfo } from '../server/backend.js';
 import { MemoryBackend } from '../server/memory-backend.js';
-import { createTestPki, credsFor, isolatedClient, startTestServer, type TestPki, type TestServer } from '../server/testing.js';
+import {
+  createTestPki,
+  credsFor,
+  isolatedClient,
+  startTestServer,
+  type TestPki,
+  type TestServer,
+} from '../server/testing.js';
 import { CommitLogClient, isRetryable } from './client.js';
 import { CallKind } from './picker.js';
 
 /** A Raft outcome as the agent's backend raises it (node/src/agent/errors.ts RaftOutcomeError). */
-const outcome = (code: string, reason?: string): Error => Object.assign(new Error(`raft: ${code}`), { code, reason, leaderId: 'memory' });
+const outcome = (code: string, reason?: string): Error =>
+  Object.assign(new Error(`raft: ${code}`), { code, reason, leaderId: 'memory' });
 
 /** A one-node backend whose first produce calls fail with the given errors, then succeed. */
 class FlakyBackend extends MemoryBackend {
@@ -47,13 +55,21 @@ describe('client retry policy: it retries exactly the outcomes known not to have
     const backend = new FlakyBackend(failures, info);
     srv = await startTestServer(pki, backend);
     info.rpcAddr = srv.address;
-    client = new CommitLogClient({ target: srv.address, credentials: credsFor(pki, pki.root), channelOptions: isolatedClient, deadlineMs: 10_000 });
+    client = new CommitLogClient({
+      target: srv.address,
+      credentials: credsFor(pki, pki.root),
+      channelOptions: isolatedClient,
+      deadlineMs: 10_000,
+    });
     const result = await client.produce(Buffer.from('x')).catch((e: unknown) => e as ServiceError);
     return { result, calls: backend.calls };
   }
 
   it('an overloaded leader (RESOURCE_EXHAUSTED) is retried after a backoff and the record is written once', async () => {
-    const r = await produceWith([outcome('RAFT_PROPOSAL_REJECTED', 'overloaded'), outcome('RAFT_PROPOSAL_REJECTED', 'overloaded')]);
+    const r = await produceWith([
+      outcome('RAFT_PROPOSAL_REJECTED', 'overloaded'),
+      outcome('RAFT_PROPOSAL_REJECTED', 'overloaded'),
+    ]);
     assert.deepEqual(r, { result: 0, calls: 3 });
   });
 
@@ -70,9 +86,24 @@ describe('client retry policy: it retries exactly the outcomes known not to have
 
   it('the table: reads retry every transient status; writes only UNAVAILABLE and RESOURCE_EXHAUSTED', () => {
     const e = (code: Status): Partial<ServiceError> => ({ code });
-    for (const code of [Status.UNAVAILABLE, Status.RESOURCE_EXHAUSTED, Status.ABORTED, Status.DEADLINE_EXCEEDED, Status.CANCELLED]) assert.ok(isRetryable(CallKind.read, e(code)), `read ${Status[code]}`);
-    for (const code of [Status.UNAVAILABLE, Status.RESOURCE_EXHAUSTED]) assert.ok(isRetryable(CallKind.write, e(code)), `write ${Status[code]}`);
-    for (const code of [Status.ABORTED, Status.DEADLINE_EXCEEDED, Status.CANCELLED, Status.INTERNAL, Status.OUT_OF_RANGE]) assert.ok(!isRetryable(CallKind.write, e(code)), `write ${Status[code]}`);
+    for (const code of [
+      Status.UNAVAILABLE,
+      Status.RESOURCE_EXHAUSTED,
+      Status.ABORTED,
+      Status.DEADLINE_EXCEEDED,
+      Status.CANCELLED,
+    ])
+      assert.ok(isRetryable(CallKind.read, e(code)), `read ${Status[code]}`);
+    for (const code of [Status.UNAVAILABLE, Status.RESOURCE_EXHAUSTED])
+      assert.ok(isRetryable(CallKind.write, e(code)), `write ${Status[code]}`);
+    for (const code of [
+      Status.ABORTED,
+      Status.DEADLINE_EXCEEDED,
+      Status.CANCELLED,
+      Status.INTERNAL,
+      Status.OUT_OF_RANGE,
+    ])
+      assert.ok(!isRetryable(CallKind.write, e(code)), `write ${Status[code]}`);
     assert.ok(!isRetryable(CallKind.read, e(Status.INTERNAL)));
   });
 });

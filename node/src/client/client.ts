@@ -20,8 +20,21 @@
  * `commitlog:///` + policy `commitlog_leader`); this wrapper adds what a channel does not:
  * retrying a Produce at the new leader across a failover, and reading your own writes.
  */
-import { Metadata, status as Status, type ChannelCredentials, type ClientOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { LogClient, type ConsumeResponse, type GetServersResponse, type ProduceResponse, type Record as WireRecord } from '../gen/v1/log.js';
+import {
+  Metadata,
+  status as Status,
+  type ChannelCredentials,
+  type ClientOptions,
+  type ClientReadableStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import {
+  LogClient,
+  type ConsumeResponse,
+  type GetServersResponse,
+  type ProduceResponse,
+  type Record as WireRecord,
+} from '../gen/v1/log.js';
 import { ErrorMetadataKeys } from '../server/errors.js';
 import { CallKind, Picker, type ClusterServer } from './picker.js';
 
@@ -67,7 +80,8 @@ export class ClusterUnavailableError extends Error {
 export function parseTarget(target: string): string {
   const m = /^commitlog:\/\/\/?(.+)$/.exec(target);
   const addr = m ? (m[1] as string) : target;
-  if (!/^(\[[^\]]+\]|[^:/]+):\d{1,5}$/.test(addr)) throw new RangeError(`target must be commitlog:///host:port or host:port, got "${target}"`);
+  if (!/^(\[[^\]]+\]|[^:/]+):\d{1,5}$/.test(addr))
+    throw new RangeError(`target must be commitlog:///host:port or host:port, got "${target}"`);
   return addr;
 }
 
@@ -98,12 +112,20 @@ export const retryPolicy = {
 
 /** True when the client retries a call of `kind` that failed with `e` ({@link retryPolicy}). */
 export function isRetryable(kind: CallKind, e: Partial<ServiceError>): boolean {
-  const row = typeof e.code === 'number' ? (retryPolicy as Partial<Record<number, { read: boolean; write: boolean }>>)[e.code] : undefined;
+  const row =
+    typeof e.code === 'number'
+      ? (retryPolicy as Partial<Record<number, { read: boolean; write: boolean }>>)[e.code]
+      : undefined;
   return row !== undefined && (kind === CallKind.write ? row.write : row.read);
 }
 
-function unary<T>(fn: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: T) => void) => unknown, timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => fn(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))));
+function unary<T>(
+  fn: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: T) => void) => unknown,
+  timeoutMs: number,
+): Promise<T> {
+  return new Promise((resolve, reject) =>
+    fn(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
+  );
 }
 
 /** A load-balancing client of a commitlog cluster. Call {@link close} when done. */
@@ -145,7 +167,10 @@ export class CommitLogClient {
     let lastErr: unknown;
     for (const addr of candidates) {
       try {
-        const res = await unary<GetServersResponse>((md, opts, cb) => this.channel(addr).getServers({}, md, opts, cb), 3000);
+        const res = await unary<GetServersResponse>(
+          (md, opts, cb) => this.channel(addr).getServers({}, md, opts, cb),
+          3000,
+        );
         const servers = res.servers.map((s) => ({
           id: s.id,
           addr: this.o.useExternalAddrs && s.externalRpcAddr ? s.externalRpcAddr : s.rpcAddr,
@@ -153,7 +178,10 @@ export class CommitLogClient {
           isVoter: s.isVoter,
         }));
         // A node that is not a member yet (or mid-election) may answer without a leader: prefer a view with one.
-        if (servers.length > 0 && (servers.some((s) => s.isLeader) || candidates.indexOf(addr) === candidates.length - 1)) {
+        if (
+          servers.length > 0 &&
+          (servers.some((s) => s.isLeader) || candidates.indexOf(addr) === candidates.length - 1)
+        ) {
           this.picker.update(servers);
           this.lastResolve = Date.now();
           for (const [a, c] of this.channels) {
@@ -171,11 +199,15 @@ export class CommitLogClient {
   }
 
   private async ensureFresh(): Promise<void> {
-    if (this.picker.view.length === 0 || Date.now() - this.lastResolve > (this.o.refreshMs ?? 5000)) await this.resolve();
+    if (this.picker.view.length === 0 || Date.now() - this.lastResolve > (this.o.refreshMs ?? 5000))
+      await this.resolve();
   }
 
   /** Runs `call` on the server the picker chooses, re-resolving and retrying retryable failures until the deadline. */
-  private async routed<T>(kind: CallKind, call: (c: LogClient, s: ClusterServer, remainingMs: number) => Promise<T>): Promise<T> {
+  private async routed<T>(
+    kind: CallKind,
+    call: (c: LogClient, s: ClusterServer, remainingMs: number) => Promise<T>,
+  ): Promise<T> {
     if (this.closed) throw new ClusterUnavailableError('the client is closed');
     const deadline = Date.now() + this.deadlineMs;
     let lastErr: unknown;
@@ -183,14 +215,17 @@ export class CommitLogClient {
       try {
         await this.ensureFresh();
         const p = this.picker.pick(kind);
-        if (!p.ok) throw new ClusterUnavailableError(`no server to ${kind === 'write' ? 'write to' : 'read from'}: ${p.reason}`);
+        if (!p.ok)
+          throw new ClusterUnavailableError(`no server to ${kind === 'write' ? 'write to' : 'read from'}: ${p.reason}`);
         return await call(this.channel(p.server.addr), p.server, deadline - Date.now());
       } catch (err) {
         lastErr = err;
         const e = err as Partial<ServiceError>;
         if (!(err instanceof ClusterUnavailableError) && !isRetryable(kind, e)) throw err;
         // An overloaded leader gets more room than a leader change needs.
-        await sleep(e.code === Status.RESOURCE_EXHAUSTED ? Math.min(100 * 2 ** attempt, 2000) : Math.min(50 * 2 ** attempt, 500));
+        await sleep(
+          e.code === Status.RESOURCE_EXHAUSTED ? Math.min(100 * 2 ** attempt, 2000) : Math.min(50 * 2 ** attempt, 500),
+        );
         await this.resolve().catch(() => {});
       }
     }
@@ -201,7 +236,11 @@ export class CommitLogClient {
   /** Appends `value` at the leader; resolves with its offset once committed. */
   produce(value: Uint8Array): Promise<number> {
     return this.routed(CallKind.write, async (c, s, remaining) => {
-      const res = await unary<ProduceResponse>((md, opts, cb) => c.produce({ record: { value: Buffer.from(value), offset: 0, term: 0, type: 0 } }, md, opts, cb), Math.min(remaining, 10_000));
+      const res = await unary<ProduceResponse>(
+        (md, opts, cb) =>
+          c.produce({ record: { value: Buffer.from(value), offset: 0, term: 0, type: 0 } }, md, opts, cb),
+        Math.min(remaining, 10_000),
+      );
       this.o.onRoute?.('produce', s);
       return res.offset;
     });
@@ -213,14 +252,16 @@ export class CommitLogClient {
    */
   consume(offset: number): Promise<ConsumedRecord> {
     return this.routed(CallKind.read, async (c, s, remaining) => {
-      const get = (client: LogClient): Promise<ConsumeResponse> => unary<ConsumeResponse>((md, opts, cb) => client.consume({ offset }, md, opts, cb), Math.min(remaining, 10_000));
+      const get = (client: LogClient): Promise<ConsumeResponse> =>
+        unary<ConsumeResponse>((md, opts, cb) => client.consume({ offset }, md, opts, cb), Math.min(remaining, 10_000));
       let res: ConsumeResponse;
       let server = s;
       try {
         res = await get(c);
       } catch (err) {
         const leader = this.picker.pick(CallKind.write);
-        if ((err as Partial<ServiceError>).code !== Status.OUT_OF_RANGE || !leader.ok || leader.server.addr === s.addr) throw err;
+        if ((err as Partial<ServiceError>).code !== Status.OUT_OF_RANGE || !leader.ok || leader.server.addr === s.addr)
+          throw err;
         server = leader.server;
         res = await get(this.channel(leader.server.addr));
       }

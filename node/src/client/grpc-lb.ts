@@ -91,9 +91,14 @@ class CommitLogResolver implements experimental.Resolver {
     this.seeds = seedsOf(target.path);
     // The resolver's own GetServers channels verify the same server name as the parent channel.
     const override = options['grpc.ssl_target_name_override'] as string | undefined;
-    this.clientOptions = override ? { 'grpc.ssl_target_name_override': override, 'grpc.default_authority': override } : {};
+    this.clientOptions = override
+      ? { 'grpc.ssl_target_name_override': override, 'grpc.default_authority': override }
+      : {};
     const creds = (options as Record<string, unknown>)[RESOLVER_CREDENTIALS_OPTION];
-    if (creds === undefined) throw new Error(`the commitlog resolver needs ChannelCredentials in the channel option ${RESOLVER_CREDENTIALS_OPTION}`);
+    if (creds === undefined)
+      throw new Error(
+        `the commitlog resolver needs ChannelCredentials in the channel option ${RESOLVER_CREDENTIALS_OPTION}`,
+      );
     this.creds = creds as ChannelCredentials;
     const refresh = Number((options as Record<string, unknown>)[RESOLVER_REFRESH_OPTION] ?? 5000);
     this.timer = setInterval(() => this.updateResolution(), refresh);
@@ -120,7 +125,12 @@ class CommitLogResolver implements experimental.Resolver {
     for (const addr of [...new Set([...this.seeds, ...this.known])]) {
       try {
         const res = await new Promise<GetServersResponse>((ok, fail) =>
-          this.client(addr).getServers({}, new Metadata(), { deadline: Date.now() + 3000 }, (e: ServiceError | null, r: GetServersResponse) => (e ? fail(e) : ok(r))),
+          this.client(addr).getServers(
+            {},
+            new Metadata(),
+            { deadline: Date.now() + 3000 },
+            (e: ServiceError | null, r: GetServersResponse) => (e ? fail(e) : ok(r)),
+          ),
         );
         const servers = res.servers.filter((s) => s.rpcAddr !== '');
         if (servers.length === 0) continue;
@@ -141,7 +151,11 @@ class CommitLogResolver implements experimental.Resolver {
     }
     if (!this.destroyed) {
       this.listener(
-        experimental.statusOrFromError({ code: Status.UNAVAILABLE, details: `GetServers failed on every known server: ${lastErr?.details ?? 'no servers'}`, metadata: new Metadata() }),
+        experimental.statusOrFromError({
+          code: Status.UNAVAILABLE,
+          details: `GetServers failed on every known server: ${lastErr?.details ?? 'no servers'}`,
+          metadata: new Metadata(),
+        }),
         {},
         null,
         'resolution failed',
@@ -186,13 +200,28 @@ class CommitLogLoadBalancer implements experimental.LoadBalancer {
 
   constructor(private readonly helper: experimental.ChannelControlHelper) {}
 
-  updateAddressList(endpoints: experimental.StatusOr<experimental.Endpoint[]>, _cfg: experimental.TypedLoadBalancingConfig, options: ChannelOptions, note: string): boolean {
+  updateAddressList(
+    endpoints: experimental.StatusOr<experimental.Endpoint[]>,
+    _cfg: experimental.TypedLoadBalancingConfig,
+    options: ChannelOptions,
+    note: string,
+  ): boolean {
     if (!endpoints.ok) {
-      if (this.children.size === 0) this.helper.updateState(ConnectivityState.TRANSIENT_FAILURE, new experimental.UnavailablePicker(endpoints.error), endpoints.error.details);
+      if (this.children.size === 0)
+        this.helper.updateState(
+          ConnectivityState.TRANSIENT_FAILURE,
+          new experimental.UnavailablePicker(endpoints.error),
+          endpoints.error.details,
+        );
       return true;
     }
     this.leader = String((options as Record<string, unknown>)[LEADER_ATTRIBUTE] ?? '');
-    const wanted = new Map(endpoints.value.map((e) => [experimental.subchannelAddressToString(e.addresses[0] as experimental.SubchannelAddress), e]));
+    const wanted = new Map(
+      endpoints.value.map((e) => [
+        experimental.subchannelAddressToString(e.addresses[0] as experimental.SubchannelAddress),
+        e,
+      ]),
+    );
     for (const [addr, c] of this.children) {
       if (!wanted.has(addr)) {
         c.lb.destroy();
@@ -231,7 +260,13 @@ class CommitLogLoadBalancer implements experimental.LoadBalancer {
         }
         if (child === undefined) {
           this.helper.requestReresolution();
-          return { pickResultType: experimental.PickResultType.QUEUE, subchannel: null, status: null, onCallStarted: null, onCallEnded: null };
+          return {
+            pickResultType: experimental.PickResultType.QUEUE,
+            subchannel: null,
+            status: null,
+            onCallStarted: null,
+            onCallEnded: null,
+          };
         }
         const r = child.lb.getPicker().pick(args);
         if (r.pickResultType !== experimental.PickResultType.COMPLETE) return r;
@@ -276,7 +311,11 @@ export function registerCommitLogLoadBalancing(): void {
  * A generated LogClient on one load-balanced channel to `commitlog:///host:port`: Produce
  * and ProduceStream go to the leader, Consume/ConsumeStream/GetServers to the followers.
  */
-export function loadBalancedLogClient(target: string, credentials: ChannelCredentials, o: { refreshMs?: number; channelOptions?: ChannelOptions } = {}): LogClient {
+export function loadBalancedLogClient(
+  target: string,
+  credentials: ChannelCredentials,
+  o: { refreshMs?: number; channelOptions?: ChannelOptions } = {},
+): LogClient {
   const lb = loadBalancedChannel(target, credentials, o);
   return new LogClient(lb.target, credentials, lb.options);
 }
@@ -286,10 +325,18 @@ export function loadBalancedLogClient(target: string, credentials: ChannelCreden
  * (a bare `host:port,…` is taken as the seed list), for any generated client: LogClient, or
  * AdminClient, whose membership calls and TransferLeadership then reach the leader.
  */
-export function loadBalancedChannel(target: string, credentials: ChannelCredentials, o: { refreshMs?: number; channelOptions?: ChannelOptions } = {}): { target: string; options: ChannelOptions } {
+export function loadBalancedChannel(
+  target: string,
+  credentials: ChannelCredentials,
+  o: { refreshMs?: number; channelOptions?: ChannelOptions } = {},
+): { target: string; options: ChannelOptions } {
   registerCommitLogLoadBalancing();
   return {
     target: target.startsWith('commitlog:') ? target : `commitlog:///${target}`,
-    options: { ...o.channelOptions, [RESOLVER_CREDENTIALS_OPTION]: credentials, [RESOLVER_REFRESH_OPTION]: o.refreshMs ?? 5000 },
+    options: {
+      ...o.channelOptions,
+      [RESOLVER_CREDENTIALS_OPTION]: credentials,
+      [RESOLVER_REFRESH_OPTION]: o.refreshMs ?? 5000,
+    },
   };
 }

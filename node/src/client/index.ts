@@ -3,6 +3,24 @@
  * leader, Consume → followers, with retries across leader changes), the pure
  * {@link Picker}, and the grpc-js resolver + load-balancing policy for `commitlog:///`.
  */
-export { CommitLogClient, ClusterUnavailableError, COMMITLOG_SCHEME, isRetryable, leaderAddrOf, parseTarget, retryPolicy, type CommitLogClientOptions, type ConsumedRecord } from './client.js';
+export {
+  CommitLogClient,
+  ClusterUnavailableError,
+  COMMITLOG_SCHEME,
+  isRetryable,
+  leaderAddrOf,
+  parseTarget,
+  retryPolicy,
+  type CommitLogClientOptions,
+  type ConsumedRecord,
+} from './client.js';
 export { CallKind, Picker, type ClusterServer, type Pick } from './picker.js';
-export { loadBalancedChannel, loadBalancedLogClient, registerCommitLogLoadBalancing, seedsOf, LB_POLICY_NAME, RESOLVER_CREDENTIALS_OPTION, RESOLVER_REFRESH_OPTION } from './grpc-lb.js';
+export {
+  loadBalancedChannel,
+  loadBalancedLogClient,
+  registerCommitLogLoadBalancing,
+  seedsOf,
+  LB_POLICY_NAME,
+  RESOLVER_CREDENTIALS_OPTION,
+  RESOLVER_REFRESH_OPTION,
+} from './grpc-lb.js';

@@ -6,14 +6,20 @@ const s = (id: string, isLeader = false): ClusterServer => ({ id, addr: `${id}:8
 
 describe('client picker: writes to the leader, reads round-robin over followers', () => {
   it('sends writes to the leader and refuses them when no leader is known', () => {
-    assert.deepEqual(new Picker([s('a'), s('b', true), s('c')]).pick(CallKind.write), { ok: true, server: s('b', true) });
+    assert.deepEqual(new Picker([s('a'), s('b', true), s('c')]).pick(CallKind.write), {
+      ok: true,
+      server: s('b', true),
+    });
     assert.deepEqual(new Picker([s('a'), s('c')]).pick(CallKind.write), { ok: false, reason: 'no-leader' });
     assert.deepEqual(new Picker([]).pick(CallKind.read), { ok: false, reason: 'no-servers' });
   });
 
   it('spreads reads over the followers in turn, never the leader while a follower exists', () => {
     const p = new Picker([s('a'), s('b', true), s('c')]);
-    assert.deepEqual([1, 2, 3, 4].map(() => (p.pick(CallKind.read) as { server: ClusterServer }).server.id), ['a', 'c', 'a', 'c']);
+    assert.deepEqual(
+      [1, 2, 3, 4].map(() => (p.pick(CallKind.read) as { server: ClusterServer }).server.id),
+      ['a', 'c', 'a', 'c'],
+    );
   });
 
   it('reads from the leader when it is the only server', () => {

@@ -19,7 +19,9 @@ export const CallKind = { write: 'write', read: 'read' } as const;
 export type CallKind = (typeof CallKind)[keyof typeof CallKind];
 
 /** The outcome of a pick: a server, or why none fits. */
-export type Pick = { readonly ok: true; readonly server: ClusterServer } | { readonly ok: false; readonly reason: 'no-servers' | 'no-leader' };
+export type Pick =
+  | { readonly ok: true; readonly server: ClusterServer }
+  | { readonly ok: false; readonly reason: 'no-servers' | 'no-leader' };
 
 /** Round-robin state over followers; `pick` is otherwise a pure function of the servers. */
 export class Picker {
@@ -43,7 +45,8 @@ export class Picker {
     const leader = this.servers.find((s) => s.isLeader);
     if (kind === CallKind.write) return leader ? { ok: true, server: leader } : { ok: false, reason: 'no-leader' };
     const followers = this.servers.filter((s) => !s.isLeader && s.addr !== '');
-    if (followers.length === 0) return leader ? { ok: true, server: leader } : { ok: true, server: this.servers[0] as ClusterServer };
+    if (followers.length === 0)
+      return leader ? { ok: true, server: leader } : { ok: true, server: this.servers[0] as ClusterServer };
     const s = followers[this.next % followers.length] as ClusterServer;
     this.next = (this.next + 1) % followers.length;
     return { ok: true, server: s };

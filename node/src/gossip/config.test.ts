@@ -31,11 +31,18 @@ describe('gossip config', () => {
       [{ name: 'n', bindAddr: '127.0.0.1', encryptionKeys: ['c2hvcnQ='] }, 'encryptionKeys'],
       [{ name: 'n', bindAddr: '127.0.0.1', gossipNodes: 0 }, 'gossipNodes'],
       [{ name: 'n', bindAddr: '127.0.0.1', clusterId: 'a', tags: { clusterId: 'b' } }, 'clusterId'],
-      [{ name: 'n', bindAddr: '127.0.0.1', tags: { a: 'x'.repeat(500), b: 'y'.repeat(500), c: 'z'.repeat(500) } }, 'tags'],
+      [
+        { name: 'n', bindAddr: '127.0.0.1', tags: { a: 'x'.repeat(500), b: 'y'.repeat(500), c: 'z'.repeat(500) } },
+        'tags',
+      ],
       [{ name: 'n', bindAddr: '127.0.0.1', tags: { a: 'x'.repeat(600) } }, 'tags'],
     ];
     for (const [input, field] of bad) {
-      assert.throws(() => resolveConfig(input as never), (e: unknown) => e instanceof GossipConfigError && e.field === field, field);
+      assert.throws(
+        () => resolveConfig(input as never),
+        (e: unknown) => e instanceof GossipConfigError && e.field === field,
+        field,
+      );
     }
   });
 

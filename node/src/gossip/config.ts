@@ -137,24 +137,39 @@ export function resolveConfig(input: GossipConfigInput): GossipConfig {
     encryptionKeys: [],
     ...rest,
   };
-  if (!/^[A-Za-z0-9._-]{1,128}$/.test(c.name)) throw new GossipConfigError('name', `"${c.name}" must be 1–128 of [A-Za-z0-9._-]`);
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(c.name))
+    throw new GossipConfigError('name', `"${c.name}" must be 1–128 of [A-Za-z0-9._-]`);
   for (const k of positive) {
     const v = c[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new GossipConfigError(k, `must be a positive number, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      throw new GossipConfigError(k, `must be a positive number, got ${String(v)}`);
   }
-  for (const k of ['indirectChecks', 'gossipToTheDeadMs', 'pushPullIntervalMs', 'reconnectIntervalMs', 'reapFailedMs', 'reapLeftMs'] as const) {
+  for (const k of [
+    'indirectChecks',
+    'gossipToTheDeadMs',
+    'pushPullIntervalMs',
+    'reconnectIntervalMs',
+    'reapFailedMs',
+    'reapLeftMs',
+  ] as const) {
     if (!Number.isFinite(c[k]) || c[k] < 0) throw new GossipConfigError(k, `must be ≥ 0, got ${c[k]}`);
   }
-  if (c.probeTimeoutMs >= c.probeIntervalMs) throw new GossipConfigError('probeTimeoutMs', 'must be below probeIntervalMs');
-  if (c.udpBufferSize < 512 || c.udpBufferSize > 65507) throw new GossipConfigError('udpBufferSize', 'must be in [512, 65507]');
-  if (!Number.isInteger(c.bindPort) || c.bindPort < 0 || c.bindPort > 65535) throw new GossipConfigError('bindPort', `bad port ${c.bindPort}`);
+  if (c.probeTimeoutMs >= c.probeIntervalMs)
+    throw new GossipConfigError('probeTimeoutMs', 'must be below probeIntervalMs');
+  if (c.udpBufferSize < 512 || c.udpBufferSize > 65507)
+    throw new GossipConfigError('udpBufferSize', 'must be in [512, 65507]');
+  if (!Number.isInteger(c.bindPort) || c.bindPort < 0 || c.bindPort > 65535)
+    throw new GossipConfigError('bindPort', `bad port ${c.bindPort}`);
   const adv = c.advertiseAddr ?? c.bindAddr;
-  if (adv === '0.0.0.0' || adv === '::') throw new GossipConfigError('advertiseAddr', 'required when binding to all interfaces');
+  if (adv === '0.0.0.0' || adv === '::')
+    throw new GossipConfigError('advertiseAddr', 'required when binding to all interfaces');
   for (const s of c.seeds) {
-    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(s)) throw new GossipConfigError('seeds', `"${s}" is not host:port`);
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(s))
+      throw new GossipConfigError('seeds', `"${s}" is not host:port`);
   }
   for (const k of c.encryptionKeys) {
-    if (Buffer.from(k, 'base64').length !== 32) throw new GossipConfigError('encryptionKeys', 'each key must be 32 bytes, base64');
+    if (Buffer.from(k, 'base64').length !== 32)
+      throw new GossipConfigError('encryptionKeys', 'each key must be 32 bytes, base64');
   }
   validateTags(c.name, c.tags, c.udpBufferSize);
   const cid = c.clusterId ?? c.tags['clusterId'];
@@ -187,5 +202,6 @@ export function validateTags(name: string, tags: Tags, udpBufferSize: number): v
     throw new GossipConfigError('tags', e instanceof Error ? e.message : String(e));
   }
   const budget = udpBufferSize - envelopeOverhead(true) - PACKET_HEADER_BYTES - PACKET_ROOM;
-  if (size > budget) throw new GossipConfigError('tags', `encode to ${size} bytes with our name; at most ${budget} fit one packet`);
+  if (size > budget)
+    throw new GossipConfigError('tags', `encode to ${size} bytes with our name; at most ${budget} fit one packet`);
 }

@@ -17,14 +17,16 @@ export {
 export * from './core/types.js';
 export { GossipCore, type CoreOptions } from './core/gossip-core.js';
 export { type CoreMetrics } from './core/state.js';
+export { type CoreParams, pushPullIntervalMs, retransmitLimit, suspicionMaxMs, suspicionMinMs } from './core/params.js';
 export {
-  type CoreParams,
-  pushPullIntervalMs,
-  retransmitLimit,
-  suspicionMaxMs,
-  suspicionMinMs,
-} from './core/params.js';
-export { type DecodeFailure, type DecodeResult, Limits, decodeMessage, decodePacket, encodeMessage, encodePacket } from './core/codec.js';
+  type DecodeFailure,
+  type DecodeResult,
+  Limits,
+  decodeMessage,
+  decodePacket,
+  encodeMessage,
+  encodePacket,
+} from './core/codec.js';
 export { KEY_BYTES, Keyring, KeyringError, keyFromBase64 } from './wire/keyring.js';
 export { type DropReason, envelopeOverhead, openFrame, openPacket, sealFrame, sealPacket } from './wire/envelope.js';
 export { type TransportMetrics, formatAddress, parseAddress } from './shell/net-transport.js';

@@ -43,10 +43,23 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
     stop(): Promise<void>;
   }
   let running: Running[] = [];
-  async function start(config: Partial<HttpApiConfig> = {}, backend = new MemoryBackend({ maxRecordBytes: MAX_RECORD })): Promise<Running> {
+  async function start(
+    config: Partial<HttpApiConfig> = {},
+    backend = new MemoryBackend({ maxRecordBytes: MAX_RECORD }),
+  ): Promise<Running> {
     const provider = new ReloadingCertificateProvider(pki.serverFiles);
     const authorizer = await CasbinAuthorizer.open(pki.aclFiles);
-    const api = await HttpApiServer.listen({ backend, certificates: provider, mutual: true, authorizer: () => authorizer, config: { ...httpApiConfigPresets.test, ...config } }, '127.0.0.1', 0);
+    const api = await HttpApiServer.listen(
+      {
+        backend,
+        certificates: provider,
+        mutual: true,
+        authorizer: () => authorizer,
+        config: { ...httpApiConfigPresets.test, ...config },
+      },
+      '127.0.0.1',
+      0,
+    );
     const r: Running = {
       api,
       backend,
@@ -68,7 +81,7 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
   });
   const as = (t: CurlTls, ...args: string[]) => curl([...tlsArgs(t), ...args]);
 
-  it('produces with the book\'s shapes on / and reads them back (GET with a body, as the book\'s curl does)', async () => {
+  it("produces with the book's shapes on / and reads them back (GET with a body, as the book's curl does)", async () => {
     const { url } = await start();
     const p = await as(root, '-X', 'POST', `${url}/`, '-d', '{"record": {"value": "TGV0J3MgR28gIzEK"}}');
     assert.equal(p.status, 200, p.body);
@@ -81,15 +94,39 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
   it('produces one record, a batch, UTF-8 text and raw bytes under /v1/, and reads one, a range and raw bytes', async () => {
     const { url } = await start();
     assert.deepEqual((await as(root, `${url}/v1/records`, '-d', '{"value": "aGVsbG8="}')).json(), { offset: 0 });
-    assert.deepEqual((await as(root, `${url}/v1/records?encoding=utf8`, '-d', '{"records": [{"value": "one"}, {"value": "two"}]}')).json(), { offsets: [1, 2] });
-    const raw = await as(root, `${url}/v1/records`, '-H', 'content-type: application/octet-stream', '--data-binary', '@-');
+    assert.deepEqual(
+      (
+        await as(root, `${url}/v1/records?encoding=utf8`, '-d', '{"records": [{"value": "one"}, {"value": "two"}]}')
+      ).json(),
+      { offsets: [1, 2] },
+    );
+    const raw = await as(
+      root,
+      `${url}/v1/records`,
+      '-H',
+      'content-type: application/octet-stream',
+      '--data-binary',
+      '@-',
+    );
     assert.deepEqual(raw.json(), { offset: 3 }); // empty stdin: an empty record
-    const bin = await curl([...tlsArgs(root), `${url}/v1/records`, '-H', 'content-type: application/octet-stream', '--data-binary', '@-'], { input: Buffer.from([0, 1, 2, 255]) });
+    const bin = await curl(
+      [...tlsArgs(root), `${url}/v1/records`, '-H', 'content-type: application/octet-stream', '--data-binary', '@-'],
+      { input: Buffer.from([0, 1, 2, 255]) },
+    );
     assert.deepEqual(bin.json(), { offset: 4 });
 
-    assert.deepEqual((await as(root, `${url}/v1/records/1?encoding=utf8`)).json(), { record: { offset: 1, term: 0, value: 'one' } });
+    assert.deepEqual((await as(root, `${url}/v1/records/1?encoding=utf8`)).json(), {
+      record: { offset: 1, term: 0, value: 'one' },
+    });
     const range = await as(root, `${url}/v1/records?from=0&max=3&encoding=utf8`);
-    assert.deepEqual(range.json(), { records: [{ offset: 0, term: 0, value: 'hello' }, { offset: 1, term: 0, value: 'one' }, { offset: 2, term: 0, value: 'two' }], next: 3 });
+    assert.deepEqual(range.json(), {
+      records: [
+        { offset: 0, term: 0, value: 'hello' },
+        { offset: 1, term: 0, value: 'one' },
+        { offset: 2, term: 0, value: 'two' },
+      ],
+      next: 3,
+    });
     const octets = await as(root, `${url}/v1/records/4`, '-H', 'accept: application/octet-stream', '-o', '-');
     assert.equal(octets.status, 200);
     assert.equal(octets.headers['commitlog-offset'], '4');
@@ -108,7 +145,11 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
     assert.equal(r.status, 404);
     assert.equal(r.headers['content-type'], 'application/json');
     assert.deepEqual(r.json(), {
-      error: { code: 'offset-out-of-range', message: 'offset 7 is outside the log [0, 1)', details: { grpcStatus: 'OUT_OF_RANGE', offset: 7, lowestOffset: 0, nextOffset: 1 } },
+      error: {
+        code: 'offset-out-of-range',
+        message: 'offset 7 is outside the log [0, 1)',
+        details: { grpcStatus: 'OUT_OF_RANGE', offset: 7, lowestOffset: 0, nextOffset: 1 },
+      },
     });
     const range = await as(root, `${url}/v1/records?from=5`);
     assert.equal(range.status, 404);
@@ -148,7 +189,10 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
       message: `record of ${MAX_RECORD + 1} bytes exceeds the maximum record size of ${MAX_RECORD} bytes`,
       details: { grpcStatus: 'INVALID_ARGUMENT', recordSize: MAX_RECORD + 1, recordLimit: MAX_RECORD },
     });
-    const raw = await curl([...tlsArgs(root), `${url}/v1/records`, '-H', 'content-type: application/octet-stream', '--data-binary', '@-'], { input: big });
+    const raw = await curl(
+      [...tlsArgs(root), `${url}/v1/records`, '-H', 'content-type: application/octet-stream', '--data-binary', '@-'],
+      { input: big },
+    );
     assert.equal(raw.status, 413, raw.body);
     assert.equal(raw.json<{ error: { code: string } }>().error.code, 'record-too-large');
   });
@@ -157,9 +201,24 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
     const { url, api } = await start();
     const limit = jsonBodyLimit(MAX_RECORD, resolveHttpApiConfig(httpApiConfigPresets.test));
     // Declared Content-Length (curl asks for 100 Continue first, and waits for it however loaded the machine is): refused unread.
-    const declared = await curl([...tlsArgs(root), `${url}/v1/records`, '-H', 'expect: 100-continue', '--expect100-timeout', '60', '--data-binary', '@-'], { input: Buffer.alloc(8 * 1024 * 1024, 0x61) });
+    const declared = await curl(
+      [
+        ...tlsArgs(root),
+        `${url}/v1/records`,
+        '-H',
+        'expect: 100-continue',
+        '--expect100-timeout',
+        '60',
+        '--data-binary',
+        '@-',
+      ],
+      { input: Buffer.alloc(8 * 1024 * 1024, 0x61) },
+    );
     assert.equal(declared.status, 413, declared.body + declared.stderr);
-    assert.match(declared.json<{ error: { message: string } }>().error.message, new RegExp(`request body of ${8 * 1024 * 1024} bytes exceeds the limit of ${limit} bytes`));
+    assert.match(
+      declared.json<{ error: { message: string } }>().error.message,
+      new RegExp(`request body of ${8 * 1024 * 1024} bytes exceeds the limit of ${limit} bytes`),
+    );
     assert.equal(api.stats.body.maxBufferedBytes, 0, 'nothing of the declared body was buffered');
     // Chunked, no length: 64 MiB offered from a stream that ends when curl stops reading it.
     const offered = { bytes: 0 };
@@ -172,28 +231,41 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
         }
       },
     });
-    const chunked = await curl([...tlsArgs(root), `${url}/v1/records`, '-H', 'transfer-encoding: chunked', '--data-binary', '@-'], { input: source });
+    const chunked = await curl(
+      [...tlsArgs(root), `${url}/v1/records`, '-H', 'transfer-encoding: chunked', '--data-binary', '@-'],
+      { input: source },
+    );
     source.destroy();
     assert.equal(chunked.status, 413, chunked.body + chunked.stderr);
-    assert.match(chunked.json<{ error: { message: string } }>().error.message, /request body of at least \d+ bytes exceeds the limit/);
+    assert.match(
+      chunked.json<{ error: { message: string } }>().error.message,
+      /request body of at least \d+ bytes exceeds the limit/,
+    );
     assert.ok(api.stats.body.maxBufferedBytes <= limit, `buffered ${api.stats.body.maxBufferedBytes} > limit ${limit}`);
     assert.equal(api.stats.body.refused, 2);
   });
 
   it('answers 401 without a client certificate or with one from another CA, 403 for a subject the ACL refuses', async () => {
     const { url, backend } = await start();
-    for (const [who, t] of [['no certificate', noCert], ['a certificate of another CA', stranger]] as const) {
+    for (const [who, t] of [
+      ['no certificate', noCert],
+      ['a certificate of another CA', stranger],
+    ] as const) {
       const r = await as(t, `${url}/v1/records`, '-d', '{"value": "aGk="}');
       assert.equal(r.status, 401, `${who}: ${r.body}`);
       assert.deepEqual(r.json<{ error: unknown }>().error, {
         code: 'unauthenticated',
-        message: 'a valid client certificate signed by the server\'s client CA is required',
+        message: "a valid client certificate signed by the server's client CA is required",
         details: { grpcStatus: 'UNAUTHENTICATED' },
       });
     }
     const p = await as(nobody, `${url}/v1/records`, '-d', '{"value": "aGk="}');
     assert.equal(p.status, 403);
-    assert.deepEqual(p.json<{ error: unknown }>().error, { code: 'permission-denied', message: 'nobody not permitted to produce', details: { grpcStatus: 'PERMISSION_DENIED' } });
+    assert.deepEqual(p.json<{ error: unknown }>().error, {
+      code: 'permission-denied',
+      message: 'nobody not permitted to produce',
+      details: { grpcStatus: 'PERMISSION_DENIED' },
+    });
     const c = await as(nobody, `${url}/v1/records/0`);
     assert.equal(c.status, 403);
     assert.match(c.body, /nobody not permitted to consume/);
@@ -218,18 +290,34 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
     const r = await as(root, `${url}/v1/records`, '-d', '{"value": "aGk="}');
     assert.equal(r.status, 503);
     assert.equal(r.headers['retry-after'], '1');
-    assert.deepEqual(r.json<{ error: unknown }>().error, { code: 'shutting-down', message: 'the server is shutting down', details: { grpcStatus: 'UNAVAILABLE' } });
+    assert.deepEqual(r.json<{ error: unknown }>().error, {
+      code: 'shutting-down',
+      message: 'the server is shutting down',
+      details: { grpcStatus: 'UNAVAILABLE' },
+    });
   });
 
   it('answers a batch of which one record failed with that error and the offsets of the records that were appended', async () => {
     const backend = new MemoryBackend({ maxRecordBytes: MAX_RECORD });
     const produce = backend.produce.bind(backend);
     // A backend that loses leadership for exactly one record ("b1").
-    backend.produce = (v: Uint8Array) => (Buffer.from(v).toString() === 'b1' ? Promise.reject(Object.assign(new Error('not the leader'), { code: 'no-leader' })) : produce(v));
+    backend.produce = (v: Uint8Array) =>
+      Buffer.from(v).toString() === 'b1'
+        ? Promise.reject(Object.assign(new Error('not the leader'), { code: 'no-leader' }))
+        : produce(v);
     const { url } = await start({}, backend);
-    const r = await as(root, `${url}/v1/records?encoding=utf8`, '-d', '{"records": [{"value": "b0"}, {"value": "b1"}, {"value": "b2"}]}');
+    const r = await as(
+      root,
+      `${url}/v1/records?encoding=utf8`,
+      '-d',
+      '{"records": [{"value": "b0"}, {"value": "b1"}, {"value": "b2"}]}',
+    );
     assert.equal(r.status, 503);
-    assert.deepEqual(r.json<{ error: unknown }>().error, { code: 'no-leader', message: 'not the leader', details: { grpcStatus: 'UNAVAILABLE', offsets: [0, null, 1] } });
+    assert.deepEqual(r.json<{ error: unknown }>().error, {
+      code: 'no-leader',
+      message: 'not the leader',
+      details: { grpcStatus: 'UNAVAILABLE', offsets: [0, null, 1] },
+    });
   });
 
   it('tails from an offset as NDJSON while records are produced, and ends after max', async () => {
@@ -240,9 +328,18 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
     const r = await tail;
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], 'application/x-ndjson');
-    const lines = r.body.trimEnd().split('\n').map((l) => JSON.parse(l) as { record: { offset: number; value: string } });
-    assert.deepEqual(lines.map((l) => l.record.offset), Array.from({ length: 50 }, (_, i) => i));
-    assert.deepEqual(lines.map((l) => l.record.value), Array.from({ length: 50 }, (_, i) => `r${i}`));
+    const lines = r.body
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { record: { offset: number; value: string } });
+    assert.deepEqual(
+      lines.map((l) => l.record.offset),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    assert.deepEqual(
+      lines.map((l) => l.record.value),
+      Array.from({ length: 50 }, (_, i) => `r${i}`),
+    );
   });
 
   it('tail back-pressure: a client that stops reading stops the server reading the log, and gets everything once it reads again', async () => {
@@ -250,7 +347,14 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
     const value = Buffer.alloc(MAX_RECORD, 0x62);
     const total = 20_000; // ~27 MB of NDJSON: far more than the kernel's socket buffers
     for (let i = 0; i < total; i += 500) await Promise.all(Array.from({ length: 500 }, () => backend.produce(value)));
-    const socket: TLSSocket = connect({ host: '127.0.0.1', port: api.port, ca: pki.ca.certPem, cert: pki.root.certPem, key: pki.root.keyPem, servername: 'localhost' });
+    const socket: TLSSocket = connect({
+      host: '127.0.0.1',
+      port: api.port,
+      ca: pki.ca.certPem,
+      cert: pki.root.certPem,
+      key: pki.root.keyPem,
+      servername: 'localhost',
+    });
     await new Promise<void>((resolve) => socket.once('secureConnect', resolve));
     socket.write('GET /v1/records/tail?from=0 HTTP/1.1\r\nhost: localhost\r\n\r\n');
     socket.pause();
@@ -258,7 +362,10 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
     const read = api.stats.tail.recordsRead;
     assert.ok(read < total, `the tail read all ${total} records although the client reads nothing`);
     // Above the kernel: at most the socket's high-water mark (64 KiB, Node's default since 22) plus one line.
-    assert.ok(api.stats.tail.maxBufferedBytes <= 64 * 1024 + 2 * MAX_RECORD, `buffered ${api.stats.tail.maxBufferedBytes} bytes above the socket`);
+    assert.ok(
+      api.stats.tail.maxBufferedBytes <= 64 * 1024 + 2 * MAX_RECORD,
+      `buffered ${api.stats.tail.maxBufferedBytes} bytes above the socket`,
+    );
     // Resume: every record arrives, in order.
     let received = 0;
     let buf = '';
@@ -279,7 +386,14 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
     const { api, backend } = await start({ tailStallTimeoutMs: 300 });
     const value = Buffer.alloc(MAX_RECORD, 0x63);
     for (let i = 0; i < 20_000; i += 500) await Promise.all(Array.from({ length: 500 }, () => backend.produce(value)));
-    const socket: TLSSocket = connect({ host: '127.0.0.1', port: api.port, ca: pki.ca.certPem, cert: pki.root.certPem, key: pki.root.keyPem, servername: 'localhost' });
+    const socket: TLSSocket = connect({
+      host: '127.0.0.1',
+      port: api.port,
+      ca: pki.ca.certPem,
+      cert: pki.root.certPem,
+      key: pki.root.keyPem,
+      servername: 'localhost',
+    });
     await new Promise<void>((resolve) => socket.once('secureConnect', resolve));
     socket.write('GET /v1/records/tail?from=0 HTTP/1.1\r\nhost: localhost\r\n\r\n');
     socket.pause();
@@ -295,12 +409,21 @@ describe('JSON API over HTTPS (real curl, one node over a memory backend)', func
     await r.api.close();
     const out = await tail;
     assert.equal(out.status, 200);
-    assert.deepEqual(JSON.parse(out.body.trim()), { error: { code: 'shutting-down', message: 'the server is shutting down', details: { grpcStatus: 'UNAVAILABLE' } } });
+    assert.deepEqual(JSON.parse(out.body.trim()), {
+      error: { code: 'shutting-down', message: 'the server is shutting down', details: { grpcStatus: 'UNAVAILABLE' } },
+    });
   });
 
   it('closes a connection whose headers do not arrive in time (408)', async () => {
     const { api } = await start({ headersTimeoutMs: 300, requestTimeoutMs: 600, timeoutCheckIntervalMs: 50 });
-    const socket = connect({ host: '127.0.0.1', port: api.port, ca: pki.ca.certPem, cert: pki.root.certPem, key: pki.root.keyPem, servername: 'localhost' });
+    const socket = connect({
+      host: '127.0.0.1',
+      port: api.port,
+      ca: pki.ca.certPem,
+      cert: pki.root.certPem,
+      key: pki.root.keyPem,
+      servername: 'localhost',
+    });
     let got = '';
     socket.on('data', (d: Buffer) => (got += d.toString()));
     await new Promise<void>((resolve) => socket.once('secureConnect', resolve));

@@ -60,7 +60,14 @@ export interface HttpApiStats {
 export class HttpApiServer {
   private readonly live = new Set<AbortController>();
   private readonly bodyStats: BodyStats = { maxBufferedBytes: 0, discardedBytes: 0, refused: 0 };
-  private readonly tailStats: TailStats = { recordsRead: 0, recordsWritten: 0, maxBufferedBytes: 0, pauses: 0, waitingForDrain: 0, stalled: 0 };
+  private readonly tailStats: TailStats = {
+    recordsRead: 0,
+    recordsWritten: 0,
+    maxBufferedBytes: 0,
+    pauses: 0,
+    waitingForDrain: 0,
+    stalled: 0,
+  };
   private reloads = 0;
   private closing: Promise<void> | undefined;
 
@@ -172,7 +179,12 @@ export class HttpApiServer {
     return { body: this.bodyStats, tail: this.tailStats, tlsReloads: this.reloads };
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, d: RouteDeps, metrics: NodeMetrics | undefined): Promise<void> {
+  private async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    d: RouteDeps,
+    metrics: NodeMetrics | undefined,
+  ): Promise<void> {
     const started = performance.now();
     const ac = new AbortController();
     this.live.add(ac);

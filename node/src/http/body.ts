@@ -57,7 +57,8 @@ export function awaitsContinue(req: IncomingMessage): boolean {
 /** Reads the whole body of `req` into one buffer of at most `limit` bytes. */
 export function readBody(req: IncomingMessage, res: ServerResponse, limit: number, stats: BodyStats): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) return Promise.reject(new BodyTooLargeError(Number(declared), limit, true));
+  if (declared !== undefined && Number(declared) > limit)
+    return Promise.reject(new BodyTooLargeError(Number(declared), limit, true));
   if (awaitsContinue(req)) {
     continued.add(req);
     res.writeContinue();

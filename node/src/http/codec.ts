@@ -35,10 +35,14 @@ export function parseEncoding(raw: string | null): Encoding | InvalidRequestErro
 }
 
 /** A non-negative integer query or path parameter, or undefined when absent. */
-export function parseOffsetParam(name: string, raw: string | null | undefined): number | undefined | InvalidRequestError {
+export function parseOffsetParam(
+  name: string,
+  raw: string | null | undefined,
+): number | undefined | InvalidRequestError {
   if (raw === null || raw === undefined || raw === '') return undefined;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) return new InvalidRequestError(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n))
+    return new InvalidRequestError(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -47,10 +51,14 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 /** Decodes one JSON value in `encoding`. */
 export function decodeValue(v: unknown, encoding: Encoding, where: string): Uint8Array | InvalidRequestError {
   if (v === undefined || v === null) return new Uint8Array(0);
-  if (typeof v !== 'string') return new InvalidRequestError(`${where} must be a string (${encoding === 'base64' ? 'base64' : 'UTF-8 text'}), got ${typeof v}`);
+  if (typeof v !== 'string')
+    return new InvalidRequestError(
+      `${where} must be a string (${encoding === 'base64' ? 'base64' : 'UTF-8 text'}), got ${typeof v}`,
+    );
   if (encoding === 'utf8') return Buffer.from(v, 'utf8');
   const bare = v.replace(/=+$/, '');
-  if (!BASE64.test(v) || bare.length % 4 === 1) return new InvalidRequestError(`${where} is not valid base64 (send UTF-8 text with ?encoding=utf8)`);
+  if (!BASE64.test(v) || bare.length % 4 === 1)
+    return new InvalidRequestError(`${where} is not valid base64 (send UTF-8 text with ?encoding=utf8)`);
   return Buffer.from(bare, v.includes('-') || v.includes('_') ? 'base64url' : 'base64');
 }
 
@@ -58,12 +66,25 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], where: string): InvalidRequestError | undefined {
+function onlyKeys(
+  o: Record<string, unknown>,
+  allowed: readonly string[],
+  where: string,
+): InvalidRequestError | undefined {
   const extra = Object.keys(o).filter((k) => !allowed.includes(k));
-  return extra.length > 0 ? new InvalidRequestError(`${where}: unknown field(s) ${extra.map((k) => JSON.stringify(k)).join(', ')} (expected ${allowed.join(', ')})`) : undefined;
+  return extra.length > 0
+    ? new InvalidRequestError(
+        `${where}: unknown field(s) ${extra.map((k) => JSON.stringify(k)).join(', ')} (expected ${allowed.join(', ')})`,
+      )
+    : undefined;
 }
 
-function recordValue(o: unknown, encoding: Encoding, maxRecordBytes: number, where: string): Uint8Array | InvalidRequestError | RecordTooLargeError {
+function recordValue(
+  o: unknown,
+  encoding: Encoding,
+  maxRecordBytes: number,
+  where: string,
+): Uint8Array | InvalidRequestError | RecordTooLargeError {
   if (!isObject(o)) return new InvalidRequestError(`${where} must be an object like {"value": "..."}`);
   const bad = onlyKeys(o, ['value'], where);
   if (bad) return bad;
@@ -74,12 +95,20 @@ function recordValue(o: unknown, encoding: Encoding, maxRecordBytes: number, whe
 }
 
 /** Parses a produce body (already JSON-parsed); every record is checked before any is appended. */
-export function parseProduceBody(json: unknown, encoding: Encoding, maxRecordBytes: number): ProduceBody | InvalidRequestError | RecordTooLargeError {
-  if (!isObject(json)) return new InvalidRequestError('the body must be a JSON object: {"value": ...}, {"record": {"value": ...}} or {"records": [{"value": ...}, ...]}');
+export function parseProduceBody(
+  json: unknown,
+  encoding: Encoding,
+  maxRecordBytes: number,
+): ProduceBody | InvalidRequestError | RecordTooLargeError {
+  if (!isObject(json))
+    return new InvalidRequestError(
+      'the body must be a JSON object: {"value": ...}, {"record": {"value": ...}} or {"records": [{"value": ...}, ...]}',
+    );
   if ('records' in json) {
     const bad = onlyKeys(json, ['records'], 'body');
     if (bad) return bad;
-    if (!Array.isArray(json.records) || json.records.length === 0) return new InvalidRequestError('records must be a non-empty array of {"value": ...}');
+    if (!Array.isArray(json.records) || json.records.length === 0)
+      return new InvalidRequestError('records must be a non-empty array of {"value": ...}');
     const values: Uint8Array[] = [];
     for (const [i, r] of json.records.entries()) {
       const v = recordValue(r, encoding, maxRecordBytes, `records[${i}]`);
@@ -108,7 +137,8 @@ export function parseOffsetBody(json: unknown): number | InvalidRequestError {
     const n = parseOffsetParam('offset', o);
     return n ?? 0;
   }
-  if (typeof o !== 'number' || !Number.isSafeInteger(o) || o < 0) return new InvalidRequestError(`offset must be a non-negative integer, got ${JSON.stringify(o)}`);
+  if (typeof o !== 'number' || !Number.isSafeInteger(o) || o < 0)
+    return new InvalidRequestError(`offset must be a non-negative integer, got ${JSON.stringify(o)}`);
   return o;
 }
 
@@ -134,5 +164,11 @@ export function recordJson(r: BackendRecord, encoding: Encoding): RecordJson | I
 
 /** A server as JSON (GetServers' fields in protobuf JSON's camelCase). */
 export function serverJson(s: ServerInfo): Record<string, string | boolean> {
-  return { id: s.id, rpcAddr: s.rpcAddr, isLeader: s.isLeader, isVoter: s.isVoter, ...(s.externalRpcAddr ? { externalRpcAddr: s.externalRpcAddr } : {}) };
+  return {
+    id: s.id,
+    rpcAddr: s.rpcAddr,
+    isLeader: s.isLeader,
+    isVoter: s.isVoter,
+    ...(s.externalRpcAddr ? { externalRpcAddr: s.externalRpcAddr } : {}),
+  };
 }

@@ -64,7 +64,13 @@ export const defaultHttpApiConfig: HttpApiConfig = {
 /** Presets: `test` has short timeouts so timeout tests finish quickly. */
 export const httpApiConfigPresets = {
   default: defaultHttpApiConfig,
-  test: { ...defaultHttpApiConfig, headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, timeoutCheckIntervalMs: 100, requestLogLevel: 'silent' },
+  test: {
+    ...defaultHttpApiConfig,
+    headersTimeoutMs: 1_000,
+    requestTimeoutMs: 2_000,
+    timeoutCheckIntervalMs: 100,
+    requestLogLevel: 'silent',
+  },
 } as const satisfies Readonly<Record<string, HttpApiConfig>>;
 
 /** A configuration value that fails validation. */
@@ -84,11 +90,18 @@ export function resolveHttpApiConfig(input: Partial<HttpApiConfig> = {}): HttpAp
   const c: HttpApiConfig = { ...defaultHttpApiConfig, ...input };
   for (const [field, v] of Object.entries(c)) {
     if (field === 'requestLogLevel') continue;
-    if (!Number.isSafeInteger(v) || (v as number) <= 0) throw new InvalidHttpApiConfigError(field, `must be a positive integer, got ${String(v)}`);
+    if (!Number.isSafeInteger(v) || (v as number) <= 0)
+      throw new InvalidHttpApiConfigError(field, `must be a positive integer, got ${String(v)}`);
   }
-  if (c.requestTimeoutMs < c.headersTimeoutMs) throw new InvalidHttpApiConfigError('requestTimeoutMs', `must be >= headersTimeoutMs (${c.headersTimeoutMs}), got ${c.requestTimeoutMs}`);
-  if (c.rangeDefaultRecords > c.rangeMaxRecords) throw new InvalidHttpApiConfigError('rangeDefaultRecords', `must be <= rangeMaxRecords (${c.rangeMaxRecords})`);
-  if (!isLogLevel(c.requestLogLevel)) throw new InvalidHttpApiConfigError('requestLogLevel', `must be a log level, got ${String(c.requestLogLevel)}`);
+  if (c.requestTimeoutMs < c.headersTimeoutMs)
+    throw new InvalidHttpApiConfigError(
+      'requestTimeoutMs',
+      `must be >= headersTimeoutMs (${c.headersTimeoutMs}), got ${c.requestTimeoutMs}`,
+    );
+  if (c.rangeDefaultRecords > c.rangeMaxRecords)
+    throw new InvalidHttpApiConfigError('rangeDefaultRecords', `must be <= rangeMaxRecords (${c.rangeMaxRecords})`);
+  if (!isLogLevel(c.requestLogLevel))
+    throw new InvalidHttpApiConfigError('requestLogLevel', `must be a log level, got ${String(c.requestLogLevel)}`);
   return c;
 }
 

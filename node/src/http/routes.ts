@@ -21,7 +21,15 @@ import { InvalidRequestError, PermissionDeniedError, ServerError } from '../serv
 import { ANONYMOUS, authenticate } from '../server/interceptor.js';
 import { OffsetOutOfRangeError, RecordTooLargeError } from '../log/index.js';
 import { awaitsContinue, BodyTooLargeError, discardRest, readBody, type BodyStats } from './body.js';
-import { parseEncoding, parseOffsetBody, parseOffsetParam, parseProduceBody, recordJson, serverJson, type Encoding } from './codec.js';
+import {
+  parseEncoding,
+  parseOffsetBody,
+  parseOffsetParam,
+  parseProduceBody,
+  recordJson,
+  serverJson,
+  type Encoding,
+} from './codec.js';
 import { jsonBodyLimit, type HttpApiConfig } from './config.js';
 import { httpError, routeError, type HttpError } from './status.js';
 import { serveTail, type TailStats } from './tail.js';
@@ -57,18 +65,29 @@ interface Route {
 /** The route of a path and method, or the HTTP-level error. */
 export function route(method: string, path: string): Route | HttpError {
   const byMethod = routes(path);
-  if (byMethod === undefined) return routeError('not-found', `no route ${path}; the API is under /v1/ (see the README)`);
+  if (byMethod === undefined)
+    return routeError('not-found', `no route ${path}; the API is under /v1/ (see the README)`);
   const r = byMethod[method];
-  if (r === undefined) return routeError('method-not-allowed', `${path} does not take ${method}`, Object.keys(byMethod));
+  if (r === undefined)
+    return routeError('method-not-allowed', `${path} does not take ${method}`, Object.keys(byMethod));
   return r;
 }
 
 function routes(path: string): Readonly<Record<string, Route>> | undefined {
-  if (path === '/v1/records') return { POST: { name: 'POST /v1/records', action: 'produce', handler: produce }, GET: { name: 'GET /v1/records', action: 'consume', handler: readRange } };
+  if (path === '/v1/records')
+    return {
+      POST: { name: 'POST /v1/records', action: 'produce', handler: produce },
+      GET: { name: 'GET /v1/records', action: 'consume', handler: readRange },
+    };
   if (path === '/v1/records/tail') return { GET: { name: 'GET /v1/records/tail', action: 'consume', handler: tail } };
-  if (/^\/v1\/records\/[^/]+$/.test(path)) return { GET: { name: 'GET /v1/records/{offset}', action: 'consume', handler: readOne } };
+  if (/^\/v1\/records\/[^/]+$/.test(path))
+    return { GET: { name: 'GET /v1/records/{offset}', action: 'consume', handler: readOne } };
   if (path === '/v1/servers') return { GET: { name: 'GET /v1/servers', action: 'consume', handler: servers } };
-  if (path === '/') return { POST: { name: 'POST /', action: 'produce', handler: produce }, GET: { name: 'GET /', action: 'consume', handler: bookRead } };
+  if (path === '/')
+    return {
+      POST: { name: 'POST /', action: 'produce', handler: produce },
+      GET: { name: 'GET /', action: 'consume', handler: bookRead },
+    };
   return undefined;
 }
 
@@ -94,9 +113,19 @@ export function authorize(d: RouteDeps, subject: string, r: Route): void {
 }
 
 /** Sends a JSON answer. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -116,7 +145,8 @@ function encodingOf(x: Exchange): Encoding {
   return e;
 }
 
-const isOctetStream = (req: IncomingMessage): boolean => /^application\/octet-stream\b/i.test(req.headers['content-type'] ?? '');
+const isOctetStream = (req: IncomingMessage): boolean =>
+  /^application\/octet-stream\b/i.test(req.headers['content-type'] ?? '');
 
 /**
  * The body as JSON. Any content type but application/octet-stream is parsed as JSON:
@@ -173,7 +203,12 @@ async function produce(x: Exchange, d: RouteDeps): Promise<void> {
 async function sendRecord(x: Exchange, d: RouteDeps, offset: number): Promise<void> {
   const r = await d.backend.read(offset);
   if (/application\/octet-stream/i.test(x.req.headers.accept ?? '')) {
-    x.res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': r.value.byteLength, 'commitlog-offset': String(r.offset), 'commitlog-term': String(r.term) });
+    x.res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': r.value.byteLength,
+      'commitlog-offset': String(r.offset),
+      'commitlog-term': String(r.term),
+    });
     x.res.end(r.value);
     return;
   }
@@ -204,7 +239,8 @@ async function readRange(x: Exchange, d: RouteDeps): Promise<void> {
   const encoding = encodingOf(x);
   const from = param(x, 'from') ?? d.backend.bounds().lowest;
   const max = param(x, 'max') ?? d.config.rangeDefaultRecords;
-  if (max < 1 || max > d.config.rangeMaxRecords) throw new InvalidRequestError(`max must be in [1, ${d.config.rangeMaxRecords}], got ${max}`);
+  if (max < 1 || max > d.config.rangeMaxRecords)
+    throw new InvalidRequestError(`max must be in [1, ${d.config.rangeMaxRecords}], got ${max}`);
   const rs = await d.backend.readRange(from, { maxCount: max, maxBytes: d.config.rangeMaxBytes });
   const records = [];
   for (const r of rs) {

@@ -77,7 +77,8 @@ export function httpError(err: unknown): HttpError {
   for (const [key, values] of Object.entries(s.metadata.getMap())) {
     if (!key.startsWith('commitlog-') || key === ErrorMetadataKeys.code || key === STATUS_DETAILS_KEY) continue;
     const v = String(values);
-    details[camel(key.slice('commitlog-'.length))] = /^-?\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : v;
+    details[camel(key.slice('commitlog-'.length))] =
+      /^-?\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : v;
   }
   const status = s.code === Status.INVALID_ARGUMENT && TOO_LARGE_CODES.has(code) ? 413 : httpStatusOf[s.code];
   const headers: Record<string, string> = status === 503 ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {};
@@ -85,7 +86,11 @@ export function httpError(err: unknown): HttpError {
 }
 
 /** HTTP-level errors (no gRPC equivalent): an unknown path or a method the path does not take. */
-export function routeError(kind: 'not-found' | 'method-not-allowed', message: string, allow?: readonly string[]): HttpError {
+export function routeError(
+  kind: 'not-found' | 'method-not-allowed',
+  message: string,
+  allow?: readonly string[],
+): HttpError {
   return {
     status: kind === 'not-found' ? 404 : 405,
     headers: allow ? { allow: allow.join(', ') } : {},

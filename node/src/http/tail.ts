@@ -65,8 +65,19 @@ function drained(res: ServerResponse, signal: AbortSignal, stallMs: number): Pro
 }
 
 /** Streams the tail; resolves when the stream ended (for any reason). */
-export async function serveTail(res: ServerResponse, backend: LogBackend, t: TailRequest, config: HttpApiConfig, signal: AbortSignal, stats: TailStats): Promise<void> {
-  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+export async function serveTail(
+  res: ServerResponse,
+  backend: LogBackend,
+  t: TailRequest,
+  config: HttpApiConfig,
+  signal: AbortSignal,
+  stats: TailStats,
+): Promise<void> {
+  res.writeHead(200, {
+    'content-type': 'application/x-ndjson',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+  });
   res.flushHeaders();
   let next = t.from;
   let sent = 0;

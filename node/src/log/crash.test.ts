@@ -12,7 +12,9 @@ const ROUNDS = Number(process.env.LOG_CRASH_ROUNDS ?? 20);
 /** Runs the child until it has acknowledged something, then SIGKILLs it after `delayMs`. */
 function runAndKill(dir: string, seed: number, delayMs: number): Promise<{ maxSynced: number; ready: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, String(seed)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     let killTimer: NodeJS.Timeout | undefined;
@@ -55,7 +57,10 @@ describe('crash safety (SIGKILL during appends and syncs)', function () {
         acknowledged = Math.max(acknowledged, maxSynced);
         const log = await Log.open(dir, { maxStoreBytes: 64 * 1024 });
         try {
-          assert.ok(log.nextOffset > acknowledged, `round ${round}: acknowledged ${acknowledged} but nextOffset is ${log.nextOffset}`);
+          assert.ok(
+            log.nextOffset > acknowledged,
+            `round ${round}: acknowledged ${acknowledged} but nextOffset is ${log.nextOffset}`,
+          );
           let offset = log.lowestOffset;
           while (offset < log.nextOffset) {
             const records = log.readRange(offset, { maxCount: 5000 });

@@ -31,13 +31,34 @@ describe('dense data offsets', () => {
 
     it('users see 0,1,2,… over data records only, across truncations and reopen', async () => {
       const config = { maxStoreBytes: 120 };
-      const types = [RecordType.noop, RecordType.data, RecordType.data, RecordType.config, RecordType.data, RecordType.noop, RecordType.data, RecordType.data];
+      const types = [
+        RecordType.noop,
+        RecordType.data,
+        RecordType.data,
+        RecordType.config,
+        RecordType.data,
+        RecordType.noop,
+        RecordType.data,
+        RecordType.data,
+      ];
       const log = await Log.open(dir, config);
       types.forEach((type, i) => log.append({ value: bytes(`r${i}`), type }));
       assert.equal(log.nextDataOffset, 5);
-      assert.deepEqual([0, 1, 2, 3, 4].map((d) => log.toLogOffset(d)), [1, 2, 4, 6, 7]);
+      assert.deepEqual(
+        [0, 1, 2, 3, 4].map((d) => log.toLogOffset(d)),
+        [1, 2, 4, 6, 7],
+      );
       assert.equal(log.readData(2).offset, 4);
-      assert.deepEqual(log.readDataRange(0).map((r) => [r.dataOffset, r.offset]), [[0, 1], [1, 2], [2, 4], [3, 6], [4, 7]]);
+      assert.deepEqual(
+        log.readDataRange(0).map((r) => [r.dataOffset, r.offset]),
+        [
+          [0, 1],
+          [1, 2],
+          [2, 4],
+          [3, 6],
+          [4, 7],
+        ],
+      );
       assert.throws(() => log.toLogOffset(5), { code: 'offset-out-of-range', offset: 5, lowest: 0, next: 5 });
       assert.equal(log.isDataRecord(3), false);
 

@@ -16,7 +16,11 @@ export async function fsyncDir(dir: string, fs: FileSystem = realFileSystem): Pr
 }
 
 /** Atomically and durably replaces `path` with `bytes` (see the file comment). */
-export async function writeFileDurable(path: string, bytes: Uint8Array, fs: FileSystem = realFileSystem): Promise<void> {
+export async function writeFileDurable(
+  path: string,
+  bytes: Uint8Array,
+  fs: FileSystem = realFileSystem,
+): Promise<void> {
   const tmp = `${path}.tmp`;
   const fd = fs.open(tmp, 'w+');
   try {

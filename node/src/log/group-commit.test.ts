@@ -16,7 +16,10 @@ describe('group commit', () => {
       const unsubscribe = log.onSync((e) => rounds.push(e.durationMs));
       const offsets = await Promise.all(Array.from({ length: 64 }, (_, i) => group.commit({ value: bytes(`c${i}`) })));
       unsubscribe();
-      assert.deepEqual([...offsets].sort((a, b) => a - b), [...Array(64).keys()]);
+      assert.deepEqual(
+        [...offsets].sort((a, b) => a - b),
+        [...Array(64).keys()],
+      );
       assert.ok(log.syncStats.rounds <= 2, `rounds: ${log.syncStats.rounds}`);
       assert.equal(rounds.length, log.syncStats.rounds);
       assert.deepEqual(group.stats, { committed: 64, waiting: 0 });
@@ -38,7 +41,10 @@ describe('group commit', () => {
       assert.deepEqual(await Promise.all([first, sameTurn, later]), [0, 1, 2]);
       assert.equal(log.syncStats.rounds, 2);
       assert.equal(await group.commitBatch([{ value: bytes('d') }, { value: bytes('e') }]), 3);
-      await assert.rejects(log.sync().then(() => group.commit({ value: new Uint8Array(log.config.maxRecordBytes + 1) })), { code: 'record-too-large' });
+      await assert.rejects(
+        log.sync().then(() => group.commit({ value: new Uint8Array(log.config.maxRecordBytes + 1) })),
+        { code: 'record-too-large' },
+      );
     } finally {
       await log.close();
     }

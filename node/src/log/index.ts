@@ -6,7 +6,15 @@ export { Log, type RetentionResult } from './log.js';
 export { type VerifyReport } from './log-scans.js';
 export { type SyncEvent, type SyncStats } from './sync-rounds.js';
 export { GroupCommit, type GroupCommitStats } from './group-commit.js';
-export { RecordType, MAX_RECORD_TYPE, type AppendInput, type DataRecord, type LogRecord, type Record, type ReadRangeOptions } from './record.js';
+export {
+  RecordType,
+  MAX_RECORD_TYPE,
+  type AppendInput,
+  type DataRecord,
+  type LogRecord,
+  type Record,
+  type ReadRangeOptions,
+} from './record.js';
 export {
   LogError,
   LogErrorCode,
@@ -18,7 +26,14 @@ export {
   InvalidLogConfigError,
   InvalidArgumentError,
 } from './errors.js';
-export { defaultLogConfig, logConfigPresets, resolveLogConfig, type LogConfig, type LogConfigInput, type RetentionConfig } from './config.js';
+export {
+  defaultLogConfig,
+  logConfigPresets,
+  resolveLogConfig,
+  type LogConfig,
+  type LogConfigInput,
+  type RetentionConfig,
+} from './config.js';
 export { silentLogger, type LogLogger } from './logger.js';
 export { FRAME_HEADER_BYTES } from './frame.js';
 export { INDEX_ENTRY_BYTES } from './offset-index.js';

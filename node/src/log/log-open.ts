@@ -37,7 +37,12 @@ function removeSegmentFiles(fs: FileSystem, dir: string, base: number): void {
 }
 
 /** Opens and recovers the log files of `dir` (see the module comment). */
-export async function openLogFiles(dir: string, input: LogConfigInput, logger: LogLogger, fs: FileSystem): Promise<OpenedLog> {
+export async function openLogFiles(
+  dir: string,
+  input: LogConfigInput,
+  logger: LogLogger,
+  fs: FileSystem,
+): Promise<OpenedLog> {
   const config = resolveLogConfig(input);
   fs.mkdirp(dir);
   const meta = readMeta(dir, fs);
@@ -47,14 +52,20 @@ export async function openLogFiles(dir: string, input: LogConfigInput, logger: L
   let rewriteMeta = meta === undefined;
 
   if (meta?.resetPending) {
-    logger.warn({ dir, initialOffset: meta.anchorOffset, removedSegments: bases.length }, 'log: completing an interrupted reset');
+    logger.warn(
+      { dir, initialOffset: meta.anchorOffset, removedSegments: bases.length },
+      'log: completing an interrupted reset',
+    );
     for (const base of bases.reverse()) removeSegmentFiles(fs, dir, base);
     bases = [];
     rewriteMeta = true;
   } else if (meta) {
     const stale = bases.filter((b) => b < meta.anchorOffset);
     if (stale.length > 0) {
-      logger.warn({ dir, lowestOffset: meta.anchorOffset, removedSegments: stale.length }, 'log: completing an interrupted prefix truncation');
+      logger.warn(
+        { dir, lowestOffset: meta.anchorOffset, removedSegments: stale.length },
+        'log: completing an interrupted prefix truncation',
+      );
       for (const base of stale) removeSegmentFiles(fs, dir, base);
       bases = bases.filter((b) => b >= meta.anchorOffset);
     }
@@ -72,7 +83,11 @@ export async function openLogFiles(dir: string, input: LogConfigInput, logger: L
       const previous = segments[segments.length - 1];
       segments.push(segment);
       if (previous && previous.nextOffset !== base) {
-        throw new CorruptSegmentError(segment.store.path, 0, `segment starts at ${base} but the previous one ends at ${previous.nextOffset}`);
+        throw new CorruptSegmentError(
+          segment.store.path,
+          0,
+          `segment starts at ${base} but the previous one ends at ${previous.nextOffset}`,
+        );
       }
       for (let at = 0; at < entries.length; at += INDEX_ENTRY_BYTES) {
         const offset = base + at / INDEX_ENTRY_BYTES;
@@ -82,7 +97,11 @@ export async function openLogFiles(dir: string, input: LogConfigInput, logger: L
     }
     const first = segments[0];
     if (meta && !meta.resetPending && first && first.baseOffset !== meta.anchorOffset) {
-      throw new CorruptSegmentError(first.store.path, 0, `the log should start at ${meta.anchorOffset}: segments below ${first.baseOffset} are missing`);
+      throw new CorruptSegmentError(
+        first.store.path,
+        0,
+        `the log should start at ${meta.anchorOffset}: segments below ${first.baseOffset} are missing`,
+      );
     }
     if (segments.length === 0) {
       segments.push(Segment.create(dir, meta?.anchorOffset ?? config.initialOffset, config, fs));

@@ -19,7 +19,10 @@ export interface VerifyReport {
  * Scans every frame of `segments`, yielding to the event loop between segments and skipping
  * those `live` no longer accepts (removed meanwhile).
  */
-export async function verifySegments(segments: readonly Segment[], live: (s: Segment) => boolean): Promise<VerifyReport> {
+export async function verifySegments(
+  segments: readonly Segment[],
+  live: (s: Segment) => boolean,
+): Promise<VerifyReport> {
   const damage: CorruptSegmentError[] = [];
   let records = 0;
   for (const segment of segments) {
@@ -47,7 +50,7 @@ export function rawReader(segments: readonly Segment[]): Readable {
   return Readable.from(
     (function* chunks() {
       for (const { segment, size } of parts) {
-        for (let pos = 0; pos < size; ) {
+        for (let pos = 0; pos < size;) {
           const buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size - pos));
           const n = segment.store.readAt(buf, pos);
           if (n === 0) break;

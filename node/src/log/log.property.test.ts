@@ -21,12 +21,37 @@ const recordArb = fc.record({
 });
 
 const opArb = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('append' as const), records: fc.array(recordArb, { minLength: 1, maxLength: 6 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant('append' as const),
+      records: fc.array(recordArb, { minLength: 1, maxLength: 6 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('sync' as const) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('reopen' as const) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('truncatePrefix' as const), at: fc.double({ min: 0, max: 1, noNaN: true }) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('truncateSuffix' as const), at: fc.double({ min: 0, max: 1, noNaN: true }) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('reset' as const), offset: fc.integer({ min: 0, max: 1000 }), gap: fc.integer({ min: 0, max: 5 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('truncatePrefix' as const),
+      at: fc.double({ min: 0, max: 1, noNaN: true }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('truncateSuffix' as const),
+      at: fc.double({ min: 0, max: 1, noNaN: true }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('reset' as const),
+      offset: fc.integer({ min: 0, max: 1000 }),
+      gap: fc.integer({ min: 0, max: 5 }),
+    }),
+  },
 );
 
 const configArb = fc.record({
@@ -68,7 +93,8 @@ function check(log: Log, model: Model, step: string): void {
   for (let offset = model.lowest; offset <= next; offset++) {
     const dataOffset = offset - nonDataBefore(model, offset);
     assert.equal(log.toDataOffset(offset), dataOffset, `${step}: toDataOffset(${offset})`);
-    if (offset < next && model.records[offset - model.lowest]?.type === 0) assert.equal(log.toLogOffset(dataOffset), offset, `${step}: toLogOffset(${dataOffset})`);
+    if (offset < next && model.records[offset - model.lowest]?.type === 0)
+      assert.equal(log.toLogOffset(dataOffset), offset, `${step}: toLogOffset(${dataOffset})`);
   }
   assert.equal(log.nextDataOffset, next - nonDataBefore(model, next));
 }
@@ -78,64 +104,78 @@ describe('log against an in-memory model (property)', function () {
 
   it('random appends, syncs, reopens, prefix/suffix truncations, resets and rolls keep the log equal to the model', async () => {
     const seed = seedFromEnv('LOG_PROPERTY_SEED');
-    const property = fc.asyncProperty(configArb, fc.array(opArb, { minLength: 5, maxLength: 40, size: 'max' }), async (config, ops) => {
-      const dir = makeTempDir('property');
-      let log = await Log.open(dir, config);
-      const model: Model = { lowest: config.initialOffset, records: [], nonDataBelow: 0 };
-      try {
-        for (const [i, op] of ops.entries()) {
-          const step = `op ${i} ${op.op}`;
-          switch (op.op) {
-            case 'append': {
-              const inputs = op.records.map((r) => ({ value: Buffer.alloc(r.size, r.fill), term: r.term, type: r.type }));
-              const first = inputs.length === 1 && inputs[0] ? log.append(inputs[0]) : log.appendBatch(inputs);
-              assert.equal(first, model.lowest + model.records.length, step);
-              model.records.push(...inputs);
-              break;
+    const property = fc.asyncProperty(
+      configArb,
+      fc.array(opArb, { minLength: 5, maxLength: 40, size: 'max' }),
+      async (config, ops) => {
+        const dir = makeTempDir('property');
+        let log = await Log.open(dir, config);
+        const model: Model = { lowest: config.initialOffset, records: [], nonDataBelow: 0 };
+        try {
+          for (const [i, op] of ops.entries()) {
+            const step = `op ${i} ${op.op}`;
+            switch (op.op) {
+              case 'append': {
+                const inputs = op.records.map((r) => ({
+                  value: Buffer.alloc(r.size, r.fill),
+                  term: r.term,
+                  type: r.type,
+                }));
+                const first = inputs.length === 1 && inputs[0] ? log.append(inputs[0]) : log.appendBatch(inputs);
+                assert.equal(first, model.lowest + model.records.length, step);
+                model.records.push(...inputs);
+                break;
+              }
+              case 'sync':
+                await log.sync();
+                break;
+              case 'reopen':
+                await log.close();
+                log = await Log.open(dir, config);
+                break;
+              case 'truncatePrefix': {
+                const want = model.lowest + Math.floor(op.at * (model.records.length + 1));
+                const lowest = await log.truncatePrefix(want);
+                assert.ok(
+                  lowest >= model.lowest && lowest <= Math.max(want, model.lowest),
+                  `${step}: new lowest ${lowest} for ${want}`,
+                );
+                const removed = model.records.splice(0, lowest - model.lowest);
+                model.nonDataBelow += removed.filter((r) => r.type !== 0).length;
+                model.lowest = lowest;
+                break;
+              }
+              case 'truncateSuffix': {
+                const from =
+                  model.lowest + Math.min(model.records.length, Math.floor(op.at * (model.records.length + 1)));
+                log.truncateSuffix(from);
+                model.records.length = from - model.lowest;
+                break;
+              }
+              case 'reset':
+                await log.reset(op.offset, Math.max(0, op.offset - op.gap));
+                model.lowest = op.offset;
+                model.records = [];
+                model.nonDataBelow = op.offset - Math.max(0, op.offset - op.gap);
+                break;
             }
-            case 'sync':
-              await log.sync();
-              break;
-            case 'reopen':
-              await log.close();
-              log = await Log.open(dir, config);
-              break;
-            case 'truncatePrefix': {
-              const want = model.lowest + Math.floor(op.at * (model.records.length + 1));
-              const lowest = await log.truncatePrefix(want);
-              assert.ok(lowest >= model.lowest && lowest <= Math.max(want, model.lowest), `${step}: new lowest ${lowest} for ${want}`);
-              const removed = model.records.splice(0, lowest - model.lowest);
-              model.nonDataBelow += removed.filter((r) => r.type !== 0).length;
-              model.lowest = lowest;
-              break;
-            }
-            case 'truncateSuffix': {
-              const from = model.lowest + Math.min(model.records.length, Math.floor(op.at * (model.records.length + 1)));
-              log.truncateSuffix(from);
-              model.records.length = from - model.lowest;
-              break;
-            }
-            case 'reset':
-              await log.reset(op.offset, Math.max(0, op.offset - op.gap));
-              model.lowest = op.offset;
-              model.records = [];
-              model.nonDataBelow = op.offset - Math.max(0, op.offset - op.gap);
-              break;
+            check(log, model, step);
           }
-          check(log, model, step);
+          await log.close();
+          log = await Log.open(dir, config);
+          check(log, model, 'final reopen');
+        } finally {
+          await log.close();
+          removeTempDir(dir);
         }
-        await log.close();
-        log = await Log.open(dir, config);
-        check(log, model, 'final reopen');
-      } finally {
-        await log.close();
-        removeTempDir(dir);
-      }
-    });
+      },
+    );
     try {
       await fc.assert(property, { seed, numRuns: Number(process.env.LOG_PROPERTY_RUNS ?? 40) });
     } catch (err) {
-      console.error(`property test failed; replay with LOG_PROPERTY_SEED=${seed} npx mocha node/src/log/log.property.test.ts`);
+      console.error(
+        `property test failed; replay with LOG_PROPERTY_SEED=${seed} npx mocha node/src/log/log.property.test.ts`,
+      );
       throw err;
     }
   });

@@ -6,7 +6,7 @@ import { bytes, makeTempDir, removeTempDir } from './testing/temp-dir.js';
 
 const hello = { value: bytes('hello world') };
 
-describe('log (the book\'s log tests)', () => {
+describe("log (the book's log tests)", () => {
   let dir: string;
   let log: Log;
   beforeEach(async () => {
@@ -99,7 +99,9 @@ describe('log', () => {
     const log = await Log.open(dir, { maxRecordBytes: 8 });
     try {
       assert.throws(() => log.append({ value: new Uint8Array(9) }), { code: 'record-too-large', size: 9, limit: 8 });
-      assert.throws(() => log.appendBatch([{ value: new Uint8Array(1) }, { value: new Uint8Array(9) }]), { code: 'record-too-large' });
+      assert.throws(() => log.appendBatch([{ value: new Uint8Array(1) }, { value: new Uint8Array(9) }]), {
+        code: 'record-too-large',
+      });
       assert.equal(log.nextOffset, 0);
       assert.equal(log.append({ value: new Uint8Array(8) }), 0);
     } finally {
@@ -112,7 +114,13 @@ describe('log', () => {
     try {
       assert.equal(log.lowestOffset, 100);
       assert.equal(log.nextOffset, 100);
-      assert.equal(log.appendBatch([{ value: bytes('a'), term: 3, type: RecordType.noop }, { value: bytes('b'), term: 4 }]), 100);
+      assert.equal(
+        log.appendBatch([
+          { value: bytes('a'), term: 3, type: RecordType.noop },
+          { value: bytes('b'), term: 4 },
+        ]),
+        100,
+      );
       assert.deepEqual({ ...log.read(100), value: null }, { value: null, offset: 100, term: 3, type: RecordType.noop });
       assert.equal(log.termAt(101), 4);
     } finally {
@@ -126,10 +134,22 @@ describe('log', () => {
       for (let i = 0; i < 50; i++) log.append({ value: bytes(`record-${i}`) });
       assert.ok(log.segmentCount > 5);
       const all = log.readRange(0, { maxCount: 1000 });
-      assert.deepEqual(all.map((r) => r.offset), [...Array(50).keys()]);
-      assert.deepEqual(all.map((r) => Buffer.from(r.value).toString()), [...Array(50).keys()].map((i) => `record-${i}`));
-      assert.deepEqual(log.readRange(10, { maxCount: 3 }).map((r) => r.offset), [10, 11, 12]);
-      assert.deepEqual(log.readRange(10, { endOffset: 12 }).map((r) => r.offset), [10, 11]);
+      assert.deepEqual(
+        all.map((r) => r.offset),
+        [...Array(50).keys()],
+      );
+      assert.deepEqual(
+        all.map((r) => Buffer.from(r.value).toString()),
+        [...Array(50).keys()].map((i) => `record-${i}`),
+      );
+      assert.deepEqual(
+        log.readRange(10, { maxCount: 3 }).map((r) => r.offset),
+        [10, 11, 12],
+      );
+      assert.deepEqual(
+        log.readRange(10, { endOffset: 12 }).map((r) => r.offset),
+        [10, 11],
+      );
       assert.equal(log.readRange(0, { maxBytes: 1 }).length, 1, 'at least one record even over maxBytes');
       assert.deepEqual(log.readRange(50), [], 'caught up');
       assert.throws(() => log.readRange(51), { code: 'offset-out-of-range' });
@@ -154,14 +174,20 @@ describe('log', () => {
       // Cut in the middle of a segment: the earlier records survive (the book cut the wrong end).
       log.truncateSuffix(3);
       assert.equal(log.nextOffset, 3);
-      assert.deepEqual(log.readRange(0).map((r) => Buffer.from(r.value).toString()), ['v0', 'v1', 'v2']);
+      assert.deepEqual(
+        log.readRange(0).map((r) => Buffer.from(r.value).toString()),
+        ['v0', 'v1', 'v2'],
+      );
       assert.equal(log.append({ value: bytes('new3'), term: 2 }), 3);
       assert.equal(log.termAt(3), 2);
       await log.sync();
       await log.close();
       const again = await Log.open(dir, log.config);
       try {
-        assert.deepEqual(again.readRange(0).map((r) => Buffer.from(r.value).toString()), ['v0', 'v1', 'v2', 'new3']);
+        assert.deepEqual(
+          again.readRange(0).map((r) => Buffer.from(r.value).toString()),
+          ['v0', 'v1', 'v2', 'new3'],
+        );
         assert.equal(again.termAt(2), 1);
         assert.equal(again.termAt(3), 2);
       } finally {
@@ -188,7 +214,8 @@ describe('log', () => {
 
   it('reset restarts an empty log at the given offset, durably', async () => {
     const log = await Log.open(dir, { maxStoreBytes: 100 });
-    for (let i = 0; i < 10; i++) log.append({ value: bytes(`v${i}`), type: i === 0 ? RecordType.noop : RecordType.data });
+    for (let i = 0; i < 10; i++)
+      log.append({ value: bytes(`v${i}`), type: i === 0 ? RecordType.noop : RecordType.data });
     await log.reset(500, 480);
     assert.equal(log.lowestOffset, 500);
     assert.equal(log.nextOffset, 500);
@@ -238,6 +265,9 @@ describe('log', () => {
   });
 
   it('rejects an invalid configuration naming the field', async () => {
-    await assert.rejects(Log.open(dir, { maxStoreBytes: 2 ** 33 }), { code: 'invalid-log-config', field: 'maxStoreBytes' });
+    await assert.rejects(Log.open(dir, { maxStoreBytes: 2 ** 33 }), {
+      code: 'invalid-log-config',
+      field: 'maxStoreBytes',
+    });
   });
 });

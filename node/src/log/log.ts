@@ -25,7 +25,14 @@ import { openLogFiles } from './log-open.js';
 import { type LogLogger, silentLogger } from './logger.js';
 import { type FileSystem, realFileSystem } from './file-system.js';
 import { writeMetaDurable } from './meta.js';
-import { type AppendInput, type DataRecord, type LogRecord, type ReadRangeOptions, RecordType, validateAppendInput } from './record.js';
+import {
+  type AppendInput,
+  type DataRecord,
+  type LogRecord,
+  type ReadRangeOptions,
+  RecordType,
+  validateAppendInput,
+} from './record.js';
 import { rawReader, readDataRange, type VerifyReport, verifySegments } from './log-scans.js';
 import { segmentsToExpire } from './retention.js';
 import { Segment } from './segment.js';
@@ -84,7 +91,12 @@ export class Log {
    * @throws CorruptSegmentError for damage inside a sealed segment or missing segments.
    * @throws InvalidLogConfigError for a bad configuration.
    */
-  static async open(dir: string, config: LogConfigInput = {}, logger: LogLogger = silentLogger, fs: FileSystem = realFileSystem): Promise<Log> {
+  static async open(
+    dir: string,
+    config: LogConfigInput = {},
+    logger: LogLogger = silentLogger,
+    fs: FileSystem = realFileSystem,
+  ): Promise<Log> {
     const opened = await openLogFiles(dir, config, logger, fs);
     return new Log(dir, opened.config, logger, opened.segments, opened.dense, opened.terms, fs);
   }
@@ -194,7 +206,8 @@ export class Log {
     if (this.closed) throw new LogClosedError();
     const lowest = this.lowestOffset;
     const next = this.nextOffset;
-    if (!Number.isSafeInteger(offset) || offset < lowest || offset >= next) throw new OffsetOutOfRangeError(offset, lowest, next);
+    if (!Number.isSafeInteger(offset) || offset < lowest || offset >= next)
+      throw new OffsetOutOfRangeError(offset, lowest, next);
   }
 
   private segmentFor(offset: number): Segment {
@@ -289,7 +302,8 @@ export class Log {
     if (this.closed) throw new LogClosedError();
     const lowest = this.lowestDataOffset;
     const next = this.nextDataOffset;
-    if (!Number.isSafeInteger(dataOffset) || dataOffset < lowest || dataOffset >= next) throw new OffsetOutOfRangeError(dataOffset, lowest, next);
+    if (!Number.isSafeInteger(dataOffset) || dataOffset < lowest || dataOffset >= next)
+      throw new OffsetOutOfRangeError(dataOffset, lowest, next);
     return this.dense.toLogOffset(dataOffset);
   }
 
@@ -328,7 +342,8 @@ export class Log {
     this.assertWritable();
     const lowest = this.lowestOffset;
     const next = this.nextOffset;
-    if (!Number.isSafeInteger(from) || from < lowest || from > next) throw new OffsetOutOfRangeError(from, lowest, next);
+    if (!Number.isSafeInteger(from) || from < lowest || from > next)
+      throw new OffsetOutOfRangeError(from, lowest, next);
     if (from === next) return;
     if (this.prefixFloor !== undefined && from <= this.prefixFloor) throw new LogBusyError('truncatePrefix');
     this.syncs.mark();
@@ -382,13 +397,20 @@ export class Log {
     this.prefixFloor = newLowest;
     return this.exclusive(operation, async () => {
       // Commit point first: a crash after this line is rolled forward on open.
-      await writeMetaDurable(this.dir, { anchorOffset: newLowest, nonDataBelow: this.dense.nonDataBefore(newLowest), resetPending: false }, this.fs);
+      await writeMetaDurable(
+        this.dir,
+        { anchorOffset: newLowest, nonDataBelow: this.dense.nonDataBefore(newLowest), resetPending: false },
+        this.fs,
+      );
       const removed = this.segments.splice(0, count);
       for (const s of removed) this.retire(s);
       this.dense.truncateBelow(newLowest);
       this.terms.truncateBelow(newLowest);
       await this.fs.fsyncDir(this.dir);
-      this.logger.info({ dir: this.dir, removedSegments: count, lowestOffset: newLowest, operation }, 'log: removed oldest segments');
+      this.logger.info(
+        { dir: this.dir, removedSegments: count, lowestOffset: newLowest, operation },
+        'log: removed oldest segments',
+      );
       return newLowest;
     }).finally(() => (this.prefixFloor = undefined));
   }
@@ -430,9 +452,13 @@ export class Log {
   async reset(initialOffset: number, initialDataOffset: number = initialOffset): Promise<void> {
     this.assertWritable();
     if (this.busy) throw new LogBusyError(this.busy);
-    if (!Number.isSafeInteger(initialOffset) || initialOffset < 0) throw new InvalidArgumentError('initialOffset', `must be a safe integer >= 0, got ${initialOffset}`);
+    if (!Number.isSafeInteger(initialOffset) || initialOffset < 0)
+      throw new InvalidArgumentError('initialOffset', `must be a safe integer >= 0, got ${initialOffset}`);
     if (!Number.isSafeInteger(initialDataOffset) || initialDataOffset < 0 || initialDataOffset > initialOffset) {
-      throw new InvalidArgumentError('initialDataOffset', `must be a safe integer in [0, initialOffset], got ${initialDataOffset}`);
+      throw new InvalidArgumentError(
+        'initialDataOffset',
+        `must be a safe integer in [0, initialOffset], got ${initialDataOffset}`,
+      );
     }
     return this.exclusive('reset', async () => {
       const meta = { anchorOffset: initialOffset, nonDataBelow: initialOffset - initialDataOffset };

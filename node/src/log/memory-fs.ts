@@ -293,7 +293,13 @@ export class MemoryFileSystem implements FileSystem {
     const img = new MemoryFileSystem(() => 1, this.now);
     for (const [path, d] of this.dirs) {
       const durable = new Map<string, Inode>();
-      for (const [name, inode] of d.durable) durable.set(name, { data: Buffer.from(inode.durable), durable: Buffer.from(inode.durable), mtimeMs: inode.mtimeMs, lastWrite: null });
+      for (const [name, inode] of d.durable)
+        durable.set(name, {
+          data: Buffer.from(inode.durable),
+          durable: Buffer.from(inode.durable),
+          mtimeMs: inode.mtimeMs,
+          lastWrite: null,
+        });
       img.dirs.set(path, { entries: new Map(durable), durable });
     }
     return img;

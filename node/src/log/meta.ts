@@ -64,7 +64,11 @@ export function readMeta(dir: string, fs: FileSystem = realFileSystem): LogMeta 
     throw new CorruptSegmentError(path, 0, 'not a log metadata file (size, magic or version)');
   }
   if (buf.readUInt32LE(28) !== crc32(buf.subarray(0, 28))) throw new CorruptSegmentError(path, 28, 'checksum mismatch');
-  return { anchorOffset: readU64(buf, 8), nonDataBelow: readU64(buf, 16), resetPending: (buf[5] ?? 0) & 1 ? true : false };
+  return {
+    anchorOffset: readU64(buf, 8),
+    nonDataBelow: readU64(buf, 16),
+    resetPending: (buf[5] ?? 0) & 1 ? true : false,
+  };
 }
 
 /** Atomically and durably replaces the metadata file of `dir` with `meta`. */

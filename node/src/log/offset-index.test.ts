@@ -5,7 +5,7 @@ import { INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { RecordType } from './record.js';
 import { makeTempDir, removeTempDir } from './testing/temp-dir.js';
 
-describe('index (the book\'s index tests)', () => {
+describe("index (the book's index tests)", () => {
   let dir: string;
   beforeEach(() => (dir = makeTempDir('index')));
   afterEach(() => removeTempDir(dir));
@@ -21,7 +21,12 @@ describe('index (the book\'s index tests)', () => {
     ];
     for (const want of entries) {
       idx.write(want.rel, want.pos, want.term, want.type);
-      assert.deepEqual(idx.read(want.rel), { relativeOffset: want.rel, position: want.pos, term: want.term, type: want.type });
+      assert.deepEqual(idx.read(want.rel), {
+        relativeOffset: want.rel,
+        position: want.pos,
+        term: want.term,
+        type: want.type,
+      });
     }
     // Reading past the existing entries is "not there", like the book's io.EOF.
     assert.equal(idx.read(entries.length), undefined);

@@ -119,7 +119,9 @@ export class OffsetIndex {
   write(rel: number, pos: number, term: number, type: number): void {
     if (this.pending.length === 0) {
       // Allocated on first write and released when the segment is sealed.
-      this.pending = Buffer.allocUnsafe(Math.max(1, Math.floor(this.bufferBytes / INDEX_ENTRY_BYTES)) * INDEX_ENTRY_BYTES);
+      this.pending = Buffer.allocUnsafe(
+        Math.max(1, Math.floor(this.bufferBytes / INDEX_ENTRY_BYTES)) * INDEX_ENTRY_BYTES,
+      );
     }
     if (this.pendingBytes === this.pending.length) this.flush();
     encodeIndexEntry(this.pending, this.pendingBytes, rel, pos, term, type);

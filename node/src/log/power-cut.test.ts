@@ -33,7 +33,10 @@ describe('log on a disk that loses power', () => {
     log.append({ value: enc('unsynced'), term: 1 });
     fs.powerCut();
     const after = await Log.open(DIR, config, undefined, fs);
-    assert.deepEqual(values(after).slice(0, 10), Array.from({ length: 10 }, (_, i) => `v${i}`));
+    assert.deepEqual(
+      values(after).slice(0, 10),
+      Array.from({ length: 10 }, (_, i) => `v${i}`),
+    );
     assert.equal(after.nextOffset, 10, 'the unsynced record is gone (this disk tears nothing)');
     await after.close();
   });
@@ -87,7 +90,9 @@ describe('log on a disk that loses power', () => {
       });
       const got = values(after);
       const old = Array.from({ length: 10 }, (_, i) => `old${i}`);
-      const ok = got.every((v, i) => v === old[i]) || (got.slice(0, 2).join() === 'old0,old1' && got.slice(2).every((v) => v === 'new2'));
+      const ok =
+        got.every((v, i) => v === old[i]) ||
+        (got.slice(0, 2).join() === 'old0,old1' && got.slice(2).every((v) => v === 'new2'));
       assert.ok(ok, `cut at operation ${n}: log holds ${got.join(',')}`);
       await after.close();
     }
@@ -102,7 +107,8 @@ describe('log on a disk that loses power', () => {
       // GIVEN a log whose first segment is sealed, records 0..3 of terms 1..4, record 2 a noop
       const fs = new MemoryFileSystem(() => 0);
       const log = await Log.open(DIR, config, undefined, fs);
-      for (let i = 0; i < 6; i++) log.append({ value: enc(VALUE), term: i + 1, type: i === 2 ? RecordType.noop : RecordType.data });
+      for (let i = 0; i < 6; i++)
+        log.append({ value: enc(VALUE), term: i + 1, type: i === 2 ? RecordType.noop : RecordType.data });
       await log.close();
       // WHEN one bit of entry 1's term (or type) flips on the platter
       const path = join(DIR, `${segmentStem(0)}.index`);
@@ -115,7 +121,10 @@ describe('log on a disk that loses power', () => {
       assert.equal(after.termAt(1), 2, `${field}: term of record 1`);
       assert.equal(after.isDataRecord(1), true, `${field}: record 1 is a data record`);
       assert.equal(after.toDataOffset(3), 2, `${field}: record 3 has data offset 2 (record 2 is a noop)`);
-      assert.ok(logger.warnings().some((w) => w.includes('rebuilding index')), `${field}: ${logger.warnings().join('; ')}`);
+      assert.ok(
+        logger.warnings().some((w) => w.includes('rebuilding index')),
+        `${field}: ${logger.warnings().join('; ')}`,
+      );
       await after.close();
     }
   });

@@ -82,7 +82,9 @@ export function validateAppendInput(input: AppendInput, maxRecordBytes: number):
   if (!(value instanceof Uint8Array)) throw new InvalidArgumentError('value', 'must be a Uint8Array');
   if (value.length > maxRecordBytes) throw new RecordTooLargeError(value.length, maxRecordBytes);
   const term = input.term ?? 0;
-  if (!Number.isSafeInteger(term) || term < 0) throw new InvalidArgumentError('term', `must be a safe integer >= 0, got ${term}`);
+  if (!Number.isSafeInteger(term) || term < 0)
+    throw new InvalidArgumentError('term', `must be a safe integer >= 0, got ${term}`);
   const type = input.type ?? RecordType.data;
-  if (!Number.isInteger(type) || type < 0 || type > MAX_RECORD_TYPE) throw new InvalidArgumentError('type', `must be an integer in [0, 255], got ${type}`);
+  if (!Number.isInteger(type) || type < 0 || type > MAX_RECORD_TYPE)
+    throw new InvalidArgumentError('type', `must be an integer in [0, 255], got ${type}`);
 }

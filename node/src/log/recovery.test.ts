@@ -1,5 +1,15 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, openSync, closeSync, readSync, statSync, truncateSync, unlinkSync, writeSync, readdirSync } from 'node:fs';
+import {
+  appendFileSync,
+  openSync,
+  closeSync,
+  readSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeSync,
+  readdirSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { FRAME_HEADER_BYTES } from './frame.js';
 import { Log } from './log.js';
@@ -49,7 +59,8 @@ describe('log recovery on open', () => {
 
   function assertIntact(log: Log, next: number): void {
     assert.equal(log.nextOffset, next);
-    for (const r of log.readRange(log.lowestOffset, { maxCount: 10_000 })) assert.equal(Buffer.from(r.value).toString(), VALUE);
+    for (const r of log.readRange(log.lowestOffset, { maxCount: 10_000 }))
+      assert.equal(Buffer.from(r.value).toString(), VALUE);
     assert.equal(log.readRange(log.lowestOffset, { maxCount: 10_000 }).length, next - log.lowestOffset);
   }
 
@@ -59,7 +70,10 @@ describe('log recovery on open', () => {
     const { log, warnings } = await reopen();
     try {
       assertIntact(log, 9);
-      assert.ok(warnings.some((w) => w.includes('cutting torn')), warnings.join('; '));
+      assert.ok(
+        warnings.some((w) => w.includes('cutting torn')),
+        warnings.join('; '),
+      );
       assert.equal(statSync(storeOf(dir, 0)).size, FRAME * 9, 'the torn bytes are cut from the file');
       assert.equal(log.append({ value: bytes(VALUE) }), 9, 'appends continue after the cut');
     } finally {
@@ -170,7 +184,10 @@ describe('log recovery on open', () => {
     try {
       const report = await scrub.verify();
       assert.equal(report.records, 12);
-      assert.deepEqual(report.damage.map((d) => [d.file, d.position]), [[storeOf(dir, 4), FRAME]]);
+      assert.deepEqual(
+        report.damage.map((d) => [d.file, d.position]),
+        [[storeOf(dir, 4), FRAME]],
+      );
     } finally {
       await scrub.close();
     }

@@ -97,8 +97,15 @@ export function scanStore(fs: FileSystem, fd: number, base: number, fileSize: nu
  * points at a valid frame that ends exactly at the end of the store and agrees with the
  * entry. Returns why it fails, or undefined when it holds.
  */
-export function checkSealedIndex(fs: FileSystem, index: Buffer, base: number, storeFd: number, storeSize: number): string | undefined {
-  if (index.length % INDEX_ENTRY_BYTES !== 0) return `index size ${index.length} is not a multiple of ${INDEX_ENTRY_BYTES}`;
+export function checkSealedIndex(
+  fs: FileSystem,
+  index: Buffer,
+  base: number,
+  storeFd: number,
+  storeSize: number,
+): string | undefined {
+  if (index.length % INDEX_ENTRY_BYTES !== 0)
+    return `index size ${index.length} is not a multiple of ${INDEX_ENTRY_BYTES}`;
   const count = index.length / INDEX_ENTRY_BYTES;
   if (count === 0) return storeSize === 0 ? undefined : 'index is empty but the store is not';
   let previous = -1;
@@ -119,6 +126,7 @@ export function checkSealedIndex(fs: FileSystem, index: Buffer, base: number, st
   if (FRAME_HEADER_BYTES + length !== frameBytes) return 'last frame does not end at the end of the store';
   if (!frameChecksumOk(frame, 0, length)) return 'last frame fails its checksum';
   const h = decodeHeader(frame, 0);
-  if (h.offset !== base + count - 1 || h.term !== last.term || h.type !== last.type) return 'last frame disagrees with its index entry';
+  if (h.offset !== base + count - 1 || h.term !== last.term || h.type !== last.type)
+    return 'last frame disagrees with its index entry';
   return undefined;
 }

@@ -16,7 +16,12 @@ export interface RetentionCandidate {
  * exceed `maxTotalBytes` or the segment's last write is older than `maxAgeMs` (0 = no
  * limit); never the last (active) segment, never one holding an offset >= `floor`.
  */
-export function segmentsToExpire(segments: readonly RetentionCandidate[], retention: RetentionConfig, floor: number, now: number): number {
+export function segmentsToExpire(
+  segments: readonly RetentionCandidate[],
+  retention: RetentionConfig,
+  floor: number,
+  now: number,
+): number {
   const { maxTotalBytes, maxAgeMs } = retention;
   let total = 0;
   for (const s of segments) total += s.sizeBytes;

@@ -8,7 +8,7 @@ import { RecordType } from './record.js';
 import { parseSegmentFile, Segment, segmentStem } from './segment.js';
 import { bytes, makeTempDir, removeTempDir } from './testing/temp-dir.js';
 
-describe('segment (the book\'s segment test)', () => {
+describe("segment (the book's segment test)", () => {
   let dir: string;
   beforeEach(() => (dir = makeTempDir('segment')));
   afterEach(() => removeTempDir(dir));

@@ -23,7 +23,9 @@ export function segmentStem(base: number): string {
 }
 
 /** Parses a segment file name; undefined for files that are not segment files. */
-export function parseSegmentFile(name: string): { readonly base: number; readonly kind: 'store' | 'index' } | undefined {
+export function parseSegmentFile(
+  name: string,
+): { readonly base: number; readonly kind: 'store' | 'index' } | undefined {
   const m = /^(\d{20})\.(store|index)$/.exec(name);
   if (!m?.[1] || !m[2]) return undefined;
   const base = Number(m[1]);
@@ -87,26 +89,41 @@ export class Segment {
    * rebuilt when the store is whole, and damage inside the store is a CorruptSegmentError.
    * Every repair is logged as a warning.
    */
-  static open(dir: string, base: number, config: LogConfig, last: boolean, logger: LogLogger, fs: FileSystem = realFileSystem): OpenedSegment {
+  static open(
+    dir: string,
+    base: number,
+    config: LogConfig,
+    last: boolean,
+    logger: LogLogger,
+    fs: FileSystem = realFileSystem,
+  ): OpenedSegment {
     const stem = join(dir, segmentStem(base));
     const storePath = `${stem}.store`;
     const indexPath = `${stem}.index`;
     const store = openOrCreate(fs, storePath);
     const index = openOrCreate(fs, indexPath);
     try {
-      if (!store.existed && !last) throw new CorruptSegmentError(storePath, 0, 'store file of a sealed segment is missing');
+      if (!store.existed && !last)
+        throw new CorruptSegmentError(storePath, 0, 'store file of a sealed segment is missing');
       if (!index.existed) logger.warn({ file: indexPath }, 'log: index file missing, rebuilding it from the store');
       // Sizes come from fstat only as an upper bound; every byte below is validated.
       const storeSize = fs.stat(store.fd).size;
       let entries: Buffer = readAllFd(fs, index.fd);
       let storeEnd = storeSize;
-      const problem = last ? 'last segment is always scanned' : checkSealedIndex(fs, entries, base, store.fd, storeSize);
+      const problem = last
+        ? 'last segment is always scanned'
+        : checkSealedIndex(fs, entries, base, store.fd, storeSize);
       if (problem !== undefined) {
         const scan = scanStore(fs, store.fd, base, storeSize);
         if (scan.damage) {
           if (!last) throw new CorruptSegmentError(storePath, scan.damage.position, scan.damage.reason);
           logger.warn(
-            { file: storePath, position: scan.damage.position, reason: scan.damage.reason, cutBytes: storeSize - scan.validEnd },
+            {
+              file: storePath,
+              position: scan.damage.position,
+              reason: scan.damage.reason,
+              cutBytes: storeSize - scan.validEnd,
+            },
             'log: cutting torn or corrupt tail of the last segment',
           );
           fs.truncate(store.fd, scan.validEnd);
@@ -115,7 +132,12 @@ export class Segment {
         if (!entries.equals(scan.entries)) {
           if (index.existed) {
             logger.warn(
-              { file: indexPath, reason: last ? 'index disagrees with the store' : problem, indexBytes: entries.length, rebuiltBytes: scan.entries.length },
+              {
+                file: indexPath,
+                reason: last ? 'index disagrees with the store' : problem,
+                indexBytes: entries.length,
+                rebuiltBytes: scan.entries.length,
+              },
               'log: rebuilding index from the store',
             );
           }
@@ -157,7 +179,10 @@ export class Segment {
 
   /** True when the store or the index has no room for another record (roll now). */
   isMaxed(): boolean {
-    return this.store.size >= this.config.maxStoreBytes || this.index.sizeBytes + INDEX_ENTRY_BYTES > this.config.maxIndexBytes;
+    return (
+      this.store.size >= this.config.maxStoreBytes ||
+      this.index.sizeBytes + INDEX_ENTRY_BYTES > this.config.maxIndexBytes
+    );
   }
 
   /** Appends a record (buffered) and returns its offset. */
@@ -196,13 +221,20 @@ export class Segment {
     if (cache && rel < cache.length) {
       const start = cache[rel] ?? 0;
       const record = this.store.readFrame(start, rel + 1 < cache.length ? cache[rel + 1] : this.store.size);
-      if (record.offset !== offset) throw this.store.corrupt(start, `frame holds offset ${record.offset}, expected ${offset}`);
+      if (record.offset !== offset)
+        throw this.store.corrupt(start, `frame holds offset ${record.offset}, expected ${offset}`);
       return record;
     }
     const p = this.index.positions(offset - this.baseOffset);
-    if (!p) throw new CorruptSegmentError(this.index.path, (offset - this.baseOffset) * INDEX_ENTRY_BYTES, 'index entry missing');
+    if (!p)
+      throw new CorruptSegmentError(
+        this.index.path,
+        (offset - this.baseOffset) * INDEX_ENTRY_BYTES,
+        'index entry missing',
+      );
     const record = this.store.readFrame(p.start, p.end);
-    if (record.offset !== offset) throw this.store.corrupt(p.start, `frame holds offset ${record.offset}, expected ${offset}`);
+    if (record.offset !== offset)
+      throw this.store.corrupt(p.start, `frame holds offset ${record.offset}, expected ${offset}`);
     return record;
   }
 
@@ -226,7 +258,8 @@ export class Segment {
       const firstLength = chunk.readUInt32LE(4);
       if (FRAME_HEADER_BYTES + firstLength > got) {
         // One frame larger than the chunk: read exactly it.
-        if (pos + FRAME_HEADER_BYTES + firstLength > storeEnd) throw this.store.corrupt(pos, 'frame runs past the end of the store');
+        if (pos + FRAME_HEADER_BYTES + firstLength > storeEnd)
+          throw this.store.corrupt(pos, 'frame runs past the end of the store');
         chunk = Buffer.allocUnsafe(FRAME_HEADER_BYTES + firstLength);
         got = this.store.readAt(chunk, pos);
       }
@@ -238,7 +271,8 @@ export class Segment {
         if (!frameChecksumOk(chunk, at, length)) throw this.store.corrupt(pos + at, 'checksum mismatch');
         // Hot loop (sequential consumption): fields are read in place, no header object.
         const frameOffset = readU64(chunk, at + 8);
-        if (frameOffset !== offset) throw this.store.corrupt(pos + at, `frame holds offset ${frameOffset}, expected ${offset}`);
+        if (frameOffset !== offset)
+          throw this.store.corrupt(pos + at, `frame holds offset ${frameOffset}, expected ${offset}`);
         out.push({
           value: new Uint8Array(chunk.buffer, chunk.byteOffset + at + FRAME_HEADER_BYTES, length),
           offset,
@@ -274,7 +308,11 @@ export class Segment {
     const scan = this.store.scan(this.baseOffset);
     if (scan.damage) return { file: this.store.path, ...scan.damage };
     if (this.baseOffset + scan.count !== this.next) {
-      return { file: this.store.path, position: scan.validEnd, reason: `store holds ${scan.count} records, index ${this.next - this.baseOffset}` };
+      return {
+        file: this.store.path,
+        position: scan.validEnd,
+        reason: `store holds ${scan.count} records, index ${this.next - this.baseOffset}`,
+      };
     }
     return undefined;
   }

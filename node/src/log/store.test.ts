@@ -9,7 +9,7 @@ import { bytes, makeTempDir, removeTempDir } from './testing/temp-dir.js';
 const write = bytes('hello world');
 const width = write.length + FRAME_HEADER_BYTES;
 
-describe('store (the book\'s store tests)', () => {
+describe("store (the book's store tests)", () => {
   let dir: string;
   let path: string;
   beforeEach(() => {

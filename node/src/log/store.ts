@@ -103,12 +103,14 @@ export class Store {
       buf = Buffer.allocUnsafe(end - position);
       if (this.readAt(buf, position) !== buf.length) throw this.corrupt(position, 'short frame');
       length = buf.readUInt32LE(4);
-      if (FRAME_HEADER_BYTES + length !== buf.length) throw this.corrupt(position, 'frame length disagrees with the index');
+      if (FRAME_HEADER_BYTES + length !== buf.length)
+        throw this.corrupt(position, 'frame length disagrees with the index');
     } else {
       const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
       if (this.readAt(head, position) !== FRAME_HEADER_BYTES) throw this.corrupt(position, 'short frame header');
       length = head.readUInt32LE(4);
-      if (position + FRAME_HEADER_BYTES + length > this.size) throw this.corrupt(position, 'frame runs past the end of the store');
+      if (position + FRAME_HEADER_BYTES + length > this.size)
+        throw this.corrupt(position, 'frame runs past the end of the store');
       buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
       head.copy(buf);
       this.readAt(buf, position + FRAME_HEADER_BYTES, length, FRAME_HEADER_BYTES);

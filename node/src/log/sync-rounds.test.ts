@@ -4,10 +4,13 @@ import { SyncRounds } from './sync-rounds.js';
 describe('sync rounds (group-commit scheduling)', () => {
   it('concurrent callers share one round; a caller with nothing new marked does not start one', async () => {
     let rounds = 0;
-    const syncs = new SyncRounds(async () => {
-      rounds++;
-      return 1;
-    }, () => {});
+    const syncs = new SyncRounds(
+      async () => {
+        rounds++;
+        return 1;
+      },
+      () => {},
+    );
     for (let i = 0; i < 10; i++) syncs.mark();
     await Promise.all(Array.from({ length: 10 }, () => syncs.untilDurable()));
     assert.equal(rounds, 1);

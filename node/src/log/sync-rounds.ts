@@ -89,7 +89,12 @@ export class SyncRounds {
     const durationMs = performance.now() - started;
     this.durable = Math.max(this.durable, seq);
     const c = this.counters;
-    this.counters = { rounds: c.rounds + 1, totalMs: c.totalMs + durationMs, maxMs: Math.max(c.maxMs, durationMs), lastMs: durationMs };
+    this.counters = {
+      rounds: c.rounds + 1,
+      totalMs: c.totalMs + durationMs,
+      maxMs: Math.max(c.maxMs, durationMs),
+      lastMs: durationMs,
+    };
     for (const listener of this.listeners) listener({ durationMs, files });
   }
 

@@ -20,7 +20,12 @@ describe('net: port multiplexer', () => {
 
   it('routes by the first byte: Raft gets the stream after 0x01, gRPC gets every byte including the first', async () => {
     const got: { raft: Promise<Buffer>[]; grpc: Promise<Buffer>[] } = { raft: [], grpc: [] };
-    mux = await PortMux.listen({ host: '127.0.0.1', port: 0, raft: (c) => got.raft.push(readAll(c)), grpc: (c) => got.grpc.push(readAll(c)) });
+    mux = await PortMux.listen({
+      host: '127.0.0.1',
+      port: 0,
+      raft: (c) => got.raft.push(readAll(c)),
+      grpc: (c) => got.grpc.push(readAll(c)),
+    });
     const send = async (bytes: Buffer): Promise<void> => {
       const s = connect({ host: '127.0.0.1', port: mux?.port ?? 0 });
       await new Promise<void>((r) => s.once('connect', () => r()));
@@ -38,8 +43,11 @@ describe('net: port multiplexer', () => {
   it('with an h2c handler, a connection opening with the HTTP/2 preface goes there and a TLS ClientHello still goes to gRPC', async () => {
     const got: { grpc: Promise<Buffer>[]; h2c: Promise<Buffer>[] } = { grpc: [], h2c: [] };
     mux = await PortMux.listen({
-      host: '127.0.0.1', port: 0, raft: () => assert.fail('routed to raft'),
-      grpc: (c) => got.grpc.push(readAll(c)), h2c: (c) => got.h2c.push(readAll(c)),
+      host: '127.0.0.1',
+      port: 0,
+      raft: () => assert.fail('routed to raft'),
+      grpc: (c) => got.grpc.push(readAll(c)),
+      h2c: (c) => got.h2c.push(readAll(c)),
     });
     const send = async (bytes: Buffer): Promise<void> => {
       const s = connect({ host: '127.0.0.1', port: mux?.port ?? 0 });
@@ -57,7 +65,13 @@ describe('net: port multiplexer', () => {
   });
 
   it('closes a connection that sends nothing within the bound', async () => {
-    mux = await PortMux.listen({ host: '127.0.0.1', port: 0, raft: () => assert.fail('routed'), grpc: () => assert.fail('routed'), firstByteTimeoutMs: 100 });
+    mux = await PortMux.listen({
+      host: '127.0.0.1',
+      port: 0,
+      raft: () => assert.fail('routed'),
+      grpc: () => assert.fail('routed'),
+      firstByteTimeoutMs: 100,
+    });
     const s = connect({ host: '127.0.0.1', port: mux.port });
     s.on('error', () => {});
     await new Promise<void>((r) => s.once('close', () => r()));

@@ -41,9 +41,21 @@ export interface ConsoleSource {
 }
 
 /** Serves the console's two paths; returns false for any other path. */
-export function handleConsole(req: IncomingMessage, res: ServerResponse, path: string, source: ConsoleSource, intervalMs = 250): boolean {
+export function handleConsole(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  source: ConsoleSource,
+  intervalMs = 250,
+): boolean {
   if (path === '/console' || path === '/console/') {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'" }).end(PAGE);
+    res
+      .writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+      })
+      .end(PAGE);
     return true;
   }
   if (path !== '/console/events') return false;

@@ -52,10 +52,13 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpEndp
         return;
       }
       case '/metrics': {
-        const registry: Registry<OpenMetricsContentType> | Registry = wantsOpenMetrics(req.headers.accept) ? openMetricsView(opts.registry) : opts.registry;
+        const registry: Registry<OpenMetricsContentType> | Registry = wantsOpenMetrics(req.headers.accept)
+          ? openMetricsView(opts.registry)
+          : opts.registry;
         registry.metrics().then(
           (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-          (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(err)}\n`),
+          (err: unknown) =>
+            res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(err)}\n`),
         );
         return;
       }

@@ -24,10 +24,27 @@ describe('OpenTelemetry tracing', function () {
   it('an agent started with OTEL_TRACES_EXPORTER=console emits a span per gRPC call', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'commitlog-otel-'));
     const main = join(import.meta.dirname, '..', 'cli', 'main.ts');
-    const agent = spawn(process.execPath, ['--import', 'tsx', main, 'agent', '--data-dir', join(dir, 'data'), '--rpc-port', '0', '--http-port', '0', '--standalone', '--insecure'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, OTEL_TRACES_EXPORTER: 'console', OTEL_BSP_SCHEDULE_DELAY: '100' },
-    });
+    const agent = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        main,
+        'agent',
+        '--data-dir',
+        join(dir, 'data'),
+        '--rpc-port',
+        '0',
+        '--http-port',
+        '0',
+        '--standalone',
+        '--insecure',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, OTEL_TRACES_EXPORTER: 'console', OTEL_BSP_SCHEDULE_DELAY: '100' },
+      },
+    );
     let out = '';
     agent.stdout.on('data', (d: Buffer) => (out += d.toString()));
     agent.stderr.on('data', (d: Buffer) => (out += d.toString()));

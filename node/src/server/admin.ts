@@ -7,7 +7,13 @@ import type { LogBackend } from './backend.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 
 /** Role of a node, as in admin.proto. */
-export const NodeRole = { leader: 'leader', follower: 'follower', candidate: 'candidate', learner: 'learner', standalone: 'standalone' } as const;
+export const NodeRole = {
+  leader: 'leader',
+  follower: 'follower',
+  candidate: 'candidate',
+  learner: 'learner',
+  standalone: 'standalone',
+} as const;
 /** One of {@link NodeRole}. */
 export type NodeRole = (typeof NodeRole)[keyof typeof NodeRole];
 
@@ -48,7 +54,10 @@ export interface ClusterAdmin {
 }
 
 function standaloneOnly(call: string): ServerError {
-  return new ServerError(ServerErrorCode.failedPrecondition, `${call} needs a Raft cluster; this node runs standalone (single node without Raft)`);
+  return new ServerError(
+    ServerErrorCode.failedPrecondition,
+    `${call} needs a Raft cluster; this node runs standalone (single node without Raft)`,
+  );
 }
 
 /** The single node: it is its own only member and leader; membership cannot change. */
@@ -76,7 +85,16 @@ export class StandaloneAdmin implements ClusterAdmin {
   }
 
   members(): Promise<readonly MemberInfo[]> {
-    return Promise.resolve([{ id: this.nodeId, rpcAddr: this.rpcAddr, suffrage: 'voter', isLeader: true, matchIndex: this.backend.bounds().next, lag: 0 }]);
+    return Promise.resolve([
+      {
+        id: this.nodeId,
+        rpcAddr: this.rpcAddr,
+        suffrage: 'voter',
+        isLeader: true,
+        matchIndex: this.backend.bounds().next,
+        lag: 0,
+      },
+    ]);
   }
 
   addLearner(): Promise<readonly MemberInfo[]> {

@@ -14,7 +14,19 @@ import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { ConsumeRequest, ConsumeResponse, type ProduceResponse } from '../gen/v1/log.js';
 import { ErrorMetadataKeys } from './errors.js';
 import type { LogBackend } from './backend.js';
-import { call, clients, closeAll, createTestPki, credsFor, isolatedClient, startTestServer, tempLocalBackend, until, type TestPki, type TestServer } from './testing.js';
+import {
+  call,
+  clients,
+  closeAll,
+  createTestPki,
+  credsFor,
+  isolatedClient,
+  startTestServer,
+  tempLocalBackend,
+  until,
+  type TestPki,
+  type TestServer,
+} from './testing.js';
 
 const LIMIT = 1024;
 const IN_FLIGHT = 128;
@@ -42,7 +54,9 @@ describe('server bad input', function () {
   beforeEach(async () => {
     const local = await tempLocalBackend({ maxRecordBytes: LIMIT });
     cleanupLog = local.cleanup;
-    srv = await startTestServer(pki, local.backend, { config: { maxInFlightPerStream: IN_FLIGHT, consumeBatchRecords: 64, streamWindowMessages: WINDOW } });
+    srv = await startTestServer(pki, local.backend, {
+      config: { maxInFlightPerStream: IN_FLIGHT, consumeBatchRecords: 64, streamWindowMessages: WINDOW },
+    });
     root = clients(srv.address, credsFor(pki, pki.root));
   });
   afterEach(async () => {
@@ -52,7 +66,9 @@ describe('server bad input', function () {
   });
 
   it('an oversized record is INVALID_ARGUMENT with its size and the limit, and nothing is written', async () => {
-    const err = await call((cb) => root.log.produce(rec(Buffer.alloc(LIMIT + 1)), cb)).catch((e: unknown) => e as ServiceError);
+    const err = await call((cb) => root.log.produce(rec(Buffer.alloc(LIMIT + 1)), cb)).catch(
+      (e: unknown) => e as ServiceError,
+    );
     assert.equal((err as ServiceError).code, Status.INVALID_ARGUMENT);
     assert.equal((err as ServiceError).metadata.get(ErrorMetadataKeys.size)[0], String(LIMIT + 1));
     assert.equal((err as ServiceError).metadata.get(ErrorMetadataKeys.limit)[0], String(LIMIT));
@@ -92,10 +108,17 @@ describe('server bad input', function () {
     const local = await tempLocalBackend({ maxRecordBytes: LIMIT });
     const b = local.backend;
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     const gated: LogBackend = {
-      get maxRecordBytes() { return b.maxRecordBytes; },
-      produce: async (v) => { await gate; return b.produce(v); },
+      get maxRecordBytes() {
+        return b.maxRecordBytes;
+      },
+      produce: async (v) => {
+        await gate;
+        return b.produce(v);
+      },
       read: (o) => b.read(o),
       readRange: (f, o) => b.readRange(f, o),
       bounds: () => b.bounds(),
@@ -104,7 +127,9 @@ describe('server bad input', function () {
       stats: () => b.stats(),
       notReadyReason: () => b.notReadyReason(),
     };
-    const held = await startTestServer(pki, gated, { config: { maxInFlightPerStream: IN_FLIGHT, consumeBatchRecords: 64, streamWindowMessages: WINDOW } });
+    const held = await startTestServer(pki, gated, {
+      config: { maxInFlightPerStream: IN_FLIGHT, consumeBatchRecords: 64, streamWindowMessages: WINDOW },
+    });
     const c = clients(held.address, credsFor(pki, pki.root));
     try {
       const N = 5000;
@@ -118,12 +143,18 @@ describe('server bad input', function () {
       const value = Buffer.alloc(256, 7);
       for (let i = 0; i < N; i++) stream.write(rec(value)); // no waiting: the whole burst is queued client-side
       stream.end();
-      await until(() => held.server.streamStats.producePauses > 0, 'the server to pause reading at the in-flight limit');
+      await until(
+        () => held.server.streamStats.producePauses > 0,
+        'the server to pause reading at the in-flight limit',
+      );
       assert.equal(acks.length, 0, 'nothing is acknowledged before it is durable');
       release();
       await done;
       assert.equal(acks.length, N);
-      assert.ok(acks.every((o, i) => o === i), 'acknowledgements are 0..N-1 in order');
+      assert.ok(
+        acks.every((o, i) => o === i),
+        'acknowledgements are 0..N-1 in order',
+      );
       const stats = held.server.streamStats;
       assert.ok(stats.maxProduceInFlight <= IN_FLIGHT, `in flight ${stats.maxProduceInFlight} <= ${IN_FLIGHT}`);
     } finally {
@@ -147,7 +178,12 @@ describe('server bad input', function () {
       servername: 'localhost',
     } as http2.SecureClientSessionOptions);
     session.on('error', () => {});
-    const req = session.request({ ':method': 'POST', ':path': '/log.v1.Log/ConsumeStream', 'content-type': 'application/grpc', te: 'trailers' });
+    const req = session.request({
+      ':method': 'POST',
+      ':path': '/log.v1.Log/ConsumeStream',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
     req.on('error', () => {});
     req.end(grpcFrame(ConsumeRequest.encode({ offset: 0 }).finish()));
     req.pause(); // the consumer stops reading
@@ -167,17 +203,27 @@ describe('server bad input', function () {
     // 300 ms (the wait only ends the settling; the assertions below are on counts).
     let last = -1;
     let since = Date.now();
-    await until(() => {
-      const now = srv.server.streamStats.consumeRecordsRead;
-      if (now !== last) {
-        last = now;
-        since = Date.now();
-      }
-      return Date.now() - since >= 300;
-    }, 'the consume loop to stop reading', 15_000);
+    await until(
+      () => {
+        const now = srv.server.streamStats.consumeRecordsRead;
+        if (now !== last) {
+          last = now;
+          since = Date.now();
+        }
+        return Date.now() - since >= 300;
+      },
+      'the consume loop to stop reading',
+      15_000,
+    );
     const stats = { ...srv.server.streamStats };
-    assert.ok(stats.consumeRecordsRead < N / 4, `server read ${stats.consumeRecordsRead} of ${N} records for a consumer that reads nothing`);
-    assert.ok(stats.maxConsumeBuffered <= WINDOW, `at most the stream window (${WINDOW}) in flight, saw ${stats.maxConsumeBuffered}`);
+    assert.ok(
+      stats.consumeRecordsRead < N / 4,
+      `server read ${stats.consumeRecordsRead} of ${N} records for a consumer that reads nothing`,
+    );
+    assert.ok(
+      stats.maxConsumeBuffered <= WINDOW,
+      `at most the stream window (${WINDOW}) in flight, saw ${stats.maxConsumeBuffered}`,
+    );
 
     // WHEN the consumer reads again THEN it gets every record, in order.
     const offsets: number[] = [];
@@ -207,7 +253,15 @@ describe('server bad input', function () {
     await once(raw, 'close');
 
     // A valid TLS handshake followed by bytes that are not HTTP/2.
-    const t = tlsConnect({ port: srv.port, host: '127.0.0.1', ca: pki.ca.certPem, cert: pki.root.certPem, key: pki.root.keyPem, servername: 'localhost', ALPNProtocols: ['h2'] });
+    const t = tlsConnect({
+      port: srv.port,
+      host: '127.0.0.1',
+      ca: pki.ca.certPem,
+      cert: pki.root.certPem,
+      key: pki.root.keyPem,
+      servername: 'localhost',
+      ALPNProtocols: ['h2'],
+    });
     t.on('error', () => {});
     await once(t, 'secureConnect');
     t.resume();
@@ -217,7 +271,13 @@ describe('server bad input', function () {
     // A gRPC call whose payload is not a valid protobuf message.
     const generic = new Client(srv.address, credsFor(pki, pki.root), isolatedClient);
     const bad = await new Promise<ServiceError | null>((resolve) => {
-      generic.makeUnaryRequest('/log.v1.Log/Produce', (b: Buffer) => b, (b: Buffer) => b, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), (err) => resolve(err));
+      generic.makeUnaryRequest(
+        '/log.v1.Log/Produce',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+        (err) => resolve(err),
+      );
     });
     generic.close();
     assert.equal(bad?.code, Status.INTERNAL);
@@ -226,7 +286,7 @@ describe('server bad input', function () {
     assert.equal(ok.offset, 0);
   });
 
-  it('Consume and ConsumeStream at an offset of 2^53 or more are OUT_OF_RANGE with the log\'s bounds, not INTERNAL', async () => {
+  it("Consume and ConsumeStream at an offset of 2^53 or more are OUT_OF_RANGE with the log's bounds, not INTERNAL", async () => {
     await call<ProduceResponse>((cb) => root.log.produce(rec(Buffer.from('only')), cb));
     const generic = new Client(srv.address, credsFor(pki, pki.root), isolatedClient);
     try {
@@ -234,11 +294,22 @@ describe('server bad input', function () {
         // uint64 field 1: the generated encoder cannot even write these from a number.
         const req = Buffer.from(new BinaryWriter().uint32(8).uint64(offset.toString()).finish());
         const unary = await new Promise<ServiceError | null>((resolve) =>
-          generic.makeUnaryRequest('/log.v1.Log/Consume', (b: Buffer) => b, (b: Buffer) => b, req, (err) => resolve(err)),
+          generic.makeUnaryRequest(
+            '/log.v1.Log/Consume',
+            (b: Buffer) => b,
+            (b: Buffer) => b,
+            req,
+            (err) => resolve(err),
+          ),
         );
         assert.equal(unary?.code, Status.OUT_OF_RANGE, `Consume at ${offset}: ${unary?.details}`);
         assert.equal(unary?.metadata.get(ErrorMetadataKeys.nextOffset)[0], '1');
-        const stream = generic.makeServerStreamRequest('/log.v1.Log/ConsumeStream', (b: Buffer) => b, (b: Buffer) => b, req);
+        const stream = generic.makeServerStreamRequest(
+          '/log.v1.Log/ConsumeStream',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          req,
+        );
         stream.on('data', () => {});
         const err = await new Promise<ServiceError>((resolve) => stream.on('error', resolve));
         assert.equal(err.code, Status.OUT_OF_RANGE, `ConsumeStream at ${offset}: ${err.details}`);

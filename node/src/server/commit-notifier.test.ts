@@ -43,7 +43,10 @@ describe('MemoryBackend', () => {
     const offsets = await Promise.all([b.produce(Buffer.from('a')), b.produce(Buffer.from('b'))]);
     assert.deepEqual(offsets, [0, 1]);
     assert.equal(await waiting, true);
-    assert.deepEqual((await b.readRange(0, { maxCount: 10, maxBytes: 100 })).map((r) => r.offset), [0, 1]);
+    assert.deepEqual(
+      (await b.readRange(0, { maxCount: 10, maxBytes: 100 })).map((r) => r.offset),
+      [0, 1],
+    );
     await assert.rejects(b.produce(Buffer.alloc(9)), { code: 'record-too-large' });
     await assert.rejects(b.read(2), { code: 'offset-out-of-range', lowest: 0, next: 2 });
   });

@@ -62,7 +62,8 @@ export class InvalidServerConfigError extends Error {
 }
 
 function positiveInt(field: string, v: number): void {
-  if (!Number.isSafeInteger(v) || v <= 0) throw new InvalidServerConfigError(field, `must be a positive integer, got ${v}`);
+  if (!Number.isSafeInteger(v) || v <= 0)
+    throw new InvalidServerConfigError(field, `must be a positive integer, got ${v}`);
 }
 
 /** Merges `input` over the defaults and validates it. */
@@ -72,9 +73,13 @@ export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerCo
   positiveInt('streamWindowMessages', c.streamWindowMessages);
   positiveInt('consumeBatchRecords', c.consumeBatchRecords);
   positiveInt('consumeBatchBytes', c.consumeBatchBytes);
-  if (!Number.isSafeInteger(c.shutdownGraceMs) || c.shutdownGraceMs < 0) throw new InvalidServerConfigError('shutdownGraceMs', `must be >= 0, got ${c.shutdownGraceMs}`);
-  if (!Number.isSafeInteger(c.receiveHeadroomBytes) || c.receiveHeadroomBytes < 0) throw new InvalidServerConfigError('receiveHeadroomBytes', `must be >= 0, got ${c.receiveHeadroomBytes}`);
-  if (typeof c.reflection !== 'boolean') throw new InvalidServerConfigError('reflection', `must be true or false, got ${String(c.reflection)}`);
-  if (!isLogLevel(c.requestLogLevel)) throw new InvalidServerConfigError('requestLogLevel', `must be a log level, got ${String(c.requestLogLevel)}`);
+  if (!Number.isSafeInteger(c.shutdownGraceMs) || c.shutdownGraceMs < 0)
+    throw new InvalidServerConfigError('shutdownGraceMs', `must be >= 0, got ${c.shutdownGraceMs}`);
+  if (!Number.isSafeInteger(c.receiveHeadroomBytes) || c.receiveHeadroomBytes < 0)
+    throw new InvalidServerConfigError('receiveHeadroomBytes', `must be >= 0, got ${c.receiveHeadroomBytes}`);
+  if (typeof c.reflection !== 'boolean')
+    throw new InvalidServerConfigError('reflection', `must be true or false, got ${String(c.reflection)}`);
+  if (!isLogLevel(c.requestLogLevel))
+    throw new InvalidServerConfigError('requestLogLevel', `must be a log level, got ${String(c.requestLogLevel)}`);
   return c;
 }

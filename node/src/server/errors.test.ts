@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { status as Status } from '@grpc/grpc-js';
-import { NodeStoppedError, NotLeaderError, ProposalDroppedError, ProposalRejectedError, RaftTimeoutError, nodeId } from '../raft/index.js';
+import {
+  NodeStoppedError,
+  NotLeaderError,
+  ProposalDroppedError,
+  ProposalRejectedError,
+  RaftTimeoutError,
+  nodeId,
+} from '../raft/index.js';
 import { ErrorMetadataKeys, errorInfoOf, toStatus } from './errors.js';
 
 /** The status, ErrorInfo reason and leader trailers a client sees for `err`. */
@@ -16,7 +23,12 @@ function seen(err: unknown): { code: number; reason: string | undefined; leaderI
 
 describe('error table: Raft outcomes reach clients as standard retryable codes, never INTERNAL (issue 12)', () => {
   it('a Raft timeout is UNAVAILABLE with reason RAFT_TIMEOUT', () => {
-    assert.deepEqual(seen(new RaftTimeoutError('readIndex', 5000)), { code: Status.UNAVAILABLE, reason: 'RAFT_TIMEOUT', leaderId: undefined, leaderAddr: undefined });
+    assert.deepEqual(seen(new RaftTimeoutError('readIndex', 5000)), {
+      code: Status.UNAVAILABLE,
+      reason: 'RAFT_TIMEOUT',
+      leaderId: undefined,
+      leaderAddr: undefined,
+    });
   });
 
   it('a lost proposal (another term took its index: nothing written) is UNAVAILABLE PROPOSAL_LOST', () => {
@@ -30,22 +42,42 @@ describe('error table: Raft outcomes reach clients as standard retryable codes, 
   });
 
   it('an overloaded leader is RESOURCE_EXHAUSTED OVERLOADED; other refusals are not INTERNAL either', () => {
-    assert.deepEqual([seen(new ProposalRejectedError('overloaded', 'queue full')).code, seen(new ProposalRejectedError('overloaded', 'queue full')).reason], [Status.RESOURCE_EXHAUSTED, 'OVERLOADED']);
+    assert.deepEqual(
+      [
+        seen(new ProposalRejectedError('overloaded', 'queue full')).code,
+        seen(new ProposalRejectedError('overloaded', 'queue full')).reason,
+      ],
+      [Status.RESOURCE_EXHAUSTED, 'OVERLOADED'],
+    );
     assert.equal(seen(new ProposalRejectedError('too-large', '9 > 8')).code, Status.INVALID_ARGUMENT);
     assert.equal(seen(new ProposalRejectedError('conf-pending', 'at 9')).code, Status.FAILED_PRECONDITION);
   });
 
   it('not-leader from Raft is UNAVAILABLE NOT_LEADER with the leader hint; a stopped node is UNAVAILABLE', () => {
-    assert.deepEqual(seen(new NotLeaderError(nodeId('n2'))), { code: Status.UNAVAILABLE, reason: 'NOT_LEADER', leaderId: 'n2', leaderAddr: undefined });
+    assert.deepEqual(seen(new NotLeaderError(nodeId('n2'))), {
+      code: Status.UNAVAILABLE,
+      reason: 'NOT_LEADER',
+      leaderId: 'n2',
+      leaderAddr: undefined,
+    });
     assert.equal(seen(new NodeStoppedError()).code, Status.UNAVAILABLE);
   });
 
-  it('an outcome with the leader\'s id and address (as the agent wraps it) carries both', () => {
+  it("an outcome with the leader's id and address (as the agent wraps it) carries both", () => {
     // The shape of node/src/agent/errors.ts RaftOutcomeError (the server does not import the agent).
-    const outcome = (code: string, reason: string | undefined, leaderId: string, leaderAddr: string | undefined): Error =>
-      Object.assign(new Error(`raft: ${code}`), { code, reason, leaderId, leaderAddr });
+    const outcome = (
+      code: string,
+      reason: string | undefined,
+      leaderId: string,
+      leaderAddr: string | undefined,
+    ): Error => Object.assign(new Error(`raft: ${code}`), { code, reason, leaderId, leaderAddr });
     const e = outcome('RAFT_PROPOSAL_INDETERMINATE', undefined, 'n1', '127.0.0.1:8410');
-    assert.deepEqual(seen(e), { code: Status.ABORTED, reason: 'PROPOSAL_INDETERMINATE', leaderId: 'n1', leaderAddr: '127.0.0.1:8410' });
+    assert.deepEqual(seen(e), {
+      code: Status.ABORTED,
+      reason: 'PROPOSAL_INDETERMINATE',
+      leaderId: 'n1',
+      leaderAddr: '127.0.0.1:8410',
+    });
     const o = outcome('RAFT_PROPOSAL_REJECTED', 'overloaded', 'n1', undefined);
     assert.deepEqual([seen(o).code, seen(o).reason, seen(o).leaderId], [Status.RESOURCE_EXHAUSTED, 'OVERLOADED', 'n1']);
   });

@@ -145,7 +145,12 @@ export const errorTable: Readonly<Record<string, Mapping>> = {
   RAFT_PROPOSAL_LOST: { status: Status.UNAVAILABLE, metadata: leader, reason: () => 'PROPOSAL_LOST' },
   RAFT_PROPOSAL_INDETERMINATE: { status: Status.ABORTED, metadata: leader, reason: () => 'PROPOSAL_INDETERMINATE' },
   RAFT_PROPOSAL_REJECTED: {
-    status: (e) => (e.reason === 'overloaded' ? Status.RESOURCE_EXHAUSTED : e.reason === 'too-large' ? Status.INVALID_ARGUMENT : Status.FAILED_PRECONDITION),
+    status: (e) =>
+      e.reason === 'overloaded'
+        ? Status.RESOURCE_EXHAUSTED
+        : e.reason === 'too-large'
+          ? Status.INVALID_ARGUMENT
+          : Status.FAILED_PRECONDITION,
     metadata: leader,
     reason: (e) => (typeof e.reason === 'string' ? e.reason : undefined),
   },
@@ -165,10 +170,21 @@ const ERROR_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.ErrorInfo';
 function richStatus(status: Status, message: string, reason: string, md: Metadata): Buffer {
   const metadata: Record<string, string> = {};
   for (const [key, values] of Object.entries(md.getMap())) {
-    if (key.startsWith('commitlog-') && key !== ErrorMetadataKeys.code) metadata[key.slice('commitlog-'.length).replaceAll('-', '_')] = String(values);
+    if (key.startsWith('commitlog-') && key !== ErrorMetadataKeys.code)
+      metadata[key.slice('commitlog-'.length).replaceAll('-', '_')] = String(values);
   }
-  const info = ErrorInfo.encode({ reason: reason.toUpperCase().replaceAll('-', '_'), domain: ERROR_DOMAIN, metadata }).finish();
-  return Buffer.from(RpcStatus.encode({ code: status, message, details: [{ typeUrl: ERROR_INFO_TYPE_URL, value: Buffer.from(info) }] }).finish());
+  const info = ErrorInfo.encode({
+    reason: reason.toUpperCase().replaceAll('-', '_'),
+    domain: ERROR_DOMAIN,
+    metadata,
+  }).finish();
+  return Buffer.from(
+    RpcStatus.encode({
+      code: status,
+      message,
+      details: [{ typeUrl: ERROR_INFO_TYPE_URL, value: Buffer.from(info) }],
+    }).finish(),
+  );
 }
 
 /** Decodes the ErrorInfo of a status's `grpc-status-details-bin` trailer (clients, tests). */

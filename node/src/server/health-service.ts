@@ -58,7 +58,10 @@ export class HealthState {
   /** Builds the Health service implementation over this state. */
   service(): HealthServer {
     return {
-      check: (call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, cb: sendUnaryData<HealthCheckResponse>) => {
+      check: (
+        call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>,
+        cb: sendUnaryData<HealthCheckResponse>,
+      ) => {
         const s = this.get(call.request.service);
         if (s === undefined) cb({ code: Status.NOT_FOUND, details: `unknown service ${call.request.service}` });
         else cb(null, { status: s });

@@ -20,7 +20,9 @@ describe('CommitLogServer.handleConnection (connections from a multiplexer)', fu
     const port = (listener.address() as AddressInfo).port;
     const c = clients(`127.0.0.1:${port}`, credsFor(pki, pki.root));
     try {
-      const res = await call<ProduceResponse>((cb) => c.log.produce({ record: { value: Buffer.from('via mux'), offset: 0, term: 0, type: 0 } }, cb));
+      const res = await call<ProduceResponse>((cb) =>
+        c.log.produce({ record: { value: Buffer.from('via mux'), offset: 0, term: 0, type: 0 } }, cb),
+      );
       assert.equal(res.offset, 0);
     } finally {
       closeAll(c.log, c.admin, c.health);

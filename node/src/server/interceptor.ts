@@ -14,7 +14,14 @@ import { TLSSocket, type PeerCertificate } from 'node:tls';
 import type { Action, Authorizer } from '../acl/authorizer.js';
 import type { Logger, LogLevel } from '../observability/logger.js';
 import type { NodeMetrics } from '../observability/metrics.js';
-import { PermissionDeniedError, ServerError, ServerErrorCode, ShuttingDownError, statusName, toStatus } from './errors.js';
+import {
+  PermissionDeniedError,
+  ServerError,
+  ServerErrorCode,
+  ShuttingDownError,
+  statusName,
+  toStatus,
+} from './errors.js';
 
 /** Subject used when the server does not verify client certificates (no client CA). */
 export const ANONYMOUS = 'anonymous';
@@ -64,9 +71,17 @@ const sessionSubjects = new WeakMap<object, string | ServerError>();
  * none or one without a CN. Shared with the JSON API (node/src/http), so both say the same.
  */
 export function authenticate(cert: PeerCertificate | undefined): string | ServerError {
-  if (!cert) return new ServerError(ServerErrorCode.unauthenticated, 'a valid client certificate signed by the server\'s client CA is required');
+  if (!cert)
+    return new ServerError(
+      ServerErrorCode.unauthenticated,
+      "a valid client certificate signed by the server's client CA is required",
+    );
   const cn = commonName(cert);
-  if (!cn) return new ServerError(ServerErrorCode.unauthenticated, 'the client certificate has no common name (CN) to authorize');
+  if (!cn)
+    return new ServerError(
+      ServerErrorCode.unauthenticated,
+      'the client certificate has no common name (CN) to authorize',
+    );
   return cn;
 }
 
@@ -107,7 +122,8 @@ export function subjectOf(call: ServerInterceptingCallInterface, mutual: boolean
 
 /** Builds the interceptor. */
 export function createInterceptor(deps: InterceptorDeps): ServerInterceptor {
-  const logEnabled = (): boolean => deps.requestLogLevel !== 'silent' && deps.logger.isLevelEnabled(deps.requestLogLevel);
+  const logEnabled = (): boolean =>
+    deps.requestLogLevel !== 'silent' && deps.logger.isLevelEnabled(deps.requestLogLevel);
   return (method, call) => {
     const started = performance.now();
     const path = method.path;

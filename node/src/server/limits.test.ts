@@ -14,11 +14,22 @@ import { ensureLocalPki, localPkiFlags, type LocalPki } from '../agent/local-pki
 import { eventually } from '../agent/testing/cluster.js';
 import { freePort } from '../agent/testing/processes.js';
 import { startCliAgent, type CliAgent } from '../cli/testing.js';
-import { ConsumeResponse as ConsumeResponseCodec, LogClient, type ConsumeResponse, type ProduceResponse } from '../gen/v1/log.js';
+import {
+  ConsumeResponse as ConsumeResponseCodec,
+  LogClient,
+  type ConsumeResponse,
+  type ProduceResponse,
+} from '../gen/v1/log.js';
 import { defaultLogConfig } from '../log/index.js';
 import { clientCredentials } from '../tls/credentials.js';
 import { ErrorMetadataKeys } from './errors.js';
-import { DEFAULT_MAX_RECORD_BYTES, GRPC_DEFAULT_MAX_MESSAGE_BYTES, maxConsumeResponseBytes, readableByDefaultClients, serverMessageLimits } from './limits.js';
+import {
+  DEFAULT_MAX_RECORD_BYTES,
+  GRPC_DEFAULT_MAX_MESSAGE_BYTES,
+  maxConsumeResponseBytes,
+  readableByDefaultClients,
+  serverMessageLimits,
+} from './limits.js';
 import { call } from './testing.js';
 
 describe('message sizes: every record the server accepts fits a default client', function () {
@@ -32,17 +43,40 @@ describe('message sizes: every record the server accepts fits a default client',
     dir = mkdtempSync(join(tmpdir(), 'commitlog-limits-'));
     pki = (await ensureLocalPki(dir)).paths;
     const config = join(dir, 'node.yaml');
-    writeFileSync(config, 'cluster-id: limits-test\nraft-preset: test\ngossip-preset: local\nrequest-log-level: silent\n');
+    writeFileSync(
+      config,
+      'cluster-id: limits-test\nraft-preset: test\ngossip-preset: local\nrequest-log-level: silent\n',
+    );
     agent = await startCliAgent([
-      'agent', '--bootstrap', '--node-name', 'n0', '--data-dir', join(dir, 'data'), '--config-file', config,
-      '--bind-addr', `127.0.0.1:${await freePort()}`, '--rpc-port', String(await freePort()), '--http-port', String(await freePort()),
+      'agent',
+      '--bootstrap',
+      '--node-name',
+      'n0',
+      '--data-dir',
+      join(dir, 'data'),
+      '--config-file',
+      config,
+      '--bind-addr',
+      `127.0.0.1:${await freePort()}`,
+      '--rpc-port',
+      String(await freePort()),
+      '--http-port',
+      String(await freePort()),
       ...Object.entries(localPkiFlags(pki)).flatMap(([k, v]) => [`--${k}`, v]),
     ]);
-    await eventually('readyz 200', async () => (await fetch(`http://127.0.0.1:${agent.httpPort}/readyz`)).status === 200, 15_000);
+    await eventually(
+      'readyz 200',
+      async () => (await fetch(`http://127.0.0.1:${agent.httpPort}/readyz`)).status === 200,
+      15_000,
+    );
     // DEFAULT channel options: no max message lengths (grpc-js: 4 MiB receive, unlimited send).
-    client = new LogClient(`127.0.0.1:${agent.rpcPort}`, clientCredentials({ caFile: pki.ca, certFile: pki.rootCert, keyFile: pki.rootKey }, false), {
-      'grpc.ssl_target_name_override': 'localhost', // (a name, not an IP, as TLS servername: no DEP0123)
-    });
+    client = new LogClient(
+      `127.0.0.1:${agent.rpcPort}`,
+      clientCredentials({ caFile: pki.ca, certFile: pki.rootCert, keyFile: pki.rootKey }, false),
+      {
+        'grpc.ssl_target_name_override': 'localhost', // (a name, not an IP, as TLS servername: no DEP0123)
+      },
+    );
   });
 
   after(() => {
@@ -52,9 +86,11 @@ describe('message sizes: every record the server accepts fits a default client',
   });
 
   const produce = (bytes: number, fill: number): Promise<ProduceResponse> =>
-    call<ProduceResponse>((cb) => client.produce({ record: { value: Buffer.alloc(bytes, fill), offset: 0, term: 0, type: 0 } }, cb));
+    call<ProduceResponse>((cb) =>
+      client.produce({ record: { value: Buffer.alloc(bytes, fill), offset: 0, term: 0, type: 0 } }, cb),
+    );
 
-  it('a record of the server\'s maximum size is read back through Consume and ConsumeStream at default limits', async () => {
+  it("a record of the server's maximum size is read back through Consume and ConsumeStream at default limits", async () => {
     // The server's limit, as it states it when refusing a record one byte larger than 4 MiB.
     const refused = await produce(GRPC_DEFAULT_MAX_MESSAGE_BYTES + 1, 0).then(
       () => assert.fail('a record over 4 MiB was accepted'),
@@ -81,8 +117,18 @@ describe('message sizes: every record the server accepts fits a default client',
   });
 
   it('the framing bound holds for the largest offsets and terms, and the log and CLI defaults agree', () => {
-    const worst = ConsumeResponseCodec.encode({ record: { value: Buffer.alloc(DEFAULT_MAX_RECORD_BYTES), offset: Number.MAX_SAFE_INTEGER, term: Number.MAX_SAFE_INTEGER, type: 0xffff_ffff } }).finish();
-    assert.ok(worst.length <= maxConsumeResponseBytes(DEFAULT_MAX_RECORD_BYTES), `${worst.length} > ${maxConsumeResponseBytes(DEFAULT_MAX_RECORD_BYTES)}`);
+    const worst = ConsumeResponseCodec.encode({
+      record: {
+        value: Buffer.alloc(DEFAULT_MAX_RECORD_BYTES),
+        offset: Number.MAX_SAFE_INTEGER,
+        term: Number.MAX_SAFE_INTEGER,
+        type: 0xffff_ffff,
+      },
+    }).finish();
+    assert.ok(
+      worst.length <= maxConsumeResponseBytes(DEFAULT_MAX_RECORD_BYTES),
+      `${worst.length} > ${maxConsumeResponseBytes(DEFAULT_MAX_RECORD_BYTES)}`,
+    );
     assert.ok(worst.length <= GRPC_DEFAULT_MAX_MESSAGE_BYTES);
     assert.equal(defaultLogConfig.maxRecordBytes, DEFAULT_MAX_RECORD_BYTES);
     assert.equal(readableByDefaultClients(GRPC_DEFAULT_MAX_MESSAGE_BYTES), false);

@@ -39,7 +39,10 @@ export function readableByDefaultClients(maxRecordBytes: number): boolean {
 }
 
 /** The grpc-js server's message limits for a backend's `maxRecordBytes`. */
-export function serverMessageLimits(maxRecordBytes: number, receiveHeadroomBytes: number): { readonly receive: number; readonly send: number } {
+export function serverMessageLimits(
+  maxRecordBytes: number,
+  receiveHeadroomBytes: number,
+): { readonly receive: number; readonly send: number } {
   return {
     receive: maxRecordBytes + receiveHeadroomBytes,
     send: Math.max(GRPC_DEFAULT_MAX_MESSAGE_BYTES, maxConsumeResponseBytes(maxRecordBytes)),

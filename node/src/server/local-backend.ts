@@ -69,9 +69,12 @@ export class LocalLogBackend implements LogBackend {
   readRange(from: number, opts: RangeOptions): Promise<readonly BackendRecord[]> {
     const b = this.durable();
     if (from === b.next) return Promise.resolve([]);
-    if (!Number.isSafeInteger(from) || from < b.lowest || from > b.next) return Promise.reject(new OffsetOutOfRangeError(from, b.lowest, b.next));
+    if (!Number.isSafeInteger(from) || from < b.lowest || from > b.next)
+      return Promise.reject(new OffsetOutOfRangeError(from, b.lowest, b.next));
     try {
-      return Promise.resolve(this.log.readRange(from, { maxCount: opts.maxCount, maxBytes: opts.maxBytes, endOffset: b.next }));
+      return Promise.resolve(
+        this.log.readRange(from, { maxCount: opts.maxCount, maxBytes: opts.maxBytes, endOffset: b.next }),
+      );
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -91,7 +94,11 @@ export class LocalLogBackend implements LogBackend {
 
   stats(): BackendStats {
     const b = this.durable();
-    return { sizeBytes: this.log.sizeBytes, lowestOffset: b.next > b.lowest ? b.lowest : -1, highestOffset: b.next > b.lowest ? b.next - 1 : -1 };
+    return {
+      sizeBytes: this.log.sizeBytes,
+      lowestOffset: b.next > b.lowest ? b.lowest : -1,
+      highestOffset: b.next > b.lowest ? b.next - 1 : -1,
+    };
   }
 
   notReadyReason(): string | undefined {

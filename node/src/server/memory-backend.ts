@@ -32,7 +32,8 @@ export class MemoryBackend implements LogBackend {
 
   produce(value: Uint8Array): Promise<number> {
     if (this.closed) return Promise.reject(new ShuttingDownError());
-    if (value.byteLength > this.maxRecordBytes) return Promise.reject(new RecordTooLargeError(value.byteLength, this.maxRecordBytes));
+    if (value.byteLength > this.maxRecordBytes)
+      return Promise.reject(new RecordTooLargeError(value.byteLength, this.maxRecordBytes));
     return new Promise((resolve) => {
       if (this.pending.length === 0) setImmediate(() => this.commit());
       this.pending.push({ value, resolve });
@@ -59,7 +60,8 @@ export class MemoryBackend implements LogBackend {
   }
 
   readRange(from: number, opts: RangeOptions): Promise<readonly BackendRecord[]> {
-    if (from < 0 || from > this.records.length) return Promise.reject(new OffsetOutOfRangeError(from, 0, this.records.length));
+    if (from < 0 || from > this.records.length)
+      return Promise.reject(new OffsetOutOfRangeError(from, 0, this.records.length));
     const out: BackendRecord[] = [];
     let bytes = 0;
     for (let o = from; o < this.records.length && out.length < opts.maxCount; o++) {
@@ -84,7 +86,11 @@ export class MemoryBackend implements LogBackend {
   }
 
   stats(): BackendStats {
-    return { sizeBytes: this.bytes, lowestOffset: this.records.length ? 0 : -1, highestOffset: this.records.length - 1 };
+    return {
+      sizeBytes: this.bytes,
+      lowestOffset: this.records.length ? 0 : -1,
+      highestOffset: this.records.length - 1,
+    };
   }
 
   notReadyReason(): string | undefined {

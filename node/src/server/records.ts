@@ -19,10 +19,12 @@ export function toPb(r: BackendRecord): PbRecord {
  * The value to append for a ProduceRequest, or a typed error: a request without a record
  * is INVALID_ARGUMENT; an empty value is a valid (empty) record.
  */
-export function valueOf(req: ProduceRequest, maxRecordBytes: number): Uint8Array | InvalidRequestError | RecordTooLargeError {
+export function valueOf(
+  req: ProduceRequest,
+  maxRecordBytes: number,
+): Uint8Array | InvalidRequestError | RecordTooLargeError {
   if (!req.record) return new InvalidRequestError('ProduceRequest.record is required');
   const v = req.record.value;
   if (v.byteLength > maxRecordBytes) return new RecordTooLargeError(v.byteLength, maxRecordBytes);
   return v;
 }
-

@@ -21,6 +21,8 @@ export function addReflection(server: Pick<Server, 'addService'>): void {
   const files = fileDescriptorProtos.map((b64) => Buffer.from(b64, 'base64'));
   // @grpc/reflection reads only `fileDescriptorProtos` of each entry of a proto-loader
   // package definition; one entry holding every file is the whole schema.
-  const pkg = { commitlog: { fileDescriptorProtos: files } } as unknown as ConstructorParameters<typeof ReflectionService>[0];
+  const pkg = { commitlog: { fileDescriptorProtos: files } } as unknown as ConstructorParameters<
+    typeof ReflectionService
+  >[0];
   new ReflectionService(pkg).addToServer(server);
 }

@@ -9,7 +9,18 @@ import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { HealthCheckResponse_ServingStatus as Serving } from '../gen/grpc/health/v1/health.js';
 import type { ConsumeResponse, ProduceResponse } from '../gen/v1/log.js';
 import { createCA, issueClientCert, issueServerCert } from '../tls/certs.js';
-import { call, clients, closeAll, createTestPki, credsFor, startTestServer, tempLocalBackend, until, type TestPki, type TestServer } from './testing.js';
+import {
+  call,
+  clients,
+  closeAll,
+  createTestPki,
+  credsFor,
+  startTestServer,
+  tempLocalBackend,
+  until,
+  type TestPki,
+  type TestServer,
+} from './testing.js';
 
 const rec = (s: string) => ({ record: { value: Buffer.from(s), offset: 0, term: 0, type: 0 } });
 
@@ -60,7 +71,11 @@ describe('server security (mutual TLS, rotation, ACL reload)', function () {
   });
 
   it('an expired certificate is UNAUTHENTICATED', async () => {
-    const expired = await issueClientCert(pki.ca, { commonName: 'root', notBefore: new Date('2020-01-01T00:00:00Z'), validDays: 1 });
+    const expired = await issueClientCert(pki.ca, {
+      commonName: 'root',
+      notBefore: new Date('2020-01-01T00:00:00Z'),
+      validDays: 1,
+    });
     const c = client(clients(srv.address, credsFor(pki, expired)));
     assert.equal((await produceErr(c)).code, Status.UNAUTHENTICATED);
   });

@@ -8,14 +8,25 @@ import { HealthCheckResponse_ServingStatus as Serving } from '../gen/grpc/health
 import type { ConsumeResponse, ProduceResponse } from '../gen/v1/log.js';
 import { Role } from '../gen/v1/admin.js';
 import { ErrorMetadataKeys, errorInfoOf } from './errors.js';
-import { call, clients, closeAll, createTestPki, credsFor, startTestServer, tempLocalBackend, until, type TestPki, type TestServer } from './testing.js';
+import {
+  call,
+  clients,
+  closeAll,
+  createTestPki,
+  credsFor,
+  startTestServer,
+  tempLocalBackend,
+  until,
+  type TestPki,
+  type TestServer,
+} from './testing.js';
 
 function md(err: unknown, key: string): string | undefined {
   const v = (err as ServiceError).metadata.get(key)[0];
   return v === undefined ? undefined : String(v);
 }
 
-describe('log.v1.Log server (the book\'s server tests)', function () {
+describe("log.v1.Log server (the book's server tests)", function () {
   this.timeout(20_000);
   let pki: TestPki;
   let srv: TestServer;
@@ -42,7 +53,9 @@ describe('log.v1.Log server (the book\'s server tests)', function () {
 
   it('produce/consume: a produced record is consumed back at its offset', async () => {
     const value = Buffer.from('hello world');
-    const produced = await call<ProduceResponse>((cb) => root.log.produce({ record: { value, offset: 0, term: 0, type: 0 } }, cb));
+    const produced = await call<ProduceResponse>((cb) =>
+      root.log.produce({ record: { value, offset: 0, term: 0, type: 0 } }, cb),
+    );
     assert.equal(produced.offset, 0);
     const consumed = await call<ConsumeResponse>((cb) => root.log.consume({ offset: produced.offset }, cb));
     assert.deepEqual(consumed.record?.value, value);
@@ -50,7 +63,9 @@ describe('log.v1.Log server (the book\'s server tests)', function () {
   });
 
   it('consume past the log boundary fails OUT_OF_RANGE with the offset and bounds', async () => {
-    const produced = await call<ProduceResponse>((cb) => root.log.produce({ record: { value: Buffer.from('x'), offset: 0, term: 0, type: 0 } }, cb));
+    const produced = await call<ProduceResponse>((cb) =>
+      root.log.produce({ record: { value: Buffer.from('x'), offset: 0, term: 0, type: 0 } }, cb),
+    );
     const err = await call((cb) => root.log.consume({ offset: produced.offset + 1 }, cb)).then(
       () => assert.fail('expected OUT_OF_RANGE'),
       (e: unknown) => e,
@@ -92,7 +107,13 @@ describe('log.v1.Log server (the book\'s server tests)', function () {
       consume.on('error', reject);
     });
     consume.cancel();
-    assert.deepEqual(got.map((r) => [r.record?.offset, r.record?.value.toString()]), [[0, 'first message'], [1, 'second message']]);
+    assert.deepEqual(
+      got.map((r) => [r.record?.offset, r.record?.value.toString()]),
+      [
+        [0, 'first message'],
+        [1, 'second message'],
+      ],
+    );
   });
 
   it('ConsumeStream tails: a record produced after the stream started is delivered', async () => {
@@ -101,14 +122,20 @@ describe('log.v1.Log server (the book\'s server tests)', function () {
       consume.once('data', resolve);
       consume.on('error', (e: ServiceError) => (e.code === Status.CANCELLED ? undefined : reject(e)));
     });
-    await until(() => srv.server.openStreams === 1, 'the stream is open on the server (parked at the end of the log)', 20_000);
+    await until(
+      () => srv.server.openStreams === 1,
+      'the stream is open on the server (parked at the end of the log)',
+      20_000,
+    );
     await call((cb) => root.log.produce({ record: { value: Buffer.from('later'), offset: 0, term: 0, type: 0 } }, cb));
     assert.equal((await first).record?.value.toString(), 'later');
     consume.cancel();
   });
 
   it('unauthorized: nobody is denied produce and consume with PERMISSION_DENIED', async () => {
-    const p = await call((cb) => nobody.log.produce({ record: { value: Buffer.from('x'), offset: 0, term: 0, type: 0 } }, cb)).catch((e: unknown) => e);
+    const p = await call((cb) =>
+      nobody.log.produce({ record: { value: Buffer.from('x'), offset: 0, term: 0, type: 0 } }, cb),
+    ).catch((e: unknown) => e);
     assert.equal((p as ServiceError).code, Status.PERMISSION_DENIED);
     assert.equal((p as ServiceError).details, 'nobody not permitted to produce');
     const c = await call((cb) => nobody.log.consume({ offset: 0 }, cb)).catch((e: unknown) => e);
@@ -147,7 +174,11 @@ describe('log.v1.Log server (the book\'s server tests)', function () {
     const stream = root.log.consumeStream({ offset: 0 });
     const ended = new Promise<ServiceError>((resolve) => stream.on('error', resolve));
     stream.on('data', () => {});
-    await until(() => srv.server.openStreams === 1, 'the stream is open on the server (parked at the end of the log)', 20_000);
+    await until(
+      () => srv.server.openStreams === 1,
+      'the stream is open on the server (parked at the end of the log)',
+      20_000,
+    );
     await srv.server.shutdown();
     const err = await ended;
     assert.equal(err.code, Status.UNAVAILABLE);
@@ -164,7 +195,9 @@ describe('log.v1.Log server (the book\'s server tests)', function () {
     const st = await call<{ role: Role; nodeId: string }>((cb) => root.admin.getStatus({}, new Metadata(), cb));
     assert.equal(st.role, Role.ROLE_STANDALONE);
     assert.equal(st.nodeId, 'test-0');
-    const add = await call((cb) => root.admin.addLearner({ id: 'n1', rpcAddr: '127.0.0.1:1' }, cb)).catch((e: unknown) => e);
+    const add = await call((cb) => root.admin.addLearner({ id: 'n1', rpcAddr: '127.0.0.1:1' }, cb)).catch(
+      (e: unknown) => e,
+    );
     assert.equal((add as ServiceError).code, Status.FAILED_PRECONDITION);
     const denied = await call((cb) => nobody.admin.listMembers({}, cb)).catch((e: unknown) => e);
     assert.equal((denied as ServiceError).code, Status.PERMISSION_DENIED);

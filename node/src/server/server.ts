@@ -80,7 +80,7 @@ export class CommitLogServer {
     if (!readableByDefaultClients(opts.backend.maxRecordBytes)) {
       this.logger.warn(
         { maxRecordBytes: opts.backend.maxRecordBytes, readableByDefaultClients: DEFAULT_MAX_RECORD_BYTES },
-        'records this large cannot be read back by clients at gRPC\'s default 4 MiB receive limit: they must raise grpc.max_receive_message_length',
+        "records this large cannot be read back by clients at gRPC's default 4 MiB receive limit: they must raise grpc.max_receive_message_length",
       );
     }
     this.grpc = new Server({
@@ -155,7 +155,10 @@ export class CommitLogServer {
     });
     this.bound = true;
     this.markServing();
-    this.logger.info({ addr: target, port: bound, tls: Boolean(this.opts.tls), mutualTls: this.tls.mutual }, 'gRPC server listening');
+    this.logger.info(
+      { addr: target, port: bound, tls: Boolean(this.opts.tls), mutualTls: this.tls.mutual },
+      'gRPC server listening',
+    );
     return bound;
   }
 

@@ -38,7 +38,12 @@ export interface StreamStats {
 
 /** Live streams, so shutdown can end them, and their stats. */
 export class StreamRegistry {
-  readonly stats: StreamStats = { maxConsumeBuffered: 0, consumeRecordsRead: 0, maxProduceInFlight: 0, producePauses: 0 };
+  readonly stats: StreamStats = {
+    maxConsumeBuffered: 0,
+    consumeRecordsRead: 0,
+    maxProduceInFlight: 0,
+    producePauses: 0,
+  };
   private readonly live = new Set<AbortController>();
   private closed = false;
 
@@ -94,7 +99,10 @@ export async function consumeStream(
         await backend.waitFor(next, signal);
         continue;
       }
-      const batch = await backend.readRange(next, { maxCount: config.consumeBatchRecords, maxBytes: config.consumeBatchBytes });
+      const batch = await backend.readRange(next, {
+        maxCount: config.consumeBatchRecords,
+        maxBytes: config.consumeBatchBytes,
+      });
       stats.consumeRecordsRead += batch.length;
       for (const r of batch) {
         if (signal.aborted) break;

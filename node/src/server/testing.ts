@@ -76,7 +76,13 @@ export async function startTestServer(
   extra: Partial<CommitLogServerOptions> = {},
 ): Promise<TestServer> {
   const authorizer = await CasbinAuthorizer.open(pki.aclFiles);
-  const server = new CommitLogServer({ backend, nodeId: 'test-0', tls: pki.serverFiles, authorizer: () => authorizer, ...extra });
+  const server = new CommitLogServer({
+    backend,
+    nodeId: 'test-0',
+    tls: pki.serverFiles,
+    authorizer: () => authorizer,
+    ...extra,
+  });
   const port = await server.listen('127.0.0.1', 0);
   return {
     server,
@@ -100,7 +106,9 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 5000)
 }
 
 /** A LocalLogBackend in a fresh temp dir, removed by `cleanup`. */
-export async function tempLocalBackend(logConfig: LogConfigInput = {}): Promise<{ backend: LocalLogBackend; cleanup: () => Promise<void> }> {
+export async function tempLocalBackend(
+  logConfig: LogConfigInput = {},
+): Promise<{ backend: LocalLogBackend; cleanup: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'commitlog-log-'));
   const backend = await LocalLogBackend.open(dir, { logConfig, self: { id: 'test-0', rpcAddr: '127.0.0.1:0' } });
   return {

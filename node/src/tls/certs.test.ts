@@ -5,7 +5,10 @@ import { createCA, issueClientCert, issueServerCert, certificateInfo, Certificat
 describe('certificates (tls/certs)', () => {
   it('a CA signs server certificates with DNS and IP SANs that chain to it', async () => {
     const ca = await createCA({ commonName: 'test CA' });
-    const server = await issueServerCert(ca, { dnsNames: ['localhost', 'node-0.commitlog'], ipAddresses: ['127.0.0.1'] });
+    const server = await issueServerCert(ca, {
+      dnsNames: ['localhost', 'node-0.commitlog'],
+      ipAddresses: ['127.0.0.1'],
+    });
     const caCert = new X509Certificate(ca.certPem);
     const cert = new X509Certificate(server.certPem);
     assert.ok(caCert.ca, 'CA certificate has CA:true');

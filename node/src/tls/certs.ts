@@ -68,7 +68,9 @@ function validity(opts: ValidityOptions, defaultDays: number): { notBefore: Date
   const notBefore = opts.notBefore ?? new Date(Date.now() - 5 * 60_000);
   const notAfter = opts.notAfter ?? new Date(notBefore.getTime() + (opts.validDays ?? defaultDays) * DAY_MS);
   if (notAfter.getTime() <= notBefore.getTime()) {
-    throw new CertificateOptionsError(`notAfter (${notAfter.toISOString()}) must be after notBefore (${notBefore.toISOString()})`);
+    throw new CertificateOptionsError(
+      `notAfter (${notAfter.toISOString()}) must be after notBefore (${notBefore.toISOString()})`,
+    );
   }
   return { notBefore, notAfter };
 }
@@ -156,12 +158,19 @@ export async function issueServerCert(ca: PemPair, opts: ServerCertOptions): Pro
   const dns = opts.dnsNames ?? [];
   const ips = opts.ipAddresses ?? [];
   const first = dns[0] ?? ips[0];
-  if (first === undefined) throw new CertificateOptionsError('a server certificate needs at least one DNS name or IP address');
+  if (first === undefined)
+    throw new CertificateOptionsError('a server certificate needs at least one DNS name or IP address');
   const sans: x509.JsonGeneralNames = [
     ...dns.map((value) => ({ type: 'dns' as const, value })),
     ...ips.map((value) => ({ type: 'ip' as const, value })),
   ];
-  return issue(ca, name(opts.commonName ?? first), [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], sans, opts);
+  return issue(
+    ca,
+    name(opts.commonName ?? first),
+    [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
+    sans,
+    opts,
+  );
 }
 
 /** Issues a client certificate signed by `ca` whose subject CN is the ACL subject. */

@@ -15,7 +15,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { credentials as grpcCredentials, type ChannelCredentials, experimental, ServerCredentials } from '@grpc/grpc-js';
+import {
+  credentials as grpcCredentials,
+  type ChannelCredentials,
+  experimental,
+  ServerCredentials,
+} from '@grpc/grpc-js';
 import { FileWatcher } from './file-watcher.js';
 
 /** PEM files of a TLS endpoint. */
@@ -60,7 +65,9 @@ export function loadTlsFiles(files: TlsFiles): Loaded {
   try {
     createSecureContext({ cert, key, ca });
   } catch (err) {
-    throw new TlsFilesError(`unusable TLS files (${files.certFile}, ${files.keyFile}${files.caFile ? `, ${files.caFile}` : ''}): ${(err as Error).message}`);
+    throw new TlsFilesError(
+      `unusable TLS files (${files.certFile}, ${files.keyFile}${files.caFile ? `, ${files.caFile}` : ''}): ${(err as Error).message}`,
+    );
   }
   return { cert, key, ca };
 }
@@ -162,7 +169,11 @@ export function serverTls(files: TlsFiles | undefined, onReload?: (err: unknown 
   const provider = new ReloadingCertificateProvider(files, onReload);
   const mutual = files.caFile !== undefined;
   // requireClientCertificate=false: see the file comment (UNAUTHENTICATED per call instead).
-  const credentials = experimental.createCertificateProviderServerCredentials(provider, mutual ? provider : null, false);
+  const credentials = experimental.createCertificateProviderServerCredentials(
+    provider,
+    mutual ? provider : null,
+    false,
+  );
   return { credentials, mutual, provider, close: () => provider.close() };
 }
 
@@ -190,7 +201,10 @@ export function clientCredentials(files: ClientTlsFiles, insecure = false): Chan
 }
 
 /** Client credentials from PEM strings (tests, operator). */
-export function clientCredentialsFromPem(caPem: string, pair?: { certPem: string; keyPem: string }): ChannelCredentials {
+export function clientCredentialsFromPem(
+  caPem: string,
+  pair?: { certPem: string; keyPem: string },
+): ChannelCredentials {
   return grpcCredentials.createSsl(
     Buffer.from(caPem),
     pair ? Buffer.from(pair.keyPem) : null,

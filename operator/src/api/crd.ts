@@ -21,24 +21,37 @@ export function crdManifest(): Record<string, unknown> {
     spec: {
       group: GROUP,
       scope: 'Namespaced',
-      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: KIND.toLowerCase(), shortNames: [SHORT_NAME], categories: ['commitlog'] },
-      versions: [{
-        name: VERSION,
-        served: true,
-        storage: true,
-        schema: { openAPIV3Schema: openApiSchema },
-        subresources: {
-          status: {},
-          scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
+      names: {
+        kind: KIND,
+        listKind: `${KIND}List`,
+        plural: PLURAL,
+        singular: KIND.toLowerCase(),
+        shortNames: [SHORT_NAME],
+        categories: ['commitlog'],
+      },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: openApiSchema },
+          subresources: {
+            status: {},
+            scale: {
+              specReplicasPath: '.spec.replicas',
+              statusReplicasPath: '.status.replicas',
+              labelSelectorPath: '.status.selector',
+            },
+          },
+          additionalPrinterColumns: [
+            { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas', description: 'Desired Raft members' },
+            { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Ready members' },
+            { name: 'Leader', type: 'string', jsonPath: '.status.leader', description: 'Current Raft leader pod' },
+            { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
         },
-        additionalPrinterColumns: [
-          { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas', description: 'Desired Raft members' },
-          { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Ready members' },
-          { name: 'Leader', type: 'string', jsonPath: '.status.leader', description: 'Current Raft leader pod' },
-          { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
-          { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-        ],
-      }],
+      ],
     },
   };
 }

@@ -3,9 +3,7 @@
  * them as `default:` values so the API server fills them, and {@link resolveSpec} applies them
  * again so the model never sees an absent field.
  */
-import type {
-  AclRule, AclUser, CommitLogClusterSpec, ExternalType, FsyncMode, PvcRetention,
-} from './types.js';
+import type { AclRule, AclUser, CommitLogClusterSpec, ExternalType, FsyncMode, PvcRetention } from './types.js';
 
 /** Every default of the spec. */
 export const DEFAULTS = {
@@ -36,7 +34,10 @@ export interface ResolvedSpec {
   readonly replicas: number;
   readonly image: string;
   readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
-  readonly resources: { readonly requests?: Readonly<Record<string, string>>; readonly limits?: Readonly<Record<string, string>> };
+  readonly resources: {
+    readonly requests?: Readonly<Record<string, string>>;
+    readonly limits?: Readonly<Record<string, string>>;
+  };
   readonly storage: {
     readonly size: string;
     readonly storageClassName?: string;

@@ -19,7 +19,10 @@ export interface Expectation {
 }
 
 function sans(cert: X509Certificate, prefix: 'DNS:' | 'IP Address:'): string[] {
-  return (cert.subjectAltName ?? '').split(', ').filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length));
+  return (cert.subjectAltName ?? '')
+    .split(', ')
+    .filter((s) => s.startsWith(prefix))
+    .map((s) => s.slice(prefix.length));
 }
 
 /** Decides whether `existing` can be kept under `want`. */
@@ -42,7 +45,12 @@ export function renewReason(existing: PemPair | undefined, want: Expectation): R
   const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1];
   const names = sans(cert, 'DNS:').sort().join(',');
   const ips = sans(cert, 'IP Address:').sort().join(',');
-  if (cn !== want.commonName || names !== [...want.dnsNames].sort().join(',') || ips !== [...(want.ipAddresses ?? [])].sort().join(',')) return 'names-changed';
+  if (
+    cn !== want.commonName ||
+    names !== [...want.dnsNames].sort().join(',') ||
+    ips !== [...(want.ipAddresses ?? [])].sort().join(',')
+  )
+    return 'names-changed';
   if (new Date(cert.validTo).getTime() - want.now.getTime() < want.renewBeforeDays * 86_400_000) return 'expiring';
   return null;
 }

@@ -13,7 +13,16 @@ describe('operator PKI', () => {
     const cert = new X509Certificate(leaf.certPem);
     assert.ok(cert.checkIssued(new X509Certificate(ca.certPem)));
     for (const n of names) assert.equal(cert.checkHost(n), n);
-    assert.equal(renewReason(leaf, { caCertPem: ca.certPem, commonName: 'commitlog-node', dnsNames: names, now, renewBeforeDays: 30 }), null);
+    assert.equal(
+      renewReason(leaf, {
+        caCertPem: ca.certPem,
+        commonName: 'commitlog-node',
+        dnsNames: names,
+        now,
+        renewBeforeDays: 30,
+      }),
+      null,
+    );
   });
 
   it('asks for renewal when names change, the CA changes, or expiry is within the window', async () => {
@@ -32,16 +41,31 @@ describe('operator PKI', () => {
   it('rejects a server certificate without names and a CA key that does not parse, with typed errors', async () => {
     const ca = await createCa('demo CA', now, 3650);
     await assert.rejects(issueLeaf(ca, { commonName: 'x', dnsNames: [], usage: 'server' }, now, 1), CertificateError);
-    await assert.rejects(issueLeaf({ certPem: ca.certPem, keyPem: 'nope' }, { commonName: 'x', dnsNames: [], usage: 'client' }, now, 1), CertificateError);
+    await assert.rejects(
+      issueLeaf({ certPem: ca.certPem, keyPem: 'nope' }, { commonName: 'x', dnsNames: [], usage: 'client' }, now, 1),
+      CertificateError,
+    );
   });
 });
 
 describe('operator PKI: external addresses', () => {
   it('puts IP SANs in server certificates and notices when they change', async () => {
     const ca = await createCa('demo CA', now, 3650);
-    const leaf = await issueLeaf(ca, { commonName: 'commitlog-node', dnsNames: ['a.svc'], ipAddresses: ['203.0.113.7'], usage: 'server' }, now, 365);
+    const leaf = await issueLeaf(
+      ca,
+      { commonName: 'commitlog-node', dnsNames: ['a.svc'], ipAddresses: ['203.0.113.7'], usage: 'server' },
+      now,
+      365,
+    );
     assert.equal(new X509Certificate(leaf.certPem).checkIP('203.0.113.7'), '203.0.113.7');
-    const want = { caCertPem: ca.certPem, commonName: 'commitlog-node', dnsNames: ['a.svc'], ipAddresses: ['203.0.113.7'], now, renewBeforeDays: 30 };
+    const want = {
+      caCertPem: ca.certPem,
+      commonName: 'commitlog-node',
+      dnsNames: ['a.svc'],
+      ipAddresses: ['203.0.113.7'],
+      now,
+      renewBeforeDays: 30,
+    };
     assert.equal(renewReason(leaf, want), null);
     assert.equal(renewReason(leaf, { ...want, ipAddresses: ['203.0.113.8'] }), 'names-changed');
   });

@@ -20,7 +20,10 @@ const SKEW_MS = 5 * 60_000;
 /** Bad input to the certificate functions (a CA Secret that does not parse, …). */
 export class CertificateError extends Error {
   readonly code = 'CERTIFICATE_INVALID';
-  constructor(message: string, readonly context: Readonly<Record<string, string>> = {}) {
+  constructor(
+    message: string,
+    readonly context: Readonly<Record<string, string>> = {},
+  ) {
     super(message);
     this.name = 'CertificateError';
   }
@@ -41,7 +44,13 @@ async function exportKey(key: Key): Promise<string> {
 
 async function importKey(pem: string): Promise<Key> {
   try {
-    return await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decode(pem)[0] ?? new ArrayBuffer(0), KEY_ALG, true, ['sign']);
+    return await webcrypto.subtle.importKey(
+      'pkcs8',
+      x509.PemConverter.decode(pem)[0] ?? new ArrayBuffer(0),
+      KEY_ALG,
+      true,
+      ['sign'],
+    );
   } catch (e) {
     throw new CertificateError(`the CA private key is not a PKCS#8 ECDSA P-256 key: ${(e as Error).message}`);
   }
@@ -59,7 +68,10 @@ export async function createCa(commonName: string, now: Date, days: number): Pro
     keys: keys as never,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as never),
     ],
   });
@@ -80,7 +92,8 @@ export interface LeafRequest {
 
 /** Issues a leaf certificate signed by `ca`, valid for `days` from `now`. */
 export async function issueLeaf(ca: PemPair, req: LeafRequest, now: Date, days: number): Promise<PemPair> {
-  if (req.usage === 'server' && req.dnsNames.length === 0) throw new CertificateError('a server certificate needs at least one DNS name', { cn: req.commonName });
+  if (req.usage === 'server' && req.dnsNames.length === 0)
+    throw new CertificateError('a server certificate needs at least one DNS name', { cn: req.commonName });
   let caCert: x509.X509Certificate;
   try {
     caCert = new x509.X509Certificate(ca.certPem);
@@ -89,9 +102,10 @@ export async function issueLeaf(ca: PemPair, req: LeafRequest, now: Date, days: 
   }
   const caKey = await importKey(ca.keyPem);
   const keys = await webcrypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify']);
-  const eku = req.usage === 'server'
-    ? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]
-    : [x509.ExtendedKeyUsage.clientAuth];
+  const eku =
+    req.usage === 'server'
+      ? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]
+      : [x509.ExtendedKeyUsage.clientAuth];
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),

@@ -17,7 +17,12 @@ export interface Meta {
   readonly generation?: number;
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
-  readonly ownerReferences?: readonly { readonly uid?: string; readonly controller?: boolean; readonly kind?: string; readonly name?: string }[];
+  readonly ownerReferences?: readonly {
+    readonly uid?: string;
+    readonly controller?: boolean;
+    readonly kind?: string;
+    readonly name?: string;
+  }[];
   readonly deletionTimestamp?: string;
 }
 
@@ -37,7 +42,10 @@ export interface ListResult<T extends KubeObj = KubeObj> {
 /** One watch event; `ERROR` carries a metav1.Status (410 = resourceVersion too old). */
 export type WatchEvent<T extends KubeObj = KubeObj> =
   | { readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK'; readonly object: T }
-  | { readonly type: 'ERROR'; readonly object: { readonly code?: number; readonly reason?: string; readonly message?: string } };
+  | {
+      readonly type: 'ERROR';
+      readonly object: { readonly code?: number; readonly reason?: string; readonly message?: string };
+    };
 
 /** Watch options. */
 export interface WatchOptions {
@@ -99,7 +107,11 @@ export class HttpKubeClient implements KubeClient {
   }
 
   async list<T extends KubeObj>(res: Resource, ns: string | undefined, labelSelector?: string): Promise<ListResult<T>> {
-    const l = await this.t.request<{ items: T[]; metadata: { resourceVersion: string } }>('GET', collectionPath(res, ns), { query: { labelSelector } });
+    const l = await this.t.request<{ items: T[]; metadata: { resourceVersion: string } }>(
+      'GET',
+      collectionPath(res, ns),
+      { query: { labelSelector } },
+    );
     return { items: l.items, resourceVersion: l.metadata.resourceVersion };
   }
 
@@ -112,11 +124,17 @@ export class HttpKubeClient implements KubeClient {
   }
 
   create<T extends KubeObj>(res: Resource, obj: T): Promise<T> {
-    return this.t.request<T>('POST', collectionPath(res, obj.metadata?.namespace), { query: { fieldManager: FIELD_MANAGER }, body: obj });
+    return this.t.request<T>('POST', collectionPath(res, obj.metadata?.namespace), {
+      query: { fieldManager: FIELD_MANAGER },
+      body: obj,
+    });
   }
 
   replace<T extends KubeObj>(res: Resource, obj: T): Promise<T> {
-    return this.t.request<T>('PUT', objectPath(res, obj.metadata?.namespace, nameOf(obj)), { query: { fieldManager: FIELD_MANAGER }, body: obj });
+    return this.t.request<T>('PUT', objectPath(res, obj.metadata?.namespace, nameOf(obj)), {
+      query: { fieldManager: FIELD_MANAGER },
+      body: obj,
+    });
   }
 
   async delete(res: Resource, ns: string | undefined, name: string): Promise<void> {
@@ -127,7 +145,11 @@ export class HttpKubeClient implements KubeClient {
     }
   }
 
-  async *watch<T extends KubeObj>(res: Resource, ns: string | undefined, opts: WatchOptions): AsyncGenerator<WatchEvent<T>> {
+  async *watch<T extends KubeObj>(
+    res: Resource,
+    ns: string | undefined,
+    opts: WatchOptions,
+  ): AsyncGenerator<WatchEvent<T>> {
     const s = await this.t.stream(collectionPath(res, ns), {
       query: {
         watch: true,

@@ -21,7 +21,11 @@ const DEDUP_MS = 10 * 60_000;
 export class KubeEventRecorder implements EventRecorder {
   private readonly recent = new Map<string, number>();
 
-  constructor(private readonly client: KubeClient, private readonly instance: string, private readonly onError: (e: unknown) => void = () => undefined) {}
+  constructor(
+    private readonly client: KubeClient,
+    private readonly instance: string,
+    private readonly onError: (e: unknown) => void = () => undefined,
+  ) {}
 
   async record(regarding: KubeObj, type: EventType, reason: string, action: string, note: string): Promise<void> {
     const m = regarding.metadata ?? {};
@@ -35,7 +39,10 @@ export class KubeEventRecorder implements EventRecorder {
       await this.client.create(RESOURCES.event, {
         apiVersion: 'events.k8s.io/v1',
         kind: 'Event',
-        metadata: { name: `${m.name ?? 'unknown'}.${now.toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`, namespace: m.namespace },
+        metadata: {
+          name: `${m.name ?? 'unknown'}.${now.toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`,
+          namespace: m.namespace,
+        },
         eventTime: formatMicroTime(new Date(now)),
         reportingController: 'commitlog.dev/operator',
         reportingInstance: this.instance,
@@ -43,7 +50,14 @@ export class KubeEventRecorder implements EventRecorder {
         reason,
         note: note.slice(0, 1024),
         type,
-        regarding: { apiVersion: regarding.apiVersion, kind: regarding.kind, name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion },
+        regarding: {
+          apiVersion: regarding.apiVersion,
+          kind: regarding.kind,
+          name: m.name,
+          namespace: m.namespace,
+          uid: m.uid,
+          resourceVersion: m.resourceVersion,
+        },
       });
     } catch (e) {
       this.onError(e);

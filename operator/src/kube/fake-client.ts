@@ -49,17 +49,28 @@ export class FakeKubeClient implements KubeClient {
   private rv = 100;
 
   /** Write requests recorded so far (apply, create, replace, delete). */
-  writes(): RecordedRequest[] { return this.requests.filter((r) => WRITE_VERBS.has(r.verb)); }
+  writes(): RecordedRequest[] {
+    return this.requests.filter((r) => WRITE_VERBS.has(r.verb));
+  }
 
   /** Forgets recorded requests. */
-  clearRequests(): void { this.requests.length = 0; }
+  clearRequests(): void {
+    this.requests.length = 0;
+  }
 
-  private key(res: Resource, ns: string | undefined, name: string): string { return objectPath(res, ns, name); }
+  private key(res: Resource, ns: string | undefined, name: string): string {
+    return objectPath(res, ns, name);
+  }
 
   /** Stores an object directly (test setup), bumping its resourceVersion. */
   seed<T extends KubeObj>(res: Resource, obj: T): T {
     const m = (obj.metadata ?? {}) as Mutable;
-    const stored = { ...structuredClone(obj), apiVersion: res.apiVersion, kind: res.kind, metadata: { uid: `uid-${String(m.name)}`, generation: 1, ...m, resourceVersion: String(++this.rv) } } as unknown as Mutable;
+    const stored = {
+      ...structuredClone(obj),
+      apiVersion: res.apiVersion,
+      kind: res.kind,
+      metadata: { uid: `uid-${String(m.name)}`, generation: 1, ...m, resourceVersion: String(++this.rv) },
+    } as unknown as Mutable;
     this.objects.set(this.key(res, m.namespace as string | undefined, m.name as string), stored);
     return structuredClone(stored) as T;
   }
@@ -79,7 +90,10 @@ export class FakeKubeClient implements KubeClient {
     this.requests.push({ verb: 'list', kind: res.kind, namespace: ns });
     const prefix = ns === undefined ? undefined : objectPath(res, ns, '');
     const items = [...this.objects.entries()]
-      .filter(([k, o]) => (o.kind === res.kind && o.apiVersion === res.apiVersion) && (prefix === undefined || k.startsWith(prefix)))
+      .filter(
+        ([k, o]) =>
+          o.kind === res.kind && o.apiVersion === res.apiVersion && (prefix === undefined || k.startsWith(prefix)),
+      )
       .map(([, o]) => o as KubeObj)
       .filter((o) => matches(o.metadata?.labels, labelSelector))
       .map((o) => structuredClone(o) as T);
@@ -93,8 +107,13 @@ export class FakeKubeClient implements KubeClient {
     const k = this.key(res, ns, name);
     const existing = this.objects.get(k);
     if (subresource === 'status') {
-      if (!existing) return Promise.reject(new ApiError(404, 'NotFound', `${name} not found`, { method: 'PATCH', path: k }));
-      const next = { ...existing, status: structuredClone((obj as unknown as Mutable).status), metadata: { ...(existing.metadata as Mutable), resourceVersion: String(++this.rv) } };
+      if (!existing)
+        return Promise.reject(new ApiError(404, 'NotFound', `${name} not found`, { method: 'PATCH', path: k }));
+      const next = {
+        ...existing,
+        status: structuredClone((obj as unknown as Mutable).status),
+        metadata: { ...(existing.metadata as Mutable), resourceVersion: String(++this.rv) },
+      };
       this.objects.set(k, next);
       return Promise.resolve(structuredClone(next) as unknown as T);
     }
@@ -117,9 +136,13 @@ export class FakeKubeClient implements KubeClient {
     const name = obj.metadata?.name ?? '';
     this.requests.push({ verb: 'create', kind: res.kind, namespace: ns, name });
     const k = this.key(res, ns, name);
-    if (this.objects.has(k)) return Promise.reject(new ApiError(409, 'AlreadyExists', `${name} already exists`, { method: 'POST', path: k }));
+    if (this.objects.has(k))
+      return Promise.reject(new ApiError(409, 'AlreadyExists', `${name} already exists`, { method: 'POST', path: k }));
     this.checkMicroTimes(res, obj, k);
-    const stored = { ...structuredClone(obj), metadata: { ...obj.metadata, uid: `uid-${name}`, generation: 1, resourceVersion: String(++this.rv) } } as unknown as Mutable;
+    const stored = {
+      ...structuredClone(obj),
+      metadata: { ...obj.metadata, uid: `uid-${name}`, generation: 1, resourceVersion: String(++this.rv) },
+    } as unknown as Mutable;
     this.objects.set(k, stored);
     return Promise.resolve(structuredClone(stored) as T);
   }
@@ -130,12 +153,23 @@ export class FakeKubeClient implements KubeClient {
     this.requests.push({ verb: 'replace', kind: res.kind, namespace: ns, name });
     const k = this.key(res, ns, name);
     const existing = this.objects.get(k);
-    if (!existing) return Promise.reject(new ApiError(404, 'NotFound', `${name} not found`, { method: 'PUT', path: k }));
+    if (!existing)
+      return Promise.reject(new ApiError(404, 'NotFound', `${name} not found`, { method: 'PUT', path: k }));
     if ((existing.metadata as Mutable).resourceVersion !== obj.metadata?.resourceVersion) {
-      return Promise.reject(new ApiError(409, 'Conflict', 'the object has been modified; please apply your changes to the latest version and try again', { method: 'PUT', path: k }));
+      return Promise.reject(
+        new ApiError(
+          409,
+          'Conflict',
+          'the object has been modified; please apply your changes to the latest version and try again',
+          { method: 'PUT', path: k },
+        ),
+      );
     }
     this.checkMicroTimes(res, obj, k);
-    const stored = { ...structuredClone(obj), metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } } as unknown as Mutable;
+    const stored = {
+      ...structuredClone(obj),
+      metadata: { ...obj.metadata, resourceVersion: String(++this.rv) },
+    } as unknown as Mutable;
     this.objects.set(k, stored);
     return Promise.resolve(structuredClone(stored) as T);
   }
@@ -146,7 +180,11 @@ export class FakeKubeClient implements KubeClient {
     return Promise.resolve();
   }
 
-  async *watch<T extends KubeObj>(_res: Resource, _ns: string | undefined, _opts: WatchOptions): AsyncGenerator<WatchEvent<T>> {
+  async *watch<T extends KubeObj>(
+    _res: Resource,
+    _ns: string | undefined,
+    _opts: WatchOptions,
+  ): AsyncGenerator<WatchEvent<T>> {
     throw new Error('FakeKubeClient does not serve watches: the informer tests use a local HTTP server');
   }
 
@@ -156,7 +194,12 @@ export class FakeKubeClient implements KubeClient {
     for (const f of ['acquireTime', 'renewTime']) {
       const v = spec[f];
       if (v !== undefined && (typeof v !== 'string' || !MICRO.test(v))) {
-        throw new ApiError(400, 'BadRequest', `Lease in version "v1" cannot be handled as a Lease: parsing time "${String(v)}" as MicroTime`, { method: 'PUT', path });
+        throw new ApiError(
+          400,
+          'BadRequest',
+          `Lease in version "v1" cannot be handled as a Lease: parsing time "${String(v)}" as MicroTime`,
+          { method: 'PUT', path },
+        );
       }
     }
   }

@@ -19,7 +19,12 @@ export interface HealthServer {
 }
 
 /** Starts the HTTP server on `host:port` (port 0 = any). */
-export async function startHealthServer(registry: Registry, checks: HealthChecks, port: number, host = '0.0.0.0'): Promise<HealthServer> {
+export async function startHealthServer(
+  registry: Registry,
+  checks: HealthChecks,
+  port: number,
+  host = '0.0.0.0',
+): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const reply = (code: number, body: string, type = 'text/plain'): void => {
@@ -29,7 +34,10 @@ export async function startHealthServer(registry: Registry, checks: HealthChecks
     if (path === '/healthz') reply(checks.live() ? 200 : 503, checks.live() ? 'ok\n' : 'unhealthy\n');
     else if (path === '/readyz') reply(checks.ready() ? 200 : 503, checks.ready() ? 'ok\n' : 'not ready\n');
     else if (path === '/metrics') {
-      registry.metrics().then((m) => reply(200, m, registry.contentType), (e: unknown) => reply(500, String(e)));
+      registry.metrics().then(
+        (m) => reply(200, m, registry.contentType),
+        (e: unknown) => reply(500, String(e)),
+      );
     } else reply(404, 'not found\n');
   });
   await new Promise<void>((resolve, reject) => {
@@ -38,6 +46,10 @@ export async function startHealthServer(registry: Registry, checks: HealthChecks
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

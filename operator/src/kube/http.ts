@@ -40,7 +40,9 @@ async function toError(method: string, path: string, status: number, text: strin
     const s = JSON.parse(text) as { reason?: string; message?: string };
     reason = s.reason ?? reason;
     message = s.message ?? message;
-  } catch { /* not a Status */ }
+  } catch {
+    /* not a Status */
+  }
   return new ApiError(status, reason, message, { method, path });
 }
 

@@ -27,18 +27,25 @@ class WatchServer {
       this.requests.push({ watch, resourceVersion: u.searchParams.get('resourceVersion') });
       if (!watch) {
         res.writeHead(this.listStatus, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ kind: 'ConfigMapList', items: this.items, metadata: { resourceVersion: this.listRv } }));
+        res.end(
+          JSON.stringify({ kind: 'ConfigMapList', items: this.items, metadata: { resourceVersion: this.listRv } }),
+        );
         return;
       }
       const h = this.watches.shift();
       this.open.add(res);
       res.on('close', () => this.open.delete(res));
-      if (!h) { res.writeHead(200, { 'content-type': 'application/json' }); return; } // silent until stopped
+      if (!h) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return;
+      } // silent until stopped
       h(req, res);
     });
   }
 
-  onWatch(h: WatchHandler): void { this.watches.push(h); }
+  onWatch(h: WatchHandler): void {
+    this.watches.push(h);
+  }
 
   async listen(): Promise<KubeConfig> {
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
@@ -60,9 +67,12 @@ class WatchServer {
   }
 }
 
-const cm = (name: string, rv: string): KubeObj => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', resourceVersion: rv } });
+const cm = (name: string, rv: string): KubeObj => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: 'default', resourceVersion: rv },
+});
 const event = (type: string, object: unknown): string => JSON.stringify({ type, object }) + '\n';
-
 
 describe('Informer watch recovery against a local API server', function () {
   this.timeout(10_000);
@@ -73,27 +83,49 @@ describe('Informer watch recovery against a local API server', function () {
   async function startInformer(opts: { inactivityMs?: number; resyncMs?: number } = {}): Promise<Informer<KubeObj>> {
     const kc = await server.listen();
     const client = new HttpKubeClient(new KubeConfigTransport(kc));
-    informer = new Informer<KubeObj>(client, { resource: RESOURCES.configMap, namespace: 'default', backoffInitialMs: 20, backoffMaxMs: 100, ...opts },
-      (type, o) => seen.push(`${type}:${o.metadata?.name ?? ''}@${o.metadata?.resourceVersion ?? ''}`));
+    informer = new Informer<KubeObj>(
+      client,
+      { resource: RESOURCES.configMap, namespace: 'default', backoffInitialMs: 20, backoffMaxMs: 100, ...opts },
+      (type, o) => seen.push(`${type}:${o.metadata?.name ?? ''}@${o.metadata?.resourceVersion ?? ''}`),
+    );
     informer.start();
     return informer;
   }
 
-  beforeEach(() => { server = new WatchServer(); seen.length = 0; });
-  afterEach(async () => { await informer?.stop(); informer = undefined; await server.close(); });
+  beforeEach(() => {
+    server = new WatchServer();
+    seen.length = 0;
+  });
+  afterEach(async () => {
+    await informer?.stop();
+    informer = undefined;
+    await server.close();
+  });
 
   it('lists, then watches from the list resourceVersion', async () => {
     server.items = [cm('a', '5')];
-    server.onWatch((_req, res) => { res.writeHead(200); res.write(event('ADDED', cm('b', '11'))); });
+    server.onWatch((_req, res) => {
+      res.writeHead(200);
+      res.write(event('ADDED', cm('b', '11')));
+    });
     const inf = await startInformer();
     await until(() => inf.get('default', 'b') !== undefined, 'b in cache');
     assert.deepEqual(seen, ['upsert:a@5', 'upsert:b@11']);
-    assert.deepEqual(server.requests.slice(0, 2), [{ watch: false, resourceVersion: null }, { watch: true, resourceVersion: '10' }]);
+    assert.deepEqual(server.requests.slice(0, 2), [
+      { watch: false, resourceVersion: null },
+      { watch: true, resourceVersion: '10' },
+    ]);
   });
 
   it('resumes from the last resourceVersion when the server closes the watch', async () => {
-    server.onWatch((_req, res) => { res.writeHead(200); res.end(event('ADDED', cm('a', '12'))); });
-    server.onWatch((_req, res) => { res.writeHead(200); res.write(event('MODIFIED', cm('a', '13'))); });
+    server.onWatch((_req, res) => {
+      res.writeHead(200);
+      res.end(event('ADDED', cm('a', '12')));
+    });
+    server.onWatch((_req, res) => {
+      res.writeHead(200);
+      res.write(event('MODIFIED', cm('a', '13')));
+    });
     const inf = await startInformer();
     await until(() => inf.get('default', 'a')?.metadata?.resourceVersion === '13', 'a@13');
     assert.equal(server.requests[2]?.resourceVersion, '12');
@@ -101,8 +133,15 @@ describe('Informer watch recovery against a local API server', function () {
   });
 
   it('reconnects after a connection reset, from the last resourceVersion', async () => {
-    server.onWatch((_req, res) => { res.writeHead(200); res.write(event('ADDED', cm('a', '20'))); setTimeout(() => res.socket?.destroy(), 20); });
-    server.onWatch((_req, res) => { res.writeHead(200); res.write(event('MODIFIED', cm('a', '21'))); });
+    server.onWatch((_req, res) => {
+      res.writeHead(200);
+      res.write(event('ADDED', cm('a', '20')));
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    server.onWatch((_req, res) => {
+      res.writeHead(200);
+      res.write(event('MODIFIED', cm('a', '21')));
+    });
     const inf = await startInformer();
     await until(() => inf.get('default', 'a')?.metadata?.resourceVersion === '21', 'a@21');
     assert.equal(server.requests[2]?.resourceVersion, '20');
@@ -125,15 +164,24 @@ describe('Informer watch recovery against a local API server', function () {
   });
 
   it('relists when the watch request itself answers HTTP 410', async () => {
-    server.onWatch((_req, res) => { res.writeHead(410, { 'content-type': 'application/json' }); res.end(JSON.stringify({ kind: 'Status', code: 410, reason: 'Gone' })); });
+    server.onWatch((_req, res) => {
+      res.writeHead(410, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', code: 410, reason: 'Gone' }));
+    });
     const inf = await startInformer();
     await until(() => inf.stats.lists === 2, 'second list');
     assert.equal(inf.stats.relistsOnGone, 1);
   });
 
   it('aborts a silent watch after the inactivity timeout and watches again', async () => {
-    server.onWatch((_req, res) => { res.writeHead(200); res.flushHeaders(); }); // then nothing at all
-    server.onWatch((_req, res) => { res.writeHead(200); res.write(event('ADDED', cm('late', '40'))); });
+    server.onWatch((_req, res) => {
+      res.writeHead(200);
+      res.flushHeaders();
+    }); // then nothing at all
+    server.onWatch((_req, res) => {
+      res.writeHead(200);
+      res.write(event('ADDED', cm('late', '40')));
+    });
     const inf = await startInformer({ inactivityMs: 200 });
     await until(() => inf.get('default', 'late') !== undefined, 'watch after watchdog');
     assert.equal(inf.stats.watchdogAborts, 1);
@@ -151,7 +199,10 @@ describe('Informer watch recovery against a local API server', function () {
 
   it('reports every cached object again at each resync', async () => {
     server.items = [cm('a', '1')];
-    server.onWatch((_req, res) => { res.writeHead(200); res.write(event('BOOKMARK', { metadata: { resourceVersion: '11' } })); });
+    server.onWatch((_req, res) => {
+      res.writeHead(200);
+      res.write(event('BOOKMARK', { metadata: { resourceVersion: '11' } }));
+    });
     await startInformer({ resyncMs: 100 });
     await until(() => seen.filter((s) => s === 'upsert:a@1').length >= 3, 'two resyncs');
   });

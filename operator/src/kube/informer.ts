@@ -54,29 +54,47 @@ export class Informer<T extends KubeObj> {
   private loop: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private sleepWake: (() => void) | undefined;
-  private readonly o: Required<Omit<InformerOptions, 'namespace' | 'labelSelector'>> & Pick<InformerOptions, 'namespace' | 'labelSelector'>;
+  private readonly o: Required<Omit<InformerOptions, 'namespace' | 'labelSelector'>> &
+    Pick<InformerOptions, 'namespace' | 'labelSelector'>;
 
-  constructor(private readonly client: KubeClient, opts: InformerOptions, private readonly handler: InformerHandler<T>) {
+  constructor(
+    private readonly client: KubeClient,
+    opts: InformerOptions,
+    private readonly handler: InformerHandler<T>,
+  ) {
     this.o = {
-      inactivityMs: 5 * 60_000, resyncMs: 10 * 60_000, backoffInitialMs: 200, backoffMaxMs: 30_000,
-      watchTimeoutSeconds: 300, onError: () => undefined, ...opts,
+      inactivityMs: 5 * 60_000,
+      resyncMs: 10 * 60_000,
+      backoffInitialMs: 200,
+      backoffMaxMs: 30_000,
+      watchTimeoutSeconds: 300,
+      onError: () => undefined,
+      ...opts,
     };
   }
 
   /** True once the first list completed. */
-  get hasSynced(): boolean { return this.synced; }
+  get hasSynced(): boolean {
+    return this.synced;
+  }
 
   /** Cached object by namespace and name. */
-  get(namespace: string | undefined, name: string): T | undefined { return this.cache.get(`${namespace ?? ''}/${name}`); }
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.cache.get(`${namespace ?? ''}/${name}`);
+  }
 
   /** Every cached object. */
-  list(): T[] { return [...this.cache.values()]; }
+  list(): T[] {
+    return [...this.cache.values()];
+  }
 
   /** Starts listing and watching. */
   start(): void {
     if (this.loop) return;
     this.loop = this.run();
-    this.resyncTimer = setInterval(() => { for (const o of this.cache.values()) this.handler('upsert', o); }, this.o.resyncMs);
+    this.resyncTimer = setInterval(() => {
+      for (const o of this.cache.values()) this.handler('upsert', o);
+    }, this.o.resyncMs);
     this.resyncTimer.unref();
   }
 
@@ -118,7 +136,10 @@ export class Informer<T extends KubeObj> {
     let silent = false;
     const arm = (): void => {
       clearTimeout(watchdog);
-      watchdog = setTimeout(() => { silent = true; ac.abort(); }, this.o.inactivityMs);
+      watchdog = setTimeout(() => {
+        silent = true;
+        ac.abort();
+      }, this.o.inactivityMs);
     };
     this.stats.watches++;
     arm();
@@ -168,7 +189,10 @@ export class Informer<T extends KubeObj> {
   private async sleep(ms: number): Promise<void> {
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, ms);
-      this.sleepWake = () => { clearTimeout(t); resolve(); };
+      this.sleepWake = () => {
+        clearTimeout(t);
+        resolve();
+      };
     });
     this.sleepWake = undefined;
   }
@@ -196,7 +220,7 @@ export class Informer<T extends KubeObj> {
       }
       if (failures > 0 && !this.stopped) {
         const base = Math.min(this.o.backoffMaxMs, this.o.backoffInitialMs * 2 ** (failures - 1));
-        await this.sleep(base / 2 + Math.random() * base / 2);
+        await this.sleep(base / 2 + (Math.random() * base) / 2);
       }
     }
   }

@@ -5,7 +5,6 @@ import { formatMicroTime, parseMicroTime } from './micro-time.js';
 import { RESOURCES } from './resources.js';
 import { sleep, until } from './wait.js';
 
-
 describe('MicroTime', () => {
   it('has exactly six fractional digits, as the API server parses it', () => {
     assert.equal(formatMicroTime(new Date('2026-11-22T02:22:43.123Z')), '2026-11-22T02:22:43.123000Z');
@@ -16,12 +15,19 @@ describe('MicroTime', () => {
 
 describe('LeaderElector (Lease) against the recording fake', () => {
   const electors: LeaderElector[] = [];
-  afterEach(async () => { await Promise.all(electors.map((e) => e.stop())); electors.length = 0; });
+  afterEach(async () => {
+    await Promise.all(electors.map((e) => e.stop()));
+    electors.length = 0;
+  });
 
   function candidate(client: FakeKubeClient, identity: string, log: string[]): LeaderElector {
     const e = new LeaderElector(client, {
-      namespace: 'ops', name: 'lock', identity,
-      leaseDurationMs: 1000, renewDeadlineMs: 600, retryPeriodMs: 50,
+      namespace: 'ops',
+      name: 'lock',
+      identity,
+      leaseDurationMs: 1000,
+      renewDeadlineMs: 600,
+      retryPeriodMs: 50,
       onStartedLeading: () => log.push(`${identity}:start`),
       onStoppedLeading: () => log.push(`${identity}:stop`),
     });
@@ -42,7 +48,10 @@ describe('LeaderElector (Lease) against the recording fake', () => {
     await a.stop();
     await until(() => b.isLeader, 'b takes over');
     assert.deepEqual(log, ['a:start', 'a:stop', 'b:start']);
-    const lease = client.peek<{ metadata?: object; spec: { holderIdentity: string; leaseTransitions: number; renewTime: string } }>(RESOURCES.lease, 'ops', 'lock');
+    const lease = client.peek<{
+      metadata?: object;
+      spec: { holderIdentity: string; leaseTransitions: number; renewTime: string };
+    }>(RESOURCES.lease, 'ops', 'lock');
     assert.equal(lease?.spec.holderIdentity, 'b');
     assert.equal(lease?.spec.leaseTransitions, 1);
     assert.match(lease?.spec.renewTime ?? '', /\.\d{6}Z$/);
@@ -52,7 +61,13 @@ describe('LeaderElector (Lease) against the recording fake', () => {
     const client = new FakeKubeClient();
     client.seed(RESOURCES.lease, {
       metadata: { name: 'lock', namespace: 'ops' },
-      spec: { holderIdentity: 'dead', leaseDurationSeconds: 1, renewTime: formatMicroTime(new Date()), acquireTime: formatMicroTime(new Date()), leaseTransitions: 3 },
+      spec: {
+        holderIdentity: 'dead',
+        leaseDurationSeconds: 1,
+        renewTime: formatMicroTime(new Date()),
+        acquireTime: formatMicroTime(new Date()),
+        leaseTransitions: 3,
+      },
     });
     const log: string[] = [];
     const b = candidate(client, 'b', log);

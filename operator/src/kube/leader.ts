@@ -31,7 +31,9 @@ interface LeaseSpec {
   renewTime?: string;
   leaseTransitions?: number;
 }
-interface Lease extends KubeObj { spec?: LeaseSpec }
+interface Lease extends KubeObj {
+  spec?: LeaseSpec;
+}
 
 /** One candidate in a Lease election. */
 export class LeaderElector {
@@ -43,12 +45,17 @@ export class LeaderElector {
   private readonly o: Required<Omit<LeaderElectionOptions, 'onError'>> & Pick<LeaderElectionOptions, 'onError'>;
   private loop: Promise<void> = Promise.resolve();
 
-  constructor(private readonly client: KubeClient, opts: LeaderElectionOptions) {
+  constructor(
+    private readonly client: KubeClient,
+    opts: LeaderElectionOptions,
+  ) {
     this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...opts };
   }
 
   /** True while this candidate holds the lease. */
-  get isLeader(): boolean { return this.leading; }
+  get isLeader(): boolean {
+    return this.leading;
+  }
 
   /** Starts campaigning. */
   start(): void {
@@ -69,7 +76,10 @@ export class LeaderElector {
       try {
         const lease = await this.client.get<Lease>(RESOURCES.lease, this.o.namespace, this.o.name);
         if (lease?.spec?.holderIdentity === this.o.identity) {
-          await this.client.replace(RESOURCES.lease, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } });
+          await this.client.replace(RESOURCES.lease, {
+            ...lease,
+            spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 },
+          });
         }
       } catch (e) {
         this.o.onError?.(e);
@@ -108,9 +118,16 @@ export class LeaderElector {
     if (!lease) {
       try {
         await this.client.create(RESOURCES.lease, {
-          apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
           metadata: { name: this.o.name, namespace: this.o.namespace },
-          spec: { holderIdentity: this.o.identity, leaseDurationSeconds: seconds, acquireTime: formatMicroTime(now), renewTime: formatMicroTime(now), leaseTransitions: 0 },
+          spec: {
+            holderIdentity: this.o.identity,
+            leaseDurationSeconds: seconds,
+            acquireTime: formatMicroTime(now),
+            renewTime: formatMicroTime(now),
+            leaseTransitions: 0,
+          },
         });
         return true;
       } catch (e) {
@@ -130,7 +147,9 @@ export class LeaderElector {
       holderIdentity: this.o.identity,
       leaseDurationSeconds: seconds,
       renewTime: formatMicroTime(now),
-      ...(holder !== this.o.identity ? { acquireTime: formatMicroTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 } : {}),
+      ...(holder !== this.o.identity
+        ? { acquireTime: formatMicroTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }
+        : {}),
     };
     try {
       await this.client.replace(RESOURCES.lease, { ...lease, spec: next });

@@ -19,10 +19,33 @@ export function createMetrics(defaults = false): OperatorMetrics {
   if (defaults) collectDefaultMetrics({ register: registry, prefix: 'commitlog_operator_' });
   return {
     registry,
-    reconciles: new Counter({ name: 'commitlog_operator_reconciles_total', help: 'Reconcile passes by result (success, error).', labelNames: ['result'], registers: [registry] }),
-    errors: new Counter({ name: 'commitlog_operator_reconcile_errors_total', help: 'Failed reconcile passes by the step that failed.', labelNames: ['step'], registers: [registry] }),
-    duration: new Histogram({ name: 'commitlog_operator_reconcile_duration_seconds', help: 'Duration of reconcile passes.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }),
-    queueDepth: new Gauge({ name: 'commitlog_operator_queue_depth', help: 'Keys waiting in the work queue.', registers: [registry] }),
-    isLeader: new Gauge({ name: 'commitlog_operator_is_leader', help: '1 while this instance holds the leader Lease.', registers: [registry] }),
+    reconciles: new Counter({
+      name: 'commitlog_operator_reconciles_total',
+      help: 'Reconcile passes by result (success, error).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'commitlog_operator_reconcile_errors_total',
+      help: 'Failed reconcile passes by the step that failed.',
+      labelNames: ['step'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'commitlog_operator_reconcile_duration_seconds',
+      help: 'Duration of reconcile passes.',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'commitlog_operator_queue_depth',
+      help: 'Keys waiting in the work queue.',
+      registers: [registry],
+    }),
+    isLeader: new Gauge({
+      name: 'commitlog_operator_is_leader',
+      help: '1 while this instance holds the leader Lease.',
+      registers: [registry],
+    }),
   };
 }

@@ -34,20 +34,30 @@ export class WorkQueue {
   private stopped = false;
   private readonly o: Required<Omit<WorkQueueOptions, 'observe'>> & Pick<WorkQueueOptions, 'observe'>;
 
-  constructor(private readonly process: (key: string) => Promise<ProcessResult | void>, opts: WorkQueueOptions = {}) {
+  constructor(
+    private readonly process: (key: string) => Promise<ProcessResult | void>,
+    opts: WorkQueueOptions = {},
+  ) {
     this.o = { concurrency: 2, backoffInitialMs: 500, backoffMaxMs: 5 * 60_000, ...opts };
   }
 
   /** Keys waiting (not counting those being processed or scheduled for later). */
-  get depth(): number { return this.queue.length; }
+  get depth(): number {
+    return this.queue.length;
+  }
 
   /** Number of consecutive failures of `key`. */
-  failuresOf(key: string): number { return this.failures.get(key) ?? 0; }
+  failuresOf(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
 
   /** Enqueues `key` now. */
   add(key: string): void {
     if (this.stopped) return;
-    if (this.processing.has(key)) { this.dirty.add(key); return; }
+    if (this.processing.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
     if (this.queued.has(key)) return;
     this.queued.add(key);
     this.queue.push(key);
@@ -57,12 +67,18 @@ export class WorkQueue {
   /** Enqueues `key` after `ms`; an earlier pending schedule wins. */
   addAfter(key: string, ms: number): void {
     if (this.stopped) return;
-    if (ms <= 0) { this.add(key); return; }
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
     const at = Date.now() + ms;
     const existing = this.timers.get(key);
     if (existing && existing.at <= at) return;
     if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => { this.timers.delete(key); this.add(key); }, ms);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, ms);
     this.timers.set(key, { at, timer });
   }
 

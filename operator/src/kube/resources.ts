@@ -11,7 +11,12 @@ export interface Resource {
   readonly namespaced: boolean;
 }
 
-const r = (apiVersion: string, kind: string, plural: string, namespaced = true): Resource => ({ apiVersion, kind, plural, namespaced });
+const r = (apiVersion: string, kind: string, plural: string, namespaced = true): Resource => ({
+  apiVersion,
+  kind,
+  plural,
+  namespaced,
+});
 
 /** Every resource the operator reads or writes. */
 export const RESOURCES = {
@@ -35,7 +40,9 @@ export function resourceOf(apiVersion: string | undefined, kind: string | undefi
 /** Collection path: `/api/v1/namespaces/ns/pods` (all namespaces when `ns` is undefined). */
 export function collectionPath(res: Resource, ns: string | undefined): string {
   const prefix = res.apiVersion.includes('/') ? `/apis/${res.apiVersion}` : `/api/${res.apiVersion}`;
-  return res.namespaced && ns !== undefined ? `${prefix}/namespaces/${encodeURIComponent(ns)}/${res.plural}` : `${prefix}/${res.plural}`;
+  return res.namespaced && ns !== undefined
+    ? `${prefix}/namespaces/${encodeURIComponent(ns)}/${res.plural}`
+    : `${prefix}/${res.plural}`;
 }
 
 /** Object path, optionally of a subresource (`status`, `scale`). */

@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `cond` every `everyMs` until it is true; fails naming `what` after `ms`. */
-export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 5000, everyMs = 10): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 5000,
+  everyMs = 10,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);

@@ -60,7 +60,10 @@ export function nodeConfig(c: CommitLogCluster, spec: ResolvedSpec, inputs: Mode
   // Fixed seeds (not one per replica) keep the config hash stable while scaling; a seed
   // whose pod does not exist yet simply does not resolve (the agent re-resolves DNS on every
   // join attempt, and joining itself is harmless).
-  const seeds = Array.from({ length: SEED_PODS }, (_, i) => `${names.pod(i)}.${names.headlessService}.${c.metadata.namespace}.svc:${spec.ports.gossip}`);
+  const seeds = Array.from(
+    { length: SEED_PODS },
+    (_, i) => `${names.pod(i)}.${names.headlessService}.${c.metadata.namespace}.svc:${spec.ports.gossip}`,
+  );
   const tls = spec.tls.enabled;
   return {
     'data-dir': PATHS.data,
@@ -79,12 +82,14 @@ export function nodeConfig(c: CommitLogCluster, spec: ResolvedSpec, inputs: Mode
     'segment-bytes': spec.log.segmentBytes,
     ...(spec.log.retentionBytes !== undefined ? { 'retention-bytes': spec.log.retentionBytes } : {}),
     ...(spec.log.retentionHours !== undefined ? { 'retention-hours': spec.log.retentionHours } : {}),
-    ...(tls ? {
-      'acl-model-file': `${PATHS.config}/acl-model.conf`,
-      'acl-policy-file': `${PATHS.config}/acl-policy.csv`,
-      'server-tls-ca-file': `${PATHS.tls}/ca.crt`,
-      'peer-tls-ca-file': `${PATHS.tls}/ca.crt`,
-    } : { insecure: true }),
+    ...(tls
+      ? {
+          'acl-model-file': `${PATHS.config}/acl-model.conf`,
+          'acl-policy-file': `${PATHS.config}/acl-policy.csv`,
+          'server-tls-ca-file': `${PATHS.tls}/ca.crt`,
+          'peer-tls-ca-file': `${PATHS.tls}/ca.crt`,
+        }
+      : { insecure: true }),
   };
 }
 

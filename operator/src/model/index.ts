@@ -45,7 +45,10 @@ export function podDisruptionBudget(c: CommitLogCluster, members: number): V1Pod
       labels: commonLabels(c.metadata.name, 'node'),
       ownerReferences: [ownerReference(c)],
     },
-    spec: { maxUnavailable: members - (Math.floor(members / 2) + 1) >= 1 ? 1 : 0, selector: { matchLabels: selectorLabels(c.metadata.name) } },
+    spec: {
+      maxUnavailable: members - (Math.floor(members / 2) + 1) >= 1 ? 1 : 0,
+      selector: { matchLabels: selectorLabels(c.metadata.name) },
+    },
   };
 }
 
@@ -55,8 +58,15 @@ export function desiredObjects(c: CommitLogCluster, spec: ResolvedSpec, inputs: 
   return {
     secrets: secrets(c, inputs),
     config: [configMap(c, spec, inputs)],
-    services: [headlessService(c, spec), clientService(c, spec), ...externalServices(c, spec, inputs.statefulSetReplicas)],
-    statefulSet: [statefulSet(c, spec, inputs.statefulSetReplicas, hash, inputs.volumeClaimSize), podDisruptionBudget(c, spec.replicas)],
+    services: [
+      headlessService(c, spec),
+      clientService(c, spec),
+      ...externalServices(c, spec, inputs.statefulSetReplicas),
+    ],
+    statefulSet: [
+      statefulSet(c, spec, inputs.statefulSetReplicas, hash, inputs.volumeClaimSize),
+      podDisruptionBudget(c, spec.replicas),
+    ],
   };
 }
 

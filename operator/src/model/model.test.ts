@@ -34,11 +34,25 @@ function golden(example: string, goldenFile: string): void {
   const c = loadExample(example);
   const v = validateCluster(c);
   assert.ok(v.ok, v.ok ? '' : v.errors.join('; '));
-  const objs = allObjects(desiredObjects(c, v.spec, fakeInputs(c, v.spec.replicas, v.spec.acl.users.map((u) => u.name))));
+  const objs = allObjects(
+    desiredObjects(
+      c,
+      v.spec,
+      fakeInputs(
+        c,
+        v.spec.replicas,
+        v.spec.acl.users.map((u) => u.name),
+      ),
+    ),
+  );
   const text = objs.map((o) => '---\n' + stringify(o, { lineWidth: 0 })).join('');
   const path = resolve(import.meta.dirname, 'testdata', goldenFile);
   if (UPDATE) writeFileSync(path, text);
-  assert.equal(text, readFileSync(path, 'utf8'), `model output changed: if intended, run UPDATE_GOLDEN=1 npx mocha '${import.meta.filename}'`);
+  assert.equal(
+    text,
+    readFileSync(path, 'utf8'),
+    `model output changed: if intended, run UPDATE_GOLDEN=1 npx mocha '${import.meta.filename}'`,
+  );
 }
 
 describe('model golden files', () => {
@@ -51,10 +65,25 @@ describe('model: the node config and bootstrap exactly once', () => {
     const c = loadExample('full.yaml');
     const v = validateCluster(c);
     assert.ok(v.ok);
-    const objs = allObjects(desiredObjects(c, v.spec, { ...fakeInputs(c, replicas, v.spec.acl.users.map((u) => u.name)), bootstrap }));
+    const objs = allObjects(
+      desiredObjects(c, v.spec, {
+        ...fakeInputs(
+          c,
+          replicas,
+          v.spec.acl.users.map((u) => u.name),
+        ),
+        bootstrap,
+      }),
+    );
     const cm = objs.find((o) => o.kind === 'ConfigMap') as { data: Record<string, string> };
-    const sts = objs.find((o) => o.kind === 'StatefulSet') as { spec: { template: { metadata: { annotations: Record<string, string> } } } };
-    return { node: parse(cm.data['node.yaml'] ?? '') as Record<string, unknown>, cm, hash: sts.spec.template.metadata.annotations['commitlog.dev/config-hash'] };
+    const sts = objs.find((o) => o.kind === 'StatefulSet') as {
+      spec: { template: { metadata: { annotations: Record<string, string> } } };
+    };
+    return {
+      node: parse(cm.data['node.yaml'] ?? '') as Record<string, unknown>,
+      cm,
+      hash: sts.spec.template.metadata.annotations['commitlog.dev/config-hash'],
+    };
   };
 
   it('allows bootstrap for ordinal 0 only, until forbidden; flipping the flag does not change the pod template hash', () => {
@@ -69,7 +98,10 @@ describe('model: the node config and bootstrap exactly once', () => {
   it('seeds gossip with the headless DNS names of pods 0-2 whatever the replicas, so scaling restarts nothing', () => {
     const three = render(Bootstrap.forbidden, 3);
     const five = render(Bootstrap.forbidden, 5);
-    assert.equal(three.node['start-join-addrs'], 'orders-0.orders-headless.default.svc:8401,orders-1.orders-headless.default.svc:8401,orders-2.orders-headless.default.svc:8401');
+    assert.equal(
+      three.node['start-join-addrs'],
+      'orders-0.orders-headless.default.svc:8401,orders-1.orders-headless.default.svc:8401,orders-2.orders-headless.default.svc:8401',
+    );
     assert.equal(three.hash, five.hash);
   });
 

@@ -69,7 +69,9 @@ export function commonLabels(n: string, component: string): Record<string, strin
 
 /** Label selector string of the cluster's pods (status.selector, for the scale subresource). */
 export function selectorString(n: string): string {
-  return Object.entries(selectorLabels(n)).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries(selectorLabels(n))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 /** The controller owner reference to `c`: garbage collection deletes children with it. */

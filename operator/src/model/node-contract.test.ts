@@ -16,7 +16,11 @@ import { join, resolve } from 'node:path';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { V1ConfigMap, V1Container, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import { parse } from 'yaml';
-import { HealthCheckResponse_ServingStatus as Serving, HealthClient, type HealthCheckResponse } from '../../../node/src/gen/grpc/health/v1/health.js';
+import {
+  HealthCheckResponse_ServingStatus as Serving,
+  HealthClient,
+  type HealthCheckResponse,
+} from '../../../node/src/gen/grpc/health/v1/health.js';
 import { createCa, gossipKey, issueLeaf } from '../certs/pki.js';
 import { until } from '../kube/wait.js';
 import { allObjects, desiredObjects } from './index.js';
@@ -39,7 +43,9 @@ describe('node contract: the cluster agent runs on what the model renders (examp
   this.timeout(40_000);
   let dir: string;
   const children: ChildProcess[] = [];
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'commitlog-contract-')); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'commitlog-contract-'));
+  });
   after(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -53,23 +59,50 @@ describe('node contract: the cluster agent runs on what the model renders (examp
     const ns = c.metadata.namespace ?? 'default';
     const now = new Date();
     const ca = await createCa('contract CA', now, 30);
-    const servers = Object.fromEntries(await Promise.all([0, 1].map(async (i) =>
-      [`${n}-${i}`, await issueLeaf(ca, { commonName: NODE_CN, dnsNames: [...podDnsNames(n, ns, i), ...clientDnsNames(n, ns), 'localhost'], usage: 'server' }, now, 30)] as const)));
+    const servers = Object.fromEntries(
+      await Promise.all(
+        [0, 1].map(
+          async (i) =>
+            [
+              `${n}-${i}`,
+              await issueLeaf(
+                ca,
+                {
+                  commonName: NODE_CN,
+                  dnsNames: [...podDnsNames(n, ns, i), ...clientDnsNames(n, ns), 'localhost'],
+                  usage: 'server',
+                },
+                now,
+                30,
+              ),
+            ] as const,
+        ),
+      ),
+    );
     const client = await issueLeaf(ca, { commonName: OPERATOR_CN, dnsNames: [], usage: 'client' }, now, 30);
     const users = Object.fromEntries(v.spec.acl.rules.map((r) => [r.user, client]));
-    const objs = allObjects(desiredObjects(c, v.spec, {
-      clusterId: 'cid-contract', bootstrap: Bootstrap.allowed, statefulSetReplicas: 2, gossipKey: gossipKey(),
-      externalAddresses: { [`${n}-0`]: '203.0.113.9:30400' },
-      certificates: { caCertPem: ca.certPem, servers, users, operator: client },
-    }));
+    const objs = allObjects(
+      desiredObjects(c, v.spec, {
+        clusterId: 'cid-contract',
+        bootstrap: Bootstrap.allowed,
+        statefulSetReplicas: 2,
+        gossipKey: gossipKey(),
+        externalAddresses: { [`${n}-0`]: '203.0.113.9:30400' },
+        certificates: { caCertPem: ca.certPem, servers, users, operator: client },
+      }),
+    );
     return { objs, ns };
   }
 
   /** Mounts every volume of the pod template as the kubelet would, under `root`, and builds the container's environment. */
   function materialize(objs: ReturnType<typeof allObjects>, ns: string, pod: string, podIp: string): MaterializedPod {
     const root = join(dir, pod);
-    const remap = (p: string): string => p.replaceAll(PATHS.config, join(root, 'config')).replaceAll(PATHS.tls, join(root, 'tls'))
-      .replaceAll(PATHS.gossip, join(root, 'gossip')).replaceAll(PATHS.data, join(root, 'data'));
+    const remap = (p: string): string =>
+      p
+        .replaceAll(PATHS.config, join(root, 'config'))
+        .replaceAll(PATHS.tls, join(root, 'tls'))
+        .replaceAll(PATHS.gossip, join(root, 'gossip'))
+        .replaceAll(PATHS.data, join(root, 'data'));
     const sts = objs.find((o) => o.kind === 'StatefulSet') as V1StatefulSet;
     const spec = sts.spec?.template.spec;
     const container = spec?.containers[0] as V1Container;
@@ -91,8 +124,11 @@ describe('node contract: the cluster agent runs on what the model renders (examp
     const fields: Record<string, string> = { 'metadata.name': pod, 'metadata.namespace': ns, 'status.podIP': podIp };
     const env: Record<string, string> = {};
     for (const e of container.env ?? []) {
-      if (e.valueFrom?.fieldRef) env[e.name] = fields[e.valueFrom.fieldRef.fieldPath] ?? assert.fail(`unknown fieldRef ${e.valueFrom.fieldRef.fieldPath}`);
-      else if (e.value !== undefined) env[e.name] = remap(e.value.replace(/\$\((\w+)\)/g, (_m, k: string) => env[k] ?? ''));
+      if (e.valueFrom?.fieldRef)
+        env[e.name] =
+          fields[e.valueFrom.fieldRef.fieldPath] ?? assert.fail(`unknown fieldRef ${e.valueFrom.fieldRef.fieldPath}`);
+      else if (e.value !== undefined)
+        env[e.name] = remap(e.value.replace(/\$\((\w+)\)/g, (_m, k: string) => env[k] ?? ''));
     }
     assert.equal(container.args?.[0], 'agent');
     return { args: (container.args ?? []).map(remap), env };
@@ -104,25 +140,48 @@ describe('node contract: the cluster agent runs on what the model renders (examp
     const file = join(root, 'config', 'node.yaml');
     const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     for (const [k, val] of Object.entries(doc)) {
-      if (typeof val === 'string') doc[k] = val.replaceAll(PATHS.config, join(root, 'config')).replaceAll(PATHS.tls, join(root, 'tls'))
-        .replaceAll(PATHS.gossip, join(root, 'gossip')).replaceAll(PATHS.data, join(root, 'data'));
+      if (typeof val === 'string')
+        doc[k] = val
+          .replaceAll(PATHS.config, join(root, 'config'))
+          .replaceAll(PATHS.tls, join(root, 'tls'))
+          .replaceAll(PATHS.gossip, join(root, 'gossip'))
+          .replaceAll(PATHS.data, join(root, 'data'));
     }
     writeFileSync(file, JSON.stringify(doc));
   }
 
   function start(p: MaterializedPod): { child: ChildProcess; out: () => string } {
     // Test-only overrides: loopback and free ports instead of the pod's 0.0.0.0:8401/8400/8402/8403.
-    const env = { ...process.env, ...p.env, COMMITLOG_BIND_ADDR: '127.0.0.1:0', COMMITLOG_RPC_PORT: '0', COMMITLOG_HTTP_PORT: '0', COMMITLOG_JSON_PORT: '0', COMMITLOG_GOSSIP_ADVERTISE_ADDR: '', COMMITLOG_RAFT_PRESET: 'test' };
-    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...p.args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = {
+      ...process.env,
+      ...p.env,
+      COMMITLOG_BIND_ADDR: '127.0.0.1:0',
+      COMMITLOG_RPC_PORT: '0',
+      COMMITLOG_HTTP_PORT: '0',
+      COMMITLOG_JSON_PORT: '0',
+      COMMITLOG_GOSSIP_ADVERTISE_ADDR: '',
+      COMMITLOG_RAFT_PRESET: 'test',
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...p.args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     let out = '';
-    child.stdout?.on('data', (b: Buffer) => { out += b.toString(); });
-    child.stderr?.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    child.stderr?.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
     return { child, out: () => out };
   }
 
   const started = (out: string): Record<string, unknown> | undefined =>
-    out.split('\n').filter((l) => l.includes('"agent started"')).map((l) => JSON.parse(l) as Record<string, unknown>)[0];
+    out
+      .split('\n')
+      .filter((l) => l.includes('"agent started"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)[0];
 
   it('pod 0 bootstraps, pod 1 does not; both start; the plaintext probes see liveness and then readiness on the RPC port', async () => {
     const { objs, ns } = await render();
@@ -136,7 +195,12 @@ describe('node contract: the cluster agent runs on what the model renders (examp
     });
     const [p0, p1] = pods.map((p) => p.run);
     assert.ok(p0 && p1);
-    await until(() => [p0, p1].every((p) => started(p.out()) !== undefined || p.child.exitCode !== null), 'both agents to start', 25_000, 50);
+    await until(
+      () => [p0, p1].every((p) => started(p.out()) !== undefined || p.child.exitCode !== null),
+      'both agents to start',
+      25_000,
+      50,
+    );
     const s0 = started(p0.out());
     const s1 = started(p1.out());
     assert.ok(s0, `orders-0 did not start:\n${p0.out()}`);
@@ -149,21 +213,39 @@ describe('node contract: the cluster agent runs on what the model renders (examp
 
     const check = (port: unknown, service: string): Promise<Serving> => {
       const h = new HealthClient(`127.0.0.1:${String(port)}`, credentials.createInsecure());
-      return new Promise<Serving>((res, rej) => h.check({ service }, new Metadata(), { deadline: Date.now() + 3000 }, (err: ServiceError | null, r: HealthCheckResponse) => {
-        h.close();
-        if (err) rej(err);
-        else res(r.status);
-      }));
+      return new Promise<Serving>((res, rej) =>
+        h.check(
+          { service },
+          new Metadata(),
+          { deadline: Date.now() + 3000 },
+          (err: ServiceError | null, r: HealthCheckResponse) => {
+            h.close();
+            if (err) rej(err);
+            else res(r.status);
+          },
+        ),
+      );
     };
     assert.equal(await check(s0.rpcPort, ''), Serving.SERVING, 'liveness');
-    await until(async () => (await check(s0.rpcPort, 'log.v1.Log')) === Serving.SERVING, 'orders-0 ready (bootstrapped leader)', 10_000, 100);
+    await until(
+      async () => (await check(s0.rpcPort, 'log.v1.Log')) === Serving.SERVING,
+      'orders-0 ready (bootstrapped leader)',
+      10_000,
+      100,
+    );
     // orders-1 cannot reach the seeds (cluster DNS names) here: live, never added, not ready.
     assert.equal(await check(s1.rpcPort, ''), Serving.SERVING);
     assert.equal(await check(s1.rpcPort, 'log.v1.Log'), Serving.NOT_SERVING);
 
     for (const p of [p0, p1]) p.child.kill('SIGTERM');
-    const codes = await Promise.all([p0, p1].map((p) => new Promise<number | null>((r) => (p.child.exitCode !== null ? r(p.child.exitCode) : p.child.on('exit', (code) => r(code))))));
+    const codes = await Promise.all(
+      [p0, p1].map(
+        (p) =>
+          new Promise<number | null>((r) =>
+            p.child.exitCode !== null ? r(p.child.exitCode) : p.child.on('exit', (code) => r(code)),
+          ),
+      ),
+    );
     assert.deepEqual(codes, [0, 0], 'graceful stop');
   });
 });
-

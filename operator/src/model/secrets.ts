@@ -12,8 +12,18 @@ import { commonLabels, namesOf, ownerReference } from './names.js';
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 
-function secret(c: CommitLogCluster, name: string, component: string, type: string, data: Record<string, string>): V1Secret {
-  const sorted = Object.fromEntries(Object.entries(data).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, b64(v)]));
+function secret(
+  c: CommitLogCluster,
+  name: string,
+  component: string,
+  type: string,
+  data: Record<string, string>,
+): V1Secret {
+  const sorted = Object.fromEntries(
+    Object.entries(data)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => [k, b64(v)]),
+  );
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -36,7 +46,12 @@ export function secrets(c: CommitLogCluster, inputs: ModelInputs): V1Secret[] {
   if (!certs) return out;
   const ca = certs.caCertPem;
   if (certs.generatedCa) {
-    out.push(secret(c, names.caSecret, 'ca', 'kubernetes.io/tls', { 'tls.crt': certs.generatedCa.certPem, 'tls.key': certs.generatedCa.keyPem }));
+    out.push(
+      secret(c, names.caSecret, 'ca', 'kubernetes.io/tls', {
+        'tls.crt': certs.generatedCa.certPem,
+        'tls.key': certs.generatedCa.keyPem,
+      }),
+    );
   }
   const serverFiles: Record<string, string> = { 'ca.crt': ca };
   for (const [pod, pair] of Object.entries(certs.servers)) {
@@ -44,9 +59,21 @@ export function secrets(c: CommitLogCluster, inputs: ModelInputs): V1Secret[] {
     serverFiles[`${pod}.key`] = pair.keyPem;
   }
   out.push(secret(c, names.serverSecret, 'server-tls', 'Opaque', serverFiles));
-  out.push(secret(c, names.operatorSecret, 'operator-tls', 'kubernetes.io/tls', { 'ca.crt': ca, 'tls.crt': certs.operator.certPem, 'tls.key': certs.operator.keyPem }));
+  out.push(
+    secret(c, names.operatorSecret, 'operator-tls', 'kubernetes.io/tls', {
+      'ca.crt': ca,
+      'tls.crt': certs.operator.certPem,
+      'tls.key': certs.operator.keyPem,
+    }),
+  );
   for (const [user, pair] of Object.entries(certs.users).sort(([a], [b]) => a.localeCompare(b))) {
-    out.push(secret(c, names.userSecret(user), 'client-tls', 'kubernetes.io/tls', { 'ca.crt': ca, 'tls.crt': pair.certPem, 'tls.key': pair.keyPem }));
+    out.push(
+      secret(c, names.userSecret(user), 'client-tls', 'kubernetes.io/tls', {
+        'ca.crt': ca,
+        'tls.crt': pair.certPem,
+        'tls.key': pair.keyPem,
+      }),
+    );
   }
   return out;
 }

@@ -18,7 +18,12 @@ function meta(c: CommitLogCluster, name: string, component: string, annotations?
   };
 }
 
-const rpcPort = (spec: ResolvedSpec): V1ServicePort => ({ name: 'rpc', port: spec.ports.rpc, targetPort: 'rpc', protocol: 'TCP' });
+const rpcPort = (spec: ResolvedSpec): V1ServicePort => ({
+  name: 'rpc',
+  port: spec.ports.rpc,
+  targetPort: 'rpc',
+  protocol: 'TCP',
+});
 
 /** The headless Service `<name>-headless`. */
 export function headlessService(c: CommitLogCluster, spec: ResolvedSpec): V1Service {
@@ -70,7 +75,8 @@ export function externalServices(c: CommitLogCluster, spec: ResolvedSpec, replic
       selector: { ...selectorLabels(c.metadata.name), [LABELS.podName]: names.pod(i) },
       ports: [rpcPort(spec)],
       ...(type === 'LoadBalancer' && spec.external.loadBalancerSourceRanges.length > 0
-        ? { loadBalancerSourceRanges: [...spec.external.loadBalancerSourceRanges] } : {}),
+        ? { loadBalancerSourceRanges: [...spec.external.loadBalancerSourceRanges] }
+        : {}),
     },
   }));
 }

@@ -20,10 +20,12 @@ function defaultAffinity(n: string): V1Affinity {
   // Preferred, not required: a 5-member cluster on a 3-node kind cluster must still schedule.
   return {
     podAntiAffinity: {
-      preferredDuringSchedulingIgnoredDuringExecution: [{
-        weight: 100,
-        podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selectorLabels(n) } },
-      }],
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        {
+          weight: 100,
+          podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selectorLabels(n) } },
+        },
+      ],
     },
   };
 }
@@ -32,7 +34,13 @@ function defaultAffinity(n: string): V1Affinity {
  * The StatefulSet `<name>` with `replicas` pods and the pod template hash `configHash`; its
  * volume claim template asks for `claimSize` (default `spec.storage.size`).
  */
-export function statefulSet(c: CommitLogCluster, spec: ResolvedSpec, replicas: number, configHash: string, claimSize = spec.storage.size): V1StatefulSet {
+export function statefulSet(
+  c: CommitLogCluster,
+  spec: ResolvedSpec,
+  replicas: number,
+  configHash: string,
+  claimSize = spec.storage.size,
+): V1StatefulSet {
   const n = c.metadata.name;
   const names = namesOf(n);
   const pod = spec.pod;
@@ -75,7 +83,10 @@ export function statefulSet(c: CommitLogCluster, spec: ResolvedSpec, replicas: n
       // member is ready, followers first and the Raft leader last.
       updateStrategy: { type: 'OnDelete' },
       selector: { matchLabels: selectorLabels(n) },
-      persistentVolumeClaimRetentionPolicy: { whenScaled: spec.storage.whenScaled, whenDeleted: spec.storage.whenDeleted },
+      persistentVolumeClaimRetentionPolicy: {
+        whenScaled: spec.storage.whenScaled,
+        whenDeleted: spec.storage.whenDeleted,
+      },
       template: {
         metadata: {
           labels: { ...(pod.labels ?? {}), ...commonLabels(n, 'node') },
@@ -84,63 +95,86 @@ export function statefulSet(c: CommitLogCluster, spec: ResolvedSpec, replicas: n
         spec: {
           // SIGTERM makes a leader hand leadership over before it stops.
           terminationGracePeriodSeconds: 60,
-          securityContext: { runAsNonRoot: true, runAsUser: NODE_UID, runAsGroup: NODE_UID, fsGroup: NODE_UID, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: NODE_UID,
+            runAsGroup: NODE_UID,
+            fsGroup: NODE_UID,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           affinity: (pod.affinity as V1Affinity | undefined) ?? defaultAffinity(n),
           ...(pod.nodeSelector ? { nodeSelector: { ...pod.nodeSelector } } : {}),
           ...(pod.tolerations ? { tolerations: pod.tolerations as unknown as V1Toleration[] } : {}),
           ...(pod.priorityClassName ? { priorityClassName: pod.priorityClassName } : {}),
           enableServiceLinks: false,
-          containers: [{
-            name: 'node',
-            image: spec.image,
-            imagePullPolicy: spec.imagePullPolicy,
-            args: ['agent', '--config-file', `${PATHS.config}/node.yaml`],
-            // Pod-specific agent options: the environment overrides the shared config file,
-            // and Kubernetes expands $(POD_NAME) in values.
-            env: [
-              { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-              { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-              { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-              { name: 'COMMITLOG_NODE_NAME', value: '$(POD_NAME)' },
-              { name: 'COMMITLOG_ADVERTISE_ADDR', value: `$(POD_NAME).${names.headlessService}.$(POD_NAMESPACE).svc:${spec.ports.rpc}` },
-              // Gossip carries addresses in packets: peers dial the pod IP, not a DNS name.
-              { name: 'COMMITLOG_GOSSIP_ADVERTISE_ADDR', value: `$(POD_IP):${spec.ports.gossip}` },
-              ...(spec.tls.enabled ? [
-                { name: 'COMMITLOG_SERVER_TLS_CERT_FILE', value: `${PATHS.tls}/$(POD_NAME).crt` },
-                { name: 'COMMITLOG_SERVER_TLS_KEY_FILE', value: `${PATHS.tls}/$(POD_NAME).key` },
-                { name: 'COMMITLOG_PEER_TLS_CERT_FILE', value: `${PATHS.tls}/$(POD_NAME).crt` },
-                { name: 'COMMITLOG_PEER_TLS_KEY_FILE', value: `${PATHS.tls}/$(POD_NAME).key` },
-              ] : []),
-            ],
-            ports: [
-              { name: 'rpc', containerPort: spec.ports.rpc, protocol: 'TCP' },
-              { name: 'gossip-tcp', containerPort: spec.ports.gossip, protocol: 'TCP' },
-              { name: 'gossip-udp', containerPort: spec.ports.gossip, protocol: 'UDP' },
-              { name: 'http', containerPort: spec.ports.http, protocol: 'TCP' },
-            ],
-            startupProbe: grpcProbe(undefined, 5, 60),
-            livenessProbe: grpcProbe(undefined, 10, 3),
-            readinessProbe: grpcProbe('log.v1.Log', 5, 3),
-            ...(spec.resources.requests || spec.resources.limits ? { resources: {
-              ...(spec.resources.requests ? { requests: { ...spec.resources.requests } } : {}),
-              ...(spec.resources.limits ? { limits: { ...spec.resources.limits } } : {}),
-            } } : {}),
-            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-            volumeMounts: mounts,
-          }],
+          containers: [
+            {
+              name: 'node',
+              image: spec.image,
+              imagePullPolicy: spec.imagePullPolicy,
+              args: ['agent', '--config-file', `${PATHS.config}/node.yaml`],
+              // Pod-specific agent options: the environment overrides the shared config file,
+              // and Kubernetes expands $(POD_NAME) in values.
+              env: [
+                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                { name: 'COMMITLOG_NODE_NAME', value: '$(POD_NAME)' },
+                {
+                  name: 'COMMITLOG_ADVERTISE_ADDR',
+                  value: `$(POD_NAME).${names.headlessService}.$(POD_NAMESPACE).svc:${spec.ports.rpc}`,
+                },
+                // Gossip carries addresses in packets: peers dial the pod IP, not a DNS name.
+                { name: 'COMMITLOG_GOSSIP_ADVERTISE_ADDR', value: `$(POD_IP):${spec.ports.gossip}` },
+                ...(spec.tls.enabled
+                  ? [
+                      { name: 'COMMITLOG_SERVER_TLS_CERT_FILE', value: `${PATHS.tls}/$(POD_NAME).crt` },
+                      { name: 'COMMITLOG_SERVER_TLS_KEY_FILE', value: `${PATHS.tls}/$(POD_NAME).key` },
+                      { name: 'COMMITLOG_PEER_TLS_CERT_FILE', value: `${PATHS.tls}/$(POD_NAME).crt` },
+                      { name: 'COMMITLOG_PEER_TLS_KEY_FILE', value: `${PATHS.tls}/$(POD_NAME).key` },
+                    ]
+                  : []),
+              ],
+              ports: [
+                { name: 'rpc', containerPort: spec.ports.rpc, protocol: 'TCP' },
+                { name: 'gossip-tcp', containerPort: spec.ports.gossip, protocol: 'TCP' },
+                { name: 'gossip-udp', containerPort: spec.ports.gossip, protocol: 'UDP' },
+                { name: 'http', containerPort: spec.ports.http, protocol: 'TCP' },
+              ],
+              startupProbe: grpcProbe(undefined, 5, 60),
+              livenessProbe: grpcProbe(undefined, 10, 3),
+              readinessProbe: grpcProbe('log.v1.Log', 5, 3),
+              ...(spec.resources.requests || spec.resources.limits
+                ? {
+                    resources: {
+                      ...(spec.resources.requests ? { requests: { ...spec.resources.requests } } : {}),
+                      ...(spec.resources.limits ? { limits: { ...spec.resources.limits } } : {}),
+                    },
+                  }
+                : {}),
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: mounts,
+            },
+          ],
           volumes,
         },
       },
-      volumeClaimTemplates: [{
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: { name: 'data', labels: commonLabels(n, 'node') },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          resources: { requests: { storage: claimSize } },
-          ...(spec.storage.storageClassName !== undefined ? { storageClassName: spec.storage.storageClassName } : {}),
+      volumeClaimTemplates: [
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: 'data', labels: commonLabels(n, 'node') },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            resources: { requests: { storage: claimSize } },
+            ...(spec.storage.storageClassName !== undefined ? { storageClassName: spec.storage.storageClassName } : {}),
+          },
         },
-      }],
+      ],
     },
   };
 }

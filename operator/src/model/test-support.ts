@@ -11,5 +11,8 @@ const root = resolve(import.meta.dirname, '../../..');
 /** Loads `examples/<file>` with namespace `default`, a fixed uid and generation 1. */
 export function loadExample(file: string): CommitLogCluster {
   const doc = parse(readFileSync(resolve(root, 'examples', file), 'utf8')) as CommitLogCluster;
-  return { ...doc, metadata: { ...doc.metadata, namespace: 'default', uid: '00000000-0000-4000-8000-000000000001', generation: 1 } };
+  return {
+    ...doc,
+    metadata: { ...doc.metadata, namespace: 'default', uid: '00000000-0000-4000-8000-000000000001', generation: 1 },
+  };
 }

@@ -10,8 +10,7 @@ import { parseQuantity } from './quantity.js';
 
 /** Outcome of {@link validateCluster}: the resolved spec, or every problem found. */
 export type Validation =
-  | { readonly ok: true; readonly spec: ResolvedSpec }
-  | { readonly ok: false; readonly errors: readonly string[] };
+  { readonly ok: true; readonly spec: ResolvedSpec } | { readonly ok: false; readonly errors: readonly string[] };
 
 const DNS_1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const IMAGE = /^[^\s]+$/;
@@ -31,23 +30,29 @@ export function validateCluster(c: CommitLogCluster): Validation {
   const name = c.metadata.name;
   const spec = resolveSpec(c.spec);
   if (name.length > 40) errors.push(RULES.nameLength);
-  if (!DNS_1035.test(name)) errors.push(`metadata.name "${name}" must start with a letter and contain only lowercase letters, digits and '-': Service names are derived from it`);
+  if (!DNS_1035.test(name))
+    errors.push(
+      `metadata.name "${name}" must start with a letter and contain only lowercase letters, digits and '-': Service names are derived from it`,
+    );
   if (!Number.isInteger(spec.replicas) || spec.replicas < 1) errors.push(RULES.replicasMin);
   if (spec.replicas > 15) errors.push(RULES.replicasMax);
   if (!IMAGE.test(spec.image)) errors.push(`spec.image "${spec.image}" is not a valid image reference`);
 
   const size = parseQuantity(spec.storage.size);
-  if (size === undefined || size <= 0) errors.push(`spec.storage.size "${spec.storage.size}" is not a positive quantity (examples: 1Gi, 500Mi)`);
+  if (size === undefined || size <= 0)
+    errors.push(`spec.storage.size "${spec.storage.size}" is not a positive quantity (examples: 1Gi, 500Mi)`);
   for (const kind of ['requests', 'limits'] as const) {
     for (const [res, q] of Object.entries(spec.resources[kind] ?? {})) {
-      if (parseQuantity(q) === undefined) errors.push(`spec.resources.${kind}.${res} "${q}" is not a quantity (examples: 500m, 1, 256Mi)`);
+      if (parseQuantity(q) === undefined)
+        errors.push(`spec.resources.${kind}.${res} "${q}" is not a quantity (examples: 500m, 1, 256Mi)`);
     }
   }
   for (const [res, req] of Object.entries(spec.resources.requests ?? {})) {
     const lim = spec.resources.limits?.[res];
     const r = parseQuantity(req);
     const l = lim === undefined ? undefined : parseQuantity(lim);
-    if (r !== undefined && l !== undefined && r > l) errors.push(`spec.resources.requests.${res} (${req}) exceeds spec.resources.limits.${res} (${lim})`);
+    if (r !== undefined && l !== undefined && r > l)
+      errors.push(`spec.resources.requests.${res} (${req}) exceeds spec.resources.limits.${res} (${lim})`);
   }
 
   const { rpc, gossip, http } = spec.ports;
@@ -62,12 +67,17 @@ export function validateCluster(c: CommitLogCluster): Validation {
     users.add(u.name);
   }
   for (const r of spec.acl.rules) {
-    if (!users.has(r.user)) { errors.push(RULES.aclRuleUser); break; }
+    if (!users.has(r.user)) {
+      errors.push(RULES.aclRuleUser);
+      break;
+    }
   }
 
-  if (spec.external.type !== 'LoadBalancer' && spec.external.loadBalancerSourceRanges.length > 0) errors.push(RULES.sourceRangesNeedLb);
+  if (spec.external.type !== 'LoadBalancer' && spec.external.loadBalancerSourceRanges.length > 0)
+    errors.push(RULES.sourceRangesNeedLb);
   spec.external.loadBalancerSourceRanges.forEach((r, i) => {
-    if (!isCidr(r)) errors.push(`spec.external.loadBalancerSourceRanges[${i}] "${r}" is not a CIDR (example: 203.0.113.0/24)`);
+    if (!isCidr(r))
+      errors.push(`spec.external.loadBalancerSourceRanges[${i}] "${r}" is not a CIDR (example: 203.0.113.0/24)`);
   });
 
   if (spec.log.segmentBytes < 1024) errors.push(RULES.segmentMin);

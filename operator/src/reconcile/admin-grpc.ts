@@ -12,8 +12,11 @@ const READ_DEADLINE_MS = 5_000;
 const CHANGE_DEADLINE_MS = 30_000;
 
 const ROLE_NAMES: Readonly<Record<number, AdminStatus['role']>> = {
-  [Role.ROLE_LEADER]: 'leader', [Role.ROLE_FOLLOWER]: 'follower', [Role.ROLE_CANDIDATE]: 'candidate',
-  [Role.ROLE_LEARNER]: 'learner', [Role.ROLE_STANDALONE]: 'standalone',
+  [Role.ROLE_LEADER]: 'leader',
+  [Role.ROLE_FOLLOWER]: 'follower',
+  [Role.ROLE_CANDIDATE]: 'candidate',
+  [Role.ROLE_LEARNER]: 'learner',
+  [Role.ROLE_STANDALONE]: 'standalone',
 };
 
 function toMember(m: Member): AdminMember {
@@ -27,11 +30,18 @@ function toMember(m: Member): AdminMember {
   };
 }
 
-type Call<Req, Res> = (req: Req, md: Metadata, opts: { deadline: Date }, cb: (err: ServiceError | null, res: Res) => void) => unknown;
+type Call<Req, Res> = (
+  req: Req,
+  md: Metadata,
+  opts: { deadline: Date },
+  cb: (err: ServiceError | null, res: Res) => void,
+) => unknown;
 
 function unary<Req, Res>(client: AdminClient, f: Call<Req, Res>, req: Req, ms: number): Promise<Res> {
   return new Promise((resolve, reject) => {
-    f.call(client, req, new Metadata(), { deadline: new Date(Date.now() + ms) }, (err, res) => (err ? reject(err) : resolve(res)));
+    f.call(client, req, new Metadata(), { deadline: new Date(Date.now() + ms) }, (err, res) =>
+      err ? reject(err) : resolve(res),
+    );
   });
 }
 
@@ -43,7 +53,8 @@ export class GrpcNodeAdmin implements NodeAdmin {
   constructor(
     private readonly target: Parameters<NodeAdminFactory>[0],
     /** Where to dial a pod; tests point it at 127.0.0.1. */
-    private readonly addressOf: (pod: string) => string = (pod) => `${pod}.${target.headlessService}.${target.namespace}.svc:${target.rpcPort}`,
+    private readonly addressOf: (pod: string) => string = (pod) =>
+      `${pod}.${target.headlessService}.${target.namespace}.svc:${target.rpcPort}`,
   ) {
     const t = target.tls;
     this.creds = t
@@ -62,7 +73,12 @@ export class GrpcNodeAdmin implements NodeAdmin {
 
   async status(pod: string): Promise<AdminStatus> {
     const c = this.client(pod);
-    const r = await unary(c, c.getStatus as Call<object, { nodeId: string; clusterId: string; leaderId: string; role: number }>, {}, READ_DEADLINE_MS);
+    const r = await unary(
+      c,
+      c.getStatus as Call<object, { nodeId: string; clusterId: string; leaderId: string; role: number }>,
+      {},
+      READ_DEADLINE_MS,
+    );
     return { nodeId: r.nodeId, clusterId: r.clusterId, leaderId: r.leaderId, role: ROLE_NAMES[r.role] ?? 'unknown' };
   }
 
@@ -80,7 +96,12 @@ export class GrpcNodeAdmin implements NodeAdmin {
 
   async transferLeadership(leaderPod: string, targetId?: string): Promise<string> {
     const c = this.client(leaderPod);
-    const r = await unary(c, c.transferLeadership as Call<{ targetId: string }, { leaderId: string }>, { targetId: targetId ?? '' }, CHANGE_DEADLINE_MS);
+    const r = await unary(
+      c,
+      c.transferLeadership as Call<{ targetId: string }, { leaderId: string }>,
+      { targetId: targetId ?? '' },
+      CHANGE_DEADLINE_MS,
+    );
     return r.leaderId;
   }
 

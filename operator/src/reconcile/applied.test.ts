@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import { APPLIED_HASH, applyReason, canonicalJson, desiredHash, stamped } from './applied.js';
 
-const desired = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'n', annotations: { a: '1' } }, spec: { ports: [{ port: 1 }] } };
+const desired = {
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 's', namespace: 'n', annotations: { a: '1' } },
+  spec: { ports: [{ port: 1 }] },
+};
 
 describe('applied-hash comparison', () => {
   it('hashes equal objects equally whatever their key order', () => {
     assert.equal(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] }), '{"a":[{"c":3,"d":2}],"b":1}');
-    assert.equal(desiredHash({ kind: 'Service', apiVersion: 'v1' }), desiredHash({ apiVersion: 'v1', kind: 'Service' }));
+    assert.equal(
+      desiredHash({ kind: 'Service', apiVersion: 'v1' }),
+      desiredHash({ apiVersion: 'v1', kind: 'Service' }),
+    );
   });
 
   it('a live child stamped from the same desired object needs no apply, even with server defaults added', () => {
@@ -18,7 +26,10 @@ describe('applied-hash comparison', () => {
     const live = stamped(desired);
     const without = { ...desired, metadata: { name: 's', namespace: 'n' } };
     assert.equal(applyReason(live, without), 'spec-changed');
-    assert.equal((stamped(without).metadata as { annotations: Record<string, string> }).annotations[APPLIED_HASH], desiredHash(without));
+    assert.equal(
+      (stamped(without).metadata as { annotations: Record<string, string> }).annotations[APPLIED_HASH],
+      desiredHash(without),
+    );
   });
 
   it('a live child edited by someone else is re-applied (drift), a missing one created', () => {

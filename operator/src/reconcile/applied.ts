@@ -22,7 +22,9 @@ export const APPLIED_HASH = 'commitlog.dev/applied-hash';
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (typeof v === 'object' && v !== null) {
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';
@@ -33,12 +35,17 @@ export function desiredHash(o: KubeObject): string {
   return createHash('sha256').update(canonicalJson(o)).digest('base64url');
 }
 
-interface Annotated { readonly metadata?: { readonly annotations?: Readonly<Record<string, string>> } }
+interface Annotated {
+  readonly metadata?: { readonly annotations?: Readonly<Record<string, string>> };
+}
 
 /** `o` with the {@link APPLIED_HASH} annotation of its own hash added: what gets applied. */
 export function stamped(o: KubeObject): KubeObject {
   const meta = (o.metadata ?? {}) as { readonly annotations?: Readonly<Record<string, string>> };
-  return { ...o, metadata: { ...meta, annotations: { ...(meta.annotations ?? {}), [APPLIED_HASH]: desiredHash(o) } } } as KubeObject;
+  return {
+    ...o,
+    metadata: { ...meta, annotations: { ...(meta.annotations ?? {}), [APPLIED_HASH]: desiredHash(o) } },
+  } as KubeObject;
 }
 
 /** Why `desired` must be applied over `live`, or undefined when the live child is up to date. */

@@ -15,13 +15,21 @@ import { clientDnsNames, namesOf, NODE_CN, OPERATOR_CN, podDnsNames } from '../m
 
 /** Outcome of the certificates step. */
 export type CertificatesOutcome =
-  | { readonly ok: true; readonly certificates: Certificates; readonly expiry: string; readonly issued: readonly string[] }
+  | {
+      readonly ok: true;
+      readonly certificates: Certificates;
+      readonly expiry: string;
+      readonly issued: readonly string[];
+    }
   | { readonly ok: false; readonly error: string };
 
-interface SecretObj extends KubeObj { readonly data?: Readonly<Record<string, string>> }
+interface SecretObj extends KubeObj {
+  readonly data?: Readonly<Record<string, string>>;
+}
 
 const CA_DAYS = 3650;
-const decode = (s: string | undefined): string | undefined => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
+const decode = (s: string | undefined): string | undefined =>
+  s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8');
 
 function pairFrom(secret: SecretObj | undefined, certKey: string, keyKey: string): PemPair | undefined {
   const certPem = decode(secret?.data?.[certKey]);
@@ -30,8 +38,15 @@ function pairFrom(secret: SecretObj | undefined, certKey: string, keyKey: string
 }
 
 /** The server certificate SANs of pod `ordinal`: peer names, client Service names, external host. */
-export function serverNames(c: CommitLogCluster, ordinal: number, externalHost: string | undefined): { dnsNames: string[]; ipAddresses: string[] } {
-  const dns = [...podDnsNames(c.metadata.name, c.metadata.namespace, ordinal), ...clientDnsNames(c.metadata.name, c.metadata.namespace)];
+export function serverNames(
+  c: CommitLogCluster,
+  ordinal: number,
+  externalHost: string | undefined,
+): { dnsNames: string[]; ipAddresses: string[] } {
+  const dns = [
+    ...podDnsNames(c.metadata.name, c.metadata.namespace, ordinal),
+    ...clientDnsNames(c.metadata.name, c.metadata.namespace),
+  ];
   const ips: string[] = [];
   if (externalHost) (isIP(externalHost) ? ips : dns).push(externalHost);
   return { dnsNames: dns, ipAddresses: ips };
@@ -41,8 +56,12 @@ export function serverNames(c: CommitLogCluster, ordinal: number, externalHost: 
  * Runs the step for pods `0..pods-1`. `externalHosts` maps pod name → external host (no port).
  */
 export async function certificatesStep(
-  client: KubeClient, c: CommitLogCluster, spec: ResolvedSpec, pods: number,
-  externalHosts: Readonly<Record<string, string>>, now: Date,
+  client: KubeClient,
+  c: CommitLogCluster,
+  spec: ResolvedSpec,
+  pods: number,
+  externalHosts: Readonly<Record<string, string>>,
+  now: Date,
 ): Promise<CertificatesOutcome> {
   const ns = c.metadata.namespace;
   const names = namesOf(c.metadata.name);
@@ -53,7 +72,8 @@ export async function certificatesStep(
   if (spec.tls.caSecretName !== undefined) {
     const s = await client.get<SecretObj>(RESOURCES.secret, ns, spec.tls.caSecretName);
     const pair = pairFrom(s, 'tls.crt', 'tls.key');
-    if (!pair) return { ok: false, error: `CA Secret ${spec.tls.caSecretName} not found or without tls.crt and tls.key` };
+    if (!pair)
+      return { ok: false, error: `CA Secret ${spec.tls.caSecretName} not found or without tls.crt and tls.key` };
     ca = pair;
   } else {
     const existing = pairFrom(await client.get<SecretObj>(RESOURCES.secret, ns, names.caSecret), 'tls.crt', 'tls.key');
@@ -68,8 +88,22 @@ export async function certificatesStep(
   }
 
   const days = spec.tls.validityDays;
-  const keepOrIssue = async (label: string, existing: PemPair | undefined, cn: string, dnsNames: string[], ipAddresses: string[], usage: 'server' | 'client'): Promise<PemPair> => {
-    const reason = renewReason(existing, { caCertPem: ca.certPem, commonName: cn, dnsNames, ipAddresses, now, renewBeforeDays });
+  const keepOrIssue = async (
+    label: string,
+    existing: PemPair | undefined,
+    cn: string,
+    dnsNames: string[],
+    ipAddresses: string[],
+    usage: 'server' | 'client',
+  ): Promise<PemPair> => {
+    const reason = renewReason(existing, {
+      caCertPem: ca.certPem,
+      commonName: cn,
+      dnsNames,
+      ipAddresses,
+      now,
+      renewBeforeDays,
+    });
     if (reason === null && existing) return existing;
     issued.push(label);
     return issueLeaf(ca, { commonName: cn, dnsNames, ipAddresses, usage, organization: c.metadata.name }, now, days);
@@ -81,7 +115,14 @@ export async function certificatesStep(
     for (let i = 0; i < pods; i++) {
       const pod = names.pod(i);
       const san = serverNames(c, i, externalHosts[pod]);
-      servers[pod] = await keepOrIssue(pod, pairFrom(serverSecret, `${pod}.crt`, `${pod}.key`), NODE_CN, san.dnsNames, san.ipAddresses, 'server');
+      servers[pod] = await keepOrIssue(
+        pod,
+        pairFrom(serverSecret, `${pod}.crt`, `${pod}.key`),
+        NODE_CN,
+        san.dnsNames,
+        san.ipAddresses,
+        'server',
+      );
     }
     const users: Record<string, PemPair> = {};
     for (const u of spec.acl.users) {
@@ -89,11 +130,24 @@ export async function certificatesStep(
       users[u.name] = await keepOrIssue(`user ${u.name}`, pairFrom(s, 'tls.crt', 'tls.key'), u.name, [], [], 'client');
     }
     const opSecret = await client.get<SecretObj>(RESOURCES.secret, ns, names.operatorSecret);
-    const operator = await keepOrIssue('operator', pairFrom(opSecret, 'tls.crt', 'tls.key'), OPERATOR_CN, [], [], 'client');
-    const expiries = [ca, operator, ...Object.values(servers), ...Object.values(users)]
-      .map((p) => notAfter(p.certPem)?.getTime() ?? Infinity);
+    const operator = await keepOrIssue(
+      'operator',
+      pairFrom(opSecret, 'tls.crt', 'tls.key'),
+      OPERATOR_CN,
+      [],
+      [],
+      'client',
+    );
+    const expiries = [ca, operator, ...Object.values(servers), ...Object.values(users)].map(
+      (p) => notAfter(p.certPem)?.getTime() ?? Infinity,
+    );
     const expiry = new Date(Math.min(...expiries)).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    return { ok: true, certificates: { caCertPem: ca.certPem, ...(generatedCa ? { generatedCa } : {}), servers, users, operator }, expiry, issued };
+    return {
+      ok: true,
+      certificates: { caCertPem: ca.certPem, ...(generatedCa ? { generatedCa } : {}), servers, users, operator },
+      expiry,
+      issued,
+    };
   } catch (e) {
     if (e instanceof CertificateError) return { ok: false, error: e.message };
     throw e;

@@ -14,13 +14,22 @@ describe('compare-before-apply', () => {
 
   it('sees a changed value, a removed list element and a missing field', () => {
     const desired = { spec: { replicas: 3, args: ['a', 'b'], selector: { app: 'x' } } };
-    assert.deepEqual(differences({ spec: { replicas: 2, args: ['a', 'b'], selector: { app: 'x' } } }, desired), ['spec.replicas']);
-    assert.deepEqual(differences({ spec: { replicas: 3, args: ['a', 'b', 'c'], selector: { app: 'x' } } }, desired), ['spec.args']);
+    assert.deepEqual(differences({ spec: { replicas: 2, args: ['a', 'b'], selector: { app: 'x' } } }, desired), [
+      'spec.replicas',
+    ]);
+    assert.deepEqual(differences({ spec: { replicas: 3, args: ['a', 'b', 'c'], selector: { app: 'x' } } }, desired), [
+      'spec.args',
+    ]);
     assert.deepEqual(differences({ spec: { replicas: 3, args: ['a', 'b'] } }, desired), ['spec.selector']);
   });
 
   it('compares resource quantities by amount, as the API server normalizes them', () => {
-    assert.ok(contains({ resources: { requests: { cpu: '500m', memory: '1Gi' } } }, { resources: { requests: { cpu: '0.5', memory: '1024Mi' } } }));
+    assert.ok(
+      contains(
+        { resources: { requests: { cpu: '500m', memory: '1Gi' } } },
+        { resources: { requests: { cpu: '0.5', memory: '1024Mi' } } },
+      ),
+    );
     assert.ok(!contains({ resources: { limits: { cpu: '1' } } }, { resources: { limits: { cpu: '2' } } }));
   });
 

@@ -15,14 +15,26 @@ function isPlain(v: unknown): v is Record<string, unknown> {
 }
 
 function isEmpty(v: unknown): boolean {
-  return v === undefined || v === null || (Array.isArray(v) && v.length === 0) || (isPlain(v) && Object.keys(v).length === 0);
+  return (
+    v === undefined || v === null || (Array.isArray(v) && v.length === 0) || (isPlain(v) && Object.keys(v).length === 0)
+  );
 }
 
 /** True when every field of `desired` is present with the same value in `actual`. */
 export function contains(actual: unknown, desired: unknown, parentKey = ''): boolean {
-  if (isEmpty(desired)) return isEmpty(actual) || desired === actual || (isPlain(desired) && isPlain(actual)) || (Array.isArray(desired) && Array.isArray(actual) && actual.length === 0);
+  if (isEmpty(desired))
+    return (
+      isEmpty(actual) ||
+      desired === actual ||
+      (isPlain(desired) && isPlain(actual)) ||
+      (Array.isArray(desired) && Array.isArray(actual) && actual.length === 0)
+    );
   if (Array.isArray(desired)) {
-    return Array.isArray(actual) && actual.length === desired.length && desired.every((d, i) => contains(actual[i], d, parentKey));
+    return (
+      Array.isArray(actual) &&
+      actual.length === desired.length &&
+      desired.every((d, i) => contains(actual[i], d, parentKey))
+    );
   }
   if (isPlain(desired)) {
     if (!isPlain(actual)) return false;
@@ -30,7 +42,11 @@ export function contains(actual: unknown, desired: unknown, parentKey = ''): boo
     const childKey = (k: string): string => (QUANTITY_PARENTS.has(parentKey) ? QUANTITY : k);
     return Object.entries(desired).every(([k, v]) => contains(actual[k], v, childKey(k)));
   }
-  if (parentKey === QUANTITY && (typeof desired === 'string' || typeof desired === 'number') && (typeof actual === 'string' || typeof actual === 'number')) {
+  if (
+    parentKey === QUANTITY &&
+    (typeof desired === 'string' || typeof desired === 'number') &&
+    (typeof actual === 'string' || typeof actual === 'number')
+  ) {
     return sameQuantity(actual, desired);
   }
   return actual === desired;
@@ -43,7 +59,9 @@ export function contains(actual: unknown, desired: unknown, parentKey = ''): boo
 export function differences(actual: unknown, desired: unknown, path = '', parentKey = ''): string[] {
   if (contains(actual, desired, parentKey)) return [];
   if (isPlain(desired) && isPlain(actual)) {
-    return Object.entries(desired).flatMap(([k, v]) => differences(actual[k], v, path ? `${path}.${k}` : k, QUANTITY_PARENTS.has(parentKey) ? QUANTITY : k));
+    return Object.entries(desired).flatMap(([k, v]) =>
+      differences(actual[k], v, path ? `${path}.${k}` : k, QUANTITY_PARENTS.has(parentKey) ? QUANTITY : k),
+    );
   }
   if (Array.isArray(desired) && Array.isArray(actual) && actual.length === desired.length) {
     return desired.flatMap((d, i) => differences(actual[i], d, `${path}[${i}]`, parentKey));

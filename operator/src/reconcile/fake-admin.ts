@@ -13,7 +13,9 @@ export class FakeNodeAdmin implements NodeAdmin {
   constructor(public members_: AdminMember[]) {}
 
   /** A factory that always returns this instance. */
-  factory(): NodeAdminFactory { return () => this; }
+  factory(): NodeAdminFactory {
+    return () => this;
+  }
 
   private check(pod: string): void {
     if (!this.reachable.has(pod)) throw new Error(`${pod} unreachable`);
@@ -22,7 +24,12 @@ export class FakeNodeAdmin implements NodeAdmin {
   status(pod: string): Promise<AdminStatus> {
     this.check(pod);
     const leader = this.members_.find((m) => m.isLeader)?.id ?? '';
-    return Promise.resolve({ nodeId: pod, clusterId: 'c', leaderId: leader, role: leader === pod ? 'leader' : 'follower' });
+    return Promise.resolve({
+      nodeId: pod,
+      clusterId: 'c',
+      leaderId: leader,
+      role: leader === pod ? 'leader' : 'follower',
+    });
   }
 
   members(pod: string): Promise<readonly AdminMember[]> {
@@ -46,5 +53,7 @@ export class FakeNodeAdmin implements NodeAdmin {
     return Promise.resolve(target);
   }
 
-  close(): void { /* nothing to release */ }
+  close(): void {
+    /* nothing to release */
+  }
 }

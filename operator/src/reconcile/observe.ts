@@ -14,8 +14,13 @@ interface Pod extends KubeObj {
   readonly status?: PodStatusView & { readonly hostIP?: string };
 }
 interface Service extends KubeObj {
-  readonly spec?: { readonly type?: string; readonly ports?: readonly { readonly name?: string; readonly port?: number; readonly nodePort?: number }[] };
-  readonly status?: { readonly loadBalancer?: { readonly ingress?: readonly { readonly ip?: string; readonly hostname?: string }[] } };
+  readonly spec?: {
+    readonly type?: string;
+    readonly ports?: readonly { readonly name?: string; readonly port?: number; readonly nodePort?: number }[];
+  };
+  readonly status?: {
+    readonly loadBalancer?: { readonly ingress?: readonly { readonly ip?: string; readonly hostname?: string }[] };
+  };
 }
 interface Pvc extends KubeObj {
   readonly spec?: { readonly resources?: { readonly requests?: { readonly storage?: string } } };
@@ -25,7 +30,9 @@ interface Pvc extends KubeObj {
 export interface StatefulSetObj extends KubeObj {
   readonly spec?: {
     readonly replicas?: number;
-    readonly volumeClaimTemplates?: readonly { readonly spec?: { readonly resources?: { readonly requests?: { readonly storage?: string } } } }[];
+    readonly volumeClaimTemplates?: readonly {
+      readonly spec?: { readonly resources?: { readonly requests?: { readonly storage?: string } } };
+    }[];
   };
   readonly status?: { readonly updateRevision?: string };
 }
@@ -55,14 +62,18 @@ export async function observe(client: KubeClient, c: CommitLogCluster, rpcPort: 
     client.list<Service>(RESOURCES.service, ns, `${LABELS.instance}=${n},${LABELS.component}=external`),
     client.list<Pvc>(RESOURCES.pvc, ns, selectorString(n)),
   ]);
-  const podItems = [...podList.items].filter((p) => !p.metadata?.deletionTimestamp).sort((a, b) => ordinalOf(a.metadata?.name ?? '') - ordinalOf(b.metadata?.name ?? ''));
+  const podItems = [...podList.items]
+    .filter((p) => !p.metadata?.deletionTimestamp)
+    .sort((a, b) => ordinalOf(a.metadata?.name ?? '') - ordinalOf(b.metadata?.name ?? ''));
   const pods: ObservedPod[] = podItems.map((p) => {
     const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
     return {
       name: p.metadata?.name ?? '',
       ready,
       ...(ready ? {} : { notReady: notReadyReason(p.status) }),
-      ...(p.metadata?.labels?.['controller-revision-hash'] ? { revision: p.metadata.labels['controller-revision-hash'] } : {}),
+      ...(p.metadata?.labels?.['controller-revision-hash']
+        ? { revision: p.metadata.labels['controller-revision-hash'] }
+        : {}),
       internalAddress: `${p.metadata?.name ?? ''}.${names.headlessService}.${ns}.svc:${rpcPort}`,
     };
   });
@@ -85,11 +96,13 @@ export async function observe(client: KubeClient, c: CommitLogCluster, rpcPort: 
     statefulSet: sts,
     pods,
     externalServiceNames: svcList.items.map((s) => s.metadata?.name ?? ''),
-    volumes: pvcList.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => ({
-      name: p.metadata?.name ?? '',
-      ...(p.spec?.resources?.requests?.storage !== undefined ? { requested: p.spec.resources.requests.storage } : {}),
-      ...(p.status?.capacity?.storage !== undefined ? { capacity: p.status.capacity.storage } : {}),
-    })),
+    volumes: pvcList.items
+      .filter((p) => !p.metadata?.deletionTimestamp)
+      .map((p) => ({
+        name: p.metadata?.name ?? '',
+        ...(p.spec?.resources?.requests?.storage !== undefined ? { requested: p.spec.resources.requests.storage } : {}),
+        ...(p.status?.capacity?.storage !== undefined ? { capacity: p.status.capacity.storage } : {}),
+      })),
     externalAddresses: external,
   };
 }

@@ -15,8 +15,18 @@ interface ContainerState {
 /** The pod status fields {@link notReadyReason} reads. */
 export interface PodStatusView {
   readonly phase?: string;
-  readonly conditions?: readonly { readonly type: string; readonly status: string; readonly reason?: string; readonly message?: string }[];
-  readonly containerStatuses?: readonly { readonly name: string; readonly ready?: boolean; readonly state?: ContainerState; readonly lastState?: ContainerState }[];
+  readonly conditions?: readonly {
+    readonly type: string;
+    readonly status: string;
+    readonly reason?: string;
+    readonly message?: string;
+  }[];
+  readonly containerStatuses?: readonly {
+    readonly name: string;
+    readonly ready?: boolean;
+    readonly state?: ContainerState;
+    readonly lastState?: ContainerState;
+  }[];
 }
 
 const MAX = 300;
@@ -30,7 +40,8 @@ function terminated(t: NonNullable<ContainerState['terminated']>): string {
 /** One line saying why the pod with `status` is not ready. */
 export function notReadyReason(status: PodStatusView | undefined): string {
   const scheduled = status?.conditions?.find((c) => c.type === 'PodScheduled');
-  if (scheduled?.status === 'False') return clip(`${scheduled.reason ?? 'Unschedulable'}: ${scheduled.message ?? ''}`.trim());
+  if (scheduled?.status === 'False')
+    return clip(`${scheduled.reason ?? 'Unschedulable'}: ${scheduled.message ?? ''}`.trim());
   for (const cs of status?.containerStatuses ?? []) {
     const w = cs.state?.waiting;
     if (w?.reason && w.reason !== 'ContainerCreating') {
@@ -42,6 +53,7 @@ export function notReadyReason(status: PodStatusView | undefined): string {
   }
   if (!scheduled) return 'Pending: not scheduled yet';
   const ready = status?.conditions?.find((c) => c.type === 'Ready');
-  if (status?.phase === 'Running') return ready?.message ? clip(`readiness probe failing: ${ready.message}`) : 'readiness probe not passing yet';
+  if (status?.phase === 'Running')
+    return ready?.message ? clip(`readiness probe failing: ${ready.message}`) : 'readiness probe not passing yet';
   return status?.phase ?? 'Pending';
 }

@@ -17,7 +17,14 @@
 import { randomUUID } from 'node:crypto';
 import { validateCluster } from '../model/validate.js';
 import type { ResolvedSpec } from '../api/defaults.js';
-import { ANNOTATIONS, API_VERSION, KIND, Phase, type CommitLogCluster, type CommitLogClusterStatus } from '../api/types.js';
+import {
+  ANNOTATIONS,
+  API_VERSION,
+  KIND,
+  Phase,
+  type CommitLogCluster,
+  type CommitLogClusterStatus,
+} from '../api/types.js';
 import { gossipKey as newGossipKey } from '../certs/pki.js';
 import type { KubeClient, KubeObj } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -53,7 +60,10 @@ export interface ReconcilerDeps {
 /** A step failed; `step` names it for metrics and the Degraded message. */
 export class StepError extends Error {
   readonly code = 'RECONCILE_STEP_FAILED';
-  constructor(readonly step: string, override readonly cause: unknown) {
+  constructor(
+    readonly step: string,
+    override readonly cause: unknown,
+  ) {
     super(`step ${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'StepError';
   }
@@ -78,7 +88,9 @@ function stableError(e: unknown): string {
   return m.replace(/ after [\d.]+m?s\b.*$/s, '').replace(/\s*\(?\d{4}-\d{2}-\d{2}T[\d:.]+Z\)?/g, '');
 }
 
-interface SecretObj extends KubeObj { readonly data?: Readonly<Record<string, string>> }
+interface SecretObj extends KubeObj {
+  readonly data?: Readonly<Record<string, string>>;
+}
 
 /** Reconciles CommitLogClusters. */
 export class Reconciler {
@@ -101,12 +113,21 @@ export class Reconciler {
     if (!c || c.metadata.deletionTimestamp) return {}; // children go with it (owner references)
     const log = this.d.log.child({ cluster: name, namespace, reconcileId: randomUUID().slice(0, 8) });
     const generation = c.metadata.generation ?? 0;
-    const nowIso = (): string => this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const nowIso = (): string =>
+      this.now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z');
 
     if (c.metadata.annotations?.[ANNOTATIONS.paused] === 'true') {
       // Paused (Strimzi's pause-reconciliation): no child is read or written; status says so.
       if (await this.writeStatus(c, pausedStatus(c.status, ANNOTATIONS.paused, generation, nowIso()), log)) {
-        await this.d.events.record(c, 'Normal', 'ReconciliationPaused', 'Pause', `${ANNOTATIONS.paused} is "true": the operator changes nothing`);
+        await this.d.events.record(
+          c,
+          'Normal',
+          'ReconciliationPaused',
+          'Pause',
+          `${ANNOTATIONS.paused} is "true": the operator changes nothing`,
+        );
       }
       log.info({ annotation: ANNOTATIONS.paused }, 'reconciliation paused');
       return {};
@@ -115,11 +136,23 @@ export class Reconciler {
     const v = validateCluster(c);
     if (!v.ok) {
       const sts = await client.get<{ spec?: { replicas?: number } } & KubeObj>(RESOURCES.statefulSet, namespace, name);
-      const status = computeStatus({
-        generation, desiredReplicas: c.spec.replicas ?? 0, statefulSetReplicas: sts?.spec?.replicas ?? 0,
-        selector: selectorString(name), podName: namesOf(name).pod, pods: [], clusterId: c.status?.clusterId ?? '', bootstrapped: c.status?.bootstrapped ?? false,
-        invalid: v.errors, tls: { enabled: false }, external: { type: 'None', addresses: {} },
-      }, c.status, nowIso());
+      const status = computeStatus(
+        {
+          generation,
+          desiredReplicas: c.spec.replicas ?? 0,
+          statefulSetReplicas: sts?.spec?.replicas ?? 0,
+          selector: selectorString(name),
+          podName: namesOf(name).pod,
+          pods: [],
+          clusterId: c.status?.clusterId ?? '',
+          bootstrapped: c.status?.bootstrapped ?? false,
+          invalid: v.errors,
+          tls: { enabled: false },
+          external: { type: 'None', addresses: {} },
+        },
+        c.status,
+        nowIso(),
+      );
       if (await this.writeStatus(c, status, log)) {
         await this.d.events.record(c, 'Warning', 'InvalidSpec', 'Validate', v.errors.join('; '));
       }
@@ -131,11 +164,27 @@ export class Reconciler {
     // Bootstrap step 1: record the cluster id before any config may allow bootstrap.
     if (!c.status?.clusterId) {
       const clusterId = this.newClusterId();
-      await this.writeStatus(c, {
-        ...(c.status ?? {}), observedGeneration: generation, phase: Phase.Bootstrapping, clusterId, bootstrapped: false,
-        selector: selectorString(name), replicas: 0, readyReplicas: 0,
-      }, log);
-      await this.d.events.record(c, 'Normal', 'ClusterIdRecorded', 'Bootstrap', `cluster id ${clusterId} recorded; node ${namesOf(name).pod(0)} may bootstrap once`);
+      await this.writeStatus(
+        c,
+        {
+          ...(c.status ?? {}),
+          observedGeneration: generation,
+          phase: Phase.Bootstrapping,
+          clusterId,
+          bootstrapped: false,
+          selector: selectorString(name),
+          replicas: 0,
+          readyReplicas: 0,
+        },
+        log,
+      );
+      await this.d.events.record(
+        c,
+        'Normal',
+        'ClusterIdRecorded',
+        'Bootstrap',
+        `cluster id ${clusterId} recorded; node ${namesOf(name).pod(0)} may bootstrap once`,
+      );
       log.info({ clusterId }, 'recorded cluster id');
       return { requeueAfterMs: 1 };
     }
@@ -167,7 +216,13 @@ export class Reconciler {
   }
 
   /** Observe → apply → scale → roll → status, for a valid spec with a recorded cluster id. */
-  private async converge(c: CommitLogCluster, spec: ResolvedSpec, clusterId: string, log: Logger, nowIso: () => string): Promise<ProcessResult> {
+  private async converge(
+    c: CommitLogCluster,
+    spec: ResolvedSpec,
+    clusterId: string,
+    log: Logger,
+    nowIso: () => string,
+  ): Promise<ProcessResult> {
     const client = this.d.client;
     const namespace = c.metadata.namespace;
     const name = c.metadata.name;
@@ -177,11 +232,18 @@ export class Reconciler {
     const externalHosts = Object.fromEntries(Object.entries(world.externalAddresses).map(([p, a]) => [p, hostOf(a)]));
 
     const certs = spec.tls.enabled
-      ? await this.step('certificates', () => certificatesStep(client, c, spec, podsWithCerts, externalHosts, this.now()))
+      ? await this.step('certificates', () =>
+          certificatesStep(client, c, spec, podsWithCerts, externalHosts, this.now()),
+        )
       : undefined;
     if (certs && !certs.ok) {
-      const status = computeStatus(this.observation(c, spec, world, clusterId, undefined, undefined, { enabled: true, error: certs.error }), c.status, nowIso());
-      if (await this.writeStatus(c, status, log)) await this.d.events.record(c, 'Warning', 'CertificatesFailed', 'IssueCertificates', certs.error);
+      const status = computeStatus(
+        this.observation(c, spec, world, clusterId, undefined, undefined, { enabled: true, error: certs.error }),
+        c.status,
+        nowIso(),
+      );
+      if (await this.writeStatus(c, status, log))
+        await this.d.events.record(c, 'Warning', 'CertificatesFailed', 'IssueCertificates', certs.error);
       return { requeueAfterMs: 30_000 };
     }
 
@@ -195,16 +257,31 @@ export class Reconciler {
       } else {
         this.adminFailures.delete(key);
       }
-      const bootstrapped = (c.status?.bootstrapped ?? false) || world.pods.some((p) => p.ready) || (members?.some((m) => m.isLeader) ?? false);
+      const bootstrapped =
+        (c.status?.bootstrapped ?? false) ||
+        world.pods.some((p) => p.ready) ||
+        (members?.some((m) => m.isLeader) ?? false);
       const readyPods = new Set(world.pods.filter((p) => p.ready).map((p) => p.name));
       const decision = decideScale({
-        desired: spec.replicas, current, readyPods: readyPods.size, members, podName: namesOf(name).pod,
-        bootstrapped, isReady: (p) => readyPods.has(p), override: scaleOverride(c),
+        desired: spec.replicas,
+        current,
+        readyPods: readyPods.size,
+        members,
+        podName: namesOf(name).pod,
+        bootstrapped,
+        isReady: (p) => readyPods.has(p),
+        override: scaleOverride(c),
       });
-      if (decision.kind === 'wait' && decision.refused === true) await this.d.events.record(c, 'Warning', 'ForceScaleDownRefused', 'Scale', decision.reason);
+      if (decision.kind === 'wait' && decision.refused === true)
+        await this.d.events.record(c, 'Warning', 'ForceScaleDownRefused', 'Scale', decision.reason);
       if (decision.kind === 'force-down') {
-        await this.d.events.record(c, 'Warning', 'ForcedScaleDown', 'Scale',
-          `StatefulSet ${name} → ${decision.replicas} replicas without removing ${decision.member} from the Raft configuration (${ANNOTATIONS.forceScaleDown})${decision.quorumLost ? '; quorum may be lost' : ''}`);
+        await this.d.events.record(
+          c,
+          'Warning',
+          'ForcedScaleDown',
+          'Scale',
+          `StatefulSet ${name} → ${decision.replicas} replicas without removing ${decision.member} from the Raft configuration (${ANNOTATIONS.forceScaleDown})${decision.quorumLost ? '; quorum may be lost' : ''}`,
+        );
       }
       const claimSize = world.statefulSet?.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage;
       const inputs: ModelInputs = {
@@ -224,18 +301,25 @@ export class Reconciler {
         await this.applyAll(desired.services, changed, log);
         const keep = new Set(desired.services.map((s) => s.metadata?.name));
         for (const svc of world.externalServiceNames) {
-          if (!keep.has(svc)) { await client.delete(RESOURCES.service, namespace, svc); changed.push(`deleted Service ${svc}`); }
+          if (!keep.has(svc)) {
+            await client.delete(RESOURCES.service, namespace, svc);
+            changed.push(`deleted Service ${svc}`);
+          }
         }
         await this.pruneUserSecrets(c, spec, changed);
       });
       await this.step('statefulset', () => this.applyAll(desired.statefulSet, changed, log));
       const storage = planStorage(world.volumes, spec.storage.size);
       await this.step('storage', () => this.expandVolumes(c, storage.expand, spec.storage.size, changed));
-      const rollout = decision.kind === 'steady'
-        ? await this.step('rollout', () => this.rollout(c, world, admin, members, log))
-        : undefined;
+      const rollout =
+        decision.kind === 'steady'
+          ? await this.step('rollout', () => this.rollout(c, world, admin, members, log))
+          : undefined;
       const scaled = await this.step('membership', () => this.membership(decision, admin, members, log));
-      const scaling = scaled?.waiting !== undefined && adminError !== undefined ? { ...scaled, waiting: `${scaled.waiting}: ${adminError}` } : scaled;
+      const scaling =
+        scaled?.waiting !== undefined && adminError !== undefined
+          ? { ...scaled, waiting: `${scaled.waiting}: ${adminError}` }
+          : scaled;
       // Scale-down: shrink in the same pass as the removal committed, not one requeue later.
       // The "removed, don't re-add" memory of the nodes ends when the pod leaves gossip, so
       // the window in which the removed member is alive must be as short as possible.
@@ -250,20 +334,47 @@ export class Reconciler {
         log.info({ changed }, 'applied');
       }
       if (decision.kind === 'up' || decision.kind === 'down') {
-        await this.d.events.record(c, 'Normal', decision.kind === 'up' ? 'ScalingUp' : 'ScalingDown', 'Scale', `StatefulSet ${name} → ${decision.replicas} replicas (target ${spec.replicas})`);
+        await this.d.events.record(
+          c,
+          'Normal',
+          decision.kind === 'up' ? 'ScalingUp' : 'ScalingDown',
+          'Scale',
+          `StatefulSet ${name} → ${decision.replicas} replicas (target ${spec.replicas})`,
+        );
       }
 
-      const obs = this.observation(c, spec, { ...world }, clusterId, members,
-        scaling, { enabled: spec.tls.enabled, ...(certs?.ok ? { expiry: certs.expiry } : {}) }, replicasNow, bootstrapped);
+      const obs = this.observation(
+        c,
+        spec,
+        { ...world },
+        clusterId,
+        members,
+        scaling,
+        { enabled: spec.tls.enabled, ...(certs?.ok ? { expiry: certs.expiry } : {}) },
+        replicasNow,
+        bootstrapped,
+      );
       const growing = storageProgress(storage, spec.storage.size);
-      const status = computeStatus({
-        ...obs, ...(rollout ? { rollout } : {}), ...(adminError !== undefined ? { adminError } : {}), ...(growing !== undefined ? { storage: growing } : {}),
-      }, c.status, nowIso());
+      const status = computeStatus(
+        {
+          ...obs,
+          ...(rollout ? { rollout } : {}),
+          ...(adminError !== undefined ? { adminError } : {}),
+          ...(growing !== undefined ? { storage: growing } : {}),
+        },
+        c.status,
+        nowIso(),
+      );
       await this.step('status', () => this.writeStatus(c, status, log));
       // Admin unreachable: retry with exponential backoff (to 5 minutes), not every few seconds.
       const failures = this.adminFailures.get(key) ?? 0;
-      if (failures > 0) return { requeueAfterMs: Math.min(ADMIN_BACKOFF_MAX_MS, this.progressRequeueMs * 2 ** (failures - 1)) };
-      const converging = decision.kind !== 'steady' || rollout !== undefined || growing !== undefined || status.readyReplicas !== spec.replicas;
+      if (failures > 0)
+        return { requeueAfterMs: Math.min(ADMIN_BACKOFF_MAX_MS, this.progressRequeueMs * 2 ** (failures - 1)) };
+      const converging =
+        decision.kind !== 'steady' ||
+        rollout !== undefined ||
+        growing !== undefined ||
+        status.readyReplicas !== spec.replicas;
       return converging ? { requeueAfterMs: this.progressRequeueMs } : {};
     } finally {
       admin?.close();
@@ -279,9 +390,15 @@ export class Reconciler {
   }
 
   private observation(
-    c: CommitLogCluster, spec: ResolvedSpec, world: World, clusterId: string, members: readonly AdminMember[] | undefined,
-    scaling: { direction: 'up' | 'down'; waiting?: string } | undefined, tls: { enabled: boolean; expiry?: string; error?: string },
-    stsReplicas?: number, bootstrapped?: boolean,
+    c: CommitLogCluster,
+    spec: ResolvedSpec,
+    world: World,
+    clusterId: string,
+    members: readonly AdminMember[] | undefined,
+    scaling: { direction: 'up' | 'down'; waiting?: string } | undefined,
+    tls: { enabled: boolean; expiry?: string; error?: string },
+    stsReplicas?: number,
+    bootstrapped?: boolean,
   ) {
     return {
       generation: c.metadata.generation ?? 0,
@@ -299,13 +416,19 @@ export class Reconciler {
     };
   }
 
-  private openAdmin(c: CommitLogCluster, spec: ResolvedSpec, certs: ModelInputs['certificates']): NodeAdmin | undefined {
+  private openAdmin(
+    c: CommitLogCluster,
+    spec: ResolvedSpec,
+    certs: ModelInputs['certificates'],
+  ): NodeAdmin | undefined {
     if (!this.d.admin) return undefined;
     return this.d.admin({
       namespace: c.metadata.namespace,
       headlessService: namesOf(c.metadata.name).headlessService,
       rpcPort: spec.ports.rpc,
-      ...(certs ? { tls: { caPem: certs.caCertPem, certPem: certs.operator.certPem, keyPem: certs.operator.keyPem } } : {}),
+      ...(certs
+        ? { tls: { caPem: certs.caCertPem, certPem: certs.operator.certPem, keyPem: certs.operator.keyPem } }
+        : {}),
     });
   }
 
@@ -313,7 +436,11 @@ export class Reconciler {
    * The Raft configuration, asked of ready pods in turn; undefined when none answers, with
    * `error` (each pod's error) when some ready pod was asked and none answered.
    */
-  private async members(admin: NodeAdmin | undefined, world: World, log: Logger): Promise<{ members?: readonly AdminMember[]; error?: string }> {
+  private async members(
+    admin: NodeAdmin | undefined,
+    world: World,
+    log: Logger,
+  ): Promise<{ members?: readonly AdminMember[]; error?: string }> {
     if (!admin) return {};
     const errors: string[] = [];
     for (const p of world.pods.filter((x) => x.ready)) {
@@ -327,7 +454,12 @@ export class Reconciler {
     return errors.length > 0 ? { error: `Admin service unreachable (${errors.join('; ')})` } : {};
   }
 
-  private async membership(decision: ScaleDecision, admin: NodeAdmin | undefined, members: readonly AdminMember[] | undefined, log: Logger): Promise<{ direction: 'up' | 'down'; waiting?: string; removed?: boolean } | undefined> {
+  private async membership(
+    decision: ScaleDecision,
+    admin: NodeAdmin | undefined,
+    members: readonly AdminMember[] | undefined,
+    log: Logger,
+  ): Promise<{ direction: 'up' | 'down'; waiting?: string; removed?: boolean } | undefined> {
     switch (decision.kind) {
       case 'create':
       case 'steady':
@@ -341,7 +473,8 @@ export class Reconciler {
         return { direction: decision.direction, waiting: decision.reason };
       case 'remove-member': {
         let leader = members?.find((m) => m.isLeader)?.id;
-        if (!admin || !leader) return { direction: 'down', waiting: `no Raft leader to remove ${decision.member} through` }; // decideScale checked both
+        if (!admin || !leader)
+          return { direction: 'down', waiting: `no Raft leader to remove ${decision.member} through` }; // decideScale checked both
         if (leader === decision.member) {
           leader = await admin.transferLeadership(leader);
           log.info({ from: decision.member, to: leader }, 'transferred leadership before removal');
@@ -355,7 +488,13 @@ export class Reconciler {
   }
 
   /** Restarts at most one outdated pod (OnDelete update strategy); returns what it did or awaits. */
-  private async rollout(c: CommitLogCluster, world: World, admin: NodeAdmin | undefined, members: readonly AdminMember[] | undefined, log: Logger): Promise<string | undefined> {
+  private async rollout(
+    c: CommitLogCluster,
+    world: World,
+    admin: NodeAdmin | undefined,
+    members: readonly AdminMember[] | undefined,
+    log: Logger,
+  ): Promise<string | undefined> {
     const d = decideRollout(world.pods, world.statefulSet?.status?.updateRevision, members);
     if (d.kind === 'none') return undefined;
     if (d.kind === 'wait') return d.reason;
@@ -364,7 +503,13 @@ export class Reconciler {
       log.info({ from: d.pod, to }, 'transferred leadership before restarting the leader');
     }
     await this.d.client.delete(RESOURCES.pod, c.metadata.namespace, d.pod);
-    await this.d.events.record(c, 'Normal', 'RollingUpdate', 'RestartPod', `restarted ${d.pod} onto the new pod template`);
+    await this.d.events.record(
+      c,
+      'Normal',
+      'RollingUpdate',
+      'RestartPod',
+      `restarted ${d.pod} onto the new pod template`,
+    );
     return `rolling update: restarted ${d.pod}`;
   }
 
@@ -387,10 +532,17 @@ export class Reconciler {
   }
 
   /** Raises the storage request of each named PVC to `size` (server-side apply of that one field). */
-  private async expandVolumes(c: CommitLogCluster, claims: readonly string[], size: string, changed: string[]): Promise<void> {
+  private async expandVolumes(
+    c: CommitLogCluster,
+    claims: readonly string[],
+    size: string,
+    changed: string[],
+  ): Promise<void> {
     for (const name of claims) {
       await this.d.client.apply(RESOURCES.pvc, {
-        apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: c.metadata.namespace },
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name, namespace: c.metadata.namespace },
         spec: { resources: { requests: { storage: size } } },
       } as KubeObj);
       changed.push(`expanded PersistentVolumeClaim ${name} to ${size}`);
@@ -400,16 +552,27 @@ export class Reconciler {
   /** Deletes client certificate Secrets of users no longer in the ACL. */
   private async pruneUserSecrets(c: CommitLogCluster, spec: ResolvedSpec, changed: string[]): Promise<void> {
     const n = c.metadata.name;
-    const list = await this.d.client.list<SecretObj>(RESOURCES.secret, c.metadata.namespace, `${LABELS.instance}=${n},${LABELS.component}=client-tls`);
+    const list = await this.d.client.list<SecretObj>(
+      RESOURCES.secret,
+      c.metadata.namespace,
+      `${LABELS.instance}=${n},${LABELS.component}=client-tls`,
+    );
     const keep = new Set(spec.tls.enabled ? spec.acl.users.map((u) => namesOf(n).userSecret(u.name)) : []);
     for (const s of list.items) {
       const sName = s.metadata?.name ?? '';
-      if (!keep.has(sName)) { await this.d.client.delete(RESOURCES.secret, c.metadata.namespace, sName); changed.push(`deleted Secret ${sName}`); }
+      if (!keep.has(sName)) {
+        await this.d.client.delete(RESOURCES.secret, c.metadata.namespace, sName);
+        changed.push(`deleted Secret ${sName}`);
+      }
     }
   }
 
   private async gossipKey(c: CommitLogCluster): Promise<string> {
-    const s = await this.d.client.get<SecretObj>(RESOURCES.secret, c.metadata.namespace, namesOf(c.metadata.name).gossipSecret);
+    const s = await this.d.client.get<SecretObj>(
+      RESOURCES.secret,
+      c.metadata.namespace,
+      namesOf(c.metadata.name).gossipSecret,
+    );
     const k = s?.data?.key;
     return k ? Buffer.from(k, 'base64').toString('utf8') : newGossipKey();
   }
@@ -420,11 +583,20 @@ export class Reconciler {
    */
   private async writeStatus(c: CommitLogCluster, status: CommitLogClusterStatus, log: Logger): Promise<boolean> {
     if (c.status && contains(c.status, status) && contains(status, c.status)) return false;
-    const diff = c.status ? [...new Set([...differences(c.status, status), ...differences(status, c.status)])] : ['(new)'];
+    const diff = c.status
+      ? [...new Set([...differences(c.status, status), ...differences(status, c.status)])]
+      : ['(new)'];
     log.debug({ diff: diff.slice(0, 20) }, 'status changed');
-    await this.d.client.apply(RESOURCES.cluster, {
-      apiVersion: API_VERSION, kind: KIND, metadata: { name: c.metadata.name, namespace: c.metadata.namespace }, status,
-    }, 'status');
+    await this.d.client.apply(
+      RESOURCES.cluster,
+      {
+        apiVersion: API_VERSION,
+        kind: KIND,
+        metadata: { name: c.metadata.name, namespace: c.metadata.namespace },
+        status,
+      },
+      'status',
+    );
     return true;
   }
 }

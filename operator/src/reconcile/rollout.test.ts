@@ -3,8 +3,19 @@ import type { AdminMember } from './admin.js';
 import { decideRollout } from './rollout.js';
 import type { ObservedPod } from './status.js';
 
-const pod = (i: number, revision: string, ready = true): ObservedPod => ({ name: `demo-${i}`, ready, internalAddress: '', revision });
-const member = (i: number, isLeader = false): AdminMember => ({ id: `demo-${i}`, rpcAddr: '', role: 'voter', isLeader, lag: 0 });
+const pod = (i: number, revision: string, ready = true): ObservedPod => ({
+  name: `demo-${i}`,
+  ready,
+  internalAddress: '',
+  revision,
+});
+const member = (i: number, isLeader = false): AdminMember => ({
+  id: `demo-${i}`,
+  rpcAddr: '',
+  role: 'voter',
+  isLeader,
+  lag: 0,
+});
 
 describe('rolling update decisions', () => {
   it('does nothing when every pod runs the update revision', () => {
@@ -13,13 +24,27 @@ describe('rolling update decisions', () => {
 
   it('restarts followers first, highest ordinal first, the leader last', () => {
     const members = [member(0), member(1), member(2, true)];
-    assert.deepEqual(decideRollout([pod(0, 'a'), pod(1, 'a'), pod(2, 'a')], 'b', members), { kind: 'delete', pod: 'demo-1', transferLeadershipFirst: false });
-    assert.deepEqual(decideRollout([pod(0, 'a'), pod(1, 'b'), pod(2, 'a')], 'b', members), { kind: 'delete', pod: 'demo-0', transferLeadershipFirst: false });
-    assert.deepEqual(decideRollout([pod(0, 'b'), pod(1, 'b'), pod(2, 'a')], 'b', members), { kind: 'delete', pod: 'demo-2', transferLeadershipFirst: true });
+    assert.deepEqual(decideRollout([pod(0, 'a'), pod(1, 'a'), pod(2, 'a')], 'b', members), {
+      kind: 'delete',
+      pod: 'demo-1',
+      transferLeadershipFirst: false,
+    });
+    assert.deepEqual(decideRollout([pod(0, 'a'), pod(1, 'b'), pod(2, 'a')], 'b', members), {
+      kind: 'delete',
+      pod: 'demo-0',
+      transferLeadershipFirst: false,
+    });
+    assert.deepEqual(decideRollout([pod(0, 'b'), pod(1, 'b'), pod(2, 'a')], 'b', members), {
+      kind: 'delete',
+      pod: 'demo-2',
+      transferLeadershipFirst: true,
+    });
   });
 
   it('never takes a second member down: waits while any pod is not ready', () => {
-    assert.deepEqual(decideRollout([pod(0, 'a'), pod(1, 'b', false), pod(2, 'a')], 'b', undefined),
-      { kind: 'wait', reason: 'rolling update waits for demo-1 to be ready' });
+    assert.deepEqual(decideRollout([pod(0, 'a'), pod(1, 'b', false), pod(2, 'a')], 'b', undefined), {
+      kind: 'wait',
+      reason: 'rolling update waits for demo-1 to be ready',
+    });
   });
 });

@@ -17,12 +17,17 @@ export type RolloutDecision =
   | { readonly kind: 'delete'; readonly pod: string; readonly transferLeadershipFirst: boolean };
 
 /** Decides the next pod to restart onto `updateRevision`. */
-export function decideRollout(pods: readonly ObservedPod[], updateRevision: string | undefined, members: readonly AdminMember[] | undefined): RolloutDecision {
+export function decideRollout(
+  pods: readonly ObservedPod[],
+  updateRevision: string | undefined,
+  members: readonly AdminMember[] | undefined,
+): RolloutDecision {
   if (!updateRevision) return { kind: 'none' };
   const outdated = pods.filter((p) => p.revision !== undefined && p.revision !== updateRevision);
   if (outdated.length === 0) return { kind: 'none' };
   const notReady = pods.filter((p) => !p.ready).map((p) => p.name);
-  if (notReady.length > 0) return { kind: 'wait', reason: `rolling update waits for ${notReady.join(', ')} to be ready` };
+  if (notReady.length > 0)
+    return { kind: 'wait', reason: `rolling update waits for ${notReady.join(', ')} to be ready` };
   const leader = members?.find((m) => m.isLeader)?.id;
   const followers = outdated.filter((p) => p.name !== leader);
   const next = followers.at(-1) ?? outdated.at(-1);

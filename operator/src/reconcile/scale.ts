@@ -24,7 +24,13 @@ export type ScaleDecision =
   | { readonly kind: 'create'; readonly replicas: number }
   | { readonly kind: 'steady'; readonly replicas: number }
   | { readonly kind: 'up'; readonly replicas: number }
-  | { readonly kind: 'wait'; readonly replicas: number; readonly direction: 'up' | 'down'; readonly reason: string; readonly refused?: boolean }
+  | {
+      readonly kind: 'wait';
+      readonly replicas: number;
+      readonly direction: 'up' | 'down';
+      readonly reason: string;
+      readonly refused?: boolean;
+    }
   | { readonly kind: 'remove-member'; readonly replicas: number; readonly member: string }
   | { readonly kind: 'down'; readonly replicas: number }
   /** Shrink by one without removing `member` from Raft: forced by the user's annotation. */
@@ -61,25 +67,44 @@ export function decideScale(s: ScaleInputs): ScaleDecision {
   const { desired, current } = s;
   if (current === undefined) return { kind: 'create', replicas: desired };
   if (desired === current) return { kind: 'steady', replicas: current };
-  if (s.bootstrapped === false && !s.members) return desired > current ? { kind: 'up', replicas: desired } : { kind: 'down', replicas: desired };
+  if (s.bootstrapped === false && !s.members)
+    return desired > current ? { kind: 'up', replicas: desired } : { kind: 'down', replicas: desired };
   if (desired > current) {
-    if (s.readyPods < current) return { kind: 'wait', replicas: current, direction: 'up', reason: `scale-up waits for all ${current} members to be ready (${s.readyPods} ready)` };
+    if (s.readyPods < current)
+      return {
+        kind: 'wait',
+        replicas: current,
+        direction: 'up',
+        reason: `scale-up waits for all ${current} members to be ready (${s.readyPods} ready)`,
+      };
     const learner = s.members?.find((m) => m.role === 'learner');
-    if (learner) return { kind: 'wait', replicas: current, direction: 'up', reason: `scale-up waits for learner ${learner.id} to be promoted` };
+    if (learner)
+      return {
+        kind: 'wait',
+        replicas: current,
+        direction: 'up',
+        reason: `scale-up waits for learner ${learner.id} to be promoted`,
+      };
     return { kind: 'up', replicas: current + 1 };
   }
   const victim = s.podName(current - 1);
   if (s.members && !s.members.some((m) => m.id === victim)) return { kind: 'down', replicas: current - 1 };
   const blocked = !s.members
     ? `scale-down waits for the nodes' Admin service to remove ${victim} from the Raft configuration`
-    : s.members.some((m) => m.isLeader) ? undefined : `scale-down waits for a Raft leader to remove ${victim} through`;
+    : s.members.some((m) => m.isLeader)
+      ? undefined
+      : `scale-down waits for a Raft leader to remove ${victim} through`;
   if (blocked === undefined) return { kind: 'remove-member', replicas: current, member: victim };
-  if (s.override?.forceScaleDown !== victim) return { kind: 'wait', replicas: current, direction: 'down', reason: blocked };
+  if (s.override?.forceScaleDown !== victim)
+    return { kind: 'wait', replicas: current, direction: 'down', reason: blocked };
   const readyAfter = s.readyPods - (s.isReady?.(victim) === true ? 1 : 0);
   const quorumLost = readyAfter < quorum(current);
   if (quorumLost && s.override.allowQuorumLoss !== true) {
     return {
-      kind: 'wait', replicas: current, direction: 'down', refused: true,
+      kind: 'wait',
+      replicas: current,
+      direction: 'down',
+      refused: true,
       reason: `forced scale-down of ${victim} refused: ${readyAfter} ready member(s) would remain, fewer than the quorum of ${quorum(current)} of the current ${current}-member configuration (set commitlog.dev/allow-quorum-loss: "true" to accept losing quorum)`,
     };
   }

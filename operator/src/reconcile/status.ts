@@ -4,9 +4,7 @@
  * Conditions follow the API conventions: one per type, `lastTransitionTime` changes only
  * when `status` changes, `observedGeneration` says which spec they describe.
  */
-import {
-  ConditionType, Phase, type CommitLogClusterStatus, type Condition, type MemberStatus,
-} from '../api/types.js';
+import { ConditionType, Phase, type CommitLogClusterStatus, type Condition, type MemberStatus } from '../api/types.js';
 import type { AdminMember } from './admin.js';
 
 /** A condition before timestamps and generation are filled in. */
@@ -18,7 +16,12 @@ export interface ConditionInput {
 }
 
 /** Merges new conditions into previous ones, keeping lastTransitionTime when status is unchanged. */
-export function mergeConditions(previous: readonly Condition[] | undefined, next: readonly ConditionInput[], generation: number, now: string): Condition[] {
+export function mergeConditions(
+  previous: readonly Condition[] | undefined,
+  next: readonly ConditionInput[],
+  generation: number,
+  now: string,
+): Condition[] {
   return next.map((c) => {
     const old = previous?.find((p) => p.type === c.type);
     return {
@@ -80,7 +83,9 @@ function members(o: Observation): MemberStatus[] {
       ready: podByName.get(m.id)?.ready ?? false,
       lag: m.lag,
       internalAddress: m.rpcAddr,
-      ...(o.external.addresses[m.id] ?? m.externalRpcAddr ? { externalAddress: o.external.addresses[m.id] ?? m.externalRpcAddr } : {}),
+      ...((o.external.addresses[m.id] ?? m.externalRpcAddr)
+        ? { externalAddress: o.external.addresses[m.id] ?? m.externalRpcAddr }
+        : {}),
     }));
   }
   // Without the Admin service, members are the pods as observed: no role, lag or leader
@@ -107,7 +112,9 @@ function whyNotReady(o: Observation): string {
 
 /** "2/3 members ready", or during a scale-down "5 members ready, scaling down to 3". */
 function readyMessage(ready: number, running: number, want: number): string {
-  return running > want ? `${ready} of ${running} members ready, scaling down to ${want}` : `${ready}/${want} members ready`;
+  return running > want
+    ? `${ready} of ${running} members ready, scaling down to ${want}`
+    : `${ready}/${want} members ready`;
 }
 
 /**
@@ -116,7 +123,13 @@ function readyMessage(ready: number, running: number, want: number): string {
  * condition is kept as it was (with the generation it described), nothing is recomputed
  * from values this pass did not observe. The next successful pass replaces both.
  */
-export function failedStatus(previous: CommitLogClusterStatus | undefined, step: string, message: string, generation: number, now: string): CommitLogClusterStatus {
+export function failedStatus(
+  previous: CommitLogClusterStatus | undefined,
+  step: string,
+  message: string,
+  generation: number,
+  now: string,
+): CommitLogClusterStatus {
   const note = `step ${step} failed: ${message}`;
   const failed: ConditionInput[] = [
     { type: ConditionType.Ready, status: 'False', reason: 'ReconcileFailed', message: note },
@@ -132,14 +145,31 @@ export function failedStatus(previous: CommitLogClusterStatus | undefined, step:
  * ReconciliationPaused=True; nothing else is recomputed (the operator looks at nothing).
  * A normal pass after the pause builds the conditions afresh, without it.
  */
-export function pausedStatus(previous: CommitLogClusterStatus | undefined, annotation: string, generation: number, now: string): CommitLogClusterStatus {
-  const paused: ConditionInput = { type: ConditionType.ReconciliationPaused, status: 'True', reason: 'Paused', message: `annotation ${annotation}: "true": the operator changes nothing until it is removed` };
+export function pausedStatus(
+  previous: CommitLogClusterStatus | undefined,
+  annotation: string,
+  generation: number,
+  now: string,
+): CommitLogClusterStatus {
+  const paused: ConditionInput = {
+    type: ConditionType.ReconciliationPaused,
+    status: 'True',
+    reason: 'Paused',
+    message: `annotation ${annotation}: "true": the operator changes nothing until it is removed`,
+  };
   const kept = (previous?.conditions ?? []).filter((p) => p.type !== paused.type);
-  return { ...(previous ?? {}), conditions: [...kept, ...mergeConditions(previous?.conditions, [paused], generation, now)] };
+  return {
+    ...(previous ?? {}),
+    conditions: [...kept, ...mergeConditions(previous?.conditions, [paused], generation, now)],
+  };
 }
 
 /** Computes the status to write (conditions merged with `previous`). */
-export function computeStatus(o: Observation, previous: CommitLogClusterStatus | undefined, now: string): CommitLogClusterStatus {
+export function computeStatus(
+  o: Observation,
+  previous: CommitLogClusterStatus | undefined,
+  now: string,
+): CommitLogClusterStatus {
   const ready = o.pods.filter((p) => p.ready).length;
   const leader = o.members?.find((m) => m.isLeader)?.id;
   const conds: ConditionInput[] = [];
@@ -160,13 +190,35 @@ export function computeStatus(o: Observation, previous: CommitLogClusterStatus |
   } else {
     const allReady = ready === want && o.statefulSetReplicas === want && o.adminError === undefined;
     if (o.adminError !== undefined) c(ConditionType.Ready, false, 'AdminUnreachable', o.adminError);
-    else c(ConditionType.Ready, allReady, allReady ? 'AllMembersReady' : 'MembersNotReady', `${readyMessage(ready, o.statefulSetReplicas, want)}${whyNotReady(o)}`);
+    else
+      c(
+        ConditionType.Ready,
+        allReady,
+        allReady ? 'AllMembersReady' : 'MembersNotReady',
+        `${readyMessage(ready, o.statefulSetReplicas, want)}${whyNotReady(o)}`,
+      );
     const available = o.statefulSetReplicas > 0 && ready >= quorum(o.statefulSetReplicas);
-    c(ConditionType.Available, available, available ? 'QuorumReady' : 'NoQuorum',
-      available ? `${ready} of ${o.statefulSetReplicas} members ready (quorum ${quorum(o.statefulSetReplicas)})` : `quorum needs ${quorum(Math.max(1, o.statefulSetReplicas))} ready members, ${ready} ready`);
+    c(
+      ConditionType.Available,
+      available,
+      available ? 'QuorumReady' : 'NoQuorum',
+      available
+        ? `${ready} of ${o.statefulSetReplicas} members ready (quorum ${quorum(o.statefulSetReplicas)})`
+        : `quorum needs ${quorum(Math.max(1, o.statefulSetReplicas))} ready members, ${ready} ready`,
+    );
     if (o.scaling) {
-      const reason = o.scaling.waiting ? 'WaitingForMembers' : o.scaling.direction === 'up' ? 'ScalingUp' : 'ScalingDown';
-      c(ConditionType.Progressing, true, reason, o.scaling.waiting ?? `scaling ${o.scaling.direction} from ${o.statefulSetReplicas} to ${want} members, one at a time`);
+      const reason = o.scaling.waiting
+        ? 'WaitingForMembers'
+        : o.scaling.direction === 'up'
+          ? 'ScalingUp'
+          : 'ScalingDown';
+      c(
+        ConditionType.Progressing,
+        true,
+        reason,
+        o.scaling.waiting ??
+          `scaling ${o.scaling.direction} from ${o.statefulSetReplicas} to ${want} members, one at a time`,
+      );
     } else if (o.rollout) {
       c(ConditionType.Progressing, true, 'RollingUpdate', o.rollout);
     } else if (o.storage) {
@@ -179,19 +231,34 @@ export function computeStatus(o: Observation, previous: CommitLogClusterStatus |
     const degraded = o.bootstrapped && ready < o.statefulSetReplicas;
     if (o.adminError !== undefined) c(ConditionType.Degraded, true, 'AdminUnreachable', o.adminError);
     else {
-      c(ConditionType.Degraded, degraded, degraded ? 'MembersUnavailable' : 'AsExpected',
-        degraded ? `${o.statefulSetReplicas - ready} member(s) not ready` : 'no member unavailable');
+      c(
+        ConditionType.Degraded,
+        degraded,
+        degraded ? 'MembersUnavailable' : 'AsExpected',
+        degraded ? `${o.statefulSetReplicas - ready} member(s) not ready` : 'no member unavailable',
+      );
     }
     if (!o.tls.enabled) c(ConditionType.CertificatesReady, true, 'TlsDisabled', 'spec.tls.enabled is false');
     else if (o.tls.error) c(ConditionType.CertificatesReady, false, 'IssueFailed', o.tls.error);
-    else c(ConditionType.CertificatesReady, true, 'Issued', o.tls.expiry ? `earliest expiry ${o.tls.expiry}` : 'issued');
-    if (o.external.type === 'None') c(ConditionType.ExternalAccessReady, true, 'Disabled', 'spec.external.type is None');
-    else if (o.statefulSetReplicas === 0) c(ConditionType.ExternalAccessReady, false, 'NoMembers', 'no member exists yet to give an external address');
+    else
+      c(ConditionType.CertificatesReady, true, 'Issued', o.tls.expiry ? `earliest expiry ${o.tls.expiry}` : 'issued');
+    if (o.external.type === 'None')
+      c(ConditionType.ExternalAccessReady, true, 'Disabled', 'spec.external.type is None');
+    else if (o.statefulSetReplicas === 0)
+      c(ConditionType.ExternalAccessReady, false, 'NoMembers', 'no member exists yet to give an external address');
     else {
       // Every member the StatefulSet should run needs an address, whether its pod exists yet or not.
-      const pending = Array.from({ length: o.statefulSetReplicas }, (_, i) => o.podName(i)).filter((n) => !o.external.addresses[n]);
-      c(ConditionType.ExternalAccessReady, pending.length === 0, pending.length === 0 ? 'AddressesAssigned' : 'AddressPending',
-        pending.length === 0 ? 'every member has an external address' : `waiting for external addresses of ${pending.join(', ')}`);
+      const pending = Array.from({ length: o.statefulSetReplicas }, (_, i) => o.podName(i)).filter(
+        (n) => !o.external.addresses[n],
+      );
+      c(
+        ConditionType.ExternalAccessReady,
+        pending.length === 0,
+        pending.length === 0 ? 'AddressesAssigned' : 'AddressPending',
+        pending.length === 0
+          ? 'every member has an external address'
+          : `waiting for external addresses of ${pending.join(', ')}`,
+      );
     }
   }
 

@@ -15,7 +15,11 @@ import { resolveClusterAgentConfig } from '../config.js';
 import { ensureLocalPki, ensureNodeCert, localPkiFlags, type LocalPki } from '../local-pki.js';
 
 /** Polls `f` every 20 ms until it returns a value that is not undefined/false, or throws after `ms` (30 s by default: generous, because a loaded CI machine is slow and a bound costs nothing when the state arrives). */
-export async function eventually<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  f: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 30_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -25,7 +29,8 @@ export async function eventually<T>(what: string, f: () => T | undefined | false
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

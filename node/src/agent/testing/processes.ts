@@ -85,7 +85,13 @@ export class AgentProcesses {
     const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     proc.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-    const ap: AgentProcess = { name, rpcAddr: this.rpcAddr(name), proc, exited: new Promise((r) => proc.once('exit', (code) => r(code))), stderr: () => err };
+    const ap: AgentProcess = {
+      name,
+      rpcAddr: this.rpcAddr(name),
+      proc,
+      exited: new Promise((r) => proc.once('exit', (code) => r(code))),
+      stderr: () => err,
+    };
     this.procs.set(name, ap);
     return ap;
   }

@@ -5,17 +5,32 @@ import { type Message, incarnation, nodeName, address } from './types.js';
 
 const samples: Message[] = [
   { type: 'ping', seq: 7, target: nodeName('b'), from: nodeName('a') },
-  { type: 'indirect-ping', seq: 2 ** 32 - 1, target: nodeName('c'), targetAddr: address('[::1]:7946'), nack: true, from: nodeName('a') },
+  {
+    type: 'indirect-ping',
+    seq: 2 ** 32 - 1,
+    target: nodeName('c'),
+    targetAddr: address('[::1]:7946'),
+    nack: true,
+    from: nodeName('a'),
+  },
   { type: 'ack', seq: 1 },
   { type: 'nack', seq: 2 },
-  { type: 'alive', incarnation: incarnation(3), node: nodeName('ñode-1'), addr: address('10.0.0.1:8401'), tags: { rpcAddr: '10.0.0.1:8400', clusterId: 'c' } },
+  {
+    type: 'alive',
+    incarnation: incarnation(3),
+    node: nodeName('ñode-1'),
+    addr: address('10.0.0.1:8401'),
+    tags: { rpcAddr: '10.0.0.1:8400', clusterId: 'c' },
+  },
   { type: 'suspect', incarnation: incarnation(4), node: nodeName('b'), from: nodeName('a') },
   { type: 'dead', incarnation: incarnation(5), node: nodeName('b'), from: nodeName('b') },
   {
     type: 'push-pull',
     join: true,
     from: nodeName('a'),
-    members: [{ name: nodeName('a'), addr: address('1.2.3.4:5'), incarnation: incarnation(0), state: 'left', tags: {} }],
+    members: [
+      { name: nodeName('a'), addr: address('1.2.3.4:5'), incarnation: incarnation(0), state: 'left', tags: {} },
+    ],
   },
   { type: 'refuse', reason: 'cluster-mismatch', clusterId: 'x' },
 ];
@@ -71,6 +86,9 @@ describe('gossip codec: bounded binary encoding', () => {
   });
 
   it('refuses to encode what a peer would reject (our bug, loud)', () => {
-    assert.throws(() => encodeMessage({ type: 'ping', seq: 1, target: nodeName('x'.repeat(200)), from: nodeName('a') }), RangeError);
+    assert.throws(
+      () => encodeMessage({ type: 'ping', seq: 1, target: nodeName('x'.repeat(200)), from: nodeName('a') }),
+      RangeError,
+    );
   });
 });

@@ -285,7 +285,11 @@ function readMessage(r: Reader): Message {
     case TYPE.refuse: {
       const reason = r.u8('refuse reason');
       if (reason !== 1) throw new Fail('malformed', `refuse reason ${reason}`);
-      return { type: 'refuse', reason: RefuseReasons.clusterMismatch, clusterId: r.str(Limits.tagValueBytes, 'cluster id') };
+      return {
+        type: 'refuse',
+        reason: RefuseReasons.clusterMismatch,
+        clusterId: r.str(Limits.tagValueBytes, 'cluster id'),
+      };
     }
     default:
       throw new Fail('unknown-type', `message type ${t}`);

@@ -33,7 +33,9 @@ function trace(net: ScenarioNet, since: number, names: ReadonlyMap<string, strin
   const lines = net.sent
     .filter((s: Sent) => s.at >= since)
     .map((s) => `t=${s.at - since} ${s.from}→${names.get(s.to) ?? s.to} ${describeMsg(s.msg)}`);
-  const events = net.events.filter((e) => e.at >= since).map((e) => `t=${e.at - since} ${e.observer} EVENT ${e.event.type} ${e.event.member.name}`);
+  const events = net.events
+    .filter((e) => e.at >= since)
+    .map((e) => `t=${e.at - since} ${e.observer} EVENT ${e.event.type} ${e.event.member.name}`);
   return [...lines, ...events].join('\n') + '\n';
 }
 

@@ -12,7 +12,11 @@ function threeMembers(net = new ScenarioNet()): ScenarioNet {
   net.advance(200);
   for (const o of ['a', 'b', 'c']) {
     assert.deepEqual(
-      net.core(o).members().map((m) => `${m.name}:${m.state}`).sort(),
+      net
+        .core(o)
+        .members()
+        .map((m) => `${m.name}:${m.state}`)
+        .sort(),
       ['a:alive', 'b:alive', 'c:alive'],
       `${o} should see all three alive`,
     );
@@ -52,17 +56,25 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
     // a pinged c, got nothing, asked b to probe c; b tried and reported a nack.
     const ping = net.sentBy('a', 'ping', 'c')[0];
     assert.ok(ping, 'a pinged c');
-    const ind = net.sentBy('a', 'indirect-ping', 'b').find((s) => s.msg.type === 'indirect-ping' && s.msg.target === 'c');
+    const ind = net
+      .sentBy('a', 'indirect-ping', 'b')
+      .find((s) => s.msg.type === 'indirect-ping' && s.msg.target === 'c');
     assert.ok(ind, 'a asked b to probe c');
     assert.ok(ind.at - ping.at >= scenarioParams.probeTimeoutMs, 'indirect only after the direct timeout');
-    assert.ok(net.sentBy('b', 'ping', 'c').some((s) => s.at >= ind.at), 'b relayed a ping to c');
+    assert.ok(
+      net.sentBy('b', 'ping', 'c').some((s) => s.at >= ind.at),
+      'b relayed a ping to c',
+    );
     assert.ok(net.sentBy('b', 'nack', 'a').length > 0, 'b told a it could not reach c (Lifeguard nack)');
     assert.ok(net.sentBy('a', 'suspect').length + net.sentBy('b', 'suspect').length > 0, 'c was suspected');
     // Suspicion runs out (max 3×3×100 ms without confirmations): c is declared dead.
     net.advance(1500);
     assert.equal(net.core('a').member(nodeName('c'))?.state, 'dead');
     assert.equal(net.core('b').member(nodeName('c'))?.state, 'dead');
-    assert.deepEqual(net.eventsAt('a').filter((e) => e.endsWith(' c')), ['join c', 'failed c']);
+    assert.deepEqual(
+      net.eventsAt('a').filter((e) => e.endsWith(' c')),
+      ['join c', 'failed c'],
+    );
   });
 
   it('indirect probe: a member unreachable only from the prober is acked through a relay, not suspected', () => {
@@ -70,7 +82,7 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
     net.drop = (from, to) => from === 'b' && to === net.addr('c');
     net.advance(1500);
     assert.ok(net.sentBy('b', 'indirect-ping').length > 0, 'b fell back to indirect probes');
-    assert.ok(net.sentBy('a', 'ack', 'b').length > 0, 'a relayed c\'s acks to b');
+    assert.ok(net.sentBy('a', 'ack', 'b').length > 0, "a relayed c's acks to b");
     assert.equal(net.core('b').member(nodeName('c'))?.state, 'alive');
     assert.equal(net.core('b').metrics.suspicionsRaised, 0);
   });
@@ -79,7 +91,10 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
     const net = threeMembers(new ScenarioNet({ ...scenarioParams, streamFallbackPing: true }));
     net.drop = (_from, to, kind) => kind === 'udp' && to === net.addr('c');
     net.advance(1500);
-    assert.ok(net.streams.some((s) => s.from === 'a' && s.to === net.addr('c') && s.purpose === 'ping'), 'a fell back to a TCP ping');
+    assert.ok(
+      net.streams.some((s) => s.from === 'a' && s.to === net.addr('c') && s.purpose === 'ping'),
+      'a fell back to a TCP ping',
+    );
     assert.equal(net.core('a').member(nodeName('c'))?.state, 'alive');
     assert.equal(net.core('a').metrics.suspicionsRaised, 0);
   });
@@ -88,9 +103,11 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
     const net = threeMembers();
     const before = net.core('c').member(nodeName('c'))?.incarnation ?? -1;
     // b accuses c (as if b's probes of c had failed); a believes it and gossips it on.
-    net.core('a').receivePacket(net.now, net.addr('b'), [
-      { type: 'suspect', incarnation: before as never, node: nodeName('c'), from: nodeName('b') },
-    ]);
+    net
+      .core('a')
+      .receivePacket(net.now, net.addr('b'), [
+        { type: 'suspect', incarnation: before as never, node: nodeName('c'), from: nodeName('b') },
+      ]);
     assert.equal(net.core('a').member(nodeName('c'))?.state, 'suspect');
     net.advance(300);
     const after = net.core('c').member(nodeName('c'))?.incarnation ?? -1;
@@ -109,9 +126,11 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
     net.core('c').setTags(net.now, { clusterId: 'x', v: '2' });
     net.advance(200);
     const cur = net.core('a').member(nodeName('c'));
-    net.core('a').receivePacket(net.now, net.addr('b'), [
-      { type: 'alive', incarnation: 0 as never, node: nodeName('c'), addr: net.addr('c'), tags: { clusterId: 'x' } },
-    ]);
+    net
+      .core('a')
+      .receivePacket(net.now, net.addr('b'), [
+        { type: 'alive', incarnation: 0 as never, node: nodeName('c'), addr: net.addr('c'), tags: { clusterId: 'x' } },
+      ]);
     assert.deepEqual(net.core('a').member(nodeName('c')), cur);
   });
 
@@ -124,7 +143,10 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
     net.advance(2000);
     for (const o of ['a', 'b']) {
       assert.equal(net.core(o).member(nodeName('c'))?.state, 'left');
-      assert.deepEqual(net.eventsAt(o).filter((e) => e.endsWith(' c')), ['join c', 'leave c']);
+      assert.deepEqual(
+        net.eventsAt(o).filter((e) => e.endsWith(' c')),
+        ['join c', 'leave c'],
+      );
     }
   });
 
@@ -140,7 +162,10 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
     net.drop = () => false;
     net.advance(3000);
     assert.equal(net.core('b').member(nodeName('c'))?.state, 'left');
-    assert.deepEqual(net.eventsAt('b').filter((e) => e.endsWith(' c')), ['join c', 'leave c']);
+    assert.deepEqual(
+      net.eventsAt('b').filter((e) => e.endsWith(' c')),
+      ['join c', 'leave c'],
+    );
   });
 
   it('rejoin after restart: same name, incarnation 0, overrides the dead record', () => {
@@ -157,7 +182,10 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
       assert.equal(m?.state, 'alive', `${o} sees c alive again`);
       assert.ok((m?.incarnation ?? 0) > deadInc, 'restarted c jumped past the dead incarnation');
     }
-    assert.deepEqual(net.eventsAt('b').filter((e) => e.endsWith(' c')), ['join c', 'failed c', 'join c']);
+    assert.deepEqual(
+      net.eventsAt('b').filter((e) => e.endsWith(' c')),
+      ['join c', 'failed c', 'join c'],
+    );
   });
 
   it('a member with another cluster id is refused, and the refusal is reported', () => {
@@ -169,11 +197,20 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
       ok: false,
       reason: 'refused: cluster-mismatch (their cluster id "x")',
     });
-    assert.deepEqual(net.refusals.map((r) => [r.observer, r.refusal.node, r.refusal.theirClusterId]), [['a', 'z', 'other']]);
+    assert.deepEqual(
+      net.refusals.map((r) => [r.observer, r.refusal.node, r.refusal.theirClusterId]),
+      [['a', 'z', 'other']],
+    );
     assert.equal(net.core('a').member(nodeName('z')), undefined);
     // Gossip about the foreign member is refused as well.
     net.core('b').receivePacket(net.now, net.addr('a'), [
-      { type: 'alive', incarnation: 3 as never, node: nodeName('z'), addr: net.addr('z'), tags: { clusterId: 'other' } },
+      {
+        type: 'alive',
+        incarnation: 3 as never,
+        node: nodeName('z'),
+        addr: net.addr('z'),
+        tags: { clusterId: 'other' },
+      },
     ]);
     assert.equal(net.core('b').member(nodeName('z')), undefined);
     assert.ok(net.core('b').metrics.refused > 0);
@@ -184,8 +221,15 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
     net.core('b').setTags(net.now, { clusterId: 'x', rpcAddr: '127.0.0.2:8400', role: 'voter' });
     net.advance(200);
     for (const o of ['a', 'c']) {
-      assert.deepEqual(net.core(o).member(nodeName('b'))?.tags, { clusterId: 'x', rpcAddr: '127.0.0.2:8400', role: 'voter' });
-      assert.deepEqual(net.eventsAt(o).filter((e) => e.endsWith(' b')), ['join b', 'update b']);
+      assert.deepEqual(net.core(o).member(nodeName('b'))?.tags, {
+        clusterId: 'x',
+        rpcAddr: '127.0.0.2:8400',
+        role: 'voter',
+      });
+      assert.deepEqual(
+        net.eventsAt(o).filter((e) => e.endsWith(' b')),
+        ['join b', 'update b'],
+      );
     }
   });
 
@@ -195,7 +239,10 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
     net.kill('c');
     net.advance(2500);
     assert.equal(net.core('a').member(nodeName('c')), undefined);
-    assert.deepEqual(net.eventsAt('a').filter((e) => e.endsWith(' c')), ['join c', 'failed c', 'reap c']);
+    assert.deepEqual(
+      net.eventsAt('a').filter((e) => e.endsWith(' c')),
+      ['join c', 'failed c', 'reap c'],
+    );
   });
 
   it('push/pull anti-entropy repairs a member that missed every broadcast', () => {
@@ -218,7 +265,10 @@ describe('gossip core: SWIM protocol rules (scenarios on the pure core)', () => 
     net.kill('b');
     net.advance(2000);
     const times = net.events.filter((e) => e.observer === 'a').map((e) => e.at);
-    assert.deepEqual(times, [...times].sort((x, y) => x - y));
+    assert.deepEqual(
+      times,
+      [...times].sort((x, y) => x - y),
+    );
   });
 });
 

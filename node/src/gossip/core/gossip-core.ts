@@ -108,7 +108,10 @@ export class GossipCore {
     this.s.broadcasts.queue(o.name, selfAlive(this.s));
     this.s.outputs.push({ type: 'event', event: { type: 'join', member: info(me) } });
     // Stagger the periodic work so members started together do not act in lockstep.
-    this.prober = new Prober(this.s, (to, ping, seq, timeoutMs) => void this.openStream(to, 'ping', ping, seq, timeoutMs));
+    this.prober = new Prober(
+      this.s,
+      (to, ping, seq, timeoutMs) => void this.openStream(to, 'ping', ping, seq, timeoutMs),
+    );
     this.nextGossipAt = o.now + Math.floor(o.rng() * p.gossipIntervalMs);
     this.nextPushPullAt = o.now + p.pushPullIntervalMs + Math.floor(o.rng() * p.pushPullIntervalMs);
     this.nextReconnectAt = o.now + p.reconnectIntervalMs + Math.floor(o.rng() * p.reconnectIntervalMs);
@@ -308,7 +311,14 @@ export class GossipCore {
   private openStream(to: Address, purpose: StreamPurpose, msg: Message, seq?: number, timeoutMs?: number): number {
     const id = this.nextStreamId++;
     this.streams.set(id, seq === undefined ? { purpose, to } : { purpose, to, seq });
-    this.s.outputs.push({ type: 'stream', id, to, msg, purpose, timeoutMs: timeoutMs ?? this.s.params.streamTimeoutMs });
+    this.s.outputs.push({
+      type: 'stream',
+      id,
+      to,
+      msg,
+      purpose,
+      timeoutMs: timeoutMs ?? this.s.params.streamTimeoutMs,
+    });
     return id;
   }
 

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { applyDelta, healthy, scaleTimeout } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
 import { scenarioParams as p } from './scenario-harness.js';
-import { pushPullIntervalMs, retransmitLimit, suspicionConfirmationsWanted, suspicionMaxMs, suspicionMinMs } from './params.js';
+import {
+  pushPullIntervalMs,
+  retransmitLimit,
+  suspicionConfirmationsWanted,
+  suspicionMaxMs,
+  suspicionMinMs,
+} from './params.js';
 import { confirmSuspicion, startSuspicion, suspicionTimeoutMs } from './suspicion.js';
 import { incarnation, nodeName } from './types.js';
 
@@ -40,12 +46,18 @@ describe('gossip core: Lifeguard formulas', () => {
   });
 
   it('retransmit limit is mult × ⌈log10(N+1)⌉', () => {
-    assert.deepEqual([1, 9, 10, 99, 100].map((n) => retransmitLimit(p, n)), [3, 3, 6, 6, 9]);
+    assert.deepEqual(
+      [1, 9, 10, 99, 100].map((n) => retransmitLimit(p, n)),
+      [3, 3, 6, 6, 9],
+    );
   });
 
   it('push/pull interval scales up past 32 members', () => {
     const q = { ...p, pushPullIntervalMs: 1000 };
-    assert.deepEqual([32, 33, 64, 65, 128].map((n) => pushPullIntervalMs(q, n)), [1000, 2000, 2000, 3000, 3000]);
+    assert.deepEqual(
+      [32, 33, 64, 65, 128].map((n) => pushPullIntervalMs(q, n)),
+      [1000, 2000, 2000, 3000, 3000],
+    );
   });
 
   it('local health awareness scales timeouts by score+1 and stays within [0, max−1]', () => {

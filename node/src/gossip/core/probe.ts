@@ -175,7 +175,12 @@ export class Prober {
     }
     if (s.params.streamFallbackPing) {
       s.metrics.streamPings++;
-      this.openStreamPing(target.addr, { type: 'ping', seq: p.seq, target: p.target, from: s.self }, p.seq, Math.max(1, p.deadline - s.now));
+      this.openStreamPing(
+        target.addr,
+        { type: 'ping', seq: p.seq, target: p.target, from: s.self },
+        p.seq,
+        Math.max(1, p.deadline - s.now),
+      );
     }
   }
 

@@ -128,11 +128,14 @@ export class ScenarioNet {
   }
 
   /** Stream requests opened, in order. */
-  readonly streams: { readonly at: number; readonly from: NodeName; readonly to: Address; readonly purpose: string }[] = [];
+  readonly streams: { readonly at: number; readonly from: NodeName; readonly to: Address; readonly purpose: string }[] =
+    [];
 
   /** UDP messages of a type sent by `from` (optionally to `to`). */
   sentBy(from: string, type: Message['type'], to?: string): Sent[] {
-    return this.sent.filter((s) => s.from === from && s.msg.type === type && (to === undefined || s.to === this.addr(to)));
+    return this.sent.filter(
+      (s) => s.from === from && s.msg.type === type && (to === undefined || s.to === this.addr(to)),
+    );
   }
 
   private collect(core: GossipCore): void {
@@ -161,9 +164,16 @@ export class ScenarioNet {
         case 'stream': {
           this.streams.push({ at: this.now, from, to: out.to, purpose: out.purpose });
           const dst = this.target(out.to);
-          const reply = dst === undefined || this.drop(from, out.to, 'stream') ? undefined : dst.handleStream(this.now, fromAddr, out.msg);
+          const reply =
+            dst === undefined || this.drop(from, out.to, 'stream')
+              ? undefined
+              : dst.handleStream(this.now, fromAddr, out.msg);
           if (dst !== undefined) this.collect(dst);
-          core.streamResult(this.now, out.id, reply === undefined ? { ok: false, error: 'unreachable' } : { ok: true, reply });
+          core.streamResult(
+            this.now,
+            out.id,
+            reply === undefined ? { ok: false, error: 'unreachable' } : { ok: true, reply },
+          );
           this.collect(core);
           break;
         }
@@ -174,7 +184,11 @@ export class ScenarioNet {
           this.refusals.push({ observer: from, refusal: out.refusal });
           break;
         case 'join-result':
-          this.joinResults.push(out.reason === undefined ? { observer: from, ok: out.ok } : { observer: from, ok: out.ok, reason: out.reason });
+          this.joinResults.push(
+            out.reason === undefined
+              ? { observer: from, ok: out.ok }
+              : { observer: from, ok: out.ok, reason: out.reason },
+          );
           break;
       }
     }

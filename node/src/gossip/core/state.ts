@@ -5,12 +5,7 @@
  */
 import { type Awareness, applyDelta } from './awareness.js';
 import { type BroadcastQueue } from './broadcast-queue.js';
-import {
-  type CoreParams,
-  suspicionConfirmationsWanted,
-  suspicionMaxMs,
-  suspicionMinMs,
-} from './params.js';
+import { type CoreParams, suspicionConfirmationsWanted, suspicionMaxMs, suspicionMinMs } from './params.js';
 import { type Suspicion, confirmSuspicion, startSuspicion } from './suspicion.js';
 import {
   type Address,

@@ -119,8 +119,7 @@ export type StreamPurpose = 'join' | 'push-pull' | 'reconnect' | 'ping';
 
 /** A stream request's outcome as the shell reports it back. */
 export type StreamResult =
-  | { readonly ok: true; readonly reply: Message }
-  | { readonly ok: false; readonly error: string };
+  { readonly ok: true; readonly reply: Message } | { readonly ok: false; readonly error: string };
 
 /** A refusal the shell should log and count (never silent). */
 export interface Refusal {

@@ -50,7 +50,11 @@ describe('gossip over UDP/TCP on loopback (separate processes)', function () {
 
   it('tag changes propagate as update events', async () => {
     b.send('tags {"clusterId":"c1","role":"voter"}');
-    const u = await a.waitFor((l) => l.type === 'event' && l.event === 'update' && l.member === 'b', 8000, 'update of b');
+    const u = await a.waitFor(
+      (l) => l.type === 'event' && l.event === 'update' && l.member === 'b',
+      8000,
+      'update of b',
+    );
     assert.deepEqual(u.tags, { clusterId: 'c1', role: 'voter' });
   });
 
@@ -62,7 +66,10 @@ describe('gossip over UDP/TCP on loopback (separate processes)', function () {
     const params = coreParams(presets.local, true);
     await new Promise((r) => setTimeout(r, 2 * params.probeIntervalMs + suspicionMaxMs(params, 3)));
     for (const p of [a, c]) {
-      assert.equal(p.lines.some((l) => l.type === 'event' && l.event === 'failed' && l.member === 'b'), false);
+      assert.equal(
+        p.lines.some((l) => l.type === 'event' && l.event === 'failed' && l.member === 'b'),
+        false,
+      );
     }
   });
 

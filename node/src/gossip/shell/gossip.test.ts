@@ -20,7 +20,13 @@ const until = async (pred: () => boolean, ms: number, what: string): Promise<voi
 describe('gossip shell (in-process, loopback)', function () {
   this.timeout(15_000);
   const key = randomBytes(32).toString('base64');
-  const cfg = (name: string) => ({ name, preset: 'local' as const, bindAddr: '127.0.0.1', bindPort: 0, encryptionKeys: [key] });
+  const cfg = (name: string) => ({
+    name,
+    preset: 'local' as const,
+    bindAddr: '127.0.0.1',
+    bindPort: 0,
+    encryptionKeys: [key],
+  });
   let a: Gossip;
   let b: Gossip;
 
@@ -72,7 +78,11 @@ describe('gossip shell (in-process, loopback)', function () {
       s.on('close', () => resolve());
       s.on('error', () => resolve());
     });
-    await until(() => Object.values(a.metrics().transport.dropped).reduce((x, y) => x + (y ?? 0), 0) >= 5, 3000, 'drops counted');
+    await until(
+      () => Object.values(a.metrics().transport.dropped).reduce((x, y) => x + (y ?? 0), 0) >= 5,
+      3000,
+      'drops counted',
+    );
     const d = a.metrics().transport.dropped;
     assert.ok((d['truncated'] ?? 0) >= 1, JSON.stringify(d));
     assert.ok((d['unencrypted'] ?? 0) >= 1, JSON.stringify(d));
@@ -81,7 +91,13 @@ describe('gossip shell (in-process, loopback)', function () {
     const probes = a.metrics().protocol.probes;
     await until(() => a.metrics().protocol.probes > probes + 2, 3000, 'more probes');
     assert.equal(a.metrics().protocol.probeFailures, 0);
-    assert.deepEqual(a.aliveMembers().map((m) => m.name).sort(), ['a', 'b']);
+    assert.deepEqual(
+      a
+        .aliveMembers()
+        .map((m) => m.name)
+        .sort(),
+      ['a', 'b'],
+    );
   });
 
   it('keys rotate at runtime without losing the member: install everywhere, use, remove the old', async () => {
@@ -114,7 +130,10 @@ describe('gossip shell (in-process, loopback)', function () {
 describe('gossip seed resolution', () => {
   it('resolves host names on every call and reports unusable seeds', async () => {
     const r = await resolveSeeds(['localhost:7946', '127.0.0.1:7947', 'not-a-seed']);
-    assert.ok(r.addrs.includes('127.0.0.1:7946' as never) || r.addrs.includes('[::1]:7946' as never), JSON.stringify(r));
+    assert.ok(
+      r.addrs.includes('127.0.0.1:7946' as never) || r.addrs.includes('[::1]:7946' as never),
+      JSON.stringify(r),
+    );
     assert.ok(r.addrs.includes('127.0.0.1:7947' as never));
     assert.equal(r.errors.length, 1);
     assert.equal(r.errors[0]?.seed, 'not-a-seed');

@@ -91,7 +91,8 @@ export class Gossip {
     const config = resolveConfig(input);
     const log = opts.logger ?? silent;
     const clock = opts.clock ?? Date.now;
-    const keyring = config.encryptionKeys.length > 0 ? new Keyring(config.encryptionKeys.map(keyFromBase64)) : undefined;
+    const keyring =
+      config.encryptionKeys.length > 0 ? new Keyring(config.encryptionKeys.map(keyFromBase64)) : undefined;
     const ref: { g?: Gossip } = {};
     const transport = new NetTransport(keyring, config.streamTimeoutMs, {
       packet: (from, msgs) => ref.g?.onPacket(from, msgs),
@@ -108,11 +109,21 @@ export class Gossip {
       now: clock(),
       rng: opts.random ?? Math.random,
     };
-    const core = new GossipCore(config.clusterId === undefined ? coreOpts : { ...coreOpts, clusterId: config.clusterId });
+    const core = new GossipCore(
+      config.clusterId === undefined ? coreOpts : { ...coreOpts, clusterId: config.clusterId },
+    );
     const g = new Gossip(config, addr, core, transport, log, clock, keyring);
     ref.g = g;
     g.timer = setInterval(() => g.onTick(), config.tickMs);
-    log.info({ name: config.name, addr, encrypted: keyring !== undefined, preset: 'preset' in input ? (input.preset ?? 'lan') : 'resolved config' }, 'gossip started');
+    log.info(
+      {
+        name: config.name,
+        addr,
+        encrypted: keyring !== undefined,
+        preset: 'preset' in input ? (input.preset ?? 'lan') : 'resolved config',
+      },
+      'gossip started',
+    );
     g.flush();
     if (config.seeds.length > 0) g.retryJoin();
     return g;
@@ -303,7 +314,10 @@ export class Gossip {
         });
         return;
       case 'event':
-        this.log.info({ event: out.event.type, member: out.event.member.name, addr: out.event.member.addr }, 'gossip member event');
+        this.log.info(
+          { event: out.event.type, member: out.event.member.name, addr: out.event.member.addr },
+          'gossip member event',
+        );
         this.emitter.emit('event', out.event);
         return;
       case 'refused':

@@ -61,7 +61,11 @@ export class MemberProcess {
 
   /** Waits for a membership event about `member`. */
   event(type: string, member: string, ms = 8000): Promise<Line> {
-    return this.waitFor((l) => l.type === 'event' && l.event === type && l.member === member, ms, `${type} event for ${member}`);
+    return this.waitFor(
+      (l) => l.type === 'event' && l.event === type && l.member === member,
+      ms,
+      `${type} event for ${member}`,
+    );
   }
 
   /** Starts and waits until the member prints its address. */

@@ -170,7 +170,10 @@ export class NetTransport {
       this.metrics.streamsOpened++;
       const sock = net.connect({ host, port });
       this.open.add(sock);
-      const timer = setTimeout(() => finish({ ok: false, error: 'timeout' }), Math.min(timeoutMs, this.streamTimeoutMs));
+      const timer = setTimeout(
+        () => finish({ ok: false, error: 'timeout' }),
+        Math.min(timeoutMs, this.streamTimeoutMs),
+      );
       sock.on('error', (e) => finish({ ok: false, error: e.message }));
       sock.on('connect', () => {
         const frame = sealFrame(msg, this.keyring);

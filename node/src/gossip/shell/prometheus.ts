@@ -54,7 +54,10 @@ export function registerGossipMetrics(gossip: Gossip, registry: Registry): void 
     registers,
     read: () => {
       const t = gossip.metrics().transport;
-      return [[{ direction: 'sent' }, t.packetsSent], [{ direction: 'received' }, t.packetsReceived]];
+      return [
+        [{ direction: 'sent' }, t.packetsSent],
+        [{ direction: 'received' }, t.packetsReceived],
+      ];
     },
   });
   monotonic({
@@ -64,7 +67,10 @@ export function registerGossipMetrics(gossip: Gossip, registry: Registry): void 
     registers,
     read: () => {
       const t = gossip.metrics().transport;
-      return [[{ direction: 'sent' }, t.bytesSent], [{ direction: 'received' }, t.bytesReceived]];
+      return [
+        [{ direction: 'sent' }, t.bytesSent],
+        [{ direction: 'received' }, t.bytesReceived],
+      ];
     },
   });
 }

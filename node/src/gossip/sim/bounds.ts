@@ -15,12 +15,7 @@
  *   cap, counted only when there is loss to make a healthy node doubt itself).
  * - Suspicion: at most the Lifeguard maximum S_max(N), started by everyone at most D later.
  */
-import {
-  type CoreParams,
-  pushPullIntervalMs,
-  retransmitLimit,
-  suspicionMaxMs,
-} from '../core/params.js';
+import { type CoreParams, pushPullIntervalMs, retransmitLimit, suspicionMaxMs } from '../core/params.js';
 
 /** Epidemic dissemination estimate D(N, p). */
 export function disseminationMs(p: CoreParams, n: number, loss: number): number {

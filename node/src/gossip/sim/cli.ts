@@ -22,7 +22,8 @@ if (!scenarioNames.includes(scenario)) {
   process.stderr.write(`unknown scenario ${scenario}; one of ${scenarioNames.join(', ')}\n`);
   process.exit(2);
 }
-const seeds = values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: Number(values.seeds) }, (_, k) => k + 1);
+const seeds =
+  values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: Number(values.seeds) }, (_, k) => k + 1);
 let failed = 0;
 for (const seed of seeds) {
   const base = { scenario, seed, n: Number(values.n), loss: Number(values.loss) };

@@ -106,7 +106,9 @@ export class SimCluster {
 
   private join(node: SimNode, core: GossipCore): void {
     node.lastJoinAt = this.now;
-    const seedAddrs = node.seeds.map((s) => this.nodes.get(nodeName(s))?.addr).filter((x): x is Address => x !== undefined && x !== node.addr);
+    const seedAddrs = node.seeds
+      .map((s) => this.nodes.get(nodeName(s))?.addr)
+      .filter((x): x is Address => x !== undefined && x !== node.addr);
     if (seedAddrs.length > 0) core.join(this.now, seedAddrs);
   }
 
@@ -227,7 +229,12 @@ export class SimCluster {
       core.tick(t);
       // As the shell does: while we know no one else, retry joining the seeds.
       const retryEvery = this.opts.params.reconnectIntervalMs || this.opts.params.pushPullIntervalMs;
-      if (node.status === 'running' && node.seeds.length > 0 && t - node.lastJoinAt >= retryEvery && core.members().every((m) => m.name === node.name || m.state !== 'alive')) {
+      if (
+        node.status === 'running' &&
+        node.seeds.length > 0 &&
+        t - node.lastJoinAt >= retryEvery &&
+        core.members().every((m) => m.name === node.name || m.state !== 'alive')
+      ) {
         this.join(node, core);
       }
       this.flush(node, core);
@@ -279,7 +286,8 @@ export class SimCluster {
         if (!this.net.connected(node.addr, out.to) || there === undefined || back === undefined) return fail();
         this.queue.push(this.now + there, () => {
           const dst = this.nodeAt(out.to);
-          if (dst?.core === undefined || !this.net.connected(node.addr, out.to) || this.now > sentAt + out.timeoutMs) return fail();
+          if (dst?.core === undefined || !this.net.connected(node.addr, out.to) || this.now > sentAt + out.timeoutMs)
+            return fail();
           const dec = decodeMessage(req);
           if (!dec.ok) throw new Error(`sim: own frame failed to decode: ${dec.code}`);
           const reply = dst.core.handleStream(this.now, node.addr, dec.value);
@@ -304,7 +312,11 @@ export class SimCluster {
         this.refusals.push({ at: this.now, observer: node.name, refusal: out.refusal });
         return;
       case 'join-result':
-        this.joinResults.push(out.reason === undefined ? { observer: node.name, ok: out.ok } : { observer: node.name, ok: out.ok, reason: out.reason });
+        this.joinResults.push(
+          out.reason === undefined
+            ? { observer: node.name, ok: out.ok }
+            : { observer: node.name, ok: out.ok, reason: out.reason },
+        );
         return;
     }
   }

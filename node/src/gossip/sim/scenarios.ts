@@ -70,7 +70,8 @@ function boot(sim: SimCluster, n: number, bound: number): number | undefined {
 
 /** False `failed` events: about a member that was running (not killed, not left) at the time. */
 function falseFailures(sim: SimCluster, since: number, excluded: ReadonlySet<string>): number {
-  return sim.events.filter((e) => e.at >= since && e.event.type === 'failed' && !excluded.has(e.event.member.name)).length;
+  return sim.events.filter((e) => e.at >= since && e.event.type === 'failed' && !excluded.has(e.event.member.name))
+    .length;
 }
 
 /** Runs one scenario. */
@@ -101,8 +102,15 @@ export function runScenario(i: ScenarioInput): ScenarioResult {
       const live = sim.names('running');
       const t = sim.runUntil(() => live.every((o) => sim.stateOf(o, victim) === 'dead'), bound);
       const ff = falseFailures(sim, t0, new Set([victim]));
-      if (t === undefined) return res(false, `N=${i.n} loss=${i.loss}: ${victim} not marked failed by all within ${bound} ms`, { boundMs: bound });
-      return res(true, `failed everywhere after ${t} ms (bound ${bound})`, { measuredMs: t, boundMs: bound, falseFailures: ff });
+      if (t === undefined)
+        return res(false, `N=${i.n} loss=${i.loss}: ${victim} not marked failed by all within ${bound} ms`, {
+          boundMs: bound,
+        });
+      return res(true, `failed everywhere after ${t} ms (bound ${bound})`, {
+        measuredMs: t,
+        boundMs: bound,
+        falseFailures: ff,
+      });
     }
     case 'restart': {
       // kill -9, wait for the failure verdict, restart with the same name on a new address
@@ -110,11 +118,17 @@ export function runScenario(i: ScenarioInput): ScenarioResult {
       const victim = `n${i.n - 1}`;
       sim.kill(victim);
       const live = sim.names('running');
-      const failedBy = sim.runUntil(() => live.every((o) => sim.stateOf(o, victim) === 'dead'), failureBoundMs(simParams, i.n, i.loss));
+      const failedBy = sim.runUntil(
+        () => live.every((o) => sim.stateOf(o, victim) === 'dead'),
+        failureBoundMs(simParams, i.n, i.loss),
+      );
       if (failedBy === undefined) return res(false, `${victim} was not marked failed before the restart`);
       sim.start(victim, ['n0'], {}, `10.9.9.9:8401`);
       const t = sim.runUntil(() => sim.converged(), joinBound);
-      if (t === undefined) return res(false, `N=${i.n} loss=${i.loss}: restarted ${victim} not seen alive by all within ${joinBound} ms`, { boundMs: joinBound });
+      if (t === undefined)
+        return res(false, `N=${i.n} loss=${i.loss}: restarted ${victim} not seen alive by all within ${joinBound} ms`, {
+          boundMs: joinBound,
+        });
       const wrongAddr = live.filter((o) => sim.core(o).member(victim as never)?.addr !== '10.9.9.9:8401');
       if (wrongAddr.length > 0) return res(false, `${wrongAddr.join(',')} kept the old address of ${victim}`);
       return res(true, `rejoined everywhere after ${t} ms (bound ${joinBound})`, { measuredMs: t, boundMs: joinBound });
@@ -129,11 +143,20 @@ export function runScenario(i: ScenarioInput): ScenarioResult {
       // Only verdicts after the leave began count (a false failure earlier, possible under
       // heavy loss, is the false-failure scenario's business).
       const wrong = sim.events.filter((e) => e.at >= t0 && e.event.type === 'failed' && e.event.member.name === leaver);
-      if (wrong.length > 0) return res(false, `graceful leave of ${leaver} reported as failure by ${wrong.map((w) => w.observer).join(',')}`);
-      if (t === undefined) return res(false, `leave of ${leaver} not recorded by all within ${bound} ms`, { boundMs: bound });
+      if (wrong.length > 0)
+        return res(
+          false,
+          `graceful leave of ${leaver} reported as failure by ${wrong.map((w) => w.observer).join(',')}`,
+        );
+      if (t === undefined)
+        return res(false, `leave of ${leaver} not recorded by all within ${bound} ms`, { boundMs: bound });
       const notLeft = sim.names('running').filter((o) => ![undefined, 'left'].includes(sim.stateOf(o, leaver)));
       if (notLeft.length > 0) return res(false, `${notLeft.join(',')} do not record ${leaver} as left`);
-      return res(true, `left everywhere after ${t} ms, no failure reported`, { measuredMs: t, boundMs: bound, falseFailures: 0 });
+      return res(true, `left everywhere after ${t} ms, no failure reported`, {
+        measuredMs: t,
+        boundMs: bound,
+        falseFailures: 0,
+      });
     }
     case 'partition': {
       const cut = Math.floor(i.n / 2);
@@ -148,7 +171,10 @@ export function runScenario(i: ScenarioInput): ScenarioResult {
       const bound = healBoundMs(simParams, i.n, i.loss);
       const t = sim.runUntil(() => sim.converged(), bound);
       if (!splitSeen) return res(false, 'the partition was never detected (check the scenario)');
-      if (t === undefined) return res(false, `N=${i.n} loss=${i.loss}: no agreement within ${bound} ms after the heal`, { boundMs: bound });
+      if (t === undefined)
+        return res(false, `N=${i.n} loss=${i.loss}: no agreement within ${bound} ms after the heal`, {
+          boundMs: bound,
+        });
       return res(true, `agreed ${t} ms after the heal (bound ${bound})`, { measuredMs: t, boundMs: bound });
     }
     case 'false-failures': {
@@ -158,9 +184,13 @@ export function runScenario(i: ScenarioInput): ScenarioResult {
       const memberMinutes = (i.n * duration) / 60_000;
       const rate = ff / memberMinutes;
       const ok = i.loss > 0.1 || rate <= FALSE_FAILURE_LIMIT_PER_MEMBER_MINUTE;
-      return res(ok, `${ff} false failure declarations in ${memberMinutes} member-minutes (rate ${rate.toFixed(4)}, limit ${FALSE_FAILURE_LIMIT_PER_MEMBER_MINUTE})`, {
-        falseFailures: ff,
-      });
+      return res(
+        ok,
+        `${ff} false failure declarations in ${memberMinutes} member-minutes (rate ${rate.toFixed(4)}, limit ${FALSE_FAILURE_LIMIT_PER_MEMBER_MINUTE})`,
+        {
+          falseFailures: ff,
+        },
+      );
     }
   }
 }

@@ -6,7 +6,14 @@
  * throws: failures are typed values the shell counts and drops.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { type DecodeErrorCode, type DecodeResult, decodeMessage, decodePacket, encodeMessage, encodePacket } from '../core/codec.js';
+import {
+  type DecodeErrorCode,
+  type DecodeResult,
+  decodeMessage,
+  decodePacket,
+  encodeMessage,
+  encodePacket,
+} from '../core/codec.js';
 import { type Message } from '../core/types.js';
 import { type Keyring } from './keyring.js';
 

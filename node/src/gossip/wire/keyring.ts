@@ -17,7 +17,8 @@ export class KeyringError extends Error {
 }
 
 function check(key: Uint8Array): Uint8Array {
-  if (key.length !== KEY_BYTES) throw new KeyringError(`gossip key must be ${KEY_BYTES} bytes (AES-256), got ${key.length}`);
+  if (key.length !== KEY_BYTES)
+    throw new KeyringError(`gossip key must be ${KEY_BYTES} bytes (AES-256), got ${key.length}`);
   return Uint8Array.from(key);
 }
 

@@ -50,9 +50,16 @@ function parse(out: Buffer): { status: number; headers: Record<string, string>; 
 }
 
 /** Runs `curl -sS -i <args>`; `input` is piped to its stdin (for `--data-binary @-`). */
-export function curl(args: readonly string[], opts: { input?: Readable | Buffer; timeoutMs?: number } = {}): Promise<CurlResult> {
+export function curl(
+  args: readonly string[],
+  opts: { input?: Readable | Buffer; timeoutMs?: number } = {},
+): Promise<CurlResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn('curl', ['-sS', '-i', '--max-time', String(Math.ceil((opts.timeoutMs ?? 30_000) / 1000)), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(
+      'curl',
+      ['-sS', '-i', '--max-time', String(Math.ceil((opts.timeoutMs ?? 30_000) / 1000)), ...args],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     const out: Buffer[] = [];
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => out.push(d));
@@ -72,7 +79,9 @@ export function curl(args: readonly string[], opts: { input?: Readable | Buffer;
           try {
             return JSON.parse(r.body) as T;
           } catch {
-            throw new Error(`curl ${args.join(' ')}: body is not JSON (status ${r.status}, exit ${exit}): ${r.body.slice(0, 500)} ${stderr}`);
+            throw new Error(
+              `curl ${args.join(' ')}: body is not JSON (status ${r.status}, exit ${exit}): ${r.body.slice(0, 500)} ${stderr}`,
+            );
           }
         },
       });

@@ -5,7 +5,7 @@
 
 /** The value stored at `offset`: 1–700 bytes, starting with the offset itself. */
 export function valueFor(offset: number): Buffer {
-  const length = 8 + ((offset * 2654435761) >>> 0) % 692;
+  const length = 8 + (((offset * 2654435761) >>> 0) % 692);
   const buf = Buffer.allocUnsafe(length);
   buf.writeDoubleLE(offset, 0);
   for (let i = 8; i < length; i++) buf[i] = (offset * 31 + i) & 0xff;

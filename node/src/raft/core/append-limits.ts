@@ -30,6 +30,7 @@ export const MAX_MEMBER_LIST = 10_000;
  */
 export function appendLimitViolation(entries: number, payloadBytes: number): string | null {
   if (entries > appendLimits.maxEntries) return `entries count ${entries} exceeds ${appendLimits.maxEntries}`;
-  if (payloadBytes > appendLimits.maxPayloadBytes) return `entries payload ${payloadBytes} bytes exceeds ${appendLimits.maxPayloadBytes}`;
+  if (payloadBytes > appendLimits.maxPayloadBytes)
+    return `entries payload ${payloadBytes} bytes exceeds ${appendLimits.maxPayloadBytes}`;
   return null;
 }

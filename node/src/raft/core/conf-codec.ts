@@ -20,7 +20,9 @@ export interface ConfEntry {
 
 /** Serializes a configuration change and its resulting configuration. */
 export function encodeConfEntry(e: ConfEntry): Uint8Array {
-  return enc.encode(JSON.stringify({ type: e.change.type, node: e.change.node, voters: e.conf.voters, learners: e.conf.learners }));
+  return enc.encode(
+    JSON.stringify({ type: e.change.type, node: e.change.node, voters: e.conf.voters, learners: e.conf.learners }),
+  );
 }
 
 const ids = (v: unknown): NodeId[] | null =>

@@ -55,7 +55,10 @@ export function refreshConf(r: RaftState): void {
   if (sameConf(want, confState(r.tracker))) return;
   setConf(r.tracker, want, logIndex(r.log.lastIndex() + 1));
   if (r.leadTransferee !== null && !r.tracker.voters.has(r.leadTransferee)) r.leadTransferee = null;
-  r.logger.info({ ...ctx(r), voters: want.voters.join(' '), learners: want.learners.join(' ') }, 'configuration in force changed');
+  r.logger.info(
+    { ...ctx(r), voters: want.voters.join(' '), learners: want.learners.join(' ') },
+    'configuration in force changed',
+  );
 }
 
 /**
@@ -69,7 +72,10 @@ export function commitConfEntries(r: RaftState): boolean {
     if (c === undefined || r.log.term(c.index) !== c.term) continue;
     r.committedConf = c.conf;
     changed = true;
-    r.logger.info({ ...ctx(r), index: c.index, voters: c.conf.voters.join(' '), learners: c.conf.learners.join(' ') }, 'configuration committed');
+    r.logger.info(
+      { ...ctx(r), index: c.index, voters: c.conf.voters.join(' '), learners: c.conf.learners.join(' ') },
+      'configuration committed',
+    );
   }
   if (changed) r.confChanged = true;
   return changed;

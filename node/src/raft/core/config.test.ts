@@ -28,17 +28,32 @@ describe('raft config', () => {
   });
 
   it('rejects an in-flight byte window smaller than one batch', () => {
-    assert.throws(() => raftConfig(id, { maxInflightBytes: 10, maxEntryBatchBytes: 100 }), /at least maxEntryBatchBytes/);
+    assert.throws(
+      () => raftConfig(id, { maxInflightBytes: 10, maxEntryBatchBytes: 100 }),
+      /at least maxEntryBatchBytes/,
+    );
   });
 
-  it('refuses batch limits above the receiver\'s frame check (one shared limit, core/append-limits.ts)', () => {
+  it("refuses batch limits above the receiver's frame check (one shared limit, core/append-limits.ts)", () => {
     assert.equal(raftConfig(id).maxEntryBatchCount, appendLimits.maxEntries);
-    assert.throws(() => raftConfig(id, { maxEntryBatchCount: appendLimits.maxEntries + 1 }), /maxEntryBatchCount must be at most 10000/);
-    assert.throws(() => raftConfig(id, { maxEntryBatchBytes: appendLimits.maxPayloadBytes + 1, maxInflightBytes: 0 }), /maxEntryBatchBytes must be at most/);
-    assert.throws(() => raftConfig(id, { maxProposalBytes: appendLimits.maxPayloadBytes + 1 }), /maxProposalBytes must be at most/);
+    assert.throws(
+      () => raftConfig(id, { maxEntryBatchCount: appendLimits.maxEntries + 1 }),
+      /maxEntryBatchCount must be at most 10000/,
+    );
+    assert.throws(
+      () => raftConfig(id, { maxEntryBatchBytes: appendLimits.maxPayloadBytes + 1, maxInflightBytes: 0 }),
+      /maxEntryBatchBytes must be at most/,
+    );
+    assert.throws(
+      () => raftConfig(id, { maxProposalBytes: appendLimits.maxPayloadBytes + 1 }),
+      /maxProposalBytes must be at most/,
+    );
   });
 
   it('rejects an empty id', () => {
-    assert.throws(() => validateRaftConfig({ ...defaultRaftConfig, id: '' as typeof id }), /id must be a non-empty string/);
+    assert.throws(
+      () => validateRaftConfig({ ...defaultRaftConfig, id: '' as typeof id }),
+      /id must be a non-empty string/,
+    );
   });
 });

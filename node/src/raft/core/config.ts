@@ -91,7 +91,11 @@ export type RaftConfigPreset = keyof typeof raftConfigPresets;
  * Builds a validated config from a preset and overrides.
  * @throws RaftConfigError naming the first invalid field and why.
  */
-export function raftConfig(id: NodeId, overrides: Partial<Omit<RaftConfig, 'id'>> = {}, preset: RaftConfigPreset = 'lan'): RaftConfig {
+export function raftConfig(
+  id: NodeId,
+  overrides: Partial<Omit<RaftConfig, 'id'>> = {},
+  preset: RaftConfigPreset = 'lan',
+): RaftConfig {
   return validateRaftConfig({ ...raftConfigPresets[preset], ...overrides, id });
 }
 
@@ -118,20 +122,35 @@ export function validateRaftConfig(c: RaftConfig): RaftConfig {
     }
   }
   if (!Number.isSafeInteger(c.maxUncommittedBytes) || c.maxUncommittedBytes < 0) {
-    throw new RaftConfigError('maxUncommittedBytes', `must be a non-negative integer (0 = unlimited), got ${c.maxUncommittedBytes}`);
+    throw new RaftConfigError(
+      'maxUncommittedBytes',
+      `must be a non-negative integer (0 = unlimited), got ${c.maxUncommittedBytes}`,
+    );
   }
   if (!Number.isSafeInteger(c.maxInflightBytes) || c.maxInflightBytes < 0) {
-    throw new RaftConfigError('maxInflightBytes', `must be a non-negative integer (0 = unlimited), got ${c.maxInflightBytes}`);
+    throw new RaftConfigError(
+      'maxInflightBytes',
+      `must be a non-negative integer (0 = unlimited), got ${c.maxInflightBytes}`,
+    );
   }
   if (c.electionTicks <= c.heartbeatTicks) {
-    throw new RaftConfigError('electionTicks', `must exceed heartbeatTicks (${c.heartbeatTicks}), got ${c.electionTicks}`);
+    throw new RaftConfigError(
+      'electionTicks',
+      `must exceed heartbeatTicks (${c.heartbeatTicks}), got ${c.electionTicks}`,
+    );
   }
   if (c.maxEntryBatchCount > appendLimits.maxEntries) {
-    throw new RaftConfigError('maxEntryBatchCount', `must be at most ${appendLimits.maxEntries} (the receiver's frame check), got ${c.maxEntryBatchCount}`);
+    throw new RaftConfigError(
+      'maxEntryBatchCount',
+      `must be at most ${appendLimits.maxEntries} (the receiver's frame check), got ${c.maxEntryBatchCount}`,
+    );
   }
   for (const k of ['maxEntryBatchBytes', 'maxProposalBytes', 'maxSnapshotChunkBytes'] as const) {
     if (c[k] > appendLimits.maxPayloadBytes) {
-      throw new RaftConfigError(k, `must be at most ${appendLimits.maxPayloadBytes} (the receiver's frame check), got ${c[k]}`);
+      throw new RaftConfigError(
+        k,
+        `must be at most ${appendLimits.maxPayloadBytes} (the receiver's frame check), got ${c[k]}`,
+      );
     }
   }
   if (c.maxInflightBytes !== 0 && c.maxInflightBytes < c.maxEntryBatchBytes) {

@@ -49,7 +49,8 @@ function campaign(r: RaftState, kind: 'pre' | 'real', transfer: boolean): void {
  * only after it is persisted: the response goes out after the Ready's hard state.
  */
 export function handleVoteRequest(r: RaftState, m: Msg<'preVote'> | Msg<'vote'>): void {
-  const canVote = r.vote === m.from || (r.vote === null && r.lead === null) || (m.type === 'preVote' && m.term > r.term);
+  const canVote =
+    r.vote === m.from || (r.vote === null && r.lead === null) || (m.type === 'preVote' && m.term > r.term);
   const granted = canVote && r.log.isUpToDate(m.lastIndex, m.lastTerm);
   const respType = m.type === 'preVote' ? 'preVoteResp' : 'voteResp';
   r.logger.info({ ...ctx(r), type: m.type, from: m.from, candidateTerm: m.term, granted }, 'vote request');

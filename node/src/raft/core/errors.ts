@@ -47,7 +47,10 @@ export class StorageRangeError extends RaftError {
   readonly lo: number;
   readonly hi: number;
   constructor(reason: 'compacted' | 'unavailable', lo: number, hi: number) {
-    super(reason === 'compacted' ? 'RAFT_STORAGE_COMPACTED' : 'RAFT_STORAGE_UNAVAILABLE', `storage: entries [${lo}, ${hi}) ${reason}`);
+    super(
+      reason === 'compacted' ? 'RAFT_STORAGE_COMPACTED' : 'RAFT_STORAGE_UNAVAILABLE',
+      `storage: entries [${lo}, ${hi}) ${reason}`,
+    );
     this.name = 'StorageRangeError';
     this.lo = lo;
     this.hi = hi;

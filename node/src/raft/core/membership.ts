@@ -32,7 +32,11 @@ export function proposeConfChange(r: RaftState, cc: ConfChange): ProposeResult {
   const pr = r.tracker.progress.get(cc.node);
   if (cc.type === 'promote' && (pr === undefined || pr.match < r.log.committed)) {
     // Promoting a learner that is behind would make it a voter that cannot help commit (availability, thesis §4.2.1).
-    return { ok: false, reason: 'invalid-conf-change', detail: `learner ${cc.node} has not caught up (match ${pr?.match ?? 0} < commit ${r.log.committed})` };
+    return {
+      ok: false,
+      reason: 'invalid-conf-change',
+      detail: `learner ${cc.node} has not caught up (match ${pr?.match ?? 0} < commit ${r.log.committed})`,
+    };
   }
   const conf = applyConfChange(confState(r.tracker), cc);
   // leaderAppend puts the new configuration in force (conf-log.ts): a shrunk quorum may commit more.

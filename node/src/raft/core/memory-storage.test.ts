@@ -4,7 +4,12 @@ import { MemoryStorage } from './memory-storage.js';
 import { logIndex, nodeId, term, type Entry } from './types.js';
 
 const enc = new TextEncoder();
-const ent = (i: number, t: number, v = `v${i}`): Entry => ({ index: logIndex(i), term: term(t), type: 'data', data: enc.encode(v) });
+const ent = (i: number, t: number, v = `v${i}`): Entry => ({
+  index: logIndex(i),
+  term: term(t),
+  type: 'data',
+  data: enc.encode(v),
+});
 const conf = { voters: [nodeId('n1')], learners: [] };
 
 describe('MemoryStorage', () => {
@@ -13,7 +18,14 @@ describe('MemoryStorage', () => {
     s.append([ent(1, 1), ent(2, 1), ent(3, 1), ent(4, 1)]);
     s.append([ent(3, 2, 'new3')]);
     assert.equal(s.lastIndex(), 3);
-    assert.deepEqual(s.entries(logIndex(1), logIndex(4), Infinity).map((e) => [e.index, e.term]), [[1, 1], [2, 1], [3, 2]]);
+    assert.deepEqual(
+      s.entries(logIndex(1), logIndex(4), Infinity).map((e) => [e.index, e.term]),
+      [
+        [1, 1],
+        [2, 1],
+        [3, 2],
+      ],
+    );
   });
 
   it('refuses an append that would leave a gap', () => {
@@ -28,8 +40,14 @@ describe('MemoryStorage', () => {
     assert.equal(s.firstIndex(), 3);
     assert.equal(s.term(logIndex(2)), 1, 'the snapshot index keeps its term');
     assert.equal(s.term(logIndex(1)), undefined);
-    assert.throws(() => s.entries(logIndex(2), logIndex(4), Infinity), (e: unknown) => e instanceof StorageRangeError && e.code === 'RAFT_STORAGE_COMPACTED');
-    assert.throws(() => s.entries(logIndex(3), logIndex(5), Infinity), (e: unknown) => e instanceof StorageRangeError && e.code === 'RAFT_STORAGE_UNAVAILABLE');
+    assert.throws(
+      () => s.entries(logIndex(2), logIndex(4), Infinity),
+      (e: unknown) => e instanceof StorageRangeError && e.code === 'RAFT_STORAGE_COMPACTED',
+    );
+    assert.throws(
+      () => s.entries(logIndex(3), logIndex(5), Infinity),
+      (e: unknown) => e instanceof StorageRangeError && e.code === 'RAFT_STORAGE_UNAVAILABLE',
+    );
   });
 
   it('limits entries by bytes but always returns at least one', () => {

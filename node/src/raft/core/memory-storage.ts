@@ -135,7 +135,11 @@ export class MemoryStorage implements Storage {
   createSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): SnapshotMeta {
     const t = this.term(index);
     if (index <= this.snapMeta.index || t === undefined) {
-      throw new RaftInvariantError('snapshot index out of range', { index, snapshot: this.snapMeta.index, last: this.lastIndex() });
+      throw new RaftInvariantError('snapshot index out of range', {
+        index,
+        snapshot: this.snapMeta.index,
+        last: this.lastIndex(),
+      });
     }
     this.snapMeta = { index, term: t, confState, size: data.byteLength };
     this.snapData = data;

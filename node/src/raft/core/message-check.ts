@@ -25,8 +25,10 @@ export function checkMessage(m: Message): string | null {
       let prevTerm: number = m.prevTerm;
       for (let i = 0; i < m.entries.length; i++) {
         const e = m.entries[i];
-        if (e === undefined || e.index !== m.prevIndex + i + 1) return `entry ${i} has index ${String(e?.index)}, want ${m.prevIndex + i + 1}`;
-        if (!isIndex(e.term) || e.term < prevTerm || e.term > m.term) return `entry ${e.index} has term ${e.term} outside [${prevTerm}, ${m.term}]`;
+        if (e === undefined || e.index !== m.prevIndex + i + 1)
+          return `entry ${i} has index ${String(e?.index)}, want ${m.prevIndex + i + 1}`;
+        if (!isIndex(e.term) || e.term < prevTerm || e.term > m.term)
+          return `entry ${e.index} has term ${e.term} outside [${prevTerm}, ${m.term}]`;
         if (e.type !== 'data' && e.type !== 'noop' && e.type !== 'config') return `entry ${e.index} has unknown type`;
         if (!(e.data instanceof Uint8Array)) return `entry ${e.index} has no data bytes`;
         prevTerm = e.term;
@@ -41,9 +43,11 @@ export function checkMessage(m: Message): string | null {
       return isIndex(m.readSeq) ? null : 'invalid readSeq';
     case 'snapshot': {
       const meta = m.meta;
-      if (!isIndex(meta.index) || !isIndex(meta.term) || !isIndex(meta.size) || meta.index === 0) return 'invalid snapshot meta';
+      if (!isIndex(meta.index) || !isIndex(meta.term) || !isIndex(meta.size) || meta.index === 0)
+        return 'invalid snapshot meta';
       if (!isIndex(m.offset) || !(m.data instanceof Uint8Array)) return 'invalid chunk';
-      if (m.offset + m.data.byteLength > meta.size) return `chunk ends at ${m.offset + m.data.byteLength}, beyond size ${meta.size}`;
+      if (m.offset + m.data.byteLength > meta.size)
+        return `chunk ends at ${m.offset + m.data.byteLength}, beyond size ${meta.size}`;
       if (m.done !== (m.offset + m.data.byteLength === meta.size)) return 'done flag disagrees with the chunk end';
       if (!Array.isArray(meta.confState.voters) || meta.confState.voters.length === 0) return 'snapshot without voters';
       return null;

@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { LOST_AFTER_HEARTBEATS, becomeReplicate, newProgress, noteAppendAck, noteHeartbeatAck, sentEntries } from './progress.js';
+import {
+  LOST_AFTER_HEARTBEATS,
+  becomeReplicate,
+  newProgress,
+  noteAppendAck,
+  noteHeartbeatAck,
+  sentEntries,
+} from './progress.js';
 import { logIndex } from './types.js';
 
 describe('raft progress: resends after a lost or refused append (issue 12)', () => {
@@ -24,7 +31,8 @@ describe('raft progress: resends after a lost or refused append (issue 12)', () 
     const p = newProgress(logIndex(1), 4, 1 << 20);
     becomeReplicate(p);
     sentEntries(p, logIndex(100), 100, 3_200);
-    for (let i = 1; i < LOST_AFTER_HEARTBEATS; i++) assert.equal(noteHeartbeatAck(p), false, `ack ${i}: the append may still be in flight`);
+    for (let i = 1; i < LOST_AFTER_HEARTBEATS; i++)
+      assert.equal(noteHeartbeatAck(p), false, `ack ${i}: the append may still be in flight`);
     assert.equal(noteHeartbeatAck(p), true);
     assert.equal(p.state, 'probe');
     assert.equal(p.inflights.bytes, 0, 'the lost window no longer counts');

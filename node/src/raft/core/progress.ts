@@ -7,7 +7,14 @@
  *   to the in-flight limits (pipelining).
  * - `snapshot`: the follower needs entries we compacted; stream the snapshot and wait.
  */
-import { addInflight, freeInflightsTo, inflightsFull, newInflights, resetInflights, type Inflights } from './inflights.js';
+import {
+  addInflight,
+  freeInflightsTo,
+  inflightsFull,
+  newInflights,
+  resetInflights,
+  type Inflights,
+} from './inflights.js';
 import { logIndex, type LogIndex, type SnapshotMeta } from './types.js';
 
 /** The replication state of one follower, as seen by the leader. */

@@ -4,7 +4,12 @@ import { MemoryStorage } from './memory-storage.js';
 import { RaftLog } from './raft-log.js';
 import { logIndex, term, type Entry } from './types.js';
 
-const ent = (i: number, t: number): Entry => ({ index: logIndex(i), term: term(t), type: 'noop', data: new Uint8Array(0) });
+const ent = (i: number, t: number): Entry => ({
+  index: logIndex(i),
+  term: term(t),
+  type: 'noop',
+  data: new Uint8Array(0),
+});
 const logWith = (...terms: number[]): RaftLog => {
   const s = new MemoryStorage();
   s.append(terms.map((t, i) => ent(i + 1, t)));
@@ -46,7 +51,10 @@ describe('RaftLog', () => {
     l.append([ent(1, 1), ent(2, 1)]);
     l.append([ent(2, 2)]);
     l.stableTo(logIndex(2), term(1));
-    assert.deepEqual(l.unstableEntries().map((e) => e.term), [1, 2]);
+    assert.deepEqual(
+      l.unstableEntries().map((e) => e.term),
+      [1, 2],
+    );
   });
 
   it('commits by counting only an entry of the current term (§5.4.2)', () => {

@@ -19,7 +19,11 @@ export class RaftLog {
   /** Highest index handed to the application for applying. */
   applied: LogIndex;
 
-  constructor(private readonly storage: Storage, committed: LogIndex, applied?: LogIndex) {
+  constructor(
+    private readonly storage: Storage,
+    committed: LogIndex,
+    applied?: LogIndex,
+  ) {
     this.offset = storage.lastIndex() + 1;
     const floor = storage.firstIndex() - 1;
     this.committed = logIndex(Math.max(committed, floor));
@@ -91,7 +95,10 @@ export class RaftLog {
     const ci = this.findConflict(ents);
     if (ci !== 0) {
       if (ci <= this.committed) {
-        throw new RaftInvariantError('entry conflicts with a committed entry', { conflict: ci, committed: this.committed });
+        throw new RaftInvariantError('entry conflicts with a committed entry', {
+          conflict: ci,
+          committed: this.committed,
+        });
       }
       this.append(ents.slice(ci - prevIndex - 1));
     }
@@ -104,7 +111,10 @@ export class RaftLog {
     const first = ents[0];
     if (first === undefined) return this.lastIndex();
     if (first.index - 1 < this.committed) {
-      throw new RaftInvariantError('append would overwrite committed entries', { after: first.index - 1, committed: this.committed });
+      throw new RaftInvariantError('append would overwrite committed entries', {
+        after: first.index - 1,
+        committed: this.committed,
+      });
     }
     const after = first.index;
     if (after === this.offset + this.unstable.length) {
@@ -162,7 +172,8 @@ export class RaftLog {
   /** Raises the commit index. @throws RaftInvariantError beyond the last entry. */
   commitTo(i: LogIndex): void {
     if (i <= this.committed) return;
-    if (i > this.lastIndex()) throw new RaftInvariantError('commit beyond last index', { commit: i, last: this.lastIndex() });
+    if (i > this.lastIndex())
+      throw new RaftInvariantError('commit beyond last index', { commit: i, last: this.lastIndex() });
     this.committed = i;
   }
   /** Leader rule (Raft §5.4.2): commit `i` only if it is from the current term `t`. */
@@ -176,7 +187,8 @@ export class RaftLog {
   /** Records that entries up to `i` were handed out for applying. */
   appliedTo(i: LogIndex): void {
     if (i <= this.applied) return;
-    if (i > this.committed) throw new RaftInvariantError('applied beyond commit', { applied: i, committed: this.committed });
+    if (i > this.committed)
+      throw new RaftInvariantError('applied beyond commit', { applied: i, committed: this.committed });
     this.applied = i;
   }
 

@@ -42,17 +42,31 @@ describe('RawNode', () => {
     persist(storage, rd);
     raw.advance(rd);
     rd = raw.ready();
-    assert.deepEqual(rd.committedEntries.map((e) => e.index), [res.index]);
+    assert.deepEqual(
+      rd.committedEntries.map((e) => e.index),
+      [res.index],
+    );
   });
 
   it('a vote is sent only after the vote is persisted (in messages, with the hard state)', () => {
     const { raw } = node(n2, [n1, n2, n3]);
-    const vote: Message = { type: 'vote', from: n1, to: n2, term: term(1), lastIndex: logIndex(0), lastTerm: term(0), transfer: false };
+    const vote: Message = {
+      type: 'vote',
+      from: n1,
+      to: n2,
+      term: term(1),
+      lastIndex: logIndex(0),
+      lastTerm: term(0),
+      transfer: false,
+    };
     raw.step(vote);
     const rd = raw.ready();
     assert.equal(rd.hardState?.vote, n1);
     assert.equal(rd.mustSync, true);
-    assert.deepEqual(rd.messages.map((m) => m.type), ['voteResp']);
+    assert.deepEqual(
+      rd.messages.map((m) => m.type),
+      ['voteResp'],
+    );
     assert.equal(rd.earlyMessages.length, 0);
   });
 
@@ -64,7 +78,10 @@ describe('RawNode', () => {
 
   it('refuses messages addressed to another node', () => {
     const { raw } = node();
-    assert.deepEqual(raw.step({ type: 'timeoutNow', from: n2, to: n3, term: term(1) }), { ok: false, reason: 'wrong-recipient' });
+    assert.deepEqual(raw.step({ type: 'timeoutNow', from: n2, to: n3, term: term(1) }), {
+      ok: false,
+      reason: 'wrong-recipient',
+    });
   });
 
   it('throws on ready() twice without advance()', () => {
@@ -101,9 +118,21 @@ describe('configuration changes', () => {
 
 describe('malformed messages', () => {
   const follower = () => node(n2, [n1, n2, n3]).raw;
-  const ent = (i: number, t: number) => ({ index: logIndex(i), term: term(t), type: 'data' as const, data: new Uint8Array(1) });
+  const ent = (i: number, t: number) => ({
+    index: logIndex(i),
+    term: term(t),
+    type: 'data' as const,
+    data: new Uint8Array(1),
+  });
   const append = (entries: ReturnType<typeof ent>[], msgTerm = 2): Message => ({
-    type: 'append', from: n1, to: n2, term: term(msgTerm), prevIndex: logIndex(0), prevTerm: term(0), entries, commit: logIndex(0),
+    type: 'append',
+    from: n1,
+    to: n2,
+    term: term(msgTerm),
+    prevIndex: logIndex(0),
+    prevTerm: term(0),
+    entries,
+    commit: logIndex(0),
   });
 
   it('are refused with a reason and change nothing: entries out of sequence', () => {
@@ -122,7 +151,16 @@ describe('malformed messages', () => {
 
   it('are refused: a snapshot chunk beyond the declared size', () => {
     const meta = { index: logIndex(5), term: term(1), confState: { voters: [n1], learners: [] }, size: 2 };
-    const res = follower().step({ type: 'snapshot', from: n1, to: n2, term: term(1), meta, offset: 0, data: new Uint8Array(3), done: true });
+    const res = follower().step({
+      type: 'snapshot',
+      from: n1,
+      to: n2,
+      term: term(1),
+      meta,
+      offset: 0,
+      data: new Uint8Array(3),
+      done: true,
+    });
     assert.equal(res.ok, false);
   });
 
@@ -137,13 +175,22 @@ describe('snapshot install ordering', () => {
     const { raw } = node(n2, [n1, n2, n3]);
     const conf = { voters: [n1, n2, n3], learners: [] };
     const chunk = (index: number): Message => ({
-      type: 'snapshot', from: n1, to: n2, term: term(1),
-      meta: { index: logIndex(index), term: term(1), confState: conf, size: 1 }, offset: 0, data: new Uint8Array(1), done: true,
+      type: 'snapshot',
+      from: n1,
+      to: n2,
+      term: term(1),
+      meta: { index: logIndex(index), term: term(1), confState: conf, size: 1 },
+      offset: 0,
+      data: new Uint8Array(1),
+      done: true,
     });
     raw.step(chunk(5));
     raw.step(chunk(8));
     const rd = raw.ready();
-    assert.deepEqual(rd.snapshotChunks.map((c) => c.meta.index), [5]);
+    assert.deepEqual(
+      rd.snapshotChunks.map((c) => c.meta.index),
+      [5],
+    );
     assert.equal(rd.snapshot?.index, 5);
   });
 });
@@ -151,14 +198,30 @@ describe('snapshot install ordering', () => {
 describe('restart from storage', () => {
   it('a restarted node remembers its vote and refuses a second candidate in the same term (§5.2)', () => {
     const { raw, storage } = node(n2, [n1, n2, n3]);
-    raw.step({ type: 'vote', from: n1, to: n2, term: term(1), lastIndex: logIndex(0), lastTerm: term(0), transfer: false });
+    raw.step({
+      type: 'vote',
+      from: n1,
+      to: n2,
+      term: term(1),
+      lastIndex: logIndex(0),
+      lastTerm: term(0),
+      transfer: false,
+    });
     const rd = raw.ready();
     persist(storage, rd);
     raw.advance(rd);
     // The process restarts: a new core over the same storage.
     const again = new RawNode({ config: raftConfig(n2, {}, 'test'), storage, rng: seededRng(2) });
     assert.equal(again.status().vote, n1);
-    again.step({ type: 'vote', from: n3, to: n2, term: term(1), lastIndex: logIndex(0), lastTerm: term(0), transfer: false });
+    again.step({
+      type: 'vote',
+      from: n3,
+      to: n2,
+      term: term(1),
+      lastIndex: logIndex(0),
+      lastTerm: term(0),
+      transfer: false,
+    });
     const resp = again.ready().messages.find((m) => m.type === 'voteResp');
     assert.equal(resp?.type === 'voteResp' && resp.granted, false);
   });
@@ -179,7 +242,10 @@ describe('restart from storage', () => {
     assert.ok(commit >= 3);
     const again = new RawNode({ config: raftConfig(n1, {}, 'test'), storage, rng: seededRng(3), applied: logIndex(1) });
     const replay = again.ready().committedEntries.map((e) => e.index);
-    assert.deepEqual(replay, Array.from({ length: commit - 1 }, (_, i) => i + 2));
+    assert.deepEqual(
+      replay,
+      Array.from({ length: commit - 1 }, (_, i) => i + 2),
+    );
   });
 });
 
@@ -187,7 +253,11 @@ describe('uncommitted flow control', () => {
   it('refuses proposals beyond maxUncommittedBytes until commits catch up', () => {
     // GIVEN a leader of 3 whose followers have not acknowledged anything yet
     const storage = new MemoryStorage({ confState: { voters: [n1, n2, n3], learners: [] } });
-    const raw = new RawNode({ config: raftConfig(n1, { maxUncommittedBytes: 1000 }, 'test'), storage, rng: seededRng(1) });
+    const raw = new RawNode({
+      config: raftConfig(n1, { maxUncommittedBytes: 1000 }, 'test'),
+      storage,
+      rng: seededRng(1),
+    });
     raw.campaign();
     let rd = raw.ready();
     persist(storage, rd);
@@ -202,14 +272,26 @@ describe('uncommitted flow control', () => {
     // WHEN it is offered 10 proposals of 300 bytes
     const results = Array.from({ length: 10 }, () => raw.propose(new Uint8Array(300)));
     // THEN three fill the 1000-byte window and the rest are refused as overloaded
-    assert.deepEqual(results.map((r) => r.ok), [true, true, true, false, false, false, false, false, false, false]);
+    assert.deepEqual(
+      results.map((r) => r.ok),
+      [true, true, true, false, false, false, false, false, false, false],
+    );
     const refused = results[3];
     assert.equal(refused?.ok === false && refused.reason, 'overloaded');
     // AND once a follower acknowledges and the entries commit and apply, proposals are accepted again
     rd = raw.ready();
     persist(storage, rd);
     raw.advance(rd);
-    raw.step({ type: 'appendResp', from: n2, to: n1, term: raw.status().term, success: true, index: raw.status().lastIndex, hintIndex: logIndex(0), hintTerm: term(0) });
+    raw.step({
+      type: 'appendResp',
+      from: n2,
+      to: n1,
+      term: raw.status().term,
+      success: true,
+      index: raw.status().lastIndex,
+      hintIndex: logIndex(0),
+      hintTerm: term(0),
+    });
     rd = raw.ready();
     persist(storage, rd);
     assert.equal(rd.committedEntries.filter((e) => e.type === 'data').length, 3);

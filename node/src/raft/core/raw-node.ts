@@ -139,7 +139,11 @@ export class RawNode {
     this.r.vote = vote;
     // Config entries above the persisted commit are in force at once (thesis §4.1): the
     // configuration comes from the log, so a lost stable-state write cannot make it stale.
-    if (log.lastIndex() > log.committed) noteConfEntries(this.r, log.slice(logIndex(log.committed + 1), logIndex(log.lastIndex() + 1), Number.MAX_SAFE_INTEGER));
+    if (log.lastIndex() > log.committed)
+      noteConfEntries(
+        this.r,
+        log.slice(logIndex(log.committed + 1), logIndex(log.lastIndex() + 1), Number.MAX_SAFE_INTEGER),
+      );
     this.prevSoft = this.softState();
     this.prevHard = this.hardState();
   }
@@ -155,7 +159,10 @@ export class RawNode {
     if (m.to !== this.r.id) return { ok: false, reason: 'wrong-recipient' };
     const bad = checkMessage(m);
     if (bad !== null) {
-      this.r.logger.warn({ id: this.r.id, from: String(m.from), type: String(m.type), problem: bad }, 'refusing malformed message');
+      this.r.logger.warn(
+        { id: this.r.id, from: String(m.from), type: String(m.type), problem: bad },
+        'refusing malformed message',
+      );
       return { ok: false, reason: 'malformed', detail: bad };
     }
     stepMessage(this.r, m);
@@ -184,7 +191,8 @@ export class RawNode {
     if (r.leadTransferee !== null) return { ok: false, reason: 'transferring', leaderHint: r.lead };
     let bytes = 0;
     for (const d of datas) {
-      if (d.byteLength > r.cfg.maxProposalBytes) return { ok: false, reason: 'too-large', size: d.byteLength, limit: r.cfg.maxProposalBytes };
+      if (d.byteLength > r.cfg.maxProposalBytes)
+        return { ok: false, reason: 'too-large', size: d.byteLength, limit: r.cfg.maxProposalBytes };
       bytes += d.byteLength;
     }
     const limit = r.cfg.maxUncommittedBytes;
@@ -195,7 +203,10 @@ export class RawNode {
     }
     r.uncommittedBytes += bytes;
     if (datas.length === 0) return { ok: true, index: r.log.lastIndex(), term: r.term };
-    const index = leaderAppend(r, datas.map((data) => ({ type: 'data' as const, data })));
+    const index = leaderAppend(
+      r,
+      datas.map((data) => ({ type: 'data' as const, data })),
+    );
     r.needBcast = true;
     return { ok: true, index, term: r.term };
   }
@@ -267,7 +278,11 @@ export class RawNode {
       messages: r.msgs,
       earlyMessages: r.earlyMsgs,
       readStates: r.readStates,
-      mustSync: entries.length > 0 || snapshot !== undefined || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
+      mustSync:
+        entries.length > 0 ||
+        snapshot !== undefined ||
+        hard.term !== this.prevHard.term ||
+        hard.vote !== this.prevHard.vote,
     };
     r.msgs = [];
     r.earlyMsgs = [];
@@ -304,7 +319,8 @@ export class RawNode {
     const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
     if (lastApplied !== undefined) r.log.appliedTo(lastApplied.index);
     if (r.role === 'leader' && r.uncommittedBytes > 0) {
-      for (const e of rd.committedEntries) if (e.type === 'data' && e.term === r.term) r.uncommittedBytes -= e.data.byteLength;
+      for (const e of rd.committedEntries)
+        if (e.type === 'data' && e.term === r.term) r.uncommittedBytes -= e.data.byteLength;
       if (r.uncommittedBytes < 0) r.uncommittedBytes = 0;
     }
     settle(r);
@@ -332,7 +348,15 @@ export class RawNode {
     const progress = [...r.tracker.progress]
       .filter(([id]) => id !== r.id)
       .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([id, p]) => ({ id, match: p.match, next: p.next, state: p.state, lag: last - p.match, recentActive: p.recentActive, inflightBytes: p.inflights.bytes }));
+      .map(([id, p]) => ({
+        id,
+        match: p.match,
+        next: p.next,
+        state: p.state,
+        lag: last - p.match,
+        recentActive: p.recentActive,
+        inflightBytes: p.inflights.bytes,
+      }));
     return { ...base, progress };
   }
 

@@ -91,7 +91,10 @@ export function handleAppendResp(r: RaftState, m: Msg<'appendResp'>): void {
     // Fast back-off (etcd raft.go): skip every entry of the follower's conflicting term.
     const hint = m.hintTerm > 0 ? r.log.findConflictByTerm(m.hintIndex, m.hintTerm) : m.hintIndex;
     if (maybeDecrTo(pr, m.index, hint)) {
-      r.logger.debug({ id: r.id, term: r.term, from: m.from, rejected: m.index, next: pr.next }, 'append rejected, backing off');
+      r.logger.debug(
+        { id: r.id, term: r.term, from: m.from, rejected: m.index, next: pr.next },
+        'append rejected, backing off',
+      );
       if (pr.state === 'replicate') becomeProbe(pr);
       sendAppend(r, m.from);
     }
@@ -142,7 +145,10 @@ export function handleAppend(r: RaftState, m: Msg<'append'>): void {
   }
   const hintIndex = r.log.findConflictByTerm(logIndex(Math.min(m.prevIndex, r.log.lastIndex())), m.prevTerm);
   const hintTerm = r.log.term(hintIndex) ?? 0;
-  r.logger.debug({ id: r.id, term: r.term, prevIndex: m.prevIndex, prevTerm: m.prevTerm, hintIndex, hintTerm }, 'rejecting append');
+  r.logger.debug(
+    { id: r.id, term: r.term, prevIndex: m.prevIndex, prevTerm: m.prevTerm, hintIndex, hintTerm },
+    'rejecting append',
+  );
   reply(false, m.prevIndex, hintIndex, hintTerm);
 }
 

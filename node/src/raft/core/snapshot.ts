@@ -56,7 +56,14 @@ export function handleSnapshotResp(r: RaftState, m: Extract<Message, { type: 'sn
 export function handleSnapshotChunk(r: RaftState, m: Extract<Message, { type: 'snapshot' }>): void {
   const meta = m.meta;
   const ack = (): void =>
-    send(r, { type: 'appendResp', to: m.from, success: true, index: r.log.committed, hintIndex: logIndex(0), hintTerm: r.term });
+    send(r, {
+      type: 'appendResp',
+      to: m.from,
+      success: true,
+      index: r.log.committed,
+      hintIndex: logIndex(0),
+      hintTerm: r.term,
+    });
   if (meta.index <= r.log.committed || r.log.matchTerm(meta.index, meta.term)) {
     // Nothing to install: we already have (and for matchTerm, will get committed) this prefix.
     r.snapIn = null;
@@ -67,7 +74,10 @@ export function handleSnapshotChunk(r: RaftState, m: Extract<Message, { type: 's
   if (r.log.unstableSnapshot() !== null) {
     // A received snapshot still waits to be installed; chunks of the next one would be
     // staged before it in the same Ready. Drop this chunk: the leader resends on heartbeat.
-    r.logger.debug({ ...ctx(r), index: meta.index }, 'snapshot chunk deferred until the previous snapshot is installed');
+    r.logger.debug(
+      { ...ctx(r), index: meta.index },
+      'snapshot chunk deferred until the previous snapshot is installed',
+    );
     return;
   }
   const cur = r.snapIn;

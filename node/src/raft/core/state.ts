@@ -7,7 +7,17 @@ import type { RaftConfig } from './config.js';
 import type { RaftLogger, Rng } from './env.js';
 import type { RaftLog } from './raft-log.js';
 import type { Tracker } from './tracker.js';
-import type { ConfState, LogIndex, Message, NodeId, ReadState, Role, SnapshotChunk, SnapshotMeta, Term } from './types.js';
+import type {
+  ConfState,
+  LogIndex,
+  Message,
+  NodeId,
+  ReadState,
+  Role,
+  SnapshotChunk,
+  SnapshotMeta,
+  Term,
+} from './types.js';
 
 /** A ReadIndex request waiting for a heartbeat quorum (thesis §6.4). */
 export interface PendingRead {

@@ -35,7 +35,14 @@ export function stepMessage(r: RaftState, m: Message): void {
   } else if (m.term < r.term) {
     if ((r.cfg.checkQuorum || r.cfg.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
       // A stale leader (e.g. healed from a partition) learns our term and steps down.
-      send(r, { type: 'appendResp', to: m.from, success: false, index: logIndex(0), hintIndex: logIndex(0), hintTerm: toTerm(0) });
+      send(r, {
+        type: 'appendResp',
+        to: m.from,
+        success: false,
+        index: logIndex(0),
+        hintIndex: logIndex(0),
+        hintTerm: toTerm(0),
+      });
     } else if (m.type === 'preVote') {
       send(r, { type: 'preVoteResp', to: m.from, granted: false });
     }

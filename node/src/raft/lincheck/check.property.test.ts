@@ -24,18 +24,34 @@ function history(steps: readonly Step[], slack: readonly number[]): Operation[] 
     const ret = at + 1 + (slack[(i + 1) % slack.length] ?? 0) * 10;
     if (s.kind === 'produce') {
       log.push(`v${i}`);
-      return { client: i, input: { kind: 'produce', value: `v${i}` }, call, ret, output: { kind: 'produce', offset: log.length - 1 } };
+      return {
+        client: i,
+        input: { kind: 'produce', value: `v${i}` },
+        call,
+        ret,
+        output: { kind: 'produce', offset: log.length - 1 },
+      };
     }
-    return { client: i, input: { kind: 'read', offset: s.offset }, call, ret, output: { kind: 'read', value: log[s.offset] ?? null } };
+    return {
+      client: i,
+      input: { kind: 'read', offset: s.offset },
+      call,
+      ret,
+      output: { kind: 'read', value: log[s.offset] ?? null },
+    };
   });
 }
 
 describe('linearizability checker properties', () => {
   it('accepts every history whose operations take effect inside their intervals', () => {
     fc.assert(
-      fc.property(fc.array(stepArb, { minLength: 1, maxLength: 25 }), fc.array(fc.nat({ max: 2 }), { minLength: 1, maxLength: 25 }), (steps, slack) => {
-        assert.equal(checkLinearizable(history(steps, slack)).outcome, 'ok');
-      }),
+      fc.property(
+        fc.array(stepArb, { minLength: 1, maxLength: 25 }),
+        fc.array(fc.nat({ max: 2 }), { minLength: 1, maxLength: 25 }),
+        (steps, slack) => {
+          assert.equal(checkLinearizable(history(steps, slack)).outcome, 'ok');
+        },
+      ),
       { numRuns: 150, seed: 4 },
     );
   });
@@ -46,7 +62,9 @@ describe('linearizability checker properties', () => {
         const h = history([...steps, { kind: 'read', offset: 0 }], [0]);
         const reads = h.map((o, i) => (o.input.kind === 'read' ? i : -1)).filter((i) => i >= 0);
         const victim = reads[pick % reads.length] as number;
-        const bad = h.map((o, i) => (i === victim ? { ...o, output: { kind: 'read' as const, value: 'never-written' } } : o));
+        const bad = h.map((o, i) =>
+          i === victim ? { ...o, output: { kind: 'read' as const, value: 'never-written' } } : o,
+        );
         assert.equal(checkLinearizable(bad).outcome, 'illegal');
       }),
       { numRuns: 150, seed: 5 },

@@ -34,7 +34,9 @@ export function checkLinearizable(ops: readonly Operation[], maxSteps = 2_000_00
     call.match = ret;
     events.push(call, ret);
   });
-  events.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.isCall === b.isCall ? a.op - b.op : a.isCall ? -1 : 1));
+  events.sort((a, b) =>
+    a.time < b.time ? -1 : a.time > b.time ? 1 : a.isCall === b.isCall ? a.op - b.op : a.isCall ? -1 : 1,
+  );
   const head: Event = { op: -1, isCall: false, time: -Infinity, prev: null, next: null, match: null };
   let last = head;
   for (const e of events) {

@@ -6,10 +6,14 @@
  */
 
 /** What a client asked. */
-export type OpInput = { readonly kind: 'produce'; readonly value: string } | { readonly kind: 'read'; readonly offset: number };
+export type OpInput =
+  { readonly kind: 'produce'; readonly value: string } | { readonly kind: 'read'; readonly offset: number };
 
 /** What it was told; `null` = unknown (indeterminate). */
-export type OpOutput = { readonly kind: 'produce'; readonly offset: number } | { readonly kind: 'read'; readonly value: string | null } | null;
+export type OpOutput =
+  | { readonly kind: 'produce'; readonly offset: number }
+  | { readonly kind: 'read'; readonly value: string | null }
+  | null;
 
 /** One client operation. */
 export interface Operation {

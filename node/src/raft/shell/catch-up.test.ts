@@ -62,7 +62,11 @@ describe('raft shell: a follower far behind catches up over TCP, with bounded le
   }
 
   async function leader(): Promise<TcpNode> {
-    await until(() => [...nodes.values()].filter((n) => n.node.isLeader).length === 1, 20_000, () => 'a leader');
+    await until(
+      () => [...nodes.values()].filter((n) => n.node.isLeader).length === 1,
+      20_000,
+      () => 'a leader',
+    );
     return [...nodes.values()].find((n) => n.node.isLeader) as TcpNode;
   }
 
@@ -88,7 +92,8 @@ describe('raft shell: a follower far behind catches up over TCP, with bounded le
     await until(
       () => f.node.appliedIndex >= last,
       60_000,
-      () => `${lagger} to apply ${last} (applied ${f.node.appliedIndex}, refused frames ${f.transport.stats().malformed})`,
+      () =>
+        `${lagger} to apply ${last} (applied ${f.node.appliedIndex}, refused frames ${f.transport.stats().malformed})`,
     );
     assert.equal(f.transport.stats().malformed, 0, 'the receiver refused no frame');
     assert.equal(ld.transport.stats().droppedOversize, 0, 'the leader built no frame beyond the shared limit');
@@ -112,7 +117,9 @@ describe('raft shell: a follower far behind catches up over TCP, with bounded le
       const deadline = Date.now() + 60_000;
       while (f.node.appliedIndex < last) {
         if (Date.now() > deadline) {
-          throw new Error(`timed out waiting for ${lagger} to apply ${last} (applied ${f.node.appliedIndex}, refused frames ${f.transport.stats().malformed})`);
+          throw new Error(
+            `timed out waiting for ${lagger} to apply ${last} (applied ${f.node.appliedIndex}, refused frames ${f.transport.stats().malformed})`,
+          );
         }
         await ld.node.propose(Buffer.from('during'));
         committedDuring++;

@@ -27,7 +27,14 @@ const samples = [
   { ...base, type: 'appendResp', success: false, index: 9, hintIndex: 4, hintTerm: 3 },
   { ...base, type: 'heartbeat', commit: 8, readSeq: 3 },
   { ...base, type: 'heartbeatResp', readSeq: 3 },
-  { ...base, type: 'snapshot', meta: { index: 100, term: 5, confState: conf, size: 12 }, offset: 0, data: new Uint8Array(12).fill(9), done: true },
+  {
+    ...base,
+    type: 'snapshot',
+    meta: { index: 100, term: 5, confState: conf, size: 12 },
+    offset: 0,
+    data: new Uint8Array(12).fill(9),
+    done: true,
+  },
   { ...base, type: 'snapshotResp', snapIndex: 100, nextOffset: 12 },
   { ...base, type: 'timeoutNow' },
   { ...base, type: 'readIndex', ctx: 'ctx-1' },
@@ -46,7 +53,10 @@ describe('raft shell: binary message codec', () => {
   });
 
   it('round-trips the hello frame', () => {
-    assert.deepEqual(decodeFrame(body(encodeHello({ version: 1, clusterId: 'c', from: 'a' as never }))), { kind: 'hello', hello: { version: 1, clusterId: 'c', from: 'a' } });
+    assert.deepEqual(decodeFrame(body(encodeHello({ version: 1, clusterId: 'c', from: 'a' as never }))), {
+      kind: 'hello',
+      hello: { version: 1, clusterId: 'c', from: 'a' },
+    });
   });
 
   it('splits a stream cut at arbitrary points back into the same frames', () => {
@@ -72,16 +82,22 @@ describe('raft shell: binary message codec', () => {
   it('throws FrameError (never anything else) on truncated or corrupted frames', () => {
     const frames = samples.map((m) => body(encodeMessage(m)));
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: frames.length - 1 }), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean(), (k, pos, byte, truncate) => {
-        const f = Buffer.from(frames[k] as Buffer);
-        const p = pos % f.length;
-        const bad = truncate ? f.subarray(0, p) : (f.writeUInt8(byte, p), f);
-        try {
-          decodeFrame(bad);
-        } catch (e) {
-          assert.ok(e instanceof FrameError, String(e));
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: frames.length - 1 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        fc.boolean(),
+        (k, pos, byte, truncate) => {
+          const f = Buffer.from(frames[k] as Buffer);
+          const p = pos % f.length;
+          const bad = truncate ? f.subarray(0, p) : (f.writeUInt8(byte, p), f);
+          try {
+            decodeFrame(bad);
+          } catch (e) {
+            assert.ok(e instanceof FrameError, String(e));
+          }
+        },
+      ),
       { numRuns: 2000, seed: 42 },
     );
   });
@@ -94,20 +110,34 @@ describe('raft shell: binary message codec', () => {
         prevIndex: 0,
         prevTerm: 0,
         commit: 0,
-        entries: Array.from({ length: n }, (_, i) => ({ index: i + 1, term: 7, type: 'data', data: new Uint8Array(bytes) })),
+        entries: Array.from({ length: n }, (_, i) => ({
+          index: i + 1,
+          term: 7,
+          type: 'data',
+          data: new Uint8Array(bytes),
+        })),
       }) as unknown as Message;
 
     it('a full batch (max entries, max payload) fits in one frame', () => {
-      assert.ok(appendLimits.maxPayloadBytes + appendLimits.maxEntries * ENTRY_WIRE_OVERHEAD + 1024 <= appendLimits.maxFrameBytes);
+      assert.ok(
+        appendLimits.maxPayloadBytes + appendLimits.maxEntries * ENTRY_WIRE_OVERHEAD + 1024 <=
+          appendLimits.maxFrameBytes,
+      );
     });
 
     it('accepts an append of exactly the entry limit on both sides', () => {
       const f = decodeFrame(body(encodeMessage(append(appendLimits.maxEntries))));
-      assert.equal(f.kind === 'message' && f.message.type === 'append' ? f.message.entries.length : -1, appendLimits.maxEntries);
+      assert.equal(
+        f.kind === 'message' && f.message.type === 'append' ? f.message.entries.length : -1,
+        appendLimits.maxEntries,
+      );
     });
 
     it('never encodes an append the receiver would refuse (one entry over the limit)', () => {
-      assert.throws(() => encodeMessage(append(appendLimits.maxEntries + 1)), (e: unknown) => e instanceof FrameError && /entries count/.test(e.message));
+      assert.throws(
+        () => encodeMessage(append(appendLimits.maxEntries + 1)),
+        (e: unknown) => e instanceof FrameError && /entries count/.test(e.message),
+      );
     });
 
     it('the receiver refuses an append over the limit with FrameError', () => {
@@ -115,7 +145,10 @@ describe('raft shell: binary message codec', () => {
       const f = body(encodeMessage(append(2, 0)));
       const countAt = 1 + 1 + 3 + 3 + 8 + 8 + 8 + 8;
       f.writeUInt32BE(appendLimits.maxEntries + 1, countAt);
-      assert.throws(() => decodeFrame(f), (e: unknown) => e instanceof FrameError && /exceeds 10000/.test(e.message));
+      assert.throws(
+        () => decodeFrame(f),
+        (e: unknown) => e instanceof FrameError && /exceeds 10000/.test(e.message),
+      );
     });
   });
 });

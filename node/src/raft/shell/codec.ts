@@ -53,7 +53,8 @@ export interface Hello {
 }
 
 /** A decoded frame body. */
-export type Frame = { readonly kind: 'hello'; readonly hello: Hello } | { readonly kind: 'message'; readonly message: Message };
+export type Frame =
+  { readonly kind: 'hello'; readonly hello: Hello } | { readonly kind: 'message'; readonly message: Message };
 
 class Writer {
   private buf = Buffer.allocUnsafe(256);
@@ -220,7 +221,8 @@ export function encodeMessage(m: Message): Buffer {
     if (why !== null) throw new FrameError(why);
   }
   const frame = encodeBody(m);
-  if (frame.length - 4 > MAX_FRAME_BYTES) throw new FrameError(`frame length ${frame.length - 4} exceeds ${MAX_FRAME_BYTES}`);
+  if (frame.length - 4 > MAX_FRAME_BYTES)
+    throw new FrameError(`frame length ${frame.length - 4} exceeds ${MAX_FRAME_BYTES}`);
   return frame;
 }
 
@@ -323,10 +325,20 @@ export function decodeFrame(body: Buffer): Frame {
       m = { granted: r.bool('granted') };
       break;
     case 'append':
-      m = { prevIndex: r.u64('prevIndex'), prevTerm: r.u64('prevTerm'), commit: r.u64('commit'), entries: readEntries(r) };
+      m = {
+        prevIndex: r.u64('prevIndex'),
+        prevTerm: r.u64('prevTerm'),
+        commit: r.u64('commit'),
+        entries: readEntries(r),
+      };
       break;
     case 'appendResp':
-      m = { success: r.bool('success'), index: r.u64('index'), hintIndex: r.u64('hintIndex'), hintTerm: r.u64('hintTerm') };
+      m = {
+        success: r.bool('success'),
+        index: r.u64('index'),
+        hintIndex: r.u64('hintIndex'),
+        hintTerm: r.u64('hintTerm'),
+      };
       break;
     case 'heartbeat':
       m = { commit: r.u64('commit'), readSeq: r.u64('readSeq') };
@@ -374,7 +386,8 @@ export class FrameSplitter {
     if (this.size < 4) return null;
     if ((this.chunks[0] as Buffer).length < 4) this.chunks = [Buffer.concat(this.chunks, this.size)];
     const len = (this.chunks[0] as Buffer).readUInt32BE(0);
-    if (len === 0 || len > this.maxFrameBytes) throw new FrameError(`frame length ${len} outside [1, ${this.maxFrameBytes}]`);
+    if (len === 0 || len > this.maxFrameBytes)
+      throw new FrameError(`frame length ${len} outside [1, ${this.maxFrameBytes}]`);
     // Join the chunks only once the whole frame is here: joining on every chunk made
     // receiving one large frame quadratic in its size.
     if (this.size < 4 + len) return null;

@@ -56,11 +56,15 @@ export class ShellConfigError extends RaftShellError {
  * Merges overrides over a preset and validates every field.
  * @throws ShellConfigError naming the first bad field.
  */
-export function shellConfig(overrides: Partial<ShellConfig> = {}, preset: keyof typeof shellConfigPresets = 'lan'): ShellConfig {
+export function shellConfig(
+  overrides: Partial<ShellConfig> = {},
+  preset: keyof typeof shellConfigPresets = 'lan',
+): ShellConfig {
   const c: ShellConfig = { ...shellConfigPresets[preset], ...overrides };
   for (const k of Object.keys(defaultShellConfig) as (keyof ShellConfig)[]) {
     const v = c[k];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) throw new ShellConfigError(k, `must be a positive integer, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0)
+      throw new ShellConfigError(k, `must be a positive integer, got ${String(v)}`);
   }
   return c;
 }

@@ -28,7 +28,9 @@ class Child {
     readonly id: string,
     config: object,
   ) {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(config)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    this.proc = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(config)], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
     let stderr = '';
     this.proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     this.ready = new Promise((resolve, reject) => {
@@ -186,7 +188,8 @@ describe('raft shell: real processes over TCP+TLS, kill -9 the leader under load
         }),
       );
       for (const { id, values, low } of dumps) {
-        for (const [value, off] of acked) assert.equal(values[off - low], value, `${id}: acknowledged ${value} at data offset ${off} (${replay})`);
+        for (const [value, off] of acked)
+          assert.equal(values[off - low], value, `${id}: acknowledged ${value} at data offset ${off} (${replay})`);
       }
       const [a, ...rest] = dumps.map((d) => d.values);
       for (const b of rest) {

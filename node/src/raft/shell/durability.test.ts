@@ -19,7 +19,8 @@ const n1 = nodeId('n1');
 class RecordingTransport implements RaftTransport {
   readonly id = n1;
   private handler: MessageHandler | null = null;
-  private watchers: { pred: (m: Message) => boolean; resolve: (m: Message) => void; onSend: (m: Message) => void }[] = [];
+  private watchers: { pred: (m: Message) => boolean; resolve: (m: Message) => void; onSend: (m: Message) => void }[] =
+    [];
   listen(h: MessageHandler): void {
     this.handler = h;
   }
@@ -37,7 +38,12 @@ class RecordingTransport implements RaftTransport {
     this.handler?.(m, 'c1');
   }
   /** Resolves with the first message matching `pred`; `onSend` runs synchronously inside send(). */
-  next(pred: (m: Message) => boolean, onSend: (m: Message) => void, what: string, timeoutMs = 10_000): Promise<Message> {
+  next(
+    pred: (m: Message) => boolean,
+    onSend: (m: Message) => void,
+    what: string,
+    timeoutMs = 10_000,
+  ): Promise<Message> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no ${what} sent within ${timeoutMs} ms`)), timeoutMs);
       this.watchers.push({ pred, onSend, resolve: (m) => (clearTimeout(timer), resolve(m)) });
@@ -67,7 +73,7 @@ describe('raft shell: nothing is sent before what it promises is durable (simula
     node = null;
   });
 
-  it('a candidate\'s vote request, a vote grant and an append acknowledgement each find their term, vote and entries on the disk', async () => {
+  it("a candidate's vote request, a vote grant and an append acknowledgement each find their term, vote and entries on the disk", async () => {
     // GIVEN n1 of voters n1 n2 n3 on a simulated disk, pre-vote off so its first campaign sends real votes
     const fs = new MemoryFileSystem();
     const transport = new RecordingTransport();
@@ -77,7 +83,17 @@ describe('raft shell: nothing is sent before what it promises is durable (simula
       image = fs.crashImage();
     };
     const campaign = transport.next((m) => m.type === 'vote', snap, 'vote request');
-    node = await RaftNode.start({ id: n1, dir: DIR, clusterId: 'c1', bootstrap: { voters }, transport, fs, shellPreset: 'test', raftConfig: { preVote: false, checkQuorum: false }, seed: 7 });
+    node = await RaftNode.start({
+      id: n1,
+      dir: DIR,
+      clusterId: 'c1',
+      bootstrap: { voters },
+      transport,
+      fs,
+      shellPreset: 'test',
+      raftConfig: { preVote: false, checkQuorum: false },
+      seed: 7,
+    });
 
     // WHEN n1 campaigns, THEN the power failing as its vote request leaves has term and self-vote on disk
     const vote = await campaign;
@@ -88,7 +104,15 @@ describe('raft shell: nothing is sent before what it promises is durable (simula
     // WHEN n2 asks for its vote in a later term, THEN the grant leaves only with that term and vote durable
     const t = term(vote.term + 5);
     const grant = transport.next((m) => m.type === 'voteResp' && m.granted, snap, 'vote grant');
-    transport.deliver({ type: 'vote', from: nodeId('n2'), to: n1, term: t, lastIndex: logIndex(0), lastTerm: term(0), transfer: false });
+    transport.deliver({
+      type: 'vote',
+      from: nodeId('n2'),
+      to: n1,
+      term: t,
+      lastIndex: logIndex(0),
+      lastTerm: term(0),
+      transfer: false,
+    });
     await grant;
     const atGrant = await durableState(image as unknown as MemoryFileSystem);
     assert.equal(atGrant.hardState.term, t);
@@ -96,9 +120,27 @@ describe('raft shell: nothing is sent before what it promises is durable (simula
 
     // WHEN n2, now leader, appends three entries, THEN the acknowledgement leaves with them in the durable log
     const enc = new TextEncoder();
-    const entries: Entry[] = [1, 2, 3].map((i) => ({ index: logIndex(i), term: t, type: 'data', data: enc.encode(`e${i}`) }));
-    const ack = transport.next((m) => m.type === 'appendResp' && m.success && m.index === 3, snap, 'append acknowledgement');
-    transport.deliver({ type: 'append', from: nodeId('n2'), to: n1, term: t, prevIndex: logIndex(0), prevTerm: term(0), entries, commit: logIndex(0) });
+    const entries: Entry[] = [1, 2, 3].map((i) => ({
+      index: logIndex(i),
+      term: t,
+      type: 'data',
+      data: enc.encode(`e${i}`),
+    }));
+    const ack = transport.next(
+      (m) => m.type === 'appendResp' && m.success && m.index === 3,
+      snap,
+      'append acknowledgement',
+    );
+    transport.deliver({
+      type: 'append',
+      from: nodeId('n2'),
+      to: n1,
+      term: t,
+      prevIndex: logIndex(0),
+      prevTerm: term(0),
+      entries,
+      commit: logIndex(0),
+    });
     await ack;
     const img = image as unknown as MemoryFileSystem;
     const log = await Log.open(join(DIR, 'log'), {}, undefined, img);

@@ -5,11 +5,31 @@
 export { RaftNode, type RaftNodeOptions, type ShellLogger } from './raft-node.js';
 export { ProposalTracker, refusalError, type ProposeOutcome } from './proposal-tracker.js';
 export type { RaftNodeHooks, RaftNodeStatus, MemberStatus, NodeStats } from './node-status.js';
-export { LogStorage, type LogStorageOptions, encodeSnapshotPayload, decodeSnapshotPayload, SNAPSHOT_PAYLOAD_BYTES } from './log-storage.js';
+export {
+  LogStorage,
+  type LogStorageOptions,
+  encodeSnapshotPayload,
+  decodeSnapshotPayload,
+  SNAPSHOT_PAYLOAD_BYTES,
+} from './log-storage.js';
 export { StableStore, STABLE_FILE, type StableState, type SnapshotRecord, type ConfPoint } from './stable-store.js';
 export { defaultShellConfig, shellConfig, shellConfigPresets, ShellConfigError, type ShellConfig } from './config.js';
 export type { RaftTransport, MessageHandler, TransportStats } from './transport.js';
 export { MemoryNetwork, MemoryTransport, type DropFilter } from './transport-memory.js';
-export { TcpTransport, RAFT_MUX_BYTE, serverCertificatesOnly, type TcpTransportOptions, type TransportTls } from './transport-tcp.js';
-export { encodeMessage, encodeHello, decodeFrame, FrameSplitter, WIRE_VERSION, type Frame, type Hello } from './codec.js';
+export {
+  TcpTransport,
+  RAFT_MUX_BYTE,
+  serverCertificatesOnly,
+  type TcpTransportOptions,
+  type TransportTls,
+} from './transport-tcp.js';
+export {
+  encodeMessage,
+  encodeHello,
+  decodeFrame,
+  FrameSplitter,
+  WIRE_VERSION,
+  type Frame,
+  type Hello,
+} from './codec.js';
 export * from './errors.js';

@@ -7,7 +7,14 @@ import { type SnapshotMeta, logIndex, nodeId, term } from '../core/types.js';
 import { ClusterIdMismatchError, StableStateCorruptError } from './errors.js';
 import { LogStorage, encodeSnapshotPayload } from './log-storage.js';
 import { STABLE_FILE, StableStore } from './stable-store.js';
-import { type StorageHarness, checkAppendAndRead, checkConflictTruncatesSuffix, checkFresh, checkSnapshotInstall, ents } from './testing/storage-contract.js';
+import {
+  type StorageHarness,
+  checkAppendAndRead,
+  checkConflictTruncatesSuffix,
+  checkFresh,
+  checkSnapshotInstall,
+  ents,
+} from './testing/storage-contract.js';
 
 const conf = { voters: [nodeId('a')], learners: [] };
 const tiny = { maxStoreBytes: 200, maxIndexBytes: 12 * 4, writeBufferBytes: 64 };
@@ -104,7 +111,12 @@ describe('raft shell: LogStorage satisfies the core Storage contract', () => {
   it('compaction by retention moves firstIndex and records the snapshot at the new lowest offset - 1', async () => {
     const d = mkdtempSync(join(tmpdir(), 'commitlog-logstorage-'));
     try {
-      const s = await LogStorage.open({ dir: d, clusterId: 'c1', initialConf: conf, logConfig: { ...tiny, retention: { maxTotalBytes: 400 } } });
+      const s = await LogStorage.open({
+        dir: d,
+        clusterId: 'c1',
+        initialConf: conf,
+        logConfig: { ...tiny, retention: { maxTotalBytes: 400 } },
+      });
       s.append([...ents(1, 1, 1, 'noop'), ...ents(2, 59, 1)]);
       await s.sync();
       s.noteApplied(ents(1, 30, 1));
@@ -138,7 +150,10 @@ describe('raft shell: LogStorage satisfies the core Storage contract', () => {
     const flipped = Buffer.from(good);
     flipped.writeUInt8((flipped.at(-2) ?? 0) ^ 0x20, flipped.length - 2);
     writeFileSync(path, flipped);
-    await assert.rejects(open(), (e: unknown) => e instanceof StableStateCorruptError && e.code === 'RAFT_STABLE_CORRUPT');
+    await assert.rejects(
+      open(),
+      (e: unknown) => e instanceof StableStateCorruptError && e.code === 'RAFT_STABLE_CORRUPT',
+    );
   });
 
   it('refuses a directory that belongs to another cluster', async () => {
@@ -154,7 +169,11 @@ describe('raft shell: LogStorage satisfies the core Storage contract', () => {
     const st = await StableStore.open(dir);
     const cur = st.state;
     assert.ok(cur);
-    await st.save({ ...cur, hardState: { ...cur.hardState, commit: logIndex(50) }, snapshot: { index: logIndex(50), term: term(3), confState: conf, dataOffset: 44 } });
+    await st.save({
+      ...cur,
+      hardState: { ...cur.hardState, commit: logIndex(50) },
+      snapshot: { index: logIndex(50), term: term(3), confState: conf, dataOffset: 44 },
+    });
     const r = await open();
     assert.equal(r.firstIndex(), 51);
     assert.equal(r.lastIndex(), 50);
@@ -173,7 +192,15 @@ describe('raft shell: LogStorage satisfies the core Storage contract', () => {
     const cur = st.state;
     assert.ok(cur);
     // What compact() writes first: one candidate snapshot record per segment boundary.
-    await st.save({ ...cur, compactCandidates: bases.map((b) => ({ index: logIndex(b - 1), term: term(1), confState: conf, dataOffset: b - 1 })) });
+    await st.save({
+      ...cur,
+      compactCandidates: bases.map((b) => ({
+        index: logIndex(b - 1),
+        term: term(1),
+        confState: conf,
+        dataOffset: b - 1,
+      })),
+    });
     const { lowestOffset } = await s.log.applyRetention(31);
     assert.ok(lowestOffset > 1);
     await s.close(); // "crash": the final snapshot record was never written

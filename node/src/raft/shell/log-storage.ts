@@ -18,11 +18,30 @@
  * entries from positional reads of the page cache.
  */
 import { join } from 'node:path';
-import { type FileSystem, Log, type LogConfigInput, type LogLogger, type LogRecord, RecordType, realFileSystem } from '../../log/index.js';
+import {
+  type FileSystem,
+  Log,
+  type LogConfigInput,
+  type LogLogger,
+  type LogRecord,
+  RecordType,
+  realFileSystem,
+} from '../../log/index.js';
 import { decodeConfEntry } from '../core/conf-codec.js';
 import { RaftInvariantError, StorageRangeError } from '../core/errors.js';
 import { entrySize, type InitialState, type Storage } from '../core/storage.js';
-import { type ConfState, type Entry, type EntryType, type HardState, type LogIndex, type SnapshotChunk, type SnapshotMeta, type Term, logIndex, term as toTerm } from '../core/types.js';
+import {
+  type ConfState,
+  type Entry,
+  type EntryType,
+  type HardState,
+  type LogIndex,
+  type SnapshotChunk,
+  type SnapshotMeta,
+  type Term,
+  logIndex,
+  term as toTerm,
+} from '../core/types.js';
 import { ClusterIdMismatchError, StorageInconsistentError } from './errors.js';
 import { type SnapshotRecord, type StableState, StableStore, freshStableState } from './stable-store.js';
 
@@ -229,7 +248,8 @@ export class LogStorage implements Storage {
       this.staging = { meta: c.meta, data: new Uint8Array(c.meta.size), filled: 0 };
     }
     const st = this.staging as { data: Uint8Array; filled: number };
-    if (c.offset + c.data.byteLength > st.data.byteLength) throw new RaftInvariantError('snapshot chunk beyond its size', { offset: c.offset, size: st.data.byteLength });
+    if (c.offset + c.data.byteLength > st.data.byteLength)
+      throw new RaftInvariantError('snapshot chunk beyond its size', { offset: c.offset, size: st.data.byteLength });
     st.data.set(c.data, c.offset);
     st.filled = Math.max(st.filled, c.offset + c.data.byteLength);
   }
@@ -259,7 +279,10 @@ export class LogStorage implements Storage {
   /** Notes applied committed entries: config entries extend the configuration history. */
   noteApplied(entries: readonly Entry[]): void {
     for (const e of entries) {
-      if (e.type === 'config' && (this.history.length === 0 || (this.history[this.history.length - 1]?.index ?? 0) < e.index)) {
+      if (
+        e.type === 'config' &&
+        (this.history.length === 0 || (this.history[this.history.length - 1]?.index ?? 0) < e.index)
+      ) {
         this.history.push({ index: e.index, conf: decodeConfEntry(e.data).conf });
       }
       if (e.index > this.applied) this.applied = e.index;
@@ -306,7 +329,12 @@ export class LogStorage implements Storage {
   }
 
   private recordAt(i: number): SnapshotRecord {
-    return { index: logIndex(i), term: toTerm(this.log.termAt(i)), confState: this.confAt(i), dataOffset: this.log.toDataOffset(i + 1) };
+    return {
+      index: logIndex(i),
+      term: toTerm(this.log.termAt(i)),
+      confState: this.confAt(i),
+      dataOffset: this.log.toDataOffset(i + 1),
+    };
   }
 
   private stableState(candidates: readonly SnapshotRecord[]): StableState {
@@ -340,18 +368,31 @@ async function reconcile(log: Log, stable: StableStore, s0: StableState): Promis
         snapshotIndex: s.snapshot.index,
       });
     }
-    s = { ...s, snapshot: c, confHistory: s.confHistory.filter((p) => p.index > c.index), applied: logIndex(Math.max(s.applied, c.index)), compactCandidates: [] };
+    s = {
+      ...s,
+      snapshot: c,
+      confHistory: s.confHistory.filter((p) => p.index > c.index),
+      applied: logIndex(Math.max(s.applied, c.index)),
+      compactCandidates: [],
+    };
     await stable.save(s);
   }
   const S = s.snapshot.index;
   const holdsS = S >= log.lowestOffset && S < log.nextOffset;
   const startsRight = log.lowestOffset <= S + 1 && log.nextOffset >= S + 1;
-  if (!startsRight || (holdsS && log.termAt(S) !== s.snapshot.term) || (S === 0 && log.isEmpty && log.nextDataOffset !== 0)) {
+  if (
+    !startsRight ||
+    (holdsS && log.termAt(S) !== s.snapshot.term) ||
+    (S === 0 && log.isEmpty && log.nextDataOffset !== 0)
+  ) {
     // Fresh directory, or a snapshot install interrupted between the stable write and the reset.
     await log.reset(S + 1, s.snapshot.dataOffset);
   }
   if (s.hardState.commit > log.nextOffset - 1) {
-    throw new StorageInconsistentError('commit index beyond the durable log', { commit: s.hardState.commit, lastIndex: log.nextOffset - 1 });
+    throw new StorageInconsistentError('commit index beyond the durable log', {
+      commit: s.hardState.commit,
+      lastIndex: log.nextOffset - 1,
+    });
   }
   return s;
 }

@@ -35,7 +35,17 @@ export interface NodeStats {
 
 /** Fresh zeroed counters. */
 export function emptyStats(): NodeStats {
-  return { proposals: 0, elections: 0, leaderChanges: 0, snapshotsInstalled: 0, compactions: 0, fsyncs: 0, fsyncMsTotal: 0, fsyncMsLast: 0, foreignClusterMessages: 0 };
+  return {
+    proposals: 0,
+    elections: 0,
+    leaderChanges: 0,
+    snapshotsInstalled: 0,
+    compactions: 0,
+    fsyncs: 0,
+    fsyncMsTotal: 0,
+    fsyncMsLast: 0,
+    foreignClusterMessages: 0,
+  };
 }
 
 /** A member as reported by status(). `match`/`lag` are known on the leader only. */
@@ -74,7 +84,13 @@ export interface RaftNodeStatus {
 }
 
 /** Builds the status record from the core's status and the shell's counters. */
-export function statusOf(s: RaftStatus, clusterId: string, node: NodeStats, transport: TransportStats, fsync: SyncStats): RaftNodeStatus {
+export function statusOf(
+  s: RaftStatus,
+  clusterId: string,
+  node: NodeStats,
+  transport: TransportStats,
+  fsync: SyncStats,
+): RaftNodeStatus {
   const prog = new Map<NodeId, FollowerStatus>((s.progress ?? []).map((p) => [p.id, p]));
   const member = (id: NodeId, suffrage: 'voter' | 'learner'): MemberStatus => {
     const p = prog.get(id);
@@ -90,7 +106,10 @@ export function statusOf(s: RaftStatus, clusterId: string, node: NodeStats, tran
     commit: s.commit,
     applied: s.applied,
     lastIndex: s.lastIndex,
-    members: [...s.confState.voters.map((id) => member(id, 'voter')), ...s.confState.learners.map((id) => member(id, 'learner'))],
+    members: [
+      ...s.confState.voters.map((id) => member(id, 'voter')),
+      ...s.confState.learners.map((id) => member(id, 'learner')),
+    ],
     core: s.counters,
     node: { ...node },
     transport,

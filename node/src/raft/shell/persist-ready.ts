@@ -31,7 +31,11 @@ export class StableFlusher {
   async maybeFlush(storage: LogStorage, rd: Ready): Promise<void> {
     const tv = rd.hardState !== undefined ? `${rd.hardState.term}/${rd.hardState.vote ?? ''}` : this.flushedTermVote;
     const now = this.now();
-    if (tv !== this.flushedTermVote || rd.confState !== undefined || (storage.needsFlush && now - this.lastFlushMs >= this.stableFlushMs)) {
+    if (
+      tv !== this.flushedTermVote ||
+      rd.confState !== undefined ||
+      (storage.needsFlush && now - this.lastFlushMs >= this.stableFlushMs)
+    ) {
       await storage.flush();
       this.flushedTermVote = tv;
       this.lastFlushMs = now;

@@ -81,7 +81,13 @@ export class ProposalTracker {
 
   /** Tracks a configuration change the core accepted at `index`, like a one-entry proposal. */
   track(index: LogIndex, term: Term, resolve: (o: ProposeOutcome) => void, reject: (e: Error) => void): void {
-    this.byIndex.set(index, { term, first: index, deadline: performance.now() + this.requestTimeoutMs, resolve, reject });
+    this.byIndex.set(index, {
+      term,
+      first: index,
+      deadline: performance.now() + this.requestTimeoutMs,
+      resolve,
+      reject,
+    });
   }
 
   /** Rejects the proposals that never reached the core (e.g. this node lost leadership). */
@@ -128,10 +134,13 @@ export class ProposalTracker {
       if (w === undefined) continue;
       this.byIndex.delete(e.index);
       if (e.term === w.term) {
-        const dataOffset = e.type === 'data' ? log.toDataOffset(w.first) : log.toDataOffset(Math.min(e.index + 1, log.nextOffset));
+        const dataOffset =
+          e.type === 'data' ? log.toDataOffset(w.first) : log.toDataOffset(Math.min(e.index + 1, log.nextOffset));
         w.resolve({ dataOffset, index: w.first, term: w.term });
       } else {
-        w.reject(new ProposalDroppedError(e.index, true, `was replaced by an entry of term ${e.term} (leadership changed)`));
+        w.reject(
+          new ProposalDroppedError(e.index, true, `was replaced by an entry of term ${e.term} (leadership changed)`),
+        );
       }
     }
     // Waiters below the applied point whose index was never applied cannot exist: indexes apply in order.
@@ -147,7 +156,9 @@ export class ProposalTracker {
     for (const [i, w] of this.byIndex) {
       if (w.deadline > now) continue;
       this.byIndex.delete(i);
-      w.reject(new ProposalDroppedError(i, false, `was not applied within ${this.requestTimeoutMs} ms; outcome unknown`));
+      w.reject(
+        new ProposalDroppedError(i, false, `was not applied within ${this.requestTimeoutMs} ms; outcome unknown`),
+      );
     }
   }
 
@@ -156,7 +167,11 @@ export class ProposalTracker {
     this.rejectQueued(e);
     for (const [i, w] of this.byIndex) {
       this.byIndex.delete(i);
-      w.reject(e instanceof NodeStoppedError ? new ProposalDroppedError(i, false, 'is indeterminate: the node stopped before applying it') : e);
+      w.reject(
+        e instanceof NodeStoppedError
+          ? new ProposalDroppedError(i, false, 'is indeterminate: the node stopped before applying it')
+          : e,
+      );
     }
   }
 }

@@ -11,7 +11,7 @@ const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 function dump(n: RaftNode, from?: number): string[] {
   const log = n.storage.log;
   const out: string[] = [];
-  for (let i = from ?? log.lowestOffset; i < log.nextOffset; ) {
+  for (let i = from ?? log.lowestOffset; i < log.nextOffset;) {
     const recs = log.readRange(i);
     for (const r of recs) out.push(`${r.offset}/${r.term}/${r.type}/${dec(r.value)}`);
     i = (recs.at(-1)?.offset ?? i) + 1;
@@ -56,8 +56,14 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     c = await MemoryCluster.create();
     const leader = await c.leader();
     const follower = c.ids.map((id) => c.node(id)).find((n) => n !== leader) as RaftNode;
-    await assert.rejects(leader.propose(new Uint8Array(leader.storage.log.config.maxRecordBytes + 1)), ProposalRejectedError);
-    await assert.rejects(follower.propose(enc('x')), (e: unknown) => e instanceof NotLeaderError && e.leaderHint === leader.id);
+    await assert.rejects(
+      leader.propose(new Uint8Array(leader.storage.log.config.maxRecordBytes + 1)),
+      ProposalRejectedError,
+    );
+    await assert.rejects(
+      follower.propose(enc('x')),
+      (e: unknown) => e instanceof NotLeaderError && e.leaderHint === leader.id,
+    );
     const r = await leader.propose(enc('before the read'));
     await follower.readIndex();
     assert.ok(follower.appliedIndex >= r.index, 'a follower read barrier covers every write acknowledged before it');
@@ -77,13 +83,22 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
   });
 
   it('a node far behind a compacted leader catches up through a snapshot with the same retained records and dense offsets', async () => {
-    c = await MemoryCluster.create({ logConfig: { maxStoreBytes: 1024, maxIndexBytes: 12 * 16, writeBufferBytes: 256, retention: { maxTotalBytes: 3000 } } });
+    c = await MemoryCluster.create({
+      logConfig: {
+        maxStoreBytes: 1024,
+        maxIndexBytes: 12 * 16,
+        writeBufferBytes: 256,
+        retention: { maxTotalBytes: 3000 },
+      },
+    });
     let leader = await c.leader();
     const victim = c.ids.find((id) => id !== leader.id) as NodeId;
     await c.stop(victim);
     let last = 0;
     for (let k = 0; k < 6; k++) {
-      const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => leader.propose(enc(`v${k}-${i}-${'x'.repeat(20)}`))));
+      const rs = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => leader.propose(enc(`v${k}-${i}-${'x'.repeat(20)}`))),
+      );
       last = Math.max(...rs.map((r) => r.index));
     }
     const deadline = Date.now() + 20_000;
@@ -118,8 +133,8 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
       ['n0:voter', 'n1:voter', 'n2:voter', 'n3:learner'],
     );
     // Promote only once the leader sees the learner caught up (the core refuses earlier).
-    for (let t = Date.now(); (leader.status().members.find((m) => m.id === n3)?.lag ?? 1) > 0; ) {
-      assert.ok(Date.now() - t < 20_000, 'learner caught up in the leader\'s view');
+    for (let t = Date.now(); (leader.status().members.find((m) => m.id === n3)?.lag ?? 1) > 0;) {
+      assert.ok(Date.now() - t < 20_000, "learner caught up in the leader's view");
       await new Promise((r) => setTimeout(r, 10));
     }
     await leader.promote(n3);
@@ -129,7 +144,16 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     const gone = c.ids.find((id) => id !== leader.id) as NodeId;
     // Straight after the transfer: the shell waits for the new leader's own entry to commit.
     await newLeader.removeMember(gone);
-    assert.deepEqual(newLeader.status().members.map((m) => m.id).sort(), c.ids.filter((id) => id !== gone).concat(n3).sort());
+    assert.deepEqual(
+      newLeader
+        .status()
+        .members.map((m) => m.id)
+        .sort(),
+      c.ids
+        .filter((id) => id !== gone)
+        .concat(n3)
+        .sort(),
+    );
     const r = await newLeader.propose(enc('after changes'));
     assert.equal(r.dataOffset, 30);
     // A quorum has it; the other members catch up within a heartbeat or two.
@@ -141,7 +165,9 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     c = await MemoryCluster.create();
     const leader = await c.leader();
     const intruder = c.net.transport(nodeId('x'), 'another-cluster');
-    intruder.send([{ type: 'heartbeat', from: nodeId('x'), to: leader.id, term: term(1000), commit: logIndex(0), readSeq: 0 }]);
+    intruder.send([
+      { type: 'heartbeat', from: nodeId('x'), to: leader.id, term: term(1000), commit: logIndex(0), readSeq: 0 },
+    ]);
     for (const deadline = Date.now() + 20_000; leader.status().node.foreignClusterMessages === 0;) {
       assert.ok(Date.now() < deadline, 'the leader received the foreign message within 20 s');
       await new Promise((r) => setTimeout(r, 10));
@@ -150,12 +176,15 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     assert.ok(leader.isLeader, 'a foreign higher term did not depose the leader');
   });
 
-  it('gives an isolated leader\'s proposal an indeterminate outcome instead of hanging, and the cluster moves on', async () => {
+  it("gives an isolated leader's proposal an indeterminate outcome instead of hanging, and the cluster moves on", async () => {
     c = await MemoryCluster.create({ requestTimeoutMs: 400 });
     const old = await c.leader();
     c.net.isolate(old.id);
     const pending = old.propose(enc('stranded'));
-    await assert.rejects(pending, (e: unknown) => e instanceof ProposalDroppedError && !e.lost && e.code === 'RAFT_PROPOSAL_INDETERMINATE');
+    await assert.rejects(
+      pending,
+      (e: unknown) => e instanceof ProposalDroppedError && !e.lost && e.code === 'RAFT_PROPOSAL_INDETERMINATE',
+    );
     c.net.heal();
     const leader = await c.leader();
     const r = await leader.propose(enc('after heal'));

@@ -144,7 +144,16 @@ export class RaftNode {
       node.kick();
     }, node.cfg.compactIntervalMs);
     node.sweepTimer = setInterval(() => node.proposals.sweep(), Math.min(1000, node.cfg.requestTimeoutMs));
-    node.log.info({ id: o.id, clusterId: o.clusterId, fresh: storage.fresh, applied: storage.appliedIndex, lastIndex: storage.lastIndex() }, 'raft: node started');
+    node.log.info(
+      {
+        id: o.id,
+        clusterId: o.clusterId,
+        fresh: storage.fresh,
+        applied: storage.appliedIndex,
+        lastIndex: storage.lastIndex(),
+      },
+      'raft: node started',
+    );
     node.kick();
     return node;
   }
@@ -166,10 +175,15 @@ export class RaftNode {
       const err = this.refuseInput();
       if (err !== null) return reject(err);
       if (this.role !== 'leader') return reject(new NotLeaderError(this.leader));
-      if (this.proposals.queuedCount >= this.cfg.maxQueuedProposals) return reject(new ProposalRejectedError('overloaded', `${this.proposals.queuedCount} proposals queued`));
+      if (this.proposals.queuedCount >= this.cfg.maxQueuedProposals)
+        return reject(new ProposalRejectedError('overloaded', `${this.proposals.queuedCount} proposals queued`));
       // The log's record limit, checked here: a record the log refuses inside the loop would be fatal.
       const limit = this.storage.log.config.maxRecordBytes;
-      for (const v of values) if (v.byteLength > limit) return reject(new ProposalRejectedError('too-large', `${v.byteLength} bytes exceeds the log's maxRecordBytes ${limit}`));
+      for (const v of values)
+        if (v.byteLength > limit)
+          return reject(
+            new ProposalRejectedError('too-large', `${v.byteLength} bytes exceeds the log's maxRecordBytes ${limit}`),
+          );
       this.proposals.enqueue(values, resolve, reject);
       this.kick();
     });
@@ -178,16 +192,21 @@ export class RaftNode {
   /** A linearizable read barrier (ReadIndex, thesis §6.4): resolves once this node has applied everything committed when it was called. */
   readIndex(timeoutMs = this.cfg.requestTimeoutMs): Promise<void> {
     const ctx = randomUUID();
-    return this.withTimeout('readIndex', timeoutMs, () => this.reads.delete(ctx), (resolve, reject) => {
-      this.reads.set(ctx, { resolve, reject });
-      this.act(() => {
-        const r = this.raw.readIndex(ctx);
-        if (!r.ok) {
-          this.reads.delete(ctx);
-          reject(new NotLeaderError(this.leader, r.reason));
-        }
-      });
-    });
+    return this.withTimeout(
+      'readIndex',
+      timeoutMs,
+      () => this.reads.delete(ctx),
+      (resolve, reject) => {
+        this.reads.set(ctx, { resolve, reject });
+        this.act(() => {
+          const r = this.raw.readIndex(ctx);
+          if (!r.ok) {
+            this.reads.delete(ctx);
+            reject(new NotLeaderError(this.leader, r.reason));
+          }
+        });
+      },
+    );
   }
 
   /** Adds `id` (reachable at `address`) as a learner; resolves when the change commits. */
@@ -211,19 +230,24 @@ export class RaftNode {
   /** Transfers leadership to voter `to` (TimeoutNow, thesis §3.10); resolves when `to` is the leader seen by this node. */
   transferLeadership(to: NodeId, timeoutMs = this.cfg.requestTimeoutMs): Promise<void> {
     let off = (): void => {};
-    return this.withTimeout('transferLeadership', timeoutMs, () => off(), (resolve, reject) => {
-      off = this.onLeaderChange((leader) => {
-        if (leader === to) resolve();
-      });
-      this.act(() => {
-        const r = this.raw.transferLeadership(to);
-        if (!r.ok) {
-          if (r.reason === 'already-leader') resolve();
-          else if (r.reason === 'not-leader') reject(new NotLeaderError(r.leaderHint));
-          else reject(new ProposalRejectedError(r.reason, `cannot transfer to ${to}`));
-        }
-      });
-    });
+    return this.withTimeout(
+      'transferLeadership',
+      timeoutMs,
+      () => off(),
+      (resolve, reject) => {
+        off = this.onLeaderChange((leader) => {
+          if (leader === to) resolve();
+        });
+        this.act(() => {
+          const r = this.raw.transferLeadership(to);
+          if (!r.ok) {
+            if (r.reason === 'already-leader') resolve();
+            else if (r.reason === 'not-leader') reject(new NotLeaderError(r.leaderHint));
+            else reject(new ProposalRejectedError(r.reason, `cannot transfer to ${to}`));
+          }
+        });
+      },
+    );
   }
 
   /** Resolves once this node has applied `index` (no polling: woken by the loop). */
@@ -348,7 +372,12 @@ export class RaftNode {
     });
   }
 
-  private withTimeout(op: string, ms: number, cleanup: () => void, body: (resolve: () => void, reject: (e: Error) => void) => void): Promise<void> {
+  private withTimeout(
+    op: string,
+    ms: number,
+    cleanup: () => void,
+    body: (resolve: () => void, reject: (e: Error) => void) => void,
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       const err = this.refuseInput();
       if (err !== null) return reject(err);

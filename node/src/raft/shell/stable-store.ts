@@ -11,7 +11,16 @@
  */
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { type ConfState, type HardState, type LogIndex, type NodeId, type Term, logIndex, nodeId, term } from '../core/types.js';
+import {
+  type ConfState,
+  type HardState,
+  type LogIndex,
+  type NodeId,
+  type Term,
+  logIndex,
+  nodeId,
+  term,
+} from '../core/types.js';
 import { type FileSystem, readWholeFile, realFileSystem, writeFileDurable } from '../../log/index.js';
 import { StableStateCorruptError } from './errors.js';
 
@@ -71,14 +80,21 @@ const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSa
 
 function parseConf(v: unknown, what: string, fail: (d: string) => never): ConfState {
   const o = v as { voters?: unknown; learners?: unknown } | null;
-  if (o === null || typeof o !== 'object' || !isIdList(o.voters) || !isIdList(o.learners)) fail(`${what} is not a configuration`);
+  if (o === null || typeof o !== 'object' || !isIdList(o.voters) || !isIdList(o.learners))
+    fail(`${what} is not a configuration`);
   return { voters: o.voters.map(nodeId), learners: o.learners.map(nodeId) };
 }
 
 function parseSnap(v: unknown, what: string, fail: (d: string) => never): SnapshotRecord {
   const o = v as { index?: unknown; term?: unknown; confState?: unknown; dataOffset?: unknown } | null;
-  if (o === null || typeof o !== 'object' || !isUint(o.index) || !isUint(o.term) || !isUint(o.dataOffset)) fail(`${what} is not a snapshot record`);
-  return { index: logIndex(o.index), term: term(o.term), confState: parseConf(o.confState, `${what}.confState`, fail), dataOffset: o.dataOffset };
+  if (o === null || typeof o !== 'object' || !isUint(o.index) || !isUint(o.term) || !isUint(o.dataOffset))
+    fail(`${what} is not a snapshot record`);
+  return {
+    index: logIndex(o.index),
+    term: term(o.term),
+    confState: parseConf(o.confState, `${what}.confState`, fail),
+    dataOffset: o.dataOffset,
+  };
 }
 
 /**
@@ -105,7 +121,13 @@ export function decodeStableState(buf: Buffer, path: string): StableState {
   const o = v as Record<string, unknown>;
   const hs = o.hardState as { term?: unknown; vote?: unknown; commit?: unknown } | undefined;
   if (typeof o.clusterId !== 'string' || o.clusterId === '') fail('clusterId missing');
-  if (hs === undefined || !isUint(hs.term) || !isUint(hs.commit) || !(hs.vote === null || (typeof hs.vote === 'string' && hs.vote !== ''))) fail('hardState invalid');
+  if (
+    hs === undefined ||
+    !isUint(hs.term) ||
+    !isUint(hs.commit) ||
+    !(hs.vote === null || (typeof hs.vote === 'string' && hs.vote !== ''))
+  )
+    fail('hardState invalid');
   if (!isUint(o.applied)) fail('applied invalid');
   if (!Array.isArray(o.confHistory) || !Array.isArray(o.compactCandidates)) fail('lists missing');
   const h = hs as { term: number; vote: string | null; commit: number };
@@ -118,7 +140,10 @@ export function decodeStableState(buf: Buffer, path: string): StableState {
     confHistory: (o.confHistory as unknown[]).map((p, i) => {
       const q = p as { index?: unknown; conf?: unknown } | null;
       if (q === null || typeof q !== 'object' || !isUint(q.index)) fail(`confHistory[${i}] invalid`);
-      return { index: logIndex((q as { index: number }).index), conf: parseConf((q as { conf: unknown }).conf, `confHistory[${i}]`, fail) };
+      return {
+        index: logIndex((q as { index: number }).index),
+        conf: parseConf((q as { conf: unknown }).conf, `confHistory[${i}]`, fail),
+      };
     }),
     compactCandidates: (o.compactCandidates as unknown[]).map((c, i) => parseSnap(c, `compactCandidates[${i}]`, fail)),
   };

@@ -30,7 +30,10 @@ export class MemoryNetwork {
 
   /** Cuts `id` off from everybody. */
   isolate(id: NodeId): void {
-    this.partition([id], [...this.nodes.keys()].filter((n) => n !== id));
+    this.partition(
+      [id],
+      [...this.nodes.keys()].filter((n) => n !== id),
+    );
   }
 
   /** Restores every link. */
@@ -46,7 +49,13 @@ export class MemoryNetwork {
   /** @internal Delivers or drops one message; returns false when dropped. */
   route(m: Message, clusterId: string): boolean {
     const dst = this.nodes.get(m.to);
-    if (dst === undefined || dst.closed || this.cut.has(`${m.from}>${m.to}`) || (this.filter !== null && this.filter(m))) return false;
+    if (
+      dst === undefined ||
+      dst.closed ||
+      this.cut.has(`${m.from}>${m.to}`) ||
+      (this.filter !== null && this.filter(m))
+    )
+      return false;
     dst.enqueue(m, clusterId);
     return true;
   }

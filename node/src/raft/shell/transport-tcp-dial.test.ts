@@ -12,12 +12,19 @@ import { TcpTransport } from './transport-tcp.js';
  * already full (Linux then drops new SYNs; Node has no listener that does not accept).
  */
 async function blackHole(): Promise<{ port: number; close: () => void }> {
-  const py: ChildProcess = spawn('python3', ['-c', [
-    'import socket, sys',
-    's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
-    'print(s.getsockname()[1], flush=True)',
-    'sys.stdin.read()',
-  ].join('\n')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const py: ChildProcess = spawn(
+    'python3',
+    [
+      '-c',
+      [
+        'import socket, sys',
+        's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
+        'print(s.getsockname()[1], flush=True)',
+        'sys.stdin.read()',
+      ].join('\n'),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const line = await new Promise<string>((resolve, reject) => {
     py.once('error', reject);
     createInterface({ input: py.stdout! }).once('line', resolve);
@@ -25,7 +32,13 @@ async function blackHole(): Promise<{ port: number; close: () => void }> {
   const port = Number(line);
   const filler: Socket = connect(port, '127.0.0.1');
   await new Promise((r) => filler.once('connect', r));
-  return { port, close: () => { filler.destroy(); py.kill(); } };
+  return {
+    port,
+    close: () => {
+      filler.destroy();
+      py.kill();
+    },
+  };
 }
 
 describe('raft transport: dialing a peer address that never answers', function () {
@@ -41,17 +54,34 @@ describe('raft transport: dialing a peer address that never answers', function (
       tls: { caPem: pki.ca.certPem, certPem: pki.certs['a']!.certPem, keyPem: pki.certs['a']!.keyPem },
       handshakeTimeoutMs: 300,
       backoffMs: { initial: 10, max: 20 },
-      logger: { info: () => {}, warn: (o: unknown) => { failures.push(String((o as { err?: string }).err)); } },
+      logger: {
+        info: () => {},
+        warn: (o: unknown) => {
+          failures.push(String((o as { err?: string }).err));
+        },
+      },
     });
     try {
       t.setPeer(nodeId('b'), `127.0.0.1:${hole.port}`);
       const deadline = Date.now() + 8_000;
       // Raft keeps sending (heartbeats); each send while disconnected may trigger a dial.
       while (failures.length < 2 && Date.now() < deadline) {
-        t.send([{ type: 'preVote', from: nodeId('a'), to: nodeId('b'), term: term(1), lastIndex: logIndex(0), lastTerm: term(0) }]);
+        t.send([
+          {
+            type: 'preVote',
+            from: nodeId('a'),
+            to: nodeId('b'),
+            term: term(1),
+            lastIndex: logIndex(0),
+            lastTerm: term(0),
+          },
+        ]);
         await new Promise((r) => setTimeout(r, 50));
       }
-      assert.ok(failures.length >= 2, `expected repeated dial failures within 8 s (a hung connect never gives up), got: ${JSON.stringify(failures)}`);
+      assert.ok(
+        failures.length >= 2,
+        `expected repeated dial failures within 8 s (a hung connect never gives up), got: ${JSON.stringify(failures)}`,
+      );
       assert.match(failures[0] ?? '', /connect timed out/);
     } finally {
       await t.close();

@@ -48,13 +48,18 @@ describe('raft shell: 3 nodes over TCP + mutual TLS through the port multiplexer
     for (const id of ids) {
       const server = new Server();
       server.addService(HealthService, {
-        check: (_call: unknown, cb: (e: null, r: { status: HealthCheckResponse_ServingStatus }) => void) => cb(null, { status: HealthCheckResponse_ServingStatus.SERVING }),
+        check: (_call: unknown, cb: (e: null, r: { status: HealthCheckResponse_ServingStatus }) => void) =>
+          cb(null, { status: HealthCheckResponse_ServingStatus.SERVING }),
         watch: () => {},
       });
       grpcServers.push(server);
       const cert = pki.certs[id];
       assert.ok(cert);
-      const creds = ServerCredentials.createSsl(Buffer.from(pki.ca.certPem), [{ cert_chain: Buffer.from(cert.certPem), private_key: Buffer.from(cert.keyPem) }], true);
+      const creds = ServerCredentials.createSsl(
+        Buffer.from(pki.ca.certPem),
+        [{ cert_chain: Buffer.from(cert.certPem), private_key: Buffer.from(cert.keyPem) }],
+        true,
+      );
       nodes.push(
         await startTcpNode({
           id,
@@ -68,7 +73,8 @@ describe('raft shell: 3 nodes over TCP + mutual TLS through the port multiplexer
         }),
       );
     }
-    for (const a of nodes) for (const b of nodes) if (a !== b) a.node.setPeerAddress(b.node.id, `127.0.0.1:${b.mux.port}`);
+    for (const a of nodes)
+      for (const b of nodes) if (a !== b) a.node.setPeerAddress(b.node.id, `127.0.0.1:${b.mux.port}`);
   }
 
   it('elects, replicates with identical logs, and serves a gRPC health check on the same port', async () => {
@@ -76,16 +82,25 @@ describe('raft shell: 3 nodes over TCP + mutual TLS through the port multiplexer
     await until(() => nodes.filter((n) => n.node.isLeader).length === 1, 10_000, 'a leader');
     const leader = nodes.find((n) => n.node.isLeader) as TcpNode;
     const rs = await Promise.all(Array.from({ length: 100 }, (_, i) => leader.node.propose(enc(`tcp-${i}`))));
-    assert.deepEqual(rs.map((r) => r.dataOffset).sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i));
+    assert.deepEqual(
+      rs.map((r) => r.dataOffset).sort((a, b) => a - b),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
     const last = Math.max(...rs.map((r) => r.index));
     await Promise.all(nodes.map((n) => n.node.waitForApplied(last, 10_000)));
-    const dump = (n: TcpNode): string[] => n.node.storage.log.readRange(1, { maxCount: 1000 }).map((r) => `${r.offset}/${r.term}/${r.type}/${Buffer.from(r.value).toString()}`);
+    const dump = (n: TcpNode): string[] =>
+      n.node.storage.log
+        .readRange(1, { maxCount: 1000 })
+        .map((r) => `${r.offset}/${r.term}/${r.type}/${Buffer.from(r.value).toString()}`);
     for (const n of nodes) assert.deepEqual(dump(n), dump(leader));
 
     const port = nodes[1]?.mux.port ?? 0;
     const c = pki.certs[ids[0] as NodeId];
     assert.ok(c);
-    const client = new HealthClient(`127.0.0.1:${port}`, credentials.createSsl(Buffer.from(pki.ca.certPem), Buffer.from(c.keyPem), Buffer.from(c.certPem)));
+    const client = new HealthClient(
+      `127.0.0.1:${port}`,
+      credentials.createSsl(Buffer.from(pki.ca.certPem), Buffer.from(c.keyPem), Buffer.from(c.certPem)),
+    );
     const status = await new Promise<number>((resolve, reject) =>
       client.check({ service: '' }, (err, res) => (err ? reject(err) : resolve(res.status))),
     );

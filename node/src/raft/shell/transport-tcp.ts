@@ -86,7 +86,8 @@ function splitHostPort(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(':');
   const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
   const port = Number(addr.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) throw new RangeError(`peer address must be host:port, got "${addr}"`);
+  if (i <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535)
+    throw new RangeError(`peer address must be host:port, got "${addr}"`);
   return { host, port };
 }
 
@@ -162,7 +163,11 @@ class Peer {
       this.dialing = false;
       this.socket = null;
       this.waitingDrain = false;
-      if (err !== undefined) this.t.log.warn({ peer: this.id, address: this.address, err: err.message }, 'raft transport: connection to peer failed');
+      if (err !== undefined)
+        this.t.log.warn(
+          { peer: this.id, address: this.address, err: err.message },
+          'raft transport: connection to peer failed',
+        );
       this.retryLater();
     };
     raw.once('error', fail);
@@ -313,7 +318,10 @@ export class TcpTransport implements RaftTransport {
         if (!(err instanceof FrameError)) throw err;
         // The receiver would refuse it and close the connection: never send it.
         this.counters.droppedOversize++;
-        this.log.warn({ peer: m.to, type: m.type, why: err.message }, 'raft transport: message exceeds the frame limits, dropped');
+        this.log.warn(
+          { peer: m.to, type: m.type, why: err.message },
+          'raft transport: message exceeds the frame limits, dropped',
+        );
         continue;
       }
       if (p.enqueue(frame)) this.counters.sent++;
@@ -347,7 +355,12 @@ export class TcpTransport implements RaftTransport {
       conn.destroy();
       return;
     }
-    const s = new TLSSocket(conn, { isServer: true, secureContext: this.secureContext, requestCert: true, rejectUnauthorized: true });
+    const s = new TLSSocket(conn, {
+      isServer: true,
+      secureContext: this.secureContext,
+      requestCert: true,
+      rejectUnauthorized: true,
+    });
     this.inbound.add(s);
     const splitter = new FrameSplitter(this.maxFrameBytes);
     let hello: { clusterId: string; from: NodeId } | null = null;
@@ -380,13 +393,15 @@ export class TcpTransport implements RaftTransport {
               return reject(`hello from cluster "${f.hello.clusterId}"`);
             }
             const cert = s.getPeerX509Certificate();
-            if (cert === undefined || !this.authorizePeer(cert, f.hello.from)) return reject(`peer certificate not authorized for ${f.hello.from}`);
+            if (cert === undefined || !this.authorizePeer(cert, f.hello.from))
+              return reject(`peer certificate not authorized for ${f.hello.from}`);
             hello = { clusterId: f.hello.clusterId, from: f.hello.from };
             clearTimeout(hs);
             continue;
           }
           if (hello === null) throw new FrameError('message before hello');
-          if (f.message.from !== hello.from) throw new FrameError(`message from ${f.message.from} on ${hello.from}'s connection`);
+          if (f.message.from !== hello.from)
+            throw new FrameError(`message from ${f.message.from} on ${hello.from}'s connection`);
           this.counters.received++;
           this.handler?.(f.message, hello.clusterId);
         }

@@ -48,5 +48,13 @@ export interface RaftTransport {
 
 /** A zeroed mutable stats record, for implementations. */
 export function newTransportStats(): { -readonly [K in keyof TransportStats]: number } {
-  return { sent: 0, received: 0, droppedQueueFull: 0, droppedUnreachable: 0, droppedOversize: 0, malformed: 0, foreignCluster: 0 };
+  return {
+    sent: 0,
+    received: 0,
+    droppedQueueFull: 0,
+    droppedUnreachable: 0,
+    droppedOversize: 0,
+    malformed: 0,
+    foreignCluster: 0,
+  };
 }

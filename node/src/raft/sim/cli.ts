@@ -16,12 +16,27 @@ const program = new Command()
   .option('--intensity <k>', 'multiply every fault rate by k', '1')
   .option('--stale-reads', 'run the deliberately broken read path (the checker must reject it)')
   .option('--early-acks', 'run the deliberately broken produce path that acknowledges before commit')
-  .option('--no-power-cuts', 'run nodes on MemoryStorage instead of the real log and stable store on a simulated disk with power cuts')
+  .option(
+    '--no-power-cuts',
+    'run nodes on MemoryStorage instead of the real log and stable store on a simulated disk with power cuts',
+  )
   .option('--verbose', 'print the full trace');
 program.parse();
-const o = program.opts<{ seeds: string; from: string; seed?: string; voters: string; duration: string; intensity: string; staleReads?: boolean; earlyAcks?: boolean; verbose?: boolean; powerCuts: boolean }>();
+const o = program.opts<{
+  seeds: string;
+  from: string;
+  seed?: string;
+  voters: string;
+  duration: string;
+  intensity: string;
+  staleReads?: boolean;
+  earlyAcks?: boolean;
+  verbose?: boolean;
+  powerCuts: boolean;
+}>();
 
-const seeds = o.seed !== undefined ? [Number(o.seed)] : Array.from({ length: Number(o.seeds) }, (_, i) => Number(o.from) + i);
+const seeds =
+  o.seed !== undefined ? [Number(o.seed)] : Array.from({ length: Number(o.seeds) }, (_, i) => Number(o.from) + i);
 const started = performance.now();
 let acked = 0;
 let ops = 0;
@@ -48,4 +63,6 @@ for (const seed of seeds) {
   ops += r.stats.operations;
   powerCuts += r.stats.powerCuts;
 }
-process.stdout.write(`${JSON.stringify({ seeds: seeds.length, ok: true, powerCuts: o.powerCuts, acked, operations: ops, powerCutsInjected: powerCuts, lincheckUnknown: unknown, ms: Math.round(performance.now() - started) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ seeds: seeds.length, ok: true, powerCuts: o.powerCuts, acked, operations: ops, powerCutsInjected: powerCuts, lincheckUnknown: unknown, ms: Math.round(performance.now() - started) })}\n`,
+);

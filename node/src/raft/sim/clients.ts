@@ -17,7 +17,15 @@ import type { SimRecord } from './state-machine.js';
 
 type Pending =
   | { kind: 'produce'; node: NodeId; index: LogIndex; term: Term; value: string; call: number; deadline: number }
-  | { kind: 'read'; node: NodeId; ctx: string; offset: number; call: number; deadline: number; readIndex: LogIndex | null };
+  | {
+      kind: 'read';
+      node: NodeId;
+      ctx: string;
+      offset: number;
+      call: number;
+      deadline: number;
+      readIndex: LogIndex | null;
+    };
 
 const enc = new TextEncoder();
 
@@ -35,7 +43,12 @@ export class SimClients {
   constructor(
     private readonly c: SimCluster,
     private readonly count: number,
-    private readonly opts: { readonly timeout: number; readonly staleReads: boolean; readonly earlyAcks: boolean; readonly opRate: number },
+    private readonly opts: {
+      readonly timeout: number;
+      readonly staleReads: boolean;
+      readonly earlyAcks: boolean;
+      readonly opRate: number;
+    },
   ) {
     c.observer = {
       applied: (n, recs, ents) => this.onApplied(n, recs, ents),
@@ -72,7 +85,15 @@ export class SimClients {
         return;
       }
       this.leaderHint = node.id;
-      this.pending.set(client, { kind: 'produce', node: node.id, index: res.index, term: res.term, value, call: this.clock++, deadline: this.c.now + this.opts.timeout });
+      this.pending.set(client, {
+        kind: 'produce',
+        node: node.id,
+        index: res.index,
+        term: res.term,
+        value,
+        call: this.clock++,
+        deadline: this.c.now + this.opts.timeout,
+      });
       return;
     }
     const node = up[Math.floor(this.c.rand() * up.length)] as SimNode;
@@ -81,11 +102,22 @@ export class SimClients {
     const call = this.clock++;
     if (this.opts.staleReads) {
       // BROKEN ON PURPOSE: answer from local state, no ReadIndex round.
-      this.record(client, { kind: 'read', offset }, call, { kind: 'read', value: node.sm.records[offset]?.value ?? null });
+      this.record(client, { kind: 'read', offset }, call, {
+        kind: 'read',
+        value: node.sm.records[offset]?.value ?? null,
+      });
       return;
     }
     if (node.raw?.readIndex(ctx).ok !== true) return;
-    this.pending.set(client, { kind: 'read', node: node.id, ctx, offset, call, deadline: this.c.now + this.opts.timeout, readIndex: null });
+    this.pending.set(client, {
+      kind: 'read',
+      node: node.id,
+      ctx,
+      offset,
+      call,
+      deadline: this.c.now + this.opts.timeout,
+      readIndex: null,
+    });
   }
 
   private progress(client: number, p: Pending): void {
@@ -94,11 +126,17 @@ export class SimClients {
       this.end(client, p, null);
       return;
     }
-    if (p.kind === 'produce' && this.opts.earlyAcks && node.storage.term(p.index) === p.term && p.index > node.sm.applied) {
+    if (
+      p.kind === 'produce' &&
+      this.opts.earlyAcks &&
+      node.storage.term(p.index) === p.term &&
+      p.index > node.sm.applied
+    ) {
       // BROKEN ON PURPOSE: acknowledge before commit, predicting the dense offset.
       let offset = node.sm.records.length;
       if (p.index - 1 > node.sm.applied) {
-        for (const e of node.storage.entries(logIndex(node.sm.applied + 1), p.index, Infinity)) if (e.type === 'data') offset++;
+        for (const e of node.storage.entries(logIndex(node.sm.applied + 1), p.index, Infinity))
+          if (e.type === 'data') offset++;
       }
       this.maxOffsetSeen = Math.max(this.maxOffsetSeen, offset);
       this.end(client, p, { kind: 'produce', offset });
@@ -128,14 +166,16 @@ export class SimClients {
   }
 
   private onReadState(n: SimNode, rs: ReadState): void {
-    for (const p of this.pending.values()) if (p.kind === 'read' && p.node === n.id && p.ctx === rs.ctx) p.readIndex = rs.index;
+    for (const p of this.pending.values())
+      if (p.kind === 'read' && p.node === n.id && p.ctx === rs.ctx) p.readIndex = rs.index;
   }
 
   private end(client: number, p: Pending, output: OpOutput): void {
     this.pending.delete(client);
     // An unanswered read had no effect and is simply left out; an unanswered produce is indeterminate.
     if (output === null && p.kind === 'read') return;
-    const input: OpInput = p.kind === 'produce' ? { kind: 'produce', value: p.value } : { kind: 'read', offset: p.offset };
+    const input: OpInput =
+      p.kind === 'produce' ? { kind: 'produce', value: p.value } : { kind: 'read', offset: p.offset };
     this.record(client, input, p.call, output);
   }
 

@@ -77,7 +77,16 @@ export class SimCluster {
     } satisfies ConstructorParameters<typeof SimNode>[5];
     const node: SimMember =
       this.opts.disk === true
-        ? new SimDiskNode(id, bootstrap, this.opts.raft ?? {}, seed, logger, hooks, () => this.now, seededRng(seed ^ 0x5eed).nextFloat)
+        ? new SimDiskNode(
+            id,
+            bootstrap,
+            this.opts.raft ?? {},
+            seed,
+            logger,
+            hooks,
+            () => this.now,
+            seededRng(seed ^ 0x5eed).nextFloat,
+          )
         : new SimNode(id, bootstrap, this.opts.raft ?? {}, seed, logger, hooks);
     this.nodes.set(id, node);
     return node;
@@ -128,7 +137,8 @@ export class SimCluster {
     for (let round = 0; round < maxRounds; round++) {
       let progress = false;
       for (const n of this.running()) {
-        if (!(n instanceof SimNode)) throw new Error('stabilize() drives MemoryStorage nodes only (disk-backed nodes persist asynchronously)');
+        if (!(n instanceof SimNode))
+          throw new Error('stabilize() drives MemoryStorage nodes only (disk-backed nodes persist asynchronously)');
         while (n.takeReady()) {
           n.persist();
           progress = true;

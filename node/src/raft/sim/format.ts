@@ -27,7 +27,9 @@ export function formatMessage(m: Message): string {
     case 'append':
       return `${head} prev=${m.prevIndex}/${m.prevTerm} commit=${m.commit} [${m.entries.map(formatEntry).join(', ')}]`;
     case 'appendResp':
-      return m.success ? `${head} ok index=${m.index}` : `${head} reject index=${m.index} hint=${m.hintIndex}/${m.hintTerm}`;
+      return m.success
+        ? `${head} ok index=${m.index}`
+        : `${head} reject index=${m.index} hint=${m.hintIndex}/${m.hintTerm}`;
     case 'heartbeat':
       return `${head} commit=${m.commit} read=${m.readSeq}`;
     case 'heartbeatResp':
@@ -49,10 +51,13 @@ export function formatMessage(m: Message): string {
 export function formatReady(id: string, rd: Ready): string[] {
   const out: string[] = [];
   if (rd.softState) out.push(`${id} soft: ${rd.softState.role} lead=${rd.softState.leader ?? '-'}`);
-  if (rd.hardState) out.push(`${id} hard: term=${rd.hardState.term} vote=${rd.hardState.vote ?? '-'} commit=${rd.hardState.commit}`);
-  if (rd.confState) out.push(`${id} conf: voters=(${rd.confState.voters.join(' ')}) learners=(${rd.confState.learners.join(' ')})`);
+  if (rd.hardState)
+    out.push(`${id} hard: term=${rd.hardState.term} vote=${rd.hardState.vote ?? '-'} commit=${rd.hardState.commit}`);
+  if (rd.confState)
+    out.push(`${id} conf: voters=(${rd.confState.voters.join(' ')}) learners=(${rd.confState.learners.join(' ')})`);
   if (rd.entries.length > 0) out.push(`${id} persist: [${rd.entries.map(formatEntry).join(', ')}]`);
-  for (const c of rd.snapshotChunks) out.push(`${id} stage snapshot ${c.meta.index}/${c.meta.term} offset=${c.offset} bytes=${c.data.byteLength}`);
+  for (const c of rd.snapshotChunks)
+    out.push(`${id} stage snapshot ${c.meta.index}/${c.meta.term} offset=${c.offset} bytes=${c.data.byteLength}`);
   if (rd.snapshot) out.push(`${id} install snapshot ${rd.snapshot.index}/${rd.snapshot.term}`);
   if (rd.committedEntries.length > 0) out.push(`${id} apply: [${rd.committedEntries.map(formatEntry).join(', ')}]`);
   for (const r of rd.readStates) out.push(`${id} read-state ctx=${r.ctx} index=${r.index}`);

@@ -51,10 +51,16 @@ export class InvariantChecker {
         continue;
       }
       if (seen.body !== describe(e)) {
-        throw new InvariantViolation('log matching', `${node.id} has entry ${key} = ${describe(e)}, another node had ${seen.body}`);
+        throw new InvariantViolation(
+          'log matching',
+          `${node.id} has entry ${key} = ${describe(e)}, another node had ${seen.body}`,
+        );
       }
       if (prevTerm !== undefined && seen.prevTerm !== undefined && prevTerm !== seen.prevTerm) {
-        throw new InvariantViolation('log matching', `${node.id}: entry ${key} follows term ${prevTerm}, elsewhere term ${seen.prevTerm}`);
+        throw new InvariantViolation(
+          'log matching',
+          `${node.id}: entry ${key} follows term ${prevTerm}, elsewhere term ${seen.prevTerm}`,
+        );
       }
     }
   }
@@ -66,7 +72,10 @@ export class InvariantChecker {
       const seen = this.offsets.get(r.offset);
       if (seen === undefined) this.offsets.set(r.offset, { index: r.index, value: r.value });
       else if (seen.index !== r.index || seen.value !== r.value) {
-        throw new InvariantViolation('dense offsets', `${node.id} offset ${r.offset} = index ${r.index} "${r.value}", elsewhere index ${seen.index} "${seen.value}"`);
+        throw new InvariantViolation(
+          'dense offsets',
+          `${node.id} offset ${r.offset} = index ${r.index} "${r.value}", elsewhere index ${seen.index} "${seen.value}"`,
+        );
       }
     }
   }
@@ -77,7 +86,10 @@ export class InvariantChecker {
       this.committed.set(index, { term: t, body: body ?? '' });
       this.committedMax = Math.max(this.committedMax, index);
     } else if (seen.term !== t || (body !== null && seen.body !== '' && seen.body !== body)) {
-      throw new InvariantViolation('state machine safety', `${id} commits ${index}/${t} ${body ?? ''}, elsewhere ${index}/${seen.term} ${seen.body}`);
+      throw new InvariantViolation(
+        'state machine safety',
+        `${id} commits ${index}/${t} ${body ?? ''}, elsewhere ${index}/${seen.term} ${seen.body}`,
+      );
     } else if (body !== null && seen.body === '') {
       this.committed.set(index, { term: t, body });
     }
@@ -92,7 +104,8 @@ export class InvariantChecker {
       if (st.role !== 'leader') continue;
       // Election Safety (§5.2): at most one leader per term.
       const prev = this.leaders.get(st.term);
-      if (prev !== undefined && prev !== n.id) throw new InvariantViolation('election safety', `${prev} and ${n.id} both lead term ${st.term}`);
+      if (prev !== undefined && prev !== n.id)
+        throw new InvariantViolation('election safety', `${prev} and ${n.id} both lead term ${st.term}`);
       const key = `${n.id}@${st.term}`;
       const seen = this.leaderLogs.get(key);
       if (prev === undefined) {
@@ -101,14 +114,21 @@ export class InvariantChecker {
         for (const [i, c] of this.committed) {
           const t = raw.termAt(i as LogIndex);
           if (t === undefined && i <= st.lastIndex) continue; // compacted into its snapshot
-          if (t !== c.term) throw new InvariantViolation('leader completeness', `${n.id} leads term ${st.term} without committed entry ${i}/${c.term}`);
+          if (t !== c.term)
+            throw new InvariantViolation(
+              'leader completeness',
+              `${n.id} leads term ${st.term} without committed entry ${i}/${c.term}`,
+            );
         }
       }
       // Leader Append-Only (§5.3): within its term a leader never overwrites or deletes.
       if (seen !== undefined) {
         const t = raw.termAt(seen.lastIndex as LogIndex);
         if (st.lastIndex < seen.lastIndex || (t !== undefined && t !== seen.lastTerm)) {
-          throw new InvariantViolation('leader append-only', `${n.id} in term ${st.term} lost entry ${seen.lastIndex}/${seen.lastTerm}`);
+          throw new InvariantViolation(
+            'leader append-only',
+            `${n.id} in term ${st.term} lost entry ${seen.lastIndex}/${seen.lastTerm}`,
+          );
         }
       }
       this.leaderLogs.set(key, { lastIndex: st.lastIndex, lastTerm: raw.termAt(st.lastIndex) ?? 0 });
@@ -121,7 +141,8 @@ export class InvariantChecker {
     // An acknowledged record stays committed where it was acknowledged.
     for (const a of this.acked) {
       const c = this.committed.get(a.index);
-      if (c === undefined || c.term !== a.term) throw new InvariantViolation('acknowledged record lost', `${a.index}/${a.term} "${a.value}"`);
+      if (c === undefined || c.term !== a.term)
+        throw new InvariantViolation('acknowledged record lost', `${a.index}/${a.term} "${a.value}"`);
     }
   }
 
@@ -132,7 +153,10 @@ export class InvariantChecker {
       for (const a of this.acked) {
         const r = n.sm.records[a.offset];
         if (r === undefined || r.value !== a.value || r.index !== a.index) {
-          throw new InvariantViolation('acknowledged record lost', `${n.id} offset ${a.offset}: want "${a.value}" at index ${a.index}, has ${r === undefined ? 'nothing' : `"${r.value}" at ${r.index}`}`);
+          throw new InvariantViolation(
+            'acknowledged record lost',
+            `${n.id} offset ${a.offset}: want "${a.value}" at index ${a.index}, has ${r === undefined ? 'nothing' : `"${r.value}" at ${r.index}`}`,
+          );
         }
       }
     }

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { type Mutant, mutants } from './mutants.js';
 
-const INVARIANTS = /^(election safety|log matching|leader completeness|leader append-only|state machine safety|dense offsets|acknowledged record lost|history not linearizable)/;
+const INVARIANTS =
+  /^(election safety|log matching|leader completeness|leader append-only|state machine safety|dense offsets|acknowledged record lost|history not linearizable)/;
 
 const program = new Command()
   .name('test:mutants')
@@ -45,19 +46,37 @@ function run(m: Mutant): Outcome {
     const path = join(dir, m.file);
     const text = readFileSync(path, 'utf8');
     const hits = text.split(m.find).length - 1;
-    if (hits !== 1) return { mutant: m, verdict: 'broken', seed: null, detail: `find text occurs ${hits} times in ${m.file}`, ms: 0 };
+    if (hits !== 1)
+      return { mutant: m, verdict: 'broken', seed: null, detail: `find text occurs ${hits} times in ${m.file}`, ms: 0 };
     writeFileSync(path, text.replace(m.find, m.replace));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'node/src/raft/sim/cli.ts', '--seeds', o.seeds, '--duration', '2000', ...(m.flags ?? [])], {
-      cwd: dir,
-      encoding: 'utf8',
-      timeout: 20 * 60_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'node/src/raft/sim/cli.ts', '--seeds', o.seeds, '--duration', '2000', ...(m.flags ?? [])],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 20 * 60_000,
+      },
+    );
     const ms = Math.round(performance.now() - started);
     const failed = /seed (\d+) FAILED: (.*)/.exec(r.stderr);
     if (r.status === 0) return { mutant: m, verdict: 'survived', seed: null, detail: `${o.seeds} seeds passed`, ms };
-    if (failed === null) return { mutant: m, verdict: 'crashed', seed: null, detail: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ').slice(0, 200), ms };
+    if (failed === null)
+      return {
+        mutant: m,
+        verdict: 'crashed',
+        seed: null,
+        detail: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ').slice(0, 200),
+        ms,
+      };
     const error = failed[2] ?? '';
-    return { mutant: m, verdict: INVARIANTS.test(error) ? 'killed' : 'crashed', seed: Number(failed[1]), detail: error.slice(0, 160), ms };
+    return {
+      mutant: m,
+      verdict: INVARIANTS.test(error) ? 'killed' : 'crashed',
+      seed: Number(failed[1]),
+      detail: error.slice(0, 160),
+      ms,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -68,14 +87,22 @@ const t0 = performance.now();
 for (const m of chosen) {
   const out = run(m);
   outcomes.push(out);
-  process.stdout.write(`${out.verdict.padEnd(8)} ${m.id.padEnd(32)} ${out.seed === null ? '' : `seed ${out.seed}: `}${out.detail} (${out.ms} ms)\n`);
+  process.stdout.write(
+    `${out.verdict.padEnd(8)} ${m.id.padEnd(32)} ${out.seed === null ? '' : `seed ${out.seed}: `}${out.detail} (${out.ms} ms)\n`,
+  );
 }
 if (o.markdown === true) {
-  process.stdout.write('\n| mutant | area | bug | verdict | first failing seed: what failed | ms |\n| --- | --- | --- | --- | --- | --- |\n');
+  process.stdout.write(
+    '\n| mutant | area | bug | verdict | first failing seed: what failed | ms |\n| --- | --- | --- | --- | --- | --- |\n',
+  );
   for (const x of outcomes) {
-    process.stdout.write(`| \`${x.mutant.id}\` | ${x.mutant.area} | ${x.mutant.what} | ${x.verdict} | ${x.seed === null ? '' : `${x.seed}: `}${x.detail.replace(/\|/g, '\\|')} | ${x.ms} |\n`);
+    process.stdout.write(
+      `| \`${x.mutant.id}\` | ${x.mutant.area} | ${x.mutant.what} | ${x.verdict} | ${x.seed === null ? '' : `${x.seed}: `}${x.detail.replace(/\|/g, '\\|')} | ${x.ms} |\n`,
+    );
   }
 }
 const killed = outcomes.filter((x) => x.verdict === 'killed').length;
-process.stdout.write(`${JSON.stringify({ mutants: outcomes.length, killed, crashed: outcomes.filter((x) => x.verdict === 'crashed').map((x) => x.mutant.id), survived: outcomes.filter((x) => x.verdict === 'survived').map((x) => x.mutant.id), broken: outcomes.filter((x) => x.verdict === 'broken').map((x) => x.mutant.id), ms: Math.round(performance.now() - t0) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ mutants: outcomes.length, killed, crashed: outcomes.filter((x) => x.verdict === 'crashed').map((x) => x.mutant.id), survived: outcomes.filter((x) => x.verdict === 'survived').map((x) => x.mutant.id), broken: outcomes.filter((x) => x.verdict === 'broken').map((x) => x.mutant.id), ms: Math.round(performance.now() - t0) })}\n`,
+);
 process.exit(killed === outcomes.length ? 0 : 1);

@@ -44,7 +44,10 @@ describe('simulator catches broken cores (mutation tests)', function () {
     };
     try {
       const script = readFileSync(join(import.meta.dirname, 'testdata', 'figure8.txt'), 'utf8');
-      assert.throws(() => runScenario(script), /leader completeness: s5 leads term 5 without committed entry 2\/2|state machine safety/);
+      assert.throws(
+        () => runScenario(script),
+        /leader completeness: s5 leads term 5 without committed entry 2\/2|state machine safety/,
+      );
     } finally {
       RaftLog.prototype.maybeCommit = original;
     }
@@ -73,7 +76,10 @@ describe('simulator catches broken cores (mutation tests)', function () {
         if (!r.ok) err = r.error;
       }
       assert.ok(err !== null, 'sending before persisting went unnoticed for 15 seeds with power cuts');
-      assert.match(err, /acknowledged record lost|state machine safety|leader completeness|election safety|log matching/);
+      assert.match(
+        err,
+        /acknowledged record lost|state machine safety|leader completeness|election safety|log matching/,
+      );
     } finally {
       SimDiskNode.prototype.takeReady = original;
     }
@@ -92,7 +98,10 @@ describe('simulator catches broken cores (mutation tests)', function () {
         if (!r.ok) err = r.error;
       }
       assert.ok(err !== null, 'a Store.sync without fdatasync went unnoticed for 5 seeds with power cuts');
-      assert.match(err, /commit index beyond the durable log|acknowledged record lost|state machine safety|leader completeness|log matching/);
+      assert.match(
+        err,
+        /commit index beyond the durable log|acknowledged record lost|state machine safety|leader completeness|log matching/,
+      );
     } finally {
       Store.prototype.sync = original;
     }

@@ -32,7 +32,10 @@ export class SimNetwork {
   private readonly cut = new Set<string>();
   faults: NetworkFaults;
 
-  constructor(faults: NetworkFaults, private readonly rand: () => number) {
+  constructor(
+    faults: NetworkFaults,
+    private readonly rand: () => number,
+  ) {
     this.faults = faults;
   }
 
@@ -72,7 +75,8 @@ export class SimNetwork {
 
   private enqueue(now: number, msg: Message): void {
     const f = this.faults;
-    const delay = f.maxDelay > f.minDelay ? f.minDelay + Math.floor(this.rand() * (f.maxDelay - f.minDelay + 1)) : f.minDelay;
+    const delay =
+      f.maxDelay > f.minDelay ? f.minDelay + Math.floor(this.rand() * (f.maxDelay - f.minDelay + 1)) : f.minDelay;
     this.queue.push({ at: now + delay, seq: this.seq++, msg });
   }
 

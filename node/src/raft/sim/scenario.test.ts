@@ -10,7 +10,9 @@ import { runScenario } from './scenario.js';
 const dir = join(import.meta.dirname, 'testdata');
 
 describe('raft scenarios (golden interaction scripts)', () => {
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.txt')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort()) {
     it(file.replace(/\.txt$/, ''), () => {
       const path = join(dir, file);
       const expected = readFileSync(path, 'utf8');

@@ -101,9 +101,18 @@ function exec(env: ScenarioEnv, command: string, out: string[]): void {
       const n = c.memoryNode(pos[0] ?? '');
       const st = n.storage.initialState();
       n.crash();
-      const ents: Entry[] = pos.slice(1).map((t, i) => ({ index: logIndex(i + 1), term: toTerm(Number(t)), type: 'data', data: enc.encode(`v${i + 1}`) }));
+      const ents: Entry[] = pos.slice(1).map((t, i) => ({
+        index: logIndex(i + 1),
+        term: toTerm(Number(t)),
+        type: 'data',
+        data: enc.encode(`v${i + 1}`),
+      }));
       (n as { storage: MemoryStorage }).storage.append(ents);
-      n.storage.setHardState({ term: toTerm(Number(kv.get('term') ?? '0')), vote: null, commit: logIndex(Number(kv.get('commit') ?? '0')) });
+      n.storage.setHardState({
+        term: toTerm(Number(kv.get('term') ?? '0')),
+        vote: null,
+        commit: logIndex(Number(kv.get('commit') ?? '0')),
+      });
       n.storage.setConfState(st.confState);
       n.start();
       return;
@@ -150,7 +159,9 @@ function exec(env: ScenarioEnv, command: string, out: string[]): void {
       return;
     }
     case 'propose-conf': {
-      const type = ({ 'add-learner': 'addLearner', promote: 'promote', remove: 'remove' } as const)[pos[1] as 'promote'];
+      const type = ({ 'add-learner': 'addLearner', promote: 'promote', remove: 'remove' } as const)[
+        pos[1] as 'promote'
+      ];
       const cc = { type, node: nodeId(pos[2] ?? '') } as ConfChange;
       out.push(`propose-conf: ${JSON.stringify(raw(pos[0] ?? '').proposeConfChange(cc))}`);
       return;
@@ -162,7 +173,17 @@ function exec(env: ScenarioEnv, command: string, out: string[]): void {
       out.push(`read-index: ${JSON.stringify(raw(pos[0] ?? '').readIndex(pos[1] ?? ''))}`);
       return;
     case 'partition': {
-      const groups = args.join(' ').split('|').map((g) => ids(g.trim().split(/\s+/).filter((s) => s !== '')));
+      const groups = args
+        .join(' ')
+        .split('|')
+        .map((g) =>
+          ids(
+            g
+              .trim()
+              .split(/\s+/)
+              .filter((s) => s !== ''),
+          ),
+        );
       c.net.partition(groups);
       return;
     }
@@ -196,12 +217,21 @@ function exec(env: ScenarioEnv, command: string, out: string[]): void {
     case 'log':
       for (const id of pos) {
         const s = c.memoryNode(id).storage;
-        const ents = s.lastIndex() >= s.firstIndex() ? s.entries(s.firstIndex(), logIndex(s.lastIndex() + 1), Infinity) : [];
-        out.push(`${id} log (snapshot ${s.snapshot().index}/${s.snapshot().term}): [${ents.map(formatEntry).join(', ')}]`);
+        const ents =
+          s.lastIndex() >= s.firstIndex() ? s.entries(s.firstIndex(), logIndex(s.lastIndex() + 1), Infinity) : [];
+        out.push(
+          `${id} log (snapshot ${s.snapshot().index}/${s.snapshot().term}): [${ents.map(formatEntry).join(', ')}]`,
+        );
       }
       return;
     case 'records':
-      for (const id of pos) out.push(`${id} records: ${c.node(id).sm.records.map((r) => `${r.offset}=${r.value}@${r.index}`).join(' ')}`);
+      for (const id of pos)
+        out.push(
+          `${id} records: ${c
+            .node(id)
+            .sm.records.map((r) => `${r.offset}=${r.value}@${r.index}`)
+            .join(' ')}`,
+        );
       return;
     default:
       throw new Error(`unknown scenario command: ${command}`);

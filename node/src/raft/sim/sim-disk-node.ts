@@ -69,11 +69,18 @@ export class SimDiskNode implements SimMember {
   /** Starts (or restarts) from the disk: opens and recovers the storage, re-reads the log into the state machine. */
   async start(): Promise<void> {
     if (this.fs.powerIsOff) this.fs.reboot();
-    const storage = await LogStorage.open({ dir: DIR, clusterId: CLUSTER, initialConf: this.bootstrap ?? { voters: [], learners: [] }, fs: this.fs, logConfig: LOG_CONFIG });
+    const storage = await LogStorage.open({
+      dir: DIR,
+      clusterId: CLUSTER,
+      initialConf: this.bootstrap ?? { voters: [], learners: [] },
+      fs: this.fs,
+      logConfig: LOG_CONFIG,
+    });
     this.current = storage;
     this.sm = new CommitLogStateMachine();
     const applied = storage.appliedIndex;
-    if (applied >= storage.firstIndex()) this.sm.apply(storage.entries(storage.firstIndex(), logIndex(applied + 1), Number.MAX_SAFE_INTEGER));
+    if (applied >= storage.firstIndex())
+      this.sm.apply(storage.entries(storage.firstIndex(), logIndex(applied + 1), Number.MAX_SAFE_INTEGER));
     this.flusher = new StableFlusher(storage.initialState().hardState, STABLE_FLUSH_UNITS, this.now);
     this.raw = new RawNode({
       config: raftConfig(this.id, this.cfg, 'test'),

@@ -63,7 +63,13 @@ export interface SimStats {
 /** The outcome of one seed. */
 export type SimResult =
   | { readonly ok: true; readonly seed: number; readonly stats: SimStats; readonly history: readonly Operation[] }
-  | { readonly ok: false; readonly seed: number; readonly error: string; readonly replay: string; readonly trace: readonly string[] };
+  | {
+      readonly ok: false;
+      readonly seed: number;
+      readonly error: string;
+      readonly replay: string;
+      readonly trace: readonly string[];
+    };
 
 const TICK = 10;
 
@@ -86,7 +92,12 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   };
   const k = opts.intensity ?? 1;
   const disk = opts.powerCuts === true;
-  const c = new SimCluster({ seed: opts.seed, faults: { dropRate: Math.min(0.5, 0.05 * k), dupRate: 0.02 * k, minDelay: 1, maxDelay: 12 * k }, trace: keep, disk });
+  const c = new SimCluster({
+    seed: opts.seed,
+    faults: { dropRate: Math.min(0.5, 0.05 * k), dupRate: 0.02 * k, minDelay: 1, maxDelay: 12 * k },
+    trace: keep,
+    disk,
+  });
   const rand = c.rand;
   const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(rand() * xs.length)];
   const voters = opts.voters ?? 3;
@@ -100,7 +111,12 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   })();
   const phase = new Map<NodeId, number>();
   const period = new Map<NodeId, number>();
-  const clients = new SimClients(c, opts.clients ?? 3, { timeout: 40 * TICK, staleReads: opts.staleReads === true, earlyAcks: opts.earlyAcks === true, opRate: 0.05 });
+  const clients = new SimClients(c, opts.clients ?? 3, {
+    timeout: 40 * TICK,
+    staleReads: opts.staleReads === true,
+    earlyAcks: opts.earlyAcks === true,
+    opRate: 0.05,
+  });
   const downUntil = new Map<NodeId, number>();
   const persistAt = new Map<NodeId, number>();
   /**
@@ -138,7 +154,8 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     for (const n of c.running()) {
       for (let k = 0; k < 4; k++) {
         if (n.pending !== null && (persistAt.get(n.id) ?? 0) <= c.now) await n.persist();
-        if (n.pending === null && n.takeReady()) persistAt.set(n.id, c.now + (rand() < 0.03 ? 20 + Math.floor(rand() * 30) : Math.floor(rand() * 3)));
+        if (n.pending === null && n.takeReady())
+          persistAt.set(n.id, c.now + (rand() < 0.03 ? 20 + Math.floor(rand() * 30) : Math.floor(rand() * 3)));
         else break;
       }
     }
@@ -180,7 +197,9 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
           // Half the crashes cut the power; one inside a persist strikes at a random file operation.
           const power = inPersist || rand() < 0.5;
           const op = 1 + Math.floor(rand() * 12);
-          keep(`${c.now} ${power ? 'power cut' : 'process crash'} ${victim.id}${inPersist ? ` at file operation ${op} of a persist` : ''}`);
+          keep(
+            `${c.now} ${power ? 'power cut' : 'process crash'} ${victim.id}${inPersist ? ` at file operation ${op} of a persist` : ''}`,
+          );
           if (power) stats.powerCuts++;
           if (inPersist) await victim.persist(op);
           else victim.crash(power ? 'power' : 'process');
@@ -211,7 +230,8 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       const learner = st.confState.learners[0];
       const lp = st.progress?.find((p) => p.id === learner);
       let res;
-      if (learner !== undefined && lp !== undefined && lp.lag < 5) res = leader.raw.proposeConfChange({ type: 'promote', node: learner });
+      if (learner !== undefined && lp !== undefined && lp.lag < 5)
+        res = leader.raw.proposeConfChange({ type: 'promote', node: learner });
       else if (learner === undefined && st.confState.voters.length < 5 && rand() < 0.6) {
         const id = nodeId(`n${nextId++}`);
         const joiner = c.addNode(id, null);
@@ -228,7 +248,8 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     }
     if (leader?.raw != null && rand() < 0.001 * k) {
       const target = pick(leader.raw.status().confState.voters.filter((v) => v !== leader.id));
-      if (target !== undefined) keep(`${c.now} transfer ${leader.id} -> ${target}: ${JSON.stringify(leader.raw.transferLeadership(target))}`);
+      if (target !== undefined)
+        keep(`${c.now} transfer ${leader.id} -> ${target}: ${JSON.stringify(leader.raw.transferLeadership(target))}`);
     }
     if (opts.snapshots !== false && rand() < 0.01 * k) {
       const n = pick(c.running());
@@ -269,13 +290,23 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       ok: true,
       seed: opts.seed,
       history: clients.history,
-      stats: { leaders: c.inv.terms, acked: c.inv.acked.length, operations: clients.history.length, linearizable, ...stats },
+      stats: {
+        leaders: c.inv.terms,
+        acked: c.inv.acked.length,
+        operations: clients.history.length,
+        linearizable,
+        ...stats,
+      },
     };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
     for (const n of c.nodes.values()) {
       const st = n.raw?.status();
-      keep(st === undefined ? `${n.id} down` : `${n.id} ${st.role} term=${st.term} lead=${st.lead ?? '-'} commit=${st.commit} applied=${st.applied} last=${st.lastIndex} voters=(${st.confState.voters.join(' ')}) learners=(${st.confState.learners.join(' ')}) progress=${JSON.stringify(st.progress ?? [])}`);
+      keep(
+        st === undefined
+          ? `${n.id} down`
+          : `${n.id} ${st.role} term=${st.term} lead=${st.lead ?? '-'} commit=${st.commit} applied=${st.applied} last=${st.lastIndex} voters=(${st.confState.voters.join(' ')}) learners=(${st.confState.learners.join(' ')}) progress=${JSON.stringify(st.progress ?? [])}`,
+      );
     }
     return { ok: false, seed: opts.seed, error, replay: replayCommand(opts.seed, opts), trace };
   }

@@ -16,7 +16,10 @@ const enc = new TextEncoder();
 const ids = (...xs: string[]): NodeId[] => xs.map(nodeId);
 
 /** One round of the cluster: every Ready persisted (the node `crashing` crashes after its log write), every message delivered. */
-function round(c: SimCluster, crashing?: { id: string; when: (entries: readonly { type: string }[]) => boolean }): boolean {
+function round(
+  c: SimCluster,
+  crashing?: { id: string; when: (entries: readonly { type: string }[]) => boolean },
+): boolean {
   let crashed = false;
   for (const n of c.running()) {
     assert.ok(n instanceof SimNode);
@@ -86,7 +89,11 @@ describe('configuration across a crash between the log write and the stable-stat
     const res = leaderRaw(c, 'n3').propose(enc.encode('committed-on-n3-n4-n5'));
     assert.ok(res.ok);
     c.stabilize();
-    assert.equal(c.node('n3').raw?.status().commit, res.index, `seed ${SEED}: the record should commit on the majority n3 n4 n5`);
+    assert.equal(
+      c.node('n3').raw?.status().commit,
+      res.index,
+      `seed ${SEED}: the record should commit on the majority n3 n4 n5`,
+    );
     // AND n2's leader lease has expired, and n1 campaigns
     for (let i = 0; i < 10; i++) c.node('n2').raw?.tick();
     c.stabilize();
@@ -95,8 +102,16 @@ describe('configuration across a crash between the log write and the stable-stat
     // THEN no invariant breaks (leader completeness: a leader holding n1's log would lack
     // the committed record) and n1 does not become leader with the votes of n1 and n2
     c.stabilize();
-    assert.notEqual(c.node('n1').raw?.status().role, 'leader', `seed ${SEED}: n1 won an election with a stale configuration`);
-    assert.deepEqual(c.node('n1').raw?.status().activeConf.voters, ids('n1', 'n2', 'n3', 'n4', 'n5'), `seed ${SEED}: n1 should use the latest configuration in its log`);
+    assert.notEqual(
+      c.node('n1').raw?.status().role,
+      'leader',
+      `seed ${SEED}: n1 won an election with a stale configuration`,
+    );
+    assert.deepEqual(
+      c.node('n1').raw?.status().activeConf.voters,
+      ids('n1', 'n2', 'n3', 'n4', 'n5'),
+      `seed ${SEED}: n1 should use the latest configuration in its log`,
+    );
     // AND once healed, every node holds the committed record
     c.net.heal();
     for (let i = 0; i < 30; i++) {

@@ -14,7 +14,9 @@ const out = (o: object): void => {
 
 const input = JSON.parse(process.argv[2] ?? '{}') as GossipConfigInput;
 const g = await Gossip.start(input);
-g.on('event', (e) => out({ type: 'event', event: e.type, member: e.member.name, state: e.member.state, tags: e.member.tags }));
+g.on('event', (e) =>
+  out({ type: 'event', event: e.type, member: e.member.name, state: e.member.state, tags: e.member.tags }),
+);
 g.on('refused', (r) => out({ type: 'refused', ...r }));
 out({ type: 'ready', name: g.name, addr: g.address, pid: process.pid });
 
@@ -30,7 +32,12 @@ rl.on('line', (line) => {
       g.setTags(JSON.parse(arg) as Record<string, string>);
       return;
     case 'metrics':
-      out({ type: 'metrics', ...g.metrics(), alive: g.aliveMembers().map((m) => m.name), known: g.members().map((m) => m.name) });
+      out({
+        type: 'metrics',
+        ...g.metrics(),
+        alive: g.aliveMembers().map((m) => m.name),
+        known: g.members().map((m) => m.name),
+      });
       return;
     case 'leave':
       void g

@@ -20,7 +20,8 @@ interface ChildConfig {
   readonly clusterId: string;
 }
 
-type Request = { rid: number; op: 'propose'; value: string } | { rid: number; op: 'status' } | { rid: number; op: 'dump' };
+type Request =
+  { rid: number; op: 'propose'; value: string } | { rid: number; op: 'status' } | { rid: number; op: 'dump' };
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
 const pem = (f: string): string => readFileSync(join(cfg.pkiDir, f), 'utf8');
@@ -45,12 +46,20 @@ process.on('message', (raw) => {
   const req = raw as Request;
   if (req.op === 'status') {
     const s = n.node.status();
-    reply({ rid: req.rid, ok: true, role: s.role, leader: s.leader, term: s.term, applied: s.applied, commit: s.commit });
+    reply({
+      rid: req.rid,
+      ok: true,
+      role: s.role,
+      leader: s.leader,
+      term: s.term,
+      applied: s.applied,
+      commit: s.commit,
+    });
   } else if (req.op === 'dump') {
     const log = n.node.storage.log;
     const end = n.node.committedDataEnd;
     const values: string[] = [];
-    for (let d = log.lowestDataOffset; d < end; ) {
+    for (let d = log.lowestDataOffset; d < end;) {
       const rs = log.readDataRange(d, { endOffset: n.node.appliedIndex + 1 });
       if (rs.length === 0) break;
       for (const r of rs) values.push(Buffer.from(r.value).toString('utf8'));
@@ -60,7 +69,13 @@ process.on('message', (raw) => {
   } else {
     n.node.propose(Buffer.from(req.value)).then(
       (r) => reply({ rid: req.rid, ok: true, dataOffset: r.dataOffset, index: r.index }),
-      (e: unknown) => reply({ rid: req.rid, ok: false, code: e instanceof RaftShellError ? e.code : 'ERROR', leaderHint: (e as { leaderHint?: unknown }).leaderHint ?? null }),
+      (e: unknown) =>
+        reply({
+          rid: req.rid,
+          ok: false,
+          code: e instanceof RaftShellError ? e.code : 'ERROR',
+          leaderHint: (e as { leaderHint?: unknown }).leaderHint ?? null,
+        }),
     );
   }
 });

@@ -53,7 +53,11 @@ export class MemoryCluster {
       ...(bootstrap ? { bootstrap: { voters: this.ids } } : {}),
       transport: this.net.transport(id, this.o.clusterId ?? 'test-cluster'),
       shellPreset: 'test',
-      shellConfig: { tickMs: this.o.tickMs ?? 10, compactIntervalMs: this.o.compactIntervalMs ?? 100, requestTimeoutMs: this.o.requestTimeoutMs ?? 5000 },
+      shellConfig: {
+        tickMs: this.o.tickMs ?? 10,
+        compactIntervalMs: this.o.compactIntervalMs ?? 100,
+        requestTimeoutMs: this.o.requestTimeoutMs ?? 5000,
+      },
       ...(this.o.logConfig !== undefined ? { logConfig: this.o.logConfig } : {}),
       ...(this.o.raftConfig !== undefined ? { raftConfig: this.o.raftConfig } : {}),
     });
@@ -81,7 +85,8 @@ export class MemoryCluster {
     for (;;) {
       const leaders = [...this.nodes.values()].filter((n) => n.isLeader);
       const l = leaders[0];
-      if (leaders.length === 1 && l !== undefined && [...this.nodes.values()].every((n) => n.leaderId === l.id)) return l;
+      if (leaders.length === 1 && l !== undefined && [...this.nodes.values()].every((n) => n.leaderId === l.id))
+        return l;
       if (Date.now() > deadline) throw new Error(`no agreed leader within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 10));
     }

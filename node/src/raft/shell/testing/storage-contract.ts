@@ -43,7 +43,10 @@ export async function checkAppendAndRead(h: StorageHarness): Promise<void> {
   assert.equal(s.term(logIndex(5)), 1);
   assert.equal(s.term(logIndex(6)), 2);
   const all = s.entries(logIndex(1), logIndex(11), Number.MAX_SAFE_INTEGER);
-  assert.deepEqual(all.map((e) => e.index), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(
+    all.map((e) => e.index),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
   assert.equal(all[5]?.type, 'noop');
   assert.equal(text(all[6] as Entry), '7@2');
   assert.equal(s.entries(logIndex(3), logIndex(11), 1).length, 1, 'at least one entry even over the byte limit');
@@ -70,7 +73,12 @@ export async function checkConflictTruncatesSuffix(h: StorageHarness): Promise<v
 export async function checkSnapshotInstall(h: StorageHarness, data: Uint8Array): Promise<void> {
   const s = h.storage;
   await h.append(ents(1, 3, 1));
-  const meta: SnapshotMeta = { index: logIndex(20), term: term(4), confState: { voters: [nodeId('a'), nodeId('b')], learners: [] }, size: data.byteLength };
+  const meta: SnapshotMeta = {
+    index: logIndex(20),
+    term: term(4),
+    confState: { voters: [nodeId('a'), nodeId('b')], learners: [] },
+    size: data.byteLength,
+  };
   await h.installSnapshot(meta, data);
   assert.equal(s.firstIndex(), 21);
   assert.equal(s.lastIndex(), 20);

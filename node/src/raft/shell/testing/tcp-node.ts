@@ -20,7 +20,8 @@ export interface TestPki {
 export async function makeTestPki(ids: readonly string[]): Promise<TestPki> {
   const ca = await createCA({ commonName: 'raft test CA' });
   const certs: Record<string, PemPair> = {};
-  for (const id of ids) certs[id] = await issueServerCert(ca, { commonName: id, ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
+  for (const id of ids)
+    certs[id] = await issueServerCert(ca, { commonName: id, ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
   return { ca, certs };
 }
 
@@ -44,7 +45,12 @@ export async function startTcpNode(
 ): Promise<TcpNode> {
   const cert = o.pki.certs[o.id];
   if (cert === undefined) throw new Error(`no certificate for ${o.id}`);
-  const transport = new TcpTransport({ ...o.transportOptions, id: o.id as NodeId, clusterId: o.clusterId, tls: { caPem: o.pki.ca.certPem, ...cert } });
+  const transport = new TcpTransport({
+    ...o.transportOptions,
+    id: o.id as NodeId,
+    clusterId: o.clusterId,
+    tls: { caPem: o.pki.ca.certPem, ...cert },
+  });
   const injector = o.grpc?.server.createConnectionInjector(o.grpc.credentials);
   const mux = await PortMux.listen({
     host: '127.0.0.1',
