@@ -34,7 +34,7 @@ import { RaftBackend } from './raft-backend.js';
 import { ExternalAddrWatcher } from './external-addr.js';
 import { HealthDriver } from './readiness.js';
 import { RpcPort } from './rpc-port.js';
-import { MemberStorageIds, openStorageId } from './storage-id.js';
+import { MemberStorageIds, openStorageId, renewStorageId } from './storage-id.js';
 import { readTransportTls, watchTransportTls, type TransportTlsWatch } from './transport-tls.js';
 
 /** A port the agent could not bind. */
@@ -149,7 +149,7 @@ export class Agent {
         throw new Error('the cluster agent needs TLS files with a CA (see --server-tls-* / --peer-tls-*)');
       mkdirSync(config.dataDir, { recursive: true });
       // Before Raft writes anything: a data dir without a storage id is new (or was wiped).
-      const storage = await openStorageId(config.dataDir);
+      let storage = await openStorageId(config.dataDir);
       const memberStorage = MemberStorageIds.open(config.dataDir);
       const metrics = new NodeMetrics();
       const id = nodeId(config.nodeName);
@@ -184,6 +184,17 @@ export class Agent {
         },
         raftPreset: config.raftPreset,
         shellPreset: config.raftPreset,
+        // A damaged log tail lost committed entries: start over as a new member, refilled by the
+        // leader (log-storage.ts explains why not from the intact prefix) — if there is another voter.
+        onLostTail: async (lost) => {
+          if (!lost.confState.voters.some((v) => v !== id)) return false;
+          storage = await renewStorageId(config.dataDir);
+          logger.warn(
+            { commit: lost.commit, lastIndex: lost.lastIndex, storageId: storage.id },
+            'the log lost committed entries (damaged tail): discarding it and rejoining as a new member with a new storage id; the leader refills it',
+          );
+          return true;
+        },
         logger: logger.child({ component: 'raft' }),
         hooks: {
           onFsync: (ms) => metrics.fsyncSeconds.observe(ms / 1000),

@@ -45,6 +45,16 @@ export async function openStorageId(dataDir: string): Promise<StorageIdentity> {
 }
 
 /**
+ * Replaces the data directory's storage id with a new one (durably): the directory lost
+ * data it had acknowledged (a damaged log tail), so to the cluster it is a new member.
+ */
+export async function renewStorageId(dataDir: string): Promise<StorageIdentity> {
+  const id = randomBytes(16).toString('hex');
+  await writeFileDurable(join(dataDir, STORAGE_ID_FILE), Buffer.from(`${id}\n`));
+  return { id, created: true };
+}
+
+/**
  * The storage id last seen for each member of the configuration, kept durably in
  * `member-storage.json`. Writes are serialised; a failed write is logged by the caller and
  * retried on the next change (the record is a safety net, the configuration is the truth).

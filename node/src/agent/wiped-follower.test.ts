@@ -1,10 +1,11 @@
 /**
- * A follower whose data directory is wiped (issue 12) comes back with a new storage id: the
- * leader replaces it (remove, re-add as a learner, promote after catch-up) instead of
- * counting it as the old voter with the entries it no longer has. Real processes, kill -9.
+ * A follower whose data directory is wiped, or whose log tail is damaged (issue 12), comes
+ * back with a new storage id: the leader replaces it (remove, re-add as a learner, promote
+ * after catch-up) instead of counting it as the old voter with the entries it no longer has.
+ * Real processes, kill -9.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
 import { LogClient, type ConsumeResponse } from '../gen/v1/log.js';
@@ -13,45 +14,41 @@ import { clientCredentials } from '../tls/credentials.js';
 import { eventually } from './testing/cluster.js';
 import { AgentProcesses } from './testing/processes.js';
 
-describe('agent processes: a follower whose data dir was wiped rejoins as a new member', function () {
-  this.timeout(180_000);
-  let procs: AgentProcesses | undefined;
+/**
+ * GIVEN 3 voters and 200 acknowledged records WHEN a follower is killed, `damage` is done to
+ * its data dir, 200 records are produced without it and it restarts THEN a leader counts its
+ * replacement, it is a voter again, and every acknowledged record reads back on every node.
+ */
+async function damagedFollowerRejoins(names: readonly string[], damage: (dir: string) => void): Promise<void> {
+  const p = await AgentProcesses.create(names);
   const closers: { close(): void }[] = [];
-  after(async () => {
-    for (const c of closers) c.close();
-    await procs?.destroy();
-  });
-
-  it('GIVEN 3 voters and acknowledged records WHEN a follower is killed, wiped and restarted THEN it catches up from scratch and every acknowledged record is on every node', async () => {
-    const names = ['w0', 'w1', 'w2'];
-    procs = await AgentProcesses.create(names);
-    const p = procs;
+  try {
     const logs = (): string => [...p.procs.values()].map((x) => `--- ${x.name}:\n${x.stderr()}`).join('\n');
-    p.start('w0', { bootstrap: true });
-    p.start('w1');
-    p.start('w2');
+    const [first, ...rest] = names as [string, ...string[]];
+    p.start(first, { bootstrap: true });
+    for (const n of rest) p.start(n);
     const creds = clientCredentials({ caFile: p.pki.ca, certFile: p.pki.rootCert, keyFile: p.pki.rootKey });
-    const lb = new CommitLogClient({ target: `commitlog:///${p.rpcAddr('w0')}`, credentials: creds, refreshMs: 500 });
+    const lb = new CommitLogClient({ target: `commitlog:///${p.rpcAddr(first)}`, credentials: creds, refreshMs: 500 });
     closers.push(lb);
-    const voters3 = async (): Promise<boolean> => {
+    const allVoters = async (): Promise<boolean> => {
       const s = await lb.getServers();
-      return s.length === 3 && s.every((x) => x.isVoter) && s.some((x) => x.isLeader);
+      return s.length === names.length && s.every((x) => x.isVoter) && s.some((x) => x.isLeader);
     };
-    await eventually('3 voters and a leader', voters3, 60_000).catch((err: Error) => {
+    const withLogs = (err: Error): never => {
       throw new Error(`${err.message}\n${logs()}`);
-    });
+    };
+    await eventually('3 voters and a leader', allVoters, 60_000).catch(withLogs);
     const acked = new Map<number, string>();
     const produce = async (from: number, n: number): Promise<void> => {
       for (let i = from; i < from + n; i++) acked.set(await lb.produce(Buffer.from(`v-${i}`)), `v-${i}`);
     };
     await produce(0, 200);
 
-    // WHEN a follower is killed, its data dir wiped, records produced without it, and it restarts.
     const victim = (await lb.getServers()).find((s) => !s.isLeader)?.id as string;
     const dir = join(p.root, victim);
     const oldStorage = readFileSync(join(dir, 'storage-id'), 'utf8').trim();
     await p.kill(victim);
-    rmSync(dir, { recursive: true, force: true });
+    damage(dir);
     await produce(200, 200);
     p.start(victim);
     await eventually(`${victim} has a new storage id`, () => {
@@ -60,9 +57,8 @@ describe('agent processes: a follower whose data dir was wiped rejoins as a new 
       } catch {
         return false;
       }
-    });
+    }).catch(withLogs);
 
-    // THEN the leader replaces it, it catches up as a learner and is a voter again.
     const replacements = async (name: string): Promise<number> => {
       const text = await (await fetch(`http://127.0.0.1:${p.httpPort(name)}/metrics`)).text();
       const m = new RegExp(`commitlog_membership_storage_replacements_total\\{member="${victim}"\\} (\\d+)`).exec(text);
@@ -71,16 +67,13 @@ describe('agent processes: a follower whose data dir was wiped rejoins as a new 
     await eventually(
       `a leader counts the replacement of ${victim} (metric)`,
       async () => {
-        const counts = await Promise.all(names.filter((n) => n !== victim).map((n) => replacements(n).catch(() => 0)));
+        const others = names.filter((n) => n !== victim);
+        const counts = await Promise.all(others.map((n) => replacements(n).catch(() => 0)));
         return counts.some((c) => c >= 1);
       },
       60_000,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\n${logs()}`);
-    });
-    await eventually(`${victim} a voter again`, voters3, 60_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n${logs()}`);
-    });
+    ).catch(withLogs);
+    await eventually(`${victim} a voter again`, allVoters, 60_000).catch(withLogs);
     await produce(400, 20);
     const offsets = [...acked.keys()].sort((a, b) => a - b);
     assert.equal(new Set(offsets).size, 420);
@@ -99,5 +92,29 @@ describe('agent processes: a follower whose data dir was wiped rejoins as a new 
         assert.equal(r.record?.value.toString(), acked.get(o), `offset ${o} on ${name}`);
       }
     }
+  } finally {
+    for (const c of closers) c.close();
+    await p.destroy();
+  }
+}
+
+describe('agent processes: a follower that lost its disk or its log tail rejoins as a new member', function () {
+  this.timeout(180_000);
+
+  it('GIVEN a follower whose data dir is wiped while it is down THEN it catches up from scratch as a new member and every acknowledged record is on every node', async () => {
+    await damagedFollowerRejoins(['w0', 'w1', 'w2'], (dir) => rmSync(dir, { recursive: true, force: true }));
+  });
+
+  it('GIVEN a follower whose log tail is damaged (garbage over committed records) THEN it starts anyway, is refilled by the leader, and every acknowledged record is on every node', async () => {
+    await damagedFollowerRejoins(['d0', 'd1', 'd2'], (dir) => {
+      const logDir = join(dir, 'raft', 'log');
+      const last = readdirSync(logDir)
+        .filter((f) => f.endsWith('.store'))
+        .sort((x, y) => Number.parseInt(x, 10) - Number.parseInt(y, 10))
+        .at(-1) as string;
+      const bytes = readFileSync(join(logDir, last));
+      bytes.fill(0xab, Math.floor(bytes.length / 10)); // all but the first tenth: well below any persisted commit
+      writeFileSync(join(logDir, last), bytes);
+    });
   });
 });
