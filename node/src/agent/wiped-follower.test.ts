@@ -99,7 +99,7 @@ async function damagedFollowerRejoins(names: readonly string[], damage: (dir: st
 }
 
 describe('agent processes: a follower that lost its disk or its log tail rejoins as a new member', function () {
-  this.timeout(180_000);
+  this.timeout(300_000); // two 3-node clusters, each bounded wait at most 60 s
 
   it('GIVEN a follower whose data dir is wiped while it is down THEN it catches up from scratch as a new member and every acknowledged record is on every node', async () => {
     await damagedFollowerRejoins(['w0', 'w1', 'w2'], (dir) => rmSync(dir, { recursive: true, force: true }));
