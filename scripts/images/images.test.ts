@@ -62,7 +62,7 @@ describe('daemonless images follow the Dockerfiles', () => {
     const spec = parseDockerfile(read('node/Dockerfile'));
     assert.deepEqual(spec.cmd, ['agent']);
     assert.ok(spec.steps.some((s) => s.type === 'run' && s.command.includes(`chown ${spec.user} /var/lib/commitlog`)));
-    assert.deepEqual(spec.exposedPorts, ['8400/tcp', '8401/tcp', '8401/udp', '8402/tcp']);
+    assert.deepEqual(spec.exposedPorts, ['8400/tcp', '8401/tcp', '8401/udp', '8402/tcp', '8403/tcp']);
   });
 
   it('rejects a runtime instruction the builder cannot reproduce instead of ignoring it', () => {

@@ -56,12 +56,20 @@ export async function runTool(
   args: readonly string[],
   opts: { input?: string; timeoutMs?: number } = {},
 ): Promise<ToolRun> {
-  const p = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  // No input: stdin is /dev/null. Writing an empty stdin raced the tool's exit on a busy machine
+  // (EPIPE, stress run 9 of 20 under load 30). With input, a tool that exits without reading it
+  // is judged by its exit code and output, not by the broken pipe.
+  const p = spawn(bin, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  p.stdin.end(opts.input ?? '');
+  p.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  if (p.stdin !== null) {
+    p.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') stderr += `\n[runTool] stdin: ${err.message}`;
+    });
+    p.stdin.end(opts.input);
+  }
   const t = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
   const code = await new Promise<number | null>((resolve) => p.once('close', resolve));
   clearTimeout(t);

@@ -83,7 +83,8 @@ export class AgentProcesses {
       'cluster-id': 'proc-test',
       'gossip-preset': 'local',
       'start-join-addrs': seeds.join(','),
-      'log-level': 'warn',
+      // info: a failure report then shows how far each process got (its stderr tail).
+      'log-level': 'info',
       ...localPkiFlags(this.pki, nodeCertFiles(this.pki, name)),
     };
     const args = [...Object.entries(flags).map(([k, v]) => `--${k}=${v}`), ...(o.bootstrap ? ['--bootstrap'] : [])];

@@ -55,16 +55,33 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
   it('refuses proposals on a follower with NotLeaderError carrying the leader hint', async () => {
     c = await MemoryCluster.create();
     const leader = await c.leader();
-    const follower = c.ids.map((id) => c.node(id)).find((n) => n !== leader) as RaftNode;
     await assert.rejects(
       leader.propose(new Uint8Array(leader.storage.log.config.maxRecordBytes + 1)),
       ProposalRejectedError,
     );
-    await assert.rejects(
-      follower.propose(enc('x')),
-      (e: unknown) => e instanceof NotLeaderError && e.leaderHint === leader.id,
-    );
-    const r = await leader.propose(enc('before the read'));
+    // Ticks are 10 ms of real time, so on a busy machine a starved follower can start an
+    // election between two statements. The rule under test is that a follower which knows the
+    // leader names it: ask a follower of the currently agreed leader until one names it
+    // (bounded); a hint that is never set, or a wrong one, fails at the deadline.
+    const deadline = Date.now() + 20_000;
+    for (let attempt = 1; ; attempt++) {
+      const current = await c.leader(20_000);
+      const follower = c.ids.map((id) => c.node(id)).find((n) => n !== current) as RaftNode;
+      const err = await follower.propose(enc('x')).then(
+        () => new Error('a follower accepted a proposal'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof NotLeaderError, `a follower refuses with NotLeaderError, got ${String(err)}`);
+      if (err.leaderHint === current.id) break;
+      assert.ok(
+        Date.now() < deadline,
+        `after ${attempt} attempts a follower still names ${String(err.leaderHint)}, not the leader ${current.id}`,
+      );
+      await new Promise((r) => setTimeout(r, 10)); // poll interval while the cluster settles
+    }
+    const leaderNow = await c.leader(20_000);
+    const follower = c.ids.map((id) => c.node(id)).find((n) => n !== leaderNow) as RaftNode;
+    const r = await leaderNow.propose(enc('before the read'));
     await follower.readIndex();
     assert.ok(follower.appliedIndex >= r.index, 'a follower read barrier covers every write acknowledged before it');
   });

@@ -80,7 +80,7 @@ export class MemoryCluster {
   }
 
   /** Waits until one running node is leader and every running node agrees; returns it. */
-  async leader(timeoutMs = 5000): Promise<RaftNode> {
+  async leader(timeoutMs = 20_000): Promise<RaftNode> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const leaders = [...this.nodes.values()].filter((n) => n.isLeader);
