@@ -27,13 +27,14 @@ import { consoleSource } from './console-source.js';
 import { LeaderForwarder } from './forwarder.js';
 import { VerifiedMembers, nodeCertificateFor, verifyMemberIdentity } from './identity.js';
 import { MembershipReconciler, RemovedMembers } from './membership.js';
-import { registerRaftMetrics } from './metrics.js';
+import { registerRaftMetrics, registerStorageMetrics } from './metrics.js';
 import { PeerDirectory, agentTags } from './peers.js';
 import { RaftAdmin, pickTransferTarget } from './raft-admin.js';
 import { RaftBackend } from './raft-backend.js';
 import { ExternalAddrWatcher } from './external-addr.js';
 import { HealthDriver } from './readiness.js';
 import { RpcPort } from './rpc-port.js';
+import { MemberStorageIds, openStorageId, renewStorageId } from './storage-id.js';
 import { readTransportTls, watchTransportTls, type TransportTlsWatch } from './transport-tls.js';
 
 /** A port the agent could not bind. */
@@ -147,6 +148,9 @@ export class Agent {
       if (tls === undefined || caFile === undefined)
         throw new Error('the cluster agent needs TLS files with a CA (see --server-tls-* / --peer-tls-*)');
       mkdirSync(config.dataDir, { recursive: true });
+      // Before Raft writes anything: a data dir without a storage id is new (or was wiped).
+      let storage = await openStorageId(config.dataDir);
+      const memberStorage = MemberStorageIds.open(config.dataDir);
       const metrics = new NodeMetrics();
       const id = nodeId(config.nodeName);
       // Raft's fatal hook is wired before the health driver exists (it needs the server).
@@ -180,6 +184,17 @@ export class Agent {
         },
         raftPreset: config.raftPreset,
         shellPreset: config.raftPreset,
+        // A damaged log tail lost committed entries: start over as a new member, refilled by the
+        // leader (log-storage.ts explains why not from the intact prefix) — if there is another voter.
+        onLostTail: async (lost) => {
+          if (!lost.confState.voters.some((v) => v !== id)) return false;
+          storage = await renewStorageId(config.dataDir);
+          logger.warn(
+            { commit: lost.commit, lastIndex: lost.lastIndex, storageId: storage.id },
+            'the log lost committed entries (damaged tail): discarding it and rejoining as a new member with a new storage id; the leader refills it',
+          );
+          return true;
+        },
         logger: logger.child({ component: 'raft' }),
         hooks: {
           onFsync: (ms) => metrics.fsyncSeconds.observe(ms / 1000),
@@ -194,6 +209,12 @@ export class Agent {
         logger.info('data dir holds Raft state: --bootstrap ignored (bootstrap happens once)');
       if (!config.bootstrap && node.storage.fresh)
         logger.info('fresh node without --bootstrap: waiting for the leader to add it (through gossip)');
+      if (storage.created)
+        logger.info(
+          { storageId: storage.id, fresh: node.storage.fresh },
+          'new storage id for this data dir: if this node was a member before (wiped data dir), the leader replaces it and it catches up as a new learner',
+        );
+      const replacements = registerStorageMetrics(metrics.registry, storage.id);
 
       const peers = new PeerDirectory(config.clusterId);
       const removed = new RemovedMembers();
@@ -279,6 +300,7 @@ export class Agent {
               clusterId: config.clusterId,
               role: config.role,
               boot,
+              storage: storage.id,
               externalAddr: config.externalAddr,
             }),
             seeds: config.joinAddrs,
@@ -300,6 +322,7 @@ export class Agent {
               clusterId: config.clusterId,
               role: config.role,
               boot,
+              storage: storage.id,
               externalAddr: addr,
             }),
           );
@@ -327,6 +350,7 @@ export class Agent {
         logger.child({ component: 'membership' }),
         removed,
         verified,
+        { ids: memberStorage, onReplace: (member) => replacements.inc({ member }) },
       );
       reconciler.start();
       cleanup.push(() => reconciler.stop());
@@ -385,6 +409,7 @@ export class Agent {
           jsonPort: json?.port,
           clusterId: config.clusterId,
           dataDir: config.dataDir,
+          storageId: storage.id,
           bootstrap: config.bootstrap,
           fresh: node.storage.fresh,
           externalAddr: config.externalAddr,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { MembershipReconciler, PROMOTE_MAX_LAG, RemovedMembers, nextMembershipStep } from './membership.js';
 import { PeerDirectory, agentTags } from './peers.js';
+import { MemberStorageIds } from './storage-id.js';
 
 const peer = (raftId: string, role = 'voter'): { raftId: string; rpcAddr: string; role: string } => ({
   raftId,
@@ -169,5 +170,112 @@ describe('membership: a removed member is not re-added while it is the same proc
     assert.ok(!r.has('b', 'b2'));
     r.add('c', 'c1');
     assert.ok(r.has('c', 'c1') && !r.has('c', undefined));
+  });
+});
+
+describe('membership: a member whose storage changed is replaced, never counted as the old voter', () => {
+  type Member = { name: string; tags: Record<string, string>; state: 'alive' | 'dead' | 'left' };
+  type Conf = { id: string; suffrage: 'voter' | 'learner'; lag: number };
+  /** The reconciler over a scripted configuration and gossip view with storage ids; kick() drives it. */
+  function harness() {
+    let members: Conf[] = ['a', 'b', 'c'].map((id) => ({ id, suffrage: 'voter' as const, lag: 0 }));
+    const changes: string[] = [];
+    const replaced: string[] = [];
+    const gossip = new Map<string, Member>();
+    const member = (name: string, storage: string, boot = `${name}-boot`): Member => ({
+      name,
+      state: 'alive',
+      tags: agentTags({ rpcAddr: `${name}:8400`, raftId: name, clusterId: 'c1', role: 'voter', boot, storage }),
+    });
+    const node = {
+      id: 'a',
+      isLeader: true,
+      status: () => ({ members }),
+      addLearner: (id: string) => {
+        changes.push(`add-learner ${id}`);
+        members = [...members, { id, suffrage: 'learner', lag: 1000 }];
+        return Promise.resolve();
+      },
+      promote: (id: string) => {
+        changes.push(`promote ${id}`);
+        members = members.map((m) => (m.id === id ? { ...m, suffrage: 'voter' } : m));
+        return Promise.resolve();
+      },
+      removeMember: (id: string) => {
+        changes.push(`remove ${id}`);
+        members = members.filter((m) => m.id !== id);
+        return Promise.resolve();
+      },
+      setPeerAddress: () => undefined,
+      onLeaderChange: () => () => undefined,
+      onApplied: () => () => undefined,
+    };
+    const g = {
+      on: () => undefined,
+      off: () => undefined,
+      members: () => [...gossip.values()],
+      aliveMembers: () => [...gossip.values()].filter((m) => m.state === 'alive'),
+    };
+    const ids = MemberStorageIds.inMemory();
+    const r = new MembershipReconciler(
+      node as never,
+      g as never,
+      new PeerDirectory('c1'),
+      3_600_000,
+      { info: () => undefined, warn: () => undefined, debug: () => undefined },
+      new RemovedMembers(),
+      undefined,
+      { ids, onReplace: (id) => replaced.push(id) },
+    );
+    const settle = async (): Promise<void> => {
+      r.kick();
+      const state = r as unknown as { running?: Promise<void> };
+      while (state.running !== undefined) await state.running;
+    };
+    return {
+      r,
+      ids,
+      changes,
+      replaced,
+      settle,
+      gossip: (m: Member) => gossip.set(m.name, m),
+      member,
+      catchUp: (id: string) => {
+        members = members.map((m) => (m.id === id ? { ...m, lag: 0 } : m));
+      },
+    };
+  }
+
+  it('GIVEN c recorded with storage s1 WHEN c comes back with storage s2 THEN it is removed, added again as a learner, and promoted only after catching up', async () => {
+    const h = harness();
+    h.gossip(h.member('b', 'b-s1'));
+    h.gossip(h.member('c', 'c-s1'));
+    h.r.start();
+    await h.settle();
+    assert.equal(h.ids.get('c'), 'c-s1', 'the storage id seen for a configured member is recorded');
+    assert.deepEqual(h.changes, [], 'an unchanged storage id changes nothing');
+
+    h.gossip(h.member('c', 'c-s2', 'c-boot-2')); // c's data dir was wiped; it restarted
+    await h.settle();
+    assert.deepEqual(h.changes, ['remove c', 'add-learner c'], 'replaced: removed, then re-added as a learner');
+    assert.deepEqual(h.replaced, ['c']);
+    assert.equal(h.ids.get('c'), 'c-s2', 'the new storage id is recorded once it is a member again');
+
+    h.catchUp('c');
+    await h.settle();
+    assert.deepEqual(h.changes, ['remove c', 'add-learner c', 'promote c']);
+    await h.r.stop();
+  });
+
+  it('a member first seen without a record (upgrade, new member) is recorded as it is, not replaced', async () => {
+    const h = harness();
+    h.gossip(h.member('b', 'b-s1'));
+    h.r.start();
+    await h.settle();
+    h.gossip(h.member('c', 'c-s9'));
+    await h.settle();
+    assert.deepEqual(h.changes, []);
+    assert.equal(h.ids.get('c'), 'c-s9');
+    await h.r.stop();
   });
 });

@@ -24,6 +24,12 @@
  * proves nothing: a process that knows the gossip key but has no node certificate for the
  * name it claims never becomes a member and never redirects a member's traffic.
  *
+ * Storage identity (issue 12, storage-id.ts): a member of the configuration whose gossip
+ * storage id differs from the one recorded for it has lost its disk. It is replaced: removed
+ * (step 0, before anything else), then — being alive and no longer a member — added again
+ * as a learner by step 1, and promoted by step 2 only after it caught up from scratch. Its
+ * removal is a replacement, not a scale-down, so {@link RemovedMembers} does not remember it.
+ *
  * Only the leader acts. A pass runs on every gossip join/update, on every leader change and
  * every `resyncMs` (so a change interrupted by a leader change is retried by the next
  * leader). Gossip `failed` and `leave` events never remove a member: pods restart; removal
@@ -33,6 +39,7 @@ import { nodeId, type RaftNode } from '../raft/index.js';
 import type { Gossip, MemberEvent, MemberInfo } from '../gossip/index.js';
 import type { VerifiedMembers } from './identity.js';
 import type { PeerDirectory, PeerInfo } from './peers.js';
+import { MemberStorageIds } from './storage-id.js';
 
 /** Minimal logger. */
 interface Log {
@@ -90,19 +97,35 @@ export const PROMOTE_MAX_LAG = 64;
 /** What one pass decided. */
 export type MembershipStep =
   | { readonly type: 'none' }
+  /** The member's storage changed (wiped disk): remove it; it is added again as a new learner. */
+  | { readonly type: 'replace'; readonly id: string; readonly recorded: string; readonly storage: string }
   | { readonly type: 'add-learner'; readonly id: string; readonly rpcAddr: string }
   | { readonly type: 'promote'; readonly id: string };
 
-/** Pure decision of one pass from the Raft members and the alive gossip peers. */
+/**
+ * Pure decision of one pass from the Raft members, the alive gossip peers and the storage
+ * id recorded for each member (`recorded`; undefined: none known, nothing to compare).
+ */
 export function nextMembershipStep(
   members: readonly {
     readonly id: string;
     readonly suffrage: 'voter' | 'learner';
     readonly lag?: number | undefined;
   }[],
-  alivePeers: readonly { readonly raftId: string; readonly rpcAddr: string; readonly role: string }[],
+  alivePeers: readonly {
+    readonly raftId: string;
+    readonly rpcAddr: string;
+    readonly role: string;
+    readonly storage?: string | undefined;
+  }[],
+  recorded: (id: string) => string | undefined = () => undefined,
 ): MembershipStep {
   const byId = new Map(members.map((m) => [m.id, m]));
+  for (const p of [...alivePeers].sort((a, b) => a.raftId.localeCompare(b.raftId))) {
+    const was = recorded(p.raftId);
+    if (byId.has(p.raftId) && p.storage !== undefined && was !== undefined && was !== p.storage)
+      return { type: 'replace', id: p.raftId, recorded: was, storage: p.storage };
+  }
   for (const p of [...alivePeers].sort((a, b) => a.raftId.localeCompare(b.raftId))) {
     if (!byId.has(p.raftId)) return { type: 'add-learner', id: p.raftId, rpcAddr: p.rpcAddr };
   }
@@ -131,6 +154,11 @@ export class MembershipReconciler {
     private readonly removed: RemovedMembers = new RemovedMembers(),
     /** Identity checks; undefined admits every gossip member (unit tests of other rules only). */
     private readonly verified?: VerifiedMembers,
+    /** Storage ids recorded per member, and a hook told of each replacement (metrics). */
+    private readonly storage: {
+      readonly ids: MemberStorageIds;
+      readonly onReplace?: (id: string) => void;
+    } = { ids: MemberStorageIds.inMemory() },
   ) {}
 
   /**
@@ -220,14 +248,39 @@ export class MembershipReconciler {
 
   /** Records members that left the configuration since the last look (on every node: a future leader must know). */
   private observeConfig(): void {
-    const gone = this.removed.observe(
-      this.node.status().members.map((m) => m.id),
-      (id) => this.peers.get(id)?.boot,
-    );
-    if (gone.length > 0)
+    const members = this.node.status().members.map((m) => m.id);
+    const gone = this.removed.observe(members, (id) => this.peers.get(id)?.boot);
+    // A member removed because its storage changed is a replacement: it may (must) be added again.
+    const replaced = gone.filter((id) => this.storageChanged(id) !== undefined);
+    for (const id of replaced) this.removed.forget(id);
+    const removed = gone.filter((id) => !replaced.includes(id));
+    if (removed.length > 0)
       this.log.info(
-        { members: gone },
+        { members: removed },
         'membership: removed from the configuration; not re-adding them while they are alive in gossip',
+      );
+    if (replaced.length > 0)
+      this.log.info({ members: replaced }, 'membership: replaced members (storage changed) may join again as learners');
+    this.recordStorage(members);
+  }
+
+  /** The member's gossip storage id when it differs from the one recorded for it. */
+  private storageChanged(id: string): string | undefined {
+    const now = this.peers.get(id)?.storage;
+    const was = this.storage.ids.get(id);
+    return now !== undefined && was !== undefined && now !== was ? now : undefined;
+  }
+
+  /** Forgets members no longer configured; records the storage id of configured members that have none yet. */
+  private recordStorage(members: readonly string[]): void {
+    const writes = [this.storage.ids.retain(new Set(members))];
+    for (const id of members) {
+      const now = this.peers.get(id)?.storage;
+      if (now !== undefined && this.storage.ids.get(id) === undefined) writes.push(this.storage.ids.set(id, now));
+    }
+    for (const w of writes)
+      w.catch((err: unknown) =>
+        this.log.warn({ err: (err as Error).message }, 'membership: could not persist member storage ids'),
       );
   }
 
@@ -239,11 +292,19 @@ export class MembershipReconciler {
       .map((m) => this.admit(m))
       .filter((p) => p !== undefined && !this.removed.has(p.raftId, p.boot))
       .map((p) => p as NonNullable<typeof p>);
+    this.recordStorage(this.node.status().members.map((m) => m.id));
     if (!this.node.isLeader) return;
-    const step = nextMembershipStep(this.node.status().members, alive);
+    const step = nextMembershipStep(this.node.status().members, alive, (id) => this.storage.ids.get(id));
     if (step.type === 'none') return;
     try {
-      if (step.type === 'add-learner') {
+      if (step.type === 'replace') {
+        this.log.warn(
+          { member: step.id, recordedStorage: step.recorded, storage: step.storage },
+          'membership: member came back with a different storage id (wiped or replaced data dir); removing it to re-add it as a new learner',
+        );
+        await this.node.removeMember(nodeId(step.id));
+        this.storage.onReplace?.(step.id);
+      } else if (step.type === 'add-learner') {
         this.log.info({ member: step.id, rpcAddr: step.rpcAddr }, 'membership: adding gossip member as a Raft learner');
         await this.node.addLearner(nodeId(step.id), step.rpcAddr);
       } else {

@@ -51,3 +51,22 @@ export function registerRaftMetrics(node: RaftNode, registry: Registry): Counter
     registers,
   });
 }
+
+/**
+ * Storage identity metrics (issue 12): this data dir's storage id as an info gauge, and the
+ * members this node (as leader) replaced because their storage changed; returns the counter.
+ */
+export function registerStorageMetrics(registry: Registry, storageId: string): Counter<'member'> {
+  new Gauge({
+    name: 'commitlog_storage_info',
+    help: "This node's data directory storage id (a new id means a new or wiped data directory).",
+    labelNames: ['storage_id'],
+    registers: [registry],
+  }).set({ storage_id: storageId }, 1);
+  return new Counter({
+    name: 'commitlog_membership_storage_replacements_total',
+    help: 'Members this node removed (as leader) to re-add as new learners because their storage id changed (wiped data dir).',
+    labelNames: ['member'],
+    registers: [registry],
+  });
+}

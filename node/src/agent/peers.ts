@@ -14,6 +14,8 @@ export const TagKeys = {
   externalAddr: 'externalAddr',
   /** Random per process start: tells a restarted or re-created member from the process that was removed. */
   boot: 'boot',
+  /** The data directory's storage id (storage-id.ts): changes only when the disk was wiped or replaced. */
+  storage: 'storage',
 } as const;
 
 /** One peer's addresses and desired suffrage, from its tags. */
@@ -27,6 +29,8 @@ export interface PeerInfo {
   readonly state: string;
   /** The process's boot id (absent for nodes that do not send one). */
   readonly boot?: string;
+  /** The data directory's storage id (absent for nodes that do not send one). */
+  readonly storage?: string;
 }
 
 /** Builds this node's tags. */
@@ -36,6 +40,7 @@ export function agentTags(o: {
   clusterId: string;
   role: string;
   boot: string;
+  storage?: string | undefined;
   externalAddr?: string | undefined;
 }): Tags {
   return {
@@ -44,6 +49,7 @@ export function agentTags(o: {
     [TagKeys.clusterId]: o.clusterId,
     [TagKeys.role]: o.role,
     [TagKeys.boot]: o.boot,
+    ...(o.storage !== undefined ? { [TagKeys.storage]: o.storage } : {}),
     ...(o.externalAddr !== undefined ? { [TagKeys.externalAddr]: o.externalAddr } : {}),
   };
 }
@@ -56,6 +62,7 @@ export function peerOf(m: MemberInfo, clusterId: string): PeerInfo | undefined {
   if (raftId === undefined || rpcAddr === undefined || t[TagKeys.clusterId] !== clusterId) return undefined;
   const ext = t[TagKeys.externalAddr];
   const boot = t[TagKeys.boot];
+  const storage = t[TagKeys.storage];
   return {
     raftId,
     rpcAddr,
@@ -63,6 +70,7 @@ export function peerOf(m: MemberInfo, clusterId: string): PeerInfo | undefined {
     state: m.state,
     ...(ext !== undefined ? { externalAddr: ext } : {}),
     ...(boot !== undefined ? { boot } : {}),
+    ...(storage !== undefined ? { storage } : {}),
   };
 }
 

@@ -9,7 +9,8 @@
  *   followers (a follower that has not applied the offset yet answers OUT_OF_RANGE: the
  *   client then asks the leader, so a client reads its own writes);
  * - re-resolves on every UNAVAILABLE / not-leader answer and on a timer, and retries a
- *   Produce at the new leader until `deadlineMs` passes.
+ *   Produce at the new leader until `deadlineMs` passes; each attempt has its own deadline
+ *   (`readAttemptMs`, `writeAttemptMs`), cut to what remains of `deadlineMs`.
  *
  * Retries follow {@link retryPolicy}: a Produce is retried only when it is known not to
  * have been appended (UNAVAILABLE, RESOURCE_EXHAUSTED); an indeterminate one (ABORTED, or an
@@ -49,8 +50,22 @@ export interface CommitLogClientOptions {
   readonly channelOptions?: Partial<ClientOptions>;
   /** Dial servers' externalRpcAddr when they have one (clients outside Kubernetes). */
   readonly useExternalAddrs?: boolean;
-  /** How long one call keeps retrying across leader changes (default 15000 ms). */
+  /** How long one call keeps retrying across leader changes (default 15000 ms): the bound over all its attempts. */
   readonly deadlineMs?: number;
+  /**
+   * The deadline of each attempt of a read (default 2000 ms, never beyond `deadlineMs`): a
+   * paused or partitioned server costs one attempt, then the call moves on to another server.
+   */
+  readonly readAttemptMs?: number;
+  /**
+   * The deadline of each attempt of a Produce (default 10000 ms, never beyond `deadlineMs`).
+   * An attempt that times out is indeterminate and is NOT retried ({@link retryPolicy}), so
+   * this stays long enough for a commit on a loaded cluster; a shorter one only makes the
+   * caller see DEADLINE_EXCEEDED sooner from a paused leader.
+   */
+  readonly writeAttemptMs?: number;
+  /** The deadline of each GetServers attempt while resolving (default 3000 ms, never beyond the call's deadline). */
+  readonly resolveAttemptMs?: number;
   /** Re-resolve at least this often (default 5000 ms). */
   readonly refreshMs?: number;
   /** Called with the server that answered each call (tests, debugging). */
@@ -86,6 +101,12 @@ export function parseTarget(target: string): string {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function positive(name: string, ms: number): number {
+  if (!Number.isFinite(ms) || ms <= 0)
+    throw new RangeError(`${name} must be a positive number of milliseconds, got ${ms}`);
+  return ms;
+}
 
 /**
  * The retry policy, one row per status the client retries (the server's error table,
@@ -134,13 +155,20 @@ export class CommitLogClient {
   private readonly channels = new Map<string, LogClient>();
   private readonly picker = new Picker();
   private readonly deadlineMs: number;
+  private readonly attemptMs: Readonly<Record<CallKind, number>>;
+  private readonly resolveAttemptMs: number;
   private resolving: Promise<void> | undefined;
   private lastResolve = 0;
   private closed = false;
 
   constructor(private readonly o: CommitLogClientOptions) {
     this.seed = parseTarget(o.target);
-    this.deadlineMs = o.deadlineMs ?? 15_000;
+    this.deadlineMs = positive('deadlineMs', o.deadlineMs ?? 15_000);
+    this.attemptMs = {
+      [CallKind.read]: positive('readAttemptMs', o.readAttemptMs ?? 2_000),
+      [CallKind.write]: positive('writeAttemptMs', o.writeAttemptMs ?? 10_000),
+    };
+    this.resolveAttemptMs = positive('resolveAttemptMs', o.resolveAttemptMs ?? 3_000);
   }
 
   private channel(addr: string): LogClient {
@@ -159,17 +187,17 @@ export class CommitLogClient {
 
   /** Calls GetServers (seed first, then known servers) and updates the routing view. */
   resolve(): Promise<void> {
-    return (this.resolving ??= this.doResolve().finally(() => (this.resolving = undefined)));
+    return (this.resolving ??= this.doResolve(this.resolveAttemptMs).finally(() => (this.resolving = undefined)));
   }
 
-  private async doResolve(): Promise<void> {
+  private async doResolve(attemptMs: number): Promise<void> {
     const candidates = [...new Set([this.seed, ...this.picker.view.map((s) => s.addr)])];
     let lastErr: unknown;
     for (const addr of candidates) {
       try {
         const res = await unary<GetServersResponse>(
           (md, opts, cb) => this.channel(addr).getServers({}, md, opts, cb),
-          3000,
+          attemptMs,
         );
         const servers = res.servers.map((s) => ({
           id: s.id,
@@ -203,10 +231,14 @@ export class CommitLogClient {
       await this.resolve();
   }
 
-  /** Runs `call` on the server the picker chooses, re-resolving and retrying retryable failures until the deadline. */
+  /**
+   * Runs `call` on the server the picker chooses, re-resolving and retrying retryable
+   * failures until the call's deadline. `call` gets this attempt's budget: the attempt
+   * deadline of `kind`, cut to what remains of the call's.
+   */
   private async routed<T>(
     kind: CallKind,
-    call: (c: LogClient, s: ClusterServer, remainingMs: number) => Promise<T>,
+    call: (c: LogClient, s: ClusterServer, attemptMs: number) => Promise<T>,
   ): Promise<T> {
     if (this.closed) throw new ClusterUnavailableError('the client is closed');
     const deadline = Date.now() + this.deadlineMs;
@@ -217,7 +249,8 @@ export class CommitLogClient {
         const p = this.picker.pick(kind);
         if (!p.ok)
           throw new ClusterUnavailableError(`no server to ${kind === 'write' ? 'write to' : 'read from'}: ${p.reason}`);
-        return await call(this.channel(p.server.addr), p.server, deadline - Date.now());
+        const attemptMs = Math.max(1, Math.min(this.attemptMs[kind], deadline - Date.now()));
+        return await call(this.channel(p.server.addr), p.server, attemptMs);
       } catch (err) {
         lastErr = err;
         const e = err as Partial<ServiceError>;
@@ -226,7 +259,7 @@ export class CommitLogClient {
         await sleep(
           e.code === Status.RESOURCE_EXHAUSTED ? Math.min(100 * 2 ** attempt, 2000) : Math.min(50 * 2 ** attempt, 500),
         );
-        await this.resolve().catch(() => {});
+        if (Date.now() < deadline) await this.resolve().catch(() => {});
       }
     }
     if (lastErr instanceof Error && typeof (lastErr as Partial<ServiceError>).code === 'number') throw lastErr;
@@ -235,11 +268,11 @@ export class CommitLogClient {
 
   /** Appends `value` at the leader; resolves with its offset once committed. */
   produce(value: Uint8Array): Promise<number> {
-    return this.routed(CallKind.write, async (c, s, remaining) => {
+    return this.routed(CallKind.write, async (c, s, attemptMs) => {
       const res = await unary<ProduceResponse>(
         (md, opts, cb) =>
           c.produce({ record: { value: Buffer.from(value), offset: 0, term: 0, type: 0 } }, md, opts, cb),
-        Math.min(remaining, 10_000),
+        attemptMs,
       );
       this.o.onRoute?.('produce', s);
       return res.offset;
@@ -251,9 +284,9 @@ export class CommitLogClient {
    * (OUT_OF_RANGE), from the leader. Rejects OUT_OF_RANGE when the cluster has no such record.
    */
   consume(offset: number): Promise<ConsumedRecord> {
-    return this.routed(CallKind.read, async (c, s, remaining) => {
+    return this.routed(CallKind.read, async (c, s, attemptMs) => {
       const get = (client: LogClient): Promise<ConsumeResponse> =>
-        unary<ConsumeResponse>((md, opts, cb) => client.consume({ offset }, md, opts, cb), Math.min(remaining, 10_000));
+        unary<ConsumeResponse>((md, opts, cb) => client.consume({ offset }, md, opts, cb), attemptMs);
       let res: ConsumeResponse;
       let server = s;
       try {

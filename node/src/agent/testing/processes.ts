@@ -58,6 +58,11 @@ export class AgentProcesses {
     return `127.0.0.1:${this.port(name).rpc}`;
   }
 
+  /** The metrics/health HTTP port of `name`. */
+  httpPort(name: string): number {
+    return this.port(name).http;
+  }
+
   private port(name: string): { rpc: number; gossip: number; http: number } {
     const p = this.ports.get(name);
     if (p === undefined) throw new Error(`unknown node ${name}`);

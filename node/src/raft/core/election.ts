@@ -43,15 +43,27 @@ function campaign(r: RaftState, kind: 'pre' | 'real', transfer: boolean): void {
 }
 
 /**
+ * False for a node that knows no configuration at all: a new node that no leader has added
+ * yet, or one whose storage was wiped (issue 12). Such a node may have voted in this very
+ * term before it lost its disk, so its vote is worth nothing; it votes again only once a
+ * leader has given it a configuration (through the log or a snapshot). No real voter is in
+ * this state: a voter is promoted only after it has caught up, configuration included.
+ */
+function knowsAConfiguration(r: RaftState): boolean {
+  return r.tracker.voters.size > 0 || r.tracker.learners.size > 0;
+}
+
+/**
  * Answers a (pre-)vote request whose term is not stale. Grants when we have not voted for
  * someone else this term (or, for pre-votes, the proposed term is ahead of ours) and the
- * candidate's log is at least as up-to-date as ours (Raft §5.4.1). A real vote is granted
+ * candidate's log is at least as up-to-date as ours (Raft §5.4.1), and never from a node that
+ * knows no configuration ({@link knowsAConfiguration}). A real vote is granted
  * only after it is persisted: the response goes out after the Ready's hard state.
  */
 export function handleVoteRequest(r: RaftState, m: Msg<'preVote'> | Msg<'vote'>): void {
   const canVote =
     r.vote === m.from || (r.vote === null && r.lead === null) || (m.type === 'preVote' && m.term > r.term);
-  const granted = canVote && r.log.isUpToDate(m.lastIndex, m.lastTerm);
+  const granted = canVote && knowsAConfiguration(r) && r.log.isUpToDate(m.lastIndex, m.lastTerm);
   const respType = m.type === 'preVote' ? 'preVoteResp' : 'voteResp';
   r.logger.info({ ...ctx(r), type: m.type, from: m.from, candidateTerm: m.term, granted }, 'vote request');
   if (granted) {

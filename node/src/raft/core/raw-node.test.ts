@@ -226,6 +226,33 @@ describe('restart from storage', () => {
     assert.equal(resp?.type === 'voteResp' && resp.granted, false);
   });
 
+  it('a node that knows no configuration (new, or its storage wiped) grants neither a vote nor a pre-vote', () => {
+    // GIVEN n2 with empty storage: it may have voted in term 5 before its disk was wiped.
+    const { raw } = node(n2, []);
+    // WHEN candidates ask for its (pre-)vote.
+    raw.step({ type: 'preVote', from: n3, to: n2, term: term(5), lastIndex: logIndex(9), lastTerm: term(4) });
+    raw.step({
+      type: 'vote',
+      from: n3,
+      to: n2,
+      term: term(5),
+      lastIndex: logIndex(9),
+      lastTerm: term(4),
+      transfer: false,
+    });
+    // THEN both are refused and no vote is recorded.
+    const rd = raw.ready();
+    const resps = rd.messages.filter((m) => m.type === 'voteResp' || m.type === 'preVoteResp');
+    assert.deepEqual(
+      resps.map((m) => [m.type, 'granted' in m && m.granted]),
+      [
+        ['preVoteResp', false],
+        ['voteResp', false],
+      ],
+    );
+    assert.equal(raw.status().vote, null);
+  });
+
   it('re-delivers committed entries above the applied index given at restart', () => {
     const { raw, storage } = node();
     raw.campaign();

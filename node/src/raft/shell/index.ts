@@ -8,6 +8,7 @@ export type { RaftNodeHooks, RaftNodeStatus, MemberStatus, NodeStats } from './n
 export {
   LogStorage,
   type LogStorageOptions,
+  type LostTail,
   encodeSnapshotPayload,
   decodeSnapshotPayload,
   SNAPSHOT_PAYLOAD_BYTES,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStorage } from '../core/memory-storage.js';
@@ -159,6 +159,59 @@ describe('raft shell: LogStorage satisfies the core Storage contract', () => {
   it('refuses a directory that belongs to another cluster', async () => {
     await (await open()).close();
     await assert.rejects(open(dir, 'other'), ClusterIdMismatchError);
+  });
+
+  it('a log that lost committed entries (damaged tail) is refused, or with a repair hook emptied: no configuration, term and vote kept', async () => {
+    // GIVEN a node of {a, b} that committed 1..10 and voted for b in term 2.
+    const two = { voters: [nodeId('a'), nodeId('b')], learners: [] };
+    const s = await LogStorage.open({ dir, clusterId: 'c1', initialConf: two, logConfig: tiny });
+    s.append(ents(1, 10, 2));
+    await s.sync();
+    s.setState({ term: term(2), vote: nodeId('b'), commit: logIndex(10) }, undefined);
+    await s.flush();
+    await s.close();
+    // WHEN the tail of the last segment is damaged (overwritten with garbage) while it was down.
+    const stores = readdirSync(join(dir, 'log'))
+      .filter((f) => f.endsWith('.store'))
+      .sort((x, y) => Number.parseInt(x, 10) - Number.parseInt(y, 10));
+    const last = join(dir, 'log', stores[stores.length - 1] as string);
+    const bytes = readFileSync(last);
+    bytes.fill(0xab, Math.floor(bytes.length / 3));
+    writeFileSync(last, bytes);
+    // THEN without a hook it refuses to start, as before.
+    await assert.rejects(
+      LogStorage.open({ dir, clusterId: 'c1', initialConf: two, logConfig: tiny }),
+      /commit index beyond the durable log/,
+    );
+    // AND with a hook that accepts, it starts empty, with no configuration, keeping term and vote.
+    const asked: unknown[] = [];
+    const r = await LogStorage.open({
+      dir,
+      clusterId: 'c1',
+      initialConf: two,
+      logConfig: tiny,
+      onLostTail: (lost) => {
+        asked.push(lost);
+        return Promise.resolve(true);
+      },
+    });
+    opened.push(r);
+    assert.equal(asked.length, 1);
+    assert.ok(
+      r.lostTail !== undefined && r.lostTail.commit === 10 && r.lostTail.lastIndex < 10,
+      'the loss is reported',
+    );
+    assert.equal(r.lastIndex(), 0);
+    assert.deepEqual(r.initialState(), {
+      hardState: { term: 2, vote: 'b', commit: 0 },
+      confState: { voters: [], learners: [] },
+    });
+    await r.close();
+    opened.pop();
+    // AND the repair is durable: the next open finds nothing to repair.
+    const again = await open(dir);
+    assert.equal(again.lostTail, undefined);
+    assert.equal(again.lastIndex(), 0);
   });
 
   it('completes a snapshot install interrupted between the stable write and the log reset', async () => {

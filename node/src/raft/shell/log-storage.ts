@@ -78,6 +78,18 @@ export function decodeSnapshotPayload(data: Uint8Array): number {
   return Number(b.readBigUInt64BE(4));
 }
 
+/**
+ * A log tail lost on open (issue 12): the stable state says entries up to `commit` are
+ * committed, but the log validated on open ends at `lastIndex` (a torn or corrupt tail was
+ * cut off: damaged media, or a disk that lied about fsync).
+ */
+export interface LostTail {
+  readonly commit: LogIndex;
+  readonly lastIndex: LogIndex;
+  /** The configuration the node had (a repair needs another voter to fetch from). */
+  readonly confState: ConfState;
+}
+
 /** How to open a node's storage. */
 export interface LogStorageOptions {
   /** The node's data directory: the log goes in `<dir>/log`, the stable state in `<dir>/raft-state`. */
@@ -90,6 +102,18 @@ export interface LogStorageOptions {
   readonly logger?: LogLogger;
   /** The file system (default: the real disk; tests and the simulator pass a MemoryFileSystem). */
   readonly fs?: FileSystem;
+  /**
+   * Asked when the log lost committed entries ({@link LostTail}). Resolving true repairs: the
+   * node gives up its whole log and its configuration (keeping term and vote) and starts as
+   * a node no leader has added yet, to be refilled from the leader. Why not keep the intact
+   * prefix: the node cannot tell how far it acknowledged, and as the old voter with a shorter
+   * log it could help elect a candidate missing an entry its own lost ack helped commit. With
+   * no configuration it grants no vote (core election.ts) until a leader adds it again; the
+   * caller makes that happen by taking a new storage id before resolving (agent storage-id.ts:
+   * the leader then replaces the member). Absent or false: open fails with
+   * StorageInconsistentError as before (the simulator relies on that to catch lost writes).
+   */
+  readonly onLostTail?: (lost: LostTail) => Promise<boolean>;
 }
 
 /** The core's storage on the segmented log plus the stable store; the runner is its only writer. */
@@ -104,6 +128,8 @@ export class LogStorage implements Storage {
   private dirty = false;
   /** True when the directory held no state when opened. */
   readonly fresh: boolean;
+  /** Set when open repaired a lost tail ({@link LogStorageOptions.onLostTail}). */
+  lostTail: LostTail | undefined;
 
   private constructor(
     /** The segmented log (read it for consumers; write it only through this class). */
@@ -142,8 +168,10 @@ export class LogStorage implements Storage {
       } else if (s.clusterId !== o.clusterId) {
         throw new ClusterIdMismatchError(o.clusterId, s.clusterId);
       }
-      s = await reconcile(log, stable, s);
-      return new LogStorage(log, stable, s.clusterId, s, fresh);
+      const r = await reconcile(log, stable, s, o.onLostTail);
+      const storage = new LogStorage(log, stable, r.state.clusterId, r.state, fresh);
+      storage.lostTail = r.lostTail;
+      return storage;
     } catch (err) {
       await log.close();
       throw err;
@@ -357,7 +385,12 @@ export class LogStorage implements Storage {
 }
 
 /** Brings log and stable state into agreement after a crash; returns the state to start from. */
-async function reconcile(log: Log, stable: StableStore, s0: StableState): Promise<StableState> {
+async function reconcile(
+  log: Log,
+  stable: StableStore,
+  s0: StableState,
+  onLostTail: LogStorageOptions['onLostTail'],
+): Promise<{ state: StableState; lostTail?: LostTail }> {
   let s = s0;
   if (log.lowestOffset > s.snapshot.index + 1 && !log.isEmpty) {
     // A retention pass removed segments but the new snapshot record was not yet written.
@@ -389,10 +422,24 @@ async function reconcile(log: Log, stable: StableStore, s0: StableState): Promis
     await log.reset(S + 1, s.snapshot.dataOffset);
   }
   if (s.hardState.commit > log.nextOffset - 1) {
-    throw new StorageInconsistentError('commit index beyond the durable log', {
+    const lost: LostTail = {
       commit: s.hardState.commit,
-      lastIndex: log.nextOffset - 1,
-    });
+      lastIndex: logIndex(log.nextOffset - 1),
+      confState: s.confState,
+    };
+    if (onLostTail === undefined || !(await onLostTail(lost)))
+      throw new StorageInconsistentError('commit index beyond the durable log', {
+        commit: lost.commit,
+        lastIndex: lost.lastIndex,
+      });
+    // Log first: a crash before the stable write finds the same loss again on the next open.
+    await log.reset(1, 0);
+    s = {
+      ...freshStableState(s.clusterId, { voters: [], learners: [] }),
+      hardState: { term: s.hardState.term, vote: s.hardState.vote, commit: logIndex(0) },
+    };
+    await stable.save(s);
+    return { state: s, lostTail: lost };
   }
-  return s;
+  return { state: s };
 }

@@ -20,7 +20,7 @@ import { RawNode } from '../core/raw-node.js';
 import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, Role, Term } from '../core/types.js';
 import { type ShellConfig, shellConfig } from './config.js';
 import { NodeStoppedError, NotLeaderError, ProposalRejectedError, RaftTimeoutError } from './errors.js';
-import { LogStorage } from './log-storage.js';
+import { LogStorage, type LogStorageOptions } from './log-storage.js';
 import { persistReady, StableFlusher } from './persist-ready.js';
 import { ProposalTracker, refusalError, type ProposeOutcome } from './proposal-tracker.js';
 import { emptyStats, type NodeStats, type RaftNodeHooks, type RaftNodeStatus, statusOf } from './node-status.js';
@@ -59,6 +59,8 @@ export interface RaftNodeOptions {
   readonly seed?: number;
   /** The file system under the log and stable store (default: the real disk; crash tests pass a MemoryFileSystem). */
   readonly fs?: FileSystem;
+  /** Repairs a log that lost committed entries instead of refusing to start (LogStorageOptions.onLostTail). */
+  readonly onLostTail?: LogStorageOptions['onLostTail'];
 }
 
 const silent: ShellLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -131,6 +133,7 @@ export class RaftNode {
       ...(o.logConfig !== undefined ? { logConfig: o.logConfig } : {}),
       ...(o.logger !== undefined ? { logger: o.logger } : {}),
       ...(o.fs !== undefined ? { fs: o.fs } : {}),
+      ...(o.onLostTail !== undefined ? { onLostTail: o.onLostTail } : {}),
     });
     const node = new RaftNode(o.id, o.clusterId, storage, o.transport, o);
     for (const [id, addr] of Object.entries(o.peers ?? {})) if (id !== o.id) o.transport.setPeer(id as NodeId, addr);
