@@ -17,8 +17,10 @@
  *
  * Flags: --quick (a short smoke run), --rounds N, --seconds S (measured per phase),
  * --variant NAME=ROOT[,FLAG...] (another commitlog cluster from checkout ROOT with extra
- * agent flags, measured in the same rounds: before/after of a change; repeatable).
- * Env BENCH_CLUSTER_NODE_ARGS: extra node arguments for the agents (e.g. --cpu-prof).
+ * agent flags, measured in the same rounds: before/after of a change; repeatable),
+ * --concurrency 1,64 (unary callers), --skip-failover.
+ * Env BENCH_CLUSTER_PROFILE_DIR: the main cluster's nodes run with `--cpu-prof` into that
+ * directory (they are stopped with SIGTERM so the profiles get written).
  */
 import { cpus, loadavg, totalmem } from 'node:os';
 import { rmSync } from 'node:fs';
@@ -50,14 +52,16 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     seconds: { type: 'string' },
     variant: { type: 'string', multiple: true, default: [] },
+    concurrency: { type: 'string' },
+    'skip-failover': { type: 'boolean', default: false },
   },
 });
 const quick = args.quick;
 const ROUNDS = Number(args.rounds ?? (quick ? 1 : 3));
 const WINDOW: Window = { warmupMs: quick ? 300 : 700, measureMs: Number(args.seconds ?? (quick ? 0.7 : 2.5)) * 1000 };
-const CONCURRENCY = quick ? [1, 64] : [1, 16, 64, 256];
+const CONCURRENCY = args.concurrency?.split(',').map(Number) ?? (quick ? [1, 64] : [1, 16, 64, 256]);
 const IDLE_MS = quick ? 2000 : 10_000;
-const FAILOVERS = quick ? 1 : 5;
+const FAILOVERS = args['skip-failover'] ? 0 : quick ? 1 : 5;
 const CONSUME_MAX = quick ? 20_000 : 200_000;
 const variants = args.variant.map((v) => {
   const [name, rest] = v.split('=', 2) as [string, string | undefined];
@@ -137,7 +141,15 @@ async function main(): Promise<void> {
     cleanups.push(() => etcd.stop());
     const clusters: CommitlogCluster[] = [];
     for (const v of [{ name: 'commitlog', root: undefined, flags: [] as string[] }, ...variants]) {
-      const c = await CommitlogCluster.start({ name: v.name, root: v.root, flags: v.flags, pki, credentials });
+      const profileDir = v.name === 'commitlog' ? process.env.BENCH_CLUSTER_PROFILE_DIR : undefined;
+      const c = await CommitlogCluster.start({
+        name: v.name,
+        root: v.root,
+        flags: v.flags,
+        pki,
+        credentials,
+        nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      });
       cleanups.push(() => c.stop());
       clusters.push(c);
     }

@@ -102,6 +102,8 @@ export interface CommitlogClusterOptions {
   readonly root?: string;
   /** Extra agent flags (e.g. `--request-log-level=info`). */
   readonly flags?: readonly string[];
+  /** Extra arguments for `node` itself (e.g. `--cpu-prof`). */
+  readonly nodeArgs?: readonly string[];
   readonly pki: LocalPki;
   readonly credentials: ChannelCredentials;
 }
@@ -162,13 +164,7 @@ export class CommitlogCluster {
     ];
     const { proc, stderr } = spawnLogged(
       process.execPath,
-      [
-        ...(process.env.BENCH_CLUSTER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-        '--import',
-        'tsx',
-        join(root, 'node/src/agent/main.ts'),
-        ...flags,
-      ],
+      [...(this.o.nodeArgs ?? []), '--import', 'tsx', join(root, 'node/src/agent/main.ts'), ...flags],
       root,
     );
     return { name, addr: `127.0.0.1:${p.rpc}`, proc, stderr };
@@ -236,9 +232,15 @@ export class CommitlogCluster {
     return this.nodes.map((n) => n.proc.pid).filter((p): p is number => p !== undefined);
   }
 
-  /** SIGKILL every node (data is thrown away) and removes the directory. */
+  /** SIGTERM every node (SIGKILL after 15 s) and removes the directory. */
   async stop(): Promise<void> {
-    await Promise.all(this.nodes.map((n) => stopProc(n.proc)));
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        const t = setTimeout(() => void stopProc(n.proc, 'SIGKILL'), 15_000);
+        await stopProc(n.proc, 'SIGTERM');
+        clearTimeout(t);
+      }),
+    );
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
