@@ -18,7 +18,8 @@
  * Flags: --quick (a short smoke run), --rounds N, --seconds S (measured per phase),
  * --variant NAME=ROOT[,FLAG...] (another commitlog cluster from checkout ROOT with extra
  * agent flags, measured in the same rounds: before/after of a change; repeatable),
- * --concurrency 1,64 (unary callers), --skip-failover.
+ * --concurrency 1,64 (unary callers), --skip-failover, --root DIR (run the main "commitlog"
+ * cluster from another checkout, e.g. to profile the code before a change).
  * Env BENCH_CLUSTER_PROFILE_DIR: the main cluster's nodes run with `--cpu-prof` into that
  * directory (they are stopped with SIGTERM so the profiles get written).
  */
@@ -31,7 +32,15 @@ import { isolatedClient } from '../node/src/server/testing.js';
 import type { LogClient } from '../node/src/gen/v1/log.js';
 import { binaryPath } from '../test/controlplane/binaries.js';
 import { testbinDir } from '../test/controlplane/config.js';
-import { benchPki, CommitlogCluster, EtcdCluster, startNoop, type Proc, stopProc } from './cluster/clusters.js';
+import {
+  benchPki,
+  CommitlogCluster,
+  EtcdCluster,
+  startNoop,
+  type Proc,
+  stopProc,
+  waitFor,
+} from './cluster/clusters.js';
 import { etcdKvClient } from './cluster/etcd-wire.js';
 import {
   closedLoop,
@@ -54,6 +63,7 @@ const { values: args } = parseArgs({
     variant: { type: 'string', multiple: true, default: [] },
     concurrency: { type: 'string' },
     'skip-failover': { type: 'boolean', default: false },
+    root: { type: 'string' },
   },
 });
 const quick = args.quick;
@@ -82,15 +92,20 @@ function unary(f: (cb: (e: Error | null) => void) => void): Promise<void> {
   return new Promise((res, rej) => f((e) => (e ? rej(e) : res())));
 }
 
-async function failover(c: CommitlogCluster, n: number): Promise<number[]> {
-  const out: number[] = [];
+/** Pushes each failover's time to `out` as it is measured (the ones before a failure are kept). */
+async function failover(c: CommitlogCluster, n: number, out: number[]): Promise<void> {
   const value = Buffer.alloc(VALUE_BYTES, 0x63);
   for (let k = 0; k < n; k++) {
     const leader = await c.leaderIndex();
     const survivors = [0, 1, 2].filter((i) => i !== leader);
     const clients = survivors.map((i) => c.client(i));
-    // Connected before the kill, so the measurement is the cluster's, not the TLS handshake's.
-    await Promise.all(clients.map((cl) => unary((cb) => cl.getServers({}, cb))));
+    // Connected before the kill, so the measurement is the cluster's, not the TLS handshake's
+    // (a node restarted by the previous failover may still be starting: wait for it).
+    await Promise.all(
+      clients.map((cl) =>
+        waitFor('a survivor to answer', 60_000, () => unary((cb) => cl.getServers({}, cb)).then(() => true)),
+      ),
+    );
     const t0 = performance.now();
     await c.kill(leader);
     let done = false;
@@ -116,7 +131,6 @@ async function failover(c: CommitlogCluster, n: number): Promise<number[]> {
     await c.waitFormed(120_000);
     log(`failover ${k + 1}/${n}: ${out[out.length - 1]} ms`);
   }
-  return out;
 }
 
 async function nextOffset(client: LogClient): Promise<number> {
@@ -140,7 +154,7 @@ async function main(): Promise<void> {
     const etcd = await EtcdCluster.start(binaryPath(testbinDir(), 'etcd'), pki);
     cleanups.push(() => etcd.stop());
     const clusters: CommitlogCluster[] = [];
-    for (const v of [{ name: 'commitlog', root: undefined, flags: [] as string[] }, ...variants]) {
+    for (const v of [{ name: 'commitlog', root: args.root, flags: [] as string[] }, ...variants]) {
       const profileDir = v.name === 'commitlog' ? process.env.BENCH_CLUSTER_PROFILE_DIR : undefined;
       const c = await CommitlogCluster.start({
         name: v.name,
@@ -232,7 +246,10 @@ async function main(): Promise<void> {
     const rss: Record<string, number[]> = { etcd: etcd.pids().map((p) => Math.round(rssMiB(p))) };
     for (const c of clusters) rss[c.o.name] = c.pids().map((p) => Math.round(rssMiB(p)));
     log(`failover x${FAILOVERS}`);
-    const failoverMs = await failover(main, FAILOVERS);
+    // A failure here must not lose the measurements above: it is reported in the JSON.
+    let failoverError: string | undefined;
+    const failoverMs: number[] = [];
+    await failover(main, FAILOVERS, failoverMs).catch((err: Error) => (failoverError = err.message));
 
     const medians = mediansOf(samples);
     const ratios = ratiosOf(samples, ratioSpecs(variants.map((v) => v.name)));
@@ -260,6 +277,7 @@ async function main(): Promise<void> {
       },
       idleCpuSecondsPer10s: idle,
       failoverMs: {
+        ...(failoverError !== undefined ? { error: failoverError } : {}),
         runs: failoverMs,
         p50: failoverMs.length ? [...failoverMs].sort((a, b) => a - b)[failoverMs.length >> 1] : null,
       },
