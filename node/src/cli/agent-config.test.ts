@@ -36,6 +36,15 @@ describe('agent configuration (flags, env, YAML)', () => {
     assert.equal(c.advertiseAddr, '127.0.0.1:8400');
   });
 
+  it('keeps the per-request log line off at the default log level (request lines at debug, logs at info)', () => {
+    const c = resolveAgentConfig({ 'data-dir': dir, insecure: true }, {}, {});
+    assert.deepEqual([c.logLevel, c.requestLogLevel], ['info', 'debug']);
+    assert.equal(
+      resolveAgentConfig({ 'data-dir': dir, insecure: true, 'request-log-level': 'info' }, {}, {}).requestLogLevel,
+      'info',
+    );
+  });
+
   it('takes a flag over the environment over the config file', () => {
     const file = { 'rpc-port': 1, 'http-port': 2, 'node-name': 'from-file', 'data-dir': dir, ...tls };
     const env = { COMMITLOG_RPC_PORT: '10', COMMITLOG_HTTP_PORT: '20' };

@@ -94,8 +94,8 @@ export const agentOptions = [
   {
     key: 'request-log-level',
     kind: 'string',
-    description: 'level of the one-line-per-request log (silent = off)',
-    default: 'info',
+    description: 'level of the one-line-per-request log (silent = off; default debug: not written at --log-level=info)',
+    default: 'debug',
   },
 ] as const satisfies readonly OptionSpec[];
 

@@ -27,7 +27,8 @@ describe('commitlog agent (cluster agent of one, real process) + client commands
     const [gossip, rpc, http] = [await freePort(), await freePort(), await freePort()];
     // Cluster options from the YAML config file too: it accepts every cluster agent key.
     const config = join(dir, 'node.yaml');
-    writeFileSync(config, 'cluster-id: cli-test\nraft-preset: test\ngossip-preset: local\n');
+    // request-log-level info: the per-request line is at debug by default; this test reads it.
+    writeFileSync(config, 'cluster-id: cli-test\nraft-preset: test\ngossip-preset: local\nrequest-log-level: info\n');
     agent = await startCliAgent([
       'agent',
       '--bootstrap',

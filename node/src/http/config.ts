@@ -37,7 +37,7 @@ export interface HttpApiConfig {
   readonly maxConnections: number;
   /** On close, how long requests in progress may finish before their connections are destroyed (ms). */
   readonly shutdownGraceMs: number;
-  /** Level of the one-line-per-request log (`{method, subject, status, code, ms}`); "silent" turns it off. */
+  /** Level of the one-line-per-request log (`{method, subject, status, code, ms}`); "silent" turns it off. Default "debug" (off at the default log level). */
   readonly requestLogLevel: LogLevel;
 }
 
@@ -58,7 +58,7 @@ export const defaultHttpApiConfig: HttpApiConfig = {
   lingerMs: 2_000,
   maxConnections: 1024,
   shutdownGraceMs: 5_000,
-  requestLogLevel: 'info',
+  requestLogLevel: 'debug',
 };
 
 /** Presets: `test` has short timeouts so timeout tests finish quickly. */

@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { connect as tlsConnect, TLSSocket } from 'node:tls';
+import { createTestPki } from '../server/testing.js';
 import { PortMux } from './mux.js';
 
+/** Reads a handed-over connection to its end (it arrives paused). */
 function readAll(d: Duplex): Promise<Buffer> {
   return new Promise((resolve) => {
     const parts: Buffer[] = [];
     d.on('data', (c: Buffer) => parts.push(c));
     d.on('end', () => resolve(Buffer.concat(parts)));
+    d.resume();
   });
 }
 
@@ -76,5 +80,62 @@ describe('net: port multiplexer', () => {
     s.on('error', () => {});
     await new Promise<void>((r) => s.once('close', () => r()));
     assert.equal(mux.stats().timedOut, 1);
+  });
+
+  it('hands over the native socket (no JS stream wrapper), so TLS wraps its handle directly', async () => {
+    const handed: Duplex[] = [];
+    mux = await PortMux.listen({
+      host: '127.0.0.1',
+      port: 0,
+      raft: (c) => (handed.push(c), c.destroy()),
+      grpc: (c) => (handed.push(c), c.destroy()),
+    });
+    for (const first of [0x01, 0x16]) {
+      const s = connect({ host: '127.0.0.1', port: mux.port });
+      s.on('error', () => {});
+      s.end(Buffer.of(first, 0));
+      await new Promise<void>((r) => s.once('close', () => r()));
+    }
+    assert.equal(handed.length, 2);
+    for (const c of handed) assert.ok(c instanceof Socket, `handed a ${c.constructor.name}, not a net.Socket`);
+  });
+
+  it('TLS over a handed socket completes even when the routing byte and the ClientHello arrive in one segment', async () => {
+    const pki = await createTestPki();
+    try {
+      const got: Promise<string>[] = [];
+      mux = await PortMux.listen({
+        host: '127.0.0.1',
+        port: 0,
+        raft: (c) => {
+          const t = new TLSSocket(c, {
+            isServer: true,
+            key: pki.server.keyPem,
+            cert: pki.server.certPem,
+          });
+          got.push(
+            new Promise((resolve, reject) => {
+              t.once('data', (d: Buffer) => resolve(d.toString()));
+              t.once('error', reject);
+            }),
+          );
+        },
+        grpc: () => assert.fail('routed to gRPC'),
+      });
+      const raw = connect({ host: '127.0.0.1', port: mux.port });
+      await new Promise<void>((r) => raw.once('connect', () => r()));
+      // Corked: the routing byte and the ClientHello leave in one write, so the mux's first
+      // chunk holds both and must put the ClientHello back for TLS.
+      raw.cork();
+      raw.write(Buffer.of(0x01));
+      const t = tlsConnect({ socket: raw, ca: pki.ca.certPem, servername: 'localhost' });
+      process.nextTick(() => raw.uncork());
+      await new Promise<void>((r, j) => (t.once('secureConnect', () => r()), t.once('error', j)));
+      t.write('hello over native TLS');
+      assert.equal(await got[0], 'hello over native TLS');
+      t.destroy();
+    } finally {
+      pki.cleanup();
+    }
   });
 });

@@ -14,10 +14,14 @@
  *   handed to grpc-js through `Server.createConnectionInjector(credentials)`, which runs TLS
  *   and HTTP/2 itself.
  *
- * The replayed stream is a plain JS Duplex around the socket: both `tls.TLSSocket` and
- * grpc-js then read through it (a net.Socket would be consumed at the handle level, below
- * any bytes put back with `unshift`). A connection that sends nothing within
- * `firstByteTimeoutMs` is closed and counted.
+ * Every route receives the native `net.Socket` itself, paused, with the bytes read so far put
+ * back with `unshift` (without the routing byte for Raft). `tls.TLSSocket` and the HTTP/2
+ * session then wrap the socket's C++ handle directly and first replay what is buffered in
+ * the socket (Node's `initRead` in _tls_wrap.js, `setupHandle` in http2/core.js), so no JS
+ * stream sits between the kernel and TLS: issue 15 measured the JS stream wrapper this
+ * module used to insert (`replayStream`, kept for callers that hold a non-socket stream) at
+ * 8.7–13.7 % of the leader's CPU, plus its share of the TLS writes. A connection that sends
+ * nothing within `firstByteTimeoutMs` is closed and counted.
  */
 import { type Server as NetServer, type Socket, createServer } from 'node:net';
 import { Duplex } from 'node:stream';
@@ -32,15 +36,15 @@ export interface PortMuxOptions {
   readonly host?: string;
   /** 0 picks a free port (see {@link PortMux.port}). */
   readonly port: number;
-  /** Receives Raft connections, positioned after the routing byte. */
-  readonly raft: (conn: Duplex) => void;
-  /** Receives every other connection, first byte included (e.g. `injector.injectConnection`). */
-  readonly grpc: (conn: Duplex) => void;
+  /** Receives Raft connections (the paused native socket), positioned after the routing byte. */
+  readonly raft: (conn: Socket) => void;
+  /** Receives every other connection (the paused native socket), first byte included (e.g. `injector.injectConnection`). */
+  readonly grpc: (conn: Socket) => void;
   /**
    * Receives plaintext HTTP/2 connections (first byte 'P'), first byte included. Optional:
    * without it they go to `grpc`.
    */
-  readonly h2c?: (conn: Duplex) => void;
+  readonly h2c?: (conn: Socket) => void;
   /** Close connections that send nothing for this long (default 10000 ms). */
   readonly firstByteTimeoutMs?: number;
 }
@@ -55,7 +59,9 @@ export interface PortMuxStats {
 
 /**
  * Wraps `socket` in a Duplex that first yields `head`, then the socket's bytes; writes,
- * end and destroy go to the socket. Backpressure is kept with pause/resume.
+ * end and destroy go to the socket. Backpressure is kept with pause/resume. The mux no
+ * longer uses it (it hands over the socket itself); kept for a caller that must hand a
+ * replayed stream to an API that accepts no socket.
  */
 export function replayStream(socket: Socket, head: Buffer): Duplex {
   const d = new Duplex({
@@ -130,16 +136,21 @@ export class PortMux {
     }, this.o.firstByteTimeoutMs ?? 10_000);
     s.once('data', (chunk: Buffer) => {
       clearTimeout(timer);
+      // Paused, so nothing more is emitted as 'data'; what arrives meanwhile stays buffered
+      // in the socket behind the unshifted head, and the new owner reads it first.
       s.pause();
       if (chunk[0] === MUX_RAFT_BYTE) {
         this.counts.raft++;
-        this.o.raft(replayStream(s, chunk.subarray(1)));
+        if (chunk.length > 1) s.unshift(chunk.subarray(1));
+        this.o.raft(s);
       } else if (chunk[0] === MUX_H2C_BYTE && this.o.h2c !== undefined) {
         this.counts.h2c++;
-        this.o.h2c(replayStream(s, chunk));
+        s.unshift(chunk);
+        this.o.h2c(s);
       } else {
         this.counts.grpc++;
-        this.o.grpc(replayStream(s, chunk));
+        s.unshift(chunk);
+        this.o.grpc(s);
       }
     });
     s.once('close', () => clearTimeout(timer));

@@ -7,7 +7,11 @@
  * message frames without waiting for answers (answers come back on the peer's own
  * connection to us). Each peer has a queue bounded by messages AND bytes (queued plus
  * written but not yet drained by the socket), so a peer that does not read costs bounded
- * memory; when it is full, messages are dropped and counted — Raft retransmits. A message
+ * memory; when it is full, messages are dropped and counted — Raft retransmits. The
+ * messages of one `send` call (one Ready) are queued first and then leave for each peer as
+ * ONE socket write of their concatenated frames, so TLS encrypts and writes them as one
+ * record instead of one per message (issue 15: native TLS writes were 18.8 % of the leader's
+ * CPU, about half of them from this transport). A message
  * the receiver's frame check would refuse (core/append-limits.ts) is never sent: it is
  * dropped and counted as `droppedOversize`.
  *
@@ -115,6 +119,7 @@ class Peer {
     return this.queuedBytes + (this.socket?.writableLength ?? 0);
   }
 
+  /** Queues `frame`; the caller then calls {@link kick} once for the whole batch. */
   enqueue(frame: Buffer): boolean {
     if (this.queue.length >= this.t.maxQueue) return false;
     const pending = this.pendingBytes();
@@ -122,21 +127,25 @@ class Peer {
     this.queue.push(frame);
     this.queuedBytes += frame.length;
     this.t.notePending(pending + frame.length);
+    return true;
+  }
+
+  /** Writes what is queued when connected, else dials. */
+  kick(): void {
     if (this.socket !== null) this.flush();
     else this.dial();
-    return true;
   }
 
   flush(): void {
     const s = this.socket;
     if (s === null || this.waitingDrain || this.queue.length === 0) return;
     const q = this.queue;
+    const bytes = this.queuedBytes;
     this.queue = [];
     this.queuedBytes = 0;
-    s.cork();
-    let ok = true;
-    for (const f of q) ok = s.write(f);
-    s.uncork();
+    // One write: TLSSocket encrypts each write call on its own (a record, a write to the
+    // kernel, a JS→C++ crossing); the frames are small, copying them is cheaper.
+    const ok = s.write(q.length === 1 ? (q[0] as Buffer) : Buffer.concat(q, bytes));
     if (!ok) {
       this.waitingDrain = true;
       s.once('drain', () => {
@@ -305,6 +314,7 @@ export class TcpTransport implements RaftTransport {
 
   send(msgs: readonly Message[]): void {
     if (this.closed) return;
+    const touched = new Set<Peer>();
     for (const m of msgs) {
       const p = this.peers.get(m.to);
       if (p === undefined) {
@@ -324,9 +334,12 @@ export class TcpTransport implements RaftTransport {
         );
         continue;
       }
-      if (p.enqueue(frame)) this.counters.sent++;
-      else this.counters.droppedQueueFull++;
+      if (p.enqueue(frame)) {
+        this.counters.sent++;
+        touched.add(p);
+      } else this.counters.droppedQueueFull++;
     }
+    for (const p of touched) p.kick();
   }
 
   setPeer(id: NodeId, address: string): void {
