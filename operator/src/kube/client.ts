@@ -59,7 +59,13 @@ export interface WatchOptions {
 /** API access used by the operator. */
 export interface KubeClient {
   get<T extends KubeObj>(res: Resource, ns: string | undefined, name: string): Promise<T | undefined>;
-  list<T extends KubeObj>(res: Resource, ns: string | undefined, labelSelector?: string): Promise<ListResult<T>>;
+  /** Lists objects; `fieldSelector` is the API server's (`regarding.name=x,reason=y`). */
+  list<T extends KubeObj>(
+    res: Resource,
+    ns: string | undefined,
+    labelSelector?: string,
+    fieldSelector?: string,
+  ): Promise<ListResult<T>>;
   /** Server-side apply (field manager commitlog-operator, force) of `obj`, or of its status. */
   apply<T extends KubeObj>(res: Resource, obj: T, subresource?: 'status'): Promise<T>;
   create<T extends KubeObj>(res: Resource, obj: T): Promise<T>;
@@ -106,11 +112,16 @@ export class HttpKubeClient implements KubeClient {
     }
   }
 
-  async list<T extends KubeObj>(res: Resource, ns: string | undefined, labelSelector?: string): Promise<ListResult<T>> {
+  async list<T extends KubeObj>(
+    res: Resource,
+    ns: string | undefined,
+    labelSelector?: string,
+    fieldSelector?: string,
+  ): Promise<ListResult<T>> {
     const l = await this.t.request<{ items: T[]; metadata: { resourceVersion: string } }>(
       'GET',
       collectionPath(res, ns),
-      { query: { labelSelector } },
+      { query: { labelSelector, fieldSelector } },
     );
     return { items: l.items, resourceVersion: l.metadata.resourceVersion };
   }

@@ -42,6 +42,16 @@ function matches(labels: Readonly<Record<string, string>> | undefined, selector:
   });
 }
 
+/** Field selector `a.b=x,c=y` over plain object paths (what the API server does for the fields it indexes). */
+function matchesFields(o: unknown, selector: string | undefined): boolean {
+  if (!selector) return true;
+  return selector.split(',').every((term) => {
+    const [path, v] = term.split('=');
+    const got = (path ?? '').split('.').reduce<unknown>((x, k) => (isPlain(x) ? x[k] : undefined), o);
+    return got === v;
+  });
+}
+
 /** In-memory {@link KubeClient}. */
 export class FakeKubeClient implements KubeClient {
   readonly requests: RecordedRequest[] = [];
@@ -86,7 +96,12 @@ export class FakeKubeClient implements KubeClient {
     return Promise.resolve(this.peek<T>(res, ns, name));
   }
 
-  list<T extends KubeObj>(res: Resource, ns: string | undefined, labelSelector?: string): Promise<ListResult<T>> {
+  list<T extends KubeObj>(
+    res: Resource,
+    ns: string | undefined,
+    labelSelector?: string,
+    fieldSelector?: string,
+  ): Promise<ListResult<T>> {
     this.requests.push({ verb: 'list', kind: res.kind, namespace: ns });
     const prefix = ns === undefined ? undefined : objectPath(res, ns, '');
     const items = [...this.objects.entries()]
@@ -95,7 +110,7 @@ export class FakeKubeClient implements KubeClient {
           o.kind === res.kind && o.apiVersion === res.apiVersion && (prefix === undefined || k.startsWith(prefix)),
       )
       .map(([, o]) => o as KubeObj)
-      .filter((o) => matches(o.metadata?.labels, labelSelector))
+      .filter((o) => matches(o.metadata?.labels, labelSelector) && matchesFields(o, fieldSelector))
       .map((o) => structuredClone(o) as T);
     return Promise.resolve({ items, resourceVersion: String(this.rv) });
   }

@@ -329,6 +329,8 @@ export class Reconciler {
         const shrunk = desiredObjects(c, spec, { ...inputs, statefulSetReplicas: replicasNow });
         await this.step('statefulset', () => this.applyAll(shrunk.statefulSet, changed, log));
       }
+      if (world.createFailure)
+        await this.d.events.record(c, 'Warning', 'FailedCreate', 'CreatePod', world.createFailure.message);
       if (changed.length > 0) {
         await this.d.events.record(c, 'Normal', 'Applied', 'Reconcile', changed.join(', '));
         log.info({ changed }, 'applied');
@@ -413,6 +415,7 @@ export class Reconciler {
       tls,
       external: { type: spec.external.type, addresses: world.externalAddresses },
       ...(scaling ? { scaling } : {}),
+      ...(world.createFailure ? { createFailure: world.createFailure } : {}),
     };
   }
 

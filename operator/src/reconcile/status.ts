@@ -6,6 +6,7 @@
  */
 import { ConditionType, Phase, type CommitLogClusterStatus, type Condition, type MemberStatus } from '../api/types.js';
 import type { AdminMember } from './admin.js';
+import type { CreateFailure } from './create-failure.js';
 
 /** A condition before timestamps and generation are filled in. */
 export interface ConditionInput {
@@ -70,6 +71,8 @@ export interface Observation {
   readonly storage?: string;
   /** Every ready pod's Admin service failed to answer (the gRPC errors). */
   readonly adminError?: string;
+  /** The StatefulSet controller could not create a missing pod (create-failure.ts). */
+  readonly createFailure?: CreateFailure;
 }
 
 const quorum = (n: number): number => Math.floor(n / 2) + 1;
@@ -103,7 +106,8 @@ function whyNotReady(o: Observation): string {
   const byName = new Map(o.pods.map((p) => [p.name, p]));
   const reasons = Array.from({ length: o.statefulSetReplicas }, (_, i) => o.podName(i)).flatMap((n) => {
     const p = byName.get(n);
-    if (!p) return [`${n}: no pod`];
+    const failed = o.createFailure && (o.createFailure.pod ?? n) === n ? o.createFailure : undefined;
+    if (!p) return [failed ? `${n}: FailedCreate: ${failed.message}` : `${n}: no pod`];
     return p.ready ? [] : [`${n}: ${p.notReady ?? 'not ready'}`];
   });
   if (reasons.length === 0) return '';
@@ -194,7 +198,7 @@ export function computeStatus(
       c(
         ConditionType.Ready,
         allReady,
-        allReady ? 'AllMembersReady' : 'MembersNotReady',
+        allReady ? 'AllMembersReady' : o.createFailure ? 'FailedCreate' : 'MembersNotReady',
         `${readyMessage(ready, o.statefulSetReplicas, want)}${whyNotReady(o)}`,
       );
     const available = o.statefulSetReplicas > 0 && ready >= quorum(o.statefulSetReplicas);
@@ -230,6 +234,7 @@ export function computeStatus(
     }
     const degraded = o.bootstrapped && ready < o.statefulSetReplicas;
     if (o.adminError !== undefined) c(ConditionType.Degraded, true, 'AdminUnreachable', o.adminError);
+    else if (o.createFailure) c(ConditionType.Degraded, true, 'FailedCreate', o.createFailure.message);
     else {
       c(
         ConditionType.Degraded,
