@@ -9,6 +9,7 @@ import { LABELS, namesOf, selectorString } from '../model/names.js';
 import type { ObservedPod } from './status.js';
 import type { ObservedVolume } from './storage.js';
 import { notReadyReason, type PodStatusView } from './pod-reason.js';
+import { VOLUME_ANNOTATIONS } from './identity.js';
 import { lastCreateFailure, type CreateFailure, type StatefulSetEventView } from './create-failure.js';
 
 interface Pod extends KubeObj {
@@ -126,8 +127,19 @@ export async function observe(client: KubeClient, c: CommitLogCluster, rpcPort: 
         name: p.metadata?.name ?? '',
         ...(p.spec?.resources?.requests?.storage !== undefined ? { requested: p.spec.resources.requests.storage } : {}),
         ...(p.status?.capacity?.storage !== undefined ? { capacity: p.status.capacity.storage } : {}),
+        ...volumeIdentity(p),
       })),
     externalAddresses: external,
+  };
+}
+
+/** The identity annotations of a claim (identity.ts). */
+export function volumeIdentity(p: KubeObj): { clusterId?: string; bootstrapped?: boolean } {
+  const a = p.metadata?.annotations ?? {};
+  const id = a[VOLUME_ANNOTATIONS.clusterId];
+  return {
+    ...(id ? { clusterId: id } : {}),
+    ...(a[VOLUME_ANNOTATIONS.bootstrapped] === 'true' ? { bootstrapped: true } : {}),
   };
 }
 

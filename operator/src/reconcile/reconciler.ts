@@ -38,11 +38,12 @@ import type { AdminMember, NodeAdmin, NodeAdminFactory } from './admin.js';
 import { certificatesStep } from './certificates.js';
 import { applyReason, stamped } from './applied.js';
 import { contains, differences } from './compare.js';
-import { hostOf, observe, type World } from './observe.js';
+import { identityForNewCluster, identityMismatch, VOLUME_ANNOTATIONS, volumesToStamp } from './identity.js';
+import { hostOf, observe, volumeIdentity, type World } from './observe.js';
 import { decideRollout } from './rollout.js';
 import { decideScale, type ScaleDecision, type ScaleOverride } from './scale.js';
-import { computeStatus, failedStatus, pausedStatus } from './status.js';
-import { planStorage, storageProgress } from './storage.js';
+import { blockedStatus, computeStatus, failedStatus, pausedStatus } from './status.js';
+import { planStorage, storageProgress, type ObservedVolume } from './storage.js';
 
 /** Dependencies of the reconciler. */
 export interface ReconcilerDeps {
@@ -162,32 +163,7 @@ export class Reconciler {
     const spec = v.spec;
 
     // Bootstrap step 1: record the cluster id before any config may allow bootstrap.
-    if (!c.status?.clusterId) {
-      const clusterId = this.newClusterId();
-      await this.writeStatus(
-        c,
-        {
-          ...(c.status ?? {}),
-          observedGeneration: generation,
-          phase: Phase.Bootstrapping,
-          clusterId,
-          bootstrapped: false,
-          selector: selectorString(name),
-          replicas: 0,
-          readyReplicas: 0,
-        },
-        log,
-      );
-      await this.d.events.record(
-        c,
-        'Normal',
-        'ClusterIdRecorded',
-        'Bootstrap',
-        `cluster id ${clusterId} recorded; node ${namesOf(name).pod(0)} may bootstrap once`,
-      );
-      log.info({ clusterId }, 'recorded cluster id');
-      return { requeueAfterMs: 1 };
-    }
+    if (!c.status?.clusterId) return this.recordIdentity(c, log, nowIso());
     const clusterId = c.status.clusterId;
 
     try {
@@ -196,6 +172,66 @@ export class Reconciler {
       if (e instanceof StepError) await this.reportFailure(c, e, nowIso(), log);
       throw e;
     }
+  }
+
+  /**
+   * The first pass of a cluster: record its id. Retained PersistentVolumeClaims of a deleted
+   * cluster of the same name carry that cluster's id (identity.ts): it is adopted, with its
+   * `bootstrapped` flag, so the nodes resume their data; claims of different clusters are
+   * refused with a condition and nothing is recorded. Otherwise a new id, `bootstrapped: false`.
+   */
+  private async recordIdentity(c: CommitLogCluster, log: Logger, now: string): Promise<ProcessResult> {
+    const { name, namespace } = c.metadata;
+    const generation = c.metadata.generation ?? 0;
+    const claims = await this.d.client.list(RESOURCES.pvc, namespace, selectorString(name));
+    const identity = identityForNewCluster(
+      claims.items
+        .filter((p) => !p.metadata?.deletionTimestamp)
+        .map((p) => ({ name: p.metadata?.name ?? '', ...volumeIdentity(p) })),
+    );
+    if (identity.kind === 'conflict') {
+      if (
+        await this.writeStatus(c, blockedStatus(c.status, 'ClusterIdConflict', identity.message, generation, now), log)
+      )
+        await this.d.events.record(c, 'Warning', 'ClusterIdConflict', 'Bootstrap', identity.message);
+      log.warn({ reason: identity.message }, 'retained volumes of different clusters');
+      return { requeueAfterMs: 60_000 };
+    }
+    const clusterId = identity.kind === 'adopt' ? identity.clusterId : this.newClusterId();
+    const bootstrapped = identity.kind === 'adopt' && identity.bootstrapped;
+    await this.writeStatus(
+      c,
+      {
+        ...(c.status ?? {}),
+        observedGeneration: generation,
+        phase: bootstrapped ? Phase.Pending : Phase.Bootstrapping,
+        clusterId,
+        bootstrapped,
+        selector: selectorString(name),
+        replicas: 0,
+        readyReplicas: 0,
+      },
+      log,
+    );
+    const mayBootstrap = bootstrapped ? '' : `; node ${namesOf(name).pod(0)} may bootstrap once`;
+    if (identity.kind === 'adopt')
+      await this.d.events.record(
+        c,
+        'Normal',
+        'ClusterIdAdopted',
+        'Bootstrap',
+        `re-created over retained PersistentVolumeClaims (${identity.volumes.join(', ')}): resuming cluster ${clusterId}${mayBootstrap}`,
+      );
+    else
+      await this.d.events.record(
+        c,
+        'Normal',
+        'ClusterIdRecorded',
+        'Bootstrap',
+        `cluster id ${clusterId} recorded${mayBootstrap}`,
+      );
+    log.info({ clusterId, adopted: identity.kind === 'adopt' }, 'recorded cluster id');
+    return { requeueAfterMs: 1 };
   }
 
   /**
@@ -227,6 +263,14 @@ export class Reconciler {
     const namespace = c.metadata.namespace;
     const name = c.metadata.name;
     const world = await this.step('observe', () => observe(client, c, spec.ports.rpc));
+    const mismatch = identityMismatch(world.volumes, clusterId);
+    if (mismatch !== undefined) {
+      // Starting pods over another cluster's Raft log would crash-loop them (or worse): refuse.
+      const generation = c.metadata.generation ?? 0;
+      if (await this.writeStatus(c, blockedStatus(c.status, 'ClusterIdMismatch', mismatch, generation, nowIso()), log))
+        await this.d.events.record(c, 'Warning', 'ClusterIdMismatch', 'Observe', mismatch);
+      return { requeueAfterMs: 60_000 };
+    }
     const current = world.statefulSet?.spec?.replicas;
     const podsWithCerts = Math.max(spec.replicas, current ?? 0);
     const externalHosts = Object.fromEntries(Object.entries(world.externalAddresses).map(([p, a]) => [p, hostOf(a)]));
@@ -310,7 +354,9 @@ export class Reconciler {
       });
       await this.step('statefulset', () => this.applyAll(desired.statefulSet, changed, log));
       const storage = planStorage(world.volumes, spec.storage.size);
-      await this.step('storage', () => this.expandVolumes(c, storage.expand, spec.storage.size, changed));
+      await this.step('storage', () =>
+        this.applyVolumes(c, world.volumes, storage.expand, spec.storage.size, { clusterId, bootstrapped }, changed),
+      );
       const rollout =
         decision.kind === 'steady'
           ? await this.step('rollout', () => this.rollout(c, world, admin, members, log))
@@ -534,21 +580,40 @@ export class Reconciler {
     }
   }
 
-  /** Raises the storage request of each named PVC to `size` (server-side apply of that one field). */
-  private async expandVolumes(
+  /**
+   * Raises the storage request of each claim in `expand` to `size`, and records the cluster
+   * id (and `bootstrapped`) on each claim that lacks it (identity.ts). One server-side apply
+   * per claim carries both the annotations and the request, so the operator never drops a
+   * field it owns by applying the other alone.
+   */
+  private async applyVolumes(
     c: CommitLogCluster,
-    claims: readonly string[],
+    volumes: readonly ObservedVolume[],
+    expand: readonly string[],
     size: string,
+    identity: { readonly clusterId: string; readonly bootstrapped: boolean },
     changed: string[],
   ): Promise<void> {
-    for (const name of claims) {
+    const stamp = new Set(volumesToStamp(volumes, identity.clusterId, identity.bootstrapped));
+    for (const v of volumes) {
+      const grow = expand.includes(v.name);
+      if (!grow && !stamp.has(v.name)) continue;
+      const storage = grow ? size : v.requested;
       await this.d.client.apply(RESOURCES.pvc, {
         apiVersion: 'v1',
         kind: 'PersistentVolumeClaim',
-        metadata: { name, namespace: c.metadata.namespace },
-        spec: { resources: { requests: { storage: size } } },
+        metadata: {
+          name: v.name,
+          namespace: c.metadata.namespace,
+          annotations: {
+            [VOLUME_ANNOTATIONS.clusterId]: identity.clusterId,
+            ...(identity.bootstrapped || v.bootstrapped === true ? { [VOLUME_ANNOTATIONS.bootstrapped]: 'true' } : {}),
+          },
+        },
+        ...(storage !== undefined ? { spec: { resources: { requests: { storage } } } } : {}),
       } as KubeObj);
-      changed.push(`expanded PersistentVolumeClaim ${name} to ${size}`);
+      if (grow) changed.push(`expanded PersistentVolumeClaim ${v.name} to ${size}`);
+      if (stamp.has(v.name)) changed.push(`recorded cluster id on PersistentVolumeClaim ${v.name}`);
     }
   }
 

@@ -122,11 +122,28 @@ function readyMessage(ready: number, running: number, want: number): string {
 }
 
 /**
- * The status after a failed step: the previous status with Ready=False and Degraded=True,
- * reason `ReconcileFailed`, naming the step and the API server's message; every other
- * condition is kept as it was (with the generation it described), nothing is recomputed
- * from values this pass did not observe. The next successful pass replaces both.
+ * The status when the pass stopped before changing anything: the previous status with
+ * Ready=False and Degraded=True, both with `reason` and `message`; every other condition is
+ * kept as it was (with the generation it described), nothing is recomputed from values this
+ * pass did not observe. The next pass that gets through replaces both.
  */
+export function blockedStatus(
+  previous: CommitLogClusterStatus | undefined,
+  reason: string,
+  message: string,
+  generation: number,
+  now: string,
+): CommitLogClusterStatus {
+  const blocked: ConditionInput[] = [
+    { type: ConditionType.Ready, status: 'False', reason, message },
+    { type: ConditionType.Degraded, status: 'True', reason, message },
+  ];
+  const merged = mergeConditions(previous?.conditions, blocked, generation, now);
+  const kept = (previous?.conditions ?? []).filter((p) => !blocked.some((f) => f.type === p.type));
+  return { ...(previous ?? {}), conditions: [...merged, ...kept] };
+}
+
+/** The status after a failed step: {@link blockedStatus} with reason `ReconcileFailed`, naming the step. */
 export function failedStatus(
   previous: CommitLogClusterStatus | undefined,
   step: string,
@@ -134,14 +151,7 @@ export function failedStatus(
   generation: number,
   now: string,
 ): CommitLogClusterStatus {
-  const note = `step ${step} failed: ${message}`;
-  const failed: ConditionInput[] = [
-    { type: ConditionType.Ready, status: 'False', reason: 'ReconcileFailed', message: note },
-    { type: ConditionType.Degraded, status: 'True', reason: 'ReconcileFailed', message: note },
-  ];
-  const merged = mergeConditions(previous?.conditions, failed, generation, now);
-  const kept = (previous?.conditions ?? []).filter((p) => !failed.some((f) => f.type === p.type));
-  return { ...(previous ?? {}), conditions: [...merged, ...kept] };
+  return blockedStatus(previous, 'ReconcileFailed', `step ${step} failed: ${message}`, generation, now);
 }
 
 /**
