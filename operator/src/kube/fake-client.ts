@@ -11,14 +11,14 @@ import { objectPath, type Resource } from './resources.js';
 
 /** One recorded request. */
 export interface RecordedRequest {
-  readonly verb: 'get' | 'list' | 'apply' | 'create' | 'replace' | 'delete';
+  readonly verb: 'get' | 'list' | 'apply' | 'create' | 'patch' | 'replace' | 'delete';
   readonly kind: string;
   readonly namespace?: string;
   readonly name?: string;
   readonly subresource?: string;
 }
 
-const WRITE_VERBS = new Set(['apply', 'create', 'replace', 'delete']);
+const WRITE_VERBS = new Set(['apply', 'create', 'patch', 'replace', 'delete']);
 const MICRO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 type Mutable = Record<string, unknown>;
@@ -144,6 +144,18 @@ export class FakeKubeClient implements KubeClient {
     };
     this.objects.set(k, merged);
     return Promise.resolve(structuredClone(merged) as T);
+  }
+
+  mergePatch<T extends KubeObj>(res: Resource, ns: string | undefined, name: string, patch: object): Promise<T> {
+    this.requests.push({ verb: 'patch', kind: res.kind, namespace: ns, name });
+    const k = this.key(res, ns, name);
+    const existing = this.objects.get(k);
+    if (!existing)
+      return Promise.reject(new ApiError(404, 'NotFound', `${name} not found`, { method: 'PATCH', path: k }));
+    const merged = merge(existing, patch) as Mutable;
+    merged.metadata = { ...(merged.metadata as Mutable), resourceVersion: String(++this.rv) };
+    this.objects.set(k, merged);
+    return Promise.resolve(structuredClone(merged) as unknown as T);
   }
 
   create<T extends KubeObj>(res: Resource, obj: T): Promise<T> {
