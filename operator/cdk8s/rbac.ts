@@ -23,7 +23,8 @@ export interface Rule {
  *   Services when access is turned off, client Secrets of removed ACL users).
  * - pods: read, and delete for rolling updates (the StatefulSet uses OnDelete).
  * - persistentvolumeclaims: read, and patch to expand them when spec.storage.size grows.
- * - events: create/patch to record what it did.
+ * - events: create/patch to record what it did; list to read the StatefulSet controller's
+ *   FailedCreate events while a pod it should have created is missing.
  */
 export const CLUSTER_RULES: readonly Rule[] = [
   { apiGroups: ['commitlog.dev'], resources: ['commitlogclusters'], verbs: ['get', 'list', 'watch'] },
@@ -35,7 +36,7 @@ export const CLUSTER_RULES: readonly Rule[] = [
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'delete'] },
   { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'patch'] },
-  { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['list', 'create', 'patch'] },
 ];
 
 /** Rules of the Role in the operator's own namespace: the leader-election Lease. */

@@ -143,6 +143,10 @@ describe('operator on a real API server', function () {
     );
     assert.match(await rejection({ ports: { rpc: 9000, http: 9000 } }), new RegExp(RULES.portsDistinct));
     assert.match(await rejection({ tls: { enabled: false } }), new RegExp(RULES.tlsRequired));
+    assert.ok(
+      (await rejection({ log: { segmentBytes: 1 << 20, retentionBytes: 4096 } })).includes(RULES.retentionBelowSegment),
+      'retention smaller than a segment is refused',
+    );
     assert.match(await rejection({ external: { type: 'Public' as never } }), /Unsupported value: "Public"/);
     assert.match(await rejection({}, 'a'.repeat(41)), new RegExp(RULES.nameLength));
   });

@@ -97,6 +97,57 @@ describe('failures are visible in status and events on a real API server', funct
     assert.notEqual((await condition('demo', 'Ready'))?.reason, 'ReconcileFailed');
   });
 
+  it('a pod the StatefulSet controller cannot create shows FailedCreate with the API server refusal, then recovers', async () => {
+    const priorityClass = `missing-${ns.name}`;
+    await create('demo', { replicas: 1, external: { type: 'None' }, pod: { priorityClassName: priorityClass } });
+    const r = new Reconciler({ client, log: silentLogger, events: new KubeEventRecorder(client, 'failures-test') });
+    await r.reconcile(ns.name, 'demo'); // records the cluster id
+    await r.reconcile(ns.name, 'demo'); // creates the StatefulSet
+    await until(
+      async () =>
+        (await client.list<EventObj>(RESOURCES.event, ns.name)).items.some((e) => e.reason === 'FailedCreate'),
+      'the StatefulSet controller to record FailedCreate',
+      60_000,
+      200,
+    );
+    await r.reconcile(ns.name, 'demo');
+    const ready = await condition('demo', 'Ready');
+    assert.deepEqual([ready?.status, ready?.reason], ['False', 'FailedCreate']);
+    assert.match(
+      ready?.message ?? '',
+      /^0\/1 members ready; demo-0: FailedCreate: .*no PriorityClass with name missing-/,
+    );
+    const degraded = await condition('demo', 'Degraded');
+    assert.deepEqual([degraded?.status, degraded?.reason], ['True', 'FailedCreate']);
+    assert.match(degraded?.message ?? '', /Create Pod demo-0 in StatefulSet demo failed/);
+    const events = (await warnings()).filter((e) => e.reason === 'FailedCreate' && e.action === 'CreatePod');
+    assert.equal(events.length, 1, 'one Warning event FailedCreate on the cluster');
+
+    await transport.request('POST', '/apis/scheduling.k8s.io/v1/priorityclasses', {
+      body: {
+        apiVersion: 'scheduling.k8s.io/v1',
+        kind: 'PriorityClass',
+        metadata: { name: priorityClass },
+        value: 1000,
+      },
+    });
+    try {
+      await until(
+        async () => (await client.get(RESOURCES.pod, ns.name, 'demo-0')) !== undefined,
+        'the StatefulSet controller to create demo-0 once the PriorityClass exists',
+        90_000,
+        250,
+      );
+      await r.reconcile(ns.name, 'demo');
+      const after = await condition('demo', 'Ready');
+      assert.equal(after?.reason, 'MembersNotReady', 'a pod exists: no FailedCreate any more');
+      assert.doesNotMatch(after?.message ?? '', /FailedCreate/);
+      assert.notEqual((await condition('demo', 'Degraded'))?.reason, 'FailedCreate');
+    } finally {
+      await transport.request('DELETE', `/apis/scheduling.k8s.io/v1/priorityclasses/${priorityClass}`);
+    }
+  });
+
   it("Ready says why members are not ready: the scheduler's and the kubelet's reasons", async () => {
     await create('demo', { replicas: 3, external: { type: 'None' } });
     const r = new Reconciler({ client, log: silentLogger, events: { record: () => Promise.resolve() } });

@@ -3,14 +3,15 @@
  * watched namespace), a work queue of cluster keys, the reconciler, Lease leader election,
  * metrics and health. Only the leader reconciles; a standby keeps warm caches and takes
  * over when the Lease is released or expires. `stop()` shuts down in order: stop taking
- * work, let passes in flight finish, release the Lease, stop watches.
+ * work, cancel passes in flight (the queue's AbortSignal: each stops at its next API call and
+ * writes nothing more) and wait for them, release the Lease, stop watches.
  */
 import type { KubeClient, KubeObj } from './kube/client.js';
 import { KubeEventRecorder } from './kube/events.js';
 import { Informer } from './kube/informer.js';
 import { LeaderElector } from './kube/leader.js';
 import type { Logger } from './kube/logger.js';
-import type { OperatorMetrics } from './kube/metrics.js';
+import type { OperatorMetrics, ReconcileResult } from './kube/metrics.js';
 import { WorkQueue } from './kube/queue.js';
 import { RESOURCES, type Resource } from './kube/resources.js';
 import { LABELS } from './model/names.js';
@@ -55,19 +56,28 @@ export class Operator {
     const events = new KubeEventRecorder(o.client, o.identity, (e) =>
       o.log.warn({ err: String(e) }, 'event not recorded'),
     );
-    this.reconciler = new Reconciler({ client: o.client, events, log: o.log, ...(o.admin ? { admin: o.admin } : {}) });
+    this.reconciler = new Reconciler({
+      client: o.client,
+      events,
+      log: o.log,
+      metrics: o.metrics,
+      ...(o.admin ? { admin: o.admin } : {}),
+    });
     this.queue = new WorkQueue(
-      async (key) => {
+      async (key, signal) => {
         const [ns, name] = key.split('/');
-        return this.reconciler.reconcile(ns ?? '', name ?? '');
+        return this.reconciler.reconcile(ns ?? '', name ?? '', signal);
       },
       {
         concurrency: o.concurrency ?? 2,
-        observe: (key, outcome, seconds, err) => {
-          o.metrics.reconciles.inc({ result: outcome });
-          o.metrics.duration.observe(seconds);
+        observe: (key, outcome, seconds, err, result) => {
+          const cancelled = outcome === 'error' && !this.running;
+          const label: ReconcileResult = cancelled ? 'cancelled' : outcome;
+          o.metrics.reconciles.inc({ result: label });
+          if (result?.requeueAfterMs !== undefined) o.metrics.requeues.inc();
+          o.metrics.duration.observe({ result: label }, seconds);
           o.metrics.queueDepth.set(this.queue.depth);
-          if (outcome === 'error') {
+          if (label === 'error') {
             o.metrics.errors.inc({ step: err instanceof StepError ? err.step : 'read' });
             o.log.warn(
               { key, err: err instanceof Error ? err.message : String(err) },
@@ -158,7 +168,7 @@ export class Operator {
     inf.start();
   }
 
-  /** Graceful shutdown: finish passes in flight, release the Lease, stop watches. */
+  /** Graceful shutdown: cancel passes in flight and wait for them, release the Lease, stop watches. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;

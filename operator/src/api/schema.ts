@@ -27,6 +27,8 @@ export const RULES = {
   aclReservedUser: 'the user name commitlog-operator is reserved for the operator',
   sourceRangesNeedLb: 'spec.external.loadBalancerSourceRanges applies only to type LoadBalancer',
   segmentMin: 'spec.log.segmentBytes must be at least 1024',
+  retentionBelowSegment:
+    'spec.log.retentionBytes must be at least spec.log.segmentBytes: retention deletes whole segments, so a smaller limit would keep deleting the segment being written',
 } as const;
 
 const str = (extra: Schema = {}): Schema => ({ type: 'string', ...extra });
@@ -285,7 +287,14 @@ const specSchema: Schema = obj({
           'batch: group commit, every acknowledged record is on disk on a quorum; always: accepted for compatibility, the node always group-commits.',
       }),
     },
-    { default: {}, description: 'The on-disk commit log of each node.' },
+    {
+      default: {},
+      description: 'The on-disk commit log of each node.',
+      // segmentBytes has a default, so it is set when the rule runs.
+      'x-kubernetes-validations': [
+        rule('!has(self.retentionBytes) || self.retentionBytes >= self.segmentBytes', RULES.retentionBelowSegment),
+      ],
+    },
   ),
   pod: obj(
     {

@@ -59,10 +59,21 @@ export interface WatchOptions {
 /** API access used by the operator. */
 export interface KubeClient {
   get<T extends KubeObj>(res: Resource, ns: string | undefined, name: string): Promise<T | undefined>;
-  list<T extends KubeObj>(res: Resource, ns: string | undefined, labelSelector?: string): Promise<ListResult<T>>;
+  /** Lists objects; `fieldSelector` is the API server's (`regarding.name=x,reason=y`). */
+  list<T extends KubeObj>(
+    res: Resource,
+    ns: string | undefined,
+    labelSelector?: string,
+    fieldSelector?: string,
+  ): Promise<ListResult<T>>;
   /** Server-side apply (field manager commitlog-operator, force) of `obj`, or of its status. */
   apply<T extends KubeObj>(res: Resource, obj: T, subresource?: 'status'): Promise<T>;
   create<T extends KubeObj>(res: Resource, obj: T): Promise<T>;
+  /**
+   * JSON merge patch of an existing object (404 when it does not exist, unlike an apply,
+   * which would create it). For fields the operator must not take over as an applier.
+   */
+  mergePatch<T extends KubeObj>(res: Resource, ns: string | undefined, name: string, patch: object): Promise<T>;
   /** PUT; fails with 409 when `obj.metadata.resourceVersion` is stale. */
   replace<T extends KubeObj>(res: Resource, obj: T): Promise<T>;
   /** Deletes; a missing object is not an error. */
@@ -93,24 +104,64 @@ export async function* jsonLines(body: AsyncIterable<Uint8Array>): AsyncGenerato
   if (rest) yield JSON.parse(rest);
 }
 
+/** Options of {@link HttpKubeClient}. */
+export interface HttpKubeClientOptions {
+  /**
+   * Deadline of each request (not of watch streams, which end by their server-side
+   * `timeoutSeconds` and the informer's inactivity watchdog). Default 30 s: a hung API
+   * server fails the pass, which is retried with backoff, instead of stalling a worker.
+   */
+  readonly requestTimeoutMs?: number;
+  /** Cancels every request of this client (one reconcile's signal, see abortable.ts). */
+  readonly signal?: AbortSignal;
+}
+
+/** Default deadline of one API request. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
 /** {@link KubeClient} over HTTP. */
 export class HttpKubeClient implements KubeClient {
-  constructor(private readonly t: Transport) {}
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly t: Transport,
+    private readonly opts: HttpKubeClientOptions = {},
+  ) {
+    this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  /** The same client whose requests are also cancelled by `signal`. */
+  withSignal(signal: AbortSignal): HttpKubeClient {
+    return new HttpKubeClient(this.t, {
+      ...this.opts,
+      signal: this.opts.signal ? AbortSignal.any([this.opts.signal, signal]) : signal,
+    });
+  }
+
+  private signal(): AbortSignal {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    return this.opts.signal ? AbortSignal.any([this.opts.signal, timeout]) : timeout;
+  }
 
   async get<T extends KubeObj>(res: Resource, ns: string | undefined, name: string): Promise<T | undefined> {
     try {
-      return await this.t.request<T>('GET', objectPath(res, ns, name));
+      return await this.t.request<T>('GET', objectPath(res, ns, name), { signal: this.signal() });
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;
     }
   }
 
-  async list<T extends KubeObj>(res: Resource, ns: string | undefined, labelSelector?: string): Promise<ListResult<T>> {
+  async list<T extends KubeObj>(
+    res: Resource,
+    ns: string | undefined,
+    labelSelector?: string,
+    fieldSelector?: string,
+  ): Promise<ListResult<T>> {
     const l = await this.t.request<{ items: T[]; metadata: { resourceVersion: string } }>(
       'GET',
       collectionPath(res, ns),
-      { query: { labelSelector } },
+      { query: { labelSelector, fieldSelector }, signal: this.signal() },
     );
     return { items: l.items, resourceVersion: l.metadata.resourceVersion };
   }
@@ -120,6 +171,7 @@ export class HttpKubeClient implements KubeClient {
       query: { fieldManager: FIELD_MANAGER, force: true },
       body: obj,
       contentType: 'application/apply-patch+yaml',
+      signal: this.signal(),
     });
   }
 
@@ -127,6 +179,16 @@ export class HttpKubeClient implements KubeClient {
     return this.t.request<T>('POST', collectionPath(res, obj.metadata?.namespace), {
       query: { fieldManager: FIELD_MANAGER },
       body: obj,
+      signal: this.signal(),
+    });
+  }
+
+  mergePatch<T extends KubeObj>(res: Resource, ns: string | undefined, name: string, patch: object): Promise<T> {
+    return this.t.request<T>('PATCH', objectPath(res, ns, name), {
+      query: { fieldManager: FIELD_MANAGER },
+      body: patch,
+      contentType: 'application/merge-patch+json',
+      signal: this.signal(),
     });
   }
 
@@ -134,12 +196,16 @@ export class HttpKubeClient implements KubeClient {
     return this.t.request<T>('PUT', objectPath(res, obj.metadata?.namespace, nameOf(obj)), {
       query: { fieldManager: FIELD_MANAGER },
       body: obj,
+      signal: this.signal(),
     });
   }
 
   async delete(res: Resource, ns: string | undefined, name: string): Promise<void> {
     try {
-      await this.t.request('DELETE', objectPath(res, ns, name), { body: { propagationPolicy: 'Background' } });
+      await this.t.request('DELETE', objectPath(res, ns, name), {
+        body: { propagationPolicy: 'Background' },
+        signal: this.signal(),
+      });
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
@@ -158,7 +224,7 @@ export class HttpKubeClient implements KubeClient {
         labelSelector: opts.labelSelector,
         timeoutSeconds: opts.timeoutSeconds,
       },
-      signal: opts.signal,
+      signal: this.opts.signal ? AbortSignal.any([this.opts.signal, opts.signal]) : opts.signal,
     });
     for await (const v of jsonLines(s.body)) yield v as WatchEvent<T>;
   }

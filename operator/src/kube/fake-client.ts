@@ -11,14 +11,14 @@ import { objectPath, type Resource } from './resources.js';
 
 /** One recorded request. */
 export interface RecordedRequest {
-  readonly verb: 'get' | 'list' | 'apply' | 'create' | 'replace' | 'delete';
+  readonly verb: 'get' | 'list' | 'apply' | 'create' | 'patch' | 'replace' | 'delete';
   readonly kind: string;
   readonly namespace?: string;
   readonly name?: string;
   readonly subresource?: string;
 }
 
-const WRITE_VERBS = new Set(['apply', 'create', 'replace', 'delete']);
+const WRITE_VERBS = new Set(['apply', 'create', 'patch', 'replace', 'delete']);
 const MICRO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 type Mutable = Record<string, unknown>;
@@ -39,6 +39,16 @@ function matches(labels: Readonly<Record<string, string>> | undefined, selector:
   return selector.split(',').every((term) => {
     const [k, v] = term.split('=');
     return k !== undefined && labels?.[k] === v;
+  });
+}
+
+/** Field selector `a.b=x,c=y` over plain object paths (what the API server does for the fields it indexes). */
+function matchesFields(o: unknown, selector: string | undefined): boolean {
+  if (!selector) return true;
+  return selector.split(',').every((term) => {
+    const [path, v] = term.split('=');
+    const got = (path ?? '').split('.').reduce<unknown>((x, k) => (isPlain(x) ? x[k] : undefined), o);
+    return got === v;
   });
 }
 
@@ -86,7 +96,12 @@ export class FakeKubeClient implements KubeClient {
     return Promise.resolve(this.peek<T>(res, ns, name));
   }
 
-  list<T extends KubeObj>(res: Resource, ns: string | undefined, labelSelector?: string): Promise<ListResult<T>> {
+  list<T extends KubeObj>(
+    res: Resource,
+    ns: string | undefined,
+    labelSelector?: string,
+    fieldSelector?: string,
+  ): Promise<ListResult<T>> {
     this.requests.push({ verb: 'list', kind: res.kind, namespace: ns });
     const prefix = ns === undefined ? undefined : objectPath(res, ns, '');
     const items = [...this.objects.entries()]
@@ -95,7 +110,7 @@ export class FakeKubeClient implements KubeClient {
           o.kind === res.kind && o.apiVersion === res.apiVersion && (prefix === undefined || k.startsWith(prefix)),
       )
       .map(([, o]) => o as KubeObj)
-      .filter((o) => matches(o.metadata?.labels, labelSelector))
+      .filter((o) => matches(o.metadata?.labels, labelSelector) && matchesFields(o, fieldSelector))
       .map((o) => structuredClone(o) as T);
     return Promise.resolve({ items, resourceVersion: String(this.rv) });
   }
@@ -129,6 +144,18 @@ export class FakeKubeClient implements KubeClient {
     };
     this.objects.set(k, merged);
     return Promise.resolve(structuredClone(merged) as T);
+  }
+
+  mergePatch<T extends KubeObj>(res: Resource, ns: string | undefined, name: string, patch: object): Promise<T> {
+    this.requests.push({ verb: 'patch', kind: res.kind, namespace: ns, name });
+    const k = this.key(res, ns, name);
+    const existing = this.objects.get(k);
+    if (!existing)
+      return Promise.reject(new ApiError(404, 'NotFound', `${name} not found`, { method: 'PATCH', path: k }));
+    const merged = merge(existing, patch) as Mutable;
+    merged.metadata = { ...(merged.metadata as Mutable), resourceVersion: String(++this.rv) };
+    this.objects.set(k, merged);
+    return Promise.resolve(structuredClone(merged) as unknown as T);
   }
 
   create<T extends KubeObj>(res: Resource, obj: T): Promise<T> {

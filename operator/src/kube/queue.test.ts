@@ -130,4 +130,25 @@ describe('WorkQueue', () => {
     assert.deepEqual(started, ['a']);
     q = undefined;
   });
+
+  it('shutdown aborts the signal of the pass in flight, and a pass that honours it ends shutdown promptly', async () => {
+    let seen: AbortSignal | undefined;
+    q = new WorkQueue(
+      (_k, signal) => {
+        seen = signal;
+        // Blocks until aborted, as a pass waiting on a hung API call does.
+        return new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason as Error)),
+        );
+      },
+      { concurrency: 1 },
+    );
+    q.start();
+    q.add('a');
+    await until(() => seen !== undefined, 'the pass started');
+    assert.equal(seen?.aborted, false);
+    await q.shutdown();
+    assert.equal(seen?.aborted, true, 'the pass in flight saw the abort');
+    q = undefined;
+  });
 });

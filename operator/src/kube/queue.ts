@@ -3,7 +3,9 @@
  * - a key waiting in the queue is there once, however often it is added (dedup);
  * - a key is processed by one worker at a time; added while processing, it runs again after;
  * - a failed key is retried after a per-key exponential backoff, reset by a success;
- * - `addAfter` schedules a key (requeue-after from a reconcile; the earliest time wins).
+ * - `addAfter` schedules a key (requeue-after from a reconcile; the earliest time wins);
+ * - each processing gets the queue's AbortSignal (controller-runtime's context): `shutdown`
+ *   aborts it, so passes in flight stop at their next API call instead of running on.
  */
 
 /** What a processing function may ask for besides success. */
@@ -17,8 +19,14 @@ export interface WorkQueueOptions {
   readonly concurrency?: number;
   readonly backoffInitialMs?: number;
   readonly backoffMaxMs?: number;
-  /** Called after each processing with its outcome and duration (metrics). */
-  readonly observe?: (key: string, outcome: 'success' | 'error', seconds: number, err?: unknown) => void;
+  /** Called after each processing with its outcome, duration, and error or result (metrics). */
+  readonly observe?: (
+    key: string,
+    outcome: 'success' | 'error',
+    seconds: number,
+    err?: unknown,
+    result?: ProcessResult,
+  ) => void;
 }
 
 /** A deduplicating, per-key-serialized work queue with backoff. */
@@ -32,10 +40,11 @@ export class WorkQueue {
   private readonly inflight = new Set<Promise<void>>();
   private running = false;
   private stopped = false;
+  private readonly abort = new AbortController();
   private readonly o: Required<Omit<WorkQueueOptions, 'observe'>> & Pick<WorkQueueOptions, 'observe'>;
 
   constructor(
-    private readonly process: (key: string) => Promise<ProcessResult | void>,
+    private readonly process: (key: string, signal: AbortSignal) => Promise<ProcessResult | void>,
     opts: WorkQueueOptions = {},
   ) {
     this.o = { concurrency: 2, backoffInitialMs: 500, backoffMaxMs: 5 * 60_000, ...opts };
@@ -88,9 +97,13 @@ export class WorkQueue {
     this.pump();
   }
 
-  /** Stops taking work, cancels scheduled keys and waits for processing in flight. */
+  /**
+   * Stops taking work, cancels scheduled keys, aborts the signal of processing in flight and
+   * waits for it to return.
+   */
   async shutdown(): Promise<void> {
     this.stopped = true;
+    this.abort.abort(new Error('work queue shut down'));
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.queue.length = 0;
@@ -118,9 +131,9 @@ export class WorkQueue {
     const started = performance.now();
     let retryAfter: number | undefined;
     try {
-      const r = await this.process(key);
+      const r = await this.process(key, this.abort.signal);
       this.failures.delete(key);
-      this.o.observe?.(key, 'success', (performance.now() - started) / 1000);
+      this.o.observe?.(key, 'success', (performance.now() - started) / 1000, undefined, r ?? {});
       retryAfter = r?.requeueAfterMs;
     } catch (e) {
       this.failures.set(key, this.failuresOf(key) + 1);
@@ -129,6 +142,7 @@ export class WorkQueue {
     } finally {
       this.processing.delete(key);
     }
+    if (this.stopped) return;
     if (this.dirty.delete(key)) this.add(key);
     else if (retryAfter !== undefined) this.addAfter(key, retryAfter);
     this.pump();

@@ -107,6 +107,8 @@ export function statefulSet(
           ...(pod.tolerations ? { tolerations: pod.tolerations as unknown as V1Toleration[] } : {}),
           ...(pod.priorityClassName ? { priorityClassName: pod.priorityClassName } : {}),
           enableServiceLinks: false,
+          // The node never calls the Kubernetes API: no service account token in its file system.
+          automountServiceAccountToken: false,
           containers: [
             {
               name: 'node',

@@ -9,6 +9,8 @@ import { LABELS, namesOf, selectorString } from '../model/names.js';
 import type { ObservedPod } from './status.js';
 import type { ObservedVolume } from './storage.js';
 import { notReadyReason, type PodStatusView } from './pod-reason.js';
+import { VOLUME_ANNOTATIONS } from './identity.js';
+import { lastCreateFailure, type CreateFailure, type StatefulSetEventView } from './create-failure.js';
 
 interface Pod extends KubeObj {
   readonly status?: PodStatusView & { readonly hostIP?: string };
@@ -36,6 +38,7 @@ export interface StatefulSetObj extends KubeObj {
   };
   readonly status?: { readonly updateRevision?: string };
 }
+type EventObj = StatefulSetEventView & KubeObj;
 
 /** What a pass observed. */
 export interface World {
@@ -47,6 +50,11 @@ export interface World {
   readonly volumes: readonly ObservedVolume[];
   /** External `host:port` by pod name, for pods whose external Service has an address. */
   readonly externalAddresses: Readonly<Record<string, string>>;
+  /**
+   * Why the StatefulSet controller could not create a missing pod (its newest FailedCreate
+   * event); read only while a pod the StatefulSet should run does not exist.
+   */
+  readonly createFailure?: CreateFailure;
 }
 
 const ordinalOf = (name: string): number => Number(name.slice(name.lastIndexOf('-') + 1));
@@ -92,7 +100,24 @@ export async function observe(client: KubeClient, c: CommitLogCluster, rpcPort: 
       if (host && port?.nodePort) external[pod] = `${host}:${port.nodePort}`;
     }
   }
+  const present = new Set(pods.map((p) => p.name));
+  const missing = Array.from({ length: sts?.spec?.replicas ?? 0 }, (_, i) => names.pod(i)).some((p) => !present.has(p));
+  const createFailure =
+    sts && missing
+      ? lastCreateFailure(
+          (
+            await client.list<EventObj>(
+              RESOURCES.event,
+              ns,
+              undefined,
+              `regarding.kind=StatefulSet,regarding.name=${names.statefulSet},reason=FailedCreate`,
+            )
+          ).items,
+          sts.metadata?.uid,
+        )
+      : undefined;
   return {
+    ...(createFailure ? { createFailure } : {}),
     statefulSet: sts,
     pods,
     externalServiceNames: svcList.items.map((s) => s.metadata?.name ?? ''),
@@ -102,8 +127,19 @@ export async function observe(client: KubeClient, c: CommitLogCluster, rpcPort: 
         name: p.metadata?.name ?? '',
         ...(p.spec?.resources?.requests?.storage !== undefined ? { requested: p.spec.resources.requests.storage } : {}),
         ...(p.status?.capacity?.storage !== undefined ? { capacity: p.status.capacity.storage } : {}),
+        ...volumeIdentity(p),
       })),
     externalAddresses: external,
+  };
+}
+
+/** The identity annotations of a claim (identity.ts). */
+export function volumeIdentity(p: KubeObj): { clusterId?: string; bootstrapped?: boolean } {
+  const a = p.metadata?.annotations ?? {};
+  const id = a[VOLUME_ANNOTATIONS.clusterId];
+  return {
+    ...(id ? { clusterId: id } : {}),
+    ...(a[VOLUME_ANNOTATIONS.bootstrapped] === 'true' ? { bootstrapped: true } : {}),
   };
 }
 

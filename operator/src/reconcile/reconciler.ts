@@ -1,48 +1,48 @@
 /**
  * The reconcile of one CommitLogCluster (controller-runtime's contract): level-triggered —
  * every pass re-reads the world and never trusts the event that caused it; named steps run
- * in order (certificates → config → services → statefulset → membership → status); an object
- * is applied only when its desired form changed since the last apply or the live one drifted
- * (applied.ts), so removed fields go and a pass over an unchanged cluster makes no writes;
- * status is written once, at the end, and only when it changed; a thrown error requeues the
- * key with backoff.
+ * in order (observe → certificates → Raft state → scale decision → apply children → storage
+ * → rollout → membership → status), each a method below; an object is applied only when
+ * its desired form changed since the last apply or the live one drifted (applied.ts), so
+ * removed fields go and a pass over an unchanged cluster makes no writes; status is written
+ * once, at the end, from one typed observation ({@link Gathered}), and only when it changed;
+ * a thrown error requeues the key with backoff. Each pass runs under the queue's AbortSignal:
+ * a shutdown stops it at its next API call, and it writes nothing more (abortable.ts).
  *
- * Bootstrap happens exactly once. The first pass only records a new cluster id and
- * `bootstrapped: false` in status; only when that write has succeeded does a later pass
- * render a node config that allows node 0 to bootstrap. Once the cluster is seen formed (a
- * Ready member, or a leader reported by the Admin service) status records
- * `bootstrapped: true` and the config forbids bootstrap from then on, so a pod that lost its
- * disk can never start a second cluster.
+ * Bootstrap happens exactly once. The first pass only records the cluster id (a new one, or
+ * the one on retained volumes, identity-step.ts) in status; only when that write has
+ * succeeded does a later pass render a node config that allows node 0 to bootstrap. Once the
+ * cluster is seen formed (a Ready member, or a leader reported by the Admin service) status
+ * records `bootstrapped: true` and the config forbids bootstrap from then on, so a pod that
+ * lost its disk can never start a second cluster.
  */
 import { randomUUID } from 'node:crypto';
-import { validateCluster } from '../model/validate.js';
 import type { ResolvedSpec } from '../api/defaults.js';
-import {
-  ANNOTATIONS,
-  API_VERSION,
-  KIND,
-  Phase,
-  type CommitLogCluster,
-  type CommitLogClusterStatus,
-} from '../api/types.js';
-import { gossipKey as newGossipKey } from '../certs/pki.js';
+import { ANNOTATIONS, type CommitLogCluster, type CommitLogClusterStatus } from '../api/types.js';
+import { abortable } from '../kube/abortable.js';
 import type { KubeClient, KubeObj } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../kube/logger.js';
+import type { ClusterMetrics } from '../kube/metrics.js';
 import type { ProcessResult } from '../kube/queue.js';
-import { resourceOf, RESOURCES } from '../kube/resources.js';
-import { desiredObjects, type KubeObject } from '../model/index.js';
+import { RESOURCES } from '../kube/resources.js';
+import { desiredObjects, type DesiredObjects } from '../model/index.js';
 import { Bootstrap, type ModelInputs } from '../model/inputs.js';
-import { LABELS, namesOf, selectorString } from '../model/names.js';
+import { namesOf, selectorString } from '../model/names.js';
+import { validateCluster } from '../model/validate.js';
 import type { AdminMember, NodeAdmin, NodeAdminFactory } from './admin.js';
-import { certificatesStep } from './certificates.js';
-import { applyReason, stamped } from './applied.js';
-import { contains, differences } from './compare.js';
+import { applyAll, applyVolumes, gossipKey, pruneServices, pruneUserSecrets } from './apply.js';
+import { certificatesStep, type CertificatesOutcome } from './certificates.js';
+import { recordIdentity } from './identity-step.js';
+import { identityMismatch } from './identity.js';
 import { hostOf, observe, type World } from './observe.js';
-import { decideRollout } from './rollout.js';
+import { generationOf, newPass, nowIso, step, StepError, writeStatus, type Pass } from './pass.js';
+import { membership, queryMembers, rollout, type Scaling } from './raft-steps.js';
 import { decideScale, type ScaleDecision, type ScaleOverride } from './scale.js';
-import { computeStatus, failedStatus, pausedStatus } from './status.js';
+import { blockedStatus, computeStatus, failedStatus, pausedStatus, type Observation } from './status.js';
 import { planStorage, storageProgress } from './storage.js';
+
+export { StepError } from './pass.js';
 
 /** Dependencies of the reconciler. */
 export interface ReconcilerDeps {
@@ -55,21 +55,36 @@ export interface ReconcilerDeps {
   readonly newClusterId?: () => string;
   /** Requeue delay while the cluster is converging. */
   readonly progressRequeueMs?: number;
+  /** Per-cluster metrics (phase, members, certificate expiry, scale and rollout steps). */
+  readonly metrics?: ClusterMetrics;
 }
 
-/** A step failed; `step` names it for metrics and the Degraded message. */
-export class StepError extends Error {
-  readonly code = 'RECONCILE_STEP_FAILED';
-  constructor(
-    readonly step: string,
-    override readonly cause: unknown,
-  ) {
-    super(`step ${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
-    this.name = 'StepError';
-  }
+/** What one pass of a valid cluster with a recorded id learned and did: its status is computed from this. */
+export interface Gathered {
+  readonly spec: ResolvedSpec;
+  readonly clusterId: string;
+  readonly world: World;
+  readonly certs?: CertificatesOutcome;
+  readonly members?: readonly AdminMember[];
+  readonly adminError?: string;
+  readonly bootstrapped: boolean;
+  /** StatefulSet replicas after this pass. */
+  readonly replicas: number;
+  readonly scaling?: Scaling;
+  readonly rollout?: string;
+  /** Volumes still growing (storage.ts). */
+  readonly storage?: string;
+}
+
+/** What the pass learned from the nodes' Admin service. */
+interface RaftState {
+  readonly members?: readonly AdminMember[];
+  readonly adminError?: string;
+  readonly bootstrapped: boolean;
 }
 
 const ADMIN_BACKOFF_MAX_MS = 5 * 60_000;
+const never = new AbortController().signal;
 
 /** The scale overrides set as annotations on the cluster (see scale.ts). */
 function scaleOverride(c: CommitLogCluster): ScaleOverride {
@@ -78,18 +93,33 @@ function scaleOverride(c: CommitLogCluster): ScaleOverride {
   return { ...(pod ? { forceScaleDown: pod } : {}), allowQuorumLoss: a[ANNOTATIONS.allowQuorumLoss] === 'true' };
 }
 
-/**
- * An Admin error without the parts that change on every attempt (grpc-js appends elapsed
- * times to DEADLINE_EXCEEDED and timestamps to connection errors), so a persisting failure
- * is one unchanged status and one deduplicated event, not a write per pass.
- */
-function stableError(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.replace(/ after [\d.]+m?s\b.*$/s, '').replace(/\s*\(?\d{4}-\d{2}-\d{2}T[\d:.]+Z\)?/g, '');
-}
-
-interface SecretObj extends KubeObj {
-  readonly data?: Readonly<Record<string, string>>;
+/** The input of computeStatus for a pass that got through (or stopped at the certificates). */
+export function observationOf(p: Pass, g: Gathered): Observation {
+  const { c } = p;
+  const tls =
+    g.certs === undefined
+      ? { enabled: false }
+      : g.certs.ok
+        ? { enabled: true, expiry: g.certs.expiry }
+        : { enabled: true, error: g.certs.error };
+  return {
+    generation: generationOf(p),
+    desiredReplicas: g.spec.replicas,
+    statefulSetReplicas: g.replicas,
+    selector: selectorString(c.metadata.name),
+    podName: namesOf(c.metadata.name).pod,
+    pods: g.world.pods,
+    ...(g.members ? { members: g.members } : {}),
+    clusterId: g.clusterId,
+    bootstrapped: g.bootstrapped,
+    tls,
+    external: { type: g.spec.external.type, addresses: g.world.externalAddresses },
+    ...(g.scaling ? { scaling: g.scaling } : {}),
+    ...(g.world.createFailure ? { createFailure: g.world.createFailure } : {}),
+    ...(g.rollout ? { rollout: g.rollout } : {}),
+    ...(g.adminError !== undefined ? { adminError: g.adminError } : {}),
+    ...(g.storage !== undefined ? { storage: g.storage } : {}),
+  };
 }
 
 /** Reconciles CommitLogClusters. */
@@ -106,96 +136,70 @@ export class Reconciler {
     this.progressRequeueMs = d.progressRequeueMs ?? 5_000;
   }
 
-  /** One pass over `namespace/name`. */
-  async reconcile(namespace: string, name: string): Promise<ProcessResult> {
-    const client = this.d.client;
+  /** One pass over `namespace/name`; `signal` (the queue's) cancels it. */
+  async reconcile(namespace: string, name: string, signal: AbortSignal = never): Promise<ProcessResult> {
+    const client = abortable(this.d.client, signal);
     const c = await client.get<CommitLogCluster>(RESOURCES.cluster, namespace, name);
-    if (!c || c.metadata.deletionTimestamp) return {}; // children go with it (owner references)
+    if (!c || c.metadata.deletionTimestamp) {
+      this.d.metrics?.forget(namespace, name);
+      return {}; // children go with it (owner references)
+    }
     const log = this.d.log.child({ cluster: name, namespace, reconcileId: randomUUID().slice(0, 8) });
-    const generation = c.metadata.generation ?? 0;
-    const nowIso = (): string =>
-      this.now()
-        .toISOString()
-        .replace(/\.\d{3}Z$/, 'Z');
-
-    if (c.metadata.annotations?.[ANNOTATIONS.paused] === 'true') {
-      // Paused (Strimzi's pause-reconciliation): no child is read or written; status says so.
-      if (await this.writeStatus(c, pausedStatus(c.status, ANNOTATIONS.paused, generation, nowIso()), log)) {
-        await this.d.events.record(
-          c,
-          'Normal',
-          'ReconciliationPaused',
-          'Pause',
-          `${ANNOTATIONS.paused} is "true": the operator changes nothing`,
-        );
-      }
-      log.info({ annotation: ANNOTATIONS.paused }, 'reconciliation paused');
-      return {};
-    }
-
+    const p = newPass(c, { client, events: this.d.events, log, now: this.now }, signal);
+    if (c.metadata.annotations?.[ANNOTATIONS.paused] === 'true') return this.paused(p);
     const v = validateCluster(c);
-    if (!v.ok) {
-      const sts = await client.get<{ spec?: { replicas?: number } } & KubeObj>(RESOURCES.statefulSet, namespace, name);
-      const status = computeStatus(
-        {
-          generation,
-          desiredReplicas: c.spec.replicas ?? 0,
-          statefulSetReplicas: sts?.spec?.replicas ?? 0,
-          selector: selectorString(name),
-          podName: namesOf(name).pod,
-          pods: [],
-          clusterId: c.status?.clusterId ?? '',
-          bootstrapped: c.status?.bootstrapped ?? false,
-          invalid: v.errors,
-          tls: { enabled: false },
-          external: { type: 'None', addresses: {} },
-        },
-        c.status,
-        nowIso(),
-      );
-      if (await this.writeStatus(c, status, log)) {
-        await this.d.events.record(c, 'Warning', 'InvalidSpec', 'Validate', v.errors.join('; '));
-      }
-      log.warn({ errors: v.errors }, 'invalid spec');
-      return {};
-    }
-    const spec = v.spec;
-
-    // Bootstrap step 1: record the cluster id before any config may allow bootstrap.
-    if (!c.status?.clusterId) {
-      const clusterId = this.newClusterId();
-      await this.writeStatus(
-        c,
-        {
-          ...(c.status ?? {}),
-          observedGeneration: generation,
-          phase: Phase.Bootstrapping,
-          clusterId,
-          bootstrapped: false,
-          selector: selectorString(name),
-          replicas: 0,
-          readyReplicas: 0,
-        },
-        log,
-      );
-      await this.d.events.record(
-        c,
-        'Normal',
-        'ClusterIdRecorded',
-        'Bootstrap',
-        `cluster id ${clusterId} recorded; node ${namesOf(name).pod(0)} may bootstrap once`,
-      );
-      log.info({ clusterId }, 'recorded cluster id');
-      return { requeueAfterMs: 1 };
-    }
-    const clusterId = c.status.clusterId;
-
+    if (!v.ok) return this.invalid(p, v.errors);
+    if (!c.status?.clusterId) return recordIdentity(p, this.newClusterId);
     try {
-      return await this.converge(c, spec, clusterId, log, nowIso);
+      return await this.converge(p, v.spec, c.status.clusterId);
     } catch (e) {
-      if (e instanceof StepError) await this.reportFailure(c, e, nowIso(), log);
+      if (e instanceof StepError && !signal.aborted) await this.reportFailure(p, e);
       throw e;
     }
+  }
+
+  /** Paused (Strimzi's pause-reconciliation): no child is read or written; status says so. */
+  private async paused(p: Pass): Promise<ProcessResult> {
+    if (await writeStatus(p, pausedStatus(p.c.status, ANNOTATIONS.paused, generationOf(p), nowIso(p))))
+      await p.event(
+        'Normal',
+        'ReconciliationPaused',
+        'Pause',
+        `${ANNOTATIONS.paused} is "true": the operator changes nothing`,
+      );
+    p.log.info({ annotation: ANNOTATIONS.paused }, 'reconciliation paused');
+    return {};
+  }
+
+  /** An invalid spec: the exact messages in status and a Warning event, and nothing else. */
+  private async invalid(p: Pass, errors: readonly string[]): Promise<ProcessResult> {
+    const { c } = p;
+    const sts = await p.client.get<KubeObj & { spec?: { replicas?: number } }>(
+      RESOURCES.statefulSet,
+      c.metadata.namespace,
+      c.metadata.name,
+    );
+    const status = computeStatus(
+      {
+        generation: generationOf(p),
+        desiredReplicas: c.spec.replicas ?? 0,
+        statefulSetReplicas: sts?.spec?.replicas ?? 0,
+        selector: selectorString(c.metadata.name),
+        podName: namesOf(c.metadata.name).pod,
+        pods: [],
+        clusterId: c.status?.clusterId ?? '',
+        bootstrapped: c.status?.bootstrapped ?? false,
+        invalid: errors,
+        tls: { enabled: false },
+        external: { type: 'None', addresses: {} },
+      },
+      c.status,
+      nowIso(p),
+    );
+    this.observed(p, status);
+    if (await writeStatus(p, status)) await p.event('Warning', 'InvalidSpec', 'Validate', errors.join('; '));
+    p.log.warn({ errors }, 'invalid spec');
+    return {};
   }
 
   /**
@@ -204,399 +208,248 @@ export class Reconciler {
    * recorder deduplicates repeats). The error still propagates, so the queue retries with
    * backoff; the next successful pass clears both conditions.
    */
-  private async reportFailure(c: CommitLogCluster, e: StepError, now: string, log: Logger): Promise<void> {
+  private async reportFailure(p: Pass, e: StepError): Promise<void> {
     const message = e.cause instanceof Error ? e.cause.message : String(e.cause);
-    log.warn({ step: e.step, err: message }, 'step failed');
+    p.log.warn({ step: e.step, err: message }, 'step failed');
     try {
-      await this.writeStatus(c, failedStatus(c.status, e.step, message, c.metadata.generation ?? 0, now), log);
+      await writeStatus(p, failedStatus(p.c.status, e.step, message, generationOf(p), nowIso(p)));
     } catch (statusError) {
-      log.warn({ err: String(statusError) }, 'could not record the failure in status');
+      p.log.warn({ err: String(statusError) }, 'could not record the failure in status');
     }
-    await this.d.events.record(c, 'Warning', 'ReconcileFailed', e.step, e.message);
+    await p.event('Warning', 'ReconcileFailed', e.step, e.message);
   }
 
-  /** Observe → apply → scale → roll → status, for a valid spec with a recorded cluster id. */
-  private async converge(
-    c: CommitLogCluster,
-    spec: ResolvedSpec,
-    clusterId: string,
-    log: Logger,
-    nowIso: () => string,
-  ): Promise<ProcessResult> {
-    const client = this.d.client;
-    const namespace = c.metadata.namespace;
-    const name = c.metadata.name;
-    const world = await this.step('observe', () => observe(client, c, spec.ports.rpc));
-    const current = world.statefulSet?.spec?.replicas;
-    const podsWithCerts = Math.max(spec.replicas, current ?? 0);
-    const externalHosts = Object.fromEntries(Object.entries(world.externalAddresses).map(([p, a]) => [p, hostOf(a)]));
-
-    const certs = spec.tls.enabled
-      ? await this.step('certificates', () =>
-          certificatesStep(client, c, spec, podsWithCerts, externalHosts, this.now()),
-        )
-      : undefined;
-    if (certs && !certs.ok) {
-      const status = computeStatus(
-        this.observation(c, spec, world, clusterId, undefined, undefined, { enabled: true, error: certs.error }),
-        c.status,
-        nowIso(),
-      );
-      if (await this.writeStatus(c, status, log))
-        await this.d.events.record(c, 'Warning', 'CertificatesFailed', 'IssueCertificates', certs.error);
-      return { requeueAfterMs: 30_000 };
-    }
-
-    const admin = this.openAdmin(c, spec, certs?.ok ? certs.certificates : undefined);
+  /** The named steps, in order, for a valid spec with a recorded cluster id. */
+  private async converge(p: Pass, spec: ResolvedSpec, clusterId: string): Promise<ProcessResult> {
+    const world = await step('observe', () => observe(p.client, p.c, spec.ports.rpc));
+    const mismatch = identityMismatch(world.volumes, clusterId);
+    if (mismatch !== undefined) return this.refuseForeignVolumes(p, mismatch);
+    const certs = await this.certificates(p, spec, world);
+    if (certs && !certs.ok) return this.certificatesFailed(p, { spec, clusterId, world, certs });
+    const admin = this.openAdmin(p, spec, certs);
     try {
-      const { members, error: adminError } = await this.members(admin, world, log);
-      const key = `${namespace}/${name}`;
-      if (adminError !== undefined) {
-        this.adminFailures.set(key, (this.adminFailures.get(key) ?? 0) + 1);
-        await this.d.events.record(c, 'Warning', 'AdminUnreachable', 'QueryMembers', adminError);
-      } else {
-        this.adminFailures.delete(key);
-      }
-      const bootstrapped =
-        (c.status?.bootstrapped ?? false) ||
-        world.pods.some((p) => p.ready) ||
-        (members?.some((m) => m.isLeader) ?? false);
-      const readyPods = new Set(world.pods.filter((p) => p.ready).map((p) => p.name));
-      const decision = decideScale({
-        desired: spec.replicas,
-        current,
-        readyPods: readyPods.size,
-        members,
-        podName: namesOf(name).pod,
-        bootstrapped,
-        isReady: (p) => readyPods.has(p),
-        override: scaleOverride(c),
-      });
-      if (decision.kind === 'wait' && decision.refused === true)
-        await this.d.events.record(c, 'Warning', 'ForceScaleDownRefused', 'Scale', decision.reason);
-      if (decision.kind === 'force-down') {
-        await this.d.events.record(
-          c,
-          'Warning',
-          'ForcedScaleDown',
-          'Scale',
-          `StatefulSet ${name} → ${decision.replicas} replicas without removing ${decision.member} from the Raft configuration (${ANNOTATIONS.forceScaleDown})${decision.quorumLost ? '; quorum may be lost' : ''}`,
-        );
-      }
-      const claimSize = world.statefulSet?.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage;
-      const inputs: ModelInputs = {
-        clusterId,
-        bootstrap: c.status?.bootstrapped === true ? Bootstrap.forbidden : Bootstrap.allowed,
-        statefulSetReplicas: decision.replicas,
-        ...(certs?.ok ? { certificates: certs.certificates } : {}),
-        gossipKey: await this.gossipKey(c),
-        externalAddresses: world.externalAddresses,
-        ...(claimSize !== undefined ? { volumeClaimSize: claimSize } : {}),
-      };
-      const desired = desiredObjects(c, spec, inputs);
-      const changed: string[] = [];
-      await this.step('certificates', () => this.applyAll(desired.secrets, changed, log));
-      await this.step('config', () => this.applyAll(desired.config, changed, log));
-      await this.step('services', async () => {
-        await this.applyAll(desired.services, changed, log);
-        const keep = new Set(desired.services.map((s) => s.metadata?.name));
-        for (const svc of world.externalServiceNames) {
-          if (!keep.has(svc)) {
-            await client.delete(RESOURCES.service, namespace, svc);
-            changed.push(`deleted Service ${svc}`);
-          }
-        }
-        await this.pruneUserSecrets(c, spec, changed);
-      });
-      await this.step('statefulset', () => this.applyAll(desired.statefulSet, changed, log));
-      const storage = planStorage(world.volumes, spec.storage.size);
-      await this.step('storage', () => this.expandVolumes(c, storage.expand, spec.storage.size, changed));
-      const rollout =
-        decision.kind === 'steady'
-          ? await this.step('rollout', () => this.rollout(c, world, admin, members, log))
-          : undefined;
-      const scaled = await this.step('membership', () => this.membership(decision, admin, members, log));
-      const scaling =
-        scaled?.waiting !== undefined && adminError !== undefined
-          ? { ...scaled, waiting: `${scaled.waiting}: ${adminError}` }
-          : scaled;
-      // Scale-down: shrink in the same pass as the removal committed, not one requeue later.
-      // The "removed, don't re-add" memory of the nodes ends when the pod leaves gossip, so
-      // the window in which the removed member is alive must be as short as possible.
-      let replicasNow = decision.replicas;
-      if (decision.kind === 'remove-member' && scaling?.removed === true) {
-        replicasNow = decision.replicas - 1;
-        const shrunk = desiredObjects(c, spec, { ...inputs, statefulSetReplicas: replicasNow });
-        await this.step('statefulset', () => this.applyAll(shrunk.statefulSet, changed, log));
-      }
-      if (changed.length > 0) {
-        await this.d.events.record(c, 'Normal', 'Applied', 'Reconcile', changed.join(', '));
-        log.info({ changed }, 'applied');
-      }
-      if (decision.kind === 'up' || decision.kind === 'down') {
-        await this.d.events.record(
-          c,
-          'Normal',
-          decision.kind === 'up' ? 'ScalingUp' : 'ScalingDown',
-          'Scale',
-          `StatefulSet ${name} → ${decision.replicas} replicas (target ${spec.replicas})`,
-        );
-      }
-
-      const obs = this.observation(
-        c,
+      const raft = await this.raftState(p, admin, world);
+      const decision = await this.decide(p, spec, world, raft);
+      const inputs = await this.modelInputs(p, clusterId, world, decision, certs);
+      await this.applyChildren(p, spec, world, desiredObjects(p.c, spec, inputs));
+      const storagePlan = planStorage(world.volumes, spec.storage.size);
+      await step('storage', () =>
+        applyVolumes(p, world.volumes, storagePlan.expand, spec.storage.size, {
+          clusterId,
+          bootstrapped: raft.bootstrapped,
+        }),
+      );
+      const rolled =
+        decision.kind === 'steady' ? await step('rollout', () => rollout(p, world, admin, raft.members)) : undefined;
+      if (rolled?.restarted !== undefined) this.d.metrics?.rolloutRestart(p.c.metadata.namespace, p.c.metadata.name);
+      const scaling = await this.membershipStep(p, decision, admin, raft);
+      const replicas = await this.shrinkAfterRemoval(p, spec, inputs, decision, scaling);
+      await this.announce(p, spec, world, decision);
+      const storage = storageProgress(storagePlan, spec.storage.size);
+      const gathered: Gathered = {
         spec,
-        { ...world },
         clusterId,
-        members,
-        scaling,
-        { enabled: spec.tls.enabled, ...(certs?.ok ? { expiry: certs.expiry } : {}) },
-        replicasNow,
-        bootstrapped,
-      );
-      const growing = storageProgress(storage, spec.storage.size);
-      const status = computeStatus(
-        {
-          ...obs,
-          ...(rollout ? { rollout } : {}),
-          ...(adminError !== undefined ? { adminError } : {}),
-          ...(growing !== undefined ? { storage: growing } : {}),
-        },
-        c.status,
-        nowIso(),
-      );
-      await this.step('status', () => this.writeStatus(c, status, log));
-      // Admin unreachable: retry with exponential backoff (to 5 minutes), not every few seconds.
-      const failures = this.adminFailures.get(key) ?? 0;
-      if (failures > 0)
-        return { requeueAfterMs: Math.min(ADMIN_BACKOFF_MAX_MS, this.progressRequeueMs * 2 ** (failures - 1)) };
+        world,
+        ...(certs ? { certs } : {}),
+        ...raft,
+        replicas,
+        ...(scaling ? { scaling } : {}),
+        ...(rolled !== undefined ? { rollout: rolled.message } : {}),
+        ...(storage !== undefined ? { storage } : {}),
+      };
+      const status = computeStatus(observationOf(p, gathered), p.c.status, nowIso(p));
+      this.observed(p, status);
+      await step('status', () => writeStatus(p, status));
       const converging =
         decision.kind !== 'steady' ||
-        rollout !== undefined ||
-        growing !== undefined ||
+        rolled !== undefined ||
+        storage !== undefined ||
         status.readyReplicas !== spec.replicas;
-      return converging ? { requeueAfterMs: this.progressRequeueMs } : {};
+      return this.requeue(p, converging);
     } finally {
       admin?.close();
     }
   }
 
-  private async step<T>(name: string, f: () => Promise<T>): Promise<T> {
-    try {
-      return await f();
-    } catch (e) {
-      throw e instanceof StepError ? e : new StepError(name, e);
-    }
+  /** A claim holds another cluster's Raft log: starting pods over it would crash-loop them (or worse). */
+  private async refuseForeignVolumes(p: Pass, mismatch: string): Promise<ProcessResult> {
+    if (await writeStatus(p, blockedStatus(p.c.status, 'ClusterIdMismatch', mismatch, generationOf(p), nowIso(p))))
+      await p.event('Warning', 'ClusterIdMismatch', 'Observe', mismatch);
+    return { requeueAfterMs: 60_000 };
   }
 
-  private observation(
-    c: CommitLogCluster,
-    spec: ResolvedSpec,
-    world: World,
-    clusterId: string,
-    members: readonly AdminMember[] | undefined,
-    scaling: { direction: 'up' | 'down'; waiting?: string } | undefined,
-    tls: { enabled: boolean; expiry?: string; error?: string },
-    stsReplicas?: number,
-    bootstrapped?: boolean,
-  ) {
-    return {
-      generation: c.metadata.generation ?? 0,
-      desiredReplicas: spec.replicas,
-      statefulSetReplicas: stsReplicas ?? world.statefulSet?.spec?.replicas ?? 0,
-      selector: selectorString(c.metadata.name),
-      podName: namesOf(c.metadata.name).pod,
-      pods: world.pods,
-      ...(members ? { members } : {}),
-      clusterId,
-      bootstrapped: bootstrapped ?? c.status?.bootstrapped ?? false,
-      tls,
-      external: { type: spec.external.type, addresses: world.externalAddresses },
-      ...(scaling ? { scaling } : {}),
+  /** Step certificates: keep or issue the CA and leaf certificates (undefined when TLS is off). */
+  private async certificates(p: Pass, spec: ResolvedSpec, world: World): Promise<CertificatesOutcome | undefined> {
+    if (!spec.tls.enabled) return undefined;
+    const podsWithCerts = Math.max(spec.replicas, world.statefulSet?.spec?.replicas ?? 0);
+    const externalHosts = Object.fromEntries(
+      Object.entries(world.externalAddresses).map(([pod, a]) => [pod, hostOf(a)]),
+    );
+    return step('certificates', () => certificatesStep(p.client, p.c, spec, podsWithCerts, externalHosts, p.now()));
+  }
+
+  /** Certificates could not be issued (e.g. a user CA Secret is missing): say so, retry later. */
+  private async certificatesFailed(
+    p: Pass,
+    g: Pick<Gathered, 'spec' | 'clusterId' | 'world'> & { certs: CertificatesOutcome & { ok: false } },
+  ): Promise<ProcessResult> {
+    const gathered: Gathered = {
+      ...g,
+      bootstrapped: p.c.status?.bootstrapped ?? false,
+      replicas: g.world.statefulSet?.spec?.replicas ?? 0,
     };
+    const status = computeStatus(observationOf(p, gathered), p.c.status, nowIso(p));
+    this.observed(p, status);
+    if (await writeStatus(p, status))
+      await p.event('Warning', 'CertificatesFailed', 'IssueCertificates', g.certs.error);
+    return { requeueAfterMs: 30_000 };
   }
 
-  private openAdmin(
-    c: CommitLogCluster,
-    spec: ResolvedSpec,
-    certs: ModelInputs['certificates'],
-  ): NodeAdmin | undefined {
+  private openAdmin(p: Pass, spec: ResolvedSpec, certs: CertificatesOutcome | undefined): NodeAdmin | undefined {
     if (!this.d.admin) return undefined;
+    const c = certs?.ok ? certs.certificates : undefined;
     return this.d.admin({
-      namespace: c.metadata.namespace,
-      headlessService: namesOf(c.metadata.name).headlessService,
+      namespace: p.c.metadata.namespace,
+      headlessService: namesOf(p.c.metadata.name).headlessService,
       rpcPort: spec.ports.rpc,
-      ...(certs
-        ? { tls: { caPem: certs.caCertPem, certPem: certs.operator.certPem, keyPem: certs.operator.keyPem } }
-        : {}),
+      ...(c ? { tls: { caPem: c.caCertPem, certPem: c.operator.certPem, keyPem: c.operator.keyPem } } : {}),
     });
   }
 
-  /**
-   * The Raft configuration, asked of ready pods in turn; undefined when none answers, with
-   * `error` (each pod's error) when some ready pod was asked and none answered.
-   */
-  private async members(
-    admin: NodeAdmin | undefined,
-    world: World,
-    log: Logger,
-  ): Promise<{ members?: readonly AdminMember[]; error?: string }> {
-    if (!admin) return {};
-    const errors: string[] = [];
-    for (const p of world.pods.filter((x) => x.ready)) {
-      try {
-        return { members: await admin.members(p.name) };
-      } catch (e) {
-        log.debug({ pod: p.name, err: String(e) }, 'admin members failed');
-        errors.push(`${p.name}: ${stableError(e)}`);
-      }
+  /** Step Raft state: the configuration from the Admin service, and whether the cluster ever formed. */
+  private async raftState(p: Pass, admin: NodeAdmin | undefined, world: World): Promise<RaftState> {
+    const { members, error } = await queryMembers(p, admin, world);
+    const key = `${p.c.metadata.namespace}/${p.c.metadata.name}`;
+    if (error !== undefined) {
+      this.adminFailures.set(key, (this.adminFailures.get(key) ?? 0) + 1);
+      await p.event('Warning', 'AdminUnreachable', 'QueryMembers', error);
+    } else {
+      this.adminFailures.delete(key);
     }
-    return errors.length > 0 ? { error: `Admin service unreachable (${errors.join('; ')})` } : {};
+    const bootstrapped =
+      (p.c.status?.bootstrapped ?? false) ||
+      world.pods.some((x) => x.ready) ||
+      (members?.some((m) => m.isLeader) ?? false);
+    return { ...(members ? { members } : {}), ...(error !== undefined ? { adminError: error } : {}), bootstrapped };
   }
 
-  private async membership(
+  /** Step scale decision (scale.ts), with the events of a refused or forced step. */
+  private async decide(p: Pass, spec: ResolvedSpec, world: World, raft: RaftState): Promise<ScaleDecision> {
+    const name = p.c.metadata.name;
+    const readyPods = new Set(world.pods.filter((x) => x.ready).map((x) => x.name));
+    const decision = decideScale({
+      desired: spec.replicas,
+      current: world.statefulSet?.spec?.replicas,
+      readyPods: readyPods.size,
+      members: raft.members,
+      podName: namesOf(name).pod,
+      bootstrapped: raft.bootstrapped,
+      isReady: (pod) => readyPods.has(pod),
+      override: scaleOverride(p.c),
+    });
+    if (decision.kind === 'wait' && decision.refused === true)
+      await p.event('Warning', 'ForceScaleDownRefused', 'Scale', decision.reason);
+    if (decision.kind === 'force-down')
+      await p.event(
+        'Warning',
+        'ForcedScaleDown',
+        'Scale',
+        `StatefulSet ${name} → ${decision.replicas} replicas without removing ${decision.member} from the Raft configuration (${ANNOTATIONS.forceScaleDown})${decision.quorumLost ? '; quorum may be lost' : ''}`,
+      );
+    return decision;
+  }
+
+  private async modelInputs(
+    p: Pass,
+    clusterId: string,
+    world: World,
+    decision: ScaleDecision,
+    certs: CertificatesOutcome | undefined,
+  ): Promise<ModelInputs> {
+    const claimSize = world.statefulSet?.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage;
+    return {
+      clusterId,
+      bootstrap: p.c.status?.bootstrapped === true ? Bootstrap.forbidden : Bootstrap.allowed,
+      statefulSetReplicas: decision.replicas,
+      ...(certs?.ok ? { certificates: certs.certificates } : {}),
+      gossipKey: await gossipKey(p),
+      externalAddresses: world.externalAddresses,
+      ...(claimSize !== undefined ? { volumeClaimSize: claimSize } : {}),
+    };
+  }
+
+  /** Steps certificates → config → services (and pruning) → statefulset: apply what changed. */
+  private async applyChildren(p: Pass, spec: ResolvedSpec, world: World, desired: DesiredObjects): Promise<void> {
+    await step('certificates', () => applyAll(p, desired.secrets));
+    await step('config', () => applyAll(p, desired.config));
+    await step('services', async () => {
+      await applyAll(p, desired.services);
+      await pruneServices(p, world.externalServiceNames, desired.services);
+      await pruneUserSecrets(p, spec);
+    });
+    await step('statefulset', () => applyAll(p, desired.statefulSet));
+  }
+
+  /** Step membership: the Raft side of the scale decision; the Admin error says why it waits. */
+  private async membershipStep(
+    p: Pass,
     decision: ScaleDecision,
     admin: NodeAdmin | undefined,
-    members: readonly AdminMember[] | undefined,
-    log: Logger,
-  ): Promise<{ direction: 'up' | 'down'; waiting?: string; removed?: boolean } | undefined> {
-    switch (decision.kind) {
-      case 'create':
-      case 'steady':
-        return undefined;
-      case 'up':
-        return { direction: 'up' };
-      case 'down':
-      case 'force-down':
-        return { direction: 'down' };
-      case 'wait':
-        return { direction: decision.direction, waiting: decision.reason };
-      case 'remove-member': {
-        let leader = members?.find((m) => m.isLeader)?.id;
-        if (!admin || !leader)
-          return { direction: 'down', waiting: `no Raft leader to remove ${decision.member} through` }; // decideScale checked both
-        if (leader === decision.member) {
-          leader = await admin.transferLeadership(leader);
-          log.info({ from: decision.member, to: leader }, 'transferred leadership before removal');
-        }
-        // RemoveMember resolves once the new configuration has committed (admin.proto).
-        await admin.removeMember(leader, decision.member);
-        log.info({ member: decision.member }, 'removed Raft member');
-        return { direction: 'down', removed: true };
-      }
-    }
-  }
-
-  /** Restarts at most one outdated pod (OnDelete update strategy); returns what it did or awaits. */
-  private async rollout(
-    c: CommitLogCluster,
-    world: World,
-    admin: NodeAdmin | undefined,
-    members: readonly AdminMember[] | undefined,
-    log: Logger,
-  ): Promise<string | undefined> {
-    const d = decideRollout(world.pods, world.statefulSet?.status?.updateRevision, members);
-    if (d.kind === 'none') return undefined;
-    if (d.kind === 'wait') return d.reason;
-    if (d.transferLeadershipFirst && admin) {
-      const to = await admin.transferLeadership(d.pod);
-      log.info({ from: d.pod, to }, 'transferred leadership before restarting the leader');
-    }
-    await this.d.client.delete(RESOURCES.pod, c.metadata.namespace, d.pod);
-    await this.d.events.record(
-      c,
-      'Normal',
-      'RollingUpdate',
-      'RestartPod',
-      `restarted ${d.pod} onto the new pod template`,
-    );
-    return `rolling update: restarted ${d.pod}`;
+    raft: RaftState,
+  ): Promise<Scaling | undefined> {
+    const scaled = await step('membership', () => membership(p, decision, admin, raft.members));
+    return scaled?.waiting !== undefined && raft.adminError !== undefined
+      ? { ...scaled, waiting: `${scaled.waiting}: ${raft.adminError}` }
+      : scaled;
   }
 
   /**
-   * Applies (server-side) each object whose desired form changed since the operator last
-   * applied it, or whose live form drifted from it (see applied.ts); skips the rest.
+   * Scale-down: shrink in the same pass as the removal committed, not one requeue later. The
+   * "removed, don't re-add" memory of the nodes ends when the pod leaves gossip, so the window
+   * in which the removed member is alive must be as short as possible. Returns the replicas now.
    */
-  private async applyAll(objs: readonly KubeObject[], changed: string[], log: Logger): Promise<void> {
-    for (const o of objs) {
-      const res = resourceOf(o.apiVersion, o.kind);
-      if (!res) throw new Error(`model produced an object of unknown kind ${o.apiVersion ?? '?'}/${o.kind ?? '?'}`);
-      const live = await this.d.client.get(res, o.metadata?.namespace, o.metadata?.name ?? '');
-      const reason = applyReason(live, o);
-      if (reason === undefined) continue;
-      const diff = reason === 'drifted' && live ? differences(live, o) : [reason];
-      log.debug({ kind: o.kind, name: o.metadata?.name, reason, diff: diff.slice(0, 10) }, 'apply');
-      await this.d.client.apply(res, stamped(o) as KubeObj);
-      changed.push(`${live ? 'updated' : 'created'} ${o.kind ?? ''} ${o.metadata?.name ?? ''}`);
+  private async shrinkAfterRemoval(
+    p: Pass,
+    spec: ResolvedSpec,
+    inputs: ModelInputs,
+    decision: ScaleDecision,
+    scaling: Scaling | undefined,
+  ): Promise<number> {
+    if (decision.kind !== 'remove-member' || scaling?.removed !== true) return decision.replicas;
+    this.d.metrics?.scaleStep(p.c.metadata.namespace, p.c.metadata.name, 'remove-member');
+    const replicas = decision.replicas - 1;
+    const shrunk = desiredObjects(p.c, spec, { ...inputs, statefulSetReplicas: replicas });
+    await step('statefulset', () => applyAll(p, shrunk.statefulSet));
+    return replicas;
+  }
+
+  /** The events of the pass: what it changed, a pod the StatefulSet could not create, a scale step. */
+  private async announce(p: Pass, spec: ResolvedSpec, world: World, decision: ScaleDecision): Promise<void> {
+    if (world.createFailure) await p.event('Warning', 'FailedCreate', 'CreatePod', world.createFailure.message);
+    if (p.changed.length > 0) {
+      await p.event('Normal', 'Applied', 'Reconcile', p.changed.join(', '));
+      p.log.info({ changed: p.changed }, 'applied');
     }
+    if (decision.kind === 'up' || decision.kind === 'down' || decision.kind === 'force-down')
+      this.d.metrics?.scaleStep(p.c.metadata.namespace, p.c.metadata.name, decision.kind);
+    if (decision.kind === 'up' || decision.kind === 'down')
+      await p.event(
+        'Normal',
+        decision.kind === 'up' ? 'ScalingUp' : 'ScalingDown',
+        'Scale',
+        `StatefulSet ${p.c.metadata.name} → ${decision.replicas} replicas (target ${spec.replicas})`,
+      );
   }
 
-  /** Raises the storage request of each named PVC to `size` (server-side apply of that one field). */
-  private async expandVolumes(
-    c: CommitLogCluster,
-    claims: readonly string[],
-    size: string,
-    changed: string[],
-  ): Promise<void> {
-    for (const name of claims) {
-      await this.d.client.apply(RESOURCES.pvc, {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: { name, namespace: c.metadata.namespace },
-        spec: { resources: { requests: { storage: size } } },
-      } as KubeObj);
-      changed.push(`expanded PersistentVolumeClaim ${name} to ${size}`);
-    }
+  private observed(p: Pass, status: CommitLogClusterStatus): void {
+    this.d.metrics?.observeStatus(p.c.metadata.namespace, p.c.metadata.name, status);
   }
 
-  /** Deletes client certificate Secrets of users no longer in the ACL. */
-  private async pruneUserSecrets(c: CommitLogCluster, spec: ResolvedSpec, changed: string[]): Promise<void> {
-    const n = c.metadata.name;
-    const list = await this.d.client.list<SecretObj>(
-      RESOURCES.secret,
-      c.metadata.namespace,
-      `${LABELS.instance}=${n},${LABELS.component}=client-tls`,
-    );
-    const keep = new Set(spec.tls.enabled ? spec.acl.users.map((u) => namesOf(n).userSecret(u.name)) : []);
-    for (const s of list.items) {
-      const sName = s.metadata?.name ?? '';
-      if (!keep.has(sName)) {
-        await this.d.client.delete(RESOURCES.secret, c.metadata.namespace, sName);
-        changed.push(`deleted Secret ${sName}`);
-      }
-    }
-  }
-
-  private async gossipKey(c: CommitLogCluster): Promise<string> {
-    const s = await this.d.client.get<SecretObj>(
-      RESOURCES.secret,
-      c.metadata.namespace,
-      namesOf(c.metadata.name).gossipSecret,
-    );
-    const k = s?.data?.key;
-    return k ? Buffer.from(k, 'base64').toString('utf8') : newGossipKey();
-  }
-
-  /**
-   * Writes status through the subresource when it differs; returns whether it wrote. The
-   * paths that differ are logged (debug), so a write over an unchanged cluster says why.
-   */
-  private async writeStatus(c: CommitLogCluster, status: CommitLogClusterStatus, log: Logger): Promise<boolean> {
-    if (c.status && contains(c.status, status) && contains(status, c.status)) return false;
-    const diff = c.status
-      ? [...new Set([...differences(c.status, status), ...differences(status, c.status)])]
-      : ['(new)'];
-    log.debug({ diff: diff.slice(0, 20) }, 'status changed');
-    await this.d.client.apply(
-      RESOURCES.cluster,
-      {
-        apiVersion: API_VERSION,
-        kind: KIND,
-        metadata: { name: c.metadata.name, namespace: c.metadata.namespace },
-        status,
-      },
-      'status',
-    );
-    return true;
+  /** When to look again: Admin unreachable backs off exponentially (to 5 minutes); converging polls. */
+  private requeue(p: Pass, converging: boolean): ProcessResult {
+    const failures = this.adminFailures.get(`${p.c.metadata.namespace}/${p.c.metadata.name}`) ?? 0;
+    if (failures > 0)
+      return { requeueAfterMs: Math.min(ADMIN_BACKOFF_MAX_MS, this.progressRequeueMs * 2 ** (failures - 1)) };
+    return converging ? { requeueAfterMs: this.progressRequeueMs } : {};
   }
 }

@@ -6,6 +6,7 @@
  */
 import { ConditionType, Phase, type CommitLogClusterStatus, type Condition, type MemberStatus } from '../api/types.js';
 import type { AdminMember } from './admin.js';
+import type { CreateFailure } from './create-failure.js';
 
 /** A condition before timestamps and generation are filled in. */
 export interface ConditionInput {
@@ -70,6 +71,8 @@ export interface Observation {
   readonly storage?: string;
   /** Every ready pod's Admin service failed to answer (the gRPC errors). */
   readonly adminError?: string;
+  /** The StatefulSet controller could not create a missing pod (create-failure.ts). */
+  readonly createFailure?: CreateFailure;
 }
 
 const quorum = (n: number): number => Math.floor(n / 2) + 1;
@@ -103,7 +106,8 @@ function whyNotReady(o: Observation): string {
   const byName = new Map(o.pods.map((p) => [p.name, p]));
   const reasons = Array.from({ length: o.statefulSetReplicas }, (_, i) => o.podName(i)).flatMap((n) => {
     const p = byName.get(n);
-    if (!p) return [`${n}: no pod`];
+    const failed = o.createFailure && (o.createFailure.pod ?? n) === n ? o.createFailure : undefined;
+    if (!p) return [failed ? `${n}: FailedCreate: ${failed.message}` : `${n}: no pod`];
     return p.ready ? [] : [`${n}: ${p.notReady ?? 'not ready'}`];
   });
   if (reasons.length === 0) return '';
@@ -118,11 +122,28 @@ function readyMessage(ready: number, running: number, want: number): string {
 }
 
 /**
- * The status after a failed step: the previous status with Ready=False and Degraded=True,
- * reason `ReconcileFailed`, naming the step and the API server's message; every other
- * condition is kept as it was (with the generation it described), nothing is recomputed
- * from values this pass did not observe. The next successful pass replaces both.
+ * The status when the pass stopped before changing anything: the previous status with
+ * Ready=False and Degraded=True, both with `reason` and `message`; every other condition is
+ * kept as it was (with the generation it described), nothing is recomputed from values this
+ * pass did not observe. The next pass that gets through replaces both.
  */
+export function blockedStatus(
+  previous: CommitLogClusterStatus | undefined,
+  reason: string,
+  message: string,
+  generation: number,
+  now: string,
+): CommitLogClusterStatus {
+  const blocked: ConditionInput[] = [
+    { type: ConditionType.Ready, status: 'False', reason, message },
+    { type: ConditionType.Degraded, status: 'True', reason, message },
+  ];
+  const merged = mergeConditions(previous?.conditions, blocked, generation, now);
+  const kept = (previous?.conditions ?? []).filter((p) => !blocked.some((f) => f.type === p.type));
+  return { ...(previous ?? {}), conditions: [...merged, ...kept] };
+}
+
+/** The status after a failed step: {@link blockedStatus} with reason `ReconcileFailed`, naming the step. */
 export function failedStatus(
   previous: CommitLogClusterStatus | undefined,
   step: string,
@@ -130,14 +151,7 @@ export function failedStatus(
   generation: number,
   now: string,
 ): CommitLogClusterStatus {
-  const note = `step ${step} failed: ${message}`;
-  const failed: ConditionInput[] = [
-    { type: ConditionType.Ready, status: 'False', reason: 'ReconcileFailed', message: note },
-    { type: ConditionType.Degraded, status: 'True', reason: 'ReconcileFailed', message: note },
-  ];
-  const merged = mergeConditions(previous?.conditions, failed, generation, now);
-  const kept = (previous?.conditions ?? []).filter((p) => !failed.some((f) => f.type === p.type));
-  return { ...(previous ?? {}), conditions: [...merged, ...kept] };
+  return blockedStatus(previous, 'ReconcileFailed', `step ${step} failed: ${message}`, generation, now);
 }
 
 /**
@@ -194,7 +208,7 @@ export function computeStatus(
       c(
         ConditionType.Ready,
         allReady,
-        allReady ? 'AllMembersReady' : 'MembersNotReady',
+        allReady ? 'AllMembersReady' : o.createFailure ? 'FailedCreate' : 'MembersNotReady',
         `${readyMessage(ready, o.statefulSetReplicas, want)}${whyNotReady(o)}`,
       );
     const available = o.statefulSetReplicas > 0 && ready >= quorum(o.statefulSetReplicas);
@@ -230,6 +244,7 @@ export function computeStatus(
     }
     const degraded = o.bootstrapped && ready < o.statefulSetReplicas;
     if (o.adminError !== undefined) c(ConditionType.Degraded, true, 'AdminUnreachable', o.adminError);
+    else if (o.createFailure) c(ConditionType.Degraded, true, 'FailedCreate', o.createFailure.message);
     else {
       c(
         ConditionType.Degraded,

@@ -9,9 +9,10 @@
  * size and are expanded on the next pass.
  */
 import { parseQuantity } from '../model/quantity.js';
+import type { VolumeIdentity } from './identity.js';
 
-/** One observed PersistentVolumeClaim of the cluster. */
-export interface ObservedVolume {
+/** One observed PersistentVolumeClaim of the cluster (with the identity of its data, identity.ts). */
+export interface ObservedVolume extends VolumeIdentity {
   readonly name: string;
   /** spec.resources.requests.storage */
   readonly requested?: string;

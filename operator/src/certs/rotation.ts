@@ -1,0 +1,121 @@
+/**
+ * Phased CA rotation (Strimzi's model), as a pure state machine. Replacing the CA in one step
+ * breaks mutual TLS: peers pick Secrets up at different times, and a node still presenting a
+ * leaf of the old CA is refused by a node that trusts only the new one. So a rotation goes
+ * through three phases, each entered only when the previous one has reached every node and
+ * every member is Ready (so no phase ever costs quorum):
+ *
+ * 1. `TrustBoth`: the trust bundle (`ca.crt` of every Secret) holds the old and the new CA;
+ *    leaves are still issued by the old CA. Nothing presented changes, trust widens.
+ * 2. `ReissueLeaves`: leaves (servers, operator, users) are re-issued by the new CA; both CAs
+ *    are still trusted, so old and new leaves interoperate while pods pick them up.
+ * 3. `DropOld`: every leaf chains to the new CA; the bundle shrinks to the new CA alone.
+ *    Then the rotation is over (`Idle`).
+ *
+ * The phase and both fingerprints live in the cluster's status, so a rotation survives an
+ * operator restart; the reconcile supplies the facts (what the Secrets hold, what the pods
+ * picked up), this decides what the Secrets must hold next. No I/O, no clock.
+ */
+
+/** The phases of a rotation; `Idle` = no rotation in progress. */
+export const RotationPhase = {
+  Idle: 'Idle',
+  TrustBoth: 'TrustBoth',
+  ReissueLeaves: 'ReissueLeaves',
+  DropOld: 'DropOld',
+} as const;
+/** One of {@link RotationPhase}. */
+export type RotationPhase = (typeof RotationPhase)[keyof typeof RotationPhase];
+
+/** The persisted state of a rotation (status.caRotation). CAs are named by fingerprint. */
+export interface RotationState {
+  readonly phase: RotationPhase;
+  /** The CA leaves are issued by when no rotation runs, and the old one during a rotation. */
+  readonly current: string;
+  /** The CA being rotated to; absent when `Idle`. */
+  readonly next?: string;
+}
+
+/** What the reconcile observed this pass. */
+export interface RotationFacts {
+  /** A new CA is wanted: the current one is near expiry, a user CA Secret changed, or the force annotation is set. Its fingerprint. */
+  readonly wanted?: string;
+  /** Every node pod runs with (has reloaded) the trust bundle of the current phase. */
+  readonly bundleEverywhere: boolean;
+  /** Every leaf certificate (server, operator, user Secrets) chains to `next`. */
+  readonly leavesOnNext: boolean;
+  /** Every member the StatefulSet should run is Ready. */
+  readonly allReady: boolean;
+}
+
+/** What the Secrets must hold this pass. */
+export interface RotationPlan {
+  readonly state: RotationState;
+  /** The CAs in every `ca.crt` (the trust bundle), oldest first. */
+  readonly trust: readonly string[];
+  /** The CA new leaves are issued by. */
+  readonly issuer: string;
+  /** Re-issue every leaf not issued by `issuer` (phase ReissueLeaves). */
+  readonly reissueLeaves: boolean;
+  /** Why the rotation does not advance this pass, if it is waiting. */
+  readonly waiting?: string;
+}
+
+const plan = (state: RotationState, waiting?: string): RotationPlan => {
+  const { phase, current, next } = state;
+  const both = next !== undefined ? [current, next] : [current];
+  switch (phase) {
+    case RotationPhase.Idle:
+      return { state, trust: [current], issuer: current, reissueLeaves: false };
+    case RotationPhase.TrustBoth:
+      return { state, trust: both, issuer: current, reissueLeaves: false, ...(waiting ? { waiting } : {}) };
+    case RotationPhase.ReissueLeaves:
+      return { state, trust: both, issuer: next ?? current, reissueLeaves: true, ...(waiting ? { waiting } : {}) };
+    case RotationPhase.DropOld:
+      return {
+        state,
+        trust: [next ?? current],
+        issuer: next ?? current,
+        reissueLeaves: false,
+        ...(waiting ? { waiting } : {}),
+      };
+  }
+};
+
+/**
+ * The next step of a rotation from `state` and this pass's `facts`: at most one phase per
+ * pass, and only when the previous phase has reached every pod and every member is Ready.
+ */
+export function nextRotation(state: RotationState, facts: RotationFacts): RotationPlan {
+  const settled = facts.bundleEverywhere && facts.allReady;
+  switch (state.phase) {
+    case RotationPhase.Idle:
+      if (facts.wanted === undefined || facts.wanted === state.current) return plan(state);
+      return plan(
+        { phase: RotationPhase.TrustBoth, current: state.current, next: facts.wanted },
+        'waiting for every node to trust both CAs',
+      );
+    case RotationPhase.TrustBoth:
+      if (!settled) return plan(state, 'waiting for every node to trust both CAs');
+      return plan(
+        { ...state, phase: RotationPhase.ReissueLeaves },
+        'waiting for every leaf to be re-issued by the new CA',
+      );
+    case RotationPhase.ReissueLeaves:
+      if (!facts.leavesOnNext || !settled)
+        return plan(state, 'waiting for every leaf to be re-issued by the new CA and picked up');
+      return plan({ ...state, phase: RotationPhase.DropOld }, 'waiting for every node to drop the old CA');
+    case RotationPhase.DropOld:
+      if (!settled) return plan(state, 'waiting for every node to drop the old CA');
+      return plan({ phase: RotationPhase.Idle, current: state.next ?? state.current });
+  }
+}
+
+/**
+ * Whether a node presenting a leaf issued by `presented` is accepted by a node trusting
+ * `trust`: the invariant every phase keeps for any pair of pods, one on the previous plan
+ * and one on the next (they pick Secrets up at different times).
+ */
+export function accepts(trust: readonly string[], presented: string): boolean {
+  return trust.includes(presented);
+}
