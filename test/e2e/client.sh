@@ -5,11 +5,11 @@
 PF_PIDS=()
 declare -A ADDRS=()
 
-# fetch_client_certs <dir>: the root user's client certificate from Secret <cluster>-user-root.
+# fetch_client_certs <dir> [user]: a user's client certificate (default root) from Secret <cluster>-user-<user>.
 fetch_client_certs() {
-  local dir=$1 key
+  local dir=$1 user=${2:-root} key
   for key in ca.crt tls.crt tls.key; do
-    kubectl -n "$NS" get secret "${CLUSTER_NAME}-user-root" -o "jsonpath={.data.${key//./\\.}}" | base64 -d >"$dir/$key"
+    kubectl -n "$NS" get secret "${CLUSTER_NAME}-user-$user" -o "jsonpath={.data.${key//./\\.}}" | base64 -d >"$dir/$key"
   done
 }
 
