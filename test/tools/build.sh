@@ -27,6 +27,11 @@
 # made promtool too heavy. Measured: 361 s cold (nice 10, 2 shared cores, load ~8,
 # 2026-12-02), 52 MB; static scrape configs need no discovery plugin.
 #
+# `prometheus-operator-crds` is not a binary: the PodMonitor and ServiceMonitor CRDs of the
+# Prometheus operator (module github.com/prometheus-operator/prometheus-operator, pinned
+# below), fetched through the Go module proxy (`go mod download`) and copied to
+# <dir>/prometheus-operator-crds/ for the chart's monitoring test.
+#
 # Usage: bash test/tools/build.sh [--print-dir] [name…]   (default: grpcurl grpc_health_probe promlint)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -63,6 +68,22 @@ stamp_of() { # mod pkg tags — the Go version, the package (with its tags, if a
 exec 9>"$dir/.build.lock"
 if ! flock -n 9; then say "another build holds $dir/.build.lock; waiting for it"; flock 9; fi
 
+PROMETHEUS_OPERATOR=github.com/prometheus-operator/prometheus-operator@v0.85.0
+crds_dir="$dir/prometheus-operator-crds"
+for i in "${!wanted[@]}"; do
+  [ "${wanted[$i]}" = prometheus-operator-crds ] || continue
+  unset 'wanted[i]'
+  if [ "$(cat "$crds_dir/.stamp" 2>/dev/null)" != "$PROMETHEUS_OPERATOR" ]; then
+    say "fetching the PodMonitor and ServiceMonitor CRDs of $PROMETHEUS_OPERATOR (Go module proxy)"
+    mod=$(cd "$dir" && "$go" mod download -json "$PROMETHEUS_OPERATOR" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [ -d "$mod" ] || die "go mod download $PROMETHEUS_OPERATOR gave no module folder"
+    rm -rf "$crds_dir" && mkdir -p "$crds_dir"
+    cp "$mod/example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml" \
+      "$mod/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" "$crds_dir/"
+    chmod u+w "$crds_dir"/*.yaml
+    printf '%s\n' "$PROMETHEUS_OPERATOR" > "$crds_dir/.stamp"
+  fi
+done
 for w in "${wanted[@]}"; do
   printf '%s\n' "${targets[@]}" | grep -q "^$w " || die "unknown tool $w (known: $(printf '%s\n' "${targets[@]}" | cut -d' ' -f1 | tr '\n' ' '))"
 done
