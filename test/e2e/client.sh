@@ -21,7 +21,12 @@ external_addr() {
     wait_until 60 "a LoadBalancer address for Service $svc" bash -c \
       "[[ -n \"\$(kubectl -n $NS get svc $svc -o 'jsonpath={.status.loadBalancer.ingress[0].ip}')\" ]]"
   fi
-  ip=$(kubectl -n "$NS" get svc "$svc" -o 'jsonpath={.status.loadBalancer.ingress[0].ip}' 2>/dev/null || true)
+  # port-forward mode never dials the LoadBalancer address, even when one is assigned
+  # (examples/full.yaml's loadBalancerSourceRanges do not admit this machine).
+  ip=""
+  if [[ "${E2E_ACCESS:-}" == lb ]]; then
+    ip=$(kubectl -n "$NS" get svc "$svc" -o 'jsonpath={.status.loadBalancer.ingress[0].ip}' 2>/dev/null || true)
+  fi
   port=$(kubectl -n "$NS" get svc "$svc" -o 'jsonpath={.spec.ports[?(@.name=="rpc")].port}')
   if [[ -n "$ip" ]]; then
     ADDRS[$i]="$ip:$port"
@@ -29,7 +34,7 @@ external_addr() {
     local_port=$((18400 + i))
     kubectl -n "$NS" port-forward "svc/$svc" "$local_port:$port" >/dev/null 2>&1 &
     PF_PIDS+=($!)
-    sleep 2
+    wait_until 30 "kubectl port-forward to $svc listening on 127.0.0.1:$local_port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$local_port"
     ADDRS[$i]="127.0.0.1:$local_port"
   fi
   echo "${ADDRS[$i]}"
