@@ -30,9 +30,14 @@ grpcurl_round_trip() {
       fail "grpcurl Produce through ${ADDRS[$i]} (pod $i) failed: $out"
     # proto3 JSON leaves out a zero offset.
     offset=$(grep -oE '"offset": *"?[0-9]+' <<<"$out" | grep -oE '[0-9]+$' || echo 0)
-    out=$("$grpcurl" -cacert "$CERTS/ca.crt" -cert "$CERTS/tls.crt" -key "$CERTS/tls.key" \
-      -d "{\"offset\":$offset}" "${ADDRS[$j]}" log.v1.Log/Consume 2>&1) ||
-      fail "grpcurl Consume of offset $offset through ${ADDRS[$j]} (pod $j) failed: $out"
+    # A follower serves only what it has applied: OutOfRange until it catches up (bounded).
+    local deadline=$((SECONDS + 30))
+    until out=$("$grpcurl" -cacert "$CERTS/ca.crt" -cert "$CERTS/tls.crt" -key "$CERTS/tls.key" \
+      -d "{\"offset\":$offset}" "${ADDRS[$j]}" log.v1.Log/Consume 2>&1); do
+      grep -q 'Code: OutOfRange' <<<"$out" && ((SECONDS < deadline)) ||
+        fail "grpcurl Consume of offset $offset through ${ADDRS[$j]} (pod $j) failed: $out"
+      sleep 0.5
+    done
     grep -q "\"value\": *\"$b64\"" <<<"$out" || fail "grpcurl read back through pod $j at offset $offset: $out (expected value $b64)"
     log "grpcurl: $value produced through ${ADDRS[$i]} at offset $offset, read back through ${ADDRS[$j]}"
   done
