@@ -5,11 +5,11 @@
 PF_PIDS=()
 declare -A ADDRS=()
 
-# fetch_client_certs <dir>: the root user's client certificate from Secret <cluster>-user-root.
+# fetch_client_certs <dir> [user]: a user's client certificate (default root) from Secret <cluster>-user-<user>.
 fetch_client_certs() {
-  local dir=$1 key
+  local dir=$1 user=${2:-root} key
   for key in ca.crt tls.crt tls.key; do
-    kubectl -n "$NS" get secret "${CLUSTER_NAME}-user-root" -o "jsonpath={.data.${key//./\\.}}" | base64 -d >"$dir/$key"
+    kubectl -n "$NS" get secret "${CLUSTER_NAME}-user-$user" -o "jsonpath={.data.${key//./\\.}}" | base64 -d >"$dir/$key"
   done
 }
 
@@ -21,7 +21,12 @@ external_addr() {
     wait_until 60 "a LoadBalancer address for Service $svc" bash -c \
       "[[ -n \"\$(kubectl -n $NS get svc $svc -o 'jsonpath={.status.loadBalancer.ingress[0].ip}')\" ]]"
   fi
-  ip=$(kubectl -n "$NS" get svc "$svc" -o 'jsonpath={.status.loadBalancer.ingress[0].ip}' 2>/dev/null || true)
+  # port-forward mode never dials the LoadBalancer address, even when one is assigned
+  # (examples/full.yaml's loadBalancerSourceRanges do not admit this machine).
+  ip=""
+  if [[ "${E2E_ACCESS:-}" == lb ]]; then
+    ip=$(kubectl -n "$NS" get svc "$svc" -o 'jsonpath={.status.loadBalancer.ingress[0].ip}' 2>/dev/null || true)
+  fi
   port=$(kubectl -n "$NS" get svc "$svc" -o 'jsonpath={.spec.ports[?(@.name=="rpc")].port}')
   if [[ -n "$ip" ]]; then
     ADDRS[$i]="$ip:$port"
@@ -29,7 +34,7 @@ external_addr() {
     local_port=$((18400 + i))
     kubectl -n "$NS" port-forward "svc/$svc" "$local_port:$port" >/dev/null 2>&1 &
     PF_PIDS+=($!)
-    sleep 2
+    wait_until 30 "kubectl port-forward to $svc listening on 127.0.0.1:$local_port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$local_port"
     ADDRS[$i]="127.0.0.1:$local_port"
   fi
   echo "${ADDRS[$i]}"

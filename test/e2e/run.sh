@@ -16,7 +16,8 @@
 #
 # Exits 2 naming what is missing when neither backend can run. Environment: E2E_BACKEND=kind|local
 # forces one; E2E_LOGS=<dir> where a failure leaves the logs (default: a new folder in /tmp,
-# printed); E2E_TIMEOUT bounds the flow (seconds, default 1800); kind only: E2E_KEEP=1 keeps the
+# printed); E2E_TIMEOUT bounds the flow (seconds, default 1800); E2E_FULL=1 adds the slow steps
+# (`npm run test:e2e:full`: examples/full.yaml with 5 members); kind only: E2E_KEEP=1 keeps the
 # kind cluster, E2E_REUSE=1 reuses it.
 set -euo pipefail
 
@@ -58,6 +59,7 @@ run_local() {
   log "binaries: control plane and node (cached after the first build)"
   bash "$ROOT/test/controlplane/build.sh"
   bash "$ROOT/test/node/build.sh"
+  bash "$ROOT/test/tools/build.sh" grpcurl
   log "images: npm run images (cached by content)"
   images=$(mktemp -t commitlog-e2e-images-XXXXXX.json)
   (cd "$ROOT" && node_modules/.bin/tsx scripts/images/build.ts --json >"$images")
@@ -108,7 +110,8 @@ run_kind() {
   else
     log "cloud-provider-kind not found: external Services are reached through kubectl port-forward"
   fi
-  E2E_NODE_IMAGE=$node_image E2E_OPERATOR_IMAGE=$operator_image E2E_ACCESS=$access \
+  bash "$ROOT/test/tools/build.sh" grpcurl
+  E2E_NODE_IMAGE=$node_image E2E_OPERATOR_IMAGE=$operator_image E2E_ACCESS=$access E2E_KIND_NAME=$KIND_NAME \
     timeout --kill-after=60 "$E2E_TIMEOUT" bash "$HERE/flow.sh"
 }
 

@@ -9,6 +9,7 @@
  *   PATH                the test binaries (kubectl, helm, …) first
  *   E2E_NODE_IMAGE, E2E_OPERATOR_IMAGE   the images as pods name them (name:tag), unless
  *                       already set (any image imported here may be named, e.g. commitlog-pause)
+ *   E2E_CONTAINERD_ADDRESS   the node's containerd socket (`ctr --address`, namespace k8s.io)
  * If the command fails and E2E_LOGS is set, the logs of every node component and every pod's
  * log files are copied into $E2E_LOGS/node/. Exits with the command's status.
  */
@@ -59,6 +60,7 @@ async function main(argv: readonly string[]): Promise<number> {
           // Set by the caller, they win (e.g. a deliberately broken image to test failure paths).
           E2E_NODE_IMAGE: process.env['E2E_NODE_IMAGE'] ?? find('commitlog-node').ref,
           E2E_OPERATOR_IMAGE: process.env['E2E_OPERATOR_IMAGE'] ?? find('commitlog-operator').ref,
+          E2E_CONTAINERD_ADDRESS: join(node.dirs.containerd, 'containerd.sock'),
         },
       });
       const forward = (sig: NodeJS.Signals): void => {

@@ -11,23 +11,29 @@ import { join } from 'node:path';
 
 const BUILD = join(import.meta.dirname, 'build.sh');
 
-/** The binaries build.sh produces. */
-export type ToolName = 'grpcurl' | 'grpc_health_probe' | 'promlint';
+/** The binaries build.sh produces (prometheus only when asked: {@link ensurePrometheus}). */
+export type ToolName = 'grpcurl' | 'grpc_health_probe' | 'promlint' | 'prometheus';
 
 /** Where the tools are, or why they are not. */
 export type Tools =
   { readonly ok: true; path(name: ToolName): string } | { readonly ok: false; readonly reason: string };
 
 let pending: Promise<Tools> | undefined;
+let pendingPrometheus: Promise<Tools> | undefined;
 
 /** Builds (if needed) and locates the tools; at most one build per test process. */
 export function ensureTools(): Promise<Tools> {
-  return (pending ??= build());
+  return (pending ??= build([]));
 }
 
-async function build(): Promise<Tools> {
+/** Builds (if needed) the Prometheus server (`build.sh prometheus`: minutes when cold). */
+export function ensurePrometheus(): Promise<Tools> {
+  return (pendingPrometheus ??= build(['prometheus']));
+}
+
+async function build(names: readonly string[]): Promise<Tools> {
   const dir = spawnSync('bash', [BUILD, '--print-dir'], { encoding: 'utf8' }).stdout.trim();
-  const p = spawn('bash', [BUILD], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn('bash', [BUILD, ...names], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -38,7 +44,7 @@ async function build(): Promise<Tools> {
   if (code !== 0)
     return {
       ok: false,
-      reason: `bash test/tools/build.sh failed (exit ${String(code)}):\n${out.trim().split('\n').slice(-15).join('\n')}`,
+      reason: `bash test/tools/build.sh ${names.join(' ')} failed (exit ${String(code)}):\n${out.trim().split('\n').slice(-15).join('\n')}`,
     };
   return { ok: true, path: (name) => join(dir, name) };
 }

@@ -5,7 +5,9 @@
  *
  * `/metrics` answers the Prometheus text format (0.0.4), or OpenMetrics 1.0 when the
  * request's Accept header lists `application/openmetrics-text` (as Prometheus does when it
- * prefers it), from the same metric objects.
+ * prefers it), from the same metric objects. Scrapes are rendered one at a time: prom-client
+ * renders OpenMetrics by renaming each counter in place (`x_total` → `x`), which
+ * {@link renderOpenMetrics} undoes before the next scrape may look.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,6 +36,16 @@ export interface HttpEndpoint {
 
 /** Starts the HTTP endpoint; resolves once it listens. */
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpEndpoint> {
+  let scrapes: Promise<unknown> = Promise.resolve();
+  const render = (openMetrics: boolean): Promise<{ contentType: string; text: string }> => {
+    const run = async (): Promise<{ contentType: string; text: string }> =>
+      openMetrics
+        ? renderOpenMetrics(opts.registry)
+        : { contentType: opts.registry.contentType, text: await opts.registry.metrics() };
+    const next = scrapes.then(run, run);
+    scrapes = next.catch(() => undefined);
+    return next;
+  };
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -52,11 +64,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpEndp
         return;
       }
       case '/metrics': {
-        const registry: Registry<OpenMetricsContentType> | Registry = wantsOpenMetrics(req.headers.accept)
-          ? openMetricsView(opts.registry)
-          : opts.registry;
-        registry.metrics().then(
-          (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        render(wantsOpenMetrics(req.headers.accept)).then(
+          ({ contentType, text }) => res.writeHead(200, { 'content-type': contentType }).end(text),
           (err: unknown) =>
             res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(err)}\n`),
         );
@@ -93,13 +102,26 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
   });
 }
 
-/** A registry in OpenMetrics format over the same metric objects as `registry` (cheap: no copies). */
-function openMetricsView(registry: Registry): Registry<OpenMetricsContentType> {
+/**
+ * `registry` in OpenMetrics 1.0, through a registry over the same metric objects (no copies).
+ * prom-client's OpenMetrics rendering strips `_total` from each counter's `name` in place;
+ * left so, the next scrape of either format would miss the counters (the registry finds
+ * them by their registered names) or print them without `_total`: the names are restored.
+ * Callers must not render `registry` concurrently (startHttpServer serializes scrapes).
+ */
+export async function renderOpenMetrics(registry: Registry): Promise<{ contentType: string; text: string }> {
   const view = new Registry<OpenMetricsContentType>();
   view.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  const named: { metric: { name: string }; name: string }[] = [];
   for (const { name } of registry.getMetricsAsArray()) {
     const metric = registry.getSingleMetric(name);
-    if (metric) view.registerMetric(metric);
+    if (metric === undefined) continue;
+    view.registerMetric(metric);
+    named.push({ metric: metric as unknown as { name: string }, name });
   }
-  return view;
+  try {
+    return { contentType: view.contentType, text: await view.metrics() };
+  } finally {
+    for (const { metric, name } of named) metric.name = name;
+  }
 }
