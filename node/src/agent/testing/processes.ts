@@ -28,7 +28,7 @@ export interface AgentProcess {
   readonly rpcAddr: string;
   readonly proc: ChildProcess;
   readonly exited: Promise<number | null>;
-  /** Last lines of stderr (for failure messages). */
+  /** Last lines of the process's output, stdout (its log) and stderr interleaved (for failure messages). */
   stderr(): string;
 }
 
@@ -83,14 +83,18 @@ export class AgentProcesses {
       'cluster-id': 'proc-test',
       'gossip-preset': 'local',
       'start-join-addrs': seeds.join(','),
-      // info: a failure report then shows how far each process got (its stderr tail).
+      // info: a failure report then shows how far each process got (the tail of its log on stdout).
       'log-level': 'info',
       ...localPkiFlags(this.pki, nodeCertFiles(this.pki, name)),
     };
     const args = [...Object.entries(flags).map(([k, v]) => `--${k}=${v}`), ...(o.bootstrap ? ['--bootstrap'] : [])];
-    const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    proc.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    const keep = (d: Buffer): void => {
+      err = (err + d.toString()).slice(-4000);
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
     const ap: AgentProcess = {
       name,
       rpcAddr: this.rpcAddr(name),
