@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentConfigError } from '../cli/agent-config.js';
+import { AgentConfigError } from './base-config.js';
 import { resolveClusterAgentConfig } from './config.js';
 import { ensureLocalPki, localPkiFlags, type LocalPki } from './local-pki.js';
 

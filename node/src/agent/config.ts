@@ -1,6 +1,6 @@
 /**
  * Configuration of the cluster agent: everything `commitlog agent` already takes
- * (node/src/cli/agent-config.ts, reused as is) plus the cluster options — cluster id,
+ * (node/src/agent/base-config.ts, reused as is) plus the cluster options — cluster id,
  * bootstrap flag, gossip seeds, gossip key, presets and read consistency.
  *
  * The extra options follow the same precedence (flag, `COMMITLOG_<KEY>` env, YAML config
@@ -22,7 +22,7 @@ import {
   readConfigFile,
   resolveAgentConfig,
   type AgentConfig,
-} from '../cli/agent-config.js';
+} from './base-config.js';
 
 /** Options the cluster agent adds to {@link agentOptions}. */
 export const clusterOptions = [

@@ -5,7 +5,7 @@
  * failure to start or to stop cleanly, 0 after a graceful stop.
  */
 import { Command } from 'commander';
-import { AgentConfigError, envName } from '../cli/agent-config.js';
+import { AgentConfigError, envName } from './base-config.js';
 import { startTracing } from '../observability/tracing.js';
 import { quietKnownWarnings } from '../observability/warnings.js';
 import { readClusterConfigFile, resolveClusterAgentConfig } from './config.js';

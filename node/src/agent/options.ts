@@ -3,7 +3,7 @@
  * agent` plus the cluster options. The CLI's `agent` command and main.ts both use this.
  */
 import type { Command } from 'commander';
-import { envName } from '../cli/agent-config.js';
+import { envName } from './base-config.js';
 import { allAgentOptions } from './config.js';
 
 const camel = (key: string): string => key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());

@@ -10,7 +10,7 @@
 import type { Command } from 'commander';
 import { allAgentOptions, clusterOptions, resolveClusterAgentConfig } from '../agent/config.js';
 import { addAgentOptions, flagsOf } from '../agent/options.js';
-import { AgentConfigError, envName, readConfigFile, resolveAgentConfig } from './agent-config.js';
+import { AgentConfigError, envName, readConfigFile, resolveAgentConfig } from '../agent/base-config.js';
 
 const allKeys: readonly string[] = allAgentOptions.map((o) => o.key);
 const clusterKeys: ReadonlySet<string> = new Set(clusterOptions.map((o) => o.key));
