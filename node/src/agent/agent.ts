@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { CasbinAuthorizer, type Authorizer } from '../acl/authorizer.js';
 import { Gossip, registerGossipMetrics } from '../gossip/index.js';
 import { HttpApiServer } from '../http/api-server.js';
+import { formatHostPort, hostPort, withPort } from '../net/address.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { NodeMetrics } from '../observability/metrics.js';
 import { startHttpServer, type HttpEndpoint } from '../observability/http-server.js';
@@ -49,7 +50,9 @@ export class PortInUseError extends Error {
   }
 }
 
-const replacePort = (addr: string, port: number): string => addr.replace(/:0$/, `:${port}`);
+/** `addr` with the port a `:0` bind was given; any other port is kept. */
+const replacePort = (addr: string, port: number): string =>
+  hostPort(addr, { allowPortZero: true }).port === 0 ? withPort(addr, port) : addr;
 
 async function bind<T>(what: string, addr: string, f: () => Promise<T>): Promise<T> {
   try {
@@ -68,11 +71,8 @@ function gossipAdvertise(
   rpcHost: string,
 ): { advertiseAddr?: string; advertisePort?: number } {
   if (config.gossipAdvertiseAddr !== undefined) {
-    const i = config.gossipAdvertiseAddr.lastIndexOf(':');
-    return {
-      advertiseAddr: config.gossipAdvertiseAddr.slice(0, i).replace(/^\[|\]$/g, ''),
-      advertisePort: Number(config.gossipAdvertiseAddr.slice(i + 1)),
-    };
+    const { host, port } = hostPort(config.gossipAdvertiseAddr);
+    return { advertiseAddr: host, advertisePort: port };
   }
   return config.bindHost === '0.0.0.0' || config.bindHost === '::' ? { advertiseAddr: rpcHost } : {};
 }
@@ -244,7 +244,7 @@ export class Agent {
         config: { requestLogLevel: config.requestLogLevel, reflection: config.reflection },
       });
       cleanup.push(() => server.shutdown());
-      const rpcBind = `${config.bindHost}:${config.rpcPort}`;
+      const rpcBind = formatHostPort(config.bindHost, config.rpcPort);
       // Health statuses are the agent's (readiness.ts), not "serving once a connection came".
       const probes = new HealthDriver(server.health, node, config.role);
       fatalSink.health = probes;
@@ -263,8 +263,8 @@ export class Agent {
       cleanup.push(() => mux.close());
       rpcAddr = replacePort(rpcAddr, mux.port);
 
-      const advertiseHost = rpcAddr.slice(0, rpcAddr.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-      const gossip = await bind('gossip', `${config.bindHost}:${config.gossipPort}`, () =>
+      const advertiseHost = hostPort(rpcAddr).host;
+      const gossip = await bind('gossip', formatHostPort(config.bindHost, config.gossipPort), () =>
         Gossip.start(
           {
             name: config.nodeName,
@@ -331,7 +331,7 @@ export class Agent {
       reconciler.start();
       cleanup.push(() => reconciler.stop());
 
-      const http = await bind('HTTP (metrics/health)', `${config.bindHost}:${config.httpPort}`, () =>
+      const http = await bind('HTTP (metrics/health)', formatHostPort(config.bindHost, config.httpPort), () =>
         startHttpServer({
           host: config.bindHost,
           port: config.httpPort,
@@ -348,7 +348,7 @@ export class Agent {
       if (jsonPort !== undefined) {
         if (certificates === undefined)
           throw new Error('the JSON API needs the server TLS files (it is never served in plaintext)');
-        json = await bind('JSON API (HTTPS)', `${config.bindHost}:${jsonPort}`, () =>
+        json = await bind('JSON API (HTTPS)', formatHostPort(config.bindHost, jsonPort), () =>
           HttpApiServer.listen(
             {
               backend,

@@ -12,6 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
+import { formatHostPort, parseHostPort } from '../net/address.js';
 import { isLogLevel, type LogLevel } from '../observability/logger.js';
 import { DEFAULT_MAX_RECORD_BYTES } from '../server/limits.js';
 
@@ -173,14 +174,6 @@ export function readConfigFile(
   return doc as Record<string, unknown>;
 }
 
-function splitHostPort(addr: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(addr);
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (port > 65535) return undefined;
-  return { host: (m[1] ?? m[2]) as string, port };
-}
-
 /**
  * Resolves the configuration from flags (only those given on the command line), the
  * environment and the config file; throws {@link AgentConfigError} listing every problem.
@@ -249,13 +242,19 @@ export function resolveAgentConfig(
   if (!dataDir) problems.push('--data-dir: required');
   const nodeName = str('node-name') ?? hostname();
   const bindAddr = str('bind-addr') ?? '';
-  const bind = splitHostPort(bindAddr);
-  if (!bind) problems.push(`--bind-addr: expected host:port, got ${JSON.stringify(bindAddr)}`);
+  const parsedBind = parseHostPort(bindAddr, { allowPortZero: true });
+  if (!parsedBind.ok)
+    problems.push(`--bind-addr: expected host:port, got ${JSON.stringify(bindAddr)}: ${parsedBind.reason}`);
+  const bind = parsedBind.ok ? parsedBind.value : undefined;
   const rpcPort = int('rpc-port', 0, 65535);
   const httpPort = int('http-port', 0, 65535);
-  const advertiseAddr = str('advertise-addr') ?? `${bind?.host ?? '127.0.0.1'}:${rpcPort}`;
-  if (!splitHostPort(advertiseAddr))
-    problems.push(`--advertise-addr: expected host:port, got ${JSON.stringify(advertiseAddr)}`);
+  // Port 0 stays allowed: the default follows --rpc-port, and the agent fills in the bound port.
+  const advertiseAddr = str('advertise-addr') ?? formatHostPort(bind?.host ?? '127.0.0.1', rpcPort);
+  const parsedAdvertise = parseHostPort(advertiseAddr, { allowPortZero: true });
+  if (!parsedAdvertise.ok)
+    problems.push(
+      `--advertise-addr: expected host:port, got ${JSON.stringify(advertiseAddr)}: ${parsedAdvertise.reason}`,
+    );
 
   const pair = (prefix: string) => {
     const certFile = file_(`${prefix}-cert-file`);

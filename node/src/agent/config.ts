@@ -15,6 +15,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { parseHostPort } from '../net/address.js';
 import {
   AgentConfigError,
   agentOptions,
@@ -245,18 +246,18 @@ export function resolveClusterAgentConfig(
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(clusterId))
     problems.push(`--cluster-id: expected 1–64 of [A-Za-z0-9._-], got ${JSON.stringify(clusterId)}`);
   const joinAddrs = splitList(str('start-join-addrs') ?? '');
-  for (const a of joinAddrs)
-    if (!/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(a))
-      problems.push(`--start-join-addrs: expected host:port, got ${JSON.stringify(a)}`);
+  const checkAddr = (option: string, a: string): void => {
+    const r = parseHostPort(a);
+    if (!r.ok) problems.push(`--${option}: expected host:port, got ${JSON.stringify(a)}: ${r.reason}`);
+  };
+  for (const a of joinAddrs) checkAddr('start-join-addrs', a);
   const externalAddrFile = existing('external-addr-file');
   const externalAddr =
     str('external-addr') ??
     (externalAddrFile !== undefined ? externalAddrOf(externalAddrFile, base?.nodeName, problems) : undefined);
-  if (externalAddr !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(externalAddr))
-    problems.push(`--external-addr: expected host:port, got ${JSON.stringify(externalAddr)}`);
+  if (externalAddr !== undefined) checkAddr('external-addr', externalAddr);
   const gossipAdvertiseAddr = str('gossip-advertise-addr');
-  if (gossipAdvertiseAddr !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(gossipAdvertiseAddr))
-    problems.push(`--gossip-advertise-addr: expected host:port, got ${JSON.stringify(gossipAdvertiseAddr)}`);
+  if (gossipAdvertiseAddr !== undefined) checkAddr('gossip-advertise-addr', gossipAdvertiseAddr);
   const role = oneOf('role', ['voter', 'learner'] as const);
   const gossipKeyFile = existing('gossip-key-file');
   if (str('gossip-key') !== undefined && str('gossip-key-file') !== undefined)

@@ -36,6 +36,7 @@ import {
   type Record as WireRecord,
 } from '../gen/v1/log.js';
 import { ErrorMetadataKeys } from '../server/errors.js';
+import { parseHostPort } from '../net/address.js';
 import { CallKind, Picker, type ClusterServer } from './picker.js';
 
 /** The scheme of cluster targets: `commitlog:///host:port` (host:port alone works too). */
@@ -80,8 +81,9 @@ export class ClusterUnavailableError extends Error {
 export function parseTarget(target: string): string {
   const m = /^commitlog:\/\/\/?(.+)$/.exec(target);
   const addr = m ? (m[1] as string) : target;
-  if (!/^(\[[^\]]+\]|[^:/]+):\d{1,5}$/.test(addr))
-    throw new RangeError(`target must be commitlog:///host:port or host:port, got "${target}"`);
+  const parsed = parseHostPort(addr);
+  if (!parsed.ok)
+    throw new RangeError(`target must be commitlog:///host:port or host:port, got "${target}": ${parsed.reason}`);
   return addr;
 }
 

@@ -27,6 +27,7 @@ import {
   status as Status,
 } from '@grpc/grpc-js';
 import { LogClient, type GetServersResponse } from '../gen/v1/log.js';
+import { hostPort, isHostPort } from '../net/address.js';
 
 /** Channel option carrying the ChannelCredentials the resolver uses for GetServers. */
 export const RESOLVER_CREDENTIALS_OPTION = 'commitlog.resolver_credentials';
@@ -56,11 +57,6 @@ export function seedsOf(path: string): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
 }
-
-const splitAddr = (addr: string): { host: string; port: number } => {
-  const i = addr.lastIndexOf(':');
-  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) };
-};
 
 /** Labels every call read or write for the picker. */
 const configSelector: experimental.ConfigSelector = {
@@ -132,12 +128,13 @@ class CommitLogResolver implements experimental.Resolver {
             (e: ServiceError | null, r: GetServersResponse) => (e ? fail(e) : ok(r)),
           ),
         );
-        const servers = res.servers.filter((s) => s.rpcAddr !== '');
+        // A server without a valid address (none yet, or garbage) cannot be dialled.
+        const servers = res.servers.filter((s) => isHostPort(s.rpcAddr));
         if (servers.length === 0) continue;
         if (this.destroyed) return;
         this.known = servers.map((s) => s.rpcAddr);
         const leader = servers.find((s) => s.isLeader)?.rpcAddr ?? '';
-        const endpoints = servers.map((s) => ({ addresses: [splitAddr(s.rpcAddr)] }));
+        const endpoints = servers.map((s) => ({ addresses: [hostPort(s.rpcAddr)] }));
         this.listener(
           experimental.statusOrFromValue(endpoints),
           { [experimental.CHANNEL_ARGS_CONFIG_SELECTOR_KEY]: configSelector, [LEADER_ATTRIBUTE]: leader },
