@@ -34,8 +34,9 @@ import { RaftAdmin, pickTransferTarget } from './raft-admin.js';
 import { RaftBackend } from './raft-backend.js';
 import { ExternalAddrWatcher } from './external-addr.js';
 import { HealthDriver } from './readiness.js';
+import { Lifecycle } from './lifecycle.js';
 import { RpcPort } from './rpc-port.js';
-import { readTransportTls, watchTransportTls, type TransportTlsWatch } from './transport-tls.js';
+import { readTransportTls, watchTransportTls } from './transport-tls.js';
 
 /** A port the agent could not bind. */
 export class PortInUseError extends Error {
@@ -80,7 +81,6 @@ function gossipAdvertise(
 /** A running cluster agent. Create with {@link Agent.start}. */
 export class Agent {
   private stopping: Promise<void> | undefined;
-  private tlsWatch: TransportTlsWatch | undefined;
 
   private constructor(
     readonly config: ClusterAgentConfig,
@@ -102,6 +102,8 @@ export class Agent {
     },
     /** The advertised RPC address (port resolved when 0 was asked). */
     readonly rpcAddr: string,
+    /** Every component in start order (lifecycle.ts). */
+    private readonly life: Lifecycle,
   ) {}
 
   /** The bound RPC (gRPC + Raft) port. */
@@ -137,10 +139,10 @@ export class Agent {
     config: ClusterAgentConfig,
     logger: Logger = createLogger({ level: config.logLevel, node: config.nodeName }),
   ): Promise<Agent> {
-    const cleanup: (() => Promise<void> | void)[] = [];
-    const undo = async (): Promise<void> => {
-      for (const f of cleanup.reverse()) await Promise.resolve(f()).catch(() => {});
-    };
+    // The agent's components in start order; a failed start and abort() stop them in reverse (lifecycle.ts).
+    const life = new Lifecycle({
+      onStopError: (name, err) => logger.warn({ component: name, err }, 'component did not stop cleanly'),
+    });
     try {
       const tls = config.peerTls ?? config.serverTls;
       const caFile = config.peerTls?.caFile ?? config.serverTls?.caFile;
@@ -166,7 +168,7 @@ export class Agent {
         logger: logger.child({ component: 'raft-transport' }),
         onReload: (err) => metrics.reloads.inc({ what: 'raft-tls', result: err ? 'error' : 'ok' }),
       });
-      cleanup.push(() => tlsWatch.close());
+      life.add({ name: 'raft-tls-watch', stop: () => tlsWatch.close() });
       const node = await RaftNode.start({
         id,
         dir: join(config.dataDir, 'raft'),
@@ -189,7 +191,7 @@ export class Agent {
           },
         },
       });
-      cleanup.push(() => node.stop());
+      life.add({ name: 'raft', stop: () => node.stop() });
       if (config.bootstrap && !node.storage.fresh)
         logger.info('data dir holds Raft state: --bootstrap ignored (bootstrap happens once)');
       if (!config.bootstrap && node.storage.fresh)
@@ -202,7 +204,7 @@ export class Agent {
       const forwarder = new LeaderForwarder(
         clientCredentials({ caFile, certFile: tls.certFile, keyFile: tls.keyFile }),
       );
-      cleanup.push(() => forwarder.close());
+      life.add({ name: 'forwarder', stop: () => forwarder.close() });
       const produced = registerRaftMetrics(node, metrics.registry);
       let rpcAddr = config.advertiseAddr;
       const self: { readonly rpcAddr: string; externalAddr: string | undefined } = {
@@ -219,7 +221,7 @@ export class Agent {
         linearizable: config.linearizableReads,
         onProduce: (how) => produced.inc({ how }),
       });
-      cleanup.push(() => backend.close());
+      life.add({ name: 'backend', stop: () => backend.close() });
 
       let casbin: CasbinAuthorizer | undefined;
       if (config.acl) {
@@ -229,7 +231,7 @@ export class Agent {
             if (err) logger.warn({ err }, 'ACL files changed but do not load; keeping the previous policy');
           },
         });
-        cleanup.push(() => casbin?.close());
+        life.add({ name: 'acl', stop: () => casbin?.close() });
       }
       const authz: Authorizer | undefined = casbin;
       const server = new CommitLogServer({
@@ -243,13 +245,13 @@ export class Agent {
         metrics,
         config: { requestLogLevel: config.requestLogLevel, reflection: config.reflection },
       });
-      cleanup.push(() => server.shutdown());
+      life.add({ name: 'grpc-server', stop: () => server.shutdown() });
       const rpcBind = formatHostPort(config.bindHost, config.rpcPort);
       // Health statuses are the agent's (readiness.ts), not "serving once a connection came".
       const probes = new HealthDriver(server.health, node, config.role);
       fatalSink.health = probes;
       probes.start();
-      cleanup.push(() => probes.stop());
+      life.add({ name: 'health', stop: () => probes.stop() });
       const mux = await bind('RPC (gRPC + Raft)', rpcBind, () =>
         RpcPort.open({
           host: config.bindHost,
@@ -260,7 +262,7 @@ export class Agent {
           raft: (c) => transport.accept(c),
         }),
       );
-      cleanup.push(() => mux.close());
+      life.add({ name: 'rpc-port', stop: () => mux.close() });
       rpcAddr = replacePort(rpcAddr, mux.port);
 
       const advertiseHost = hostPort(rpcAddr).host;
@@ -287,7 +289,7 @@ export class Agent {
           { logger: logger.child({ component: 'gossip' }) },
         ),
       );
-      cleanup.push(() => gossip.stop());
+      life.add({ name: 'gossip', stop: () => gossip.stop() });
       let external: ExternalAddrWatcher | undefined;
       if (config.externalAddrFile !== undefined) {
         // The operator fills this node's external address in later: re-tag when it changes.
@@ -306,7 +308,7 @@ export class Agent {
           logger.info({ externalAddr: addr }, 'external address changed (external-addr-file); gossip tags updated');
         });
         ext.start();
-        cleanup.push(() => ext.stop());
+        life.add({ name: 'external-addr-watch', stop: () => ext.stop() });
         external = ext;
       }
       registerGossipMetrics(gossip, metrics.registry);
@@ -329,7 +331,7 @@ export class Agent {
         verified,
       );
       reconciler.start();
-      cleanup.push(() => reconciler.stop());
+      life.add({ name: 'membership', stop: () => reconciler.stop() });
 
       const http = await bind('HTTP (metrics/health)', formatHostPort(config.bindHost, config.httpPort), () =>
         startHttpServer({
@@ -340,7 +342,7 @@ export class Agent {
           ...(config.console ? { console: consoleSource(node, backend, config.clusterId) } : {}),
         }),
       );
-      cleanup.push(() => http.close());
+      life.add({ name: 'http', stop: () => http.close() });
       // The JSON API: its own TLS port with the gRPC server's certificates (one reloading provider), ACL and backend.
       let json: HttpApiServer | undefined;
       const jsonPort = config.jsonPort;
@@ -363,6 +365,8 @@ export class Agent {
             jsonPort,
           ),
         );
+        const api = json;
+        life.add({ name: 'json-api', stop: () => api.close() });
       }
       const agent = new Agent(
         config,
@@ -374,8 +378,8 @@ export class Agent {
         metrics,
         { mux, health: probes, external, http, reconciler, forwarder, casbin, json },
         rpcAddr,
+        life,
       );
-      agent.tlsWatch = tlsWatch;
       logger.info(
         {
           rpcAddr,
@@ -393,15 +397,17 @@ export class Agent {
       );
       return agent;
     } catch (err) {
-      await undo();
+      await life.stop().catch(() => {});
       throw err;
     }
   }
 
   /**
-   * Graceful stop, idempotent: transfer leadership if leader (bounded by
-   * `shutdownTransferMs`), leave gossip, drain the server, stop Raft (closes the log),
-   * close the port. Never changes the Raft membership.
+   * Graceful stop, idempotent. First the drain, whose order is the protocol's: readiness
+   * off, membership reconciler off, leadership transfer if leader (bounded by
+   * `shutdownTransferMs`), gossip leave, new gRPC refused, server and JSON API drained;
+   * then every component in reverse start order (the list of {@link Agent.start}), once.
+   * Never changes the Raft membership.
    */
   stop(): Promise<void> {
     return (this.stopping ??= this.doStop());
@@ -409,24 +415,13 @@ export class Agent {
 
   /**
    * Stops abruptly, as a crash would look to the others: no leadership transfer, no gossip
-   * leave (peers declare this node failed). For tests of failure handling; the data on disk
-   * stays consistent (Raft flushes), so the node can be started again.
+   * leave (peers declare this node failed): every component in reverse start order, as a
+   * failed start does. For tests of failure handling; the data on disk stays consistent
+   * (Raft flushes), so the node can be started again.
    */
   abort(): Promise<void> {
     return (this.stopping ??= (async () => {
-      this.parts.health.stop();
-      this.parts.external?.stop();
-      await this.parts.reconciler.stop();
-      await this.gossip.stop();
-      await this.parts.mux.close();
-      await this.parts.json?.close();
-      this.backend.close();
-      this.parts.forwarder.close();
-      this.tlsWatch?.close();
-      await this.server.shutdown();
-      await this.node.stop();
-      await this.parts.http.close();
-      this.parts.casbin?.close();
+      await this.life.stop();
       this.logger.info('agent aborted (no leadership transfer, no gossip leave)');
     })());
   }
@@ -455,13 +450,8 @@ export class Agent {
     await this.gossip.stop();
     this.parts.mux.refuseGrpc();
     await Promise.all([this.parts.json?.close(), this.server.shutdown()]);
-    this.backend.close();
-    this.parts.forwarder.close();
-    this.tlsWatch?.close();
-    await this.node.stop();
-    await this.parts.mux.close();
-    await this.parts.http.close();
-    this.parts.casbin?.close();
+    // The drain is done; every component (those above again: their stops are idempotent) in reverse start order.
+    await this.life.stop();
     log.info('agent stopped');
   }
 }
