@@ -36,7 +36,7 @@ import { ExternalAddrWatcher } from './external-addr.js';
 import { HealthDriver } from './readiness.js';
 import { Lifecycle } from './lifecycle.js';
 import { RpcPort } from './rpc-port.js';
-import { readTransportTls, watchTransportTls } from './transport-tls.js';
+import { readTransportTls, watchTransportTls, type TransportTlsWatch } from './transport-tls.js';
 
 /** A port the agent could not bind. */
 export class PortInUseError extends Error {
@@ -81,6 +81,7 @@ function gossipAdvertise(
 /** A running cluster agent. Create with {@link Agent.start}. */
 export class Agent {
   private stopping: Promise<void> | undefined;
+  private tlsWatch: TransportTlsWatch | undefined;
 
   private constructor(
     readonly config: ClusterAgentConfig,
@@ -102,8 +103,6 @@ export class Agent {
     },
     /** The advertised RPC address (port resolved when 0 was asked). */
     readonly rpcAddr: string,
-    /** Every component in start order (lifecycle.ts). */
-    private readonly life: Lifecycle,
   ) {}
 
   /** The bound RPC (gRPC + Raft) port. */
@@ -139,7 +138,7 @@ export class Agent {
     config: ClusterAgentConfig,
     logger: Logger = createLogger({ level: config.logLevel, node: config.nodeName }),
   ): Promise<Agent> {
-    // The agent's components in start order; a failed start and abort() stop them in reverse (lifecycle.ts).
+    // The agent's components in start order; a failed start stops them in reverse (lifecycle.ts).
     const life = new Lifecycle({
       onStopError: (name, err) => logger.warn({ component: name, err }, 'component did not stop cleanly'),
     });
@@ -378,8 +377,8 @@ export class Agent {
         metrics,
         { mux, health: probes, external, http, reconciler, forwarder, casbin, json },
         rpcAddr,
-        life,
       );
+      agent.tlsWatch = tlsWatch;
       logger.info(
         {
           rpcAddr,
@@ -403,11 +402,9 @@ export class Agent {
   }
 
   /**
-   * Graceful stop, idempotent. First the drain, whose order is the protocol's: readiness
-   * off, membership reconciler off, leadership transfer if leader (bounded by
-   * `shutdownTransferMs`), gossip leave, new gRPC refused, server and JSON API drained;
-   * then every component in reverse start order (the list of {@link Agent.start}), once.
-   * Never changes the Raft membership.
+   * Graceful stop, idempotent: transfer leadership if leader (bounded by
+   * `shutdownTransferMs`), leave gossip, drain the server, stop Raft (closes the log),
+   * close the port. Never changes the Raft membership.
    */
   stop(): Promise<void> {
     return (this.stopping ??= this.doStop());
@@ -415,13 +412,24 @@ export class Agent {
 
   /**
    * Stops abruptly, as a crash would look to the others: no leadership transfer, no gossip
-   * leave (peers declare this node failed): every component in reverse start order, as a
-   * failed start does. For tests of failure handling; the data on disk stays consistent
-   * (Raft flushes), so the node can be started again.
+   * leave (peers declare this node failed). For tests of failure handling; the data on disk
+   * stays consistent (Raft flushes), so the node can be started again.
    */
   abort(): Promise<void> {
     return (this.stopping ??= (async () => {
-      await this.life.stop();
+      this.parts.health.stop();
+      this.parts.external?.stop();
+      await this.parts.reconciler.stop();
+      await this.gossip.stop();
+      await this.parts.mux.close();
+      await this.parts.json?.close();
+      this.backend.close();
+      this.parts.forwarder.close();
+      this.tlsWatch?.close();
+      await this.server.shutdown();
+      await this.node.stop();
+      await this.parts.http.close();
+      this.parts.casbin?.close();
       this.logger.info('agent aborted (no leadership transfer, no gossip leave)');
     })());
   }
@@ -450,8 +458,13 @@ export class Agent {
     await this.gossip.stop();
     this.parts.mux.refuseGrpc();
     await Promise.all([this.parts.json?.close(), this.server.shutdown()]);
-    // The drain is done; every component (those above again: their stops are idempotent) in reverse start order.
-    await this.life.stop();
+    this.backend.close();
+    this.parts.forwarder.close();
+    this.tlsWatch?.close();
+    await this.node.stop();
+    await this.parts.mux.close();
+    await this.parts.http.close();
+    this.parts.casbin?.close();
     log.info('agent stopped');
   }
 }
