@@ -147,8 +147,8 @@ export const AGENT_OPTIONS = [
     kind: 'choice',
     choices: LogLevels,
     scope: 'node',
-    description: 'level of the one-line-per-request log (silent = off)',
-    default: 'info',
+    description: 'level of the one-line-per-request log (silent = off; default debug: not written at --log-level=info)',
+    default: 'debug',
   },
   {
     key: 'cluster-id',
