@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { CasbinAuthorizer, type Authorizer } from '../acl/authorizer.js';
 import { Gossip, registerGossipMetrics } from '../gossip/index.js';
 import { HttpApiServer } from '../http/api-server.js';
+import { formatHostPort, hostPort, withPort } from '../net/address.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { NodeMetrics } from '../observability/metrics.js';
 import { startHttpServer, type HttpEndpoint } from '../observability/http-server.js';
@@ -33,6 +34,7 @@ import { RaftAdmin, pickTransferTarget } from './raft-admin.js';
 import { RaftBackend } from './raft-backend.js';
 import { ExternalAddrWatcher } from './external-addr.js';
 import { HealthDriver } from './readiness.js';
+import { Lifecycle } from './lifecycle.js';
 import { RpcPort } from './rpc-port.js';
 import { MemberStorageIds, openStorageId, renewStorageId } from './storage-id.js';
 import { readTransportTls, watchTransportTls, type TransportTlsWatch } from './transport-tls.js';
@@ -50,7 +52,9 @@ export class PortInUseError extends Error {
   }
 }
 
-const replacePort = (addr: string, port: number): string => addr.replace(/:0$/, `:${port}`);
+/** `addr` with the port a `:0` bind was given; any other port is kept. */
+const replacePort = (addr: string, port: number): string =>
+  hostPort(addr, { allowPortZero: true }).port === 0 ? withPort(addr, port) : addr;
 
 async function bind<T>(what: string, addr: string, f: () => Promise<T>): Promise<T> {
   try {
@@ -69,11 +73,8 @@ function gossipAdvertise(
   rpcHost: string,
 ): { advertiseAddr?: string; advertisePort?: number } {
   if (config.gossipAdvertiseAddr !== undefined) {
-    const i = config.gossipAdvertiseAddr.lastIndexOf(':');
-    return {
-      advertiseAddr: config.gossipAdvertiseAddr.slice(0, i).replace(/^\[|\]$/g, ''),
-      advertisePort: Number(config.gossipAdvertiseAddr.slice(i + 1)),
-    };
+    const { host, port } = hostPort(config.gossipAdvertiseAddr);
+    return { advertiseAddr: host, advertisePort: port };
   }
   return config.bindHost === '0.0.0.0' || config.bindHost === '::' ? { advertiseAddr: rpcHost } : {};
 }
@@ -138,10 +139,10 @@ export class Agent {
     config: ClusterAgentConfig,
     logger: Logger = createLogger({ level: config.logLevel, node: config.nodeName }),
   ): Promise<Agent> {
-    const cleanup: (() => Promise<void> | void)[] = [];
-    const undo = async (): Promise<void> => {
-      for (const f of cleanup.reverse()) await Promise.resolve(f()).catch(() => {});
-    };
+    // The agent's components in start order; a failed start stops them in reverse (lifecycle.ts).
+    const life = new Lifecycle({
+      onStopError: (name, err) => logger.warn({ component: name, err }, 'component did not stop cleanly'),
+    });
     try {
       const tls = config.peerTls ?? config.serverTls;
       const caFile = config.peerTls?.caFile ?? config.serverTls?.caFile;
@@ -170,7 +171,7 @@ export class Agent {
         logger: logger.child({ component: 'raft-transport' }),
         onReload: (err) => metrics.reloads.inc({ what: 'raft-tls', result: err ? 'error' : 'ok' }),
       });
-      cleanup.push(() => tlsWatch.close());
+      life.add({ name: 'raft-tls-watch', stop: () => tlsWatch.close() });
       const node = await RaftNode.start({
         id,
         dir: join(config.dataDir, 'raft'),
@@ -204,7 +205,7 @@ export class Agent {
           },
         },
       });
-      cleanup.push(() => node.stop());
+      life.add({ name: 'raft', stop: () => node.stop() });
       if (config.bootstrap && !node.storage.fresh)
         logger.info('data dir holds Raft state: --bootstrap ignored (bootstrap happens once)');
       if (!config.bootstrap && node.storage.fresh)
@@ -223,7 +224,7 @@ export class Agent {
       const forwarder = new LeaderForwarder(
         clientCredentials({ caFile, certFile: tls.certFile, keyFile: tls.keyFile }),
       );
-      cleanup.push(() => forwarder.close());
+      life.add({ name: 'forwarder', stop: () => forwarder.close() });
       const produced = registerRaftMetrics(node, metrics.registry);
       let rpcAddr = config.advertiseAddr;
       const self: { readonly rpcAddr: string; externalAddr: string | undefined } = {
@@ -240,7 +241,7 @@ export class Agent {
         linearizable: config.linearizableReads,
         onProduce: (how) => produced.inc({ how }),
       });
-      cleanup.push(() => backend.close());
+      life.add({ name: 'backend', stop: () => backend.close() });
 
       let casbin: CasbinAuthorizer | undefined;
       if (config.acl) {
@@ -250,7 +251,7 @@ export class Agent {
             if (err) logger.warn({ err }, 'ACL files changed but do not load; keeping the previous policy');
           },
         });
-        cleanup.push(() => casbin?.close());
+        life.add({ name: 'acl', stop: () => casbin?.close() });
       }
       const authz: Authorizer | undefined = casbin;
       const server = new CommitLogServer({
@@ -264,13 +265,13 @@ export class Agent {
         metrics,
         config: { requestLogLevel: config.requestLogLevel, reflection: config.reflection },
       });
-      cleanup.push(() => server.shutdown());
-      const rpcBind = `${config.bindHost}:${config.rpcPort}`;
+      life.add({ name: 'grpc-server', stop: () => server.shutdown() });
+      const rpcBind = formatHostPort(config.bindHost, config.rpcPort);
       // Health statuses are the agent's (readiness.ts), not "serving once a connection came".
       const probes = new HealthDriver(server.health, node, config.role);
       fatalSink.health = probes;
       probes.start();
-      cleanup.push(() => probes.stop());
+      life.add({ name: 'health', stop: () => probes.stop() });
       const mux = await bind('RPC (gRPC + Raft)', rpcBind, () =>
         RpcPort.open({
           host: config.bindHost,
@@ -281,11 +282,11 @@ export class Agent {
           raft: (c) => transport.accept(c),
         }),
       );
-      cleanup.push(() => mux.close());
+      life.add({ name: 'rpc-port', stop: () => mux.close() });
       rpcAddr = replacePort(rpcAddr, mux.port);
 
-      const advertiseHost = rpcAddr.slice(0, rpcAddr.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-      const gossip = await bind('gossip', `${config.bindHost}:${config.gossipPort}`, () =>
+      const advertiseHost = hostPort(rpcAddr).host;
+      const gossip = await bind('gossip', formatHostPort(config.bindHost, config.gossipPort), () =>
         Gossip.start(
           {
             name: config.nodeName,
@@ -309,7 +310,7 @@ export class Agent {
           { logger: logger.child({ component: 'gossip' }) },
         ),
       );
-      cleanup.push(() => gossip.stop());
+      life.add({ name: 'gossip', stop: () => gossip.stop() });
       let external: ExternalAddrWatcher | undefined;
       if (config.externalAddrFile !== undefined) {
         // The operator fills this node's external address in later: re-tag when it changes.
@@ -329,7 +330,7 @@ export class Agent {
           logger.info({ externalAddr: addr }, 'external address changed (external-addr-file); gossip tags updated');
         });
         ext.start();
-        cleanup.push(() => ext.stop());
+        life.add({ name: 'external-addr-watch', stop: () => ext.stop() });
         external = ext;
       }
       registerGossipMetrics(gossip, metrics.registry);
@@ -353,9 +354,9 @@ export class Agent {
         { ids: memberStorage, onReplace: (member) => replacements.inc({ member }) },
       );
       reconciler.start();
-      cleanup.push(() => reconciler.stop());
+      life.add({ name: 'membership', stop: () => reconciler.stop() });
 
-      const http = await bind('HTTP (metrics/health)', `${config.bindHost}:${config.httpPort}`, () =>
+      const http = await bind('HTTP (metrics/health)', formatHostPort(config.bindHost, config.httpPort), () =>
         startHttpServer({
           host: config.bindHost,
           port: config.httpPort,
@@ -364,7 +365,7 @@ export class Agent {
           ...(config.console ? { console: consoleSource(node, backend, config.clusterId) } : {}),
         }),
       );
-      cleanup.push(() => http.close());
+      life.add({ name: 'http', stop: () => http.close() });
       // The JSON API: its own TLS port with the gRPC server's certificates (one reloading provider), ACL and backend.
       let json: HttpApiServer | undefined;
       const jsonPort = config.jsonPort;
@@ -372,7 +373,7 @@ export class Agent {
       if (jsonPort !== undefined) {
         if (certificates === undefined)
           throw new Error('the JSON API needs the server TLS files (it is never served in plaintext)');
-        json = await bind('JSON API (HTTPS)', `${config.bindHost}:${jsonPort}`, () =>
+        json = await bind('JSON API (HTTPS)', formatHostPort(config.bindHost, jsonPort), () =>
           HttpApiServer.listen(
             {
               backend,
@@ -387,6 +388,8 @@ export class Agent {
             jsonPort,
           ),
         );
+        const api = json;
+        life.add({ name: 'json-api', stop: () => api.close() });
       }
       const agent = new Agent(
         config,
@@ -418,7 +421,7 @@ export class Agent {
       );
       return agent;
     } catch (err) {
-      await undo();
+      await life.stop().catch(() => {});
       throw err;
     }
   }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentConfigError } from '../cli/agent-config.js';
+import { AgentConfigError } from './base-config.js';
 import { resolveClusterAgentConfig } from './config.js';
 import { ensureLocalPki, localPkiFlags, type LocalPki } from './local-pki.js';
 
@@ -71,6 +71,27 @@ describe('agent config: the CLI options plus the cluster options', function () {
     assert.match(text, /--start-join-addrs: expected host:port/);
     assert.match(text, /a cluster needs mutual TLS/);
     assert.match(text, /--gossip-advertise-addr: expected host:port/);
+  });
+
+  it('every address option applies the same host:port rule (host:99999 is refused by all of them)', () => {
+    const options = ['advertise-addr', 'external-addr', 'gossip-advertise-addr', 'start-join-addrs', 'bind-addr'];
+    for (const option of options) {
+      let err: unknown;
+      try {
+        resolveClusterAgentConfig(
+          { 'data-dir': dir, 'node-name': 'n1', ...localPkiFlags(pki), [option]: 'host:99999' },
+          {},
+          {},
+        );
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(err instanceof AgentConfigError, `--${option} host:99999 must be refused`);
+      assert.match(
+        err.problems.join('\n'),
+        new RegExp(`--${option}: expected host:port, got "host:99999": the port must be in \\d\\.\\.65535`),
+      );
+    }
   });
 
   it('a shared config file lets only the node named by bootstrap-node bootstrap', () => {

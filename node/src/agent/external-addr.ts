@@ -9,6 +9,7 @@
  * or does not parse keeps the current address (a half-updated file is not an answer).
  */
 import { externalAddrOf } from './config.js';
+import { isHostPort } from '../net/address.js';
 
 /** Polls `path` every `periodMs` and calls `onChange` when this node's entry changes. */
 export class ExternalAddrWatcher {
@@ -33,7 +34,7 @@ export class ExternalAddrWatcher {
     const problems: string[] = [];
     const next = externalAddrOf(this.path, this.nodeName, problems);
     if (problems.length > 0 || next === this.current) return;
-    if (next !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(next)) return;
+    if (next !== undefined && !isHostPort(next)) return;
     this.current = next;
     this.onChange(next);
   }

@@ -20,6 +20,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { parseHostPort } from '../net/address.js';
 import {
   RAFT_MUX_BYTE,
   WIRE_VERSION,
@@ -50,13 +51,6 @@ export function nodeCertificateFor(cert: X509Certificate, id: NodeId): boolean {
   return serverCertificatesOnly(cert) && certificateNamesNode(cert, id);
 }
 
-function splitHostPort(addr: string): { host: string; port: number } | undefined {
-  const i = addr.lastIndexOf(':');
-  const port = Number(addr.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
-  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port };
-}
-
 /** What {@link verifyMemberIdentity} needs. */
 export interface VerifyOptions {
   /** The member's gossip name (= its Raft id). */
@@ -78,8 +72,9 @@ export interface VerifyOptions {
  * when it is, or the reason it is not (never rejects).
  */
 export function verifyMemberIdentity(o: VerifyOptions): Promise<string | null> {
-  const hp = splitHostPort(o.rpcAddr);
-  if (hp === undefined) return Promise.resolve(`bad RPC address "${o.rpcAddr}"`);
+  const parsed = parseHostPort(o.rpcAddr);
+  if (!parsed.ok) return Promise.resolve(`bad RPC address "${o.rpcAddr}": ${parsed.reason}`);
+  const hp = parsed.value;
   return new Promise((resolve) => {
     let settled = false;
     const raw = netConnect({ host: hp.host, port: hp.port });

@@ -4,7 +4,8 @@
  */
 export { Agent, PortInUseError } from './agent.js';
 export { runAgent, type RunAgentOptions } from './run.js';
-export { addAgentOptions, flagsOf } from './options.js';
+export { AGENT_OPTIONS, addAgentOptions, envName, flagsOf, optionsMarkdown, type OptionSpec } from './options.js';
+export { AgentConfigError, OptionReader } from './option-reader.js';
 export {
   allAgentOptions,
   clusterOptions,

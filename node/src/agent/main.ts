@@ -1,38 +1,26 @@
 /**
- * Standalone entry of the cluster agent: `tsx node/src/agent/main.ts [--flags]` takes every
- * option of `commitlog agent` plus the cluster options (node/src/agent/config.ts), each also
- * from `COMMITLOG_<KEY>` or a YAML `--config-file`. Exit codes: 2 bad configuration, 1
- * failure to start or to stop cleanly, 0 after a graceful stop.
+ * Standalone entry of the agent: `tsx node/src/agent/main.ts [--flags]` (npm start, the
+ * process tests) is `commitlog agent` without the rest of the CLI: the same command
+ * definition and action (command.ts), hence the same options, resolution and
+ * `--print-config` output. Exit codes: 2 bad configuration, 1 failure to start or to stop
+ * cleanly, 0 after a graceful stop.
  */
 import { Command } from 'commander';
-import { AgentConfigError, envName } from '../cli/agent-config.js';
 import { startTracing } from '../observability/tracing.js';
 import { quietKnownWarnings } from '../observability/warnings.js';
-import { readClusterConfigFile, resolveClusterAgentConfig } from './config.js';
-import { addAgentOptions, flagsOf } from './options.js';
+import { AGENT_EXAMPLES, addAgentCommandOptions, agentAction } from './command.js';
+import { AgentConfigError } from './option-reader.js';
 
 async function main(argv: readonly string[]): Promise<void> {
-  const cmd = addAgentOptions(
+  const cmd = addAgentCommandOptions(
     new Command('commitlog-agent').description('run a commitlog cluster node (log + Raft + gossip + gRPC)'),
-  );
+  ).addHelpText('after', AGENT_EXAMPLES);
   cmd.parse([...argv]);
-  const opts = cmd.opts<Record<string, unknown>>();
-  const configFile = (opts.configFile as string | undefined) ?? process.env[envName('config-file')];
-  let config;
   try {
-    config = resolveClusterAgentConfig(flagsOf(opts), process.env, configFile ? readClusterConfigFile(configFile) : {});
-  } catch (err) {
-    if (!(err instanceof AgentConfigError)) throw err;
-    process.stderr.write(`commitlog agent: ${err.message}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  const { runAgent } = await import('./run.js');
-  try {
-    await runAgent(config);
+    await agentAction(cmd.opts<Record<string, unknown>>());
   } catch (err) {
     process.stderr.write(`commitlog agent: ${(err as Error).message}\n`);
-    process.exitCode = 1;
+    process.exitCode = err instanceof AgentConfigError ? 2 : 1;
   }
 }
 

@@ -5,7 +5,7 @@
  * failures exit 1, each with a clear message on stderr.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { AGENT_EXAMPLES, addAgentCommandOptions } from './agent-command.js';
+import { AGENT_EXAMPLES, addAgentCommandOptions } from '../agent/command.js';
 import { addClientFlags, type ClientFlags } from './client-options.js';
 import type * as CertsCommands from './certs-command.js';
 import { encodings, type Encoding } from './encoding.js';
@@ -75,7 +75,7 @@ export function buildProgram(): Command {
       ),
   )
     .addHelpText('after', AGENT_EXAMPLES)
-    .action(run(async (opts: Record<string, unknown>) => (await import('./agent-command.js')).agentAction(opts)));
+    .action(run(async (opts: Record<string, unknown>) => (await import('../agent/command.js')).agentAction(opts)));
 
   addClientFlags(
     program

@@ -37,6 +37,8 @@ import {
   type Record as WireRecord,
 } from '../gen/v1/log.js';
 import { ErrorMetadataKeys } from '../server/errors.js';
+import { parseHostPort } from '../net/address.js';
+import { resolveServers } from './get-servers.js';
 import { CallKind, Picker, type ClusterServer } from './picker.js';
 
 /** The scheme of cluster targets: `commitlog:///host:port` (host:port alone works too). */
@@ -95,8 +97,9 @@ export class ClusterUnavailableError extends Error {
 export function parseTarget(target: string): string {
   const m = /^commitlog:\/\/\/?(.+)$/.exec(target);
   const addr = m ? (m[1] as string) : target;
-  if (!/^(\[[^\]]+\]|[^:/]+):\d{1,5}$/.test(addr))
-    throw new RangeError(`target must be commitlog:///host:port or host:port, got "${target}"`);
+  const parsed = parseHostPort(addr);
+  if (!parsed.ok)
+    throw new RangeError(`target must be commitlog:///host:port or host:port, got "${target}": ${parsed.reason}`);
   return addr;
 }
 
@@ -191,39 +194,27 @@ export class CommitLogClient {
   }
 
   private async doResolve(attemptMs: number): Promise<void> {
-    const candidates = [...new Set([this.seed, ...this.picker.view.map((s) => s.addr)])];
-    let lastErr: unknown;
-    for (const addr of candidates) {
-      try {
-        const res = await unary<GetServersResponse>(
-          (md, opts, cb) => this.channel(addr).getServers({}, md, opts, cb),
-          attemptMs,
-        );
-        const servers = res.servers.map((s) => ({
-          id: s.id,
-          addr: this.o.useExternalAddrs && s.externalRpcAddr ? s.externalRpcAddr : s.rpcAddr,
-          isLeader: s.isLeader,
-          isVoter: s.isVoter,
-        }));
-        // A node that is not a member yet (or mid-election) may answer without a leader: prefer a view with one.
-        if (
-          servers.length > 0 &&
-          (servers.some((s) => s.isLeader) || candidates.indexOf(addr) === candidates.length - 1)
-        ) {
-          this.picker.update(servers);
-          this.lastResolve = Date.now();
-          for (const [a, c] of this.channels) {
-            if (a === this.seed || servers.some((s) => s.addr === a)) continue;
-            c.close();
-            this.channels.delete(a);
-          }
-          return;
-        }
-      } catch (err) {
-        lastErr = err;
-      }
+    const resolved = await resolveServers([this.seed, ...this.picker.view.map((s) => s.addr)], (addr) =>
+      unary<GetServersResponse>((md, opts, cb) => this.channel(addr).getServers({}, md, opts, cb), attemptMs),
+    );
+    if (!resolved.ok)
+      throw new ClusterUnavailableError(
+        `no server answered GetServers (tried ${resolved.tried.join(', ')})`,
+        resolved.lastError,
+      );
+    const servers = resolved.servers.map((s) => ({
+      id: s.id,
+      addr: this.o.useExternalAddrs && s.externalRpcAddr ? s.externalRpcAddr : s.rpcAddr,
+      isLeader: s.isLeader,
+      isVoter: s.isVoter,
+    }));
+    this.picker.update(servers);
+    this.lastResolve = Date.now();
+    for (const [a, c] of this.channels) {
+      if (a === this.seed || servers.some((s) => s.addr === a)) continue;
+      c.close();
+      this.channels.delete(a);
     }
-    throw new ClusterUnavailableError(`no server answered GetServers (tried ${candidates.join(', ')})`, lastErr);
   }
 
   private async ensureFresh(): Promise<void> {

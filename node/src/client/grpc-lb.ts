@@ -9,8 +9,9 @@
  *   or `read` (everything else) — grpc-js's picker does not see the method, the
  *   ConfigSelector's `pickInformation` is how it learns it (as grpc-js's xDS code does).
  *   It re-resolves every `refreshMs`, and whenever the policy asks.
- * - The policy keeps one pick-first child per server; `write` picks the leader, `read`
- *   picks the followers round-robin (the leader when no follower is ready). A call that
+ * - The policy keeps one pick-first child per server and routes by picker.ts's `route`
+ *   (the rule the Picker uses too): `write` picks the leader, `read` picks the READY
+ *   followers round-robin (the leader when no follower is ready). A call that
  *   ends UNAVAILABLE or a subchannel that fails asks for re-resolution, so a new leader is
  *   found after a failover.
  *
@@ -27,6 +28,9 @@ import {
   status as Status,
 } from '@grpc/grpc-js';
 import { LogClient, type GetServersResponse } from '../gen/v1/log.js';
+import { hostPort, isHostPort } from '../net/address.js';
+import { resolveServers } from './get-servers.js';
+import { CallKind, route, type RouteView } from './picker.js';
 
 /** Channel option carrying the ChannelCredentials the resolver uses for GetServers. */
 export const RESOLVER_CREDENTIALS_OPTION = 'commitlog.resolver_credentials';
@@ -56,11 +60,6 @@ export function seedsOf(path: string): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
 }
-
-const splitAddr = (addr: string): { host: string; port: number } => {
-  const i = addr.lastIndexOf(':');
-  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) };
-};
 
 /** Labels every call read or write for the picker. */
 const configSelector: experimental.ConfigSelector = {
@@ -121,34 +120,35 @@ class CommitLogResolver implements experimental.Resolver {
   }
 
   private async resolve(): Promise<void> {
-    let lastErr: ServiceError | undefined;
-    for (const addr of [...new Set([...this.seeds, ...this.known])]) {
-      try {
-        const res = await new Promise<GetServersResponse>((ok, fail) =>
+    const resolved = await resolveServers(
+      [...this.seeds, ...this.known],
+      (addr) =>
+        new Promise<GetServersResponse>((ok, fail) =>
           this.client(addr).getServers(
             {},
             new Metadata(),
             { deadline: Date.now() + 3000 },
             (e: ServiceError | null, r: GetServersResponse) => (e ? fail(e) : ok(r)),
           ),
-        );
-        const servers = res.servers.filter((s) => s.rpcAddr !== '');
-        if (servers.length === 0) continue;
-        if (this.destroyed) return;
-        this.known = servers.map((s) => s.rpcAddr);
-        const leader = servers.find((s) => s.isLeader)?.rpcAddr ?? '';
-        const endpoints = servers.map((s) => ({ addresses: [splitAddr(s.rpcAddr)] }));
-        this.listener(
-          experimental.statusOrFromValue(endpoints),
-          { [experimental.CHANNEL_ARGS_CONFIG_SELECTOR_KEY]: configSelector, [LEADER_ATTRIBUTE]: leader },
-          experimental.statusOrFromValue({ loadBalancingConfig: [{ [LB_POLICY_NAME]: {} }], methodConfig: [] }),
-          `GetServers via ${addr}: leader ${leader || 'unknown'}`,
-        );
-        return;
-      } catch (err) {
-        lastErr = err as ServiceError;
-      }
+        ),
+      // A server without a valid address (none yet, or garbage) cannot be dialled.
+      (s) => isHostPort(s.rpcAddr),
+    );
+    if (this.destroyed) return;
+    if (resolved.ok) {
+      const servers = resolved.servers;
+      this.known = servers.map((s) => s.rpcAddr);
+      const leader = servers.find((s) => s.isLeader)?.rpcAddr ?? '';
+      const endpoints = servers.map((s) => ({ addresses: [hostPort(s.rpcAddr)] }));
+      this.listener(
+        experimental.statusOrFromValue(endpoints),
+        { [experimental.CHANNEL_ARGS_CONFIG_SELECTOR_KEY]: configSelector, [LEADER_ATTRIBUTE]: leader },
+        experimental.statusOrFromValue({ loadBalancingConfig: [{ [LB_POLICY_NAME]: {} }], methodConfig: [] }),
+        `GetServers via ${resolved.via}: leader ${leader || 'unknown'}`,
+      );
+      return;
     }
+    const lastErr = resolved.lastError as ServiceError | undefined;
     if (!this.destroyed) {
       this.listener(
         experimental.statusOrFromError({
@@ -248,16 +248,17 @@ class CommitLogLoadBalancer implements experimental.LoadBalancer {
         ? ConnectivityState.CONNECTING
         : ConnectivityState.TRANSIENT_FAILURE;
     if (states.includes(ConnectivityState.TRANSIENT_FAILURE)) this.helper.requestReresolution();
-    const leader = this.children.get(this.leader);
-    const followers = [...this.children.values()].filter((c) => c.addr !== this.leader);
+    const children = [...this.children.values()];
+    const view: RouteView<Child> = {
+      isLeader: (c) => c.addr === this.leader,
+      readable: (c) => c.lb.getConnectivityState() === ConnectivityState.READY,
+    };
     const picker: experimental.Picker = {
       pick: (args) => {
-        const write = args.extraPickInfo[KIND_KEY] === 'write';
-        let child: Child | undefined = leader;
-        if (!write) {
-          const ready = followers.filter((c) => c.lb.getConnectivityState() === ConnectivityState.READY);
-          if (ready.length > 0) child = ready[this.next++ % ready.length];
-        }
+        const kind = args.extraPickInfo[KIND_KEY] === 'write' ? CallKind.write : CallKind.read;
+        const routed = route(kind, children, view, this.next);
+        if (routed.ok) this.next = routed.next;
+        const child = routed.ok ? routed.server : undefined;
         if (child === undefined) {
           this.helper.requestReresolution();
           return {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { parseTarget } from './client.js';
-import { CallKind, Picker, type ClusterServer } from './picker.js';
+import { CallKind, Picker, route, type ClusterServer } from './picker.js';
 
 const s = (id: string, isLeader = false): ClusterServer => ({ id, addr: `${id}:8400`, isLeader, isVoter: true });
 
@@ -24,6 +24,31 @@ describe('client picker: writes to the leader, reads round-robin over followers'
 
   it('reads from the leader when it is the only server', () => {
     assert.equal((new Picker([s('b', true)]).pick(CallKind.read) as { server: ClusterServer }).server.id, 'b');
+  });
+
+  it('one rule for the Picker and the grpc-js policy: reads skip followers that cannot take them, then fall back to the leader', () => {
+    // The grpc-js policy's view: a follower is readable when its subchannel is READY.
+    const servers = [
+      { addr: 'a', ready: false },
+      { addr: 'b', ready: true },
+      { addr: 'L', ready: true },
+      { addr: 'c', ready: true },
+    ];
+    const view = { isLeader: (x: { addr: string }) => x.addr === 'L', readable: (x: { ready: boolean }) => x.ready };
+    let cursor = 0;
+    const reads = [1, 2, 3].map(() => {
+      const r = route(CallKind.read, servers, view, cursor);
+      assert.ok(r.ok);
+      cursor = r.next;
+      return r.server.addr;
+    });
+    assert.deepEqual(reads, ['b', 'c', 'b']);
+    const write = route(CallKind.write, servers, view, 0);
+    assert.ok(write.ok && write.server.addr === 'L');
+    const noneReady = servers.map((x) => ({ ...x, ready: false }));
+    const r = route(CallKind.read, noneReady, view, 0);
+    assert.ok(r.ok && r.server.addr === 'L', 'no readable follower: the leader');
+    assert.deepEqual(route(CallKind.read, [{ addr: 'a', ready: false }], view, 0), { ok: false, reason: 'no-leader' });
   });
 
   it('accepts commitlog:///host:port and host:port targets, and names a bad one', () => {

@@ -1,6 +1,8 @@
 /**
  * The routing rule of the client (the book's picker, pure): writes go to the leader,
  * reads are spread round-robin over the followers (the leader only when there are none).
+ * {@link route} is the rule itself, shared by the {@link Picker} of CommitLogClient and
+ * the grpc-js load-balancing policy of grpc-lb.ts.
  * The resolver's view of the cluster is a list of {@link ClusterServer}s from GetServers.
  */
 
@@ -23,7 +25,40 @@ export type Pick =
   | { readonly ok: true; readonly server: ClusterServer }
   | { readonly ok: false; readonly reason: 'no-servers' | 'no-leader' };
 
-/** Round-robin state over followers; `pick` is otherwise a pure function of the servers. */
+/** The outcome of {@link route}: the chosen candidate and the next round-robin cursor, or why none fits. */
+export type Route<S> =
+  | { readonly ok: true; readonly server: S; readonly next: number }
+  | { readonly ok: false; readonly reason: 'no-servers' | 'no-leader' };
+
+/** How {@link route} sees a candidate: is it the leader, can a read be sent to it now. */
+export interface RouteView<S> {
+  readonly isLeader: (s: S) => boolean;
+  /** A follower that can take a read now (the Picker: it has an address; grpc-js: its subchannel is READY). */
+  readonly readable: (s: S) => boolean;
+}
+
+/**
+ * THE client routing rule, used by {@link Picker} and by the grpc-js policy (grpc-lb.ts):
+ * a write goes to the leader (none known: `no-leader`); a read goes to the readable
+ * followers in turn (`cursor` is the round-robin position), else to the leader, else
+ * `no-leader`. No candidates at all: `no-servers`.
+ */
+export function route<S>(kind: CallKind, servers: readonly S[], view: RouteView<S>, cursor: number): Route<S> {
+  if (servers.length === 0) return { ok: false, reason: 'no-servers' };
+  const leader = servers.find(view.isLeader);
+  if (kind === CallKind.read) {
+    const followers = servers.filter((s) => !view.isLeader(s) && view.readable(s));
+    if (followers.length > 0) {
+      const i = cursor % followers.length;
+      return { ok: true, server: followers[i] as S, next: (i + 1) % followers.length };
+    }
+  }
+  return leader !== undefined ? { ok: true, server: leader, next: cursor } : { ok: false, reason: 'no-leader' };
+}
+
+const serverView: RouteView<ClusterServer> = { isLeader: (s) => s.isLeader, readable: (s) => s.addr !== '' };
+
+/** Round-robin state over followers; `pick` is {@link route} over the resolver's view. */
 export class Picker {
   private next = 0;
 
@@ -41,14 +76,9 @@ export class Picker {
 
   /** Chooses the server for a call of `kind`. */
   pick(kind: CallKind): Pick {
-    if (this.servers.length === 0) return { ok: false, reason: 'no-servers' };
-    const leader = this.servers.find((s) => s.isLeader);
-    if (kind === CallKind.write) return leader ? { ok: true, server: leader } : { ok: false, reason: 'no-leader' };
-    const followers = this.servers.filter((s) => !s.isLeader && s.addr !== '');
-    if (followers.length === 0)
-      return leader ? { ok: true, server: leader } : { ok: true, server: this.servers[0] as ClusterServer };
-    const s = followers[this.next % followers.length] as ClusterServer;
-    this.next = (this.next + 1) % followers.length;
-    return { ok: true, server: s };
+    const r = route(kind, this.servers, serverView, this.next);
+    if (!r.ok) return r;
+    this.next = r.next;
+    return { ok: true, server: r.server };
   }
 }

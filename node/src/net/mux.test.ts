@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, TLSSocket } from 'node:tls';
-import { createTestPki } from '../server/testing.js';
+import { createCA, issueServerCert } from '../tls/certs.js';
 import { PortMux } from './mux.js';
 
 /** Reads a handed-over connection to its end (it arrives paused). */
@@ -101,41 +101,38 @@ describe('net: port multiplexer', () => {
   });
 
   it('TLS over a handed socket completes even when the routing byte and the ClientHello arrive in one segment', async () => {
-    const pki = await createTestPki();
-    try {
-      const got: Promise<string>[] = [];
-      mux = await PortMux.listen({
-        host: '127.0.0.1',
-        port: 0,
-        raft: (c) => {
-          const t = new TLSSocket(c, {
-            isServer: true,
-            key: pki.server.keyPem,
-            cert: pki.server.certPem,
-          });
-          got.push(
-            new Promise((resolve, reject) => {
-              t.once('data', (d: Buffer) => resolve(d.toString()));
-              t.once('error', reject);
-            }),
-          );
-        },
-        grpc: () => assert.fail('routed to gRPC'),
-      });
-      const raw = connect({ host: '127.0.0.1', port: mux.port });
-      await new Promise<void>((r) => raw.once('connect', () => r()));
-      // Corked: the routing byte and the ClientHello leave in one write, so the mux's first
-      // chunk holds both and must put the ClientHello back for TLS.
-      raw.cork();
-      raw.write(Buffer.of(0x01));
-      const t = tlsConnect({ socket: raw, ca: pki.ca.certPem, servername: 'localhost' });
-      process.nextTick(() => raw.uncork());
-      await new Promise<void>((r, j) => (t.once('secureConnect', () => r()), t.once('error', j)));
-      t.write('hello over native TLS');
-      assert.equal(await got[0], 'hello over native TLS');
-      t.destroy();
-    } finally {
-      pki.cleanup();
-    }
+    const ca = await createCA({ commonName: 'mux test CA' });
+    const server = await issueServerCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+    const got: Promise<string>[] = [];
+    mux = await PortMux.listen({
+      host: '127.0.0.1',
+      port: 0,
+      raft: (c) => {
+        const t = new TLSSocket(c, {
+          isServer: true,
+          key: server.keyPem,
+          cert: server.certPem,
+        });
+        got.push(
+          new Promise((resolve, reject) => {
+            t.once('data', (d: Buffer) => resolve(d.toString()));
+            t.once('error', reject);
+          }),
+        );
+      },
+      grpc: () => assert.fail('routed to gRPC'),
+    });
+    const raw = connect({ host: '127.0.0.1', port: mux.port });
+    await new Promise<void>((r) => raw.once('connect', () => r()));
+    // Corked: the routing byte and the ClientHello leave in one write, so the mux's first
+    // chunk holds both and must put the ClientHello back for TLS.
+    raw.cork();
+    raw.write(Buffer.of(0x01));
+    const t = tlsConnect({ socket: raw, ca: ca.certPem, servername: 'localhost' });
+    process.nextTick(() => raw.uncork());
+    await new Promise<void>((r, j) => (t.once('secureConnect', () => r()), t.once('error', j)));
+    t.write('hello over native TLS');
+    assert.equal(await got[0], 'hello over native TLS');
+    t.destroy();
   });
 });

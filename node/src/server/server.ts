@@ -10,6 +10,7 @@
 import { Server, type ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
 import type { Duplex } from 'node:stream';
 import { allowAll, type Authorizer } from '../acl/authorizer.js';
+import { formatHostPort } from '../net/address.js';
 import { HealthService } from '../gen/grpc/health/v1/health.js';
 import { AdminService } from '../gen/v1/admin.js';
 import { logServiceDefinition } from './requests.js';
@@ -149,7 +150,7 @@ export class CommitLogServer {
 
   /** Binds `host:port` (port 0 = any free port) and marks the services SERVING; resolves with the port. */
   async listen(host: string, port: number): Promise<number> {
-    const target = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+    const target = formatHostPort(host, port);
     const bound = await new Promise<number>((resolve, reject) => {
       this.grpc.bindAsync(target, this.tls.credentials, (err, p) => (err ? reject(err) : resolve(p)));
     });

@@ -2,7 +2,7 @@
  * The ConfigMap of a cluster.
  *
  * `node.yaml` is the ONE `--config-file` of the cluster agent (`commitlog agent`; options in
- * node/src/agent/config.ts and node/src/cli/agent-config.ts): flat kebab-case keys that are
+ * node/src/agent/config.ts and node/src/agent/base-config.ts): flat kebab-case keys that are
  * exactly the agent's option names — it refuses unknown keys, and the node contract test
  * (node-contract.test.ts) runs the real agent on what this renders. The file is shared by
  * every pod, so what differs per pod comes from `COMMITLOG_*` environment variables the

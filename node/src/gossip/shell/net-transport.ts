@@ -7,6 +7,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { Limits } from '../core/codec.js';
+import { formatHostPort, hostPort, type HostPort } from '../../net/address.js';
 import { type Address, type Message, type StreamResult, address } from '../core/types.js';
 import { type DropReason, openFrame, openPacket, sealFrame, sealPacket } from '../wire/envelope.js';
 import { type Keyring } from '../wire/keyring.js';
@@ -34,16 +35,12 @@ export interface TransportHandlers {
 
 /** Formats host and port as an {@link Address} (brackets for IPv6). */
 export function formatAddress(host: string, port: number): Address {
-  return address(host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+  return address(formatHostPort(host, port));
 }
 
-/** Splits `host:port` / `[v6]:port`. */
-export function parseAddress(a: string): { readonly host: string; readonly port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(a);
-  const host = m?.[1] ?? m?.[2];
-  const port = Number(m?.[3]);
-  if (host === undefined || !(port > 0 && port < 65536)) throw new Error(`bad address "${a}"`);
-  return { host, port };
+/** Splits `host:port` / `[v6]:port` (node/src/net/address.ts); throws AddressError for a bad one. */
+export function parseAddress(a: string): HostPort {
+  return hostPort(a);
 }
 
 const MAX_FRAME = Limits.streamBytes + 64;

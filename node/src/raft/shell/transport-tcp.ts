@@ -25,6 +25,7 @@ import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type SecureContext, TLSSocket, connect as tlsConnect, createSecureContext } from 'node:tls';
 import type { Message, NodeId } from '../core/types.js';
+import { hostPort, type HostPort } from '../../net/address.js';
 import { FrameSplitter, MAX_FRAME_BYTES, WIRE_VERSION, decodeFrame, encodeHello, encodeMessage } from './codec.js';
 import { FrameError } from './errors.js';
 import type { ShellLogger } from './raft-node.js';
@@ -86,14 +87,8 @@ export function serverCertificatesOnly(cert: X509Certificate): boolean {
   return Array.isArray(eku) && eku.includes(SERVER_AUTH_OID);
 }
 
-function splitHostPort(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(':');
-  const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
-  const port = Number(addr.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535)
-    throw new RangeError(`peer address must be host:port, got "${addr}"`);
-  return { host, port };
-}
+/** A peer's address; throws AddressError (a RangeError) naming a bad one. */
+const splitHostPort = (addr: string): HostPort => hostPort(addr);
 
 const isIp = (h: string): boolean => /^[\d.]+$/.test(h) || h.includes(':');
 

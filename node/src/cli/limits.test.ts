@@ -13,7 +13,7 @@ import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { ensureLocalPki, localPkiFlags, type LocalPki } from '../agent/local-pki.js';
 import { eventually } from '../agent/testing/cluster.js';
 import { freePort } from '../agent/testing/processes.js';
-import { startCliAgent, type CliAgent } from '../cli/testing.js';
+import { startCliAgent, type CliAgent } from './testing.js';
 import {
   ConsumeResponse as ConsumeResponseCodec,
   LogClient,
@@ -22,15 +22,15 @@ import {
 } from '../gen/v1/log.js';
 import { defaultLogConfig } from '../log/index.js';
 import { clientCredentials } from '../tls/credentials.js';
-import { ErrorMetadataKeys } from './errors.js';
+import { ErrorMetadataKeys } from '../server/errors.js';
 import {
   DEFAULT_MAX_RECORD_BYTES,
   GRPC_DEFAULT_MAX_MESSAGE_BYTES,
   maxConsumeResponseBytes,
   readableByDefaultClients,
   serverMessageLimits,
-} from './limits.js';
-import { call } from './testing.js';
+} from '../server/limits.js';
+import { call } from '../server/testing.js';
 
 describe('message sizes: every record the server accepts fits a default client', function () {
   this.timeout(120_000);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentConfigError, readConfigFile, resolveAgentConfig } from './agent-config.js';
+import { AgentConfigError, readConfigFile, resolveAgentConfig } from './base-config.js';
 
 describe('agent configuration (flags, env, YAML)', () => {
   let dir: string;

@@ -17,7 +17,7 @@ import { startHttpServer, type HttpEndpoint } from '../observability/http-server
 import { ServingStatus } from '../server/health-service.js';
 import { CommitLogServer } from '../server/server.js';
 import { LocalLogBackend } from '../server/local-backend.js';
-import type { AgentConfig } from './agent-config.js';
+import type { AgentConfig } from './base-config.js';
 
 /** A running standalone node. */
 export interface RunningStandaloneAgent {

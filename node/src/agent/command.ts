@@ -1,18 +1,23 @@
 /**
- * `commitlog agent`: runs the cluster agent (node/src/agent/: log + Raft + gossip + gRPC
- * with mutual TLS between nodes). A single node is a cluster of one started with
- * `--bootstrap`; more nodes join it with `--start-join-addrs`.
+ * The agent's one entry: `commitlog agent` (node/src/cli/program.ts) and the standalone
+ * program node/src/agent/main.ts (`npm start`, process tests) both define their command
+ * with {@link addAgentCommandOptions} and run {@link agentAction}, so they take the same
+ * options and resolve them identically (`--print-config` shows the result).
+ *
+ * It runs the cluster agent (log + Raft + gossip + gRPC with mutual TLS between nodes).
+ * A single node is a cluster of one started with `--bootstrap`; more nodes join it with
+ * `--start-join-addrs`.
  *
  * `--standalone` runs the development node of ./standalone.ts instead (no Raft, no gossip,
  * plaintext allowed with `--insecure`), because the cluster agent cannot run without
  * mutual TLS. Cluster options are refused with `--standalone` rather than ignored.
  */
 import type { Command } from 'commander';
-import { allAgentOptions, clusterOptions, resolveClusterAgentConfig } from '../agent/config.js';
-import { addAgentOptions, flagsOf } from '../agent/options.js';
-import { AgentConfigError, envName, readConfigFile, resolveAgentConfig } from './agent-config.js';
+import { AgentConfigError, readConfigFile, resolveAgentConfig } from './base-config.js';
+import { resolveClusterAgentConfig } from './config.js';
+import { AGENT_OPTIONS, addAgentOptions, clusterOptions, envName, flagsOf } from './options.js';
 
-const allKeys: readonly string[] = allAgentOptions.map((o) => o.key);
+const allKeys: readonly string[] = AGENT_OPTIONS.map((o) => o.key);
 const clusterKeys: ReadonlySet<string> = new Set(clusterOptions.map((o) => o.key));
 
 /** Added to a configuration error that is about missing mutual TLS. */
@@ -32,13 +37,18 @@ Examples:
   commitlog agent --standalone --insecure --data-dir /tmp/dev
 `;
 
-/** Adds the `agent` command's options (every cluster agent option, `--config-file`, `--standalone`) to `cmd`. */
+/** Adds the `agent` command's options (every option of options.ts, `--config-file`, `--standalone`, `--print-config`) to `cmd`. */
 export function addAgentCommandOptions(cmd: Command): Command {
-  return addAgentOptions(cmd).option(
-    '--standalone',
-    'development only: one node without Raft or gossip (TLS optional, plaintext with --insecure); cluster options are refused',
-  );
+  return addAgentOptions(cmd)
+    .option(
+      '--standalone',
+      'development only: one node without Raft or gossip (TLS optional, plaintext with --insecure); cluster options are refused',
+    )
+    .option('--print-config', 'resolve and validate the configuration, print it as JSON and exit (2 when invalid)');
 }
+
+/** How {@link agentAction} prints the resolved configuration (`--print-config`). */
+export const printConfig = (config: object): string => `${JSON.stringify(config, null, 2)}\n`;
 
 /**
  * The `agent` action: resolves the configuration (flags over `COMMITLOG_*` over the YAML
@@ -54,7 +64,8 @@ export async function agentAction(
   const flags = flagsOf(opts);
   const path = (opts.configFile as string | undefined) ?? env[envName('config-file')];
   const file = path ? readConfigFile(path, allKeys) : {};
-  if (opts.standalone === true) return runStandalone(flags, env, file);
+  const print = opts.printConfig === true;
+  if (opts.standalone === true) return runStandalone(flags, env, file, print);
   let config;
   try {
     config = resolveClusterAgentConfig(flags, env, file);
@@ -63,8 +74,12 @@ export async function agentAction(
       throw new AgentConfigError([...err.problems, STANDALONE_HINT]);
     throw err;
   }
+  if (print) {
+    process.stdout.write(printConfig(config));
+    return;
+  }
   // Loaded only here: `commitlog produce` and friends need not load Raft and gossip.
-  const { runAgent } = await import('../agent/run.js');
+  const { runAgent } = await import('./run.js');
   await runAgent(config);
 }
 
@@ -72,6 +87,7 @@ async function runStandalone(
   flags: Readonly<Record<string, unknown>>,
   env: NodeJS.ProcessEnv,
   file: Readonly<Record<string, unknown>>,
+  print: boolean,
 ): Promise<void> {
   const refused = [
     ...Object.keys(flags)
@@ -82,8 +98,13 @@ async function runStandalone(
       .map((k) => `${k} (config file): not accepted with --standalone (a single node without Raft or gossip)`),
   ];
   if (refused.length > 0) throw new AgentConfigError(refused);
+  const config = resolveAgentConfig(flags, env, file);
+  if (print) {
+    process.stdout.write(printConfig(config));
+    return;
+  }
   const { startStandaloneAgent } = await import('./standalone.js');
-  const running = await startStandaloneAgent(resolveAgentConfig(flags, env, file));
+  const running = await startStandaloneAgent(config);
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       running.logger.info({ signal: sig }, 'signal received');

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { servers } from '../cli/client-commands.js';
-import { tracingEnabled } from './tracing.js';
+import { servers } from './client-commands.js';
+import { tracingEnabled } from '../observability/tracing.js';
 
 describe('OpenTelemetry tracing', function () {
   this.timeout(40_000);
@@ -23,7 +23,7 @@ describe('OpenTelemetry tracing', function () {
 
   it('an agent started with OTEL_TRACES_EXPORTER=console emits a span per gRPC call', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'commitlog-otel-'));
-    const main = join(import.meta.dirname, '..', 'cli', 'main.ts');
+    const main = join(import.meta.dirname, 'main.ts');
     const agent = spawn(
       process.execPath,
       [
