@@ -65,6 +65,7 @@ export class SimCluster {
         this.sendTap?.(m);
         this.net.send(this.now, m);
       },
+      writing: (n, ents) => this.inv.writing(n, ents),
       persisted: (n, ents) => this.inv.persisted(n, ents),
       applied: (n, ents, recs) => {
         this.inv.applied(n, ents, recs);

@@ -37,7 +37,16 @@ export class InvariantChecker {
   private readonly committed = new Map<number, { term: number; body: string }>();
   private committedMax = 0;
   private readonly offsets = new Map<number, { index: number; value: string }>();
-  private readonly leaderLogs = new Map<string, { lastIndex: number; lastTerm: number }>();
+  private readonly leaderLogs = new Map<
+    string,
+    {
+      lastIndex: number;
+      lastTerm: number;
+      electedCommit: number;
+      commit: number;
+      voterSets: readonly (readonly NodeId[])[];
+    }
+  >();
   readonly acked: AckedRecord[] = [];
 
   /** Log Matching (§5.3): an (index, term) pair names one entry, with one predecessor term, on every node. */
@@ -62,6 +71,23 @@ export class InvariantChecker {
           `${node.id}: entry ${key} follows term ${prevTerm}, elsewhere term ${seen.prevTerm}`,
         );
       }
+    }
+  }
+
+  /**
+   * Called before a node writes `ents` to its log: a node that holds a committed entry never
+   * replaces it (Leader Completeness §5.4 seen from the follower: a committed entry stays in
+   * every log that has it, whatever messages arrive late).
+   */
+  writing(node: SimNode, ents: readonly Entry[]): void {
+    for (const e of ents) {
+      const c = this.committed.get(e.index);
+      if (c === undefined || c.term === e.term) continue;
+      if (node.storage.term(e.index) === c.term)
+        throw new InvariantViolation(
+          'committed entry overwritten',
+          `${node.id} replaces committed entry ${e.index}/${c.term} with ${e.index}/${e.term}`,
+        );
     }
   }
 
@@ -97,10 +123,21 @@ export class InvariantChecker {
 
   /** Checks election safety, leader append-only and leader completeness over the running nodes. */
   step(nodes: Iterable<SimNode>): void {
-    for (const n of nodes) {
+    const all = new Map<NodeId, SimNode>();
+    for (const n of nodes) all.set(n.id, n);
+    for (const n of all.values()) {
       const raw = n.raw;
       if (raw === null) continue;
       const st = raw.status();
+      // Every node's commit index covers the committed entry at that index (§5.4.3, checked
+      // at commit time rather than at apply time).
+      const c = this.committed.get(st.commit);
+      const ct = c === undefined ? undefined : raw.termAt(st.commit);
+      if (c !== undefined && ct !== undefined && ct !== c.term)
+        throw new InvariantViolation(
+          'state machine safety',
+          `${n.id} commit index ${st.commit} covers ${st.commit}/${ct}, but ${st.commit}/${c.term} was committed`,
+        );
       if (st.role !== 'leader') continue;
       // Election Safety (§5.2): at most one leader per term.
       const prev = this.leaders.get(st.term);
@@ -122,6 +159,27 @@ export class InvariantChecker {
         }
       }
       // Leader Append-Only (§5.3): within its term a leader never overwrites or deletes.
+      if (seen !== undefined && st.commit > seen.commit && st.commit > seen.electedCommit) {
+        const t = raw.termAt(st.commit);
+        // §5.4.2: a leader commits by counting replicas only entries of its own term.
+        if (t !== st.term)
+          throw new InvariantViolation(
+            'leader commit rule',
+            `${n.id} leading term ${st.term} advanced its commit index to ${st.commit}/${t ?? '?'}, an entry of an earlier term`,
+          );
+        // A commit is durable on a majority of the configuration that counted it (§5.4, and
+        // "persist before send"): otherwise one power cut per holder loses it.
+        const sets = [...seen.voterSets, st.activeConf.voters, st.confState.voters];
+        const ok = sets.some((vs) => {
+          const holders = vs.filter((v) => all.get(v)?.holdsDurably(st.commit, st.term) === true).length;
+          return holders > vs.length / 2;
+        });
+        if (!ok)
+          throw new InvariantViolation(
+            'commit without a durable quorum',
+            `${n.id} committed ${st.commit}/${st.term} but a majority of (${st.activeConf.voters.join(' ')}) does not hold it durably`,
+          );
+      }
       if (seen !== undefined) {
         const t = raw.termAt(seen.lastIndex as LogIndex);
         if (st.lastIndex < seen.lastIndex || (t !== undefined && t !== seen.lastTerm)) {
@@ -131,7 +189,13 @@ export class InvariantChecker {
           );
         }
       }
-      this.leaderLogs.set(key, { lastIndex: st.lastIndex, lastTerm: raw.termAt(st.lastIndex) ?? 0 });
+      this.leaderLogs.set(key, {
+        lastIndex: st.lastIndex,
+        lastTerm: raw.termAt(st.lastIndex) ?? 0,
+        electedCommit: seen?.electedCommit ?? st.commit,
+        commit: st.commit,
+        voterSets: [st.activeConf.voters, st.confState.voters],
+      });
       // Entries the leader has committed are committed, whether or not anyone applied them yet.
       for (let i = Math.max(this.committedMax + 1, 1); i <= st.commit; i++) {
         const t = raw.termAt(i as LogIndex);

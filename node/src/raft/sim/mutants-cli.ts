@@ -14,7 +14,7 @@ import { Command } from 'commander';
 import { type Mutant, mutants } from './mutants.js';
 
 const INVARIANTS =
-  /^(election safety|log matching|leader completeness|leader append-only|state machine safety|dense offsets|acknowledged record lost|history not linearizable)/;
+  /^(election safety|log matching|leader completeness|leader append-only|leader commit rule|commit without a durable quorum|committed entry overwritten|state machine safety|dense offsets|acknowledged record lost|durable state lost|history not linearizable)/;
 
 const program = new Command()
   .name('test:mutants')

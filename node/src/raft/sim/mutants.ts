@@ -35,8 +35,8 @@ export const mutants: readonly Mutant[] = [
     area: 'core',
     what: 'a node votes for anyone who asks, even after voting in the term',
     file: `${core}/election.ts`,
-    find: 'const canVote = r.vote === m.from ||',
-    replace: 'const canVote = true ||',
+    find: 'const canVote =\n    r.vote === m.from ||',
+    replace: 'const canVote =\n    true ||',
   },
   {
     id: 'figure8-commit-old-term',
@@ -239,8 +239,8 @@ export const mutants: readonly Mutant[] = [
     area: 'shell',
     what: 'a term/vote change does not force the stable-state write before sending',
     file: 'node/src/raft/shell/persist-ready.ts',
-    find: 'if (tv !== this.flushedTermVote || rd.confState !== undefined ||',
-    replace: 'if (rd.confState !== undefined ||',
+    find: '      tv !== this.flushedTermVote ||\n      rd.confState !== undefined ||',
+    replace: '      rd.confState !== undefined ||',
   },
   {
     id: 'shell-append-no-truncate',

@@ -20,6 +20,8 @@ import { persistReady, StableFlusher } from '../shell/persist-ready.js';
 import type { NodeId } from '../core/types.js';
 import type { SimMember } from './sim-member.js';
 import type { SimNodeHooks } from './sim-node.js';
+import { DURABLE_STATE_LOST, DurablePromises } from './durable-promises.js';
+import { InvariantViolation } from './invariants.js';
 import { CommitLogStateMachine } from './state-machine.js';
 
 const DIR = '/node';
@@ -41,6 +43,8 @@ export class SimDiskNode implements SimMember {
   pending: Ready | null = null;
   private flusher: StableFlusher | null = null;
   private restarts = 0;
+  /** What this node has promised is durable (checked on every restart). */
+  readonly promises = new DurablePromises();
 
   constructor(
     readonly id: NodeId,
@@ -69,13 +73,23 @@ export class SimDiskNode implements SimMember {
   /** Starts (or restarts) from the disk: opens and recovers the storage, re-reads the log into the state machine. */
   async start(): Promise<void> {
     if (this.fs.powerIsOff) this.fs.reboot();
-    const storage = await LogStorage.open({
-      dir: DIR,
-      clusterId: CLUSTER,
-      initialConf: this.bootstrap ?? { voters: [], learners: [] },
-      fs: this.fs,
-      logConfig: LOG_CONFIG,
-    });
+    let storage: LogStorage;
+    try {
+      storage = await LogStorage.open({
+        dir: DIR,
+        clusterId: CLUSTER,
+        initialConf: this.bootstrap ?? { voters: [], learners: [] },
+        fs: this.fs,
+        logConfig: LOG_CONFIG,
+      });
+    } catch (err) {
+      // A crash must never leave a node unable to come back with what it made durable.
+      throw new InvariantViolation(
+        DURABLE_STATE_LOST,
+        `${this.id} cannot reopen its storage after a crash: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    this.promises.checkRecovered(this.id, storage);
     this.current = storage;
     this.sm = new CommitLogStateMachine();
     const applied = storage.appliedIndex;
@@ -121,8 +135,11 @@ export class SimDiskNode implements SimMember {
     if (rd === null || raw === null || storage === null || flusher === null) return;
     this.pending = null;
     if (cutAtOp !== undefined) this.fs.armPowerCut(cutAtOp);
+    if (rd.entries.length > 0) this.hooks.writing?.(this, rd.entries);
+    this.promises.persisting(rd);
     try {
       await persistReady(storage, rd, flusher);
+      this.promises.persisted(rd);
     } catch (err) {
       if (!(err instanceof PowerCutError)) throw err;
       this.crash('power');
@@ -143,6 +160,11 @@ export class SimDiskNode implements SimMember {
     if (fresh.length > 0) this.hooks.applied(this, fresh, records);
     for (const rs of rd.readStates) this.hooks.readState(this, rs);
     raw.advance(rd);
+  }
+
+  /** True when this node's entry `i` of term `t` is durable (power-cut proof). */
+  holdsDurably(i: number, t: number): boolean {
+    return this.promises.termOf(i) === t;
   }
 
   /** Compaction is not simulated on the disk backend. */

@@ -25,6 +25,8 @@ export interface SimMember {
   takeReady(): boolean;
   /** Persists the pending Ready, sends its messages, applies, advances. */
   persist(): void | Promise<void>;
+  /** True when the node's entry `i` of term `t` would survive a crash (or is compacted into its snapshot). */
+  holdsDurably(i: number, t: number): boolean;
   /** Takes a snapshot keeping `keep` entries, when the backend supports it. */
   compact(keep: number): boolean;
 }

@@ -15,7 +15,7 @@ import { raftConfig, type RaftConfig } from '../core/config.js';
 import { seededRng, type RaftLogger } from '../core/env.js';
 import { MemoryStorage } from '../core/memory-storage.js';
 import { RawNode } from '../core/raw-node.js';
-import type { ConfState, Entry, HardState, Message, NodeId, Ready, ReadState } from '../core/types.js';
+import type { ConfState, Entry, HardState, LogIndex, Message, NodeId, Ready, ReadState } from '../core/types.js';
 import type { SimMember } from './sim-member.js';
 import { CommitLogStateMachine, type SimRecord } from './state-machine.js';
 
@@ -25,6 +25,8 @@ const COMMIT_FLUSH_EVERY = 4;
 /** What a node reports to its cluster. */
 export interface SimNodeHooks {
   send(m: Message): void;
+  /** Called before entries are written to the node's log (they may replace a suffix). */
+  writing?(node: SimMember, entries: readonly Entry[]): void;
   persisted(node: SimMember, entries: readonly Entry[]): void;
   applied(node: SimMember, entries: readonly Entry[], records: readonly SimRecord[]): void;
   readState(node: SimMember, rs: ReadState): void;
@@ -107,6 +109,7 @@ export class SimNode implements SimMember {
       this.storage.applySnapshot(rd.snapshot);
       this.sm = CommitLogStateMachine.restore(this.storage.snapshotData());
     }
+    if (rd.entries.length > 0) this.hooks.writing?.(this, rd.entries);
     this.storage.append(rd.entries);
     if (rd.entries.length > 0) this.hooks.persisted(this, rd.entries);
     if (crashAfterLog) {
@@ -137,6 +140,12 @@ export class SimNode implements SimMember {
     if (cs !== undefined) this.storage.setConfState(cs);
     this.unflushed = {};
     this.sinceFlush = 0;
+  }
+
+  /** True when entry `i` of term `t` is in the durable MemoryStorage, or compacted into its snapshot. */
+  holdsDurably(i: number, t: number): boolean {
+    if (i <= this.storage.snapshot().index) return true;
+    return this.storage.term(i as LogIndex) === t;
   }
 
   /** Takes a snapshot at the applied index and compacts the log, keeping `keep` entries for slow followers. */
