@@ -77,9 +77,17 @@ export class DurablePromises {
     }
     const limit = this.inflight?.from ?? Infinity;
     const last = Math.max(s.lastIndex(), this.terms.length - 1);
+    let replaced = false;
     for (let i = 1; i <= last; i++) {
       const want = this.terms[i];
       const got = s.term(i as LogIndex);
+      const fresh = this.inflight?.terms.get(i);
+      if (replaced && got !== undefined && got !== fresh)
+        throw new InvariantViolation(
+          DURABLE_STATE_LOST,
+          `${id} restarted with a log that mixes the entries of the persist cut short (up to ${i - 1}) with ${i}/${got} that it was replacing`,
+        );
+      if (i >= limit && got !== undefined && got === fresh && got !== want) replaced = true;
       if (got === want) continue;
       if (i >= limit && (got === undefined || got === this.inflight?.terms.get(i))) continue;
       throw new InvariantViolation(

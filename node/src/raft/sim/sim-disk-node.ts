@@ -20,6 +20,7 @@ import { persistReady, StableFlusher } from '../shell/persist-ready.js';
 import type { NodeId } from '../core/types.js';
 import type { SimMember } from './sim-member.js';
 import type { SimNodeHooks } from './sim-node.js';
+import { AimedCutFs } from './aimed-cut-fs.js';
 import { DURABLE_STATE_LOST, DurablePromises } from './durable-promises.js';
 import { InvariantViolation } from './invariants.js';
 import { CommitLogStateMachine } from './state-machine.js';
@@ -27,7 +28,7 @@ import { CommitLogStateMachine } from './state-machine.js';
 const DIR = '/node';
 const CLUSTER = 'sim';
 /** Small segments and buffers, so simulated runs roll, seal and truncate across segments. */
-const LOG_CONFIG = { maxStoreBytes: 2048, writeBufferBytes: 256 } as const;
+const LOG_CONFIG = { maxStoreBytes: 512, writeBufferBytes: 256 } as const;
 /** Virtual time units between deferred commit-only stable-state writes. */
 const STABLE_FLUSH_UNITS = 40;
 
@@ -37,6 +38,12 @@ export type CrashKind = 'process' | 'power';
 /** A simulated Raft node on the segmented log and stable store over a simulated disk. */
 export class SimDiskNode implements SimMember {
   readonly fs: MemoryFileSystem;
+  /** The file system the storage runs on: {@link fs} with cuts aimed after structural operations. */
+  private readonly aimed: AimedCutFs;
+  /** Chance that a persist is armed to lose power just after its first structural file operation (a roll, a truncation, a replace). */
+  aimedCutRate = 0;
+  /** Power cuts this node suffered inside a persist. */
+  cutsInPersist = 0;
   private current: LogStorage | null = null;
   raw: RawNode | null = null;
   sm: CommitLogStateMachine = new CommitLogStateMachine();
@@ -54,9 +61,10 @@ export class SimDiskNode implements SimMember {
     private readonly logger: RaftLogger,
     private readonly hooks: SimNodeHooks,
     private readonly now: () => number,
-    rand: () => number,
+    private readonly rand: () => number,
   ) {
     this.fs = new MemoryFileSystem(rand, now);
+    this.aimed = new AimedCutFs(this.fs, rand);
   }
 
   /** The storage the node runs on (the last one opened; stale while the node is down). */
@@ -79,7 +87,7 @@ export class SimDiskNode implements SimMember {
         dir: DIR,
         clusterId: CLUSTER,
         initialConf: this.bootstrap ?? { voters: [], learners: [] },
-        fs: this.fs,
+        fs: this.aimed,
         logConfig: LOG_CONFIG,
       });
     } catch (err) {
@@ -135,6 +143,7 @@ export class SimDiskNode implements SimMember {
     if (rd === null || raw === null || storage === null || flusher === null) return;
     this.pending = null;
     if (cutAtOp !== undefined) this.fs.armPowerCut(cutAtOp);
+    else if (this.aimedCutRate > 0 && this.rand() < this.aimedCutRate) this.aimed.aim(3);
     if (rd.entries.length > 0) this.hooks.writing?.(this, rd.entries);
     this.promises.persisting(rd);
     try {
@@ -142,10 +151,12 @@ export class SimDiskNode implements SimMember {
       this.promises.persisted(rd);
     } catch (err) {
       if (!(err instanceof PowerCutError)) throw err;
+      this.cutsInPersist++;
       this.crash('power');
       return;
     } finally {
       this.fs.armPowerCut(null);
+      this.aimed.aim(null);
     }
     if (rd.snapshot !== undefined) throw new Error('snapshots are not simulated on the disk backend (no compaction)');
     if (rd.entries.length > 0) this.hooks.persisted(this, rd.entries);

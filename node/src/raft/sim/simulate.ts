@@ -106,6 +106,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const started = (async () => {
     for (const id of ids) {
       const n = c.addNode(id, { voters: ids, learners: [] });
+      if (n instanceof SimDiskNode && opts.crashes !== false) n.aimedCutRate = 0.5 * k;
       if (disk) await n.start(); // a MemoryStorage node starts in its constructor
     }
   })();
@@ -153,7 +154,17 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     for (const m of c.net.due(c.now)) c.deliver(m);
     for (const n of c.running()) {
       for (let k = 0; k < 4; k++) {
-        if (n.pending !== null && (persistAt.get(n.id) ?? 0) <= c.now) await n.persist();
+        if (n.pending !== null && (persistAt.get(n.id) ?? 0) <= c.now) {
+          await n.persist();
+          if (!n.up) {
+            // An aimed power cut (sim-disk-node.ts) struck inside this persist.
+            keep(`${c.now} power cut ${n.id} just after a structural file operation of a persist`);
+            stats.crashes++;
+            stats.powerCuts++;
+            downUntil.set(n.id, c.now + 50 + Math.floor(rand() * 300));
+            break;
+          }
+        }
         if (n.pending === null && n.takeReady())
           persistAt.set(n.id, c.now + (rand() < 0.03 ? 20 + Math.floor(rand() * 30) : Math.floor(rand() * 3)));
         else break;
@@ -235,6 +246,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       else if (learner === undefined && st.confState.voters.length < 5 && rand() < 0.6) {
         const id = nodeId(`n${nextId++}`);
         const joiner = c.addNode(id, null);
+        if (joiner instanceof SimDiskNode && opts.crashes !== false) joiner.aimedCutRate = 0.5 * k;
         if (disk) await joiner.start();
         res = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
       } else if (st.confState.voters.length > 3) {
@@ -267,6 +279,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     keep(`${c.now} heal all, restart all`);
     c.net.heal();
     c.net.faults = { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 3 };
+    for (const n of c.nodes.values()) if (n instanceof SimDiskNode) n.aimedCutRate = 0;
     for (const id of downUntil.keys()) await c.node(id).start();
     downUntil.clear();
     const settleUntil = c.now + 150 * TICK;
