@@ -6,18 +6,10 @@
 import type { Entry, LogIndex, NodeId, Term } from '../core/types.js';
 import type { SimMember as SimNode } from './sim-member.js';
 import type { SimRecord } from './state-machine.js';
+import { MembershipChecker } from './membership-invariants.js';
+import { InvariantViolation } from './invariant-violation.js';
 
-/** A broken safety property. `invariant` names it. */
-export class InvariantViolation extends Error {
-  readonly code = 'RAFT_SIM_INVARIANT';
-  constructor(
-    readonly invariant: string,
-    detail: string,
-  ) {
-    super(`${invariant}: ${detail}`);
-    this.name = 'InvariantViolation';
-  }
-}
+export { InvariantViolation };
 
 const dec = new TextDecoder();
 const describe = (e: Entry): string => `${e.type}:${dec.decode(e.data)}`;
@@ -48,6 +40,7 @@ export class InvariantChecker {
     }
   >();
   readonly acked: AckedRecord[] = [];
+  private readonly membership = new MembershipChecker();
 
   /** Log Matching (§5.3): an (index, term) pair names one entry, with one predecessor term, on every node. */
   persisted(node: SimNode, ents: readonly Entry[]): void {
@@ -80,6 +73,7 @@ export class InvariantChecker {
    * every log that has it, whatever messages arrive late).
    */
   writing(node: SimNode, ents: readonly Entry[]): void {
+    this.membership.writing(node, ents, () => node.raw?.status());
     for (const e of ents) {
       const c = this.committed.get(e.index);
       if (c === undefined || c.term === e.term) continue;
@@ -202,6 +196,7 @@ export class InvariantChecker {
         if (t !== undefined) this.commit(n.id, i, t, null);
       }
     }
+    this.membership.step(all.values(), this.committedMax);
     // An acknowledged record stays committed where it was acknowledged.
     for (const a of this.acked) {
       const c = this.committed.get(a.index);
