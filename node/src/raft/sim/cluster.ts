@@ -66,6 +66,7 @@ export class SimCluster {
         this.net.send(this.now, m);
       },
       writing: (n, ents) => this.inv.writing(n, ents),
+      restarted: (n) => this.inv.restarted(n),
       persisted: (n, ents) => this.inv.persisted(n, ents),
       applied: (n, ents, recs) => {
         this.inv.applied(n, ents, recs);

@@ -15,10 +15,10 @@
  * A node whose storage no longer opens after a crash has lost its durable state too.
  */
 import type { Entry, HardState, LogIndex, Ready, Term } from '../core/types.js';
-import { InvariantViolation } from './invariant-violation.js';
+import { type InvariantName, InvariantViolation } from './invariant-violation.js';
 
 /** The name every violation found here carries (mutants-cli.ts counts it as a kill). */
-export const DURABLE_STATE_LOST = 'durable state lost';
+export const DURABLE_STATE_LOST = 'durable state lost' satisfies InvariantName;
 
 /** Read access to a recovered storage. */
 export interface RecoveredState {

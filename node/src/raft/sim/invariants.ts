@@ -85,6 +85,11 @@ export class InvariantChecker {
     }
   }
 
+  /** A node (re)started: what its storage holds now is its log. */
+  restarted(node: SimNode): void {
+    this.membership.restarted(node);
+  }
+
   /** State Machine Safety (§5.4.3) and dense offsets: every node applies the same entry at each index and the same record at each offset. */
   applied(node: SimNode, ents: readonly Entry[], records: readonly SimRecord[]): void {
     for (const e of ents) this.commit(node.id, e.index, e.term, describe(e));

@@ -54,6 +54,18 @@ export class MembershipChecker {
     this.logs.set(node.id, log);
   }
 
+  /** A node (re)started: its configuration entries are re-read from what its storage holds (a cut persist may have left more or fewer). */
+  restarted(node: SimMember): void {
+    const s = node.storage;
+    const lo = s.firstIndex();
+    const hi = s.lastIndex();
+    const log: ConfEntrySeen[] = [];
+    if (hi >= lo)
+      for (const e of s.entries(lo, (hi + 1) as LogIndex, Number.MAX_SAFE_INTEGER))
+        if (e.type === 'config') log.push({ index: e.index, term: e.term, conf: decodeConfEntry(e.data).conf });
+    this.logs.set(node.id, log);
+  }
+
   /** Checks the running nodes after a simulator step; `committedMax` is the highest index known committed. */
   step(nodes: Iterable<SimMember>, committedMax: number): void {
     for (const n of nodes) {

@@ -111,6 +111,7 @@ export class SimDiskNode implements SimMember {
       logger: this.logger,
       applied: this.sm.applied,
     });
+    this.hooks.restarted?.(this);
   }
 
   /** Goes down. A power cut also throws away everything the disk had not made durable. */

@@ -16,7 +16,7 @@ export interface SimMember {
   readonly pending: Ready | null;
   readonly up: boolean;
   /** Read access to the node's log (for checkers and the broken-on-purpose client variants). */
-  readonly storage: Pick<Storage, 'term' | 'entries' | 'snapshot'>;
+  readonly storage: Pick<Storage, 'term' | 'entries' | 'snapshot' | 'firstIndex' | 'lastIndex'>;
   /** Starts or restarts from durable state. */
   start(): void | Promise<void>;
   /** Goes down: a process crash, or (disk backend) a power cut. */

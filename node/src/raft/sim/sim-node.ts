@@ -28,6 +28,8 @@ export interface SimNodeHooks {
   /** Called before entries are written to the node's log (they may replace a suffix). */
   writing?(node: SimMember, entries: readonly Entry[]): void;
   persisted(node: SimMember, entries: readonly Entry[]): void;
+  /** Called when the node (re)started on its storage (what a crash left of its log). */
+  restarted?(node: SimMember): void;
   applied(node: SimMember, entries: readonly Entry[], records: readonly SimRecord[]): void;
   readState(node: SimMember, rs: ReadState): void;
   ready?(node: SimMember, rd: Ready): void;
@@ -73,6 +75,7 @@ export class SimNode implements SimMember {
       logger: this.logger,
       applied: this.sm.applied,
     });
+    this.hooks.restarted?.(this);
   }
 
   /** Crashes: everything not yet durable is lost. */
