@@ -40,6 +40,11 @@ export class DurablePromises {
     return i > 0 ? this.terms[i] : undefined;
   }
 
+  /** The term and vote a completed persist made durable. */
+  get durableTermVote(): { readonly term: number; readonly vote: string | null } {
+    return this.termVote;
+  }
+
   /** A persist of `rd` starts (it may be cut at any file operation). */
   persisting(rd: Ready): void {
     const first = rd.entries[0];

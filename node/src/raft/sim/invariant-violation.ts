@@ -23,6 +23,7 @@ export const INVARIANT_NAMES = [
   'removed leader still leads',
   // durability across crashes and power cuts (durable-promises.ts)
   'durable state lost',
+  'answered before durable',
 ] as const;
 
 /** An invariant's name. */

@@ -3,7 +3,7 @@
  * commit log's own: dense offsets agree everywhere and no acknowledged record is lost.
  * A violation throws {@link InvariantViolation}; the simulator adds the seed.
  */
-import type { Entry, LogIndex, NodeId, Term } from '../core/types.js';
+import type { Entry, LogIndex, Message, NodeId, SnapshotMeta, Term } from '../core/types.js';
 import type { SimMember as SimNode } from './sim-member.js';
 import type { SimRecord } from './state-machine.js';
 import { MembershipChecker } from './membership-invariants.js';
@@ -81,6 +81,45 @@ export class InvariantChecker {
         throw new InvariantViolation(
           'committed entry overwritten',
           `${node.id} replaces committed entry ${e.index}/${c.term} with ${e.index}/${e.term}`,
+        );
+    }
+  }
+
+  /**
+   * Log Matching across a snapshot install (§7, Figure 13): entries a node keeps after the
+   * snapshot's last index must follow it, i.e. be the entries that follow (index, term)
+   * everywhere else; otherwise the install must have discarded them.
+   */
+  installed(node: SimNode, meta: SnapshotMeta): void {
+    const next = (meta.index + 1) as LogIndex;
+    const t = node.storage.term(next);
+    if (t === undefined) return;
+    const seen = this.entries.get(`${next}/${t}`);
+    if (seen?.prevTerm !== undefined && seen.prevTerm !== meta.term)
+      throw new InvariantViolation(
+        'log matching',
+        `${node.id} kept entry ${next}/${t} after installing snapshot ${meta.index}/${meta.term}; elsewhere it follows term ${seen.prevTerm}`,
+      );
+  }
+
+  /**
+   * Persist before send (README loop step 3): a vote grant goes out only once its term and
+   * vote are durable, an append acknowledgement only once the entries it covers are.
+   */
+  sending(node: SimNode, m: Message): void {
+    if (m.type === 'voteResp' && m.granted) {
+      const d = node.durableTermVote();
+      if (d.term !== m.term || d.vote !== m.to)
+        throw new InvariantViolation(
+          'answered before durable',
+          `${node.id} grants its term ${m.term} vote to ${m.to}, but its durable term/vote is ${d.term}/${d.vote ?? '-'}`,
+        );
+    } else if (m.type === 'appendResp' && m.success && m.index > 0) {
+      const t = node.raw?.termAt(m.index);
+      if (t !== undefined && !node.holdsDurably(m.index, t))
+        throw new InvariantViolation(
+          'answered before durable',
+          `${node.id} acknowledges entry ${m.index}/${t} to ${m.to} before it is durable`,
         );
     }
   }

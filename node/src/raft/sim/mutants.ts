@@ -250,4 +250,38 @@ export const mutants: readonly Mutant[] = [
     find: '    if (first.index < next) this.log.truncateSuffix(first.index);\n',
     replace: '    if (first.index < next) ents = ents.slice(next - first.index);\n',
   },
+  // Added after the catalogue's first measurement (issue 13: mutants outside the catalogue).
+  {
+    id: 'recovery-keeps-torn-tail',
+    area: 'log',
+    what: 'recovery notes a torn tail of the last segment but neither cuts it nor appends before it',
+    file: 'node/src/log/segment.ts',
+    find: '          fs.truncate(store.fd, scan.validEnd);\n          storeEnd = scan.validEnd;\n',
+    replace: '',
+  },
+  {
+    id: 'truncate-keeps-term-runs',
+    area: 'log',
+    what: "truncateSuffix leaves the cut entries' terms in the in-memory term map",
+    file: 'node/src/log/log.ts',
+    find: '    this.terms.truncateFrom(from);\n',
+    replace: '',
+  },
+  {
+    id: 'apply-uncommitted',
+    area: 'core',
+    what: 'entries are handed out for applying up to the last index, not the commit index',
+    file: `${core}/raft-log.ts`,
+    find: 'return this.slice(lo, logIndex(this.committed + 1), maxBytes);',
+    replace: 'return this.slice(lo, logIndex(Math.max(this.committed, this.lastIndex()) + 1), maxBytes);',
+  },
+  {
+    id: 'stable-before-log-sync',
+    area: 'shell',
+    what: 'the stable state (commit index) is written before the log is fsynced',
+    file: 'node/src/raft/shell/persist-ready.ts',
+    find: '  if (rd.entries.length > 0 || rd.mustSync) await storage.sync();\n  await flusher.maybeFlush(storage, rd);\n',
+    replace:
+      '  await flusher.maybeFlush(storage, rd);\n  if (rd.entries.length > 0 || rd.mustSync) await storage.sync();\n',
+  },
 ];

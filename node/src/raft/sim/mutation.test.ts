@@ -78,7 +78,7 @@ describe('simulator catches broken cores (mutation tests)', function () {
       assert.ok(err !== null, 'sending before persisting went unnoticed for 15 seeds with power cuts');
       assert.match(
         err,
-        /acknowledged record lost|state machine safety|leader completeness|election safety|log matching/,
+        /acknowledged record lost|state machine safety|leader completeness|election safety|log matching|commit without a durable quorum|durable state lost/,
       );
     } finally {
       SimDiskNode.prototype.takeReady = original;
@@ -100,7 +100,7 @@ describe('simulator catches broken cores (mutation tests)', function () {
       assert.ok(err !== null, 'a Store.sync without fdatasync went unnoticed for 5 seeds with power cuts');
       assert.match(
         err,
-        /commit index beyond the durable log|acknowledged record lost|state machine safety|leader completeness|log matching/,
+        /durable state lost|acknowledged record lost|state machine safety|leader completeness|log matching/,
       );
     } finally {
       Store.prototype.sync = original;

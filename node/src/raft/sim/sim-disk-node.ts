@@ -174,6 +174,11 @@ export class SimDiskNode implements SimMember {
     raw.advance(rd);
   }
 
+  /** The term and vote a completed persist made durable. */
+  durableTermVote(): { readonly term: number; readonly vote: string | null } {
+    return this.promises.durableTermVote;
+  }
+
   /** True when this node's entry `i` of term `t` is durable (power-cut proof). */
   holdsDurably(i: number, t: number): boolean {
     return this.promises.termOf(i) === t;

@@ -27,6 +27,8 @@ export interface SimMember {
   persist(): void | Promise<void>;
   /** True when the node's entry `i` of term `t` would survive a crash (or is compacted into its snapshot). */
   holdsDurably(i: number, t: number): boolean;
+  /** The term and vote that would survive a crash. */
+  durableTermVote(): { readonly term: number; readonly vote: string | null };
   /** Takes a snapshot keeping `keep` entries, when the backend supports it. */
   compact(keep: number): boolean;
 }

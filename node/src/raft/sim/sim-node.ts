@@ -15,7 +15,17 @@ import { raftConfig, type RaftConfig } from '../core/config.js';
 import { seededRng, type RaftLogger } from '../core/env.js';
 import { MemoryStorage } from '../core/memory-storage.js';
 import { RawNode } from '../core/raw-node.js';
-import type { ConfState, Entry, HardState, LogIndex, Message, NodeId, Ready, ReadState } from '../core/types.js';
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  LogIndex,
+  Message,
+  NodeId,
+  Ready,
+  ReadState,
+  SnapshotMeta,
+} from '../core/types.js';
 import type { SimMember } from './sim-member.js';
 import { CommitLogStateMachine, type SimRecord } from './state-machine.js';
 
@@ -28,6 +38,8 @@ export interface SimNodeHooks {
   /** Called before entries are written to the node's log (they may replace a suffix). */
   writing?(node: SimMember, entries: readonly Entry[]): void;
   persisted(node: SimMember, entries: readonly Entry[]): void;
+  /** Called after a snapshot was installed in the node's storage. */
+  installed?(node: SimMember, meta: SnapshotMeta): void;
   /** Called when the node (re)started on its storage (what a crash left of its log). */
   restarted?(node: SimMember): void;
   applied(node: SimMember, entries: readonly Entry[], records: readonly SimRecord[]): void;
@@ -111,6 +123,7 @@ export class SimNode implements SimMember {
     if (rd.snapshot !== undefined) {
       this.storage.applySnapshot(rd.snapshot);
       this.sm = CommitLogStateMachine.restore(this.storage.snapshotData());
+      this.hooks.installed?.(this, rd.snapshot);
     }
     if (rd.entries.length > 0) this.hooks.writing?.(this, rd.entries);
     this.storage.append(rd.entries);
@@ -143,6 +156,11 @@ export class SimNode implements SimMember {
     if (cs !== undefined) this.storage.setConfState(cs);
     this.unflushed = {};
     this.sinceFlush = 0;
+  }
+
+  /** The term and vote in the durable MemoryStorage. */
+  durableTermVote(): { readonly term: number; readonly vote: string | null } {
+    return this.storage.initialState().hardState;
   }
 
   /** True when entry `i` of term `t` is in the durable MemoryStorage, or compacted into its snapshot. */

@@ -95,7 +95,14 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const disk = opts.powerCuts === true;
   const c = new SimCluster({
     seed: opts.seed,
-    faults: { dropRate: Math.min(0.5, 0.05 * k), dupRate: 0.02 * k, minDelay: 1, maxDelay: 12 * k },
+    faults: {
+      dropRate: Math.min(0.5, 0.05 * k),
+      dupRate: 0.02 * k,
+      minDelay: 1,
+      maxDelay: 12 * k,
+      slowRate: 0.02 * k,
+      slowDelay: 150,
+    },
     trace: keep,
     disk,
     // One seed in four runs without check-quorum: a deposed leader then keeps believing it
