@@ -273,10 +273,21 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       if (res !== undefined) {
         keep(`${c.now} conf change by ${leader.id}: ${JSON.stringify(res)}`);
         if (res.ok) stats.confChanges++;
-        const added = learner === undefined ? nodeId(`n${nextId - 1}`) : undefined;
-        if (res.ok && added !== undefined && rand() < 0.5) {
-          // Back to back, as the agent does (add learner, then promote): refused while the first is uncommitted.
-          const again = leader.raw.proposeConfChange({ type: 'promote', node: added });
+        if (res.ok && rand() < 0.5) {
+          // A second change at once (the agent adds a learner and promotes it back to back):
+          // the core must refuse it while the first is uncommitted.
+          const st2 = leader.raw.status();
+          const victim = pick(st2.activeConf.voters.filter((v) => v !== leader.id));
+          let again;
+          if (st2.activeConf.voters.length > 3 && victim !== undefined)
+            again = leader.raw.proposeConfChange({ type: 'remove', node: victim });
+          else {
+            const id = nodeId(`n${nextId++}`);
+            const joiner = c.addNode(id, null);
+            if (joiner instanceof SimDiskNode && opts.crashes !== false) joiner.aimedCutRate = 0.5 * k;
+            if (disk) await joiner.start();
+            again = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
+          }
           keep(`${c.now} conf change by ${leader.id} right after: ${JSON.stringify(again)}`);
           if (again.ok) stats.confChanges++;
         }
