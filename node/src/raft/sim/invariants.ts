@@ -109,7 +109,8 @@ export class InvariantChecker {
   sending(node: SimNode, m: Message): void {
     if (m.type === 'voteResp' && m.granted) {
       const d = node.durableTermVote();
-      if (d.term !== m.term || d.vote !== m.to)
+      // A later durable term also keeps the promise: the node never votes in m.term again.
+      if (d.term < m.term || (d.term === m.term && d.vote !== m.to))
         throw new InvariantViolation(
           'answered before durable',
           `${node.id} grants its term ${m.term} vote to ${m.to}, but its durable term/vote is ${d.term}/${d.vote ?? '-'}`,
