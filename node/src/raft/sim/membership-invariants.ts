@@ -74,7 +74,12 @@ export class MembershipChecker {
       const st = raw.status();
       if (st.role === 'leader') {
         const k = `${n.id}@${st.term}`;
-        if (!this.termStart.has(k)) this.termStart.set(k, st.lastIndex);
+        if (!this.termStart.has(k)) {
+          // The first entry of its term (clients may have proposed after its election entry).
+          let i = st.lastIndex;
+          while (i > 1 && raw.termAt((i - 1) as LogIndex) === st.term) i--;
+          this.termStart.set(k, i);
+        }
         // A leader may lead while its removal is uncommitted (§4.2.2) or while its promotion is
         // (the configuration in force is the latest one, §4.1), not once a removal committed.
         if (!st.confState.voters.includes(n.id) && !st.activeConf.voters.includes(n.id))
