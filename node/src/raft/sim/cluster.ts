@@ -62,9 +62,14 @@ export class SimCluster {
     const seed = this.opts.seed + this.nodes.size * 1000003;
     const hooks = {
       send: (m) => {
+        const from = this.nodes.get(m.from);
+        if (from !== undefined) this.inv.sending(from, m);
         this.sendTap?.(m);
         this.net.send(this.now, m);
       },
+      writing: (n, ents) => this.inv.writing(n, ents),
+      restarted: (n) => this.inv.restarted(n),
+      installed: (n, meta) => this.inv.installed(n, meta),
       persisted: (n, ents) => this.inv.persisted(n, ents),
       applied: (n, ents, recs) => {
         this.inv.applied(n, ents, recs);

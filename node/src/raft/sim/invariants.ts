@@ -3,21 +3,13 @@
  * commit log's own: dense offsets agree everywhere and no acknowledged record is lost.
  * A violation throws {@link InvariantViolation}; the simulator adds the seed.
  */
-import type { Entry, LogIndex, NodeId, Term } from '../core/types.js';
+import type { Entry, LogIndex, Message, NodeId, SnapshotMeta, Term } from '../core/types.js';
 import type { SimMember as SimNode } from './sim-member.js';
 import type { SimRecord } from './state-machine.js';
+import { MembershipChecker } from './membership-invariants.js';
+import { InvariantViolation } from './invariant-violation.js';
 
-/** A broken safety property. `invariant` names it. */
-export class InvariantViolation extends Error {
-  readonly code = 'RAFT_SIM_INVARIANT';
-  constructor(
-    readonly invariant: string,
-    detail: string,
-  ) {
-    super(`${invariant}: ${detail}`);
-    this.name = 'InvariantViolation';
-  }
-}
+export { InvariantViolation };
 
 const dec = new TextDecoder();
 const describe = (e: Entry): string => `${e.type}:${dec.decode(e.data)}`;
@@ -37,8 +29,18 @@ export class InvariantChecker {
   private readonly committed = new Map<number, { term: number; body: string }>();
   private committedMax = 0;
   private readonly offsets = new Map<number, { index: number; value: string }>();
-  private readonly leaderLogs = new Map<string, { lastIndex: number; lastTerm: number }>();
+  private readonly leaderLogs = new Map<
+    string,
+    {
+      lastIndex: number;
+      lastTerm: number;
+      electedCommit: number;
+      commit: number;
+      voterSets: readonly (readonly NodeId[])[];
+    }
+  >();
   readonly acked: AckedRecord[] = [];
+  private readonly membership = new MembershipChecker();
 
   /** Log Matching (§5.3): an (index, term) pair names one entry, with one predecessor term, on every node. */
   persisted(node: SimNode, ents: readonly Entry[]): void {
@@ -63,6 +65,69 @@ export class InvariantChecker {
         );
       }
     }
+  }
+
+  /**
+   * Called before a node writes `ents` to its log: a node that holds a committed entry never
+   * replaces it (Leader Completeness §5.4 seen from the follower: a committed entry stays in
+   * every log that has it, whatever messages arrive late).
+   */
+  writing(node: SimNode, ents: readonly Entry[]): void {
+    this.membership.writing(node, ents, () => node.raw?.status());
+    for (const e of ents) {
+      const c = this.committed.get(e.index);
+      if (c === undefined || c.term === e.term) continue;
+      if (node.storage.term(e.index) === c.term)
+        throw new InvariantViolation(
+          'committed entry overwritten',
+          `${node.id} replaces committed entry ${e.index}/${c.term} with ${e.index}/${e.term}`,
+        );
+    }
+  }
+
+  /**
+   * Log Matching across a snapshot install (§7, Figure 13): entries a node keeps after the
+   * snapshot's last index must follow it, i.e. be the entries that follow (index, term)
+   * everywhere else; otherwise the install must have discarded them.
+   */
+  installed(node: SimNode, meta: SnapshotMeta): void {
+    const next = (meta.index + 1) as LogIndex;
+    const t = node.storage.term(next);
+    if (t === undefined) return;
+    const seen = this.entries.get(`${next}/${t}`);
+    if (seen?.prevTerm !== undefined && seen.prevTerm !== meta.term)
+      throw new InvariantViolation(
+        'log matching',
+        `${node.id} kept entry ${next}/${t} after installing snapshot ${meta.index}/${meta.term}; elsewhere it follows term ${seen.prevTerm}`,
+      );
+  }
+
+  /**
+   * Persist before send (README loop step 3): a vote grant goes out only once its term and
+   * vote are durable, an append acknowledgement only once the entries it covers are.
+   */
+  sending(node: SimNode, m: Message): void {
+    if (m.type === 'voteResp' && m.granted) {
+      const d = node.durableTermVote();
+      // A later durable term also keeps the promise: the node never votes in m.term again.
+      if (d.term < m.term || (d.term === m.term && d.vote !== m.to))
+        throw new InvariantViolation(
+          'answered before durable',
+          `${node.id} grants its term ${m.term} vote to ${m.to}, but its durable term/vote is ${d.term}/${d.vote ?? '-'}`,
+        );
+    } else if (m.type === 'appendResp' && m.success && m.index > 0) {
+      const t = node.raw?.termAt(m.index);
+      if (t !== undefined && !node.holdsDurably(m.index, t))
+        throw new InvariantViolation(
+          'answered before durable',
+          `${node.id} acknowledges entry ${m.index}/${t} to ${m.to} before it is durable`,
+        );
+    }
+  }
+
+  /** A node (re)started: what its storage holds now is its log. */
+  restarted(node: SimNode): void {
+    this.membership.restarted(node);
   }
 
   /** State Machine Safety (§5.4.3) and dense offsets: every node applies the same entry at each index and the same record at each offset. */
@@ -97,10 +162,21 @@ export class InvariantChecker {
 
   /** Checks election safety, leader append-only and leader completeness over the running nodes. */
   step(nodes: Iterable<SimNode>): void {
-    for (const n of nodes) {
+    const all = new Map<NodeId, SimNode>();
+    for (const n of nodes) all.set(n.id, n);
+    for (const n of all.values()) {
       const raw = n.raw;
       if (raw === null) continue;
       const st = raw.status();
+      // Every node's commit index covers the committed entry at that index (§5.4.3, checked
+      // at commit time rather than at apply time).
+      const c = this.committed.get(st.commit);
+      const ct = c === undefined ? undefined : raw.termAt(st.commit);
+      if (c !== undefined && ct !== undefined && ct !== c.term)
+        throw new InvariantViolation(
+          'state machine safety',
+          `${n.id} commit index ${st.commit} covers ${st.commit}/${ct}, but ${st.commit}/${c.term} was committed`,
+        );
       if (st.role !== 'leader') continue;
       // Election Safety (§5.2): at most one leader per term.
       const prev = this.leaders.get(st.term);
@@ -122,6 +198,27 @@ export class InvariantChecker {
         }
       }
       // Leader Append-Only (§5.3): within its term a leader never overwrites or deletes.
+      if (seen !== undefined && st.commit > seen.commit && st.commit > seen.electedCommit) {
+        const t = raw.termAt(st.commit);
+        // §5.4.2: a leader commits by counting replicas only entries of its own term.
+        if (t !== st.term)
+          throw new InvariantViolation(
+            'leader commit rule',
+            `${n.id} leading term ${st.term} advanced its commit index to ${st.commit}/${t ?? '?'}, an entry of an earlier term`,
+          );
+        // A commit is durable on a majority of the configuration that counted it (§5.4, and
+        // "persist before send"): otherwise one power cut per holder loses it.
+        const sets = [...seen.voterSets, st.activeConf.voters, st.confState.voters];
+        const ok = sets.some((vs) => {
+          const holders = vs.filter((v) => all.get(v)?.holdsDurably(st.commit, st.term) === true).length;
+          return holders > vs.length / 2;
+        });
+        if (!ok)
+          throw new InvariantViolation(
+            'commit without a durable quorum',
+            `${n.id} committed ${st.commit}/${st.term} but a majority of (${st.activeConf.voters.join(' ')}) does not hold it durably`,
+          );
+      }
       if (seen !== undefined) {
         const t = raw.termAt(seen.lastIndex as LogIndex);
         if (st.lastIndex < seen.lastIndex || (t !== undefined && t !== seen.lastTerm)) {
@@ -131,13 +228,20 @@ export class InvariantChecker {
           );
         }
       }
-      this.leaderLogs.set(key, { lastIndex: st.lastIndex, lastTerm: raw.termAt(st.lastIndex) ?? 0 });
+      this.leaderLogs.set(key, {
+        lastIndex: st.lastIndex,
+        lastTerm: raw.termAt(st.lastIndex) ?? 0,
+        electedCommit: seen?.electedCommit ?? st.commit,
+        commit: st.commit,
+        voterSets: [st.activeConf.voters, st.confState.voters],
+      });
       // Entries the leader has committed are committed, whether or not anyone applied them yet.
       for (let i = Math.max(this.committedMax + 1, 1); i <= st.commit; i++) {
         const t = raw.termAt(i as LogIndex);
         if (t !== undefined) this.commit(n.id, i, t, null);
       }
     }
+    this.membership.step(all.values(), this.committedMax);
     // An acknowledged record stays committed where it was acknowledged.
     for (const a of this.acked) {
       const c = this.committed.get(a.index);

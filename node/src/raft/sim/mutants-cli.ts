@@ -11,10 +11,10 @@ import { cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { INVARIANT_NAMES, NOT_LINEARIZABLE } from './invariant-violation.js';
 import { type Mutant, mutants } from './mutants.js';
 
-const INVARIANTS =
-  /^(election safety|log matching|leader completeness|leader append-only|state machine safety|dense offsets|acknowledged record lost|history not linearizable)/;
+const INVARIANTS = new RegExp(`^(${[...INVARIANT_NAMES, NOT_LINEARIZABLE].join('|')}):`);
 
 const program = new Command()
   .name('test:mutants')

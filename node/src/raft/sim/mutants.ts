@@ -35,8 +35,8 @@ export const mutants: readonly Mutant[] = [
     area: 'core',
     what: 'a node votes for anyone who asks, even after voting in the term',
     file: `${core}/election.ts`,
-    find: 'const canVote = r.vote === m.from ||',
-    replace: 'const canVote = true ||',
+    find: 'const canVote =\n    r.vote === m.from ||',
+    replace: 'const canVote =\n    true ||',
   },
   {
     id: 'figure8-commit-old-term',
@@ -239,8 +239,8 @@ export const mutants: readonly Mutant[] = [
     area: 'shell',
     what: 'a term/vote change does not force the stable-state write before sending',
     file: 'node/src/raft/shell/persist-ready.ts',
-    find: 'if (tv !== this.flushedTermVote || rd.confState !== undefined ||',
-    replace: 'if (rd.confState !== undefined ||',
+    find: '      tv !== this.flushedTermVote ||\n      rd.confState !== undefined ||',
+    replace: '      rd.confState !== undefined ||',
   },
   {
     id: 'shell-append-no-truncate',
@@ -249,5 +249,39 @@ export const mutants: readonly Mutant[] = [
     file: 'node/src/raft/shell/log-storage.ts',
     find: '    if (first.index < next) this.log.truncateSuffix(first.index);\n',
     replace: '    if (first.index < next) ents = ents.slice(next - first.index);\n',
+  },
+  // Added after the catalogue's first measurement (issue 13: mutants outside the catalogue).
+  {
+    id: 'recovery-keeps-torn-tail',
+    area: 'log',
+    what: 'recovery notes a torn tail of the last segment but neither cuts it nor appends before it',
+    file: 'node/src/log/segment.ts',
+    find: '          fs.truncate(store.fd, scan.validEnd);\n          storeEnd = scan.validEnd;\n',
+    replace: '',
+  },
+  {
+    id: 'truncate-keeps-term-runs',
+    area: 'log',
+    what: "truncateSuffix leaves the cut entries' terms in the in-memory term map",
+    file: 'node/src/log/log.ts',
+    find: '    this.terms.truncateFrom(from);\n',
+    replace: '',
+  },
+  {
+    id: 'apply-uncommitted',
+    area: 'core',
+    what: 'entries are handed out for applying up to the last index, not the commit index',
+    file: `${core}/raft-log.ts`,
+    find: 'return this.slice(lo, logIndex(this.committed + 1), maxBytes);',
+    replace: 'return this.slice(lo, logIndex(Math.max(this.committed, this.lastIndex()) + 1), maxBytes);',
+  },
+  {
+    id: 'stable-before-log-sync',
+    area: 'shell',
+    what: 'the stable state (commit index) is written before the log is fsynced',
+    file: 'node/src/raft/shell/persist-ready.ts',
+    find: '  if (rd.entries.length > 0 || rd.mustSync) await storage.sync();\n  await flusher.maybeFlush(storage, rd);\n',
+    replace:
+      '  await flusher.maybeFlush(storage, rd);\n  if (rd.entries.length > 0 || rd.mustSync) await storage.sync();\n',
   },
 ];

@@ -1,7 +1,7 @@
 /**
  * The simulated network: every message is delayed, and may be dropped, duplicated
- * (delivered twice) or reordered (independent random delays); partitions cut links in
- * both directions. Deterministic for a given RNG.
+ * (delivered twice) or reordered (independent random delays; a few are held back long
+ * enough to arrive after a leader change); partitions cut links in both directions. Deterministic for a given RNG.
  */
 import type { Message, NodeId } from '../core/types.js';
 
@@ -11,6 +11,9 @@ export interface NetworkFaults {
   readonly dupRate: number;
   readonly minDelay: number;
   readonly maxDelay: number;
+  /** Fraction of messages held back much longer (`slowDelay` more units): stale messages that arrive after a leader change. */
+  readonly slowRate?: number;
+  readonly slowDelay?: number;
 }
 
 /** A perfect, instantaneous network (scenario tests). */
@@ -75,8 +78,9 @@ export class SimNetwork {
 
   private enqueue(now: number, msg: Message): void {
     const f = this.faults;
-    const delay =
+    let delay =
       f.maxDelay > f.minDelay ? f.minDelay + Math.floor(this.rand() * (f.maxDelay - f.minDelay + 1)) : f.minDelay;
+    if ((f.slowRate ?? 0) > 0 && this.rand() < (f.slowRate ?? 0)) delay += Math.floor(this.rand() * (f.slowDelay ?? 0));
     this.queue.push({ at: now + delay, seq: this.seq++, msg });
   }
 

@@ -20,12 +20,15 @@ import { persistReady, StableFlusher } from '../shell/persist-ready.js';
 import type { NodeId } from '../core/types.js';
 import type { SimMember } from './sim-member.js';
 import type { SimNodeHooks } from './sim-node.js';
+import { AimedCutFs } from './aimed-cut-fs.js';
+import { DURABLE_STATE_LOST, DurablePromises } from './durable-promises.js';
+import { InvariantViolation } from './invariants.js';
 import { CommitLogStateMachine } from './state-machine.js';
 
 const DIR = '/node';
 const CLUSTER = 'sim';
 /** Small segments and buffers, so simulated runs roll, seal and truncate across segments. */
-const LOG_CONFIG = { maxStoreBytes: 2048, writeBufferBytes: 256 } as const;
+const LOG_CONFIG = { maxStoreBytes: 512, writeBufferBytes: 256 } as const;
 /** Virtual time units between deferred commit-only stable-state writes. */
 const STABLE_FLUSH_UNITS = 40;
 
@@ -35,12 +38,20 @@ export type CrashKind = 'process' | 'power';
 /** A simulated Raft node on the segmented log and stable store over a simulated disk. */
 export class SimDiskNode implements SimMember {
   readonly fs: MemoryFileSystem;
+  /** The file system the storage runs on: {@link fs} with cuts aimed after structural operations. */
+  private readonly aimed: AimedCutFs;
+  /** Chance that a persist is armed to lose power just after its first structural file operation (a roll, a truncation, a replace). */
+  aimedCutRate = 0;
+  /** Power cuts this node suffered inside a persist. */
+  cutsInPersist = 0;
   private current: LogStorage | null = null;
   raw: RawNode | null = null;
   sm: CommitLogStateMachine = new CommitLogStateMachine();
   pending: Ready | null = null;
   private flusher: StableFlusher | null = null;
   private restarts = 0;
+  /** What this node has promised is durable (checked on every restart). */
+  readonly promises = new DurablePromises();
 
   constructor(
     readonly id: NodeId,
@@ -50,9 +61,10 @@ export class SimDiskNode implements SimMember {
     private readonly logger: RaftLogger,
     private readonly hooks: SimNodeHooks,
     private readonly now: () => number,
-    rand: () => number,
+    private readonly rand: () => number,
   ) {
     this.fs = new MemoryFileSystem(rand, now);
+    this.aimed = new AimedCutFs(this.fs, rand);
   }
 
   /** The storage the node runs on (the last one opened; stale while the node is down). */
@@ -69,13 +81,23 @@ export class SimDiskNode implements SimMember {
   /** Starts (or restarts) from the disk: opens and recovers the storage, re-reads the log into the state machine. */
   async start(): Promise<void> {
     if (this.fs.powerIsOff) this.fs.reboot();
-    const storage = await LogStorage.open({
-      dir: DIR,
-      clusterId: CLUSTER,
-      initialConf: this.bootstrap ?? { voters: [], learners: [] },
-      fs: this.fs,
-      logConfig: LOG_CONFIG,
-    });
+    let storage: LogStorage;
+    try {
+      storage = await LogStorage.open({
+        dir: DIR,
+        clusterId: CLUSTER,
+        initialConf: this.bootstrap ?? { voters: [], learners: [] },
+        fs: this.aimed,
+        logConfig: LOG_CONFIG,
+      });
+    } catch (err) {
+      // A crash must never leave a node unable to come back with what it made durable.
+      throw new InvariantViolation(
+        DURABLE_STATE_LOST,
+        `${this.id} cannot reopen its storage after a crash: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    this.promises.checkRecovered(this.id, storage);
     this.current = storage;
     this.sm = new CommitLogStateMachine();
     const applied = storage.appliedIndex;
@@ -89,6 +111,7 @@ export class SimDiskNode implements SimMember {
       logger: this.logger,
       applied: this.sm.applied,
     });
+    this.hooks.restarted?.(this);
   }
 
   /** Goes down. A power cut also throws away everything the disk had not made durable. */
@@ -121,14 +144,20 @@ export class SimDiskNode implements SimMember {
     if (rd === null || raw === null || storage === null || flusher === null) return;
     this.pending = null;
     if (cutAtOp !== undefined) this.fs.armPowerCut(cutAtOp);
+    else if (this.aimedCutRate > 0 && this.rand() < this.aimedCutRate) this.aimed.aim(3);
+    if (rd.entries.length > 0) this.hooks.writing?.(this, rd.entries);
+    this.promises.persisting(rd);
     try {
       await persistReady(storage, rd, flusher);
+      this.promises.persisted(rd);
     } catch (err) {
       if (!(err instanceof PowerCutError)) throw err;
+      this.cutsInPersist++;
       this.crash('power');
       return;
     } finally {
       this.fs.armPowerCut(null);
+      this.aimed.aim(null);
     }
     if (rd.snapshot !== undefined) throw new Error('snapshots are not simulated on the disk backend (no compaction)');
     if (rd.entries.length > 0) this.hooks.persisted(this, rd.entries);
@@ -143,6 +172,16 @@ export class SimDiskNode implements SimMember {
     if (fresh.length > 0) this.hooks.applied(this, fresh, records);
     for (const rs of rd.readStates) this.hooks.readState(this, rs);
     raw.advance(rd);
+  }
+
+  /** The term and vote a completed persist made durable. */
+  durableTermVote(): { readonly term: number; readonly vote: string | null } {
+    return this.promises.durableTermVote;
+  }
+
+  /** True when this node's entry `i` of term `t` is durable (power-cut proof). */
+  holdsDurably(i: number, t: number): boolean {
+    return this.promises.termOf(i) === t;
   }
 
   /** Compaction is not simulated on the disk backend. */

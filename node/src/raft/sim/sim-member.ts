@@ -16,7 +16,7 @@ export interface SimMember {
   readonly pending: Ready | null;
   readonly up: boolean;
   /** Read access to the node's log (for checkers and the broken-on-purpose client variants). */
-  readonly storage: Pick<Storage, 'term' | 'entries' | 'snapshot'>;
+  readonly storage: Pick<Storage, 'term' | 'entries' | 'snapshot' | 'firstIndex' | 'lastIndex'>;
   /** Starts or restarts from durable state. */
   start(): void | Promise<void>;
   /** Goes down: a process crash, or (disk backend) a power cut. */
@@ -25,6 +25,10 @@ export interface SimMember {
   takeReady(): boolean;
   /** Persists the pending Ready, sends its messages, applies, advances. */
   persist(): void | Promise<void>;
+  /** True when the node's entry `i` of term `t` would survive a crash (or is compacted into its snapshot). */
+  holdsDurably(i: number, t: number): boolean;
+  /** The term and vote that would survive a crash. */
+  durableTermVote(): { readonly term: number; readonly vote: string | null };
   /** Takes a snapshot keeping `keep` entries, when the backend supports it. */
   compact(keep: number): boolean;
 }

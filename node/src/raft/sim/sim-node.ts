@@ -15,7 +15,17 @@ import { raftConfig, type RaftConfig } from '../core/config.js';
 import { seededRng, type RaftLogger } from '../core/env.js';
 import { MemoryStorage } from '../core/memory-storage.js';
 import { RawNode } from '../core/raw-node.js';
-import type { ConfState, Entry, HardState, Message, NodeId, Ready, ReadState } from '../core/types.js';
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  LogIndex,
+  Message,
+  NodeId,
+  Ready,
+  ReadState,
+  SnapshotMeta,
+} from '../core/types.js';
 import type { SimMember } from './sim-member.js';
 import { CommitLogStateMachine, type SimRecord } from './state-machine.js';
 
@@ -25,7 +35,13 @@ const COMMIT_FLUSH_EVERY = 4;
 /** What a node reports to its cluster. */
 export interface SimNodeHooks {
   send(m: Message): void;
+  /** Called before entries are written to the node's log (they may replace a suffix). */
+  writing?(node: SimMember, entries: readonly Entry[]): void;
   persisted(node: SimMember, entries: readonly Entry[]): void;
+  /** Called after a snapshot was installed in the node's storage. */
+  installed?(node: SimMember, meta: SnapshotMeta): void;
+  /** Called when the node (re)started on its storage (what a crash left of its log). */
+  restarted?(node: SimMember): void;
   applied(node: SimMember, entries: readonly Entry[], records: readonly SimRecord[]): void;
   readState(node: SimMember, rs: ReadState): void;
   ready?(node: SimMember, rd: Ready): void;
@@ -71,6 +87,7 @@ export class SimNode implements SimMember {
       logger: this.logger,
       applied: this.sm.applied,
     });
+    this.hooks.restarted?.(this);
   }
 
   /** Crashes: everything not yet durable is lost. */
@@ -106,7 +123,9 @@ export class SimNode implements SimMember {
     if (rd.snapshot !== undefined) {
       this.storage.applySnapshot(rd.snapshot);
       this.sm = CommitLogStateMachine.restore(this.storage.snapshotData());
+      this.hooks.installed?.(this, rd.snapshot);
     }
+    if (rd.entries.length > 0) this.hooks.writing?.(this, rd.entries);
     this.storage.append(rd.entries);
     if (rd.entries.length > 0) this.hooks.persisted(this, rd.entries);
     if (crashAfterLog) {
@@ -137,6 +156,17 @@ export class SimNode implements SimMember {
     if (cs !== undefined) this.storage.setConfState(cs);
     this.unflushed = {};
     this.sinceFlush = 0;
+  }
+
+  /** The term and vote in the durable MemoryStorage. */
+  durableTermVote(): { readonly term: number; readonly vote: string | null } {
+    return this.storage.initialState().hardState;
+  }
+
+  /** True when entry `i` of term `t` is in the durable MemoryStorage, or compacted into its snapshot. */
+  holdsDurably(i: number, t: number): boolean {
+    if (i <= this.storage.snapshot().index) return true;
+    return this.storage.term(i as LogIndex) === t;
   }
 
   /** Takes a snapshot at the applied index and compacts the log, keeping `keep` entries for slow followers. */

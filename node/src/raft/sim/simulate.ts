@@ -12,6 +12,7 @@ import { nodeId, type NodeId } from '../core/types.js';
 import { checkLinearizable } from '../lincheck/check.js';
 import type { Operation } from '../lincheck/history.js';
 import { SimClients } from './clients.js';
+import { NOT_LINEARIZABLE } from './invariant-violation.js';
 import { SimCluster } from './cluster.js';
 import { SimDiskNode } from './sim-disk-node.js';
 import { SimNode } from './sim-node.js';
@@ -94,9 +95,19 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const disk = opts.powerCuts === true;
   const c = new SimCluster({
     seed: opts.seed,
-    faults: { dropRate: Math.min(0.5, 0.05 * k), dupRate: 0.02 * k, minDelay: 1, maxDelay: 12 * k },
+    faults: {
+      dropRate: Math.min(0.5, 0.05 * k),
+      dupRate: 0.02 * k,
+      minDelay: 1,
+      maxDelay: 12 * k,
+      slowRate: 0.02 * k,
+      slowDelay: 150,
+    },
     trace: keep,
     disk,
+    // One seed in four runs without check-quorum: a deposed leader then keeps believing it
+    // leads until it hears a higher term, so only ReadIndex's heartbeat round keeps reads safe.
+    raft: opts.seed % 4 === 3 ? { checkQuorum: false } : {},
   });
   const rand = c.rand;
   const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(rand() * xs.length)];
@@ -106,6 +117,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const started = (async () => {
     for (const id of ids) {
       const n = c.addNode(id, { voters: ids, learners: [] });
+      if (n instanceof SimDiskNode && opts.crashes !== false) n.aimedCutRate = 0.5 * k;
       if (disk) await n.start(); // a MemoryStorage node starts in its constructor
     }
   })();
@@ -153,7 +165,17 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     for (const m of c.net.due(c.now)) c.deliver(m);
     for (const n of c.running()) {
       for (let k = 0; k < 4; k++) {
-        if (n.pending !== null && (persistAt.get(n.id) ?? 0) <= c.now) await n.persist();
+        if (n.pending !== null && (persistAt.get(n.id) ?? 0) <= c.now) {
+          await n.persist();
+          if (!n.up) {
+            // An aimed power cut (sim-disk-node.ts) struck inside this persist.
+            keep(`${c.now} power cut ${n.id} just after a structural file operation of a persist`);
+            stats.crashes++;
+            stats.powerCuts++;
+            downUntil.set(n.id, c.now + 50 + Math.floor(rand() * 300));
+            break;
+          }
+        }
         if (n.pending === null && n.takeReady())
           persistAt.set(n.id, c.now + (rand() < 0.03 ? 20 + Math.floor(rand() * 30) : Math.floor(rand() * 3)));
         else break;
@@ -214,7 +236,13 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     }
     if (opts.partitions !== false && healAt < 0 && rand() < 0.002 * k) {
       const all = [...c.nodes.keys()];
-      const side = all.filter(() => rand() < 0.4);
+      // Half the partitions isolate the leader (alone, or with one follower): the shape where
+      // a deposed leader still believes it leads (ReadIndex, stale appends).
+      const lead = c.leader()?.id;
+      const side =
+        lead !== undefined && rand() < 0.5
+          ? [lead, ...(rand() < 0.3 ? all.filter((x) => x !== lead).slice(0, 1) : [])]
+          : all.filter(() => rand() < 0.4);
       keep(`${c.now} partition [${side.join(' ')}] | rest`);
       c.net.partition([side]);
       healAt = c.now + 100 + Math.floor(rand() * 400);
@@ -235,6 +263,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       else if (learner === undefined && st.confState.voters.length < 5 && rand() < 0.6) {
         const id = nodeId(`n${nextId++}`);
         const joiner = c.addNode(id, null);
+        if (joiner instanceof SimDiskNode && opts.crashes !== false) joiner.aimedCutRate = 0.5 * k;
         if (disk) await joiner.start();
         res = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
       } else if (st.confState.voters.length > 3) {
@@ -244,6 +273,24 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       if (res !== undefined) {
         keep(`${c.now} conf change by ${leader.id}: ${JSON.stringify(res)}`);
         if (res.ok) stats.confChanges++;
+        if (res.ok && rand() < 0.5) {
+          // A second change at once (the agent adds a learner and promotes it back to back):
+          // the core must refuse it while the first is uncommitted.
+          const st2 = leader.raw.status();
+          const victim = pick(st2.activeConf.voters.filter((v) => v !== leader.id));
+          let again;
+          if (st2.activeConf.voters.length > 3 && victim !== undefined)
+            again = leader.raw.proposeConfChange({ type: 'remove', node: victim });
+          else {
+            const id = nodeId(`n${nextId++}`);
+            const joiner = c.addNode(id, null);
+            if (joiner instanceof SimDiskNode && opts.crashes !== false) joiner.aimedCutRate = 0.5 * k;
+            if (disk) await joiner.start();
+            again = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
+          }
+          keep(`${c.now} conf change by ${leader.id} right after: ${JSON.stringify(again)}`);
+          if (again.ok) stats.confChanges++;
+        }
       }
     }
     if (leader?.raw != null && rand() < 0.001 * k) {
@@ -267,6 +314,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     keep(`${c.now} heal all, restart all`);
     c.net.heal();
     c.net.faults = { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 3 };
+    for (const n of c.nodes.values()) if (n instanceof SimDiskNode) n.aimedCutRate = 0;
     for (const id of downUntil.keys()) await c.node(id).start();
     downUntil.clear();
     const settleUntil = c.now + 150 * TICK;
@@ -283,7 +331,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     let linearizable: SimStats['linearizable'] = 'not-checked';
     if (opts.lincheck !== false) {
       const verdict = checkLinearizable(clients.history);
-      if (verdict.outcome === 'illegal') throw new Error(`history not linearizable: ${verdict.explanation}`);
+      if (verdict.outcome === 'illegal') throw new Error(`${NOT_LINEARIZABLE}: ${verdict.explanation}`);
       linearizable = verdict.outcome;
     }
     return {

@@ -1,0 +1,83 @@
+/**
+ * A {@link FileSystem} in front of a {@link MemoryFileSystem} that aims power cuts at the
+ * moments recovery bugs live in: just after a structural operation (a file created, a
+ * directory entry removed, a file cut short) — a segment roll, a suffix truncation — before
+ * the syncs that make it safe. Random cuts
+ * at any file operation rarely land there (a roll is one persist in dozens).
+ *
+ * {@link AimedCutFs.aim} arms it for one persist: after one of its structural operations
+ * (each one in turn with probability 1/2) the power fails 1–`spread` mutating operations
+ * later (the disk decides what survived).
+ */
+import type { FileSystem, MemoryFileSystem, OpenFlags } from '../../log/index.js';
+
+/** The simulated disk with cuts aimed just after structural operations. */
+export class AimedCutFs implements FileSystem {
+  private armed: number | null = null;
+
+  constructor(
+    private readonly inner: MemoryFileSystem,
+    private readonly rand: () => number,
+  ) {}
+
+  /** Cuts the power 1–`spread` mutating operations after the next structural one (null disarms). */
+  aim(spread: number | null): void {
+    this.armed = spread;
+  }
+
+  private structural(): void {
+    // Half the time wait for a later structural operation of the same persist (a truncation
+    // unlinks segments, then cuts the active one).
+    if (this.armed === null || this.rand() < 0.5) return;
+    const n = 1 + Math.floor(this.rand() * this.armed);
+    this.armed = null;
+    this.inner.armPowerCut(n);
+  }
+
+  open(path: string, flags: OpenFlags): number {
+    const fd = this.inner.open(path, flags);
+    if (flags === 'wx+') this.structural(); // a new segment (the stable store's temp files use w+)
+    return fd;
+  }
+  close(fd: number): void {
+    this.inner.close(fd);
+  }
+  read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
+    return this.inner.read(fd, buf, offset, length, position);
+  }
+  write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
+    return this.inner.write(fd, buf, offset, length, position);
+  }
+  truncate(fd: number, length: number): void {
+    this.inner.truncate(fd, length);
+    this.structural();
+  }
+  stat(fd: number): { readonly size: number; readonly mtimeMs: number } {
+    return this.inner.stat(fd);
+  }
+  unlink(path: string): void {
+    this.inner.unlink(path);
+    this.structural();
+  }
+  rename(from: string, to: string): void {
+    this.inner.rename(from, to); // every stable-state write renames: too frequent to aim at
+  }
+  mkdirp(path: string): void {
+    this.inner.mkdirp(path);
+  }
+  readdir(path: string): string[] {
+    return this.inner.readdir(path);
+  }
+  fdatasync(fd: number): Promise<void> {
+    return this.inner.fdatasync(fd);
+  }
+  fdatasyncSync(fd: number): void {
+    this.inner.fdatasyncSync(fd);
+  }
+  fsyncDir(dir: string): Promise<void> {
+    return this.inner.fsyncDir(dir);
+  }
+  fsyncDirSync(dir: string): void {
+    this.inner.fsyncDirSync(dir);
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The simulator's invariants, by name, and the error each violation throws. The names are
+ * the one table mutants-cli.ts uses to tell a kill (an invariant or the linearizability
+ * checker failed) from a crash (the node threw some other error).
+ */
+
+/** Every invariant the simulator checks (invariants.ts, membership-invariants.ts, durable-promises.ts). */
+export const INVARIANT_NAMES = [
+  // Raft Figure 3 and the commit log's own (invariants.ts)
+  'election safety',
+  'log matching',
+  'leader completeness',
+  'leader append-only',
+  'state machine safety',
+  'leader commit rule',
+  'commit without a durable quorum',
+  'committed entry overwritten',
+  'dense offsets',
+  'acknowledged record lost',
+  // membership (membership-invariants.ts)
+  'configuration in force',
+  'membership rule',
+  'removed leader still leads',
+  // durability across crashes and power cuts (durable-promises.ts)
+  'durable state lost',
+  'answered before durable',
+] as const;
+
+/** An invariant's name. */
+export type InvariantName = (typeof INVARIANT_NAMES)[number];
+
+/** What the linearizability checker's verdict starts with (simulate.ts). */
+export const NOT_LINEARIZABLE = 'history not linearizable';
+
+/** A broken safety property. `invariant` names it. */
+export class InvariantViolation extends Error {
+  readonly code = 'RAFT_SIM_INVARIANT';
+  constructor(
+    readonly invariant: InvariantName,
+    detail: string,
+  ) {
+    super(`${invariant}: ${detail}`);
+    this.name = 'InvariantViolation';
+  }
+}
