@@ -76,10 +76,13 @@ export async function openLogFiles(
   const segments: Segment[] = [];
   const dense = new DenseOffsets(meta?.nonDataBelow ?? 0);
   const terms = new TermRuns();
+  let created = false;
   try {
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i] ?? 0;
-      const { segment, entries } = Segment.open(dir, base, config, i === bases.length - 1, logger, fs);
+      const opened = Segment.open(dir, base, config, i === bases.length - 1, logger, fs);
+      const { segment, entries } = opened;
+      created ||= opened.created;
       const previous = segments[segments.length - 1];
       segments.push(segment);
       if (previous && previous.nextOffset !== base) {
@@ -95,6 +98,10 @@ export async function openLogFiles(
         terms.add(offset, readU64(entries, at + 8));
       }
     }
+    // A file recreated by the open (the last segment's store or index, lost to an interrupted
+    // truncation or roll) is appended to and fdatasynced like any other: its directory entry
+    // must be durable first, or a later power cut takes it and the synced records with it.
+    if (created) await fs.fsyncDir(dir);
     const first = segments[0];
     if (meta && !meta.resetPending && first && first.baseOffset !== meta.anchorOffset) {
       throw new CorruptSegmentError(

@@ -99,6 +99,32 @@ describe('log on a disk that loses power', () => {
     assert.ok(cuts >= 5, `only ${cuts} cut points exercised`);
   });
 
+  it('a segment file recreated on open survives the next power cut (its directory entry is fsynced)', async () => {
+    // GIVEN two synced segments (records 0..3 and 4); a suffix truncation to 4 unlinked the
+    // last segment's store, the kernel wrote the directory back, and the power failed before
+    // the index was unlinked (simulator seed 136: the open recreated the store, never fsynced
+    // the directory, and a later power cut took the store and its synced records with it)
+    const fs = new MemoryFileSystem(() => 0.99); // no torn writes, no directory write-back
+    const log = await Log.open(DIR, config, undefined, fs);
+    const v = (i: number): string => `v${i}`.padEnd(VALUE.length, '.'); // one FRAME each
+    for (let i = 0; i < 5; i++) log.append({ value: enc(v(i)), term: 1 });
+    await log.sync();
+    assert.equal(log.segmentCount, 2);
+    fs.unlink(join(DIR, `${segmentStem(4)}.store`));
+    fs.fsyncDirSync(DIR);
+    fs.powerCut();
+    // WHEN the log reopens (recreating the missing store), appends, syncs, and the power fails again
+    const reopened = await Log.open(DIR, config, undefined, fs);
+    assert.equal(reopened.nextOffset, 4);
+    reopened.append({ value: enc('synced'), term: 2 });
+    await reopened.sync();
+    fs.powerCut();
+    // THEN the synced record is still there
+    const after = await Log.open(DIR, config, undefined, fs);
+    assert.deepEqual(values(after), [v(0), v(1), v(2), v(3), 'synced']);
+    await after.close();
+  });
+
   it('detects a flipped bit in a sealed index entry term or type and rebuilds the index from the store', async () => {
     for (const [field, at] of [
       ['term', 8],

@@ -38,6 +38,11 @@ export interface OpenedSegment {
   readonly segment: Segment;
   /** The segment's validated index entries (INDEX_ENTRY_BYTES each). */
   readonly entries: Buffer;
+  /**
+   * True when opening created a missing store or index file: its directory entry is not
+   * durable until the caller fsyncs the directory (a later fdatasync of the file does not).
+   */
+  readonly created: boolean;
 }
 
 function openOrCreate(fs: FileSystem, path: string): { fd: number; existed: boolean } {
@@ -154,7 +159,7 @@ export class Segment {
         config,
         fs,
       );
-      return { segment, entries };
+      return { segment, entries, created: !store.existed || !index.existed };
     } catch (err) {
       fs.close(store.fd);
       fs.close(index.fd);
