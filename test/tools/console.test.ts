@@ -96,7 +96,8 @@ describe('the live console in headless chromium (3 nodes, updates after a leader
         '--remote-debugging-port=0',
         'about:blank',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      // Its own process group, so cleanup can stop chromium's helpers (renderer, zygote) too.
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
     );
     const b = browser;
     const devtools = await new Promise<string>((ok, fail) => {
@@ -126,9 +127,19 @@ describe('the live console in headless chromium (3 nodes, updates after a leader
 
   after(async () => {
     page?.close();
-    if (browser && browser.exitCode === null) browser.kill('SIGKILL');
-    if (profile) rmSync(profile, { recursive: true, force: true });
-    await t?.destroy();
+    try {
+      const b = browser;
+      if (b?.pid !== undefined && b.exitCode === null && b.signalCode === null) {
+        const exited = new Promise((r) => b.once('exit', r));
+        // The group of the browser we started (by its pid): its helpers kept writing into the
+        // profile while rmSync ran (ENOTEMPTY, and the agents below were never stopped).
+        process.kill(-b.pid, 'SIGKILL');
+        await exited;
+      }
+      if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+    } finally {
+      await t?.destroy();
+    }
   });
 
   const view = (): Promise<{ rows: string[][]; leader: string; updates: number; state: string }> =>
