@@ -1,38 +1,31 @@
 #!/usr/bin/env bash
 # Builds the third-party gRPC/Prometheus tools the ecosystem tests run against a real node
-# (grpcurl, grpc_health_probe, promlint; on request the Prometheus server) from their Go
+# (grpcurl, grpc_health_probe, promtool; on request the Prometheus server) from their Go
 # modules into a cache outside the repository:
 #
 #   ${COMMITLOG_TOOLS:-~/.cache/commitlog-tools}/
 #
 # Same rules as test/controlplane/build.sh: versions pinned by the go.mod/go.sum of the
-# module folders here (grpc/: `tool` directives; promlint/: a 20-line main over
-# client_golang's promlint, the linter `promtool check metrics` runs); GOTOOLCHAIN=local;
-# nothing downloaded except through the Go module proxy; a binary whose .stamp differs
-# (other Go, changed go.sum) is rebuilt; builds run under `nice` (the machine is shared).
+# module folders here (grpc/: `tool` directives; prometheus/: the Prometheus module);
+# GOTOOLCHAIN=local; nothing downloaded except through the Go module proxy; a binary whose
+# .stamp differs (other Go, changed go.sum) is rebuilt; builds run under `nice` (the machine
+# is shared).
 #
-# Why promlint and not promtool: `promtool check metrics` is promlint.New(stdin).Lint(),
-# printing "<metric> <problem>" and exiting 3 on problems; promlint/main.go does exactly that
-# with the same package. The promtool binary itself (github.com/prometheus/prometheus/cmd/
-# promtool v0.316.0) pulls every service-discovery SDK (Azure, AWS, GCP, Kubernetes, …; a
-# go.sum of 542 lines): `go get` took 101 s and `go build` had not finished after 2,255 s
-# (nice 19, 2 cores shared with a Kubernetes build, 2026-12-01), far too heavy for CI's
-# budget. The gap: promtool's own flag handling and output framing are not exercised; the
-# lint rules are the same code.
-#
-# The Prometheus server (prometheus/: `tool github.com/prometheus/prometheus/cmd/prometheus`,
-# the monitoring test's scraper) is built only when named, `bash test/tools/build.sh
-# prometheus`, with the build tag `remove_all_sd`: Prometheus' own switch (plugins/*.go) that
-# leaves out every service-discovery SDK except file and HTTP discovery, the cloud SDKs that
-# made promtool too heavy. Measured: 361 s cold (nice 10, 2 shared cores, load ~8,
-# 2026-12-02), 52 MB; static scrape configs need no discovery plugin.
+# promtool (`promtool check metrics`, the metrics lint test) and the Prometheus server (the
+# monitoring test's scraper, only when named: `bash test/tools/build.sh prometheus`) come
+# from the same module, github.com/prometheus/prometheus v0.316.0, built with the tag
+# `remove_all_sd`: Prometheus' own switch (plugins/*.go) that leaves out every
+# service-discovery SDK except file and HTTP discovery. Without it promtool pulled every cloud
+# SDK and its build had not finished after 2,255 s (2026-12-01); with it the server took
+# 361 s cold (nice 10, 2 shared cores, load ~8, 2026-12-02, 52 MB), and promtool about 6 min
+# cold under load 30, seconds once the server's packages are in Go's build cache.
 #
 # `prometheus-operator-crds` is not a binary: the PodMonitor and ServiceMonitor CRDs of the
 # Prometheus operator (module github.com/prometheus-operator/prometheus-operator, pinned
 # below), fetched through the Go module proxy (`go mod download`) and copied to
 # <dir>/prometheus-operator-crds/ for the chart's monitoring test.
 #
-# Usage: bash test/tools/build.sh [--print-dir] [name…]   (default: grpcurl grpc_health_probe promlint)
+# Usage: bash test/tools/build.sh [--print-dir] [name…]   (default: grpcurl grpc_health_probe promtool)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dir=${COMMITLOG_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/commitlog-tools}
@@ -54,11 +47,11 @@ mkdir -p "$dir"
 targets=(
   "grpcurl grpc github.com/fullstorydev/grpcurl/cmd/grpcurl -"
   "grpc_health_probe grpc github.com/grpc-ecosystem/grpc-health-probe -"
-  "promlint promlint commitlog.dev/test/tools/promlint -"
   "prometheus prometheus github.com/prometheus/prometheus/cmd/prometheus remove_all_sd"
+  "promtool prometheus github.com/prometheus/prometheus/cmd/promtool remove_all_sd"
 )
 wanted=("$@")
-[ "${#wanted[@]}" -gt 0 ] || wanted=(grpcurl grpc_health_probe promlint)
+[ "${#wanted[@]}" -gt 0 ] || wanted=(grpcurl grpc_health_probe promtool)
 
 stamp_of() { # mod pkg tags — the Go version, the package (with its tags, if any), and every file of its module folder
   local what=$2; [ "$3" = - ] || what="$2 -tags $3"

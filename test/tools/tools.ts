@@ -1,5 +1,5 @@
 /**
- * The third-party tools of the ecosystem tests (grpcurl, grpc_health_probe, promlint),
+ * The third-party tools of the ecosystem tests (grpcurl, grpc_health_probe, promtool),
  * built from their Go modules by test/tools/build.sh into a cache outside the repository.
  *
  * {@link ensureTools} runs the build script (a no-op when every binary is up to date, as
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 const BUILD = join(import.meta.dirname, 'build.sh');
 
 /** The binaries build.sh produces (prometheus only when asked: {@link ensurePrometheus}). */
-export type ToolName = 'grpcurl' | 'grpc_health_probe' | 'promlint' | 'prometheus';
+export type ToolName = 'grpcurl' | 'grpc_health_probe' | 'promtool' | 'prometheus';
 
 /** Where the tools are, or why they are not. */
 export type Tools =
