@@ -22,21 +22,10 @@ import { ensurePrometheus, type Tools } from './tools.js';
 
 const SCRAPE_SECONDS = 1;
 
-/** Polls `f` every 250 ms (Prometheus' answers change once a scrape) until true, or throws after `ms`. */
-async function until(what: string, f: () => Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      if (await f()) return;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Prometheus' answers change once a scrape: poll it every 250 ms, not at `eventually`'s default. */
+const POLL_MS = 250;
+const until = (what: string, f: () => Promise<boolean>, ms: number): Promise<boolean> =>
+  eventually(what, f, ms, POLL_MS);
 const RATE_INTERVAL = '15s';
 
 /** A dashboard expression as Grafana sends it with namespace "All". */

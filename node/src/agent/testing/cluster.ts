@@ -14,11 +14,12 @@ import { Agent } from '../agent.js';
 import { resolveClusterAgentConfig } from '../config.js';
 import { ensureLocalPki, ensureNodeCert, localPkiFlags, type LocalPki } from '../local-pki.js';
 
-/** Polls `f` every 20 ms until it returns a value that is not undefined/false, or throws after `ms` (30 s by default: generous, because a loaded CI machine is slow and a bound costs nothing when the state arrives). */
+/** Polls `f` every `pollMs` (20 ms by default) until it returns a value that is not undefined/false, or throws after `ms` (30 s by default: generous, because a loaded CI machine is slow and a bound costs nothing when the state arrives). */
 export async function eventually<T>(
   what: string,
   f: () => T | undefined | false | Promise<T | undefined | false>,
   ms = 30_000,
+  pollMs = 20,
 ): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
@@ -31,7 +32,7 @@ export async function eventually<T>(
     }
     if (Date.now() > deadline)
       throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
