@@ -9,12 +9,44 @@
  * and acknowledges strictly in request order (node/src/server/streams.ts). So concurrent
  * produces on a follower get increasing offsets in the order they were made — the
  * LogBackend contract — while still sharing the leader's group commit (pipelined, no
- * round trip per record). If the stream fails (leader gone, leadership lost), every record
- * in flight on it is rejected (indeterminate: it may have committed) and the next produce
- * opens a new stream. A record not acknowledged within 10 s cancels the stream.
+ * round trip per record). If the stream fails, every record in flight on it is rejected
+ * and the next produce opens a new stream; a record not acknowledged within 10 s cancels
+ * the stream. What a rejection means ({@link ForwardIndeterminateError} or not):
+ * - the stream never connected ({@link neverSent}): nothing reached the leader;
+ * - the leader ended the stream with its own status ({@link serverAnswered}): it
+ *   acknowledged every earlier record in order, so the status is about the first record in
+ *   flight (server/streams.ts); the later ones were already handed to its backend and may
+ *   be appended: indeterminate. A leader shutting down stops accepting records, drains the
+ *   accepted ones and then ends with UNAVAILABLE: then none of those in flight was appended;
+ * - anything else (the connection dropped, the timeout, this node stopping): every record in
+ *   flight reached the leader or may have: indeterminate.
  */
 import { status as Status, type ClientDuplexStream, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { neverSent, serverAnswered } from '../client/client.js';
 import { LogClient, type ProduceRequest, type ProduceResponse } from '../gen/v1/log.js';
+import { ErrorMetadataKeys, ServerErrorCode } from '../server/errors.js';
+
+/**
+ * A forwarded record whose outcome is unknown: it reached the leader (or may have) and the
+ * leader may have appended it. `cause` is the stream's failure.
+ */
+export class ForwardIndeterminateError extends Error {
+  constructor(cause: Error) {
+    super(`the forwarded record may have been appended: ${describeForwardError(cause)}`, { cause });
+    this.name = 'ForwardIndeterminateError';
+  }
+}
+
+/** What the failure `err` of a forwarding stream means for its `i`-th record in flight (see the file comment). */
+export function forwardOutcome(err: Error, i: number): Error {
+  const e = err as Partial<ServiceError>;
+  if (neverSent(e)) return err;
+  if (serverAnswered(e)) {
+    if (i === 0) return err;
+    if (e.metadata?.get(ErrorMetadataKeys.code)[0] === ServerErrorCode.shuttingDown) return err;
+  }
+  return new ForwardIndeterminateError(err);
+}
 
 /** Bound on one forwarded record: a hung leader cannot hold a produce forever. */
 const FORWARD_TIMEOUT_MS = 10_000;
@@ -62,9 +94,9 @@ class ForwardStream {
   fail(err: Error): void {
     if (this.dead) return;
     this.dead = true;
-    for (const p of this.pending.splice(0)) {
+    for (const [i, p] of this.pending.splice(0).entries()) {
       clearTimeout(p.timer);
-      p.reject(err);
+      p.reject(forwardOutcome(err, i));
     }
     this.call.cancel();
   }

@@ -11,6 +11,7 @@
  *   prefix (may lag the leader by a heartbeat, never shows uncommitted data).
  * - waitFor wakes on the node's apply callback (no polling).
  */
+import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import {
   NodeStoppedError,
   NotLeaderError as RaftNotLeaderError,
@@ -34,7 +35,7 @@ import {
   RaftOutcomeError,
   RecordTooLargeError,
 } from './errors.js';
-import { describeForwardError, type LeaderForwarder } from './forwarder.js';
+import { describeForwardError, ForwardIndeterminateError, type LeaderForwarder } from './forwarder.js';
 import type { PeerDirectory } from './peers.js';
 
 /** Options of {@link RaftBackend}. */
@@ -97,7 +98,7 @@ export class RaftBackend implements LogBackend {
       this.o.onProduce?.('forwarded');
       return offset;
     } catch (err) {
-      throw new NotLeaderError(leaderId, addr, `forwarding to the leader failed: ${describeForwardError(err)}`);
+      throw forwardError(err, leaderId, addr);
     }
   }
 
@@ -206,4 +207,21 @@ export class RaftBackend implements LogBackend {
     this.offApplied();
     this.notifier.close();
   }
+}
+
+/**
+ * The error a client gets for a forward that failed with `err` (the forwarder says whether
+ * the record may have been appended): indeterminate → RAFT_PROPOSAL_INDETERMINATE (ABORTED,
+ * the client does not blindly retry it); the leader's own ABORTED or RESOURCE_EXHAUSTED
+ * keep their meaning; anything else was not appended → not-leader (UNAVAILABLE: retry, at
+ * the leader).
+ */
+export function forwardError(err: unknown, leaderId: string, addr: string): Error {
+  const why = `forwarding to the leader failed: ${describeForwardError(err)}`;
+  const code = (err as Partial<ServiceError>).code;
+  if (err instanceof ForwardIndeterminateError || code === Status.ABORTED)
+    return new RaftOutcomeError('RAFT_PROPOSAL_INDETERMINATE', why, undefined, leaderId, addr);
+  if (code === Status.RESOURCE_EXHAUSTED)
+    return new RaftOutcomeError('RAFT_PROPOSAL_REJECTED', why, 'overloaded', leaderId, addr);
+  return new NotLeaderError(leaderId, addr, why);
 }

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { status as Status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import { ErrorMetadataKeys } from '../server/errors.js';
 import type { ServerInfo } from '../server/backend.js';
 import { MemoryBackend } from '../server/memory-backend.js';
 import {
   createTestPki,
   credsFor,
   isolatedClient,
+  startCuttableProxy,
   startTestServer,
+  type CuttableProxy,
   type TestPki,
   type TestServer,
 } from '../server/testing.js';
@@ -84,8 +87,10 @@ describe('client retry policy: it retries exactly the outcomes known not to have
     assert.equal((r.result as ServiceError).code, Status.ABORTED);
   });
 
-  it('the table: reads retry every transient status; writes only UNAVAILABLE and RESOURCE_EXHAUSTED', () => {
-    const e = (code: Status): Partial<ServiceError> => ({ code });
+  it('the table: reads retry every transient status; writes only UNAVAILABLE and RESOURCE_EXHAUSTED the server answered', () => {
+    const md = new Metadata();
+    md.set(ErrorMetadataKeys.code, 'not-leader');
+    const e = (code: Status): Partial<ServiceError> => ({ code, metadata: md });
     for (const code of [
       Status.UNAVAILABLE,
       Status.RESOURCE_EXHAUSTED,
@@ -105,5 +110,52 @@ describe('client retry policy: it retries exactly the outcomes known not to have
     ])
       assert.ok(!isRetryable(CallKind.write, e(code)), `write ${Status[code]}`);
     assert.ok(!isRetryable(CallKind.read, e(Status.INTERNAL)));
+    // grpc-js's own UNAVAILABLE: before sending (its picker had no connection) or after (the connection dropped).
+    const transport = (details: string): Partial<ServiceError> => ({
+      code: Status.UNAVAILABLE,
+      details,
+      metadata: new Metadata(),
+    });
+    assert.ok(isRetryable(CallKind.write, transport('No connection established. Last error: connect ECONNREFUSED')));
+    assert.ok(!isRetryable(CallKind.write, transport('Connection dropped')), 'sent, then the connection dropped');
+    assert.ok(isRetryable(CallKind.read, transport('Connection dropped')));
+  });
+
+  it('a connection cut after the record was appended is not retried: the record is in the log once (e2e: w-350 twice)', async () => {
+    // A TCP proxy in front of the server; the backend cuts it right after appending, so the
+    // append happened and its answer never arrives: the client's UNAVAILABLE is grpc-js's.
+    let proxy: CuttableProxy | undefined;
+    const info = { rpcAddr: '' };
+    class CutAfterAppend extends MemoryBackend {
+      calls = 0;
+      override async produce(value: Uint8Array): Promise<number> {
+        this.calls++;
+        const offset = await super.produce(value);
+        if (this.calls === 1) proxy?.cut();
+        return offset;
+      }
+      override servers(): readonly ServerInfo[] {
+        return [{ id: 'memory', rpcAddr: info.rpcAddr, isLeader: true, isVoter: true }];
+      }
+    }
+    try {
+      const backend = new CutAfterAppend();
+      srv = await startTestServer(pki, backend);
+      proxy = await startCuttableProxy(srv.address);
+      info.rpcAddr = proxy.address;
+      client = new CommitLogClient({
+        target: proxy.address,
+        credentials: credsFor(pki, pki.root),
+        channelOptions: isolatedClient,
+        deadlineMs: 10_000,
+      });
+      const result = await client.produce(Buffer.from('once')).catch((err: unknown) => err as ServiceError);
+      assert.equal(typeof result, 'object', `the produce failed (its outcome is unknown), got ${String(result)}`);
+      assert.equal((result as ServiceError).code, Status.UNAVAILABLE, (result as ServiceError).message);
+      assert.equal(backend.calls, 1, 'the client retried a write the server had appended');
+      assert.equal(backend.bounds().next, 1, 'one record in the log');
+    } finally {
+      await proxy?.close();
+    }
   });
 });

@@ -13,9 +13,11 @@
  *   (`readAttemptMs`, `writeAttemptMs`), cut to what remains of `deadlineMs`.
  *
  * Retries follow {@link retryPolicy}: a Produce is retried only when it is known not to
- * have been appended (UNAVAILABLE, RESOURCE_EXHAUSTED); an indeterminate one (ABORTED, or an
- * attempt's deadline passing) is handed to the caller, who knows whether a duplicate is
- * acceptable. Reads are retried on every transient status. Acknowledged records are never lost.
+ * have been appended: the server itself answered UNAVAILABLE or RESOURCE_EXHAUSTED, or the
+ * call never left this process ({@link neverSent}). An indeterminate one (ABORTED, an
+ * attempt's deadline passing, a connection lost after the request was sent) is handed to
+ * the caller, who knows whether a duplicate is acceptable. Reads are retried on every
+ * transient status. Acknowledged records are never lost.
  *
  * The same routing also exists inside one grpc-js channel (grpc-lb.ts: resolver
  * `commitlog:///` + policy `commitlog_leader`); this wrapper adds what a channel does not:
@@ -117,14 +119,17 @@ function positive(name: string, ms: number): number {
  *
  * | status | meaning | read | write |
  * | --- | --- | --- | --- |
- * | UNAVAILABLE | not the leader, no leader, proposal lost, shutting down, Raft timeout, no connection: nothing was written | retry | retry |
- * | RESOURCE_EXHAUSTED | overloaded: refused before appending | retry (backoff) | retry (backoff) |
+ * | UNAVAILABLE | not the leader, no leader, proposal lost, shutting down, no connection: nothing was written | retry | retry, when the server said so or the call was never sent |
+ * | RESOURCE_EXHAUSTED | overloaded: refused before appending | retry (backoff) | retry (backoff), when the server said so |
  * | ABORTED | proposal indeterminate: the write may have been appended | retry | **no**: the caller decides |
  * | DEADLINE_EXCEEDED, CANCELLED | this attempt's deadline passed: outcome unknown | retry | **no**: the caller decides |
  *
  * Everything else (OUT_OF_RANGE, INVALID_ARGUMENT, PERMISSION_DENIED, INTERNAL, …) is not
  * retried. Reads are idempotent; a write is retried only when the server or the channel
- * says it was not appended, so a retry never duplicates a record the cluster may hold.
+ * says it was not appended, so a retry never duplicates a record the cluster may hold. A
+ * status is the server's own when its error code is in the trailers ({@link serverAnswered});
+ * grpc-js also reports UNAVAILABLE when a connection drops after the request was sent
+ * ("Connection dropped", ECONNRESET), and then the server may well have appended it.
  */
 export const retryPolicy = {
   [Status.UNAVAILABLE]: { read: true, write: true },
@@ -134,13 +139,29 @@ export const retryPolicy = {
   [Status.CANCELLED]: { read: true, write: false },
 } as const satisfies Partial<Record<Status, { readonly read: boolean; readonly write: boolean }>>;
 
+/** True when the server itself answered the call: its error table's code is in the trailers (server/errors.ts). */
+export function serverAnswered(e: Partial<ServiceError>): boolean {
+  return e.metadata?.get(ErrorMetadataKeys.code)[0] !== undefined;
+}
+
+/**
+ * True when a failed call never reached a server: grpc-js failed it in its picker because
+ * no connection existed ("No connection established", the status every grpc-js
+ * load-balancing policy gives while its subchannels are in transient failure), so nothing
+ * was sent.
+ */
+export function neverSent(e: Partial<ServiceError>): boolean {
+  return e.code === Status.UNAVAILABLE && (e.details ?? '').includes('No connection established');
+}
+
 /** True when the client retries a call of `kind` that failed with `e` ({@link retryPolicy}). */
 export function isRetryable(kind: CallKind, e: Partial<ServiceError>): boolean {
   const row =
     typeof e.code === 'number'
       ? (retryPolicy as Partial<Record<number, { read: boolean; write: boolean }>>)[e.code]
       : undefined;
-  return row !== undefined && (kind === CallKind.write ? row.write : row.read);
+  if (row === undefined) return false;
+  return kind === CallKind.write ? row.write && (serverAnswered(e) || neverSent(e)) : row.read;
 }
 
 function unary<T>(

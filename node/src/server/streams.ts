@@ -13,7 +13,10 @@
  * order from a FIFO of pending appends. With `maxInFlightPerStream` appends pending, the
  * server pauses reading the stream (HTTP/2 flow control then slows the client). The first
  * failure ends the stream with its status after acknowledging every earlier record; the
- * records that arrive after a rejected one are not appended.
+ * records that arrive after a rejected one are not appended. A shutdown drains: records
+ * that arrive from then on are not appended, the accepted ones are acknowledged as they
+ * settle, then the stream ends UNAVAILABLE "shutting down" — which therefore means "not
+ * appended" for every record left unacknowledged (bounded by the server's grace period).
  */
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import type { ConsumeRequest, ConsumeResponse, ProduceRequest, ProduceResponse } from '../gen/v1/log.js';
@@ -138,6 +141,7 @@ export function produceStream(
   const writer = new MessageWriter(call, config.streamWindowMessages);
   const pending: Promise<number>[] = [];
   let failed = false;
+  let draining = false; // shutting down: accept nothing more, acknowledge what was accepted
   let ended = false;
   let flushing = false;
   let paused = false;
@@ -163,10 +167,7 @@ export function produceStream(
           return;
         }
         void pending.shift();
-        if (signal.aborted) {
-          fail(signal.reason);
-          return;
-        }
+        // Once aborted (shutdown, cancel) waitForRoom returns at once: the acks still queue in order.
         if (!writer.write({ offset })) await writer.waitForRoom(signal);
         if (paused && pending.length <= max / 2) {
           paused = false;
@@ -180,12 +181,12 @@ export function produceStream(
       streams.release(ac);
       await writer.flushed(signal);
       call.end();
-    }
+    } else if (draining && !failed && pending.length === 0) fail(new ShuttingDownError());
   };
 
   let inputClosed = false; // a rejected record is queued: later records are not appended
   call.on('data', (req: ProduceRequest) => {
-    if (failed || inputClosed) return;
+    if (failed || inputClosed || draining) return;
     const value = valueOf(req, backend.maxRecordBytes);
     let p: Promise<number>;
     if (value instanceof Error) {
@@ -219,6 +220,8 @@ export function produceStream(
     ac.abort();
   });
   signal.addEventListener('abort', () => {
-    if (signal.reason instanceof ShuttingDownError) fail(signal.reason);
+    if (!(signal.reason instanceof ShuttingDownError)) return;
+    draining = true;
+    if (!flushing && pending.length === 0) fail(signal.reason);
   });
 }

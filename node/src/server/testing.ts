@@ -4,6 +4,7 @@
  * and "nobody"), the example ACL, a running server and clients.
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChannelCredentials, Client, ClientOptions, ServiceError } from '@grpc/grpc-js';
@@ -152,4 +153,48 @@ export function call<Res>(invoke: (cb: (err: ServiceError | null, res: Res) => v
   return new Promise((resolve, reject) => {
     invoke((err, res) => (err ? reject(err) : resolve(res)));
   });
+}
+
+/** A TCP proxy on 127.0.0.1 whose connections can be cut: a lost connection after a request was sent. */
+export interface CuttableProxy {
+  /** `127.0.0.1:<port>` of the proxy. */
+  readonly address: string;
+  /** Destroys every connection through the proxy (both sides), now. */
+  cut(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a {@link CuttableProxy} in front of `upstream` (`host:port`). */
+export async function startCuttableProxy(upstream: string): Promise<CuttableProxy> {
+  const i = upstream.lastIndexOf(':');
+  const [host, port] = [upstream.slice(0, i), Number(upstream.slice(i + 1))];
+  const sockets = new Set<Socket>();
+  const proxy = createServer((down) => {
+    const up = connect(port, host);
+    sockets.add(down).add(up);
+    down.pipe(up).pipe(down);
+    const gone = (): void => {
+      down.destroy();
+      up.destroy();
+      sockets.delete(down);
+      sockets.delete(up);
+    };
+    down.on('error', gone).on('close', gone);
+    up.on('error', gone).on('close', gone);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const addr = proxy.address();
+  if (addr === null || typeof addr === 'string') throw new Error('the proxy has no TCP address');
+  const cut = (): void => {
+    for (const s of sockets) s.destroy();
+  };
+  return {
+    address: `127.0.0.1:${addr.port}`,
+    cut,
+    close: () =>
+      new Promise<void>((resolve) => {
+        cut();
+        proxy.close(() => resolve());
+      }),
+  };
 }

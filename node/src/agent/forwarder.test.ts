@@ -1,0 +1,94 @@
+/**
+ * What a failed forward means (issue 12, and the e2e flow's w-350 written twice): a record
+ * the leader may have appended reaches the client as ABORTED (indeterminate), never as a
+ * retryable UNAVAILABLE; one that never left this node, or that the leader itself refused,
+ * stays retryable.
+ */
+import assert from 'node:assert/strict';
+import { Metadata, status as Status } from '@grpc/grpc-js';
+import { ErrorMetadataKeys, toStatus } from '../server/errors.js';
+import { MemoryBackend } from '../server/memory-backend.js';
+import {
+  createTestPki,
+  credsFor,
+  startCuttableProxy,
+  startTestServer,
+  type CuttableProxy,
+  type TestPki,
+} from '../server/testing.js';
+import { ForwardIndeterminateError, forwardOutcome, LeaderForwarder } from './forwarder.js';
+import { forwardError } from './raft-backend.js';
+
+const leaderSaid = (code: Status, errorCode: string): Error => {
+  const metadata = new Metadata();
+  metadata.set(ErrorMetadataKeys.code, errorCode);
+  return Object.assign(new Error(`${code} from the leader`), { code, details: 'x', metadata });
+};
+const transport = (details: string): Error =>
+  Object.assign(new Error(`14 UNAVAILABLE: ${details}`), {
+    code: Status.UNAVAILABLE,
+    details,
+    metadata: new Metadata(),
+  });
+
+describe('forwarding to the leader: what a failure means for each record in flight', function () {
+  this.timeout(20_000);
+
+  it('the table: never sent and the leader’s own answer about the first record keep their meaning; the rest are indeterminate', () => {
+    const refused = leaderSaid(Status.UNAVAILABLE, 'not-leader');
+    assert.equal(forwardOutcome(refused, 0), refused, 'the leader refused the first record in flight');
+    assert.ok(forwardOutcome(refused, 1) instanceof ForwardIndeterminateError, 'later ones were already handed over');
+    const draining = leaderSaid(Status.UNAVAILABLE, 'shutting-down');
+    assert.equal(forwardOutcome(draining, 3), draining, 'a draining leader appended none of those left');
+    const noConn = transport('No connection established. Last error: connect ECONNREFUSED');
+    assert.equal(forwardOutcome(noConn, 2), noConn);
+    for (const e of [transport('Connection dropped'), new Error('forwarding stopped')])
+      assert.ok(forwardOutcome(e, 0) instanceof ForwardIndeterminateError, e.message);
+    // As the client sees them.
+    const status = (e: unknown): Status => toStatus(forwardError(e, 'n1', '127.0.0.1:1')).code;
+    assert.equal(status(forwardOutcome(transport('Connection dropped'), 0)), Status.ABORTED);
+    assert.equal(status(forwardOutcome(refused, 0)), Status.UNAVAILABLE);
+    assert.equal(status(leaderSaid(Status.ABORTED, 'RAFT_PROPOSAL_INDETERMINATE')), Status.ABORTED);
+    assert.equal(status(leaderSaid(Status.RESOURCE_EXHAUSTED, 'RAFT_PROPOSAL_REJECTED')), Status.RESOURCE_EXHAUSTED);
+    assert.equal(status(noConn), Status.UNAVAILABLE);
+  });
+
+  describe('a real leader server behind a proxy', () => {
+    let pki: TestPki;
+    before(async () => {
+      pki = await createTestPki();
+    });
+    after(() => pki.cleanup());
+
+    it('a connection cut after the leader appended the record: ABORTED, and the record is in its log once', async () => {
+      let proxy: CuttableProxy | undefined;
+      class CutAfterAppend extends MemoryBackend {
+        override async produce(value: Uint8Array): Promise<number> {
+          const offset = await super.produce(value);
+          proxy?.cut();
+          return offset;
+        }
+      }
+      const backend = new CutAfterAppend();
+      const srv = await startTestServer(pki, backend);
+      const forwarder = new LeaderForwarder(credsFor(pki, pki.root));
+      try {
+        proxy = await startCuttableProxy(srv.address);
+        // The test certificate names localhost; the forwarder dials by address, so dial "localhost:<proxy port>".
+        const addr = `localhost:${proxy.address.split(':')[1]}`;
+        const err = await forwarder.produce(addr, Buffer.from('x')).then(
+          (o) => assert.fail(`the forward succeeded at offset ${o}`),
+          (e: unknown) => e as Error,
+        );
+        assert.ok(err instanceof ForwardIndeterminateError, `indeterminate, got ${err.message}`);
+        const st = toStatus(forwardError(err, 'test-0', addr));
+        assert.equal(st.code, Status.ABORTED, st.details);
+        assert.equal(backend.bounds().next, 1);
+      } finally {
+        forwarder.close();
+        await proxy?.close();
+        await srv.stop();
+      }
+    });
+  });
+});
