@@ -166,14 +166,27 @@ retag_image() {
   fi
 }
 
+# one_member_down_at_a_time <since>: every pod the operator restarted (its RollingUpdate
+# events after <since>) was restarted only after the pod it restarted before it was back
+# and Ready (that pod's Ready transition, which has whole seconds, is not after the next
+# restart). A rollout that deletes the next pod while the previous one is still down fails
+# here even when the cluster happens to survive it.
+one_member_down_at_a_time() {
+  kubectl -n "$NS" get events -o json >"$WORK/rollout-events.json"
+  kubectl -n "$NS" get pods -l "$(SEL)" -o json >"$WORK/rollout-pods.json"
+  node "$ROOT/test/e2e/one-at-a-time.cjs" "$1" "$WORK/rollout-events.json" "$WORK/rollout-pods.json" ||
+    fail "the rolling update took a second member down before the first was Ready again (PROBLEM above)"
+}
+
 # rolling_update: spec.image changes to a second tag of the node image; every pod is
 # replaced one at a time and the pod that was the Raft leader when it started goes last.
 rolling_update() {
-  local new="${NODE_IMAGE%:*}:${NODE_IMAGE#*:}-rolled" leader order last
+  local new="${NODE_IMAGE%:*}:${NODE_IMAGE#*:}-rolled" leader order last since
   retag_image "$NODE_IMAGE" "$new" || { log "SKIPPED: this backend cannot retag images (no E2E_CONTAINERD_ADDRESS or E2E_KIND_NAME)"; return 0; }
   leader=$(clc_field '{.status.leader}')
   [[ -n "$leader" ]] || fail "status.leader is empty before the rolling update"
   log "leader before the update: $leader; image $NODE_IMAGE → $new"
+  since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   kubectl -n "$NS" patch clc "$CLUSTER_NAME" --type merge -p "{\"spec\":{\"image\":\"$new\"}}"
   wait_until 900 "every pod running $new, 3 ready members" bash -c \
     "[[ \"\$(kubectl -n $NS get pods -l $(SEL) -o jsonpath='{range .items[*]}{.spec.containers[0].image}{\"\\n\"}{end}' | sort -u)\" == '$new' ]] && [[ \"\$(kubectl -n $NS get pods -l $(SEL) -o name | wc -l)\" == 3 ]]"
@@ -182,6 +195,7 @@ rolling_update() {
   log "pods by creation time after the update:"$'\n'"$order"
   last=$(tail -n 1 <<<"$order" | cut -d' ' -f2)
   [[ "$last" == "$leader" ]] || fail "the leader $leader was not replaced last (last: $last)"
+  one_member_down_at_a_time "$since"
   NODE_IMAGE=$new
   workload_progress
 }

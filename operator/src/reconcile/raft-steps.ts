@@ -4,6 +4,7 @@
  * restart of one outdated pod (leader last, after a leadership transfer).
  */
 import { RESOURCES } from '../kube/resources.js';
+import { namesOf } from '../model/names.js';
 import type { AdminMember, NodeAdmin } from './admin.js';
 import type { World } from './observe.js';
 import type { Pass } from './pass.js';
@@ -99,7 +100,9 @@ export async function rollout(
   admin: NodeAdmin | undefined,
   members: readonly AdminMember[] | undefined,
 ): Promise<Rollout | undefined> {
-  const d = decideRollout(world.pods, world.statefulSet?.status?.updateRevision, members);
+  const names = namesOf(p.c.metadata.name);
+  const expected = Array.from({ length: world.statefulSet?.spec?.replicas ?? 0 }, (_, i) => names.pod(i));
+  const d = decideRollout(world.pods, world.statefulSet?.status?.updateRevision, members, expected);
   if (d.kind === 'none') return undefined;
   if (d.kind === 'wait') return { message: d.reason };
   if (d.transferLeadershipFirst && admin) {

@@ -2,7 +2,10 @@
  * Rolling updates, pure. The StatefulSet uses `OnDelete`, so a changed pod template reaches a
  * pod only when the operator deletes it. Rules (ARCHITECTURE.md: "leader last, never below
  * quorum"):
- * - one pod at a time, and only while every pod is Ready (a PDB of maxUnavailable 1 agrees);
+ * - one pod at a time, and only while every pod the StatefulSet should run exists, is not
+ *   terminating and is Ready (a PDB of maxUnavailable 1 agrees). A pod just deleted is
+ *   either terminating or not yet recreated: both are "not ready", never "not there", so
+ *   the next pass cannot take a second member down while the first is restarting;
  * - followers first, highest ordinal first;
  * - the Raft leader last, after handing leadership to an updated voter when the Admin
  *   service answers (without it, the node's SIGTERM handler transfers leadership itself).
@@ -16,16 +19,21 @@ export type RolloutDecision =
   | { readonly kind: 'wait'; readonly reason: string }
   | { readonly kind: 'delete'; readonly pod: string; readonly transferLeadershipFirst: boolean };
 
-/** Decides the next pod to restart onto `updateRevision`. */
+/**
+ * Decides the next pod to restart onto `updateRevision`. `pods` are the pods that exist and
+ * are not terminating; `expected` names every pod the StatefulSet should run (its ordinals).
+ */
 export function decideRollout(
   pods: readonly ObservedPod[],
   updateRevision: string | undefined,
   members: readonly AdminMember[] | undefined,
+  expected: readonly string[],
 ): RolloutDecision {
   if (!updateRevision) return { kind: 'none' };
   const outdated = pods.filter((p) => p.revision !== undefined && p.revision !== updateRevision);
   if (outdated.length === 0) return { kind: 'none' };
-  const notReady = pods.filter((p) => !p.ready).map((p) => p.name);
+  const present = new Map(pods.map((p) => [p.name, p]));
+  const notReady = [...new Set([...expected, ...present.keys()])].filter((n) => present.get(n)?.ready !== true);
   if (notReady.length > 0)
     return { kind: 'wait', reason: `rolling update waits for ${notReady.join(', ')} to be ready` };
   const leader = members?.find((m) => m.isLeader)?.id;
