@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseRun, summarize } from './stress.js';
@@ -104,6 +104,56 @@ describe('test:stress (scripts/stress.ts)', function () {
     for (const deadline = Date.now() + 10_000; pids.some(alive);) {
       assert.ok(Date.now() < deadline, `load process ${pids.join(' ')} still running 10 s after the script stopped`);
       await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
+  it('stops a run whose memory passes the limit, with a diagnostic report, instead of leaving it to the OOM killer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stress-mem-'));
+    try {
+      const out = join(dir, 'result.json');
+      const reports = join(dir, 'reports');
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(root, 'scripts/stress.ts'),
+          '--runs',
+          '1',
+          '--load',
+          'none',
+          '--rss-limit-mb',
+          '300',
+          '--report-dir',
+          reports,
+          '--out',
+          out,
+          'scripts/testdata/stress-memory-fixture.ts',
+        ],
+        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let text = '';
+      child.stdout.on('data', (b: Buffer) => (text += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (text += b.toString()));
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      assert.equal(code, 1, text);
+      assert.match(text, /MEMORY: run 1: pid \d+ reached \d+ MB \(limit 300\)/);
+      const result = JSON.parse(readFileSync(out, 'utf8')) as {
+        runs: { ok: boolean; peakMb: number; memoryFinding?: string }[];
+      };
+      assert.equal(result.runs[0]?.ok, false);
+      assert.ok((result.runs[0]?.peakMb ?? 0) >= 400, `peak ${result.runs[0]?.peakMb} MB`);
+      assert.match(result.runs[0]?.memoryFinding ?? '', /Anonymous: \d+ kB/);
+      const written = readdirSync(reports).filter((f) => f.endsWith('.json'));
+      assert.equal(written.length, 1, `one diagnostic report in ${reports}: ${written.join(' ')}`);
+      const report = JSON.parse(readFileSync(join(reports, written[0] ?? ''), 'utf8')) as {
+        header?: { trigger?: string };
+        javascriptHeap?: { totalMemory?: number };
+      };
+      assert.equal(report.header?.trigger, 'Signal');
+      assert.ok((report.javascriptHeap?.totalMemory ?? 0) > 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -16,6 +16,12 @@
  * - Every run is bounded (`--run-timeout-ms`); a run that times out is stopped (SIGTERM to
  *   its process group, by pid, SIGKILL 10 s later) and counts as a failure of every file in
  *   it. SIGINT/SIGTERM to the script stop the run in progress and the load the same way.
+ * - Memory: the run's process group is sampled every 2 s (/proc); each run reports its peak
+ *   (the group's total and its largest process). A run whose largest process passes
+ *   `--rss-limit-mb` (default 8192) gets a Node diagnostic report written into
+ *   `--report-dir` (default `.tmp/stress-reports/`; SIGUSR2: the runs have `--report-on-signal`; the report has the
+ *   JS heap spaces, so heap vs. off-heap is visible) and its /proc memory split, then it is
+ *   stopped and counted as failed: the machine is never left to the kernel's OOM killer.
  * - Output: one line per run as it ends, then a table per file (runs, failed runs, the
  *   failing tests), and the whole result as JSON in `--out` (default
  *   `.tmp/stress-<date>.json`). Exit 1 if any run failed.
@@ -25,6 +31,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Command } from 'commander';
+import { groupMemory, memoryBreakdown, type ProcessMemory } from './group-memory.js';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -60,6 +67,11 @@ export interface RunResult {
   /** Files that had at least one test in this run (for the per-file table). */
   readonly files: readonly string[];
   readonly load1: number;
+  /** Peak resident memory of the run's process group, and its largest process then (MB). */
+  readonly peakMb?: number;
+  readonly peakProcess?: ProcessMemory;
+  /** Set when the run was stopped for passing the memory limit. */
+  readonly memoryFinding?: string;
 }
 
 /** Per-file totals over all runs. */
@@ -175,8 +187,16 @@ function startLoad(
 let currentRun: number | undefined;
 
 /** Runs mocha once over `files`; resolves with the parsed result. */
-function runOnce(run: number, files: readonly string[], dir: string, timeoutMs: number): Promise<RunResult> {
+function runOnce(
+  run: number,
+  files: readonly string[],
+  dir: string,
+  timeoutMs: number,
+  rssLimitMb: number,
+  reportDir: string,
+): Promise<RunResult> {
   const out = join(dir, `run-${run}.json`);
+  mkdirSync(reportDir, { recursive: true });
   const started = performance.now();
   const load1 = loadavg()[0] ?? 0;
   return new Promise((done) => {
@@ -185,7 +205,11 @@ function runOnce(run: number, files: readonly string[], dir: string, timeoutMs: 
       ['--reporter', 'json', '--reporter-option', `output=${out}`, ...files],
       {
         cwd: root,
-        env: { ...process.env, COMMITLOG_STRESS_RUN: String(run) },
+        env: {
+          ...process.env,
+          COMMITLOG_STRESS_RUN: String(run),
+          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --report-on-signal --report-directory=${reportDir}`.trim(),
+        },
         stdio: ['ignore', 'ignore', 'pipe'],
         detached: true,
       },
@@ -205,13 +229,38 @@ function runOnce(run: number, files: readonly string[], dir: string, timeoutMs: 
       }
     };
     let hard: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const stopRun = (): void => {
       kill('SIGTERM');
       hard = setTimeout(() => kill('SIGKILL'), 10_000);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stopRun();
     }, timeoutMs);
+    let peakMb = 0;
+    let peakProcess: ProcessMemory | undefined;
+    let memoryFinding: string | undefined;
+    const sampler = setInterval(() => {
+      if (child.pid === undefined || memoryFinding !== undefined) return;
+      const m = groupMemory(child.pid);
+      if (m.totalMb > peakMb) {
+        peakMb = Math.round(m.totalMb);
+        peakProcess = m.largest && { ...m.largest, rssMb: Math.round(m.largest.rssMb) };
+      }
+      const big = m.largest;
+      if (big === undefined || big.rssMb <= rssLimitMb) return;
+      memoryFinding = `pid ${big.pid} reached ${Math.round(big.rssMb)} MB (limit ${rssLimitMb}): ${big.cmd}; ${memoryBreakdown(big.pid)}; a diagnostic report goes to ${reportDir}`;
+      process.stdout.write(`MEMORY: run ${run}: ${memoryFinding}\n`);
+      try {
+        process.kill(big.pid, 'SIGUSR2');
+      } catch {
+        /* gone */
+      }
+      setTimeout(stopRun, 15_000).unref();
+    }, 2_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
+      clearInterval(sampler);
       if (hard) clearTimeout(hard);
       currentRun = undefined;
       const ms = Math.round(performance.now() - started);
@@ -233,8 +282,13 @@ function runOnce(run: number, files: readonly string[], dir: string, timeoutMs: 
           ],
         };
       }
-      const r = parseRun(run, json, ms, timedOut ? null : code, load1);
-      done(timedOut ? { ...r, ok: false, timedOut: true } : r);
+      const r = {
+        ...parseRun(run, json, ms, timedOut ? null : code, load1),
+        peakMb,
+        ...(peakProcess ? { peakProcess } : {}),
+        ...(memoryFinding ? { memoryFinding } : {}),
+      };
+      done(timedOut ? { ...r, ok: false, timedOut: true } : memoryFinding ? { ...r, ok: false } : r);
     });
   });
 }
@@ -247,9 +301,25 @@ async function main(): Promise<void> {
     .option('--load <kind>', 'sim | spin | none', 'sim')
     .option('--load-procs <k>', 'load processes', String(cpus().length))
     .option('--run-timeout-ms <ms>', 'bound of one run', String(20 * 60_000))
+    .option('--rss-limit-mb <mb>', 'stop a run whose largest process passes this resident size', '8192')
+    .option(
+      '--report-dir <dir>',
+      'where a run over the memory limit writes its diagnostic report',
+      '.tmp/stress-reports',
+    )
     .option('--out <file>', 'JSON result file')
     .parse();
-  const o = program.opts<{ runs: string; load: string; loadProcs: string; runTimeoutMs: string; out?: string }>();
+  const o = program.opts<{
+    runs: string;
+    load: string;
+    loadProcs: string;
+    runTimeoutMs: string;
+    rssLimitMb: string;
+    reportDir: string;
+    out?: string;
+  }>();
+  const rssLimitMb = Number(o.rssLimitMb);
+  if (!(rssLimitMb > 0)) throw new Error(`--rss-limit-mb must be a positive number, got ${o.rssLimitMb}`);
   const files = program.args.length > 0 ? program.args : [...DEFAULT_FILES];
   const runs = Number(o.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${o.runs}`);
@@ -288,15 +358,17 @@ async function main(): Promise<void> {
       `stress: ${runs} runs of ${files.join(' ')} with load=${o.load}×${o.loadProcs} (pids ${load.pids().join(' ') || 'none'})\n`,
     );
     for (let i = 1; i <= runs; i++) {
-      const r = await runOnce(i, files, dir, Number(o.runTimeoutMs));
+      const r = await runOnce(i, files, dir, Number(o.runTimeoutMs), rssLimitMb, resolve(o.reportDir));
       results.push(r);
       const what = r.ok
         ? 'ok'
-        : r.timedOut
-          ? 'TIMED OUT'
-          : `FAILED: ${r.failures.map((f) => `${f.file} › ${f.title}: ${f.message}`).join(' | ')}`;
+        : r.memoryFinding
+          ? `MEMORY: ${r.memoryFinding}`
+          : r.timedOut
+            ? 'TIMED OUT'
+            : `FAILED: ${r.failures.map((f) => `${f.file} › ${f.title}: ${f.message}`).join(' | ')}`;
       process.stdout.write(
-        `run ${i}/${runs}: ${r.passed} passed, ${r.failed} failed in ${(r.ms / 1000).toFixed(0)} s (load1 ${r.load1.toFixed(1)}) ${what}\n`,
+        `run ${i}/${runs}: ${r.passed} passed, ${r.failed} failed in ${(r.ms / 1000).toFixed(0)} s (load1 ${r.load1.toFixed(1)}, peak ${r.peakMb ?? '?'} MB) ${what}\n`,
       );
     }
   } finally {
