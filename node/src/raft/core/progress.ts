@@ -144,6 +144,16 @@ export function maybeUpdate(p: Progress, n: LogIndex): boolean {
 /**
  * A rejected append of `rejected` (its prevIndex) with the follower's hint `hint`:
  * moves `next` back. Returns false for a stale rejection (etcd progress.MaybeDecrTo).
+ *
+ * A follower that lost entries it had acknowledged (its log tail was damaged and cut when
+ * it restarted, issue 12) answers a probe with a hint below `match`. A follower that still
+ * holds its acknowledged prefix never does: its entry at `match` has the leader's term
+ * there, which is at most the probe's prevTerm, so its hint is at least `match`. etcd keeps
+ * `next` above `match`, and then the leader probes `match + 1` forever and the follower
+ * never catches up; here `match` moves down to the hint and the leader refills the follower
+ * from there. Only this follower's progress moves: the commit index never goes back, and
+ * everything it covers is on the leader. (A late duplicate of an old rejection can lower
+ * `match` too; that only costs a resend of entries the follower accepts again.)
  */
 export function maybeDecrTo(p: Progress, rejected: LogIndex, hint: LogIndex): boolean {
   if (p.state === 'replicate') {
@@ -152,6 +162,7 @@ export function maybeDecrTo(p: Progress, rejected: LogIndex, hint: LogIndex): bo
     return true;
   }
   if (p.next - 1 !== rejected) return false;
+  if (hint < p.match) p.match = hint;
   p.next = logIndex(Math.max(Math.min(rejected, hint + 1), p.match + 1, 1));
   p.probeSent = false;
   return true;
