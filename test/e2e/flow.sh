@@ -7,8 +7,8 @@
 # E2E_ACCESS=lb|port-forward (how this shell reaches the per-pod external Services:
 # LoadBalancer addresses, or `kubectl port-forward` when nothing assigns them),
 # E2E_READY_TIMEOUT (seconds the first Ready may take, default 600), E2E_FULL=1 (also the
-# slow steps: examples/full.yaml with 5 members; `npm run test:e2e:full`), E2E_STORAGE_LOSS=1
-# (the PVC-loss step, failing today: see below), E2E_CONTAINERD_ADDRESS (local node) or
+# slow steps: examples/full.yaml with 5 members; `npm run test:e2e:full`), E2E_STORAGE_LOSS=0
+# (skips the PVC-loss step), E2E_CONTAINERD_ADDRESS (local node) or
 # E2E_KIND_NAME (kind): how the rolling-update step gives the node image a second tag
 # (without either it is skipped, saying why).
 #
@@ -111,15 +111,15 @@ cli 2 consume --offset 0 --json >"$WORK/consume.out"
 grep -q '"value":"after-leader-loss"' "$WORK/consume.out" || fail "demo-2 does not serve the record produced after the leader loss"
 stop_port_forwards
 
-# Known to fail (2026-12-02): a voter that comes back with an empty disk under its old name
-# stays a voter the leader believes caught up; it never catches up and never turns Ready
-# (no storage id tells the leader it is a new member; etcd-style progress tracking ignores
-# its rejections as stale). Off until the node handles it: E2E_STORAGE_LOSS=1 runs it.
-if [[ "${E2E_STORAGE_LOSS:-0}" == 1 ]]; then
+# A voter that comes back with an empty disk under its old name: its new storage id tells
+# the leader it is a new member (issue 12), so it is replaced and rejoins as a learner, then
+# a voter, and catches up. Failed before storage ids (it stayed a voter the leader believed
+# caught up, forever); passed twice on 2026-12-02 after them. E2E_STORAGE_LOSS=0 skips it.
+if [[ "${E2E_STORAGE_LOSS:-1}" == 1 ]]; then
   step "delete a follower pod together with its PVC: it rejoins as a new member with an empty disk and catches up"
   replace_member_storage
 else
-  log "NOT RUN: the PVC-loss step (E2E_STORAGE_LOSS=1 runs it; it fails today: a member back on an empty disk never catches up)"
+  log "NOT RUN: the PVC-loss step (E2E_STORAGE_LOSS=0)"
 fi
 
 step "change the image (a second tag): a rolling update, followers first, the leader last"
