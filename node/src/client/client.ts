@@ -164,6 +164,15 @@ export function isRetryable(kind: CallKind, e: Partial<ServiceError>): boolean {
   return kind === CallKind.write ? row.write && (serverAnswered(e) || neverSent(e)) : row.read;
 }
 
+/**
+ * True when a Produce failed with an unknown outcome (the record may have been appended): a
+ * status of {@link retryPolicy} that the client hands back instead of retrying. A caller
+ * that retries it itself accepts that the record may be written twice.
+ */
+export function outcomeUnknown(e: Partial<ServiceError>): boolean {
+  return typeof e.code === 'number' && e.code in retryPolicy && !isRetryable(CallKind.write, e);
+}
+
 function unary<T>(
   fn: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: T) => void) => unknown,
   timeoutMs: number,

@@ -8,6 +8,7 @@ export {
   ClusterUnavailableError,
   COMMITLOG_SCHEME,
   isRetryable,
+  outcomeUnknown,
   leaderAddrOf,
   parseTarget,
   retryPolicy,
