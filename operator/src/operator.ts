@@ -6,6 +6,7 @@
  * work, cancel passes in flight (the queue's AbortSignal: each stops at its next API call and
  * writes nothing more) and wait for them, release the Lease, stop watches.
  */
+import type { CommitLogCluster } from './api/types.js';
 import type { KubeClient, KubeObj } from './kube/client.js';
 import { KubeEventRecorder } from './kube/events.js';
 import { Informer } from './kube/informer.js';
@@ -130,11 +131,25 @@ export class Operator {
       RESOURCES.pdb,
     ];
     for (const ns of namespaces) {
-      this.watch(RESOURCES.cluster, ns, undefined, (o) => o.metadata?.name);
+      const clusters = this.watch(RESOURCES.cluster, ns, undefined, (o) => [o.metadata?.name]);
       for (const res of owned) {
         // Children carry the instance label; their changes wake the owning cluster.
-        this.watch(res, ns, `${LABELS.name}=commitlog`, (o) => o.metadata?.labels?.[LABELS.instance]);
+        this.watch(res, ns, `${LABELS.name}=commitlog`, (o) => [o.metadata?.labels?.[LABELS.instance]]);
       }
+      // A user-supplied CA Secret (spec.tls.caSecretName) carries no label of ours: watch every
+      // Secret, cache only its metadata, and wake the clusters that name it.
+      this.watch(
+        RESOURCES.secret,
+        ns,
+        undefined,
+        (s) =>
+          (clusters.list() as CommitLogCluster[])
+            .filter(
+              (c) => c.metadata.namespace === s.metadata?.namespace && c.spec?.tls?.caSecretName === s.metadata?.name,
+            )
+            .map((c) => c.metadata.name),
+        (s) => ({ metadata: s.metadata ?? {} }),
+      );
     }
     this.depthTimer = setInterval(() => this.o.metrics.queueDepth.set(this.queue.depth), 5_000);
     this.depthTimer.unref();
@@ -142,30 +157,33 @@ export class Operator {
     else this.queue.start();
   }
 
+  /** Starts an informer whose events enqueue the clusters `clusterNames` names (in the object's namespace). */
   private watch(
     res: Resource,
     ns: string | undefined,
     labelSelector: string | undefined,
-    clusterName: (o: KubeObj) => string | undefined,
-  ): void {
+    clusterNames: (o: KubeObj) => readonly (string | undefined)[],
+    transform?: (o: KubeObj) => KubeObj,
+  ): Informer<KubeObj> {
     const inf = new Informer<KubeObj>(
       this.o.client,
       {
         resource: res,
         ...(ns !== undefined ? { namespace: ns } : {}),
         ...(labelSelector ? { labelSelector } : {}),
+        ...(transform ? { transform } : {}),
         ...(this.o.resyncMs !== undefined ? { resyncMs: this.o.resyncMs } : {}),
         onError: (e) =>
           this.o.log.warn({ resource: res.plural, namespace: ns ?? '*', err: String(e) }, 'watch failed; retrying'),
       },
       (_type, obj) => {
-        const name = clusterName(obj);
         const objNs = obj.metadata?.namespace;
-        if (name && objNs) this.queue.add(keyOf(objNs, name));
+        for (const name of clusterNames(obj)) if (name && objNs) this.queue.add(keyOf(objNs, name));
       },
     );
     this.informers.push(inf);
     inf.start();
+    return inf;
   }
 
   /** Graceful shutdown: cancel passes in flight and wait for them, release the Lease, stop watches. */

@@ -381,13 +381,27 @@ const statusSchema: Schema = obj(
       format: 'date-time',
       description: 'Earliest expiry of the certificates the operator manages.',
     }),
+    ca: obj(
+      {
+        rotationPhase: str({
+          description: 'Idle, or the phase of a CA rotation in progress: TrustBoth, ReissueLeaves, DropOld.',
+        }),
+        current: str({
+          description: 'SHA-256 fingerprint of the CA leaves are issued by (the old one while rotating).',
+        }),
+        next: str({ description: 'SHA-256 fingerprint of the CA being rotated to.' }),
+        expiry: str({ format: 'date-time', description: 'notAfter of the current CA.' }),
+        waiting: str({ description: 'What the rotation waits for before its next phase.' }),
+      },
+      { description: 'The cluster CA and its rotation (the CA Secret NAME-ca is authoritative; this mirrors it).' },
+    ),
     conditions: {
       type: 'array',
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['type'],
       items: conditionSchema,
       description:
-        'Current state: Ready, Available, Progressing, Degraded, CertificatesReady, ExternalAccessReady (and ReconciliationPaused while annotation commitlog.dev/paused is "true").',
+        'Current state: Ready, Available, Progressing, Degraded, CertificatesReady, ExternalAccessReady (and ReconciliationPaused while annotation commitlog.dev/paused is "true", CaRotating while a CA rotation runs).',
     },
   },
   { description: 'What the operator observed; written only by the operator.' },

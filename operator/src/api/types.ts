@@ -170,6 +170,11 @@ export const ANNOTATIONS = {
   allowQuorumLoss: 'commitlog.dev/allow-quorum-loss',
   /** `"true"`: the operator changes nothing for this cluster (status says so) until removed. */
   paused: 'commitlog.dev/paused',
+  /**
+   * Any value: rotate the generated CA (in phases, docs/operator.md "CA rotation") once for
+   * each new value; the value acted on is recorded, so the annotation may stay.
+   */
+  renewCa: 'commitlog.dev/renew-ca',
 } as const;
 
 /** Condition types the operator maintains. */
@@ -182,6 +187,8 @@ export const ConditionType = {
   ExternalAccessReady: 'ExternalAccessReady',
   /** Present (True) only while the cluster has annotation `commitlog.dev/paused: "true"`. */
   ReconciliationPaused: 'ReconciliationPaused',
+  /** Present (True) only while a CA rotation runs; its reason is the phase. */
+  CaRotating: 'CaRotating',
 } as const;
 /** One of {@link ConditionType}. */
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
@@ -198,6 +205,20 @@ export const Phase = {
 /** One of {@link Phase}. */
 export type Phase = (typeof Phase)[keyof typeof Phase];
 
+/** The cluster CA as the last pass saw it (status.ca). CAs are named by SHA-256 fingerprint. */
+export interface CaStatus {
+  /** Idle, or the phase of a rotation in progress: TrustBoth, ReissueLeaves, DropOld. */
+  readonly rotationPhase: string;
+  /** Fingerprint of the CA leaves are issued by (the old one during a rotation). */
+  readonly current: string;
+  /** Fingerprint of the CA being rotated to. */
+  readonly next?: string;
+  /** notAfter of the current CA (RFC 3339). */
+  readonly expiry?: string;
+  /** Why the rotation does not advance yet. */
+  readonly waiting?: string;
+}
+
 /** Observed state of a CommitLogCluster, written only through the status subresource. */
 export interface CommitLogClusterStatus {
   readonly observedGeneration?: number;
@@ -212,6 +233,8 @@ export interface CommitLogClusterStatus {
   readonly bootstrapped?: boolean;
   /** Earliest notAfter of the certificates the operator manages (RFC 3339). */
   readonly certificateExpiry?: string;
+  /** The CA and its rotation (mirrors the CA Secret `<name>-ca`, which is authoritative). */
+  readonly ca?: CaStatus;
   readonly conditions?: readonly Condition[];
 }
 

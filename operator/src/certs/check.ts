@@ -63,3 +63,19 @@ export function notAfter(certPem: string): Date | undefined {
     return undefined;
   }
 }
+
+/** SHA-256 fingerprint of a PEM certificate (lowercase hex, no colons): how a rotation names a CA. */
+export function fingerprint(certPem: string): string {
+  return new X509Certificate(certPem).fingerprint256.replaceAll(':', '').toLowerCase();
+}
+
+/** Whether `certPem` was issued and signed by the CA `caPem` (false when either does not parse). */
+export function issuedBy(certPem: string, caPem: string): boolean {
+  try {
+    const cert = new X509Certificate(certPem);
+    const ca = new X509Certificate(caPem);
+    return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+  } catch {
+    return false;
+  }
+}

@@ -82,6 +82,11 @@ const plan = (state: RotationState, waiting?: string): RotationPlan => {
   }
 };
 
+/** What the Secrets hold in `state` (no advance): what pods running that state's revision picked up. */
+export function planFor(state: RotationState): RotationPlan {
+  return plan(state);
+}
+
 /**
  * The next step of a rotation from `state` and this pass's `facts`: at most one phase per
  * pass, and only when the previous phase has reached every pod and every member is Ready.

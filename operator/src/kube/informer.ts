@@ -30,6 +30,11 @@ export interface InformerOptions {
   /** Server-side watch timeout; the client then resumes (default 300 s). */
   readonly watchTimeoutSeconds?: number;
   readonly onError?: (err: unknown) => void;
+  /**
+   * Applied to each object before it is cached and handed on (client-go's TransformFunc),
+   * e.g. to keep only the metadata of Secrets the operator does not own.
+   */
+  readonly transform?: (o: KubeObj) => KubeObj;
 }
 
 /** Counters, for metrics and tests. */
@@ -54,8 +59,9 @@ export class Informer<T extends KubeObj> {
   private loop: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private sleepWake: (() => void) | undefined;
-  private readonly o: Required<Omit<InformerOptions, 'namespace' | 'labelSelector'>> &
+  private readonly o: Required<Omit<InformerOptions, 'namespace' | 'labelSelector' | 'transform'>> &
     Pick<InformerOptions, 'namespace' | 'labelSelector'>;
+  private readonly transform: (o: T) => T;
 
   constructor(
     private readonly client: KubeClient,
@@ -71,6 +77,8 @@ export class Informer<T extends KubeObj> {
       onError: () => undefined,
       ...opts,
     };
+    const t = opts.transform;
+    this.transform = t ? (o) => t(o) as T : (o) => o;
   }
 
   /** True once the first list completed. */
@@ -111,7 +119,8 @@ export class Informer<T extends KubeObj> {
     this.stats.lists++;
     const l = await this.client.list<T>(this.o.resource, this.o.namespace, this.o.labelSelector);
     const seen = new Set<string>();
-    for (const item of l.items) {
+    for (const raw of l.items) {
+      const item = this.transform(raw);
       const k = keyOf(item);
       seen.add(k);
       this.cache.set(k, item);
@@ -169,8 +178,9 @@ export class Informer<T extends KubeObj> {
           this.cache.delete(k);
           this.handler('delete', ev.object);
         } else {
-          this.cache.set(k, ev.object);
-          this.handler('upsert', ev.object);
+          const obj = this.transform(ev.object);
+          this.cache.set(k, obj);
+          this.handler('upsert', obj);
         }
       }
       return events;

@@ -49,6 +49,26 @@ describe('operator metrics', () => {
     ]);
   });
 
+  it('per cluster: the CA expiry and the CA rotation phase as a 0/1 set, gone with the cluster', async () => {
+    const m = createMetrics();
+    m.observeStatus('ns', 'demo', {
+      ...running,
+      ca: { rotationPhase: 'ReissueLeaves', current: 'aa', next: 'bb', expiry: '2036-01-01T00:00:00Z' },
+    });
+    assert.deepEqual(await samples(m, 'commitlog_operator_ca_expiry_timestamp_seconds'), [
+      `commitlog_operator_ca_expiry_timestamp_seconds{namespace="ns",cluster="demo"} ${Date.parse('2036-01-01T00:00:00Z') / 1000}`,
+    ]);
+    assert.deepEqual(await samples(m, 'commitlog_operator_ca_rotation_phase'), [
+      'commitlog_operator_ca_rotation_phase{namespace="ns",cluster="demo",phase="DropOld"} 0',
+      'commitlog_operator_ca_rotation_phase{namespace="ns",cluster="demo",phase="Idle"} 0',
+      'commitlog_operator_ca_rotation_phase{namespace="ns",cluster="demo",phase="ReissueLeaves"} 1',
+      'commitlog_operator_ca_rotation_phase{namespace="ns",cluster="demo",phase="TrustBoth"} 0',
+    ]);
+    m.forget('ns', 'demo');
+    assert.deepEqual(await samples(m, 'commitlog_operator_ca_expiry_timestamp_seconds'), []);
+    assert.deepEqual(await samples(m, 'commitlog_operator_ca_rotation_phase'), []);
+  });
+
   it('a phase change moves the 1; a deleted cluster loses every series', async () => {
     const m = createMetrics();
     m.observeStatus('ns', 'demo', running);

@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics of the operator (prom-client) on a registry of its own: the work queue
- * and its passes, and one series set per cluster (phase, members by role, certificate
- * expiry) plus counters of the steps that change a running cluster (scale steps, rolling
+ * and its passes, and one series set per cluster (phase, members by role, certificate and CA
+ * expiry, CA rotation phase) plus counters of the steps that change a running cluster (scale steps, rolling
  * restarts). Per-cluster series are dropped when the cluster is deleted.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -35,11 +35,15 @@ export interface OperatorMetrics extends ClusterMetrics {
   readonly members: Gauge<'namespace' | 'cluster' | 'role'>;
   readonly readyMembers: Gauge<'namespace' | 'cluster'>;
   readonly certificateExpiry: Gauge<'namespace' | 'cluster'>;
+  readonly caExpiry: Gauge<'namespace' | 'cluster'>;
+  readonly caRotationPhase: Gauge<'namespace' | 'cluster' | 'phase'>;
   readonly scaleSteps: Counter<'namespace' | 'cluster' | 'kind'>;
   readonly rolloutRestarts: Counter<'namespace' | 'cluster'>;
 }
 
 const PHASES = Object.values(Phase);
+/** Phases of a CA rotation (certs/rotation.ts), Idle = none running. */
+const CA_PHASES = ['Idle', 'TrustBoth', 'ReissueLeaves', 'DropOld'] as const;
 /** Member roles as counted: the leader apart from the other voters; `unknown` without the Admin service. */
 const ROLES = ['leader', 'voter', 'learner', 'unknown'] as const;
 
@@ -71,6 +75,18 @@ export function createMetrics(defaults = false): OperatorMetrics {
     name: 'commitlog_operator_certificate_expiry_timestamp_seconds',
     help: 'Earliest notAfter of the certificates the operator manages for each cluster (Unix seconds).',
     labelNames: perCluster,
+    registers,
+  });
+  const caExpiry = new Gauge({
+    name: 'commitlog_operator_ca_expiry_timestamp_seconds',
+    help: "notAfter of the CA that issues each cluster's certificates (the old one while a rotation runs; Unix seconds).",
+    labelNames: perCluster,
+    registers,
+  });
+  const caRotationPhase = new Gauge({
+    name: 'commitlog_operator_ca_rotation_phase',
+    help: 'CA rotation phase of each cluster: 1 for its current phase (Idle = no rotation), 0 for the others.',
+    labelNames: [...perCluster, 'phase'],
     registers,
   });
   const scaleSteps = new Counter({
@@ -125,6 +141,8 @@ export function createMetrics(defaults = false): OperatorMetrics {
     members,
     readyMembers,
     certificateExpiry,
+    caExpiry,
+    caRotationPhase,
     scaleSteps,
     rolloutRestarts,
     observeStatus(namespace, cluster, status) {
@@ -139,10 +157,18 @@ export function createMetrics(defaults = false): OperatorMetrics {
       const expiry = status.certificateExpiry ? Date.parse(status.certificateExpiry) : NaN;
       if (Number.isFinite(expiry)) certificateExpiry.set({ namespace, cluster }, expiry / 1000);
       else certificateExpiry.remove({ namespace, cluster });
+      const caNotAfter = status.ca?.expiry ? Date.parse(status.ca.expiry) : NaN;
+      if (Number.isFinite(caNotAfter)) caExpiry.set({ namespace, cluster }, caNotAfter / 1000);
+      else caExpiry.remove({ namespace, cluster });
+      for (const p of CA_PHASES)
+        if (status.ca) caRotationPhase.set({ namespace, cluster, phase: p }, status.ca.rotationPhase === p ? 1 : 0);
+        else caRotationPhase.remove({ namespace, cluster, phase: p });
     },
     forget(namespace, cluster) {
       readyMembers.remove({ namespace, cluster });
       certificateExpiry.remove({ namespace, cluster });
+      caExpiry.remove({ namespace, cluster });
+      for (const p of CA_PHASES) caRotationPhase.remove({ namespace, cluster, phase: p });
       rolloutRestarts.remove({ namespace, cluster });
       for (const p of PHASES) phase.remove({ namespace, cluster, phase: p });
       for (const r of ROLES) members.remove({ namespace, cluster, role: r });

@@ -64,7 +64,7 @@ export function desiredObjects(c: CommitLogCluster, spec: ResolvedSpec, inputs: 
       ...externalServices(c, spec, inputs.statefulSetReplicas),
     ],
     statefulSet: [
-      statefulSet(c, spec, inputs.statefulSetReplicas, hash, inputs.volumeClaimSize),
+      statefulSet(c, spec, inputs.statefulSetReplicas, hash, inputs.volumeClaimSize, inputs.certificates?.caRevision),
       podDisruptionBudget(c, spec.replicas),
     ],
   };

@@ -10,12 +10,34 @@ export interface PemPair {
   readonly keyPem: string;
 }
 
+/**
+ * What the operator's CA Secret `<name>-ca` holds: the CA leaves are issued by when no
+ * rotation runs (the old one during a rotation), the CA being rotated to, the rotation's phase
+ * (authoritative: Secrets are applied before anything else in a pass, so the phase recorded
+ * is never behind the children), and the value of the force-renewal annotation last acted on.
+ */
+export interface CaStore {
+  readonly current: PemPair;
+  readonly next?: PemPair;
+  /** A phase of certs/rotation.ts other than Idle; absent when no rotation runs. */
+  readonly phase?: string;
+  readonly renewHandled?: string;
+}
+
 /** Certificates for a cluster with TLS enabled. */
 export interface Certificates {
-  /** The CA certificate every party trusts. */
+  /**
+   * The trust bundle every party accepts (`ca.crt` of every Secret): one CA, or the old and
+   * the new one while a rotation is in its first two phases (certs/rotation.ts).
+   */
   readonly caCertPem: string;
-  /** The generated CA with its key, to store in `<name>-ca`; absent when the user supplied the CA. */
-  readonly generatedCa?: PemPair;
+  /** The operator's CA store `<name>-ca` (CA certificates and keys, rotation phase); absent in hand-made inputs. */
+  readonly caStore?: CaStore;
+  /**
+   * Names the trust bundle and the issuing CA (pod template annotation `commitlog.dev/ca`):
+   * when it changes, the rolling update restarts every pod onto the new certificates.
+   */
+  readonly caRevision?: string;
   /** Server certificate of each pod, by pod name. */
   readonly servers: Readonly<Record<string, PemPair>>;
   /** Client certificate of each ACL user, by user name. */

@@ -20,7 +20,8 @@ function fakeInputs(c: CommitLogCluster, replicas: number, users: readonly strin
     statefulSetReplicas: replicas,
     certificates: {
       caCertPem: 'CERT(ca)\n',
-      generatedCa: pair('ca'),
+      caStore: { current: pair('ca') },
+      caRevision: 'trust=00000000000000ca;issuer=00000000000000ca',
       servers: Object.fromEntries(pods.map((p) => [p, pair(p)])),
       users: Object.fromEntries(users.map((u) => [u, pair(u)])),
       operator: pair('commitlog-operator'),

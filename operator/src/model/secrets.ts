@@ -1,6 +1,7 @@
 /**
- * Secrets of a cluster, built from certificates and keys the reconcile generated: the CA
- * (only when generated), the server certificates of all pods (one Secret, files
+ * Secrets of a cluster, built from certificates and keys the reconcile generated: the
+ * operator's CA store (the CA in use and, during a rotation, the next one; a copy of a
+ * user-supplied CA so the old one outlives the user's replacement until the rotation ends), the server certificates of all pods (one Secret, files
  * `<pod>.crt`/`<pod>.key`, mounted in every pod), one client certificate Secret per ACL user
  * (`ca.crt`, `tls.crt`, `tls.key`: what a client needs), the operator's own client
  * certificate, and the gossip key.
@@ -9,6 +10,15 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { CommitLogCluster } from '../api/types.js';
 import type { ModelInputs } from './inputs.js';
 import { commonLabels, namesOf, ownerReference } from './names.js';
+
+/** Data keys of the CA being rotated to in `<name>-ca` (next to `tls.crt`/`tls.key`, the current CA). */
+export const CA_STORE_KEYS = { nextCert: 'next.crt', nextKey: 'next.key' } as const;
+
+/** Annotations on `<name>-ca` recording a rotation (see `CaStore` in inputs.ts). */
+export const CA_STORE_ANNOTATIONS = {
+  phase: 'commitlog.dev/ca-rotation-phase',
+  renewHandled: 'commitlog.dev/renew-ca-handled',
+} as const;
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 
@@ -45,13 +55,20 @@ export function secrets(c: CommitLogCluster, inputs: ModelInputs): V1Secret[] {
   const certs = inputs.certificates;
   if (!certs) return out;
   const ca = certs.caCertPem;
-  if (certs.generatedCa) {
-    out.push(
-      secret(c, names.caSecret, 'ca', 'kubernetes.io/tls', {
-        'tls.crt': certs.generatedCa.certPem,
-        'tls.key': certs.generatedCa.keyPem,
-      }),
-    );
+  const store = certs.caStore;
+  if (store) {
+    const ca = secret(c, names.caSecret, 'ca', 'kubernetes.io/tls', {
+      'tls.crt': store.current.certPem,
+      'tls.key': store.current.keyPem,
+      ...(store.next
+        ? { [CA_STORE_KEYS.nextCert]: store.next.certPem, [CA_STORE_KEYS.nextKey]: store.next.keyPem }
+        : {}),
+    });
+    const annotations = {
+      ...(store.phase !== undefined ? { [CA_STORE_ANNOTATIONS.phase]: store.phase } : {}),
+      ...(store.renewHandled !== undefined ? { [CA_STORE_ANNOTATIONS.renewHandled]: store.renewHandled } : {}),
+    };
+    out.push(Object.keys(annotations).length > 0 ? { ...ca, metadata: { ...ca.metadata, annotations } } : ca);
   }
   const serverFiles: Record<string, string> = { 'ca.crt': ca };
   for (const [pod, pair] of Object.entries(certs.servers)) {

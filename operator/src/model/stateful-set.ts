@@ -13,6 +13,9 @@ import type { ResolvedSpec } from '../api/defaults.js';
 import type { CommitLogCluster } from '../api/types.js';
 import { commonLabels, namesOf, ownerReference, PATHS, selectorLabels } from './names.js';
 
+/** Pod template annotation naming the trust bundle and issuing CA the pods run with. */
+export const CA_REVISION_ANNOTATION = 'commitlog.dev/ca';
+
 /** UID/GID of the node process in the node image. */
 export const NODE_UID = 65532;
 
@@ -32,7 +35,9 @@ function defaultAffinity(n: string): V1Affinity {
 
 /**
  * The StatefulSet `<name>` with `replicas` pods and the pod template hash `configHash`; its
- * volume claim template asks for `claimSize` (default `spec.storage.size`).
+ * volume claim template asks for `claimSize` (default `spec.storage.size`). `caRevision`
+ * (trust bundle and issuing CA, see ModelInputs) is a pod template annotation, so each phase
+ * of a CA rotation rolls the pods through the operator's rolling update.
  */
 export function statefulSet(
   c: CommitLogCluster,
@@ -40,6 +45,7 @@ export function statefulSet(
   replicas: number,
   configHash: string,
   claimSize = spec.storage.size,
+  caRevision?: string,
 ): V1StatefulSet {
   const n = c.metadata.name;
   const names = namesOf(n);
@@ -90,7 +96,11 @@ export function statefulSet(
       template: {
         metadata: {
           labels: { ...(pod.labels ?? {}), ...commonLabels(n, 'node') },
-          annotations: { ...(pod.annotations ?? {}), 'commitlog.dev/config-hash': configHash },
+          annotations: {
+            ...(pod.annotations ?? {}),
+            'commitlog.dev/config-hash': configHash,
+            ...(caRevision !== undefined ? { [CA_REVISION_ANNOTATION]: caRevision } : {}),
+          },
         },
         spec: {
           // SIGTERM makes a leader hand leadership over before it stops.

@@ -1,17 +1,19 @@
 /**
- * The certificates step: keep every certificate that is still right (same CA, same names,
- * not within `renewBeforeDays` of expiry) and issue the rest. Its output feeds the model's
- * Secrets; an unchanged cluster therefore gets byte-identical Secrets and no writes.
+ * The certificates step: decide the CA of this pass (ca-rotation.ts: the current one, or a
+ * phase of a rotation), keep every leaf certificate that is still right (issued by that CA,
+ * same names, not within `renewBeforeDays` of expiry) and issue the rest. Its output feeds
+ * the model's Secrets; an unchanged cluster therefore gets byte-identical Secrets and no writes.
  */
 import { isIP } from 'node:net';
 import type { ResolvedSpec } from '../api/defaults.js';
 import type { CommitLogCluster } from '../api/types.js';
-import { notAfter, renewReason } from '../certs/check.js';
-import { CertificateError, createCa, issueLeaf } from '../certs/pki.js';
-import type { KubeClient, KubeObj } from '../kube/client.js';
+import { issuedBy, notAfter, renewReason } from '../certs/check.js';
+import { CertificateError, issueLeaf } from '../certs/pki.js';
+import type { KubeClient } from '../kube/client.js';
 import { RESOURCES } from '../kube/resources.js';
 import type { Certificates, PemPair } from '../model/inputs.js';
 import { clientDnsNames, namesOf, NODE_CN, OPERATOR_CN, podDnsNames } from '../model/names.js';
+import { decideCa, pairFrom, type CaDecision, type PodsSettled, type SecretObj } from './ca-rotation.js';
 
 /** Outcome of the certificates step. */
 export type CertificatesOutcome =
@@ -20,22 +22,10 @@ export type CertificatesOutcome =
       readonly certificates: Certificates;
       readonly expiry: string;
       readonly issued: readonly string[];
+      /** The CA and its rotation this pass (ca-rotation.ts). */
+      readonly ca: CaDecision;
     }
   | { readonly ok: false; readonly error: string };
-
-interface SecretObj extends KubeObj {
-  readonly data?: Readonly<Record<string, string>>;
-}
-
-const CA_DAYS = 3650;
-const decode = (s: string | undefined): string | undefined =>
-  s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8');
-
-function pairFrom(secret: SecretObj | undefined, certKey: string, keyKey: string): PemPair | undefined {
-  const certPem = decode(secret?.data?.[certKey]);
-  const keyPem = decode(secret?.data?.[keyKey]);
-  return certPem && keyPem ? { certPem, keyPem } : undefined;
-}
 
 /** The server certificate SANs of pod `ordinal`: peer names, client Service names, external host. */
 export function serverNames(
@@ -53,7 +43,8 @@ export function serverNames(
 }
 
 /**
- * Runs the step for pods `0..pods-1`. `externalHosts` maps pod name → external host (no port).
+ * Runs the step for pods `0..pods-1`. `externalHosts` maps pod name → external host (no port);
+ * `settled` says how far the pods are with the current pod template (for the CA rotation).
  */
 export async function certificatesStep(
   client: KubeClient,
@@ -62,91 +53,92 @@ export async function certificatesStep(
   pods: number,
   externalHosts: Readonly<Record<string, string>>,
   now: Date,
+  settled: PodsSettled,
 ): Promise<CertificatesOutcome> {
   const ns = c.metadata.namespace;
   const names = namesOf(c.metadata.name);
   const issued: string[] = [];
   const renewBeforeDays = spec.tls.renewBeforeDays;
-  let ca: PemPair;
-  let generatedCa: PemPair | undefined;
-  if (spec.tls.caSecretName !== undefined) {
-    const s = await client.get<SecretObj>(RESOURCES.secret, ns, spec.tls.caSecretName);
-    const pair = pairFrom(s, 'tls.crt', 'tls.key');
-    if (!pair)
-      return { ok: false, error: `CA Secret ${spec.tls.caSecretName} not found or without tls.crt and tls.key` };
-    ca = pair;
-  } else {
-    const existing = pairFrom(await client.get<SecretObj>(RESOURCES.secret, ns, names.caSecret), 'tls.crt', 'tls.key');
-    const caExpiry = existing ? notAfter(existing.certPem) : undefined;
-    if (existing && caExpiry && caExpiry.getTime() - now.getTime() > renewBeforeDays * 86_400_000) {
-      ca = existing;
-    } else {
-      ca = await createCa(`commitlog ${ns}/${c.metadata.name} CA`, now, CA_DAYS);
-      issued.push(names.caSecret);
-    }
-    generatedCa = ca;
-  }
-
-  const days = spec.tls.validityDays;
-  const keepOrIssue = async (
-    label: string,
-    existing: PemPair | undefined,
-    cn: string,
-    dnsNames: string[],
-    ipAddresses: string[],
-    usage: 'server' | 'client',
-  ): Promise<PemPair> => {
-    const reason = renewReason(existing, {
-      caCertPem: ca.certPem,
-      commonName: cn,
-      dnsNames,
-      ipAddresses,
-      now,
-      renewBeforeDays,
-    });
-    if (reason === null && existing) return existing;
-    issued.push(label);
-    return issueLeaf(ca, { commonName: cn, dnsNames, ipAddresses, usage, organization: c.metadata.name }, now, days);
-  };
-
+  const serverSecret = await client.get<SecretObj>(RESOURCES.secret, ns, names.serverSecret);
+  const userSecrets = new Map<string, SecretObj | undefined>();
+  for (const u of spec.acl.users)
+    userSecrets.set(u.name, await client.get<SecretObj>(RESOURCES.secret, ns, names.userSecret(u.name)));
+  const opSecret = await client.get<SecretObj>(RESOURCES.secret, ns, names.operatorSecret);
+  const existingServer = (pod: string) => pairFrom(serverSecret, `${pod}.crt`, `${pod}.key`);
+  const existingUser = (u: string) => pairFrom(userSecrets.get(u), 'tls.crt', 'tls.key');
+  const existingOperator = pairFrom(opSecret, 'tls.crt', 'tls.key');
+  const liveLeaves = [
+    ...Array.from({ length: pods }, (_, i) => existingServer(names.pod(i))),
+    ...spec.acl.users.map((u) => existingUser(u.name)),
+    existingOperator,
+  ];
   try {
-    const serverSecret = await client.get<SecretObj>(RESOURCES.secret, ns, names.serverSecret);
+    const ca = await decideCa(
+      client,
+      c,
+      spec,
+      settled,
+      (caPem) => liveLeaves.every((l) => l !== undefined && issuedBy(l.certPem, caPem)),
+      now,
+    );
+    if ('error' in ca) return { ok: false, error: ca.error };
+    if (ca.created) issued.push(names.caSecret);
+    const issuer = ca.issuer;
+    const days = spec.tls.validityDays;
+    const keepOrIssue = async (
+      label: string,
+      existing: PemPair | undefined,
+      cn: string,
+      dnsNames: string[],
+      ipAddresses: string[],
+      usage: 'server' | 'client',
+    ): Promise<PemPair> => {
+      const reason = renewReason(existing, {
+        caCertPem: issuer.certPem,
+        commonName: cn,
+        dnsNames,
+        ipAddresses,
+        now,
+        renewBeforeDays,
+      });
+      if (reason === null && existing) return existing;
+      issued.push(label);
+      return issueLeaf(
+        issuer,
+        { commonName: cn, dnsNames, ipAddresses, usage, organization: c.metadata.name },
+        now,
+        days,
+      );
+    };
+
     const servers: Record<string, PemPair> = {};
     for (let i = 0; i < pods; i++) {
       const pod = names.pod(i);
       const san = serverNames(c, i, externalHosts[pod]);
-      servers[pod] = await keepOrIssue(
-        pod,
-        pairFrom(serverSecret, `${pod}.crt`, `${pod}.key`),
-        NODE_CN,
-        san.dnsNames,
-        san.ipAddresses,
-        'server',
-      );
+      servers[pod] = await keepOrIssue(pod, existingServer(pod), NODE_CN, san.dnsNames, san.ipAddresses, 'server');
     }
     const users: Record<string, PemPair> = {};
-    for (const u of spec.acl.users) {
-      const s = await client.get<SecretObj>(RESOURCES.secret, ns, names.userSecret(u.name));
-      users[u.name] = await keepOrIssue(`user ${u.name}`, pairFrom(s, 'tls.crt', 'tls.key'), u.name, [], [], 'client');
-    }
-    const opSecret = await client.get<SecretObj>(RESOURCES.secret, ns, names.operatorSecret);
-    const operator = await keepOrIssue(
-      'operator',
-      pairFrom(opSecret, 'tls.crt', 'tls.key'),
-      OPERATOR_CN,
-      [],
-      [],
-      'client',
-    );
-    const expiries = [ca, operator, ...Object.values(servers), ...Object.values(users)].map(
+    for (const u of spec.acl.users)
+      users[u.name] = await keepOrIssue(`user ${u.name}`, existingUser(u.name), u.name, [], [], 'client');
+    const operator = await keepOrIssue('operator', existingOperator, OPERATOR_CN, [], [], 'client');
+    const cas = ca.store ? [ca.store.current, ...(ca.store.next ? [ca.store.next] : [])] : [ca.issuer];
+    const expiries = [...cas, operator, ...Object.values(servers), ...Object.values(users)].map(
       (p) => notAfter(p.certPem)?.getTime() ?? Infinity,
     );
     const expiry = new Date(Math.min(...expiries)).toISOString().replace(/\.\d{3}Z$/, 'Z');
     return {
       ok: true,
-      certificates: { caCertPem: ca.certPem, ...(generatedCa ? { generatedCa } : {}), servers, users, operator },
+      certificates: {
+        caCertPem: ca.trustPem,
+        ...(ca.store ? { caStore: ca.store } : {}),
+        caRevision: ca.revision,
+        servers,
+        users,
+        operator,
+      },
       expiry,
       issued,
+      ca,
     };
   } catch (e) {
     if (e instanceof CertificateError) return { ok: false, error: e.message };

@@ -35,8 +35,9 @@ export interface StatefulSetObj extends KubeObj {
     readonly volumeClaimTemplates?: readonly {
       readonly spec?: { readonly resources?: { readonly requests?: { readonly storage?: string } } };
     }[];
+    readonly template?: { readonly metadata?: { readonly annotations?: Readonly<Record<string, string>> } };
   };
-  readonly status?: { readonly updateRevision?: string };
+  readonly status?: { readonly updateRevision?: string; readonly observedGeneration?: number };
 }
 type EventObj = StatefulSetEventView & KubeObj;
 

@@ -19,6 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ResolvedSpec } from '../api/defaults.js';
 import { ANNOTATIONS, type CommitLogCluster, type CommitLogClusterStatus } from '../api/types.js';
+import { RotationPhase } from '../certs/rotation.js';
 import { abortable } from '../kube/abortable.js';
 import type { KubeClient, KubeObj } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -32,6 +33,7 @@ import { namesOf, selectorString } from '../model/names.js';
 import { validateCluster } from '../model/validate.js';
 import type { AdminMember, NodeAdmin, NodeAdminFactory } from './admin.js';
 import { applyAll, applyVolumes, gossipKey, pruneServices, pruneUserSecrets } from './apply.js';
+import { announceCa, podsSettled } from './ca-rotation.js';
 import { certificatesStep, type CertificatesOutcome } from './certificates.js';
 import { recordIdentity } from './identity-step.js';
 import { identityMismatch } from './identity.js';
@@ -100,7 +102,7 @@ export function observationOf(p: Pass, g: Gathered): Observation {
     g.certs === undefined
       ? { enabled: false }
       : g.certs.ok
-        ? { enabled: true, expiry: g.certs.expiry }
+        ? { enabled: true, expiry: g.certs.expiry, ca: g.certs.ca.status }
         : { enabled: true, error: g.certs.error };
   return {
     generation: generationOf(p),
@@ -232,6 +234,7 @@ export class Reconciler {
       const decision = await this.decide(p, spec, world, raft);
       const inputs = await this.modelInputs(p, clusterId, world, decision, certs);
       await this.applyChildren(p, spec, world, desiredObjects(p.c, spec, inputs));
+      if (certs?.ok) await announceCa(p, certs.ca);
       const storagePlan = planStorage(world.volumes, spec.storage.size);
       await step('storage', () =>
         applyVolumes(p, world.volumes, storagePlan.expand, spec.storage.size, {
@@ -264,6 +267,7 @@ export class Reconciler {
         decision.kind !== 'steady' ||
         rolled !== undefined ||
         storage !== undefined ||
+        (certs?.ok === true && certs.ca.plan.state.phase !== RotationPhase.Idle) ||
         status.readyReplicas !== spec.replicas;
       return this.requeue(p, converging);
     } finally {
@@ -285,7 +289,9 @@ export class Reconciler {
     const externalHosts = Object.fromEntries(
       Object.entries(world.externalAddresses).map(([pod, a]) => [pod, hostOf(a)]),
     );
-    return step('certificates', () => certificatesStep(p.client, p.c, spec, podsWithCerts, externalHosts, p.now()));
+    return step('certificates', () =>
+      certificatesStep(p.client, p.c, spec, podsWithCerts, externalHosts, p.now(), podsSettled(world)),
+    );
   }
 
   /** Certificates could not be issued (e.g. a user CA Secret is missing): say so, retry later. */

@@ -4,7 +4,14 @@
  * Conditions follow the API conventions: one per type, `lastTransitionTime` changes only
  * when `status` changes, `observedGeneration` says which spec they describe.
  */
-import { ConditionType, Phase, type CommitLogClusterStatus, type Condition, type MemberStatus } from '../api/types.js';
+import {
+  ConditionType,
+  Phase,
+  type CaStatus,
+  type CommitLogClusterStatus,
+  type Condition,
+  type MemberStatus,
+} from '../api/types.js';
 import type { AdminMember } from './admin.js';
 import type { CreateFailure } from './create-failure.js';
 
@@ -61,7 +68,13 @@ export interface Observation {
   readonly clusterId: string;
   readonly bootstrapped: boolean;
   readonly invalid?: readonly string[];
-  readonly tls: { readonly enabled: boolean; readonly expiry?: string; readonly error?: string };
+  readonly tls: {
+    readonly enabled: boolean;
+    readonly expiry?: string;
+    readonly error?: string;
+    /** The CA and its rotation (ca-rotation.ts). */
+    readonly ca?: CaStatus;
+  };
   readonly external: { readonly type: string; readonly addresses: Readonly<Record<string, string>> };
   /** Why the pass could not move toward the desired replicas, if it could not. */
   readonly scaling?: { readonly direction: 'up' | 'down'; readonly waiting?: string };
@@ -191,6 +204,7 @@ export function computeStatus(
     conds.push({ type, status: ok === 'unknown' ? 'Unknown' : ok ? 'True' : 'False', reason, message });
   };
   const want = o.desiredReplicas;
+  const rotation = o.tls.ca && o.tls.ca.rotationPhase !== 'Idle' ? o.tls.ca : undefined;
   if (o.invalid && o.invalid.length > 0) {
     // Nothing was observed or issued for an invalid spec: every condition that would need an
     // observation is Unknown, never computed from placeholder values.
@@ -237,6 +251,13 @@ export function computeStatus(
       c(ConditionType.Progressing, true, 'RollingUpdate', o.rollout);
     } else if (o.storage) {
       c(ConditionType.Progressing, true, 'ExpandingVolumes', o.storage);
+    } else if (rotation) {
+      c(
+        ConditionType.Progressing,
+        true,
+        'RotatingCa',
+        `CA rotation ${rotation.rotationPhase}: ${rotation.waiting ?? ''}`,
+      );
     } else if (!allReady) {
       c(ConditionType.Progressing, true, 'MembersStarting', readyMessage(ready, o.statefulSetReplicas, want));
     } else {
@@ -257,6 +278,13 @@ export function computeStatus(
     else if (o.tls.error) c(ConditionType.CertificatesReady, false, 'IssueFailed', o.tls.error);
     else
       c(ConditionType.CertificatesReady, true, 'Issued', o.tls.expiry ? `earliest expiry ${o.tls.expiry}` : 'issued');
+    if (rotation)
+      c(
+        ConditionType.CaRotating,
+        true,
+        rotation.rotationPhase,
+        `CA ${rotation.current.slice(0, 16)} → ${rotation.next?.slice(0, 16) ?? ''}: ${rotation.waiting ?? 'in progress'}`,
+      );
     if (o.external.type === 'None')
       c(ConditionType.ExternalAccessReady, true, 'Disabled', 'spec.external.type is None');
     else if (o.statefulSetReplicas === 0)
@@ -296,6 +324,7 @@ export function computeStatus(
     clusterId: o.clusterId,
     bootstrapped: o.bootstrapped,
     ...(o.tls.expiry ? { certificateExpiry: o.tls.expiry } : {}),
+    ...(o.tls.ca ? { ca: o.tls.ca } : {}),
     conditions: mergeConditions(previous?.conditions, conds, o.generation, now),
   };
 }
