@@ -131,6 +131,9 @@ if [[ -n "$WORKLOAD_PID" ]]; then
   check_workload 3
 fi
 
+step "rotate the CA (commitlog.dev/renew-ca): three phases, each a rolling restart; the old CA refused at the end, every record read back with the new one"
+rotate_ca
+
 step "delete the CommitLogCluster: owned objects garbage-collected, PVCs kept (whenDeleted: Retain)"
 delete_cluster_keeping_pvcs
 

@@ -251,3 +251,41 @@ EOF
   kubectl delete priorityclass commitlog-critical
   CLUSTER_NAME=$saved_name E2E_ACCESS=$saved_access CERTS=$saved_certs
 }
+
+# --- CA rotation -------------------------------------------------------------------------
+
+# rotate_ca: the renew annotation rotates the generated CA in phases (TrustBoth →
+# ReissueLeaves → DropOld, each a rolling restart); at the end a client that trusts only the
+# old CA is refused, one with the new certificates reads every record back through every
+# pod, and a new record is written.
+rotate_ca() {
+  local old_fp before i phase
+  old_fp=$(clc_field '{.status.ca.current}')
+  [[ -n "$old_fp" ]] || fail "status.ca.current is empty before the rotation"
+  count_records_via 0
+  before=$COUNT
+  log "CA $old_fp, $before records; annotating commitlog.dev/renew-ca"
+  kubectl -n "$NS" annotate clc "$CLUSTER_NAME" commitlog.dev/renew-ca=e2e-1 --overwrite
+  wait_until 120 "the rotation to begin (status.ca.rotationPhase leaves Idle)" bash -c \
+    "p=\$(kubectl -n $NS get clc $CLUSTER_NAME -o jsonpath='{.status.ca.rotationPhase}'); c=\$(kubectl -n $NS get clc $CLUSTER_NAME -o jsonpath='{.status.ca.current}'); [[ \"\$p\" != Idle || \"\$c\" != '$old_fp' ]]"
+  phase=$(clc_field '{.status.ca.rotationPhase}')
+  log "rotation phase: $phase"
+  wait_until 1200 "the rotation to finish (Idle, a new current CA)" bash -c \
+    "p=\$(kubectl -n $NS get clc $CLUSTER_NAME -o jsonpath='{.status.ca.rotationPhase}'); c=\$(kubectl -n $NS get clc $CLUSTER_NAME -o jsonpath='{.status.ca.current}'); [[ \"\$p\" == Idle && -n \"\$c\" && \"\$c\" != '$old_fp' ]]"
+  wait_until 600 "3 ready members after the CA rotation" status_is 3
+  log "CA now $(clc_field '{.status.ca.current}'); events: $(kubectl -n "$NS" get events --field-selector reason=CaRotationPhase -o jsonpath='{range .items[*]}{.message}{"; "}{end}' 2>/dev/null)"
+  local refused
+  if refused=$(cli 0 consume --offset 0 --json 2>&1); then
+    fail "a client with the old CA's certificates still reads after the rotation"
+  fi
+  log "the old CA's client is refused: $(tail -n 1 <<<"$refused")"
+  fetch_client_certs "$CERTS"
+  for i in 0 1 2; do
+    count_records_via "$i"
+    [[ "$COUNT" == "$before" ]] || fail "pod $i serves $COUNT records after the CA rotation, $before before"
+  done
+  produce_via 1 produce "after-ca-rotation" >/dev/null
+  count_records_via 2
+  [[ "$COUNT" == "$((before + 1))" ]] || fail "pod 2 serves $COUNT records after one more produce, expected $((before + 1))"
+  stop_port_forwards
+}
