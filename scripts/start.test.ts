@@ -115,9 +115,12 @@ describe('npm start (scripts/start.ts): a local 3-node cluster', function () {
       .filter((l) => l.startsWith('  curl '))
       .map((l) => l.trim());
     assert.equal(printed.length, 6, first.out.slice(-3000));
-    const [bookPost, bookGet, batch, range, servers, tail] = await Promise.all(
-      printed.map((l) => sh(l.replace('from=0&encoding', 'from=0&max=3&encoding'))), // the tail line follows forever: stop it after 3
-    ).then((outs) => outs.map((o) => o.trim()));
+    // One after the other: the two writes (the book's POST, then the batch) get their
+    // offsets in that order only if the second starts after the first was acknowledged (a
+    // stress run had them concurrent: the batch got 1 and 2, the POST 3).
+    const outs: string[] = [];
+    for (const l of printed) outs.push((await sh(l.replace('from=0&encoding', 'from=0&max=3&encoding'))).trim()); // the tail line follows forever: stop it after 3
+    const [bookPost, bookGet, batch, range, servers, tail] = outs;
     assert.equal(bookPost, '{"offset":1}');
     assert.match(bookGet ?? '', /^\{"record":\{"offset":0,"term":\d+,"value":"aGVsbG8="\}\}$/);
     assert.equal(batch, '{"offsets":[2,3]}');
