@@ -71,3 +71,18 @@ export function decodePdata(data: Uint8Array): Pdata {
   if (!Number.isSafeInteger(seq)) throw new RangeError('pdata: sequence beyond 2^53');
   return { producer: b.toString('hex', 2, 2 + n), seq, value: data.subarray(2 + n + 8) };
 }
+
+/** Record type of a pdata record in the log (log/record.ts RecordType.pdata) and of a user record. */
+const PDATA_RECORD_TYPE = 3;
+const DATA_RECORD_TYPE = 0;
+
+/**
+ * What a consumer sees of a log record: a pdata record is the user's value alone, as a
+ * plain user record (type 0); every other record is unchanged.
+ */
+export function userView(r: { readonly type: number; readonly value: Uint8Array }): {
+  readonly type: number;
+  readonly value: Uint8Array;
+} {
+  return r.type === PDATA_RECORD_TYPE ? { type: DATA_RECORD_TYPE, value: decodePdata(r.value).value } : r;
+}
