@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { NodeId } from '../core/types.js';
-import { ProducerSequenceError } from './errors.js';
+import { NotLeaderError, ProducerSequenceError, ProposalDroppedError } from './errors.js';
+import type { ProducerSeq } from './pdata.js';
+import type { ProposeOutcome } from './proposal-tracker.js';
 import type { RaftNode } from './raft-node.js';
 import { MemoryCluster } from './testing/memory-cluster.js';
 
@@ -19,6 +21,22 @@ function visible(n: RaftNode): string[] {
     d = (rs.at(-1)?.dataOffset ?? d) + 1;
   }
   return out;
+}
+
+/**
+ * Proposes at whichever node leads now, again after a leadership change: with a producer id
+ * that is safe (the state machine deduplicates), which is the point of these tests.
+ */
+async function produceAt(c: MemoryCluster, value: Uint8Array, producer: ProducerSeq): Promise<ProposeOutcome> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const l = await c.leader();
+    try {
+      return await l.propose(value, producer);
+    } catch (err) {
+      if (!(err instanceof NotLeaderError || err instanceof ProposalDroppedError) || Date.now() > deadline) throw err;
+    }
+  }
 }
 
 async function allApplied(c: MemoryCluster, index: number): Promise<void> {
@@ -118,25 +136,26 @@ describe('raft shell: exactly-once produce (idempotent producers deduplicated by
     const victim = c.ids.find((id) => id !== leader.id) as NodeId;
     await c.stop(victim);
     let seq = 0;
-    let last = 0;
     for (let k = 0; k < 6; k++) {
       const base = seq;
-      const rs = await Promise.all(
+      await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
           // Every 10th record is proposed twice: a duplicate entry in the log.
-          leader.propose(enc(`v${k}-${i}-${'x'.repeat(20)}`), { ...P, seq: base + i - (i % 10 === 9 ? 1 : 0) }),
+          produceAt(c, enc(`v${k}-${i}-${'x'.repeat(20)}`), { ...P, seq: base + i - (i % 10 === 9 ? 1 : 0) }),
         ),
       );
       seq += 40;
-      last = Math.max(...rs.map((r) => r.index));
     }
+    leader = await c.leader();
+    const last = leader.storage.lastIndex();
+    await leader.waitForApplied(last, 10_000);
     const deadline = Date.now() + 20_000;
     while (leader.storage.firstIndex() <= 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.ok(leader.storage.firstIndex() > 2, 'leader compacted');
     await c.start(victim, true);
     leader = await c.leader();
     const v = c.node(victim);
-    await v.waitForApplied(last, 10_000);
+    await v.waitForApplied(last, 20_000);
     assert.ok(v.status().node.snapshotsInstalled >= 1, 'caught up through a snapshot');
     assert.equal(v.storage.log.nextDataOffset, leader.storage.log.nextDataOffset);
     assert.equal(v.committedDataEnd, leader.committedDataEnd);

@@ -55,9 +55,9 @@ export class CommitLogStateMachine {
 
   /** Serializes the state for a snapshot at `applied`. */
   snapshot(): Uint8Array {
-    return enc.encode(
-      JSON.stringify({ applied: this.applied, records: this.records, producers: this.producers.toJSON() }),
-    );
+    // The table only when there is one, so runs without producers keep their snapshot bytes (golden scenarios).
+    const producers = this.producers.size > 0 ? { producers: this.producers.toJSON() } : {};
+    return enc.encode(JSON.stringify({ applied: this.applied, records: this.records, ...producers }));
   }
 
   /** Rebuilds a state machine from snapshot data (empty data = empty machine). */
