@@ -24,6 +24,7 @@
 import { status as Status, type ClientDuplexStream, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { neverSent, serverAnswered } from '../client/client.js';
 import { LogClient, type ProduceRequest, type ProduceResponse } from '../gen/v1/log.js';
+import type { ProducerRef } from '../server/backend.js';
 import { ErrorMetadataKeys, ServerErrorCode } from '../server/errors.js';
 
 /**
@@ -75,7 +76,7 @@ class ForwardStream {
     this.call.on('end', () => this.fail(new Error('the leader ended the forwarding stream')));
   }
 
-  send(value: Uint8Array): Promise<number> {
+  send(value: Uint8Array, producer?: ProducerRef): Promise<number> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -87,7 +88,11 @@ class ForwardStream {
         FORWARD_TIMEOUT_MS,
       );
       this.pending.push({ resolve, reject, timer });
-      this.call.write({ record: { value: Buffer.from(value), offset: 0, term: 0, type: 0 } });
+      this.call.write({
+        record: { value: Buffer.from(value), offset: 0, term: 0, type: 0 },
+        // The producer travels with the record, so a retry after a failed forward dedups too.
+        ...(producer !== undefined ? { producerId: Buffer.from(producer.id), sequence: producer.seq } : {}),
+      });
     });
   }
 
@@ -110,10 +115,11 @@ export class LeaderForwarder {
 
   /**
    * Produces `value` at the leader at `addr`; resolves with its offset. Calls made in some
-   * order to the same leader are appended in that order.
+   * order to the same leader are appended in that order. `producer` (an idempotent
+   * producer's id and sequence) is forwarded with the record.
    * @throws the leader's gRPC error (ServiceError) or a stream failure.
    */
-  produce(addr: string, value: Uint8Array): Promise<number> {
+  produce(addr: string, value: Uint8Array, producer?: ProducerRef): Promise<number> {
     if (this.target?.addr !== addr) {
       this.close();
       this.target = {
@@ -124,7 +130,7 @@ export class LeaderForwarder {
     }
     const t = this.target;
     if (t.stream === undefined || t.stream.dead) t.stream = new ForwardStream(t.client);
-    return t.stream.send(value);
+    return t.stream.send(value, producer);
   }
 
   /** Fails what is in flight and closes the channel. */

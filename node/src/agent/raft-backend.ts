@@ -17,6 +17,7 @@ import {
   NotLeaderError as RaftNotLeaderError,
   RaftShellError,
   type RaftNode,
+  userView,
 } from '../raft/index.js';
 import { CommitNotifier } from '../server/commit-notifier.js';
 import type {
@@ -24,6 +25,7 @@ import type {
   BackendStats,
   LogBackend,
   LogBounds,
+  ProducerRef,
   RangeOptions,
   ServerInfo,
 } from '../server/backend.js';
@@ -70,12 +72,12 @@ export class RaftBackend implements LogBackend {
     });
   }
 
-  async produce(value: Uint8Array): Promise<number> {
+  async produce(value: Uint8Array, producer?: ProducerRef): Promise<number> {
     if (this.closed) throw new BackendClosedError();
     if (value.byteLength > this.maxRecordBytes) throw new RecordTooLargeError(value.byteLength, this.maxRecordBytes);
     if (this.node.isLeader) {
       try {
-        const r = await this.node.propose(value);
+        const r = await this.node.propose(value, producer);
         this.o.onProduce?.('proposed');
         return r.dataOffset;
       } catch (err) {
@@ -83,10 +85,10 @@ export class RaftBackend implements LogBackend {
         // Lost leadership between the check and the proposal: forward like a follower.
       }
     }
-    return this.forward(value);
+    return this.forward(value, producer);
   }
 
-  private async forward(value: Uint8Array): Promise<number> {
+  private async forward(value: Uint8Array, producer: ProducerRef | undefined): Promise<number> {
     const leaderId = this.node.leaderId;
     if (leaderId === null)
       throw new NoLeaderError('an election is in progress or this node has not joined a cluster yet; retry shortly');
@@ -94,7 +96,7 @@ export class RaftBackend implements LogBackend {
     if (addr === undefined)
       throw new NotLeaderError(leaderId, undefined, "the leader's address is not known yet from gossip");
     try {
-      const offset = await this.o.forwarder.produce(addr, value);
+      const offset = await this.o.forwarder.produce(addr, value, producer);
       this.o.onProduce?.('forwarded');
       return offset;
     } catch (err) {
@@ -145,7 +147,7 @@ export class RaftBackend implements LogBackend {
     if (!Number.isSafeInteger(offset) || offset < b.lowest || offset >= b.next)
       throw new CommittedOutOfRangeError(offset, b.lowest, b.next);
     const r = this.node.storage.log.readData(offset);
-    return { value: r.value, offset: r.dataOffset, term: r.term, type: r.type };
+    return { ...userView(r), offset: r.dataOffset, term: r.term };
   }
 
   async readRange(from: number, opts: RangeOptions): Promise<readonly BackendRecord[]> {
@@ -159,7 +161,7 @@ export class RaftBackend implements LogBackend {
       maxBytes: opts.maxBytes,
       endOffset: this.node.appliedIndex + 1,
     });
-    return rs.map((r) => ({ value: r.value, offset: r.dataOffset, term: r.term, type: r.type }));
+    return rs.map((r) => ({ ...userView(r), offset: r.dataOffset, term: r.term }));
   }
 
   waitFor(offset: number, signal: AbortSignal): Promise<boolean> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { ErrorMetadataKeys } from '../server/errors.js';
-import type { ServerInfo } from '../server/backend.js';
+import type { ProducerRef, ServerInfo } from '../server/backend.js';
 import { MemoryBackend } from '../server/memory-backend.js';
 import {
   createTestPki,
@@ -23,14 +23,17 @@ const outcome = (code: string, reason?: string): Error =>
 /** A one-node backend whose first produce calls fail with the given errors, then succeed. */
 class FlakyBackend extends MemoryBackend {
   calls = 0;
+  /** The producer id (hex) and sequence of every attempt, "-" for a plain produce. */
+  readonly producers: string[] = [];
   constructor(
     private readonly failures: Error[],
     private readonly info: { rpcAddr: string },
   ) {
     super();
   }
-  override produce(value: Uint8Array): Promise<number> {
+  override produce(value: Uint8Array, producer?: ProducerRef): Promise<number> {
     this.calls++;
+    this.producers.push(producer ? `${Buffer.from(producer.id).toString('hex')}/${producer.seq}` : '-');
     const f = this.failures.shift();
     return f !== undefined ? Promise.reject(f) : super.produce(value);
   }
@@ -53,9 +56,13 @@ describe('client retry policy: it retries exactly the outcomes known not to have
     await srv?.stop();
   });
 
-  async function produceWith(failures: Error[]): Promise<{ result: number | ServiceError; calls: number }> {
+  let backend: FlakyBackend;
+  async function produceWith(
+    failures: Error[],
+    idempotent?: boolean,
+  ): Promise<{ result: number | ServiceError; calls: number }> {
     const info = { rpcAddr: '' };
-    const backend = new FlakyBackend(failures, info);
+    backend = new FlakyBackend(failures, info);
     srv = await startTestServer(pki, backend);
     info.rpcAddr = srv.address;
     client = new CommitLogClient({
@@ -63,6 +70,7 @@ describe('client retry policy: it retries exactly the outcomes known not to have
       credentials: credsFor(pki, pki.root),
       channelOptions: isolatedClient,
       deadlineMs: 10_000,
+      ...(idempotent !== undefined ? { idempotent } : {}),
     });
     const result = await client.produce(Buffer.from('x')).catch((e: unknown) => e as ServiceError);
     return { result, calls: backend.calls };
@@ -81,10 +89,21 @@ describe('client retry policy: it retries exactly the outcomes known not to have
     assert.deepEqual(r, { result: 0, calls: 3 });
   });
 
-  it('an indeterminate proposal (ABORTED: it may have been appended) is not retried: the caller gets it with its reason', async () => {
-    const r = await produceWith([outcome('RAFT_PROPOSAL_INDETERMINATE')]);
+  it('without a producer id (idempotent: false), an indeterminate proposal (ABORTED) is not retried: the caller gets it with its reason', async () => {
+    const r = await produceWith([outcome('RAFT_PROPOSAL_INDETERMINATE')], false);
     assert.equal(r.calls, 1, 'exactly one attempt');
     assert.equal((r.result as ServiceError).code, Status.ABORTED);
+    assert.deepEqual(backend.producers, ['-'], 'the book wire format: no producer id');
+  });
+
+  it('an idempotent produce (the default) retries an indeterminate proposal with the same producer id and sequence', async () => {
+    const r = await produceWith([outcome('RAFT_PROPOSAL_INDETERMINATE')]);
+    assert.deepEqual(r, { result: 0, calls: 2 });
+    const [a, b] = backend.producers;
+    assert.match(a ?? '', /^[0-9a-f]{32}\/0$/, 'a 128-bit producer id, sequence 0');
+    assert.equal(b, a, 'the retry is the same (producer, sequence): the cluster dedups it');
+    await (client as CommitLogClient).produce(Buffer.from('y'));
+    assert.equal(backend.producers[2], (a ?? '').replace(/0$/, '1'), 'the next produce takes the next sequence');
   });
 
   it('the table: reads retry every transient status; writes only UNAVAILABLE and RESOURCE_EXHAUSTED the server answered', () => {
@@ -121,7 +140,7 @@ describe('client retry policy: it retries exactly the outcomes known not to have
     assert.ok(isRetryable(CallKind.read, transport('Connection dropped')));
   });
 
-  it('a connection cut after the record was appended is not retried: the record is in the log once (e2e: w-350 twice)', async () => {
+  it('without a producer id, a connection cut after the record was appended is not retried: the record is in the log once (e2e: w-350 twice)', async () => {
     // A TCP proxy in front of the server; the backend cuts it right after appending, so the
     // append happened and its answer never arrives: the client's UNAVAILABLE is grpc-js's.
     let proxy: CuttableProxy | undefined;
@@ -148,6 +167,7 @@ describe('client retry policy: it retries exactly the outcomes known not to have
         credentials: credsFor(pki, pki.root),
         channelOptions: isolatedClient,
         deadlineMs: 10_000,
+        idempotent: false, // the plain (book) producer: the rule for writes without a producer id
       });
       const result = await client.produce(Buffer.from('once')).catch((err: unknown) => err as ServiceError);
       assert.equal(typeof result, 'object', `the produce failed (its outcome is unknown), got ${String(result)}`);
@@ -157,5 +177,19 @@ describe('client retry policy: it retries exactly the outcomes known not to have
     } finally {
       await proxy?.close();
     }
+  });
+
+  it('the table: an idempotent write (producer id + sequence) also retries the indeterminate statuses, nothing else', () => {
+    const e = (code: Status): Partial<ServiceError> => ({ code });
+    for (const code of [
+      Status.UNAVAILABLE,
+      Status.RESOURCE_EXHAUSTED,
+      Status.ABORTED,
+      Status.DEADLINE_EXCEEDED,
+      Status.CANCELLED,
+    ])
+      assert.ok(isRetryable(CallKind.write, e(code), true), `idempotent write ${Status[code]}`);
+    for (const code of [Status.FAILED_PRECONDITION, Status.INTERNAL, Status.OUT_OF_RANGE, Status.INVALID_ARGUMENT])
+      assert.ok(!isRetryable(CallKind.write, e(code), true), `idempotent write ${Status[code]}`);
   });
 });

@@ -12,17 +12,24 @@
  *   Produce at the new leader until `deadlineMs` passes; each attempt has its own deadline
  *   (`readAttemptMs`, `writeAttemptMs`), cut to what remains of `deadlineMs`.
  *
- * Retries follow {@link retryPolicy}: a Produce is retried only when it is known not to
- * have been appended: the server itself answered UNAVAILABLE or RESOURCE_EXHAUSTED, or the
- * call never left this process ({@link neverSent}). An indeterminate one (ABORTED, an
- * attempt's deadline passing, a connection lost after the request was sent) is handed to
- * the caller, who knows whether a duplicate is acceptable. Reads are retried on every
- * transient status. Acknowledged records are never lost.
+ * Produce is idempotent by default (Kafka's enable.idempotence): the client picks one random
+ * 128-bit producer id and numbers its produces 0, 1, 2, … (one sequence per `produce` call,
+ * the same on every attempt of it). The cluster appends each (producer id, sequence) at most
+ * once and answers a retry with the original offset (node/src/raft/shell/producer-state.ts),
+ * so every transient failure of a Produce — indeterminate ones included (ABORTED, an
+ * attempt's deadline, a connection cut after the request left) — is retried safely until
+ * `deadlineMs`: exactly-once. With `idempotent: false` (the book's at-least-once client)
+ * a Produce is retried only when it is known not to have been appended — the server itself
+ * answered UNAVAILABLE or RESOURCE_EXHAUSTED, or the call never left this process
+ * ({@link neverSent}) — and an indeterminate one is handed to the caller. See
+ * {@link retryPolicy}. Reads are retried on every transient status. Acknowledged records
+ * are never lost.
  *
  * The same routing also exists inside one grpc-js channel (grpc-lb.ts: resolver
  * `commitlog:///` + policy `commitlog_leader`); this wrapper adds what a channel does not:
  * retrying a Produce at the new leader across a failover, and reading your own writes.
  */
+import { randomBytes } from 'node:crypto';
 import {
   Metadata,
   status as Status,
@@ -35,6 +42,7 @@ import {
   LogClient,
   type ConsumeResponse,
   type GetServersResponse,
+  type ProduceRequest,
   type ProduceResponse,
   type Record as WireRecord,
 } from '../gen/v1/log.js';
@@ -42,6 +50,9 @@ import { ErrorMetadataKeys } from '../server/errors.js';
 import { parseHostPort } from '../net/address.js';
 import { resolveServers } from './get-servers.js';
 import { CallKind, Picker, type ClusterServer } from './picker.js';
+
+/** Bytes of a generated producer id (128 random bits). */
+const PRODUCER_ID_BYTES = 16;
 
 /** The scheme of cluster targets: `commitlog:///host:port` (host:port alone works too). */
 export const COMMITLOG_SCHEME = 'commitlog';
@@ -63,15 +74,24 @@ export interface CommitLogClientOptions {
   readonly readAttemptMs?: number;
   /**
    * The deadline of each attempt of a Produce (default 10000 ms, never beyond `deadlineMs`).
-   * An attempt that times out is indeterminate and is NOT retried ({@link retryPolicy}), so
-   * this stays long enough for a commit on a loaded cluster; a shorter one only makes the
-   * caller see DEADLINE_EXCEEDED sooner from a paused leader.
+   * An idempotent Produce (the default) whose attempt times out is retried at the leader
+   * then known (the cluster deduplicates), so a shorter value moves off a paused leader
+   * sooner. With `idempotent: false` a timed-out attempt is indeterminate and NOT retried
+   * ({@link retryPolicy}): keep it long enough for a commit on a loaded cluster.
    */
   readonly writeAttemptMs?: number;
   /** The deadline of each GetServers attempt while resolving (default 3000 ms, never beyond the call's deadline). */
   readonly resolveAttemptMs?: number;
   /** Re-resolve at least this often (default 5000 ms). */
   readonly refreshMs?: number;
+  /**
+   * Idempotent produce (default true): every record carries this client's producer id and
+   * a sequence number, so retries of indeterminate failures never duplicate a record.
+   * false: the book's wire format, at-least-once (indeterminate failures are not retried).
+   */
+  readonly idempotent?: boolean;
+  /** The producer id (1..64 bytes) when idempotent; default 16 random bytes per client. */
+  readonly producerId?: Uint8Array;
   /** Called with the server that answered each call (tests, debugging). */
   readonly onRoute?: (call: 'produce' | 'consume' | 'consumeStream', server: ClusterServer) => void;
 }
@@ -115,29 +135,37 @@ function positive(name: string, ms: number): number {
 
 /**
  * The retry policy, one row per status the client retries (the server's error table,
- * node/src/server/errors.ts, says which outcome each status means):
+ * node/src/server/errors.ts, says which outcome each status means). "write" is a Produce
+ * without a producer id (`idempotent: false`, at-least-once); "idempotent write" is the
+ * default Produce, which carries a producer id and sequence and is deduplicated by the
+ * cluster, so a retry of a write that was appended returns the original offset:
  *
- * | status | meaning | read | write |
- * | --- | --- | --- | --- |
- * | UNAVAILABLE | not the leader, no leader, proposal lost, shutting down, no connection: nothing was written | retry | retry, when the server said so or the call was never sent |
- * | RESOURCE_EXHAUSTED | overloaded: refused before appending | retry (backoff) | retry (backoff), when the server said so |
- * | ABORTED | proposal indeterminate: the write may have been appended | retry | **no**: the caller decides |
- * | DEADLINE_EXCEEDED, CANCELLED | this attempt's deadline passed: outcome unknown | retry | **no**: the caller decides |
+ * | status | meaning | read | write | idempotent write |
+ * | --- | --- | --- | --- | --- |
+ * | UNAVAILABLE | not the leader, no leader, proposal lost, shutting down, no connection | retry | retry, when the server said so or the call was never sent | retry |
+ * | RESOURCE_EXHAUSTED | overloaded: refused before appending | retry (backoff) | retry (backoff), when the server said so | retry (backoff) |
+ * | ABORTED | proposal indeterminate: the write may have been appended | retry | **no**: the caller decides | retry (dedup) |
+ * | DEADLINE_EXCEEDED, CANCELLED | this attempt's deadline passed: outcome unknown | retry | **no**: the caller decides | retry (dedup) |
  *
- * Everything else (OUT_OF_RANGE, INVALID_ARGUMENT, PERMISSION_DENIED, INTERNAL, …) is not
- * retried. Reads are idempotent; a write is retried only when the server or the channel
- * says it was not appended, so a retry never duplicates a record the cluster may hold. A
- * status is the server's own when its error code is in the trailers ({@link serverAnswered});
- * grpc-js also reports UNAVAILABLE when a connection drops after the request was sent
- * ("Connection dropped", ECONNRESET), and then the server may well have appended it.
+ * Everything else (OUT_OF_RANGE, INVALID_ARGUMENT, PERMISSION_DENIED, INTERNAL, and
+ * FAILED_PRECONDITION "OUT_OF_SEQUENCE": a sequence older than the cluster's window for the
+ * producer) is not retried. Reads are idempotent; a plain write is retried only when the
+ * server or the channel says it was not appended, so a retry never duplicates a record the
+ * cluster may hold; an idempotent write on every transient status, within the call's
+ * deadline. A status is the server's own when its error code is in the trailers
+ * ({@link serverAnswered}); grpc-js also reports UNAVAILABLE when a connection drops after
+ * the request was sent ("Connection dropped", ECONNRESET), and then the server may well
+ * have appended it.
  */
 export const retryPolicy = {
-  [Status.UNAVAILABLE]: { read: true, write: true },
-  [Status.RESOURCE_EXHAUSTED]: { read: true, write: true },
-  [Status.ABORTED]: { read: true, write: false },
-  [Status.DEADLINE_EXCEEDED]: { read: true, write: false },
-  [Status.CANCELLED]: { read: true, write: false },
-} as const satisfies Partial<Record<Status, { readonly read: boolean; readonly write: boolean }>>;
+  [Status.UNAVAILABLE]: { read: true, write: true, idempotentWrite: true },
+  [Status.RESOURCE_EXHAUSTED]: { read: true, write: true, idempotentWrite: true },
+  [Status.ABORTED]: { read: true, write: false, idempotentWrite: true },
+  [Status.DEADLINE_EXCEEDED]: { read: true, write: false, idempotentWrite: true },
+  [Status.CANCELLED]: { read: true, write: false, idempotentWrite: true },
+} as const satisfies Partial<
+  Record<Status, { readonly read: boolean; readonly write: boolean; readonly idempotentWrite: boolean }>
+>;
 
 /** True when the server itself answered the call: its error table's code is in the trailers (server/errors.ts). */
 export function serverAnswered(e: Partial<ServiceError>): boolean {
@@ -154,20 +182,24 @@ export function neverSent(e: Partial<ServiceError>): boolean {
   return e.code === Status.UNAVAILABLE && (e.details ?? '').includes('No connection established');
 }
 
-/** True when the client retries a call of `kind` that failed with `e` ({@link retryPolicy}). */
-export function isRetryable(kind: CallKind, e: Partial<ServiceError>): boolean {
+/**
+ * True when the client retries a call of `kind` that failed with `e` ({@link retryPolicy});
+ * `idempotent`: the write carries a producer id and sequence.
+ */
+export function isRetryable(kind: CallKind, e: Partial<ServiceError>, idempotent = false): boolean {
   const row =
     typeof e.code === 'number'
-      ? (retryPolicy as Partial<Record<number, { read: boolean; write: boolean }>>)[e.code]
+      ? (retryPolicy as Partial<Record<number, { read: boolean; write: boolean; idempotentWrite: boolean }>>)[e.code]
       : undefined;
   if (row === undefined) return false;
-  return kind === CallKind.write ? row.write && (serverAnswered(e) || neverSent(e)) : row.read;
+  if (kind === CallKind.read) return row.read;
+  return idempotent ? row.idempotentWrite : row.write && (serverAnswered(e) || neverSent(e));
 }
 
 /**
- * True when a Produce failed with an unknown outcome (the record may have been appended): a
- * status of {@link retryPolicy} that the client hands back instead of retrying. A caller
- * that retries it itself accepts that the record may be written twice.
+ * True when a Produce without a producer id failed with an unknown outcome (the record may
+ * have been appended): a status of {@link retryPolicy} that the client hands back instead of
+ * retrying. A caller that retries it itself accepts that the record may be written twice.
  */
 export function outcomeUnknown(e: Partial<ServiceError>): boolean {
   return typeof e.code === 'number' && e.code in retryPolicy && !isRetryable(CallKind.write, e);
@@ -193,6 +225,9 @@ export class CommitLogClient {
   private resolving: Promise<void> | undefined;
   private lastResolve = 0;
   private closed = false;
+  /** This client's producer id (undefined: not idempotent) and its next sequence number. */
+  readonly producerId: Buffer | undefined;
+  private nextSeq = 0;
 
   constructor(private readonly o: CommitLogClientOptions) {
     this.seed = parseTarget(o.target);
@@ -202,6 +237,9 @@ export class CommitLogClient {
       [CallKind.write]: positive('writeAttemptMs', o.writeAttemptMs ?? 10_000),
     };
     this.resolveAttemptMs = positive('resolveAttemptMs', o.resolveAttemptMs ?? 3_000);
+    if (o.producerId !== undefined && (o.producerId.byteLength === 0 || o.producerId.byteLength > 64))
+      throw new RangeError(`producerId must be 1..64 bytes, got ${o.producerId.byteLength}`);
+    this.producerId = (o.idempotent ?? true) ? Buffer.from(o.producerId ?? randomBytes(PRODUCER_ID_BYTES)) : undefined;
   }
 
   private channel(addr: string): LogClient {
@@ -260,6 +298,7 @@ export class CommitLogClient {
   private async routed<T>(
     kind: CallKind,
     call: (c: LogClient, s: ClusterServer, attemptMs: number) => Promise<T>,
+    idempotent = false,
   ): Promise<T> {
     if (this.closed) throw new ClusterUnavailableError('the client is closed');
     const deadline = Date.now() + this.deadlineMs;
@@ -275,7 +314,7 @@ export class CommitLogClient {
       } catch (err) {
         lastErr = err;
         const e = err as Partial<ServiceError>;
-        if (!(err instanceof ClusterUnavailableError) && !isRetryable(kind, e)) throw err;
+        if (!(err instanceof ClusterUnavailableError) && !isRetryable(kind, e, idempotent)) throw err;
         // An overloaded leader gets more room than a leader change needs.
         await sleep(
           e.code === Status.RESOURCE_EXHAUSTED ? Math.min(100 * 2 ** attempt, 2000) : Math.min(50 * 2 ** attempt, 500),
@@ -287,17 +326,25 @@ export class CommitLogClient {
     throw new ClusterUnavailableError(`gave up after ${this.deadlineMs} ms`, lastErr);
   }
 
-  /** Appends `value` at the leader; resolves with its offset once committed. */
+  /**
+   * Appends `value` at the leader; resolves with its offset once committed. Idempotent by
+   * default: one sequence number per call, the same on every attempt, so a retry after an
+   * indeterminate failure returns the original offset instead of appending again.
+   */
   produce(value: Uint8Array): Promise<number> {
-    return this.routed(CallKind.write, async (c, s, attemptMs) => {
-      const res = await unary<ProduceResponse>(
-        (md, opts, cb) =>
-          c.produce({ record: { value: Buffer.from(value), offset: 0, term: 0, type: 0 } }, md, opts, cb),
-        attemptMs,
-      );
-      this.o.onRoute?.('produce', s);
-      return res.offset;
-    });
+    const req: ProduceRequest = {
+      record: { value: Buffer.from(value), offset: 0, term: 0, type: 0 },
+      ...(this.producerId !== undefined ? { producerId: this.producerId, sequence: this.nextSeq++ } : {}),
+    };
+    return this.routed(
+      CallKind.write,
+      async (c, s, attemptMs) => {
+        const res = await unary<ProduceResponse>((md, opts, cb) => c.produce(req, md, opts, cb), attemptMs);
+        this.o.onRoute?.('produce', s);
+        return res.offset;
+      },
+      this.producerId !== undefined,
+    );
   }
 
   /**

@@ -85,6 +85,15 @@ export class DenseOffsets {
     return target + lo;
   }
 
+  /**
+   * Makes the record at `offset` a non-data record after the fact (a duplicate the state
+   * machine hid; log.ts {@link Log.hideRecord}): later offsets shift down by one. Idempotent.
+   */
+  hide(offset: number): void {
+    const i = lowerBound(this.nonData, offset);
+    if (this.nonData[i] !== offset) this.nonData.splice(i, 0, offset);
+  }
+
   /** Forgets every non-data record at offsets >= `from` (suffix truncation). */
   truncateFrom(from: number): void {
     this.nonData.length = lowerBound(this.nonData, from);

@@ -8,6 +8,7 @@ export { type SyncEvent, type SyncStats } from './sync-rounds.js';
 export { GroupCommit, type GroupCommitStats } from './group-commit.js';
 export {
   RecordType,
+  isDataRecordType,
   MAX_RECORD_TYPE,
   type AppendInput,
   type DataRecord,

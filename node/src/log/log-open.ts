@@ -14,7 +14,7 @@ import { readU64 } from './frame.js';
 import { type LogLogger } from './logger.js';
 import { type LogMeta, META_FILE, readMeta, writeMetaDurable } from './meta.js';
 import { INDEX_ENTRY_BYTES } from './offset-index.js';
-import { RecordType } from './record.js';
+import { isDataRecordType } from './record.js';
 import { parseSegmentFile, Segment, segmentStem } from './segment.js';
 import { TermRuns } from './term-runs.js';
 
@@ -94,7 +94,7 @@ export async function openLogFiles(
       }
       for (let at = 0; at < entries.length; at += INDEX_ENTRY_BYTES) {
         const offset = base + at / INDEX_ENTRY_BYTES;
-        if (entries[at + 16] !== RecordType.data) dense.addNonData(offset);
+        if (!isDataRecordType(entries[at + 16] ?? 0)) dense.addNonData(offset);
         terms.add(offset, readU64(entries, at + 8));
       }
     }

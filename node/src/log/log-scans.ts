@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { CorruptSegmentError } from './errors.js';
-import { type DataRecord, type LogRecord, type ReadRangeOptions, RecordType } from './record.js';
+import type { DataRecord, LogRecord, ReadRangeOptions } from './record.js';
 import { type Segment } from './segment.js';
 
 /** Result of `Log.verify`. */
@@ -67,6 +67,7 @@ export interface DenseReader {
   readonly nextOffset: number;
   readonly nextDataOffset: number;
   toLogOffset(dataOffset: number): number;
+  isDataRecord(logOffset: number): boolean;
   readRange(from: number, options: ReadRangeOptions): LogRecord[];
 }
 
@@ -84,7 +85,7 @@ export function readDataRange(log: DenseReader, fromData: number, options: ReadR
     const records = log.readRange(from, options);
     if (records.length === 0) break;
     for (const r of records) {
-      if (r.type === RecordType.data) out.push({ ...r, dataOffset: dataOffset++ });
+      if (log.isDataRecord(r.offset)) out.push({ ...r, dataOffset: dataOffset++ });
     }
     from = (records[records.length - 1]?.offset ?? from) + 1;
   }

@@ -31,6 +31,7 @@ import {
   type LogRecord,
   type ReadRangeOptions,
   RecordType,
+  isDataRecordType,
   validateAppendInput,
 } from './record.js';
 import { rawReader, readDataRange, type VerifyReport, verifySegments } from './log-scans.js';
@@ -150,7 +151,7 @@ export class Log {
     const term = input.term ?? 0;
     const type = input.type ?? RecordType.data;
     const offset = active.append(term, type, input.value);
-    if (type !== RecordType.data) this.dense.addNonData(offset);
+    if (!isDataRecordType(type)) this.dense.addNonData(offset);
     this.terms.add(offset, term);
     return offset;
   }
@@ -311,6 +312,21 @@ export class Log {
   isDataRecord(logOffset: number): boolean {
     this.checkRange(logOffset);
     return !this.dense.isNonData(logOffset);
+  }
+
+  /**
+   * Hides the data record at `logOffset` from the dense data offsets: it stays in the log
+   * (it is a Raft entry) but is no longer a data record, and every later data record's
+   * offset moves down by one. The Raft shell calls it at apply time for a `pdata` record its
+   * state machine found a duplicate, in apply order, never for a record above the applied
+   * index, so a data offset once handed out never moves. The mark is in memory only (the
+   * shell persists its list of hidden records and re-hides them after open); it survives
+   * prefix truncation in the meta file's non-data count. Idempotent.
+   * @throws OffsetOutOfRangeError outside [lowestOffset, nextOffset).
+   */
+  hideRecord(logOffset: number): void {
+    this.checkRange(logOffset);
+    this.dense.hide(logOffset);
   }
 
   /** Reads the data record with dense offset `dataOffset` (bounds are data offsets). */

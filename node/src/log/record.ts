@@ -15,10 +15,21 @@ export const RecordType = {
   noop: 1,
   /** A cluster-membership change (Raft §6). */
   config: 2,
+  /**
+   * A user record of an idempotent producer: the value is the producer id, sequence and the
+   * user's value (raft/shell/pdata.ts). A data record, unless the state machine found it a
+   * duplicate at apply time and hid it ({@link Log.hideRecord}).
+   */
+  pdata: 3,
 } as const;
 
 /** One of the {@link RecordType} values. Stored in one byte; other values up to 255 are kept as-is. */
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
+
+/** True for the record types that are user records and get dense data offsets (`data`, `pdata`). */
+export function isDataRecordType(t: number): boolean {
+  return t === RecordType.data || t === RecordType.pdata;
+}
 
 /** Largest value a record type may take on disk (one byte). */
 export const MAX_RECORD_TYPE = 255;

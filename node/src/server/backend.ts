@@ -12,6 +12,16 @@
  *   with `offset`, `lowest`, `next`; "record-too-large" with `size`, `limit`).
  */
 
+/**
+ * An idempotent producer's record identity (ProduceRequest.producer_id / sequence): a
+ * backend that supports it appends (id, seq) at most once and answers a retry with the
+ * original offset; one that does not (a single node without Raft) appends as usual.
+ */
+export interface ProducerRef {
+  readonly id: Uint8Array;
+  readonly seq: number;
+}
+
 /** A record as the server sends it. */
 export interface BackendRecord {
   readonly value: Uint8Array;
@@ -52,8 +62,11 @@ export interface BackendStats {
 export interface LogBackend {
   /** Largest value accepted by produce, in bytes. */
   readonly maxRecordBytes: number;
-  /** Appends one record durably; resolves with its offset. */
-  produce(value: Uint8Array): Promise<number>;
+  /**
+   * Appends one record durably; resolves with its offset. With `producer`, a record that
+   * producer already appended is not appended again: the original offset is answered.
+   */
+  produce(value: Uint8Array, producer?: ProducerRef): Promise<number>;
   /** Reads one durable record. */
   read(offset: number): Promise<BackendRecord>;
   /**

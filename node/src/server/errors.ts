@@ -154,6 +154,9 @@ export const errorTable: Readonly<Record<string, Mapping>> = {
     metadata: leader,
     reason: (e) => (typeof e.reason === 'string' ? e.reason : undefined),
   },
+  // An idempotent producer's sequence older than its remembered window: it may have been
+  // appended long ago, so it is refused, never appended again. Not retryable.
+  RAFT_OUT_OF_SEQUENCE: { status: Status.FAILED_PRECONDITION, reason: () => 'OUT_OF_SEQUENCE' },
   unimplemented: { status: Status.UNIMPLEMENTED },
   'failed-precondition': { status: Status.FAILED_PRECONDITION },
   'corrupt-segment': { status: Status.DATA_LOSS },

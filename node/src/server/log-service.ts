@@ -13,8 +13,8 @@ import type {
   ProduceRequest,
   ProduceResponse,
 } from '../gen/v1/log.js';
-import type { LogBackend } from './backend.js';
-import { toPb, valueOf } from './records.js';
+import type { LogBackend, ProducerRef } from './backend.js';
+import { producerOf, toPb, valueOf } from './records.js';
 import type { ServerConfig } from './config.js';
 import { toStatus } from './errors.js';
 import { consumeStream, produceStream, type StreamRegistry } from './streams.js';
@@ -24,11 +24,13 @@ export function logService(backend: LogBackend, config: ServerConfig, streams: S
   return {
     produce(call: ServerUnaryCall<ProduceRequest, ProduceResponse>, cb: sendUnaryData<ProduceResponse>) {
       const value = valueOf(call.request, backend.maxRecordBytes);
-      if (value instanceof Error) {
-        cb(toStatus(value));
+      const producer = producerOf(call.request);
+      const bad = value instanceof Error ? value : producer instanceof Error ? producer : undefined;
+      if (bad !== undefined) {
+        cb(toStatus(bad));
         return;
       }
-      backend.produce(value).then(
+      backend.produce(value as Uint8Array, producer as ProducerRef | undefined).then(
         (offset) => cb(null, { offset }),
         (err: unknown) => cb(toStatus(err)),
       );

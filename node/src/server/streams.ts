@@ -25,7 +25,7 @@ import type { LogBackend } from './backend.js';
 import type { ServerConfig } from './config.js';
 import { ShuttingDownError, toStatus } from './errors.js';
 import { MessageWriter } from './message-writer.js';
-import { toPb, valueOf } from './records.js';
+import { producerOf, toPb, valueOf } from './records.js';
 
 /** Counters that let tests assert bounded buffering without timing anything. */
 export interface StreamStats {
@@ -188,12 +188,13 @@ export function produceStream(
   call.on('data', (req: ProduceRequest) => {
     if (failed || inputClosed || draining) return;
     const value = valueOf(req, backend.maxRecordBytes);
+    const producer = producerOf(req);
     let p: Promise<number>;
-    if (value instanceof Error) {
+    if (value instanceof Error || producer instanceof Error) {
       inputClosed = true;
-      p = Promise.reject(value);
+      p = Promise.reject(value instanceof Error ? value : producer);
     } else {
-      p = backend.produce(value);
+      p = backend.produce(value, producer);
     }
     p.catch(() => {}); // observed by flush, in order
     pending.push(p);

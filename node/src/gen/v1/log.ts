@@ -46,7 +46,22 @@ export interface Record {
 }
 
 export interface ProduceRequest {
-  record?: Record | undefined;
+  record?:
+    | Record
+    | undefined;
+  /**
+   * Idempotent producer (optional; both absent = at-least-once, as the book's clients):
+   * a client-chosen random id (1..64 bytes; 16 random bytes recommended), the same for all
+   * of one producer's records. With it the cluster deduplicates retries: a record whose
+   * (producer_id, sequence) it has already appended is not appended again and the answer
+   * carries the ORIGINAL offset. A sequence older than the producer's recent window is
+   * refused with FAILED_PRECONDITION (reason OUT_OF_SEQUENCE).
+   */
+  producerId?:
+    | Buffer
+    | undefined;
+  /** Per producer, increasing (gaps allowed). Meaningful only with producer_id. */
+  sequence?: number | undefined;
 }
 
 export interface ProduceResponse {
@@ -198,13 +213,19 @@ export const Record: MessageFns<Record> = {
 };
 
 function createBaseProduceRequest(): ProduceRequest {
-  return { record: undefined };
+  return { record: undefined, producerId: undefined, sequence: undefined };
 }
 
 export const ProduceRequest: MessageFns<ProduceRequest> = {
   encode(message: ProduceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.record !== undefined) {
       Record.encode(message.record, writer.uint32(10).fork()).join();
+    }
+    if (message.producerId !== undefined) {
+      writer.uint32(18).bytes(message.producerId);
+    }
+    if (message.sequence !== undefined) {
+      writer.uint32(24).uint64(message.sequence);
     }
     return writer;
   },
@@ -230,6 +251,22 @@ export const ProduceRequest: MessageFns<ProduceRequest> = {
             message.record = Record.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.producerId = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sequence = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -243,13 +280,27 @@ export const ProduceRequest: MessageFns<ProduceRequest> = {
   },
 
   fromJSON(object: any): ProduceRequest {
-    return { record: isSet(object.record) ? Record.fromJSON(object.record) : undefined };
+    return {
+      record: isSet(object.record) ? Record.fromJSON(object.record) : undefined,
+      producerId: isSet(object.producerId)
+        ? Buffer.from(bytesFromBase64(object.producerId))
+        : isSet(object.producer_id)
+        ? Buffer.from(bytesFromBase64(object.producer_id))
+        : undefined,
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : undefined,
+    };
   },
 
   toJSON(message: ProduceRequest): unknown {
     const obj: any = {};
     if (message.record !== undefined) {
       obj.record = Record.toJSON(message.record);
+    }
+    if (message.producerId !== undefined) {
+      obj.producerId = base64FromBytes(message.producerId);
+    }
+    if (message.sequence !== undefined) {
+      obj.sequence = Math.round(message.sequence);
     }
     return obj;
   },
@@ -262,6 +313,8 @@ export const ProduceRequest: MessageFns<ProduceRequest> = {
     message.record = (object.record !== undefined && object.record !== null)
       ? Record.fromPartial(object.record)
       : undefined;
+    message.producerId = object.producerId ?? undefined;
+    message.sequence = object.sequence ?? undefined;
     return message;
   },
 };
@@ -781,7 +834,10 @@ export const LogService = {
     responseSerialize: (value: ConsumeResponse): Buffer => Buffer.from(ConsumeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ConsumeResponse => ConsumeResponse.decode(value),
   },
-  /** ProduceStream appends each request's record; the responses come in request order. */
+  /**
+   * ProduceStream appends each request's record; the responses come in request order.
+   * Each request may carry its own producer_id/sequence (idempotent, as Produce).
+   */
   produceStream: {
     path: "/log.v1.Log/ProduceStream" as const,
     requestStream: true as const,
@@ -819,7 +875,10 @@ export interface LogServer extends UntypedServiceImplementation {
    * until the client cancels.
    */
   consumeStream: handleServerStreamingCall<ConsumeRequest, ConsumeResponse>;
-  /** ProduceStream appends each request's record; the responses come in request order. */
+  /**
+   * ProduceStream appends each request's record; the responses come in request order.
+   * Each request may carry its own producer_id/sequence (idempotent, as Produce).
+   */
   produceStream: handleBidiStreamingCall<ProduceRequest, ProduceResponse>;
   /** GetServers lists the cluster's servers and which one is the leader. */
   getServers: handleUnaryCall<GetServersRequest, GetServersResponse>;
@@ -874,7 +933,10 @@ export interface LogClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ConsumeResponse>;
-  /** ProduceStream appends each request's record; the responses come in request order. */
+  /**
+   * ProduceStream appends each request's record; the responses come in request order.
+   * Each request may carry its own producer_id/sequence (idempotent, as Produce).
+   */
   produceStream(): ClientDuplexStream<ProduceRequest, ProduceResponse>;
   produceStream(options: Partial<CallOptions>): ClientDuplexStream<ProduceRequest, ProduceResponse>;
   produceStream(

@@ -29,7 +29,8 @@ export function checkMessage(m: Message): string | null {
           return `entry ${i} has index ${String(e?.index)}, want ${m.prevIndex + i + 1}`;
         if (!isIndex(e.term) || e.term < prevTerm || e.term > m.term)
           return `entry ${e.index} has term ${e.term} outside [${prevTerm}, ${m.term}]`;
-        if (e.type !== 'data' && e.type !== 'noop' && e.type !== 'config') return `entry ${e.index} has unknown type`;
+        if (e.type !== 'data' && e.type !== 'pdata' && e.type !== 'noop' && e.type !== 'config')
+          return `entry ${e.index} has unknown type`;
         if (!(e.data instanceof Uint8Array)) return `entry ${e.index} has no data bytes`;
         prevTerm = e.term;
       }

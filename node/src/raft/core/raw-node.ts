@@ -23,6 +23,7 @@ import { tick } from './tick.js';
 import { transferLeadership } from './transfer.js';
 import { newTracker } from './tracker.js';
 import {
+  isUserEntry,
   logIndex,
   type ConfChange,
   type ConfState,
@@ -32,6 +33,7 @@ import {
   type NodeId,
   type ProposeResult,
   type ReadIndexResult,
+  type UserEntry,
   type Ready,
   type Role,
   type SoftState,
@@ -186,6 +188,12 @@ export class RawNode {
 
   /** Proposes several records at once; they get consecutive indexes. The result names the last. */
   proposeBatch(datas: readonly Uint8Array[]): ProposeResult {
+    return this.proposeEntries(datas.map((data) => ({ type: 'data' as const, data })));
+  }
+
+  /** Proposes user records of either type (`data`, `pdata`) at consecutive indexes; the result names the last. */
+  proposeEntries(ents: readonly UserEntry[]): ProposeResult {
+    const datas = ents.map((e) => e.data);
     const r = this.r;
     if (r.role !== 'leader') return { ok: false, reason: 'not-leader', leaderHint: r.lead };
     if (r.leadTransferee !== null) return { ok: false, reason: 'transferring', leaderHint: r.lead };
@@ -205,7 +213,7 @@ export class RawNode {
     if (datas.length === 0) return { ok: true, index: r.log.lastIndex(), term: r.term };
     const index = leaderAppend(
       r,
-      datas.map((data) => ({ type: 'data' as const, data })),
+      ents.map((e) => ({ type: e.type, data: e.data })),
     );
     r.needBcast = true;
     return { ok: true, index, term: r.term };
@@ -320,7 +328,7 @@ export class RawNode {
     if (lastApplied !== undefined) r.log.appliedTo(lastApplied.index);
     if (r.role === 'leader' && r.uncommittedBytes > 0) {
       for (const e of rd.committedEntries)
-        if (e.type === 'data' && e.term === r.term) r.uncommittedBytes -= e.data.byteLength;
+        if (isUserEntry(e.type) && e.term === r.term) r.uncommittedBytes -= e.data.byteLength;
       if (r.uncommittedBytes < 0) r.uncommittedBytes = 0;
     }
     settle(r);

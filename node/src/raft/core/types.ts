@@ -29,12 +29,26 @@ export function logIndex(n: number): LogIndex {
 
 /**
  * The kinds of log entry. `data` entries are user records (they get dense user offsets,
- * see README "Dense offsets"); `noop` is the empty entry a new leader appends (Raft §8);
- * `config` carries an encoded {@link ConfChange}.
+ * see README "Dense offsets"); `pdata` is a user record of an idempotent producer (its data
+ * carries producer id and sequence, shell/pdata.ts; the state machine may find it a
+ * duplicate at apply time and then give it no offset); `noop` is the empty entry a new
+ * leader appends (Raft §8); `config` carries an encoded {@link ConfChange}. To the core,
+ * `pdata` is opaque data exactly like `data`.
  */
-export const EntryType = { data: 'data', noop: 'noop', config: 'config' } as const;
+export const EntryType = { data: 'data', noop: 'noop', config: 'config', pdata: 'pdata' } as const;
 /** One of {@link EntryType}'s values. */
 export type EntryType = (typeof EntryType)[keyof typeof EntryType];
+
+/** True for the entry types that carry user records (`data`, `pdata`). */
+export function isUserEntry(t: EntryType): t is 'data' | 'pdata' {
+  return t === 'data' || t === 'pdata';
+}
+
+/** A user record to propose: plain (`data`) or of an idempotent producer (`pdata`). */
+export interface UserEntry {
+  readonly type: 'data' | 'pdata';
+  readonly data: Uint8Array;
+}
 
 /** A Raft log entry. `data` is opaque to the core except for `config` entries. */
 export interface Entry {

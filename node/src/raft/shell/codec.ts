@@ -38,7 +38,8 @@ const TYPES = [
   'readIndexResp',
 ] as const satisfies readonly Message['type'][];
 const TYPE_TAG = new Map<string, number>(TYPES.map((t, i) => [t, i + 1]));
-const ENTRY_TYPES = ['data', 'noop', 'config'] as const satisfies readonly EntryType[];
+// Append only: the index is the wire tag. `pdata` (3) is refused by nodes older than it.
+const ENTRY_TYPES = ['data', 'noop', 'config', 'pdata'] as const satisfies readonly EntryType[];
 const MAX_ID = 256;
 const MAX_LIST = MAX_MEMBER_LIST;
 

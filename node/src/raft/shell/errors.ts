@@ -55,6 +55,29 @@ export class ProposalRejectedError extends RaftShellError {
   }
 }
 
+/**
+ * An idempotent producer's record whose sequence number is older than every one the
+ * cluster still remembers for that producer (producer-table.ts): it may or may not have
+ * been appended long ago, so it is refused rather than appended again. Not retryable.
+ */
+export class ProducerSequenceError extends RaftShellError {
+  readonly producer: string;
+  readonly seq: number;
+  readonly lowestSeq: number;
+  readonly lastSeq: number;
+  constructor(producer: string, seq: number, lowestSeq: number, lastSeq: number) {
+    super(
+      'RAFT_OUT_OF_SEQUENCE',
+      `raft: producer ${producer} sequence ${seq} is older than the remembered window [${lowestSeq}, ${lastSeq}]`,
+    );
+    this.name = 'ProducerSequenceError';
+    this.producer = producer;
+    this.seq = seq;
+    this.lowestSeq = lowestSeq;
+    this.lastSeq = lastSeq;
+  }
+}
+
 /** A read barrier, transfer or other wait did not complete in time (e.g. no leader). */
 export class RaftTimeoutError extends RaftShellError {
   readonly operation: string;

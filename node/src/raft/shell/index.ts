@@ -34,3 +34,5 @@ export {
   type Hello,
 } from './codec.js';
 export * from './errors.js';
+export { MAX_PRODUCER_ID_BYTES, type ProducerSeq, userView } from './pdata.js';
+export { DEFAULT_PRODUCER_LIMITS, type ProducerLimits } from './producer-table.js';

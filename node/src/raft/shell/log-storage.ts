@@ -43,17 +43,22 @@ import {
   term as toTerm,
 } from '../core/types.js';
 import { ClusterIdMismatchError, StorageInconsistentError } from './errors.js';
+import { type PdataOutcome, ProducerState } from './producer-state.js';
+import { decodeSnapshotPayload, encodeSnapshotPayload } from './snapshot-payload.js';
 import { type SnapshotRecord, type StableState, StableStore, freshStableState } from './stable-store.js';
 
-const TYPE_TO_RECORD = { data: RecordType.data, noop: RecordType.noop, config: RecordType.config } as const;
-const SNAP_MAGIC = 0x434c534e; // "CLSN"
-/** Bytes of the snapshot payload: magic + u64 data offset. */
-export const SNAPSHOT_PAYLOAD_BYTES = 12;
+const TYPE_TO_RECORD = {
+  data: RecordType.data,
+  noop: RecordType.noop,
+  config: RecordType.config,
+  pdata: RecordType.pdata,
+} as const;
 
 function recordType(t: number, offset: number): EntryType {
   if (t === RecordType.data) return 'data';
   if (t === RecordType.noop) return 'noop';
   if (t === RecordType.config) return 'config';
+  if (t === RecordType.pdata) return 'pdata';
   throw new RaftInvariantError('log record has an unknown type', { offset, type: t });
 }
 
@@ -61,22 +66,9 @@ function toEntry(r: LogRecord): Entry {
   return { index: logIndex(r.offset), term: toTerm(r.term), type: recordType(r.type, r.offset), data: r.value };
 }
 
-/** Encodes the snapshot payload (the dense data offset of the first record after the snapshot). */
-export function encodeSnapshotPayload(dataOffset: number): Uint8Array {
-  const b = Buffer.alloc(SNAPSHOT_PAYLOAD_BYTES);
-  b.writeUInt32BE(SNAP_MAGIC, 0);
-  b.writeBigUInt64BE(BigInt(dataOffset), 4);
-  return b;
-}
+export { decodeSnapshotPayload, encodeSnapshotPayload, SNAPSHOT_PAYLOAD_BYTES } from './snapshot-payload.js';
 
-/** Decodes a snapshot payload. @throws RaftInvariantError when it is not one. */
-export function decodeSnapshotPayload(data: Uint8Array): number {
-  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (b.length !== SNAPSHOT_PAYLOAD_BYTES || b.readUInt32BE(0) !== SNAP_MAGIC) {
-    throw new RaftInvariantError('snapshot payload is not a commitlog snapshot', { bytes: b.length });
-  }
-  return Number(b.readBigUInt64BE(4));
-}
+const payloadOf = (s: SnapshotRecord): Uint8Array => encodeSnapshotPayload(s.dataOffset, s.producers);
 
 /**
  * A log tail lost on open (issue 12): the stable state says entries up to `commit` are
@@ -126,6 +118,8 @@ export class LogStorage implements Storage {
   private history: { index: LogIndex; conf: ConfState }[];
   private staging: { meta: SnapshotMeta; data: Uint8Array; filled: number } | null = null;
   private dirty = false;
+  /** The idempotent producers' state (producer-state.ts): part of the replicated state machine. */
+  producers: ProducerState;
   /** True when the directory held no state when opened. */
   readonly fresh: boolean;
   /** Set when open repaired a lost tail ({@link LogStorageOptions.onLostTail}). */
@@ -142,10 +136,13 @@ export class LogStorage implements Storage {
     this.hard = s.hardState;
     this.conf = s.confState;
     this.snap = s.snapshot;
-    this.payload = encodeSnapshotPayload(s.snapshot.dataOffset);
+    this.payload = payloadOf(s.snapshot);
     this.applied = s.applied;
     this.history = [...s.confHistory];
     this.fresh = fresh;
+    this.producers = ProducerState.fromJSON(s.producers ?? s.snapshot.producers, s.snapshot.index);
+    // The log's index knows record types only: hide again what the state machine had hidden.
+    this.producers.rehide(log, s.applied);
   }
 
   /**
@@ -220,7 +217,7 @@ export class LogStorage implements Storage {
   }
   snapshot(): SnapshotMeta {
     const s = this.snap;
-    return { index: s.index, term: s.term, confState: s.confState, size: s.index === 0 ? 0 : SNAPSHOT_PAYLOAD_BYTES };
+    return { index: s.index, term: s.term, confState: s.confState, size: s.index === 0 ? 0 : this.payload.byteLength };
   }
   snapshotChunk(meta: SnapshotMeta, offset: number, maxBytes: number): Uint8Array | undefined {
     if (meta.index !== this.snap.index || meta.term !== this.snap.term) return undefined;
@@ -293,9 +290,17 @@ export class LogStorage implements Storage {
       throw new RaftInvariantError('snapshot installed before all its chunks were staged', { index: meta.index });
     }
     this.staging = null;
-    const dataOffset = decodeSnapshotPayload(s.data);
-    this.snap = { index: meta.index, term: meta.term, confState: meta.confState, dataOffset };
-    this.payload = encodeSnapshotPayload(dataOffset);
+    const { dataOffset, producers } = decodeSnapshotPayload(s.data);
+    this.snap = {
+      index: meta.index,
+      term: meta.term,
+      confState: meta.confState,
+      dataOffset,
+      ...(producers !== undefined ? { producers } : {}),
+    };
+    this.payload = payloadOf(this.snap);
+    // The snapshot's producer state reflects entries up to its upTo (>= index): continue from it.
+    this.producers = ProducerState.fromJSON(producers, meta.index);
     this.conf = meta.confState;
     this.history = [];
     this.applied = meta.index;
@@ -304,9 +309,18 @@ export class LogStorage implements Storage {
     await this.log.reset(meta.index + 1, dataOffset);
   }
 
-  /** Notes applied committed entries: config entries extend the configuration history. */
-  noteApplied(entries: readonly Entry[]): void {
+  /**
+   * Notes applied committed entries: config entries extend the configuration history, and
+   * `pdata` entries go through the producer state (which may hide a duplicate). Returns the
+   * outcome of every `pdata` entry by index.
+   */
+  noteApplied(entries: readonly Entry[]): Map<number, PdataOutcome> {
+    const outcomes = new Map<number, PdataOutcome>();
     for (const e of entries) {
+      if (e.index > this.snap.index) {
+        const o = this.producers.apply(e, this.log);
+        if (o !== undefined) outcomes.set(e.index, o);
+      }
       if (
         e.type === 'config' &&
         (this.history.length === 0 || (this.history[this.history.length - 1]?.index ?? 0) < e.index)
@@ -315,6 +329,7 @@ export class LogStorage implements Storage {
       }
       if (e.index > this.applied) this.applied = e.index;
     }
+    return outcomes;
   }
 
   /** Highest applied index noted so far. */
@@ -344,16 +359,20 @@ export class LogStorage implements Storage {
       .filter((b) => b > lowest && b > this.snap.index + 1 && b <= floor)
       .map((b) => this.recordAt(b - 1));
     if (candidates.length === 0) return false;
-    await this.stable.save(this.stableState(candidates));
+    // The producer state now (upTo = applied >= every candidate): the fuzzy snapshot state.
+    const producers = this.producers.toJSON();
+    await this.stable.save(this.stableState(candidates, producers));
     const res = await this.log.applyRetention(floor);
-    const chosen = candidates.find((c) => c.index + 1 === res.lowestOffset);
-    if (chosen !== undefined) {
+    const found = candidates.find((c) => c.index + 1 === res.lowestOffset);
+    if (found !== undefined) {
+      const chosen = withProducers(found, producers);
       this.snap = chosen;
-      this.payload = encodeSnapshotPayload(chosen.dataOffset);
+      this.payload = payloadOf(chosen);
       this.history = this.history.filter((p) => p.index > chosen.index);
+      this.producers.dropBelow(res.lowestOffset);
     }
     await this.flush();
-    return chosen !== undefined;
+    return found !== undefined;
   }
 
   private recordAt(i: number): SnapshotRecord {
@@ -365,9 +384,11 @@ export class LogStorage implements Storage {
     };
   }
 
-  private stableState(candidates: readonly SnapshotRecord[]): StableState {
+  private stableState(candidates: readonly SnapshotRecord[], compactProducers?: StableState['producers']): StableState {
     const applied = logIndex(Math.max(this.snap.index, Math.min(this.applied, this.hard.commit)));
     return {
+      producers: this.producers.toJSON(),
+      ...(compactProducers !== undefined ? { compactProducers } : {}),
       clusterId: this.clusterIdValue,
       hardState: this.hard,
       confState: this.conf,
@@ -382,6 +403,12 @@ export class LogStorage implements Storage {
   async close(): Promise<void> {
     await this.log.close();
   }
+}
+
+/** A snapshot record with a producer state, or without one when there is none to carry. */
+function withProducers(r: SnapshotRecord, producers: StableState['producers']): SnapshotRecord {
+  const empty = producers === undefined || (producers.table.producers.length === 0 && producers.hidden.length === 0);
+  return empty ? r : { ...r, producers };
 }
 
 /** Brings log and stable state into agreement after a crash; returns the state to start from. */
@@ -403,7 +430,7 @@ async function reconcile(
     }
     s = {
       ...s,
-      snapshot: c,
+      snapshot: withProducers(c, s.compactProducers),
       confHistory: s.confHistory.filter((p) => p.index > c.index),
       applied: logIndex(Math.max(s.applied, c.index)),
       compactCandidates: [],

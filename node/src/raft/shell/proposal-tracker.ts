@@ -9,8 +9,16 @@
  * indeterminate outcome after the request timeout; `failAll` rejects everything pending.
  */
 import type { RawNode } from '../core/raw-node.js';
-import type { Entry, LogIndex, ProposeRefusal, Term } from '../core/types.js';
-import { NodeStoppedError, NotLeaderError, ProposalDroppedError, ProposalRejectedError } from './errors.js';
+import type { Entry, LogIndex, ProposeRefusal, Term, UserEntry } from '../core/types.js';
+import {
+  NodeStoppedError,
+  NotLeaderError,
+  ProducerSequenceError,
+  ProposalDroppedError,
+  ProposalRejectedError,
+} from './errors.js';
+import { decodePdata, type ProducerSeq } from './pdata.js';
+import type { PdataOutcome, ProducerState } from './producer-state.js';
 
 /** Where a committed proposal landed. */
 export interface ProposeOutcome {
@@ -19,6 +27,11 @@ export interface ProposeOutcome {
   /** Raft index (= log offset) of the (first) record. */
   readonly index: LogIndex;
   readonly term: Term;
+  /**
+   * True when an idempotent producer's record was already in the log: `dataOffset` and
+   * `index` are then the original's (`term` is this attempt's).
+   */
+  readonly duplicate?: boolean;
 }
 
 /** The two offset mappings of the segmented log that settling a proposal needs. */
@@ -29,7 +42,7 @@ export interface DataOffsets {
 }
 
 interface ProposalReq {
-  readonly datas: readonly Uint8Array[];
+  readonly ents: readonly UserEntry[];
   resolve(o: ProposeOutcome): void;
   reject(e: Error): void;
 }
@@ -75,8 +88,8 @@ export class ProposalTracker {
   }
 
   /** Queues a proposal for the next {@link feed}. */
-  enqueue(datas: readonly Uint8Array[], resolve: (o: ProposeOutcome) => void, reject: (e: Error) => void): void {
-    this.queued.push({ datas, resolve, reject });
+  enqueue(ents: readonly UserEntry[], resolve: (o: ProposeOutcome) => void, reject: (e: Error) => void): void {
+    this.queued.push({ ents, resolve, reject });
   }
 
   /** Tracks a configuration change the core accepted at `index`, like a one-entry proposal. */
@@ -105,9 +118,9 @@ export class ProposalTracker {
     const batch = this.queued;
     this.queued = [];
     if (batch.length === 0) return 0;
-    const datas: Uint8Array[] = [];
-    for (const p of batch) for (const d of p.datas) datas.push(d);
-    const r = raw.proposeBatch(datas);
+    const datas: UserEntry[] = [];
+    for (const p of batch) for (const d of p.ents) datas.push(d);
+    const r = raw.proposeEntries(datas);
     if (!r.ok) {
       const e = refusalError(r);
       for (const p of batch) p.reject(e);
@@ -116,24 +129,31 @@ export class ProposalTracker {
     let idx = r.index - datas.length + 1;
     const deadline = performance.now() + this.requestTimeoutMs;
     for (const p of batch) {
-      if (p.datas.length === 0) {
+      if (p.ents.length === 0) {
         p.resolve({ dataOffset: log.nextDataOffset, index: r.index, term: r.term });
         continue;
       }
       const first = idx as LogIndex;
-      idx += p.datas.length;
+      idx += p.ents.length;
       this.byIndex.set(idx - 1, { term: r.term, first, deadline, resolve: p.resolve, reject: p.reject });
     }
     return datas.length;
   }
 
-  /** Resolves (same term) or rejects (another term's entry took the index) the waiters of applied entries. */
-  settle(ents: readonly Entry[], log: DataOffsets): void {
+  /**
+   * Resolves (same term) or rejects (another term's entry took the index) the waiters of
+   * applied entries. A `pdata` entry settles by its outcome in the producer state: its own
+   * offset, the original's (a duplicate), or a refusal.
+   */
+  settle(ents: readonly Entry[], log: DataOffsets, outcomes?: ReadonlyMap<number, PdataOutcome>): void {
     for (const e of ents) {
       const w = this.byIndex.get(e.index);
       if (w === undefined) continue;
       this.byIndex.delete(e.index);
-      if (e.term === w.term) {
+      const o = outcomes?.get(e.index);
+      if (e.term === w.term && o !== undefined) {
+        settlePdata(e, w, o);
+      } else if (e.term === w.term) {
         const dataOffset =
           e.type === 'data' ? log.toDataOffset(w.first) : log.toDataOffset(Math.min(e.index + 1, log.nextOffset));
         w.resolve({ dataOffset, index: w.first, term: w.term });
@@ -174,4 +194,48 @@ export class ProposalTracker {
       );
     }
   }
+}
+
+/** Settles the waiter of an applied pdata entry by the producer state's outcome. */
+function settlePdata(e: Entry, w: IndexWaiter, o: PdataOutcome): void {
+  switch (o.kind) {
+    case 'appended':
+      return w.resolve({ dataOffset: o.dataOffset, index: w.first, term: w.term });
+    case 'duplicate':
+      return w.resolve({
+        dataOffset: o.original.dataOffset,
+        index: o.original.index as LogIndex,
+        term: w.term,
+        duplicate: true,
+      });
+    case 'out-of-sequence': {
+      const p = decodePdata(e.data);
+      return w.reject(new ProducerSequenceError(p.producer, p.seq, o.lowestSeq, o.lastSeq));
+    }
+    case 'unknown':
+      return w.reject(new ProposalDroppedError(e.index, false, 'was a duplicate whose original is no longer known'));
+  }
+}
+
+/** The part of LogStorage {@link answerFromApplied} reads. */
+export interface AppliedProducers {
+  readonly producers: ProducerState;
+  readonly appliedIndex: number;
+  term(i: LogIndex): Term | undefined;
+}
+
+/**
+ * The leader's fast path for an idempotent producer's record: when the applied state
+ * already holds (producer, seq), its original place, without a new entry; undefined when
+ * the record must be proposed (the apply-time decision stays the authority, this only saves
+ * an entry). `currentTerm` stands in for the original's term once it is compacted away.
+ * @throws ProducerSequenceError when the sequence is older than the producer's window.
+ */
+export function answerFromApplied(s: AppliedProducers, p: ProducerSeq, currentTerm: Term): ProposeOutcome | undefined {
+  const id = Buffer.from(p.id).toString('hex');
+  const d = s.producers.peek(id, p.seq, s.appliedIndex + 1);
+  if (d.kind === 'out-of-sequence') throw new ProducerSequenceError(id, p.seq, d.lowestSeq, d.lastSeq);
+  if (d.kind !== 'duplicate') return undefined;
+  const index = d.original.index as LogIndex;
+  return { dataOffset: d.original.dataOffset, index, term: s.term(index) ?? currentTerm, duplicate: true };
 }

@@ -17,12 +17,13 @@ import type { FileSystem, LogConfigInput } from '../../log/index.js';
 import { type RaftConfig, type RaftConfigPreset, raftConfig } from '../core/config.js';
 import { type RaftLogger, seededRng } from '../core/env.js';
 import { RawNode } from '../core/raw-node.js';
-import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, Role, Term } from '../core/types.js';
+import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, Role, Term, UserEntry } from '../core/types.js';
 import { type ShellConfig, shellConfig } from './config.js';
 import { NodeStoppedError, NotLeaderError, ProposalRejectedError, RaftTimeoutError } from './errors.js';
 import { LogStorage, type LogStorageOptions } from './log-storage.js';
+import { encodePdata, type ProducerSeq } from './pdata.js';
 import { persistReady, StableFlusher } from './persist-ready.js';
-import { ProposalTracker, refusalError, type ProposeOutcome } from './proposal-tracker.js';
+import { answerFromApplied, ProposalTracker, refusalError, type ProposeOutcome } from './proposal-tracker.js';
 import { emptyStats, type NodeStats, type RaftNodeHooks, type RaftNodeStatus, statusOf } from './node-status.js';
 import type { RaftTransport } from './transport.js';
 import { Waiters } from './waiters.js';
@@ -164,16 +165,28 @@ export class RaftNode {
   // ---------------------------------------------------------------- public API
 
   /**
-   * Proposes one record; resolves once it is committed and applied on this node.
+   * Proposes one record; resolves once it is committed and applied on this node. With
+   * `producer` (an idempotent producer's id and sequence) the record is deduplicated by the
+   * replicated state machine (producer-state.ts): a retry of a record already in the log
+   * resolves with the original's offset (`duplicate: true`) and appends nothing visible.
    * @throws NotLeaderError (with leaderHint) when this node is not the leader.
    * @throws ProposalDroppedError when leadership changed and another entry took its index.
+   * @throws ProducerSequenceError when `producer.seq` is older than the producer's window.
    */
-  async propose(value: Uint8Array): Promise<ProposeOutcome> {
-    return this.proposeBatch([value]);
+  async propose(value: Uint8Array, producer?: ProducerSeq): Promise<ProposeOutcome> {
+    if (producer === undefined) return this.proposeBatch([value]);
+    // Fast path: a retry of a record the applied state holds (or refuses) makes no new entry.
+    const known = answerFromApplied(this.storage, producer, this.raw.status().term);
+    if (known !== undefined) return known;
+    return this.proposeEntries([{ type: 'pdata', data: encodePdata(producer, value) }]);
   }
 
   /** Proposes records at consecutive indexes; resolves with where the first landed (the rest follow densely). */
   proposeBatch(values: readonly Uint8Array[]): Promise<ProposeOutcome> {
+    return this.proposeEntries(values.map((data) => ({ type: 'data' as const, data })));
+  }
+
+  private proposeEntries(values: readonly UserEntry[]): Promise<ProposeOutcome> {
     return new Promise((resolve, reject) => {
       const err = this.refuseInput();
       if (err !== null) return reject(err);
@@ -182,7 +195,7 @@ export class RaftNode {
         return reject(new ProposalRejectedError('overloaded', `${this.proposals.queuedCount} proposals queued`));
       // The log's record limit, checked here: a record the log refuses inside the loop would be fatal.
       const limit = this.storage.log.config.maxRecordBytes;
-      for (const v of values)
+      for (const { data: v } of values)
         if (v.byteLength > limit)
           return reject(
             new ProposalRejectedError('too-large', `${v.byteLength} bytes exceeds the log's maxRecordBytes ${limit}`),
@@ -456,8 +469,8 @@ export class RaftNode {
   }
 
   private apply(ents: readonly Entry[]): void {
-    this.storage.noteApplied(ents);
-    this.proposals.settle(ents, this.storage.log);
+    const outcomes = this.storage.noteApplied(ents);
+    this.proposals.settle(ents, this.storage.log, outcomes);
   }
 
   private afterAdvance(rd: Ready): void {

@@ -23,6 +23,7 @@ import {
 } from '../core/types.js';
 import { type FileSystem, readWholeFile, realFileSystem, writeFileDurable } from '../../log/index.js';
 import { StableStateCorruptError } from './errors.js';
+import { ProducerState, type ProducerStateJson } from './producer-state.js';
 
 /** Name of the stable-state file inside a node's data directory. */
 export const STABLE_FILE = 'raft-state';
@@ -40,6 +41,11 @@ export interface SnapshotRecord {
   readonly term: Term;
   readonly confState: ConfState;
   readonly dataOffset: number;
+  /**
+   * The producer state this snapshot carries (producer-state.ts; taken at or after `index`).
+   * Absent in snapshots without idempotent producers and in files written before them.
+   */
+  readonly producers?: ProducerStateJson;
 }
 
 /** A configuration that took effect at a (applied) config entry's index. */
@@ -61,6 +67,10 @@ export interface StableState {
   readonly confHistory: readonly ConfPoint[];
   /** Snapshot records prepared before a retention pass; used to finish one interrupted by a crash. */
   readonly compactCandidates: readonly SnapshotRecord[];
+  /** The producer state at `applied` (absent: none yet, or a file written before producers existed). */
+  readonly producers?: ProducerStateJson;
+  /** The producer state the compaction candidates carry (one copy for all of them). */
+  readonly compactProducers?: ProducerStateJson;
 }
 
 /** Serializes a state into the file format. */
@@ -85,15 +95,32 @@ function parseConf(v: unknown, what: string, fail: (d: string) => never): ConfSt
   return { voters: o.voters.map(nodeId), learners: o.learners.map(nodeId) };
 }
 
+function parseProducers(v: unknown, what: string, fail: (d: string) => never): ProducerStateJson | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return ProducerState.fromJSON(v).toJSON();
+  } catch (err) {
+    return fail(`${what}: ${(err as Error).message}`);
+  }
+}
+
 function parseSnap(v: unknown, what: string, fail: (d: string) => never): SnapshotRecord {
-  const o = v as { index?: unknown; term?: unknown; confState?: unknown; dataOffset?: unknown } | null;
+  const o = v as {
+    index?: unknown;
+    term?: unknown;
+    confState?: unknown;
+    dataOffset?: unknown;
+    producers?: unknown;
+  } | null;
   if (o === null || typeof o !== 'object' || !isUint(o.index) || !isUint(o.term) || !isUint(o.dataOffset))
     fail(`${what} is not a snapshot record`);
+  const producers = parseProducers(o.producers, `${what}.producers`, fail);
   return {
     index: logIndex(o.index),
     term: term(o.term),
     confState: parseConf(o.confState, `${what}.confState`, fail),
     dataOffset: o.dataOffset,
+    ...(producers !== undefined ? { producers } : {}),
   };
 }
 
@@ -146,7 +173,13 @@ export function decodeStableState(buf: Buffer, path: string): StableState {
       };
     }),
     compactCandidates: (o.compactCandidates as unknown[]).map((c, i) => parseSnap(c, `compactCandidates[${i}]`, fail)),
+    ...optional('producers', parseProducers(o.producers, 'producers', fail)),
+    ...optional('compactProducers', parseProducers(o.compactProducers, 'compactProducers', fail)),
   };
+}
+
+function optional<K extends string, V>(k: K, v: V | undefined): Partial<Record<K, V>> {
+  return v === undefined ? {} : ({ [k]: v } as Record<K, V>);
 }
 
 /** The initial state of a node that has never run. */

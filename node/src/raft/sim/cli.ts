@@ -1,5 +1,5 @@
 /**
- * `npm run test:sim -- [--seeds N] [--from S] [--seed S] [--verbose] [--stale-reads | --early-acks] [--voters 5] [--no-power-cuts]`:
+ * `npm run test:sim -- [--seeds N] [--from S] [--seed S] [--verbose] [--stale-reads | --early-acks] [--voters 5] [--no-power-cuts] [--retries idempotent|plain]`:
  * runs simulator seeds and prints one JSON line of totals; on a failure prints the seed,
  * the error, the trace tail and the command that replays it, and exits 1.
  */
@@ -20,6 +20,7 @@ const program = new Command()
     '--no-power-cuts',
     'run nodes on MemoryStorage instead of the real log and stable store on a simulated disk with power cuts',
   )
+  .option('--retries <how>', 'clients retry indeterminate produces: idempotent (producer ids) or plain')
   .option('--verbose', 'print the full trace');
 program.parse();
 const o = program.opts<{
@@ -33,7 +34,10 @@ const o = program.opts<{
   earlyAcks?: boolean;
   verbose?: boolean;
   powerCuts: boolean;
+  retries?: string;
 }>();
+if (o.retries !== undefined && o.retries !== 'idempotent' && o.retries !== 'plain')
+  throw new Error(`--retries must be idempotent or plain, got ${o.retries}`);
 
 const seeds =
   o.seed !== undefined ? [Number(o.seed)] : Array.from({ length: Number(o.seeds) }, (_, i) => Number(o.from) + i);
@@ -52,6 +56,7 @@ for (const seed of seeds) {
     earlyAcks: o.earlyAcks === true,
     verbose: o.verbose === true,
     powerCuts: o.powerCuts,
+    ...(o.retries !== undefined ? { retries: o.retries as 'idempotent' | 'plain' } : {}),
   });
   if (!r.ok) {
     if (o.verbose !== true) process.stderr.write(`${r.trace.slice(-60).join('\n')}\n`);

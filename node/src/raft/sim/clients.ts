@@ -4,6 +4,12 @@
  * for the linearizability checker. Produces acknowledged to a client are handed to the
  * invariant checker ("an acknowledged record is never lost").
  *
+ * With `retries` each client is a producer that retries an indeterminate produce (timed out,
+ * its node down, or lost to a leader change) until it is acknowledged or the run ends, as
+ * the client library does: `'idempotent'` sends `pdata` entries with the client's producer id
+ * and a sequence per produce (the state machine deduplicates), `'plain'` resends plain data
+ * (at-least-once: the control that shows duplicates happen without producer ids).
+ *
  * Two deliberately broken variants the checker must catch:
  * - `staleReads`: reads are served from the chosen node's local state without ReadIndex;
  * - `earlyAcks`: the leader acknowledges a produce once the record is in its own durable
@@ -13,10 +19,21 @@ import { logIndex, type Entry, type LogIndex, type NodeId, type ReadState, type 
 import type { Operation, OpInput, OpOutput } from '../lincheck/history.js';
 import type { SimCluster } from './cluster.js';
 import type { SimMember as SimNode } from './sim-member.js';
+import { encodePdata } from '../shell/pdata.js';
 import type { SimRecord } from './state-machine.js';
 
 type Pending =
-  | { kind: 'produce'; node: NodeId; index: LogIndex; term: Term; value: string; call: number; deadline: number }
+  | {
+      kind: 'produce';
+      node: NodeId;
+      index: LogIndex;
+      term: Term;
+      value: string;
+      call: number;
+      deadline: number;
+      /** The idempotent producer's sequence of this produce (retries: the same on every attempt). */
+      seq?: number;
+    }
   | {
       kind: 'read';
       node: NodeId;
@@ -29,12 +46,20 @@ type Pending =
 
 const enc = new TextEncoder();
 
+/** Client k's producer id (16 bytes). */
+function producerId(client: number): Uint8Array {
+  const b = new Uint8Array(16);
+  b[15] = client + 1;
+  return b;
+}
+
 /** A fixed set of clients driving a cluster and recording what they saw. */
 export class SimClients {
   readonly history: Operation[] = [];
   private readonly pending = new Map<number, Pending>();
   private leaderHint: NodeId | null = null;
   private seq = 0;
+  private nextSeq = 0;
   private nextValue = 0;
   private maxOffsetSeen = -1;
   /** Logical event counter: call and return times are strictly ordered. */
@@ -48,6 +73,7 @@ export class SimClients {
       readonly staleReads: boolean;
       readonly earlyAcks: boolean;
       readonly opRate: number;
+      readonly retries?: 'idempotent' | 'plain';
     },
   ) {
     c.observer = {
@@ -70,30 +96,52 @@ export class SimClients {
     for (const [client, p] of this.pending) this.end(client, p, null);
   }
 
+  /** Proposes a produce at the node believed to lead; the pending attempt, or undefined when refused. */
+  private propose(value: string, client: number, seq: number | undefined): Pending | undefined {
+    const up = this.c.running();
+    const hinted = this.leaderHint === null ? undefined : this.c.nodes.get(this.leaderHint);
+    const node = hinted?.up === true && this.c.rand() < 0.9 ? hinted : up[Math.floor(this.c.rand() * up.length)];
+    const data = enc.encode(value);
+    const res =
+      seq === undefined
+        ? node?.raw?.propose(data)
+        : node?.raw?.proposeEntries([{ type: 'pdata', data: encodePdata({ id: producerId(client), seq }, data) }]);
+    if (node === undefined || res === undefined) return undefined;
+    if (!res.ok) {
+      if (res.reason === 'not-leader' || res.reason === 'transferring') this.leaderHint = res.leaderHint;
+      return undefined;
+    }
+    this.leaderHint = node.id;
+    return {
+      kind: 'produce',
+      node: node.id,
+      index: res.index,
+      term: res.term,
+      value,
+      call: -1,
+      deadline: this.c.now + this.opts.timeout,
+      ...(seq !== undefined ? { seq } : {}),
+    };
+  }
+
+  /** Retries an indeterminate produce with the same value (and sequence); false when it cannot now. */
+  private retry(client: number, p: Pending): boolean {
+    if (p.kind !== 'produce' || this.opts.retries === undefined) return false;
+    const again = this.propose(p.value, client, p.seq);
+    // Refused (no leader known yet): keep the operation open and try again on a later step.
+    this.pending.set(client, again === undefined ? { ...p, deadline: -1 } : { ...again, call: p.call });
+    return true;
+  }
+
   private start(client: number): void {
     const up = this.c.running();
     if (up.length === 0) return;
     if (this.c.rand() < 0.5) {
       const value = `v${this.nextValue++}`;
-      const hinted = this.leaderHint === null ? undefined : this.c.nodes.get(this.leaderHint);
-      const node = hinted?.up === true && this.c.rand() < 0.9 ? hinted : up[Math.floor(this.c.rand() * up.length)];
-      const res = node?.raw?.propose(enc.encode(value));
-      if (node === undefined || res === undefined) return;
-      if (!res.ok) {
-        // Refused outright: no effect, nothing to record.
-        if (res.reason === 'not-leader' || res.reason === 'transferring') this.leaderHint = res.leaderHint;
-        return;
-      }
-      this.leaderHint = node.id;
-      this.pending.set(client, {
-        kind: 'produce',
-        node: node.id,
-        index: res.index,
-        term: res.term,
-        value,
-        call: this.clock++,
-        deadline: this.c.now + this.opts.timeout,
-      });
+      const seq = this.opts.retries === 'idempotent' ? this.nextSeq++ : undefined;
+      const p = this.propose(value, client, seq);
+      // Refused outright: no effect, nothing to record.
+      if (p !== undefined) this.pending.set(client, { ...p, call: this.clock++ });
       return;
     }
     const node = up[Math.floor(this.c.rand() * up.length)] as SimNode;
@@ -123,7 +171,7 @@ export class SimClients {
   private progress(client: number, p: Pending): void {
     const node = this.c.nodes.get(p.node);
     if (node?.up !== true || this.c.now > p.deadline) {
-      this.end(client, p, null);
+      if (!this.retry(client, p)) this.end(client, p, null);
       return;
     }
     if (
@@ -154,7 +202,17 @@ export class SimClients {
       if (e === undefined) continue;
       if (e.term !== p.term) {
         // Another entry was committed at our index: the proposal was lost (no effect).
-        this.pending.delete(client);
+        if (!this.retry(client, p)) this.pending.delete(client);
+        continue;
+      }
+      if (p.seq !== undefined) {
+        // Appended here or a duplicate of an earlier attempt: the table knows where it is.
+        const o = n.sm.producers.lookup(Buffer.from(producerId(client)).toString('hex'), p.seq);
+        if (o === undefined) continue;
+        if (o.index === p.index)
+          this.c.inv.acked.push({ index: p.index, term: p.term, offset: o.dataOffset, value: p.value });
+        this.maxOffsetSeen = Math.max(this.maxOffsetSeen, o.dataOffset);
+        this.end(client, p, { kind: 'produce', offset: o.dataOffset });
         continue;
       }
       const rec = recs.find((r) => r.index === p.index);

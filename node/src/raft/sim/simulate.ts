@@ -45,6 +45,12 @@ export interface SimOptions {
    * Compaction is off in this mode.
    */
   readonly powerCuts?: boolean;
+  /**
+   * Clients retry indeterminate produces until acknowledged (clients.ts): `idempotent` with
+   * producer ids and sequences (then no node may hold any value twice: checked at the end),
+   * `plain` without (at-least-once; the control that shows what the check catches).
+   */
+  readonly retries?: 'idempotent' | 'plain';
 }
 
 /** Statistics of a passing run. */
@@ -59,6 +65,8 @@ export interface SimStats {
   readonly powerCuts: number;
   /** The checker's verdict: `unknown` when its step budget ran out (reported, never counted as a pass silently). */
   readonly linearizable: 'ok' | 'unknown' | 'not-checked';
+  /** pdata entries the leader's state machine found duplicates and hid (retries: idempotent). */
+  readonly duplicatesHidden: number;
 }
 
 /** The outcome of one seed. */
@@ -74,12 +82,16 @@ export type SimResult =
 
 const TICK = 10;
 
+/** The error prefix of a run whose log holds a value twice (retries: exactly-once violated). */
+export const DUPLICATE_RECORD = 'duplicate record';
+
 /** The command that replays a seed. */
 export function replayCommand(seed: number, opts: SimOptions = { seed }): string {
   let flags = ` --voters ${opts.voters ?? 3} --duration ${opts.duration ?? 3000} --intensity ${opts.intensity ?? 1}`;
   if (opts.staleReads === true) flags += ' --stale-reads';
   if (opts.earlyAcks === true) flags += ' --early-acks';
   if (opts.powerCuts === true) flags += ' --power-cuts';
+  if (opts.retries !== undefined) flags += ` --retries ${opts.retries}`;
   return `npm run test:sim -- --seed ${seed}${flags} --verbose`;
 }
 
@@ -128,6 +140,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     staleReads: opts.staleReads === true,
     earlyAcks: opts.earlyAcks === true,
     opRate: 0.05,
+    ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
   });
   const downUntil = new Map<NodeId, number>();
   const persistAt = new Map<NodeId, number>();
@@ -328,6 +341,15 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     const members = new Set(leader?.raw?.status().confState.voters ?? []);
     c.inv.final([...c.nodes.values()].filter((n) => members.has(n.id)));
     if (leader === undefined) throw new Error('no leader after healing the cluster');
+    if (opts.retries !== undefined) {
+      // Exactly-once: every value is produced by one operation, so no log may hold it twice.
+      for (const n of c.nodes.values()) {
+        const seen = new Set<string>();
+        for (const r of n.sm.records)
+          if (seen.has(r.value)) throw new Error(`${DUPLICATE_RECORD}: ${n.id} holds "${r.value}" twice`);
+          else seen.add(r.value);
+      }
+    }
     let linearizable: SimStats['linearizable'] = 'not-checked';
     if (opts.lincheck !== false) {
       const verdict = checkLinearizable(clients.history);
@@ -343,6 +365,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         acked: c.inv.acked.length,
         operations: clients.history.length,
         linearizable,
+        duplicatesHidden: leader.sm.duplicatesHidden,
         ...stats,
       },
     };

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import type { NodeId } from '../core/types.js';
+import { NotLeaderError, ProducerSequenceError, ProposalDroppedError } from './errors.js';
+import type { ProducerSeq } from './pdata.js';
+import type { ProposeOutcome } from './proposal-tracker.js';
+import type { RaftNode } from './raft-node.js';
+import { MemoryCluster } from './testing/memory-cluster.js';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+const P = { id: Buffer.alloc(16, 0xab) };
+const Q = { id: Buffer.alloc(16, 0xcd) };
+
+/** The user-visible records of a node (dense offset → value, envelope included), up to what it applied. */
+function visible(n: RaftNode): string[] {
+  const log = n.storage.log;
+  const out: string[] = [];
+  for (let d = log.lowestDataOffset; d < n.committedDataEnd;) {
+    const rs = log.readDataRange(d, { endOffset: n.appliedIndex + 1 });
+    for (const r of rs) out.push(`${r.dataOffset}:${dec(r.value).replace(/[^ -~]/g, '')}`);
+    d = (rs.at(-1)?.dataOffset ?? d) + 1;
+  }
+  return out;
+}
+
+/**
+ * Proposes at whichever node leads now, again after a leadership change: with a producer id
+ * that is safe (the state machine deduplicates), which is the point of these tests.
+ */
+async function produceAt(c: MemoryCluster, value: Uint8Array, producer: ProducerSeq): Promise<ProposeOutcome> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const l = await c.leader();
+    try {
+      return await l.propose(value, producer);
+    } catch (err) {
+      if (!(err instanceof NotLeaderError || err instanceof ProposalDroppedError) || Date.now() > deadline) throw err;
+    }
+  }
+}
+
+async function allApplied(c: MemoryCluster, index: number): Promise<void> {
+  await Promise.all([...c.nodes.values()].map((n) => n.waitForApplied(index, 20_000)));
+}
+
+describe('raft shell: exactly-once produce (idempotent producers deduplicated by the state machine)', function () {
+  this.timeout(30_000);
+  let c: MemoryCluster;
+  afterEach(async () => {
+    await c.destroy();
+  });
+
+  it('a retry of an applied record gets the original offset and appends no entry', async () => {
+    c = await MemoryCluster.create();
+    const leader = await c.leader();
+    const a = await leader.propose(enc('a'), { ...P, seq: 0 });
+    const b = await leader.propose(enc('b'), { ...P, seq: 1 });
+    const last = leader.storage.lastIndex();
+    const again = await leader.propose(enc('a'), { ...P, seq: 0 });
+    assert.deepEqual([a.dataOffset, b.dataOffset, again.dataOffset], [0, 1, 0]);
+    assert.equal(again.duplicate, true);
+    assert.equal(leader.storage.lastIndex(), last, 'answered from the applied table, no new entry');
+    assert.equal(leader.committedDataEnd, 2);
+  });
+
+  it('two copies of a record in the log: the second is hidden on every node at apply time, both callers get the original offset', async () => {
+    c = await MemoryCluster.create();
+    const leader = await c.leader();
+    await leader.propose(enc('plain-0'));
+    // Proposed together: neither is applied when the other is proposed, so both enter the log.
+    const [x, y, z, w] = await Promise.all([
+      leader.propose(enc('p0'), { ...P, seq: 0 }),
+      leader.propose(enc('p0'), { ...P, seq: 0 }),
+      leader.propose(enc('q0'), { ...Q, seq: 0 }),
+      leader.propose(enc('plain-1')),
+    ]);
+    assert.deepEqual(
+      [x.dataOffset, y.dataOffset, z.dataOffset, w.dataOffset],
+      [1, 1, 2, 3],
+      'the duplicate gets the original offset and takes none of its own',
+    );
+    assert.equal(y.duplicate, true);
+    assert.equal(y.index, x.index, "the duplicate's index is the original's");
+    await allApplied(c, w.index);
+    const want = ['0:plain-0', '1:p0', '2:q0', '3:plain-1'];
+    for (const n of c.nodes.values()) {
+      assert.deepEqual(
+        visible(n).map((s) => s.replace(/^(\d+):.*?(p0|q0|plain-\d)$/, '$1:$2')),
+        want,
+        n.id,
+      );
+      assert.equal(n.storage.producers.hiddenCount, 1, `${n.id} hid the duplicate`);
+    }
+  });
+
+  it('hidden duplicates stay hidden and the table survives a restart of every node', async () => {
+    c = await MemoryCluster.create();
+    let leader = await c.leader();
+    await Promise.all([
+      leader.propose(enc('p0'), { ...P, seq: 0 }),
+      leader.propose(enc('p0'), { ...P, seq: 0 }),
+      leader.propose(enc('p1'), { ...P, seq: 1 }),
+    ]);
+    const r = await leader.propose(enc('after'));
+    await allApplied(c, r.index);
+    const before = visible(leader);
+    for (const id of [...c.ids]) await c.stop(id);
+    for (const id of c.ids) await c.start(id, true);
+    leader = await c.leader();
+    await allApplied(c, r.index);
+    for (const n of c.nodes.values()) assert.deepEqual(visible(n), before, `${n.id} after restart`);
+    const retry = await leader.propose(enc('p1'), { ...P, seq: 1 });
+    assert.equal(retry.dataOffset, 1, 'the retry after the restart gets the original offset');
+    const next = await leader.propose(enc('p2'), { ...P, seq: 2 });
+    assert.equal(next.dataOffset, 3, 'offsets stay dense after the restart');
+  });
+
+  it('refuses a sequence older than the remembered window with ProducerSequenceError', async () => {
+    c = await MemoryCluster.create();
+    const leader = await c.leader();
+    for (let s = 0; s < 40; s++) await leader.propose(enc(`s${s}`), { ...P, seq: s });
+    await assert.rejects(leader.propose(enc('s0'), { ...P, seq: 0 }), ProducerSequenceError);
+    assert.equal((await leader.propose(enc('s39'), { ...P, seq: 39 })).dataOffset, 39);
+  });
+
+  it('a node that catches up through a snapshot continues with the leader’s producer table and dense offsets', async () => {
+    c = await MemoryCluster.create({
+      logConfig: {
+        maxStoreBytes: 1024,
+        maxIndexBytes: 12 * 16,
+        writeBufferBytes: 256,
+        retention: { maxTotalBytes: 3000 },
+      },
+    });
+    let leader = await c.leader();
+    const victim = c.ids.find((id) => id !== leader.id) as NodeId;
+    await c.stop(victim);
+    let seq = 0;
+    for (let k = 0; k < 6; k++) {
+      const base = seq;
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          // Every 10th record is proposed twice: a duplicate entry in the log.
+          produceAt(c, enc(`v${k}-${i}-${'x'.repeat(20)}`), { ...P, seq: base + i - (i % 10 === 9 ? 1 : 0) }),
+        ),
+      );
+      seq += 40;
+    }
+    leader = await c.leader();
+    const last = leader.storage.lastIndex();
+    await leader.waitForApplied(last, 10_000);
+    const deadline = Date.now() + 20_000;
+    while (leader.storage.firstIndex() <= 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(leader.storage.firstIndex() > 2, 'leader compacted');
+    await c.start(victim, true);
+    leader = await c.leader();
+    const v = c.node(victim);
+    await v.waitForApplied(last, 20_000);
+    assert.ok(v.status().node.snapshotsInstalled >= 1, 'caught up through a snapshot');
+    assert.equal(v.storage.log.nextDataOffset, leader.storage.log.nextDataOffset);
+    assert.equal(v.committedDataEnd, leader.committedDataEnd);
+    assert.deepEqual(v.storage.producers.toJSON().table, leader.storage.producers.toJSON().table);
+    const from = Math.max(v.storage.log.lowestDataOffset, leader.storage.log.lowestDataOffset);
+    for (let d = from; d < v.committedDataEnd; d += 7)
+      assert.equal(dec(v.storage.log.readData(d).value), dec(leader.storage.log.readData(d).value));
+    // The caught-up node leads and dedups as the old leader would have.
+    await leader.transferLeadership(victim);
+    const nl = await c.leader();
+    assert.equal(nl.id, victim);
+    const retry = await nl.propose(enc('dup'), { ...P, seq: seq - 2 }); // seq - 1 was never used (see above)
+    assert.equal(retry.duplicate, true);
+  });
+});
