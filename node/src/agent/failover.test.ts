@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ServiceError } from '@grpc/grpc-js';
 import { LogClient, type ConsumeResponse } from '../gen/v1/log.js';
-import { CommitLogClient, outcomeUnknown } from '../client/index.js';
+import { CommitLogClient } from '../client/index.js';
 import { clientCredentials } from '../tls/credentials.js';
 import { eventually } from './testing/cluster.js';
 import { AgentProcesses } from './testing/processes.js';
@@ -45,11 +45,10 @@ describe('agent processes: kill -9 the leader while a load-balanced client produ
     const oldLeader = servers.find((s) => s.isLeader)?.id as string;
 
     // GIVEN a client producing one record after the other through the load balancer.
-    // A record in flight when the leader dies has an unknown outcome (ABORTED, or the
-    // connection dropped after it was sent): the client hands it back instead of retrying,
-    // so it is noted and checked below (written at most once); any other failure fails.
+    // The client is an idempotent producer (the default): a record in flight when the leader
+    // dies is retried with its producer id and sequence, so no produce may fail and no value
+    // may be written twice (checked below over the whole log).
     const acked = new Map<number, string>();
-    const unknown = new Set<string>();
     let stop = false;
     let failure: unknown;
     const producer = (async () => {
@@ -58,10 +57,6 @@ describe('agent processes: kill -9 the leader while a load-balanced client produ
         try {
           acked.set(await lb.produce(Buffer.from(v)), v);
         } catch (err) {
-          if (outcomeUnknown(err as Partial<ServiceError>)) {
-            unknown.add(v);
-            continue;
-          }
           failure = err;
           return;
         }
@@ -114,11 +109,10 @@ describe('agent processes: kill -9 the leader while a load-balanced client produ
         assert.equal(seen.get(v), undefined, `${v} on ${name} at offsets ${seen.get(v)} and ${o}`);
         seen.set(v, o);
       }
-      assert.equal(
-        [...seen.keys()].filter((v) => v.startsWith('r-') && !unknown.has(v) && ![...acked.values()].includes(v))
-          .length,
-        0,
-        `on ${name}: only acknowledged records and records of unknown outcome (${[...unknown].join(' ') || 'none'})`,
+      assert.deepEqual(
+        [...seen.keys()].filter((v) => ![...acked.values()].includes(v)),
+        [],
+        `on ${name}: only acknowledged records`,
       );
     }
   });
