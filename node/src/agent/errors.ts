@@ -3,10 +3,12 @@
  * table (node/src/server/errors.ts), so they reach clients as UNAVAILABLE /
  * FAILED_PRECONDITION with the leader's id and address in trailing metadata.
  */
+import { LogErrorCode } from '../log/index.js';
+import { ClusterErrorCode, ServerErrorCode } from '../server/errors.js';
 
 /** This node cannot take the write and could not forward it; the client should go to `leaderAddr`. */
 export class NotLeaderError extends Error {
-  readonly code = 'not-leader';
+  readonly code = ClusterErrorCode.notLeader;
   constructor(
     readonly leaderId: string | undefined,
     readonly leaderAddr: string | undefined,
@@ -19,7 +21,7 @@ export class NotLeaderError extends Error {
 
 /** No leader is known (election in progress, or this node has not joined a cluster yet). */
 export class NoLeaderError extends Error {
-  readonly code = 'no-leader';
+  readonly code = ClusterErrorCode.noLeader;
   constructor(why: string) {
     super(`no leader: ${why}`);
     this.name = 'NoLeaderError';
@@ -28,7 +30,7 @@ export class NoLeaderError extends Error {
 
 /** A request that the cluster's current state does not allow (e.g. promoting an unknown member). */
 export class ClusterPreconditionError extends Error {
-  readonly code = 'failed-precondition';
+  readonly code = ServerErrorCode.failedPrecondition;
   constructor(message: string) {
     super(message);
     this.name = 'ClusterPreconditionError';
@@ -37,7 +39,7 @@ export class ClusterPreconditionError extends Error {
 
 /** The backend is closing. */
 export class BackendClosedError extends Error {
-  readonly code = 'shutting-down';
+  readonly code = ServerErrorCode.shuttingDown;
   constructor() {
     super('the node is shutting down');
     this.name = 'BackendClosedError';
@@ -46,7 +48,7 @@ export class BackendClosedError extends Error {
 
 /** The read is outside the committed prefix `[lowest, next)` (dense user offsets). */
 export class CommittedOutOfRangeError extends Error {
-  readonly code = 'offset-out-of-range';
+  readonly code = LogErrorCode.offsetOutOfRange;
   constructor(
     readonly offset: number,
     readonly lowest: number,
@@ -54,18 +56,6 @@ export class CommittedOutOfRangeError extends Error {
   ) {
     super(`offset ${offset} is outside the committed log [${lowest}, ${next})`);
     this.name = 'OffsetOutOfRangeError';
-  }
-}
-
-/** A record larger than the limit (checked before forwarding, so the leader is not asked). */
-export class RecordTooLargeError extends Error {
-  readonly code = 'record-too-large';
-  constructor(
-    readonly size: number,
-    readonly limit: number,
-  ) {
-    super(`record of ${size} bytes exceeds the limit of ${limit}`);
-    this.name = 'RecordTooLargeError';
   }
 }
 

@@ -4,13 +4,7 @@
  * members remove` are the ONLY ways a member leaves the configuration). Membership calls
  * must reach the leader; a follower answers FAILED_PRECONDITION naming the leader.
  */
-import {
-  NotLeaderError as RaftNotLeaderError,
-  ProposalRejectedError,
-  nodeId,
-  type NodeId,
-  type RaftNode,
-} from '../raft/index.js';
+import { RaftNotLeaderError, ProposalRejectedError, nodeId, type NodeId, type RaftNode } from '../raft/index.js';
 import { NodeRole, type ClusterAdmin, type MemberInfo, type NodeStatus } from '../server/admin.js';
 import type { LogBackend } from '../server/backend.js';
 import { ClusterPreconditionError } from './errors.js';

@@ -12,13 +12,7 @@
  * - waitFor wakes on the node's apply callback (no polling).
  */
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
-import {
-  NodeStoppedError,
-  NotLeaderError as RaftNotLeaderError,
-  RaftShellError,
-  type RaftNode,
-  userView,
-} from '../raft/index.js';
+import { NodeStoppedError, RaftNotLeaderError, RaftShellError, type RaftNode, userView } from '../raft/index.js';
 import { CommitNotifier } from '../server/commit-notifier.js';
 import type {
   BackendRecord,
@@ -35,8 +29,8 @@ import {
   NoLeaderError,
   NotLeaderError,
   RaftOutcomeError,
-  RecordTooLargeError,
 } from './errors.js';
+import { RecordTooLargeError } from '../log/index.js';
 import { describeForwardError, ForwardIndeterminateError, type LeaderForwarder } from './forwarder.js';
 import type { PeerDirectory } from './peers.js';
 

@@ -114,15 +114,17 @@ describe('commitlog agent (cluster agent of one, real process) + client commands
     await consume({ ...flags('root'), offset: 3 }, atEnd.out);
     assert.equal(atEnd.text(), '');
     const past = await cli(['consume', ...clientArgs('root'), '--offset', '100']);
-    assert.notEqual(past.code, 0);
+    assert.equal(past.code, 66, 'EX_NOINPUT: the error table row of offset-out-of-range');
     assert.match(past.stderr, /OUT_OF_RANGE: offset 100 is outside the committed log \[0, 3\)/);
   });
 
-  it('nobody is refused with PERMISSION_DENIED (the ACL applies)', async () => {
+  it('nobody is refused with PERMISSION_DENIED (the ACL applies); the process exits 77 (EX_NOPERM)', async () => {
     await assert.rejects(
       produce(['x'], flags('nobody'), collect().out),
       (err: { code?: number; details?: string }) => err.code === 7 && err.details === 'nobody not permitted to produce',
     );
+    const refused = await cli(['produce', ...clientArgs('nobody'), 'x']);
+    assert.equal(refused.code, 77, refused.stderr);
   });
 
   it('binary values round-trip with --encoding hex and base64 (both as processes); a bad value is a usage error that appends nothing', async () => {

@@ -41,9 +41,12 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: 
         process.stderr.write(`commitlog: ${(err as Error).message}\n`);
         process.exitCode = 2;
       } else {
-        const { describeError } = await import('./client-commands.js');
+        const [{ describeError }, { exitCodeOf }] = await Promise.all([
+          import('./client-commands.js'),
+          import('../server/errors.js'),
+        ]);
         process.stderr.write(`commitlog: ${describeError(err)}\n`);
-        process.exitCode = 1;
+        process.exitCode = exitCodeOf(err); // the error table's exit code (README "Exit codes")
       }
     }
   };

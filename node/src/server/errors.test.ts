@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import { status as Status } from '@grpc/grpc-js';
 import {
   NodeStoppedError,
-  NotLeaderError,
+  RaftNotLeaderError,
   ProposalDroppedError,
   ProposalRejectedError,
   RaftTimeoutError,
   nodeId,
 } from '../raft/index.js';
-import { ErrorMetadataKeys, errorInfoOf, toStatus } from './errors.js';
+import { Metadata, status as Status } from '@grpc/grpc-js';
+import { OffsetOutOfRangeError } from '../log/index.js';
+import { ErrorMetadataKeys, ExitCode, errorInfoOf, exitCodeOf, toStatus } from './errors.js';
 
 /** The status, ErrorInfo reason and leader trailers a client sees for `err`. */
 function seen(err: unknown): { code: number; reason: string | undefined; leaderId: unknown; leaderAddr: unknown } {
@@ -54,7 +55,7 @@ describe('error table: Raft outcomes reach clients as standard retryable codes, 
   });
 
   it('not-leader from Raft is UNAVAILABLE NOT_LEADER with the leader hint; a stopped node is UNAVAILABLE', () => {
-    assert.deepEqual(seen(new NotLeaderError(nodeId('n2'))), {
+    assert.deepEqual(seen(new RaftNotLeaderError(nodeId('n2'))), {
       code: Status.UNAVAILABLE,
       reason: 'NOT_LEADER',
       leaderId: 'n2',
@@ -86,5 +87,20 @@ describe('error table: Raft outcomes reach clients as standard retryable codes, 
     const s = toStatus(new Error('secret detail'));
     assert.equal(s.code, Status.INTERNAL);
     assert.equal(s.details, 'internal error');
+  });
+});
+
+describe('error table: CLI exit codes (one column of the same table)', () => {
+  it('a status the server made exits with its row; what the channel reports, by gRPC code', () => {
+    const via = (e: unknown): number => exitCodeOf(toStatus(e));
+    assert.equal(via(new OffsetOutOfRangeError(9, 0, 3)), ExitCode.noInput);
+    assert.equal(via(new ProposalDroppedError(4, false, 'x')), ExitCode.unknownOutcome);
+    assert.equal(via(new ProposalDroppedError(4, true, 'x')), ExitCode.tempFail);
+    assert.equal(via(new ProposalRejectedError('overloaded', 'x')), ExitCode.tempFail);
+    assert.equal(via(new ProposalRejectedError('conf-change-pending', 'x')), ExitCode.dataErr);
+    const transport = (code: Status): unknown => ({ code, details: 'x', metadata: new Metadata() });
+    assert.equal(exitCodeOf(transport(Status.UNAVAILABLE)), ExitCode.unavailable);
+    assert.equal(exitCodeOf(transport(Status.DEADLINE_EXCEEDED)), ExitCode.tempFail);
+    assert.equal(exitCodeOf(new Error('anything else')), ExitCode.failure);
   });
 });

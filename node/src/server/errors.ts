@@ -13,6 +13,8 @@
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
 import { ErrorInfo } from '../gen/google/rpc/error_details.js';
 import { Status as RpcStatus } from '../gen/google/rpc/status.js';
+import type { LogErrorCode } from '../log/index.js';
+import type { RaftOutcomeCode } from '../raft/index.js';
 
 /** Trailing-metadata keys that carry error context. */
 export const ErrorMetadataKeys = {
@@ -38,6 +40,44 @@ export const ServerErrorCode = {
   unimplemented: 'unimplemented',
   failedPrecondition: 'failed-precondition',
 } as const;
+
+/**
+ * Codes of the cluster's own refusals (raised by the agent's Raft backend, node/src/agent/errors.ts;
+ * defined here, below the agent, so that the table can name them).
+ */
+export const ClusterErrorCode = { notLeader: 'not-leader', noLeader: 'no-leader' } as const;
+
+/**
+ * Every error code a client can see, the one union {@link errorTable} covers (the compiler
+ * checks both ways: a code without a row, or a row without a code, does not build): the
+ * server's, the cluster's, Raft's outcomes and the log's (but its configuration error,
+ * which never leaves the process).
+ */
+export type ErrorCode =
+  | (typeof ServerErrorCode)[keyof typeof ServerErrorCode]
+  | (typeof ClusterErrorCode)[keyof typeof ClusterErrorCode]
+  | RaftOutcomeCode
+  | Exclude<LogErrorCode, 'invalid-log-config'>;
+
+/**
+ * Exit codes of the CLI (sysexits.h where one fits), one per kind of outcome; each row of
+ * {@link errorTable} names its own. `unknownOutcome` is ours: a write that may or may not
+ * have been appended (a script must not blindly write it again).
+ */
+export const ExitCode = {
+  failure: 1,
+  usage: 2,
+  unknownOutcome: 3,
+  dataErr: 65,
+  noInput: 66,
+  unavailable: 69,
+  software: 70,
+  ioErr: 74,
+  tempFail: 75,
+  noPerm: 77,
+} as const;
+/** One of {@link ExitCode}. */
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** A failure with a stable code and optional context, raised by the server and backends. */
 export class ServerError extends Error {
@@ -85,6 +125,8 @@ type Ctx = Readonly<Record<string, unknown>>;
  */
 interface Mapping {
   readonly status: Status | ((err: Ctx) => Status);
+  /** The CLI's exit code for this outcome (fixed, or chosen by the status the row gave). */
+  readonly exit: ExitCode | ((status: Status) => ExitCode);
   readonly metadata?: (err: Ctx, md: Metadata) => void;
   readonly reason?: (err: Ctx) => string | undefined;
 }
@@ -105,9 +147,10 @@ function num(md: Metadata, key: string, value: unknown): void {
  * (node/src/log/errors.ts), the cluster's ("not-leader", "no-leader") and Raft's
  * (`RAFT_*`, node/src/raft/shell/errors.ts). The README's error table lists the same.
  */
-export const errorTable: Readonly<Record<string, Mapping>> = {
+export const errorTable = {
   'offset-out-of-range': {
     status: Status.OUT_OF_RANGE,
+    exit: ExitCode.noInput,
     metadata: (e, md) => {
       num(md, ErrorMetadataKeys.offset, e.offset);
       num(md, ErrorMetadataKeys.lowestOffset, e.lowest);
@@ -116,35 +159,53 @@ export const errorTable: Readonly<Record<string, Mapping>> = {
   },
   'record-too-large': {
     status: Status.INVALID_ARGUMENT,
+    exit: ExitCode.dataErr,
     metadata: (e, md) => {
       num(md, ErrorMetadataKeys.size, e.size);
       num(md, ErrorMetadataKeys.limit, e.limit);
     },
   },
-  'invalid-argument': { status: Status.INVALID_ARGUMENT },
-  unauthenticated: { status: Status.UNAUTHENTICATED },
-  'permission-denied': { status: Status.PERMISSION_DENIED },
-  'shutting-down': { status: Status.UNAVAILABLE },
-  'log-closed': { status: Status.UNAVAILABLE },
-  'log-busy': { status: Status.UNAVAILABLE },
+  'invalid-argument': { status: Status.INVALID_ARGUMENT, exit: ExitCode.dataErr },
+  unauthenticated: { status: Status.UNAUTHENTICATED, exit: ExitCode.noPerm },
+  'permission-denied': { status: Status.PERMISSION_DENIED, exit: ExitCode.noPerm },
+  'shutting-down': { status: Status.UNAVAILABLE, exit: ExitCode.tempFail },
+  'log-closed': { status: Status.UNAVAILABLE, exit: ExitCode.tempFail },
+  'log-busy': { status: Status.UNAVAILABLE, exit: ExitCode.tempFail },
   'not-leader': {
     status: Status.UNAVAILABLE,
+    exit: ExitCode.tempFail,
     metadata: (e, md) => {
       if (typeof e.leaderId === 'string') md.set(ErrorMetadataKeys.leaderId, e.leaderId);
       if (typeof e.leaderAddr === 'string') md.set(ErrorMetadataKeys.leaderAddr, e.leaderAddr);
     },
   },
-  'no-leader': { status: Status.UNAVAILABLE },
+  'no-leader': { status: Status.UNAVAILABLE, exit: ExitCode.tempFail },
   // Raft's outcomes (node/src/raft/shell/errors.ts), all retryable, with the reason in
   // ErrorInfo and the leader where known. UNAVAILABLE: nothing was written, retry (at the
   // leader). ABORTED: the write may or may not have been appended — not safe to retry
   // blindly. RESOURCE_EXHAUSTED: refused before appending, retry after a backoff.
-  RAFT_NOT_LEADER: { status: Status.UNAVAILABLE, metadata: leader, reason: () => 'NOT_LEADER' },
-  RAFT_TIMEOUT: { status: Status.UNAVAILABLE, metadata: leader },
-  RAFT_STOPPED: { status: Status.UNAVAILABLE },
-  RAFT_PROPOSAL_LOST: { status: Status.UNAVAILABLE, metadata: leader, reason: () => 'PROPOSAL_LOST' },
-  RAFT_PROPOSAL_INDETERMINATE: { status: Status.ABORTED, metadata: leader, reason: () => 'PROPOSAL_INDETERMINATE' },
+  RAFT_NOT_LEADER: {
+    status: Status.UNAVAILABLE,
+    exit: ExitCode.tempFail,
+    metadata: leader,
+    reason: () => 'NOT_LEADER',
+  },
+  RAFT_TIMEOUT: { status: Status.UNAVAILABLE, exit: ExitCode.tempFail, metadata: leader },
+  RAFT_STOPPED: { status: Status.UNAVAILABLE, exit: ExitCode.tempFail },
+  RAFT_PROPOSAL_LOST: {
+    status: Status.UNAVAILABLE,
+    exit: ExitCode.tempFail,
+    metadata: leader,
+    reason: () => 'PROPOSAL_LOST',
+  },
+  RAFT_PROPOSAL_INDETERMINATE: {
+    status: Status.ABORTED,
+    exit: ExitCode.unknownOutcome,
+    metadata: leader,
+    reason: () => 'PROPOSAL_INDETERMINATE',
+  },
   RAFT_PROPOSAL_REJECTED: {
+    exit: (status) => (status === Status.RESOURCE_EXHAUSTED ? ExitCode.tempFail : ExitCode.dataErr),
     status: (e) =>
       e.reason === 'overloaded'
         ? Status.RESOURCE_EXHAUSTED
@@ -156,11 +217,11 @@ export const errorTable: Readonly<Record<string, Mapping>> = {
   },
   // An idempotent producer's sequence older than its remembered window: it may have been
   // appended long ago, so it is refused, never appended again. Not retryable.
-  RAFT_OUT_OF_SEQUENCE: { status: Status.FAILED_PRECONDITION, reason: () => 'OUT_OF_SEQUENCE' },
-  unimplemented: { status: Status.UNIMPLEMENTED },
-  'failed-precondition': { status: Status.FAILED_PRECONDITION },
-  'corrupt-segment': { status: Status.DATA_LOSS },
-};
+  RAFT_OUT_OF_SEQUENCE: { status: Status.FAILED_PRECONDITION, exit: ExitCode.dataErr, reason: () => 'OUT_OF_SEQUENCE' },
+  unimplemented: { status: Status.UNIMPLEMENTED, exit: ExitCode.software },
+  'failed-precondition': { status: Status.FAILED_PRECONDITION, exit: ExitCode.dataErr },
+  'corrupt-segment': { status: Status.DATA_LOSS, exit: ExitCode.ioErr },
+} as const satisfies Record<ErrorCode, Mapping>;
 
 /** Trailer of the encoded google.rpc.Status (gRPC's richer error model). */
 export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
@@ -208,7 +269,8 @@ export type StatusError = Partial<StatusObject> & { code: Status; details: strin
 export function toStatus(err: unknown): StatusError {
   const md = new Metadata();
   const code = typeof err === 'object' && err !== null && 'code' in err ? (err as { code: unknown }).code : undefined;
-  const mapping = typeof code === 'string' ? errorTable[code] : undefined;
+  const mapping: Mapping | undefined =
+    typeof code === 'string' && Object.hasOwn(errorTable, code) ? errorTable[code as ErrorCode] : undefined;
   if (mapping && typeof code === 'string') {
     md.set(ErrorMetadataKeys.code, code);
     mapping.metadata?.(err as Ctx, md);
@@ -218,6 +280,34 @@ export function toStatus(err: unknown): StatusError {
     return { code: status, details, metadata: md };
   }
   return { code: Status.INTERNAL, details: 'internal error', metadata: md };
+}
+
+/**
+ * The CLI's exit code for a failed call: the row of the server's error code when the
+ * trailers carry one (every status the server makes), else by gRPC code for what the
+ * channel itself reports (no connection: unavailable; a deadline: temporary), else 1.
+ */
+export function exitCodeOf(err: unknown): ExitCode {
+  const e = err as { code?: unknown; metadata?: Metadata } | null;
+  const code = e?.metadata?.get(ErrorMetadataKeys.code)[0];
+  if (typeof code === 'string' && Object.hasOwn(errorTable, code)) {
+    const row: Mapping = errorTable[code as ErrorCode];
+    return typeof row.exit === 'function' ? row.exit(e?.code as Status) : row.exit;
+  }
+  switch (e?.code) {
+    case Status.UNAVAILABLE:
+      return ExitCode.unavailable;
+    case Status.DEADLINE_EXCEEDED:
+    case Status.RESOURCE_EXHAUSTED:
+      return ExitCode.tempFail;
+    case Status.ABORTED:
+      return ExitCode.unknownOutcome;
+    case Status.UNAUTHENTICATED:
+    case Status.PERMISSION_DENIED:
+      return ExitCode.noPerm;
+    default:
+      return ExitCode.failure;
+  }
 }
 
 /** True when `toStatus(err)` would be INTERNAL (an unexpected failure worth logging). */

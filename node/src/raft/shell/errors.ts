@@ -5,6 +5,22 @@
  */
 import type { NodeId } from '../core/types.js';
 
+/**
+ * The codes of Raft's outcomes that reach clients; the server's error table
+ * (node/src/server/errors.ts) maps each, and the compiler checks that it does.
+ */
+export const RaftOutcomeCode = {
+  notLeader: 'RAFT_NOT_LEADER',
+  timeout: 'RAFT_TIMEOUT',
+  stopped: 'RAFT_STOPPED',
+  proposalLost: 'RAFT_PROPOSAL_LOST',
+  proposalIndeterminate: 'RAFT_PROPOSAL_INDETERMINATE',
+  proposalRejected: 'RAFT_PROPOSAL_REJECTED',
+  outOfSequence: 'RAFT_OUT_OF_SEQUENCE',
+} as const;
+/** One of {@link RaftOutcomeCode}. */
+export type RaftOutcomeCode = (typeof RaftOutcomeCode)[keyof typeof RaftOutcomeCode];
+
 /** Base class of every shell failure. */
 export class RaftShellError extends Error {
   /** Stable machine-readable code; never match on `message`. */
@@ -17,11 +33,11 @@ export class RaftShellError extends Error {
 }
 
 /** This node is not the leader; retry at `leaderHint` (null when no leader is known). */
-export class NotLeaderError extends RaftShellError {
+export class RaftNotLeaderError extends RaftShellError {
   readonly leaderHint: NodeId | null;
   constructor(leaderHint: NodeId | null, why = 'not-leader') {
-    super('RAFT_NOT_LEADER', `raft: not the leader (${why}); leader hint: ${leaderHint ?? 'none'}`);
-    this.name = 'NotLeaderError';
+    super(RaftOutcomeCode.notLeader, `raft: not the leader (${why}); leader hint: ${leaderHint ?? 'none'}`);
+    this.name = 'RaftNotLeaderError';
     this.leaderHint = leaderHint;
   }
 }
@@ -36,7 +52,10 @@ export class ProposalDroppedError extends RaftShellError {
   readonly lost: boolean;
   readonly index: number;
   constructor(index: number, lost: boolean, why: string) {
-    super(lost ? 'RAFT_PROPOSAL_LOST' : 'RAFT_PROPOSAL_INDETERMINATE', `raft: proposal at index ${index} ${why}`);
+    super(
+      lost ? RaftOutcomeCode.proposalLost : RaftOutcomeCode.proposalIndeterminate,
+      `raft: proposal at index ${index} ${why}`,
+    );
     this.name = 'ProposalDroppedError';
     this.lost = lost;
     this.index = index;
@@ -48,7 +67,7 @@ export class ProposalRejectedError extends RaftShellError {
   readonly reason: string;
   readonly detail: string;
   constructor(reason: string, detail: string) {
-    super('RAFT_PROPOSAL_REJECTED', `raft: proposal rejected (${reason}): ${detail}`);
+    super(RaftOutcomeCode.proposalRejected, `raft: proposal rejected (${reason}): ${detail}`);
     this.name = 'ProposalRejectedError';
     this.reason = reason;
     this.detail = detail;
@@ -67,7 +86,7 @@ export class ProducerSequenceError extends RaftShellError {
   readonly lastSeq: number;
   constructor(producer: string, seq: number, lowestSeq: number, lastSeq: number) {
     super(
-      'RAFT_OUT_OF_SEQUENCE',
+      RaftOutcomeCode.outOfSequence,
       `raft: producer ${producer} sequence ${seq} is older than the remembered window [${lowestSeq}, ${lastSeq}]`,
     );
     this.name = 'ProducerSequenceError';
@@ -83,7 +102,7 @@ export class RaftTimeoutError extends RaftShellError {
   readonly operation: string;
   readonly ms: number;
   constructor(operation: string, ms: number) {
-    super('RAFT_TIMEOUT', `raft: ${operation} did not complete within ${ms} ms`);
+    super(RaftOutcomeCode.timeout, `raft: ${operation} did not complete within ${ms} ms`);
     this.name = 'RaftTimeoutError';
     this.operation = operation;
     this.ms = ms;
@@ -93,7 +112,7 @@ export class RaftTimeoutError extends RaftShellError {
 /** The node is stopped (or stopping); nothing more is accepted. */
 export class NodeStoppedError extends RaftShellError {
   constructor() {
-    super('RAFT_STOPPED', 'raft: node is stopped');
+    super(RaftOutcomeCode.stopped, 'raft: node is stopped');
     this.name = 'NodeStoppedError';
   }
 }

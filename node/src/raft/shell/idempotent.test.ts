@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { NodeId } from '../core/types.js';
-import { NotLeaderError, ProducerSequenceError, ProposalDroppedError } from './errors.js';
+import { RaftNotLeaderError, ProducerSequenceError, ProposalDroppedError } from './errors.js';
 import type { ProducerSeq } from './pdata.js';
 import type { ProposeOutcome } from './proposal-tracker.js';
 import type { RaftNode } from './raft-node.js';
@@ -34,7 +34,8 @@ async function produceAt(c: MemoryCluster, value: Uint8Array, producer: Producer
     try {
       return await l.propose(value, producer);
     } catch (err) {
-      if (!(err instanceof NotLeaderError || err instanceof ProposalDroppedError) || Date.now() > deadline) throw err;
+      if (!(err instanceof RaftNotLeaderError || err instanceof ProposalDroppedError) || Date.now() > deadline)
+        throw err;
     }
   }
 }

@@ -12,7 +12,7 @@ import type { RawNode } from '../core/raw-node.js';
 import type { Entry, LogIndex, ProposeRefusal, Term, UserEntry } from '../core/types.js';
 import {
   NodeStoppedError,
-  NotLeaderError,
+  RaftNotLeaderError,
   ProducerSequenceError,
   ProposalDroppedError,
   ProposalRejectedError,
@@ -61,7 +61,7 @@ export function refusalError(r: ProposeRefusal): Error {
   switch (r.reason) {
     case 'not-leader':
     case 'transferring':
-      return new NotLeaderError(r.leaderHint, r.reason);
+      return new RaftNotLeaderError(r.leaderHint, r.reason);
     case 'conf-change-pending':
       return new ProposalRejectedError(r.reason, `a configuration change is pending at index ${r.pendingIndex}`);
     case 'too-large':

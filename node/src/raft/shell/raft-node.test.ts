@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type NodeId, logIndex, nodeId, term } from '../core/types.js';
-import { NotLeaderError, ProposalDroppedError, ProposalRejectedError } from './errors.js';
+import { RaftNotLeaderError, ProposalDroppedError, ProposalRejectedError } from './errors.js';
 import type { RaftNode } from './raft-node.js';
 import { MemoryCluster } from './testing/memory-cluster.js';
 
@@ -52,7 +52,7 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     assert.ok(st.fsync.rounds < 300, `group commit: ${st.fsync.rounds} fsync rounds for 300 proposals`);
   });
 
-  it('refuses proposals on a follower with NotLeaderError carrying the leader hint', async () => {
+  it('refuses proposals on a follower with RaftNotLeaderError carrying the leader hint', async () => {
     c = await MemoryCluster.create();
     const leader = await c.leader();
     await assert.rejects(
@@ -71,7 +71,7 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
         () => new Error('a follower accepted a proposal'),
         (e: unknown) => e,
       );
-      assert.ok(err instanceof NotLeaderError, `a follower refuses with NotLeaderError, got ${String(err)}`);
+      assert.ok(err instanceof RaftNotLeaderError, `a follower refuses with RaftNotLeaderError, got ${String(err)}`);
       if (err.leaderHint === current.id) break;
       assert.ok(
         Date.now() < deadline,

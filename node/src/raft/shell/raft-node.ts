@@ -19,7 +19,7 @@ import { type RaftLogger, seededRng } from '../core/env.js';
 import { RawNode } from '../core/raw-node.js';
 import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, Role, Term, UserEntry } from '../core/types.js';
 import { type ShellConfig, shellConfig } from './config.js';
-import { NodeStoppedError, NotLeaderError, ProposalRejectedError, RaftTimeoutError } from './errors.js';
+import { NodeStoppedError, RaftNotLeaderError, ProposalRejectedError, RaftTimeoutError } from './errors.js';
 import { LogStorage, type LogStorageOptions } from './log-storage.js';
 import { encodePdata, type ProducerSeq } from './pdata.js';
 import { persistReady, StableFlusher } from './persist-ready.js';
@@ -169,7 +169,7 @@ export class RaftNode {
    * `producer` (an idempotent producer's id and sequence) the record is deduplicated by the
    * replicated state machine (producer-state.ts): a retry of a record already in the log
    * resolves with the original's offset (`duplicate: true`) and appends nothing visible.
-   * @throws NotLeaderError (with leaderHint) when this node is not the leader.
+   * @throws RaftNotLeaderError (with leaderHint) when this node is not the leader.
    * @throws ProposalDroppedError when leadership changed and another entry took its index.
    * @throws ProducerSequenceError when `producer.seq` is older than the producer's window.
    */
@@ -190,7 +190,7 @@ export class RaftNode {
     return new Promise((resolve, reject) => {
       const err = this.refuseInput();
       if (err !== null) return reject(err);
-      if (this.role !== 'leader') return reject(new NotLeaderError(this.leader));
+      if (this.role !== 'leader') return reject(new RaftNotLeaderError(this.leader));
       if (this.proposals.queuedCount >= this.cfg.maxQueuedProposals)
         return reject(new ProposalRejectedError('overloaded', `${this.proposals.queuedCount} proposals queued`));
       // The log's record limit, checked here: a record the log refuses inside the loop would be fatal.
@@ -218,7 +218,7 @@ export class RaftNode {
           const r = this.raw.readIndex(ctx);
           if (!r.ok) {
             this.reads.delete(ctx);
-            reject(new NotLeaderError(this.leader, r.reason));
+            reject(new RaftNotLeaderError(this.leader, r.reason));
           }
         });
       },
@@ -258,7 +258,7 @@ export class RaftNode {
           const r = this.raw.transferLeadership(to);
           if (!r.ok) {
             if (r.reason === 'already-leader') resolve();
-            else if (r.reason === 'not-leader') reject(new NotLeaderError(r.leaderHint));
+            else if (r.reason === 'not-leader') reject(new RaftNotLeaderError(r.leaderHint));
             else reject(new ProposalRejectedError(r.reason, `cannot transfer to ${to}`));
           }
         });
@@ -492,7 +492,7 @@ export class RaftNode {
     if (changedLeader) this.stats.leaderChanges++;
     if (wasLeader && role !== 'leader') {
       // Queued proposals never reached the core: refuse them now, the client retries at the new leader.
-      this.proposals.rejectQueued(new NotLeaderError(leader));
+      this.proposals.rejectQueued(new RaftNotLeaderError(leader));
     }
     const t = this.raw.status().term;
     this.log.info({ id: this.id, leader, role, term: t }, 'raft: leader or role changed');
