@@ -4,18 +4,21 @@
  * (a Ready's writes become durable 0–2 units later, 3% of the time 20–50), with crashes
  * that lose what was not yet durable (often mid-persist, between the log write and the
  * stable-state write), restarts, membership changes,
- * leadership transfers, snapshots and client traffic, checking the invariants after
+ * leadership transfers, snapshots, a deposed leader's held-back appends replayed just after a
+ * follower acknowledged the new leader (stale-replay.ts) and client traffic, checking the invariants after
  * every time step, then healing everything and checking that no acknowledged record was
  * lost and that the client history is linearizable.
  */
 import { nodeId, type NodeId } from '../core/types.js';
 import { checkLinearizable } from '../lincheck/check.js';
 import type { Operation } from '../lincheck/history.js';
+import { seededRng } from '../core/env.js';
 import { SimClients } from './clients.js';
 import { NOT_LINEARIZABLE } from './invariant-violation.js';
 import { SimCluster } from './cluster.js';
 import { SimDiskNode } from './sim-disk-node.js';
 import { SimNode } from './sim-node.js';
+import { StaleAppendReplay } from './stale-replay.js';
 
 /** Knobs of one run. */
 export interface SimOptions {
@@ -137,13 +140,25 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
    * it is how the simulator catches a node that answers before its fsync.
    */
   const cutSoon = new Set<NodeId>();
-  if (disk) {
-    c.sendTap = (m) => {
-      if (opts.crashes === false) return;
-      const p = m.type === 'voteResp' && m.granted ? 0.2 * k : m.type === 'appendResp' && m.success ? 0.004 * k : 0;
-      if (p > 0 && rand() < p) cutSoon.add(m.from);
-    };
-  }
+  const replay = new StaleAppendReplay(seededRng(opts.seed ^ 0x57a1e).nextFloat);
+  let replaying = true;
+  c.sendTap = (m) => {
+    if (replaying && opts.partitions !== false) {
+      // A deposed leader's append, held back by the network, lands right after the follower
+      // acknowledged the new leader's entries at the same indexes (stale-replay.ts).
+      const commit = m.type === 'appendResp' && m.success ? (c.nodes.get(m.from)?.raw?.status().commit ?? 0) : 0;
+      const stale = replay.sent(m, commit);
+      if (stale !== undefined && rand() < 0.3 * k) {
+        keep(
+          `${c.now} replay ${stale.from}'s term ${stale.term} append (${stale.prevIndex}/${stale.prevTerm} +${stale.entries.length}) to ${stale.to}`,
+        );
+        c.net.inject(c.now, stale, 1);
+      }
+    }
+    if (!disk || opts.crashes === false) return;
+    const p = m.type === 'voteResp' && m.granted ? 0.2 * k : m.type === 'appendResp' && m.success ? 0.004 * k : 0;
+    if (p > 0 && rand() < p) cutSoon.add(m.from);
+  };
   let healAt = -1;
   let clientsOn = true;
   let nextId = voters + 1;
@@ -315,6 +330,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     c.net.heal();
     c.net.faults = { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 3 };
     for (const n of c.nodes.values()) if (n instanceof SimDiskNode) n.aimedCutRate = 0;
+    replaying = false;
     for (const id of downUntil.keys()) await c.node(id).start();
     downUntil.clear();
     const settleUntil = c.now + 150 * TICK;
