@@ -17,6 +17,7 @@ import { SimClients } from './clients.js';
 import { NOT_LINEARIZABLE } from './invariant-violation.js';
 import { SimCluster } from './cluster.js';
 import { SimDiskNode } from './sim-disk-node.js';
+import type { SimMember } from './sim-member.js';
 import { SimNode } from './sim-node.js';
 import { StaleAppendReplay } from './stale-replay.js';
 
@@ -116,12 +117,18 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const rand = c.rand;
   const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(rand() * xs.length)];
   const voters = opts.voters ?? 3;
+  /** Disk backend: cuts aimed after structural file operations, now and then after a stable-state replace. */
+  const arm = (n: SimMember): void => {
+    if (!(n instanceof SimDiskNode) || opts.crashes === false) return;
+    n.aimedCutRate = 0.5 * k;
+    n.renameCutRate = 0.1;
+  };
   const ids: NodeId[] = [];
   for (let i = 1; i <= voters; i++) ids.push(nodeId(`n${i}`));
   const started = (async () => {
     for (const id of ids) {
       const n = c.addNode(id, { voters: ids, learners: [] });
-      if (n instanceof SimDiskNode && opts.crashes !== false) n.aimedCutRate = 0.5 * k;
+      arm(n);
       if (disk) await n.start(); // a MemoryStorage node starts in its constructor
     }
   })();
@@ -162,6 +169,13 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     const p = m.type === 'voteResp' && m.granted ? 0.2 * k : m.type === 'appendResp' && m.success ? 0.004 * k : 0;
     if (p > 0 && rand() < p) cutSoon.add(m.from);
   };
+  /**
+   * Disk backend: nodes whose next persist loses power at a random file operation (or right
+   * after it, before it sends anything): a node that just cut its log (the disk a truncation
+   * left behind meets the next writes), and now and then a node that just came back from a
+   * power cut (a second cut on a freshly recovered disk: what recovery repaired must be durable).
+   */
+  const cutNext = new Map<NodeId, string>();
   let healAt = -1;
   let clientsOn = true;
   let nextId = voters + 1;
@@ -182,16 +196,27 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     }
     for (const m of c.net.due(c.now)) c.deliver(m);
     for (const n of c.running()) {
-      for (let k = 0; k < 4; k++) {
+      for (let round = 0; round < 4; round++) {
         if (n.pending !== null && (persistAt.get(n.id) ?? 0) <= c.now) {
-          await n.persist();
+          const why = faulty && n instanceof SimDiskNode ? cutNext.get(n.id) : undefined;
+          if (why !== undefined && n instanceof SimDiskNode) {
+            cutNext.delete(n.id);
+            const op = 1 + Math.floor(rand() * 12);
+            keep(`${c.now} power cut ${n.id} at file operation ${op} of its persist ${why}`);
+            await n.persist(op);
+          } else await n.persist();
           if (!n.up) {
-            // An aimed power cut (sim-disk-node.ts) struck inside this persist.
-            keep(`${c.now} power cut ${n.id} just after a structural file operation of a persist`);
+            // A power cut struck inside this persist (aimed by sim-disk-node.ts, or just above).
+            if (why === undefined)
+              keep(`${c.now} power cut ${n.id} just after a structural file operation of a persist`);
             stats.crashes++;
             stats.powerCuts++;
             downUntil.set(n.id, c.now + 50 + Math.floor(rand() * 300));
             break;
+          }
+          if (faulty && n instanceof SimDiskNode && n.truncatedInLastPersist && rand() < 0.5 * k) {
+            if (rand() < 0.5) cutSoon.add(n.id);
+            else cutNext.set(n.id, 'after a log truncation');
           }
         }
         if (n.pending === null && n.takeReady())
@@ -204,7 +229,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       for (const id of cutSoon) {
         const n = c.node(id);
         if (!n.up) continue;
-        keep(`${c.now} power cut ${id} right after it answered`);
+        keep(`${c.now} power cut ${id} right after it answered or cut its log`);
         n.crash('power');
         stats.crashes++;
         stats.powerCuts++;
@@ -217,7 +242,10 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       if (t <= c.now) {
         downUntil.delete(id);
         keep(`${c.now} restart ${id}`);
-        await c.node(id).start();
+        const n = c.node(id);
+        const afterCut = n instanceof SimDiskNode && n.fs.powerIsOff;
+        await n.start();
+        if (faulty && afterCut && rand() < 0.3 * k) cutNext.set(id, 'right after recovering from a power cut');
       }
     }
     c.inv.step(c.nodes.values());
@@ -281,7 +309,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       else if (learner === undefined && st.confState.voters.length < 5 && rand() < 0.6) {
         const id = nodeId(`n${nextId++}`);
         const joiner = c.addNode(id, null);
-        if (joiner instanceof SimDiskNode && opts.crashes !== false) joiner.aimedCutRate = 0.5 * k;
+        arm(joiner);
         if (disk) await joiner.start();
         res = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
       } else if (st.confState.voters.length > 3) {
@@ -302,7 +330,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
           else {
             const id = nodeId(`n${nextId++}`);
             const joiner = c.addNode(id, null);
-            if (joiner instanceof SimDiskNode && opts.crashes !== false) joiner.aimedCutRate = 0.5 * k;
+            arm(joiner);
             if (disk) await joiner.start();
             again = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
           }
@@ -347,6 +375,13 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     const members = new Set(leader?.raw?.status().confState.voters ?? []);
     c.inv.final([...c.nodes.values()].filter((n) => members.has(n.id)));
     if (leader === undefined) throw new Error('no leader after healing the cluster');
+    // Last power cut: every disk node must reopen with all it made durable (a torn tail or a
+    // resurrected segment that recovery left behind shows here even if no later crash hit it).
+    for (const n of c.running()) {
+      if (!(n instanceof SimDiskNode)) continue;
+      n.crash('power');
+      await n.start();
+    }
     let linearizable: SimStats['linearizable'] = 'not-checked';
     if (opts.lincheck !== false) {
       const inLog = new Set(leader.sm.records.map((r) => r.value));
