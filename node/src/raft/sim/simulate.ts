@@ -158,7 +158,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       // acknowledged the new leader's entries at the same indexes (stale-replay.ts).
       const commit = m.type === 'appendResp' && m.success ? (c.nodes.get(m.from)?.raw?.status().commit ?? 0) : 0;
       const stale = replay.sent(m, commit);
-      if (stale !== undefined && rand() < 0.3 * k) {
+      if (stale !== undefined && rand() < Math.min(1, 0.8 * k)) {
         keep(
           `${c.now} replay ${stale.from}'s term ${stale.term} append (${stale.prevIndex}/${stale.prevTerm} +${stale.entries.length}) to ${stale.to}`,
         );
@@ -299,7 +299,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       healAt = -1;
     }
     const leader = c.leader();
-    if (leader?.raw != null && opts.membership !== false && rand() < 0.002 * k) {
+    if (leader?.raw != null && opts.membership !== false && rand() < 0.004 * k) {
       const st = leader.raw.status();
       const learner = st.confState.learners[0];
       const lp = st.progress?.find((p) => p.id === learner);
@@ -313,7 +313,9 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         if (disk) await joiner.start();
         res = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
       } else if (st.confState.voters.length > 3) {
-        const v = pick(st.confState.voters);
+        // A scale-down removes whichever member the operator picks, the leader included (it
+        // must hand over and stop leading once its removal commits): a third of the time it.
+        const v = rand() < 0.3 ? leader.id : pick(st.confState.voters);
         if (v !== undefined) res = leader.raw.proposeConfChange({ type: 'remove', node: v });
       }
       if (res !== undefined) {
