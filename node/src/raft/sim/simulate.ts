@@ -151,7 +151,10 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
    */
   const cutSoon = new Set<NodeId>();
   const replay = new StaleAppendReplay(seededRng(opts.seed ^ 0x57a1e).nextFloat);
-  let replaying = true;
+  // Not on the seeds without check-quorum: a replayed append makes its recipient answer the
+  // deposed leader with the new term, which would close the window in which a deposed leader
+  // still serves reads, the fault those seeds exist for.
+  let replaying = opts.seed % 4 !== 3;
   c.sendTap = (m) => {
     if (replaying && opts.partitions !== false) {
       // A deposed leader's append, held back by the network, lands right after the follower
