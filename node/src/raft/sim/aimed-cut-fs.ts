@@ -7,13 +7,19 @@
  *
  * {@link AimedCutFs.aim} arms it for one persist: after one of its structural operations
  * (each one in turn with probability 1/2) the power fails 1–`spread` mutating operations
- * later (the disk decides what survived).
+ * later (the disk decides what survived). Renames (every stable-state replace) count as
+ * structural only when armed with `renames`, so that window is aimed at now and then without
+ * cutting every stable write. {@link AimedCutFs.truncations} counts suffix cuts (unlinks and
+ * truncations), so the simulator can aim the next cut at the disk a truncation left behind.
  */
 import type { FileSystem, MemoryFileSystem, OpenFlags } from '../../log/index.js';
 
 /** The simulated disk with cuts aimed just after structural operations. */
 export class AimedCutFs implements FileSystem {
   private armed: number | null = null;
+  private renames = false;
+  /** Unlinks and truncations so far (a conflict truncation does one or more). */
+  truncations = 0;
 
   constructor(
     private readonly inner: MemoryFileSystem,
@@ -21,8 +27,9 @@ export class AimedCutFs implements FileSystem {
   ) {}
 
   /** Cuts the power 1–`spread` mutating operations after the next structural one (null disarms). */
-  aim(spread: number | null): void {
+  aim(spread: number | null, opts: { readonly renames?: boolean } = {}): void {
     this.armed = spread;
+    this.renames = spread !== null && opts.renames === true;
   }
 
   private structural(): void {
@@ -50,6 +57,7 @@ export class AimedCutFs implements FileSystem {
   }
   truncate(fd: number, length: number): void {
     this.inner.truncate(fd, length);
+    this.truncations++;
     this.structural();
   }
   stat(fd: number): { readonly size: number; readonly mtimeMs: number } {
@@ -57,10 +65,12 @@ export class AimedCutFs implements FileSystem {
   }
   unlink(path: string): void {
     this.inner.unlink(path);
+    this.truncations++;
     this.structural();
   }
   rename(from: string, to: string): void {
-    this.inner.rename(from, to); // every stable-state write renames: too frequent to aim at
+    this.inner.rename(from, to);
+    if (this.renames) this.structural(); // every stable-state write renames: aimed at only when asked
   }
   mkdirp(path: string): void {
     this.inner.mkdirp(path);

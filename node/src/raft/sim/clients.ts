@@ -4,6 +4,13 @@
  * for the linearizability checker. Produces acknowledged to a client are handed to the
  * invariant checker ("an acknowledged record is never lost").
  *
+ * Each client keeps its own view of the leader and re-resolves it as the real client
+ * library does (node/src/client/client.ts): it asks a random running node whom it follows
+ * (GetServers) every `refresh` time units, after a produce ended without an answer, and
+ * takes the hint of a not-leader refusal. So while a deposed leader still believes it leads,
+ * clients move to the new leader and get writes acknowledged there, and reads that land on
+ * the deposed leader are checked against them.
+ *
  * With `retries` each client is a producer that retries an indeterminate produce (timed out,
  * its node down, or lost to a leader change) until it is acknowledged or the run ends, as
  * the client library does: `'idempotent'` sends `pdata` entries with the client's producer id
@@ -57,7 +64,9 @@ function producerId(client: number): Uint8Array {
 export class SimClients {
   readonly history: Operation[] = [];
   private readonly pending = new Map<number, Pending>();
-  private leaderHint: NodeId | null = null;
+  /** Each client's view of the leader, and when it last resolved it. */
+  private readonly leaderHint: (NodeId | null)[] = [];
+  private readonly resolvedAt: number[] = [];
   private seq = 0;
   private nextSeq = 0;
   private nextValue = 0;
@@ -74,6 +83,8 @@ export class SimClients {
       readonly earlyAcks: boolean;
       readonly opRate: number;
       readonly retries?: 'idempotent' | 'plain';
+      /** Time units between a client's leader re-resolutions. */
+      readonly refresh: number;
     },
   ) {
     c.observer = {
@@ -91,15 +102,47 @@ export class SimClients {
     }
   }
 
+  /**
+   * The history to check, without the indeterminate produces that certainly had no effect:
+   * `tookEffect(value)` is false for a record that is not in the healed cluster's log (whose
+   * leader has then committed everything it holds, and no other entry can ever commit).
+   * Such a produce may only be linearized as "did not happen" anyway; leaving it out spares
+   * the checker the choice (an open operation is concurrent with everything after its call),
+   * and a record that some node applied without it committing is then caught as a read of a
+   * value nobody produced.
+   */
+  checkedHistory(tookEffect: (value: string) => boolean): Operation[] {
+    return this.history.filter((op) => op.output !== null || op.input.kind !== 'produce' || tookEffect(op.input.value));
+  }
+
   /** Ends every outstanding operation as indeterminate (end of run). */
   finish(): void {
     for (const [client, p] of this.pending) this.end(client, p, null);
   }
 
+  /**
+   * A client's attempt deadline and refresh interval: odd-numbered clients run with a quarter
+   * of them (the real client's `writeAttemptMs` and `refreshMs` are options; a short one makes
+   * a caller give up on a deposed leader and find the new one while the old still serves).
+   */
+  private patience(client: number, units: number): number {
+    return client % 2 === 1 ? Math.ceil(units / 4) : units;
+  }
+
+  /** GetServers at a random running node: the leader as that node sees it. */
+  private resolve(client: number, up: readonly SimNode[]): void {
+    const asked = up[Math.floor(this.c.rand() * up.length)];
+    this.leaderHint[client] = asked?.raw?.status().lead ?? null;
+    this.resolvedAt[client] = this.c.now;
+  }
+
   /** Proposes a produce at the node believed to lead; the pending attempt, or undefined when refused. */
   private propose(value: string, client: number, seq: number | undefined): Pending | undefined {
     const up = this.c.running();
-    const hinted = this.leaderHint === null ? undefined : this.c.nodes.get(this.leaderHint);
+    if (this.c.now - (this.resolvedAt[client] ?? -Infinity) >= this.patience(client, this.opts.refresh))
+      this.resolve(client, up);
+    const hint = this.leaderHint[client] ?? null;
+    const hinted = hint === null ? undefined : this.c.nodes.get(hint);
     const node = hinted?.up === true && this.c.rand() < 0.9 ? hinted : up[Math.floor(this.c.rand() * up.length)];
     const data = enc.encode(value);
     const res =
@@ -108,10 +151,10 @@ export class SimClients {
         : node?.raw?.proposeEntries([{ type: 'pdata', data: encodePdata({ id: producerId(client), seq }, data) }]);
     if (node === undefined || res === undefined) return undefined;
     if (!res.ok) {
-      if (res.reason === 'not-leader' || res.reason === 'transferring') this.leaderHint = res.leaderHint;
+      if (res.reason === 'not-leader' || res.reason === 'transferring') this.leaderHint[client] = res.leaderHint;
       return undefined;
     }
-    this.leaderHint = node.id;
+    this.leaderHint[client] = node.id;
     return {
       kind: 'produce',
       node: node.id,
@@ -119,7 +162,7 @@ export class SimClients {
       term: res.term,
       value,
       call: -1,
-      deadline: this.c.now + this.opts.timeout,
+      deadline: this.c.now + this.patience(client, this.opts.timeout),
       ...(seq !== undefined ? { seq } : {}),
     };
   }
@@ -230,6 +273,8 @@ export class SimClients {
 
   private end(client: number, p: Pending, output: OpOutput): void {
     this.pending.delete(client);
+    // No answer (timeout, node down): re-resolve the leader before the next produce.
+    if (output === null && p.kind === 'produce') this.resolvedAt[client] = -Infinity;
     // An unanswered read had no effect and is simply left out; an unanswered produce is indeterminate.
     if (output === null && p.kind === 'read') return;
     const input: OpInput =

@@ -23,6 +23,8 @@ interface InFlight {
   readonly at: number;
   readonly seq: number;
   readonly msg: Message;
+  /** Delivered even across a partition (a copy that was already past the cut). */
+  readonly held?: boolean;
 }
 
 /** Messages in flight between simulated nodes. */
@@ -76,6 +78,16 @@ export class SimNetwork {
     if (f.dupRate > 0 && this.rand() < f.dupRate) this.enqueue(now, msg);
   }
 
+  /**
+   * Delivers `msg` (again) `delay` units from now, past the drop and duplicate faults: a copy
+   * the network held back (stale-replay.ts). A partition does not block it: the asynchronous
+   * model Raft is safe in lets any message that was sent arrive at any later time, and the
+   * copies worth replaying are exactly those a partition kept from their recipient.
+   */
+  inject(now: number, msg: Message, delay: number): void {
+    this.queue.push({ at: now + delay, seq: this.seq++, msg, held: true });
+  }
+
   private enqueue(now: number, msg: Message): void {
     const f = this.faults;
     let delay =
@@ -84,14 +96,14 @@ export class SimNetwork {
     this.queue.push({ at: now + delay, seq: this.seq++, msg });
   }
 
-  /** Removes and returns the messages due at `now`, in delivery order, dropping those a partition now blocks. */
+  /** Removes and returns the messages due at `now`, in delivery order, dropping those a partition now blocks (except held copies). */
   due(now: number): Message[] {
     const ready: InFlight[] = [];
     const rest: InFlight[] = [];
     for (const x of this.queue) (x.at <= now ? ready : rest).push(x);
     this.queue = rest;
     ready.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    return ready.filter((x) => this.connected(x.msg.from, x.msg.to)).map((x) => x.msg);
+    return ready.filter((x) => x.held === true || this.connected(x.msg.from, x.msg.to)).map((x) => x.msg);
   }
 
   /** Drops every in-flight message matching `pred` (scenario tests). */

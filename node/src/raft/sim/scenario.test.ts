@@ -6,7 +6,8 @@ import { runScenario } from './scenario.js';
 // Interaction tests in the style of etcd-io/raft's testdata: each file is a script of
 // commands with the output they must produce. Regenerate after an intended change with
 //   UPDATE_GOLDEN=1 npx mocha node/src/raft/sim/scenario.test.ts
-// and review the diff: it is the behaviour change.
+// and review the diff: it is the behaviour change. `expect` lines state each script's point
+// and are checked on every run, so regenerating cannot accept a regression of that point.
 const dir = join(import.meta.dirname, 'testdata');
 
 describe('raft scenarios (golden interaction scripts)', () => {
@@ -21,4 +22,10 @@ describe('raft scenarios (golden interaction scripts)', () => {
       else assert.equal(actual, expected, `${file} differs from its golden output (UPDATE_GOLDEN=1 to accept)`);
     });
   }
+
+  it('an expect that does not hold fails the script, whatever the golden output (UPDATE_GOLDEN=1 cannot accept it)', () => {
+    const script =
+      'cluster n1 n2 n3\n\ncampaign n1\n\nstabilize\n\nexpect n1 role=leader term=1\n\nexpect n2 role=leader\n';
+    assert.throws(() => runScenario(script), /expect failed .*n2 role=follower, expected leader/);
+  });
 });

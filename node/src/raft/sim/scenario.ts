@@ -3,6 +3,11 @@
  * commands, each followed by `----` and the output it produced (messages delivered,
  * Readies, core log lines). `runScenario` executes a script and returns the file it
  * should be; the test compares, and UPDATE_GOLDEN=1 rewrites.
+ *
+ * `expect <id> key=value…` states the point of a script (role, term, lead, commit, applied,
+ * last of a node) and throws when it does not hold: it is checked on every run, including
+ * UPDATE_GOLDEN=1, so regenerating the golden output cannot silently accept a regression of
+ * what the script exists to show (the invariant checker also runs after every delivery).
  */
 import type { MemoryStorage } from '../core/memory-storage.js';
 import { logIndex, nodeId, term as toTerm, type ConfChange, type Entry, type NodeId } from '../core/types.js';
@@ -204,6 +209,27 @@ function exec(env: ScenarioEnv, command: string, out: string[]): void {
     case 'drop': {
       const [from, to] = (pos[0] ?? '').split('->');
       out.push(`dropped ${c.net.drop((m) => m.from === from && m.to === to)}`);
+      return;
+    }
+    case 'expect': {
+      // expect <id> role=leader term=4 commit=0 …: the script's point, never rewritten.
+      const id = pos[0] ?? '';
+      const st = raw(id).status();
+      const actual: Record<string, string> = {
+        role: st.role,
+        term: String(st.term),
+        lead: st.lead ?? '-',
+        commit: String(st.commit),
+        applied: String(st.applied),
+        last: String(st.lastIndex),
+      };
+      for (const [k, v] of kv) {
+        if (!(k in actual)) throw new Error(`expect: unknown key ${k}`);
+        if (actual[k] !== v)
+          throw new Error(
+            `expect failed (UPDATE_GOLDEN=1 does not rewrite it): ${id} ${k}=${actual[k]}, expected ${v}`,
+          );
+      }
       return;
     }
     case 'status':

@@ -42,6 +42,13 @@ export class SimDiskNode implements SimMember {
   private readonly aimed: AimedCutFs;
   /** Chance that a persist is armed to lose power just after its first structural file operation (a roll, a truncation, a replace). */
   aimedCutRate = 0;
+  /**
+   * Chance that a persist with entries also aims at the stable-state replace (its rename):
+   * a cut just after it finds a stable state that got ahead of the log.
+   */
+  renameCutRate = 0;
+  /** True when the last completed persist cut the log (a conflict truncation). */
+  truncatedInLastPersist = false;
   /** Power cuts this node suffered inside a persist. */
   cutsInPersist = 0;
   private current: LogStorage | null = null;
@@ -144,7 +151,9 @@ export class SimDiskNode implements SimMember {
     if (rd === null || raw === null || storage === null || flusher === null) return;
     this.pending = null;
     if (cutAtOp !== undefined) this.fs.armPowerCut(cutAtOp);
-    else if (this.aimedCutRate > 0 && this.rand() < this.aimedCutRate) this.aimed.aim(3);
+    else if (this.aimedCutRate > 0 && this.rand() < this.aimedCutRate)
+      this.aimed.aim(8, { renames: rd.entries.length > 0 && this.rand() < this.renameCutRate });
+    const truncations = this.aimed.truncations;
     if (rd.entries.length > 0) this.hooks.writing?.(this, rd.entries);
     this.promises.persisting(rd);
     try {
@@ -159,6 +168,7 @@ export class SimDiskNode implements SimMember {
       this.fs.armPowerCut(null);
       this.aimed.aim(null);
     }
+    this.truncatedInLastPersist = this.aimed.truncations > truncations;
     if (rd.snapshot !== undefined) throw new Error('snapshots are not simulated on the disk backend (no compaction)');
     if (rd.entries.length > 0) this.hooks.persisted(this, rd.entries);
     if (cutAtOp !== undefined) {

@@ -4,18 +4,22 @@
  * (a Ready's writes become durable 0–2 units later, 3% of the time 20–50), with crashes
  * that lose what was not yet durable (often mid-persist, between the log write and the
  * stable-state write), restarts, membership changes,
- * leadership transfers, snapshots and client traffic, checking the invariants after
+ * leadership transfers, snapshots, a deposed leader's held-back appends replayed just after a
+ * follower acknowledged the new leader (stale-replay.ts) and client traffic, checking the invariants after
  * every time step, then healing everything and checking that no acknowledged record was
  * lost and that the client history is linearizable.
  */
 import { nodeId, type NodeId } from '../core/types.js';
 import { checkLinearizable } from '../lincheck/check.js';
 import type { Operation } from '../lincheck/history.js';
+import { seededRng } from '../core/env.js';
 import { SimClients } from './clients.js';
 import { NOT_LINEARIZABLE } from './invariant-violation.js';
 import { SimCluster } from './cluster.js';
 import { SimDiskNode } from './sim-disk-node.js';
+import type { SimMember } from './sim-member.js';
 import { SimNode } from './sim-node.js';
+import { StaleAppendReplay } from './stale-replay.js';
 
 /** Knobs of one run. */
 export interface SimOptions {
@@ -23,6 +27,7 @@ export interface SimOptions {
   /** Time units of faulty operation (a node ticks every 10 units). */
   readonly duration?: number;
   readonly voters?: number;
+  /** Simulated clients (default 6; odd-numbered ones impatient, see clients.ts). */
   readonly clients?: number;
   readonly crashes?: boolean;
   readonly partitions?: boolean;
@@ -124,23 +129,31 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const rand = c.rand;
   const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(rand() * xs.length)];
   const voters = opts.voters ?? 3;
+  /** Disk backend: cuts aimed after structural file operations, now and then after a stable-state replace. */
+  const arm = (n: SimMember): void => {
+    if (!(n instanceof SimDiskNode) || opts.crashes === false) return;
+    n.aimedCutRate = 0.5 * k;
+    n.renameCutRate = 0.1;
+  };
   const ids: NodeId[] = [];
   for (let i = 1; i <= voters; i++) ids.push(nodeId(`n${i}`));
   const started = (async () => {
     for (const id of ids) {
       const n = c.addNode(id, { voters: ids, learners: [] });
-      if (n instanceof SimDiskNode && opts.crashes !== false) n.aimedCutRate = 0.5 * k;
+      arm(n);
       if (disk) await n.start(); // a MemoryStorage node starts in its constructor
     }
   })();
   const phase = new Map<NodeId, number>();
   const period = new Map<NodeId, number>();
-  const clients = new SimClients(c, opts.clients ?? 3, {
+  const clients = new SimClients(c, opts.clients ?? 6, {
     timeout: 40 * TICK,
     staleReads: opts.staleReads === true,
     earlyAcks: opts.earlyAcks === true,
     opRate: 0.05,
     ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
+    // The real client re-resolves every 5 s, 2.5–5 election timeouts of the default tick.
+    refresh: 40 * TICK,
   });
   const downUntil = new Map<NodeId, number>();
   const persistAt = new Map<NodeId, number>();
@@ -150,13 +163,35 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
    * it is how the simulator catches a node that answers before its fsync.
    */
   const cutSoon = new Set<NodeId>();
-  if (disk) {
-    c.sendTap = (m) => {
-      if (opts.crashes === false) return;
-      const p = m.type === 'voteResp' && m.granted ? 0.2 * k : m.type === 'appendResp' && m.success ? 0.004 * k : 0;
-      if (p > 0 && rand() < p) cutSoon.add(m.from);
-    };
-  }
+  const replay = new StaleAppendReplay(seededRng(opts.seed ^ 0x57a1e).nextFloat);
+  // Not on the seeds without check-quorum: a replayed append makes its recipient answer the
+  // deposed leader with the new term, which would close the window in which a deposed leader
+  // still serves reads, the fault those seeds exist for.
+  let replaying = opts.seed % 4 !== 3;
+  c.sendTap = (m) => {
+    if (replaying && opts.partitions !== false) {
+      // A deposed leader's append, held back by the network, lands right after the follower
+      // acknowledged the new leader's entries at the same indexes (stale-replay.ts).
+      const commit = m.type === 'appendResp' && m.success ? (c.nodes.get(m.from)?.raw?.status().commit ?? 0) : 0;
+      const stale = replay.sent(m, commit);
+      if (stale !== undefined && rand() < Math.min(1, 0.8 * k)) {
+        keep(
+          `${c.now} replay ${stale.from}'s term ${stale.term} append (${stale.prevIndex}/${stale.prevTerm} +${stale.entries.length}) to ${stale.to}`,
+        );
+        c.net.inject(c.now, stale, 1);
+      }
+    }
+    if (!disk || opts.crashes === false) return;
+    const p = m.type === 'voteResp' && m.granted ? 0.2 * k : m.type === 'appendResp' && m.success ? 0.004 * k : 0;
+    if (p > 0 && rand() < p) cutSoon.add(m.from);
+  };
+  /**
+   * Disk backend: nodes whose next persist loses power at a random file operation (or right
+   * after it, before it sends anything): a node that just cut its log (the disk a truncation
+   * left behind meets the next writes), and now and then a node that just came back from a
+   * power cut (a second cut on a freshly recovered disk: what recovery repaired must be durable).
+   */
+  const cutNext = new Map<NodeId, string>();
   let healAt = -1;
   let clientsOn = true;
   let nextId = voters + 1;
@@ -177,16 +212,27 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     }
     for (const m of c.net.due(c.now)) c.deliver(m);
     for (const n of c.running()) {
-      for (let k = 0; k < 4; k++) {
+      for (let round = 0; round < 4; round++) {
         if (n.pending !== null && (persistAt.get(n.id) ?? 0) <= c.now) {
-          await n.persist();
+          const why = faulty && n instanceof SimDiskNode ? cutNext.get(n.id) : undefined;
+          if (why !== undefined && n instanceof SimDiskNode) {
+            cutNext.delete(n.id);
+            const op = 1 + Math.floor(rand() * 12);
+            keep(`${c.now} power cut ${n.id} at file operation ${op} of its persist ${why}`);
+            await n.persist(op);
+          } else await n.persist();
           if (!n.up) {
-            // An aimed power cut (sim-disk-node.ts) struck inside this persist.
-            keep(`${c.now} power cut ${n.id} just after a structural file operation of a persist`);
+            // A power cut struck inside this persist (aimed by sim-disk-node.ts, or just above).
+            if (why === undefined)
+              keep(`${c.now} power cut ${n.id} just after a structural file operation of a persist`);
             stats.crashes++;
             stats.powerCuts++;
             downUntil.set(n.id, c.now + 50 + Math.floor(rand() * 300));
             break;
+          }
+          if (faulty && n instanceof SimDiskNode && n.truncatedInLastPersist && rand() < 0.5 * k) {
+            if (rand() < 0.5) cutSoon.add(n.id);
+            else cutNext.set(n.id, 'after a log truncation');
           }
         }
         if (n.pending === null && n.takeReady())
@@ -199,7 +245,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       for (const id of cutSoon) {
         const n = c.node(id);
         if (!n.up) continue;
-        keep(`${c.now} power cut ${id} right after it answered`);
+        keep(`${c.now} power cut ${id} right after it answered or cut its log`);
         n.crash('power');
         stats.crashes++;
         stats.powerCuts++;
@@ -212,7 +258,10 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       if (t <= c.now) {
         downUntil.delete(id);
         keep(`${c.now} restart ${id}`);
-        await c.node(id).start();
+        const n = c.node(id);
+        const afterCut = n instanceof SimDiskNode && n.fs.powerIsOff;
+        await n.start();
+        if (faulty && afterCut && rand() < 0.3 * k) cutNext.set(id, 'right after recovering from a power cut');
       }
     }
     c.inv.step(c.nodes.values());
@@ -266,7 +315,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       healAt = -1;
     }
     const leader = c.leader();
-    if (leader?.raw != null && opts.membership !== false && rand() < 0.002 * k) {
+    if (leader?.raw != null && opts.membership !== false && rand() < 0.004 * k) {
       const st = leader.raw.status();
       const learner = st.confState.learners[0];
       const lp = st.progress?.find((p) => p.id === learner);
@@ -276,11 +325,13 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       else if (learner === undefined && st.confState.voters.length < 5 && rand() < 0.6) {
         const id = nodeId(`n${nextId++}`);
         const joiner = c.addNode(id, null);
-        if (joiner instanceof SimDiskNode && opts.crashes !== false) joiner.aimedCutRate = 0.5 * k;
+        arm(joiner);
         if (disk) await joiner.start();
         res = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
       } else if (st.confState.voters.length > 3) {
-        const v = pick(st.confState.voters);
+        // A scale-down removes whichever member the operator picks, the leader included (it
+        // must hand over and stop leading once its removal commits): a third of the time it.
+        const v = rand() < 0.3 ? leader.id : pick(st.confState.voters);
         if (v !== undefined) res = leader.raw.proposeConfChange({ type: 'remove', node: v });
       }
       if (res !== undefined) {
@@ -297,7 +348,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
           else {
             const id = nodeId(`n${nextId++}`);
             const joiner = c.addNode(id, null);
-            if (joiner instanceof SimDiskNode && opts.crashes !== false) joiner.aimedCutRate = 0.5 * k;
+            arm(joiner);
             if (disk) await joiner.start();
             again = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
           }
@@ -328,6 +379,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     c.net.heal();
     c.net.faults = { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 3 };
     for (const n of c.nodes.values()) if (n instanceof SimDiskNode) n.aimedCutRate = 0;
+    replaying = false;
     for (const id of downUntil.keys()) await c.node(id).start();
     downUntil.clear();
     const settleUntil = c.now + 150 * TICK;
@@ -350,9 +402,17 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
           else seen.add(r.value);
       }
     }
+    // Last power cut: every disk node must reopen with all it made durable (a torn tail or a
+    // resurrected segment that recovery left behind shows here even if no later crash hit it).
+    for (const n of c.running()) {
+      if (!(n instanceof SimDiskNode)) continue;
+      n.crash('power');
+      await n.start();
+    }
     let linearizable: SimStats['linearizable'] = 'not-checked';
     if (opts.lincheck !== false) {
-      const verdict = checkLinearizable(clients.history);
+      const inLog = new Set(leader.sm.records.map((r) => r.value));
+      const verdict = checkLinearizable(clients.checkedHistory((v) => inLog.has(v)));
       if (verdict.outcome === 'illegal') throw new Error(`${NOT_LINEARIZABLE}: ${verdict.explanation}`);
       linearizable = verdict.outcome;
     }
