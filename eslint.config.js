@@ -52,6 +52,17 @@ export const layerZones = [
   { target: './node', from: './operator', message: 'node/ never imports operator/ (ARCHITECTURE.md).' },
 ];
 
+/**
+ * Test doubles and fixtures live in `testing/` folders (STYLE.md, the test-doubles
+ * convention), never beside production files, and production code imports neither them nor
+ * test files: one `no-restricted-imports` pattern, used by every block that sets the rule.
+ */
+export const testOnlyImports = {
+  regex: '(^|/)(testing/|[^/]+\\.test\\.js$)',
+  message:
+    'test doubles and fixtures (testing/ folders, *.test.ts) are for tests only: production code never imports them.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -99,6 +110,7 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*', 'fs', 'net', 'dgram', 'timers', 'crypto'], message: 'core/ is pure: no I/O imports.' },
+            testOnlyImports,
           ],
         },
       ],
@@ -109,5 +121,10 @@ export default tseslint.config(
       ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'process'],
     },
+  },
+  {
+    files: ['node/src/**/*.ts', 'operator/src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/testing/**', '**/core/**', 'node/src/raft/sim/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [testOnlyImports] }] },
   },
 );

@@ -28,7 +28,7 @@ import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Metadata } from '@grpc/grpc-js';
-import { isolatedClient } from '../node/src/server/testing.js';
+import { isolatedClient } from '../node/src/server/testing/fixtures.js';
 import type { LogClient } from '../node/src/gen/v1/log.js';
 import { binaryPath } from '../test/controlplane/binaries.js';
 import { testbinDir } from '../test/controlplane/config.js';

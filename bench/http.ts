@@ -25,7 +25,7 @@ import { HttpApiServer } from '../node/src/http/api-server.js';
 import { silentLogger } from '../node/src/observability/logger.js';
 import { LocalLogBackend } from '../node/src/server/local-backend.js';
 import { CommitLogServer } from '../node/src/server/server.js';
-import { createTestPki, credsFor, isolatedClient, type TestPki } from '../node/src/server/testing.js';
+import { createTestPki, credsFor, isolatedClient, type TestPki } from '../node/src/server/testing/fixtures.js';
 
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 3);
 const RECORD_BYTES = 256;

@@ -28,7 +28,7 @@ import {
 } from '../node/src/gen/v1/log.js';
 import { CommitLogServer } from '../node/src/server/server.js';
 import { LocalLogBackend } from '../node/src/server/local-backend.js';
-import { createTestPki, credsFor, isolatedClient, type TestPki } from '../node/src/server/testing.js';
+import { createTestPki, credsFor, isolatedClient, type TestPki } from '../node/src/server/testing/fixtures.js';
 import { serverTls } from '../node/src/tls/credentials.js';
 import { silentLogger } from '../node/src/observability/logger.js';
 import { NodeMetrics } from '../node/src/observability/metrics.js';

@@ -29,7 +29,7 @@ import {
   type LocalPki,
 } from '../../node/src/agent/local-pki.js';
 import { LogClient, type Server as ServerInfo } from '../../node/src/gen/v1/log.js';
-import { isolatedClient } from '../../node/src/server/testing.js';
+import { isolatedClient } from '../../node/src/server/testing/fixtures.js';
 import { clientCredentials } from '../../node/src/tls/index.js';
 
 /** Repository root of this checkout. */

@@ -10,7 +10,7 @@ import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
 import { createMetrics } from './kube/metrics.js';
 import { RESOURCES } from './kube/resources.js';
-import { until } from './kube/wait.js';
+import { until } from './kube/testing/wait.js';
 import { Operator } from './operator.js';
 
 describe('operator across an API server restart', function () {

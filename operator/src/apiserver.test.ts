@@ -23,7 +23,7 @@ import { createMetrics } from './kube/metrics.js';
 import { Operator } from './operator.js';
 import { CLUSTER_RULES, LEADER_ELECTION_RULES } from '../cdk8s/rbac.js';
 import { KubeEventRecorder } from './kube/events.js';
-import { until as poll } from './kube/wait.js';
+import { until as poll } from './kube/testing/wait.js';
 import type { AuditCheckpoint, AuditEvent } from '../../test/controlplane/audit.js';
 
 const until = (cond: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> => poll(cond, what, ms, 200);

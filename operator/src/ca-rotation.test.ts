@@ -19,7 +19,7 @@ import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
 import { createMetrics } from './kube/metrics.js';
 import { objectPath, RESOURCES } from './kube/resources.js';
-import { until } from './kube/wait.js';
+import { until } from './kube/testing/wait.js';
 import { CA_STORE_ANNOTATIONS } from './model/secrets.js';
 import { Operator } from './operator.js';
 import { Reconciler } from './reconcile/reconciler.js';

@@ -11,9 +11,9 @@ import { HttpKubeClient } from './kube/client.js';
 import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
 import { objectPath, RESOURCES } from './kube/resources.js';
-import { until } from './kube/wait.js';
+import { until } from './kube/testing/wait.js';
 import type { AdminMember } from './reconcile/admin.js';
-import { FakeNodeAdmin } from './reconcile/fake-admin.js';
+import { FakeNodeAdmin } from './reconcile/testing/fake-admin.js';
 import { Reconciler } from './reconcile/reconciler.js';
 
 const OPERATOR_USER = 'commitlog-operator-convergence';

@@ -12,7 +12,7 @@ import { KubeEventRecorder } from './kube/events.js';
 import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
 import { objectPath, RESOURCES } from './kube/resources.js';
-import { until } from './kube/wait.js';
+import { until } from './kube/testing/wait.js';
 import { Reconciler, StepError } from './reconcile/reconciler.js';
 
 interface EventObj {

@@ -10,7 +10,7 @@ import { HttpKubeClient } from './kube/client.js';
 import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
 import { RESOURCES } from './kube/resources.js';
-import { until } from './kube/wait.js';
+import { until } from './kube/testing/wait.js';
 import { Reconciler } from './reconcile/reconciler.js';
 
 /** Children of cluster `demo` that must exist after a reconcile and vanish after its deletion. */

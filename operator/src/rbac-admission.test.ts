@@ -16,7 +16,7 @@ import { HttpKubeClient } from './kube/client.js';
 import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
 import { RESOURCES, type Resource } from './kube/resources.js';
-import { until } from './kube/wait.js';
+import { until } from './kube/testing/wait.js';
 import { Reconciler } from './reconcile/reconciler.js';
 
 const rbacResource = (kind: string, plural: string, namespaced: boolean): Resource => ({

@@ -13,7 +13,7 @@ import { KubeEventRecorder } from './kube/events.js';
 import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
 import { objectPath, RESOURCES } from './kube/resources.js';
-import { until } from './kube/wait.js';
+import { until } from './kube/testing/wait.js';
 import { commonLabels } from './model/names.js';
 import { VOLUME_ANNOTATIONS } from './reconcile/identity.js';
 import { Reconciler } from './reconcile/reconciler.js';

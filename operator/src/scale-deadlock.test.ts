@@ -13,8 +13,8 @@ import { KubeEventRecorder } from './kube/events.js';
 import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
 import { objectPath, RESOURCES } from './kube/resources.js';
-import { until } from './kube/wait.js';
-import { FakeNodeAdmin } from './reconcile/fake-admin.js';
+import { until } from './kube/testing/wait.js';
+import { FakeNodeAdmin } from './reconcile/testing/fake-admin.js';
 import { Reconciler } from './reconcile/reconciler.js';
 
 interface EventObj {

@@ -14,7 +14,7 @@ import { HttpKubeClient } from './kube/client.js';
 import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
 import { objectPath, RESOURCES, type Resource } from './kube/resources.js';
-import { until } from './kube/wait.js';
+import { until } from './kube/testing/wait.js';
 import { selectorLabels } from './model/names.js';
 import { Reconciler, StepError } from './reconcile/reconciler.js';
 

@@ -15,6 +15,8 @@ const RULE = 'import-x/no-restricted-paths';
 
 /** One import placed in `file`; `allowed` is the verdict ARCHITECTURE.md asks for. */
 interface Case {
+  /** The rule that decides (default: the layering zones). */
+  readonly rule?: string;
   readonly name: string;
   readonly file: string;
   readonly specifier: string;
@@ -82,9 +84,20 @@ const cases: readonly Case[] = [
     specifier: '../../node/src/gen/v1/admin.js',
     allowed: true,
   },
+  // The test-doubles convention: fixtures and doubles in testing/ folders, for tests only.
+  ...(
+    [
+      ['a production file imports a fixture', 'node/src/agent/agent.ts', '../server/testing/fixtures.js', false],
+      ['a production file imports a test double', 'operator/src/operator.ts', './kube/testing/fake-client.js', false],
+      ['a core file imports a test harness', 'node/src/gossip/core/probe.ts', './testing/scenario-harness.js', false],
+      ['a production file imports a test file', 'node/src/server/server.ts', './errors.test.js', false],
+      ['a test imports a fixture', 'node/src/server/server.test.ts', './testing/fixtures.js', true],
+      ['a fixture imports a fixture', 'node/src/agent/testing/cluster.ts', '../../server/testing/fixtures.js', true],
+    ] as const
+  ).map(([name, file, specifier, allowed]) => ({ rule: 'no-restricted-imports', name, file, specifier, allowed })),
 ];
 
-describe('lint: folder layering (eslint.config.js zones)', function () {
+describe('lint: folder layering (eslint.config.js zones) and the test-doubles convention', function () {
   // Type-aware linting starts a TypeScript project service: slow on a busy machine, not timing-dependent.
   this.timeout(300_000);
   let eslint: ESLint;
@@ -101,13 +114,14 @@ describe('lint: folder layering (eslint.config.js zones)', function () {
       assert.ok(result, 'ESLint returned no result');
       const fatal = result.messages.filter((m) => m.fatal);
       assert.deepEqual(fatal, [], 'the probe did not parse');
-      const layering = result.messages.filter((m) => m.ruleId === RULE);
+      const rule = c.rule ?? RULE;
+      const layering = result.messages.filter((m) => m.ruleId === rule);
       if (c.allowed) assert.deepEqual(layering, [], `${c.file} may import ${c.specifier}`);
       else
         assert.equal(
           layering.length,
           1,
-          `${RULE} must reject ${c.specifier} in ${c.file}; got ${JSON.stringify(result.messages)}`,
+          `${rule} must reject ${c.specifier} in ${c.file}; got ${JSON.stringify(result.messages)}`,
         );
     });
   }

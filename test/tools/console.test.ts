@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TestAgents, eventually } from '../../node/src/agent/testing/cluster.js';
-import { call } from '../../node/src/server/testing.js';
+import { call } from '../../node/src/server/testing/fixtures.js';
 import type { TransferLeadershipResponse } from '../../node/src/gen/v1/admin.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));

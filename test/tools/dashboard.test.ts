@@ -15,7 +15,7 @@ import { DASHBOARD_PANELS } from '../../operator/cdk8s/dashboard.js';
 import { ensureLocalPki, ensureNodeCert, localPkiFlags, type LocalPki } from '../../node/src/agent/local-pki.js';
 import { eventually } from '../../node/src/agent/testing/cluster.js';
 import { freePort } from '../../node/src/agent/testing/processes.js';
-import { startCliAgent, type CliAgent } from '../../node/src/cli/testing.js';
+import { startCliAgent, type CliAgent } from '../../node/src/cli/testing/fixtures.js';
 import { CommitLogClient } from '../../node/src/client/index.js';
 import { clientCredentials } from '../../node/src/tls/credentials.js';
 import { ensurePrometheus, type Tools } from './tools.js';

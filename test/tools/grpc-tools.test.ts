@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { ensureLocalPki, localPkiFlags, type LocalPki } from '../../node/src/agent/local-pki.js';
 import { eventually } from '../../node/src/agent/testing/cluster.js';
 import { freePort } from '../../node/src/agent/testing/processes.js';
-import { startCliAgent, type CliAgent } from '../../node/src/cli/testing.js';
+import { startCliAgent, type CliAgent } from '../../node/src/cli/testing/fixtures.js';
 import { MemoryBackend } from '../../node/src/server/memory-backend.js';
-import { createTestPki, startTestServer } from '../../node/src/server/testing.js';
+import { createTestPki, startTestServer } from '../../node/src/server/testing/fixtures.js';
 import { ensureTools, runTool, type Tools } from './tools.js';
 
 describe('grpcurl and grpc_health_probe against a real agent (no .proto files)', function () {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ensureLocalPki, ensureNodeCert, localPkiFlags, type LocalPki } from '../../node/src/agent/local-pki.js';
 import { eventually } from '../../node/src/agent/testing/cluster.js';
 import { freePort } from '../../node/src/agent/testing/processes.js';
-import { startCliAgent, type CliAgent } from '../../node/src/cli/testing.js';
+import { startCliAgent, type CliAgent } from '../../node/src/cli/testing/fixtures.js';
 import { ensureTools, runTool, type Tools } from './tools.js';
 
 const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8';

@@ -15,7 +15,7 @@ import {
   startTestServer,
   type CuttableProxy,
   type TestPki,
-} from '../server/testing.js';
+} from '../server/testing/fixtures.js';
 import { ForwardIndeterminateError, forwardOutcome, LeaderForwarder } from './forwarder.js';
 import { forwardError } from './raft-backend.js';
 

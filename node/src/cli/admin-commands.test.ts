@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { TestAgents, eventually } from '../agent/testing/cluster.js';
 import { leaderTransfer, membersList, membersRemove, status } from './admin-commands.js';
 import type { ClientFlags } from './client-options.js';
-import { cli, collect } from './testing.js';
+import { cli, collect } from './testing/fixtures.js';
 
 describe('commitlog status / members / leader on a 3-node cluster', function () {
   this.timeout(120_000);

@@ -13,7 +13,7 @@ import { ensureLocalPki, localPkiFlags, type LocalPki } from '../agent/local-pki
 import { eventually } from '../agent/testing/cluster.js';
 import { freePort } from '../agent/testing/processes.js';
 import { consume, produce, servers } from './client-commands.js';
-import { cli, collect, startCliAgent, type CliAgent } from './testing.js';
+import { cli, collect, startCliAgent, type CliAgent } from './testing/fixtures.js';
 
 describe('commitlog agent (cluster agent of one, real process) + client commands', function () {
   this.timeout(60_000);

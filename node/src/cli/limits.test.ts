@@ -13,7 +13,7 @@ import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { ensureLocalPki, localPkiFlags, type LocalPki } from '../agent/local-pki.js';
 import { eventually } from '../agent/testing/cluster.js';
 import { freePort } from '../agent/testing/processes.js';
-import { startCliAgent, type CliAgent } from './testing.js';
+import { startCliAgent, type CliAgent } from './testing/fixtures.js';
 import {
   ConsumeResponse as ConsumeResponseCodec,
   LogClient,
@@ -30,7 +30,7 @@ import {
   readableByDefaultClients,
   serverMessageLimits,
 } from '../server/limits.js';
-import { call } from '../server/testing.js';
+import { call } from '../server/testing/fixtures.js';
 
 describe('message sizes: every record the server accepts fits a default client', function () {
   this.timeout(120_000);

@@ -15,7 +15,7 @@ import {
   startTestServer,
   type TestPki,
   type TestServer,
-} from '../server/testing.js';
+} from '../server/testing/fixtures.js';
 import { CommitLogClient } from './client.js';
 
 /** A server of a scripted three-server view; a paused one never answers a read. */

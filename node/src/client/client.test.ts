@@ -12,7 +12,7 @@ import {
   type CuttableProxy,
   type TestPki,
   type TestServer,
-} from '../server/testing.js';
+} from '../server/testing/fixtures.js';
 import { CommitLogClient, isRetryable } from './client.js';
 import { CallKind } from './picker.js';
 

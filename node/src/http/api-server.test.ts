@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
 import { CasbinAuthorizer } from '../acl/authorizer.js';
 import { MemoryBackend } from '../server/memory-backend.js';
-import { createTestPki, until, type TestPki } from '../server/testing.js';
+import { createTestPki, until, type TestPki } from '../server/testing/fixtures.js';
 import { createCA, issueClientCert, issueServerCert } from '../tls/certs.js';
 import { ReloadingCertificateProvider } from '../tls/credentials.js';
 import { writePemPair } from '../tls/pem-files.js';

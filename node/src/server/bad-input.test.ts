@@ -26,7 +26,7 @@ import {
   until,
   type TestPki,
   type TestServer,
-} from './testing.js';
+} from './testing/fixtures.js';
 
 const LIMIT = 1024;
 const IN_FLIGHT = 128;

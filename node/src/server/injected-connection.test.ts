@@ -7,7 +7,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import type { ProduceResponse } from '../gen/v1/log.js';
 import { CommitLogServer } from './server.js';
 import { MemoryBackend } from './memory-backend.js';
-import { call, clients, closeAll, createTestPki, credsFor } from './testing.js';
+import { call, clients, closeAll, createTestPki, credsFor } from './testing/fixtures.js';
 
 describe('CommitLogServer.handleConnection (connections from a multiplexer)', function () {
   this.timeout(20_000);

@@ -11,7 +11,15 @@ import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import type { ProduceResponse } from '../gen/v1/log.js';
 import { ErrorMetadataKeys } from './errors.js';
 import { MemoryBackend } from './memory-backend.js';
-import { clients, closeAll, createTestPki, credsFor, startTestServer, until, type TestPki } from './testing.js';
+import {
+  clients,
+  closeAll,
+  createTestPki,
+  credsFor,
+  startTestServer,
+  until,
+  type TestPki,
+} from './testing/fixtures.js';
 
 /** A backend whose appends wait until {@link release}. */
 class GatedBackend extends MemoryBackend {

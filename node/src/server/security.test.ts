@@ -20,7 +20,7 @@ import {
   until,
   type TestPki,
   type TestServer,
-} from './testing.js';
+} from './testing/fixtures.js';
 
 const rec = (s: string) => ({ record: { value: Buffer.from(s), offset: 0, term: 0, type: 0 } });
 

@@ -19,7 +19,7 @@ import {
   until,
   type TestPki,
   type TestServer,
-} from './testing.js';
+} from './testing/fixtures.js';
 
 function md(err: unknown, key: string): string | undefined {
   const v = (err as ServiceError).metadata.get(key)[0];

@@ -6,7 +6,7 @@ import { HttpKubeClient, type KubeObj } from './client.js';
 import { KubeConfigTransport } from './http.js';
 import { Informer } from './informer.js';
 import { RESOURCES } from './resources.js';
-import { until } from './wait.js';
+import { until } from './testing/wait.js';
 
 type WatchHandler = (req: IncomingMessage, res: ServerResponse) => void;
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { FakeKubeClient } from './fake-client.js';
+import { FakeKubeClient } from './testing/fake-client.js';
 import { LeaderElector } from './leader.js';
 import { formatMicroTime, parseMicroTime } from './micro-time.js';
 import { RESOURCES } from './resources.js';
-import { sleep, until } from './wait.js';
+import { sleep, until } from './testing/wait.js';
 
 describe('MicroTime', () => {
   it('has exactly six fractional digits, as the API server parses it', () => {

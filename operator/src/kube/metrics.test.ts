@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { CommitLogClusterStatus } from '../api/types.js';
-import { FakeKubeClient } from './fake-client.js';
+import { FakeKubeClient } from './testing/fake-client.js';
 import { silentLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { RESOURCES } from './resources.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { WorkQueue } from './queue.js';
-import { sleep, until } from './wait.js';
+import { sleep, until } from './testing/wait.js';
 
 describe('WorkQueue', () => {
   let q: WorkQueue | undefined;

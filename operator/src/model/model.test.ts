@@ -5,7 +5,7 @@ import { parse, stringify } from 'yaml';
 import type { CommitLogCluster } from '../api/types.js';
 import { allObjects, desiredObjects, podDisruptionBudget } from './index.js';
 import { Bootstrap, type ModelInputs } from './inputs.js';
-import { loadExample } from './test-support.js';
+import { loadExample } from './testing/support.js';
 import { validateCluster } from './validate.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';

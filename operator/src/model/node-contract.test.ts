@@ -22,11 +22,11 @@ import {
   type HealthCheckResponse,
 } from '../../../node/src/gen/grpc/health/v1/health.js';
 import { createCa, gossipKey, issueLeaf } from '../certs/pki.js';
-import { until } from '../kube/wait.js';
+import { until } from '../kube/testing/wait.js';
 import { allObjects, desiredObjects } from './index.js';
 import { Bootstrap } from './inputs.js';
 import { clientDnsNames, NODE_CN, OPERATOR_CN, PATHS, podDnsNames } from './names.js';
-import { loadExample } from './test-support.js';
+import { loadExample } from './testing/support.js';
 import { validateCluster } from './validate.js';
 
 // The image's entry point: the container runs `commitlog <args>` = `commitlog agent --config-file …`,

@@ -4,11 +4,11 @@
  * the queue shuts down, and nothing it would have written afterwards is written.
  */
 import assert from 'node:assert/strict';
-import { FakeKubeClient } from '../kube/fake-client.js';
+import { FakeKubeClient } from '../kube/testing/fake-client.js';
 import { silentLogger } from '../kube/logger.js';
 import { WorkQueue } from '../kube/queue.js';
 import { RESOURCES, type Resource } from '../kube/resources.js';
-import { until } from '../kube/wait.js';
+import { until } from '../kube/testing/wait.js';
 import type { ListResult, KubeObj } from '../kube/client.js';
 import { Reconciler } from './reconciler.js';
 

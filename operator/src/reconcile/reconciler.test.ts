@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import type { CommitLogCluster, CommitLogClusterSpec } from '../api/types.js';
-import { FakeKubeClient } from '../kube/fake-client.js';
+import { FakeKubeClient } from '../kube/testing/fake-client.js';
 import type { EventRecorder } from '../kube/events.js';
 import { silentLogger } from '../kube/logger.js';
 import { RESOURCES } from '../kube/resources.js';
 import { parse } from 'yaml';
 import type { AdminMember } from './admin.js';
-import { FakeNodeAdmin } from './fake-admin.js';
+import { FakeNodeAdmin } from './testing/fake-admin.js';
 import { Reconciler } from './reconciler.js';
 import { X509Certificate } from 'node:crypto';
 import { createCa } from '../certs/pki.js';

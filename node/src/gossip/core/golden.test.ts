@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ScenarioNet, type Sent } from './scenario-harness.js';
+import { ScenarioNet, type Sent } from './testing/scenario-harness.js';
 import { type Message } from './types.js';
 
 // Golden protocol traces (etcd testdata style): the exact message sequence of a scenario,

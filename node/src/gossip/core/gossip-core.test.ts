@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ScenarioNet, scenarioParams } from './scenario-harness.js';
+import { ScenarioNet, scenarioParams } from './testing/scenario-harness.js';
 import { nodeName } from './types.js';
 
 /** GIVEN a, b, c joined through a and fully converged. */

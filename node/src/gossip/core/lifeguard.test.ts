@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { applyDelta, healthy, scaleTimeout } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
-import { scenarioParams as p } from './scenario-harness.js';
+import { scenarioParams as p } from './testing/scenario-harness.js';
 import {
   pushPullIntervalMs,
   retransmitLimit,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { coreParams, presets } from '../config.js';
 import { suspicionMaxMs } from '../core/params.js';
-import { MemberProcess } from './member-harness.js';
+import { MemberProcess } from './testing/member-harness.js';
 
 // Real processes on 127.0.0.1, UDP + TCP, `local` preset, AES-256-GCM on. The steps build
 // on one another (one cluster, one story) to keep the run to a few seconds.

@@ -2,7 +2,7 @@
  * An in-memory NodeAdmin: a Raft configuration that membership calls change, with a log of
  * calls. Used by reconcile tests until the node agent exists.
  */
-import type { AdminMember, AdminStatus, NodeAdmin, NodeAdminFactory } from './admin.js';
+import type { AdminMember, AdminStatus, NodeAdmin, NodeAdminFactory } from '../admin.js';
 
 /** Scripted Admin service of one cluster. */
 export class FakeNodeAdmin implements NodeAdmin {

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
-import type { CommitLogCluster } from '../api/types.js';
+import type { CommitLogCluster } from '../../api/types.js';
 
 const root = resolve(import.meta.dirname, '../../..');
 

@@ -8,17 +8,17 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChannelCredentials, Client, ClientOptions, ServiceError } from '@grpc/grpc-js';
-import { CasbinAuthorizer } from '../acl/authorizer.js';
-import { AdminClient } from '../gen/v1/admin.js';
-import { LogClient } from '../gen/v1/log.js';
-import { HealthClient } from '../gen/grpc/health/v1/health.js';
-import { createCA, issueClientCert, issueServerCert, type PemPair } from '../tls/certs.js';
-import { clientCredentialsFromPem } from '../tls/credentials.js';
-import { writePemPair, writeFileAtomic } from '../tls/pem-files.js';
-import type { LogConfigInput } from '../log/index.js';
-import type { LogBackend } from './backend.js';
-import { LocalLogBackend } from './local-backend.js';
-import { CommitLogServer, type CommitLogServerOptions } from './server.js';
+import { CasbinAuthorizer } from '../../acl/authorizer.js';
+import { AdminClient } from '../../gen/v1/admin.js';
+import { LogClient } from '../../gen/v1/log.js';
+import { HealthClient } from '../../gen/grpc/health/v1/health.js';
+import { createCA, issueClientCert, issueServerCert, type PemPair } from '../../tls/certs.js';
+import { clientCredentialsFromPem } from '../../tls/credentials.js';
+import { writePemPair, writeFileAtomic } from '../../tls/pem-files.js';
+import type { LogConfigInput } from '../../log/index.js';
+import type { LogBackend } from '../backend.js';
+import { LocalLogBackend } from '../local-backend.js';
+import { CommitLogServer, type CommitLogServerOptions } from '../server.js';
 
 /** Where the example ACL lives in the repository. */
 export const exampleAclDir = join(import.meta.dirname, '..', '..', 'config', 'acl');

@@ -5,9 +5,9 @@
  * deep merge with status only through the subresource, label-selector lists, and the API
  * server's MicroTime format check on Lease times.
  */
-import { ApiError } from './errors.js';
-import type { KubeClient, KubeObj, ListResult, WatchEvent, WatchOptions } from './client.js';
-import { objectPath, type Resource } from './resources.js';
+import { ApiError } from '../errors.js';
+import type { KubeClient, KubeObj, ListResult, WatchEvent, WatchOptions } from '../client.js';
+import { objectPath, type Resource } from '../resources.js';
 
 /** One recorded request. */
 export interface RecordedRequest {

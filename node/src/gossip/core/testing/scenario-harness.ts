@@ -4,8 +4,8 @@
  * message is recorded so tests can assert the protocol's steps (ping → ack, indirect ping,
  * suspect …). Pure; the simulator is the realistic counterpart.
  */
-import { GossipCore } from './gossip-core.js';
-import { type CoreParams } from './params.js';
+import { GossipCore } from '../gossip-core.js';
+import { type CoreParams } from '../params.js';
 import {
   type Address,
   type MemberEvent,
@@ -16,7 +16,7 @@ import {
   type Tags,
   address,
   nodeName,
-} from './types.js';
+} from '../types.js';
 
 /** Fast, deterministic parameters for scenarios (push/pull and reconnect off unless asked). */
 export const scenarioParams: CoreParams = {
