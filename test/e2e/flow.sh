@@ -28,6 +28,10 @@ NS=commitlog-e2e
 CLUSTER_NAME=demo
 NODE_IMAGE=${E2E_NODE_IMAGE:?}
 OPERATOR_IMAGE=${E2E_OPERATOR_IMAGE:?}
+# E2E_BROKEN_NODE=1 (test/e2e/broken.sh): the node pods run a deliberately broken node image,
+# the operator's, whose entrypoint refuses the agent's arguments and exits: the flow must
+# fail at the first Ready within E2E_READY_TIMEOUT, with the cause in the collected logs.
+if [[ "${E2E_BROKEN_NODE:-0}" == 1 ]]; then NODE_IMAGE=$OPERATOR_IMAGE; fi
 E2E_LOGS=${E2E_LOGS:?}
 WORK=$(mktemp -d -t commitlog-e2e-flow-XXXXXX)
 CERTS="$WORK/certs"
