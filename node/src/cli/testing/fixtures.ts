@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 
-const MAIN = join(import.meta.dirname, 'main.ts');
+const MAIN = join(import.meta.dirname, '..', 'main.ts');
 
 /** A stream to pass as a command's output, and its text so far. */
 export function collect(): { out: PassThrough; text: () => string } {

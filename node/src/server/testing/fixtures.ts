@@ -21,7 +21,7 @@ import { LocalLogBackend } from '../local-backend.js';
 import { CommitLogServer, type CommitLogServerOptions } from '../server.js';
 
 /** Where the example ACL lives in the repository. */
-export const exampleAclDir = join(import.meta.dirname, '..', '..', 'config', 'acl');
+export const exampleAclDir = join(import.meta.dirname, '..', '..', '..', 'config', 'acl');
 
 /** A PKI written to a temp dir. */
 export interface TestPki {

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
-const SCRIPT = fileURLToPath(new URL('./testdata/member.ts', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../testdata/member.ts', import.meta.url));
 
 /** One line printed by a member. */
 export type Line = { readonly type: string } & Record<string, unknown>;
