@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { CommitLogCluster } from '../../api/types.js';
 
-const root = resolve(import.meta.dirname, '../../..');
+const root = resolve(import.meta.dirname, '../../../..');
 
 /** Loads `examples/<file>` with namespace `default`, a fixed uid and generation 1. */
 export function loadExample(file: string): CommitLogCluster {
