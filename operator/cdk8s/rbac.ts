@@ -22,7 +22,7 @@ export interface Rule {
  *   authorized as create too); `delete` only where the desired set can shrink (external
  *   Services when access is turned off, client Secrets of removed ACL users).
  * - pods: read, and delete for rolling updates (the StatefulSet uses OnDelete).
- * - persistentvolumeclaims: read, and patch to expand them when spec.storage.size grows.
+ * - persistentvolumeclaims: read and watch (the reconciler reads them from a cache), and patch to expand them when spec.storage.size grows.
  * - events: create/patch to record what it did; list to read the StatefulSet controller's
  *   FailedCreate events while a pod it should have created is missing.
  */
@@ -35,7 +35,7 @@ export const CLUSTER_RULES: readonly Rule[] = [
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'delete'] },
-  { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'patch'] },
+  { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'watch', 'patch'] },
   { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['list', 'create', 'patch'] },
 ];
 

@@ -7,6 +7,7 @@
  * writes nothing more) and wait for them, release the Lease, stop watches.
  */
 import type { CommitLogCluster } from './api/types.js';
+import { CachedKubeClient, InformerCaches } from './kube/cached-client.js';
 import type { KubeClient, KubeObj } from './kube/client.js';
 import { KubeEventRecorder } from './kube/events.js';
 import { Informer } from './kube/informer.js';
@@ -44,9 +45,33 @@ export interface OperatorOptions {
 
 const keyOf = (ns: string, name: string): string => `${ns}/${name}`;
 
+/**
+ * Cached objects without `metadata.managedFields` (often the largest part of an object, and
+ * never read by the operator): the informers' memory is what the reconciler reads.
+ */
+export function withoutManagedFields(o: KubeObj): KubeObj {
+  if (!o.metadata || !('managedFields' in o.metadata)) return o;
+  const { managedFields: _dropped, ...metadata } = o.metadata as KubeObj['metadata'] & { managedFields?: unknown };
+  return { ...o, metadata };
+}
+
+/** A cached pod: metadata and status only (a pass reads readiness, revision and host IP, never the spec). */
+export function podView(o: KubeObj): KubeObj {
+  const p = withoutManagedFields(o) as KubeObj & { status?: unknown };
+  return {
+    ...(p.apiVersion ? { apiVersion: p.apiVersion } : {}),
+    ...(p.kind ? { kind: p.kind } : {}),
+    ...(p.metadata ? { metadata: p.metadata } : {}),
+    ...(p.status !== undefined ? { status: p.status } : {}),
+  };
+}
+
 /** A running operator instance. */
 export class Operator {
   private readonly informers: Informer<KubeObj>[] = [];
+  private readonly caches = new InformerCaches();
+  /** The reconciler's client: reads from the informers' caches, writes to the API server. */
+  readonly reader: CachedKubeClient;
   private readonly queue: WorkQueue;
   private readonly elector: LeaderElector | undefined;
   private readonly reconciler: Reconciler;
@@ -57,8 +82,9 @@ export class Operator {
     const events = new KubeEventRecorder(o.client, o.identity, (e) =>
       o.log.warn({ err: String(e) }, 'event not recorded'),
     );
+    this.reader = new CachedKubeClient(o.client, this.caches);
     this.reconciler = new Reconciler({
-      client: o.client,
+      client: this.reader,
       events,
       log: o.log,
       metrics: o.metrics,
@@ -129,12 +155,19 @@ export class Operator {
       RESOURCES.configMap,
       RESOURCES.secret,
       RESOURCES.pdb,
+      RESOURCES.pvc,
     ];
     for (const ns of namespaces) {
-      const clusters = this.watch(RESOURCES.cluster, ns, undefined, (o) => [o.metadata?.name]);
+      const clusters = this.watch(RESOURCES.cluster, ns, undefined, (o) => [o.metadata?.name], withoutManagedFields);
       for (const res of owned) {
         // Children carry the instance label; their changes wake the owning cluster.
-        this.watch(res, ns, `${LABELS.name}=commitlog`, (o) => [o.metadata?.labels?.[LABELS.instance]]);
+        this.watch(
+          res,
+          ns,
+          `${LABELS.name}=commitlog`,
+          (o) => [o.metadata?.labels?.[LABELS.instance]],
+          res === RESOURCES.pod ? podView : withoutManagedFields,
+        );
       }
       // A user-supplied CA Secret (spec.tls.caSecretName) carries no label of ours: watch every
       // Secret, cache only its metadata, and wake the clusters that name it.
@@ -148,7 +181,8 @@ export class Operator {
               (c) => c.metadata.namespace === s.metadata?.namespace && c.spec?.tls?.caSecretName === s.metadata?.name,
             )
             .map((c) => c.metadata.name),
-        (s) => ({ metadata: s.metadata ?? {} }),
+        (s) => ({ metadata: withoutManagedFields(s).metadata ?? {} }),
+        true,
       );
     }
     this.depthTimer = setInterval(() => this.o.metrics.queueDepth.set(this.queue.depth), 5_000);
@@ -163,7 +197,8 @@ export class Operator {
     ns: string | undefined,
     labelSelector: string | undefined,
     clusterNames: (o: KubeObj) => readonly (string | undefined)[],
-    transform?: (o: KubeObj) => KubeObj,
+    transform: (o: KubeObj) => KubeObj,
+    metadataOnly = false,
   ): Informer<KubeObj> {
     const inf = new Informer<KubeObj>(
       this.o.client,
@@ -171,7 +206,7 @@ export class Operator {
         resource: res,
         ...(ns !== undefined ? { namespace: ns } : {}),
         ...(labelSelector ? { labelSelector } : {}),
-        ...(transform ? { transform } : {}),
+        transform,
         ...(this.o.resyncMs !== undefined ? { resyncMs: this.o.resyncMs } : {}),
         onError: (e) =>
           this.o.log.warn({ resource: res.plural, namespace: ns ?? '*', err: String(e) }, 'watch failed; retrying'),
@@ -182,6 +217,7 @@ export class Operator {
       },
     );
     this.informers.push(inf);
+    this.caches.add({ resource: res, namespace: ns, labelSelector, metadataOnly, cache: inf });
     inf.start();
     return inf;
   }

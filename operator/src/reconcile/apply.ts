@@ -60,7 +60,7 @@ export async function pruneUserSecrets(p: Pass, spec: ResolvedSpec): Promise<voi
   const list = await p.client.list<SecretObj>(
     RESOURCES.secret,
     p.c.metadata.namespace,
-    `${LABELS.instance}=${n},${LABELS.component}=client-tls`,
+    `${LABELS.name}=commitlog,${LABELS.instance}=${n},${LABELS.component}=client-tls`,
   );
   const keep = new Set(spec.tls.enabled ? spec.acl.users.map((u) => namesOf(n).userSecret(u.name)) : []);
   for (const s of list.items) {

@@ -68,7 +68,11 @@ export async function observe(client: KubeClient, c: CommitLogCluster, rpcPort: 
   const [sts, podList, svcList, pvcList] = await Promise.all([
     client.get<StatefulSetObj>(RESOURCES.statefulSet, ns, names.statefulSet),
     client.list<Pod>(RESOURCES.pod, ns, selectorString(n)),
-    client.list<Service>(RESOURCES.service, ns, `${LABELS.instance}=${n},${LABELS.component}=external`),
+    client.list<Service>(
+      RESOURCES.service,
+      ns,
+      `${LABELS.name}=commitlog,${LABELS.instance}=${n},${LABELS.component}=external`,
+    ),
     client.list<Pvc>(RESOURCES.pvc, ns, selectorString(n)),
   ]);
   const podItems = [...podList.items]
