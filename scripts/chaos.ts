@@ -1,5 +1,5 @@
 /**
- * `npm run test:chaos -- [--seed S] [--secs N] [--out file.json]` (as root)
+ * `npm run test:chaos -- [--seed S] [--secs N] [--faults a,b] [--out file.json]` (as root)
  *
  * The chaos tier: builds the network namespaces (test/chaos/netns.ts), runs
  * test/chaos/run.ts inside the bridge namespace (three agents in their own namespaces,
@@ -12,6 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { createNet, deleteNet, netNames, netnsUnavailable } from '../test/chaos/netns.js';
+import { EXTRA_FAULTS, FAULTS } from '../test/chaos/run.js';
 
 const RUN = fileURLToPath(new URL('../test/chaos/run.ts', import.meta.url));
 
@@ -20,8 +21,19 @@ async function main(): Promise<number> {
     .option('--seed <n>', 'RNG seed (default: random)', (v) => Number(v))
     .option('--secs <n>', 'seconds of faults', (v) => Number(v), 60)
     .option('--out <file>', 'also write the JSON summary here')
+    .option(
+      '--faults <list>',
+      `fault kinds to pick from, comma-separated (default: ${FAULTS.join(',')}; also: ${EXTRA_FAULTS.join(',')})`,
+    )
     .parse()
-    .opts<{ seed?: number; secs: number; out?: string }>();
+    .opts<{ seed?: number; secs: number; out?: string; faults?: string }>();
+  const unknown = (o.faults ?? '')
+    .split(',')
+    .filter((f) => f !== '' && ![...FAULTS, ...EXTRA_FAULTS].includes(f as never));
+  if (unknown.length > 0) {
+    process.stderr.write(`chaos: unknown fault kinds: ${unknown.join(', ')}\n`);
+    return 64;
+  }
   const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
   const why = netnsUnavailable();
   if (why !== undefined) {
@@ -55,6 +67,7 @@ async function main(): Promise<number> {
         `clc${process.pid}`,
         String(seed),
         String(o.secs),
+        o.faults ?? '',
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );

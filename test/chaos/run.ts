@@ -2,7 +2,7 @@
  * The chaos run itself; runs INSIDE the bridge namespace (scripts/chaos.ts starts it there
  * with `ip netns exec` after building the network, and removes the network afterwards).
  *
- *   tsx test/chaos/run.ts <prefix> <seed> <secs>     (prints the JSON summary on stdout)
+ *   tsx test/chaos/run.ts <prefix> <seed> <secs> [fault,fault…]   (prints the JSON summary on stdout)
  *
  * Three agents, each started with `ip netns exec <prefix>-n<i>` (so it lives in its own
  * namespace, advertising 10.77.0.<i+1>), three idempotent producers (CommitLogClient) and a
@@ -34,7 +34,9 @@ const TLS_NAME = 'localhost';
 
 /** The fault kinds, in the order the RNG indexes them. */
 export const FAULTS = ['isolate-leader', 'split-2-1', 'netem', 'kill-restart', 'pause-leader'] as const;
-export type FaultKind = (typeof FAULTS)[number];
+/** Faults run only when asked for (`--faults`): a follower killed, its data directory removed, restarted. */
+export const EXTRA_FAULTS = ['wipe-follower'] as const;
+export type FaultKind = (typeof FAULTS)[number] | (typeof EXTRA_FAULTS)[number];
 
 const say = (m: string): void => void process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 23)}] ${m}\n`);
 
@@ -128,7 +130,7 @@ function undegrade(ns: string): void {
   inNs(ns, 'iptables', '-F');
 }
 
-async function main(prefix: string, seed: number, secs: number): Promise<number> {
+async function main(prefix: string, seed: number, secs: number, kinds: readonly FaultKind[]): Promise<number> {
   const net = netNames(prefix, N);
   const rng = seededRng(seed);
   const pick = (n: number): number => Math.floor(rng.nextFloat() * n);
@@ -247,21 +249,29 @@ async function main(prefix: string, seed: number, secs: number): Promise<number>
 
     const endAt = Date.now() + secs * 1000;
     while (Date.now() < endAt) {
-      const kind = FAULTS[pick(FAULTS.length)] as FaultKind;
+      const kind = kinds[pick(kinds.length)] as FaultKind;
       const holdMs = 2000 + pick(3000);
       const lead = (await leader().catch(() => undefined)) ?? 0;
-      const node = kind === 'isolate-leader' || kind === 'pause-leader' ? lead : pick(N);
+      const node =
+        kind === 'isolate-leader' || kind === 'pause-leader'
+          ? lead
+          : kind === 'wipe-follower'
+            ? (lead + 1 + pick(N - 1)) % N
+            : pick(N);
       const ns = net.nodes[node] as string;
       const at = Date.now();
       say(`fault ${kind} on c${node} (leader c${lead}) for ${holdMs} ms`);
       if (kind === 'isolate-leader' || kind === 'split-2-1') inNs(ns, 'ip', 'link', 'set', 'eth0', 'down');
       else if (kind === 'netem') degrade(ns, withNetem, pick);
       else if (kind === 'kill-restart') await kill(node);
-      else procs[node]?.kill('SIGSTOP');
+      else if (kind === 'wipe-follower') {
+        await kill(node);
+        rmSync(join(root, names[node] as string), { recursive: true, force: true });
+      } else procs[node]?.kill('SIGSTOP');
       await sleep(holdMs);
       if (kind === 'isolate-leader' || kind === 'split-2-1') inNs(ns, 'ip', 'link', 'set', 'eth0', 'up');
       else if (kind === 'netem') undegrade(ns);
-      else if (kind === 'kill-restart') start(node, false);
+      else if (kind === 'kill-restart' || kind === 'wipe-follower') start(node, false);
       else procs[node]?.kill('SIGCONT');
       const f: (typeof faults)[number] = { kind, node, at, healedAt: Date.now() };
       faults.push(f);
@@ -348,8 +358,9 @@ async function main(prefix: string, seed: number, secs: number): Promise<number>
 }
 
 if (import.meta.main) {
-  const [prefix, seed, secs] = process.argv.slice(2);
-  main(prefix ?? 'clc', Number(seed ?? 1), Number(secs ?? 30)).then(
+  const [prefix, seed, secs, faults] = process.argv.slice(2);
+  const kinds = faults === undefined || faults === '' ? [...FAULTS] : (faults.split(',') as FaultKind[]);
+  main(prefix ?? 'clc', Number(seed ?? 1), Number(secs ?? 30), kinds).then(
     (code) => process.exit(code),
     (e: unknown) => {
       say(`ERROR: ${String(e)}`);
