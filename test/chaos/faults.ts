@@ -320,8 +320,24 @@ async function rogue(c: FaultContext, lead: number): Promise<Injected> {
   );
   let out = '';
   p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr?.on('data', (d: Buffer) => c.say(d.toString().trim()));
+  p.stderr?.on('data', (d: Buffer) => c.say(`rogue: ${d.toString().trim()}`));
   const exited = new Promise((r) => p.once('exit', r));
+  // Its start (a CA, a certificate, gossip) takes seconds on a busy machine: the hold starts once it joined.
+  const ready = await c
+    .waitFor('the rogue to join gossip', 60_000, () =>
+      Promise.resolve(
+        out
+          .split('\n')
+          .filter((l) => l.startsWith('{"ready"'))
+          .map((l) => JSON.parse(l) as { joined: number })[0],
+      ),
+    )
+    .catch((e: unknown) => {
+      p.kill('SIGKILL');
+      throw e;
+    });
+  if (mode === 'plaintext' && ready.joined > 0)
+    c.problem(`rogue plaintext "${name}": ${ready.joined} member(s) accepted a join without the gossip key`);
   const expected = new Map(c.members.map((i) => [ChaosAgents.nameOf(i), c.agents.rpcAddr(i)]));
   const check = async (): Promise<void> => {
     for (const i of c.members) {
@@ -353,7 +369,7 @@ async function rogue(c: FaultContext, lead: number): Promise<Injected> {
       await exited;
       clearTimeout(t);
       await check();
-      return out.trim() || undefined;
+      return out.trim().split('\n').at(-1);
     },
   };
 }

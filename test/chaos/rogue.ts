@@ -9,8 +9,9 @@
  * port of its own (bindIp:8400) that answers like a commitlog RPC port (mux byte, then TLS)
  * with a certificate from its own CA naming `name` — no certificate of the cluster's CA, so
  * the agents' identity check (node/src/agent/identity.ts) must refuse it. On SIGTERM it
- * leaves gossip (an impostor's leave speaks for the member it claims to be) and prints
- * `{"connections":n,"joined":n}` on stdout: how often it was dialled, how many seeds it reached.
+ * leaves gossip (an impostor's leave speaks for the member it claims to be). On stdout, one
+ * JSON line when it has joined (`{"ready":true,"joined":n}`: how many seeds took its join)
+ * and one when it stops (`{"connections":n,"joined":n}`: how often it was dialled).
  */
 import { createServer, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -42,6 +43,7 @@ async function main(mode: RogueMode, name: string, ip: string, seeds: string[], 
   });
   await new Promise<void>((r) => server.listen(8400, ip, () => r()));
   const key = mode === 'plaintext' || keyFile === undefined ? undefined : readFileSync(keyFile, 'utf8').trim();
+  let joined = { joined: 0 };
   const gossip = await Gossip.start({
     name,
     preset: 'local',
@@ -52,7 +54,6 @@ async function main(mode: RogueMode, name: string, ip: string, seeds: string[], 
     seeds: [],
     ...(key !== undefined ? { encryptionKeys: [key] } : {}),
   });
-  const joined = await gossip.join(seeds);
   process.once('SIGTERM', () => {
     void (async () => {
       await gossip.stop();
@@ -62,7 +63,8 @@ async function main(mode: RogueMode, name: string, ip: string, seeds: string[], 
       process.exit(0);
     })();
   });
-  process.stderr.write(`rogue ${mode} ${name} at ${ip}: joined ${joined.joined} seed(s)\n`);
+  joined = await gossip.join(seeds);
+  process.stdout.write(`${JSON.stringify({ ready: true, joined: joined.joined })}\n`);
 }
 
 if (import.meta.main) {
