@@ -4,12 +4,13 @@
  *
  *   tsx test/chaos/run.ts <prefix> <seed> <secs> [fault,fault…]   (prints the JSON summary on stdout)
  *
- * Three agents, each started with `ip netns exec <prefix>-n<i>` (so it lives in its own
- * namespace, advertising 10.77.0.<i+1>), three idempotent producers (CommitLogClient) and a
- * consumer. Faults, chosen by a seeded RNG, one at a time, each healed before the next and
- * followed by a wait for a successful produce: isolate the leader, a 2/1 split, netem delay +
- * loss, kill -9 and restart, SIGSTOP/SIGCONT of the leader. At the end the network is healed,
- * the logs of all nodes are read directly and checked (check.ts). Exit 1 on any violation.
+ * Three agents in their own namespaces (agents.ts), three idempotent producers
+ * (CommitLogClient) and a consumer. Faults (faults.ts), chosen by a seeded RNG, one at a
+ * time: injected, held 2-5 s, healed, then the run waits (bounded) for an acknowledged
+ * produce sent after the heal and for the cluster to be healed (heal.ts: every node a
+ * caught-up voter of one leader under its current storage id) before the next. At the end
+ * the logs of all nodes are read directly and checked (check.ts), together with whatever a
+ * fault saw while it was held (a rogue member listed anywhere). Exit 1 on any violation.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
