@@ -244,6 +244,8 @@ async function removeMember(c: FaultContext, nodes: readonly number[], node: num
       l = await leaderOf(c, nodes);
       if (l === node) return undefined;
     }
+    // A retry after a reply that was lost: the removal may have committed already.
+    if (!(await c.agents.members(l)).some((m) => m.id === id)) return true;
     await c.agents.remove(l, id);
     return true;
   });
