@@ -276,7 +276,7 @@ async function addRemove(c: FaultContext): Promise<Injected> {
   const all = [...c.members, node];
   await c.agents.prepare(node);
   c.agents.start(node, c.members);
-  await c.waitFor(`${ChaosAgents.nameOf(node)} a caught-up voter of four`, 120_000, () =>
+  await c.waitFor(`${ChaosAgents.nameOf(node)} a caught-up voter of four`, 240_000, () =>
     c.agents.unhealed(all).then((why) => (why === undefined ? true : undefined)),
   );
   return {
