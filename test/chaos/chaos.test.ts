@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verdict, type ProduceOutcome, type ReadOutcome } from './check.js';
-import { NAMESPACES } from './faults.js';
+import { NAMESPACES, damageTail } from './faults.js';
 import { unhealed, type MemberView, type NodeView } from './heal.js';
 import { deleteNet, netNames, netnsUnavailable } from './netns.js';
 
@@ -113,6 +116,33 @@ describe('chaos tier: when the cluster counts as healed after a fault', () => {
       ) ?? '',
       /configuration is \[c0, c1, c2, c3\]/,
     );
+  });
+});
+
+describe('chaos tier: the damaged-tail fault', () => {
+  it("cuts or garbles only the end (at most 4 KiB) of the last segment's store file", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chaos-tail-'));
+    try {
+      const first = Buffer.alloc(10_000, 1);
+      const last = Buffer.alloc(10_000, 2);
+      writeFileSync(join(dir, '00000000000000000000.store'), first);
+      writeFileSync(join(dir, '00000000000000000100.store'), last);
+      writeFileSync(join(dir, '00000000000000000100.index'), last);
+      for (const [i, pick] of [(n: number) => n - 1, () => 0, (n: number) => (n === 2 ? 1 : 99)].entries()) {
+        const before = readFileSync(join(dir, '00000000000000000100.store'));
+        const what = damageTail(dir, pick);
+        const after = readFileSync(join(dir, '00000000000000000100.store'));
+        assert.match(what, /^(cut|garbled) the last \d+ of \d+ bytes of 00000000000000000100\.store$/, `case ${i}`);
+        const kept = Math.min(after.length, before.length - 4096);
+        assert.ok(after.length >= before.length - 4096, `case ${i}: at most 4 KiB cut`);
+        assert.deepEqual(after.subarray(0, kept), before.subarray(0, kept), `case ${i}: the start is intact`);
+        assert.notDeepEqual(after, before, `case ${i}: the end changed`);
+      }
+      assert.deepEqual(readFileSync(join(dir, '00000000000000000000.store')), first);
+      assert.deepEqual(readFileSync(join(dir, '00000000000000000100.index')), last);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
