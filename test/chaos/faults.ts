@@ -68,7 +68,8 @@ export interface Injected {
 
 /** Injects `kind`, with `lead` the current leader (or a guess). */
 export async function inject(c: FaultContext, kind: FaultKind, lead: number): Promise<Injected> {
-  const follower = (): number => c.members[(c.members.indexOf(lead) + 1 + c.pick(c.members.length - 1)) % 3] as number;
+  const follower = (): number =>
+    c.members[(c.members.indexOf(lead) + 1 + c.pick(c.members.length - 1)) % c.members.length] as number;
   switch (kind) {
     case 'isolate-leader':
     case 'split-2-1': {
