@@ -4,39 +4,36 @@
  *
  *   tsx test/chaos/run.ts <prefix> <seed> <secs> [fault,fault…]   (prints the JSON summary on stdout)
  *
- * Three agents, each started with `ip netns exec <prefix>-n<i>` (so it lives in its own
- * namespace, advertising 10.77.0.<i+1>), three idempotent producers (CommitLogClient) and a
- * consumer. Faults, chosen by a seeded RNG, one at a time, each healed before the next and
- * followed by a wait for a successful produce: isolate the leader, a 2/1 split, netem delay +
- * loss, kill -9 and restart, SIGSTOP/SIGCONT of the leader. At the end the network is healed,
- * the logs of all nodes are read directly and checked (check.ts). Exit 1 on any violation.
+ * Three agents in their own namespaces (agents.ts), three idempotent producers
+ * (CommitLogClient) and a consumer. Faults (faults.ts), chosen by a seeded RNG, one at a
+ * time: injected, held 2-5 s, healed, then the run waits (bounded) for an acknowledged
+ * produce sent after the heal and for the cluster to be healed (heal.ts: every node a
+ * caught-up voter of one leader under its current storage id) before the next. At the end
+ * the logs of all nodes are read directly and checked (check.ts), together with whatever a
+ * fault saw while it was held (a rogue member listed anywhere). Exit 1 on any violation.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
-import { ensureLocalPki, ensureNodeCert, localPkiFlags, nodeCertFiles } from '../../node/src/agent/local-pki.js';
+import { ensureLocalPki } from '../../node/src/agent/local-pki.js';
 import { CommitLogClient } from '../../node/src/client/index.js';
 import { LogClient, type ConsumeResponse } from '../../node/src/gen/v1/log.js';
 import { seededRng } from '../../node/src/raft/core/env.js';
 import { clientCredentials } from '../../node/src/tls/credentials.js';
+import { CHANNEL, ChaosAgents } from './agents.js';
 import { percentile, verdict, type ProduceOutcome, type ReadOutcome } from './check.js';
-import { inNs, netNames, nodeIp } from './netns.js';
+import { FAULTS, NAMESPACES, inject, netemAvailable, type FaultContext, type FaultKind } from './faults.js';
+import { netNames } from './netns.js';
 
-const MAIN = fileURLToPath(new URL('../../node/src/agent/main.ts', import.meta.url));
 const N = 3;
 const PRODUCERS = 3;
-const RPC = 8400;
-const TLS_NAME = 'localhost';
-
-/** The fault kinds, in the order the RNG indexes them. */
-export const FAULTS = ['isolate-leader', 'split-2-1', 'netem', 'kill-restart', 'pause-leader'] as const;
-/** Faults run only when asked for (`--faults`): a follower killed, its data directory removed, restarted. */
-export const EXTRA_FAULTS = ['wipe-follower'] as const;
-export type FaultKind = (typeof FAULTS)[number] | (typeof EXTRA_FAULTS)[number];
+/**
+ * How long a heal may take. A restarted agent is nearly all of it: 3-5 s on a quiet machine,
+ * 77 s measured at load 30 (a wiped follower, seed 13), then catch-up and promotion.
+ */
+const HEAL_MS = 240_000;
 
 const say = (m: string): void => void process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 23)}] ${m}\n`);
 
@@ -56,157 +53,60 @@ async function waitFor<T>(what: string, ms: number, f: () => Promise<T | undefin
   }
 }
 
-/** Whether the kernel has the netem qdisc (tried on `lo` of namespace `ns`, then removed). */
-function netemAvailable(ns: string): boolean {
-  try {
-    inNs(ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms');
-    inNs(ns, 'tc', 'qdisc', 'del', 'dev', 'lo', 'root');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Delay and loss on `ns`'s eth0: netem where the kernel has it; otherwise random loss with
- * iptables' statistic match (rules in that namespace only) and a tbf rate limit whose queue
- * adds delay.
- */
-function degrade(ns: string, netem: boolean, pick: (n: number) => number): void {
-  const loss = 5 + pick(15);
-  if (netem) {
-    inNs(
-      ns,
-      'tc',
-      'qdisc',
-      'add',
-      'dev',
-      'eth0',
-      'root',
-      'netem',
-      'delay',
-      `${50 + pick(150)}ms`,
-      '20ms',
-      'loss',
-      `${loss}%`,
-    );
-    return;
-  }
-  for (const chain of ['INPUT', 'OUTPUT'])
-    inNs(
-      ns,
-      'iptables',
-      '-A',
-      chain,
-      '-m',
-      'statistic',
-      '--mode',
-      'random',
-      '--probability',
-      String(loss / 100),
-      '-j',
-      'DROP',
-    );
-  inNs(
-    ns,
-    'tc',
-    'qdisc',
-    'add',
-    'dev',
-    'eth0',
-    'root',
-    'tbf',
-    'rate',
-    `${256 + pick(768)}kbit`,
-    'burst',
-    '16kbit',
-    'latency',
-    '200ms',
-  );
-}
-
-function undegrade(ns: string): void {
-  inNs(ns, 'tc', 'qdisc', 'del', 'dev', 'eth0', 'root');
-  inNs(ns, 'iptables', '-F');
-}
-
 async function main(prefix: string, seed: number, secs: number, kinds: readonly FaultKind[]): Promise<number> {
-  const net = netNames(prefix, N);
+  const net = netNames(prefix, NAMESPACES);
   const rng = seededRng(seed);
   const pick = (n: number): number => Math.floor(rng.nextFloat() * n);
   const root = mkdtempSync(join(tmpdir(), 'commitlog-chaos-'));
+  // Each agent's whole output, kept after a failed run (removed after a passing one).
+  const logDir = `${root}-logs`;
+  mkdirSync(logDir);
+  let keepLogs = true;
   const { paths: pki } = await ensureLocalPki(root);
-  const names = Array.from({ length: N }, (_, i) => `c${i}`);
-  for (const n of names) await ensureNodeCert(pki, n);
   const creds = clientCredentials({ caFile: pki.ca, certFile: pki.rootCert, keyFile: pki.rootKey });
-  const chan = { 'grpc.ssl_target_name_override': TLS_NAME, 'grpc.default_authority': TLS_NAME };
-  const procs: (ChildProcess | undefined)[] = [];
-  const tails: string[] = names.map(() => '');
-
-  const start = (i: number, bootstrap: boolean): void => {
-    const flags = {
-      'node-name': names[i] as string,
-      'data-dir': join(root, names[i] as string),
-      'bind-addr': `${nodeIp(i)}:8401`,
-      'rpc-port': String(RPC),
-      'http-port': '8402',
-      'json-port': '0',
-      'cluster-id': 'chaos',
-      'gossip-preset': 'local',
-      'start-join-addrs': names.flatMap((_, j) => (j === i ? [] : [`${nodeIp(j)}:8401`])).join(','),
-      'log-level': 'info',
-      ...localPkiFlags(pki, nodeCertFiles(pki, names[i] as string)),
-    };
-    const args = [...Object.entries(flags).map(([k, v]) => `--${k}=${v}`), ...(bootstrap ? ['--bootstrap'] : [])];
-    // `ip netns exec` execs the command in place: the child's pid is the agent's.
-    const p = spawn(
-      'ip',
-      ['netns', 'exec', net.nodes[i] as string, process.execPath, '--import', 'tsx', MAIN, ...args],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const keep = (d: Buffer): void => void (tails[i] = (tails[i] + d.toString()).slice(-3000));
-    p.stdout.on('data', keep);
-    p.stderr.on('data', keep);
-    procs[i] = p;
-  };
-  const kill = async (i: number): Promise<void> => {
-    const p = procs[i];
-    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGKILL');
-    await exited;
-  };
+  const members = Array.from({ length: N }, (_, i) => i);
+  const agents = new ChaosAgents({ root, logDir, pki, nodeNs: net.nodes, creds });
+  for (const i of members) await agents.prepare(i);
 
   const client = (): CommitLogClient =>
     new CommitLogClient({
-      target: `commitlog:///${names.map((_, i) => `${nodeIp(i)}:${RPC}`)[0]}`,
+      target: `commitlog:///${agents.rpcAddr(0)}`,
       credentials: creds,
-      channelOptions: chan,
+      channelOptions: CHANNEL,
       deadlineMs: 30_000,
       refreshMs: 500,
     });
-  const admin = client();
-  const leader = async (): Promise<number | undefined> => {
-    const s = await admin.getServers();
-    const l = s.find((x) => x.isLeader);
-    return l === undefined || s.filter((x) => x.isVoter).length < N ? undefined : names.indexOf(l.id);
-  };
+  const healed = (): Promise<true | undefined> =>
+    agents.unhealed(members).then((why) => {
+      lastUnhealed = why;
+      return why === undefined ? true : undefined;
+    });
+  let lastUnhealed: string | undefined;
 
   let stopping = false;
   const produces: ProduceOutcome[] = [];
   const reads: ReadOutcome[] = [];
+  const problems: string[] = [];
   let clock = 0;
-  const faults: { kind: FaultKind; node: number; at: number; healedAt?: number; failoverMs?: number }[] = [];
+  const faults: {
+    kind: FaultKind;
+    node: number;
+    at: number;
+    detail?: string;
+    healedAt?: number;
+    failoverMs?: number;
+    note?: string;
+  }[] = [];
   const loops: Promise<void>[] = [];
   try {
-    start(0, true);
-    for (let i = 1; i < N; i++) start(i, false);
+    agents.start(0, members, true);
+    for (const i of members.slice(1)) agents.start(i, members);
     const withNetem = netemAvailable(net.nodes[0] as string);
     if (!withNetem) say('this kernel has no netem qdisc: the netem fault uses iptables random loss + a tbf rate limit');
-    const l0 = await waitFor('a leader with 3 voters', 120_000, leader);
-    say(`cluster up, leader c${l0}; seed ${seed}, ${secs} s of faults`);
+    await waitFor('3 caught-up voters', 120_000, healed).catch((e: Error) => {
+      throw new Error(`${e.message}: ${lastUnhealed}`);
+    });
+    say(`cluster up, leader c${await agents.leader(members)}; seed ${seed}, ${secs} s of faults: ${kinds.join(', ')}`);
 
     for (let p = 0; p < PRODUCERS; p++) {
       const c = client();
@@ -247,39 +147,45 @@ async function main(prefix: string, seed: number, secs: number, kinds: readonly 
       })(),
     );
 
+    const ctx: FaultContext = {
+      agents,
+      ns: (i) => net.nodes[i] as string,
+      members,
+      pki,
+      netem: withNetem,
+      pick,
+      waitFor,
+      problem: (m) => {
+        if (problems.length < 50) problems.push(m);
+      },
+      say,
+    };
     const endAt = Date.now() + secs * 1000;
     while (Date.now() < endAt) {
       const kind = kinds[pick(kinds.length)] as FaultKind;
       const holdMs = 2000 + pick(3000);
-      const lead = (await leader().catch(() => undefined)) ?? 0;
-      const node =
-        kind === 'isolate-leader' || kind === 'pause-leader'
-          ? lead
-          : kind === 'wipe-follower'
-            ? (lead + 1 + pick(N - 1)) % N
-            : pick(N);
-      const ns = net.nodes[node] as string;
+      const lead = (await agents.leader(members)) ?? 0;
       const at = Date.now();
-      say(`fault ${kind} on c${node} (leader c${lead}) for ${holdMs} ms`);
-      if (kind === 'isolate-leader' || kind === 'split-2-1') inNs(ns, 'ip', 'link', 'set', 'eth0', 'down');
-      else if (kind === 'netem') degrade(ns, withNetem, pick);
-      else if (kind === 'kill-restart') await kill(node);
-      else if (kind === 'wipe-follower') {
-        await kill(node);
-        rmSync(join(root, names[node] as string), { recursive: true, force: true });
-      } else procs[node]?.kill('SIGSTOP');
-      await sleep(holdMs);
-      if (kind === 'isolate-leader' || kind === 'split-2-1') inNs(ns, 'ip', 'link', 'set', 'eth0', 'up');
-      else if (kind === 'netem') undegrade(ns);
-      else if (kind === 'kill-restart' || kind === 'wipe-follower') start(node, false);
-      else procs[node]?.kill('SIGCONT');
-      const f: (typeof faults)[number] = { kind, node, at, healedAt: Date.now() };
+      const f: (typeof faults)[number] = { kind, node: -1, at };
       faults.push(f);
-      // Healed: wait until the cluster acknowledges a produce sent after the heal, and has 3 voters again.
-      await waitFor(`an acknowledged produce after healing ${kind}`, 90_000, async () =>
+      const injected = await inject(ctx, kind, lead);
+      f.node = injected.node;
+      if (injected.detail !== undefined) f.detail = injected.detail;
+      say(
+        `fault ${kind} on c${f.node}${injected.detail ? ` (${injected.detail})` : ''} (leader c${lead}) for ${holdMs} ms`,
+      );
+      await sleep(holdMs);
+      const note = await injected.heal();
+      if (note !== undefined) f.note = note;
+      f.healedAt = Date.now();
+      // Healed: the cluster acknowledges a produce sent after the heal, and every node is, under
+      // its current storage id, a caught-up voter of one leader (heal.ts).
+      await waitFor(`an acknowledged produce after healing ${kind}`, 120_000, async () =>
         produces.some((o) => o.offset !== undefined && o.sentAt >= (f.healedAt as number)) ? true : undefined,
       );
-      await waitFor('3 voters and a leader', 90_000, leader);
+      await waitFor(`the cluster to heal after ${kind}`, HEAL_MS, healed).catch((e: Error) => {
+        throw new Error(`${e.message}: ${lastUnhealed}`);
+      });
       const first = produces.find((o) => o.offset !== undefined && o.sentAt >= at);
       if (first !== undefined) f.failoverMs = first.at - at;
     }
@@ -290,52 +196,59 @@ async function main(prefix: string, seed: number, secs: number, kinds: readonly 
     const highest = Math.max(-1, ...produces.map((o) => o.offset ?? -1));
     const logs = await waitFor('every node to hold every acknowledged offset', 120_000, async () => {
       const m = new Map<string, string[]>();
-      for (const [i, n] of names.entries()) m.set(n, await readAll(`${nodeIp(i)}:${RPC}`));
+      for (const i of members) m.set(ChaosAgents.nameOf(i), await readAll(agents.rpcAddr(i)));
       const lens = [...m.values()].map((l) => l.length);
       return lens.every((x) => x === lens[0]) && (lens[0] ?? 0) > highest ? m : undefined;
     });
     const v = verdict(logs, produces, reads, 3_000_000);
     const byKind = Object.fromEntries(
-      FAULTS.map((k) => {
-        const ms = faults.filter((f) => f.kind === k && f.failoverMs !== undefined).map((f) => f.failoverMs as number);
-        return [
-          k,
-          {
-            count: faults.filter((f) => f.kind === k).length,
-            failoverP50Ms: percentile(ms, 50),
-            failoverMaxMs: ms.length ? Math.max(...ms) : undefined,
-          },
-        ];
-      }),
+      kinds
+        .filter((k, i) => kinds.indexOf(k) === i)
+        .map((k) => {
+          const ms = faults
+            .filter((f) => f.kind === k && f.failoverMs !== undefined)
+            .map((f) => f.failoverMs as number);
+          return [
+            k,
+            {
+              count: faults.filter((f) => f.kind === k).length,
+              failoverP50Ms: percentile(ms, 50),
+              failoverMaxMs: ms.length ? Math.max(...ms) : undefined,
+            },
+          ];
+        }),
     );
+    const all = [...problems, ...v.problems];
     const summary = {
       seed,
       secs,
-      ok: v.problems.length === 0,
+      ok: all.length === 0,
       degrade: withNetem ? 'netem' : 'iptables-loss+tbf',
       ...v,
+      problems: all,
       faults: byKind,
       timeline: faults,
     };
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    keepLogs = !summary.ok;
     return summary.ok ? 0 : 1;
   } catch (e) {
     say(`ERROR: ${(e as Error).stack ?? String(e)}`);
-    tails.forEach((t, i) => say(`--- c${i} tail ---\n${t}`));
-    process.stdout.write(JSON.stringify({ seed, secs, ok: false, error: String(e), timeline: faults }) + '\n');
+    members.forEach((i) => say(`--- c${i} tail ---\n${agents.tail(i)}`));
+    process.stdout.write(
+      JSON.stringify({ seed, secs, ok: false, error: String(e), problems, timeline: faults }) + '\n',
+    );
     return 1;
   } finally {
     stopping = true;
-    admin.close();
-    for (const [i, p] of procs.entries()) {
-      p?.kill('SIGCONT');
-      await kill(i);
-    }
+    await agents.close();
     rmSync(root, { recursive: true, force: true });
+    if (keepLogs) say(`agents' logs kept in ${logDir}`);
+    else rmSync(logDir, { recursive: true, force: true });
   }
 
   async function readAll(addr: string): Promise<string[]> {
-    const c = new LogClient(addr, creds, chan);
+    const c = new LogClient(addr, creds, CHANNEL);
     const values: string[] = [];
     try {
       for (;;) {
