@@ -91,12 +91,13 @@ const TICK = 10;
 /** The error prefix of a run whose log holds a value twice (retries: exactly-once violated). */
 export const DUPLICATE_RECORD = 'duplicate record';
 
-/** The command that replays a seed. */
+/** The command that replays a seed (the CLI's flags, cli-options.ts: parsed back in cli-options.test.ts). */
 export function replayCommand(seed: number, opts: SimOptions = { seed }): string {
   let flags = ` --voters ${opts.voters ?? 3} --duration ${opts.duration ?? 3000} --intensity ${opts.intensity ?? 1}`;
   if (opts.staleReads === true) flags += ' --stale-reads';
   if (opts.earlyAcks === true) flags += ' --early-acks';
-  if (opts.powerCuts === true) flags += ' --power-cuts';
+  // The CLI runs with power cuts unless told not to; a SimOptions run has them only when asked.
+  if (opts.powerCuts !== true) flags += ' --no-power-cuts';
   if (opts.retries !== undefined) flags += ` --retries ${opts.retries}`;
   return `npm run test:sim -- --seed ${seed}${flags} --verbose`;
 }
