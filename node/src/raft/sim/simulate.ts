@@ -408,6 +408,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     // back rebuilds its state machine only up to the applied index it last wrote, which may lag
     // its commit (committed-values.ts).
     const inLog = committedValues(leader);
+    const duplicatesHidden = leader.sm.duplicatesHidden;
     // Last power cut: every disk node must reopen with all it made durable (a torn tail or a
     // resurrected segment that recovery left behind shows here even if no later crash hit it).
     for (const n of c.running()) {
@@ -430,7 +431,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         acked: c.inv.acked.length,
         operations: clients.history.length,
         linearizable,
-        duplicatesHidden: leader.sm.duplicatesHidden,
+        duplicatesHidden,
         ...stats,
       },
     };
