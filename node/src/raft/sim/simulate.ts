@@ -14,6 +14,7 @@ import { checkLinearizable } from '../lincheck/check.js';
 import type { Operation } from '../lincheck/history.js';
 import { seededRng } from '../core/env.js';
 import { SimClients } from './clients.js';
+import { committedValues } from './committed-values.js';
 import { NOT_LINEARIZABLE } from './invariant-violation.js';
 import { SimCluster } from './cluster.js';
 import { SimDiskNode } from './sim-disk-node.js';
@@ -90,12 +91,13 @@ const TICK = 10;
 /** The error prefix of a run whose log holds a value twice (retries: exactly-once violated). */
 export const DUPLICATE_RECORD = 'duplicate record';
 
-/** The command that replays a seed. */
+/** The command that replays a seed (the CLI's flags, cli-options.ts: parsed back in cli-options.test.ts). */
 export function replayCommand(seed: number, opts: SimOptions = { seed }): string {
   let flags = ` --voters ${opts.voters ?? 3} --duration ${opts.duration ?? 3000} --intensity ${opts.intensity ?? 1}`;
   if (opts.staleReads === true) flags += ' --stale-reads';
   if (opts.earlyAcks === true) flags += ' --early-acks';
-  if (opts.powerCuts === true) flags += ' --power-cuts';
+  // The CLI runs with power cuts unless told not to; a SimOptions run has them only when asked.
+  if (opts.powerCuts !== true) flags += ' --no-power-cuts';
   if (opts.retries !== undefined) flags += ` --retries ${opts.retries}`;
   return `npm run test:sim -- --seed ${seed}${flags} --verbose`;
 }
@@ -402,6 +404,11 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
           else seen.add(r.value);
       }
     }
+    // What took effect, from the healed cluster before the power cycle below: a node that comes
+    // back rebuilds its state machine only up to the applied index it last wrote, which may lag
+    // its commit (committed-values.ts).
+    const inLog = committedValues(leader);
+    const duplicatesHidden = leader.sm.duplicatesHidden;
     // Last power cut: every disk node must reopen with all it made durable (a torn tail or a
     // resurrected segment that recovery left behind shows here even if no later crash hit it).
     for (const n of c.running()) {
@@ -411,7 +418,6 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     }
     let linearizable: SimStats['linearizable'] = 'not-checked';
     if (opts.lincheck !== false) {
-      const inLog = new Set(leader.sm.records.map((r) => r.value));
       const verdict = checkLinearizable(clients.checkedHistory((v) => inLog.has(v)));
       if (verdict.outcome === 'illegal') throw new Error(`${NOT_LINEARIZABLE}: ${verdict.explanation}`);
       linearizable = verdict.outcome;
@@ -425,7 +431,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         acked: c.inv.acked.length,
         operations: clients.history.length,
         linearizable,
-        duplicatesHidden: leader.sm.duplicatesHidden,
+        duplicatesHidden,
         ...stats,
       },
     };

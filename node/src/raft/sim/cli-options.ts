@@ -1,0 +1,70 @@
+/**
+ * The flags of `npm run test:sim` and how they become {@link SimOptions}: one definition,
+ * used by the CLI (cli.ts) and by the test that parses every printed replay command
+ * ({@link replayCommand}) with it, so a failure never prints a command the CLI refuses.
+ */
+import { Command } from 'commander';
+import type { SimOptions } from './simulate.js';
+
+/** The parsed flags (commander's camel-cased names). */
+export interface SimCliFlags {
+  readonly seeds: string;
+  readonly from: string;
+  readonly seed?: string;
+  readonly voters: string;
+  readonly duration: string;
+  readonly intensity: string;
+  readonly staleReads?: boolean;
+  readonly earlyAcks?: boolean;
+  readonly verbose?: boolean;
+  /** On unless `--no-power-cuts`. */
+  readonly powerCuts: boolean;
+  readonly retries?: string;
+}
+
+/** A fresh command with every `test:sim` flag (parse it once). */
+export function simCommand(): Command {
+  return new Command()
+    .name('test:sim')
+    .option('--seeds <n>', 'number of seeds to run', '100')
+    .option('--from <s>', 'first seed', '1')
+    .option('--seed <s>', 'run exactly this seed')
+    .option('--voters <n>', 'initial voters', '3')
+    .option('--duration <units>', 'time units of faults per seed', '3000')
+    .option('--intensity <k>', 'multiply every fault rate by k', '1')
+    .option('--stale-reads', 'run the deliberately broken read path (the checker must reject it)')
+    .option('--early-acks', 'run the deliberately broken produce path that acknowledges before commit')
+    .option(
+      '--no-power-cuts',
+      'run nodes on MemoryStorage instead of the real log and stable store on a simulated disk with power cuts',
+    )
+    .option('--retries <how>', 'clients retry indeterminate produces: idempotent (producer ids) or plain')
+    .option('--verbose', 'print the full trace');
+}
+
+/** The seeds the flags ask for: `--seed`, or `--seeds` from `--from`. */
+export function seedsOf(o: SimCliFlags): number[] {
+  return o.seed !== undefined
+    ? [Number(o.seed)]
+    : Array.from({ length: Number(o.seeds) }, (_, i) => Number(o.from) + i);
+}
+
+/**
+ * The options of the run of `seed` under flags `o`.
+ * @throws Error when `--retries` is neither `idempotent` nor `plain`.
+ */
+export function simOptionsOf(o: SimCliFlags, seed: number): SimOptions {
+  if (o.retries !== undefined && o.retries !== 'idempotent' && o.retries !== 'plain')
+    throw new Error(`--retries must be idempotent or plain, got ${o.retries}`);
+  return {
+    seed,
+    voters: Number(o.voters),
+    duration: Number(o.duration),
+    intensity: Number(o.intensity),
+    staleReads: o.staleReads === true,
+    earlyAcks: o.earlyAcks === true,
+    verbose: o.verbose === true,
+    powerCuts: o.powerCuts,
+    ...(o.retries !== undefined ? { retries: o.retries } : {}),
+  };
+}

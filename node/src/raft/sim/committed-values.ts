@@ -1,0 +1,35 @@
+/**
+ * What a node's committed log holds, as the values the simulated clients produced: the
+ * records its state machine applied plus the user entries it knows are committed but has not
+ * applied yet.
+ *
+ * The second part matters after a restart. A node persists its applied index lazily (the
+ * shell defers commit-only stable-state writes), so a node that comes back from a crash
+ * rebuilds its state machine only up to the last applied index it wrote, which may lag its
+ * durable commit index; it re-applies the rest with its next Ready. Its state machine alone
+ * is then missing committed records that every client could already read.
+ */
+import { logIndex } from '../core/types.js';
+import { decodePdata } from '../shell/pdata.js';
+import type { SimMember } from './sim-member.js';
+
+const dec = new TextDecoder();
+
+/**
+ * The values of every record `node` holds as committed: applied (its state machine) or
+ * committed and not yet applied (its log up to its commit index). A running node only (the
+ * commit index comes from its Raft status).
+ * @throws Error when the node is down.
+ */
+export function committedValues(node: SimMember): Set<string> {
+  const st = node.raw?.status();
+  if (st === undefined) throw new Error(`${node.id} is down: its commit index is unknown`);
+  const values = new Set(node.sm.records.map((r) => r.value));
+  const lo = Math.max(node.sm.applied + 1, node.storage.firstIndex());
+  if (lo > st.commit) return values;
+  for (const e of node.storage.entries(logIndex(lo), logIndex(st.commit + 1), Number.MAX_SAFE_INTEGER)) {
+    if (e.type === 'data') values.add(dec.decode(e.data));
+    else if (e.type === 'pdata') values.add(dec.decode(decodePdata(e.data).value));
+  }
+  return values;
+}
