@@ -136,6 +136,9 @@ rolling_update
 step "rotate the CA (commitlog.dev/renew-ca) with the producer writing throughout: three phases, each a rolling restart; the old CA's client works in TrustBoth and is refused at the end, the new CA's alone reads every record; no produce fails"
 rotate_ca
 
+step "short-lived leaves (spec.tls.leafValidity 10m, leafRenewBefore 8m) with the producer writing: re-issued at once, renewed on schedule, reloaded by every pod without a restart; no produce fails"
+short_lived_leaves
+
 step "grow spec.storage.size 1Gi → $GROWN_SIZE: every PVC and PV expanded, Progressing=True ExpandingVolumes then Stable, no pod restarted"
 expand_storage
 

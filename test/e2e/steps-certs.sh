@@ -120,3 +120,69 @@ rotate_ca() {
   stop_port_forwards
   workload_progress
 }
+
+# --- short-lived leaf certificates -------------------------------------------------------
+
+# secret_serial <secret> <key>: the serial number of the certificate under <key> of <secret>.
+secret_serial() {
+  kubectl -n "$NS" get secret "$1" -o "jsonpath={.data.${2//./\\.}}" | base64 -d | openssl x509 -noout -serial | cut -d= -f2
+}
+
+# served_serial <ordinal>: the serial of the certificate pod <ordinal> presents on its external address now.
+served_serial() {
+  local addr
+  addr=$(external_addr "$1")
+  openssl s_client -connect "$addr" -servername "${CLUSTER_NAME}-$1.${CLUSTER_NAME}-headless.$NS.svc" </dev/null 2>/dev/null |
+    openssl x509 -noout -serial | cut -d= -f2
+}
+
+# pods_serve_their_secret: every pod presents the certificate its Secret holds now (reloaded).
+pods_serve_their_secret() {
+  local i
+  for i in 0 1 2; do
+    [[ "$(served_serial "$i")" == "$(secret_serial "${CLUSTER_NAME}-server-tls" "${CLUSTER_NAME}-$i.crt")" ]] || return 1
+  done
+}
+
+pod_lifetimes() {
+  kubectl -n "$NS" get pods -l "$(SEL)" -o jsonpath='{range .items[*]}{.metadata.name}:{.metadata.uid}:{.status.containerStatuses[0].restartCount} {end}'
+}
+
+# short_lived_leaves: spec.tls.leafValidity 10m, leafRenewBefore 8m, with the producer writing.
+# The 365-day leaves are re-issued at once (a shorter validity), then renewed on schedule two
+# minutes later, each time picked up by the nodes from their Secret volumes without a restart
+# (same pods, same restart counts; each pod presents its Secret's newest certificate), and by
+# the producer from its own: not one produce fails. Removing the fields re-issues 365-day
+# leaves (a 10-minute leaf is within renewBeforeDays).
+short_lived_leaves() {
+  local mark lives first reissued renewed i not_after
+  mark=$(acks_lines)
+  lives=$(pod_lifetimes)
+  first=$(secret_serial "${CLUSTER_NAME}-server-tls" "${CLUSTER_NAME}-0.crt")
+  kubectl -n "$NS" patch clc "$CLUSTER_NAME" --type merge -p '{"spec":{"tls":{"leafValidity":"10m","leafRenewBefore":"8m"}}}'
+  wait_until 120 "the leaves re-issued for 10 minutes" bash -c \
+    "[[ \"\$(kubectl -n $NS get secret ${CLUSTER_NAME}-server-tls -o jsonpath='{.data.${CLUSTER_NAME}-0\\.crt}' | base64 -d | openssl x509 -noout -serial)\" != serial=$first ]]"
+  reissued=$(secret_serial "${CLUSTER_NAME}-server-tls" "${CLUSTER_NAME}-0.crt")
+  not_after=$(kubectl -n "$NS" get secret "${CLUSTER_NAME}-server-tls" -o "jsonpath={.data.${CLUSTER_NAME}-0\.crt}" | base64 -d | openssl x509 -noout -enddate | cut -d= -f2)
+  (($(date -d "$not_after" +%s) - $(date +%s) <= 600)) || fail "the re-issued certificate of ${CLUSTER_NAME}-0 is valid until $not_after, more than 10 minutes"
+  log "re-issued: ${CLUSTER_NAME}-0 serial $reissued, valid until $not_after"
+  wait_until 180 "every pod presenting its re-issued certificate (reloaded from the Secret volume)" pods_serve_their_secret
+  log "every pod presents its Secret's certificate; waiting for the scheduled renewal (8 minutes before expiry)"
+  wait_until 300 "the scheduled renewal of ${CLUSTER_NAME}-0's certificate" bash -c \
+    "[[ \"\$(kubectl -n $NS get secret ${CLUSTER_NAME}-server-tls -o jsonpath='{.data.${CLUSTER_NAME}-0\\.crt}' | base64 -d | openssl x509 -noout -serial)\" != serial=$reissued ]]"
+  renewed=$(secret_serial "${CLUSTER_NAME}-server-tls" "${CLUSTER_NAME}-0.crt")
+  log "renewed: ${CLUSTER_NAME}-0 serial $renewed, valid until $(kubectl -n "$NS" get secret "${CLUSTER_NAME}-server-tls" -o "jsonpath={.data.${CLUSTER_NAME}-0\.crt}" | base64 -d | openssl x509 -noout -enddate | cut -d= -f2)"
+  wait_until 180 "every pod presenting its renewed certificate" pods_serve_their_secret
+  [[ "$(pod_lifetimes)" == "$lives" ]] || fail "pods restarted or were replaced (before: $lives; after: $(pod_lifetimes))"
+  log "no pod restarted: $lives"
+  [[ -f "$WORK/secret-volume.log" ]] && log "the producer's Secret volume changed:"$'\n'"$(tail -n 4 "$WORK/secret-volume.log")"
+
+  kubectl -n "$NS" patch clc "$CLUSTER_NAME" --type json \
+    -p '[{"op":"remove","path":"/spec/tls/leafValidity"},{"op":"remove","path":"/spec/tls/leafRenewBefore"}]'
+  wait_until 120 "365-day leaves again after the fields are removed" bash -c \
+    "e=\$(kubectl -n $NS get secret ${CLUSTER_NAME}-server-tls -o jsonpath='{.data.${CLUSTER_NAME}-0\\.crt}' | base64 -d | openssl x509 -noout -enddate | cut -d= -f2); (( \$(date -d \"\$e\" +%s) - \$(date +%s) > 86400 ))"
+  wait_until 180 "every pod presenting its 365-day certificate" pods_serve_their_secret
+  for i in 0 1 2; do cli "$i" consume --offset 0 --json >/dev/null; done
+  producer_clean_since "$mark" "the short-lived leaves' re-issue, renewal and return to 365 days"
+  stop_port_forwards
+}
