@@ -8,7 +8,7 @@ const e2e = resolve(import.meta.dirname, '../test/e2e');
 const bash = spawnSync('bash', ['-c', 'command -v bash'], { encoding: 'utf8' }).stdout.trim();
 
 describe('test/e2e scripts (npm run test:e2e: kind where Docker exists, the local test node elsewhere)', () => {
-  for (const f of ['run.sh', 'flow.sh', 'lib.sh', 'client.sh', 'steps.sh']) {
+  for (const f of ['run.sh', 'flow.sh', 'lib.sh', 'client.sh', 'steps.sh', 'steps-certs.sh', 'steps-volumes.sh']) {
     it(`${f} parses (bash -n)`, () => {
       const r = spawnSync(bash, ['-n', join(e2e, f)], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);

@@ -141,6 +141,15 @@ describe('operator on a real API server', function () {
       await rejection({ tls: { validityDays: 10, renewBeforeDays: 10 } }),
       new RegExp(RULES.renewBeforeValidity),
     );
+    for (const [tls, message] of [
+      [{ leafValidity: '1h' }, RULES.leafTogether],
+      [{ leafValidity: '9m', leafRenewBefore: '5m' }, RULES.leafValidityMin],
+      [{ leafValidity: '87601h', leafRenewBefore: '5m' }, RULES.leafValidityMin],
+      [{ leafValidity: '1h', leafRenewBefore: '4m59s' }, RULES.leafRenewBeforeMin],
+      [{ leafValidity: '1h', leafRenewBefore: '1h' }, RULES.leafRenewBeforeValidity],
+    ] as const)
+      assert.ok((await rejection({ tls })).includes(message), `${JSON.stringify(tls)} is refused with: ${message}`);
+    assert.match(await rejection({ tls: { leafValidity: '1d', leafRenewBefore: '5m' } }), /should match/);
     assert.match(await rejection({ ports: { rpc: 9000, http: 9000 } }), new RegExp(RULES.portsDistinct));
     assert.match(await rejection({ tls: { enabled: false } }), new RegExp(RULES.tlsRequired));
     assert.ok(

@@ -23,6 +23,10 @@ source "$HERE/lib.sh"
 source "$HERE/client.sh"
 # shellcheck source=steps.sh
 source "$HERE/steps.sh"
+# shellcheck source=steps-certs.sh
+source "$HERE/steps-certs.sh"
+# shellcheck source=steps-volumes.sh
+source "$HERE/steps-volumes.sh"
 
 NS=commitlog-e2e
 CLUSTER_NAME=demo
@@ -129,14 +133,23 @@ fi
 step "change the image (a second tag): a rolling update, followers first, the leader last"
 rolling_update
 
+step "rotate the CA (commitlog.dev/renew-ca) with the producer writing throughout: three phases, each a rolling restart; the old CA's client works in TrustBoth and is refused at the end, the new CA's alone reads every record; no produce fails"
+rotate_ca
+
+step "short-lived leaves (spec.tls.leafValidity 10m, leafRenewBefore 8m) with the producer writing: re-issued at once, renewed on schedule, reloaded by every pod without a restart; no produce fails"
+short_lived_leaves
+
+step "grow spec.storage.size 1Gi → $GROWN_SIZE: every PVC and PV expanded, Progressing=True ExpandingVolumes then Stable, no pod restarted"
+expand_storage
+
 if [[ -n "$WORKLOAD_PID" ]]; then
   step "stop the producer; every acknowledged record is on every member exactly once, in order"
   stop_workload
   check_workload 3
 fi
 
-step "rotate the CA (commitlog.dev/renew-ca): three phases, each a rolling restart; the old CA refused at the end, every record read back with the new one"
-rotate_ca
+step "delete the CommitLogCluster (whenDeleted: Retain) and apply it again over the retained PVCs: the same cluster id, Ready, every record acknowledged before the delete read back"
+resume_over_retained_pvcs
 
 step "delete the CommitLogCluster: owned objects garbage-collected, PVCs kept (whenDeleted: Retain)"
 delete_cluster_keeping_pvcs

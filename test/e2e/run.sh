@@ -32,7 +32,7 @@ export E2E_LOGS=${E2E_LOGS:-/tmp/commitlog-e2e-logs-$(date -u +%Y%m%dT%H%M%S)}
 
 missing_local_tools() {
   local t
-  for t in go containerd runc ctr iptables mmdebstrap umoci unshare nsenter timeout; do
+  for t in go containerd runc ctr iptables mmdebstrap umoci unshare nsenter timeout openssl; do
     command -v "$t" >/dev/null 2>&1 || printf '%s ' "$t"
   done
   [[ -x /usr/lib/cni/bridge ]] || printf 'containernetworking-plugins '

@@ -4,9 +4,14 @@
 SEL() { echo "app.kubernetes.io/instance=$CLUSTER_NAME"; }
 TSX="$ROOT/node_modules/.bin/tsx"
 
-# apply_minimal: examples/minimal.yaml with the e2e image (minimal.yaml ends with its spec block).
+# apply_minimal [spec-lines...]: examples/minimal.yaml with the e2e image and any further
+# lines of its spec block (minimal.yaml ends with that block), e.g. '  storage: {size: 2Gi}'.
 apply_minimal() {
-  { cat "$ROOT/examples/minimal.yaml"; printf '  image: %s\n  imagePullPolicy: Never\n' "$NODE_IMAGE"; } | kubectl -n "$NS" apply -f -
+  {
+    cat "$ROOT/examples/minimal.yaml"
+    printf '  image: %s\n  imagePullPolicy: Never\n' "$NODE_IMAGE"
+    if (($# > 0)); then printf '%s\n' "$@"; fi
+  } | kubectl -n "$NS" apply -f -
 }
 
 # --- grpcurl -----------------------------------------------------------------------------
@@ -50,16 +55,39 @@ WORKLOAD_ACKS=""
 
 # start_workload: the producer of test/workload/workload.ts, seeded with pod 0's external
 # address (it resolves the others through GetServers); returns after its first acknowledgement.
+# Its certificate files are Secret <cluster>-user-root kept current as a Secret volume
+# (start_secret_volume in steps-certs.sh); it reloads them when they change.
 start_workload() {
   WORKLOAD_ACKS="$WORK/workload-acks.jsonl"
   : >"$WORKLOAD_ACKS"
   external_addr 0 >/dev/null
-  COMMITLOG_CA_FILE="$CERTS/ca.crt" COMMITLOG_CERT_FILE="$CERTS/tls.crt" COMMITLOG_KEY_FILE="$CERTS/tls.key" \
+  start_secret_volume "$WORK/producer-certs" "${CLUSTER_NAME}-user-root"
+  COMMITLOG_CA_FILE="$WORK/producer-certs/ca.crt" COMMITLOG_CERT_FILE="$WORK/producer-certs/tls.crt" \
+    COMMITLOG_KEY_FILE="$WORK/producer-certs/tls.key" \
     "$TSX" "$ROOT/test/workload/workload.ts" produce "$WORKLOAD_ACKS" "${ADDRS[0]}" "$CLUSTER_NAME.$NS.svc" \
     2>"$WORK/workload.log" &
   WORKLOAD_PID=$!
   wait_until 90 "the producer's first acknowledged record" grep -q '"offset"' "$WORKLOAD_ACKS"
   workload_progress
+}
+
+# acks_lines: how many outcomes the producer has recorded so far (a mark for failures_since).
+acks_lines() { if [[ -n "$WORKLOAD_ACKS" && -f "$WORKLOAD_ACKS" ]]; then wc -l <"$WORKLOAD_ACKS"; else echo 0; fi; }
+
+# producer_clean_since <mark> <what>: the producer is alive, had records acknowledged after
+# outcome line <mark> and not one call failed: fails naming the first failures otherwise.
+producer_clean_since() {
+  local mark=$1 what=$2 acked failed
+  if [[ -z "$WORKLOAD_PID" ]]; then
+    log "NOT CHECKED: no producer ran during $what (E2E_ACCESS=${E2E_ACCESS:-lb}: it needs LoadBalancer addresses)"
+    return 0
+  fi
+  kill -0 "$WORKLOAD_PID" 2>/dev/null || fail "the producer exited during $what:"$'\n'"$(tail -n 20 "$WORK/workload.log")"
+  acked=$(tail -n +"$((mark + 1))" "$WORKLOAD_ACKS" | grep -c '"offset"' || true)
+  failed=$(tail -n +"$((mark + 1))" "$WORKLOAD_ACKS" | grep -c '"error"' || true)
+  log "producer during $what: $acked acknowledged, $failed failed"
+  ((failed == 0)) || fail "$failed produce calls failed during $what:"$'\n'"$(tail -n +"$((mark + 1))" "$WORKLOAD_ACKS" | grep '"error"' | head -n 5)"
+  ((acked > 0)) || fail "the producer had nothing acknowledged during $what"
 }
 
 # workload_progress: prints how many records the producer has had acknowledged so far.
@@ -71,6 +99,7 @@ workload_progress() {
 
 # stop_workload: SIGTERM, bounded wait (the call in flight finishes), then the producer's log.
 stop_workload() {
+  stop_secret_volume
   [[ -n "$WORKLOAD_PID" ]] || return 0
   local pid=$WORKLOAD_PID deadline=$((SECONDS + 30))
   WORKLOAD_PID=""
@@ -194,7 +223,15 @@ rolling_update() {
   order=$(kubectl -n "$NS" get pods -l "$(SEL)" -o jsonpath='{range .items[*]}{.metadata.creationTimestamp} {.metadata.name}{"\n"}{end}' | sort)
   log "pods by creation time after the update:"$'\n'"$order"
   last=$(tail -n 1 <<<"$order" | cut -d' ' -f2)
-  [[ "$last" == "$leader" ]] || fail "the leader $leader was not replaced last (last: $last)"
+  # Leader last means the leader when the rollout reaches the last pod: under load Raft may
+  # elect another leader mid-rollout (seen 2026-12-02, load 38); then the operator must have
+  # moved leadership off that pod before restarting it, last (its log says so).
+  if [[ "$last" != "$leader" ]]; then
+    kubectl -n commitlog-system logs deploy/commitlog-operator --since-time="$since" 2>/dev/null |
+      grep 'transferred leadership before restarting the leader' | grep -q "\"from\":\"$last\"" ||
+      fail "the leader $leader was not replaced last (last: $last), and the operator did not transfer leadership away from $last before restarting it"
+    log "leadership moved from $leader to $last during the rollout; the operator transferred it away from $last and restarted $last last"
+  fi
   one_member_down_at_a_time "$since"
   NODE_IMAGE=$new
   workload_progress
@@ -250,42 +287,4 @@ EOF
   kubectl -n "$NS" delete pvc -l "$(SEL)" --wait=false
   kubectl delete priorityclass commitlog-critical
   CLUSTER_NAME=$saved_name E2E_ACCESS=$saved_access CERTS=$saved_certs
-}
-
-# --- CA rotation -------------------------------------------------------------------------
-
-# rotate_ca: the renew annotation rotates the generated CA in phases (TrustBoth →
-# ReissueLeaves → DropOld, each a rolling restart); at the end a client that trusts only the
-# old CA is refused, one with the new certificates reads every record back through every
-# pod, and a new record is written.
-rotate_ca() {
-  local old_fp before i phase
-  old_fp=$(clc_field '{.status.ca.current}')
-  [[ -n "$old_fp" ]] || fail "status.ca.current is empty before the rotation"
-  count_records_via 0
-  before=$COUNT
-  log "CA $old_fp, $before records; annotating commitlog.dev/renew-ca"
-  kubectl -n "$NS" annotate clc "$CLUSTER_NAME" commitlog.dev/renew-ca=e2e-1 --overwrite
-  wait_until 120 "the rotation to begin (status.ca.rotationPhase leaves Idle)" bash -c \
-    "p=\$(kubectl -n $NS get clc $CLUSTER_NAME -o jsonpath='{.status.ca.rotationPhase}'); c=\$(kubectl -n $NS get clc $CLUSTER_NAME -o jsonpath='{.status.ca.current}'); [[ \"\$p\" != Idle || \"\$c\" != '$old_fp' ]]"
-  phase=$(clc_field '{.status.ca.rotationPhase}')
-  log "rotation phase: $phase"
-  wait_until 1200 "the rotation to finish (Idle, a new current CA)" bash -c \
-    "p=\$(kubectl -n $NS get clc $CLUSTER_NAME -o jsonpath='{.status.ca.rotationPhase}'); c=\$(kubectl -n $NS get clc $CLUSTER_NAME -o jsonpath='{.status.ca.current}'); [[ \"\$p\" == Idle && -n \"\$c\" && \"\$c\" != '$old_fp' ]]"
-  wait_until 600 "3 ready members after the CA rotation" status_is 3
-  log "CA now $(clc_field '{.status.ca.current}'); events: $(kubectl -n "$NS" get events --field-selector reason=CaRotationPhase -o jsonpath='{range .items[*]}{.message}{"; "}{end}' 2>/dev/null)"
-  local refused
-  if refused=$(cli 0 consume --offset 0 --json 2>&1); then
-    fail "a client with the old CA's certificates still reads after the rotation"
-  fi
-  log "the old CA's client is refused: $(tail -n 1 <<<"$refused")"
-  fetch_client_certs "$CERTS"
-  for i in 0 1 2; do
-    count_records_via "$i"
-    [[ "$COUNT" == "$before" ]] || fail "pod $i serves $COUNT records after the CA rotation, $before before"
-  done
-  produce_via 1 produce "after-ca-rotation" >/dev/null
-  count_records_via 2
-  [[ "$COUNT" == "$((before + 1))" ]] || fail "pod 2 serves $COUNT records after one more produce, expected $((before + 1))"
-  stop_port_forwards
 }

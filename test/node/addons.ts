@@ -14,8 +14,11 @@
  *   local-path-provisioner does the same with a helper pod); released volumes are kept
  *   (reclaim policy Retain) until the node's directory is removed. Directories are world-writable
  *   because the kubelet applies no fsGroup to hostPath volumes.
+ * - Volume expansion: the StorageClass allows it, and a claim asking for more than its volume
+ *   holds is grown in the two stages an external-resizer and a CSI node plugin go through
+ *   (resizer.ts, which says where it differs from a cloud driver).
  *
- * Both are level-triggered loops over a list (a pass every `periodMs`), stopped by
+ * All are level-triggered loops over a list (a pass every `periodMs`), stopped by
  * {@link Addons.stop}. The assignment rules are pure functions, tested on their own.
  */
 import { chmodSync, mkdirSync } from 'node:fs';
@@ -25,9 +28,11 @@ import {
   CoreV1Api,
   StorageV1Api,
   type KubeConfig,
+  type V1PersistentVolume,
   type V1PersistentVolumeClaim,
   type V1Service,
 } from '@kubernetes/client-node';
+import { pendingNodeResize, resized, resizeStage } from './resizer.js';
 
 /** The StorageClass the provisioner serves (made the default). */
 export const storageClassName = 'standard';
@@ -85,7 +90,7 @@ export function claimsToProvision(claims: readonly V1PersistentVolumeClaim[]): V
   );
 }
 
-/** A running pair of loops; see the module comment. */
+/** The addons' loops; see the module comment. */
 export class Addons {
   #stopped = false;
   readonly #done: Promise<void>;
@@ -101,7 +106,7 @@ export class Addons {
     this.#done = this.#loop(periodMs);
   }
 
-  /** Installs the default StorageClass and starts both loops. */
+  /** Installs the default StorageClass (expandable) and starts the loops. */
   static async start(
     kc: KubeConfig,
     opts: { readonly loadBalancerCidr: string; readonly volumeDir: string; readonly periodMs?: number },
@@ -112,6 +117,7 @@ export class Addons {
         provisioner,
         reclaimPolicy: 'Retain',
         volumeBindingMode: 'Immediate',
+        allowVolumeExpansion: true,
       },
     });
     mkdirSync(opts.volumeDir, { recursive: true });
@@ -124,6 +130,7 @@ export class Addons {
       try {
         await this.#assign(core);
         await this.#provision(core);
+        await this.#resize(core);
         this.lastError = null;
       } catch (e) {
         this.lastError = (e as Error).message;
@@ -178,7 +185,39 @@ export class Addons {
     }
   }
 
-  /** Stops both loops (waits for the pass in progress). */
+  /** One stage of each growing claim's expansion (resizer.ts); a conflict is retried on the next pass. */
+  async #resize(core: CoreV1Api): Promise<void> {
+    const claims = await core.listPersistentVolumeClaimForAllNamespaces();
+    const pvs = new Map<string, V1PersistentVolume>(
+      (await core.listPersistentVolume()).items.map((v) => [v.metadata?.name ?? '', v]),
+    );
+    for (const c of claims.items) {
+      const stage = resizeStage(c, pvs, storageClassName);
+      if (stage === undefined) continue;
+      const name = c.metadata?.name ?? '';
+      const namespace = c.metadata?.namespace ?? '';
+      if (stage.kind === 'controller') {
+        const pv = pvs.get(stage.pv);
+        await core.replacePersistentVolume({
+          name: stage.pv,
+          body: { ...pv, spec: { ...pv?.spec, capacity: { ...pv?.spec?.capacity, storage: stage.size } } },
+        });
+        await core.replaceNamespacedPersistentVolumeClaimStatus({
+          name,
+          namespace,
+          body: { ...c, status: pendingNodeResize(c.status, stage.size, new Date()) },
+        });
+      } else {
+        await core.replaceNamespacedPersistentVolumeClaimStatus({
+          name,
+          namespace,
+          body: { ...c, status: resized(c.status, stage.size) },
+        });
+      }
+    }
+  }
+
+  /** Stops the loops (waits for the pass in progress). */
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.#done;

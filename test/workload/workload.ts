@@ -6,7 +6,9 @@
  *   tsx test/workload/workload.ts check <acks.jsonl> <tls-name> <addr>…
  *
  * TLS files come from COMMITLOG_CA_FILE, COMMITLOG_CERT_FILE, COMMITLOG_KEY_FILE (the CLI's
- * variables). `<tls-name>` is the name checked in every server certificate (the client
+ * variables); the producer re-reads them when they change (a client that mounts its Secret:
+ * the flow keeps them in step with the user Secret through CA rotations and renewals), so
+ * each new connection uses the files as they are then. `<tls-name>` is the name checked in every server certificate (the client
  * Service's name is in all of them).
  *
  * **produce** writes `w-<seq>` for seq = 0, 1, 2, … one at a time through the client library
@@ -30,7 +32,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Metadata, status as Status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { CommitLogClient } from '../../node/src/client/index.js';
 import { LogClient, type ConsumeResponse } from '../../node/src/gen/v1/log.js';
-import { clientCredentials } from '../../node/src/tls/credentials.js';
+import { clientCredentials, reloadingClientCredentials } from '../../node/src/tls/credentials.js';
 
 const env = process.env;
 
@@ -55,9 +57,17 @@ export const valueOf = (seq: number): string => `w-${seq}`;
 
 async function produce(acks: string, target: string, tlsName: string): Promise<number> {
   const interval = Number(env.COMMITLOG_WORKLOAD_INTERVAL_MS ?? 100);
+  const tls = reloadingClientCredentials(
+    {
+      caFile: env.COMMITLOG_CA_FILE ?? '',
+      certFile: env.COMMITLOG_CERT_FILE ?? '',
+      keyFile: env.COMMITLOG_KEY_FILE ?? '',
+    },
+    (err) => say(err === null ? 'TLS files reloaded' : `TLS files not reloaded: ${String(err)}`),
+  );
   const client = new CommitLogClient({
     target,
-    credentials: credentials(),
+    credentials: tls.credentials,
     useExternalAddrs: true,
     channelOptions: { 'grpc.ssl_target_name_override': tlsName, 'grpc.default_authority': tlsName },
   });
@@ -83,6 +93,7 @@ async function produce(acks: string, target: string, tlsName: string): Promise<n
     if (!stopping) await sleep(interval);
   }
   client.close();
+  tls.close();
   say(`stopped: ${acked} acknowledged, ${failed} failed`);
   return 0;
 }

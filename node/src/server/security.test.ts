@@ -9,6 +9,8 @@ import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { HealthCheckResponse_ServingStatus as Serving } from '../gen/grpc/health/v1/health.js';
 import type { ConsumeResponse, ProduceResponse } from '../gen/v1/log.js';
 import { createCA, issueClientCert, issueServerCert } from '../tls/certs.js';
+import { reloadingClientCredentials } from '../tls/credentials.js';
+import { writeFileAtomic, writePemPair } from '../tls/pem-files.js';
 import {
   call,
   clients,
@@ -106,6 +108,32 @@ describe('server security (mutual TLS, rotation, ACL reload)', function () {
       assert.deepEqual(got, [0, 1]);
     } finally {
       stream.cancel();
+      pki.rotateServer(pki.server);
+    }
+  });
+
+  it('a client with reloading credentials follows its files: a CA added to its trust file verifies the next connection', async () => {
+    // GIVEN a client whose files (as a mounted Secret) trust the server's CA.
+    const caFile = join(pki.dir, 'client-ca.pem');
+    writeFileAtomic(caFile, pki.ca.certPem);
+    const tls = reloadingClientCredentials({ ...writePemPair(pki.dir, 'client-root', pki.root), caFile });
+    try {
+      await call<ProduceResponse>((cb) => client(clients(srv.address, tls.credentials)).log.produce(rec('a'), cb));
+      // WHEN the server moves to a leaf of a new CA, a new connection is refused ...
+      const newCa = await createCA({ commonName: 'rotated CA' });
+      pki.rotateServer(await issueServerCert(newCa, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
+      await until(() => srv.server.tlsReloads === 1, 'the server TLS reload');
+      assert.equal((await produceErr(client(clients(srv.address, tls.credentials)))).code, Status.UNAVAILABLE);
+      // ... until the client's trust file holds both CAs (the rotation's trust bundle).
+      writeFileAtomic(caFile, `${pki.ca.certPem.trim()}\n${newCa.certPem.trim()}\n`);
+      await until(() => tls.provider.reloads === 1, 'the client TLS reload');
+      // THEN the same credentials verify the new server certificate on the next connection.
+      const res = await call<ProduceResponse>((cb) =>
+        client(clients(srv.address, tls.credentials)).log.produce(rec('b'), cb),
+      );
+      assert.equal(res.offset, 1);
+    } finally {
+      tls.close();
       pki.rotateServer(pki.server);
     }
   });

@@ -200,6 +200,33 @@ export function clientCredentials(files: ClientTlsFiles, insecure = false): Chan
   );
 }
 
+/** Client credentials whose files are re-read when they change, plus the provider to close. */
+export interface ReloadingClientTls {
+  readonly credentials: ChannelCredentials;
+  readonly provider: ReloadingCertificateProvider;
+  close(): void;
+}
+
+/**
+ * Builds client channel credentials from files that are reloaded when they change (a client
+ * that mounts its Secret, as a pod does): every new connection's handshake uses the files as
+ * they are then, connections already open keep their session. What a client needs to live
+ * through a phased CA rotation (trust bundle first, then its re-issued certificate, then the
+ * new CA alone) and short-lived certificates without a restart. Throws {@link TlsFilesError}
+ * when the files are unusable at start; a later unusable change keeps the last good set.
+ */
+export function reloadingClientCredentials(
+  files: TlsFiles & { readonly caFile: string },
+  onReload?: (err: unknown | null) => void,
+): ReloadingClientTls {
+  const provider = new ReloadingCertificateProvider(files, onReload);
+  return {
+    credentials: experimental.createCertificateProviderChannelCredentials(provider, provider),
+    provider,
+    close: () => provider.close(),
+  };
+}
+
 /** Client credentials from PEM strings (tests, operator). */
 export function clientCredentialsFromPem(
   caPem: string,

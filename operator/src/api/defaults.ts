@@ -3,6 +3,7 @@
  * them as `default:` values so the API server fills them, and {@link resolveSpec} applies them
  * again so the model never sees an absent field.
  */
+import { parseDuration } from './duration.js';
 import type { AclRule, AclUser, CommitLogClusterSpec, ExternalType, FsyncMode, PvcRetention } from './types.js';
 
 /** Every default of the spec. */
@@ -50,6 +51,10 @@ export interface ResolvedSpec {
     readonly caSecretName?: string;
     readonly validityDays: number;
     readonly renewBeforeDays: number;
+    /** Lifetime of a leaf certificate: `leafValidity`, else `validityDays` (ms). */
+    readonly leafValidityMs: number;
+    /** Renewal window of a leaf certificate: `leafRenewBefore`, else `renewBeforeDays` (ms). */
+    readonly leafRenewBeforeMs: number;
   };
   readonly acl: { readonly users: readonly AclUser[]; readonly rules: readonly AclRule[] };
   readonly external: {
@@ -65,6 +70,12 @@ export interface ResolvedSpec {
   };
   readonly pod: NonNullable<CommitLogClusterSpec['pod']>;
 }
+
+const DAY_MS = 86_400_000;
+
+/** A spec duration in ms, else `days` in ms (an unparsable duration is refused by validation first). */
+const durationOr = (duration: string | undefined, days: number): number =>
+  (duration === undefined ? undefined : parseDuration(duration)) ?? days * DAY_MS;
 
 /** Applies {@link DEFAULTS} to a spec as stored; pure. Absent optional fields stay absent. */
 export function resolveSpec(spec: CommitLogClusterSpec): ResolvedSpec {
@@ -94,6 +105,8 @@ export function resolveSpec(spec: CommitLogClusterSpec): ResolvedSpec {
       ...(tls.caSecretName !== undefined ? { caSecretName: tls.caSecretName } : {}),
       validityDays: tls.validityDays ?? DEFAULTS.validityDays,
       renewBeforeDays: tls.renewBeforeDays ?? DEFAULTS.renewBeforeDays,
+      leafValidityMs: durationOr(tls.leafValidity, tls.validityDays ?? DEFAULTS.validityDays),
+      leafRenewBeforeMs: durationOr(tls.leafRenewBefore, tls.renewBeforeDays ?? DEFAULTS.renewBeforeDays),
     },
     acl: {
       users: acl.users ?? DEFAULTS.aclUsers,

@@ -4,6 +4,7 @@
  * sees from `kubectl apply`; `RULES` lists them so tests and docs refer to the same text.
  */
 import { DEFAULTS } from './defaults.js';
+import { DURATION_PATTERN } from './duration.js';
 
 /** A JSON schema node (the subset of JSONSchemaProps we use). */
 export type Schema = Readonly<Record<string, unknown>>;
@@ -21,6 +22,12 @@ export const RULES = {
     'spec.storage.size cannot decrease: volumes can only grow (the operator expands each PVC when the storage class allows it)',
   portsDistinct: 'spec.ports.rpc, spec.ports.gossip and spec.ports.http must all differ',
   renewBeforeValidity: 'spec.tls.renewBeforeDays must be less than spec.tls.validityDays',
+  leafTogether: 'spec.tls.leafValidity and spec.tls.leafRenewBefore must be set together',
+  leafValidityMin:
+    'spec.tls.leafValidity must be at least 10m and at most 87600h (10 years): a duration such as 24h, 90m or 1h30m',
+  leafRenewBeforeMin:
+    'spec.tls.leafRenewBefore must be at least 5m: a renewed certificate needs time to reach every pod through its Secret volume',
+  leafRenewBeforeValidity: 'spec.tls.leafRenewBefore must be less than spec.tls.leafValidity',
   tlsRequired:
     'spec.tls.enabled must be true: commitlog nodes authenticate each other and their clients with mutual TLS, and a cluster without TLS is not supported',
   aclRuleUser: 'every spec.acl.rules[].user must be listed in spec.acl.users',
@@ -168,6 +175,24 @@ const specSchema: Schema = obj({
         description:
           'Renew a certificate (and the generated CA) this many days before it expires; less than validityDays.',
       }),
+      leafValidity: str({
+        pattern: DURATION_PATTERN,
+        minLength: 2,
+        maxLength: 24,
+        description:
+          'Lifetime of each issued leaf certificate (servers, operator, users) as a duration: whole hours, minutes, seconds such as 24h, 90m or 1h30m; at least 10m. Overrides validityDays; set together with leafRenewBefore. Short-lived leaves are renewed and picked up by the nodes from their Secret without a restart; clients must re-read their Secret too. Shortening it re-issues longer-lived leaves at once.',
+        'x-kubernetes-validations': [
+          rule("duration(self) >= duration('10m') && duration(self) <= duration('87600h')", RULES.leafValidityMin),
+        ],
+      }),
+      leafRenewBefore: str({
+        pattern: DURATION_PATTERN,
+        minLength: 2,
+        maxLength: 24,
+        description:
+          'Renew a leaf certificate this long before it expires, as a duration (e.g. 8h); at least 5m and less than leafValidity. Overrides renewBeforeDays for leaves; the generated CA is still renewed renewBeforeDays before it expires.',
+        'x-kubernetes-validations': [rule("duration(self) >= duration('5m')", RULES.leafRenewBeforeMin)],
+      }),
     },
     {
       description:
@@ -179,6 +204,11 @@ const specSchema: Schema = obj({
       },
       'x-kubernetes-validations': [
         rule('self.renewBeforeDays < self.validityDays', RULES.renewBeforeValidity),
+        rule('has(self.leafValidity) == has(self.leafRenewBefore)', RULES.leafTogether),
+        rule(
+          '!has(self.leafValidity) || !has(self.leafRenewBefore) || duration(self.leafRenewBefore) < duration(self.leafValidity)',
+          RULES.leafRenewBeforeValidity,
+        ),
         rule('self.enabled', RULES.tlsRequired),
       ],
     },

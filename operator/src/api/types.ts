@@ -71,6 +71,16 @@ export interface TlsSpec {
   readonly validityDays?: number;
   /** Renew a certificate when it expires within this many days (default 30). */
   readonly renewBeforeDays?: number;
+  /**
+   * Lifetime of issued leaf certificates as a duration (`24h`, `90m`; at least 10m); overrides
+   * `validityDays`. Set together with `leafRenewBefore`.
+   */
+  readonly leafValidity?: string;
+  /**
+   * Renew a leaf certificate this long before it expires, as a duration (at least 5m, less than
+   * `leafValidity`); overrides `renewBeforeDays` for leaves (the generated CA keeps `renewBeforeDays`).
+   */
+  readonly leafRenewBefore?: string;
 }
 
 /** One ACL user: gets a client certificate Secret `<cluster>-user-<name>`. */

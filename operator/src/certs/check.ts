@@ -6,7 +6,11 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { PemPair } from '../model/inputs.js';
 
 /** Why a certificate must be (re)issued; `null` = keep it. */
-export type RenewReason = 'missing' | 'unparsable' | 'other-ca' | 'key-mismatch' | 'names-changed' | 'expiring' | null;
+export type RenewReason =
+  'missing' | 'unparsable' | 'other-ca' | 'key-mismatch' | 'names-changed' | 'expiring' | 'validity-shortened' | null;
+
+/** Slack over a configured lifetime before a certificate counts as issued for a longer one (the issuer back-dates notBefore). */
+const LIFETIME_SLACK_MS = 10 * 60_000;
 
 /** What a kept certificate must satisfy. */
 export interface Expectation {
@@ -16,6 +20,11 @@ export interface Expectation {
   readonly ipAddresses?: readonly string[];
   readonly now: Date;
   readonly renewBeforeDays: number;
+  /**
+   * The lifetime certificates are issued for now, in days: one issued for clearly longer
+   * (validity shortened since) is re-issued at once instead of at the end of its old lifetime.
+   */
+  readonly validityDays?: number;
 }
 
 function sans(cert: X509Certificate, prefix: 'DNS:' | 'IP Address:'): string[] {
@@ -51,7 +60,13 @@ export function renewReason(existing: PemPair | undefined, want: Expectation): R
     ips !== [...(want.ipAddresses ?? [])].sort().join(',')
   )
     return 'names-changed';
-  if (new Date(cert.validTo).getTime() - want.now.getTime() < want.renewBeforeDays * 86_400_000) return 'expiring';
+  const validTo = new Date(cert.validTo).getTime();
+  if (validTo - want.now.getTime() < want.renewBeforeDays * 86_400_000) return 'expiring';
+  if (
+    want.validityDays !== undefined &&
+    validTo - new Date(cert.validFrom).getTime() > want.validityDays * 86_400_000 + LIFETIME_SLACK_MS
+  )
+    return 'validity-shortened';
   return null;
 }
 

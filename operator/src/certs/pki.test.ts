@@ -38,6 +38,15 @@ describe('operator PKI', () => {
     assert.equal(renewReason({ certPem: 'garbage', keyPem: leaf.keyPem }, want), 'unparsable');
   });
 
+  it('asks for renewal of a certificate issued for clearly longer than the validity now configured', async () => {
+    const ca = await createCa('demo CA', now, 3650);
+    const leaf = await issueLeaf(ca, { commonName: 'root', dnsNames: [], usage: 'client' }, now, 60);
+    const want = { caCertPem: ca.certPem, commonName: 'root', dnsNames: [], now, renewBeforeDays: 1 };
+    assert.equal(renewReason(leaf, { ...want, validityDays: 60 }), null, 'as configured (notBefore back-dated)');
+    assert.equal(renewReason(leaf, { ...want, validityDays: 90 }), null, 'a longer validity waits for the renewal');
+    assert.equal(renewReason(leaf, { ...want, validityDays: 30 }), 'validity-shortened');
+  });
+
   it('rejects a server certificate without names and a CA key that does not parse, with typed errors', async () => {
     const ca = await createCa('demo CA', now, 3650);
     await assert.rejects(issueLeaf(ca, { commonName: 'x', dnsNames: [], usage: 'server' }, now, 1), CertificateError);

@@ -88,6 +88,31 @@ describe('validateCluster: what a user sees for a bad spec', () => {
       { external: { loadBalancerSourceRanges: ['10.0.0.0/33'] } },
       'spec.external.loadBalancerSourceRanges[0] "10.0.0.0/33" is not a CIDR (example: 203.0.113.0/24)',
     ],
+    [
+      'leafValidity without leafRenewBefore',
+      { tls: { leafValidity: '1h' } },
+      'spec.tls.leafValidity and spec.tls.leafRenewBefore must be set together',
+    ],
+    [
+      'a leafValidity under 10 minutes',
+      { tls: { leafValidity: '9m59s', leafRenewBefore: '5m' } },
+      'spec.tls.leafValidity must be at least 10m and at most 87600h (10 years): a duration such as 24h, 90m or 1h30m (got "9m59s")',
+    ],
+    [
+      'a leafValidity that is no duration',
+      { tls: { leafValidity: '1d', leafRenewBefore: '5m' } },
+      'spec.tls.leafValidity must be at least 10m and at most 87600h (10 years): a duration such as 24h, 90m or 1h30m (got "1d")',
+    ],
+    [
+      'a leafRenewBefore under 5 minutes',
+      { tls: { leafValidity: '1h', leafRenewBefore: '4m' } },
+      'spec.tls.leafRenewBefore must be at least 5m: a renewed certificate needs time to reach every pod through its Secret volume (got "4m")',
+    ],
+    [
+      'a leafRenewBefore not below leafValidity',
+      { tls: { leafValidity: '1h', leafRenewBefore: '60m' } },
+      'spec.tls.leafRenewBefore must be less than spec.tls.leafValidity',
+    ],
     ['a tiny segment', { log: { segmentBytes: 100 } }, 'spec.log.segmentBytes must be at least 1024'],
     [
       'retention below one segment',

@@ -5,7 +5,8 @@
  */
 import { resolveSpec, type ResolvedSpec } from '../api/defaults.js';
 import { RULES } from '../api/schema.js';
-import type { CommitLogCluster } from '../api/types.js';
+import { parseDuration } from '../api/duration.js';
+import type { CommitLogCluster, TlsSpec } from '../api/types.js';
 import { parseQuantity } from './quantity.js';
 
 /** Outcome of {@link validateCluster}: the resolved spec, or every problem found. */
@@ -22,6 +23,23 @@ function isCidr(s: string): boolean {
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(addr)) return n <= 32 && addr.split('.').every((o) => Number(o) <= 255);
   if (addr.includes(':') && /^[0-9a-fA-F:.]+$/.test(addr)) return n <= 128;
   return false;
+}
+
+const MIN = 60_000;
+
+/** The problems of `spec.tls.leafValidity` / `leafRenewBefore` (the CRD's rules, again). */
+function leafDurationErrors(tls: TlsSpec): string[] {
+  const { leafValidity: v, leafRenewBefore: r } = tls;
+  if (v === undefined && r === undefined) return [];
+  if (v === undefined || r === undefined) return [RULES.leafTogether];
+  const validity = parseDuration(v);
+  const renew = parseDuration(r);
+  const errors: string[] = [];
+  if (validity === undefined || validity < 10 * MIN || validity > 87_600 * 60 * MIN)
+    errors.push(`${RULES.leafValidityMin} (got "${v}")`);
+  if (renew === undefined || renew < 5 * MIN) errors.push(`${RULES.leafRenewBeforeMin} (got "${r}")`);
+  if (validity !== undefined && renew !== undefined && renew >= validity) errors.push(RULES.leafRenewBeforeValidity);
+  return errors;
 }
 
 /** Checks `c` and resolves its defaults. Pure. */
@@ -58,6 +76,7 @@ export function validateCluster(c: CommitLogCluster): Validation {
   const { rpc, gossip, http } = spec.ports;
   if (rpc === gossip || rpc === http || gossip === http) errors.push(RULES.portsDistinct);
   if (spec.tls.renewBeforeDays >= spec.tls.validityDays) errors.push(RULES.renewBeforeValidity);
+  errors.push(...leafDurationErrors(c.spec.tls ?? {}));
   if (!spec.tls.enabled) errors.push(RULES.tlsRequired);
 
   const users = new Set<string>();

@@ -15,12 +15,38 @@ import type { Certificates, PemPair } from '../model/inputs.js';
 import { clientDnsNames, namesOf, NODE_CN, OPERATOR_CN, podDnsNames } from '../model/names.js';
 import { decideCa, pairFrom, type CaDecision, type PodsSettled, type SecretObj } from './ca-rotation.js';
 
+const DAY_MS = 86_400_000;
+
+/** How far ahead a renewal is scheduled by a requeue; later ones are left to the informers' resync. */
+export const RENEWAL_HORIZON_MS = 3_600_000;
+
+/**
+ * The requeue of a pass, brought forward to `renewAt` when a certificate enters its renewal
+ * window within {@link RENEWAL_HORIZON_MS}: short-lived leaves are renewed on time, not at the
+ * next resync. At least 1 s (a renewal due now is done by this requeue). Pure.
+ */
+export function requeueForRenewal(
+  result: { readonly requeueAfterMs?: number },
+  renewAt: Date | undefined,
+  now: Date,
+): { readonly requeueAfterMs?: number } {
+  if (renewAt === undefined) return result;
+  const due = Math.max(1000, renewAt.getTime() - now.getTime());
+  if (due > RENEWAL_HORIZON_MS) return result;
+  return { ...result, requeueAfterMs: Math.min(result.requeueAfterMs ?? Infinity, due) };
+}
+
 /** Outcome of the certificates step. */
 export type CertificatesOutcome =
   | {
       readonly ok: true;
       readonly certificates: Certificates;
       readonly expiry: string;
+      /**
+       * When the first leaf enters its renewal window (`leafRenewBefore`). CAs are left to the
+       * resync: a generated one is years from its window, a user-supplied one cannot be renewed here.
+       */
+      readonly renewAt: Date;
       readonly issued: readonly string[];
       /** The CA and its rotation this pass (ca-rotation.ts). */
       readonly ca: CaDecision;
@@ -58,7 +84,8 @@ export async function certificatesStep(
   const ns = c.metadata.namespace;
   const names = namesOf(c.metadata.name);
   const issued: string[] = [];
-  const renewBeforeDays = spec.tls.renewBeforeDays;
+  // Leaves: spec.tls.leafValidity / leafRenewBefore when set, else the *Days fields (defaults.ts).
+  const renewBeforeDays = spec.tls.leafRenewBeforeMs / DAY_MS;
   const serverSecret = await client.get<SecretObj>(RESOURCES.secret, ns, names.serverSecret);
   const userSecrets = new Map<string, SecretObj | undefined>();
   for (const u of spec.acl.users)
@@ -84,7 +111,7 @@ export async function certificatesStep(
     if ('error' in ca) return { ok: false, error: ca.error };
     if (ca.created) issued.push(names.caSecret);
     const issuer = ca.issuer;
-    const days = spec.tls.validityDays;
+    const days = spec.tls.leafValidityMs / DAY_MS;
     const keepOrIssue = async (
       label: string,
       existing: PemPair | undefined,
@@ -100,6 +127,7 @@ export async function certificatesStep(
         ipAddresses,
         now,
         renewBeforeDays,
+        validityDays: days,
       });
       if (reason === null && existing) return existing;
       issued.push(label);
@@ -126,6 +154,10 @@ export async function certificatesStep(
       (p) => notAfter(p.certPem)?.getTime() ?? Infinity,
     );
     const expiry = new Date(Math.min(...expiries)).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const leaves = [operator, ...Object.values(servers), ...Object.values(users)];
+    const renewAt = new Date(
+      Math.min(...leaves.map((l) => (notAfter(l.certPem)?.getTime() ?? Infinity) - spec.tls.leafRenewBeforeMs)),
+    );
     return {
       ok: true,
       certificates: {
@@ -137,6 +169,7 @@ export async function certificatesStep(
         operator,
       },
       expiry,
+      renewAt,
       issued,
       ca,
     };

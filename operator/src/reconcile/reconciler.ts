@@ -34,7 +34,7 @@ import { validateCluster } from '../model/validate.js';
 import type { AdminMember, NodeAdmin, NodeAdminFactory } from './admin.js';
 import { applyAll, applyVolumes, gossipKey, pruneServices, pruneUserSecrets } from './apply.js';
 import { announceCa, podsSettled } from './ca-rotation.js';
-import { certificatesStep, type CertificatesOutcome } from './certificates.js';
+import { certificatesStep, requeueForRenewal, type CertificatesOutcome } from './certificates.js';
 import { recordIdentity } from './identity-step.js';
 import { identityMismatch } from './identity.js';
 import { hostOf, observe, type World } from './observe.js';
@@ -269,7 +269,7 @@ export class Reconciler {
         storage !== undefined ||
         (certs?.ok === true && certs.ca.plan.state.phase !== RotationPhase.Idle) ||
         status.readyReplicas !== spec.replicas;
-      return this.requeue(p, converging);
+      return requeueForRenewal(this.requeue(p, converging), certs?.ok === true ? certs.renewAt : undefined, p.now());
     } finally {
       admin?.close();
     }
