@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import type { LogIndex } from '../core/types.js';
 import type { LeaderChange } from './node-status.js';
-import { MemoryCluster } from './testing/memory-cluster.js';
-
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+import { useMemoryCluster } from './testing/use-memory-cluster.js';
+import { enc } from './testing/text.js';
 
 describe('raft shell: observing a RaftNode (on* subscriptions, the only way)', function () {
   this.timeout(30_000);
-  let c: MemoryCluster;
-  afterEach(async () => {
-    await c.destroy();
-  });
+  const cluster = useMemoryCluster();
 
   it('a subscriber sees applies and fsync rounds until it unsubscribes', async () => {
-    c = await MemoryCluster.create();
+    const c = await cluster();
     const leader = await c.leader();
     const applied: LogIndex[] = [];
     const fsyncs: number[] = [];
@@ -30,7 +26,7 @@ describe('raft shell: observing a RaftNode (on* subscriptions, the only way)', f
   });
 
   it('a node restarted and subscribed at once reports the leader it learns, with its role and term', async () => {
-    c = await MemoryCluster.create();
+    const c = await cluster();
     const leader = await c.leader();
     const follower = c.ids.find((id) => id !== leader.id);
     assert.ok(follower !== undefined);
@@ -49,7 +45,7 @@ describe('raft shell: observing a RaftNode (on* subscriptions, the only way)', f
   });
 
   it('onFatal fires once on a fatal storage error, and at once for a subscriber that comes later', async () => {
-    c = await MemoryCluster.create();
+    const c = await cluster();
     const leader = await c.leader();
     const early: Error[] = [];
     leader.onFatal((e) => early.push(e));

@@ -92,6 +92,11 @@ export class MemoryCluster {
     }
   }
 
+  /** Resolves once every running node has applied `index` (RaftTimeoutError after `timeoutMs`). */
+  async allApplied(index: number, timeoutMs = 20_000): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.waitForApplied(index, timeoutMs)));
+  }
+
   /** Stops every node and removes the temp directories. */
   async destroy(): Promise<void> {
     for (const id of [...this.nodes.keys()]) await this.stop(id);
