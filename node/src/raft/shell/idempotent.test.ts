@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import type { NodeId } from '../core/types.js';
 import { RaftNotLeaderError, ProducerSequenceError, ProposalDroppedError } from './errors.js';
 import type { ProducerSeq } from './pdata.js';
 import type { ProposeOutcome } from './proposal-tracker.js';
 import type { RaftNode } from './raft-node.js';
 import type { MemoryCluster } from './testing/memory-cluster.js';
+import { COMPACTING_LOG } from './testing/memory-cluster.js';
 import { useMemoryCluster } from './testing/use-memory-cluster.js';
 import { enc, dec } from './testing/text.js';
 
@@ -118,17 +118,9 @@ describe('raft shell: exactly-once produce (idempotent producers deduplicated by
   });
 
   it('a node that catches up through a snapshot continues with the leader’s producer table and dense offsets', async () => {
-    const c = await cluster({
-      logConfig: {
-        maxStoreBytes: 1024,
-        maxIndexBytes: 12 * 16,
-        writeBufferBytes: 256,
-        retention: { maxTotalBytes: 3000 },
-      },
-    });
+    const c = await cluster({ logConfig: COMPACTING_LOG });
     let leader = await c.leader();
-    const victim = c.ids.find((id) => id !== leader.id) as NodeId;
-    await c.stop(victim);
+    const victim = await c.stopFollower(leader);
     let seq = 0;
     for (let k = 0; k < 6; k++) {
       const base = seq;

@@ -28,9 +28,7 @@ describe('raft shell: observing a RaftNode (on* subscriptions, the only way)', f
   it('a node restarted and subscribed at once reports the leader it learns, with its role and term', async () => {
     const c = await cluster();
     const leader = await c.leader();
-    const follower = c.ids.find((id) => id !== leader.id);
-    assert.ok(follower !== undefined);
-    await c.stop(follower);
+    const follower = await c.stopFollower(leader);
     const node = await c.start(follower);
     const changes: LeaderChange[] = [];
     node.onLeaderChange((e) => changes.push(e));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { type NodeId, logIndex, nodeId, term } from '../core/types.js';
 import { RaftNotLeaderError, ProposalDroppedError, ProposalRejectedError } from './errors.js';
 import type { RaftNode } from './raft-node.js';
+import { COMPACTING_LOG } from './testing/memory-cluster.js';
 import { useMemoryCluster } from './testing/use-memory-cluster.js';
 import { enc, dec } from './testing/text.js';
 
@@ -81,8 +82,7 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     const c = await cluster();
     let leader = await c.leader();
     await Promise.all(Array.from({ length: 50 }, (_, i) => leader.propose(enc(`a${i}`))));
-    const victim = c.ids.find((id) => id !== leader.id) as NodeId;
-    await c.stop(victim);
+    const victim = await c.stopFollower(leader);
     const more = await Promise.all(Array.from({ length: 50 }, (_, i) => leader.propose(enc(`b${i}`))));
     await c.start(victim, true);
     leader = await c.leader();
@@ -91,17 +91,9 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
   });
 
   it('a node far behind a compacted leader catches up through a snapshot with the same retained records and dense offsets', async () => {
-    const c = await cluster({
-      logConfig: {
-        maxStoreBytes: 1024,
-        maxIndexBytes: 12 * 16,
-        writeBufferBytes: 256,
-        retention: { maxTotalBytes: 3000 },
-      },
-    });
+    const c = await cluster({ logConfig: COMPACTING_LOG });
     let leader = await c.leader();
-    const victim = c.ids.find((id) => id !== leader.id) as NodeId;
-    await c.stop(victim);
+    const victim = await c.stopFollower(leader);
     let last = 0;
     for (let k = 0; k < 6; k++) {
       const rs = await Promise.all(
