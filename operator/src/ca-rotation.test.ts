@@ -10,10 +10,12 @@
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { ANNOTATIONS } from './api/types.js';
+import { useControlPlane, useNamespace, type ControlPlane } from '../../test/support/control-plane.js';
+import { ANNOTATIONS, type CommitLogCluster } from './api/types.js';
 import { fingerprint } from './certs/check.js';
 import { createCa } from './certs/pki.js';
-import type { KubeObj } from './kube/client.js';
+import { HttpKubeClient, type KubeObj } from './kube/client.js';
+import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
 import { createMetrics } from './kube/metrics.js';
 import { objectPath, RESOURCES } from './kube/resources.js';
@@ -21,7 +23,6 @@ import { until } from './kube/testing/wait.js';
 import { CA_STORE_ANNOTATIONS } from './model/secrets.js';
 import { Operator } from './operator.js';
 import { Reconciler } from './reconcile/reconciler.js';
-import { useApiServer } from './testing/api-server.js';
 
 interface SecretData extends KubeObj {
   readonly data?: Record<string, string>;
@@ -53,13 +54,22 @@ interface Seen {
 
 describe('CA rotation in phases on a real API server', function () {
   this.timeout(240_000);
-  const api = useApiServer();
+  let cp: ControlPlane;
+  let transport: KubeConfigTransport;
+  let client: HttpKubeClient;
+  const ns = useNamespace();
+
+  before(async () => {
+    cp = await useControlPlane();
+    transport = new KubeConfigTransport(cp.kubeConfig);
+    client = new HttpKubeClient(transport);
+  });
 
   const events: string[] = [];
   beforeEach(() => events.splice(0));
   const reconciler = (now?: () => Date): Reconciler =>
     new Reconciler({
-      client: api.client,
+      client,
       log: silentLogger,
       events: {
         record: (_o, type, reason) => {
@@ -70,16 +80,22 @@ describe('CA rotation in phases on a real API server', function () {
       ...(now ? { now } : {}),
     });
 
-  const create = (replicas: number) => api.createCluster('demo', { replicas, external: { type: 'None' } });
-  const cluster = () => api.cluster('demo');
-  const secret = async (name: string) => (await api.client.get<SecretData>(RESOURCES.secret, api.ns, name))!;
+  const create = (replicas: number) =>
+    client.create(RESOURCES.cluster, {
+      apiVersion: 'commitlog.dev/v1alpha1',
+      kind: 'CommitLogCluster',
+      metadata: { name: 'demo', namespace: ns.name },
+      spec: { replicas, external: { type: 'None' } },
+    } satisfies CommitLogCluster);
+  const cluster = async () => (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))!;
+  const secret = async (name: string) => (await client.get<SecretData>(RESOURCES.secret, ns.name, name))!;
 
   /** Waits (bounded) until the StatefulSet controller runs every pod, then marks the pods Ready. */
   const kubelet = async (): Promise<void> => {
-    const sts = await api.client.get<Sts>(RESOURCES.statefulSet, api.ns, 'demo');
+    const sts = await client.get<Sts>(RESOURCES.statefulSet, ns.name, 'demo');
     const want = sts?.spec?.replicas ?? 0;
     const pods = async () =>
-      (await api.client.list<Pod>(RESOURCES.pod, api.ns)).items.filter((p) => !p.metadata?.deletionTimestamp);
+      (await client.list<Pod>(RESOURCES.pod, ns.name)).items.filter((p) => !p.metadata?.deletionTimestamp);
     await until(
       async () => (await pods()).length === want,
       `the StatefulSet controller to run ${want} pods`,
@@ -88,14 +104,17 @@ describe('CA rotation in phases on a real API server', function () {
     );
     for (const p of await pods()) {
       if (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
-      await api.setPodReady(p.metadata?.name ?? '');
+      await transport.request('PATCH', `${objectPath(RESOURCES.pod, ns.name, p.metadata?.name ?? '')}/status`, {
+        body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } },
+        contentType: 'application/merge-patch+json',
+      });
     }
   };
 
   /** The pod template's CA annotation, and whether every pod runs that template and is Ready. */
   const podsNow = async (): Promise<{ template: string; rolled: boolean }> => {
-    const sts = await api.client.get<Sts>(RESOURCES.statefulSet, api.ns, 'demo');
-    const pods = (await api.client.list<Pod>(RESOURCES.pod, api.ns)).items;
+    const sts = await client.get<Sts>(RESOURCES.statefulSet, ns.name, 'demo');
+    const pods = (await client.list<Pod>(RESOURCES.pod, ns.name)).items;
     const rev = sts?.status?.updateRevision;
     return {
       template: sts?.spec?.template?.metadata?.annotations?.['commitlog.dev/ca'] ?? '',
@@ -146,7 +165,7 @@ describe('CA rotation in phases on a real API server', function () {
     const out: Seen[] = [];
     for (let i = 0; i < max; i++) {
       const before = await podsNow();
-      await r.reconcile(api.ns, 'demo');
+      await r.reconcile(ns.name, 'demo');
       out.push(await seen(before));
       if (done(out.at(-1)!)) return out;
       await kubelet();
@@ -155,10 +174,10 @@ describe('CA rotation in phases on a real API server', function () {
   };
   /** A new cluster to rest: id recorded, children applied, pods Ready, status written. */
   const warmUp = async (r: Reconciler): Promise<void> => {
-    await r.reconcile(api.ns, 'demo');
-    await r.reconcile(api.ns, 'demo');
+    await r.reconcile(ns.name, 'demo');
+    await r.reconcile(ns.name, 'demo');
     await kubelet();
-    await r.reconcile(api.ns, 'demo');
+    await r.reconcile(ns.name, 'demo');
   };
   const phases = (ss: readonly Seen[]): string[] => ss.map((s) => s.phase).filter((p, i, a) => p !== a[i - 1]);
   /**
@@ -187,8 +206,9 @@ describe('CA rotation in phases on a real API server', function () {
       'one CA trusted before the rotation',
     );
 
-    await api.mergePatch(objectPath(RESOURCES.cluster, api.ns, 'demo'), {
-      metadata: { annotations: { [ANNOTATIONS.renewCa]: '1' } },
+    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
+      body: { metadata: { annotations: { [ANNOTATIONS.renewCa]: '1' } } },
+      contentType: 'application/merge-patch+json',
     });
     const rotation = await passes(r, (s) => s.phase === 'Idle');
     const next = (await cluster()).status?.ca?.current ?? '';
@@ -226,7 +246,7 @@ describe('CA rotation in phases on a real API server', function () {
 
     // The annotation may stay: its value was acted on, nothing rotates again.
     for (let i = 0; i < 4; i++) {
-      await r.reconcile(api.ns, 'demo');
+      await r.reconcile(ns.name, 'demo');
       await kubelet();
     }
     assert.equal((await cluster()).status?.ca?.current, next, 'the same CA after more passes');
@@ -238,38 +258,43 @@ describe('CA rotation in phases on a real API server', function () {
       const body = {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: 'my-ca', namespace: api.ns },
+        metadata: { name: 'my-ca', namespace: ns.name },
         type: 'kubernetes.io/tls',
         data: {
           'tls.crt': Buffer.from(ca.certPem).toString('base64'),
           'tls.key': Buffer.from(ca.keyPem).toString('base64'),
         },
       };
-      if (verb === 'create') await api.client.create(RESOURCES.secret, body);
+      if (verb === 'create') await client.create(RESOURCES.secret, body);
       else
-        await api.transport.request('PUT', objectPath(RESOURCES.secret, api.ns, 'my-ca'), {
+        await transport.request('PUT', objectPath(RESOURCES.secret, ns.name, 'my-ca'), {
           body,
           contentType: 'application/json',
         });
     };
     const issuedBy = async (ca: { certPem: string }) => {
       const leaf = decode(
-        (await api.client.get<SecretData>(RESOURCES.secret, api.ns, 'demo-user-root'))?.data?.['tls.crt'],
+        (await client.get<SecretData>(RESOURCES.secret, ns.name, 'demo-user-root'))?.data?.['tls.crt'],
       );
       return leaf !== '' && new X509Certificate(leaf).checkIssued(new X509Certificate(ca.certPem));
     };
     const ca1 = await createCa('user CA 1', new Date(), 3650);
     const ca2 = await createCa('user CA 2', new Date(), 3650);
     await put(ca1, 'create');
-    await api.createCluster('demo', { replicas: 1, external: { type: 'None' }, tls: { caSecretName: 'my-ca' } });
+    await client.create(RESOURCES.cluster, {
+      apiVersion: 'commitlog.dev/v1alpha1',
+      kind: 'CommitLogCluster',
+      metadata: { name: 'demo', namespace: ns.name },
+      spec: { replicas: 1, external: { type: 'None' }, tls: { caSecretName: 'my-ca' } },
+    } satisfies CommitLogCluster);
     // Resync far beyond the test: only a watch event can bring the change in.
     const metrics = createMetrics();
     const passCount = async () => (await metrics.reconciles.get()).values.reduce((a, v) => a + v.value, 0);
     const op = new Operator({
-      client: api.client,
+      client,
       log: silentLogger,
       metrics,
-      namespaces: [api.ns],
+      namespaces: [ns.name],
       identity: 'ca-watch-test',
       resyncMs: 3_600_000,
     });
