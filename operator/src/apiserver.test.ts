@@ -9,7 +9,6 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
-import { useControlPlane, useNamespace, type ControlPlane } from '../../test/support/control-plane.js';
 import { RULES, undescribed, type Schema } from './api/schema.js';
 import type { CommitLogCluster, CommitLogClusterSpec } from './api/types.js';
 import { HttpKubeClient } from './kube/client.js';
@@ -25,34 +24,21 @@ import { CLUSTER_RULES, LEADER_ELECTION_RULES } from '../cdk8s/rbac.js';
 import { KubeEventRecorder } from './kube/events.js';
 import { until as poll } from './kube/testing/wait.js';
 import type { AuditCheckpoint, AuditEvent } from '../../test/controlplane/audit.js';
+import { fastLease, useApiServer } from './testing/api-server.js';
 
 const until = (cond: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> => poll(cond, what, ms, 200);
 
 const OPERATOR_USER = 'commitlog-operator-under-test';
 
-function manifest(ns: string, name: string, spec: CommitLogClusterSpec): CommitLogCluster {
-  return { apiVersion: 'commitlog.dev/v1alpha1', kind: 'CommitLogCluster', metadata: { name, namespace: ns }, spec };
-}
-
 describe('operator on a real API server', function () {
   this.timeout(120_000);
-  let cp: ControlPlane;
-  let transport: KubeConfigTransport;
-  let client: HttpKubeClient;
-  const ns = useNamespace();
-
-  before(async () => {
-    cp = await useControlPlane();
-    const user = await cp.kubeConfigFor({ user: OPERATOR_USER, groups: ['system:masters'] });
-    transport = new KubeConfigTransport(user.kubeConfig);
-    client = new HttpKubeClient(transport);
-  });
+  const api = useApiServer({ user: OPERATOR_USER });
 
   async function rejection(spec: CommitLogClusterSpec, name = 'bad'): Promise<string> {
     try {
-      await transport.request('POST', collectionPath(RESOURCES.cluster, ns.name), {
+      await api.transport.request('POST', collectionPath(RESOURCES.cluster, api.ns), {
         query: { dryRun: 'All' },
-        body: manifest(ns.name, name, spec),
+        body: api.manifest(name, spec),
       });
     } catch (e) {
       assert.ok(e instanceof ApiError && e.status === 422, `expected 422 Invalid, got ${String(e)}`);
@@ -86,17 +72,17 @@ describe('operator on a real API server', function () {
    * Returns the checkpoint after the last pass.
    */
   async function zeroWritesAtRest(r: Reconciler, name: string, maxPasses = 12): Promise<AuditCheckpoint> {
-    let from = await cp.audit.checkpoint();
+    let from = await api.cp.audit.checkpoint();
     let quiet = false;
     const history: string[] = [];
     for (let pass = 1; pass <= maxPasses; pass++) {
       diffs.length = 0;
-      await r.reconcile(ns.name, name);
-      const to = await cp.audit.checkpoint();
-      const ours = writesOf(cp.audit.between(from, to, { user: OPERATOR_USER }));
+      await r.reconcile(api.ns, name);
+      const to = await api.cp.audit.checkpoint();
+      const ours = writesOf(api.cp.audit.between(from, to, { user: OPERATOR_USER }));
       const others = writesOf(
-        cp.audit
-          .between(from, to, { namespace: ns.name })
+        api.cp.audit
+          .between(from, to, { namespace: api.ns })
           .filter(
             (w) =>
               w.user.username !== OPERATOR_USER &&
@@ -161,7 +147,7 @@ describe('operator on a real API server', function () {
   });
 
   it('publishes a description of every spec and status field in OpenAPI v3 (what kubectl explain reads)', async () => {
-    const doc = await transport.request<{ components: { schemas: Record<string, Schema> } }>(
+    const doc = await api.transport.request<{ components: { schemas: Record<string, Schema> } }>(
       'GET',
       '/openapi/v3/apis/commitlog.dev/v1alpha1',
     );
@@ -184,54 +170,44 @@ describe('operator on a real API server', function () {
   it('accepts examples/minimal.yaml and examples/full.yaml as written', async () => {
     for (const file of ['minimal.yaml', 'full.yaml']) {
       const doc = parse(readFileSync(resolve(import.meta.dirname, '../../examples', file), 'utf8')) as CommitLogCluster;
-      await transport.request('POST', collectionPath(RESOURCES.cluster, ns.name), {
+      await api.transport.request('POST', collectionPath(RESOURCES.cluster, api.ns), {
         query: { dryRun: 'All' },
-        body: { ...doc, metadata: { ...doc.metadata, namespace: ns.name } },
+        body: { ...doc, metadata: { ...doc.metadata, namespace: api.ns } },
       });
     }
   });
 
   it('fills defaults, keeps the storage class immutable, lets the size grow but not shrink, and scales through the scale subresource', async () => {
-    await client.create(RESOURCES.cluster, manifest(ns.name, 'demo', { storage: { storageClassName: 'fast' } }));
-    const c = await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo');
+    await api.createCluster('demo', { storage: { storageClassName: 'fast' } });
+    const c = await api.client.get<CommitLogCluster>(RESOURCES.cluster, api.ns, 'demo');
     assert.equal(c?.spec.replicas, 3);
     assert.equal(c?.spec.tls?.enabled, true);
     assert.deepEqual(c?.spec.acl?.rules, [{ user: 'root', actions: ['produce', 'consume'] }]);
     await assert.rejects(
-      transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
-        body: { spec: { storage: { storageClassName: 'slow' } } },
-        contentType: 'application/merge-patch+json',
+      api.mergePatch(objectPath(RESOURCES.cluster, api.ns, 'demo'), {
+        spec: { storage: { storageClassName: 'slow' } },
       }),
       (e: unknown) => e instanceof ApiError && e.message.includes(RULES.storageClassImmutable),
     );
     await assert.rejects(
-      transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
-        body: { spec: { storage: { size: '512Mi' } } },
-        contentType: 'application/merge-patch+json',
-      }),
+      api.mergePatch(objectPath(RESOURCES.cluster, api.ns, 'demo'), { spec: { storage: { size: '512Mi' } } }),
       (e: unknown) => e instanceof ApiError && e.message.includes(RULES.storageSizeNoShrink),
     );
-    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
-      body: { spec: { storage: { size: '2Gi' } } },
-      contentType: 'application/merge-patch+json',
-    });
+    await api.mergePatch(objectPath(RESOURCES.cluster, api.ns, 'demo'), { spec: { storage: { size: '2Gi' } } });
     assert.equal(
-      (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.spec.storage?.size,
+      (await api.client.get<CommitLogCluster>(RESOURCES.cluster, api.ns, 'demo'))?.spec.storage?.size,
       '2Gi',
       'storage may grow',
     );
-    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo', 'scale'), {
-      body: { spec: { replicas: 5 } },
-      contentType: 'application/merge-patch+json',
-    });
-    assert.equal((await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.spec.replicas, 5);
+    await api.mergePatch(objectPath(RESOURCES.cluster, api.ns, 'demo', 'scale'), { spec: { replicas: 5 } });
+    assert.equal((await api.client.get<CommitLogCluster>(RESOURCES.cluster, api.ns, 'demo'))?.spec.replicas, 5);
   });
 
   it('reconciles a cluster into its children with owner references, then makes zero writes', async () => {
-    await client.create(RESOURCES.cluster, manifest(ns.name, 'demo', { replicas: 3 }));
+    await api.createCluster('demo', { replicas: 3 });
     const events: string[] = [];
     const r = new Reconciler({
-      client,
+      client: api.client,
       log: statusDiffs,
       events: {
         record: (_o, _t, reason) => {
@@ -240,11 +216,11 @@ describe('operator on a real API server', function () {
         },
       },
     });
-    const start = await cp.audit.checkpoint();
-    await r.reconcile(ns.name, 'demo'); // records the cluster id
-    await r.reconcile(ns.name, 'demo'); // creates the children
-    await r.reconcile(ns.name, 'demo'); // settles status
-    const c = await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo');
+    const start = await api.cp.audit.checkpoint();
+    await r.reconcile(api.ns, 'demo'); // records the cluster id
+    await r.reconcile(api.ns, 'demo'); // creates the children
+    await r.reconcile(api.ns, 'demo'); // settles status
+    const c = await api.client.get<CommitLogCluster>(RESOURCES.cluster, api.ns, 'demo');
     assert.ok(c?.status?.clusterId);
     assert.equal(c.status.replicas, 3);
     assert.equal(
@@ -252,9 +228,9 @@ describe('operator on a real API server', function () {
       'app.kubernetes.io/name=commitlog,app.kubernetes.io/instance=demo,app.kubernetes.io/component=node',
     );
     assert.equal(c.status.observedGeneration, 1);
-    const sts = await client.get<{
+    const sts = await api.client.get<{
       metadata: { ownerReferences: { uid: string; controller: boolean }[]; managedFields: { manager: string }[] };
-    }>(RESOURCES.statefulSet, ns.name, 'demo');
+    }>(RESOURCES.statefulSet, api.ns, 'demo');
     assert.deepEqual(
       sts?.metadata.ownerReferences.map((o) => [o.uid, o.controller]),
       [[c.metadata.uid, true]],
@@ -267,7 +243,7 @@ describe('operator on a real API server', function () {
       [RESOURCES.secret, 'demo-user-root'],
       [RESOURCES.pdb, 'demo'],
     ] as const) {
-      assert.ok(await client.get(res, ns.name, name), `${res.kind} ${name} exists`);
+      assert.ok(await api.client.get(res, api.ns, name), `${res.kind} ${name} exists`);
     }
 
     // The StatefulSet controller acts on the new StatefulSet asynchronously (PVC and pod
@@ -275,12 +251,12 @@ describe('operator on a real API server', function () {
     // pods: wait for that explicitly instead of hoping a fixed number of passes outlasts it.
     await until(
       async () => {
-        const s = await client.get<{ metadata: { generation?: number }; status?: { observedGeneration?: number } }>(
+        const s = await api.client.get<{ metadata: { generation?: number }; status?: { observedGeneration?: number } }>(
           RESOURCES.statefulSet,
-          ns.name,
+          api.ns,
           'demo',
         );
-        const pods = await client.list(RESOURCES.pod, ns.name);
+        const pods = await api.client.list(RESOURCES.pod, api.ns);
         return (
           s?.status?.observedGeneration === s?.metadata.generation &&
           pods.items.some((p) => p.metadata?.name === 'demo-0')
@@ -290,7 +266,7 @@ describe('operator on a real API server', function () {
       60_000,
     );
     const end = await zeroWritesAtRest(r, 'demo');
-    const clusterWrites = cp.audit.between(start, end, { user: OPERATOR_USER, resource: 'commitlogclusters' });
+    const clusterWrites = api.cp.audit.between(start, end, { user: OPERATOR_USER, resource: 'commitlogclusters' });
     assert.ok(clusterWrites.length > 0);
     assert.deepEqual(
       new Set(clusterWrites.map((w) => `${w.verb} ${w.objectRef?.subresource ?? '(main resource)'}`)),
@@ -310,13 +286,9 @@ describe('operator on a real API server', function () {
   it('elects one leader through a real Lease (MicroTime times accepted) and fails over on release', async () => {
     const log: string[] = [];
     const mk = (id: string) =>
-      new LeaderElector(client, {
-        namespace: ns.name,
-        name: 'lock',
+      new LeaderElector(api.client, {
+        ...fastLease(api.ns, 'lock'),
         identity: id,
-        leaseDurationMs: 2000,
-        renewDeadlineMs: 1500,
-        retryPeriodMs: 200,
         onStartedLeading: () => log.push(`${id}:start`),
         onStoppedLeading: () => log.push(`${id}:stop`),
       });
@@ -331,9 +303,9 @@ describe('operator on a real API server', function () {
       await a.stop();
       await until(() => Promise.resolve(b.isLeader), 'b takes over', 10_000);
       assert.deepEqual(log, ['a:start', 'a:stop', 'b:start']);
-      const lease = await client.get<{ metadata?: object; spec: { holderIdentity: string; renewTime: string } }>(
+      const lease = await api.client.get<{ metadata?: object; spec: { holderIdentity: string; renewTime: string } }>(
         RESOURCES.lease,
-        ns.name,
+        api.ns,
         'lock',
       );
       assert.equal(lease?.spec.holderIdentity, 'b');
@@ -345,21 +317,15 @@ describe('operator on a real API server', function () {
   });
 
   it('runs two operator instances: one leader reconciles, the other takes over when it stops', async () => {
-    await client.create(RESOURCES.cluster, manifest(ns.name, 'demo', { replicas: 3 }));
+    await api.createCluster('demo', { replicas: 3 });
     const mk = (identity: string) =>
       new Operator({
-        client,
+        client: api.client,
         log: silentLogger,
         metrics: createMetrics(),
-        namespaces: [ns.name],
+        namespaces: [api.ns],
         identity,
-        leaderElection: {
-          namespace: ns.name,
-          name: 'commitlog-operator-leader',
-          leaseDurationMs: 2000,
-          renewDeadlineMs: 1500,
-          retryPeriodMs: 200,
-        },
+        leaderElection: fastLease(api.ns),
       });
     const a = mk('operator-a');
     const b = mk('operator-b');
@@ -368,14 +334,14 @@ describe('operator on a real API server', function () {
       await until(() => Promise.resolve(a.leading && a.synced), 'a leads with synced caches', 15_000);
       b.start();
       await until(
-        async () => (await client.get(RESOURCES.statefulSet, ns.name, 'demo')) !== undefined,
+        async () => (await api.client.get(RESOURCES.statefulSet, api.ns, 'demo')) !== undefined,
         'the leader reconciled the cluster',
         20_000,
       );
       assert.equal(b.leading, false, 'the standby does not lead');
       await until(
         async () =>
-          (await client.list<{ metadata?: object; reason?: string }>(RESOURCES.event, ns.name)).items.some(
+          (await api.client.list<{ metadata?: object; reason?: string }>(RESOURCES.event, api.ns)).items.some(
             (e) => e.reason === 'ClusterIdRecorded',
           ),
         'an events.k8s.io Event (MicroTime eventTime accepted)',
@@ -383,12 +349,9 @@ describe('operator on a real API server', function () {
       );
       await a.stop();
       await until(() => Promise.resolve(b.leading), 'b takes over', 10_000);
-      await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
-        body: { spec: { external: { type: 'None' } } },
-        contentType: 'application/merge-patch+json',
-      });
+      await api.mergePatch(objectPath(RESOURCES.cluster, api.ns, 'demo'), { spec: { external: { type: 'None' } } });
       await until(
-        async () => (await client.get(RESOURCES.service, ns.name, 'demo-0-external')) === undefined,
+        async () => (await api.client.get(RESOURCES.service, api.ns, 'demo-0-external')) === undefined,
         'the new leader reconciled the change',
         20_000,
       );
@@ -399,8 +362,8 @@ describe('operator on a real API server', function () {
   });
 
   it('runs as a process: ready once synced, reconciles, repairs a deleted child, exits 0 on SIGTERM', async () => {
-    const user = await cp.kubeConfigFor({ user: OPERATOR_USER, groups: ['system:masters'] });
-    await client.create(RESOURCES.cluster, manifest(ns.name, 'proc', { replicas: 1, external: { type: 'None' } }));
+    const user = await api.cp.kubeConfigFor({ user: OPERATOR_USER, groups: ['system:masters'] });
+    await api.createCluster('proc', { replicas: 1, external: { type: 'None' } });
     const child = spawn(
       process.execPath,
       [
@@ -410,7 +373,7 @@ describe('operator on a real API server', function () {
         '--http-port',
         '0',
         '--namespaces',
-        ns.name,
+        api.ns,
         '--no-admin',
       ],
       {
@@ -435,15 +398,15 @@ describe('operator on a real API server', function () {
         20_000,
       );
       await until(
-        async () => (await client.get(RESOURCES.statefulSet, ns.name, 'proc')) !== undefined,
+        async () => (await api.client.get(RESOURCES.statefulSet, api.ns, 'proc')) !== undefined,
         'the process reconciled the cluster',
         20_000,
       );
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       assert.match(metrics, /commitlog_operator_reconciles_total\{result="success"\} [1-9]/);
-      await client.delete(RESOURCES.configMap, ns.name, 'proc-config');
+      await api.client.delete(RESOURCES.configMap, api.ns, 'proc-config');
       await until(
-        async () => (await client.get(RESOURCES.configMap, ns.name, 'proc-config')) !== undefined,
+        async () => (await api.client.get(RESOURCES.configMap, api.ns, 'proc-config')) !== undefined,
         'a deleted ConfigMap repaired from its watch event',
         10_000,
       );
@@ -455,10 +418,10 @@ describe('operator on a real API server', function () {
   });
 
   it('needs nothing beyond its least-privilege RBAC rules (reconcile, events, Lease)', async () => {
-    const admin = new HttpKubeClient(new KubeConfigTransport(cp.kubeConfig));
-    const user = `rbac-${ns.name}`;
+    const admin = new HttpKubeClient(new KubeConfigTransport(api.cp.kubeConfig));
+    const user = `rbac-${api.ns}`;
     const rbac = (kind: string, version = 'rbac.authorization.k8s.io/v1') => ({ apiVersion: version, kind });
-    const crName = `commitlog-operator-${ns.name}`;
+    const crName = `commitlog-operator-${api.ns}`;
     const clusterRole = {
       kind: 'ClusterRole',
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -476,24 +439,24 @@ describe('operator on a real API server', function () {
     // Bound in the test namespace only, as the chart does for a list of watched namespaces.
     await admin.create(roleBinding, {
       ...rbac('RoleBinding'),
-      metadata: { name: 'operator', namespace: ns.name },
+      metadata: { name: 'operator', namespace: api.ns },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: crName },
       subjects: [{ kind: 'User', name: user, apiGroup: 'rbac.authorization.k8s.io' }],
     });
     await admin.create(role, {
       ...rbac('Role'),
-      metadata: { name: 'leader', namespace: ns.name },
+      metadata: { name: 'leader', namespace: api.ns },
       rules: LEADER_ELECTION_RULES,
     });
     await admin.create(roleBinding, {
       ...rbac('RoleBinding'),
-      metadata: { name: 'leader', namespace: ns.name },
+      metadata: { name: 'leader', namespace: api.ns },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'leader' },
       subjects: [{ kind: 'User', name: user, apiGroup: 'rbac.authorization.k8s.io' }],
     });
     try {
-      await admin.create(RESOURCES.cluster, manifest(ns.name, 'demo', { replicas: 3 }));
-      const kc = (await cp.kubeConfigFor({ user, groups: [] })).kubeConfig;
+      await admin.create(RESOURCES.cluster, api.manifest('demo', { replicas: 3 }));
+      const kc = (await api.cp.kubeConfigFor({ user, groups: [] })).kubeConfig;
       const limited = new HttpKubeClient(new KubeConfigTransport(kc));
       const eventErrors: unknown[] = [];
       const r = new Reconciler({
@@ -504,7 +467,7 @@ describe('operator on a real API server', function () {
       await until(
         async () => {
           try {
-            await limited.list(RESOURCES.cluster, ns.name);
+            await limited.list(RESOURCES.cluster, api.ns);
             return true;
           } catch {
             return false;
@@ -513,11 +476,11 @@ describe('operator on a real API server', function () {
         'RBAC in effect',
         10_000,
       );
-      for (let i = 0; i < 3; i++) await r.reconcile(ns.name, 'demo');
-      assert.ok(await limited.get(RESOURCES.statefulSet, ns.name, 'demo'));
+      for (let i = 0; i < 3; i++) await r.reconcile(api.ns, 'demo');
+      assert.ok(await limited.get(RESOURCES.statefulSet, api.ns, 'demo'));
       assert.deepEqual(eventErrors.map(String), []);
       const elector = new LeaderElector(limited, {
-        namespace: ns.name,
+        namespace: api.ns,
         name: 'lock',
         identity: 'x',
         retryPeriodMs: 100,
@@ -544,8 +507,8 @@ describe('operator on a real API server', function () {
     const doc = parse(
       readFileSync(resolve(import.meta.dirname, '../../examples/full.yaml'), 'utf8'),
     ) as CommitLogCluster;
-    await client.create(RESOURCES.cluster, { ...doc, metadata: { ...doc.metadata, namespace: ns.name } });
-    const r = new Reconciler({ client, log: statusDiffs, events: { record: () => Promise.resolve() } });
+    await api.client.create(RESOURCES.cluster, { ...doc, metadata: { ...doc.metadata, namespace: api.ns } });
+    const r = new Reconciler({ client: api.client, log: statusDiffs, events: { record: () => Promise.resolve() } });
     await zeroWritesAtRest(r, 'orders');
   });
 });

@@ -5,17 +5,14 @@
  * before deciding whether to apply it, the certificate Secrets), and still zero writes.
  */
 import assert from 'node:assert/strict';
-import { useControlPlane, useNamespace, type ControlPlane } from '../../test/support/control-plane.js';
-import type { CommitLogCluster } from './api/types.js';
-import { HttpKubeClient, type KubeClient, type KubeObj, type ListResult, type WatchOptions } from './kube/client.js';
-import { KubeConfigTransport } from './kube/http.js';
+import type { KubeClient, KubeObj, ListResult, WatchOptions } from './kube/client.js';
 import { silentLogger } from './kube/logger.js';
 import { createMetrics, type OperatorMetrics } from './kube/metrics.js';
-import { objectPath, RESOURCES, type Resource } from './kube/resources.js';
+import { RESOURCES, type Resource } from './kube/resources.js';
 import { until } from './kube/testing/wait.js';
 import { Operator } from './operator.js';
-import type { AdminMember } from './reconcile/admin.js';
 import { FakeNodeAdmin } from './reconcile/testing/fake-admin.js';
+import { useApiServer } from './testing/api-server.js';
 
 /** A client that records every request it sends (watches apart). */
 class CountingClient implements KubeClient {
@@ -60,66 +57,36 @@ const passes = async (m: OperatorMetrics): Promise<number> =>
 
 describe('the operator reads from its informers’ caches on a real API server', function () {
   this.timeout(120_000);
-  let cp: ControlPlane;
-  let transport: KubeConfigTransport;
-  let client: HttpKubeClient;
-  const ns = useNamespace();
-
-  before(async () => {
-    cp = await useControlPlane();
-    transport = new KubeConfigTransport(
-      (await cp.kubeConfigFor({ user: 'commitlog-operator-cache', groups: ['system:masters'] })).kubeConfig,
-    );
-    client = new HttpKubeClient(transport);
-  });
+  const api = useApiServer({ user: 'commitlog-operator-cache' });
 
   it('a steady-state pass over a formed 3-node cluster sends no GET or LIST and no write', async () => {
     const ids = ['demo-0', 'demo-1', 'demo-2'];
-    const voter = (id: string): AdminMember => ({
-      id,
-      rpcAddr: `${id}:8400`,
-      role: 'voter',
-      isLeader: id === 'demo-0',
-      lag: 0,
-    });
-    const admin = new FakeNodeAdmin(ids.map(voter));
-    admin.reachable = new Set(ids);
-    const counting = new CountingClient(client);
+    const admin = FakeNodeAdmin.formed(ids);
+    const counting = new CountingClient(api.client);
     const metrics = createMetrics();
     // A short resync re-enqueues the cluster every 300 ms: passes over an unchanged world.
     const op = new Operator({
       client: counting,
       log: silentLogger,
       metrics,
-      namespaces: [ns.name],
+      namespaces: [api.ns],
       identity: 'cache-test',
       admin: admin.factory(),
       resyncMs: 300,
     });
-    const cluster: CommitLogCluster = {
-      apiVersion: 'commitlog.dev/v1alpha1',
-      kind: 'CommitLogCluster',
-      metadata: { name: 'demo', namespace: ns.name },
-      spec: { replicas: 3 },
-    };
     try {
       op.start();
-      await client.create(RESOURCES.cluster, cluster);
+      await api.createCluster('demo', { replicas: 3 });
       // No kubelet: the StatefulSet controller creates the pods, the test marks them Ready.
       const podNames = async () =>
-        (await client.list(RESOURCES.pod, ns.name)).items.map((p) => p.metadata?.name ?? '').sort();
+        (await api.client.list(RESOURCES.pod, api.ns)).items.map((p) => p.metadata?.name ?? '').sort();
       await until(
         async () => (await podNames()).length === 3,
         'the StatefulSet controller to create 3 pods',
         30_000,
         200,
       );
-      for (const pod of ids) {
-        await transport.request('PATCH', `${objectPath(RESOURCES.pod, ns.name, pod)}/status`, {
-          body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } },
-          contentType: 'application/merge-patch+json',
-        });
-      }
+      for (const pod of ids) await api.setPodReady(pod);
       // At rest: three passes in a row without a write (bounded).
       let window = { passes: 0, reads: 0, writes: 0 };
       await until(
@@ -144,7 +111,7 @@ describe('the operator reads from its informers’ caches on a real API server',
         [],
         `${n} passes at rest sent ${reads.length} reads (${(reads.length / n).toFixed(1)} per pass)`,
       );
-      const status = (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.status;
+      const status = (await api.cluster('demo')).status;
       assert.equal(status?.readyReplicas, 3, 'the passes saw the pods Ready (from the cache)');
       assert.ok(op.reader.stats.cachedReads > 0, 'the passes read from the caches');
     } finally {

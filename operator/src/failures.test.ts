@@ -5,125 +5,98 @@
  * recovers when the cause is gone. No condition is computed from placeholder values.
  */
 import assert from 'node:assert/strict';
-import { useControlPlane, useNamespace, type ControlPlane } from '../../test/support/control-plane.js';
-import type { CommitLogCluster, CommitLogClusterSpec, Condition } from './api/types.js';
-import { HttpKubeClient } from './kube/client.js';
 import { KubeEventRecorder } from './kube/events.js';
-import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
 import { objectPath, RESOURCES } from './kube/resources.js';
 import { until } from './kube/testing/wait.js';
 import { Reconciler, StepError } from './reconcile/reconciler.js';
-
-interface EventObj {
-  readonly metadata?: object;
-  readonly type?: string;
-  readonly reason?: string;
-  readonly action?: string;
-  readonly note?: string;
-}
+import { useApiServer, type EventObj } from './testing/api-server.js';
 
 describe('failures are visible in status and events on a real API server', function () {
   this.timeout(120_000);
-  let cp: ControlPlane;
-  let transport: KubeConfigTransport;
-  let client: HttpKubeClient;
-  const ns = useNamespace();
+  const api = useApiServer();
 
-  before(async () => {
-    cp = await useControlPlane();
-    transport = new KubeConfigTransport(cp.kubeConfig);
-    client = new HttpKubeClient(transport);
-  });
-
-  const create = (name: string, spec: CommitLogClusterSpec): Promise<unknown> =>
-    client.create(RESOURCES.cluster, {
-      apiVersion: 'commitlog.dev/v1alpha1',
-      kind: 'CommitLogCluster',
-      metadata: { name, namespace: ns.name },
-      spec,
-    });
-  const cluster = async (name: string): Promise<CommitLogCluster> => {
-    const c = await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, name);
-    assert.ok(c, `cluster ${name} exists`);
-    return c;
-  };
-  const condition = async (name: string, type: string): Promise<Condition | undefined> =>
-    (await cluster(name)).status?.conditions?.find((x) => x.type === type);
-  const warnings = async (): Promise<EventObj[]> =>
-    (await client.list<EventObj>(RESOURCES.event, ns.name)).items.filter((e) => e.type === 'Warning');
+  const warnings = (): Promise<EventObj[]> => api.events((e) => e.type === 'Warning');
 
   it('a child the API server rejects sets Degraded=ReconcileFailed with the step and message and one Warning event, then recovers', async () => {
-    await create('demo', {
+    await api.createCluster('demo', {
       replicas: 1,
       external: { type: 'None' },
       pod: { tolerations: [{ key: 'k', operator: 'Sideways', effect: 'NoSchedule' }] },
     });
-    const r = new Reconciler({ client, log: silentLogger, events: new KubeEventRecorder(client, 'failures-test') });
-    await r.reconcile(ns.name, 'demo'); // records the cluster id
+    const r = new Reconciler({
+      client: api.client,
+      log: silentLogger,
+      events: new KubeEventRecorder(api.client, 'failures-test'),
+    });
+    await r.reconcile(api.ns, 'demo'); // records the cluster id
     for (let i = 0; i < 2; i++) {
       await assert.rejects(
-        r.reconcile(ns.name, 'demo'),
+        r.reconcile(api.ns, 'demo'),
         (e: unknown) => e instanceof StepError && e.step === 'statefulset',
         'the pass still fails, so the queue backs off',
       );
     }
-    const generation = (await cluster('demo')).metadata.generation;
-    const degraded = await condition('demo', 'Degraded');
+    const generation = (await api.cluster('demo')).metadata.generation;
+    const degraded = await api.condition('demo', 'Degraded');
     assert.deepEqual(
       [degraded?.status, degraded?.reason, degraded?.observedGeneration],
       ['True', 'ReconcileFailed', generation],
     );
     assert.match(degraded?.message ?? '', /^step statefulset failed: .*422 Invalid.*Sideways/);
     assert.deepEqual(
-      [(await condition('demo', 'Ready'))?.status, (await condition('demo', 'Ready'))?.reason],
+      [(await api.condition('demo', 'Ready'))?.status, (await api.condition('demo', 'Ready'))?.reason],
       ['False', 'ReconcileFailed'],
     );
     const failures = (await warnings()).filter((e) => e.reason === 'ReconcileFailed');
     assert.equal(failures.length, 1, 'two identical failures record one Warning event');
     assert.equal(failures[0]?.action, 'statefulset');
 
-    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
-      body: { spec: { pod: null } },
-      contentType: 'application/merge-patch+json',
-    });
-    await r.reconcile(ns.name, 'demo');
+    await api.mergePatch(objectPath(RESOURCES.cluster, api.ns, 'demo'), { spec: { pod: null } });
+    await r.reconcile(api.ns, 'demo');
     assert.ok(
-      await client.get(RESOURCES.statefulSet, ns.name, 'demo'),
+      await api.client.get(RESOURCES.statefulSet, api.ns, 'demo'),
       'the StatefulSet exists once the cause is gone',
     );
-    const recovered = await condition('demo', 'Degraded');
+    const recovered = await api.condition('demo', 'Degraded');
     assert.deepEqual([recovered?.status, recovered?.reason], ['False', 'AsExpected']);
-    assert.notEqual((await condition('demo', 'Ready'))?.reason, 'ReconcileFailed');
+    assert.notEqual((await api.condition('demo', 'Ready'))?.reason, 'ReconcileFailed');
   });
 
   it('a pod the StatefulSet controller cannot create shows FailedCreate with the API server refusal, then recovers', async () => {
-    const priorityClass = `missing-${ns.name}`;
-    await create('demo', { replicas: 1, external: { type: 'None' }, pod: { priorityClassName: priorityClass } });
-    const r = new Reconciler({ client, log: silentLogger, events: new KubeEventRecorder(client, 'failures-test') });
-    await r.reconcile(ns.name, 'demo'); // records the cluster id
-    await r.reconcile(ns.name, 'demo'); // creates the StatefulSet
+    const priorityClass = `missing-${api.ns}`;
+    await api.createCluster('demo', {
+      replicas: 1,
+      external: { type: 'None' },
+      pod: { priorityClassName: priorityClass },
+    });
+    const r = new Reconciler({
+      client: api.client,
+      log: silentLogger,
+      events: new KubeEventRecorder(api.client, 'failures-test'),
+    });
+    await r.reconcile(api.ns, 'demo'); // records the cluster id
+    await r.reconcile(api.ns, 'demo'); // creates the StatefulSet
     await until(
-      async () =>
-        (await client.list<EventObj>(RESOURCES.event, ns.name)).items.some((e) => e.reason === 'FailedCreate'),
+      async () => (await api.events((e) => e.reason === 'FailedCreate')).length > 0,
       'the StatefulSet controller to record FailedCreate',
       60_000,
       200,
     );
-    await r.reconcile(ns.name, 'demo');
-    const ready = await condition('demo', 'Ready');
+    await r.reconcile(api.ns, 'demo');
+    const ready = await api.condition('demo', 'Ready');
     assert.deepEqual([ready?.status, ready?.reason], ['False', 'FailedCreate']);
     assert.match(
       ready?.message ?? '',
       /^0\/1 members ready; demo-0: FailedCreate: .*no PriorityClass with name missing-/,
     );
-    const degraded = await condition('demo', 'Degraded');
+    const degraded = await api.condition('demo', 'Degraded');
     assert.deepEqual([degraded?.status, degraded?.reason], ['True', 'FailedCreate']);
     assert.match(degraded?.message ?? '', /Create Pod demo-0 in StatefulSet demo failed/);
     const events = (await warnings()).filter((e) => e.reason === 'FailedCreate' && e.action === 'CreatePod');
     assert.equal(events.length, 1, 'one Warning event FailedCreate on the cluster');
 
-    await transport.request('POST', '/apis/scheduling.k8s.io/v1/priorityclasses', {
+    await api.transport.request('POST', '/apis/scheduling.k8s.io/v1/priorityclasses', {
       body: {
         apiVersion: 'scheduling.k8s.io/v1',
         kind: 'PriorityClass',
@@ -133,37 +106,34 @@ describe('failures are visible in status and events on a real API server', funct
     });
     try {
       await until(
-        async () => (await client.get(RESOURCES.pod, ns.name, 'demo-0')) !== undefined,
+        async () => (await api.client.get(RESOURCES.pod, api.ns, 'demo-0')) !== undefined,
         'the StatefulSet controller to create demo-0 once the PriorityClass exists',
         90_000,
         250,
       );
-      await r.reconcile(ns.name, 'demo');
-      const after = await condition('demo', 'Ready');
+      await r.reconcile(api.ns, 'demo');
+      const after = await api.condition('demo', 'Ready');
       assert.equal(after?.reason, 'MembersNotReady', 'a pod exists: no FailedCreate any more');
       assert.doesNotMatch(after?.message ?? '', /FailedCreate/);
-      assert.notEqual((await condition('demo', 'Degraded'))?.reason, 'FailedCreate');
+      assert.notEqual((await api.condition('demo', 'Degraded'))?.reason, 'FailedCreate');
     } finally {
-      await transport.request('DELETE', `/apis/scheduling.k8s.io/v1/priorityclasses/${priorityClass}`);
+      await api.transport.request('DELETE', `/apis/scheduling.k8s.io/v1/priorityclasses/${priorityClass}`);
     }
   });
 
   it("Ready says why members are not ready: the scheduler's and the kubelet's reasons", async () => {
-    await create('demo', { replicas: 3, external: { type: 'None' } });
-    const r = new Reconciler({ client, log: silentLogger, events: { record: () => Promise.resolve() } });
-    await r.reconcile(ns.name, 'demo');
-    await r.reconcile(ns.name, 'demo');
+    await api.createCluster('demo', { replicas: 3, external: { type: 'None' } });
+    const r = new Reconciler({ client: api.client, log: silentLogger, events: { record: () => Promise.resolve() } });
+    await r.reconcile(api.ns, 'demo');
+    await r.reconcile(api.ns, 'demo');
     await until(
-      async () => (await client.list(RESOURCES.pod, ns.name)).items.length === 3,
+      async () => (await api.client.list(RESOURCES.pod, api.ns)).items.length === 3,
       'the StatefulSet controller to create 3 pods',
       30_000,
       200,
     );
     const podStatus = (i: number, status: unknown): Promise<unknown> =>
-      transport.request('PATCH', `${objectPath(RESOURCES.pod, ns.name, `demo-${i}`)}/status`, {
-        body: { status },
-        contentType: 'application/merge-patch+json',
-      });
+      api.mergePatch(`${objectPath(RESOURCES.pod, api.ns, `demo-${i}`)}/status`, { status });
     await podStatus(0, {
       phase: 'Running',
       conditions: [
@@ -206,8 +176,8 @@ describe('failures are visible in status and events on a real API server', funct
         },
       ],
     });
-    await r.reconcile(ns.name, 'demo');
-    const ready = await condition('demo', 'Ready');
+    await r.reconcile(api.ns, 'demo');
+    const ready = await api.condition('demo', 'Ready');
     assert.deepEqual([ready?.status, ready?.reason], ['False', 'MembersNotReady']);
     assert.equal(
       ready?.message,
@@ -217,22 +187,22 @@ describe('failures are visible in status and events on a real API server', funct
 
   it('an invalid spec reports Unknown certificates and external access, never True from placeholders', async () => {
     // Passes the schema (quantities are strings), fails validation: requests exceed limits.
-    await create('demo', { resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } });
-    const r = new Reconciler({ client, log: silentLogger, events: { record: () => Promise.resolve() } });
-    await r.reconcile(ns.name, 'demo');
-    assert.equal((await condition('demo', 'Ready'))?.reason, 'InvalidSpec');
+    await api.createCluster('demo', { resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } });
+    const r = new Reconciler({ client: api.client, log: silentLogger, events: { record: () => Promise.resolve() } });
+    await r.reconcile(api.ns, 'demo');
+    assert.equal((await api.condition('demo', 'Ready'))?.reason, 'InvalidSpec');
     for (const type of ['CertificatesReady', 'ExternalAccessReady', 'Available']) {
-      const x = await condition('demo', type);
+      const x = await api.condition('demo', type);
       assert.deepEqual([type, x?.status, x?.reason], [type, 'Unknown', 'InvalidSpec']);
     }
   });
 
   it('ExternalAccessReady is not True while no member has a pod or an address', async () => {
-    await create('demo', { replicas: 3, external: { type: 'LoadBalancer' } });
-    const r = new Reconciler({ client, log: silentLogger, events: { record: () => Promise.resolve() } });
-    await r.reconcile(ns.name, 'demo'); // records the cluster id
-    await r.reconcile(ns.name, 'demo'); // creates the children; observed no pod
-    const ext = await condition('demo', 'ExternalAccessReady');
+    await api.createCluster('demo', { replicas: 3, external: { type: 'LoadBalancer' } });
+    const r = new Reconciler({ client: api.client, log: silentLogger, events: { record: () => Promise.resolve() } });
+    await r.reconcile(api.ns, 'demo'); // records the cluster id
+    await r.reconcile(api.ns, 'demo'); // creates the children; observed no pod
+    const ext = await api.condition('demo', 'ExternalAccessReady');
     assert.deepEqual(
       [ext?.status, ext?.reason, ext?.message],
       ['False', 'AddressPending', 'waiting for external addresses of demo-0, demo-1, demo-2'],

@@ -4,14 +4,11 @@
  * control plane, item 3). Runs against the real kube-apiserver + controller-manager.
  */
 import assert from 'node:assert/strict';
-import { useControlPlane, useNamespace, type ControlPlane } from '../../test/support/control-plane.js';
-import type { CommitLogCluster } from './api/types.js';
-import { HttpKubeClient } from './kube/client.js';
-import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
 import { RESOURCES } from './kube/resources.js';
 import { until } from './kube/testing/wait.js';
 import { Reconciler } from './reconcile/reconciler.js';
+import { useApiServer } from './testing/api-server.js';
 
 /** Children of cluster `demo` that must exist after a reconcile and vanish after its deletion. */
 const CHILDREN = [
@@ -27,32 +24,19 @@ describe('garbage collection on a real control plane', function () {
   // The collector normally acts within a second; in the worst case (a control plane
   // started without the CRD) it learns the new type at its 30 s discovery resync.
   this.timeout(120_000);
-  let cp: ControlPlane;
-  let client: HttpKubeClient;
-  const ns = useNamespace();
-
-  before(async () => {
-    cp = await useControlPlane();
-    client = new HttpKubeClient(new KubeConfigTransport(cp.kubeConfig));
-  });
+  const api = useApiServer();
 
   it('deleting a CommitLogCluster deletes every child it owns', async () => {
-    const cluster: CommitLogCluster = {
-      apiVersion: 'commitlog.dev/v1alpha1',
-      kind: 'CommitLogCluster',
-      metadata: { name: 'demo', namespace: ns.name },
-      spec: { replicas: 3 },
-    };
-    await client.create(RESOURCES.cluster, cluster);
-    const r = new Reconciler({ client, log: silentLogger, events: { record: () => Promise.resolve() } });
-    for (let i = 0; i < 3; i++) await r.reconcile(ns.name, 'demo');
+    await api.createCluster('demo', { replicas: 3 });
+    const r = new Reconciler({ client: api.client, log: silentLogger, events: { record: () => Promise.resolve() } });
+    for (let i = 0; i < 3; i++) await r.reconcile(api.ns, 'demo');
     for (const [res, name] of CHILDREN)
-      assert.ok(await client.get(res, ns.name, name), `${res.kind} ${name} exists before the delete`);
+      assert.ok(await api.client.get(res, api.ns, name), `${res.kind} ${name} exists before the delete`);
 
-    await client.delete(RESOURCES.cluster, ns.name, 'demo');
+    await api.client.delete(RESOURCES.cluster, api.ns, 'demo');
     const remaining = async (): Promise<string[]> => {
       const left: string[] = [];
-      for (const [res, name] of CHILDREN) if (await client.get(res, ns.name, name)) left.push(`${res.kind}/${name}`);
+      for (const [res, name] of CHILDREN) if (await api.client.get(res, api.ns, name)) left.push(`${res.kind}/${name}`);
       return left;
     };
     await until(

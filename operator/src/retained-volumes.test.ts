@@ -6,77 +6,50 @@
  * a crash-loop.
  */
 import assert from 'node:assert/strict';
-import { useControlPlane, useNamespace, type ControlPlane } from '../../test/support/control-plane.js';
 import type { CommitLogCluster, Condition } from './api/types.js';
-import { HttpKubeClient, type KubeObj } from './kube/client.js';
+import type { KubeObj } from './kube/client.js';
 import { KubeEventRecorder } from './kube/events.js';
-import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
-import { objectPath, RESOURCES } from './kube/resources.js';
+import { RESOURCES } from './kube/resources.js';
 import { until } from './kube/testing/wait.js';
 import { commonLabels } from './model/names.js';
 import { VOLUME_ANNOTATIONS } from './reconcile/identity.js';
 import { Reconciler } from './reconcile/reconciler.js';
-
-interface EventObj extends KubeObj {
-  readonly type?: string;
-  readonly reason?: string;
-  readonly note?: string;
-}
+import { useApiServer, type EventObj } from './testing/api-server.js';
 
 describe('re-creating a cluster over retained volumes on a real API server', function () {
   this.timeout(180_000);
-  let cp: ControlPlane;
-  let transport: KubeConfigTransport;
-  let client: HttpKubeClient;
-  const ns = useNamespace();
+  const api = useApiServer();
 
-  before(async () => {
-    cp = await useControlPlane();
-    transport = new KubeConfigTransport(cp.kubeConfig);
-    client = new HttpKubeClient(transport);
-  });
-
-  const create = (): Promise<unknown> =>
-    client.create(RESOURCES.cluster, {
-      apiVersion: 'commitlog.dev/v1alpha1',
-      kind: 'CommitLogCluster',
-      metadata: { name: 'demo', namespace: ns.name },
-      spec: { replicas: 1, external: { type: 'None' } },
-    });
-  const cluster = async (): Promise<CommitLogCluster> => {
-    const c = await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo');
-    assert.ok(c, 'cluster demo exists');
-    return c;
-  };
-  const condition = async (type: string): Promise<Condition | undefined> =>
-    (await cluster()).status?.conditions?.find((x) => x.type === type);
+  const create = (): Promise<unknown> => api.createCluster('demo', { replicas: 1, external: { type: 'None' } });
+  const cluster = (): Promise<CommitLogCluster> => api.cluster('demo');
+  const condition = (type: string): Promise<Condition | undefined> => api.condition('demo', type);
   const annotations = async (pvc: string): Promise<Readonly<Record<string, string>>> =>
-    (await client.get(RESOURCES.pvc, ns.name, pvc))?.metadata?.annotations ?? {};
-  const events = async (reason: string): Promise<EventObj[]> =>
-    (await client.list<EventObj>(RESOURCES.event, ns.name)).items.filter((e) => e.reason === reason);
+    (await api.client.get(RESOURCES.pvc, api.ns, pvc))?.metadata?.annotations ?? {};
+  const events = (reason: string): Promise<EventObj[]> => api.events((e) => e.reason === reason);
   const reconciler = (): Reconciler =>
-    new Reconciler({ client, log: silentLogger, events: new KubeEventRecorder(client, 'retained-volumes-test') });
+    new Reconciler({
+      client: api.client,
+      log: silentLogger,
+      events: new KubeEventRecorder(api.client, 'retained-volumes-test'),
+    });
 
   it('a cluster deleted with retained claims and applied again adopts the recorded cluster id and bootstrapped flag', async () => {
     await create();
     const r = reconciler();
-    await r.reconcile(ns.name, 'demo'); // records a new cluster id
+    await r.reconcile(api.ns, 'demo'); // records a new cluster id
     const first = (await cluster()).status?.clusterId;
     assert.ok(first);
-    await r.reconcile(ns.name, 'demo'); // creates the StatefulSet
+    await r.reconcile(api.ns, 'demo'); // creates the StatefulSet
     await until(
-      async () => (await client.get(RESOURCES.pod, ns.name, 'demo-0')) !== undefined,
+      async () => (await api.client.get(RESOURCES.pod, api.ns, 'demo-0')) !== undefined,
       'the StatefulSet controller to create claim data-demo-0 and pod demo-0',
       60_000,
       200,
     );
     // The cluster forms: pod 0 Ready (no kubelet here, so the test writes what one would).
-    await transport.request('PATCH', `${objectPath(RESOURCES.pod, ns.name, 'demo-0')}/status`, {
-      body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } },
-      contentType: 'application/merge-patch+json',
-    });
-    await r.reconcile(ns.name, 'demo');
+    await api.setPodReady('demo-0');
+    await r.reconcile(api.ns, 'demo');
     assert.equal((await cluster()).status?.bootstrapped, true);
     assert.deepEqual(
       [
@@ -87,29 +60,32 @@ describe('re-creating a cluster over retained volumes on a real API server', fun
       'the claim records the cluster id and that it formed',
     );
 
-    await client.delete(RESOURCES.cluster, ns.name, 'demo');
+    await api.client.delete(RESOURCES.cluster, api.ns, 'demo');
     await until(
       async () =>
-        (await client.get(RESOURCES.statefulSet, ns.name, 'demo')) === undefined &&
-        (await client.get(RESOURCES.pod, ns.name, 'demo-0')) === undefined,
+        (await api.client.get(RESOURCES.statefulSet, api.ns, 'demo')) === undefined &&
+        (await api.client.get(RESOURCES.pod, api.ns, 'demo-0')) === undefined,
       'the garbage collector to delete the StatefulSet and its pod',
       120_000,
       250,
     );
-    assert.ok(await client.get(RESOURCES.pvc, ns.name, 'data-demo-0'), 'the claim is retained (whenDeleted: Retain)');
+    assert.ok(
+      await api.client.get(RESOURCES.pvc, api.ns, 'data-demo-0'),
+      'the claim is retained (whenDeleted: Retain)',
+    );
 
     await create();
     const again = reconciler();
-    await again.reconcile(ns.name, 'demo');
+    await again.reconcile(api.ns, 'demo');
     const status = (await cluster()).status;
     assert.deepEqual([status?.clusterId, status?.bootstrapped], [first, true], 'the old identity is resumed');
     const adopted = await events('ClusterIdAdopted');
     assert.equal(adopted.length, 1);
     assert.match(adopted[0]?.note ?? '', /retained PersistentVolumeClaims \(data-demo-0\): resuming cluster/);
-    await again.reconcile(ns.name, 'demo');
-    const config = await client.get<KubeObj & { data?: Record<string, string> }>(
+    await again.reconcile(api.ns, 'demo');
+    const config = await api.client.get<KubeObj & { data?: Record<string, string> }>(
       RESOURCES.configMap,
-      ns.name,
+      api.ns,
       'demo-config',
     );
     const nodeYaml = Object.values(config?.data ?? {}).join('\n');
@@ -118,12 +94,12 @@ describe('re-creating a cluster over retained volumes on a real API server', fun
   });
 
   const claim = (name: string, clusterId: string): Promise<unknown> =>
-    client.create(RESOURCES.pvc, {
+    api.client.create(RESOURCES.pvc, {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata: {
         name,
-        namespace: ns.name,
+        namespace: api.ns,
         labels: commonLabels('demo', 'node'),
         annotations: { [VOLUME_ANNOTATIONS.clusterId]: clusterId },
       },
@@ -134,7 +110,7 @@ describe('re-creating a cluster over retained volumes on a real API server', fun
     await claim('data-demo-0', 'aaaa');
     await claim('data-demo-1', 'bbbb');
     await create();
-    await reconciler().reconcile(ns.name, 'demo');
+    await reconciler().reconcile(api.ns, 'demo');
     assert.equal((await cluster()).status?.clusterId, undefined);
     const degraded = await condition('Degraded');
     assert.deepEqual([degraded?.status, degraded?.reason], ['True', 'ClusterIdConflict']);
@@ -145,10 +121,10 @@ describe('re-creating a cluster over retained volumes on a real API server', fun
   it("a claim holding another cluster's data stops the reconcile with ClusterIdMismatch before any child is written", async () => {
     await create();
     const r = reconciler();
-    await r.reconcile(ns.name, 'demo'); // records a new id
+    await r.reconcile(api.ns, 'demo'); // records a new id
     await claim('data-demo-0', 'another-cluster');
-    await r.reconcile(ns.name, 'demo');
-    assert.equal(await client.get(RESOURCES.statefulSet, ns.name, 'demo'), undefined, 'no StatefulSet was created');
+    await r.reconcile(api.ns, 'demo');
+    assert.equal(await api.client.get(RESOURCES.statefulSet, api.ns, 'demo'), undefined, 'no StatefulSet was created');
     const ready = await condition('Ready');
     assert.deepEqual([ready?.status, ready?.reason], ['False', 'ClusterIdMismatch']);
     assert.match(ready?.message ?? '', /data-demo-0: another-cluster/);

@@ -6,82 +6,47 @@
  * No kubelet: the StatefulSet controller creates the pods and the test marks them Ready.
  */
 import assert from 'node:assert/strict';
-import { useControlPlane, useNamespace, type ControlPlane } from '../../test/support/control-plane.js';
-import { ANNOTATIONS, type CommitLogCluster, type CommitLogClusterSpec, type Condition } from './api/types.js';
-import { HttpKubeClient } from './kube/client.js';
+import { ANNOTATIONS, type CommitLogClusterSpec, type Condition } from './api/types.js';
 import { KubeEventRecorder } from './kube/events.js';
-import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
 import { objectPath, RESOURCES } from './kube/resources.js';
 import { until } from './kube/testing/wait.js';
 import { FakeNodeAdmin } from './reconcile/testing/fake-admin.js';
 import { Reconciler } from './reconcile/reconciler.js';
-
-interface EventObj {
-  readonly metadata?: object;
-  readonly type?: string;
-  readonly reason?: string;
-  readonly note?: string;
-}
+import { useApiServer, type EventObj } from './testing/api-server.js';
 
 describe('scaling never deadlocks (real API server)', function () {
   this.timeout(120_000);
-  let cp: ControlPlane;
-  let transport: KubeConfigTransport;
-  let client: HttpKubeClient;
-  const ns = useNamespace();
+  const api = useApiServer();
 
-  before(async () => {
-    cp = await useControlPlane();
-    transport = new KubeConfigTransport(cp.kubeConfig);
-    client = new HttpKubeClient(transport);
-  });
-
-  const mergePatch = (path: string, body: unknown): Promise<unknown> =>
-    transport.request('PATCH', path, { body, contentType: 'application/merge-patch+json' });
   const patchCluster = (body: unknown): Promise<unknown> =>
-    mergePatch(objectPath(RESOURCES.cluster, ns.name, 'demo'), body);
-  const create = (spec: CommitLogClusterSpec): Promise<unknown> =>
-    client.create(RESOURCES.cluster, {
-      apiVersion: 'commitlog.dev/v1alpha1',
-      kind: 'CommitLogCluster',
-      metadata: { name: 'demo', namespace: ns.name },
-      spec,
-    });
+    api.mergePatch(objectPath(RESOURCES.cluster, api.ns, 'demo'), body);
+  const create = (spec: CommitLogClusterSpec): Promise<unknown> => api.createCluster('demo', spec);
   const stsReplicas = async (): Promise<number | undefined> =>
-    (await client.get<{ metadata?: object; spec?: { replicas?: number } }>(RESOURCES.statefulSet, ns.name, 'demo'))
+    (await api.client.get<{ metadata?: object; spec?: { replicas?: number } }>(RESOURCES.statefulSet, api.ns, 'demo'))
       ?.spec?.replicas;
-  const condition = async (type: string): Promise<Condition | undefined> =>
-    (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.status?.conditions?.find(
-      (c) => c.type === type,
-    );
-  const warnings = async (reason: string): Promise<EventObj[]> =>
-    (await client.list<EventObj>(RESOURCES.event, ns.name)).items.filter(
-      (e) => e.type === 'Warning' && e.reason === reason,
-    );
+  const condition = (type: string): Promise<Condition | undefined> => api.condition('demo', type);
+  const warnings = (reason: string): Promise<EventObj[]> =>
+    api.events((e) => e.type === 'Warning' && e.reason === reason);
   /** Waits for the StatefulSet controller's pods, then reports those in `ready` as Ready, the others not. */
   const podsReady = async (n: number, ready: (i: number) => boolean): Promise<void> => {
     await until(
-      async () => (await client.list(RESOURCES.pod, ns.name)).items.length >= n,
+      async () => (await api.client.list(RESOURCES.pod, api.ns)).items.length >= n,
       `the StatefulSet controller to create ${n} pods`,
       30_000,
       200,
     );
-    for (let i = 0; i < n; i++) {
-      await mergePatch(`${objectPath(RESOURCES.pod, ns.name, `demo-${i}`)}/status`, {
-        status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready(i) ? 'True' : 'False' }] },
-      });
-    }
+    for (let i = 0; i < n; i++) await api.setPodReady(`demo-${i}`, ready(i));
   };
 
   it('a cluster that never bootstrapped scales down without the Admin service', async () => {
     await create({ replicas: 3, external: { type: 'None' } });
-    const r = new Reconciler({ client, log: silentLogger, events: { record: () => Promise.resolve() } });
-    await r.reconcile(ns.name, 'demo');
-    await r.reconcile(ns.name, 'demo');
+    const r = new Reconciler({ client: api.client, log: silentLogger, events: { record: () => Promise.resolve() } });
+    await r.reconcile(api.ns, 'demo');
+    await r.reconcile(api.ns, 'demo');
     assert.equal(await stsReplicas(), 3);
     await patchCluster({ spec: { replicas: 1 } });
-    await r.reconcile(ns.name, 'demo');
+    await r.reconcile(api.ns, 'demo');
     assert.equal(await stsReplicas(), 1, 'no member ever became ready: nothing to remove from Raft');
   });
 
@@ -89,18 +54,18 @@ describe('scaling never deadlocks (real API server)', function () {
     await create({ replicas: 3, external: { type: 'None' } });
     const admin = new FakeNodeAdmin([]); // no pod answers
     const r = new Reconciler({
-      client,
+      client: api.client,
       log: silentLogger,
-      events: new KubeEventRecorder(client, 'scale-test'),
+      events: new KubeEventRecorder(api.client, 'scale-test'),
       admin: admin.factory(),
       progressRequeueMs: 1_000,
     });
-    await r.reconcile(ns.name, 'demo');
-    await r.reconcile(ns.name, 'demo');
+    await r.reconcile(api.ns, 'demo');
+    await r.reconcile(api.ns, 'demo');
     await podsReady(3, () => true);
     await patchCluster({ spec: { replicas: 2 } });
     const delays: (number | undefined)[] = [];
-    for (let i = 0; i < 3; i++) delays.push((await r.reconcile(ns.name, 'demo')).requeueAfterMs);
+    for (let i = 0; i < 3; i++) delays.push((await r.reconcile(api.ns, 'demo')).requeueAfterMs);
     assert.deepEqual(delays, [1_000, 2_000, 4_000], 'retries back off while the Admin service does not answer');
     assert.equal(await stsReplicas(), 3, 'no shrink without removing the member');
     const degraded = await condition('Degraded');
@@ -114,10 +79,10 @@ describe('scaling never deadlocks (real API server)', function () {
     assert.equal((await warnings('AdminUnreachable')).length, 1, 'one event for a persisting failure');
 
     await patchCluster({ metadata: { annotations: { [ANNOTATIONS.forceScaleDown]: 'demo-1' } } });
-    await r.reconcile(ns.name, 'demo');
+    await r.reconcile(api.ns, 'demo');
     assert.equal(await stsReplicas(), 3, 'the annotation must name the pod the step removes');
     await patchCluster({ metadata: { annotations: { [ANNOTATIONS.forceScaleDown]: 'demo-2' } } });
-    await r.reconcile(ns.name, 'demo');
+    await r.reconcile(api.ns, 'demo');
     assert.equal(await stsReplicas(), 2);
     assert.equal((await warnings('ForcedScaleDown')).length, 1);
   });
@@ -125,19 +90,19 @@ describe('scaling never deadlocks (real API server)', function () {
   it('a forced step that would lose quorum is refused with an event, unless quorum loss is allowed', async () => {
     await create({ replicas: 3, external: { type: 'None' } });
     const r = new Reconciler({
-      client,
+      client: api.client,
       log: silentLogger,
-      events: new KubeEventRecorder(client, 'scale-test'),
+      events: new KubeEventRecorder(api.client, 'scale-test'),
       admin: new FakeNodeAdmin([]).factory(),
     });
-    await r.reconcile(ns.name, 'demo');
-    await r.reconcile(ns.name, 'demo');
+    await r.reconcile(api.ns, 'demo');
+    await r.reconcile(api.ns, 'demo');
     await podsReady(3, (i) => i === 2); // only the pod to remove is ready
     await patchCluster({
       spec: { replicas: 2 },
       metadata: { annotations: { [ANNOTATIONS.forceScaleDown]: 'demo-2' } },
     });
-    await r.reconcile(ns.name, 'demo');
+    await r.reconcile(api.ns, 'demo');
     assert.equal(await stsReplicas(), 3);
     assert.match(
       (await condition('Progressing'))?.message ?? '',
@@ -145,7 +110,7 @@ describe('scaling never deadlocks (real API server)', function () {
     );
     assert.equal((await warnings('ForceScaleDownRefused')).length, 1);
     await patchCluster({ metadata: { annotations: { [ANNOTATIONS.allowQuorumLoss]: 'true' } } });
-    await r.reconcile(ns.name, 'demo');
+    await r.reconcile(api.ns, 'demo');
     assert.equal(await stsReplicas(), 2);
   });
 });

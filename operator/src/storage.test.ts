@@ -8,15 +8,13 @@
  * Schema messages for bad sizes are in apiserver.test.ts.
  */
 import assert from 'node:assert/strict';
-import { useControlPlane, useNamespace, type ControlPlane } from '../../test/support/control-plane.js';
-import type { CommitLogCluster, Condition } from './api/types.js';
-import { HttpKubeClient } from './kube/client.js';
-import { KubeConfigTransport } from './kube/http.js';
+import type { Condition } from './api/types.js';
 import { silentLogger } from './kube/logger.js';
 import { objectPath, RESOURCES, type Resource } from './kube/resources.js';
 import { until } from './kube/testing/wait.js';
 import { selectorLabels } from './model/names.js';
 import { Reconciler, StepError } from './reconcile/reconciler.js';
+import { useApiServer } from './testing/api-server.js';
 
 const STORAGE_CLASS: Resource = {
   apiVersion: 'storage.k8s.io/v1',
@@ -42,25 +40,16 @@ interface Sts {
 
 describe('spec.storage.size grows the volumes (real API server)', function () {
   this.timeout(120_000);
-  let cp: ControlPlane;
-  let transport: KubeConfigTransport;
-  let client: HttpKubeClient;
-  const ns = useNamespace();
+  const api = useApiServer();
   const cleanup: [Resource, string][] = [];
-
-  before(async () => {
-    cp = await useControlPlane();
-    transport = new KubeConfigTransport(cp.kubeConfig);
-    client = new HttpKubeClient(transport);
-  });
   afterEach(async () => {
-    for (const [res, name] of cleanup.splice(0)) await client.delete(res, undefined, name);
+    for (const [res, name] of cleanup.splice(0)) await api.client.delete(res, undefined, name);
   });
 
   /** A StorageClass, and claim data-demo-0 of 1Gi pre-bound to a PersistentVolume of it. */
   async function boundClaim(expandable: boolean): Promise<string> {
-    const sc = `${ns.name}-${expandable ? 'grow' : 'fixed'}`;
-    await client.create(STORAGE_CLASS, {
+    const sc = `${api.ns}-${expandable ? 'grow' : 'fixed'}`;
+    await api.client.create(STORAGE_CLASS, {
       apiVersion: 'storage.k8s.io/v1',
       kind: 'StorageClass',
       metadata: { name: sc },
@@ -68,7 +57,7 @@ describe('spec.storage.size grows the volumes (real API server)', function () {
       allowVolumeExpansion: expandable,
     });
     cleanup.push([STORAGE_CLASS, sc]);
-    await client.create(PV, {
+    await api.client.create(PV, {
       apiVersion: 'v1',
       kind: 'PersistentVolume',
       metadata: { name: sc },
@@ -77,14 +66,14 @@ describe('spec.storage.size grows the volumes (real API server)', function () {
         accessModes: ['ReadWriteOnce'],
         storageClassName: sc,
         hostPath: { path: '/tmp/unused' },
-        claimRef: { namespace: ns.name, name: 'data-demo-0' },
+        claimRef: { namespace: api.ns, name: 'data-demo-0' },
       },
     });
     cleanup.push([PV, sc]);
-    await client.create(RESOURCES.pvc, {
+    await api.client.create(RESOURCES.pvc, {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
-      metadata: { name: 'data-demo-0', namespace: ns.name, labels: selectorLabels('demo') },
+      metadata: { name: 'data-demo-0', namespace: api.ns, labels: selectorLabels('demo') },
       spec: {
         accessModes: ['ReadWriteOnce'],
         storageClassName: sc,
@@ -93,40 +82,33 @@ describe('spec.storage.size grows the volumes (real API server)', function () {
       },
     });
     await until(
-      async () => (await client.get<Pvc>(RESOURCES.pvc, ns.name, 'data-demo-0'))?.status?.phase === 'Bound',
+      async () => (await api.client.get<Pvc>(RESOURCES.pvc, api.ns, 'data-demo-0'))?.status?.phase === 'Bound',
       'the PV controller to bind data-demo-0',
       30_000,
       200,
     );
-    await client.create(RESOURCES.cluster, {
-      apiVersion: 'commitlog.dev/v1alpha1',
-      kind: 'CommitLogCluster',
-      metadata: { name: 'demo', namespace: ns.name },
-      spec: { replicas: 1, external: { type: 'None' }, storage: { size: '1Gi', storageClassName: sc } },
-    } satisfies CommitLogCluster);
+    await api.createCluster('demo', {
+      replicas: 1,
+      external: { type: 'None' },
+      storage: { size: '1Gi', storageClassName: sc },
+    });
     return sc;
   }
   const grow = (size: string): Promise<unknown> =>
-    transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
-      body: { spec: { storage: { size } } },
-      contentType: 'application/merge-patch+json',
-    });
-  const condition = async (type: string): Promise<Condition | undefined> =>
-    (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))?.status?.conditions?.find(
-      (c) => c.type === type,
-    );
+    api.mergePatch(objectPath(RESOURCES.cluster, api.ns, 'demo'), { spec: { storage: { size } } });
+  const condition = (type: string): Promise<Condition | undefined> => api.condition('demo', type);
 
   it('a larger size is applied to each PVC, the claim template keeps its size, and progress shows until the volume grew', async () => {
     await boundClaim(true);
-    const r = new Reconciler({ client, log: silentLogger, events: { record: () => Promise.resolve() } });
-    for (let i = 0; i < 3; i++) await r.reconcile(ns.name, 'demo');
+    const r = new Reconciler({ client: api.client, log: silentLogger, events: { record: () => Promise.resolve() } });
+    for (let i = 0; i < 3; i++) await r.reconcile(api.ns, 'demo');
     await grow('2Gi');
-    await r.reconcile(ns.name, 'demo');
+    await r.reconcile(api.ns, 'demo');
     assert.equal(
-      (await client.get<Pvc>(RESOURCES.pvc, ns.name, 'data-demo-0'))?.spec?.resources?.requests?.storage,
+      (await api.client.get<Pvc>(RESOURCES.pvc, api.ns, 'data-demo-0'))?.spec?.resources?.requests?.storage,
       '2Gi',
     );
-    const sts = await client.get<Sts>(RESOURCES.statefulSet, ns.name, 'demo');
+    const sts = await api.client.get<Sts>(RESOURCES.statefulSet, api.ns, 'demo');
     assert.equal(
       sts?.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage,
       '1Gi',
@@ -143,10 +125,10 @@ describe('spec.storage.size grows the volumes (real API server)', function () {
 
   it('a StorageClass without allowVolumeExpansion makes the expansion a visible ReconcileFailed', async () => {
     await boundClaim(false);
-    const r = new Reconciler({ client, log: silentLogger, events: { record: () => Promise.resolve() } });
-    for (let i = 0; i < 3; i++) await r.reconcile(ns.name, 'demo');
+    const r = new Reconciler({ client: api.client, log: silentLogger, events: { record: () => Promise.resolve() } });
+    for (let i = 0; i < 3; i++) await r.reconcile(api.ns, 'demo');
     await grow('2Gi');
-    await assert.rejects(r.reconcile(ns.name, 'demo'), (e: unknown) => e instanceof StepError && e.step === 'storage');
+    await assert.rejects(r.reconcile(api.ns, 'demo'), (e: unknown) => e instanceof StepError && e.step === 'storage');
     const d = await condition('Degraded');
     assert.equal(d?.reason, 'ReconcileFailed');
     assert.match(d?.message ?? '', /^step storage failed: .*storageclass that provisions the pvc must support resize/);

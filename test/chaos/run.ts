@@ -16,16 +16,15 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { ensureLocalPki } from '../../node/src/agent/local-pki.js';
 import { CommitLogClient } from '../../node/src/client/index.js';
-import { LogClient, type ConsumeResponse } from '../../node/src/gen/v1/log.js';
 import { seededRng } from '../../node/src/raft/core/env.js';
 import { clientCredentials } from '../../node/src/tls/credentials.js';
 import { CHANNEL, ChaosAgents } from './agents.js';
 import { percentile, verdict, type ProduceOutcome, type ReadOutcome } from './check.js';
 import { FAULTS, NAMESPACES, inject, netemAvailable, type FaultContext, type FaultKind } from './faults.js';
 import { netNames } from './netns.js';
+import { readAll } from '../support/read-all.js';
 
 const N = 3;
 const PRODUCERS = 3;
@@ -196,7 +195,7 @@ async function main(prefix: string, seed: number, secs: number, kinds: readonly 
     const highest = Math.max(-1, ...produces.map((o) => o.offset ?? -1));
     const logs = await waitFor('every node to hold every acknowledged offset', 120_000, async () => {
       const m = new Map<string, string[]>();
-      for (const i of members) m.set(ChaosAgents.nameOf(i), await readAll(agents.rpcAddr(i)));
+      for (const i of members) m.set(ChaosAgents.nameOf(i), await readAll(agents.rpcAddr(i), creds, CHANNEL));
       const lens = [...m.values()].map((l) => l.length);
       return lens.every((x) => x === lens[0]) && (lens[0] ?? 0) > highest ? m : undefined;
     });
@@ -245,28 +244,6 @@ async function main(prefix: string, seed: number, secs: number, kinds: readonly 
     rmSync(root, { recursive: true, force: true });
     if (keepLogs) say(`agents' logs kept in ${logDir}`);
     else rmSync(logDir, { recursive: true, force: true });
-  }
-
-  async function readAll(addr: string): Promise<string[]> {
-    const c = new LogClient(addr, creds, CHANNEL);
-    const values: string[] = [];
-    try {
-      for (;;) {
-        const res = await new Promise<ConsumeResponse | undefined>((resolve, reject) =>
-          c.consume({ offset: values.length }, new Metadata(), { deadline: Date.now() + 10_000 }, (err, r) =>
-            err === null
-              ? resolve(r)
-              : (err as ServiceError).code === Status.OUT_OF_RANGE
-                ? resolve(undefined)
-                : reject(err),
-          ),
-        );
-        if (res === undefined) return values;
-        values.push(Buffer.from(res.record?.value ?? []).toString());
-      }
-    } finally {
-      c.close();
-    }
   }
 }
 

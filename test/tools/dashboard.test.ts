@@ -8,14 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DASHBOARD_PANELS } from '../../operator/cdk8s/dashboard.js';
-import { ensureLocalPki, ensureNodeCert, localPkiFlags, type LocalPki } from '../../node/src/agent/local-pki.js';
 import { eventually } from '../../node/src/agent/testing/cluster.js';
 import { freePort } from '../../node/src/agent/testing/processes.js';
-import { startCliAgent, type CliAgent } from '../../node/src/cli/testing/fixtures.js';
+import { startCliCluster, type CliCluster } from '../../node/src/cli/testing/cli-cluster.js';
+import type { CliAgent } from '../../node/src/cli/testing/fixtures.js';
 import { CommitLogClient } from '../../node/src/client/index.js';
 import { clientCredentials } from '../../node/src/tls/credentials.js';
 import { ensurePrometheus, type Tools } from './tools.js';
@@ -42,9 +41,8 @@ interface QueryResult {
 describe('the Grafana dashboard: every query returns data from a Prometheus scraping a real 3-node cluster', function () {
   this.timeout(900_000);
   let tools: Tools;
-  let dir: string;
-  let pki: LocalPki;
-  const agents: CliAgent[] = [];
+  let cluster: CliCluster | undefined;
+  let agents: readonly CliAgent[] = [];
   let prometheus: ChildProcess | undefined;
   let promUrl = '';
   let client: CommitLogClient | undefined;
@@ -57,41 +55,9 @@ describe('the Grafana dashboard: every query returns data from a Prometheus scra
       console.log(`    SKIPPED: Prometheus could not be built, so the dashboard cannot be checked: ${tools.reason}`);
       this.skip();
     }
-    dir = mkdtempSync(join(tmpdir(), 'commitlog-dashboard-'));
-    pki = (await ensureLocalPki(dir)).paths;
-    const config = join(dir, 'node.yaml');
-    writeFileSync(
-      config,
-      'cluster-id: dashboard-test\nraft-preset: test\ngossip-preset: local\nrequest-log-level: silent\n',
-    );
-    const gossip0 = await freePort();
-    const start = async (name: string, gossip: number, extra: string[]): Promise<CliAgent> =>
-      startCliAgent([
-        'agent',
-        '--node-name',
-        name,
-        '--data-dir',
-        join(dir, name),
-        '--config-file',
-        config,
-        '--bind-addr',
-        `127.0.0.1:${gossip}`,
-        '--rpc-port',
-        String(await freePort()),
-        '--http-port',
-        String(await freePort()),
-        ...Object.entries(localPkiFlags(pki, await ensureNodeCert(pki, name))).flatMap(([k, v]) => [`--${k}`, v]),
-        ...extra,
-      ]);
-    agents.push(await start('n0', gossip0, ['--bootstrap']));
-    for (const n of ['n1', 'n2'])
-      agents.push(await start(n, await freePort(), ['--start-join-addrs', `127.0.0.1:${gossip0}`]));
-    for (const a of agents)
-      await eventually(
-        `node on ${a.httpPort} ready`,
-        async () => (await fetch(`http://127.0.0.1:${a.httpPort}/readyz`)).status === 200,
-        60_000,
-      );
+    cluster = await startCliCluster({ size: 3, clusterId: 'dashboard-test' });
+    agents = cluster.agents;
+    const { dir, pki } = cluster;
 
     const promPort = await freePort();
     promUrl = `http://127.0.0.1:${promPort}`;
@@ -152,8 +118,7 @@ describe('the Grafana dashboard: every query returns data from a Prometheus scra
     await load?.catch(() => undefined);
     client?.close();
     prometheus?.kill('SIGKILL');
-    for (const a of agents) if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    cluster?.destroy();
   });
 
   const query = async (expr: string): Promise<QueryResult> => {

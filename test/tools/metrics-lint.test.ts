@@ -5,13 +5,9 @@
  * test/tools/build.sh). Plus the OpenMetrics exposition when a scraper asks for it.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ensureLocalPki, ensureNodeCert, localPkiFlags, type LocalPki } from '../../node/src/agent/local-pki.js';
 import { eventually } from '../../node/src/agent/testing/cluster.js';
-import { freePort } from '../../node/src/agent/testing/processes.js';
-import { startCliAgent, type CliAgent } from '../../node/src/cli/testing/fixtures.js';
+import { startCliCluster, type CliCluster } from '../../node/src/cli/testing/cli-cluster.js';
+import type { CliAgent } from '../../node/src/cli/testing/fixtures.js';
 import { ensureTools, runTool, type Tools } from './tools.js';
 
 const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -19,52 +15,16 @@ const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8'
 describe("a running node's /metrics pass promtool's lint, and OpenMetrics is served when asked", function () {
   this.timeout(600_000);
   let tools: Tools;
-  let dir: string;
-  let pki: LocalPki;
-  const agents: CliAgent[] = [];
+  let cluster: CliCluster | undefined;
+  let agents: readonly CliAgent[] = [];
 
   before(async () => {
     tools = await ensureTools();
-    dir = mkdtempSync(join(tmpdir(), 'commitlog-metrics-'));
-    pki = (await ensureLocalPki(dir)).paths;
-    const config = join(dir, 'node.yaml');
-    writeFileSync(
-      config,
-      'cluster-id: metrics-test\nraft-preset: test\ngossip-preset: local\nrequest-log-level: silent\n',
-    );
-    const gossip0 = await freePort();
-    const start = async (name: string, gossip: number, extra: string[]): Promise<CliAgent> =>
-      startCliAgent([
-        'agent',
-        '--node-name',
-        name,
-        '--data-dir',
-        join(dir, name),
-        '--config-file',
-        config,
-        '--bind-addr',
-        `127.0.0.1:${gossip}`,
-        '--rpc-port',
-        String(await freePort()),
-        '--http-port',
-        String(await freePort()),
-        ...Object.entries(localPkiFlags(pki, await ensureNodeCert(pki, name))).flatMap(([k, v]) => [`--${k}`, v]),
-        ...extra,
-      ]);
-    agents.push(await start('n0', gossip0, ['--bootstrap']));
-    agents.push(await start('n1', await freePort(), ['--start-join-addrs', `127.0.0.1:${gossip0}`]));
-    for (const a of agents)
-      await eventually(
-        `node on ${a.httpPort} ready`,
-        async () => (await fetch(`http://127.0.0.1:${a.httpPort}/readyz`)).status === 200,
-        30_000,
-      );
+    cluster = await startCliCluster({ size: 2, clusterId: 'metrics-test' });
+    agents = cluster.agents;
   });
 
-  after(() => {
-    for (const a of agents) if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => cluster?.destroy());
 
   const scrape = async (a: CliAgent, accept?: string): Promise<{ type: string; text: string }> => {
     const res = await fetch(`http://127.0.0.1:${a.httpPort}/metrics`, accept ? { headers: { accept } } : {});
@@ -97,6 +57,13 @@ describe("a running node's /metrics pass promtool's lint, and OpenMetrics is ser
       assert.match(text, new RegExp(`^# TYPE ${family} counter$`, 'm'), `${family} is a counter`);
     }
     assert.match(text, /^# TYPE commitlog_raft_follower_lag_entries gauge$/m);
+    // The agent subscribes to the Raft node's fsync rounds (RaftNode.onFsync): the bootstrap and the
+    // join committed entries, each made durable by at least one round.
+    assert.match(
+      text,
+      /^commitlog_log_fsync_duration_seconds_count [1-9]/m,
+      "the Raft node's fsync rounds reach the histogram",
+    );
     const value = (t: string): number => Number(/commitlog_gossip_bytes_total\{direction="sent"\} (\d+)/.exec(t)?.[1]);
     const before = value(text);
     await eventually(

@@ -29,10 +29,10 @@
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Metadata, status as Status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { CommitLogClient } from '../../node/src/client/index.js';
-import { LogClient, type ConsumeResponse } from '../../node/src/gen/v1/log.js';
 import { clientCredentials, reloadingClientCredentials } from '../../node/src/tls/credentials.js';
+import { readAll } from '../support/read-all.js';
 
 const env = process.env;
 
@@ -98,31 +98,6 @@ async function produce(acks: string, target: string, tlsName: string): Promise<n
   return 0;
 }
 
-/** Every record of one member, by offset, read until OUT_OF_RANGE. */
-async function readAll(addr: string, tlsName: string, creds: ChannelCredentials): Promise<string[]> {
-  const c = new LogClient(addr, creds, { 'grpc.ssl_target_name_override': tlsName, 'grpc.default_authority': tlsName });
-  const values: string[] = [];
-  try {
-    for (;;) {
-      const res = await new Promise<ConsumeResponse | undefined>((resolve, reject) =>
-        c.consume({ offset: values.length }, new Metadata(), { deadline: Date.now() + 10_000 }, (err, r) =>
-          err === null
-            ? resolve(r)
-            : (err as ServiceError).code === Status.OUT_OF_RANGE
-              ? resolve(undefined)
-              : reject(err),
-        ),
-      );
-      if (res === undefined) return values;
-      if (res.record?.offset !== values.length)
-        throw new Error(`${addr} answered offset ${String(res.record?.offset)} for ${values.length}`);
-      values.push(Buffer.from(res.record.value).toString());
-    }
-  } finally {
-    c.close();
-  }
-}
-
 /** The checks of `check` over the members' logs and the producer's outcomes (pure). */
 export function verify(
   logs: ReadonlyMap<string, readonly string[]>,
@@ -178,11 +153,12 @@ async function check(acks: string, tlsName: string, addrs: readonly string[]): P
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Outcome);
   const creds = credentials();
+  const chan = { 'grpc.ssl_target_name_override': tlsName, 'grpc.default_authority': tlsName };
   const deadline = Date.now() + Number(env.COMMITLOG_WORKLOAD_CHECK_TIMEOUT_MS ?? 60_000);
   const highestAck = Math.max(-1, ...outcomes.map((o) => ('offset' in o ? o.offset : -1)));
   for (;;) {
     const logs = new Map<string, string[]>();
-    for (const a of addrs) logs.set(a, await readAll(a, tlsName, creds));
+    for (const a of addrs) logs.set(a, await readAll(a, creds, chan));
     const lengths = [...logs.values()].map((l) => l.length);
     const settled = lengths.every((n) => n === lengths[0]) && (lengths[0] ?? 0) > highestAck;
     if (settled || Date.now() > deadline) {

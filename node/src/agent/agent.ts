@@ -197,13 +197,13 @@ export class Agent {
           return true;
         },
         logger: logger.child({ component: 'raft' }),
-        hooks: {
-          onFsync: (ms) => metrics.fsyncSeconds.observe(ms / 1000),
-          onFatal: (err) => {
-            logger.fatal({ err }, 'raft failed; this node no longer serves');
-            fatalSink.health?.markFatal();
-          },
-        },
+      });
+      // Subscribed as soon as start resolves, before any await: a disk fsync completes on a later
+      // turn of the event loop, and onFatal also reports a failure that came first.
+      node.onFsync((ms) => metrics.fsyncSeconds.observe(ms / 1000));
+      node.onFatal((err) => {
+        logger.fatal({ err }, 'raft failed; this node no longer serves');
+        fatalSink.health?.markFatal();
       });
       life.add({ name: 'raft', stop: () => node.stop() });
       if (config.bootstrap && !node.storage.fresh)

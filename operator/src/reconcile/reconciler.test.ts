@@ -5,8 +5,7 @@ import type { EventRecorder } from '../kube/events.js';
 import { silentLogger } from '../kube/logger.js';
 import { RESOURCES } from '../kube/resources.js';
 import { parse } from 'yaml';
-import type { AdminMember } from './admin.js';
-import { FakeNodeAdmin } from './testing/fake-admin.js';
+import { FakeNodeAdmin, fakeVoter as voter } from './testing/fake-admin.js';
 import { Reconciler } from './reconciler.js';
 import { X509Certificate } from 'node:crypto';
 import { createCa } from '../certs/pki.js';
@@ -80,14 +79,6 @@ const bootstrapAllowed = (client: FakeKubeClient): boolean => {
   );
   return (parse(cm?.data['node.yaml'] ?? '') as { bootstrap: boolean }).bootstrap;
 };
-
-const voter = (id: string, isLeader = false): AdminMember => ({
-  id,
-  rpcAddr: `${id}:8400`,
-  role: 'voter',
-  isLeader,
-  lag: 0,
-});
 
 describe('Reconciler against the recording fake API', function () {
   this.timeout(15_000);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import type { NodeId } from '../core/types.js';
 import { RaftNotLeaderError, ProducerSequenceError, ProposalDroppedError } from './errors.js';
 import type { ProducerSeq } from './pdata.js';
 import type { ProposeOutcome } from './proposal-tracker.js';
 import type { RaftNode } from './raft-node.js';
-import { MemoryCluster } from './testing/memory-cluster.js';
+import type { MemoryCluster } from './testing/memory-cluster.js';
+import { COMPACTING_LOG } from './testing/memory-cluster.js';
+import { useMemoryCluster } from './testing/use-memory-cluster.js';
+import { enc, dec } from './testing/text.js';
 
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 const P = { id: Buffer.alloc(16, 0xab) };
 const Q = { id: Buffer.alloc(16, 0xcd) };
 
@@ -40,19 +40,12 @@ async function produceAt(c: MemoryCluster, value: Uint8Array, producer: Producer
   }
 }
 
-async function allApplied(c: MemoryCluster, index: number): Promise<void> {
-  await Promise.all([...c.nodes.values()].map((n) => n.waitForApplied(index, 20_000)));
-}
-
 describe('raft shell: exactly-once produce (idempotent producers deduplicated by the state machine)', function () {
   this.timeout(30_000);
-  let c: MemoryCluster;
-  afterEach(async () => {
-    await c.destroy();
-  });
+  const cluster = useMemoryCluster();
 
   it('a retry of an applied record gets the original offset and appends no entry', async () => {
-    c = await MemoryCluster.create();
+    const c = await cluster();
     const leader = await c.leader();
     const a = await leader.propose(enc('a'), { ...P, seq: 0 });
     const b = await leader.propose(enc('b'), { ...P, seq: 1 });
@@ -65,7 +58,7 @@ describe('raft shell: exactly-once produce (idempotent producers deduplicated by
   });
 
   it('two copies of a record in the log: the second is hidden on every node at apply time, both callers get the original offset', async () => {
-    c = await MemoryCluster.create();
+    const c = await cluster();
     const leader = await c.leader();
     await leader.propose(enc('plain-0'));
     // Proposed together: neither is applied when the other is proposed, so both enter the log.
@@ -82,7 +75,7 @@ describe('raft shell: exactly-once produce (idempotent producers deduplicated by
     );
     assert.equal(y.duplicate, true);
     assert.equal(y.index, x.index, "the duplicate's index is the original's");
-    await allApplied(c, w.index);
+    await c.allApplied(w.index);
     const want = ['0:plain-0', '1:p0', '2:q0', '3:plain-1'];
     for (const n of c.nodes.values()) {
       assert.deepEqual(
@@ -95,7 +88,7 @@ describe('raft shell: exactly-once produce (idempotent producers deduplicated by
   });
 
   it('hidden duplicates stay hidden and the table survives a restart of every node', async () => {
-    c = await MemoryCluster.create();
+    const c = await cluster();
     let leader = await c.leader();
     await Promise.all([
       leader.propose(enc('p0'), { ...P, seq: 0 }),
@@ -103,12 +96,12 @@ describe('raft shell: exactly-once produce (idempotent producers deduplicated by
       leader.propose(enc('p1'), { ...P, seq: 1 }),
     ]);
     const r = await leader.propose(enc('after'));
-    await allApplied(c, r.index);
+    await c.allApplied(r.index);
     const before = visible(leader);
     for (const id of [...c.ids]) await c.stop(id);
     for (const id of c.ids) await c.start(id, true);
     leader = await c.leader();
-    await allApplied(c, r.index);
+    await c.allApplied(r.index);
     for (const n of c.nodes.values()) assert.deepEqual(visible(n), before, `${n.id} after restart`);
     const retry = await leader.propose(enc('p1'), { ...P, seq: 1 });
     assert.equal(retry.dataOffset, 1, 'the retry after the restart gets the original offset');
@@ -117,7 +110,7 @@ describe('raft shell: exactly-once produce (idempotent producers deduplicated by
   });
 
   it('refuses a sequence older than the remembered window with ProducerSequenceError', async () => {
-    c = await MemoryCluster.create();
+    const c = await cluster();
     const leader = await c.leader();
     for (let s = 0; s < 40; s++) await leader.propose(enc(`s${s}`), { ...P, seq: s });
     await assert.rejects(leader.propose(enc('s0'), { ...P, seq: 0 }), ProducerSequenceError);
@@ -125,17 +118,9 @@ describe('raft shell: exactly-once produce (idempotent producers deduplicated by
   });
 
   it('a node that catches up through a snapshot continues with the leader’s producer table and dense offsets', async () => {
-    c = await MemoryCluster.create({
-      logConfig: {
-        maxStoreBytes: 1024,
-        maxIndexBytes: 12 * 16,
-        writeBufferBytes: 256,
-        retention: { maxTotalBytes: 3000 },
-      },
-    });
+    const c = await cluster({ logConfig: COMPACTING_LOG });
     let leader = await c.leader();
-    const victim = c.ids.find((id) => id !== leader.id) as NodeId;
-    await c.stop(victim);
+    const victim = await c.stopFollower(leader);
     let seq = 0;
     for (let k = 0; k < 6; k++) {
       const base = seq;

@@ -4,7 +4,7 @@
  */
 export { RaftNode, type RaftNodeOptions, type ShellLogger } from './raft-node.js';
 export { ProposalTracker, refusalError, type ProposeOutcome } from './proposal-tracker.js';
-export type { RaftNodeHooks, RaftNodeStatus, MemberStatus, NodeStats } from './node-status.js';
+export type { LeaderChange, RaftNodeStatus, MemberStatus, NodeStats } from './node-status.js';
 export {
   LogStorage,
   type LogStorageOptions,

@@ -1,23 +1,25 @@
 /**
- * Observability of a RaftNode: the status record (admin API, metrics) and the hooks the
- * server wires to prom-client. Metric names suggested to the server engineer are in the
- * TSDoc of {@link RaftNodeStatus} fields.
+ * Observability of a RaftNode: the status record (admin API, metrics) and the leader-change
+ * event its `onLeaderChange` subscribers receive (the agent wires the node's subscriptions to
+ * prom-client). Metric names suggested to the server engineer are in the TSDoc of
+ * {@link RaftNodeStatus} fields.
  */
 import type { FollowerStatus, RaftStatus } from '../core/raw-node.js';
 import type { LogIndex, NodeId, Role, Term } from '../core/types.js';
 import type { SyncStats } from '../../log/index.js';
 import type { TransportStats } from './transport.js';
 
-/** Callbacks for metrics and logs; all optional and called synchronously from the loop. */
-export interface RaftNodeHooks {
-  /** Leader or role changed (gauge `commitlog_raft_role`, counter `commitlog_raft_leader_changes_total`). */
-  onLeaderChange?(e: { readonly leader: NodeId | null; readonly role: Role; readonly term: Term }): void;
-  /** Entries applied up to `index` (gauge `commitlog_raft_applied_index`). */
-  onApplied?(index: LogIndex): void;
-  /** One log fsync round took `ms` (histogram `commitlog_raft_fsync_seconds`). */
-  onFsync?(ms: number): void;
-  /** The node hit a fatal storage error and stopped serving. */
-  onFatal?(err: Error): void;
+/**
+ * A leader or role change, as `RaftNode.onLeaderChange` reports it (gauge
+ * `commitlog_raft_role`, counter `commitlog_raft_leader_changes_total`).
+ */
+export interface LeaderChange {
+  /** The leader this node now knows of (null during an election). */
+  readonly leader: NodeId | null;
+  /** This node's role. */
+  readonly role: Role;
+  /** The term at the change. */
+  readonly term: Term;
 }
 
 /** Counters kept by the runner. */

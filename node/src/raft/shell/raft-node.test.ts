@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { type NodeId, logIndex, nodeId, term } from '../core/types.js';
 import { RaftNotLeaderError, ProposalDroppedError, ProposalRejectedError } from './errors.js';
 import type { RaftNode } from './raft-node.js';
-import { MemoryCluster } from './testing/memory-cluster.js';
-
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+import { COMPACTING_LOG } from './testing/memory-cluster.js';
+import { useMemoryCluster } from './testing/use-memory-cluster.js';
+import { enc, dec } from './testing/text.js';
 
 /** Every record of a node's log as "index/term/type/value". */
 function dump(n: RaftNode, from?: number): string[] {
@@ -19,19 +18,12 @@ function dump(n: RaftNode, from?: number): string[] {
   return out;
 }
 
-async function allApplied(c: MemoryCluster, index: number): Promise<void> {
-  await Promise.all([...c.nodes.values()].map((n) => n.waitForApplied(index, 20_000)));
-}
-
 describe('raft shell: a 3-node cluster on real logs and the memory transport', function () {
   this.timeout(30_000);
-  let c: MemoryCluster;
-  afterEach(async () => {
-    await c.destroy();
-  });
+  const cluster = useMemoryCluster();
 
   it('elects a leader, commits many proposals with dense offsets, and all logs are identical', async () => {
-    c = await MemoryCluster.create();
+    const c = await cluster();
     const leader = await c.leader();
     const results = await Promise.all(Array.from({ length: 300 }, (_, i) => leader.propose(enc(`r${i}`))));
     assert.deepEqual(
@@ -40,7 +32,7 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
       'dense user offsets 0..299 in proposal order',
     );
     const last = Math.max(...results.map((r) => r.index));
-    await allApplied(c, last);
+    await c.allApplied(last);
     const logs = c.ids.map((id) => dump(c.node(id)));
     assert.deepEqual(logs[1], logs[0]);
     assert.deepEqual(logs[2], logs[0]);
@@ -53,7 +45,7 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
   });
 
   it('refuses proposals on a follower with RaftNotLeaderError carrying the leader hint', async () => {
-    c = await MemoryCluster.create();
+    const c = await cluster();
     const leader = await c.leader();
     await assert.rejects(
       leader.propose(new Uint8Array(leader.storage.log.config.maxRecordBytes + 1)),
@@ -87,30 +79,21 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
   });
 
   it('restarts a stopped node from disk and it catches up', async () => {
-    c = await MemoryCluster.create();
+    const c = await cluster();
     let leader = await c.leader();
     await Promise.all(Array.from({ length: 50 }, (_, i) => leader.propose(enc(`a${i}`))));
-    const victim = c.ids.find((id) => id !== leader.id) as NodeId;
-    await c.stop(victim);
+    const victim = await c.stopFollower(leader);
     const more = await Promise.all(Array.from({ length: 50 }, (_, i) => leader.propose(enc(`b${i}`))));
     await c.start(victim, true);
     leader = await c.leader();
-    await allApplied(c, Math.max(...more.map((r) => r.index)));
+    await c.allApplied(Math.max(...more.map((r) => r.index)));
     assert.deepEqual(dump(c.node(victim)), dump(leader));
   });
 
   it('a node far behind a compacted leader catches up through a snapshot with the same retained records and dense offsets', async () => {
-    c = await MemoryCluster.create({
-      logConfig: {
-        maxStoreBytes: 1024,
-        maxIndexBytes: 12 * 16,
-        writeBufferBytes: 256,
-        retention: { maxTotalBytes: 3000 },
-      },
-    });
+    const c = await cluster({ logConfig: COMPACTING_LOG });
     let leader = await c.leader();
-    const victim = c.ids.find((id) => id !== leader.id) as NodeId;
-    await c.stop(victim);
+    const victim = await c.stopFollower(leader);
     let last = 0;
     for (let k = 0; k < 6; k++) {
       const rs = await Promise.all(
@@ -138,7 +121,7 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
   });
 
   it('adds a learner, promotes it once caught up, transfers leadership to it, and removes a member', async () => {
-    c = await MemoryCluster.create();
+    const c = await cluster();
     const leader = await c.leader();
     await Promise.all(Array.from({ length: 30 }, (_, i) => leader.propose(enc(`m${i}`))));
     const n3 = nodeId('n3');
@@ -179,7 +162,7 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
   });
 
   it('refuses messages from another cluster id and counts them', async () => {
-    c = await MemoryCluster.create();
+    const c = await cluster();
     const leader = await c.leader();
     const intruder = c.net.transport(nodeId('x'), 'another-cluster');
     intruder.send([
@@ -194,7 +177,7 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
   });
 
   it("gives an isolated leader's proposal an indeterminate outcome instead of hanging, and the cluster moves on", async () => {
-    c = await MemoryCluster.create({ requestTimeoutMs: 400 });
+    const c = await cluster({ requestTimeoutMs: 400 });
     const old = await c.leader();
     c.net.isolate(old.id);
     const pending = old.propose(enc('stranded'));
@@ -205,12 +188,12 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     c.net.heal();
     const leader = await c.leader();
     const r = await leader.propose(enc('after heal'));
-    await allApplied(c, r.index);
+    await c.allApplied(r.index);
     assert.deepEqual(dump(old), dump(leader));
   });
 
   it('treats an fsync failure as fatal: the node stops serving and callers get the error, nothing is acknowledged', async () => {
-    c = await MemoryCluster.create();
+    const c = await cluster();
     const leader = await c.leader();
     const eio = Object.assign(new Error('EIO: fsync failed'), { code: 'EIO' });
     leader.storage.sync = () => Promise.reject(eio);

@@ -17,14 +17,15 @@ import type { FileSystem, LogConfigInput } from '../../log/index.js';
 import { type RaftConfig, type RaftConfigPreset, raftConfig } from '../core/config.js';
 import { type RaftLogger, seededRng } from '../core/env.js';
 import { RawNode } from '../core/raw-node.js';
-import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, Role, Term, UserEntry } from '../core/types.js';
+import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, Role, UserEntry } from '../core/types.js';
 import { type ShellConfig, shellConfig } from './config.js';
 import { NodeStoppedError, RaftNotLeaderError, ProposalRejectedError, RaftTimeoutError } from './errors.js';
 import { LogStorage, type LogStorageOptions } from './log-storage.js';
 import { encodePdata, type ProducerSeq } from './pdata.js';
 import { persistReady, StableFlusher } from './persist-ready.js';
 import { answerFromApplied, ProposalTracker, refusalError, type ProposeOutcome } from './proposal-tracker.js';
-import { emptyStats, type NodeStats, type RaftNodeHooks, type RaftNodeStatus, statusOf } from './node-status.js';
+import { Listeners } from './listeners.js';
+import { emptyStats, type LeaderChange, type NodeStats, type RaftNodeStatus, statusOf } from './node-status.js';
 import type { RaftTransport } from './transport.js';
 import { Waiters } from './waiters.js';
 
@@ -55,7 +56,6 @@ export interface RaftNodeOptions {
   readonly shellConfig?: Partial<ShellConfig>;
   readonly shellPreset?: 'lan' | 'test';
   readonly logger?: ShellLogger;
-  readonly hooks?: RaftNodeHooks;
   /** Seed of the election-jitter RNG (default: random). */
   readonly seed?: number;
   /** The file system under the log and stable store (default: the real disk; crash tests pass a MemoryFileSystem). */
@@ -71,7 +71,6 @@ export class RaftNode {
   private readonly raw: RawNode;
   private readonly cfg: ShellConfig;
   private readonly log: ShellLogger;
-  private readonly hooks: RaftNodeHooks;
   private tickTimer: NodeJS.Timeout | null = null;
   private compactTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -89,8 +88,10 @@ export class RaftNode {
   private role: Role = 'follower';
   private leader: NodeId | null = null;
   private readonly stats: NodeStats = emptyStats();
-  private readonly leaderListeners = new Set<(leader: NodeId | null, term: Term, role: Role) => void>();
-  private readonly appliedListeners = new Set<(index: LogIndex) => void>();
+  private readonly leaderListeners = new Listeners<LeaderChange>();
+  private readonly appliedListeners = new Listeners<LogIndex>();
+  private readonly fsyncListeners = new Listeners<number>();
+  private readonly fatalListeners = new Listeners<Error>();
 
   private constructor(
     readonly id: NodeId,
@@ -102,7 +103,6 @@ export class RaftNode {
   ) {
     this.cfg = shellConfig(o.shellConfig, o.shellPreset ?? 'lan');
     this.log = o.logger ?? silent;
-    this.hooks = o.hooks ?? {};
     this.proposals = new ProposalTracker(this.cfg.requestTimeoutMs);
     this.flusher = new StableFlusher(storage.initialState().hardState, this.cfg.stableFlushMs, () => performance.now());
     this.raw = new RawNode({
@@ -117,7 +117,7 @@ export class RaftNode {
       this.stats.fsyncs++;
       this.stats.fsyncMsTotal += e.durationMs;
       this.stats.fsyncMsLast = e.durationMs;
-      this.hooks.onFsync?.(e.durationMs);
+      this.fsyncListeners.emit(e.durationMs);
     });
   }
 
@@ -251,7 +251,7 @@ export class RaftNode {
       timeoutMs,
       () => off(),
       (resolve, reject) => {
-        off = this.onLeaderChange((leader) => {
+        off = this.onLeaderChange(({ leader }) => {
           if (leader === to) resolve();
         });
         this.act(() => {
@@ -283,16 +283,35 @@ export class RaftNode {
     return this.storage.log.toDataOffset(Math.min(this.storage.appliedIndex + 1, this.storage.log.nextOffset));
   }
 
+  // Observation: the only way to watch the node. Each `on*` subscribes a listener called
+  // synchronously from the loop and returns the function that unsubscribes it (listeners.ts).
+
   /** Calls `fn` on every leader or role change; returns an unsubscribe function. */
-  onLeaderChange(fn: (leader: NodeId | null, term: Term, role: Role) => void): () => void {
-    this.leaderListeners.add(fn);
-    return () => this.leaderListeners.delete(fn);
+  onLeaderChange(fn: (e: LeaderChange) => void): () => void {
+    return this.leaderListeners.add(fn);
   }
 
-  /** Calls `fn` after each batch of applied entries (wake consumers); returns an unsubscribe function. */
+  /** Calls `fn` with the applied index after each batch of applied entries (wake consumers); returns an unsubscribe function. */
   onApplied(fn: (index: LogIndex) => void): () => void {
-    this.appliedListeners.add(fn);
-    return () => this.appliedListeners.delete(fn);
+    return this.appliedListeners.add(fn);
+  }
+
+  /** Calls `fn` with the duration in ms of every log fsync round (histogram `commitlog_raft_fsync_seconds`); returns an unsubscribe function. */
+  onFsync(fn: (ms: number) => void): () => void {
+    return this.fsyncListeners.add(fn);
+  }
+
+  /**
+   * Calls `fn` once when the node hits a fatal storage error and stops serving; at once if it
+   * already has (so a subscription made after {@link RaftNode.start} misses nothing). Returns
+   * an unsubscribe function.
+   */
+  onFatal(fn: (err: Error) => void): () => void {
+    if (this.fatal !== null) {
+      fn(this.fatal);
+      return () => {};
+    }
+    return this.fatalListeners.add(fn);
   }
 
   /** Current state: term, role, leader, indexes, members with per-follower match/lag (leader only), counters. */
@@ -478,8 +497,7 @@ export class RaftNode {
     const idx = this.storage.appliedIndex;
     if (last !== undefined || rd.snapshot !== undefined) {
       this.applied.advance(idx);
-      this.hooks.onApplied?.(idx);
-      for (const f of this.appliedListeners) f(idx);
+      this.appliedListeners.emit(idx);
     }
   }
 
@@ -496,8 +514,7 @@ export class RaftNode {
     }
     const t = this.raw.status().term;
     this.log.info({ id: this.id, leader, role, term: t }, 'raft: leader or role changed');
-    this.hooks.onLeaderChange?.({ leader, role, term: t });
-    for (const f of this.leaderListeners) f(leader, t, role);
+    this.leaderListeners.emit({ leader, role, term: t });
   }
 
   private clearTimers(): void {
@@ -521,6 +538,6 @@ export class RaftNode {
     this.log.error({ id: this.id, err }, 'raft: fatal error; the node stops');
     this.clearTimers();
     this.failAll(err);
-    this.hooks.onFatal?.(err);
+    this.fatalListeners.emit(err);
   }
 }

@@ -10,8 +10,7 @@ import { issueClientCert } from '../../tls/index.js';
 import { type NodeId, nodeId } from '../core/types.js';
 import { encodeHello } from './codec.js';
 import { type TcpNode, type TestPki, makeTestPki, startTcpNode } from './testing/tcp-node.js';
-
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+import { enc } from './testing/text.js';
 
 async function until(f: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;

@@ -4,6 +4,15 @@
  */
 import type { AdminMember, AdminStatus, NodeAdmin, NodeAdminFactory } from '../admin.js';
 
+/** A caught-up voter `id` (RPC address `<id>:8400`), the leader when `isLeader`. */
+export const fakeVoter = (id: string, isLeader = false): AdminMember => ({
+  id,
+  rpcAddr: `${id}:8400`,
+  role: 'voter',
+  isLeader,
+  lag: 0,
+});
+
 /** Scripted Admin service of one cluster. */
 export class FakeNodeAdmin implements NodeAdmin {
   readonly calls: string[] = [];
@@ -11,6 +20,13 @@ export class FakeNodeAdmin implements NodeAdmin {
   reachable = new Set<string>();
 
   constructor(public members_: AdminMember[]) {}
+
+  /** A formed cluster: every pod in `ids` a caught-up voter that answers, the first the leader. */
+  static formed(ids: readonly string[]): FakeNodeAdmin {
+    const admin = new FakeNodeAdmin(ids.map((id, i) => fakeVoter(id, i === 0)));
+    admin.reachable = new Set(ids);
+    return admin;
+  }
 
   /** A factory that always returns this instance. */
   factory(): NodeAdminFactory {

@@ -11,6 +11,17 @@ import { type NodeId, nodeId } from '../../core/types.js';
 import { RaftNode } from '../raft-node.js';
 import { MemoryNetwork } from '../transport-memory.js';
 
+/**
+ * A log that rolls a segment every few records and keeps about 3 KB: a few hundred records
+ * make the leader compact, so a node stopped meanwhile catches up through a snapshot.
+ */
+export const COMPACTING_LOG: LogConfigInput = {
+  maxStoreBytes: 1024,
+  maxIndexBytes: 12 * 16,
+  writeBufferBytes: 256,
+  retention: { maxTotalBytes: 3000 },
+};
+
 /** Options of {@link MemoryCluster.create}. */
 export interface MemoryClusterOptions {
   readonly size?: number;
@@ -72,6 +83,14 @@ export class MemoryCluster {
     await n?.stop();
   }
 
+  /** Stops (gracefully) one running node other than `leader`; returns its id. */
+  async stopFollower(leader: RaftNode): Promise<NodeId> {
+    const id = [...this.nodes.keys()].find((n) => n !== leader.id);
+    if (id === undefined) throw new Error(`no running node besides the leader ${leader.id}`);
+    await this.stop(id);
+    return id;
+  }
+
   /** The node `id`. @throws when it is not running. */
   node(id: NodeId): RaftNode {
     const n = this.nodes.get(id);
@@ -90,6 +109,11 @@ export class MemoryCluster {
       if (Date.now() > deadline) throw new Error(`no agreed leader within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 10));
     }
+  }
+
+  /** Resolves once every running node has applied `index` (RaftTimeoutError after `timeoutMs`). */
+  async allApplied(index: number, timeoutMs = 20_000): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.waitForApplied(index, timeoutMs)));
   }
 
   /** Stops every node and removes the temp directories. */
