@@ -88,11 +88,14 @@ export function caRotationHarness(o: HarnessOptions): CaRotationHarness {
     (await client.list<Pod>(RESOURCES.pod, ns)).items.filter((p) => !p.metadata?.deletionTimestamp);
 
   const kubelet = async (): Promise<void> => {
-    const sts = await client.get<Sts>(RESOURCES.statefulSet, ns, name);
-    const want = sts?.spec?.replicas ?? 0;
+    // The StatefulSet is re-read at each poll: one the operator creates or resizes meanwhile
+    // (a running Operator) changes how many pods there must be.
     await until(
-      async () => (await pods()).length === want,
-      `the StatefulSet controller to run ${want} pods`,
+      async () => {
+        const want = (await client.get<Sts>(RESOURCES.statefulSet, ns, name))?.spec?.replicas ?? 0;
+        return (await pods()).length === want;
+      },
+      'the StatefulSet controller to run as many pods as the StatefulSet wants',
       30_000,
       100,
     );
