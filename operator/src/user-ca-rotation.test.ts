@@ -196,6 +196,44 @@ describe('a user-supplied CA rotated in phases on a real API server', function (
     assert.equal((await cluster()).status?.ca?.current, fp2);
   });
 
+  it('switching a running cluster from the generated CA to a user-supplied one rotates in phases from the generated CA', async () => {
+    await client.create(RESOURCES.cluster, {
+      apiVersion: 'commitlog.dev/v1alpha1',
+      kind: 'CommitLogCluster',
+      metadata: { name: 'demo', namespace: ns.name },
+      spec: { replicas: 1, external: { type: 'None' } },
+    } satisfies CommitLogCluster);
+    const generated = async () => decode((await secret('demo-ca'))?.data?.['tls.crt']);
+    const harness = caRotationHarness({
+      client,
+      transport,
+      namespace: ns.name,
+      name: 'demo',
+      phaseSecret: 'demo-ca-record',
+      knownCas: async () => [await generated(), ca1.certPem],
+    });
+    await harness.warmUp(reconciler());
+    const fpGen = fingerprint(await generated());
+    await put(ca1, 'create');
+    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
+      body: { spec: { tls: { caSecretName: 'my-ca' } } },
+      contentType: 'application/merge-patch+json',
+    });
+    // (Before the record exists the phase reads Idle: a one-step swap ends the loop at once.)
+    const rotation = await harness.passes(reconciler(), (s) => s.phase === 'Idle');
+    assert.deepEqual(
+      rotation[0]?.trust['demo-server-tls'],
+      [fpGen, fp1],
+      'the first pass after the switch trusts the generated CA and the user CA',
+    );
+    assert.deepEqual(phases(rotation), ['TrustBoth', 'ReissueLeaves', 'DropOld', 'Idle']);
+    assertDrivenByPods(rotation);
+    for (const s of rotation)
+      assert.deepEqual(s.leafIssuers, s.phase === 'TrustBoth' ? [fpGen] : [fp1], `${s.phase}: who issued the leaves`);
+    assert.deepEqual(rotation.at(-1)?.trust['demo-server-tls'], [fp1]);
+    assert.equal((await cluster()).status?.ca?.current, fp1);
+  });
+
   it('the operator watches the CA Secret: a replacement starts the rotation without waiting for a resync, and the operator completes it', async () => {
     const issuedBy = async (ca: PemPair) => {
       const leaf = decode((await secret('demo-user-root'))?.data?.['tls.crt']);
