@@ -160,7 +160,8 @@ const specSchema: Schema = obj({
       }),
       caSecretName: str({
         maxLength: 253,
-        description: 'Secret with tls.crt and tls.key of a CA to issue from; absent = operator-generated CA.',
+        description:
+          'Secret with tls.crt and tls.key of a CA to issue from; absent = operator-generated CA. Replacing its contents rotates to the new CA in phases (TrustBoth, ReissueLeaves, DropOld; status.ca): edit it again only once status.ca.rotationPhase is Idle.',
       }),
       validityDays: int({
         minimum: 1,

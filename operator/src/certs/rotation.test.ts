@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   accepts,
+  leafIssuance,
   nextRotation,
   RotationPhase,
   type RotationFacts,
@@ -103,5 +104,34 @@ describe('phased CA rotation', () => {
       'Idle refuses a leaf of old from Idle',
       'Idle refuses a leaf of new from Idle',
     ]);
+  });
+
+  it('with the old key at hand, leaves are issued and kept by the phase issuer only', () => {
+    for (const p of rotate(() => settled)) {
+      const l = leafIssuance(p, true);
+      assert.deepEqual(l, { issuer: p.issuer, keep: [p.issuer] }, p.state.phase);
+    }
+  });
+
+  it('without the old key (a replaced user CA), TrustBoth keeps the old leaves and issues a new one from the new CA, trusted by every pod of TrustBoth and later', () => {
+    const plans = rotate(() => settled);
+    assert.deepEqual(
+      plans.map((p) => [p.state.phase, leafIssuance(p, false).issuer, leafIssuance(p, false).keep.join('+')]),
+      [
+        ['TrustBoth', 'new', 'old+new'],
+        ['ReissueLeaves', 'new', 'new'],
+        ['DropOld', 'new', 'new'],
+        ['Idle', 'new', 'new'],
+      ],
+    );
+    for (const p of plans) {
+      const l = leafIssuance(p, false);
+      for (const ca of [l.issuer, ...l.keep]) assert.ok(accepts(p.trust, ca), `${p.state.phase} trusts ${ca}`);
+    }
+    // A leaf created in TrustBoth (a new pod) is accepted by TrustBoth and ReissueLeaves; only a
+    // pod that has not yet loaded the TrustBoth bundle (the Idle plan before) refuses it until it does.
+    const [trustBoth, reissue] = plans;
+    assert.ok(accepts(reissue!.trust, leafIssuance(trustBoth!, false).issuer));
+    assert.equal(accepts(nextRotation(idle, settled).trust, leafIssuance(trustBoth!, false).issuer), false);
   });
 });

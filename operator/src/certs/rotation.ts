@@ -124,3 +124,24 @@ export function nextRotation(state: RotationState, facts: RotationFacts): Rotati
 export function accepts(trust: readonly string[], presented: string): boolean {
   return trust.includes(presented);
 }
+
+/** Which CA issues new leaves this pass, and the CAs whose existing leaves are kept as they are. */
+export interface LeafIssuance {
+  readonly issuer: string;
+  readonly keep: readonly string[];
+}
+
+/**
+ * The leaf rule of `plan`. With the old CA's key at hand (the operator's own CA) leaves are
+ * issued, and kept, by `plan.issuer`. Without it (a user-supplied CA the user has already
+ * replaced in their Secret: the operator holds the old CA's certificate only) phase TrustBoth
+ * keeps every leaf the old CA issued and issues a leaf it must create (a new pod, a renewal)
+ * by the new CA, which every bundle of the phase trusts; the other phases are unchanged. Both
+ * CAs are always members of `plan.trust`, so the invariant of {@link accepts} holds.
+ */
+export function leafIssuance(plan: RotationPlan, oldKeyAvailable: boolean): LeafIssuance {
+  const { phase, current, next } = plan.state;
+  if (!oldKeyAvailable && phase === RotationPhase.TrustBoth && next !== undefined)
+    return { issuer: next, keep: [current, next] };
+  return { issuer: plan.issuer, keep: [plan.issuer] };
+}

@@ -24,6 +24,20 @@ export interface CaStore {
   readonly renewHandled?: string;
 }
 
+/**
+ * What the operator records of a user-supplied CA (Secret `<name>-ca-record`): the certificate
+ * of the CA the leaves were issued under (`current`), during a rotation the certificate of the
+ * CA the user put in their Secret (`next`), and the phase. Certificates only, never a key: the
+ * user's CA key stays in the user's Secret. The record is what lets the old CA stay trusted
+ * after the user replaced it, until the rotation ends.
+ */
+export interface UserCaRecord {
+  readonly current: string;
+  readonly next?: string;
+  /** A phase of certs/rotation.ts other than Idle; absent when no rotation runs. */
+  readonly phase?: string;
+}
+
 /** Certificates for a cluster with TLS enabled. */
 export interface Certificates {
   /**
@@ -33,6 +47,8 @@ export interface Certificates {
   readonly caCertPem: string;
   /** The operator's CA store `<name>-ca` (CA certificates and keys, rotation phase); absent in hand-made inputs. */
   readonly caStore?: CaStore;
+  /** With a user-supplied CA: the operator's record of it (no keys); absent otherwise. */
+  readonly caRecord?: UserCaRecord;
   /**
    * Names the trust bundle and the issuing CA (pod template annotation `commitlog.dev/ca`):
    * when it changes, the rolling update restarts every pod onto the new certificates.

@@ -5,6 +5,7 @@ import { parse, stringify } from 'yaml';
 import type { CommitLogCluster } from '../api/types.js';
 import { allObjects, desiredObjects, podDisruptionBudget } from './index.js';
 import { Bootstrap, type ModelInputs } from './inputs.js';
+import { secrets } from './secrets.js';
 import { loadExample } from './testing/support.js';
 import { validateCluster } from './validate.js';
 
@@ -119,5 +120,34 @@ describe('model: the PodDisruptionBudget keeps a quorum', () => {
     const c = loadExample('minimal.yaml');
     const max = (n: number): unknown => podDisruptionBudget(c, n).spec?.maxUnavailable;
     assert.deepEqual([1, 2, 3, 4, 5, 7].map(max), [0, 0, 1, 1, 1, 1]);
+  });
+});
+
+describe('model: the record of a user-supplied CA', () => {
+  it('is the Secret <name>-ca-record with the CA certificates and the phase, and no key; no CA store is rendered', () => {
+    const c = loadExample('minimal.yaml');
+    const v = validateCluster(c);
+    assert.ok(v.ok);
+    const base = fakeInputs(c, 1, []);
+    const { caStore: _store, ...certs } = base.certificates!;
+    const out = secrets(c, {
+      ...base,
+      certificates: {
+        ...certs,
+        caCertPem: 'CERT(old)\nCERT(new)\n',
+        caRecord: { current: 'CERT(old)\n', next: 'CERT(new)\n', phase: 'TrustBoth' },
+      },
+    });
+    const names = out.map((s) => s.metadata?.name);
+    assert.equal(names.includes(`${c.metadata.name}-ca`), false);
+    const record = out.find((s) => s.metadata?.name === `${c.metadata.name}-ca-record`);
+    assert.deepEqual(
+      [record?.type, record?.metadata?.annotations, record?.metadata?.labels?.['app.kubernetes.io/component']],
+      ['Opaque', { 'commitlog.dev/ca-rotation-phase': 'TrustBoth' }, 'ca-record'],
+    );
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(record?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()])),
+      { 'current.crt': 'CERT(old)\n', 'next.crt': 'CERT(new)\n' },
+    );
   });
 });

@@ -30,6 +30,8 @@ export function namesOf(n: string) {
     headlessService: `${n}-headless`,
     configMap: `${n}-config`,
     caSecret: `${n}-ca`,
+    /** With a user-supplied CA: the CA certificates (no keys) the leaves were issued under, and a rotation's phase. */
+    caRecordSecret: `${n}-ca-record`,
     serverSecret: `${n}-server-tls`,
     operatorSecret: `${n}-operator-tls`,
     gossipSecret: `${n}-gossip`,

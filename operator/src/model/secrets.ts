@@ -1,7 +1,8 @@
 /**
  * Secrets of a cluster, built from certificates and keys the reconcile generated: the
- * operator's CA store (the CA in use and, during a rotation, the next one; a copy of a
- * user-supplied CA so the old one outlives the user's replacement until the rotation ends), the server certificates of all pods (one Secret, files
+ * operator's CA store (the CA in use and, during a rotation, the next one) or, with a
+ * user-supplied CA, the record of its certificates (so the old one stays trusted after the user
+ * replaced it, until the rotation ends; no key), the server certificates of all pods (one Secret, files
  * `<pod>.crt`/`<pod>.key`, mounted in every pod), one client certificate Secret per ACL user
  * (`ca.crt`, `tls.crt`, `tls.key`: what a client needs), the operator's own client
  * certificate, and the gossip key.
@@ -14,7 +15,10 @@ import { commonLabels, namesOf, ownerReference } from './names.js';
 /** Data keys of the CA being rotated to in `<name>-ca` (next to `tls.crt`/`tls.key`, the current CA). */
 export const CA_STORE_KEYS = { nextCert: 'next.crt', nextKey: 'next.key' } as const;
 
-/** Annotations on `<name>-ca` recording a rotation (see `CaStore` in inputs.ts). */
+/** Data keys of `<name>-ca-record` (see `UserCaRecord` in inputs.ts). */
+export const CA_RECORD_KEYS = { current: 'current.crt', next: 'next.crt' } as const;
+
+/** Annotations on `<name>-ca` (and `phase` on `<name>-ca-record`) recording a rotation (see `CaStore` in inputs.ts). */
 export const CA_STORE_ANNOTATIONS = {
   phase: 'commitlog.dev/ca-rotation-phase',
   renewHandled: 'commitlog.dev/renew-ca-handled',
@@ -69,6 +73,18 @@ export function secrets(c: CommitLogCluster, inputs: ModelInputs): V1Secret[] {
       ...(store.renewHandled !== undefined ? { [CA_STORE_ANNOTATIONS.renewHandled]: store.renewHandled } : {}),
     };
     out.push(Object.keys(annotations).length > 0 ? { ...ca, metadata: { ...ca.metadata, annotations } } : ca);
+  }
+  const record = certs.caRecord;
+  if (record) {
+    const r = secret(c, names.caRecordSecret, 'ca-record', 'Opaque', {
+      [CA_RECORD_KEYS.current]: record.current,
+      ...(record.next !== undefined ? { [CA_RECORD_KEYS.next]: record.next } : {}),
+    });
+    out.push(
+      record.phase !== undefined
+        ? { ...r, metadata: { ...r.metadata, annotations: { [CA_STORE_ANNOTATIONS.phase]: record.phase } } }
+        : r,
+    );
   }
   const serverFiles: Record<string, string> = { 'ca.crt': ca };
   for (const [pod, pair] of Object.entries(certs.servers)) {

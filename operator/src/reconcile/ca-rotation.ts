@@ -9,8 +9,7 @@
  *   status.ca mirrors it for humans.
  * - Triggers (only when no rotation runs): the generated CA expires within
  *   `spec.tls.renewBeforeDays`; annotation `commitlog.dev/renew-ca` has a value not acted on
- *   yet; the user-supplied CA Secret now holds another CA (the store keeps a copy of the old
- *   one, whose key still issues leaves in phase TrustBoth).
+ *   yet. (A user-supplied CA goes through the same phases: user-ca.ts.)
  * - Facts: a phase has reached every pod when the live StatefulSet's pod template carries
  *   that phase's `commitlog.dev/ca` annotation, the StatefulSet controller has seen it, and
  *   every pod runs that revision and is Ready; the rolling update (raft-steps.ts) restarts
@@ -23,7 +22,7 @@ import { createCa } from '../certs/pki.js';
 import { nextRotation, planFor, RotationPhase, type RotationPlan, type RotationState } from '../certs/rotation.js';
 import type { KubeClient, KubeObj } from '../kube/client.js';
 import { RESOURCES } from '../kube/resources.js';
-import type { CaStore, PemPair } from '../model/inputs.js';
+import type { CaStore, PemPair, UserCaRecord } from '../model/inputs.js';
 import { namesOf } from '../model/names.js';
 import { CA_STORE_ANNOTATIONS, CA_STORE_KEYS } from '../model/secrets.js';
 import { CA_REVISION_ANNOTATION } from '../model/stateful-set.js';
@@ -32,7 +31,8 @@ import type { Pass } from './pass.js';
 
 /** Lifetime of a generated CA. */
 export const CA_DAYS = 3650;
-const DAY_MS = 86_400_000;
+/** One day in milliseconds. */
+export const DAY_MS = 86_400_000;
 
 /** A Secret as read. */
 export interface SecretObj extends KubeObj {
@@ -95,12 +95,21 @@ export interface CaDecision {
   readonly from: RotationPhase;
   /** Why a rotation started in this pass. */
   readonly trigger?: string;
-  /** The CA leaves are issued by this pass. */
-  readonly issuer: PemPair;
+  /**
+   * The CA new leaves are issued by this pass, or why its key is not at hand (a user-supplied
+   * CA replaced again in the middle of a rotation): then a leaf that must be issued fails the step.
+   */
+  readonly issuer: PemPair | { readonly unavailable: string };
+  /** CA certificates (PEM) a leaf may chain to and be kept as it is. */
+  readonly keep: readonly string[];
+  /** Certificates (PEM) of the CAs in play: the current one and, while rotating, the next (for the earliest expiry). */
+  readonly caCerts: readonly string[];
   /** `ca.crt` of every Secret. */
   readonly trustPem: string;
   /** The CA store `<name>-ca`; absent with a user-supplied CA (its key is not copied). */
   readonly store?: CaStore;
+  /** The record `<name>-ca-record` of a user-supplied CA (certificates only); absent otherwise. */
+  readonly record?: UserCaRecord;
   readonly revision: string;
   readonly status: CaStatus;
   /** A user-supplied CA expires within the renewal window (the operator cannot replace it). */
@@ -109,49 +118,32 @@ export interface CaDecision {
   readonly created: boolean;
 }
 
-/**
- * A user-supplied CA: its Secret's CA issues and is trusted, as it is. Its key is not copied
- * anywhere, so the operator cannot keep the old CA's key through a phased rotation: replacing
- * the user's Secret replaces the CA in one step (docs/operator.md, "CA rotation").
- */
-async function userCa(
-  client: KubeClient,
-  c: CommitLogCluster,
-  spec: ResolvedSpec,
-  now: Date,
-): Promise<CaDecision | { readonly error: string }> {
-  const name = spec.tls.caSecretName ?? '';
-  const source = pairFrom(
-    await client.get<SecretObj>(RESOURCES.secret, c.metadata.namespace, name),
-    'tls.crt',
-    'tls.key',
-  );
-  const expiry = source ? notAfter(source.certPem) : undefined;
-  if (!source) return { error: `CA Secret ${name} not found or without tls.crt and tls.key` };
-  if (expiry === undefined) return { error: `CA Secret ${name}: tls.crt is not a certificate` };
-  const plan = planFor({ phase: RotationPhase.Idle, current: fingerprint(source.certPem) });
-  const expiring = expiry.getTime() - now.getTime() < spec.tls.renewBeforeDays * DAY_MS;
-  return {
-    plan,
-    from: RotationPhase.Idle,
-    issuer: source,
-    trustPem: source.certPem,
-    revision: caRevision(plan),
-    status: {
-      rotationPhase: RotationPhase.Idle,
-      current: plan.state.current,
-      expiry: expiry.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    },
-    ...(expiring ? { userCaExpiring: expiry.toISOString() } : {}),
-    created: false,
-  };
-}
-
 const PHASES: ReadonlySet<string> = new Set(Object.values(RotationPhase));
 
+/** The phase recorded in a CA Secret's annotation, if it names one. */
+export function recordedPhase(s: SecretObj | undefined): RotationPhase | undefined {
+  const recorded = s?.metadata?.annotations?.[CA_STORE_ANNOTATIONS.phase];
+  return recorded !== undefined && PHASES.has(recorded) ? (recorded as RotationPhase) : undefined;
+}
+
+/** RFC 3339 without milliseconds, as status fields are written. */
+export const rfc3339 = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** `ca.crt` of a plan: the certificates of its trusted CAs, oldest first. */
+export function trustPemOf(plan: RotationPlan, certOf: (fp: string) => string): string {
+  return plan.trust.length === 1
+    ? certOf(plan.trust[0] ?? '')
+    : plan.trust.map((fp) => `${certOf(fp).trim()}\n`).join('');
+}
+
+/** Whether the pods have settled on the pod template of `p` (or there are none). */
+export function settledOn(pods: PodsSettled, p: RotationPlan): boolean {
+  return pods.none || (pods.onTemplate && pods.templateCaRevision === caRevision(p));
+}
+
 /**
- * Decides this pass's CA. `leavesIssuedBy(caPem)` says whether every leaf the Secrets hold now
- * was issued by that CA. Returns an error message when a user-supplied CA Secret is unusable.
+ * Decides this pass's CA when the operator generates it (no `spec.tls.caSecretName`).
+ * `leavesIssuedBy(caPem)` says whether every leaf the Secrets hold now was issued by that CA.
  */
 export async function decideCa(
   client: KubeClient,
@@ -160,18 +152,15 @@ export async function decideCa(
   pods: PodsSettled,
   leavesIssuedBy: (caPem: string) => boolean,
   now: Date,
-): Promise<CaDecision | { readonly error: string }> {
+): Promise<CaDecision> {
   const ns = c.metadata.namespace;
   const caName = `commitlog ${ns}/${c.metadata.name} CA`;
-  if (spec.tls.caSecretName !== undefined) return userCa(client, c, spec, now);
   const s = await client.get<SecretObj>(RESOURCES.secret, ns, namesOf(c.metadata.name).caSecret);
   const storedCurrent = pairFrom(s, 'tls.crt', 'tls.key');
   const current = storedCurrent ?? (await createCa(caName, now, CA_DAYS));
   let next = pairFrom(s, CA_STORE_KEYS.nextCert, CA_STORE_KEYS.nextKey);
   const annotations = s?.metadata?.annotations ?? {};
-  const recorded = annotations[CA_STORE_ANNOTATIONS.phase];
-  const phase =
-    next && recorded !== undefined && PHASES.has(recorded) ? (recorded as RotationPhase) : RotationPhase.Idle;
+  const phase = (next && recordedPhase(s)) || RotationPhase.Idle;
   const cur = fingerprint(current.certPem);
   const state: RotationState =
     phase === RotationPhase.Idle || !next
@@ -197,11 +186,9 @@ export async function decideCa(
   if (next) pairs.set(fingerprint(next.certPem), next);
   const wanted = next ? fingerprint(next.certPem) : undefined;
 
-  const settledOn = (p: RotationPlan): boolean =>
-    pods.none || (pods.onTemplate && pods.templateCaRevision === caRevision(p));
   const plan = nextRotation(state, {
     ...(wanted !== undefined ? { wanted } : {}),
-    bundleEverywhere: settledOn(planFor(state)),
+    bundleEverywhere: settledOn(pods, planFor(state)),
     leavesOnNext: state.next !== undefined && leavesIssuedBy(pairs.get(state.next)?.certPem ?? ''),
     allReady: pods.none || pods.allReady,
   });
@@ -218,16 +205,15 @@ export async function decideCa(
     ...(rotating && plan.state.next !== undefined ? { next: pair(plan.state.next), phase: plan.state.phase } : {}),
     ...(renewHandled !== undefined ? { renewHandled } : {}),
   };
-  const trustPem =
-    plan.trust.length === 1
-      ? pair(plan.trust[0] ?? '').certPem
-      : plan.trust.map((fp) => `${pair(fp).certPem.trim()}\n`).join('');
+  const trustPem = trustPemOf(plan, (fp) => pair(fp).certPem);
   const curExpiry = notAfter(store.current.certPem);
   return {
     plan,
     from: state.phase,
     ...(trigger !== undefined && plan.state.phase !== RotationPhase.Idle ? { trigger } : {}),
     issuer: pair(plan.issuer),
+    keep: [pair(plan.issuer).certPem],
+    caCerts: [store.current.certPem, ...(store.next ? [store.next.certPem] : [])],
     trustPem,
     store,
     revision: caRevision(plan),
@@ -235,7 +221,7 @@ export async function decideCa(
       rotationPhase: plan.state.phase,
       current: plan.state.current,
       ...(plan.state.next !== undefined && rotating ? { next: plan.state.next } : {}),
-      ...(curExpiry ? { expiry: curExpiry.toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
+      ...(curExpiry ? { expiry: rfc3339(curExpiry) } : {}),
       ...(plan.waiting !== undefined && rotating ? { waiting: plan.waiting } : {}),
     },
     created: storedCurrent === undefined,
@@ -249,22 +235,33 @@ const PHASE_NOTES: Readonly<Record<RotationPhase, string>> = {
   DropOld: 'phase 3/3 DropOld: the old CA leaves every ca.crt; pods roll',
 };
 
+const CANCELLED_NOTE =
+  'rotation cancelled: the current CA issues every certificate; the other CA leaves every ca.crt; pods roll';
+
 /** The events of this pass's CA decision: a phase entered (after its Secrets were applied), a user CA near expiry. */
 export async function announceCa(p: Pass, d: CaDecision): Promise<void> {
   const to = d.plan.state.phase;
-  if (to !== d.from) {
+  // A trigger in a pass that stays in its phase: a user CA replaced again during TrustBoth.
+  if (to !== d.from || d.trigger !== undefined) {
     const fps =
       to === RotationPhase.Idle
         ? short(d.plan.state.current)
         : `${short(d.plan.state.current)} → ${short(d.plan.state.next ?? d.plan.state.current)}`;
+    // Idle from TrustBoth or ReissueLeaves: a user CA put back in its Secret (user-ca.ts).
+    const cancelled = to === RotationPhase.Idle && d.from !== RotationPhase.DropOld && d.from !== RotationPhase.Idle;
     const reason =
-      d.from === RotationPhase.Idle
-        ? 'CaRotationStarted'
-        : to === RotationPhase.Idle
-          ? 'CaRotationCompleted'
-          : 'CaRotationPhase';
+      d.from === to
+        ? 'CaRotationRestarted'
+        : d.from === RotationPhase.Idle
+          ? 'CaRotationStarted'
+          : cancelled
+            ? 'CaRotationCancelled'
+            : to === RotationPhase.Idle
+              ? 'CaRotationCompleted'
+              : 'CaRotationPhase';
     const why = d.trigger !== undefined ? ` (${d.trigger})` : '';
-    await p.event('Normal', reason, 'RotateCa', `CA ${fps}${why}: ${PHASE_NOTES[to]}`);
+    const note = cancelled ? CANCELLED_NOTE : PHASE_NOTES[to];
+    await p.event('Normal', reason, 'RotateCa', `CA ${fps}${why}: ${note}`);
     p.log.info({ from: d.from, to, current: d.plan.state.current, next: d.plan.state.next }, 'CA rotation phase');
   }
   if (d.userCaExpiring !== undefined)

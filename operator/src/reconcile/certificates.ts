@@ -1,6 +1,7 @@
 /**
- * The certificates step: decide the CA of this pass (ca-rotation.ts: the current one, or a
- * phase of a rotation), keep every leaf certificate that is still right (issued by that CA,
+ * The certificates step: decide the CA of this pass (ca-rotation.ts for the operator's own CA,
+ * user-ca.ts for a user-supplied one: the current CA, or a phase of a rotation), keep every
+ * leaf certificate that is still right (issued by a CA the phase keeps leaves of,
  * same names, not within `renewBeforeDays` of expiry) and issue the rest. Its output feeds
  * the model's Secrets; an unchanged cluster therefore gets byte-identical Secrets and no writes.
  */
@@ -14,6 +15,7 @@ import { RESOURCES } from '../kube/resources.js';
 import type { Certificates, PemPair } from '../model/inputs.js';
 import { clientDnsNames, namesOf, NODE_CN, OPERATOR_CN, podDnsNames } from '../model/names.js';
 import { decideCa, pairFrom, type CaDecision, type PodsSettled, type SecretObj } from './ca-rotation.js';
+import { decideUserCa } from './user-ca.js';
 
 const DAY_MS = 86_400_000;
 
@@ -100,14 +102,11 @@ export async function certificatesStep(
     existingOperator,
   ];
   try {
-    const ca = await decideCa(
-      client,
-      c,
-      spec,
-      settled,
-      (caPem) => liveLeaves.every((l) => l !== undefined && issuedBy(l.certPem, caPem)),
-      now,
-    );
+    const leavesIssuedBy = (caPem: string) => liveLeaves.every((l) => l !== undefined && issuedBy(l.certPem, caPem));
+    const ca =
+      spec.tls.caSecretName !== undefined
+        ? await decideUserCa(client, c, spec, settled, leavesIssuedBy, now)
+        : await decideCa(client, c, spec, settled, leavesIssuedBy, now);
     if ('error' in ca) return { ok: false, error: ca.error };
     if (ca.created) issued.push(names.caSecret);
     const issuer = ca.issuer;
@@ -120,16 +119,20 @@ export async function certificatesStep(
       ipAddresses: string[],
       usage: 'server' | 'client',
     ): Promise<PemPair> => {
-      const reason = renewReason(existing, {
-        caCertPem: issuer.certPem,
-        commonName: cn,
-        dnsNames,
-        ipAddresses,
-        now,
-        renewBeforeDays,
-        validityDays: days,
-      });
-      if (reason === null && existing) return existing;
+      const kept = ca.keep.some(
+        (caCertPem) =>
+          renewReason(existing, {
+            caCertPem,
+            commonName: cn,
+            dnsNames,
+            ipAddresses,
+            now,
+            renewBeforeDays,
+            validityDays: days,
+          }) === null,
+      );
+      if (kept && existing) return existing;
+      if ('unavailable' in issuer) throw new CertificateError(`${label}: ${issuer.unavailable}`);
       issued.push(label);
       return issueLeaf(
         issuer,
@@ -149,10 +152,10 @@ export async function certificatesStep(
     for (const u of spec.acl.users)
       users[u.name] = await keepOrIssue(`user ${u.name}`, existingUser(u.name), u.name, [], [], 'client');
     const operator = await keepOrIssue('operator', existingOperator, OPERATOR_CN, [], [], 'client');
-    const cas = ca.store ? [ca.store.current, ...(ca.store.next ? [ca.store.next] : [])] : [ca.issuer];
-    const expiries = [...cas, operator, ...Object.values(servers), ...Object.values(users)].map(
-      (p) => notAfter(p.certPem)?.getTime() ?? Infinity,
-    );
+    const expiries = [
+      ...ca.caCerts,
+      ...[operator, ...Object.values(servers), ...Object.values(users)].map((p) => p.certPem),
+    ].map((pem) => notAfter(pem)?.getTime() ?? Infinity);
     const expiry = new Date(Math.min(...expiries)).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const leaves = [operator, ...Object.values(servers), ...Object.values(users)];
     const renewAt = new Date(
@@ -163,6 +166,7 @@ export async function certificatesStep(
       certificates: {
         caCertPem: ca.trustPem,
         ...(ca.store ? { caStore: ca.store } : {}),
+        ...(ca.record ? { caRecord: ca.record } : {}),
         caRevision: ca.revision,
         servers,
         users,
