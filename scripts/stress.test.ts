@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseRun, summarize } from './stress.js';
+import { parseRun, runningTestFrom, summarize } from './stress.js';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -144,6 +144,11 @@ describe('test:stress (scripts/stress.ts)', function () {
       assert.equal(result.runs[0]?.ok, false);
       assert.ok((result.runs[0]?.peakMb ?? 0) >= 400, `peak ${result.runs[0]?.peakMb} MB`);
       assert.match(result.runs[0]?.memoryFinding ?? '', /Anonymous: \d+ kB/);
+      assert.match(
+        result.runs[0]?.memoryFinding ?? '',
+        /running since \S+ \(rss=\d+MB at its start\): \S*stress-memory-fixture\.ts :: stress memory fixture holds 400 MB until it is stopped/,
+        'the finding names the test that was running',
+      );
       const written = readdirSync(reports).filter((f) => f.endsWith('.json'));
       assert.equal(written.length, 1, `one diagnostic report in ${reports}: ${written.join(' ')}`);
       const report = JSON.parse(readFileSync(join(reports, written[0] ?? ''), 'utf8')) as {
@@ -155,6 +160,21 @@ describe('test:stress (scripts/stress.ts)', function () {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('names the test in progress from the progress file, or says that none was', () => {
+    const start = '2026-12-02T13:00:00.000Z start rss=180MB /r/a.test.ts :: suite a test';
+    const end = '2026-12-02T13:00:01.000Z end rss=190MB /r/a.test.ts :: suite a test';
+    assert.equal(runningTestFrom(''), 'no test had started');
+    assert.equal(
+      runningTestFrom(`${start}\n`),
+      'running since 2026-12-02T13:00:00.000Z (rss=180MB at its start): /r/a.test.ts :: suite a test',
+    );
+    assert.equal(
+      runningTestFrom(`${start}\n${end}\n`),
+      'between tests; the last one ended 2026-12-02T13:00:01.000Z (rss=190MB): /r/a.test.ts :: suite a test',
+    );
+    assert.match(runningTestFrom('garbage'), /unreadable at: garbage/);
   });
 
   it('summarizes per file: a timed-out run counts against every file in it', () => {

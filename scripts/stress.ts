@@ -183,6 +183,33 @@ function startLoad(
   };
 }
 
+/**
+ * What the progress file (written by test/support/root-hooks.ts) says about the test in
+ * progress: the last started test that has not ended, with the time and resident size it
+ * started at, or the last test that ended (pure on the file's text; exported for tests).
+ */
+export function runningTestFrom(text: string): string {
+  const lines = text
+    .trimEnd()
+    .split('\n')
+    .filter((l) => l !== '');
+  const last = lines.at(-1);
+  if (last === undefined) return 'no test had started';
+  const m = /^(\S+) (start|end) (rss=\d+MB) (.*)$/.exec(last);
+  if (m === null) return `progress file unreadable at: ${last}`;
+  return m[2] === 'start'
+    ? `running since ${m[1]} (${m[3]} at its start): ${m[4]}`
+    : `between tests; the last one ended ${m[1]} (${m[3]}): ${m[4]}`;
+}
+
+function runningTest(progressFile: string): string {
+  try {
+    return runningTestFrom(readFileSync(progressFile, 'utf8'));
+  } catch {
+    return 'no progress file';
+  }
+}
+
 /** The mocha process group of the run in progress (killed if the script is stopped). */
 let currentRun: number | undefined;
 
@@ -196,6 +223,7 @@ function runOnce(
   reportDir: string,
 ): Promise<RunResult> {
   const out = join(dir, `run-${run}.json`);
+  const progressFile = join(dir, `run-${run}.progress`);
   mkdirSync(reportDir, { recursive: true });
   const started = performance.now();
   const load1 = loadavg()[0] ?? 0;
@@ -208,7 +236,13 @@ function runOnce(
         env: {
           ...process.env,
           COMMITLOG_STRESS_RUN: String(run),
-          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --report-on-signal --report-directory=${reportDir}`.trim(),
+          COMMITLOG_TEST_PROGRESS: progressFile,
+          // A runaway JavaScript heap dies at half the limit (at least 1 GiB; for the default
+          // limit 4 GiB, about V8's own default here) with a fatal-error report (its JS stack
+          // names the allocation site) instead of growing until it is stopped: a SIGUSR2
+          // report needs the event loop, which a runaway does not give back.
+          NODE_OPTIONS:
+            `${process.env.NODE_OPTIONS ?? ''} --report-on-signal --report-on-fatalerror --report-directory=${reportDir} --max-old-space-size=${Math.max(1024, Math.floor(rssLimitMb / 2))}`.trim(),
         },
         stdio: ['ignore', 'ignore', 'pipe'],
         detached: true,
@@ -249,7 +283,7 @@ function runOnce(
       }
       const big = m.largest;
       if (big === undefined || big.rssMb <= rssLimitMb) return;
-      memoryFinding = `pid ${big.pid} reached ${Math.round(big.rssMb)} MB (limit ${rssLimitMb}): ${big.cmd}; ${memoryBreakdown(big.pid)}; a diagnostic report goes to ${reportDir}`;
+      memoryFinding = `pid ${big.pid} reached ${Math.round(big.rssMb)} MB (limit ${rssLimitMb}): ${big.cmd}; ${memoryBreakdown(big.pid)}; ${runningTest(progressFile)}; a diagnostic report goes to ${reportDir}`;
       process.stdout.write(`MEMORY: run ${run}: ${memoryFinding}\n`);
       try {
         process.kill(big.pid, 'SIGUSR2');
@@ -275,7 +309,7 @@ function runOnce(
               fullTitle: 'mocha run',
               err: {
                 message: timedOut
-                  ? `timed out after ${timeoutMs} ms`
+                  ? `timed out after ${timeoutMs} ms; ${runningTest(progressFile)}`
                   : `exit ${code ?? '?'} without a report: ${stderr.trim().split('\n').pop() ?? ''}`,
               },
             },

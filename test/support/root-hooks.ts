@@ -4,11 +4,34 @@
  * is started lazily by the first test that calls `useControlPlane()`
  * (test/support/control-plane.ts), so runs that never need it pay nothing.
  */
+import { appendFileSync } from 'node:fs';
 import type { RootHookObject } from 'mocha';
 import { stopShared } from './shared-control-plane.js';
 
+/**
+ * Where `npm run test:stress` wants each test's start and end recorded (one line each,
+ * appended synchronously, so the file names the test that was running when a run had to be
+ * stopped: the mocha process can be too busy, or too big, to say it itself).
+ */
+const PROGRESS = process.env.COMMITLOG_TEST_PROGRESS;
+
+function progress(what: 'start' | 'end', test: Mocha.Runnable | undefined): void {
+  if (PROGRESS === undefined || PROGRESS === '' || test === undefined) return;
+  const mb = Math.round(process.memoryUsage.rss() / 1048576);
+  appendFileSync(
+    PROGRESS,
+    `${new Date().toISOString()} ${what} rss=${mb}MB ${test.file ?? '?'} :: ${test.fullTitle()}\n`,
+  );
+}
+
 /** The hooks mocha registers at the root suite. */
 export const mochaHooks: RootHookObject = {
+  beforeEach(this: Mocha.Context): void {
+    progress('start', this.currentTest);
+  },
+  afterEach(this: Mocha.Context): void {
+    progress('end', this.currentTest);
+  },
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(60_000);
     await stopShared();

@@ -193,7 +193,10 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
   });
 
   it('treats an fsync failure as fatal: the node stops serving and callers get the error, nothing is acknowledged', async () => {
-    const c = await cluster();
+    // One voter: its leadership cannot move, so the only way a proposal can fail is the fsync
+    // error under test. (With three, a starved event loop on a busy machine let a follower
+    // campaign between c.leader() and propose(), and the proposal failed as RaftNotLeaderError.)
+    const c = await cluster({ size: 1 });
     const leader = await c.leader();
     const eio = Object.assign(new Error('EIO: fsync failed'), { code: 'EIO' });
     leader.storage.sync = () => Promise.reject(eio);
