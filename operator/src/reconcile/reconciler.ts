@@ -33,7 +33,7 @@ import { namesOf, selectorString } from '../model/names.js';
 import { validateCluster } from '../model/validate.js';
 import type { AdminMember, NodeAdmin, NodeAdminFactory } from './admin.js';
 import { applyAll, applyVolumes, gossipKey, pruneServices, pruneUserSecrets } from './apply.js';
-import { announceCa, podsSettled } from './ca-rotation.js';
+import { announceCa, podsSettled, requeueForDwell } from './ca-rotation.js';
 import { certificatesStep, requeueForRenewal, type CertificatesOutcome } from './certificates.js';
 import { recordIdentity } from './identity-step.js';
 import { identityMismatch } from './identity.js';
@@ -263,13 +263,16 @@ export class Reconciler {
       const status = computeStatus(observationOf(p, gathered), p.c.status, nowIso(p));
       this.observed(p, status);
       await step('status', () => writeStatus(p, status));
+      // A rotation that waits only for its dwell has nothing to poll: it is woken when the dwell ends.
+      const rotation = certs?.ok === true ? certs.ca.plan : undefined;
       const converging =
         decision.kind !== 'steady' ||
         rolled !== undefined ||
         storage !== undefined ||
-        (certs?.ok === true && certs.ca.plan.state.phase !== RotationPhase.Idle) ||
+        (rotation !== undefined && rotation.state.phase !== RotationPhase.Idle && rotation.dwellLeftMs === undefined) ||
         status.readyReplicas !== spec.replicas;
-      return requeueForRenewal(this.requeue(p, converging), certs?.ok === true ? certs.renewAt : undefined, p.now());
+      const requeue = requeueForDwell(this.requeue(p, converging), rotation);
+      return requeueForRenewal(requeue, certs?.ok === true ? certs.renewAt : undefined, p.now());
     } finally {
       admin?.close();
     }

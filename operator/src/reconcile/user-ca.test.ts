@@ -43,7 +43,10 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
   const fp = (p: PemPair): string => fingerprint(p.certPem);
 
   /** A client holding the user's CA Secret with `user`, and the record of `record` if given. */
-  const world = (user: PemPair, record?: { current: PemPair; next?: PemPair; phase?: string }): FakeKubeClient => {
+  const world = (
+    user: PemPair,
+    record?: { current: PemPair; next?: PemPair; phase?: string; since?: Date },
+  ): FakeKubeClient => {
     const client = new FakeKubeClient();
     client.seed(RESOURCES.secret, {
       metadata: { name: 'my-ca', namespace: NS },
@@ -54,7 +57,10 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
         metadata: {
           name: 'demo-ca-record',
           namespace: NS,
-          ...(record.phase ? { annotations: { 'commitlog.dev/ca-rotation-phase': record.phase } } : {}),
+          annotations: {
+            ...(record.phase ? { 'commitlog.dev/ca-rotation-phase': record.phase } : {}),
+            ...(record.since ? { 'commitlog.dev/ca-rotation-phase-since': record.since.toISOString() } : {}),
+          },
         },
         data: {
           'current.crt': b64(record.current.certPem),
@@ -63,8 +69,13 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
       });
     return client;
   };
-  const decide = async (client: FakeKubeClient, pods: PodsSettled, leavesBy?: PemPair): Promise<CaDecision> => {
-    const d = await decideUserCa(client, cluster, spec, pods, (pem) => pem === leavesBy?.certPem, NOW);
+  const decide = async (
+    client: FakeKubeClient,
+    pods: PodsSettled,
+    leavesBy?: PemPair,
+    now: Date = NOW,
+  ): Promise<CaDecision> => {
+    const d = await decideUserCa(client, cluster, spec, pods, (pem) => pem === leavesBy?.certPem, now);
     if ('error' in d) assert.fail(d.error);
     return d;
   };
@@ -105,11 +116,19 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
     assert.deepEqual([d.status.rotationPhase, d.status.current, d.status.next], ['TrustBoth', fp(ca1), fp(ca2)]);
   });
 
-  it('TrustBoth advances to ReissueLeaves only once every pod runs its template and is Ready', async () => {
-    const record = { current: ca1, next: ca2, phase: 'TrustBoth' };
+  it('TrustBoth advances to ReissueLeaves only once every pod runs its template and is Ready, and the dwell is over', async () => {
+    const since = new Date(NOW.getTime() - spec.tls.rotationDwellMs);
+    const record = { current: ca1, next: ca2, phase: 'TrustBoth', since };
     const state: RotationState = { phase: RotationPhase.TrustBoth, current: fp(ca1), next: fp(ca2) };
     assert.equal((await decide(world(ca2, record), rolling, ca1)).plan.state.phase, 'TrustBoth');
+    const early = await decide(world(ca2, record), settledOn(state), ca1, new Date(NOW.getTime() - 1));
+    assert.deepEqual(
+      [early.plan.state.phase, early.plan.dwellLeftMs, early.record?.phaseSince, early.status.phaseSince],
+      ['TrustBoth', 1, since.toISOString(), since.toISOString()],
+      '1 ms before the dwell ends: the phase and its start stay as recorded',
+    );
     const d = await decide(world(ca2, record), settledOn(state), ca1);
+    assert.equal(d.record?.phaseSince, NOW.toISOString(), 'ReissueLeaves began now');
     assert.deepEqual(summary(d), {
       phase: 'ReissueLeaves',
       trust: [fp(ca1), fp(ca2)],
@@ -132,6 +151,13 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
     });
     assert.equal(d.from, 'TrustBoth');
     assert.match(d.trigger ?? '', /replaced again during TrustBoth/);
+    // New Secrets (another trust bundle): the phase, and its dwell, start again.
+    const recorded = await decide(
+      world(ca3, { current: ca1, next: ca2, phase: 'TrustBoth', since: new Date(NOW.getTime() - 3_600_000) }),
+      rolling,
+      ca1,
+    );
+    assert.equal(recorded.record?.phaseSince, NOW.toISOString());
   });
 
   it('the old CA put back during TrustBoth cancels the rotation', async () => {

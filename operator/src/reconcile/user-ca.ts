@@ -5,7 +5,8 @@
  *
  * - Record: the operator keeps `<name>-ca-record` (model/secrets.ts): the certificate of the
  *   CA the leaves were issued under (`current.crt`), during a rotation the certificate of the
- *   CA rotated to (`next.crt`), and the phase (annotation). Certificates only: the user's key
+ *   CA rotated to (`next.crt`), the phase and when it began (annotations; the dwell of
+ *   `spec.tls.rotationDwellSeconds` counts from then, as in ca-rotation.ts). Certificates only: the user's key
  *   is never copied. Secrets are applied first in a pass, so after an operator restart the
  *   recorded phase is never behind the StatefulSet, as with the CA store of ca-rotation.ts.
  * - Trigger: the user's Secret holds a CA whose fingerprint is not the recorded current one.
@@ -14,7 +15,7 @@
  * - Keys: only the CA in the user's Secret can sign. In TrustBoth the leaves of the old CA are
  *   kept and a leaf that must be created is issued by the new one (certs/rotation.ts
  *   `leafIssuance`). A new CA put in the Secret during TrustBoth redirects the rotation to it
- *   (the old CA back again cancels it); during ReissueLeaves or DropOld the rotation finishes
+ *   (the old CA back again cancels it; a redirect starts the phase, and its dwell, anew); during ReissueLeaves or DropOld the rotation finishes
  *   with the CA it re-issued the leaves under, and the newer CA starts the next rotation. A leaf
  *   that must be issued meanwhile cannot be: the step fails and says which CA to put back.
  * - First pass without a record (a new cluster, an upgrade, a switch from the generated CA):
@@ -32,11 +33,13 @@ import { namesOf } from '../model/names.js';
 import { CA_RECORD_KEYS } from '../model/secrets.js';
 import {
   caRevision,
+  caStatusOf,
   DAY_MS,
   pairFrom,
   recordedPhase,
-  rfc3339,
+  recordedSince,
   settledOn,
+  sinceOf,
   trustPemOf,
   type CaDecision,
   type PodsSettled,
@@ -74,8 +77,9 @@ function recorded(record: SecretObj | undefined, currentPem: string, user: strin
     return { from: RotationPhase.Idle, state: { phase: RotationPhase.Idle, current: cur } };
   const next = fingerprint(nextPem);
   const u = fingerprint(user);
+  const since = recordedSince(record);
   if (phase !== RotationPhase.TrustBoth || u === next)
-    return { from: phase, state: { phase, current: cur, next }, nextPem };
+    return { from: phase, state: { phase, current: cur, next, ...(since !== undefined ? { since } : {}) }, nextPem };
   if (u === cur)
     return {
       from: phase,
@@ -137,6 +141,8 @@ export async function decideUserCa(
     bundleEverywhere: settledOn(pods, planFor(r.state)),
     leavesOnNext: r.state.next !== undefined && leavesIssuedBy(certOf(r.state.next)),
     allReady: pods.none || pods.allReady,
+    now: now.getTime(),
+    dwellMs: spec.tls.rotationDwellMs,
   });
   const rotating = plan.state.phase !== RotationPhase.Idle && plan.state.next !== undefined;
   const started =
@@ -155,11 +161,12 @@ export async function decideUserCa(
             `now holds ${short(user)}: put CA ${short(leaves.issuer)} back in it until status.ca.rotationPhase is ` +
             `Idle (rotation in phase ${plan.state.phase}), then replace it again`,
         };
+  const phaseSince = sinceOf(plan);
   const rec: UserCaRecord = {
     current: certOf(plan.state.current),
     ...(rotating && plan.state.next !== undefined ? { next: certOf(plan.state.next), phase: plan.state.phase } : {}),
+    ...(rotating && phaseSince !== undefined ? { phaseSince } : {}),
   };
-  const curExpiry = notAfter(rec.current);
   const expiring = expiry.getTime() - now.getTime() < spec.tls.renewBeforeDays * DAY_MS;
   return {
     plan,
@@ -171,13 +178,7 @@ export async function decideUserCa(
     trustPem: trustPemOf(plan, certOf),
     record: rec,
     revision: caRevision(plan),
-    status: {
-      rotationPhase: plan.state.phase,
-      current: plan.state.current,
-      ...(rotating && plan.state.next !== undefined ? { next: plan.state.next } : {}),
-      ...(curExpiry ? { expiry: rfc3339(curExpiry) } : {}),
-      ...(plan.waiting !== undefined && rotating ? { waiting: plan.waiting } : {}),
-    },
+    status: caStatusOf(plan, rec.current),
     ...(expiring ? { userCaExpiring: expiry.toISOString() } : {}),
     created: false,
   };
