@@ -103,7 +103,8 @@ describe('a user-supplied CA rotated in phases on a real API server', function (
       apiVersion: 'commitlog.dev/v1alpha1',
       kind: 'CommitLogCluster',
       metadata: { name: 'demo', namespace: ns.name },
-      spec: { replicas, external: { type: 'None' }, tls: { caSecretName: 'my-ca' } },
+      // No dwell: these tests are about pods driving the phases (the dwell: ca-rotation-dwell.test.ts).
+      spec: { replicas, external: { type: 'None' }, tls: { caSecretName: 'my-ca', rotationDwellSeconds: 0 } },
     } satisfies CommitLogCluster);
   const cluster = async () => (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))!;
   const secret = async (name: string) => await client.get<SecretData>(RESOURCES.secret, ns.name, name);
@@ -201,7 +202,7 @@ describe('a user-supplied CA rotated in phases on a real API server', function (
       apiVersion: 'commitlog.dev/v1alpha1',
       kind: 'CommitLogCluster',
       metadata: { name: 'demo', namespace: ns.name },
-      spec: { replicas: 1, external: { type: 'None' } },
+      spec: { replicas: 1, external: { type: 'None' }, tls: { rotationDwellSeconds: 0 } },
     } satisfies CommitLogCluster);
     const generated = async () => decode((await secret('demo-ca'))?.data?.['tls.crt']);
     const harness = caRotationHarness({
