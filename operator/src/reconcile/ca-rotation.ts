@@ -119,6 +119,11 @@ export interface CaDecision {
   readonly userCaExpiring?: string;
   /** The CA store was created in this pass. */
   readonly created: boolean;
+  /**
+   * CA Secrets of the cluster that this pass found and no longer needs (user-ca.ts): the
+   * record after a switch back to the generated CA, the generated CA once a user CA took over.
+   */
+  readonly orphans?: readonly string[];
 }
 
 const PHASES: ReadonlySet<string> = new Set(Object.values(RotationPhase));

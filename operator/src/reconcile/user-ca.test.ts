@@ -9,7 +9,7 @@ import { RESOURCES } from '../kube/resources.js';
 import type { PemPair } from '../model/inputs.js';
 import { caRevision, type CaDecision, type PodsSettled } from './ca-rotation.js';
 import { certificatesStep } from './certificates.js';
-import { decideUserCa } from './user-ca.js';
+import { decideGeneratedCa, decideUserCa } from './user-ca.js';
 
 const NS = 'default';
 const NOW = new Date('2030-01-01T00:00:00Z');
@@ -211,6 +211,67 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
       recordPhase: 'TrustBoth',
     });
     assert.match(d.trigger ?? '', /replaces the operator's generated CA/);
+  });
+
+  it('once a user CA is Idle, the generated CA Secret left from before the switch is an orphan', async () => {
+    const generated = await createCa('commitlog default/demo CA', NOW, 3650);
+    const client = world(ca1, { current: ca1 });
+    assert.deepEqual((await decide(client, rolling, ca1)).orphans, []);
+    client.seed(RESOURCES.secret, {
+      metadata: { name: 'demo-ca', namespace: NS },
+      data: { 'tls.crt': b64(generated.certPem), 'tls.key': b64(generated.keyPem) },
+    });
+    assert.deepEqual((await decide(client, rolling, ca1)).orphans, ['demo-ca']);
+    const rotating = world(ca2, { current: ca1 });
+    rotating.seed(RESOURCES.secret, {
+      metadata: { name: 'demo-ca', namespace: NS },
+      data: { 'tls.crt': b64(generated.certPem), 'tls.key': b64(generated.keyPem) },
+    });
+    assert.deepEqual((await decide(rotating, rolling, ca1)).orphans, [], 'kept while a rotation runs');
+  });
+
+  describe('switching back to the generated CA (spec.tls.caSecretName removed)', () => {
+    const generatedCluster: CommitLogCluster = { ...cluster, spec: { replicas: 1 } };
+    const generatedSpec = resolveSpec(generatedCluster.spec);
+    const back = (client: FakeKubeClient, pods: PodsSettled, leavesBy: PemPair) =>
+      decideGeneratedCa(client, generatedCluster, generatedSpec, pods, (pem) => pem === leavesBy.certPem, NOW);
+
+    it('rotates in phases from the recorded user CA to a new generated CA, the user CA leaves kept in TrustBoth', async () => {
+      const client = world(ca1, { current: ca1 });
+      const d = await back(client, rolling, ca1);
+      const generated = d.store?.current;
+      assert.ok(generated, 'a generated CA, to be stored in demo-ca');
+      assert.deepEqual(summary(d), {
+        phase: 'TrustBoth',
+        trust: [fp(ca1), fp(generated)],
+        issuer: fp(generated),
+        keep: [fp(ca1), fp(generated)],
+        record: [fp(ca1), fp(generated)],
+        recordPhase: 'TrustBoth',
+      });
+      assert.equal(d.trigger, "spec.tls.caSecretName removed: rotating back to the operator's generated CA");
+      assert.deepEqual([d.created, d.orphans], [true, []]);
+    });
+
+    it('a generated CA left in demo-ca is the one rotated back to; once Idle on it, the record is an orphan', async () => {
+      const generated = await createCa('commitlog default/demo CA', NOW, 3650);
+      const seedStore = (client: FakeKubeClient) =>
+        client.seed(RESOURCES.secret, {
+          metadata: { name: 'demo-ca', namespace: NS },
+          data: { 'tls.crt': b64(generated.certPem), 'tls.key': b64(generated.keyPem) },
+        });
+      const switching = world(ca1, { current: ca1 });
+      seedStore(switching);
+      const d = await back(switching, rolling, ca1);
+      assert.deepEqual([d.plan.state.phase, d.plan.state.next, d.created], ['TrustBoth', fp(generated), false]);
+      const home = world(ca1, { current: generated });
+      seedStore(home);
+      const h = await back(home, rolling, generated);
+      assert.deepEqual(
+        [h.plan.state.phase, h.plan.state.current, h.record, h.orphans],
+        ['Idle', fp(generated), undefined, ['demo-ca-record']],
+      );
+    });
   });
 
   it('a missing or unusable CA Secret is an error value naming it', async () => {
