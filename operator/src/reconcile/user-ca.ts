@@ -21,6 +21,11 @@
  * - First pass without a record (a new cluster, an upgrade, a switch from the generated CA):
  *   the recorded CA is the operator's generated CA `<name>-ca` if every leaf chains to it (so
  *   switching to a user CA rotates in phases too), otherwise the user's CA.
+ * - Switching back (`spec.tls.caSecretName` removed, {@link decideGeneratedCa}): the same
+ *   record rotates from the user's CA to the generated one, which is the only key at hand.
+ * - Orphans: once Idle on the user's CA, a `<name>-ca` left from before the switch is deleted
+ *   (its key issues nothing any more; switching back makes a new CA or uses the one found);
+ *   once Idle on the generated CA after switching back, the record is deleted.
  */
 import type { ResolvedSpec } from '../api/defaults.js';
 import { ANNOTATIONS, type CommitLogCluster } from '../api/types.js';
