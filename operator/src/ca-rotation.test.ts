@@ -59,7 +59,8 @@ describe('CA rotation in phases on a real API server', function () {
       apiVersion: 'commitlog.dev/v1alpha1',
       kind: 'CommitLogCluster',
       metadata: { name: 'demo', namespace: ns.name },
-      spec: { replicas, external: { type: 'None' } },
+      // No dwell: these tests are about pods driving the phases (the dwell: ca-rotation-dwell.test.ts).
+      spec: { replicas, external: { type: 'None' }, tls: { rotationDwellSeconds: 0 } },
     } satisfies CommitLogCluster);
   const cluster = async () => (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))!;
   const secret = async (name: string) => (await client.get<SecretData>(RESOURCES.secret, ns.name, name))!;

@@ -103,7 +103,8 @@ describe('a user-supplied CA rotated in phases on a real API server', function (
       apiVersion: 'commitlog.dev/v1alpha1',
       kind: 'CommitLogCluster',
       metadata: { name: 'demo', namespace: ns.name },
-      spec: { replicas, external: { type: 'None' }, tls: { caSecretName: 'my-ca' } },
+      // No dwell: these tests are about pods driving the phases (the dwell: ca-rotation-dwell.test.ts).
+      spec: { replicas, external: { type: 'None' }, tls: { caSecretName: 'my-ca', rotationDwellSeconds: 0 } },
     } satisfies CommitLogCluster);
   const cluster = async () => (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))!;
   const secret = async (name: string) => await client.get<SecretData>(RESOURCES.secret, ns.name, name);
@@ -201,7 +202,7 @@ describe('a user-supplied CA rotated in phases on a real API server', function (
       apiVersion: 'commitlog.dev/v1alpha1',
       kind: 'CommitLogCluster',
       metadata: { name: 'demo', namespace: ns.name },
-      spec: { replicas: 1, external: { type: 'None' } },
+      spec: { replicas: 1, external: { type: 'None' }, tls: { rotationDwellSeconds: 0 } },
     } satisfies CommitLogCluster);
     const generated = async () => decode((await secret('demo-ca'))?.data?.['tls.crt']);
     const harness = caRotationHarness({
@@ -232,6 +233,60 @@ describe('a user-supplied CA rotated in phases on a real API server', function (
       assert.deepEqual(s.leafIssuers, s.phase === 'TrustBoth' ? [fpGen] : [fp1], `${s.phase}: who issued the leaves`);
     assert.deepEqual(rotation.at(-1)?.trust['demo-server-tls'], [fp1]);
     assert.equal((await cluster()).status?.ca?.current, fp1);
+    assert.equal(await secret('demo-ca'), undefined, 'the generated CA Secret goes once the user CA took over');
+  });
+
+  it('switching back from a user-supplied CA to a generated one rotates in phases too, and leaves no CA record behind', async () => {
+    await put(ca1, 'create');
+    await create(1);
+    const generated = async () => decode((await secret('demo-ca'))?.data?.['tls.crt']);
+    const harness = caRotationHarness({
+      client,
+      transport,
+      namespace: ns.name,
+      name: 'demo',
+      phaseSecret: 'demo-ca-record',
+      knownCas: async () => [ca1.certPem, await generated()],
+    });
+    await harness.warmUp(reconciler());
+    assert.equal((await cluster()).status?.ca?.current, fp1);
+    assert.equal(await secret('demo-ca'), undefined, 'no generated CA while on the user CA');
+    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
+      body: { spec: { tls: { caSecretName: null } } },
+      contentType: 'application/merge-patch+json',
+    });
+    const rotation = await harness.passes(reconciler(), (s) => s.phase === 'Idle');
+    const fpGen = fingerprint(await generated());
+    assert.notEqual(fpGen, fp1);
+    assert.deepEqual(
+      rotation[0]?.trust['demo-server-tls'],
+      [fp1, fpGen],
+      'the first pass after the switch back trusts the user CA and the generated CA',
+    );
+    assert.deepEqual(phases(rotation), ['TrustBoth', 'ReissueLeaves', 'DropOld', 'Idle']);
+    assertDrivenByPods(rotation);
+    for (const s of rotation)
+      assert.deepEqual(s.leafIssuers, s.phase === 'TrustBoth' ? [fp1] : [fpGen], `${s.phase}: who issued the leaves`);
+    assert.deepEqual(rotation.at(-1)?.trust['demo-server-tls'], [fpGen]);
+    assert.deepEqual(
+      [(await cluster()).status?.ca?.rotationPhase, (await cluster()).status?.ca?.current],
+      ['Idle', fpGen],
+    );
+    assert.equal(await secret('demo-ca-record'), undefined, 'the record of the user CA is deleted once Idle');
+    assert.deepEqual(
+      events.filter((e) => e.includes('CaRotation')),
+      ['Normal CaRotationStarted', 'Normal CaRotationPhase', 'Normal CaRotationPhase', 'Normal CaRotationCompleted'],
+    );
+    // At rest on the generated CA: the generated CA's own machine, nothing rotates again.
+    const r = reconciler();
+    for (let i = 0; i < 3; i++) {
+      await r.reconcile(ns.name, 'demo');
+      await harness.kubelet();
+    }
+    assert.deepEqual(
+      [(await cluster()).status?.ca?.rotationPhase, (await cluster()).status?.ca?.current],
+      ['Idle', fpGen],
+    );
   });
 
   it('the operator watches the CA Secret: a replacement starts the rotation without waiting for a resync, and the operator completes it', async () => {

@@ -66,8 +66,8 @@ fingerprint_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -
 ca_phase() { clc_field '{.status.ca.rotationPhase}'; }
 
 # rotate_ca: the renew annotation rotates the generated CA in phases (TrustBoth →
-# ReissueLeaves → DropOld, each a rolling restart) while the producer writes (its files follow
-# the user Secret): not one produce fails. A client holding only the old CA's files succeeds
+# ReissueLeaves → DropOld, each a rolling restart and at least spec.tls.rotationDwellSeconds
+# long) while the producer writes (its files follow the user Secret): not one produce fails. A client holding only the old CA's files succeeds
 # in the first phase and is refused at the end; a client whose ca.crt holds only the new CA
 # reads every record back through every pod at the end, and a new record is written.
 rotate_ca() {
@@ -99,17 +99,10 @@ rotate_ca() {
   new_fp=$(clc_field '{.status.ca.current}')
   log "CA now $new_fp; events:"$'\n'"$(kubectl -n "$NS" get events --field-selector involvedObject.name="$CLUSTER_NAME" \
     -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}' 2>/dev/null | grep '^CaRotation')"
-  # Known gap (CI on a quiet machine, 2026-12-02: 4 of 56 produces failed with
-  # DEADLINE_EXCEEDED "Waiting for LB pick" when the three phases rolled in 89 s; at load 22-38
-  # they took 191 s and none failed): the operator advances a phase once every pod is Ready, but
-  # not after clients have loaded their re-issued certificates. Until the phases wait for that,
-  # failed calls are reported here and fail the step only with E2E_STRICT_CA=1; every
-  # acknowledged record is still checked at the end (none lost, none twice).
-  if [[ "${E2E_STRICT_CA:-0}" == 1 ]]; then
-    producer_clean_since "$mark" "the CA rotation"
-  else
-    producer_alive_since "$mark" "the CA rotation"
-  fi
+  # Each phase lasted spec.tls.rotationDwellSeconds (E2E_CA_DWELL_S, apply_minimal) after
+  # its Secrets were written, so the producer had loaded them before the next phase relied on
+  # them: any failed produce fails the step.
+  producer_clean_since "$mark" "the CA rotation"
   [[ -f "$WORK/secret-volume.log" ]] && log "the producer's Secret volume changed:"$'\n'"$(cat "$WORK/secret-volume.log")"
 
   stop_port_forwards

@@ -23,6 +23,11 @@ export const DEFAULTS = {
   tlsEnabled: true,
   validityDays: 365,
   renewBeforeDays: 30,
+  // A phase of a CA rotation lasts at least this long after its Secrets were written. The
+  // kubelet refreshes a mounted Secret at its pod sync: syncFrequency (default 1m) with up to
+  // +50% jitter = 90 s, plus the Watch cache's propagation (seconds) and the client's reload;
+  // 120 s covers a client that follows its Secret volume on a kubelet with default settings.
+  rotationDwellSeconds: 120,
   externalType: 'LoadBalancer',
   segmentBytes: 64 * 1024 * 1024,
   fsync: 'batch',
@@ -55,6 +60,8 @@ export interface ResolvedSpec {
     readonly leafValidityMs: number;
     /** Renewal window of a leaf certificate: `leafRenewBefore`, else `renewBeforeDays` (ms). */
     readonly leafRenewBeforeMs: number;
+    /** The least duration of a CA rotation phase (`rotationDwellSeconds`, ms). */
+    readonly rotationDwellMs: number;
   };
   readonly acl: { readonly users: readonly AclUser[]; readonly rules: readonly AclRule[] };
   readonly external: {
@@ -107,6 +114,7 @@ export function resolveSpec(spec: CommitLogClusterSpec): ResolvedSpec {
       renewBeforeDays: tls.renewBeforeDays ?? DEFAULTS.renewBeforeDays,
       leafValidityMs: durationOr(tls.leafValidity, tls.validityDays ?? DEFAULTS.validityDays),
       leafRenewBeforeMs: durationOr(tls.leafRenewBefore, tls.renewBeforeDays ?? DEFAULTS.renewBeforeDays),
+      rotationDwellMs: (tls.rotationDwellSeconds ?? DEFAULTS.rotationDwellSeconds) * 1000,
     },
     acl: {
       users: acl.users ?? DEFAULTS.aclUsers,

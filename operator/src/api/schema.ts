@@ -194,6 +194,12 @@ const specSchema: Schema = obj({
           'Renew a leaf certificate this long before it expires, as a duration (e.g. 8h); at least 5m and less than leafValidity. Overrides renewBeforeDays for leaves; the generated CA is still renewed renewBeforeDays before it expires.',
         'x-kubernetes-validations': [rule("duration(self) >= duration('5m')", RULES.leafRenewBeforeMin)],
       }),
+      rotationDwellSeconds: int({
+        minimum: 0,
+        maximum: 3600,
+        default: DEFAULTS.rotationDwellSeconds,
+        description: `How long each phase of a CA rotation (TrustBoth, ReissueLeaves, DropOld) lasts at least after it began, in seconds, on top of every pod running the phase's certificates and being Ready. Clients read their certificates from the Secret (<name>-user-<user>) through a Secret volume, which the kubelet refreshes only at its sync period: with kubelet defaults (syncFrequency 1m, up to 50% jitter, Watch propagation) a client has the phase's files within about 90 s, hence the default ${DEFAULTS.rotationDwellSeconds}. Raise it for clients that read their Secret less often (a longer kubelet syncFrequency, a TTL cache, an application that reloads its files on a timer); 0 advances as soon as the pods are ready. status.ca.phaseSince says when the phase began.`,
+      }),
     },
     {
       description:
@@ -202,6 +208,7 @@ const specSchema: Schema = obj({
         enabled: DEFAULTS.tlsEnabled,
         validityDays: DEFAULTS.validityDays,
         renewBeforeDays: DEFAULTS.renewBeforeDays,
+        rotationDwellSeconds: DEFAULTS.rotationDwellSeconds,
       },
       'x-kubernetes-validations': [
         rule('self.renewBeforeDays < self.validityDays', RULES.renewBeforeValidity),
@@ -423,6 +430,11 @@ const statusSchema: Schema = obj(
         next: str({ description: 'SHA-256 fingerprint of the CA being rotated to.' }),
         expiry: str({ format: 'date-time', description: 'notAfter of the current CA.' }),
         waiting: str({ description: 'What the rotation waits for before its next phase.' }),
+        phaseSince: str({
+          format: 'date-time',
+          description:
+            'When the phase in progress began (its Secrets were written); it lasts at least spec.tls.rotationDwellSeconds from then.',
+        }),
       },
       { description: 'The cluster CA and its rotation (the CA Secret NAME-ca is authoritative; this mirrors it).' },
     ),

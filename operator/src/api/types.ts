@@ -81,6 +81,12 @@ export interface TlsSpec {
    * `leafValidity`); overrides `renewBeforeDays` for leaves (the generated CA keeps `renewBeforeDays`).
    */
   readonly leafRenewBefore?: string;
+  /**
+   * How long each phase of a CA rotation lasts at least after it began (its Secrets were
+   * written), in seconds (default 120): clients that read their certificates from a Secret
+   * volume must load the phase's files before the next phase relies on them.
+   */
+  readonly rotationDwellSeconds?: number;
 }
 
 /** One ACL user: gets a client certificate Secret `<cluster>-user-<name>`. */
@@ -227,6 +233,8 @@ export interface CaStatus {
   readonly expiry?: string;
   /** Why the rotation does not advance yet. */
   readonly waiting?: string;
+  /** When the phase in progress began (RFC 3339); it lasts at least `spec.tls.rotationDwellSeconds` from then. */
+  readonly phaseSince?: string;
 }
 
 /** Observed state of a CommitLogCluster, written only through the status subresource. */

@@ -10,7 +10,7 @@ import {
 } from './rotation.js';
 
 const idle: RotationState = { phase: RotationPhase.Idle, current: 'old' };
-const settled: RotationFacts = { bundleEverywhere: true, leavesOnNext: true, allReady: true };
+const settled: RotationFacts = { bundleEverywhere: true, leavesOnNext: true, allReady: true, now: 0, dwellMs: 0 };
 
 /** Runs passes with `facts` until Idle again (at most `max`), returning every plan. */
 function rotate(facts: (p: RotationPlan) => RotationFacts, max = 10): RotationPlan[] {
@@ -64,6 +64,77 @@ describe('phased CA rotation', () => {
     assert.deepEqual(plans.at(-1)?.state, { phase: 'Idle', current: 'new' });
   });
 
+  describe('the dwell: a phase lasts at least spec.tls.rotationDwellSeconds after it began', () => {
+    const T0 = Date.parse('2030-01-01T00:00:00Z');
+    const DWELL = 120_000;
+    const at = (now: number, extra: Partial<RotationFacts> = {}): RotationFacts => ({
+      ...settled,
+      now,
+      dwellMs: DWELL,
+      ...extra,
+    });
+
+    it('entering a phase records the pass time as its start', () => {
+      const p = nextRotation(idle, at(T0, { wanted: 'new' }));
+      assert.deepEqual(p.state, { phase: 'TrustBoth', current: 'old', next: 'new', since: T0 });
+      assert.equal(p.dwellLeftMs, undefined, 'a phase just entered waits for its pods first');
+    });
+
+    it('settled pods do not advance the phase before the dwell; it advances once the dwell is over', () => {
+      for (const phase of [RotationPhase.TrustBoth, RotationPhase.ReissueLeaves, RotationPhase.DropOld]) {
+        const s: RotationState = { phase, current: 'old', next: 'new', since: T0 };
+        const early = nextRotation(s, at(T0 + DWELL - 1));
+        assert.deepEqual(early.state, s, `${phase}: 1 ms before the dwell ends`);
+        assert.equal(early.dwellLeftMs, 1, phase);
+        assert.match(early.waiting ?? '', /lasts until 2030-01-01T00:02:00Z \(spec.tls.rotationDwellSeconds\)/);
+        const onTime = nextRotation(s, at(T0 + DWELL));
+        assert.notEqual(onTime.state.phase, phase, `${phase}: advances when the dwell ends`);
+        assert.equal(onTime.dwellLeftMs, undefined);
+      }
+    });
+
+    it('the next phase begins when it is entered, not when the previous one began', () => {
+      const s: RotationState = { phase: RotationPhase.TrustBoth, current: 'old', next: 'new', since: T0 };
+      const later = T0 + 10 * DWELL;
+      assert.deepEqual(nextRotation(s, at(later)).state, { ...s, phase: 'ReissueLeaves', since: later });
+      assert.deepEqual(nextRotation(s, at(later)).state.since, later);
+    });
+
+    it('while it only dwells, the plan is the same at every pass (nothing to write) but for the time left', () => {
+      const s: RotationState = { phase: RotationPhase.ReissueLeaves, current: 'old', next: 'new', since: T0 };
+      const a = nextRotation(s, at(T0 + 1_000));
+      const b = nextRotation(s, at(T0 + 90_000));
+      assert.deepEqual({ ...a, dwellLeftMs: 0 }, { ...b, dwellLeftMs: 0 });
+      assert.deepEqual([a.dwellLeftMs, b.dwellLeftMs], [119_000, 30_000]);
+    });
+
+    it('pods not settled: the phase waits for them, with no dwell deadline to sleep until (they are polled)', () => {
+      const s: RotationState = { phase: RotationPhase.TrustBoth, current: 'old', next: 'new', since: T0 };
+      const p = nextRotation(s, at(T0 + 10 * DWELL, { allReady: false }));
+      assert.deepEqual([p.state, p.dwellLeftMs], [s, undefined]);
+      assert.match(p.waiting ?? '', /trust both CAs/);
+    });
+
+    it('a phase recorded without its start (an older operator) starts its dwell at this pass', () => {
+      const s: RotationState = { phase: RotationPhase.DropOld, current: 'old', next: 'new' };
+      const p = nextRotation(s, at(T0));
+      assert.deepEqual([p.state, p.dwellLeftMs], [{ ...s, since: T0 }, DWELL]);
+    });
+
+    it('with the dwell and pods settled at every pass, the phases begin one dwell apart', () => {
+      let state: RotationState = idle;
+      let now = T0;
+      const entered: number[] = [];
+      for (let i = 0; i < 100 && !(i > 0 && state.phase === RotationPhase.Idle); i++) {
+        const p = nextRotation(state, at(now, i === 0 ? { wanted: 'new' } : {}));
+        if (p.state.phase !== state.phase) entered.push(now - T0);
+        state = p.state;
+        now += 10_000;
+      }
+      assert.deepEqual(entered, [0, DWELL, 2 * DWELL, 3 * DWELL]);
+    });
+  });
+
   it('never advances while a member is not ready or a pod has not picked up the bundle', () => {
     const trustBoth = nextRotation(idle, { ...settled, wanted: 'new' }).state;
     for (const facts of [
@@ -80,7 +151,7 @@ describe('phased CA rotation', () => {
   });
 
   it('the state survives a restart: the same state and facts give the same plan', () => {
-    const s: RotationState = { phase: RotationPhase.ReissueLeaves, current: 'old', next: 'new' };
+    const s: RotationState = { phase: RotationPhase.ReissueLeaves, current: 'old', next: 'new', since: 0 };
     assert.deepEqual(
       nextRotation(s, { ...settled, leavesOnNext: false }),
       nextRotation({ ...s }, { ...settled, leavesOnNext: false }),

@@ -12,9 +12,18 @@
  * 3. `DropOld`: every leaf chains to the new CA; the bundle shrinks to the new CA alone.
  *    Then the rotation is over (`Idle`).
  *
- * The phase and both fingerprints live in the cluster's status, so a rotation survives an
- * operator restart; the reconcile supplies the facts (what the Secrets hold, what the pods
- * picked up), this decides what the Secrets must hold next. No I/O, no clock.
+ * Pods being Ready is not enough to leave a phase: clients outside the StatefulSet (and pods
+ * it does not restart) read the Secrets through their own Secret volumes, which the kubelet
+ * refreshes only at its sync period (about a minute by default). So a phase also lasts a
+ * *dwell* after it began (when its Secrets were written, `since`): a client that follows its
+ * Secret volume has loaded the phase's trust bundle or re-issued leaf before the next phase
+ * relies on it (the next phase's servers present leaves of the new CA, or stop trusting the
+ * old one).
+ *
+ * The phase, its start and both fingerprints are recorded in a Secret (and mirrored in the
+ * cluster's status), so a rotation survives an operator restart; the reconcile supplies the
+ * facts (what the Secrets hold, what the pods picked up, the time), this decides what the
+ * Secrets must hold next. No I/O and no clock: the time is a fact.
  */
 
 /** The phases of a rotation; `Idle` = no rotation in progress. */
@@ -34,6 +43,12 @@ export interface RotationState {
   readonly current: string;
   /** The CA being rotated to; absent when `Idle`. */
   readonly next?: string;
+  /**
+   * When the phase began, in ms since the epoch: the pass that entered it (and wrote its
+   * Secrets). Absent when `Idle`; a phase recorded without it (by an older operator) starts
+   * its dwell at the next pass.
+   */
+  readonly since?: number;
 }
 
 /** What the reconcile observed this pass. */
@@ -46,6 +61,10 @@ export interface RotationFacts {
   readonly leavesOnNext: boolean;
   /** Every member the StatefulSet should run is Ready. */
   readonly allReady: boolean;
+  /** The time of this pass, in ms since the epoch (the operator's injected clock). */
+  readonly now: number;
+  /** How long a phase lasts at least after it began, in ms (`spec.tls.rotationDwellSeconds`). */
+  readonly dwellMs: number;
 }
 
 /** What the Secrets must hold this pass. */
@@ -59,28 +78,35 @@ export interface RotationPlan {
   readonly reissueLeaves: boolean;
   /** Why the rotation does not advance this pass, if it is waiting. */
   readonly waiting?: string;
+  /**
+   * The rotation waits for nothing but the dwell: it may advance this many ms from now (look
+   * again then; there is nothing to poll for meanwhile).
+   */
+  readonly dwellLeftMs?: number;
 }
 
-const plan = (state: RotationState, waiting?: string): RotationPlan => {
+const plan = (state: RotationState, waiting?: string, dwellLeftMs?: number): RotationPlan => {
   const { phase, current, next } = state;
   const both = next !== undefined ? [current, next] : [current];
+  const wait = { ...(waiting ? { waiting } : {}), ...(dwellLeftMs !== undefined ? { dwellLeftMs } : {}) };
   switch (phase) {
     case RotationPhase.Idle:
       return { state, trust: [current], issuer: current, reissueLeaves: false };
     case RotationPhase.TrustBoth:
-      return { state, trust: both, issuer: current, reissueLeaves: false, ...(waiting ? { waiting } : {}) };
+      return { state, trust: both, issuer: current, reissueLeaves: false, ...wait };
     case RotationPhase.ReissueLeaves:
-      return { state, trust: both, issuer: next ?? current, reissueLeaves: true, ...(waiting ? { waiting } : {}) };
+      return { state, trust: both, issuer: next ?? current, reissueLeaves: true, ...wait };
     case RotationPhase.DropOld:
-      return {
-        state,
-        trust: [next ?? current],
-        issuer: next ?? current,
-        reissueLeaves: false,
-        ...(waiting ? { waiting } : {}),
-      };
+      return { state, trust: [next ?? current], issuer: next ?? current, reissueLeaves: false, ...wait };
   }
 };
+
+/** `ms` since the epoch as RFC 3339, rounded up to the second (the dwell is never shown shorter). */
+const iso = (ms: number): string => new Date(Math.ceil(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The waiting message of a phase whose pods are settled but whose dwell runs until `until`. */
+const dwelling = (until: number): string =>
+  `every pod runs the phase's certificates; the phase lasts until ${iso(until)} (spec.tls.rotationDwellSeconds) so that clients load them from their Secret volumes`;
 
 /** What the Secrets hold in `state` (no advance): what pods running that state's revision picked up. */
 export function planFor(state: RotationState): RotationPlan {
@@ -89,30 +115,42 @@ export function planFor(state: RotationState): RotationPlan {
 
 /**
  * The next step of a rotation from `state` and this pass's `facts`: at most one phase per
- * pass, and only when the previous phase has reached every pod and every member is Ready.
+ * pass, and only when the phase has reached every pod, every member is Ready and the phase
+ * began at least `facts.dwellMs` ago. A phase entered in this pass begins at `facts.now`.
  */
 export function nextRotation(state: RotationState, facts: RotationFacts): RotationPlan {
   const settled = facts.bundleEverywhere && facts.allReady;
+  const enter = (s: Omit<RotationState, 'since'>): RotationState => ({ ...s, since: facts.now });
+  const here: RotationState = { ...state, since: state.since ?? facts.now };
+  const until = (here.since ?? facts.now) + facts.dwellMs;
+  /** Stays in the phase: `pending` when not settled, else the dwell while it runs; undefined = may advance. */
+  const stay = (pending: string, ready: boolean): RotationPlan | undefined =>
+    !ready ? plan(here, pending) : until > facts.now ? plan(here, dwelling(until), until - facts.now) : undefined;
   switch (state.phase) {
     case RotationPhase.Idle:
       if (facts.wanted === undefined || facts.wanted === state.current) return plan(state);
       return plan(
-        { phase: RotationPhase.TrustBoth, current: state.current, next: facts.wanted },
+        enter({ phase: RotationPhase.TrustBoth, current: state.current, next: facts.wanted }),
         'waiting for every node to trust both CAs',
       );
     case RotationPhase.TrustBoth:
-      if (!settled) return plan(state, 'waiting for every node to trust both CAs');
-      return plan(
-        { ...state, phase: RotationPhase.ReissueLeaves },
-        'waiting for every leaf to be re-issued by the new CA',
+      return (
+        stay('waiting for every node to trust both CAs', settled) ??
+        plan(
+          enter({ ...state, phase: RotationPhase.ReissueLeaves }),
+          'waiting for every leaf to be re-issued by the new CA',
+        )
       );
     case RotationPhase.ReissueLeaves:
-      if (!facts.leavesOnNext || !settled)
-        return plan(state, 'waiting for every leaf to be re-issued by the new CA and picked up');
-      return plan({ ...state, phase: RotationPhase.DropOld }, 'waiting for every node to drop the old CA');
+      return (
+        stay('waiting for every leaf to be re-issued by the new CA and picked up', facts.leavesOnNext && settled) ??
+        plan(enter({ ...state, phase: RotationPhase.DropOld }), 'waiting for every node to drop the old CA')
+      );
     case RotationPhase.DropOld:
-      if (!settled) return plan(state, 'waiting for every node to drop the old CA');
-      return plan({ phase: RotationPhase.Idle, current: state.next ?? state.current });
+      return (
+        stay('waiting for every node to drop the old CA', settled) ??
+        plan({ phase: RotationPhase.Idle, current: state.next ?? state.current })
+      );
   }
 }
 

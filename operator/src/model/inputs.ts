@@ -21,6 +21,8 @@ export interface CaStore {
   readonly next?: PemPair;
   /** A phase of certs/rotation.ts other than Idle; absent when no rotation runs. */
   readonly phase?: string;
+  /** When `phase` began (RFC 3339 with milliseconds); absent when no rotation runs. */
+  readonly phaseSince?: string;
   readonly renewHandled?: string;
 }
 
@@ -36,6 +38,8 @@ export interface UserCaRecord {
   readonly next?: string;
   /** A phase of certs/rotation.ts other than Idle; absent when no rotation runs. */
   readonly phase?: string;
+  /** When `phase` began (RFC 3339 with milliseconds); absent when no rotation runs. */
+  readonly phaseSince?: string;
 }
 
 /** Certificates for a cluster with TLS enabled. */

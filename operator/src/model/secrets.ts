@@ -18,9 +18,11 @@ export const CA_STORE_KEYS = { nextCert: 'next.crt', nextKey: 'next.key' } as co
 /** Data keys of `<name>-ca-record` (see `UserCaRecord` in inputs.ts). */
 export const CA_RECORD_KEYS = { current: 'current.crt', next: 'next.crt' } as const;
 
-/** Annotations on `<name>-ca` (and `phase` on `<name>-ca-record`) recording a rotation (see `CaStore` in inputs.ts). */
+/** Annotations on `<name>-ca` (and `phase`, `phaseSince` on `<name>-ca-record`) recording a rotation (see `CaStore` in inputs.ts). */
 export const CA_STORE_ANNOTATIONS = {
   phase: 'commitlog.dev/ca-rotation-phase',
+  /** When the phase began (RFC 3339 with milliseconds): the dwell of certs/rotation.ts counts from it. */
+  phaseSince: 'commitlog.dev/ca-rotation-phase-since',
   renewHandled: 'commitlog.dev/renew-ca-handled',
 } as const;
 
@@ -70,6 +72,7 @@ export function secrets(c: CommitLogCluster, inputs: ModelInputs): V1Secret[] {
     });
     const annotations = {
       ...(store.phase !== undefined ? { [CA_STORE_ANNOTATIONS.phase]: store.phase } : {}),
+      ...(store.phaseSince !== undefined ? { [CA_STORE_ANNOTATIONS.phaseSince]: store.phaseSince } : {}),
       ...(store.renewHandled !== undefined ? { [CA_STORE_ANNOTATIONS.renewHandled]: store.renewHandled } : {}),
     };
     out.push(Object.keys(annotations).length > 0 ? { ...ca, metadata: { ...ca.metadata, annotations } } : ca);
@@ -80,11 +83,11 @@ export function secrets(c: CommitLogCluster, inputs: ModelInputs): V1Secret[] {
       [CA_RECORD_KEYS.current]: record.current,
       ...(record.next !== undefined ? { [CA_RECORD_KEYS.next]: record.next } : {}),
     });
-    out.push(
-      record.phase !== undefined
-        ? { ...r, metadata: { ...r.metadata, annotations: { [CA_STORE_ANNOTATIONS.phase]: record.phase } } }
-        : r,
-    );
+    const annotations = {
+      ...(record.phase !== undefined ? { [CA_STORE_ANNOTATIONS.phase]: record.phase } : {}),
+      ...(record.phaseSince !== undefined ? { [CA_STORE_ANNOTATIONS.phaseSince]: record.phaseSince } : {}),
+    };
+    out.push(Object.keys(annotations).length > 0 ? { ...r, metadata: { ...r.metadata, annotations } } : r);
   }
   const serverFiles: Record<string, string> = { 'ca.crt': ca };
   for (const [pod, pair] of Object.entries(certs.servers)) {

@@ -72,6 +72,14 @@ export async function pruneUserSecrets(p: Pass, spec: ResolvedSpec): Promise<voi
   }
 }
 
+/** Deletes the CA Secrets a pass found it no longer needs (`CaDecision.orphans`). */
+export async function pruneCaSecrets(p: Pass, orphans: readonly string[]): Promise<void> {
+  for (const name of orphans) {
+    await p.client.delete(RESOURCES.secret, p.c.metadata.namespace, name);
+    p.changed.push(`deleted Secret ${name}`);
+  }
+}
+
 /** The cluster's gossip key: the one in its Secret, or a new one. */
 export async function gossipKey(p: Pass): Promise<string> {
   const s = await p.client.get<SecretObj>(

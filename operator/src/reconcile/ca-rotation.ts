@@ -4,9 +4,9 @@
  * observed. The shell around that pure machine:
  *
  * - State lives in the operator's CA Secret `<name>-ca` (`tls.*` = the current CA, `next.*` =
- *   the CA being rotated to, annotation = the phase). Secrets are applied first in a pass, so
- *   after a crash or an operator restart the recorded phase is never behind the StatefulSet;
- *   status.ca mirrors it for humans.
+ *   the CA being rotated to, annotations = the phase and when it began). Secrets are applied
+ *   first in a pass, so after a crash or an operator restart the recorded phase is never behind
+ *   the StatefulSet; status.ca mirrors it for humans.
  * - Triggers (only when no rotation runs): the generated CA expires within
  *   `spec.tls.renewBeforeDays`; annotation `commitlog.dev/renew-ca` has a value not acted on
  *   yet. (A user-supplied CA goes through the same phases: user-ca.ts.)
@@ -14,6 +14,9 @@
  *   that phase's `commitlog.dev/ca` annotation, the StatefulSet controller has seen it, and
  *   every pod runs that revision and is Ready; the rolling update (raft-steps.ts) restarts
  *   the pods, one at a time, leader last.
+ * - Dwell: a phase also lasts `spec.tls.rotationDwellSeconds` from when it began (the pass's
+ *   clock, `Pass.now`), so clients following their Secret volumes have its files. While only
+ *   the dwell remains the pass writes nothing and requeues for when it ends ({@link requeueForDwell}).
  */
 import type { ResolvedSpec } from '../api/defaults.js';
 import { ANNOTATIONS, type CaStatus, type CommitLogCluster } from '../api/types.js';
@@ -116,6 +119,11 @@ export interface CaDecision {
   readonly userCaExpiring?: string;
   /** The CA store was created in this pass. */
   readonly created: boolean;
+  /**
+   * CA Secrets of the cluster that this pass found and no longer needs (user-ca.ts): the
+   * record after a switch back to the generated CA, the generated CA once a user CA took over.
+   */
+  readonly orphans?: readonly string[];
 }
 
 const PHASES: ReadonlySet<string> = new Set(Object.values(RotationPhase));
@@ -128,6 +136,51 @@ export function recordedPhase(s: SecretObj | undefined): RotationPhase | undefin
 
 /** RFC 3339 without milliseconds, as status fields are written. */
 export const rfc3339 = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * When the recorded phase began (ms since the epoch), from the annotation of a CA Secret;
+ * undefined when absent or unparsable (the dwell then starts at this pass: certs/rotation.ts).
+ */
+export function recordedSince(s: SecretObj | undefined): number | undefined {
+  const v = s?.metadata?.annotations?.[CA_STORE_ANNOTATIONS.phaseSince];
+  const ms = v === undefined ? NaN : Date.parse(v);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** The recorded form of a plan's phase start (RFC 3339 with milliseconds: read back to the same ms). */
+export function sinceOf(plan: RotationPlan): string | undefined {
+  const { phase, since } = plan.state;
+  return phase === RotationPhase.Idle || since === undefined ? undefined : new Date(since).toISOString();
+}
+
+/** status.ca of a plan: the phase, the CAs, the current CA's expiry, what it waits for and since when. */
+export function caStatusOf(plan: RotationPlan, currentCertPem: string): CaStatus {
+  const { phase, current, next } = plan.state;
+  const rotating = phase !== RotationPhase.Idle && next !== undefined;
+  const expiry = notAfter(currentCertPem);
+  const since = sinceOf(plan);
+  return {
+    rotationPhase: phase,
+    current,
+    ...(rotating ? { next } : {}),
+    ...(expiry ? { expiry: rfc3339(expiry) } : {}),
+    ...(plan.waiting !== undefined && rotating ? { waiting: plan.waiting } : {}),
+    ...(since !== undefined && rotating ? { phaseSince: since } : {}),
+  };
+}
+
+/**
+ * The requeue of a pass whose rotation waits only for its dwell: at the dwell's end (at least
+ * 1 s), or earlier if `result` already asks for that. Pure.
+ */
+export function requeueForDwell(
+  result: { readonly requeueAfterMs?: number },
+  plan: RotationPlan | undefined,
+): { readonly requeueAfterMs?: number } {
+  if (plan?.dwellLeftMs === undefined) return result;
+  const due = Math.max(1000, plan.dwellLeftMs);
+  return { ...result, requeueAfterMs: Math.min(result.requeueAfterMs ?? Infinity, due) };
+}
 
 /** `ca.crt` of a plan: the certificates of its trusted CAs, oldest first. */
 export function trustPemOf(plan: RotationPlan, certOf: (fp: string) => string): string {
@@ -162,10 +215,11 @@ export async function decideCa(
   const annotations = s?.metadata?.annotations ?? {};
   const phase = (next && recordedPhase(s)) || RotationPhase.Idle;
   const cur = fingerprint(current.certPem);
+  const since = recordedSince(s);
   const state: RotationState =
     phase === RotationPhase.Idle || !next
       ? { phase: RotationPhase.Idle, current: cur }
-      : { phase, current: cur, next: fingerprint(next.certPem) };
+      : { phase, current: cur, next: fingerprint(next.certPem), ...(since !== undefined ? { since } : {}) };
 
   const expiry = notAfter(current.certPem);
   const expiring = expiry !== undefined && expiry.getTime() - now.getTime() < spec.tls.renewBeforeDays * DAY_MS;
@@ -191,6 +245,8 @@ export async function decideCa(
     bundleEverywhere: settledOn(pods, planFor(state)),
     leavesOnNext: state.next !== undefined && leavesIssuedBy(pairs.get(state.next)?.certPem ?? ''),
     allReady: pods.none || pods.allReady,
+    now: now.getTime(),
+    dwellMs: spec.tls.rotationDwellMs,
   });
   const pair = (fp: string): PemPair => {
     const p = pairs.get(fp);
@@ -200,13 +256,14 @@ export async function decideCa(
   // A generated CA's force annotation counts as handled once a rotation starts or runs.
   const renewHandled = force !== undefined && plan.state.phase !== RotationPhase.Idle ? force : handled;
   const rotating = plan.state.phase !== RotationPhase.Idle && plan.state.next !== undefined;
+  const phaseSince = sinceOf(plan);
   const store: CaStore = {
     current: pair(plan.state.current),
     ...(rotating && plan.state.next !== undefined ? { next: pair(plan.state.next), phase: plan.state.phase } : {}),
+    ...(rotating && phaseSince !== undefined ? { phaseSince } : {}),
     ...(renewHandled !== undefined ? { renewHandled } : {}),
   };
   const trustPem = trustPemOf(plan, (fp) => pair(fp).certPem);
-  const curExpiry = notAfter(store.current.certPem);
   return {
     plan,
     from: state.phase,
@@ -217,13 +274,7 @@ export async function decideCa(
     trustPem,
     store,
     revision: caRevision(plan),
-    status: {
-      rotationPhase: plan.state.phase,
-      current: plan.state.current,
-      ...(plan.state.next !== undefined && rotating ? { next: plan.state.next } : {}),
-      ...(curExpiry ? { expiry: rfc3339(curExpiry) } : {}),
-      ...(plan.waiting !== undefined && rotating ? { waiting: plan.waiting } : {}),
-    },
+    status: caStatusOf(plan, store.current.certPem),
     created: storedCurrent === undefined,
   };
 }

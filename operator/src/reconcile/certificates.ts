@@ -14,8 +14,8 @@ import type { KubeClient } from '../kube/client.js';
 import { RESOURCES } from '../kube/resources.js';
 import type { Certificates, PemPair } from '../model/inputs.js';
 import { clientDnsNames, namesOf, NODE_CN, OPERATOR_CN, podDnsNames } from '../model/names.js';
-import { decideCa, pairFrom, type CaDecision, type PodsSettled, type SecretObj } from './ca-rotation.js';
-import { decideUserCa } from './user-ca.js';
+import { pairFrom, type CaDecision, type PodsSettled, type SecretObj } from './ca-rotation.js';
+import { decideGeneratedCa, decideUserCa } from './user-ca.js';
 
 const DAY_MS = 86_400_000;
 
@@ -106,7 +106,7 @@ export async function certificatesStep(
     const ca =
       spec.tls.caSecretName !== undefined
         ? await decideUserCa(client, c, spec, settled, leavesIssuedBy, now)
-        : await decideCa(client, c, spec, settled, leavesIssuedBy, now);
+        : await decideGeneratedCa(client, c, spec, settled, leavesIssuedBy, now);
     if ('error' in ca) return { ok: false, error: ca.error };
     if (ca.created) issued.push(names.caSecret);
     const issuer = ca.issuer;

@@ -32,8 +32,8 @@ import { Bootstrap, type ModelInputs } from '../model/inputs.js';
 import { namesOf, selectorString } from '../model/names.js';
 import { validateCluster } from '../model/validate.js';
 import type { AdminMember, NodeAdmin, NodeAdminFactory } from './admin.js';
-import { applyAll, applyVolumes, gossipKey, pruneServices, pruneUserSecrets } from './apply.js';
-import { announceCa, podsSettled } from './ca-rotation.js';
+import { applyAll, applyVolumes, gossipKey, pruneCaSecrets, pruneServices, pruneUserSecrets } from './apply.js';
+import { announceCa, podsSettled, requeueForDwell } from './ca-rotation.js';
 import { certificatesStep, requeueForRenewal, type CertificatesOutcome } from './certificates.js';
 import { recordIdentity } from './identity-step.js';
 import { identityMismatch } from './identity.js';
@@ -233,7 +233,7 @@ export class Reconciler {
       const raft = await this.raftState(p, admin, world);
       const decision = await this.decide(p, spec, world, raft);
       const inputs = await this.modelInputs(p, clusterId, world, decision, certs);
-      await this.applyChildren(p, spec, world, desiredObjects(p.c, spec, inputs));
+      await this.applyChildren(p, spec, world, desiredObjects(p.c, spec, inputs), certs?.ok ? certs.ca.orphans : []);
       if (certs?.ok) await announceCa(p, certs.ca);
       const storagePlan = planStorage(world.volumes, spec.storage.size);
       await step('storage', () =>
@@ -263,13 +263,16 @@ export class Reconciler {
       const status = computeStatus(observationOf(p, gathered), p.c.status, nowIso(p));
       this.observed(p, status);
       await step('status', () => writeStatus(p, status));
+      // A rotation that waits only for its dwell has nothing to poll: it is woken when the dwell ends.
+      const rotation = certs?.ok === true ? certs.ca.plan : undefined;
       const converging =
         decision.kind !== 'steady' ||
         rolled !== undefined ||
         storage !== undefined ||
-        (certs?.ok === true && certs.ca.plan.state.phase !== RotationPhase.Idle) ||
+        (rotation !== undefined && rotation.state.phase !== RotationPhase.Idle && rotation.dwellLeftMs === undefined) ||
         status.readyReplicas !== spec.replicas;
-      return requeueForRenewal(this.requeue(p, converging), certs?.ok === true ? certs.renewAt : undefined, p.now());
+      const requeue = requeueForDwell(this.requeue(p, converging), rotation);
+      return requeueForRenewal(requeue, certs?.ok === true ? certs.renewAt : undefined, p.now());
     } finally {
       admin?.close();
     }
@@ -385,8 +388,17 @@ export class Reconciler {
   }
 
   /** Steps certificates → config → services (and pruning) → statefulset: apply what changed. */
-  private async applyChildren(p: Pass, spec: ResolvedSpec, world: World, desired: DesiredObjects): Promise<void> {
-    await step('certificates', () => applyAll(p, desired.secrets));
+  private async applyChildren(
+    p: Pass,
+    spec: ResolvedSpec,
+    world: World,
+    desired: DesiredObjects,
+    caOrphans: readonly string[] = [],
+  ): Promise<void> {
+    await step('certificates', async () => {
+      await applyAll(p, desired.secrets);
+      await pruneCaSecrets(p, caOrphans);
+    });
     await step('config', () => applyAll(p, desired.config));
     await step('services', async () => {
       await applyAll(p, desired.services);

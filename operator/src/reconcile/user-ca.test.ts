@@ -9,7 +9,7 @@ import { RESOURCES } from '../kube/resources.js';
 import type { PemPair } from '../model/inputs.js';
 import { caRevision, type CaDecision, type PodsSettled } from './ca-rotation.js';
 import { certificatesStep } from './certificates.js';
-import { decideUserCa } from './user-ca.js';
+import { decideGeneratedCa, decideUserCa } from './user-ca.js';
 
 const NS = 'default';
 const NOW = new Date('2030-01-01T00:00:00Z');
@@ -43,7 +43,10 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
   const fp = (p: PemPair): string => fingerprint(p.certPem);
 
   /** A client holding the user's CA Secret with `user`, and the record of `record` if given. */
-  const world = (user: PemPair, record?: { current: PemPair; next?: PemPair; phase?: string }): FakeKubeClient => {
+  const world = (
+    user: PemPair,
+    record?: { current: PemPair; next?: PemPair; phase?: string; since?: Date },
+  ): FakeKubeClient => {
     const client = new FakeKubeClient();
     client.seed(RESOURCES.secret, {
       metadata: { name: 'my-ca', namespace: NS },
@@ -54,7 +57,10 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
         metadata: {
           name: 'demo-ca-record',
           namespace: NS,
-          ...(record.phase ? { annotations: { 'commitlog.dev/ca-rotation-phase': record.phase } } : {}),
+          annotations: {
+            ...(record.phase ? { 'commitlog.dev/ca-rotation-phase': record.phase } : {}),
+            ...(record.since ? { 'commitlog.dev/ca-rotation-phase-since': record.since.toISOString() } : {}),
+          },
         },
         data: {
           'current.crt': b64(record.current.certPem),
@@ -63,8 +69,13 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
       });
     return client;
   };
-  const decide = async (client: FakeKubeClient, pods: PodsSettled, leavesBy?: PemPair): Promise<CaDecision> => {
-    const d = await decideUserCa(client, cluster, spec, pods, (pem) => pem === leavesBy?.certPem, NOW);
+  const decide = async (
+    client: FakeKubeClient,
+    pods: PodsSettled,
+    leavesBy?: PemPair,
+    now: Date = NOW,
+  ): Promise<CaDecision> => {
+    const d = await decideUserCa(client, cluster, spec, pods, (pem) => pem === leavesBy?.certPem, now);
     if ('error' in d) assert.fail(d.error);
     return d;
   };
@@ -105,11 +116,19 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
     assert.deepEqual([d.status.rotationPhase, d.status.current, d.status.next], ['TrustBoth', fp(ca1), fp(ca2)]);
   });
 
-  it('TrustBoth advances to ReissueLeaves only once every pod runs its template and is Ready', async () => {
-    const record = { current: ca1, next: ca2, phase: 'TrustBoth' };
+  it('TrustBoth advances to ReissueLeaves only once every pod runs its template and is Ready, and the dwell is over', async () => {
+    const since = new Date(NOW.getTime() - spec.tls.rotationDwellMs);
+    const record = { current: ca1, next: ca2, phase: 'TrustBoth', since };
     const state: RotationState = { phase: RotationPhase.TrustBoth, current: fp(ca1), next: fp(ca2) };
     assert.equal((await decide(world(ca2, record), rolling, ca1)).plan.state.phase, 'TrustBoth');
+    const early = await decide(world(ca2, record), settledOn(state), ca1, new Date(NOW.getTime() - 1));
+    assert.deepEqual(
+      [early.plan.state.phase, early.plan.dwellLeftMs, early.record?.phaseSince, early.status.phaseSince],
+      ['TrustBoth', 1, since.toISOString(), since.toISOString()],
+      '1 ms before the dwell ends: the phase and its start stay as recorded',
+    );
     const d = await decide(world(ca2, record), settledOn(state), ca1);
+    assert.equal(d.record?.phaseSince, NOW.toISOString(), 'ReissueLeaves began now');
     assert.deepEqual(summary(d), {
       phase: 'ReissueLeaves',
       trust: [fp(ca1), fp(ca2)],
@@ -132,6 +151,13 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
     });
     assert.equal(d.from, 'TrustBoth');
     assert.match(d.trigger ?? '', /replaced again during TrustBoth/);
+    // New Secrets (another trust bundle): the phase, and its dwell, start again.
+    const recorded = await decide(
+      world(ca3, { current: ca1, next: ca2, phase: 'TrustBoth', since: new Date(NOW.getTime() - 3_600_000) }),
+      rolling,
+      ca1,
+    );
+    assert.equal(recorded.record?.phaseSince, NOW.toISOString());
   });
 
   it('the old CA put back during TrustBoth cancels the rotation', async () => {
@@ -185,6 +211,67 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
       recordPhase: 'TrustBoth',
     });
     assert.match(d.trigger ?? '', /replaces the operator's generated CA/);
+  });
+
+  it('once a user CA is Idle, the generated CA Secret left from before the switch is an orphan', async () => {
+    const generated = await createCa('commitlog default/demo CA', NOW, 3650);
+    const client = world(ca1, { current: ca1 });
+    assert.deepEqual((await decide(client, rolling, ca1)).orphans, []);
+    client.seed(RESOURCES.secret, {
+      metadata: { name: 'demo-ca', namespace: NS },
+      data: { 'tls.crt': b64(generated.certPem), 'tls.key': b64(generated.keyPem) },
+    });
+    assert.deepEqual((await decide(client, rolling, ca1)).orphans, ['demo-ca']);
+    const rotating = world(ca2, { current: ca1 });
+    rotating.seed(RESOURCES.secret, {
+      metadata: { name: 'demo-ca', namespace: NS },
+      data: { 'tls.crt': b64(generated.certPem), 'tls.key': b64(generated.keyPem) },
+    });
+    assert.deepEqual((await decide(rotating, rolling, ca1)).orphans, [], 'kept while a rotation runs');
+  });
+
+  describe('switching back to the generated CA (spec.tls.caSecretName removed)', () => {
+    const generatedCluster: CommitLogCluster = { ...cluster, spec: { replicas: 1 } };
+    const generatedSpec = resolveSpec(generatedCluster.spec);
+    const back = (client: FakeKubeClient, pods: PodsSettled, leavesBy: PemPair) =>
+      decideGeneratedCa(client, generatedCluster, generatedSpec, pods, (pem) => pem === leavesBy.certPem, NOW);
+
+    it('rotates in phases from the recorded user CA to a new generated CA, the user CA leaves kept in TrustBoth', async () => {
+      const client = world(ca1, { current: ca1 });
+      const d = await back(client, rolling, ca1);
+      const generated = d.store?.current;
+      assert.ok(generated, 'a generated CA, to be stored in demo-ca');
+      assert.deepEqual(summary(d), {
+        phase: 'TrustBoth',
+        trust: [fp(ca1), fp(generated)],
+        issuer: fp(generated),
+        keep: [fp(ca1), fp(generated)],
+        record: [fp(ca1), fp(generated)],
+        recordPhase: 'TrustBoth',
+      });
+      assert.equal(d.trigger, "spec.tls.caSecretName removed: rotating back to the operator's generated CA");
+      assert.deepEqual([d.created, d.orphans], [true, []]);
+    });
+
+    it('a generated CA left in demo-ca is the one rotated back to; once Idle on it, the record is an orphan', async () => {
+      const generated = await createCa('commitlog default/demo CA', NOW, 3650);
+      const seedStore = (client: FakeKubeClient) =>
+        client.seed(RESOURCES.secret, {
+          metadata: { name: 'demo-ca', namespace: NS },
+          data: { 'tls.crt': b64(generated.certPem), 'tls.key': b64(generated.keyPem) },
+        });
+      const switching = world(ca1, { current: ca1 });
+      seedStore(switching);
+      const d = await back(switching, rolling, ca1);
+      assert.deepEqual([d.plan.state.phase, d.plan.state.next, d.created], ['TrustBoth', fp(generated), false]);
+      const home = world(ca1, { current: generated });
+      seedStore(home);
+      const h = await back(home, rolling, generated);
+      assert.deepEqual(
+        [h.plan.state.phase, h.plan.state.current, h.record, h.orphans],
+        ['Idle', fp(generated), undefined, ['demo-ca-record']],
+      );
+    });
   });
 
   it('a missing or unusable CA Secret is an error value naming it', async () => {
