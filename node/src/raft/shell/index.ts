@@ -30,6 +30,8 @@ export {
   decodeFrame,
   FrameSplitter,
   WIRE_VERSION,
+  WIRE_V1,
+  helloVersionFor,
   type Frame,
   type Hello,
 } from './codec.js';
