@@ -1,12 +1,14 @@
 /**
- * A wiped node is never heard as the old voter (issue 12 item 2): between the wipe and its
- * replacement it still has the old member's name and certificate, an empty log and no vote
- * recorded. If it were counted, it could elect a leader and acknowledge entries it then
- * loses — here, with the other follower down, the leader and the wiped node alone would be
- * a "quorum" of a 3-voter configuration. The Raft transport drops its messages (its hello
- * carries a storage id other than the one recorded for it), so nothing commits until the
- * real second voter is back; then the wiped node is replaced and catches up as a new member.
- * Real processes, kill -9.
+ * A wiped node is never heard as the old voter (issue 12 item 2), end to end with real
+ * processes and kill -9: with one follower down and the other wiped and restarted, the old
+ * leader drops the wiped node's messages (metric
+ * `commitlog_raft_transport_dropped_wrong_storage_total`), is not elected, commits nothing and
+ * acknowledges no write; once the down voter is back the wiped node is replaced and catches up
+ * as a new member. A specification of the agent's wiring, not the regression test: in this
+ * order of events the core already refuses the vote of a node that knows no configuration
+ * (raft/core/election.ts), so code before the storage check also commits nothing here — the
+ * regression test is raft/shell/wiped-voter.test.ts, where the leader is still in office when
+ * the wiped node answers.
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';

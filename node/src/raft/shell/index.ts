@@ -24,6 +24,7 @@ export {
   type TcpTransportOptions,
   type TransportTls,
 } from './transport-tcp.js';
+export { type StorageHearing } from './transport-tcp-inbound.js';
 export {
   encodeMessage,
   encodeHello,

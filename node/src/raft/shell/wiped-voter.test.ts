@@ -78,7 +78,7 @@ describe('raft over TCP: a wiped node cannot help elect or commit as the old vot
   };
 
   it('GIVEN 3 voters WHEN a follower is wiped and restarted (new storage id) and the other follower stops THEN the leader commits nothing and is never re-elected with the wiped node', async () => {
-    const nodes = [];
+    const nodes: TcpNode[] = [];
     for (const id of ids) nodes.push(await start(id, 0, { bootstrap: true }));
     connect(nodes);
     await until(() => nodes.some((n) => n.node.isLeader), 'a leader');
