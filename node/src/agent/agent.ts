@@ -20,7 +20,7 @@ import { formatHostPort, hostPort, withPort } from '../net/address.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { NodeMetrics } from '../observability/metrics.js';
 import { startHttpServer, type HttpEndpoint } from '../observability/http-server.js';
-import { RaftNode, TcpTransport, nodeId } from '../raft/index.js';
+import { RaftNode, TcpTransport, WIRE_VERSION, nodeId } from '../raft/index.js';
 import { CommitLogServer } from '../server/server.js';
 import { clientCredentials } from '../tls/credentials.js';
 import type { ClusterAgentConfig } from './config.js';
@@ -36,7 +36,7 @@ import { ExternalAddrWatcher } from './external-addr.js';
 import { HealthDriver } from './readiness.js';
 import { Lifecycle } from './lifecycle.js';
 import { RpcPort } from './rpc-port.js';
-import { MemberStorageIds, openStorageId, renewStorageId } from './storage-id.js';
+import { MemberStorageIds, openStorageId, renewStorageId, storageHeard } from './storage-id.js';
 import { readTransportTls, watchTransportTls, type TransportTlsWatch } from './transport-tls.js';
 
 /** A port the agent could not bind. */
@@ -157,6 +157,7 @@ export class Agent {
       // Raft's fatal hook is wired before the health driver exists (it needs the server).
       const fatalSink: { health?: HealthDriver } = {};
       const tlsFiles = { certFile: tls.certFile, keyFile: tls.keyFile, caFile };
+      const peers = new PeerDirectory(config.clusterId);
       const transport = new TcpTransport({
         id,
         clusterId: config.clusterId,
@@ -165,6 +166,11 @@ export class Agent {
         // A member's name is bound to its certificate both ways (identity.ts).
         authorizePeer: nodeCertificateFor,
         authorizeServer: nodeCertificateFor,
+        // A wiped node is never heard as the old voter (storage-id.ts); v2 hellos only to peers that accept them.
+        storageId: storage.id,
+        peerWireVersion: (peer) => peers.get(peer)?.wire,
+        hearsStorage: (from, hello) =>
+          storageHeard({ recorded: memberStorage.get(from), hello, sendsStorage: (peers.get(from)?.wire ?? 1) >= 2 }),
       });
       // Rotated certificate files (Kubernetes swaps the Secret's symlink) reach new Raft connections.
       const tlsWatch = watchTransportTls(transport, tlsFiles, {
@@ -190,6 +196,7 @@ export class Agent {
         onLostTail: async (lost) => {
           if (!lost.confState.voters.some((v) => v !== id)) return false;
           storage = await renewStorageId(config.dataDir);
+          transport.setStorageId(storage.id);
           logger.warn(
             { commit: lost.commit, lastIndex: lost.lastIndex, storageId: storage.id },
             'the log lost committed entries (damaged tail): discarding it and rejoining as a new member with a new storage id; the leader refills it',
@@ -217,7 +224,6 @@ export class Agent {
         );
       const replacements = registerStorageMetrics(metrics.registry, storage.id);
 
-      const peers = new PeerDirectory(config.clusterId);
       const removed = new RemovedMembers();
       /** This process's boot id (gossip tag): a removal is remembered for this process only. */
       const boot = randomBytes(8).toString('hex');
@@ -286,6 +292,17 @@ export class Agent {
       rpcAddr = replacePort(rpcAddr, mux.port);
 
       const advertiseHost = hostPort(rpcAddr).host;
+      const tags = (externalAddr: string | undefined): ReturnType<typeof agentTags> =>
+        agentTags({
+          rpcAddr,
+          raftId: config.nodeName,
+          clusterId: config.clusterId,
+          role: config.role,
+          boot,
+          storage: storage.id,
+          wire: WIRE_VERSION,
+          externalAddr,
+        });
       const gossip = await bind('gossip', formatHostPort(config.bindHost, config.gossipPort), () =>
         Gossip.start(
           {
@@ -295,15 +312,7 @@ export class Agent {
             bindPort: config.gossipPort,
             ...gossipAdvertise(config, advertiseHost),
             clusterId: config.clusterId,
-            tags: agentTags({
-              rpcAddr,
-              raftId: config.nodeName,
-              clusterId: config.clusterId,
-              role: config.role,
-              boot,
-              storage: storage.id,
-              externalAddr: config.externalAddr,
-            }),
+            tags: tags(config.externalAddr),
             seeds: config.joinAddrs,
             encryptionKeys: config.gossipKeys,
           },
@@ -316,17 +325,7 @@ export class Agent {
         // The operator fills this node's external address in later: re-tag when it changes.
         const ext = new ExternalAddrWatcher(config.externalAddrFile, config.nodeName, config.externalAddr, (addr) => {
           self.externalAddr = addr;
-          gossip.setTags(
-            agentTags({
-              rpcAddr,
-              raftId: config.nodeName,
-              clusterId: config.clusterId,
-              role: config.role,
-              boot,
-              storage: storage.id,
-              externalAddr: addr,
-            }),
-          );
+          gossip.setTags(tags(addr));
           logger.info({ externalAddr: addr }, 'external address changed (external-addr-file); gossip tags updated');
         });
         ext.start();

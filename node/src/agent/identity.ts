@@ -23,7 +23,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { parseHostPort } from '../net/address.js';
 import {
   RAFT_MUX_BYTE,
-  WIRE_VERSION,
+  WIRE_V1,
   encodeHello,
   serverCertificatesOnly,
   type NodeId,
@@ -114,10 +114,8 @@ export function verifyMemberIdentity(o: VerifyOptions): Promise<string | null> {
               : certificateNamesNode(cert, o.name)
                 ? null
                 : `its certificate names ${namesOf(cert).join(', ')}, not ${o.name}`;
-        // A well-formed goodbye: a hello (the peer authorizes it), then close.
-        s.end(encodeHello({ version: WIRE_VERSION, clusterId: o.clusterId, from: o.selfId as NodeId }), () =>
-          done(why),
-        );
+        // A well-formed goodbye: a v1 hello (every version accepts it; the peer authorizes it), then close.
+        s.end(encodeHello({ version: WIRE_V1, clusterId: o.clusterId, from: o.selfId as NodeId }), () => done(why));
         if (why !== null) done(why);
       });
     });

@@ -3,6 +3,7 @@
  * RaftNodeStatus TSDoc). Gauges are read from `RaftNode.status()` at scrape time.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { monotonicCounter } from '../observability/metrics.js';
 import type { RaftNode } from '../raft/index.js';
 
 /** Registers the Raft gauges; returns the produce counter (by how: proposed | forwarded). */
@@ -43,6 +44,21 @@ export function registerRaftMetrics(node: RaftNode, registry: Registry): Counter
       this.reset();
       for (const m of node.status().members) if (m.lag !== undefined) this.set({ peer: m.id }, m.lag);
     },
+  });
+  // Storage identity on the Raft transport (issue 12, raft/shell/transport-tcp-inbound.ts).
+  monotonicCounter({
+    name: 'commitlog_raft_transport_dropped_wrong_storage_total',
+    help: 'Raft messages dropped because the sender carries a storage id other than the one recorded for it (a wiped data dir is not heard as the old member).',
+    labelNames: [],
+    registers,
+    read: () => [[{}, node.status().transport.droppedWrongStorage]],
+  });
+  monotonicCounter({
+    name: 'commitlog_raft_transport_hello_without_storage_total',
+    help: 'Inbound Raft connections whose hello carried no storage id (wire v1: a node older than wire v2).',
+    labelNames: [],
+    registers,
+    read: () => [[{}, node.status().transport.helloWithoutStorage]],
   });
   return new Counter({
     name: 'commitlog_produce_total',

@@ -16,6 +16,11 @@ export const TagKeys = {
   boot: 'boot',
   /** The data directory's storage id (storage-id.ts): changes only when the disk was wiped or replaced. */
   storage: 'storage',
+  /**
+   * The highest Raft hello version the node accepts (raft/shell/codec.ts WIRE_VERSION): a peer
+   * sends it a v2 hello (with the storage id) only when this says so; absent = v1 only.
+   */
+  wire: 'wire',
 } as const;
 
 /** One peer's addresses and desired suffrage, from its tags. */
@@ -31,6 +36,8 @@ export interface PeerInfo {
   readonly boot?: string;
   /** The data directory's storage id (absent for nodes that do not send one). */
   readonly storage?: string;
+  /** The highest Raft hello version it accepts (absent: a node older than wire v2, so v1). */
+  readonly wire?: number;
 }
 
 /** Builds this node's tags. */
@@ -41,6 +48,8 @@ export function agentTags(o: {
   role: string;
   boot: string;
   storage?: string | undefined;
+  /** The highest Raft hello version this node accepts. */
+  wire?: number | undefined;
   externalAddr?: string | undefined;
 }): Tags {
   return {
@@ -50,6 +59,7 @@ export function agentTags(o: {
     [TagKeys.role]: o.role,
     [TagKeys.boot]: o.boot,
     ...(o.storage !== undefined ? { [TagKeys.storage]: o.storage } : {}),
+    ...(o.wire !== undefined ? { [TagKeys.wire]: String(o.wire) } : {}),
     ...(o.externalAddr !== undefined ? { [TagKeys.externalAddr]: o.externalAddr } : {}),
   };
 }
@@ -63,6 +73,9 @@ export function peerOf(m: MemberInfo, clusterId: string): PeerInfo | undefined {
   const ext = t[TagKeys.externalAddr];
   const boot = t[TagKeys.boot];
   const storage = t[TagKeys.storage];
+  const wireTag = t[TagKeys.wire];
+  // A malformed version is unknown: v1, which every node accepts.
+  const wire = wireTag !== undefined && /^[1-9]\d{0,3}$/.test(wireTag) ? Number(wireTag) : undefined;
   return {
     raftId,
     rpcAddr,
@@ -71,6 +84,7 @@ export function peerOf(m: MemberInfo, clusterId: string): PeerInfo | undefined {
     ...(ext !== undefined ? { externalAddr: ext } : {}),
     ...(boot !== undefined ? { boot } : {}),
     ...(storage !== undefined ? { storage } : {}),
+    ...(wire !== undefined ? { wire } : {}),
   };
 }
 

@@ -11,6 +11,12 @@
  * configuration in {@link MemberStorageIds} (a small durable file in its own data dir), so
  * a leader elected after the wipe knows the old id too. A member first seen with no record
  * (a node upgraded from a version without storage ids, or a new member) is recorded as it is.
+ *
+ * Between the wipe and the replacement the wiped node still has the old member's id and
+ * certificate, an empty log and no vote recorded: counted as the old voter, it could vote
+ * twice in one term or acknowledge entries it will never hold. So the Raft transport carries
+ * each sender's storage id in its hello (raft/shell/codec.ts, wire v2) and drops every message
+ * whose sender is not heard by {@link storageHeard}.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -52,6 +58,25 @@ export async function renewStorageId(dataDir: string): Promise<StorageIdentity> 
   const id = randomBytes(16).toString('hex');
   await writeFileDurable(join(dataDir, STORAGE_ID_FILE), Buffer.from(`${id}\n`));
   return { id, created: true };
+}
+
+/**
+ * Whether the Raft transport hears a sender (issue 12): `recorded` is the storage id this
+ * node recorded for it (undefined: none — a new member, or one not recorded yet: heard, so a
+ * brand-new member can join), `hello` the one its connection's hello carried (undefined: a v1
+ * hello), `sendsStorage` whether its gossip tags say it speaks wire v2 (and so would have
+ * sent its storage id). A v1 hello from a node older than v2 cannot say: it is heard (rolling
+ * upgrades); from a node that speaks v2 it is not — it is re-sent as v2 once the sender
+ * sees our `wire` tag.
+ */
+export function storageHeard(o: {
+  readonly recorded: string | undefined;
+  readonly hello: string | undefined;
+  readonly sendsStorage: boolean;
+}): boolean {
+  if (o.recorded === undefined) return true;
+  if (o.hello === undefined) return !o.sendsStorage;
+  return o.hello === o.recorded;
 }
 
 /**

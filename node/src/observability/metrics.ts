@@ -2,7 +2,7 @@
  * Prometheus metrics of one node (prom-client). Each server owns its own Registry, so
  * several servers in one process (tests, benchmarks) do not collide.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, type LabelValues, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Bounds of the log, read when Prometheus scrapes. */
 export interface LogGaugeSource {
@@ -106,4 +106,33 @@ export class NodeMetrics {
     this.requests.inc({ method, code });
     this.requestSeconds.observe({ method, code }, seconds);
   }
+}
+
+/**
+ * A prom-client Counter fed from a monotonic source read at scrape time: each collect adds
+ * the growth since the last one per label set. A source that went backwards (it was
+ * recreated) restarts the baseline without a negative increment.
+ */
+export function monotonicCounter<L extends string>(o: {
+  name: string;
+  help: string;
+  labelNames: readonly L[];
+  registers: Registry[];
+  read: () => Iterable<readonly [LabelValues<L>, number]>;
+}): Counter<L> {
+  const last = new Map<string, number>();
+  return new Counter<L>({
+    name: o.name,
+    help: o.help,
+    labelNames: o.labelNames,
+    registers: o.registers,
+    collect() {
+      for (const [labels, value] of o.read()) {
+        const key = JSON.stringify(labels);
+        const prev = last.get(key) ?? 0;
+        last.set(key, value);
+        this.inc(labels, Math.max(0, value - prev)); // an increment of 0 still creates the series
+      }
+    },
+  });
 }

@@ -7,7 +7,8 @@
  * `protocol_total{event}` (probes, probe failures, suspicions, refutations, deaths, refusals …),
  * `packets_dropped_total{reason}`, `packets_total{direction}`, `bytes_total{direction}`.
  */
-import { Counter, Gauge, type LabelValues, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { monotonicCounter as monotonic } from '../../observability/metrics.js';
 import { type Gossip } from './gossip.js';
 
 /** Registers the gossip metrics of `gossip` on `registry`. Call once per member. */
@@ -71,35 +72,6 @@ export function registerGossipMetrics(gossip: Gossip, registry: Registry): void 
         [{ direction: 'sent' }, t.bytesSent],
         [{ direction: 'received' }, t.bytesReceived],
       ];
-    },
-  });
-}
-
-/**
- * A prom-client Counter fed from a monotonic source read at scrape time: each collect adds
- * the growth since the last one per label set. A source that went backwards (it was
- * recreated) restarts the baseline without a negative increment.
- */
-function monotonic<L extends string>(o: {
-  name: string;
-  help: string;
-  labelNames: readonly L[];
-  registers: Registry[];
-  read: () => Iterable<readonly [LabelValues<L>, number]>;
-}): Counter<L> {
-  const last = new Map<string, number>();
-  return new Counter<L>({
-    name: o.name,
-    help: o.help,
-    labelNames: o.labelNames,
-    registers: o.registers,
-    collect() {
-      for (const [labels, value] of o.read()) {
-        const key = JSON.stringify(labels);
-        const prev = last.get(key) ?? 0;
-        last.set(key, value);
-        this.inc(labels, Math.max(0, value - prev)); // an increment of 0 still creates the series
-      }
     },
   });
 }

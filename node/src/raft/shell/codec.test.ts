@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Message } from '../core/types.js';
 import { ENTRY_WIRE_OVERHEAD, appendLimits } from '../core/append-limits.js';
-import { FrameSplitter, decodeFrame, encodeHello, encodeMessage } from './codec.js';
+import { FrameSplitter, WIRE_VERSION, decodeFrame, encodeHello, encodeMessage, helloVersionFor } from './codec.js';
 import { FrameError } from './errors.js';
 
 const base = { from: 'a', to: 'b', term: 7 };
@@ -56,6 +56,56 @@ describe('raft shell: binary message codec', () => {
     assert.deepEqual(decodeFrame(body(encodeHello({ version: 1, clusterId: 'c', from: 'a' as never }))), {
       kind: 'hello',
       hello: { version: 1, clusterId: 'c', from: 'a' },
+    });
+  });
+
+  describe('versioned hello (README.md "Wire versions")', () => {
+    // The hello of a node older than wire v2, byte by byte: u32 length | kind 1 | version 1 |
+    // u16 len | clusterId | u16 len | from. Such a node refuses any other version and trailing bytes.
+    const v1Bytes = Buffer.from([0, 0, 0, 10, 1, 1, 0, 2, 0x63, 0x31, 0, 2, 0x6e, 0x31]);
+
+    it('a v1 hello is byte-identical to the one nodes older than wire v2 send and accept', () => {
+      assert.deepEqual(encodeHello({ version: 1, clusterId: 'c1', from: 'n1' as never }), v1Bytes);
+    });
+
+    it('a v1 hello by hand (an old node) decodes: no storage id', () => {
+      assert.deepEqual(decodeFrame(body(v1Bytes)), {
+        kind: 'hello',
+        hello: { version: 1, clusterId: 'c1', from: 'n1' },
+      });
+    });
+
+    it('a v2 hello carries the storage id after the v1 fields', () => {
+      const h = { version: 2, clusterId: 'c1', from: 'n1', storageId: 'ab'.repeat(16) } as const;
+      const f = encodeHello({ ...h, from: h.from as never });
+      assert.equal(f.readUInt8(5), 2, 'version byte');
+      assert.deepEqual(f.subarray(6, 14), v1Bytes.subarray(6), 'then the v1 fields');
+      assert.deepEqual(decodeFrame(body(f)), { kind: 'hello', hello: h });
+    });
+
+    it('refuses a v2 hello without a storage id and a v1 hello with trailing bytes', () => {
+      const noStorage = body(encodeHello({ version: 1, clusterId: 'c1', from: 'n1' as never }));
+      noStorage.writeUInt8(2, 1);
+      assert.throws(() => decodeFrame(noStorage), FrameError);
+      assert.throws(() => decodeFrame(Buffer.concat([body(v1Bytes), Buffer.from([0, 1, 0x78])])), FrameError);
+    });
+
+    it('refuses a hello of a version it does not speak (0, or above WIRE_VERSION)', () => {
+      for (const v of [0, WIRE_VERSION + 1]) {
+        const f = Buffer.from(body(v1Bytes));
+        f.writeUInt8(v, 1);
+        assert.throws(
+          () => decodeFrame(f),
+          (e: unknown) => e instanceof FrameError && /unsupported version/.test(e.message),
+        );
+      }
+    });
+
+    it('a peer gets v2 only when it is known to accept v2 (unknown or older: v1)', () => {
+      assert.equal(helloVersionFor(undefined), 1);
+      assert.equal(helloVersionFor(1), 1);
+      assert.equal(helloVersionFor(2), 2);
+      assert.equal(helloVersionFor(7), 2, 'a newer peer accepts every older version');
     });
   });
 

@@ -2,8 +2,8 @@
  * Compact binary codec of the core's {@link Message} union for the TCP transport.
  *
  * Wire format: every frame is `u32 length | body` (big-endian). A body starts with a kind
- * byte: {@link FrameKind.hello} (first frame of a connection: version, cluster id, sender id)
- * or {@link FrameKind.message} (one message). Integers that can exceed 2^32 (terms, indexes,
+ * byte: {@link FrameKind.hello} (first frame of a connection, see below) or
+ * {@link FrameKind.message} (one message). Integers that can exceed 2^32 (terms, indexes,
  * offsets) are u64 limited to safe integers; strings are `u16 length | UTF-8`; byte fields
  * `u32 length | bytes`. Decoding validates every length against the frame and every enum
  * value, and throws {@link FrameError}: the transport then closes the connection and counts
@@ -12,6 +12,15 @@
  * Append messages are checked against the one shared limit (core/append-limits.ts) on both
  * sides: {@link encodeMessage} refuses to build a frame that {@link decodeFrame} would refuse,
  * so a refused frame is never sent at all, let alone resent.
+ *
+ * Hello versions (the compatibility rule, README.md "Wire versions"):
+ * - v1: `kind | 1 | clusterId | from`. Every node speaks it. Nodes older than v2 accept ONLY
+ *   this exact layout (they check `version === 1` and refuse trailing bytes).
+ * - v2: `kind | 2 | clusterId | from | storageId` (the sender's data-dir storage id, issue 12).
+ * A receiver accepts every version from 1 to {@link WIRE_VERSION} and refuses a higher one. A
+ * sender sends v2 only to a peer known to accept it (the agent reads the peer's gossip tag
+ * `wire`), else v1 — so a new node never breaks an old one during a rolling upgrade. A future
+ * v3 follows the same rule: a new version number, never new trailing bytes on an old one.
  */
 import { MAX_MEMBER_LIST, appendLimitViolation, appendLimits } from '../core/append-limits.js';
 import type { ConfState, Entry, EntryType, Message, NodeId, SnapshotMeta } from '../core/types.js';
@@ -19,8 +28,10 @@ import { FrameError } from './errors.js';
 
 /** Frame kinds. */
 export const FrameKind = { hello: 1, message: 2 } as const;
-/** Protocol version carried in the hello frame. */
-export const WIRE_VERSION = 1;
+/** The first hello version: every node accepts it. */
+export const WIRE_V1 = 1;
+/** The highest hello version this node speaks and accepts (v2 carries the storage id). */
+export const WIRE_VERSION = 2;
 
 const TYPES = [
   'preVote',
@@ -46,11 +57,23 @@ const MAX_LIST = MAX_MEMBER_LIST;
 /** Largest frame body either side accepts: the shared limit (core/append-limits.ts). */
 export const MAX_FRAME_BYTES = appendLimits.maxFrameBytes;
 
-/** The first frame on a connection. */
-export interface Hello {
-  readonly version: number;
-  readonly clusterId: string;
-  readonly from: NodeId;
+/**
+ * The first frame on a connection: v1 (any peer accepts it) or v2 (with the sender's
+ * storage id; only for peers that accept v2).
+ */
+export type Hello =
+  | { readonly version: typeof WIRE_V1; readonly clusterId: string; readonly from: NodeId }
+  | {
+      readonly version: 2;
+      readonly clusterId: string;
+      readonly from: NodeId;
+      /** The sender's data-dir storage id (agent/storage-id.ts); never empty. */
+      readonly storageId: string;
+    };
+
+/** The hello version to send a peer that accepts at most `peerAccepts` (undefined: unknown, so v1). */
+export function helloVersionFor(peerAccepts: number | undefined): Hello['version'] {
+  return peerAccepts !== undefined && peerAccepts >= 2 ? 2 : WIRE_V1;
 }
 
 /** A decoded frame body. */
@@ -177,9 +200,26 @@ class Reader {
   }
 }
 
-/** Encodes the hello frame. */
+/** Encodes the hello frame in the layout of its version (a v1 hello is byte-identical to the old one). */
 export function encodeHello(h: Hello): Buffer {
-  return new Writer().u8(FrameKind.hello).u8(h.version).str(h.clusterId).str(h.from).done();
+  const w = new Writer().u8(FrameKind.hello).u8(h.version).str(h.clusterId).str(h.from);
+  if (h.version === 2) {
+    if (h.storageId === '') throw new FrameError('a v2 hello needs a storage id');
+    w.str(h.storageId);
+  }
+  return w.done();
+}
+
+function readHello(r: Reader): Hello {
+  const version = r.u8('version');
+  if (version < WIRE_V1 || version > WIRE_VERSION)
+    throw new FrameError(`unsupported version ${version} (accepted: ${WIRE_V1}..${WIRE_VERSION})`);
+  const clusterId = r.str('clusterId');
+  const from = r.id('from');
+  const hello: Hello =
+    version === WIRE_V1 ? { version, clusterId, from } : { version: 2, clusterId, from, storageId: r.id('storageId') };
+  r.end();
+  return hello;
 }
 
 function writeConf(w: Writer, c: ConfState): void {
@@ -304,11 +344,7 @@ function readEntries(r: Reader): Entry[] {
 export function decodeFrame(body: Buffer): Frame {
   const r = new Reader(body);
   const kind = r.u8('kind');
-  if (kind === FrameKind.hello) {
-    const hello: Hello = { version: r.u8('version'), clusterId: r.str('clusterId'), from: r.id('from') };
-    r.end();
-    return { kind: 'hello', hello };
-  }
+  if (kind === FrameKind.hello) return { kind: 'hello', hello: readHello(r) };
   if (kind !== FrameKind.message) throw new FrameError(`unknown frame kind ${kind}`);
   const type = TYPES[r.u8('message type') - 1];
   if (type === undefined) throw new FrameError('unknown message type');

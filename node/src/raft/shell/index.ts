@@ -24,12 +24,15 @@ export {
   type TcpTransportOptions,
   type TransportTls,
 } from './transport-tcp.js';
+export { type StorageHearing } from './transport-tcp-inbound.js';
 export {
   encodeMessage,
   encodeHello,
   decodeFrame,
   FrameSplitter,
   WIRE_VERSION,
+  WIRE_V1,
+  helloVersionFor,
   type Frame,
   type Hello,
 } from './codec.js';

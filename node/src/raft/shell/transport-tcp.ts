@@ -3,7 +3,8 @@
  *
  * Outbound: one connection per peer, dialed lazily, re-dialed with exponential backoff. The
  * dialer writes the mux byte 0x01 on the raw TCP connection, then runs mutual TLS with the
- * cluster CA over it, then sends a hello frame (version, cluster id, its id) and pipelines
+ * cluster CA over it, then sends a hello frame (version, cluster id, its id; from v2 its
+ * storage id — only to a peer known to accept v2, codec.ts) and pipelines
  * message frames without waiting for answers (answers come back on the peer's own
  * connection to us). Each peer has a queue bounded by messages AND bytes (queued plus
  * written but not yet drained by the socket), so a peer that does not read costs bounded
@@ -16,18 +17,21 @@
  * dropped and counted as `droppedOversize`.
  *
  * Inbound: the port multiplexer (node/src/net/mux.ts) hands over connections whose first
- * byte was 0x01 to {@link TcpTransport.accept}. A connection must finish TLS and its hello
- * within `handshakeTimeoutMs`; any malformed frame, a message whose `from` differs from the
- * hello, or a hello from another cluster closes the connection and is counted.
+ * byte was 0x01 to {@link TcpTransport.accept} (transport-tcp-inbound.ts). A connection must
+ * finish TLS and its hello within `handshakeTimeoutMs`; any malformed frame, a message whose
+ * `from` differs from the hello, or a hello from another cluster closes the connection and is
+ * counted; a message from a node whose storage id is not the one recorded for it is dropped
+ * and counted (issue 12: a wiped node is never heard as the old voter).
  */
 import type { X509Certificate } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type SecureContext, TLSSocket, connect as tlsConnect, createSecureContext } from 'node:tls';
+import { type SecureContext, type TLSSocket, connect as tlsConnect, createSecureContext } from 'node:tls';
 import type { Message, NodeId } from '../core/types.js';
 import { hostPort, type HostPort } from '../../net/address.js';
-import { FrameSplitter, MAX_FRAME_BYTES, WIRE_VERSION, decodeFrame, encodeHello, encodeMessage } from './codec.js';
+import { type Hello, MAX_FRAME_BYTES, WIRE_V1, encodeHello, encodeMessage, helloVersionFor } from './codec.js';
 import { FrameError } from './errors.js';
+import { type StorageHearing, acceptInbound } from './transport-tcp-inbound.js';
 import type { ShellLogger } from './raft-node.js';
 import { type MessageHandler, type RaftTransport, type TransportStats, newTransportStats } from './transport.js';
 
@@ -77,6 +81,23 @@ export interface TcpTransportOptions {
    * a wrong address (a stale or forged gossip record) never receives another node's traffic.
    */
   readonly authorizeServer?: (cert: X509Certificate, id: NodeId) => boolean;
+  /**
+   * This node's data-dir storage id (agent/storage-id.ts), sent in v2 hellos; change it with
+   * {@link TcpTransport.setStorageId}. Without one every hello is v1.
+   */
+  readonly storageId?: string;
+  /**
+   * The highest hello version peer `id` accepts (the agent reads its gossip tag `wire`);
+   * undefined = unknown, so v1 — an older node refuses anything else. Read at every dial and
+   * every send: a connection opened with a lower version than the peer now accepts is re-dialed.
+   */
+  readonly peerWireVersion?: (id: NodeId) => number | undefined;
+  /**
+   * Decides, for every inbound message, whether the sender is heard given the storage id its
+   * hello carried (undefined: a v1 hello). Default: every sender is heard. The agent refuses
+   * a member whose storage id differs from the one recorded for it (a wiped data dir).
+   */
+  readonly hearsStorage?: StorageHearing;
 }
 
 const SERVER_AUTH_OID = '1.3.6.1.5.5.7.3.1';
@@ -96,6 +117,8 @@ class Peer {
   queue: Buffer[] = [];
   queuedBytes = 0;
   socket: TLSSocket | null = null;
+  /** The hello version the open socket (or the dial in progress) uses. */
+  helloVersion: Hello['version'] = WIRE_V1;
   dialing = false;
   waitingDrain = false;
   backoff: number;
@@ -125,10 +148,23 @@ class Peer {
     return true;
   }
 
-  /** Writes what is queued when connected, else dials. */
+  /** Writes what is queued when connected, else dials; first re-dials a connection the peer has outgrown. */
   kick(): void {
+    if (this.socket !== null && this.helloVersion < this.t.helloVersionFor(this.id)) this.hangUp();
     if (this.socket !== null) this.flush();
     else this.dial();
+  }
+
+  /**
+   * Closes the open connection without dropping the queue or backing off: the next
+   * {@link kick} dials a new one (with the current hello version and storage id).
+   */
+  hangUp(): void {
+    const s = this.socket;
+    if (s === null) return;
+    this.socket = null;
+    this.waitingDrain = false;
+    s.destroy();
   }
 
   flush(): void {
@@ -204,7 +240,9 @@ class Peer {
         this.dialing = false;
         this.socket = s;
         this.backoff = this.t.backoffInitial;
-        s.write(encodeHello({ version: WIRE_VERSION, clusterId: this.t.clusterId, from: this.t.id }));
+        const hello = this.t.hello(this.id);
+        this.helloVersion = hello.version;
+        s.write(encodeHello(hello));
         this.flush();
       });
       // Inbound data on an outbound connection is not part of the protocol: discard.
@@ -252,6 +290,9 @@ export class TcpTransport implements RaftTransport {
   /** @internal */ readonly authorizeServer: (cert: X509Certificate, id: NodeId) => boolean;
   private readonly maxFrameBytes: number;
   private readonly authorizePeer: (cert: X509Certificate, claimedId: NodeId) => boolean;
+  private readonly peerWireVersion: (id: NodeId) => number | undefined;
+  private readonly hearsStorage: StorageHearing;
+  private storageId: string | undefined;
   private readonly peers = new Map<NodeId, Peer>();
   private readonly inbound = new Set<Duplex>();
   private handler: MessageHandler | null = null;
@@ -272,6 +313,33 @@ export class TcpTransport implements RaftTransport {
     this.secureContext = TcpTransport.context(o.tls);
     this.authorizePeer = o.authorizePeer ?? serverCertificatesOnly;
     this.authorizeServer = o.authorizeServer ?? serverCertificatesOnly;
+    this.peerWireVersion = o.peerWireVersion ?? (() => undefined);
+    this.hearsStorage = o.hearsStorage ?? (() => true);
+    this.storageId = o.storageId;
+  }
+
+  /** @internal The hello version to use with peer `id`: v2 only if it accepts v2 and we have a storage id. */
+  helloVersionFor(id: NodeId): Hello['version'] {
+    return this.storageId === undefined ? WIRE_V1 : helloVersionFor(this.peerWireVersion(id));
+  }
+
+  /** @internal The hello frame for a new connection to peer `id`. */
+  hello(id: NodeId): Hello {
+    const base = { clusterId: this.clusterId, from: this.id };
+    const v = this.helloVersionFor(id);
+    return v === 2 && this.storageId !== undefined
+      ? { ...base, version: 2, storageId: this.storageId }
+      : { ...base, version: WIRE_V1 };
+  }
+
+  /**
+   * Replaces this node's storage id (the data dir was renewed, agent/storage-id.ts): every
+   * open outbound connection is re-dialed, so no peer keeps hearing the old id.
+   */
+  setStorageId(id: string): void {
+    if (id === this.storageId) return;
+    this.storageId = id;
+    for (const p of this.peers.values()) p.hangUp();
   }
 
   private static context(t: TransportTls): SecureContext {
@@ -363,60 +431,20 @@ export class TcpTransport implements RaftTransport {
       conn.destroy();
       return;
     }
-    const s = new TLSSocket(conn, {
-      isServer: true,
+    acceptInbound(conn, {
+      clusterId: this.clusterId,
       secureContext: this.secureContext,
-      requestCert: true,
-      rejectUnauthorized: true,
-    });
-    this.inbound.add(s);
-    const splitter = new FrameSplitter(this.maxFrameBytes);
-    let hello: { clusterId: string; from: NodeId } | null = null;
-    const hs = setTimeout(() => reject('no TLS handshake and hello in time'), this.handshakeTimeoutMs);
-    const reject = (why: string): void => {
-      this.counters.malformed++;
-      this.log.warn({ why, from: hello?.from ?? null }, 'raft transport: closing inbound connection');
-      s.destroy();
-    };
-    s.on('error', (err) => {
-      // TLS failures (no client certificate, wrong CA, garbage instead of a ClientHello).
-      if (hello === null) reject(`TLS: ${err.message}`);
-      else s.destroy();
-    });
-    s.on('close', () => {
-      clearTimeout(hs);
-      this.inbound.delete(s);
-      conn.destroy();
-    });
-    s.on('data', (chunk: Buffer) => {
-      try {
-        splitter.push(chunk);
-        for (let body = splitter.next(); body !== null; body = splitter.next()) {
-          const f = decodeFrame(body);
-          if (f.kind === 'hello') {
-            if (hello !== null) throw new FrameError('second hello');
-            if (f.hello.version !== WIRE_VERSION) throw new FrameError(`unsupported version ${f.hello.version}`);
-            if (f.hello.clusterId !== this.clusterId) {
-              this.counters.foreignCluster++;
-              return reject(`hello from cluster "${f.hello.clusterId}"`);
-            }
-            const cert = s.getPeerX509Certificate();
-            if (cert === undefined || !this.authorizePeer(cert, f.hello.from))
-              return reject(`peer certificate not authorized for ${f.hello.from}`);
-            hello = { clusterId: f.hello.clusterId, from: f.hello.from };
-            clearTimeout(hs);
-            continue;
-          }
-          if (hello === null) throw new FrameError('message before hello');
-          if (f.message.from !== hello.from)
-            throw new FrameError(`message from ${f.message.from} on ${hello.from}'s connection`);
-          this.counters.received++;
-          this.handler?.(f.message, hello.clusterId);
-        }
-      } catch (err) {
-        if (err instanceof FrameError) reject(err.message);
-        else throw err;
-      }
+      maxFrameBytes: this.maxFrameBytes,
+      handshakeTimeoutMs: this.handshakeTimeoutMs,
+      log: this.log,
+      counters: this.counters,
+      authorizePeer: this.authorizePeer,
+      hearsStorage: this.hearsStorage,
+      handler: () => this.handler,
+      track: (s, open) => {
+        if (open) this.inbound.add(s);
+        else this.inbound.delete(s);
+      },
     });
   }
 

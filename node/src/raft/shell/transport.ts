@@ -26,6 +26,13 @@ export interface TransportStats {
   readonly malformed: number;
   /** Inbound messages from another cluster id (refused by the node). */
   readonly foreignCluster: number;
+  /**
+   * Inbound messages dropped because the sender's connection carries a storage id other
+   * than the one recorded for that member: a wiped node is never heard as the old voter (issue 12).
+   */
+  readonly droppedWrongStorage: number;
+  /** Inbound connections whose hello carried no storage id (v1: a node older than wire v2). */
+  readonly helloWithoutStorage: number;
 }
 
 /** A Raft transport for one node. */
@@ -56,5 +63,7 @@ export function newTransportStats(): { -readonly [K in keyof TransportStats]: nu
     droppedOversize: 0,
     malformed: 0,
     foreignCluster: 0,
+    droppedWrongStorage: 0,
+    helloWithoutStorage: 0,
   };
 }
