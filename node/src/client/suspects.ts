@@ -76,6 +76,7 @@ export class Suspects {
 
   private pause(): Promise<void> {
     return new Promise((resolve) => {
+      if (this.closed) return resolve();
       const t = setTimeout(() => {
         this.timers.delete(t);
         resolve();
