@@ -377,10 +377,11 @@ export class CommitLogClient {
     let lastErr: unknown;
     let timeouts = 0;
     for (let attempt = 0; Date.now() < deadline; attempt++) {
-      const generation = this.generation;
+      let generation = this.generation;
       let server: ClusterServer | undefined;
       try {
         await this.ensureFresh();
+        generation = this.generation;
         const p = this.picker.pick(kind, (s) => this.suspects.has(s.addr));
         if (!p.ok)
           throw new ClusterUnavailableError(`no server to ${kind === 'write' ? 'write to' : 'read from'}: ${p.reason}`);
