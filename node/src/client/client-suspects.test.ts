@@ -97,23 +97,25 @@ describe('client suspects: a leader that stops answering is not asked again whil
     await Promise.all(servers.splice(0).map((s) => s.stop()));
   });
 
-  it('GIVEN 10 produces in flight at a leader that freezes WHEN the followers name it for a while, then f1 THEN each sent one attempt to the frozen leader and all succeed at f1, once each', async () => {
+  /** Three servers (the leader behind a freezable proxy) and a client that produced one record through the leader. */
+  async function frozenLeaderCluster() {
     const view: { servers: ServerInfo[] } = { servers: [] };
     const backends = ['leader', 'f1', 'f2'].map(() => new ViewBackend(view));
     for (const b of backends) servers.push(await startTestServer(pki, b));
     const [leaderSrv, f1Srv, f2Srv] = servers as [TestServer, TestServer, TestServer];
     const [, f1, f2] = backends as [ViewBackend, ViewBackend, ViewBackend];
-    proxy = await startFreezableProxy(leaderSrv.address);
+    const px = await startFreezableProxy(leaderSrv.address);
+    proxy = px;
     const named = (leader: string): ServerInfo[] => [
-      { id: 'leader', rpcAddr: proxy?.address ?? '', isLeader: leader === 'leader', isVoter: true },
+      { id: 'leader', rpcAddr: px.address, isLeader: leader === 'leader', isVoter: true },
       { id: 'f1', rpcAddr: f1Srv.address, isLeader: leader === 'f1', isVoter: true },
       { id: 'f2', rpcAddr: f2Srv.address, isLeader: false, isVoter: true },
     ];
     view.servers = named('leader');
     const produces: string[] = [];
     const routes: string[] = [];
-    client = new CommitLogClient({
-      target: proxy.address,
+    const c = new CommitLogClient({
+      target: px.address,
       credentials: credsFor(pki, pki.root),
       channelOptions: {
         ...isolatedClient,
@@ -129,14 +131,19 @@ describe('client suspects: a leader that stops answering is not asked again whil
       refreshMs: 600_000,
       onRoute: (_, s) => routes.push(s.id),
     });
-    assert.equal(await client.produce(Buffer.from('warm')), 0);
+    client = c;
+    assert.equal(await c.produce(Buffer.from('warm')), 0);
     assert.deepEqual(routes.splice(0), ['leader']);
+    return { view, named, f1, f2, proxy: px, produces, routes, client: c };
+  }
+
+  it('GIVEN 10 produces in flight at a leader that freezes WHEN the followers name it for a while, then f1 THEN each sent one attempt to the frozen leader and all succeed at f1, once each', async () => {
+    const { view, named, f1, f2, proxy, produces, routes, client: c } = await frozenLeaderCluster();
 
     // WHEN the leader freezes with 10 produces about to be sent to it.
     proxy.freeze();
     const asked = (): number => f1.getServers + f2.getServers;
     const askedAtFreeze = asked();
-    const c = client;
     const done = Promise.all(Array.from({ length: 10 }, (_, i) => c.produce(Buffer.from(`v${i}`))));
     // The followers keep naming the frozen leader through several resolves (no election yet).
     await until(() => asked() >= askedAtFreeze + 6, 'six GetServers answered by the followers', 20_000);
@@ -157,5 +164,18 @@ describe('client suspects: a leader that stops answering is not asked again whil
     );
     assert.equal(f2.produces, 0);
     assert.equal(new Set(offsets).size, 10, `distinct offsets: ${JSON.stringify(offsets)}`);
+  });
+
+  it('GIVEN 10 produces whose attempts at a frozen leader time out together WHEN the followers already name f1 THEN one GetServers serves them all, not one each', async () => {
+    const { view, named, f1, f2, proxy, routes, client: c } = await frozenLeaderCluster();
+    proxy.freeze();
+    view.servers = named('f1');
+    const asked = (): number => f1.getServers + f2.getServers;
+    const offsets = await Promise.all(Array.from({ length: 10 }, (_, i) => c.produce(Buffer.from(`v${i}`))));
+    assert.deepEqual(routes, Array<string>(10).fill('f1'));
+    assert.equal(new Set(offsets).size, 10);
+    // Every caller's attempt began before the first resolve completed: that one resolve (f1
+    // answers, naming itself) is shared, and nobody resolves again.
+    assert.ok(asked() <= 2, `GetServers answered by the followers: ${asked()}, not one per caller (10)`);
   });
 });
