@@ -27,7 +27,14 @@ async function counter(p: AgentProcesses, name: string, metric: string): Promise
   return m === null ? 0 : Number(m[1]);
 }
 
-describe('agent processes: a wiped node cannot help elect or commit as the old voter', function () {
+// Skipped (2026-12-02, the lead): its wait for "20 messages dropped, or a write acknowledged"
+// timed out after 120 s in a full `npm test` at load 5-10 with neither (no write was
+// acknowledged: the safety property held, the counter did not reach 20), although it passed
+// in its author's runs (70-174 s). The condition it waits on is a count of messages in a
+// window, which depends on timing; until it waits on a state instead, the regression test of
+// the rule is raft/shell/wiped-voter.test.ts (real RaftNodes, fails without the check) and the
+// wiring is covered by transport-tcp-storage.test.ts and storage-id.test.ts.
+describe.skip('agent processes: a wiped node cannot help elect or commit as the old voter', function () {
   this.timeout(400_000); // boot up to 120 s, every other bounded wait at most 120 s
 
   it('GIVEN 3 voters, one follower down and the other wiped and restarted THEN no write is acknowledged until the down voter is back; then the wiped node is replaced and every acknowledged record is on every node', async () => {
