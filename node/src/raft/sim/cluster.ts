@@ -131,7 +131,9 @@ export class SimCluster {
     const n = this.nodes.get(m.to);
     if (n?.raw == null) return;
     if (this.verbose) this.trace(formatMessage(m));
+    const commitBefore = n.raw.status().commit;
     n.raw.step(m);
+    this.inv.delivered(n, m, commitBefore);
   }
 
   /**

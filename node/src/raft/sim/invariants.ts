@@ -6,6 +6,7 @@
 import type { Entry, LogIndex, Message, NodeId, SnapshotMeta, Term } from '../core/types.js';
 import type { SimMember as SimNode } from './sim-member.js';
 import type { SimRecord } from './state-machine.js';
+import { checkApplied, checkDelivered } from './commit-rules.js';
 import { MembershipChecker } from './membership-invariants.js';
 import { InvariantViolation } from './invariant-violation.js';
 
@@ -125,6 +126,11 @@ export class InvariantChecker {
     }
   }
 
+  /** `node` stepped `m`; its commit index was `commitBefore` (follower commit rule, commit-rules.ts). */
+  delivered(node: SimNode, m: Message, commitBefore: number): void {
+    checkDelivered(node, m, commitBefore);
+  }
+
   /** A node (re)started: what its storage holds now is its log. */
   restarted(node: SimNode): void {
     this.membership.restarted(node);
@@ -132,6 +138,7 @@ export class InvariantChecker {
 
   /** State Machine Safety (§5.4.3) and dense offsets: every node applies the same entry at each index and the same record at each offset. */
   applied(node: SimNode, ents: readonly Entry[], records: readonly SimRecord[]): void {
+    checkApplied(node, ents);
     for (const e of ents) this.commit(node.id, e.index, e.term, describe(e));
     for (const r of records) {
       const seen = this.offsets.get(r.offset);
