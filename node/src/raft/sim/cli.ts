@@ -16,6 +16,7 @@ let ops = 0;
 let powerCuts = 0;
 const unknown: number[] = [];
 const failed: number[] = [];
+let done = 0;
 for (const seed of seeds) {
   const r = await simulate(simOptionsOf(o, seed));
   if (!r.ok) {
@@ -23,12 +24,18 @@ for (const seed of seeds) {
     process.stderr.write(`\nseed ${r.seed} FAILED: ${r.error}\nreplay: ${r.replay}\n`);
     if (o.keepGoing !== true) process.exit(1);
     failed.push(seed);
+    done++;
     continue;
   }
   acked += r.stats.acked;
   if (r.stats.linearizable === 'unknown') unknown.push(seed);
   ops += r.stats.operations;
   powerCuts += r.stats.powerCuts;
+  // A long --keep-going run shows how far it got (a run stopped early still tells what passed).
+  if (o.keepGoing === true && ++done % 100 === 0)
+    process.stderr.write(
+      `progress: ${done} of ${seeds.length} seeds, through seed ${seed}, failed [${failed.join(' ')}], ${Math.round(performance.now() - started)} ms\n`,
+    );
 }
 process.stdout.write(
   `${JSON.stringify({ seeds: seeds.length, ok: failed.length === 0, ...(o.keepGoing === true ? { failed } : {}), powerCuts: o.powerCuts, acked, operations: ops, powerCutsInjected: powerCuts, lincheckUnknown: unknown, ms: Math.round(performance.now() - started) })}\n`,
