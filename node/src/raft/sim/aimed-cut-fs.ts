@@ -11,8 +11,19 @@
  * structural only when armed with `renames`, so that window is aimed at now and then without
  * cutting every stable write. {@link AimedCutFs.truncations} counts suffix cuts (unlinks and
  * truncations), so the simulator can aim the next cut at the disk a truncation left behind.
+ *
+ * {@link AimedCutFs.aimAt} aims at a moment instead of an operation count (issue 13):
+ * - `after-replace`: the power fails as soon as a replaced file (a rename: the stable state)
+ *   is durable, i.e. right after the fsync of its directory — whatever the persist had not
+ *   synced before it (the log's new entries, if the stable state went first) is lost;
+ * - `sync-after-truncate`: after a file was cut short (a suffix truncation), the power fails
+ *   at the next fdatasync, before it runs — the truncation and whatever was written after it
+ *   reach the disk only as far as an earlier sync (or the last write's torn sectors) took them.
  */
-import type { FileSystem, MemoryFileSystem, OpenFlags } from '../../log/index.js';
+import { type FileSystem, type MemoryFileSystem, type OpenFlags, PowerCutError } from '../../log/index.js';
+
+/** A moment {@link AimedCutFs.aimAt} can cut at. */
+export type AimedMoment = 'after-replace' | 'sync-after-truncate';
 
 /** The simulated disk with cuts aimed just after structural operations. */
 export class AimedCutFs implements FileSystem {
@@ -20,6 +31,10 @@ export class AimedCutFs implements FileSystem {
   private renames = false;
   /** Unlinks and truncations so far (a conflict truncation does one or more). */
   truncations = 0;
+  /** The moments aimed at, and whether the operation that opens each window has happened. */
+  private moments = new Map<AimedMoment, boolean>();
+  /** Cuts at a moment so far, by moment. */
+  readonly momentCuts: Record<AimedMoment, number> = { 'after-replace': 0, 'sync-after-truncate': 0 };
 
   constructor(
     private readonly inner: MemoryFileSystem,
@@ -30,6 +45,26 @@ export class AimedCutFs implements FileSystem {
   aim(spread: number | null, opts: { readonly renames?: boolean } = {}): void {
     this.armed = spread;
     this.renames = spread !== null && opts.renames === true;
+  }
+
+  /** Also cuts at `moment` in this persist (null disarms every moment). */
+  aimAt(moment: AimedMoment | null): void {
+    if (moment === null) this.moments.clear();
+    else this.moments.set(moment, false);
+  }
+
+  /** The operation that opens `moment`'s window happened. */
+  private opened(moment: AimedMoment): void {
+    if (this.moments.has(moment)) this.moments.set(moment, true);
+  }
+
+  /** Cuts the power now if `moment`'s window is open. @throws PowerCutError when it cut. */
+  private cutIfOpen(moment: AimedMoment): void {
+    if (this.moments.get(moment) !== true) return;
+    this.moments.clear();
+    this.momentCuts[moment]++;
+    this.inner.cutNow();
+    throw new PowerCutError(`aimed cut ${moment}`);
   }
 
   private structural(): void {
@@ -58,6 +93,7 @@ export class AimedCutFs implements FileSystem {
   truncate(fd: number, length: number): void {
     this.inner.truncate(fd, length);
     this.truncations++;
+    this.opened('sync-after-truncate');
     this.structural();
   }
   stat(fd: number): { readonly size: number; readonly mtimeMs: number } {
@@ -70,6 +106,7 @@ export class AimedCutFs implements FileSystem {
   }
   rename(from: string, to: string): void {
     this.inner.rename(from, to);
+    this.opened('after-replace');
     if (this.renames) this.structural(); // every stable-state write renames: aimed at only when asked
   }
   mkdirp(path: string): void {
@@ -78,16 +115,20 @@ export class AimedCutFs implements FileSystem {
   readdir(path: string): string[] {
     return this.inner.readdir(path);
   }
-  fdatasync(fd: number): Promise<void> {
-    return this.inner.fdatasync(fd);
+  async fdatasync(fd: number): Promise<void> {
+    this.cutIfOpen('sync-after-truncate');
+    await this.inner.fdatasync(fd);
   }
   fdatasyncSync(fd: number): void {
+    this.cutIfOpen('sync-after-truncate');
     this.inner.fdatasyncSync(fd);
   }
-  fsyncDir(dir: string): Promise<void> {
-    return this.inner.fsyncDir(dir);
+  async fsyncDir(dir: string): Promise<void> {
+    await this.inner.fsyncDir(dir);
+    this.cutIfOpen('after-replace');
   }
   fsyncDirSync(dir: string): void {
     this.inner.fsyncDirSync(dir);
+    this.cutIfOpen('after-replace');
   }
 }
