@@ -239,6 +239,11 @@ export class MemoryFileSystem implements FileSystem {
     inode.lastWrite = bytes.length > 0 ? { position, bytes } : null;
   }
 
+  /** Bytes of the file behind `fd` that would survive a power cut now, tearing aside (checkers: is a write landing on durable data?). */
+  durableSize(fd: number): number {
+    return this.handle(fd, 'durableSize').inode.durable.length;
+  }
+
   stat(fd: number): { readonly size: number; readonly mtimeMs: number } {
     const { inode } = this.handle(fd, 'stat');
     return { size: inode.data.length, mtimeMs: inode.mtimeMs };

@@ -21,6 +21,17 @@
  *   reach the disk only as far as an earlier sync (or the last write's torn sectors) took them.
  */
 import { type FileSystem, type MemoryFileSystem, type OpenFlags, PowerCutError } from '../../log/index.js';
+import { InvariantViolation, type InvariantName } from './invariant-violation.js';
+
+/**
+ * The rule invariant checked at every write to a segment's store file: a write never lands
+ * below the file's durable end. The store is append-only; the one way to write below it is a
+ * suffix truncation that was not fdatasynced first, and then a power cut before the next sync
+ * can leave new frames on the platter next to the old frames they were replacing (a log that
+ * mixes two leaders' entries). The consequence needs the tear to end on a frame boundary of
+ * frames of equal size; the rule is checked where it is broken.
+ */
+export const STORE_WRITE_OVER_DURABLE = 'store write over durable frames' satisfies InvariantName;
 
 /** A moment {@link AimedCutFs.aimAt} can cut at. */
 export type AimedMoment = 'after-replace' | 'sync-after-truncate';
@@ -35,6 +46,8 @@ export class AimedCutFs implements FileSystem {
   private moments = new Map<AimedMoment, boolean>();
   /** Cuts at a moment so far, by moment. */
   readonly momentCuts: Record<AimedMoment, number> = { 'after-replace': 0, 'sync-after-truncate': 0 };
+  /** Open store files (the rule {@link STORE_WRITE_OVER_DURABLE} is checked on them), by descriptor. */
+  private readonly stores = new Map<number, string>();
 
   constructor(
     private readonly inner: MemoryFileSystem,
@@ -78,16 +91,27 @@ export class AimedCutFs implements FileSystem {
 
   open(path: string, flags: OpenFlags): number {
     const fd = this.inner.open(path, flags);
+    if (path.endsWith('.store')) this.stores.set(fd, path);
     if (flags === 'wx+') this.structural(); // a new segment (the stable store's temp files use w+)
     return fd;
   }
   close(fd: number): void {
+    this.stores.delete(fd);
     this.inner.close(fd);
   }
   read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
     return this.inner.read(fd, buf, offset, length, position);
   }
   write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
+    const store = this.stores.get(fd);
+    if (store !== undefined && length > 0 && !this.inner.powerIsOff) {
+      const durable = this.inner.durableSize(fd);
+      if (position < durable)
+        throw new InvariantViolation(
+          STORE_WRITE_OVER_DURABLE,
+          `${store}: a write of ${length} bytes at ${position} lands below the durable end ${durable} (a truncation not yet synced)`,
+        );
+    }
     return this.inner.write(fd, buf, offset, length, position);
   }
   truncate(fd: number, length: number): void {

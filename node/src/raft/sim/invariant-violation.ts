@@ -27,6 +27,7 @@ export const INVARIANT_NAMES = [
   // durability across crashes and power cuts (durable-promises.ts)
   'durable state lost',
   'answered before durable',
+  'store write over durable frames',
 ] as const;
 
 /** An invariant's name. */
