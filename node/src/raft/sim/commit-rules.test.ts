@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { logIndex, nodeId, term, type Entry, type Message } from '../core/types.js';
-import { APPLY_RULE, checkApplied, checkDelivered, FOLLOWER_COMMIT_RULE } from './commit-rules.js';
+import { APPLY_RULE, checkApplied, checkDelivered, FOLLOWER_COMMIT_RULE, LEADER_COMMIT_RULE } from './commit-rules.js';
 import { InvariantViolation } from './invariant-violation.js';
 import type { SimMember } from './sim-member.js';
 
@@ -56,5 +56,17 @@ describe('commit-index rules outside the leader', () => {
     const hb = { type: 'heartbeat', from: n1, to: n2, term: term(2), commit: logIndex(5), readSeq: 0 } as Message;
     checkDelivered(nodeAt(5), hb, 1);
     assert.throws(() => checkDelivered(nodeAt(6), hb, 1), violates(FOLLOWER_COMMIT_RULE));
+  });
+
+  it("leader commit rule: an acknowledgement moves a leader's commit index only to an entry of its own term", () => {
+    // GIVEN a term-3 leader whose log holds term-2 entries up to 7 and its own from 8
+    const leader = (commit: number): SimMember =>
+      ({
+        id: n1,
+        raw: { status: () => ({ role: 'leader', term: 3, commit }), termAt: (i: number) => (i <= 7 ? 2 : 3) },
+      }) as unknown as SimMember;
+    const ack = { type: 'appendResp', from: n2, to: n1, term: term(3), success: true, index: logIndex(8) } as Message;
+    checkDelivered(leader(8), ack, 5);
+    assert.throws(() => checkDelivered(leader(7), ack, 5), violates(LEADER_COMMIT_RULE));
   });
 });

@@ -12,6 +12,8 @@ import type { SimMember } from './sim-member.js';
 
 /** The name of the apply-rule violation. */
 export const APPLY_RULE = 'apply rule' satisfies InvariantName;
+/** The name of the leader-commit-rule violation (also checked per step in invariants.ts). */
+export const LEADER_COMMIT_RULE = 'leader commit rule' satisfies InvariantName;
 /** The name of the follower-commit-rule violation. */
 export const FOLLOWER_COMMIT_RULE = 'follower commit rule' satisfies InvariantName;
 
@@ -40,6 +42,7 @@ export function checkApplied(node: SimMember, ents: readonly Entry[]): void {
  * @throws InvariantViolation when the new commit index is beyond what `m` vouches for.
  */
 export function checkDelivered(node: SimMember, m: Message, before: number): void {
+  if (m.type === 'appendResp') checkLeaderCommit(node, before);
   if (m.type !== 'append' && m.type !== 'heartbeat') return;
   const after = node.raw?.status().commit;
   if (after === undefined || after <= before) return;
@@ -51,5 +54,25 @@ export function checkDelivered(node: SimMember, m: Message, before: number): voi
         (m.type === 'append'
           ? ` (prev ${m.prevIndex}, ${m.entries.length} entries, leader commit ${m.commit}: vouches up to ${vouched})`
           : ` (commit ${m.commit})`),
+    );
+}
+
+/**
+ * Leader commit rule (§5.4.2), at every acknowledgement a leader steps: when its commit index
+ * rises by counting replicas, it rises to an entry of its own term (earlier-term entries are
+ * committed only with it). Checked per message, since a later acknowledgement in the same
+ * simulator step can carry the commit index on to an entry of the leader's term and hide the
+ * breach from the per-step check.
+ * @throws InvariantViolation when the new commit index names an earlier term's entry.
+ */
+function checkLeaderCommit(node: SimMember, before: number): void {
+  const raw = node.raw;
+  const st = raw?.status();
+  if (raw == null || st === undefined || st.role !== 'leader' || st.commit <= before) return;
+  const t = raw.termAt(st.commit);
+  if (t !== st.term)
+    throw new InvariantViolation(
+      LEADER_COMMIT_RULE,
+      `${node.id} leading term ${st.term} advanced its commit index from ${before} to ${st.commit}/${t ?? '?'}, an entry of an earlier term, on an acknowledgement`,
     );
 }
