@@ -43,9 +43,20 @@ export class InvariantChecker {
   readonly acked: AckedRecord[] = [];
   private readonly membership = new MembershipChecker();
 
-  /** Log Matching (§5.3): an (index, term) pair names one entry, with one predecessor term, on every node. */
+  /**
+   * Log Matching (§5.3): an (index, term) pair names one entry, with one predecessor term, on
+   * every node; and a node's storage reports the term of each entry it just persisted.
+   */
   persisted(node: SimNode, ents: readonly Entry[]): void {
     for (const e of ents) {
+      // The node's own log answers for what it just wrote (its term lookups are what its
+      // elections, consistency checks and conflict hints use).
+      const stored = node.storage.term(e.index);
+      if (stored !== e.term)
+        throw new InvariantViolation(
+          'log matching',
+          `${node.id} persisted entry ${e.index}/${e.term} but its storage reports term ${stored ?? '-'} at ${e.index}`,
+        );
       const key = `${e.index}/${e.term}`;
       const prevTerm = e.index > 1 ? node.storage.term((e.index - 1) as LogIndex) : 0;
       const seen = this.entries.get(key);
