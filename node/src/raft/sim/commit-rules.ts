@@ -73,6 +73,6 @@ function checkLeaderCommit(node: SimMember, before: number): void {
   if (t !== st.term)
     throw new InvariantViolation(
       LEADER_COMMIT_RULE,
-      `${node.id} leading term ${st.term} advanced its commit index from ${before} to ${st.commit}/${t ?? '?'}, an entry of an earlier term, on an acknowledgement`,
+      `${node.id} leading term ${st.term} advanced its commit index to ${st.commit}/${t ?? '?'} (from ${before}), an entry of an earlier term, on an acknowledgement`,
     );
 }
