@@ -68,7 +68,11 @@ export class MemoryFileSystem implements FileSystem {
     private readonly rand: () => number = lcg(1),
     private readonly now: () => number = () => 0,
     private readonly dirWriteBack = 0.25,
-  ) {}
+    private readonly sectorBytes = 1,
+  ) {
+    if (!Number.isSafeInteger(sectorBytes) || sectorBytes < 1)
+      throw new RangeError(`sectorBytes must be a positive integer, got ${sectorBytes}`);
+  }
 
   /**
    * Cuts the power at the `ops`-th mutating operation from now (1 = the next one: open for
@@ -89,6 +93,18 @@ export class MemoryFileSystem implements FileSystem {
     this.dead = false;
   }
 
+  /**
+   * Cuts the power now, as an armed cut does: the volatile state is lost and every later
+   * operation throws {@link PowerCutError} until {@link reboot}. For wrappers that aim a cut
+   * at a moment rather than at an operation count (the simulator's aimed-cut-fs.ts).
+   */
+  cutNow(): void {
+    if (this.dead) return;
+    this.cutIn = null;
+    this.powerCut();
+    this.dead = true;
+  }
+
   /** Cuts the power now: volatile state is lost (see the module comment) and every descriptor closes. */
   powerCut(): void {
     this.stats.powerCuts++;
@@ -106,7 +122,7 @@ export class MemoryFileSystem implements FileSystem {
     const w = inode.lastWrite;
     if (w !== null && this.rand() < 0.5) {
       // A torn write: some prefix of the last unsynced write reached the platter.
-      const keep = Math.floor(this.rand() * (w.bytes.length + 1));
+      const keep = this.tornLength(w.position, w.bytes.length);
       const end = w.position + keep;
       if (end > data.length) {
         const grown = Buffer.alloc(end);
@@ -118,6 +134,17 @@ export class MemoryFileSystem implements FileSystem {
     inode.data = data;
     inode.durable = Buffer.from(data);
     inode.lastWrite = null;
+  }
+
+  /** How many bytes of a write of `length` at `position` a tear keeps: whole sectors only. */
+  private tornLength(position: number, length: number): number {
+    if (this.sectorBytes === 1) return Math.floor(this.rand() * (length + 1));
+    // Cut points: the write's start, each sector boundary inside it, its end.
+    const cuts = [0];
+    const first = Math.ceil((position + 1) / this.sectorBytes) * this.sectorBytes;
+    for (let b = first; b < position + length; b += this.sectorBytes) cuts.push(b - position);
+    if (length > 0) cuts.push(length);
+    return cuts[Math.floor(this.rand() * cuts.length)] ?? 0;
   }
 
   private tick(op: string): void {
@@ -210,6 +237,11 @@ export class MemoryFileSystem implements FileSystem {
     inode.mtimeMs = this.now();
     // Only the last unsynced change may tear; after a truncation nothing partial can land.
     inode.lastWrite = bytes.length > 0 ? { position, bytes } : null;
+  }
+
+  /** Bytes of the file behind `fd` that would survive a power cut now, tearing aside (checkers: is a write landing on durable data?). */
+  durableSize(fd: number): number {
+    return this.handle(fd, 'durableSize').inode.durable.length;
   }
 
   stat(fd: number): { readonly size: number; readonly mtimeMs: number } {

@@ -133,6 +133,9 @@ export class Segment {
           );
           fs.truncate(store.fd, scan.validEnd);
           storeEnd = scan.validEnd;
+          // Durable before anything is appended: new frames must never land on the cut bytes,
+          // where a later torn write could leave them next to the old ones (Log.truncateSuffix).
+          fs.fdatasyncSync(store.fd);
         }
         if (!entries.equals(scan.entries)) {
           if (index.existed) {

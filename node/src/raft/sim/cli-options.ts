@@ -20,6 +20,8 @@ export interface SimCliFlags {
   /** On unless `--no-power-cuts`. */
   readonly powerCuts: boolean;
   readonly retries?: string;
+  /** Run every seed and report all failing ones, not just the first. */
+  readonly keepGoing?: boolean;
 }
 
 /** A fresh command with every `test:sim` flag (parse it once). */
@@ -39,6 +41,7 @@ export function simCommand(): Command {
       'run nodes on MemoryStorage instead of the real log and stable store on a simulated disk with power cuts',
     )
     .option('--retries <how>', 'clients retry indeterminate produces: idempotent (producer ids) or plain')
+    .option('--keep-going', 'run every seed and report all failing seeds (exit 1 if any failed), not just the first')
     .option('--verbose', 'print the full trace');
 }
 

@@ -1,7 +1,9 @@
 /**
- * `npm run test:sim -- [--seeds N] [--from S] [--seed S] [--verbose] [--stale-reads | --early-acks] [--voters 5] [--no-power-cuts] [--retries idempotent|plain]`:
+ * `npm run test:sim -- [--seeds N] [--from S] [--seed S] [--verbose] [--stale-reads | --early-acks] [--voters 5] [--no-power-cuts] [--retries idempotent|plain] [--keep-going]`:
  * runs simulator seeds and prints one JSON line of totals; on a failure prints the seed,
- * the error, the trace tail and the command that replays it, and exits 1.
+ * the error, the trace tail and the command that replays it, and exits 1. With
+ * `--keep-going` every seed runs, each failure is printed as it happens (`seed N FAILED: …`
+ * and its replay line), the totals list the failing seeds, and the exit status is 1 if any failed.
  */
 import { seedsOf, simCommand, simOptionsOf, type SimCliFlags } from './cli-options.js';
 import { simulate } from './simulate.js';
@@ -13,18 +15,29 @@ let acked = 0;
 let ops = 0;
 let powerCuts = 0;
 const unknown: number[] = [];
+const failed: number[] = [];
+let done = 0;
 for (const seed of seeds) {
   const r = await simulate(simOptionsOf(o, seed));
   if (!r.ok) {
-    if (o.verbose !== true) process.stderr.write(`${r.trace.slice(-60).join('\n')}\n`);
+    if (o.verbose !== true) process.stderr.write(`${r.trace.slice(o.keepGoing === true ? -20 : -60).join('\n')}\n`);
     process.stderr.write(`\nseed ${r.seed} FAILED: ${r.error}\nreplay: ${r.replay}\n`);
-    process.exit(1);
+    if (o.keepGoing !== true) process.exit(1);
+    failed.push(seed);
+    done++;
+    continue;
   }
   acked += r.stats.acked;
   if (r.stats.linearizable === 'unknown') unknown.push(seed);
   ops += r.stats.operations;
   powerCuts += r.stats.powerCuts;
+  // A long --keep-going run shows how far it got (a run stopped early still tells what passed).
+  if (o.keepGoing === true && ++done % 100 === 0)
+    process.stderr.write(
+      `progress: ${done} of ${seeds.length} seeds, through seed ${seed}, failed [${failed.join(' ')}], ${Math.round(performance.now() - started)} ms\n`,
+    );
 }
 process.stdout.write(
-  `${JSON.stringify({ seeds: seeds.length, ok: true, powerCuts: o.powerCuts, acked, operations: ops, powerCutsInjected: powerCuts, lincheckUnknown: unknown, ms: Math.round(performance.now() - started) })}\n`,
+  `${JSON.stringify({ seeds: seeds.length, ok: failed.length === 0, ...(o.keepGoing === true ? { failed } : {}), powerCuts: o.powerCuts, acked, operations: ops, powerCutsInjected: powerCuts, lincheckUnknown: unknown, ms: Math.round(performance.now() - started) })}\n`,
 );
+process.exit(failed.length === 0 ? 0 : 1);

@@ -25,6 +25,8 @@ export interface SimClusterOptions {
   readonly debug?: boolean;
   /** Nodes run on the shell's LogStorage over a simulated disk with power cuts (sim-disk-node.ts) instead of MemoryStorage. */
   readonly disk?: boolean;
+  /** Disk backend: the unit a torn write tears in (memory-fs.ts; default 1 byte). */
+  readonly sectorBytes?: number;
 }
 
 /** Listener for client-visible events (used by the simulated clients). */
@@ -91,6 +93,7 @@ export class SimCluster {
             hooks,
             () => this.now,
             seededRng(seed ^ 0x5eed).nextFloat,
+            this.opts.sectorBytes,
           )
         : new SimNode(id, bootstrap, this.opts.raft ?? {}, seed, logger, hooks);
     this.nodes.set(id, node);
@@ -131,7 +134,9 @@ export class SimCluster {
     const n = this.nodes.get(m.to);
     if (n?.raw == null) return;
     if (this.verbose) this.trace(formatMessage(m));
+    const commitBefore = n.raw.status().commit;
     n.raw.step(m);
+    this.inv.delivered(n, m, commitBefore);
   }
 
   /**

@@ -4,7 +4,7 @@
  * checker failed) from a crash (the node threw some other error).
  */
 
-/** Every invariant the simulator checks (invariants.ts, membership-invariants.ts, durable-promises.ts). */
+/** Every invariant the simulator checks (invariants.ts, commit-rules.ts, membership-invariants.ts, durable-promises.ts). */
 export const INVARIANT_NAMES = [
   // Raft Figure 3 and the commit log's own (invariants.ts)
   'election safety',
@@ -17,6 +17,9 @@ export const INVARIANT_NAMES = [
   'committed entry overwritten',
   'dense offsets',
   'acknowledged record lost',
+  // commit-index rules outside the leader (commit-rules.ts)
+  'apply rule',
+  'follower commit rule',
   // membership (membership-invariants.ts)
   'configuration in force',
   'membership rule',
@@ -24,6 +27,7 @@ export const INVARIANT_NAMES = [
   // durability across crashes and power cuts (durable-promises.ts)
   'durable state lost',
   'answered before durable',
+  'store write over durable frames',
 ] as const;
 
 /** An invariant's name. */

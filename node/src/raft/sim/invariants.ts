@@ -6,6 +6,7 @@
 import type { Entry, LogIndex, Message, NodeId, SnapshotMeta, Term } from '../core/types.js';
 import type { SimMember as SimNode } from './sim-member.js';
 import type { SimRecord } from './state-machine.js';
+import { checkApplied, checkDelivered } from './commit-rules.js';
 import { MembershipChecker } from './membership-invariants.js';
 import { InvariantViolation } from './invariant-violation.js';
 
@@ -42,9 +43,20 @@ export class InvariantChecker {
   readonly acked: AckedRecord[] = [];
   private readonly membership = new MembershipChecker();
 
-  /** Log Matching (§5.3): an (index, term) pair names one entry, with one predecessor term, on every node. */
+  /**
+   * Log Matching (§5.3): an (index, term) pair names one entry, with one predecessor term, on
+   * every node; and a node's storage reports the term of each entry it just persisted.
+   */
   persisted(node: SimNode, ents: readonly Entry[]): void {
     for (const e of ents) {
+      // The node's own log answers for what it just wrote (its term lookups are what its
+      // elections, consistency checks and conflict hints use).
+      const stored = node.storage.term(e.index);
+      if (stored !== e.term)
+        throw new InvariantViolation(
+          'log matching',
+          `${node.id} persisted entry ${e.index}/${e.term} but its storage reports term ${stored ?? '-'} at ${e.index}`,
+        );
       const key = `${e.index}/${e.term}`;
       const prevTerm = e.index > 1 ? node.storage.term((e.index - 1) as LogIndex) : 0;
       const seen = this.entries.get(key);
@@ -125,6 +137,11 @@ export class InvariantChecker {
     }
   }
 
+  /** `node` stepped `m`; its commit index was `commitBefore` (follower commit rule, commit-rules.ts). */
+  delivered(node: SimNode, m: Message, commitBefore: number): void {
+    checkDelivered(node, m, commitBefore);
+  }
+
   /** A node (re)started: what its storage holds now is its log. */
   restarted(node: SimNode): void {
     this.membership.restarted(node);
@@ -132,6 +149,7 @@ export class InvariantChecker {
 
   /** State Machine Safety (§5.4.3) and dense offsets: every node applies the same entry at each index and the same record at each offset. */
   applied(node: SimNode, ents: readonly Entry[], records: readonly SimRecord[]): void {
+    checkApplied(node, ents);
     for (const e of ents) this.commit(node.id, e.index, e.term, describe(e));
     for (const r of records) {
       const seen = this.offsets.get(r.offset);

@@ -47,6 +47,15 @@ export class SimDiskNode implements SimMember {
    * a cut just after it finds a stable state that got ahead of the log.
    */
   renameCutRate = 0;
+  /**
+   * Chance that a persist is cut at a moment (aimed-cut-fs.ts): right after its stable-state
+   * replace is durable, when its Ready commits entries it is itself writing (a stable state
+   * written before the log's fsync then names a commit index the disk does not hold); and at
+   * the first fdatasync after a suffix truncation, when its entries replace some of the log.
+   */
+  momentCutRate = 0;
+  /** What the last power cut inside a persist was aimed at (null: an operation count or none). */
+  lastAimedCut: string | null = null;
   /** True when the last completed persist cut the log (a conflict truncation). */
   truncatedInLastPersist = false;
   /** Power cuts this node suffered inside a persist. */
@@ -69,8 +78,9 @@ export class SimDiskNode implements SimMember {
     private readonly hooks: SimNodeHooks,
     private readonly now: () => number,
     private readonly rand: () => number,
+    sectorBytes = 1,
   ) {
-    this.fs = new MemoryFileSystem(rand, now);
+    this.fs = new MemoryFileSystem(rand, now, undefined, sectorBytes);
     this.aimed = new AimedCutFs(this.fs, rand);
   }
 
@@ -153,6 +163,7 @@ export class SimDiskNode implements SimMember {
     if (cutAtOp !== undefined) this.fs.armPowerCut(cutAtOp);
     else if (this.aimedCutRate > 0 && this.rand() < this.aimedCutRate)
       this.aimed.aim(8, { renames: rd.entries.length > 0 && this.rand() < this.renameCutRate });
+    this.aimMoments(rd, storage);
     const truncations = this.aimed.truncations;
     if (rd.entries.length > 0) this.hooks.writing?.(this, rd.entries);
     this.promises.persisting(rd);
@@ -162,11 +173,13 @@ export class SimDiskNode implements SimMember {
     } catch (err) {
       if (!(err instanceof PowerCutError)) throw err;
       this.cutsInPersist++;
+      this.lastAimedCut = err.message.startsWith('power cut (during aimed cut ') ? err.message : null;
       this.crash('power');
       return;
     } finally {
       this.fs.armPowerCut(null);
       this.aimed.aim(null);
+      this.aimed.aimAt(null);
     }
     this.truncatedInLastPersist = this.aimed.truncations > truncations;
     if (rd.snapshot !== undefined) throw new Error('snapshots are not simulated on the disk backend (no compaction)');
@@ -182,6 +195,15 @@ export class SimDiskNode implements SimMember {
     if (fresh.length > 0) this.hooks.applied(this, fresh, records);
     for (const rs of rd.readStates) this.hooks.readState(this, rs);
     raw.advance(rd);
+  }
+
+  /** Aims this persist's cut at the moments its Ready makes risky (see {@link momentCutRate}). */
+  private aimMoments(rd: Ready, storage: LogStorage): void {
+    const first = rd.entries[0];
+    if (this.momentCutRate <= 0 || first === undefined) return;
+    if ((rd.hardState?.commit ?? 0) >= first.index && this.rand() < this.momentCutRate)
+      this.aimed.aimAt('after-replace');
+    if (first.index <= storage.lastIndex() && this.rand() < this.momentCutRate) this.aimed.aimAt('sync-after-truncate');
   }
 
   /** The term and vote a completed persist made durable. */

@@ -124,6 +124,9 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     },
     trace: keep,
     disk,
+    // Odd seeds tear writes at any byte, even ones in whole 32-byte sectors, as a disk writes
+    // sectors (scaled down with the 512-byte segments).
+    sectorBytes: opts.seed % 2 === 0 ? 32 : 1,
     // One seed in four runs without check-quorum: a deposed leader then keeps believing it
     // leads until it hears a higher term, so only ReadIndex's heartbeat round keeps reads safe.
     raft: opts.seed % 4 === 3 ? { checkQuorum: false } : {},
@@ -136,6 +139,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     if (!(n instanceof SimDiskNode) || opts.crashes === false) return;
     n.aimedCutRate = 0.5 * k;
     n.renameCutRate = 0.1;
+    n.momentCutRate = Math.min(1, 0.3 * k);
   };
   const ids: NodeId[] = [];
   for (let i = 1; i <= voters; i++) ids.push(nodeId(`n${i}`));
@@ -226,7 +230,9 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
           if (!n.up) {
             // A power cut struck inside this persist (aimed by sim-disk-node.ts, or just above).
             if (why === undefined)
-              keep(`${c.now} power cut ${n.id} just after a structural file operation of a persist`);
+              keep(
+                `${c.now} power cut ${n.id} ${n instanceof SimDiskNode && n.lastAimedCut !== null ? `at a moment of a persist (${n.lastAimedCut})` : 'just after a structural file operation of a persist'}`,
+              );
             stats.crashes++;
             stats.powerCuts++;
             downUntil.set(n.id, c.now + 50 + Math.floor(rand() * 300));
@@ -380,7 +386,11 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     keep(`${c.now} heal all, restart all`);
     c.net.heal();
     c.net.faults = { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 3 };
-    for (const n of c.nodes.values()) if (n instanceof SimDiskNode) n.aimedCutRate = 0;
+    for (const n of c.nodes.values())
+      if (n instanceof SimDiskNode) {
+        n.aimedCutRate = 0;
+        n.momentCutRate = 0;
+      }
     replaying = false;
     for (const id of downUntil.keys()) await c.node(id).start();
     downUntil.clear();
