@@ -12,7 +12,6 @@ export {
   leaderAddrOf,
   parseTarget,
   retryPolicy,
-  silent,
   type CommitLogClientOptions,
   type ConsumedRecord,
 } from './client.js';
