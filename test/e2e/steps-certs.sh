@@ -102,7 +102,15 @@ rotate_ca() {
   # Each phase lasted spec.tls.rotationDwellSeconds (E2E_CA_DWELL_S, apply_minimal) after
   # its Secrets were written, so the producer had loaded them before the next phase relied on
   # them: any failed produce fails the step.
-  producer_clean_since "$mark" "the CA rotation"
+  # Strict only with E2E_STRICT_CA=1 (2026-12-02, the lead): the dwell between phases is new and
+  # the one CI run that had it also had a client change (reverted) that failed calls by itself;
+  # no run has yet shown the dwell alone with zero failed calls. Failed calls are reported; every
+  # acknowledged record is still checked at the end (none lost, none twice).
+  if [[ "${E2E_STRICT_CA:-0}" == 1 ]]; then
+    producer_clean_since "$mark" "the CA rotation"
+  else
+    producer_alive_since "$mark" "the CA rotation"
+  fi
   [[ -f "$WORK/secret-volume.log" ]] && log "the producer's Secret volume changed:"$'\n'"$(cat "$WORK/secret-volume.log")"
 
   stop_port_forwards

@@ -101,6 +101,22 @@ producer_clean_since() {
   ((acked > 0)) || fail "the producer had nothing acknowledged during $what"
 }
 
+# producer_alive_since <mark> <what>: like producer_clean_since, but failed calls are only
+# reported (a known availability gap the caller names); the producer must be alive and have had
+# records acknowledged.
+producer_alive_since() {
+  local mark=$1 what=$2 acked failed
+  if [[ -z "$WORKLOAD_PID" ]]; then
+    log "NOT CHECKED: no producer ran during $what (E2E_ACCESS=${E2E_ACCESS:-lb}: it needs LoadBalancer addresses)"
+    return 0
+  fi
+  kill -0 "$WORKLOAD_PID" 2>/dev/null || fail "the producer exited during $what:"$'\n'"$(tail -n 20 "$WORK/workload.log")"
+  acked=$(tail -n +"$((mark + 1))" "$WORKLOAD_ACKS" | grep -c '"offset"' || true)
+  failed=$(tail -n +"$((mark + 1))" "$WORKLOAD_ACKS" | grep -c '"error"' || true)
+  log "producer during $what: $acked acknowledged, $failed failed (reported, not fatal, unless E2E_STRICT_CA=1)"
+  ((acked > 0)) || fail "the producer had nothing acknowledged during $what"
+}
+
 # workload_progress: prints how many records the producer has had acknowledged so far.
 workload_progress() {
   [[ -n "$WORKLOAD_ACKS" && -f "$WORKLOAD_ACKS" ]] || return 0
