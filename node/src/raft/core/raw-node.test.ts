@@ -253,6 +253,31 @@ describe('restart from storage', () => {
     assert.equal(raw.status().vote, null);
   });
 
+  it("a learner's leader lease ends an election timeout after it last heard from the leader, so it answers candidates again", () => {
+    // GIVEN n2, a learner in its own configuration (it missed its promotion: a power cut lost
+    // the entry), that heard a heartbeat of leader n1 in term 1, and n1 is gone since.
+    const storage = new MemoryStorage({ confState: { voters: [n1, n3], learners: [n2] } });
+    const raw = new RawNode({ config: raftConfig(n2, {}, 'test'), storage, rng: seededRng(1) });
+    raw.step({ type: 'heartbeat', from: n1, to: n2, term: term(1), commit: logIndex(0), readSeq: 0 });
+    raw.advance(raw.ready());
+    const { electionTicks } = raftConfig(n2, {}, 'test');
+    for (let i = 0; i < electionTicks; i++) raw.tick();
+    // WHEN candidates ask for its pre-vote at every tick of the next four election timeouts
+    // THEN it answers each (the others count it as a voter): the lease does not restart on
+    // its own. (It did: a learner's election timeout reset its clock without campaigning or
+    // forgetting the leader, so it ignored candidates forever but for a few ticks per round,
+    // and a cluster whose voters needed its vote had no leader; simulator seed 1092649130.)
+    const ignored: number[] = [];
+    for (let t = 0; t < 4 * electionTicks; t++) {
+      raw.tick();
+      raw.step({ type: 'preVote', from: n3, to: n2, term: term(2), lastIndex: logIndex(9), lastTerm: term(1) });
+      const rd = raw.ready();
+      if (!rd.messages.some((m) => m.type === 'preVoteResp' && m.to === n3)) ignored.push(t);
+      raw.advance(rd);
+    }
+    assert.deepEqual(ignored, [], 'ticks at which the pre-vote was ignored within a stale lease');
+  });
+
   it('re-delivers committed entries above the applied index given at restart', () => {
     const { raw, storage } = node();
     raw.campaign();

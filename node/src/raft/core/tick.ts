@@ -6,7 +6,7 @@ import { hup } from './election.js';
 import { bcastHeartbeat } from './replication.js';
 import { becomeFollower } from './roles.js';
 import { sendSnapshotChunk } from './snapshot.js';
-import { ctx, type RaftState } from './state.js';
+import { ctx, promotable, type RaftState } from './state.js';
 import { quorum } from './tracker.js';
 
 /** Advances the clock by one tick. */
@@ -17,6 +17,12 @@ export function tick(r: RaftState): void {
 
 function tickElection(r: RaftState): void {
   r.electionElapsed++;
+  // A node that cannot campaign (a learner, or removed by its latest configuration) keeps
+  // counting: its leader lease (step.ts) must end an election timeout after it last heard
+  // from the leader, as etcd's tickElection does. Resetting the clock here without a
+  // campaign restarted the lease every round, so it ignored candidates for good, and a
+  // cluster that counts it as a voter could elect no one (simulator seed 1092649130).
+  if (!promotable(r)) return;
   if (r.electionElapsed >= r.randomizedElectionTimeout) {
     r.electionElapsed = 0;
     hup(r);
