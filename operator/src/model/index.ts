@@ -64,7 +64,13 @@ export function desiredObjects(c: CommitLogCluster, spec: ResolvedSpec, inputs: 
       ...externalServices(c, spec, inputs.statefulSetReplicas),
     ],
     statefulSet: [
-      statefulSet(c, spec, inputs.statefulSetReplicas, hash, inputs.volumeClaimSize, inputs.certificates?.caRevision),
+      statefulSet(c, spec, {
+        replicas: inputs.statefulSetReplicas,
+        configHash: hash,
+        ...(inputs.volumeClaimSize !== undefined ? { claimSize: inputs.volumeClaimSize } : {}),
+        ...(inputs.certificates?.caRevision !== undefined ? { caRevision: inputs.certificates.caRevision } : {}),
+        ...(inputs.restart !== undefined ? { restart: inputs.restart } : {}),
+      }),
       podDisruptionBudget(c, spec.replicas),
     ],
   };
