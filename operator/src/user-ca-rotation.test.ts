@@ -215,6 +215,28 @@ describe('a user-supplied CA rotated in phases on a real API server', function (
     );
   });
 
+  it('a user-supplied CA within renewBeforeDays of its expiry is a Warning CaExpiring event, its expiry in status', async () => {
+    // GIVEN a user CA that expires in 10 days (spec.tls.renewBeforeDays defaults to 30)
+    const short = await createCa('user CA expiring', new Date(), 10);
+    const notAfter = new X509Certificate(short.certPem).validToDate;
+    await rot.putUserCa(short, 'create');
+    await rot.createDemo(1, { caSecretName: USER_CA_SECRET });
+
+    // WHEN the operator reconciles the cluster
+    const r = rot.reconciler();
+    await r.reconcile(rot.api.ns, 'demo'); // records the cluster id
+    await r.reconcile(rot.api.ns, 'demo'); // issues the certificates from the user CA
+
+    // THEN a Warning event says the CA expires and what to do (the operator cannot renew it)
+    assert.ok(rot.events.includes('Warning CaExpiring'), `events: ${rot.events.join(', ')}`);
+    // AND status names the CA's expiry and the earliest expiry of the cluster's certificates
+    const status = (await rot.cluster()).status;
+    assert.equal(status?.ca?.expiry, notAfter.toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    const certs = status?.conditions?.find((c) => c.type === 'CertificatesReady');
+    assert.deepEqual([certs?.status, certs?.reason], ['True', 'Issued']);
+    assert.equal(certs?.message, `earliest expiry ${status?.ca?.expiry}`, 'the CA expires first');
+  });
+
   it('the operator watches the CA Secret: a replacement starts the rotation without waiting for a resync, and the operator completes it', async () => {
     const issuedBy = async (ca: PemPair) => {
       const leaf = await rot.secretText('demo-user-root', 'tls.crt');
