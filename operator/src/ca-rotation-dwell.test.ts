@@ -8,50 +8,30 @@
  * new operator; passes that only wait for the dwell write nothing and requeue for its end.
  *
  * Time is the operator's injected clock: the test moves it, the pods are real (controller-
- * manager recreates them; reconcile/testing/ca-rotation-harness.ts marks them Ready).
+ * manager recreates them; testing/ca-rotation-harness.ts marks them Ready; the set-up is
+ * testing/ca-rotation.ts).
  */
 import assert from 'node:assert/strict';
-import { ANNOTATIONS } from './api/types.js';
 import { createCa } from './certs/pki.js';
 import type { KubeObj } from './kube/client.js';
-import { silentLogger } from './kube/logger.js';
-import { objectPath, RESOURCES } from './kube/resources.js';
+import { RESOURCES } from './kube/resources.js';
 import { CA_STORE_ANNOTATIONS } from './model/secrets.js';
-import { Reconciler } from './reconcile/reconciler.js';
-import { caRotationHarness, decode, type CaRotationHarness } from './reconcile/testing/ca-rotation-harness.js';
-import { useApiServer } from './testing/api-server.js';
-
-interface SecretData extends KubeObj {
-  readonly data?: Record<string, string>;
-}
+import { USER_CA_SECRET, useCaRotation } from './testing/ca-rotation.js';
+import type { CaRotationHarness } from './testing/ca-rotation-harness.js';
 
 const DWELL_S = 600;
 const DWELL_MS = DWELL_S * 1000;
 
 describe('a CA rotation phase lasts spec.tls.rotationDwellSeconds after it began (real API server)', function () {
   this.timeout(240_000);
-  const api = useApiServer();
+  const rot = useCaRotation();
+  const api = rot.api;
   /** The operator's clock (ms since the epoch); only the test moves it. */
   let t = 0;
   beforeEach(() => (t = Date.now()));
   /** A new operator: nothing in memory, its clock at `t`. */
-  const reconciler = (): Reconciler =>
-    new Reconciler({
-      client: api.client,
-      log: silentLogger,
-      events: { record: () => Promise.resolve() },
-      now: () => new Date(t),
-    });
-  const harness = (phaseSecret: string, knownCas: () => Promise<readonly string[]>): CaRotationHarness =>
-    caRotationHarness({
-      client: api.client,
-      transport: api.transport,
-      namespace: api.ns,
-      name: 'demo',
-      phaseSecret,
-      knownCas,
-    });
-  const secret = async (name: string) => await api.client.get<SecretData>(RESOURCES.secret, api.ns, name);
+  const reconciler = () => rot.reconciler(() => new Date(t));
+  const secret = rot.secret;
   const phaseNow = async () => (await api.cluster('demo')).status?.ca?.rotationPhase;
 
   /** resourceVersions of the cluster, the StatefulSet and every Secret: equal = nothing written. */
@@ -128,48 +108,28 @@ describe('a CA rotation phase lasts spec.tls.rotationDwellSeconds after it began
   };
 
   it('the operator CA: each phase lasts the dwell after its pods settled, read back by a new operator each pass', async () => {
-    await api.createCluster('demo', {
-      replicas: 1,
-      external: { type: 'None' },
-      tls: { rotationDwellSeconds: DWELL_S },
-    });
-    const h = harness('demo-ca', async () => {
-      const ca = await secret('demo-ca');
-      return [decode(ca?.data?.['tls.crt']), decode(ca?.data?.['next.crt'])];
-    });
+    // GIVEN a cluster of 1 at rest on the operator's CA, with a dwell of 600 s
+    await rot.createDemo(1, { rotationDwellSeconds: DWELL_S });
+    const h = rot.operatorCa();
     await h.warmUp(reconciler());
     assert.equal((await api.cluster('demo')).spec.tls?.rotationDwellSeconds, DWELL_S);
-    await api.mergePatch(objectPath(RESOURCES.cluster, api.ns, 'demo'), {
-      metadata: { annotations: { [ANNOTATIONS.renewCa]: 'dwell-1' } },
-    });
+    // WHEN the renew annotation starts a rotation
+    await rot.renewCa('dwell-1');
+    // THEN each phase lasts its dwell after its pods settled, to Idle
     await rotateThroughDwells(h, 'demo-ca');
   });
 
   it('a user-supplied CA replaced in its Secret: the same dwell, recorded in NAME-ca-record', async () => {
+    // GIVEN a cluster of 1 at rest on the user's CA 1, with a dwell of 600 s
     const ca1 = await createCa('user CA 1', new Date(t), 3650);
     const ca2 = await createCa('user CA 2', new Date(t), 3650);
-    const body = (pem: { certPem: string; keyPem: string }) => ({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'my-ca', namespace: api.ns },
-      type: 'kubernetes.io/tls',
-      data: {
-        'tls.crt': Buffer.from(pem.certPem).toString('base64'),
-        'tls.key': Buffer.from(pem.keyPem).toString('base64'),
-      },
-    });
-    await api.client.create(RESOURCES.secret, body(ca1));
-    await api.createCluster('demo', {
-      replicas: 1,
-      external: { type: 'None' },
-      tls: { caSecretName: 'my-ca', rotationDwellSeconds: DWELL_S },
-    });
-    const h = harness('demo-ca-record', () => Promise.resolve([ca1.certPem, ca2.certPem]));
+    await rot.putUserCa(ca1, 'create');
+    await rot.createDemo(1, { caSecretName: USER_CA_SECRET, rotationDwellSeconds: DWELL_S });
+    const h = rot.userCa(() => [ca1.certPem, ca2.certPem]);
     await h.warmUp(reconciler());
-    await api.transport.request('PUT', objectPath(RESOURCES.secret, api.ns, 'my-ca'), {
-      body: body(ca2),
-      contentType: 'application/json',
-    });
+    // WHEN the user puts CA 2 in the Secret
+    await rot.putUserCa(ca2, 'replace');
+    // THEN each phase lasts its dwell after its pods settled, recorded in demo-ca-record, to Idle
     await rotateThroughDwells(h, 'demo-ca-record');
   });
 

@@ -3,103 +3,32 @@
  * is replaced through TrustBoth → ReissueLeaves → DropOld, each phase entered only when every
  * pod runs the previous phase's pod template and is Ready; the trust bundle (`ca.crt` of every
  * Secret) holds both CAs in between; the phase survives a restart of the reconciler.
- * (A user-supplied CA: user-ca-rotation.test.ts. No kubelet: reconcile/testing/ca-rotation-harness.ts.)
+ * (A user-supplied CA: user-ca-rotation.test.ts. The set-up and the stand-in kubelet:
+ * testing/ca-rotation.ts and testing/ca-rotation-harness.ts.)
  */
 import assert from 'node:assert/strict';
-import { useControlPlane, useNamespace, type ControlPlane } from '../../test/support/control-plane.js';
-import { ANNOTATIONS, type CommitLogCluster } from './api/types.js';
-import { HttpKubeClient, type KubeObj } from './kube/client.js';
-import { KubeConfigTransport } from './kube/http.js';
-import { silentLogger } from './kube/logger.js';
-import { objectPath, RESOURCES } from './kube/resources.js';
-import { Reconciler } from './reconcile/reconciler.js';
-import {
-  assertDrivenByPods,
-  caRotationHarness,
-  decode,
-  phases,
-  type PodsNow,
-  type Seen,
-} from './reconcile/testing/ca-rotation-harness.js';
-
-interface SecretData extends KubeObj {
-  readonly data?: Record<string, string>;
-}
+import { useCaRotation } from './testing/ca-rotation.js';
+import { assertDrivenByPods, phases } from './testing/ca-rotation-harness.js';
 
 describe('CA rotation in phases on a real API server', function () {
   this.timeout(240_000);
-  let cp: ControlPlane;
-  let transport: KubeConfigTransport;
-  let client: HttpKubeClient;
-  const ns = useNamespace();
-
-  before(async () => {
-    cp = await useControlPlane();
-    transport = new KubeConfigTransport(cp.kubeConfig);
-    client = new HttpKubeClient(transport);
-  });
-
-  const events: string[] = [];
-  beforeEach(() => events.splice(0));
-  const reconciler = (now?: () => Date): Reconciler =>
-    new Reconciler({
-      client,
-      log: silentLogger,
-      events: {
-        record: (_o, type, reason) => {
-          events.push(`${type} ${reason}`);
-          return Promise.resolve();
-        },
-      },
-      ...(now ? { now } : {}),
-    });
-
-  const create = (replicas: number) =>
-    client.create(RESOURCES.cluster, {
-      apiVersion: 'commitlog.dev/v1alpha1',
-      kind: 'CommitLogCluster',
-      metadata: { name: 'demo', namespace: ns.name },
-      // No dwell: these tests are about pods driving the phases (the dwell: ca-rotation-dwell.test.ts).
-      spec: { replicas, external: { type: 'None' }, tls: { rotationDwellSeconds: 0 } },
-    } satisfies CommitLogCluster);
-  const cluster = async () => (await client.get<CommitLogCluster>(RESOURCES.cluster, ns.name, 'demo'))!;
-  const secret = async (name: string) => (await client.get<SecretData>(RESOURCES.secret, ns.name, name))!;
-
-  const h = () =>
-    caRotationHarness({
-      client,
-      transport,
-      namespace: ns.name,
-      name: 'demo',
-      phaseSecret: 'demo-ca',
-      knownCas: async () => {
-        const ca = await secret('demo-ca');
-        return [decode(ca.data?.['tls.crt']), decode(ca.data?.['next.crt'])];
-      },
-    });
-  const kubelet = () => h().kubelet();
-  const podsNow = () => h().podsNow();
-  const seen = (before: PodsNow) => h().seen(before);
-  const passes = (r: Reconciler, done: (s: Seen) => boolean, max?: number) => h().passes(r, done, max);
-  const warmUp = (r: Reconciler) => h().warmUp(r);
+  const rot = useCaRotation();
 
   it('the renew annotation rotates the CA through TrustBoth, ReissueLeaves and DropOld, both CAs trusted in between', async () => {
-    await create(3);
-    const r = reconciler();
-    await warmUp(r);
-    const old = (await cluster()).status?.ca?.current ?? '';
-    assert.deepEqual(
-      (await seen(await podsNow())).trust['demo-server-tls'],
-      [old],
-      'one CA trusted before the rotation',
-    );
+    // GIVEN a cluster of 3 at rest on the operator's CA, which every ca.crt trusts alone
+    await rot.createDemo(3);
+    const h = rot.operatorCa();
+    const r = rot.reconciler();
+    await h.warmUp(r);
+    const old = (await rot.cluster()).status?.ca?.current ?? '';
+    assert.deepEqual((await h.seen(await h.podsNow())).trust['demo-server-tls'], [old], 'one CA trusted before');
 
-    await transport.request('PATCH', objectPath(RESOURCES.cluster, ns.name, 'demo'), {
-      body: { metadata: { annotations: { [ANNOTATIONS.renewCa]: '1' } } },
-      contentType: 'application/merge-patch+json',
-    });
-    const rotation = await passes(r, (s) => s.phase === 'Idle');
-    const next = (await cluster()).status?.ca?.current ?? '';
+    // WHEN the renew annotation is set, and passes run until the rotation is over
+    await rot.renewCa('1');
+    const rotation = await h.passes(r, (s) => s.phase === 'Idle');
+
+    // THEN a new CA, reached through the three phases, each entered once the pods rolled
+    const next = (await rot.cluster()).status?.ca?.current ?? '';
     assert.notEqual(next, old, 'a new CA');
     assert.deepEqual(phases(rotation), ['TrustBoth', 'ReissueLeaves', 'DropOld', 'Idle']);
     assertDrivenByPods(rotation);
@@ -108,21 +37,23 @@ describe('CA rotation in phases on a real API server', function () {
       3,
       'three pod templates: TrustBoth, ReissueLeaves, DropOld (= Idle on the new CA)',
     );
+    // AND both CAs trusted in TrustBoth and ReissueLeaves; the leaves move in ReissueLeaves
     for (const s of rotation) {
-      const bundles = Object.values(s.trust);
-      const want =
-        s.phase === 'TrustBoth' || s.phase === 'ReissueLeaves' ? [old, next] : s.phase === 'DropOld' ? [next] : [next];
-      for (const b of bundles) assert.deepEqual(b, want, `${s.phase}: every ca.crt holds ${want.length} CA(s)`);
+      const want = s.phase === 'TrustBoth' || s.phase === 'ReissueLeaves' ? [old, next] : [next];
+      for (const b of Object.values(s.trust))
+        assert.deepEqual(b, want, `${s.phase}: every ca.crt holds ${want.length} CA(s)`);
       assert.deepEqual(s.leafIssuers, s.phase === 'TrustBoth' ? [old] : [next], `${s.phase}: who issued the leaves`);
     }
-    // Every phase but the last rolled the three pods before the next one began.
+    // AND every phase but the last rolled the three pods before the next one began
     for (const p of ['TrustBoth', 'ReissueLeaves', 'DropOld'])
       assert.ok(rotation.filter((s) => s.phase === p).length >= 3, `${p} lasted a rolling restart of 3 pods`);
-    assert.deepEqual(
-      events.filter((e) => e.includes('CaRotation')),
-      ['Normal CaRotationStarted', 'Normal CaRotationPhase', 'Normal CaRotationPhase', 'Normal CaRotationCompleted'],
-    );
-    const done = await cluster();
+    assert.deepEqual(rot.rotationEvents(), [
+      'Normal CaRotationStarted',
+      'Normal CaRotationPhase',
+      'Normal CaRotationPhase',
+      'Normal CaRotationCompleted',
+    ]);
+    const done = await rot.cluster();
     assert.equal(done.status?.ca?.rotationPhase, 'Idle');
     assert.equal(done.status?.ca?.next, undefined);
     assert.equal(
@@ -130,43 +61,59 @@ describe('CA rotation in phases on a real API server', function () {
       false,
       'no CaRotating condition once done',
     );
-    assert.equal((await secret('demo-ca')).data?.['next.crt'], undefined, 'the old CA is gone from the CA Secret');
+    assert.equal((await rot.secret('demo-ca'))?.data?.['next.crt'], undefined, 'the old CA is gone from the CA Secret');
 
-    // The annotation may stay: its value was acted on, nothing rotates again.
+    // AND the annotation may stay: its value was acted on, nothing rotates again
     for (let i = 0; i < 4; i++) {
-      await r.reconcile(ns.name, 'demo');
-      await kubelet();
+      await r.reconcile(rot.api.ns, 'demo');
+      await h.kubelet();
     }
-    assert.equal((await cluster()).status?.ca?.current, next, 'the same CA after more passes');
-    assert.equal((await seen(await podsNow())).phase, 'Idle');
+    assert.equal((await rot.cluster()).status?.ca?.current, next, 'the same CA after more passes');
+    assert.equal((await h.seen(await h.podsNow())).phase, 'Idle');
   });
 
   it('an expiring CA starts a rotation, and the phase survives a restart of the reconciler', async () => {
-    await create(1);
-    await warmUp(reconciler());
-    const old = (await cluster()).status?.ca;
+    // GIVEN a cluster of 1 at rest on the operator's CA
+    await rot.createDemo(1);
+    const h = rot.operatorCa();
+    await h.warmUp(rot.reconciler());
+    const old = (await rot.cluster()).status?.ca;
     assert.equal(old?.rotationPhase, 'Idle');
-    // The clock moves to 5 days before the CA's notAfter (renewBeforeDays is 30).
+
+    // WHEN the clock moves to 5 days before the CA's notAfter (renewBeforeDays is 30)
     const later = new Date(Date.parse(old?.expiry ?? '') - 5 * 86_400_000);
-    const r2 = reconciler(() => later);
-    const first = await passes(r2, (s) => s.phase === 'ReissueLeaves');
+    const first = await h.passes(
+      rot.reconciler(() => later),
+      (s) => s.phase === 'ReissueLeaves',
+    );
+
+    // THEN a rotation starts and reaches ReissueLeaves, status naming the phase and the new CA
     assert.deepEqual(phases(first), ['TrustBoth', 'ReissueLeaves']);
     assertDrivenByPods(first);
-    const mid = (await cluster()).status;
+    const mid = (await rot.cluster()).status;
     assert.equal(mid?.ca?.rotationPhase, 'ReissueLeaves');
     assert.equal(mid?.conditions?.find((c) => c.type === 'CaRotating')?.reason, 'ReissueLeaves');
     const next = mid?.ca?.next;
     assert.ok(next !== undefined && next !== old?.current);
 
-    await kubelet();
-    const r3 = reconciler(() => later); // a new operator process: nothing in memory
-    const rest = await passes(r3, (s) => s.phase === 'Idle');
+    // WHEN a new operator process (nothing in memory) takes over
+    await h.kubelet();
+    const rest = await h.passes(
+      rot.reconciler(() => later),
+      (s) => s.phase === 'Idle',
+    );
+
+    // THEN it finishes the same rotation from the recorded phase
     assert.deepEqual(phases(rest), [
       ...(rest[0]?.phase === 'ReissueLeaves' ? ['ReissueLeaves'] : []),
       'DropOld',
       'Idle',
     ]);
     assertDrivenByPods([first.at(-1)!, ...rest]);
-    assert.equal((await cluster()).status?.ca?.current, next, 'the restarted reconciler finished the same rotation');
+    assert.equal(
+      (await rot.cluster()).status?.ca?.current,
+      next,
+      'the restarted reconciler finished the same rotation',
+    );
   });
 });

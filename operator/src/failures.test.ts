@@ -2,12 +2,16 @@
  * Failures are visible on a real API server (issue 14, item 2): a child the API server
  * rejects sets Ready=False / Degraded=True with reason ReconcileFailed, the step, the API
  * server's message and the generation, plus one deduplicated Warning event, and the cluster
- * recovers when the cause is gone. No condition is computed from placeholder values.
+ * recovers when the cause is gone; an RBAC denial (403) is the same failure. No condition is
+ * computed from placeholder values.
  */
 import assert from 'node:assert/strict';
+import { CLUSTER_RULES } from '../cdk8s/rbac.js';
+import { HttpKubeClient } from './kube/client.js';
 import { KubeEventRecorder } from './kube/events.js';
+import { KubeConfigTransport } from './kube/http.js';
 import { silentLogger } from './kube/logger.js';
-import { objectPath, RESOURCES } from './kube/resources.js';
+import { objectPath, RESOURCES, type Resource } from './kube/resources.js';
 import { until } from './kube/testing/wait.js';
 import { Reconciler, StepError } from './reconcile/reconciler.js';
 import { useApiServer, type EventObj } from './testing/api-server.js';
@@ -61,6 +65,96 @@ describe('failures are visible in status and events on a real API server', funct
     const recovered = await api.condition('demo', 'Degraded');
     assert.deepEqual([recovered?.status, recovered?.reason], ['False', 'AsExpected']);
     assert.notEqual((await api.condition('demo', 'Ready'))?.reason, 'ReconcileFailed');
+  });
+
+  it('an RBAC denial sets Degraded=ReconcileFailed with the step and the 403, and one Warning event, then recovers', async () => {
+    // GIVEN an operator user with the shipped rules but for PodDisruptionBudgets
+    const user = `rbac-denied-${api.ns}`;
+    const roleName = `commitlog-operator-no-pdb-${api.ns}`;
+    const rbac = (kind: string, plural: string, namespaced: boolean): Resource => ({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind,
+      plural,
+      namespaced,
+    });
+    const bind = (name: string, roleKind: string, role: string) =>
+      api.client.create(rbac('RoleBinding', 'rolebindings', true), {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name, namespace: api.ns },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: roleKind, name: role },
+        subjects: [{ kind: 'User', name: user, apiGroup: 'rbac.authorization.k8s.io' }],
+      });
+    await api.client.create(rbac('ClusterRole', 'clusterroles', false), {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: roleName },
+      rules: CLUSTER_RULES.filter((r) => !r.resources.includes('poddisruptionbudgets')),
+    });
+    try {
+      await bind('operator', 'ClusterRole', roleName);
+      await api.createCluster('demo', { replicas: 1, external: { type: 'None' } });
+      const limited = new HttpKubeClient(
+        new KubeConfigTransport((await api.cp.kubeConfigFor({ user, groups: [] })).kubeConfig),
+      );
+      await until(
+        () =>
+          limited.list(RESOURCES.cluster, api.ns).then(
+            () => true,
+            () => false,
+          ),
+        'RBAC in effect',
+        10_000,
+        100,
+      );
+      const r = new Reconciler({
+        client: limited,
+        log: silentLogger,
+        events: new KubeEventRecorder(limited, 'failures-test'),
+      });
+      await r.reconcile(api.ns, 'demo'); // records the cluster id
+
+      // WHEN a pass applies the PodDisruptionBudget, twice
+      for (let i = 0; i < 2; i++)
+        await assert.rejects(
+          r.reconcile(api.ns, 'demo'),
+          (e: unknown) => e instanceof StepError && e.step === 'statefulset',
+          'the pass fails, so the queue backs off',
+        );
+
+      // THEN Degraded names the step and the API server's refusal, and one Warning event says so
+      const degraded = await api.condition('demo', 'Degraded');
+      assert.deepEqual([degraded?.status, degraded?.reason], ['True', 'ReconcileFailed']);
+      assert.match(degraded?.message ?? '', /^step statefulset failed: .*403 Forbidden: .*poddisruptionbudgets/);
+      assert.equal((await api.condition('demo', 'Ready'))?.reason, 'ReconcileFailed');
+      const failures = (await warnings()).filter((e) => e.reason === 'ReconcileFailed');
+      assert.equal(failures.length, 1, 'two identical failures record one Warning event');
+      assert.equal(failures[0]?.action, 'statefulset');
+
+      // WHEN the missing permission is granted
+      await api.client.create(rbac('Role', 'roles', true), {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'pdb', namespace: api.ns },
+        rules: CLUSTER_RULES.filter((r) => r.resources.includes('poddisruptionbudgets')),
+      });
+      await bind('pdb', 'Role', 'pdb');
+      // THEN the next pass succeeds and the condition recovers (bounded: RBAC takes effect asynchronously)
+      await until(
+        () =>
+          r.reconcile(api.ns, 'demo').then(
+            () => true,
+            () => false,
+          ),
+        'a pass to succeed once the PodDisruptionBudget rules are granted',
+        10_000,
+        200,
+      );
+      const recovered = await api.condition('demo', 'Degraded');
+      assert.deepEqual([recovered?.status, recovered?.reason], ['False', 'AsExpected']);
+    } finally {
+      await api.client.delete(rbac('ClusterRole', 'clusterroles', false), undefined, roleName);
+    }
   });
 
   it('a pod the StatefulSet controller cannot create shows FailedCreate with the API server refusal, then recovers', async () => {

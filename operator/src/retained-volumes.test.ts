@@ -93,6 +93,46 @@ describe('re-creating a cluster over retained volumes on a real API server', fun
     assert.match(nodeYaml, /bootstrap: false/, 'and may not bootstrap a second cluster');
   });
 
+  it('with storage.pvcRetention.whenDeleted: Delete the claims go with the cluster, and applying it again forms a new cluster', async () => {
+    // GIVEN a formed cluster of 1 whose claims are to be deleted with it, its id on its claim
+    await api.createCluster('demo', {
+      replicas: 1,
+      external: { type: 'None' },
+      storage: { pvcRetention: { whenDeleted: 'Delete' } },
+    });
+    const r = reconciler();
+    await r.reconcile(api.ns, 'demo'); // records a new cluster id
+    const first = (await cluster()).status?.clusterId;
+    await r.reconcile(api.ns, 'demo'); // creates the StatefulSet
+    await until(
+      async () => (await api.client.get(RESOURCES.pod, api.ns, 'demo-0')) !== undefined,
+      'the StatefulSet controller to create claim data-demo-0 and pod demo-0',
+      60_000,
+      200,
+    );
+    await api.setPodReady('demo-0');
+    await r.reconcile(api.ns, 'demo');
+    assert.equal((await annotations('data-demo-0'))[VOLUME_ANNOTATIONS.clusterId], first);
+
+    // WHEN the cluster is deleted
+    await api.client.delete(RESOURCES.cluster, api.ns, 'demo');
+
+    // THEN its claim is deleted too (the StatefulSet controller made the StatefulSet its owner)
+    await until(
+      async () => (await api.client.get(RESOURCES.pvc, api.ns, 'data-demo-0')) === undefined,
+      'the garbage collector to delete claim data-demo-0 with the StatefulSet (whenDeleted: Delete)',
+      120_000,
+      250,
+    );
+    // AND applied again, it is a new cluster: a new id, nothing adopted
+    await create();
+    await reconciler().reconcile(api.ns, 'demo');
+    const again = (await cluster()).status;
+    assert.ok(again?.clusterId !== undefined && again.clusterId !== first, 'a new cluster id');
+    assert.equal(again.bootstrapped, false);
+    assert.deepEqual(await events('ClusterIdAdopted'), [], 'no claim to adopt an id from');
+  });
+
   const claim = (name: string, clusterId: string): Promise<unknown> =>
     api.client.create(RESOURCES.pvc, {
       apiVersion: 'v1',

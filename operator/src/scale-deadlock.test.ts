@@ -11,6 +11,7 @@ import { KubeEventRecorder } from './kube/events.js';
 import { silentLogger } from './kube/logger.js';
 import { objectPath, RESOURCES } from './kube/resources.js';
 import { until } from './kube/testing/wait.js';
+import { grpcNodeAdmin } from './reconcile/admin-grpc.js';
 import { FakeNodeAdmin } from './reconcile/testing/fake-admin.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { useApiServer, type EventObj } from './testing/api-server.js';
@@ -85,6 +86,31 @@ describe('scaling never deadlocks (real API server)', function () {
     await r.reconcile(api.ns, 'demo');
     assert.equal(await stsReplicas(), 2);
     assert.equal((await warnings('ForcedScaleDown')).length, 1);
+  });
+
+  it("with the production gRPC Admin client, an unreachable Admin service names each ready pod's gRPC error", async () => {
+    // GIVEN a cluster of 3 whose pods are Ready but whose Admin service no one can reach
+    // (the pods' DNS names do not resolve outside a cluster)
+    await create({ replicas: 3, external: { type: 'None' } });
+    const r = new Reconciler({
+      client: api.client,
+      log: silentLogger,
+      events: new KubeEventRecorder(api.client, 'scale-test'),
+      admin: grpcNodeAdmin,
+    });
+    await r.reconcile(api.ns, 'demo');
+    await r.reconcile(api.ns, 'demo');
+    await podsReady(3, () => true);
+    // WHEN a scale-down needs the Admin service
+    await patchCluster({ spec: { replicas: 2 } });
+    await r.reconcile(api.ns, 'demo');
+    // THEN nothing shrinks, and Degraded names each pod's gRPC status and message
+    assert.equal(await stsReplicas(), 3, 'no shrink without removing the member');
+    const degraded = await condition('Degraded');
+    assert.deepEqual([degraded?.status, degraded?.reason], ['True', 'AdminUnreachable']);
+    for (const pod of ['demo-0', 'demo-1', 'demo-2'])
+      assert.match(degraded?.message ?? '', new RegExp(`${pod}: 14 UNAVAILABLE: \\S`), `${pod}'s gRPC error`);
+    assert.equal((await warnings('AdminUnreachable')).length, 1);
   });
 
   it('a forced step that would lose quorum is refused with an event, unless quorum loss is allowed', async () => {

@@ -191,6 +191,13 @@ export const ANNOTATIONS = {
    * each new value; the value acted on is recorded, so the annotation may stay.
    */
   renewCa: 'commitlog.dev/renew-ca',
+  /**
+   * Any value: restart every pod once for each new value (a manual rolling restart, as
+   * `kubectl rollout restart` does for a Deployment), through the operator's rolling update:
+   * one pod at a time, the leader last. The value acted on stays in the pod template
+   * (annotation of the same name), so the annotation may stay, and removing it restarts nothing.
+   */
+  restart: 'commitlog.dev/restart',
 } as const;
 
 /** Condition types the operator maintains. */

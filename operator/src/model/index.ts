@@ -33,7 +33,9 @@ export interface DesiredObjects {
  * The PodDisruptionBudget: a voluntary disruption (drain, eviction) may take one member down
  * only when the rest still form a quorum — `maxUnavailable` is 1 from 3 members on and 0 for
  * 1 or 2 members (where any member down loses quorum, so evictions wait until the cluster is
- * scaled up or the PDB is removed deliberately).
+ * scaled up or the PDB is removed deliberately). `members` is what the StatefulSet runs now,
+ * never more than `spec.replicas`: a cluster growing from 1 to 3 has 2 voters on the way, and
+ * its budget must not count the third before it exists ({@link desiredObjects}).
  */
 export function podDisruptionBudget(c: CommitLogCluster, members: number): V1PodDisruptionBudget {
   return {
@@ -64,8 +66,14 @@ export function desiredObjects(c: CommitLogCluster, spec: ResolvedSpec, inputs: 
       ...externalServices(c, spec, inputs.statefulSetReplicas),
     ],
     statefulSet: [
-      statefulSet(c, spec, inputs.statefulSetReplicas, hash, inputs.volumeClaimSize, inputs.certificates?.caRevision),
-      podDisruptionBudget(c, spec.replicas),
+      statefulSet(c, spec, {
+        replicas: inputs.statefulSetReplicas,
+        configHash: hash,
+        ...(inputs.volumeClaimSize !== undefined ? { claimSize: inputs.volumeClaimSize } : {}),
+        ...(inputs.certificates?.caRevision !== undefined ? { caRevision: inputs.certificates.caRevision } : {}),
+        ...(inputs.restart !== undefined ? { restart: inputs.restart } : {}),
+      }),
+      podDisruptionBudget(c, Math.min(spec.replicas, inputs.statefulSetReplicas)),
     ],
   };
 }

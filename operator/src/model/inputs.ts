@@ -89,4 +89,10 @@ export interface ModelInputs {
    * change; larger sizes are applied to each PVC), or `spec.storage.size` for a new one.
    */
   readonly volumeClaimSize?: string;
+  /**
+   * The `commitlog.dev/restart` value the pod template carries (a manual rolling restart):
+   * the cluster's annotation, or the live template's once the annotation is removed
+   * (reconcile/rollout.ts `restartValue`). Absent = no restart was ever asked for.
+   */
+  readonly restart?: string;
 }

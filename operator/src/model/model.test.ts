@@ -121,6 +121,19 @@ describe('model: the PodDisruptionBudget keeps a quorum', () => {
     const max = (n: number): unknown => podDisruptionBudget(c, n).spec?.maxUnavailable;
     assert.deepEqual([1, 2, 3, 4, 5, 7].map(max), [0, 0, 1, 1, 1, 1]);
   });
+
+  it('counts the members the StatefulSet runs on the way to spec.replicas, never more than it', () => {
+    const c = { ...loadExample('minimal.yaml'), spec: { replicas: 3 } };
+    const v = validateCluster(c);
+    assert.ok(v.ok);
+    const max = (running: number): unknown => {
+      const pdb = desiredObjects(c, v.spec, fakeInputs(c, running, [])).statefulSet[1] as ReturnType<
+        typeof podDisruptionBudget
+      >;
+      return pdb.spec?.maxUnavailable;
+    };
+    assert.deepEqual([1, 2, 3, 4, 5].map(max), [0, 0, 1, 1, 1], 'growing 1 → 3, or shrinking 5 → 3');
+  });
 });
 
 describe('model: the record of a user-supplied CA', () => {

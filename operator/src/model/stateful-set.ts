@@ -16,6 +16,13 @@ import { commonLabels, namesOf, ownerReference, PATHS, selectorLabels } from './
 /** Pod template annotation naming the trust bundle and issuing CA the pods run with. */
 export const CA_REVISION_ANNOTATION = 'commitlog.dev/ca';
 
+/**
+ * Pod template annotation holding the value of the cluster's `commitlog.dev/restart` the pods
+ * were last restarted for (api/types.ts `ANNOTATIONS.restart`): a new value is a new pod
+ * template, which the rolling update rolls out.
+ */
+export const RESTART_ANNOTATION = 'commitlog.dev/restart';
+
 /** UID/GID of the node process in the node image. */
 export const NODE_UID = 65532;
 
@@ -33,20 +40,29 @@ function defaultAffinity(n: string): V1Affinity {
   };
 }
 
+/** What the StatefulSet carries besides the spec: decisions and observations of the reconcile (ModelInputs). */
+export interface StatefulSetInputs {
+  /** Pods the StatefulSet runs now (scaling moves one member at a time). */
+  readonly replicas: number;
+  /** Hash of the node config (pod template annotation `commitlog.dev/config-hash`): a new config rolls the pods. */
+  readonly configHash: string;
+  /** Size in the volume claim template; default `spec.storage.size` (templates cannot change once created). */
+  readonly claimSize?: string;
+  /**
+   * Trust bundle and issuing CA (pod template annotation {@link CA_REVISION_ANNOTATION}), so each
+   * phase of a CA rotation rolls the pods through the operator's rolling update.
+   */
+  readonly caRevision?: string;
+  /** The restart value the pods run for ({@link RESTART_ANNOTATION}); absent until one was asked for. */
+  readonly restart?: string;
+}
+
 /**
- * The StatefulSet `<name>` with `replicas` pods and the pod template hash `configHash`; its
- * volume claim template asks for `claimSize` (default `spec.storage.size`). `caRevision`
- * (trust bundle and issuing CA, see ModelInputs) is a pod template annotation, so each phase
- * of a CA rotation rolls the pods through the operator's rolling update.
+ * The StatefulSet `<name>`: its pods as the spec says, with what `inputs` decided (replicas,
+ * config hash, claim size, CA revision, restart value) in the pod template.
  */
-export function statefulSet(
-  c: CommitLogCluster,
-  spec: ResolvedSpec,
-  replicas: number,
-  configHash: string,
-  claimSize = spec.storage.size,
-  caRevision?: string,
-): V1StatefulSet {
+export function statefulSet(c: CommitLogCluster, spec: ResolvedSpec, inputs: StatefulSetInputs): V1StatefulSet {
+  const { replicas, configHash, claimSize = spec.storage.size, caRevision, restart } = inputs;
   const n = c.metadata.name;
   const names = namesOf(n);
   const pod = spec.pod;
@@ -100,6 +116,7 @@ export function statefulSet(
             ...(pod.annotations ?? {}),
             'commitlog.dev/config-hash': configHash,
             ...(caRevision !== undefined ? { [CA_REVISION_ANNOTATION]: caRevision } : {}),
+            ...(restart !== undefined ? { [RESTART_ANNOTATION]: restart } : {}),
           },
         },
         spec: {

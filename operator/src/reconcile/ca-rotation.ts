@@ -195,17 +195,27 @@ export function settledOn(pods: PodsSettled, p: RotationPlan): boolean {
 }
 
 /**
- * Decides this pass's CA when the operator generates it (no `spec.tls.caSecretName`).
- * `leavesIssuedBy(caPem)` says whether every leaf the Secrets hold now was issued by that CA.
+ * What a CA decision ({@link decideCa}, and user-ca.ts `decideUserCa`/`decideGeneratedCa`)
+ * reads: the same record for every kind of CA, built once per pass by the certificates step.
  */
-export async function decideCa(
-  client: KubeClient,
-  c: CommitLogCluster,
-  spec: ResolvedSpec,
-  pods: PodsSettled,
-  leavesIssuedBy: (caPem: string) => boolean,
-  now: Date,
-): Promise<CaDecision> {
+export interface CaInputs {
+  /** Reads the CA Secrets (the operator's `<name>-ca`, a user's CA Secret, `<name>-ca-record`); never writes. */
+  readonly client: KubeClient;
+  /** The cluster whose CA is decided (its name, namespace and `commitlog.dev/renew-ca` annotation). */
+  readonly cluster: CommitLogCluster;
+  /** Its resolved spec (`spec.tls`: `caSecretName`, `renewBeforeDays`, `rotationDwellMs`). */
+  readonly spec: ResolvedSpec;
+  /** How far the pods are with the live pod template (observed this pass, {@link podsSettled}). */
+  readonly pods: PodsSettled;
+  /** Whether every leaf the Secrets hold now was issued by the CA whose certificate is `caPem`. */
+  readonly leavesIssuedBy: (caPem: string) => boolean;
+  /** The pass's clock: expiry windows, new CAs' validity, and the dwell count from it. */
+  readonly now: Date;
+}
+
+/** Decides this pass's CA when the operator generates it (no `spec.tls.caSecretName`). */
+export async function decideCa(inputs: CaInputs): Promise<CaDecision> {
+  const { client, cluster: c, spec, pods, leavesIssuedBy, now } = inputs;
   const ns = c.metadata.namespace;
   const caName = `commitlog ${ns}/${c.metadata.name} CA`;
   const s = await client.get<SecretObj>(RESOURCES.secret, ns, namesOf(c.metadata.name).caSecret);

@@ -14,7 +14,7 @@ import type { KubeClient } from '../kube/client.js';
 import { RESOURCES } from '../kube/resources.js';
 import type { Certificates, PemPair } from '../model/inputs.js';
 import { clientDnsNames, namesOf, NODE_CN, OPERATOR_CN, podDnsNames } from '../model/names.js';
-import { pairFrom, type CaDecision, type PodsSettled, type SecretObj } from './ca-rotation.js';
+import { pairFrom, type CaDecision, type CaInputs, type PodsSettled, type SecretObj } from './ca-rotation.js';
 import { decideGeneratedCa, decideUserCa } from './user-ca.js';
 
 const DAY_MS = 86_400_000;
@@ -102,11 +102,15 @@ export async function certificatesStep(
     existingOperator,
   ];
   try {
-    const leavesIssuedBy = (caPem: string) => liveLeaves.every((l) => l !== undefined && issuedBy(l.certPem, caPem));
-    const ca =
-      spec.tls.caSecretName !== undefined
-        ? await decideUserCa(client, c, spec, settled, leavesIssuedBy, now)
-        : await decideGeneratedCa(client, c, spec, settled, leavesIssuedBy, now);
+    const inputs: CaInputs = {
+      client,
+      cluster: c,
+      spec,
+      pods: settled,
+      leavesIssuedBy: (caPem) => liveLeaves.every((l) => l !== undefined && issuedBy(l.certPem, caPem)),
+      now,
+    };
+    const ca = spec.tls.caSecretName !== undefined ? await decideUserCa(inputs) : await decideGeneratedCa(inputs);
     if ('error' in ca) return { ok: false, error: ca.error };
     if (ca.created) issued.push(names.caSecret);
     const issuer = ca.issuer;

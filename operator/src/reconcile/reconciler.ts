@@ -30,6 +30,7 @@ import { RESOURCES } from '../kube/resources.js';
 import { desiredObjects, type DesiredObjects } from '../model/index.js';
 import { Bootstrap, type ModelInputs } from '../model/inputs.js';
 import { namesOf, selectorString } from '../model/names.js';
+import { RESTART_ANNOTATION } from '../model/stateful-set.js';
 import { validateCluster } from '../model/validate.js';
 import type { AdminMember, NodeAdmin, NodeAdminFactory } from './admin.js';
 import { applyAll, applyVolumes, gossipKey, pruneCaSecrets, pruneServices, pruneUserSecrets } from './apply.js';
@@ -40,6 +41,7 @@ import { identityMismatch } from './identity.js';
 import { hostOf, observe, type World } from './observe.js';
 import { generationOf, newPass, nowIso, step, StepError, writeStatus, type Pass } from './pass.js';
 import { membership, queryMembers, rollout, type Scaling } from './raft-steps.js';
+import { restartValue } from './rollout.js';
 import { decideScale, type ScaleDecision, type ScaleOverride } from './scale.js';
 import { blockedStatus, computeStatus, failedStatus, pausedStatus, type Observation } from './status.js';
 import { planStorage, storageProgress } from './storage.js';
@@ -376,6 +378,10 @@ export class Reconciler {
     certs: CertificatesOutcome | undefined,
   ): Promise<ModelInputs> {
     const claimSize = world.statefulSet?.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage;
+    const restart = restartValue(
+      p.c.metadata.annotations?.[ANNOTATIONS.restart],
+      world.statefulSet?.spec?.template?.metadata?.annotations?.[RESTART_ANNOTATION],
+    );
     return {
       clusterId,
       bootstrap: p.c.status?.bootstrapped === true ? Bootstrap.forbidden : Bootstrap.allowed,
@@ -384,6 +390,7 @@ export class Reconciler {
       gossipKey: await gossipKey(p),
       externalAddresses: world.externalAddresses,
       ...(claimSize !== undefined ? { volumeClaimSize: claimSize } : {}),
+      ...(restart !== undefined ? { restart } : {}),
     };
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { AdminMember } from './admin.js';
-import { decideRollout } from './rollout.js';
+import { decideRollout, restartValue } from './rollout.js';
 import type { ObservedPod } from './status.js';
 
 const pod = (i: number, revision: string, ready = true): ObservedPod => ({
@@ -58,5 +58,12 @@ describe('rolling update decisions', () => {
       kind: 'wait',
       reason: 'rolling update waits for demo-2 to be ready',
     });
+  });
+
+  it('a manual restart value is the annotation, else what the live template carries (removing it restarts nothing)', () => {
+    assert.equal(restartValue(undefined, undefined), undefined, 'never asked: no annotation in the template');
+    assert.equal(restartValue('1', undefined), '1', 'the first value enters the template');
+    assert.equal(restartValue('2', '1'), '2', 'a new value is a new template');
+    assert.equal(restartValue(undefined, '2'), '2', 'removed: the template keeps the value acted on');
   });
 });

@@ -13,6 +13,16 @@
 import type { AdminMember } from './admin.js';
 import type { ObservedPod } from './status.js';
 
+/**
+ * The `commitlog.dev/restart` value the pod template should carry: the cluster's annotation
+ * (`annotation`) when set, else the value the live pod template already carries (`live`), so
+ * that removing the annotation changes no template and restarts nothing. A new value is a
+ * new template, rolled out by {@link decideRollout} like any other.
+ */
+export function restartValue(annotation: string | undefined, live: string | undefined): string | undefined {
+  return annotation ?? live;
+}
+
 /** What the rollout step should do. */
 export type RolloutDecision =
   | { readonly kind: 'none' }

@@ -75,7 +75,14 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
     leavesBy?: PemPair,
     now: Date = NOW,
   ): Promise<CaDecision> => {
-    const d = await decideUserCa(client, cluster, spec, pods, (pem) => pem === leavesBy?.certPem, now);
+    const d = await decideUserCa({
+      client,
+      cluster,
+      spec,
+      pods,
+      leavesIssuedBy: (pem) => pem === leavesBy?.certPem,
+      now,
+    });
     if ('error' in d) assert.fail(d.error);
     return d;
   };
@@ -234,7 +241,14 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
     const generatedCluster: CommitLogCluster = { ...cluster, spec: { replicas: 1 } };
     const generatedSpec = resolveSpec(generatedCluster.spec);
     const back = (client: FakeKubeClient, pods: PodsSettled, leavesBy: PemPair) =>
-      decideGeneratedCa(client, generatedCluster, generatedSpec, pods, (pem) => pem === leavesBy.certPem, NOW);
+      decideGeneratedCa({
+        client,
+        cluster: generatedCluster,
+        spec: generatedSpec,
+        pods,
+        leavesIssuedBy: (pem) => pem === leavesBy.certPem,
+        now: NOW,
+      });
 
     it('rotates in phases from the recorded user CA to a new generated CA, the user CA leaves kept in TrustBoth', async () => {
       const client = world(ca1, { current: ca1 });
@@ -275,7 +289,14 @@ describe('a user-supplied CA: the rotation decided from its Secret and the opera
   });
 
   it('a missing or unusable CA Secret is an error value naming it', async () => {
-    const d = await decideUserCa(new FakeKubeClient(), cluster, spec, rolling, () => false, NOW);
+    const d = await decideUserCa({
+      client: new FakeKubeClient(),
+      cluster,
+      spec,
+      pods: rolling,
+      leavesIssuedBy: () => false,
+      now: NOW,
+    });
     assert.deepEqual(d, { error: 'CA Secret my-ca not found or without tls.crt and tls.key' });
   });
 });

@@ -27,12 +27,10 @@
  *   (its key issues nothing any more; switching back makes a new CA or uses the one found);
  *   once Idle on the generated CA after switching back, the record is deleted.
  */
-import type { ResolvedSpec } from '../api/defaults.js';
-import { ANNOTATIONS, type CommitLogCluster } from '../api/types.js';
+import { ANNOTATIONS } from '../api/types.js';
 import { fingerprint, notAfter } from '../certs/check.js';
 import { createCa } from '../certs/pki.js';
 import { leafIssuance, nextRotation, planFor, RotationPhase, type RotationState } from '../certs/rotation.js';
-import type { KubeClient } from '../kube/client.js';
 import { RESOURCES } from '../kube/resources.js';
 import type { PemPair, UserCaRecord } from '../model/inputs.js';
 import { namesOf } from '../model/names.js';
@@ -50,7 +48,7 @@ import {
   sinceOf,
   trustPemOf,
   type CaDecision,
-  type PodsSettled,
+  type CaInputs,
   type SecretObj,
 } from './ca-rotation.js';
 
@@ -119,13 +117,11 @@ interface RecordedSource {
  * of a user-supplied CA, and of the switch back from one to the generated CA.
  */
 async function decideRecorded(
-  spec: ResolvedSpec,
+  inputs: CaInputs,
   record: SecretObj | undefined,
   source: RecordedSource,
-  pods: PodsSettled,
-  leavesIssuedBy: (caPem: string) => boolean,
-  now: Date,
 ): Promise<CaDecision> {
+  const { spec, pods, leavesIssuedBy, now } = inputs;
   const user = fingerprint(source.pair.certPem);
   const currentPem = recordedCert(record, CA_RECORD_KEYS.current) ?? source.firstCurrent;
   const r = recorded(record, currentPem, source.pair.certPem, source.describe);
@@ -183,19 +179,12 @@ async function decideRecorded(
 }
 
 /**
- * Decides this pass's CA for a user-supplied CA. `leavesIssuedBy(caPem)` says whether every
- * leaf the Secrets hold now was issued by that CA. Returns an error message when the user's
+ * Decides this pass's CA for a user-supplied CA (`inputs.spec.tls.caSecretName`). Returns an error message when the user's
  * Secret is unusable. Once the rotation is Idle on the user's CA, the operator's generated CA
  * Secret `<name>-ca`, if left from before the switch, is an orphan (its key issues nothing).
  */
-export async function decideUserCa(
-  client: KubeClient,
-  c: CommitLogCluster,
-  spec: ResolvedSpec,
-  pods: PodsSettled,
-  leavesIssuedBy: (caPem: string) => boolean,
-  now: Date,
-): Promise<CaDecision | { readonly error: string }> {
+export async function decideUserCa(inputs: CaInputs): Promise<CaDecision | { readonly error: string }> {
+  const { client, cluster: c, spec, leavesIssuedBy, now } = inputs;
   const ns = c.metadata.namespace;
   const names = namesOf(c.metadata.name);
   const secretName = spec.tls.caSecretName ?? '';
@@ -213,21 +202,14 @@ export async function decideUserCa(
     generated !== undefined &&
     !leavesIssuedBy(source.certPem) &&
     leavesIssuedBy(generated);
-  const d = await decideRecorded(
-    spec,
-    record,
-    {
-      pair: source,
-      describe: `the CA Secret ${secretName}`,
-      started: fromGenerated
-        ? `spec.tls.caSecretName ${secretName} replaces the operator's generated CA`
-        : `the CA Secret ${secretName} now holds another CA`,
-      firstCurrent: fromGenerated && generated !== undefined ? generated : source.certPem,
-    },
-    pods,
-    leavesIssuedBy,
-    now,
-  );
+  const d = await decideRecorded(inputs, record, {
+    pair: source,
+    describe: `the CA Secret ${secretName}`,
+    started: fromGenerated
+      ? `spec.tls.caSecretName ${secretName} replaces the operator's generated CA`
+      : `the CA Secret ${secretName} now holds another CA`,
+    firstCurrent: fromGenerated && generated !== undefined ? generated : source.certPem,
+  });
   const expiring = expiry.getTime() - now.getTime() < spec.tls.renewBeforeDays * DAY_MS;
   const idle = d.plan.state.phase === RotationPhase.Idle;
   return {
@@ -246,19 +228,13 @@ export async function decideUserCa(
  * that rotation is Idle the record is an orphan and the generated CA's own machine
  * (ca-rotation.ts) takes over.
  */
-export async function decideGeneratedCa(
-  client: KubeClient,
-  c: CommitLogCluster,
-  spec: ResolvedSpec,
-  pods: PodsSettled,
-  leavesIssuedBy: (caPem: string) => boolean,
-  now: Date,
-): Promise<CaDecision> {
+export async function decideGeneratedCa(inputs: CaInputs): Promise<CaDecision> {
+  const { client, cluster: c, now } = inputs;
   const ns = c.metadata.namespace;
   const names = namesOf(c.metadata.name);
   const record = await client.get<SecretObj>(RESOURCES.secret, ns, names.caRecordSecret);
   const recordedCurrent = recordedCert(record, CA_RECORD_KEYS.current);
-  if (record === undefined) return { ...(await decideCa(client, c, spec, pods, leavesIssuedBy, now)), orphans: [] };
+  if (record === undefined) return { ...(await decideCa(inputs)), orphans: [] };
   const store = await client.get<SecretObj>(RESOURCES.secret, ns, names.caSecret);
   const stored = pairFrom(store, 'tls.crt', 'tls.key');
   const rotatingInRecord =
@@ -266,25 +242,17 @@ export async function decideGeneratedCa(
   const backHome =
     recordedCurrent === undefined ||
     (stored !== undefined && fingerprint(stored.certPem) === fingerprint(recordedCurrent) && !rotatingInRecord);
-  if (backHome)
-    return { ...(await decideCa(client, c, spec, pods, leavesIssuedBy, now)), orphans: [names.caRecordSecret] };
+  if (backHome) return { ...(await decideCa(inputs)), orphans: [names.caRecordSecret] };
   const generated = stored ?? (await createCa(`commitlog ${ns}/${c.metadata.name} CA`, now, CA_DAYS));
   // A renew-ca value set before stays handled: the CA switched back to is not rotated again at once.
   const renewHandled =
     store?.metadata?.annotations?.[CA_STORE_ANNOTATIONS.renewHandled] ?? c.metadata.annotations?.[ANNOTATIONS.renewCa];
-  const d = await decideRecorded(
-    spec,
-    record,
-    {
-      pair: generated,
-      describe: `the operator's CA Secret ${names.caSecret}`,
-      started: `spec.tls.caSecretName removed: rotating back to the operator's generated CA`,
-      firstCurrent: recordedCurrent,
-    },
-    pods,
-    leavesIssuedBy,
-    now,
-  );
+  const d = await decideRecorded(inputs, record, {
+    pair: generated,
+    describe: `the operator's CA Secret ${names.caSecret}`,
+    started: `spec.tls.caSecretName removed: rotating back to the operator's generated CA`,
+    firstCurrent: recordedCurrent,
+  });
   // Idle on the generated CA (the rotation back ended in this pass): the record goes now.
   const home = d.plan.state.phase === RotationPhase.Idle && d.plan.state.current === fingerprint(generated.certPem);
   const { record: _record, ...rest } = d;

@@ -1,6 +1,7 @@
 /**
  * A harness for CA rotation tests on a real API server (ca-rotation.test.ts,
- * user-ca-rotation.test.ts): a stand-in kubelet that marks the pods the StatefulSet controller
+ * user-ca-rotation.test.ts, ca-rotation-dwell.test.ts; built for them by ca-rotation.ts
+ * `useCaRotation`): a stand-in kubelet that marks the pods the StatefulSet controller
  * created Ready, and an observer that, after each reconcile pass, records the phase, what every
  * `ca.crt` trusts and which CA issued the leaves, so a test asserts on the whole sequence.
  *
@@ -10,13 +11,13 @@
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { fingerprint } from '../../certs/check.js';
-import type { KubeClient, KubeObj } from '../../kube/client.js';
-import type { KubeConfigTransport } from '../../kube/http.js';
-import { objectPath, RESOURCES } from '../../kube/resources.js';
-import { until } from '../../kube/testing/wait.js';
-import { CA_STORE_ANNOTATIONS } from '../../model/secrets.js';
-import type { Reconciler } from '../reconciler.js';
+import { fingerprint } from '../certs/check.js';
+import type { KubeClient, KubeObj } from '../kube/client.js';
+import type { KubeConfigTransport } from '../kube/http.js';
+import { objectPath, RESOURCES } from '../kube/resources.js';
+import { until } from '../kube/testing/wait.js';
+import { CA_STORE_ANNOTATIONS } from '../model/secrets.js';
+import type { Reconciler } from '../reconcile/reconciler.js';
 
 interface SecretData extends KubeObj {
   readonly data?: Record<string, string>;
