@@ -149,7 +149,7 @@ function startNode(i: number, pki: LocalPki): NodeProc {
     `--json-port=${p.json}`,
     '--cluster-id=local',
     ...Object.entries(localPkiFlags(pki, nodeCertFiles(pki, name))).map(([k, v]) => `--${k}=${v}`),
-    '--gossip-preset=local',
+    '--gossip-preset=quiet',
     '--console', // loopback-only nodes: the console is safe to serve here
     `--start-join-addrs=${seeds.join(',')}`,
     ...(i === 0 ? ['--bootstrap'] : []),

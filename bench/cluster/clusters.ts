@@ -3,7 +3,7 @@
  * 127.0.0.1 free ports in a temp directory:
  *
  * - a 3-node commitlog cluster started as `npm start` starts it (node/src/agent/main.ts with
- *   the same flags: mutual TLS with the local PKI, encrypted gossip, `--gossip-preset=local`,
+ *   the same flags: mutual TLS with the local PKI, encrypted gossip, `--gossip-preset=quiet`,
  *   the console, default Raft preset, fsync on, default log levels), optionally from another
  *   checkout (`root`, e.g. the commit before a change) and with extra flags;
  * - a 3-member etcd cluster from the control-plane binary the test suite builds (fsync on,
@@ -156,7 +156,7 @@ export class CommitlogCluster {
       `--json-port=${p.json}`,
       '--cluster-id=local',
       ...Object.entries(localPkiFlags(this.o.pki, nodeCertFiles(this.o.pki, name))).map(([k, v]) => `--${k}=${v}`),
-      '--gossip-preset=local',
+      '--gossip-preset=quiet',
       '--console',
       `--start-join-addrs=${seeds.join(',')}`,
       ...(i === 0 ? ['--bootstrap'] : []),
