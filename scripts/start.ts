@@ -36,6 +36,7 @@ import {
 import { clientCredentials } from '../node/src/tls/index.js';
 import { roleName } from '../node/src/cli/client-commands.js';
 import { quietKnownWarnings } from '../node/src/observability/warnings.js';
+import { AGENT_NODE_ARGS, agentProcessEnv } from '../node/src/agent/process-env.js';
 
 // This process talks gRPC to 127.0.0.1 too: no DEP0123 in the quick start's output.
 quietKnownWarnings();
@@ -154,8 +155,9 @@ function startNode(i: number, pki: LocalPki): NodeProc {
     `--start-join-addrs=${seeds.join(',')}`,
     ...(i === 0 ? ['--bootstrap'] : []),
   ];
-  const proc = spawn(process.execPath, ['--import', 'tsx', AGENT, ...flags], {
+  const proc = spawn(process.execPath, [...AGENT_NODE_ARGS, '--import', 'tsx', AGENT, ...flags], {
     cwd: ROOT,
+    env: agentProcessEnv(), // bounded resident memory (node/src/agent/process-env.ts)
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const node: NodeProc = {

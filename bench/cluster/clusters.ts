@@ -31,6 +31,7 @@ import {
 import { LogClient, type Server as ServerInfo } from '../../node/src/gen/v1/log.js';
 import { isolatedClient } from '../../node/src/server/testing/fixtures.js';
 import { clientCredentials } from '../../node/src/tls/index.js';
+import { AGENT_NODE_ARGS, agentProcessEnv } from '../../node/src/agent/process-env.js';
 
 /** Repository root of this checkout. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -63,9 +64,14 @@ export interface Proc {
   stderr(): string;
 }
 
-function spawnLogged(cmd: string, args: readonly string[], cwd: string): { proc: ChildProcess; stderr: () => string } {
+function spawnLogged(
+  cmd: string,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { proc: ChildProcess; stderr: () => string } {
   // stdout to /dev/null: the nodes still format and write every line, as under `npm start`.
-  const proc = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   return { proc, stderr: () => err };
@@ -164,10 +170,24 @@ export class CommitlogCluster {
     ];
     const { proc, stderr } = spawnLogged(
       process.execPath,
-      [...(this.o.nodeArgs ?? []), '--import', 'tsx', join(root, 'node/src/agent/main.ts'), ...flags],
+      // The node arguments and environment of scripts/start.ts too (node/src/agent/process-env.ts).
+      [
+        ...AGENT_NODE_ARGS,
+        ...(this.o.nodeArgs ?? []),
+        '--import',
+        'tsx',
+        join(root, 'node/src/agent/main.ts'),
+        ...flags,
+      ],
       root,
+      agentProcessEnv(),
     );
     return { name, addr: `127.0.0.1:${p.rpc}`, proc, stderr };
+  }
+
+  /** The metrics (HTTP) port of node `i`. */
+  httpPort(i: number): number {
+    return (this.ports[i] as NodePorts).http;
   }
 
   /** A client of node `i`. */
