@@ -17,7 +17,9 @@
  *
  * Flags: --quick (a short smoke run), --rounds N, --seconds S (measured per phase),
  * --variant NAME=ROOT[,FLAG...] (another commitlog cluster from checkout ROOT with extra
- * agent flags, measured in the same rounds: before/after of a change; repeatable),
+ * agent flags, measured in the same rounds: before/after of a change; repeatable; a variant's
+ * --gossip-preset replaces the default one, and --start-defaults=before starts it without the
+ * node arguments and environment of node/src/agent/process-env.ts, as before issue 15's levers),
  * --concurrency 1,64 (unary callers), --skip-failover, --root DIR (run the main "commitlog"
  * cluster from another checkout, e.g. to profile the code before a change).
  * Env BENCH_CLUSTER_PROFILE_DIR: the main cluster's nodes run with `--cpu-prof` into that

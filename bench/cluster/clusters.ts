@@ -152,6 +152,12 @@ export class CommitlogCluster {
     const p = this.ports[i] as NodePorts;
     const seeds = this.ports.filter((_, j) => j !== i).map((q) => `127.0.0.1:${q.gossip}`);
     const root = this.o.root ?? ROOT;
+    // A variant's own --gossip-preset replaces ours (a checkout from before `quiet` existed
+    // refuses it); the pseudo-flag --start-defaults=before drops the node arguments and
+    // environment of process-env.ts: "as npm start started it before issue 15's levers".
+    const extra = (this.o.flags ?? []).filter((f) => f !== '--start-defaults=before');
+    const before = extra.length !== (this.o.flags ?? []).length;
+    const ownPreset = extra.some((f) => f.startsWith('--gossip-preset='));
     // The flags of scripts/start.ts, on free ports.
     const flags = [
       `--node-name=${name}`,
@@ -162,17 +168,17 @@ export class CommitlogCluster {
       `--json-port=${p.json}`,
       '--cluster-id=local',
       ...Object.entries(localPkiFlags(this.o.pki, nodeCertFiles(this.o.pki, name))).map(([k, v]) => `--${k}=${v}`),
-      '--gossip-preset=quiet',
+      ...(ownPreset ? [] : ['--gossip-preset=quiet']),
       '--console',
       `--start-join-addrs=${seeds.join(',')}`,
       ...(i === 0 ? ['--bootstrap'] : []),
-      ...(this.o.flags ?? []),
+      ...extra,
     ];
     const { proc, stderr } = spawnLogged(
       process.execPath,
       // The node arguments and environment of scripts/start.ts too (node/src/agent/process-env.ts).
       [
-        ...AGENT_NODE_ARGS,
+        ...(before ? [] : AGENT_NODE_ARGS),
         ...(this.o.nodeArgs ?? []),
         '--import',
         'tsx',
@@ -180,7 +186,7 @@ export class CommitlogCluster {
         ...flags,
       ],
       root,
-      agentProcessEnv(),
+      before ? process.env : agentProcessEnv(),
     );
     return { name, addr: `127.0.0.1:${p.rpc}`, proc, stderr };
   }

@@ -8,13 +8,15 @@
  *
  * Flags: --seconds S (each workload, default 5), --rounds N (default 2), --flag F (an extra
  * agent flag, repeatable), --node-arg A (an extra argument of `node` itself, e.g.
- * `--node-arg=--max-semi-space-size=64`, repeatable).
+ * `--node-arg=--max-semi-space-size=64`, repeatable), --workloads leader,follower,stream,consume
+ * (which to run, in that order: unary c=64 to the leader / through a follower, ProduceStream,
+ * ConsumeStream); each round prints the server CPU per operation of each.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchPki, CommitlogCluster } from './clusters.js';
-import { closedLoop, consumeStream, produceOp, produceStream, type Window } from './load.js';
+import { closedLoop, consumeStream, produceOp, produceStream, type RunResult, type Window } from './load.js';
 import { rssMiB } from './proc-stat.js';
 
 const { values: args } = parseArgs({
@@ -23,6 +25,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     flag: { type: 'string', multiple: true, default: [] },
     'node-arg': { type: 'string', multiple: true, default: [] },
+    workloads: { type: 'string', default: 'leader,follower,stream,consume' },
   },
 });
 const w: Window = { warmupMs: 500, measureMs: Number(args.seconds) * 1000 };
@@ -77,19 +80,27 @@ try {
     const li = await c.leaderIndex();
     const leader = c.client(li);
     const follower = c.client((li + 1) % 3);
-    const a = await closedLoop(produceOp(leader), 64, w, c.pids());
-    const b = await closedLoop(produceOp(follower), 64, w, c.pids());
-    const s = await produceStream(leader, 256, w, c.pids());
-    const upTo = await new Promise<number>((res) =>
-      follower.consume({ offset: Number.MAX_SAFE_INTEGER }, (e) =>
-        res(Number(e?.metadata.get('commitlog-next-offset')[0] ?? 0)),
-      ),
-    );
-    const k = await consumeStream(follower, Math.min(200_000, upTo), c.pids());
-    process.stdout.write(
-      `round ${r} (ops/s, server CPU µs/op): unary leader ${a.opsPerSec} ${a.serverCpuUsPerOp}, follower ${b.opsPerSec} ${b.serverCpuUsPerOp}, ` +
-        `stream ${s.opsPerSec} ${s.serverCpuUsPerOp}, consume ${k.opsPerSec} ${k.serverCpuUsPerOp}; load ${loadavg()[0]?.toFixed(2)}\n`,
-    );
+    const runs: Record<string, () => Promise<RunResult>> = {
+      leader: () => closedLoop(produceOp(leader), 64, w, c.pids()),
+      follower: () => closedLoop(produceOp(follower), 64, w, c.pids()),
+      stream: () => produceStream(leader, 256, w, c.pids()),
+      consume: async () => {
+        const upTo = await new Promise<number>((res) =>
+          follower.consume({ offset: Number.MAX_SAFE_INTEGER }, (e) =>
+            res(Number(e?.metadata.get('commitlog-next-offset')[0] ?? 0)),
+          ),
+        );
+        return consumeStream(follower, Math.min(200_000, upTo), c.pids());
+      },
+    };
+    const line: string[] = [];
+    for (const name of args.workloads.split(',')) {
+      const run = runs[name];
+      if (run === undefined) throw new Error(`--workloads: one of ${Object.keys(runs).join(',')}`);
+      const x = await run();
+      line.push(`${name} ${x.opsPerSec}/s ${x.serverCpuUsPerOp} µs/op`);
+    }
+    process.stdout.write(`round ${r} (server CPU per op): ${line.join(', ')}; load ${loadavg()[0]?.toFixed(2)}\n`);
     leader.close();
     follower.close();
     await report(c, `after round ${r}`);
