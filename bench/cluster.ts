@@ -76,7 +76,10 @@ const IDLE_MS = quick ? 2000 : 10_000;
 const FAILOVERS = args['skip-failover'] ? 0 : quick ? 1 : 5;
 const CONSUME_MAX = quick ? 20_000 : 200_000;
 const variants = args.variant.map((v) => {
-  const [name, rest] = v.split('=', 2) as [string, string | undefined];
+  // Split at the first '=' only: the flags carry their own (split('=', 2) dropped them).
+  const eq = v.indexOf('=');
+  const name = eq < 0 ? v : v.slice(0, eq);
+  const rest = eq < 0 ? undefined : v.slice(eq + 1);
   const [root, ...flags] = (rest ?? '').split(',');
   if (!/^[a-z][a-z0-9_]*$/i.test(name) || !root) throw new Error(`--variant NAME=ROOT[,FLAG...], got ${v}`);
   return { name, root, flags };
