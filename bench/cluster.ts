@@ -55,6 +55,7 @@ import {
 } from './cluster/load.js';
 import { rssMiB, totalCpuSeconds } from './cluster/proc-stat.js';
 import { checkTargets, mediansOf, ratioSpecs, ratiosOf, type Sample } from './cluster/summary.js';
+import { parseVariant } from './cluster/variant.js';
 import { LogClient as Client } from '../node/src/gen/v1/log.js';
 
 const { values: args } = parseArgs({
@@ -75,15 +76,7 @@ const CONCURRENCY = args.concurrency?.split(',').map(Number) ?? (quick ? [1, 64]
 const IDLE_MS = quick ? 2000 : 10_000;
 const FAILOVERS = args['skip-failover'] ? 0 : quick ? 1 : 5;
 const CONSUME_MAX = quick ? 20_000 : 200_000;
-const variants = args.variant.map((v) => {
-  // Split at the first '=' only: the flags carry their own (split('=', 2) dropped them).
-  const eq = v.indexOf('=');
-  const name = eq < 0 ? v : v.slice(0, eq);
-  const rest = eq < 0 ? undefined : v.slice(eq + 1);
-  const [root, ...flags] = (rest ?? '').split(',');
-  if (!/^[a-z][a-z0-9_]*$/i.test(name) || !root) throw new Error(`--variant NAME=ROOT[,FLAG...], got ${v}`);
-  return { name, root, flags };
-});
+const variants = args.variant.map(parseVariant);
 
 const log = (msg: string): void => void process.stderr.write(`[bench:cluster] ${msg}\n`);
 
