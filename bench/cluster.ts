@@ -17,7 +17,9 @@
  *
  * Flags: --quick (a short smoke run), --rounds N, --seconds S (measured per phase),
  * --variant NAME=ROOT[,FLAG...] (another commitlog cluster from checkout ROOT with extra
- * agent flags, measured in the same rounds: before/after of a change; repeatable),
+ * agent flags, measured in the same rounds: before/after of a change; repeatable; a variant's
+ * --gossip-preset replaces the default one, and --start-defaults=before starts it without the
+ * node arguments and environment of node/src/agent/process-env.ts, as before issue 15's levers),
  * --concurrency 1,64 (unary callers), --skip-failover, --root DIR (run the main "commitlog"
  * cluster from another checkout, e.g. to profile the code before a change).
  * Env BENCH_CLUSTER_PROFILE_DIR: the main cluster's nodes run with `--cpu-prof` into that
@@ -53,6 +55,7 @@ import {
 } from './cluster/load.js';
 import { rssMiB, totalCpuSeconds } from './cluster/proc-stat.js';
 import { checkTargets, mediansOf, ratioSpecs, ratiosOf, type Sample } from './cluster/summary.js';
+import { parseVariant } from './cluster/variant.js';
 import { LogClient as Client } from '../node/src/gen/v1/log.js';
 
 const { values: args } = parseArgs({
@@ -73,12 +76,7 @@ const CONCURRENCY = args.concurrency?.split(',').map(Number) ?? (quick ? [1, 64]
 const IDLE_MS = quick ? 2000 : 10_000;
 const FAILOVERS = args['skip-failover'] ? 0 : quick ? 1 : 5;
 const CONSUME_MAX = quick ? 20_000 : 200_000;
-const variants = args.variant.map((v) => {
-  const [name, rest] = v.split('=', 2) as [string, string | undefined];
-  const [root, ...flags] = (rest ?? '').split(',');
-  if (!/^[a-z][a-z0-9_]*$/i.test(name) || !root) throw new Error(`--variant NAME=ROOT[,FLAG...], got ${v}`);
-  return { name, root, flags };
-});
+const variants = args.variant.map(parseVariant);
 
 const log = (msg: string): void => void process.stderr.write(`[bench:cluster] ${msg}\n`);
 

@@ -3,15 +3,16 @@
  * members take to agree after joining through one seed, how long until every member marks a
  * killed member failed, and what steady-state traffic costs (bytes and packets per member
  * per second, UDP + TCP, plain encoding). Uses the real core and codec on the simulator with
- * the `lan` preset (memberlist DefaultLANConfig), 1–5 ms latency, no loss unless `--loss`.
+ * the `lan` preset (memberlist DefaultLANConfig) unless `--preset` names another, 1–5 ms
+ * latency, no loss unless `--loss`.
  *
- *   npm run bench:gossip [-- --sizes 5,10,25,50,100 --seeds 3 --loss 0]
+ *   npm run bench:gossip [-- --sizes 5,10,25,50,100 --seeds 3 --loss 0 --preset lan]
  *
  * Prints one JSON document; numbers are medians over the seeds.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { SimCluster, coreParams, presets } from '../node/src/gossip/index.js';
+import { SimCluster, coreParams, presets, type PresetName } from '../node/src/gossip/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,13 +20,16 @@ const { values } = parseArgs({
     seeds: { type: 'string', default: '3' },
     loss: { type: 'string', default: '0' },
     steady: { type: 'string', default: '60000' },
+    preset: { type: 'string', default: 'lan' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
 const seeds = Number(values.seeds);
 const loss = Number(values.loss);
 const steadyMs = Number(values.steady);
-const params = coreParams(presets.lan, false);
+if (!(values.preset in presets)) throw new Error(`--preset: one of ${Object.keys(presets).join(', ')}`);
+const preset = values.preset as PresetName;
+const params = coreParams(presets[preset], false);
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -44,7 +48,7 @@ function run(n: number, seed: number): Run {
     seed,
     params,
     link: { loss, minLatencyMs: 1, maxLatencyMs: 5, duplicate: 0 },
-    tickMs: 20,
+    tickMs: presets[preset].tickMs,
   });
   sim.start('n0');
   for (let k = 1; k < n; k++) sim.start(`n${k}`, ['n0']);
@@ -81,7 +85,7 @@ process.stdout.write(
     {
       benchmark: 'gossip',
       simulated: true,
-      preset: 'lan',
+      preset,
       loss,
       latencyMs: [1, 5],
       seeds,

@@ -36,6 +36,7 @@ import {
 import { clientCredentials } from '../node/src/tls/index.js';
 import { roleName } from '../node/src/cli/client-commands.js';
 import { quietKnownWarnings } from '../node/src/observability/warnings.js';
+import { AGENT_NODE_ARGS, agentProcessEnv } from '../node/src/agent/process-env.js';
 
 // This process talks gRPC to 127.0.0.1 too: no DEP0123 in the quick start's output.
 quietKnownWarnings();
@@ -149,13 +150,14 @@ function startNode(i: number, pki: LocalPki): NodeProc {
     `--json-port=${p.json}`,
     '--cluster-id=local',
     ...Object.entries(localPkiFlags(pki, nodeCertFiles(pki, name))).map(([k, v]) => `--${k}=${v}`),
-    '--gossip-preset=local',
+    '--gossip-preset=quiet',
     '--console', // loopback-only nodes: the console is safe to serve here
     `--start-join-addrs=${seeds.join(',')}`,
     ...(i === 0 ? ['--bootstrap'] : []),
   ];
-  const proc = spawn(process.execPath, ['--import', 'tsx', AGENT, ...flags], {
+  const proc = spawn(process.execPath, [...AGENT_NODE_ARGS, '--import', 'tsx', AGENT, ...flags], {
     cwd: ROOT,
+    env: agentProcessEnv(), // bounded resident memory (node/src/agent/process-env.ts)
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const node: NodeProc = {

@@ -3,7 +3,7 @@
  * 127.0.0.1 free ports in a temp directory:
  *
  * - a 3-node commitlog cluster started as `npm start` starts it (node/src/agent/main.ts with
- *   the same flags: mutual TLS with the local PKI, encrypted gossip, `--gossip-preset=local`,
+ *   the same flags: mutual TLS with the local PKI, encrypted gossip, `--gossip-preset=quiet`,
  *   the console, default Raft preset, fsync on, default log levels), optionally from another
  *   checkout (`root`, e.g. the commit before a change) and with extra flags;
  * - a 3-member etcd cluster from the control-plane binary the test suite builds (fsync on,
@@ -31,6 +31,7 @@ import {
 import { LogClient, type Server as ServerInfo } from '../../node/src/gen/v1/log.js';
 import { isolatedClient } from '../../node/src/server/testing/fixtures.js';
 import { clientCredentials } from '../../node/src/tls/index.js';
+import { AGENT_NODE_ARGS, agentProcessEnv } from '../../node/src/agent/process-env.js';
 
 /** Repository root of this checkout. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -63,9 +64,14 @@ export interface Proc {
   stderr(): string;
 }
 
-function spawnLogged(cmd: string, args: readonly string[], cwd: string): { proc: ChildProcess; stderr: () => string } {
+function spawnLogged(
+  cmd: string,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { proc: ChildProcess; stderr: () => string } {
   // stdout to /dev/null: the nodes still format and write every line, as under `npm start`.
-  const proc = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   return { proc, stderr: () => err };
@@ -146,6 +152,12 @@ export class CommitlogCluster {
     const p = this.ports[i] as NodePorts;
     const seeds = this.ports.filter((_, j) => j !== i).map((q) => `127.0.0.1:${q.gossip}`);
     const root = this.o.root ?? ROOT;
+    // A variant's own --gossip-preset replaces ours (a checkout from before `quiet` existed
+    // refuses it); the pseudo-flag --start-defaults=before drops the node arguments and
+    // environment of process-env.ts: "as npm start started it before issue 15's levers".
+    const extra = (this.o.flags ?? []).filter((f) => f !== '--start-defaults=before');
+    const before = extra.length !== (this.o.flags ?? []).length;
+    const ownPreset = extra.some((f) => f.startsWith('--gossip-preset='));
     // The flags of scripts/start.ts, on free ports.
     const flags = [
       `--node-name=${name}`,
@@ -156,18 +168,32 @@ export class CommitlogCluster {
       `--json-port=${p.json}`,
       '--cluster-id=local',
       ...Object.entries(localPkiFlags(this.o.pki, nodeCertFiles(this.o.pki, name))).map(([k, v]) => `--${k}=${v}`),
-      '--gossip-preset=local',
+      ...(ownPreset ? [] : ['--gossip-preset=quiet']),
       '--console',
       `--start-join-addrs=${seeds.join(',')}`,
       ...(i === 0 ? ['--bootstrap'] : []),
-      ...(this.o.flags ?? []),
+      ...extra,
     ];
     const { proc, stderr } = spawnLogged(
       process.execPath,
-      [...(this.o.nodeArgs ?? []), '--import', 'tsx', join(root, 'node/src/agent/main.ts'), ...flags],
+      // The node arguments and environment of scripts/start.ts too (node/src/agent/process-env.ts).
+      [
+        ...(before ? [] : AGENT_NODE_ARGS),
+        ...(this.o.nodeArgs ?? []),
+        '--import',
+        'tsx',
+        join(root, 'node/src/agent/main.ts'),
+        ...flags,
+      ],
       root,
+      before ? process.env : agentProcessEnv(),
     );
     return { name, addr: `127.0.0.1:${p.rpc}`, proc, stderr };
+  }
+
+  /** The metrics (HTTP) port of node `i`. */
+  httpPort(i: number): number {
+    return (this.ports[i] as NodePorts).http;
   }
 
   /** A client of node `i`. */

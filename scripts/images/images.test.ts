@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DockerfileError, parseDockerfile } from './dockerfile.js';
 import { images, planImage, umociConfigArgs } from './plan.js';
+import { AGENT_ENV, AGENT_NODE_ARGS } from '../../node/src/agent/process-env.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const read = (p: string): string => readFileSync(join(root, p), 'utf8');
@@ -63,6 +64,12 @@ describe('daemonless images follow the Dockerfiles', () => {
     assert.deepEqual(spec.cmd, ['agent']);
     assert.ok(spec.steps.some((s) => s.type === 'run' && s.command.includes(`chown ${spec.user} /var/lib/commitlog`)));
     assert.deepEqual(spec.exposedPorts, ['8400/tcp', '8401/tcp', '8401/udp', '8402/tcp', '8403/tcp']);
+  });
+
+  it('the node image starts the agent with the memory settings of node/src/agent/process-env.ts', () => {
+    const env = Object.fromEntries(parseDockerfile(read('node/Dockerfile')).env);
+    assert.equal(env['NODE_OPTIONS'], AGENT_NODE_ARGS.join(' '));
+    for (const [k, v] of Object.entries(AGENT_ENV)) assert.equal(env[k], v, k);
   });
 
   it('rejects a runtime instruction the builder cannot reproduce instead of ignoring it', () => {

@@ -42,7 +42,7 @@ export interface ClusterAgentConfig extends AgentConfig {
   readonly gossipAdvertiseAddr: string | undefined;
   readonly role: DesiredRole;
   readonly gossipKeys: readonly string[];
-  readonly gossipPreset: 'lan' | 'local';
+  readonly gossipPreset: 'lan' | 'local' | 'quiet';
   readonly raftPreset: 'lan' | 'test';
   readonly linearizableReads: boolean;
   /** Port of the JSON API (node/src/http; 0 = any free port), undefined when disabled (`--json-port off`). */
@@ -114,7 +114,7 @@ export function resolveClusterAgentConfig(
       problems.push(
         `${gossipKeyFile !== undefined ? `--gossip-key-file ${gossipKeyFile}` : '--gossip-key'}: each key must be 32 bytes, base64`,
       );
-  const gossipPreset = r.choice<'lan' | 'local'>('gossip-preset');
+  const gossipPreset = r.choice<'lan' | 'local' | 'quiet'>('gossip-preset');
   const raftPreset = r.choice<'lan' | 'test'>('raft-preset');
   const bootstrapNode = r.str('bootstrap-node');
   // A shared config file allows bootstrap for exactly one named node (the StatefulSet's ordinal 0).

@@ -60,6 +60,37 @@ describe('forwarding to the leader: what a failure means for each record in flig
     });
     after(() => pki.cleanup());
 
+    it('a leader that never acknowledges: every record in flight fails indeterminate (DEADLINE_EXCEEDED) after the bound, and the next forward opens a new stream', async () => {
+      let hang = true;
+      class Hanging extends MemoryBackend {
+        override produce(value: Uint8Array): Promise<number> {
+          return hang ? new Promise<number>(() => {}) : super.produce(value);
+        }
+      }
+      const srv = await startTestServer(pki, new Hanging());
+      const forwarder = new LeaderForwarder(credsFor(pki, pki.root), 300);
+      try {
+        const addr = `localhost:${srv.address.split(':')[1]}`;
+        const outcomes = await Promise.all(
+          ['a', 'b'].map((v) =>
+            forwarder.produce(addr, Buffer.from(v)).then(
+              (o) => assert.fail(`the forward succeeded at offset ${o}`),
+              (e: unknown) => e as Error,
+            ),
+          ),
+        );
+        for (const err of outcomes) {
+          assert.ok(err instanceof ForwardIndeterminateError, `indeterminate, got ${err.message}`);
+          assert.equal((err.cause as { code?: number }).code, Status.DEADLINE_EXCEEDED);
+        }
+        hang = false;
+        assert.equal(await forwarder.produce(addr, Buffer.from('c')), 0, 'a new stream to the same leader works');
+      } finally {
+        forwarder.close();
+        await srv.stop();
+      }
+    });
+
     it('a connection cut after the leader appended the record: ABORTED, and the record is in its log once', async () => {
       let proxy: CuttableProxy | undefined;
       class CutAfterAppend extends MemoryBackend {

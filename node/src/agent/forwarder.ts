@@ -55,21 +55,34 @@ const FORWARD_TIMEOUT_MS = 10_000;
 interface Pending {
   resolve(offset: number): void;
   reject(err: Error): void;
-  readonly timer: NodeJS.Timeout;
+  /** performance.now() by which the leader must have acknowledged it. */
+  readonly deadline: number;
 }
 
-/** One ordered, pipelined ProduceStream to the leader. */
+/** A Buffer over the same bytes (the record is serialized at once by `write`): no copy per record. */
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * One ordered, pipelined ProduceStream to the leader. Acknowledgements come in order, so the
+ * oldest record in flight carries the earliest deadline: one timer watches it (re-armed when
+ * it fires) instead of a timer set and cleared per record.
+ */
 class ForwardStream {
   private readonly pending: Pending[] = [];
   private readonly call: ClientDuplexStream<ProduceRequest, ProduceResponse>;
+  private timer: NodeJS.Timeout | undefined;
   dead = false;
 
-  constructor(client: LogClient) {
+  constructor(
+    client: LogClient,
+    private readonly timeoutMs: number,
+  ) {
     this.call = client.produceStream();
     this.call.on('data', (r: ProduceResponse) => {
       const p = this.pending.shift();
       if (p === undefined) return this.fail(new Error('the leader acknowledged a record that was not sent'));
-      clearTimeout(p.timer);
       p.resolve(r.offset);
     });
     this.call.on('error', (e: Error) => this.fail(e));
@@ -78,31 +91,38 @@ class ForwardStream {
 
   send(value: Uint8Array, producer?: ProducerRef): Promise<number> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          this.fail(
-            Object.assign(new Error(`no acknowledgement from the leader within ${FORWARD_TIMEOUT_MS} ms`), {
-              code: Status.DEADLINE_EXCEEDED,
-            }),
-          ),
-        FORWARD_TIMEOUT_MS,
-      );
-      this.pending.push({ resolve, reject, timer });
+      this.pending.push({ resolve, reject, deadline: performance.now() + this.timeoutMs });
+      this.timer ??= setTimeout(() => this.checkDeadline(), this.timeoutMs);
       this.call.write({
-        record: { value: Buffer.from(value), offset: 0, term: 0, type: 0 },
+        record: { value: asBuffer(value), offset: 0, term: 0, type: 0 },
         // The producer travels with the record, so a retry after a failed forward dedups too.
         ...(producer !== undefined ? { producerId: Buffer.from(producer.id), sequence: producer.seq } : {}),
       });
     });
   }
 
+  private checkDeadline(): void {
+    this.timer = undefined;
+    const oldest = this.pending[0];
+    if (this.dead || oldest === undefined) return;
+    const left = oldest.deadline - performance.now();
+    if (left > 0) {
+      this.timer = setTimeout(() => this.checkDeadline(), left);
+      return;
+    }
+    this.fail(
+      Object.assign(new Error(`no acknowledgement from the leader within ${this.timeoutMs} ms`), {
+        code: Status.DEADLINE_EXCEEDED,
+      }),
+    );
+  }
+
   fail(err: Error): void {
     if (this.dead) return;
     this.dead = true;
-    for (const [i, p] of this.pending.splice(0).entries()) {
-      clearTimeout(p.timer);
-      p.reject(forwardOutcome(err, i));
-    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const [i, p] of this.pending.splice(0).entries()) p.reject(forwardOutcome(err, i));
     this.call.cancel();
   }
 }
@@ -111,7 +131,11 @@ class ForwardStream {
 export class LeaderForwarder {
   private target: { addr: string; client: LogClient; stream: ForwardStream | undefined } | undefined;
 
-  constructor(private readonly credentials: ChannelCredentials) {}
+  /** `timeoutMs`: how long a forwarded record may wait for the leader's acknowledgement (default 10 s). */
+  constructor(
+    private readonly credentials: ChannelCredentials,
+    private readonly timeoutMs = FORWARD_TIMEOUT_MS,
+  ) {}
 
   /**
    * Produces `value` at the leader at `addr`; resolves with its offset. Calls made in some
@@ -129,7 +153,7 @@ export class LeaderForwarder {
       };
     }
     const t = this.target;
-    if (t.stream === undefined || t.stream.dead) t.stream = new ForwardStream(t.client);
+    if (t.stream === undefined || t.stream.dead) t.stream = new ForwardStream(t.client, this.timeoutMs);
     return t.stream.send(value, producer);
   }
 

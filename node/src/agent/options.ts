@@ -248,9 +248,10 @@ export const AGENT_OPTIONS = [
   {
     key: 'gossip-preset',
     kind: 'choice',
-    choices: ['lan', 'local'],
+    choices: ['lan', 'local', 'quiet'],
     scope: 'cluster',
-    description: 'gossip timing preset: lan or local',
+    description:
+      'gossip timing preset: lan (memberlist LAN), local (fast, for tests) or quiet (lan probing, fewer wakeups: npm start)',
     default: 'lan',
   },
   {

@@ -262,11 +262,12 @@ export class Gossip {
     this.core.tick(this.clock());
     this.flush();
     const retryEvery = this.config.reconnectIntervalMs || this.config.pushPullIntervalMs || 30_000;
+    // Cheapest tests first: this runs every tick, and listing the members allocates.
     if (
       this.config.seeds.length > 0 &&
       !this.core.leaving &&
-      this.aliveMembers().length <= 1 &&
-      this.clock() - this.lastRetryJoin >= retryEvery
+      this.clock() - this.lastRetryJoin >= retryEvery &&
+      this.aliveMembers().length <= 1
     ) {
       this.retryJoin();
     }
