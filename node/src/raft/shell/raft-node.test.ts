@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { type NodeId, logIndex, nodeId, term } from '../core/types.js';
 import { RaftNotLeaderError, ProposalDroppedError, ProposalRejectedError } from './errors.js';
+import type { ProposeOutcome } from './proposal-tracker.js';
 import type { RaftNode } from './raft-node.js';
-import { COMPACTING_LOG } from './testing/memory-cluster.js';
+import { COMPACTING_LOG, type MemoryCluster } from './testing/memory-cluster.js';
 import { useMemoryCluster } from './testing/use-memory-cluster.js';
 import { enc, dec } from './testing/text.js';
 
@@ -16,6 +17,29 @@ function dump(n: RaftNode, from?: number): string[] {
     i = (recs.at(-1)?.offset ?? i) + 1;
   }
   return out;
+}
+
+/**
+ * Proposes every value at the leader of the moment, retrying a value refused as not-leader
+ * (not appended) or dropped as indeterminate (it may be appended twice: only for tests that
+ * compare logs whole) at the next leader, until it commits (bounded). The memory cluster ticks
+ * every 20 ms of real time, so on a loaded machine a long fsync can cost the leader its
+ * leadership in the middle of a batch (a stress run saw "not the leader; leader hint: n2").
+ */
+async function proposeAll(c: MemoryCluster, values: readonly string[]): Promise<ProposeOutcome[]> {
+  const deadline = Date.now() + 30_000;
+  return Promise.all(
+    values.map(async (v) => {
+      for (;;) {
+        const leader = await c.leader();
+        try {
+          return await leader.propose(enc(v));
+        } catch (e) {
+          if (!(e instanceof RaftNotLeaderError || e instanceof ProposalDroppedError) || Date.now() > deadline) throw e;
+        }
+      }
+    }),
+  );
 }
 
 describe('raft shell: a 3-node cluster on real logs and the memory transport', function () {
@@ -81,9 +105,15 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
   it('restarts a stopped node from disk and it catches up', async () => {
     const c = await cluster();
     let leader = await c.leader();
-    await Promise.all(Array.from({ length: 50 }, (_, i) => leader.propose(enc(`a${i}`))));
-    const victim = await c.stopFollower(leader);
-    const more = await Promise.all(Array.from({ length: 50 }, (_, i) => leader.propose(enc(`b${i}`))));
+    await proposeAll(
+      c,
+      Array.from({ length: 50 }, (_, i) => `a${i}`),
+    );
+    const victim = await c.stopFollower(await c.leader());
+    const more = await proposeAll(
+      c,
+      Array.from({ length: 50 }, (_, i) => `b${i}`),
+    );
     await c.start(victim, true);
     leader = await c.leader();
     await c.allApplied(Math.max(...more.map((r) => r.index)));
@@ -96,11 +126,13 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     const victim = await c.stopFollower(leader);
     let last = 0;
     for (let k = 0; k < 6; k++) {
-      const rs = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => leader.propose(enc(`v${k}-${i}-${'x'.repeat(20)}`))),
+      const rs = await proposeAll(
+        c,
+        Array.from({ length: 40 }, (_, i) => `v${k}-${i}-${'x'.repeat(20)}`),
       );
       last = Math.max(...rs.map((r) => r.index));
     }
+    leader = await c.leader();
     const deadline = Date.now() + 20_000;
     while (leader.storage.firstIndex() <= 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const first = leader.storage.firstIndex();
