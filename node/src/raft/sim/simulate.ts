@@ -5,7 +5,8 @@
  * that lose what was not yet durable (often mid-persist, between the log write and the
  * stable-state write), restarts, membership changes,
  * leadership transfers, snapshots, a deposed leader's held-back appends replayed just after a
- * follower acknowledged the new leader (stale-replay.ts) and client traffic, checking the invariants after
+ * follower acknowledged the new leader (stale-replay.ts), a majority island that keeps moving
+ * and cuts off each new leader right after it wins (leader-churn.ts) and client traffic, checking the invariants after
  * every time step, then healing everything and checking that no acknowledged record was
  * lost and that the client history is linearizable.
  */
@@ -21,6 +22,7 @@ import { SimDiskNode } from './sim-disk-node.js';
 import type { SimMember } from './sim-member.js';
 import { SimNode } from './sim-node.js';
 import { StaleAppendReplay } from './stale-replay.js';
+import { LeaderChurn, type ChurnAction } from './leader-churn.js';
 
 /** Knobs of one run. */
 export interface SimOptions {
@@ -129,7 +131,10 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     sectorBytes: opts.seed % 2 === 0 ? 32 : 1,
     // One seed in four runs without check-quorum: a deposed leader then keeps believing it
     // leads until it hears a higher term, so only ReadIndex's heartbeat round keeps reads safe.
-    raft: opts.seed % 4 === 3 ? { checkQuorum: false } : {},
+    // One in four sends appends of at most 3 entries (large records, a byte-limited batch): a
+    // follower then catches up in many appends, and a new leader hears acknowledgements of an
+    // earlier term's entries before any of its no-op (the Figure 8 window, §5.4.2).
+    raft: opts.seed % 4 === 3 ? { checkQuorum: false } : opts.seed % 4 === 1 ? { maxEntryBatchCount: 3 } : {},
   });
   const rand = c.rand;
   const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(rand() * xs.length)];
@@ -174,6 +179,9 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   // deposed leader with the new term, which would close the window in which a deposed leader
   // still serves reads, the fault those seeds exist for.
   let replaying = opts.seed % 4 !== 3;
+  // Its own stream, so that the other faults draw what they drew before it existed (until
+  // the partitions it makes change the run).
+  const churn = new LeaderChurn(seededRng(opts.seed ^ 0xc4a2e).nextFloat);
   c.sendTap = (m) => {
     if (replaying && opts.partitions !== false) {
       // A deposed leader's append, held back by the network, lands right after the follower
@@ -275,6 +283,33 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     c.inv.step(c.nodes.values());
   };
 
+  const churnRand = seededRng(opts.seed ^ 0x5ea7).nextFloat;
+  const churnView = () => {
+    const lead = c.leader();
+    const conf = (lead ?? c.running()[0])?.raw?.status().activeConf;
+    return {
+      now: c.now,
+      voters: conf?.voters ?? [],
+      all: [...c.nodes.keys()],
+      down: new Set([...c.nodes.values()].filter((n) => !n.up).map((n) => n.id)),
+      leaders: c
+        .running()
+        .flatMap((n) => {
+          const st = n.raw?.status();
+          return st?.role === 'leader' ? [{ id: n.id, term: st.term }] : [];
+        }),
+    };
+  };
+  const applyChurn = (act: ChurnAction): void => {
+    if (act.type === 'heal') {
+      keep(`${c.now} ${act.note}: heal`);
+      c.net.heal();
+      return;
+    }
+    keep(`${c.now} ${act.note}: partition ${act.groups.map((g) => `[${g.join(' ')}]`).join(' ')}`);
+    c.net.partition(act.groups);
+  };
+
   const injectFaults = async (): Promise<void> => {
     const up = c.running();
     if (opts.crashes !== false && rand() < 0.0015 * k && up.length > 0) {
@@ -304,7 +339,13 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         downUntil.set(victim.id, c.now + 50 + Math.floor(rand() * 300));
       }
     }
-    if (opts.partitions !== false && healAt < 0 && rand() < 0.002 * k) {
+    if (opts.partitions !== false && (churn.active || healAt < 0)) {
+      // Leader churn (leader-churn.ts): about one episode per 1000 units, never during another partition.
+      const view = churnView();
+      const act = churn.active ? churn.step(view) : churnRand() < 0.001 * k ? churn.start(view) : undefined;
+      if (act !== undefined) applyChurn(act);
+    }
+    if (opts.partitions !== false && !churn.active && healAt < 0 && rand() < 0.002 * k) {
       const all = [...c.nodes.keys()];
       // Half the partitions isolate the leader (alone, or with one follower): the shape where
       // a deposed leader still believes it leads (ReadIndex, stale appends).
@@ -392,6 +433,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         n.momentCutRate = 0;
       }
     replaying = false;
+    churn.stop();
     for (const id of downUntil.keys()) await c.node(id).start();
     downUntil.clear();
     const settleUntil = c.now + 150 * TICK;
