@@ -206,9 +206,11 @@ export class SimDiskNode implements SimMember {
       this.aimed.aimAt('after-replace');
     if (first.index > storage.lastIndex()) return;
     // The entries replace some of the log: cut before the truncation's sync, or (the draw
-    // after) right after it, when only the cut itself is sure to be durable.
+    // after) right after it, when only the cut itself is sure to be durable — always when the
+    // truncation deletes whole segments (rare: their directory entries are the rest of it).
+    const deletes = storage.log.segmentBases().some((b) => b >= first.index && b > storage.log.lowestOffset);
     if (this.rand() < this.momentCutRate) this.aimed.aimAt('sync-after-truncate');
-    else if (this.rand() < this.momentCutRate) this.aimed.aimAt('after-truncate-sync');
+    else if (deletes || this.rand() < this.momentCutRate) this.aimed.aimAt('after-truncate-sync');
   }
 
   /** The term and vote a completed persist made durable. */

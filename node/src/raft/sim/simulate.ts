@@ -301,6 +301,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     };
   };
   const applyChurn = (act: ChurnAction): void => {
+    snapshotBeforeReturn();
     if (act.type === 'heal') {
       keep(`${c.now} ${act.note}: heal`);
       c.net.heal();
@@ -308,6 +309,20 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     }
     keep(`${c.now} ${act.note}: partition ${act.groups.map((g) => `[${g.join(' ')}]`).join(' ')}`);
     c.net.partition(act.groups);
+  };
+  /**
+   * Half the time a partition changes, the leader of the side that moved on snapshots first
+   * (as a log at its retention limit would): a node coming back with a stale suffix longer
+   * than what was committed meanwhile then installs a snapshot below its last index, and must
+   * drop that suffix (a snapshot install replaces the whole log, Raft §7).
+   */
+  const snapshotBeforeReturn = (): void => {
+    if (opts.snapshots === false || rand() >= 0.5) return;
+    const lead = c.leader();
+    if (lead?.compact(0) === true) {
+      stats.snapshots++;
+      keep(`${c.now} ${lead.id} snapshot at ${lead.storage.snapshot().index} before a partition changes`);
+    }
   };
 
   const injectFaults = async (): Promise<void> => {
@@ -340,9 +355,9 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       }
     }
     if (opts.partitions !== false && (churn.active || healAt < 0)) {
-      // Leader churn (leader-churn.ts): about one episode per 1000 units, never during another partition.
+      // Leader churn (leader-churn.ts): about one episode per 500 units, never during another partition.
       const view = churnView();
-      const act = churn.active ? churn.step(view) : churnRand() < 0.001 * k ? churn.start(view) : undefined;
+      const act = churn.active ? churn.step(view) : churnRand() < 0.002 * k ? churn.start(view) : undefined;
       if (act !== undefined) applyChurn(act);
     }
     if (opts.partitions !== false && !churn.active && healAt < 0 && rand() < 0.002 * k) {
@@ -359,6 +374,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       healAt = c.now + 100 + Math.floor(rand() * 400);
     }
     if (healAt >= 0 && c.now >= healAt) {
+      snapshotBeforeReturn();
       keep(`${c.now} heal`);
       c.net.heal();
       healAt = -1;
