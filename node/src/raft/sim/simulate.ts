@@ -292,12 +292,10 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       voters: conf?.voters ?? [],
       all: [...c.nodes.keys()],
       down: new Set([...c.nodes.values()].filter((n) => !n.up).map((n) => n.id)),
-      leaders: c
-        .running()
-        .flatMap((n) => {
-          const st = n.raw?.status();
-          return st?.role === 'leader' ? [{ id: n.id, term: st.term }] : [];
-        }),
+      leaders: c.running().flatMap((n) => {
+        const st = n.raw?.status();
+        return st?.role === 'leader' ? [{ id: n.id, term: st.term }] : [];
+      }),
     };
   };
   const applyChurn = (act: ChurnAction): void => {
