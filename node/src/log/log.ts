@@ -19,12 +19,13 @@
  */
 import { type Readable } from 'node:stream';
 import { type LogConfig, type LogConfigInput } from './config.js';
-import { DenseOffsets } from './dense-offsets.js';
+import { type DenseOffsets } from './dense-offsets.js';
 import { InvalidArgumentError, LogBusyError, LogClosedError, OffsetOutOfRangeError } from './errors.js';
+import { type LogFiles, activeSegment } from './log-files.js';
 import { openLogFiles } from './log-open.js';
+import { cutSuffix, removeOldestSegments, resetSegments, rollSegment } from './log-structure.js';
 import { type LogLogger, silentLogger } from './logger.js';
 import { type FileSystem, realFileSystem } from './file-system.js';
-import { writeMetaDurable } from './meta.js';
 import {
   type AppendInput,
   type DataRecord,
@@ -36,9 +37,9 @@ import {
 } from './record.js';
 import { rawReader, readDataRange, type VerifyReport, verifySegments } from './log-scans.js';
 import { segmentsToExpire } from './retention.js';
-import { Segment } from './segment.js';
+import { type Segment } from './segment.js';
 import { type SyncEvent, SyncRounds, type SyncStats } from './sync-rounds.js';
-import { TermRuns } from './term-runs.js';
+import { type TermRuns } from './term-runs.js';
 
 /** Result of {@link Log.applyRetention}. */
 export interface RetentionResult {
@@ -59,29 +60,41 @@ export class Log {
   private structural: Promise<void> = Promise.resolve();
   /** While a prefix removal is in flight: truncateSuffix may not cut at or below this. */
   private prefixFloor: number | undefined;
-  private sealedUnsynced: Segment[] = [];
-  /** Sealed segments holding a position cache, oldest first (bounded FIFO). */
-  private positionCached: Segment[] = [];
-  private dirDirty = false;
-  private retiredDuringSync: Segment[] = [];
-  private readonly syncs = new SyncRounds(
-    () => this.syncRound(),
-    () => {
-      for (const s of this.retiredDuringSync.splice(0)) s.close();
-    },
-  );
+  /** The segments and what is kept of them in memory (shared with log-structure.ts). */
+  private readonly f: LogFiles;
 
   private constructor(
     /** The directory holding the segment files. */
     readonly dir: string,
     /** The validated configuration. */
     readonly config: LogConfig,
-    private readonly logger: LogLogger,
-    private segments: Segment[],
-    private dense: DenseOffsets,
-    private terms: TermRuns,
-    private readonly fs: FileSystem,
-  ) {}
+    logger: LogLogger,
+    segments: Segment[],
+    dense: DenseOffsets,
+    terms: TermRuns,
+    fs: FileSystem,
+  ) {
+    const syncs: SyncRounds = new SyncRounds(
+      () => this.syncRound(),
+      () => {
+        for (const s of this.f.retiredDuringSync.splice(0)) s.close();
+      },
+    );
+    this.f = {
+      dir,
+      config,
+      fs,
+      logger,
+      segments,
+      dense,
+      terms,
+      sealedUnsynced: [],
+      positionCached: [],
+      dirDirty: false,
+      retiredDuringSync: [],
+      syncs,
+    };
+  }
 
   /**
    * Opens (or creates) the log in `dir`, recovering from a crash: a torn or corrupt tail of
@@ -103,14 +116,12 @@ export class Log {
   }
 
   private get active(): Segment {
-    const s = this.segments[this.segments.length - 1];
-    if (!s) throw new Error('log invariant broken: no active segment');
-    return s;
+    return activeSegment(this.f);
   }
 
   /** Lowest offset still in the log (equals nextOffset when the log is empty). */
   get lowestOffset(): number {
-    return this.segments[0]?.baseOffset ?? this.active.baseOffset;
+    return this.f.segments[0]?.baseOffset ?? this.active.baseOffset;
   }
 
   /** Offset the next append gets; the last record, if any, is at nextOffset - 1. */
@@ -126,18 +137,18 @@ export class Log {
   /** Store bytes of all segments (buffered ones included). */
   get sizeBytes(): number {
     let n = 0;
-    for (const s of this.segments) n += s.sizeBytes;
+    for (const s of this.f.segments) n += s.sizeBytes;
     return n;
   }
 
   /** Number of segments (files = 2 × this). */
   get segmentCount(): number {
-    return this.segments.length;
+    return this.f.segments.length;
   }
 
   /** Base offsets of the segments, oldest first (for tests and status pages). */
   segmentBases(): number[] {
-    return this.segments.map((s) => s.baseOffset);
+    return this.f.segments.map((s) => s.baseOffset);
   }
 
   private assertWritable(): void {
@@ -147,12 +158,12 @@ export class Log {
 
   private appendValidated(input: AppendInput): number {
     let active = this.active;
-    if (active.isMaxed()) active = this.roll();
+    if (active.isMaxed()) active = rollSegment(this.f);
     const term = input.term ?? 0;
     const type = input.type ?? RecordType.data;
     const offset = active.append(term, type, input.value);
-    if (!isDataRecordType(type)) this.dense.addNonData(offset);
-    this.terms.add(offset, term);
+    if (!isDataRecordType(type)) this.f.dense.addNonData(offset);
+    this.f.terms.add(offset, term);
     return offset;
   }
 
@@ -163,7 +174,7 @@ export class Log {
   append(input: AppendInput): number {
     this.assertWritable();
     validateAppendInput(input, this.config.maxRecordBytes);
-    this.syncs.mark();
+    this.f.syncs.mark();
     return this.appendValidated(input);
   }
 
@@ -175,32 +186,9 @@ export class Log {
     this.assertWritable();
     for (const input of inputs) validateAppendInput(input, this.config.maxRecordBytes);
     const first = this.nextOffset;
-    this.syncs.mark();
+    this.f.syncs.mark();
     for (const input of inputs) this.appendValidated(input);
     return first;
-  }
-
-  /**
-   * Seals the active segment and starts the next one. The sealed store is fdatasynced, and
-   * pending directory changes fsynced, *before* the next segment's files exist: otherwise a
-   * power cut could keep the new segment while the sealed one lost its tail (or its
-   * directory entry), a gap that no open can repair. This blocks the thread for one or two
-   * syncs once per `maxStoreBytes` of appends; the sealed index is synced by the next round.
-   */
-  private roll(): Segment {
-    const old = this.active;
-    old.seal();
-    old.syncStoreNow();
-    if (this.dirDirty) {
-      this.fs.fsyncDirSync(this.dir);
-      this.dirDirty = false;
-    }
-    this.sealedUnsynced.push(old);
-    const next = Segment.create(this.dir, old.nextOffset, this.config, this.fs);
-    this.segments.push(next);
-    this.dirDirty = true;
-    this.logger.info({ base: next.baseOffset, dir: this.dir }, 'log: rolled to a new segment');
-    return next;
   }
 
   private checkRange(offset: number): void {
@@ -213,13 +201,13 @@ export class Log {
 
   private segmentFor(offset: number): Segment {
     let lo = 0;
-    let hi = this.segments.length - 1;
+    let hi = this.f.segments.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if ((this.segments[mid]?.baseOffset ?? 0) <= offset) lo = mid;
+      if ((this.f.segments[mid]?.baseOffset ?? 0) <= offset) lo = mid;
       else hi = mid - 1;
     }
-    const s = this.segments[lo];
+    const s = this.f.segments[lo];
     if (!s) throw new Error('log invariant broken: no segment');
     return s;
   }
@@ -234,9 +222,9 @@ export class Log {
     const segment = this.segmentFor(offset);
     if (segment !== this.active && !segment.hasPositionCache) {
       segment.cachePositions();
-      this.positionCached = this.positionCached.filter((s) => s !== segment);
-      this.positionCached.push(segment);
-      if (this.positionCached.length > POSITION_CACHE_SEGMENTS) this.positionCached.shift()?.dropPositionCache();
+      this.f.positionCached = this.f.positionCached.filter((s) => s !== segment);
+      this.f.positionCached.push(segment);
+      if (this.f.positionCached.length > POSITION_CACHE_SEGMENTS) this.f.positionCached.shift()?.dropPositionCache();
     }
     return segment.read(offset);
   }
@@ -258,9 +246,9 @@ export class Log {
     const out: LogRecord[] = [];
     let bytes = 0;
     let offset = from;
-    let i = this.segments.indexOf(this.segmentFor(from)); // few segments: linear is fine
+    let i = this.f.segments.indexOf(this.segmentFor(from)); // few segments: linear is fine
     while (offset < end && out.length < maxCount && (bytes < maxBytes || out.length === 0)) {
-      const segment = this.segments[i++];
+      const segment = this.f.segments[i++];
       if (!segment) break;
       bytes = segment.readRange(offset, end, maxCount, maxBytes, out, bytes);
       offset = segment.nextOffset;
@@ -271,17 +259,17 @@ export class Log {
   /** Term of the record at `offset` (from memory, no disk read). */
   termAt(offset: number): number {
     this.checkRange(offset);
-    return this.terms.termAt(offset);
+    return this.f.terms.termAt(offset);
   }
 
   /** Dense data offset of the first data record at or after lowestOffset. */
   get lowestDataOffset(): number {
-    return this.dense.toDataOffset(this.lowestOffset);
+    return this.f.dense.toDataOffset(this.lowestOffset);
   }
 
   /** Dense data offset the next data record appended will get. */
   get nextDataOffset(): number {
-    return this.dense.toDataOffset(this.nextOffset);
+    return this.f.dense.toDataOffset(this.nextOffset);
   }
 
   /**
@@ -291,7 +279,7 @@ export class Log {
    */
   toDataOffset(logOffset: number): number {
     if (logOffset !== this.nextOffset) this.checkRange(logOffset);
-    return this.dense.toDataOffset(logOffset);
+    return this.f.dense.toDataOffset(logOffset);
   }
 
   /**
@@ -305,13 +293,13 @@ export class Log {
     const next = this.nextDataOffset;
     if (!Number.isSafeInteger(dataOffset) || dataOffset < lowest || dataOffset >= next)
       throw new OffsetOutOfRangeError(dataOffset, lowest, next);
-    return this.dense.toLogOffset(dataOffset);
+    return this.f.dense.toLogOffset(dataOffset);
   }
 
   /** True when the record at `logOffset` is a data record. */
   isDataRecord(logOffset: number): boolean {
     this.checkRange(logOffset);
-    return !this.dense.isNonData(logOffset);
+    return !this.f.dense.isNonData(logOffset);
   }
 
   /**
@@ -326,7 +314,7 @@ export class Log {
    */
   hideRecord(logOffset: number): void {
     this.checkRange(logOffset);
-    this.dense.hide(logOffset);
+    this.f.dense.hide(logOffset);
   }
 
   /** Reads the data record with dense offset `dataOffset` (bounds are data offsets). */
@@ -362,35 +350,7 @@ export class Log {
       throw new OffsetOutOfRangeError(from, lowest, next);
     if (from === next) return;
     if (this.prefixFloor !== undefined && from <= this.prefixFloor) throw new LogBusyError('truncatePrefix');
-    this.syncs.mark();
-    let removed = false;
-    while (this.segments.length > 1 && this.active.baseOffset >= from) {
-      const gone = this.segments.pop();
-      if (gone) this.retire(gone);
-      removed = true;
-    }
-    if (removed) {
-      this.fs.fsyncDirSync(this.dir);
-      this.dirDirty = false;
-    }
-    if (from < this.active.nextOffset) {
-      this.active.truncateFrom(from);
-      this.active.syncNow();
-    }
-    this.dense.truncateFrom(from);
-    this.terms.truncateFrom(from);
-  }
-
-  private retire(segment: Segment): void {
-    segment.unlink();
-    segment.dropPositionCache();
-    this.positionCached = this.positionCached.filter((s) => s !== segment);
-    this.sealedUnsynced = this.sealedUnsynced.filter((s) => s !== segment);
-    this.dirDirty = true;
-    // An fdatasync of its descriptors may be in flight: close only after it settles, so
-    // that the descriptor number cannot be reused under it.
-    if (this.syncs.inFlight) this.retiredDuringSync.push(segment);
-    else segment.close();
+    cutSuffix(this.f, from);
   }
 
   /**
@@ -402,33 +362,18 @@ export class Log {
     this.assertWritable();
     if (this.busy) throw new LogBusyError(this.busy);
     let k = 0;
-    while (k < this.segments.length - 1 && (this.segments[k]?.nextOffset ?? Infinity) <= lowest) k++;
+    while (k < this.f.segments.length - 1 && (this.f.segments[k]?.nextOffset ?? Infinity) <= lowest) k++;
     return this.removeOldest(k, 'truncatePrefix');
   }
 
   private async removeOldest(count: number, operation: string): Promise<number> {
-    const keep = this.segments[count];
+    const keep = this.f.segments[count];
     if (count === 0 || !keep) return this.lowestOffset;
     const newLowest = keep.baseOffset;
     this.prefixFloor = newLowest;
-    return this.exclusive(operation, async () => {
-      // Commit point first: a crash after this line is rolled forward on open.
-      await writeMetaDurable(
-        this.dir,
-        { anchorOffset: newLowest, nonDataBelow: this.dense.nonDataBefore(newLowest), resetPending: false },
-        this.fs,
-      );
-      const removed = this.segments.splice(0, count);
-      for (const s of removed) this.retire(s);
-      this.dense.truncateBelow(newLowest);
-      this.terms.truncateBelow(newLowest);
-      await this.fs.fsyncDir(this.dir);
-      this.logger.info(
-        { dir: this.dir, removedSegments: count, lowestOffset: newLowest, operation },
-        'log: removed oldest segments',
-      );
-      return newLowest;
-    }).finally(() => (this.prefixFloor = undefined));
+    return this.exclusive(operation, () => removeOldestSegments(this.f, count, operation)).finally(
+      () => (this.prefixFloor = undefined),
+    );
   }
 
   /**
@@ -454,7 +399,7 @@ export class Log {
   async applyRetention(floor: number, now: number = Date.now()): Promise<RetentionResult> {
     this.assertWritable();
     if (this.busy) throw new LogBusyError(this.busy);
-    const k = segmentsToExpire(this.segments, this.config.retention, floor, now);
+    const k = segmentsToExpire(this.f.segments, this.config.retention, floor, now);
     const lowestOffset = await this.removeOldest(k, 'applyRetention');
     return { removedSegments: k, lowestOffset };
   }
@@ -476,20 +421,7 @@ export class Log {
         `must be a safe integer in [0, initialOffset], got ${initialDataOffset}`,
       );
     }
-    return this.exclusive('reset', async () => {
-      const meta = { anchorOffset: initialOffset, nonDataBelow: initialOffset - initialDataOffset };
-      await writeMetaDurable(this.dir, { ...meta, resetPending: true }, this.fs);
-      const old = this.segments;
-      this.segments = [];
-      for (const s of old.reverse()) this.retire(s);
-      this.sealedUnsynced = [];
-      this.segments = [Segment.create(this.dir, initialOffset, this.config, this.fs)];
-      this.dense = new DenseOffsets(meta.nonDataBelow);
-      this.terms = new TermRuns();
-      this.syncs.mark();
-      await writeMetaDurable(this.dir, { ...meta, resetPending: false }, this.fs);
-      this.logger.info({ dir: this.dir, initialOffset, initialDataOffset }, 'log: reset');
-    });
+    return this.exclusive('reset', () => resetSegments(this.f, initialOffset, initialDataOffset));
   }
 
   /**
@@ -500,7 +432,7 @@ export class Log {
    */
   async verify(): Promise<VerifyReport> {
     if (this.closed) throw new LogClosedError();
-    return verifySegments([...this.segments], (s) => !this.closed && this.segments.includes(s));
+    return verifySegments([...this.f.segments], (s) => !this.closed && this.f.segments.includes(s));
   }
 
   /**
@@ -509,7 +441,7 @@ export class Log {
    */
   reader(): Readable {
     if (this.closed) throw new LogClosedError();
-    return rawReader(this.segments);
+    return rawReader(this.f.segments);
   }
 
   /**
@@ -524,20 +456,20 @@ export class Log {
    */
   async sync(): Promise<void> {
     if (this.closed) throw new LogClosedError();
-    await this.syncs.untilDurable();
+    await this.f.syncs.untilDurable();
   }
 
   private async syncRound(): Promise<number> {
-    const sealed = this.sealedUnsynced;
+    const sealed = this.f.sealedUnsynced;
     const active = this.active;
-    this.sealedUnsynced = [];
-    const dir = this.dirDirty;
-    this.dirDirty = false;
+    this.f.sealedUnsynced = [];
+    const dir = this.f.dirDirty;
+    this.f.dirDirty = false;
     try {
-      if (dir) await this.fs.fsyncDir(this.dir);
+      if (dir) await this.f.fs.fsyncDir(this.dir);
       await Promise.all([...sealed.map((s) => s.sync(true)), active.sync(false)]);
     } catch (err) {
-      this.logger.error({ dir: this.dir, err }, 'log: fsync failed; the log refuses further syncs');
+      this.f.logger.error({ dir: this.dir, err }, 'log: fsync failed; the log refuses further syncs');
       throw err;
     }
     return sealed.length * 2 + 1 + (dir ? 1 : 0);
@@ -545,12 +477,12 @@ export class Log {
 
   /** Counters of sync rounds so far (fsync count and latency for metrics). */
   get syncStats(): SyncStats {
-    return this.syncs.stats;
+    return this.f.syncs.stats;
   }
 
   /** Calls `listener` after every sync round; returns a function that unsubscribes it. */
   onSync(listener: (e: SyncEvent) => void): () => void {
-    return this.syncs.onSync(listener);
+    return this.f.syncs.onSync(listener);
   }
 
   /** Syncs (everything appended becomes durable) and closes all files. Idempotent. */
@@ -559,9 +491,9 @@ export class Log {
     this.closed = true;
     try {
       await this.structural;
-      if (!this.syncs.failed) await this.syncs.untilDurable();
+      if (!this.f.syncs.failed) await this.f.syncs.untilDurable();
     } finally {
-      for (const s of this.segments) s.close();
+      for (const s of this.f.segments) s.close();
     }
   }
 }

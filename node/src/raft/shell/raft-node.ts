@@ -1,6 +1,6 @@
 /**
  * RaftNode: the effectful runner around one {@link RawNode} (etcd-io/raft node.go's role).
- * It owns the timer, the storage on the segmented log and the transport, and runs the loop
+ * It owns the timers (shell-loop.ts), the storage on the segmented log and the transport, and runs the loop
  * of node/src/raft/README.md exactly: send early messages; persist snapshot chunks, snapshot,
  * entries (ONE log fsync per Ready) and hard state; send messages; apply; advance.
  *
@@ -19,11 +19,12 @@ import { type RaftLogger, seededRng } from '../core/env.js';
 import { RawNode } from '../core/raw-node.js';
 import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, Role, UserEntry } from '../core/types.js';
 import { type ShellConfig, shellConfig } from './config.js';
-import { NodeStoppedError, RaftNotLeaderError, ProposalRejectedError, RaftTimeoutError } from './errors.js';
+import { NodeStoppedError, RaftNotLeaderError, ProposalRejectedError } from './errors.js';
 import { LogStorage, type LogStorageOptions } from './log-storage.js';
 import { encodePdata, type ProducerSeq } from './pdata.js';
 import { persistReady, StableFlusher } from './persist-ready.js';
-import { answerFromApplied, ProposalTracker, refusalError, type ProposeOutcome } from './proposal-tracker.js';
+import { answerFromApplied, ProposalTracker, type ProposeOutcome } from './proposal-tracker.js';
+import { type LoopTimers, proposeConfChange, startLoopTimers, withTimeout } from './shell-loop.js';
 import { Listeners } from './listeners.js';
 import { emptyStats, type LeaderChange, type NodeStats, type RaftNodeStatus, statusOf } from './node-status.js';
 import type { RaftTransport } from './transport.js';
@@ -71,9 +72,7 @@ export class RaftNode {
   private readonly raw: RawNode;
   private readonly cfg: ShellConfig;
   private readonly log: ShellLogger;
-  private tickTimer: NodeJS.Timeout | null = null;
-  private compactTimer: NodeJS.Timeout | null = null;
-  private sweepTimer: NodeJS.Timeout | null = null;
+  private timers: LoopTimers | null = null;
   private pendingTicks = 0;
   private inbox: Message[] = [];
   private actions: (() => void)[] = [];
@@ -139,15 +138,17 @@ export class RaftNode {
     const node = new RaftNode(o.id, o.clusterId, storage, o.transport, o);
     for (const [id, addr] of Object.entries(o.peers ?? {})) if (id !== o.id) o.transport.setPeer(id as NodeId, addr);
     o.transport.listen((m, clusterId) => node.receive(m, clusterId));
-    node.tickTimer = setInterval(() => {
-      node.pendingTicks++;
-      node.kick();
-    }, node.cfg.tickMs);
-    node.compactTimer = setInterval(() => {
-      node.compactDue = true;
-      node.kick();
-    }, node.cfg.compactIntervalMs);
-    node.sweepTimer = setInterval(() => node.proposals.sweep(), Math.min(1000, node.cfg.requestTimeoutMs));
+    node.timers = startLoopTimers(node.cfg, {
+      tick: () => {
+        node.pendingTicks++;
+        node.kick();
+      },
+      compact: () => {
+        node.compactDue = true;
+        node.kick();
+      },
+      sweep: () => node.proposals.sweep(),
+    });
     node.log.info(
       {
         id: o.id,
@@ -208,9 +209,10 @@ export class RaftNode {
   /** A linearizable read barrier (ReadIndex, thesis §6.4): resolves once this node has applied everything committed when it was called. */
   readIndex(timeoutMs = this.cfg.requestTimeoutMs): Promise<void> {
     const ctx = randomUUID();
-    return this.withTimeout(
+    return withTimeout(
       'readIndex',
       timeoutMs,
+      () => this.refuseInput(),
       () => this.reads.delete(ctx),
       (resolve, reject) => {
         this.reads.set(ctx, { resolve, reject });
@@ -246,9 +248,10 @@ export class RaftNode {
   /** Transfers leadership to voter `to` (TimeoutNow, thesis §3.10); resolves when `to` is the leader seen by this node. */
   transferLeadership(to: NodeId, timeoutMs = this.cfg.requestTimeoutMs): Promise<void> {
     let off = (): void => {};
-    return this.withTimeout(
+    return withTimeout(
       'transferLeadership',
       timeoutMs,
+      () => this.refuseInput(),
       () => off(),
       (resolve, reject) => {
         off = this.onLeaderChange(({ leader }) => {
@@ -371,65 +374,20 @@ export class RaftNode {
     this.kick();
   }
 
-  /**
-   * Proposes a configuration change. A leader elected a moment ago refuses changes until it
-   * has committed an entry of its own term (Raft §5.4.2; its no-op, normally one round trip
-   * later): that refusal is transient, so it is retried after each apply until the request
-   * timeout rather than handed to every caller.
-   */
+  /** Proposes a configuration change, retrying a new leader's transient refusal (shell-loop.ts). */
   private confChange(cc: ConfChange): Promise<ProposeOutcome> {
-    return new Promise((resolve, reject) => {
-      const err = this.refuseInput();
-      if (err !== null) return reject(err);
-      const deadline = performance.now() + this.cfg.requestTimeoutMs;
-      const attempt = (): void => {
-        const stopped = this.refuseInput();
-        if (stopped !== null) return reject(stopped);
-        return this.act(() => {
-          const r = this.raw.proposeConfChange(cc);
-          if (r.ok) return this.proposals.track(r.index, r.term, resolve, reject);
-          if (r.reason === 'not-ready' && this.role === 'leader' && performance.now() < deadline) {
-            // Again after the next apply, or at the deadline (then refused) if none comes.
-            const retry = (): void => {
-              clearTimeout(timer);
-              off();
-              attempt();
-            };
-            const timer = setTimeout(retry, Math.max(0, deadline - performance.now()));
-            timer.unref();
-            const off = this.onApplied(retry);
-            return undefined;
-          }
-          return reject(refusalError(r));
-        });
-      };
-      attempt();
-    });
-  }
-
-  private withTimeout(
-    op: string,
-    ms: number,
-    cleanup: () => void,
-    body: (resolve: () => void, reject: (e: Error) => void) => void,
-  ): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const err = this.refuseInput();
-      if (err !== null) return reject(err);
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new RaftTimeoutError(op, ms));
-      }, ms);
-      const done = (f: () => void): void => {
-        clearTimeout(timer);
-        cleanup();
-        f();
-      };
-      body(
-        () => done(resolve),
-        (e) => done(() => reject(e)),
-      );
-    });
+    return proposeConfChange(
+      {
+        refuseInput: () => this.refuseInput(),
+        act: (f) => this.act(f),
+        propose: (c) => this.raw.proposeConfChange(c),
+        isLeader: () => this.role === 'leader',
+        onApplied: (fn) => this.onApplied(fn),
+        track: (index, term, resolve, reject) => this.proposals.track(index, term, resolve, reject),
+      },
+      cc,
+      this.cfg.requestTimeoutMs,
+    );
   }
 
   private kick(): void {
@@ -518,9 +476,7 @@ export class RaftNode {
   }
 
   private clearTimers(): void {
-    if (this.tickTimer) clearInterval(this.tickTimer);
-    if (this.compactTimer) clearInterval(this.compactTimer);
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.timers?.stop();
   }
 
   private failAll(e: Error): void {

@@ -45,6 +45,33 @@ describe('aimed power cuts on the simulated disk', () => {
     assert.equal(inner.fileBytes('/d/f')?.length, 40, 'neither the truncation nor the write reached the disk');
   });
 
+  it('after-truncate-sync: the power fails right after the first fdatasync after a truncation: the cut is durable', async () => {
+    const { inner, fs } = disk();
+    const fd = syncedFile(fs, '/d/f', 40);
+    fs.aimAt('after-truncate-sync');
+    fs.truncate(fd, 10);
+    await assert.rejects(fs.fdatasync(fd), PowerCutError);
+    inner.reboot();
+    assert.equal(inner.fileBytes('/d/f')?.length, 10, 'the truncation reached the disk before the cut');
+    assert.equal(fs.momentCuts['after-truncate-sync'], 1);
+  });
+
+  it('after-truncate-sync resurrects a segment whose deletion was not fsynced before the cut (the truncate-no-dir-sync window)', () => {
+    // GIVEN a file whose unlink is not yet durable, and a truncation of another, aimed at
+    const { inner, fs } = disk();
+    const fd = syncedFile(fs, '/d/a', 40);
+    fs.close(syncedFile(fs, '/d/b', 8));
+    fs.aimAt('after-truncate-sync');
+    fs.unlink('/d/b');
+    fs.truncate(fd, 10);
+    // WHEN the truncation's fdatasync completes and the power fails at once
+    assert.throws(() => fs.fdatasyncSync(fd), PowerCutError);
+    inner.reboot();
+    // THEN the cut survived and so did the deleted file (a log would find a segment past a gap)
+    assert.equal(inner.fileBytes('/d/a')?.length, 10);
+    assert.equal(inner.fileBytes('/d/b')?.length, 8, 'the unlink was not made durable: the file is back');
+  });
+
   it('after-replace: the power fails right after the directory fsync that made a rename durable', async () => {
     const { inner, fs } = disk();
     fs.close(syncedFile(fs, '/d/f.tmp', 8));

@@ -18,7 +18,10 @@
  *   synced before it (the log's new entries, if the stable state went first) is lost;
  * - `sync-after-truncate`: after a file was cut short (a suffix truncation), the power fails
  *   at the next fdatasync, before it runs — the truncation and whatever was written after it
- *   reach the disk only as far as an earlier sync (or the last write's torn sectors) took them.
+ *   reach the disk only as far as an earlier sync (or the last write's torn sectors) took them;
+ * - `after-truncate-sync`: after a file was cut short, the power fails right after the next
+ *   fdatasync completes — the cut is durable, and whatever else the truncation did (the
+ *   directory entries of the segments it deleted) only if it was made durable before.
  */
 import { type FileSystem, type MemoryFileSystem, type OpenFlags, PowerCutError } from '../../log/index.js';
 import { InvariantViolation, type InvariantName } from './invariant-violation.js';
@@ -34,7 +37,7 @@ import { InvariantViolation, type InvariantName } from './invariant-violation.js
 export const STORE_WRITE_OVER_DURABLE = 'store write over durable frames' satisfies InvariantName;
 
 /** A moment {@link AimedCutFs.aimAt} can cut at. */
-export type AimedMoment = 'after-replace' | 'sync-after-truncate';
+export type AimedMoment = 'after-replace' | 'sync-after-truncate' | 'after-truncate-sync';
 
 /** The simulated disk with cuts aimed just after structural operations. */
 export class AimedCutFs implements FileSystem {
@@ -45,7 +48,11 @@ export class AimedCutFs implements FileSystem {
   /** The moments aimed at, and whether the operation that opens each window has happened. */
   private moments = new Map<AimedMoment, boolean>();
   /** Cuts at a moment so far, by moment. */
-  readonly momentCuts: Record<AimedMoment, number> = { 'after-replace': 0, 'sync-after-truncate': 0 };
+  readonly momentCuts: Record<AimedMoment, number> = {
+    'after-replace': 0,
+    'sync-after-truncate': 0,
+    'after-truncate-sync': 0,
+  };
   /** Open store files (the rule {@link STORE_WRITE_OVER_DURABLE} is checked on them), by descriptor. */
   private readonly stores = new Map<number, string>();
 
@@ -118,6 +125,7 @@ export class AimedCutFs implements FileSystem {
     this.inner.truncate(fd, length);
     this.truncations++;
     this.opened('sync-after-truncate');
+    this.opened('after-truncate-sync');
     this.structural();
   }
   stat(fd: number): { readonly size: number; readonly mtimeMs: number } {
@@ -142,10 +150,12 @@ export class AimedCutFs implements FileSystem {
   async fdatasync(fd: number): Promise<void> {
     this.cutIfOpen('sync-after-truncate');
     await this.inner.fdatasync(fd);
+    this.cutIfOpen('after-truncate-sync');
   }
   fdatasyncSync(fd: number): void {
     this.cutIfOpen('sync-after-truncate');
     this.inner.fdatasyncSync(fd);
+    this.cutIfOpen('after-truncate-sync');
   }
   async fsyncDir(dir: string): Promise<void> {
     await this.inner.fsyncDir(dir);

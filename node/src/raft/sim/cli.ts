@@ -15,6 +15,7 @@ let acked = 0;
 let ops = 0;
 let powerCuts = 0;
 const unknown: number[] = [];
+let maxSteps = 0;
 const failed: number[] = [];
 let done = 0;
 for (const seed of seeds) {
@@ -29,6 +30,7 @@ for (const seed of seeds) {
   }
   acked += r.stats.acked;
   if (r.stats.linearizable === 'unknown') unknown.push(seed);
+  maxSteps = Math.max(maxSteps, r.stats.lincheckSteps);
   ops += r.stats.operations;
   powerCuts += r.stats.powerCuts;
   // A long --keep-going run shows how far it got (a run stopped early still tells what passed).
@@ -38,6 +40,6 @@ for (const seed of seeds) {
     );
 }
 process.stdout.write(
-  `${JSON.stringify({ seeds: seeds.length, ok: failed.length === 0, ...(o.keepGoing === true ? { failed } : {}), powerCuts: o.powerCuts, acked, operations: ops, powerCutsInjected: powerCuts, lincheckUnknown: unknown, ms: Math.round(performance.now() - started) })}\n`,
+  `${JSON.stringify({ seeds: seeds.length, ok: failed.length === 0, ...(o.keepGoing === true ? { failed } : {}), powerCuts: o.powerCuts, acked, operations: ops, powerCutsInjected: powerCuts, lincheckUnknown: unknown, lincheckMaxSteps: maxSteps, ms: Math.round(performance.now() - started) })}\n`,
 );
 process.exit(failed.length === 0 ? 0 : 1);

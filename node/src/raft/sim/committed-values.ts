@@ -33,3 +33,31 @@ export function committedValues(node: SimMember): Set<string> {
   }
   return values;
 }
+
+/**
+ * The offset of each value in `node`'s committed log (see {@link committedValues}): the
+ * applied records at their offsets, then committed data entries not yet applied at the
+ * offsets they will get. Left out: a value that occurs twice (at-least-once retries) and
+ * anything from the first unapplied `pdata` entry on (its deduplication is decided at apply).
+ * @throws Error when the node is down.
+ */
+export function committedOffsets(node: SimMember): Map<string, number> {
+  const st = node.raw?.status();
+  if (st === undefined) throw new Error(`${node.id} is down: its commit index is unknown`);
+  const at = new Map<string, number>();
+  const twice = new Set<string>();
+  const put = (value: string, offset: number): void => {
+    if (at.has(value)) twice.add(value);
+    else at.set(value, offset);
+  };
+  for (const r of node.sm.records) put(r.value, r.offset);
+  const lo = Math.max(node.sm.applied + 1, node.storage.firstIndex());
+  let next = node.sm.records.length;
+  if (lo <= st.commit)
+    for (const e of node.storage.entries(logIndex(lo), logIndex(st.commit + 1), Number.MAX_SAFE_INTEGER)) {
+      if (e.type === 'pdata') break;
+      if (e.type === 'data') put(dec.decode(e.data), next++);
+    }
+  for (const v of twice) at.delete(v);
+  return at;
+}

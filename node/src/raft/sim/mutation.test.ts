@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { Store } from '../../log/store.js';
+import { TermRuns } from '../../log/term-runs.js';
 import { RaftLog } from '../core/raft-log.js';
 import type { Message } from '../core/types.js';
 import { readFileSync } from 'node:fs';
@@ -83,6 +84,26 @@ describe('simulator catches broken cores (mutation tests)', function () {
       );
     } finally {
       SimDiskNode.prototype.takeReady = original;
+    }
+  });
+
+  it("a log that keeps a truncated suffix's term runs is caught once leader churn cuts a follower's last run and part of the one before", async function () {
+    // The bug shows only when a truncation starts below the first index of the log's last term
+    // run: a leader cut off with an uncommitted tail, back to lead a second term on top of it,
+    // then healed into a majority that moved on from inside the first (leader-churn.ts).
+    this.timeout(300_000); // a hang guard: about 12 s of CPU, stretched on a loaded machine
+    const original = TermRuns.prototype.truncateFrom;
+    TermRuns.prototype.truncateFrom = () => {}; // BROKEN ON PURPOSE: cut runs stay
+    try {
+      let err: string | null = null;
+      for (let seed = 1; seed <= 30 && err === null; seed++) {
+        const r = await simulate({ seed, duration: 2000, powerCuts: true });
+        if (!r.ok) err = r.error;
+      }
+      assert.ok(err !== null, 'stale term runs went unnoticed for 30 seeds with leader churn');
+      assert.match(err, /log matching/);
+    } finally {
+      TermRuns.prototype.truncateFrom = original;
     }
   });
 

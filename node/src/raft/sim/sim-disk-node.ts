@@ -51,7 +51,8 @@ export class SimDiskNode implements SimMember {
    * Chance that a persist is cut at a moment (aimed-cut-fs.ts): right after its stable-state
    * replace is durable, when its Ready commits entries it is itself writing (a stable state
    * written before the log's fsync then names a commit index the disk does not hold); and at
-   * the first fdatasync after a suffix truncation, when its entries replace some of the log.
+   * the first fdatasync after a suffix truncation (or just after it), when its entries replace
+   * some of the log.
    */
   momentCutRate = 0;
   /** What the last power cut inside a persist was aimed at (null: an operation count or none). */
@@ -203,7 +204,13 @@ export class SimDiskNode implements SimMember {
     if (this.momentCutRate <= 0 || first === undefined) return;
     if ((rd.hardState?.commit ?? 0) >= first.index && this.rand() < this.momentCutRate)
       this.aimed.aimAt('after-replace');
-    if (first.index <= storage.lastIndex() && this.rand() < this.momentCutRate) this.aimed.aimAt('sync-after-truncate');
+    if (first.index > storage.lastIndex()) return;
+    // The entries replace some of the log: cut before the truncation's sync, or (the draw
+    // after) right after it, when only the cut itself is sure to be durable — always when the
+    // truncation deletes whole segments (rare: their directory entries are the rest of it).
+    const deletes = storage.log.segmentBases().some((b) => b >= first.index && b > storage.log.lowestOffset);
+    if (this.rand() < this.momentCutRate) this.aimed.aimAt('sync-after-truncate');
+    else if (deletes || this.rand() < this.momentCutRate) this.aimed.aimAt('after-truncate-sync');
   }
 
   /** The term and vote a completed persist made durable. */

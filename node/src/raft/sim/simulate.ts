@@ -5,7 +5,8 @@
  * that lose what was not yet durable (often mid-persist, between the log write and the
  * stable-state write), restarts, membership changes,
  * leadership transfers, snapshots, a deposed leader's held-back appends replayed just after a
- * follower acknowledged the new leader (stale-replay.ts) and client traffic, checking the invariants after
+ * follower acknowledged the new leader (stale-replay.ts), a majority island that keeps moving
+ * and cuts off each new leader right after it wins (leader-churn.ts) and client traffic, checking the invariants after
  * every time step, then healing everything and checking that no acknowledged record was
  * lost and that the client history is linearizable.
  */
@@ -14,13 +15,14 @@ import { checkLinearizable } from '../lincheck/check.js';
 import type { Operation } from '../lincheck/history.js';
 import { seededRng } from '../core/env.js';
 import { SimClients } from './clients.js';
-import { committedValues } from './committed-values.js';
+import { committedOffsets, committedValues } from './committed-values.js';
 import { NOT_LINEARIZABLE } from './invariant-violation.js';
 import { SimCluster } from './cluster.js';
 import { SimDiskNode } from './sim-disk-node.js';
 import type { SimMember } from './sim-member.js';
 import { SimNode } from './sim-node.js';
 import { StaleAppendReplay } from './stale-replay.js';
+import { LeaderChurn, type ChurnAction } from './leader-churn.js';
 
 /** Knobs of one run. */
 export interface SimOptions {
@@ -71,6 +73,8 @@ export interface SimStats {
   readonly powerCuts: number;
   /** The checker's verdict: `unknown` when its step budget ran out (reported, never counted as a pass silently). */
   readonly linearizable: 'ok' | 'unknown' | 'not-checked';
+  /** Steps the checker's search took (0 when not checked; its budget is 2,000,000). */
+  readonly lincheckSteps: number;
   /** pdata entries the leader's state machine found duplicates and hid (retries: idempotent). */
   readonly duplicatesHidden: number;
 }
@@ -102,6 +106,23 @@ export function replayCommand(seed: number, opts: SimOptions = { seed }): string
   return `npm run test:sim -- --seed ${seed}${flags} --verbose`;
 }
 
+/**
+ * The history with each indeterminate produce that took effect given the offset its record
+ * holds in the healed cluster's committed log (`offsets`), its return still unknown (it may
+ * take effect at any time after its call). The checker then places it only where the log
+ * put it, instead of trying every position: fewer candidates, never a weaker check (a
+ * correct run's real order is still a linearization; a position the log contradicts was
+ * never one). A search that ran out of steps on about 1 seed in 100 of 3000 units
+ * (docs/testing.md) — each unresolved produce multiplies the placements it tries.
+ */
+export function resolveProduces(ops: readonly Operation[], offsets: ReadonlyMap<string, number>): Operation[] {
+  return ops.map((op) => {
+    if (op.output !== null || op.input.kind !== 'produce') return op;
+    const offset = offsets.get(op.input.value);
+    return offset === undefined ? op : { ...op, output: { kind: 'produce', offset } };
+  });
+}
+
 /** Runs one seed. Never throws for protocol failures: they come back as `ok: false` with the seed and replay command. */
 export async function simulate(opts: SimOptions): Promise<SimResult> {
   const trace: string[] = [];
@@ -129,7 +150,10 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     sectorBytes: opts.seed % 2 === 0 ? 32 : 1,
     // One seed in four runs without check-quorum: a deposed leader then keeps believing it
     // leads until it hears a higher term, so only ReadIndex's heartbeat round keeps reads safe.
-    raft: opts.seed % 4 === 3 ? { checkQuorum: false } : {},
+    // One in four sends appends of at most 3 entries (large records, a byte-limited batch): a
+    // follower then catches up in many appends, and a new leader hears acknowledgements of an
+    // earlier term's entries before any of its no-op (the Figure 8 window, §5.4.2).
+    raft: opts.seed % 4 === 3 ? { checkQuorum: false } : opts.seed % 4 === 1 ? { maxEntryBatchCount: 3 } : {},
   });
   const rand = c.rand;
   const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(rand() * xs.length)];
@@ -174,6 +198,9 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   // deposed leader with the new term, which would close the window in which a deposed leader
   // still serves reads, the fault those seeds exist for.
   let replaying = opts.seed % 4 !== 3;
+  // Its own stream, so that the other faults draw what they drew before it existed (until
+  // the partitions it makes change the run).
+  const churn = new LeaderChurn(seededRng(opts.seed ^ 0xc4a2e).nextFloat);
   c.sendTap = (m) => {
     if (replaying && opts.partitions !== false) {
       // A deposed leader's append, held back by the network, lands right after the follower
@@ -275,6 +302,46 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     c.inv.step(c.nodes.values());
   };
 
+  const churnRand = seededRng(opts.seed ^ 0x5ea7).nextFloat;
+  const churnView = () => {
+    const lead = c.leader();
+    const conf = (lead ?? c.running()[0])?.raw?.status().activeConf;
+    return {
+      now: c.now,
+      voters: conf?.voters ?? [],
+      all: [...c.nodes.keys()],
+      down: new Set([...c.nodes.values()].filter((n) => !n.up).map((n) => n.id)),
+      leaders: c.running().flatMap((n) => {
+        const st = n.raw?.status();
+        return st?.role === 'leader' ? [{ id: n.id, term: st.term }] : [];
+      }),
+    };
+  };
+  const applyChurn = (act: ChurnAction): void => {
+    snapshotBeforeReturn();
+    if (act.type === 'heal') {
+      keep(`${c.now} ${act.note}: heal`);
+      c.net.heal();
+      return;
+    }
+    keep(`${c.now} ${act.note}: partition ${act.groups.map((g) => `[${g.join(' ')}]`).join(' ')}`);
+    c.net.partition(act.groups);
+  };
+  /**
+   * Half the time a partition changes, the leader of the side that moved on snapshots first
+   * (as a log at its retention limit would): a node coming back with a stale suffix longer
+   * than what was committed meanwhile then installs a snapshot below its last index, and must
+   * drop that suffix (a snapshot install replaces the whole log, Raft §7).
+   */
+  const snapshotBeforeReturn = (): void => {
+    if (opts.snapshots === false || rand() >= 0.5) return;
+    const lead = c.leader();
+    if (lead?.compact(0) === true) {
+      stats.snapshots++;
+      keep(`${c.now} ${lead.id} snapshot at ${lead.storage.snapshot().index} before a partition changes`);
+    }
+  };
+
   const injectFaults = async (): Promise<void> => {
     const up = c.running();
     if (opts.crashes !== false && rand() < 0.0015 * k && up.length > 0) {
@@ -304,7 +371,16 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         downUntil.set(victim.id, c.now + 50 + Math.floor(rand() * 300));
       }
     }
-    if (opts.partitions !== false && healAt < 0 && rand() < 0.002 * k) {
+    // Not on the seeds without check-quorum, like the stale replay: those seeds exist for the
+    // window in which a deposed leader still serves reads, which ordinary partitions open and
+    // the churn's short rounds mostly close (clients find no island leader to write to).
+    if (opts.partitions !== false && opts.seed % 4 !== 3 && (churn.active || healAt < 0)) {
+      // Leader churn (leader-churn.ts): about one episode per 500 units, never during another partition.
+      const view = churnView();
+      const act = churn.active ? churn.step(view) : churnRand() < 0.002 * k ? churn.start(view) : undefined;
+      if (act !== undefined) applyChurn(act);
+    }
+    if (opts.partitions !== false && !churn.active && healAt < 0 && rand() < 0.002 * k) {
       const all = [...c.nodes.keys()];
       // Half the partitions isolate the leader (alone, or with one follower): the shape where
       // a deposed leader still believes it leads (ReadIndex, stale appends).
@@ -315,9 +391,13 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
           : all.filter(() => rand() < 0.4);
       keep(`${c.now} partition [${side.join(' ')}] | rest`);
       c.net.partition([side]);
-      healAt = c.now + 100 + Math.floor(rand() * 400);
+      // Without check-quorum a deposed leader serves until it hears a higher term: its side is
+      // kept apart longer (up to 1000 units), so clients find the new leader and write there
+      // while reads still reach the old one.
+      healAt = c.now + 100 + Math.floor(rand() * (opts.seed % 4 === 3 ? 900 : 400));
     }
     if (healAt >= 0 && c.now >= healAt) {
+      snapshotBeforeReturn();
       keep(`${c.now} heal`);
       c.net.heal();
       healAt = -1;
@@ -392,6 +472,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         n.momentCutRate = 0;
       }
     replaying = false;
+    churn.stop();
     for (const id of downUntil.keys()) await c.node(id).start();
     downUntil.clear();
     const settleUntil = c.now + 150 * TICK;
@@ -418,6 +499,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     // back rebuilds its state machine only up to the applied index it last wrote, which may lag
     // its commit (committed-values.ts).
     const inLog = committedValues(leader);
+    const offsets = committedOffsets(leader);
     const duplicatesHidden = leader.sm.duplicatesHidden;
     // Last power cut: every disk node must reopen with all it made durable (a torn tail or a
     // resurrected segment that recovery left behind shows here even if no later crash hit it).
@@ -427,10 +509,17 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       await n.start();
     }
     let linearizable: SimStats['linearizable'] = 'not-checked';
+    let lincheckSteps = 0;
     if (opts.lincheck !== false) {
-      const verdict = checkLinearizable(clients.checkedHistory((v) => inLog.has(v)));
+      const verdict = checkLinearizable(
+        resolveProduces(
+          clients.checkedHistory((v) => inLog.has(v)),
+          offsets,
+        ),
+      );
       if (verdict.outcome === 'illegal') throw new Error(`${NOT_LINEARIZABLE}: ${verdict.explanation}`);
       linearizable = verdict.outcome;
+      lincheckSteps = verdict.steps;
     }
     return {
       ok: true,
@@ -441,6 +530,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         acked: c.inv.acked.length,
         operations: clients.history.length,
         linearizable,
+        lincheckSteps,
         duplicatesHidden,
         ...stats,
       },
