@@ -12,6 +12,18 @@
  *   Produce at the new leader until `deadlineMs` passes; each attempt has its own deadline
  *   (`readAttemptMs`, `writeAttemptMs`), cut to what remains of `deadlineMs`.
  *
+ * Failover off a silent server (paused, partitioned; issue 12 item 4): the attempt deadlines
+ * of reads and idempotent Produces default to the cluster's election timeout
+ * (`electionTimeoutMs`, default 1000 ms: the `lan` preset), doubling after each attempt of a
+ * call that timed out (so a cluster that is slow but alive still gets the time it needs).
+ * A server at which an attempt timed out or whose connection failed before it answered
+ * becomes a *suspect* (suspects.ts): the picker skips it, resolution asks the other
+ * servers first and looks past answers that still name it leader, and a background probe
+ * clears it as soon as it answers. So a Produce moves off a paused leader in about one
+ * election timeout — the time the followers need to elect another leader anyway.
+ * Concurrent callers share one GetServers in flight, and a caller whose attempt began
+ * before the latest resolve does not resolve again.
+ *
  * Produce is idempotent by default (Kafka's enable.idempotence): the client picks one random
  * 128-bit producer id and numbers its produces 0, 1, 2, … (one sequence per `produce` call,
  * the same on every attempt of it). The cluster appends each (producer id, sequence) at most
@@ -43,6 +55,7 @@ import {
   type ConsumeResponse,
   type GetServersResponse,
   type ProduceRequest,
+  type Server,
   type ProduceResponse,
   type Record as WireRecord,
 } from '../gen/v1/log.js';
@@ -50,6 +63,10 @@ import { ErrorMetadataKeys } from '../server/errors.js';
 import { parseHostPort } from '../net/address.js';
 import { resolveServers } from './get-servers.js';
 import { CallKind, Picker, type ClusterServer } from './picker.js';
+import { Suspects } from './suspects.js';
+
+/** An attempt deadline doubles after each timeout of a call up to max(its first value, this). */
+const MAX_ATTEMPT_MS = 10_000;
 
 /** Bytes of a generated producer id (128 random bits). */
 const PRODUCER_ID_BYTES = 16;
@@ -68,19 +85,28 @@ export interface CommitLogClientOptions {
   /** How long one call keeps retrying across leader changes (default 15000 ms): the bound over all its attempts. */
   readonly deadlineMs?: number;
   /**
-   * The deadline of each attempt of a read (default 2000 ms, never beyond `deadlineMs`): a
-   * paused or partitioned server costs one attempt, then the call moves on to another server.
+   * The cluster's election timeout (default 1000 ms: the `lan` Raft preset, 10 ticks of
+   * 100 ms; the `test` preset's is 200 ms). The attempt deadlines below default to it:
+   * a silent leader is replaced by the followers after one to two election timeouts
+   * (Raft §5.2), so waiting longer at it gains nothing.
+   */
+  readonly electionTimeoutMs?: number;
+  /**
+   * The deadline of the first attempt of a read (default `electionTimeoutMs`), doubled
+   * after each timed-out attempt of the call up to max(this, 10 s), never beyond
+   * `deadlineMs`: a paused or partitioned server costs one attempt, then the call moves on
+   * to another server.
    */
   readonly readAttemptMs?: number;
   /**
-   * The deadline of each attempt of a Produce (default 10000 ms, never beyond `deadlineMs`).
-   * An idempotent Produce (the default) whose attempt times out is retried at the leader
-   * then known (the cluster deduplicates), so a shorter value moves off a paused leader
-   * sooner. With `idempotent: false` a timed-out attempt is indeterminate and NOT retried
-   * ({@link retryPolicy}): keep it long enough for a commit on a loaded cluster.
+   * The deadline of the first attempt of a Produce, doubled like {@link readAttemptMs}.
+   * Default `electionTimeoutMs` for an idempotent Produce (the default): an attempt that
+   * times out is retried at the leader then known (the cluster deduplicates). Default
+   * 10000 ms with `idempotent: false`: a timed-out attempt is then indeterminate and NOT
+   * retried ({@link retryPolicy}), so it must be long enough for a commit on a loaded cluster.
    */
   readonly writeAttemptMs?: number;
-  /** The deadline of each GetServers attempt while resolving (default 3000 ms, never beyond the call's deadline). */
+  /** The deadline of each GetServers attempt while resolving (default `electionTimeoutMs`, never beyond the call's deadline). */
   readonly resolveAttemptMs?: number;
   /** Re-resolve at least this often (default 5000 ms). */
   readonly refreshMs?: number;
@@ -183,6 +209,15 @@ export function neverSent(e: Partial<ServiceError>): boolean {
 }
 
 /**
+ * True when `e` says the server did not answer: this attempt's deadline passed, or the
+ * connection failed, with no error of the server's own ({@link serverAnswered}). Such a
+ * server becomes a suspect (suspects.ts).
+ */
+export function silent(e: Partial<ServiceError>): boolean {
+  return (e.code === Status.DEADLINE_EXCEEDED || e.code === Status.UNAVAILABLE) && !serverAnswered(e);
+}
+
+/**
  * True when the client retries a call of `kind` that failed with `e` ({@link retryPolicy});
  * `idempotent`: the write carries a producer id and sequence.
  */
@@ -222,8 +257,11 @@ export class CommitLogClient {
   private readonly deadlineMs: number;
   private readonly attemptMs: Readonly<Record<CallKind, number>>;
   private readonly resolveAttemptMs: number;
+  private readonly suspects: Suspects;
   private resolving: Promise<void> | undefined;
   private lastResolve = 0;
+  /** Counts completed resolves: an attempt that began before the latest one does not resolve again. */
+  private generation = 0;
   private closed = false;
   /** This client's producer id (undefined: not idempotent) and its next sequence number. */
   readonly producerId: Buffer | undefined;
@@ -232,14 +270,29 @@ export class CommitLogClient {
   constructor(private readonly o: CommitLogClientOptions) {
     this.seed = parseTarget(o.target);
     this.deadlineMs = positive('deadlineMs', o.deadlineMs ?? 15_000);
+    const election = positive('electionTimeoutMs', o.electionTimeoutMs ?? 1_000);
+    const idempotent = o.idempotent ?? true;
     this.attemptMs = {
-      [CallKind.read]: positive('readAttemptMs', o.readAttemptMs ?? 2_000),
-      [CallKind.write]: positive('writeAttemptMs', o.writeAttemptMs ?? 10_000),
+      [CallKind.read]: positive('readAttemptMs', o.readAttemptMs ?? election),
+      [CallKind.write]: positive('writeAttemptMs', o.writeAttemptMs ?? (idempotent ? election : MAX_ATTEMPT_MS)),
     };
-    this.resolveAttemptMs = positive('resolveAttemptMs', o.resolveAttemptMs ?? 3_000);
+    this.resolveAttemptMs = positive('resolveAttemptMs', o.resolveAttemptMs ?? election);
     if (o.producerId !== undefined && (o.producerId.byteLength === 0 || o.producerId.byteLength > 64))
       throw new RangeError(`producerId must be 1..64 bytes, got ${o.producerId.byteLength}`);
-    this.producerId = (o.idempotent ?? true) ? Buffer.from(o.producerId ?? randomBytes(PRODUCER_ID_BYTES)) : undefined;
+    this.producerId = idempotent ? Buffer.from(o.producerId ?? randomBytes(PRODUCER_ID_BYTES)) : undefined;
+    this.suspects = new Suspects({
+      probe: (addr) => this.getServersAt(addr, 2 * election),
+      retryMs: election,
+    });
+  }
+
+  private getServersAt(addr: string, attemptMs: number): Promise<GetServersResponse> {
+    return unary<GetServersResponse>((md, opts, cb) => this.channel(addr).getServers({}, md, opts, cb), attemptMs);
+  }
+
+  /** The address this client dials for `s`. */
+  private dialAddr(s: { rpcAddr: string; externalRpcAddr: string }): string {
+    return this.o.useExternalAddrs && s.externalRpcAddr ? s.externalRpcAddr : s.rpcAddr;
   }
 
   private channel(addr: string): LogClient {
@@ -256,28 +309,46 @@ export class CommitLogClient {
     return this.picker.view;
   }
 
-  /** Calls GetServers (seed first, then known servers) and updates the routing view. */
+  /**
+   * Calls GetServers (seed first, then known servers; suspects only when no other server
+   * answered) and updates the routing view. Concurrent callers share the call in flight.
+   */
   resolve(): Promise<void> {
     return (this.resolving ??= this.doResolve(this.resolveAttemptMs).finally(() => (this.resolving = undefined)));
   }
 
   private async doResolve(attemptMs: number): Promise<void> {
-    const resolved = await resolveServers([this.seed, ...this.picker.view.map((s) => s.addr)], (addr) =>
-      unary<GetServersResponse>((md, opts, cb) => this.channel(addr).getServers({}, md, opts, cb), attemptMs),
+    const candidates = [...new Set([this.seed, ...this.picker.view.map((s) => s.addr)])];
+    const ask = (addr: string): Promise<GetServersResponse> =>
+      this.getServersAt(addr, attemptMs).then((r) => (this.suspects.clear(addr), r));
+    const trusted = (leader: Server): boolean => !this.suspects.has(this.dialAddr(leader));
+    let resolved = await resolveServers(
+      candidates.filter((a) => !this.suspects.has(a)),
+      ask,
+      undefined,
+      trusted,
     );
     if (!resolved.ok)
+      resolved = await resolveServers(
+        candidates.filter((a) => this.suspects.has(a)),
+        ask,
+      );
+    if (!resolved.ok)
       throw new ClusterUnavailableError(
-        `no server answered GetServers (tried ${resolved.tried.join(', ')})`,
+        `no server answered GetServers (tried ${candidates.join(', ')})`,
         resolved.lastError,
       );
     const servers = resolved.servers.map((s) => ({
       id: s.id,
-      addr: this.o.useExternalAddrs && s.externalRpcAddr ? s.externalRpcAddr : s.rpcAddr,
+      addr: this.dialAddr(s),
       isLeader: s.isLeader,
       isVoter: s.isVoter,
     }));
     this.picker.update(servers);
     this.lastResolve = Date.now();
+    this.generation++;
+    for (const a of this.suspects.addrs)
+      if (a !== this.seed && !servers.some((s) => s.addr === a)) this.suspects.clear(a);
     for (const [a, c] of this.channels) {
       if (a === this.seed || servers.some((s) => s.addr === a)) continue;
       c.close();
@@ -302,24 +373,39 @@ export class CommitLogClient {
   ): Promise<T> {
     if (this.closed) throw new ClusterUnavailableError('the client is closed');
     const deadline = Date.now() + this.deadlineMs;
+    const first = this.attemptMs[kind];
     let lastErr: unknown;
+    let timeouts = 0;
     for (let attempt = 0; Date.now() < deadline; attempt++) {
+      let generation = this.generation;
+      let server: ClusterServer | undefined;
       try {
         await this.ensureFresh();
-        const p = this.picker.pick(kind);
+        generation = this.generation;
+        const p = this.picker.pick(kind, (s) => this.suspects.has(s.addr));
         if (!p.ok)
           throw new ClusterUnavailableError(`no server to ${kind === 'write' ? 'write to' : 'read from'}: ${p.reason}`);
-        const attemptMs = Math.max(1, Math.min(this.attemptMs[kind], deadline - Date.now()));
-        return await call(this.channel(p.server.addr), p.server, attemptMs);
+        server = p.server;
+        const grown = Math.min(first * 2 ** timeouts, Math.max(first, MAX_ATTEMPT_MS));
+        const attemptMs = Math.max(1, Math.min(grown, deadline - Date.now()));
+        const res = await call(this.channel(server.addr), server, attemptMs);
+        this.suspects.clear(server.addr);
+        return res;
       } catch (err) {
         lastErr = err;
         const e = err as Partial<ServiceError>;
+        if (server !== undefined && !(err instanceof ClusterUnavailableError)) {
+          if (silent(e)) this.suspects.add(server.addr);
+          else this.suspects.clear(server.addr);
+        }
+        if (e.code === Status.DEADLINE_EXCEEDED) timeouts++;
         if (!(err instanceof ClusterUnavailableError) && !isRetryable(kind, e, idempotent)) throw err;
         // An overloaded leader gets more room than a leader change needs.
         await sleep(
           e.code === Status.RESOURCE_EXHAUSTED ? Math.min(100 * 2 ** attempt, 2000) : Math.min(50 * 2 ** attempt, 500),
         );
-        if (Date.now() < deadline) await this.resolve().catch(() => {});
+        // A resolve completed since this attempt began already reflects its failure.
+        if (Date.now() < deadline && this.generation === generation) await this.resolve().catch(() => {});
       }
     }
     if (lastErr instanceof Error && typeof (lastErr as Partial<ServiceError>).code === 'number') throw lastErr;
@@ -386,9 +472,10 @@ export class CommitLogClient {
     return this.picker.view;
   }
 
-  /** Closes every channel. */
+  /** Closes every channel and stops probing suspects. */
   close(): void {
     this.closed = true;
+    this.suspects.close();
     for (const c of this.channels.values()) c.close();
     this.channels.clear();
   }

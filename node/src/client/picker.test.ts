@@ -51,6 +51,23 @@ describe('client picker: writes to the leader, reads round-robin over followers'
     assert.deepEqual(route(CallKind.read, [{ addr: 'a', ready: false }], view, 0), { ok: false, reason: 'no-leader' });
   });
 
+  it('never picks an avoided server: an avoided leader is no leader, avoided followers take no reads', () => {
+    const p = new Picker([s('a'), s('b', true), s('c')]);
+    const avoidB = (x: ClusterServer): boolean => x.id === 'b';
+    assert.deepEqual(p.pick(CallKind.write, avoidB), { ok: false, reason: 'no-leader' });
+    const avoidA = (x: ClusterServer): boolean => x.id === 'a';
+    assert.deepEqual(
+      [1, 2, 3].map(() => (p.pick(CallKind.read, avoidA) as { server: ClusterServer }).server.id),
+      ['c', 'c', 'c'],
+    );
+    const avoidFollowers = (x: ClusterServer): boolean => !x.isLeader;
+    assert.equal((p.pick(CallKind.read, avoidFollowers) as { server: ClusterServer }).server.id, 'b');
+    assert.deepEqual(
+      p.pick(CallKind.read, () => true),
+      { ok: false, reason: 'no-leader' },
+    );
+  });
+
   it('accepts commitlog:///host:port and host:port targets, and names a bad one', () => {
     assert.equal(parseTarget('commitlog:///127.0.0.1:8400'), '127.0.0.1:8400');
     assert.equal(parseTarget('localhost:8400'), 'localhost:8400');

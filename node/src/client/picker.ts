@@ -56,9 +56,12 @@ export function route<S>(kind: CallKind, servers: readonly S[], view: RouteView<
   return leader !== undefined ? { ok: true, server: leader, next: cursor } : { ok: false, reason: 'no-leader' };
 }
 
-const serverView: RouteView<ClusterServer> = { isLeader: (s) => s.isLeader, readable: (s) => s.addr !== '' };
-
-/** Round-robin state over followers; `pick` is {@link route} over the resolver's view. */
+/**
+ * Round-robin state over followers; `pick` is {@link route} over the resolver's view, minus
+ * the servers the caller avoids (CommitLogClient: the suspects, servers that went silent —
+ * suspects.ts). An avoided leader counts as no leader: a write then waits for a resolve that
+ * names another one instead of being sent to a server that answers nothing.
+ */
 export class Picker {
   private next = 0;
 
@@ -74,9 +77,13 @@ export class Picker {
     return this.servers;
   }
 
-  /** Chooses the server for a call of `kind`. */
-  pick(kind: CallKind): Pick {
-    const r = route(kind, this.servers, serverView, this.next);
+  /** Chooses the server for a call of `kind`, never one for which `avoid` holds. */
+  pick(kind: CallKind, avoid: (s: ClusterServer) => boolean = () => false): Pick {
+    const view: RouteView<ClusterServer> = {
+      isLeader: (s) => s.isLeader && !avoid(s),
+      readable: (s) => s.addr !== '' && !avoid(s),
+    };
+    const r = route(kind, this.servers, view, this.next);
     if (!r.ok) return r;
     this.next = r.next;
     return { ok: true, server: r.server };
