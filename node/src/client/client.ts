@@ -16,11 +16,18 @@
  * of reads and idempotent Produces default to the cluster's election timeout
  * (`electionTimeoutMs`, default 1000 ms: the `lan` preset), doubling after each attempt of a
  * call that timed out (so a cluster that is slow but alive still gets the time it needs).
- * A server at which an attempt timed out or whose connection failed before it answered
- * becomes a *suspect* (suspects.ts): the picker skips it, resolution asks the other
- * servers first and looks past answers that still name it leader, and a background probe
- * clears it as soon as it answers. So a Produce moves off a paused leader in about one
- * election timeout — the time the followers need to elect another leader anyway.
+ * A server at which an attempt timed out, or whose connection was refused, reset or never
+ * established, becomes a *suspect* (suspects.ts): it does not work from this client,
+ * whatever the cluster thinks of it (a paused leader; a leader whose LoadBalancer address
+ * refuses connections while its pod restarts). Suspicion is a PREFERENCE, never an
+ * exclusion (picker.ts's `route`): a write goes to the leader unless it is suspect, then to
+ * a follower that is not (which forwards the Produce to the leader over the cluster's own
+ * addresses), and when every server is suspect, to the leader anyway; reads prefer servers
+ * that are not suspect. Resolution asks the other servers first and looks past answers that
+ * still name a suspect leader. A call the server answers, a background probe it answers, or
+ * `suspectTtlMs` clear a suspicion. So a Produce moves off a paused leader in about one
+ * election timeout — the time the followers need to elect another leader anyway — and is
+ * still served by a leader that is merely slow, or that only this client cannot reach.
  * Concurrent callers share one GetServers in flight, and a caller whose attempt began
  * before the latest resolve does not resolve again.
  *
@@ -106,6 +113,11 @@ export interface CommitLogClientOptions {
    * retried ({@link retryPolicy}), so it must be long enough for a commit on a loaded cluster.
    */
   readonly writeAttemptMs?: number;
+  /**
+   * How long a server stays suspect at most after a call to it failed without an answer
+   * (default 10 × `electionTimeoutMs`); an answer to a call or to a probe clears it sooner.
+   */
+  readonly suspectTtlMs?: number;
   /** The deadline of each GetServers attempt while resolving (default `electionTimeoutMs`, never beyond the call's deadline). */
   readonly resolveAttemptMs?: number;
   /** Re-resolve at least this often (default 5000 ms). */
@@ -260,6 +272,8 @@ export class CommitLogClient {
   private readonly suspects: Suspects;
   private resolving: Promise<void> | undefined;
   private lastResolve = 0;
+  /** Consecutive resolves that failed (no server answered GetServers in time). */
+  private resolveFailures = 0;
   /** Counts completed resolves: an attempt that began before the latest one does not resolve again. */
   private generation = 0;
   private closed = false;
@@ -283,6 +297,7 @@ export class CommitLogClient {
     this.suspects = new Suspects({
       probe: (addr) => this.getServersAt(addr, 2 * election),
       retryMs: election,
+      ttlMs: positive('suspectTtlMs', o.suspectTtlMs ?? 10 * election),
     });
   }
 
@@ -314,7 +329,23 @@ export class CommitLogClient {
    * answered) and updates the routing view. Concurrent callers share the call in flight.
    */
   resolve(): Promise<void> {
-    return (this.resolving ??= this.doResolve(this.resolveAttemptMs).finally(() => (this.resolving = undefined)));
+    // Each resolve that failed doubles the next one's GetServers deadline (up to
+    // max(resolveAttemptMs, 5 s)): a loaded cluster whose answers take longer is still resolved.
+    const grown = Math.min(
+      this.resolveAttemptMs * 2 ** this.resolveFailures,
+      Math.max(this.resolveAttemptMs, MAX_ATTEMPT_MS / 2),
+    );
+    return (this.resolving ??= this.doResolve(grown).then(
+      () => {
+        this.resolveFailures = 0;
+        this.resolving = undefined;
+      },
+      (err: unknown) => {
+        this.resolveFailures++;
+        this.resolving = undefined;
+        throw err;
+      },
+    ));
   }
 
   private async doResolve(attemptMs: number): Promise<void> {
@@ -356,9 +387,14 @@ export class CommitLogClient {
     }
   }
 
+  /**
+   * Resolves when there is no view yet, or refreshes a view older than `refreshMs`. A
+   * refresh that fails keeps the view it has: the call's own attempt then tells whether the
+   * servers it names still work.
+   */
   private async ensureFresh(): Promise<void> {
-    if (this.picker.view.length === 0 || Date.now() - this.lastResolve > (this.o.refreshMs ?? 5000))
-      await this.resolve();
+    if (this.picker.view.length === 0) return this.resolve();
+    if (Date.now() - this.lastResolve > (this.o.refreshMs ?? 5000)) await this.resolve().catch(() => {});
   }
 
   /**
@@ -435,7 +471,9 @@ export class CommitLogClient {
 
   /**
    * Reads the record at `offset` from a follower; if that follower has not applied it yet
-   * (OUT_OF_RANGE), from the leader. Rejects OUT_OF_RANGE when the cluster has no such record.
+   * (OUT_OF_RANGE), from the leader (even a suspect one: it has the last word). Rejects
+   * OUT_OF_RANGE when the cluster has no such record. A leader that does not answer becomes
+   * a suspect and the read is retried (the follower will have applied it soon).
    */
   consume(offset: number): Promise<ConsumedRecord> {
     return this.routed(CallKind.read, async (c, s, attemptMs) => {
@@ -446,11 +484,23 @@ export class CommitLogClient {
       try {
         res = await get(c);
       } catch (err) {
-        const leader = this.picker.pick(CallKind.write);
-        if ((err as Partial<ServiceError>).code !== Status.OUT_OF_RANGE || !leader.ok || leader.server.addr === s.addr)
+        const leader = this.picker.leader;
+        if (
+          (err as Partial<ServiceError>).code !== Status.OUT_OF_RANGE ||
+          leader === undefined ||
+          leader.addr === s.addr
+        )
           throw err;
-        server = leader.server;
-        res = await get(this.channel(leader.server.addr));
+        server = leader;
+        try {
+          res = await get(this.channel(leader.addr));
+          this.suspects.clear(leader.addr);
+        } catch (atLeader) {
+          if (!silent(atLeader as Partial<ServiceError>)) throw atLeader;
+          // The follower answered; the leader did not: blame the leader, retry the read.
+          this.suspects.add(leader.addr);
+          throw new ClusterUnavailableError(`the leader ${leader.id} did not answer a read`, atLeader);
+        }
       }
       this.o.onRoute?.('consume', server);
       return toRecord(res.record);
@@ -460,7 +510,7 @@ export class CommitLogClient {
   /** Streams records from `offset` on (tailing) from one follower; the caller cancels it. */
   async consumeStream(offset: number): Promise<ClientReadableStream<ConsumeResponse>> {
     await this.ensureFresh();
-    const p = this.picker.pick(CallKind.read);
+    const p = this.picker.pick(CallKind.read, (s) => this.suspects.has(s.addr));
     if (!p.ok) throw new ClusterUnavailableError(`no server to read from: ${p.reason}`);
     this.o.onRoute?.('consumeStream', p.server);
     return this.channel(p.server.addr).consumeStream({ offset });

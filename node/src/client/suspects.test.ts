@@ -15,10 +15,10 @@ function scriptedProbe(): {
   return { probe, calls };
 }
 
-describe('client suspects: a silent server stays suspect until a probe is answered', () => {
+describe('client suspects: a server that did not work from here stays suspect until it answers or the suspicion expires', () => {
   it('GIVEN a suspect WHEN its probes fail THEN it stays suspect and is probed again; the first answer clears it', async () => {
     const { probe, calls } = scriptedProbe();
-    const s = new Suspects({ probe, retryMs: 1 });
+    const s = new Suspects({ probe, retryMs: 1, ttlMs: 60_000 });
     s.add('a:1');
     assert.ok(s.has('a:1'));
     assert.ok(!s.has('b:1'));
@@ -37,7 +37,7 @@ describe('client suspects: a silent server stays suspect until a probe is answer
 
   it('one probe at a time per suspect: marking it again starts no second probe', async () => {
     const { probe, calls } = scriptedProbe();
-    const s = new Suspects({ probe, retryMs: 1 });
+    const s = new Suspects({ probe, retryMs: 1, ttlMs: 60_000 });
     s.add('a:1');
     s.add('a:1');
     s.add('b:1');
@@ -49,7 +49,7 @@ describe('client suspects: a silent server stays suspect until a probe is answer
 
   it('a server that answered a call is cleared at once; close stops probing and clears every suspect', async () => {
     const { probe, calls } = scriptedProbe();
-    const s = new Suspects({ probe, retryMs: 60_000 });
+    const s = new Suspects({ probe, retryMs: 60_000, ttlMs: 600_000 });
     s.add('a:1');
     s.add('b:1');
     s.clear('a:1');
@@ -63,5 +63,28 @@ describe('client suspects: a silent server stays suspect until a probe is answer
     assert.ok(!s.has('c:1'), 'a closed set takes no suspects');
     await new Promise((r) => setImmediate(r));
     assert.equal(calls.length, 2, 'no probe after close');
+  });
+
+  it('a suspicion expires ttlMs after it was marked, even while its probes fail; marking it again restarts the expiry, with one probe loop', async () => {
+    const { probe, calls } = scriptedProbe();
+    let now = 1_000;
+    const s = new Suspects({ probe, retryMs: 1, ttlMs: 500, now: () => now });
+    s.add('a:1');
+    await until(() => calls.length === 1, 'the first probe');
+    now += 499;
+    assert.ok(s.has('a:1'), 'suspect until ttlMs has passed');
+    s.add('a:1'); // failed a call again: the expiry restarts
+    now += 499;
+    assert.ok(s.has('a:1'), 'the second mark restarted the expiry');
+    now += 1;
+    assert.ok(!s.has('a:1'), 'expired ttlMs after the last mark');
+    assert.deepEqual(s.addrs, []);
+    s.add('a:1');
+    assert.ok(s.has('a:1'), 'marked again after it expired');
+    calls[0]?.fail();
+    await until(() => calls.length === 2, 'probed again by the one loop');
+    calls[1]?.answer();
+    await until(() => !s.has('a:1'), 'cleared by the answer');
+    s.close();
   });
 });
