@@ -113,7 +113,7 @@ producer_alive_since() {
   kill -0 "$WORKLOAD_PID" 2>/dev/null || fail "the producer exited during $what:"$'\n'"$(tail -n 20 "$WORK/workload.log")"
   acked=$(tail -n +"$((mark + 1))" "$WORKLOAD_ACKS" | grep -c '"offset"' || true)
   failed=$(tail -n +"$((mark + 1))" "$WORKLOAD_ACKS" | grep -c '"error"' || true)
-  log "producer during $what: $acked acknowledged, $failed failed (reported, not fatal, unless E2E_STRICT_CA=1)"
+  log "producer during $what: $acked acknowledged, $failed failed (reported, not fatal: E2E_STRICT_CA=0)"
   ((acked > 0)) || fail "the producer had nothing acknowledged during $what"
 }
 

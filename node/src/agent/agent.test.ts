@@ -165,6 +165,10 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     const lb = new CommitLogClient({
       target: `commitlog:///${t.get(followers[0] as string).rpcAddr}`,
       credentials: t.credentials(),
+      // This test counts calls per server: an attempt that hit the default 1 s deadline on a
+      // loaded machine would be retried (and its server made a suspect), adding a call.
+      readAttemptMs: 10_000,
+      writeAttemptMs: 10_000,
       onRoute: (call, s) => routes.push(`${call}@${s.id}`),
     });
     clients.push(lb);

@@ -13,6 +13,7 @@ import {
   credsFor,
   startCuttableProxy,
   startTestServer,
+  until,
   type CuttableProxy,
   type TestPki,
 } from '../server/testing/fixtures.js';
@@ -118,6 +119,42 @@ describe('forwarding to the leader: what a failure means for each record in flig
       } finally {
         forwarder.close();
         await proxy?.close();
+        await srv.stop();
+      }
+    });
+
+    it('a leader change fails the records in flight to the old leader at once, as indeterminate; the same leader keeps them', async () => {
+      const held: (() => void)[] = [];
+      class Hung extends MemoryBackend {
+        override produce(value: Uint8Array): Promise<number> {
+          return new Promise((resolve) => held.push(() => void super.produce(value).then(resolve)));
+        }
+      }
+      const srv = await startTestServer(pki, new Hung());
+      const forwarder = new LeaderForwarder(credsFor(pki, pki.root));
+      try {
+        const addr = `localhost:${srv.port}`;
+        const first = forwarder.produce(addr, Buffer.from('a')).then(
+          (o) => o,
+          (e: unknown) => e as Error,
+        );
+        await until(() => held.length === 1, 'the record reached the leader');
+        forwarder.leaderChanged(addr);
+        held.shift()?.();
+        assert.equal(await first, 0, 'the same leader: the record is answered');
+        const second = forwarder.produce(addr, Buffer.from('b')).then(
+          (o) => assert.fail(`the forward succeeded at offset ${o}`),
+          (e: unknown) => e as Error,
+        );
+        await until(() => held.length === 1, 'the second record reached the leader');
+        // WHEN this node learns that an election began (no leader) THEN the record fails now.
+        forwarder.leaderChanged(undefined);
+        const err = await second;
+        assert.ok(err instanceof ForwardIndeterminateError, `indeterminate, got ${err.message}`);
+        assert.equal(toStatus(forwardError(err, 'test-0', addr)).code, Status.ABORTED);
+      } finally {
+        for (const f of held.splice(0)) f();
+        forwarder.close();
         await srv.stop();
       }
     });

@@ -11,7 +11,7 @@
  * LogBackend contract — while still sharing the leader's group commit (pipelined, no
  * round trip per record). If the stream fails, every record in flight on it is rejected
  * and the next produce opens a new stream; a record not acknowledged within 10 s cancels
- * the stream. What a rejection means ({@link ForwardIndeterminateError} or not):
+ * the stream, and so does a leader change this node learns of ({@link LeaderForwarder.leaderChanged}). What a rejection means ({@link ForwardIndeterminateError} or not):
  * - the stream never connected ({@link neverSent}): nothing reached the leader;
  * - the leader ended the stream with its own status ({@link serverAnswered}): it
  *   acknowledged every earlier record in order, so the status is about the first record in
@@ -155,6 +155,17 @@ export class LeaderForwarder {
     const t = this.target;
     if (t.stream === undefined || t.stream.dead) t.stream = new ForwardStream(t.client, this.timeoutMs);
     return t.stream.send(value, producer);
+  }
+
+  /**
+   * This node now follows the leader at `addr` (undefined: none, an election is under way,
+   * or this node leads). Records in flight to another address fail now, as indeterminate
+   * (that leader may have appended them), instead of waiting up to 10 s for a leader that
+   * is gone or frozen: an idempotent client retries them at once (the cluster deduplicates),
+   * a plain one gets ABORTED as it would after the timeout.
+   */
+  leaderChanged(addr: string | undefined): void {
+    if (this.target !== undefined && this.target.addr !== addr) this.close();
   }
 
   /** Fails what is in flight and closes the channel. */

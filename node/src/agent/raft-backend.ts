@@ -52,6 +52,7 @@ export class RaftBackend implements LogBackend {
   private readonly node: RaftNode;
   private readonly notifier: CommitNotifier;
   private readonly offApplied: () => void;
+  private readonly offLeader: () => void;
   private closed = false;
 
   constructor(private readonly o: RaftBackendOptions) {
@@ -64,6 +65,11 @@ export class RaftBackend implements LogBackend {
       if (end < this.notifier.nextOffset) this.notifier.reset(end);
       else this.notifier.advance(end);
     });
+    // Forwards in flight to a leader this node no longer follows fail at once (forwarder.ts):
+    // a client whose attempt waits here moves on in about an election, not a 10 s timeout.
+    this.offLeader = o.node.onLeaderChange(({ leader }) =>
+      o.forwarder.leaderChanged(leader === null || leader === o.node.id ? undefined : o.peers.get(leader)?.rpcAddr),
+    );
   }
 
   async produce(value: Uint8Array, producer?: ProducerRef): Promise<number> {
@@ -201,6 +207,7 @@ export class RaftBackend implements LogBackend {
     if (this.closed) return;
     this.closed = true;
     this.offApplied();
+    this.offLeader();
     this.notifier.close();
   }
 }

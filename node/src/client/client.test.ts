@@ -70,6 +70,9 @@ describe('client retry policy: it retries exactly the outcomes known not to have
       credentials: credsFor(pki, pki.root),
       channelOptions: isolatedClient,
       deadlineMs: 10_000,
+      // These tests count attempts: one that hit the default 1 s attempt deadline on a loaded
+      // machine would add a retry the table did not ask for.
+      writeAttemptMs: 10_000,
       ...(idempotent !== undefined ? { idempotent } : {}),
     });
     const result = await client.produce(Buffer.from('x')).catch((e: unknown) => e as ServiceError);

@@ -12,6 +12,25 @@
  *   Produce at the new leader until `deadlineMs` passes; each attempt has its own deadline
  *   (`readAttemptMs`, `writeAttemptMs`), cut to what remains of `deadlineMs`.
  *
+ * Failover off a silent server (paused, partitioned; issue 12 item 4): the attempt deadlines
+ * of reads and idempotent Produces default to the cluster's election timeout
+ * (`electionTimeoutMs`, default 1000 ms: the `lan` preset), doubling after each attempt of a
+ * call that timed out (so a cluster that is slow but alive still gets the time it needs).
+ * A server at which an attempt timed out, or whose connection was refused, reset or never
+ * established, becomes a *suspect* (suspects.ts): it does not work from this client,
+ * whatever the cluster thinks of it (a paused leader; a leader whose LoadBalancer address
+ * refuses connections while its pod restarts). Suspicion is a PREFERENCE, never an
+ * exclusion (picker.ts's `route`): a write goes to the leader unless it is suspect, then to
+ * a follower that is not (which forwards the Produce to the leader over the cluster's own
+ * addresses), and when every server is suspect, to the leader anyway; reads prefer servers
+ * that are not suspect. Resolution asks the other servers first and looks past answers that
+ * still name a suspect leader. A call the server answers, a background probe it answers, or
+ * `suspectTtlMs` clear a suspicion. So a Produce moves off a paused leader in about one
+ * election timeout — the time the followers need to elect another leader anyway — and is
+ * still served by a leader that is merely slow, or that only this client cannot reach.
+ * Concurrent callers share one GetServers in flight, and a caller whose attempt began
+ * before the latest resolve does not resolve again.
+ *
  * Produce is idempotent by default (Kafka's enable.idempotence): the client picks one random
  * 128-bit producer id and numbers its produces 0, 1, 2, … (one sequence per `produce` call,
  * the same on every attempt of it). The cluster appends each (producer id, sequence) at most
@@ -43,6 +62,7 @@ import {
   type ConsumeResponse,
   type GetServersResponse,
   type ProduceRequest,
+  type Server,
   type ProduceResponse,
   type Record as WireRecord,
 } from '../gen/v1/log.js';
@@ -50,6 +70,13 @@ import { ErrorMetadataKeys } from '../server/errors.js';
 import { parseHostPort } from '../net/address.js';
 import { resolveServers } from './get-servers.js';
 import { CallKind, Picker, type ClusterServer } from './picker.js';
+import { isRetryable, silent } from './retry-policy.js';
+import { Suspects } from './suspects.js';
+
+export { isRetryable, neverSent, outcomeUnknown, retryPolicy, serverAnswered, silent } from './retry-policy.js';
+
+/** An attempt deadline doubles after each timeout of a call up to max(its first value, this). */
+const MAX_ATTEMPT_MS = 10_000;
 
 /** Bytes of a generated producer id (128 random bits). */
 const PRODUCER_ID_BYTES = 16;
@@ -68,19 +95,33 @@ export interface CommitLogClientOptions {
   /** How long one call keeps retrying across leader changes (default 15000 ms): the bound over all its attempts. */
   readonly deadlineMs?: number;
   /**
-   * The deadline of each attempt of a read (default 2000 ms, never beyond `deadlineMs`): a
-   * paused or partitioned server costs one attempt, then the call moves on to another server.
+   * The cluster's election timeout (default 1000 ms: the `lan` Raft preset, 10 ticks of
+   * 100 ms; the `test` preset's is 200 ms). The attempt deadlines below default to it:
+   * a silent leader is replaced by the followers after one to two election timeouts
+   * (Raft §5.2), so waiting longer at it gains nothing.
+   */
+  readonly electionTimeoutMs?: number;
+  /**
+   * The deadline of the first attempt of a read (default `electionTimeoutMs`), doubled
+   * after each timed-out attempt of the call up to max(this, 10 s), never beyond
+   * `deadlineMs`: a paused or partitioned server costs one attempt, then the call moves on
+   * to another server.
    */
   readonly readAttemptMs?: number;
   /**
-   * The deadline of each attempt of a Produce (default 10000 ms, never beyond `deadlineMs`).
-   * An idempotent Produce (the default) whose attempt times out is retried at the leader
-   * then known (the cluster deduplicates), so a shorter value moves off a paused leader
-   * sooner. With `idempotent: false` a timed-out attempt is indeterminate and NOT retried
-   * ({@link retryPolicy}): keep it long enough for a commit on a loaded cluster.
+   * The deadline of the first attempt of a Produce, doubled like {@link readAttemptMs}.
+   * Default `electionTimeoutMs` for an idempotent Produce (the default): an attempt that
+   * times out is retried at the leader then known (the cluster deduplicates). Default
+   * 10000 ms with `idempotent: false`: a timed-out attempt is then indeterminate and NOT
+   * retried ({@link retryPolicy}), so it must be long enough for a commit on a loaded cluster.
    */
   readonly writeAttemptMs?: number;
-  /** The deadline of each GetServers attempt while resolving (default 3000 ms, never beyond the call's deadline). */
+  /**
+   * How long a server stays suspect at most after a call to it failed without an answer
+   * (default 10 × `electionTimeoutMs`); an answer to a call or to a probe clears it sooner.
+   */
+  readonly suspectTtlMs?: number;
+  /** The deadline of each GetServers attempt while resolving (default `electionTimeoutMs`, never beyond the call's deadline). */
   readonly resolveAttemptMs?: number;
   /** Re-resolve at least this often (default 5000 ms). */
   readonly refreshMs?: number;
@@ -133,78 +174,6 @@ function positive(name: string, ms: number): number {
   return ms;
 }
 
-/**
- * The retry policy, one row per status the client retries (the server's error table,
- * node/src/server/errors.ts, says which outcome each status means). "write" is a Produce
- * without a producer id (`idempotent: false`, at-least-once); "idempotent write" is the
- * default Produce, which carries a producer id and sequence and is deduplicated by the
- * cluster, so a retry of a write that was appended returns the original offset:
- *
- * | status | meaning | read | write | idempotent write |
- * | --- | --- | --- | --- | --- |
- * | UNAVAILABLE | not the leader, no leader, proposal lost, shutting down, no connection | retry | retry, when the server said so or the call was never sent | retry |
- * | RESOURCE_EXHAUSTED | overloaded: refused before appending | retry (backoff) | retry (backoff), when the server said so | retry (backoff) |
- * | ABORTED | proposal indeterminate: the write may have been appended | retry | **no**: the caller decides | retry (dedup) |
- * | DEADLINE_EXCEEDED, CANCELLED | this attempt's deadline passed: outcome unknown | retry | **no**: the caller decides | retry (dedup) |
- *
- * Everything else (OUT_OF_RANGE, INVALID_ARGUMENT, PERMISSION_DENIED, INTERNAL, and
- * FAILED_PRECONDITION "OUT_OF_SEQUENCE": a sequence older than the cluster's window for the
- * producer) is not retried. Reads are idempotent; a plain write is retried only when the
- * server or the channel says it was not appended, so a retry never duplicates a record the
- * cluster may hold; an idempotent write on every transient status, within the call's
- * deadline. A status is the server's own when its error code is in the trailers
- * ({@link serverAnswered}); grpc-js also reports UNAVAILABLE when a connection drops after
- * the request was sent ("Connection dropped", ECONNRESET), and then the server may well
- * have appended it.
- */
-export const retryPolicy = {
-  [Status.UNAVAILABLE]: { read: true, write: true, idempotentWrite: true },
-  [Status.RESOURCE_EXHAUSTED]: { read: true, write: true, idempotentWrite: true },
-  [Status.ABORTED]: { read: true, write: false, idempotentWrite: true },
-  [Status.DEADLINE_EXCEEDED]: { read: true, write: false, idempotentWrite: true },
-  [Status.CANCELLED]: { read: true, write: false, idempotentWrite: true },
-} as const satisfies Partial<
-  Record<Status, { readonly read: boolean; readonly write: boolean; readonly idempotentWrite: boolean }>
->;
-
-/** True when the server itself answered the call: its error table's code is in the trailers (server/errors.ts). */
-export function serverAnswered(e: Partial<ServiceError>): boolean {
-  return e.metadata?.get(ErrorMetadataKeys.code)[0] !== undefined;
-}
-
-/**
- * True when a failed call never reached a server: grpc-js failed it in its picker because
- * no connection existed ("No connection established", the status every grpc-js
- * load-balancing policy gives while its subchannels are in transient failure), so nothing
- * was sent.
- */
-export function neverSent(e: Partial<ServiceError>): boolean {
-  return e.code === Status.UNAVAILABLE && (e.details ?? '').includes('No connection established');
-}
-
-/**
- * True when the client retries a call of `kind` that failed with `e` ({@link retryPolicy});
- * `idempotent`: the write carries a producer id and sequence.
- */
-export function isRetryable(kind: CallKind, e: Partial<ServiceError>, idempotent = false): boolean {
-  const row =
-    typeof e.code === 'number'
-      ? (retryPolicy as Partial<Record<number, { read: boolean; write: boolean; idempotentWrite: boolean }>>)[e.code]
-      : undefined;
-  if (row === undefined) return false;
-  if (kind === CallKind.read) return row.read;
-  return idempotent ? row.idempotentWrite : row.write && (serverAnswered(e) || neverSent(e));
-}
-
-/**
- * True when a Produce without a producer id failed with an unknown outcome (the record may
- * have been appended): a status of {@link retryPolicy} that the client hands back instead of
- * retrying. A caller that retries it itself accepts that the record may be written twice.
- */
-export function outcomeUnknown(e: Partial<ServiceError>): boolean {
-  return typeof e.code === 'number' && e.code in retryPolicy && !isRetryable(CallKind.write, e);
-}
-
 function unary<T>(
   fn: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: T) => void) => unknown,
   timeoutMs: number,
@@ -222,8 +191,13 @@ export class CommitLogClient {
   private readonly deadlineMs: number;
   private readonly attemptMs: Readonly<Record<CallKind, number>>;
   private readonly resolveAttemptMs: number;
+  private readonly suspects: Suspects;
   private resolving: Promise<void> | undefined;
   private lastResolve = 0;
+  /** Consecutive resolves that failed (no server answered GetServers in time). */
+  private resolveFailures = 0;
+  /** Counts completed resolves: an attempt that began before the latest one does not resolve again. */
+  private generation = 0;
   private closed = false;
   /** This client's producer id (undefined: not idempotent) and its next sequence number. */
   readonly producerId: Buffer | undefined;
@@ -232,14 +206,30 @@ export class CommitLogClient {
   constructor(private readonly o: CommitLogClientOptions) {
     this.seed = parseTarget(o.target);
     this.deadlineMs = positive('deadlineMs', o.deadlineMs ?? 15_000);
+    const election = positive('electionTimeoutMs', o.electionTimeoutMs ?? 1_000);
+    const idempotent = o.idempotent ?? true;
     this.attemptMs = {
-      [CallKind.read]: positive('readAttemptMs', o.readAttemptMs ?? 2_000),
-      [CallKind.write]: positive('writeAttemptMs', o.writeAttemptMs ?? 10_000),
+      [CallKind.read]: positive('readAttemptMs', o.readAttemptMs ?? election),
+      [CallKind.write]: positive('writeAttemptMs', o.writeAttemptMs ?? (idempotent ? election : MAX_ATTEMPT_MS)),
     };
-    this.resolveAttemptMs = positive('resolveAttemptMs', o.resolveAttemptMs ?? 3_000);
+    this.resolveAttemptMs = positive('resolveAttemptMs', o.resolveAttemptMs ?? election);
     if (o.producerId !== undefined && (o.producerId.byteLength === 0 || o.producerId.byteLength > 64))
       throw new RangeError(`producerId must be 1..64 bytes, got ${o.producerId.byteLength}`);
-    this.producerId = (o.idempotent ?? true) ? Buffer.from(o.producerId ?? randomBytes(PRODUCER_ID_BYTES)) : undefined;
+    this.producerId = idempotent ? Buffer.from(o.producerId ?? randomBytes(PRODUCER_ID_BYTES)) : undefined;
+    this.suspects = new Suspects({
+      probe: (addr) => this.getServersAt(addr, 2 * election),
+      retryMs: election,
+      ttlMs: positive('suspectTtlMs', o.suspectTtlMs ?? 10 * election),
+    });
+  }
+
+  private getServersAt(addr: string, attemptMs: number): Promise<GetServersResponse> {
+    return unary<GetServersResponse>((md, opts, cb) => this.channel(addr).getServers({}, md, opts, cb), attemptMs);
+  }
+
+  /** The address this client dials for `s`. */
+  private dialAddr(s: { rpcAddr: string; externalRpcAddr: string }): string {
+    return this.o.useExternalAddrs && s.externalRpcAddr ? s.externalRpcAddr : s.rpcAddr;
   }
 
   private channel(addr: string): LogClient {
@@ -256,28 +246,62 @@ export class CommitLogClient {
     return this.picker.view;
   }
 
-  /** Calls GetServers (seed first, then known servers) and updates the routing view. */
+  /**
+   * Calls GetServers (seed first, then known servers; suspects only when no other server
+   * answered) and updates the routing view. Concurrent callers share the call in flight.
+   */
   resolve(): Promise<void> {
-    return (this.resolving ??= this.doResolve(this.resolveAttemptMs).finally(() => (this.resolving = undefined)));
+    // Each resolve that failed doubles the next one's GetServers deadline (up to
+    // max(resolveAttemptMs, 5 s)): a loaded cluster whose answers take longer is still resolved.
+    const grown = Math.min(
+      this.resolveAttemptMs * 2 ** this.resolveFailures,
+      Math.max(this.resolveAttemptMs, MAX_ATTEMPT_MS / 2),
+    );
+    return (this.resolving ??= this.doResolve(grown).then(
+      () => {
+        this.resolveFailures = 0;
+        this.resolving = undefined;
+      },
+      (err: unknown) => {
+        this.resolveFailures++;
+        this.resolving = undefined;
+        throw err;
+      },
+    ));
   }
 
   private async doResolve(attemptMs: number): Promise<void> {
-    const resolved = await resolveServers([this.seed, ...this.picker.view.map((s) => s.addr)], (addr) =>
-      unary<GetServersResponse>((md, opts, cb) => this.channel(addr).getServers({}, md, opts, cb), attemptMs),
+    const candidates = [...new Set([this.seed, ...this.picker.view.map((s) => s.addr)])];
+    const ask = (addr: string): Promise<GetServersResponse> =>
+      this.getServersAt(addr, attemptMs).then((r) => (this.suspects.clear(addr), r));
+    const trusted = (leader: Server): boolean => !this.suspects.has(this.dialAddr(leader));
+    let resolved = await resolveServers(
+      candidates.filter((a) => !this.suspects.has(a)),
+      ask,
+      undefined,
+      trusted,
     );
     if (!resolved.ok)
+      resolved = await resolveServers(
+        candidates.filter((a) => this.suspects.has(a)),
+        ask,
+      );
+    if (!resolved.ok)
       throw new ClusterUnavailableError(
-        `no server answered GetServers (tried ${resolved.tried.join(', ')})`,
+        `no server answered GetServers (tried ${candidates.join(', ')})`,
         resolved.lastError,
       );
     const servers = resolved.servers.map((s) => ({
       id: s.id,
-      addr: this.o.useExternalAddrs && s.externalRpcAddr ? s.externalRpcAddr : s.rpcAddr,
+      addr: this.dialAddr(s),
       isLeader: s.isLeader,
       isVoter: s.isVoter,
     }));
     this.picker.update(servers);
     this.lastResolve = Date.now();
+    this.generation++;
+    for (const a of this.suspects.addrs)
+      if (a !== this.seed && !servers.some((s) => s.addr === a)) this.suspects.clear(a);
     for (const [a, c] of this.channels) {
       if (a === this.seed || servers.some((s) => s.addr === a)) continue;
       c.close();
@@ -285,9 +309,14 @@ export class CommitLogClient {
     }
   }
 
+  /**
+   * Resolves when there is no view yet, or refreshes a view older than `refreshMs`. A
+   * refresh that fails keeps the view it has: the call's own attempt then tells whether the
+   * servers it names still work.
+   */
   private async ensureFresh(): Promise<void> {
-    if (this.picker.view.length === 0 || Date.now() - this.lastResolve > (this.o.refreshMs ?? 5000))
-      await this.resolve();
+    if (this.picker.view.length === 0) return this.resolve();
+    if (Date.now() - this.lastResolve > (this.o.refreshMs ?? 5000)) await this.resolve().catch(() => {});
   }
 
   /**
@@ -302,24 +331,39 @@ export class CommitLogClient {
   ): Promise<T> {
     if (this.closed) throw new ClusterUnavailableError('the client is closed');
     const deadline = Date.now() + this.deadlineMs;
+    const first = this.attemptMs[kind];
     let lastErr: unknown;
+    let timeouts = 0;
     for (let attempt = 0; Date.now() < deadline; attempt++) {
+      let generation = this.generation;
+      let server: ClusterServer | undefined;
       try {
         await this.ensureFresh();
-        const p = this.picker.pick(kind);
+        generation = this.generation;
+        const p = this.picker.pick(kind, (s) => this.suspects.has(s.addr));
         if (!p.ok)
           throw new ClusterUnavailableError(`no server to ${kind === 'write' ? 'write to' : 'read from'}: ${p.reason}`);
-        const attemptMs = Math.max(1, Math.min(this.attemptMs[kind], deadline - Date.now()));
-        return await call(this.channel(p.server.addr), p.server, attemptMs);
+        server = p.server;
+        const grown = Math.min(first * 2 ** timeouts, Math.max(first, MAX_ATTEMPT_MS));
+        const attemptMs = Math.max(1, Math.min(grown, deadline - Date.now()));
+        const res = await call(this.channel(server.addr), server, attemptMs);
+        this.suspects.clear(server.addr);
+        return res;
       } catch (err) {
         lastErr = err;
         const e = err as Partial<ServiceError>;
+        if (server !== undefined && !(err instanceof ClusterUnavailableError)) {
+          if (silent(e)) this.suspects.add(server.addr);
+          else this.suspects.clear(server.addr);
+        }
+        if (e.code === Status.DEADLINE_EXCEEDED) timeouts++;
         if (!(err instanceof ClusterUnavailableError) && !isRetryable(kind, e, idempotent)) throw err;
         // An overloaded leader gets more room than a leader change needs.
         await sleep(
           e.code === Status.RESOURCE_EXHAUSTED ? Math.min(100 * 2 ** attempt, 2000) : Math.min(50 * 2 ** attempt, 500),
         );
-        if (Date.now() < deadline) await this.resolve().catch(() => {});
+        // A resolve completed since this attempt began already reflects its failure.
+        if (Date.now() < deadline && this.generation === generation) await this.resolve().catch(() => {});
       }
     }
     if (lastErr instanceof Error && typeof (lastErr as Partial<ServiceError>).code === 'number') throw lastErr;
@@ -349,7 +393,9 @@ export class CommitLogClient {
 
   /**
    * Reads the record at `offset` from a follower; if that follower has not applied it yet
-   * (OUT_OF_RANGE), from the leader. Rejects OUT_OF_RANGE when the cluster has no such record.
+   * (OUT_OF_RANGE), from the leader (even a suspect one: it has the last word). Rejects
+   * OUT_OF_RANGE when the cluster has no such record. A leader that does not answer becomes
+   * a suspect and the read is retried (the follower will have applied it soon).
    */
   consume(offset: number): Promise<ConsumedRecord> {
     return this.routed(CallKind.read, async (c, s, attemptMs) => {
@@ -360,11 +406,23 @@ export class CommitLogClient {
       try {
         res = await get(c);
       } catch (err) {
-        const leader = this.picker.pick(CallKind.write);
-        if ((err as Partial<ServiceError>).code !== Status.OUT_OF_RANGE || !leader.ok || leader.server.addr === s.addr)
+        const leader = this.picker.leader;
+        if (
+          (err as Partial<ServiceError>).code !== Status.OUT_OF_RANGE ||
+          leader === undefined ||
+          leader.addr === s.addr
+        )
           throw err;
-        server = leader.server;
-        res = await get(this.channel(leader.server.addr));
+        server = leader;
+        try {
+          res = await get(this.channel(leader.addr));
+          this.suspects.clear(leader.addr);
+        } catch (atLeader) {
+          if (!silent(atLeader as Partial<ServiceError>)) throw atLeader;
+          // The follower answered; the leader did not: blame the leader, retry the read.
+          this.suspects.add(leader.addr);
+          throw new ClusterUnavailableError(`the leader ${leader.id} did not answer a read`, atLeader);
+        }
       }
       this.o.onRoute?.('consume', server);
       return toRecord(res.record);
@@ -374,7 +432,7 @@ export class CommitLogClient {
   /** Streams records from `offset` on (tailing) from one follower; the caller cancels it. */
   async consumeStream(offset: number): Promise<ClientReadableStream<ConsumeResponse>> {
     await this.ensureFresh();
-    const p = this.picker.pick(CallKind.read);
+    const p = this.picker.pick(CallKind.read, (s) => this.suspects.has(s.addr));
     if (!p.ok) throw new ClusterUnavailableError(`no server to read from: ${p.reason}`);
     this.o.onRoute?.('consumeStream', p.server);
     return this.channel(p.server.addr).consumeStream({ offset });
@@ -386,9 +444,10 @@ export class CommitLogClient {
     return this.picker.view;
   }
 
-  /** Closes every channel. */
+  /** Closes every channel and stops probing suspects. */
   close(): void {
     this.closed = true;
+    this.suspects.close();
     for (const c of this.channels.values()) c.close();
     this.channels.clear();
   }

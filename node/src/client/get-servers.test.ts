@@ -43,6 +43,19 @@ describe('GetServers resolution: one rule for CommitLogClient and the grpc-js re
     assert.ok(r.ok && r.via === 's2');
   });
 
+  it('looks past answers whose leader is not trusted (a silent one the followers still name), keeping the first as a fallback', async () => {
+    const { asked, ask } = asker({
+      s1: [server('old', true), server('b')],
+      s2: [server('old'), server('b', true)],
+    });
+    const notOld = (l: Server): boolean => l.id !== 'old';
+    const r = await resolveServers(['s1', 's2'], ask, undefined, notOld);
+    assert.ok(r.ok && r.via === 's2', 'the answer naming a trusted leader');
+    assert.deepEqual(asked, ['s1', 's2']);
+    const stale = await resolveServers(['s1'], asker({ s1: [server('old', true)] }).ask, undefined, notOld);
+    assert.ok(stale.ok && stale.via === 's1', 'no other answer: the untrusted one, for the caller to judge');
+  });
+
   it('reports every candidate tried and the last error when none answers', async () => {
     const { ask } = asker({ s1: new Error('one'), s2: new Error('two') });
     const r = await resolveServers(['s1', 's2', 's1'], ask);

@@ -11,9 +11,13 @@
  *   It re-resolves every `refreshMs`, and whenever the policy asks.
  * - The policy keeps one pick-first child per server and routes by picker.ts's `route`
  *   (the rule the Picker uses too): `write` picks the leader, `read` picks the READY
- *   followers round-robin (the leader when no follower is ready). A call that
- *   ends UNAVAILABLE or a subchannel that fails asks for re-resolution, so a new leader is
- *   found after a failover.
+ *   followers round-robin (the leader when no follower is ready). A child in
+ *   TRANSIENT_FAILURE is a suspect (a preference, as CommitLogClient's suspects): a Produce
+ *   or ProduceStream whose leader's subchannel is in TRANSIENT_FAILURE (its address refuses
+ *   connections from here) goes to a READY follower, which forwards it to the leader; the
+ *   Admin calls only the leader answers are labelled `leader` and always go to it. A call
+ *   that ends UNAVAILABLE or a subchannel that fails asks for re-resolution, so a new leader
+ *   is found after a failover.
  *
  * The resolver's GetServers call needs credentials, which grpc-js does not hand to
  * resolvers: pass them in the channel option {@link RESOLVER_CREDENTIALS_OPTION}.
@@ -41,10 +45,10 @@ export const LB_POLICY_NAME = 'commitlog_leader';
 const LEADER_ATTRIBUTE = 'commitlog.leader_addr';
 const KIND_KEY = 'commitlog.kind';
 
-/** Methods that must reach the leader (writes, and the Admin calls only the leader answers). */
-const WRITE_METHODS = new Set([
-  '/log.v1.Log/Produce',
-  '/log.v1.Log/ProduceStream',
+/** Writes a follower forwards to the leader: sent to a follower when the leader's subchannel fails. */
+const WRITE_METHODS = new Set(['/log.v1.Log/Produce', '/log.v1.Log/ProduceStream']);
+/** Calls only the leader answers (a follower refuses them): always sent to the leader. */
+const LEADER_METHODS = new Set([
   '/log.v1.Admin/ListMembers',
   '/log.v1.Admin/AddLearner',
   '/log.v1.Admin/PromoteMember',
@@ -61,11 +65,19 @@ export function seedsOf(path: string): string[] {
     .filter(Boolean);
 }
 
-/** Labels every call read or write for the picker. */
+/** How the policy routes a call: a forwardable write, a leader-only call, or a read. */
+export type PickKind = 'write' | 'leader' | 'read';
+
+/** The {@link PickKind} of the method at `path` (`/log.v1.Log/Produce`). */
+export function pickKindOf(path: string): PickKind {
+  return WRITE_METHODS.has(path) ? 'write' : LEADER_METHODS.has(path) ? 'leader' : 'read';
+}
+
+/** Labels every call write, leader or read for the picker. */
 const configSelector: experimental.ConfigSelector = {
   invoke: (methodName: string) => ({
     methodConfig: { name: [] },
-    pickInformation: { [KIND_KEY]: WRITE_METHODS.has(methodName) ? 'write' : 'read' },
+    pickInformation: { [KIND_KEY]: pickKindOf(methodName) },
     status: Status.OK,
     dynamicFilterFactories: [],
   }),
@@ -249,17 +261,31 @@ class CommitLogLoadBalancer implements experimental.LoadBalancer {
         : ConnectivityState.TRANSIENT_FAILURE;
     if (states.includes(ConnectivityState.TRANSIENT_FAILURE)) this.helper.requestReresolution();
     const children = [...this.children.values()];
-    const view: RouteView<Child> = {
+    const leaderOnly: RouteView<Child> = {
       isLeader: (c) => c.addr === this.leader,
       readable: (c) => c.lb.getConnectivityState() === ConnectivityState.READY,
     };
+    const view: RouteView<Child> = {
+      ...leaderOnly,
+      suspect: (c) => c.lb.getConnectivityState() === ConnectivityState.TRANSIENT_FAILURE,
+    };
+    const connecting = (c: Child): boolean =>
+      [ConnectivityState.CONNECTING, ConnectivityState.IDLE].includes(c.lb.getConnectivityState());
     const picker: experimental.Picker = {
       pick: (args) => {
-        const kind = args.extraPickInfo[KIND_KEY] === 'write' ? CallKind.write : CallKind.read;
-        const routed = route(kind, children, view, this.next);
+        const label = args.extraPickInfo[KIND_KEY];
+        const kind = label === 'write' || label === 'leader' ? CallKind.write : CallKind.read;
+        const routed = route(kind, children, label === 'leader' ? leaderOnly : view, this.next);
         if (routed.ok) this.next = routed.next;
         const child = routed.ok ? routed.server : undefined;
-        if (child === undefined) {
+        // The pick is a suspect (in TRANSIENT_FAILURE) while another server is still
+        // connecting: wait for it (publish() runs again on every child's state change).
+        const better =
+          child !== undefined &&
+          label !== 'leader' &&
+          view.suspect?.(child) === true &&
+          children.some((c) => c !== child && connecting(c));
+        if (child === undefined || better) {
           this.helper.requestReresolution();
           return {
             pickResultType: experimental.PickResultType.QUEUE,

@@ -12,6 +12,7 @@ export {
   leaderAddrOf,
   parseTarget,
   retryPolicy,
+  silent,
   type CommitLogClientOptions,
   type ConsumedRecord,
 } from './client.js';

@@ -51,6 +51,40 @@ describe('client picker: writes to the leader, reads round-robin over followers'
     assert.deepEqual(route(CallKind.read, [{ addr: 'a', ready: false }], view, 0), { ok: false, reason: 'no-leader' });
   });
 
+  it('a suspect leader: its writes go to a follower that is not suspect (which forwards them), in turn', () => {
+    const p = new Picker([s('a'), s('b', true), s('c')]);
+    const suspectB = (x: ClusterServer): boolean => x.id === 'b';
+    assert.deepEqual(
+      [1, 2, 3].map(() => (p.pick(CallKind.write, suspectB) as { server: ClusterServer }).server.id),
+      ['a', 'c', 'a'],
+    );
+    const suspectAB = (x: ClusterServer): boolean => x.id !== 'c';
+    assert.equal((p.pick(CallKind.write, suspectAB) as { server: ClusterServer }).server.id, 'c');
+    assert.equal((p.pick(CallKind.write, (x) => x.id === 'a') as { server: ClusterServer }).server.id, 'b');
+  });
+
+  it('suspects are a preference, never an exclusion: when every server is suspect a write goes to the leader, a read to a follower', () => {
+    const p = new Picker([s('a'), s('b', true), s('c')]);
+    const all = (): boolean => true;
+    assert.equal((p.pick(CallKind.write, all) as { server: ClusterServer }).server.id, 'b');
+    assert.deepEqual([1, 2].map(() => (p.pick(CallKind.read, all) as { server: ClusterServer }).server.id).sort(), [
+      'a',
+      'c',
+    ]);
+    assert.equal((new Picker([s('b', true)]).pick(CallKind.write, all) as { server: ClusterServer }).server.id, 'b');
+    assert.deepEqual(new Picker([s('a'), s('c')]).pick(CallKind.write, all), { ok: false, reason: 'no-leader' });
+  });
+
+  it('reads prefer followers that are not suspect, then the leader if it is not, then the suspect followers', () => {
+    const p = new Picker([s('a'), s('b', true), s('c')]);
+    assert.deepEqual(
+      [1, 2, 3].map(() => (p.pick(CallKind.read, (x) => x.id === 'a') as { server: ClusterServer }).server.id),
+      ['c', 'c', 'c'],
+    );
+    const followersSuspect = (x: ClusterServer): boolean => !x.isLeader;
+    assert.equal((p.pick(CallKind.read, followersSuspect) as { server: ClusterServer }).server.id, 'b');
+  });
+
   it('accepts commitlog:///host:port and host:port targets, and names a bad one', () => {
     assert.equal(parseTarget('commitlog:///127.0.0.1:8400'), '127.0.0.1:8400');
     assert.equal(parseTarget('localhost:8400'), 'localhost:8400');

@@ -69,8 +69,11 @@ export class AgentProcesses {
     return p;
   }
 
-  /** Spawns agent `name`; every other planned node is a gossip seed. */
-  start(name: string, o: { bootstrap?: boolean } = {}): AgentProcess {
+  /**
+   * Spawns agent `name`; every other planned node is a gossip seed. `flags` are more
+   * command-line flags (`{ 'external-addr': '127.0.0.1:1234' }`), overriding the defaults.
+   */
+  start(name: string, o: { bootstrap?: boolean; flags?: Readonly<Record<string, string>> } = {}): AgentProcess {
     const p = this.port(name);
     const seeds = [...this.ports.entries()].filter(([n]) => n !== name).map(([, q]) => `127.0.0.1:${q.gossip}`);
     const flags = {
@@ -86,6 +89,7 @@ export class AgentProcesses {
       // info: a failure report then shows how far each process got (the tail of its log on stdout).
       'log-level': 'info',
       ...localPkiFlags(this.pki, nodeCertFiles(this.pki, name)),
+      ...o.flags,
     };
     const args = [...Object.entries(flags).map(([k, v]) => `--${k}=${v}`), ...(o.bootstrap ? ['--bootstrap'] : [])];
     const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
