@@ -18,6 +18,24 @@ function dump(n: RaftNode, from?: number): string[] {
   return out;
 }
 
+/**
+ * Proposes `data` on whichever node leads, again on the next leader while the one asked says
+ * it is not the leader (a refused proposal was not appended: retrying cannot duplicate it). On
+ * a loaded machine the 20 ms ticks of the test preset let a starved follower win an election
+ * between two proposals of a batch (stress series 2026-12-03, run 7: "not the leader; leader
+ * hint: n2"); a test about catch-up must not depend on leadership staying put.
+ */
+async function proposeOnLeader(c: { leader(): Promise<RaftNode> }, data: Uint8Array): Promise<{ index: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const l = await c.leader();
+    try {
+      return await l.propose(data);
+    } catch (e) {
+      if (!(e instanceof RaftNotLeaderError) || attempt >= 20) throw e;
+    }
+  }
+}
+
 describe('raft shell: a 3-node cluster on real logs and the memory transport', function () {
   this.timeout(30_000);
   const cluster = useMemoryCluster();
@@ -97,10 +115,11 @@ describe('raft shell: a 3-node cluster on real logs and the memory transport', f
     let last = 0;
     for (let k = 0; k < 6; k++) {
       const rs = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => leader.propose(enc(`v${k}-${i}-${'x'.repeat(20)}`))),
+        Array.from({ length: 40 }, (_, i) => proposeOnLeader(c, enc(`v${k}-${i}-${'x'.repeat(20)}`))),
       );
       last = Math.max(...rs.map((r) => r.index));
     }
+    leader = await c.leader();
     const deadline = Date.now() + 20_000;
     while (leader.storage.firstIndex() <= 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const first = leader.storage.firstIndex();
