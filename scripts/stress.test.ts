@@ -45,11 +45,20 @@ describe('test:stress (scripts/stress.ts)', function () {
       assert.match(text, /2 of 3 runs passed/);
       const result = JSON.parse(readFileSync(out, 'utf8')) as {
         perFile: { file: string; runs: number; failedRuns: number; failures: string[] }[];
-        runs: { ok: boolean }[];
+        runs: { ok: boolean; progressFile?: string }[];
       };
       assert.deepEqual(
         result.runs.map((r) => r.ok),
         [true, false, true],
+      );
+      // The failed run's progress file outlives the run directory, beside the result.
+      assert.deepEqual(
+        result.runs.map((r) => r.progressFile),
+        [undefined, join(dir, 'result.run-2.progress'), undefined],
+      );
+      assert.match(
+        readFileSync(join(dir, 'result.run-2.progress'), 'utf8'),
+        /end rss=\d+MB \S*stress-fixture\.ts :: stress fixture fails in run 2 only/,
       );
       assert.deepEqual(
         result.perFile.map((f) => [f.file, f.runs, f.failedRuns]),
@@ -61,7 +70,9 @@ describe('test:stress (scripts/stress.ts)', function () {
     }
   });
 
-  it('stops its load and the run in progress when it is terminated', async () => {
+  it('stops its load and the run in progress when it is terminated, and reports the runs done by then', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stress-term-'));
+    const out = join(dir, 'result.json');
     const child = spawn(
       process.execPath,
       [
@@ -75,7 +86,7 @@ describe('test:stress (scripts/stress.ts)', function () {
         '--load-procs',
         '1',
         '--out',
-        join(tmpdir(), `stress-term-${process.pid}.json`),
+        out,
         'scripts/testdata/stress-fixture.ts',
       ],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -104,6 +115,24 @@ describe('test:stress (scripts/stress.ts)', function () {
     for (const deadline = Date.now() + 10_000; pids.some(alive);) {
       assert.ok(Date.now() < deadline, `load process ${pids.join(' ')} still running 10 s after the script stopped`);
       await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      // The runs finished before the signal are in the result (at least run 1, whose line we saw).
+      const result = JSON.parse(readFileSync(out, 'utf8')) as {
+        runsPlanned: number;
+        stoppedBy?: string;
+        runs: { run: number }[];
+      };
+      assert.equal(result.runsPlanned, 1000);
+      assert.ok(result.runs.length >= 1, JSON.stringify(result));
+      assert.deepEqual(
+        result.runs.map((r) => r.run),
+        result.runs.map((_, i) => i + 1),
+      );
+      assert.match(result.stoppedBy ?? '', new RegExp(`^SIGTERM after ${result.runs.length} of 1000 runs, `));
+      assert.match(text, new RegExp(`stopped by SIGTERM after ${result.runs.length} of 1000 runs`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

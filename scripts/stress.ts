@@ -15,7 +15,10 @@
  *   its output) and it is restarted on fresh seeds.
  * - Every run is bounded (`--run-timeout-ms`); a run that times out is stopped (SIGTERM to
  *   its process group, by pid, SIGKILL 10 s later) and counts as a failure of every file in
- *   it. SIGINT/SIGTERM to the script stop the run in progress and the load the same way.
+ *   it. SIGINT/SIGTERM to the script stop the run in progress and the load the same way,
+ *   and the runs completed by then are reported and written to `--out` as usual (with
+ *   `stoppedBy`: the signal, and the test the interrupted run was in): a series stopped at the
+ *   end of a session keeps its numbers.
  * - Memory: the run's process group is sampled every 2 s (/proc); each run reports its peak
  *   (the group's total and its largest process). A run whose largest process passes
  *   `--rss-limit-mb` (default 8192) gets a Node diagnostic report written into
@@ -24,10 +27,13 @@
  *   stopped and counted as failed: the machine is never left to the kernel's OOM killer.
  * - Output: one line per run as it ends, then a table per file (runs, failed runs, the
  *   failing tests), and the whole result as JSON in `--out` (default
- *   `.tmp/stress-<date>.json`). Exit 1 if any run failed.
+ *   `.tmp/stress-<date>.json`). The progress file of every failed run (and of a run
+ *   interrupted by a signal) is kept beside it (`<out>.run-N.progress`, named in a failed run's
+ *   `progressFile`): the tests' start and end times there place a failure in the run. Exit 1
+ *   if any run failed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -72,6 +78,8 @@ export interface RunResult {
   readonly peakProcess?: ProcessMemory;
   /** Set when the run was stopped for passing the memory limit. */
   readonly memoryFinding?: string;
+  /** Where the progress file of a failed run was kept. */
+  readonly progressFile?: string;
 }
 
 /** Per-file totals over all runs. */
@@ -212,6 +220,8 @@ function runningTest(progressFile: string): string {
 
 /** The mocha process group of the run in progress (killed if the script is stopped). */
 let currentRun: number | undefined;
+/** The progress file of the run in progress (named when the script is stopped). */
+let currentProgress: string | undefined;
 
 /** Runs mocha once over `files`; resolves with the parsed result. */
 function runOnce(
@@ -249,6 +259,7 @@ function runOnce(
       },
     );
     currentRun = child.pid;
+    currentProgress = progressFile;
     let stderr = '';
     child.stderr?.on('data', (b: Buffer) => {
       stderr = (stderr + b.toString()).slice(-4000);
@@ -297,6 +308,7 @@ function runOnce(
       clearInterval(sampler);
       if (hard) clearTimeout(hard);
       currentRun = undefined;
+      currentProgress = undefined;
       const ms = Math.round(performance.now() - started);
       let json: MochaJson = {};
       try {
@@ -369,11 +381,35 @@ async function main(): Promise<void> {
     load.stop();
     rmSync(dir, { recursive: true, force: true });
   };
+  const results: RunResult[] = [];
+  const began = new Date();
+  /** Prints the per-file table and writes `out` for the runs done; returns the failed runs. */
+  const report = (stoppedBy?: string): number => {
+    const table = summarize(results);
+    process.stdout.write('\n| file | runs | failed runs |\n|---|---|---|\n');
+    for (const t of table) process.stdout.write(`| ${t.file} | ${t.runs} | ${t.failedRuns} |\n`);
+    for (const t of table.filter((x) => x.failures.length > 0))
+      process.stdout.write(`\n${t.file}:\n${t.failures.map((f) => `  - ${f}`).join('\n')}\n`);
+    const failedRuns = results.filter((r) => !r.ok).length;
+    if (stoppedBy !== undefined) process.stdout.write(`\nstopped by ${stoppedBy}\n`);
+    process.stdout.write(`\n${results.length - failedRuns} of ${results.length} runs passed\n`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(
+      out,
+      `${JSON.stringify({ date: began.toISOString(), cpus: cpus().length, cpu: cpus()[0]?.model, load: o.load, loadProcs: Number(o.loadProcs), files, runsPlanned: runs, ...(stoppedBy !== undefined ? { stoppedBy } : {}), runs: results, perFile: table, loadFindings: findings }, null, 2)}\n`,
+    );
+    process.stdout.write(`result: ${relative(process.cwd(), out)}\n`);
+    return failedRuns;
+  };
   for (const [signal, code] of [
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
     process.once(signal, () => {
+      const interrupted =
+        currentProgress === undefined
+          ? 'between runs'
+          : `during run ${results.length + 1}, ${runningTest(currentProgress)}`;
       // The control plane's own SIGTERM handler (test/controlplane/process.ts) stops its children.
       if (currentRun !== undefined)
         try {
@@ -381,18 +417,23 @@ async function main(): Promise<void> {
         } catch {
           /* already gone */
         }
-      stop();
-      process.exit(code);
+      load.stop();
+      if (currentProgress !== undefined) keepProgress(currentProgress, out, results.length + 1);
+      try {
+        report(`${signal} after ${results.length} of ${runs} runs, ${interrupted}`);
+      } finally {
+        stop();
+        process.exit(code);
+      }
     });
   }
-  const results: RunResult[] = [];
-  const began = new Date();
   try {
     process.stdout.write(
       `stress: ${runs} runs of ${files.join(' ')} with load=${o.load}×${o.loadProcs} (pids ${load.pids().join(' ') || 'none'})\n`,
     );
     for (let i = 1; i <= runs; i++) {
-      const r = await runOnce(i, files, dir, Number(o.runTimeoutMs), rssLimitMb, resolve(o.reportDir));
+      const ran = await runOnce(i, files, dir, Number(o.runTimeoutMs), rssLimitMb, resolve(o.reportDir));
+      const r = ran.ok ? ran : { ...ran, ...keepProgress(join(dir, `run-${i}.progress`), out, i) };
       results.push(r);
       const what = r.ok
         ? 'ok'
@@ -408,20 +449,20 @@ async function main(): Promise<void> {
   } finally {
     stop();
   }
-  const table = summarize(results);
-  process.stdout.write('\n| file | runs | failed runs |\n|---|---|---|\n');
-  for (const t of table) process.stdout.write(`| ${t.file} | ${t.runs} | ${t.failedRuns} |\n`);
-  for (const t of table.filter((x) => x.failures.length > 0))
-    process.stdout.write(`\n${t.file}:\n${t.failures.map((f) => `  - ${f}`).join('\n')}\n`);
-  const failedRuns = results.filter((r) => !r.ok).length;
-  process.stdout.write(`\n${runs - failedRuns} of ${runs} runs passed\n`);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify({ date: began.toISOString(), cpus: cpus().length, cpu: cpus()[0]?.model, load: o.load, loadProcs: Number(o.loadProcs), files, runs: results, perFile: table, loadFindings: findings }, null, 2)}\n`,
-  );
-  process.stdout.write(`result: ${relative(process.cwd(), out)}\n`);
+  const failedRuns = report();
   process.exitCode = failedRuns > 0 || findings.length > 0 ? 1 : 0;
+}
+
+/** Copies a failed run's progress file beside `out` (the run directory is removed at the end). */
+function keepProgress(progressFile: string, out: string, run: number): { progressFile?: string } {
+  const kept = `${out.replace(/\.json$/, '')}.run-${run}.progress`;
+  try {
+    mkdirSync(dirname(kept), { recursive: true });
+    copyFileSync(progressFile, kept);
+    return { progressFile: kept };
+  } catch {
+    return {};
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
