@@ -446,28 +446,15 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         }
       }
     }
-    // A scale-up then a scale-down aimed at the leader itself, on its own stream (the other
-    // faults' draws stay where they were until it fires): the random removals above pick the
-    // leader only in a few seeds that reach four voters, and a leader whose removal commits
-    // must step down then (the removed-leader-stays mutant survived 40 seeds without this).
+    // A scale-down aimed at the leader itself, on its own stream (the other faults' draws
+    // stay where they were until it fires): the random removals above pick the leader only
+    // in a few seeds that reach four voters, and a leader whose removal commits must step
+    // down then (the removed-leader-stays mutant survived 40 seeds without this).
     if (leader?.raw != null && opts.membership !== false && selfRemovalRand() < 0.004 * k) {
       const st = leader.raw.status();
-      const active = st.activeConf;
-      const learner = active.learners[0];
-      let res;
-      if (active.voters.length > 3 && active.voters.includes(leader.id))
-        res = leader.raw.proposeConfChange({ type: 'remove', node: leader.id });
-      else if (learner !== undefined && (st.progress?.find((p) => p.id === learner)?.lag ?? 5) < 5)
-        res = leader.raw.proposeConfChange({ type: 'promote', node: learner });
-      else if (learner === undefined && active.voters.length === 3) {
-        const id = nodeId(`n${nextId++}`);
-        const joiner = c.addNode(id, null);
-        arm(joiner);
-        if (disk) await joiner.start();
-        res = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
-      }
-      if (res !== undefined) {
-        keep(`${c.now} conf change by ${leader.id} (towards removing the leader): ${JSON.stringify(res)}`);
+      if (st.activeConf.voters.length > 3 && st.activeConf.voters.includes(leader.id)) {
+        const res = leader.raw.proposeConfChange({ type: 'remove', node: leader.id });
+        keep(`${c.now} conf change by ${leader.id}: remove itself: ${JSON.stringify(res)}`);
         if (res.ok) stats.confChanges++;
       }
     }
