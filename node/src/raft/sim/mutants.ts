@@ -144,6 +144,14 @@ export const mutants: readonly Mutant[] = [
     replace: "if (r.role === 'leader' && !r.tracker.voters.has(r.id) && r.term < 0) {",
   },
   {
+    id: 'nonpromotable-clock-reset',
+    area: 'core',
+    what: 'a node that cannot campaign resets its election clock at each timeout, so its leader lease never ends (fixed in 6705ab8)',
+    file: `${core}/tick.ts`,
+    find: '  if (!promotable(r)) return;\n',
+    replace: '',
+  },
+  {
     id: 'conf-at-commit-only',
     area: 'core',
     what: 'the configuration in force is the committed one (the issue-13 stale-configuration bug)',

@@ -303,6 +303,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   };
 
   const churnRand = seededRng(opts.seed ^ 0x5ea7).nextFloat;
+  const selfRemovalRand = seededRng(opts.seed ^ 0x5e1f).nextFloat;
   const churnView = () => {
     const lead = c.leader();
     const conf = (lead ?? c.running()[0])?.raw?.status().activeConf;
@@ -443,6 +444,18 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
           keep(`${c.now} conf change by ${leader.id} right after: ${JSON.stringify(again)}`);
           if (again.ok) stats.confChanges++;
         }
+      }
+    }
+    // A scale-down aimed at the leader itself, on its own stream (the other faults' draws
+    // stay where they were until it fires): the random removals above pick the leader only
+    // in a few seeds that reach four voters, and a leader whose removal commits must step
+    // down then (the removed-leader-stays mutant survived 40 seeds without this).
+    if (leader?.raw != null && opts.membership !== false && selfRemovalRand() < 0.004 * k) {
+      const st = leader.raw.status();
+      if (st.activeConf.voters.length > 3 && st.activeConf.voters.includes(leader.id)) {
+        const res = leader.raw.proposeConfChange({ type: 'remove', node: leader.id });
+        keep(`${c.now} conf change by ${leader.id}: remove itself: ${JSON.stringify(res)}`);
+        if (res.ok) stats.confChanges++;
       }
     }
     if (leader?.raw != null && rand() < 0.001 * k) {
