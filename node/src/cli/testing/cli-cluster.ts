@@ -21,7 +21,12 @@ export interface CliClusterOptions {
   readonly clusterId: string;
   /** How long every node may take to answer /readyz 200 (default 60 s). */
   readonly readyTimeoutMs?: number;
+  /** Picks a free port of 127.0.0.1 (default {@link freePort}; tests of the retry inject one). */
+  readonly freePort?: () => Promise<number>;
 }
+
+/** Start attempts per node when a port it was given is taken before it binds (EADDRINUSE). */
+const START_ATTEMPTS = 3;
 
 /** A running {@link startCliCluster} cluster. */
 export interface CliCluster {
@@ -53,28 +58,44 @@ export async function startCliCluster(o: CliClusterOptions): Promise<CliCluster>
       config,
       `cluster-id: ${o.clusterId}\nraft-preset: test\ngossip-preset: local\nrequest-log-level: silent\n`,
     );
-    const gossip0 = await freePort();
-    const start = async (name: string, gossip: number, extra: string[]): Promise<CliAgent> =>
-      startCliAgent([
-        'agent',
-        '--node-name',
-        name,
-        '--data-dir',
-        join(dir, name),
-        '--config-file',
-        config,
-        '--bind-addr',
-        `127.0.0.1:${gossip}`,
-        '--rpc-port',
-        String(await freePort()),
-        '--http-port',
-        String(await freePort()),
-        ...Object.entries(localPkiFlags(pki, await ensureNodeCert(pki, name))).flatMap(([k, v]) => [`--${k}`, v]),
-        ...extra,
-      ]);
-    agents.push(await start('n0', gossip0, ['--bootstrap']));
+    const port = o.freePort ?? freePort;
+    // A port found free is closed again before the agent binds it, and on a busy machine the
+    // kernel can hand it to another socket meanwhile (a stress run saw "cannot listen for gossip
+    // on 127.0.0.1:42091: EADDRINUSE"): such a start is retried on new ports, with the node's
+    // data directory removed first (the failed start created it, and n0 bootstraps only an
+    // empty one).
+    const start = async (name: string, extra: string[]): Promise<{ agent: CliAgent; gossip: number }> => {
+      for (let attempt = 1; ; attempt++) {
+        const gossip = await port();
+        try {
+          const agent = await startCliAgent([
+            'agent',
+            '--node-name',
+            name,
+            '--data-dir',
+            join(dir, name),
+            '--config-file',
+            config,
+            '--bind-addr',
+            `127.0.0.1:${gossip}`,
+            '--rpc-port',
+            String(await port()),
+            '--http-port',
+            String(await port()),
+            ...Object.entries(localPkiFlags(pki, await ensureNodeCert(pki, name))).flatMap(([k, v]) => [`--${k}`, v]),
+            ...extra,
+          ]);
+          return { agent, gossip };
+        } catch (err) {
+          if (attempt >= START_ATTEMPTS || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+          rmSync(join(dir, name), { recursive: true, force: true });
+        }
+      }
+    };
+    const first = await start('n0', ['--bootstrap']);
+    agents.push(first.agent);
     for (let i = 1; i < o.size; i++)
-      agents.push(await start(`n${i}`, await freePort(), ['--start-join-addrs', `127.0.0.1:${gossip0}`]));
+      agents.push((await start(`n${i}`, ['--start-join-addrs', `127.0.0.1:${first.gossip}`])).agent);
     for (const a of agents)
       await eventually(
         `node on ${a.httpPort} ready`,
