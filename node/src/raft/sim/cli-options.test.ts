@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { seedsOf, simCommand, simOptionsOf, type SimCliFlags } from './cli-options.js';
-import { replayCommand, type SimOptions } from './simulate.js';
+import { replayCommand, type SimOptions } from './sim-options.js';
 
 /** The options `simulate` actually runs with (its defaults filled in). */
 function effective(o: SimOptions): SimOptions {

@@ -4,7 +4,7 @@
  * ({@link replayCommand}) with it, so a failure never prints a command the CLI refuses.
  */
 import { Command } from 'commander';
-import type { SimOptions } from './simulate.js';
+import type { SimOptions } from './sim-options.js';
 
 /** The parsed flags (commander's camel-cased names). */
 export interface SimCliFlags {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { DUPLICATE_RECORD, simulate } from './simulate.js';
+import { DUPLICATE_RECORD } from './sim-options.js';
+import { simulate } from './simulate.js';
 
 // Clients that retry every indeterminate produce (timed out, node down, lost to a leader
 // change) until it is acknowledged, as the client library does, under the simulator's

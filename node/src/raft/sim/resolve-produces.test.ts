@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { checkLinearizable } from '../lincheck/check.js';
 import type { Operation } from '../lincheck/history.js';
-import { resolveProduces } from './simulate.js';
+import { resolveProduces } from './resolve-produces.js';
 
 // Indeterminate produces that took effect get the offset their record holds in the healed
 // cluster's committed log before the history is checked (simulate.ts): a stronger check,

@@ -12,7 +12,6 @@
  */
 import { nodeId, type NodeId } from '../core/types.js';
 import { checkLinearizable } from '../lincheck/check.js';
-import type { Operation } from '../lincheck/history.js';
 import { seededRng } from '../core/env.js';
 import { SimClients } from './clients.js';
 import { committedOffsets, committedValues } from './committed-values.js';
@@ -23,105 +22,10 @@ import type { SimMember } from './sim-member.js';
 import { SimNode } from './sim-node.js';
 import { StaleAppendReplay } from './stale-replay.js';
 import { LeaderChurn, type ChurnAction } from './leader-churn.js';
-
-/** Knobs of one run. */
-export interface SimOptions {
-  readonly seed: number;
-  /** Time units of faulty operation (a node ticks every 10 units). */
-  readonly duration?: number;
-  readonly voters?: number;
-  /** Simulated clients (default 6; odd-numbered ones impatient, see clients.ts). */
-  readonly clients?: number;
-  readonly crashes?: boolean;
-  readonly partitions?: boolean;
-  readonly membership?: boolean;
-  readonly snapshots?: boolean;
-  /** The deliberately broken read path (see clients.ts). */
-  readonly staleReads?: boolean;
-  /** The deliberately broken produce path: acknowledge before commit (see clients.ts). */
-  readonly earlyAcks?: boolean;
-  /** Multiplies every fault rate (drops, duplicates, delays, crashes, partitions, changes, transfers, snapshots); default 1. */
-  readonly intensity?: number;
-  /** Check the client history for linearizability. */
-  readonly lincheck?: boolean;
-  /** Print the trace as it happens. */
-  readonly verbose?: boolean;
-  /**
-   * Run every node on the shell's real storage (segmented log + stable store, persisted by
-   * the shell's persistReady) over a simulated disk: half the crashes are power cuts, often
-   * at a random file operation inside a persist, and every restart runs the log's recovery.
-   * Compaction is off in this mode.
-   */
-  readonly powerCuts?: boolean;
-  /**
-   * Clients retry indeterminate produces until acknowledged (clients.ts): `idempotent` with
-   * producer ids and sequences (then no node may hold any value twice: checked at the end),
-   * `plain` without (at-least-once; the control that shows what the check catches).
-   */
-  readonly retries?: 'idempotent' | 'plain';
-}
-
-/** Statistics of a passing run. */
-export interface SimStats {
-  readonly leaders: number;
-  readonly acked: number;
-  readonly operations: number;
-  readonly crashes: number;
-  readonly confChanges: number;
-  readonly snapshots: number;
-  /** Power cuts (disk backend only). */
-  readonly powerCuts: number;
-  /** The checker's verdict: `unknown` when its step budget ran out (reported, never counted as a pass silently). */
-  readonly linearizable: 'ok' | 'unknown' | 'not-checked';
-  /** Steps the checker's search took (0 when not checked; its budget is 2,000,000). */
-  readonly lincheckSteps: number;
-  /** pdata entries the leader's state machine found duplicates and hid (retries: idempotent). */
-  readonly duplicatesHidden: number;
-}
-
-/** The outcome of one seed. */
-export type SimResult =
-  | { readonly ok: true; readonly seed: number; readonly stats: SimStats; readonly history: readonly Operation[] }
-  | {
-      readonly ok: false;
-      readonly seed: number;
-      readonly error: string;
-      readonly replay: string;
-      readonly trace: readonly string[];
-    };
+import { resolveProduces } from './resolve-produces.js';
+import { DUPLICATE_RECORD, replayCommand, type SimOptions, type SimResult, type SimStats } from './sim-options.js';
 
 const TICK = 10;
-
-/** The error prefix of a run whose log holds a value twice (retries: exactly-once violated). */
-export const DUPLICATE_RECORD = 'duplicate record';
-
-/** The command that replays a seed (the CLI's flags, cli-options.ts: parsed back in cli-options.test.ts). */
-export function replayCommand(seed: number, opts: SimOptions = { seed }): string {
-  let flags = ` --voters ${opts.voters ?? 3} --duration ${opts.duration ?? 3000} --intensity ${opts.intensity ?? 1}`;
-  if (opts.staleReads === true) flags += ' --stale-reads';
-  if (opts.earlyAcks === true) flags += ' --early-acks';
-  // The CLI runs with power cuts unless told not to; a SimOptions run has them only when asked.
-  if (opts.powerCuts !== true) flags += ' --no-power-cuts';
-  if (opts.retries !== undefined) flags += ` --retries ${opts.retries}`;
-  return `npm run test:sim -- --seed ${seed}${flags} --verbose`;
-}
-
-/**
- * The history with each indeterminate produce that took effect given the offset its record
- * holds in the healed cluster's committed log (`offsets`), its return still unknown (it may
- * take effect at any time after its call). The checker then places it only where the log
- * put it, instead of trying every position: fewer candidates, never a weaker check (a
- * correct run's real order is still a linearization; a position the log contradicts was
- * never one). A search that ran out of steps on about 1 seed in 100 of 3000 units
- * (docs/testing.md) — each unresolved produce multiplies the placements it tries.
- */
-export function resolveProduces(ops: readonly Operation[], offsets: ReadonlyMap<string, number>): Operation[] {
-  return ops.map((op) => {
-    if (op.output !== null || op.input.kind !== 'produce') return op;
-    const offset = offsets.get(op.input.value);
-    return offset === undefined ? op : { ...op, output: { kind: 'produce', offset } };
-  });
-}
 
 /** Runs one seed. Never throws for protocol failures: they come back as `ok: false` with the seed and replay command. */
 export async function simulate(opts: SimOptions): Promise<SimResult> {
