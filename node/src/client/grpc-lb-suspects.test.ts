@@ -144,7 +144,14 @@ describe('grpc-js policy commitlog_leader: a server that stops answering is a su
     lb = c;
     assert.equal(await produceOk(c, 'warm'), 0);
     assert.equal(leader.produces, 1, 'the warm-up produce went to the leader');
-    return { leader, f1, f2, log, clock, lb: c };
+    // Reads go round-robin over the READY followers (the leader while none is): read until
+    // both followers served one, so both are READY when the tests begin.
+    for (let i = 0; f1.reads === 0 || f2.reads === 0; i++) {
+      assert.ok(i < 200, `the followers never both became READY: reads f1 ${f1.reads}, f2 ${f2.reads}`);
+      await consumeOk(c, 0);
+    }
+    for (const s of [leader, f1, f2]) s.reads = 0;
+    return { leader, f1, f2, log, clock, view, lb: c };
   }
 
   it('GIVEN a leader whose Produce never answers WHEN one produce times out there THEN the next produces are written through the followers, none of them sent to the leader', async () => {
@@ -197,5 +204,34 @@ describe('grpc-js policy commitlog_leader: a server that stops answering is a su
     await produceOk(lb, 'expired');
     await produceOk(lb, 'again');
     assert.deepEqual([leader.produces, f1.produces + f2.produces], [4, 1], 'back at the leader once it expired');
+  });
+
+  it('GIVEN the followers elected f1 while the old leader is frozen WHEN one produce times out at the old leader THEN the channel re-resolves and writes go to f1; the old leader stays suspect, so reads avoid it', async () => {
+    const { leader, f1, f2, view, lb } = await cluster();
+    leader.frozen = true;
+    const [old, s1, s2] = view.servers as [ServerInfo, ServerInfo, ServerInfo];
+    view.servers = [
+      { ...old, isLeader: false },
+      { ...s1, isLeader: true },
+      { ...s2, isLeader: false },
+    ];
+    // The periodic refresh is 600 s: only the timed-out call can make the channel resolve.
+    await produceTimesOut(lb, 'lost');
+
+    // Until the new view arrives the writes alternate between f1 and f2 (a suspect leader's
+    // writes go to the followers in turn); once it has, every write goes to f1.
+    const landed: string[] = [];
+    while (landed.slice(-3).join() !== 'f1,f1,f1') {
+      assert.ok(landed.length < 50, `the channel never wrote to the new leader alone: ${landed.join(',')}`);
+      const before = [f1.produces, f2.produces];
+      await produceOk(lb, `v${landed.length}`);
+      landed.push(f1.produces > before[0]! ? 'f1' : f2.produces > before[1]! ? 'f2' : 'leader');
+    }
+    assert.equal(leader.produces, 2, 'nothing after the timed-out produce went to the old leader');
+
+    // The old leader answers again but is still suspect: reads go to f2, the other follower.
+    leader.frozen = false;
+    for (let i = 0; i < 4; i++) assert.equal(await consumeOk(lb, 0), 'warm');
+    assert.deepEqual([leader.reads, f2.reads], [0, 4], 'reads avoid the suspect old leader');
   });
 });

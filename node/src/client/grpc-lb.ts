@@ -303,12 +303,15 @@ class CommitLogLoadBalancer implements experimental.LoadBalancer {
         const routed = route(kind, children, label === 'leader' ? leaderOnly : view, this.next);
         if (routed.ok) this.next = routed.next;
         const child = routed.ok ? routed.server : undefined;
-        // The pick is a suspect while another server is still connecting: wait for it
-        // (publish() runs again on every child's state change).
+        // The pick's subchannel failed (it cannot carry the call at all) while another server
+        // is still connecting: wait for it (publish() runs again on every child's state
+        // change). A child suspect only because a call timed out there is READY and may
+        // answer: it is used at once, as a preference must (a connection attempt to a
+        // partitioned server can take its whole connect timeout).
         const better =
           child !== undefined &&
           label !== 'leader' &&
-          view.suspect?.(child) === true &&
+          child.lb.getConnectivityState() === ConnectivityState.TRANSIENT_FAILURE &&
           children.some((c) => c !== child && connecting(c));
         if (child === undefined || better) {
           this.helper.requestReresolution();
