@@ -23,6 +23,10 @@ export {
   registerCommitLogLoadBalancing,
   seedsOf,
   LB_POLICY_NAME,
+  CLOCK_OPTION,
+  DEFAULT_SUSPECT_TTL_MS,
   RESOLVER_CREDENTIALS_OPTION,
   RESOLVER_REFRESH_OPTION,
+  SUSPECT_TTL_OPTION,
+  type LoadBalancedChannelOptions,
 } from './grpc-lb.js';
