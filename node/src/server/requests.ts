@@ -20,13 +20,15 @@ export function decodeConsumeRequest(b: Buffer): ConsumeRequest {
   } catch (err) {
     const r = new BinaryReader(b);
     let offset = 0;
+    let batchRecords: number | undefined;
     while (r.pos < r.len) {
       const tag = r.uint32();
       if (tag === 8) offset = Number(r.uint64().toString());
+      else if (tag === 16) batchRecords = r.uint32();
       else r.skip(tag & 7);
     }
     if (Number.isSafeInteger(offset)) throw err;
-    return { offset };
+    return batchRecords === undefined ? { offset } : { offset, batchRecords };
   }
 }
 
