@@ -5,13 +5,14 @@
  * acknowledgement means committed on a quorum and fdatasynced there), and optionally on a
  * second cluster from another checkout (`--base ROOT`, e.g. the commit before the change)
  * in the same interleaved rounds. Per workload and round: records/s and the server CPU per
- * record (utime+stime of the three members from /proc over the measured window, divided by
- * the records). Prints one line per sample, then JSON with the medians.
+ * record (utime+stime from /proc over the measured window, divided by the records): of the
+ * three members for ProduceStream (all of them replicate and fsync every record), of the
+ * serving follower alone for ConsumeStream (the others only heartbeat meanwhile). Prints one line per sample, then JSON with the medians.
  *
  * Flags: --seconds S (ProduceStream window, default 3), --rounds N (default 3), --batch B
  * (records per ProduceStream request, default 32), --consume-batch B (batch_records,
  * default 256), --consume-max N (records read per ConsumeStream, default 200000),
- * --base ROOT, --node-arg A (repeatable: an extra `node` argument of every member, e.g.
+ * --in-flight N (ProduceStream records unacknowledged, default 256), --base ROOT, --node-arg A (repeatable: an extra `node` argument of every member, e.g.
  * --cpu-prof), --only REGEX (run only the workloads whose name matches). The base cluster runs only the one-record workloads (an older server
  * refuses a batched ProduceRequest: "record is required").
  */
@@ -33,13 +34,14 @@ const { values: args } = parseArgs({
     base: { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
     only: { type: 'string' },
+    'in-flight': { type: 'string', default: '256' },
   },
 });
 const w: Window = { warmupMs: 500, measureMs: Number(args.seconds) * 1000 };
 const BATCH = Number(args.batch);
 const CONSUME_BATCH = Number(args['consume-batch']);
 const CONSUME_MAX = Number(args['consume-max']);
-const IN_FLIGHT = 256;
+const IN_FLIGHT = Number(args['in-flight']);
 
 async function nextOffset(client: LogClient): Promise<number> {
   return new Promise((res) =>
@@ -64,22 +66,22 @@ const samples: Sample[] = [];
 try {
   for (let round = 0; round < Number(args.rounds); round++) {
     const order = clusters.map((_, i) => clusters[(i + round) % clusters.length] as CommitlogCluster);
-    const runs: [string, CommitlogCluster, (leader: LogClient, follower: LogClient) => Promise<RunResult>][] = [];
+    type Run = (leader: LogClient, follower: LogClient, followerPid: number[]) => Promise<RunResult>;
+    const runs: [string, CommitlogCluster, Run][] = [];
     for (const c of order) {
       const pids = c.pids();
-      runs.push(['produceStream.256', c, (l) => produceStream(l, IN_FLIGHT, w, pids)]);
+      runs.push([`produceStream.${IN_FLIGHT}`, c, (l) => produceStream(l, IN_FLIGHT, w, pids)]);
       if (c.o.name === 'commitlog')
-        runs.push([`produceStream.256.batch${BATCH}`, c, (l) => produceStream(l, IN_FLIGHT, w, pids, BATCH)]);
+        runs.push([`produceStream.${IN_FLIGHT}.batch${BATCH}`, c, (l) => produceStream(l, IN_FLIGHT, w, pids, BATCH)]);
     }
     for (const c of order) {
-      const pids = c.pids();
       const upTo = async (f: LogClient): Promise<number> => Math.min(CONSUME_MAX, await nextOffset(f));
-      runs.push(['consumeStream', c, async (_l, f) => consumeStream(f, await upTo(f), pids)]);
+      runs.push(['consumeStream', c, async (_l, f, fp) => consumeStream(f, await upTo(f), fp)]);
       if (c.o.name === 'commitlog')
         runs.push([
           `consumeStream.batch${CONSUME_BATCH}`,
           c,
-          async (_l, f) => consumeStream(f, await upTo(f), pids, CONSUME_BATCH),
+          async (_l, f, fp) => consumeStream(f, await upTo(f), fp, CONSUME_BATCH),
         ]);
     }
     const only = args.only === undefined ? undefined : new RegExp(args.only);
@@ -87,12 +89,12 @@ try {
       const li = await c.leaderIndex();
       const leader = c.client(li);
       const follower = c.client((li + 1) % 3);
-      const r = await run(leader, follower);
+      const r = await run(leader, follower, [c.pids()[(li + 1) % 3] as number]);
       leader.close();
       follower.close();
       samples.push({ round, workload, cluster: c.o.name, ...r });
       process.stdout.write(
-        `round ${round} ${workload} ${c.o.name}: ${r.opsPerSec} records/s, ${r.serverCpuUsPerOp} µs server CPU/record (3 nodes), load ${r.load1.toFixed(2)}\n`,
+        `round ${round} ${workload} ${c.o.name}: ${r.opsPerSec} records/s, ${r.serverCpuUsPerOp} µs server CPU/record (${workload.startsWith('consume') ? 'the follower' : '3 nodes'}), load ${r.load1.toFixed(2)}\n`,
       );
     }
   }
