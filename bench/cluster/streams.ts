@@ -86,12 +86,22 @@ try {
     }
     const only = args.only === undefined ? undefined : new RegExp(args.only);
     for (const [workload, c, run] of runs.filter(([name]) => only?.test(name) ?? true)) {
-      const li = await c.leaderIndex();
-      const leader = c.client(li);
-      const follower = c.client((li + 1) % 3);
-      const r = await run(leader, follower, [c.pids()[(li + 1) % 3] as number]);
-      leader.close();
-      follower.close();
+      let r: RunResult | undefined;
+      // A leader change under load (an election at load 25+) fails the stream: run it again, twice at most.
+      for (let attempt = 0; r === undefined; attempt++) {
+        const li = await c.leaderIndex();
+        const leader = c.client(li);
+        const follower = c.client((li + 1) % 3);
+        try {
+          r = await run(leader, follower, [c.pids()[(li + 1) % 3] as number]);
+        } catch (err) {
+          if (attempt >= 2) throw err;
+          process.stdout.write(`round ${round} ${workload} ${c.o.name}: ${(err as Error).message}; again\n`);
+        } finally {
+          leader.close();
+          follower.close();
+        }
+      }
       samples.push({ round, workload, cluster: c.o.name, ...r });
       process.stdout.write(
         `round ${round} ${workload} ${c.o.name}: ${r.opsPerSec} records/s, ${r.serverCpuUsPerOp} µs server CPU/record (${workload.startsWith('consume') ? 'the follower' : '3 nodes'}), load ${r.load1.toFixed(2)}\n`,
