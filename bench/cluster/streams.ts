@@ -20,7 +20,7 @@ import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { LogClient } from '../../node/src/gen/v1/log.js';
-import { benchPki, CommitlogCluster } from './clusters.js';
+import { benchPki, CommitlogCluster, waitFor } from './clusters.js';
 import { consumeStream, produceStream, type RunResult, type Window } from './load.js';
 import { median } from './summary.js';
 
@@ -87,9 +87,10 @@ try {
     const only = args.only === undefined ? undefined : new RegExp(args.only);
     for (const [workload, c, run] of runs.filter(([name]) => only?.test(name) ?? true)) {
       let r: RunResult | undefined;
-      // A leader change under load (an election at load 25+) fails the stream: run it again, twice at most.
+      // A leader change under load (an election at load 25+) fails the stream: wait for a
+      // leader and run it again, twice at most.
       for (let attempt = 0; r === undefined; attempt++) {
-        const li = await c.leaderIndex();
+        const li = await waitFor(`a leader of ${c.o.name}`, 30_000, () => c.leaderIndex());
         const leader = c.client(li);
         const follower = c.client((li + 1) % 3);
         try {
