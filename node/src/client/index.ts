@@ -16,6 +16,7 @@ export {
   type CommitLogClientOptions,
   type ConsumedRecord,
 } from './client.js';
+export { recordsOf } from './consume-records.js';
 export { CallKind, Picker, type ClusterServer, type Pick } from './picker.js';
 export {
   loadBalancedChannel,
