@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { MemoryFileSystem } from '../../log/index.js';
-import { logIndex, nodeId, term, type Message, type NodeId } from '../core/types.js';
+import { logIndex, nodeId, term, type Message, type NodeId, type Term } from '../core/types.js';
 import { LoopInputs, type TickedCore } from './loop-inputs.js';
 import { RaftNode } from './raft-node.js';
 import { GatedFileSystem } from './testing/gated-fs.js';
@@ -75,6 +75,46 @@ async function startN1(peers: ScriptedPeers, fs: GatedFileSystem, clock: ManualL
   });
 }
 
+/**
+ * Makes n1 the leader of term 1 (ticks until it campaigns, n2 grants both votes, n2 and n3 ack
+ * the no-op); `onApplied` runs in the first continuation of the no-op's apply. Returns the term.
+ */
+async function electN1(
+  node: RaftNode,
+  peers: ScriptedPeers,
+  clock: ManualLoopClock,
+  onApplied: () => void = () => {},
+): Promise<Term> {
+  const preVote = peers.next((m) => m.type === 'preVote' && m.to === n2, 'pre-vote request');
+  for (let i = 0; i < 4 * ELECTION_TICKS && !peers.sent.some((m) => m.type === 'preVote'); i++) {
+    clock.tick();
+    await settle();
+  }
+  const t1 = (await preVote).term;
+  const vote = peers.next((m) => m.type === 'vote' && m.to === n2, 'vote request');
+  peers.deliver({ type: 'preVoteResp', from: n2, to: n1, term: t1, granted: true });
+  await vote;
+  const noop = peers.next((m) => m.type === 'append' && m.to === n2, "leader's first append");
+  peers.deliver({ type: 'voteResp', from: n2, to: n1, term: t1, granted: true });
+  await noop;
+  peers.deliver(ack(n2, t1, 1));
+  peers.deliver(ack(n3, t1, 1));
+  await node.waitForApplied(1).then(onApplied);
+  return t1;
+}
+
+/** `from`'s successful append response up to `index`. */
+const ack = (from: NodeId, t: Term, index: number): Message => ({
+  type: 'appendResp',
+  from,
+  to: n1,
+  term: t,
+  success: true,
+  index: logIndex(index),
+  hintIndex: logIndex(0),
+  hintTerm: term(0),
+});
+
 describe('raft shell loop: messages that arrived during a slow persist are read before the ticks that piled up', function () {
   this.timeout(30_000);
   let node: RaftNode | null = null;
@@ -131,32 +171,7 @@ describe('raft shell loop: messages that arrived during a slow persist are read 
     const clock = new ManualLoopClock();
     const peers = new ScriptedPeers();
     node = await startN1(peers, fs, clock);
-    const preVote = peers.next((m) => m.type === 'preVote' && m.to === n2, 'pre-vote request');
-    for (let i = 0; i < 4 * ELECTION_TICKS && !peers.sent.some((m) => m.type === 'preVote'); i++) {
-      clock.tick();
-      await settle();
-    }
-    const t1 = (await preVote).term;
-    const vote = peers.next((m) => m.type === 'vote' && m.to === n2, 'vote request');
-    peers.deliver({ type: 'preVoteResp', from: n2, to: n1, term: t1, granted: true });
-    await vote;
-    const noop = peers.next((m) => m.type === 'append' && m.to === n2, "leader's first append");
-    peers.deliver({ type: 'voteResp', from: n2, to: n1, term: t1, granted: true });
-    const first = await noop;
-    assert.equal(first.type, 'append');
-    const ack = (from: NodeId, index: number): Message => ({
-      type: 'appendResp',
-      from,
-      to: n1,
-      term: t1,
-      success: true,
-      index: logIndex(index),
-      hintIndex: logIndex(0),
-      hintTerm: term(0),
-    });
-    peers.deliver(ack(n2, 1));
-    peers.deliver(ack(n3, 1));
-    await node.waitForApplied(1);
+    const t1 = await electN1(node, peers, clock);
     assert.equal(node.isLeader, true);
     let steppedDown: string | null = null;
     node.onLeaderChange(({ role, term: t }) => {
@@ -168,8 +183,8 @@ describe('raft shell loop: messages that arrived during a slow persist are read 
     const proposed = node.propose(new TextEncoder().encode('x'));
     await fs.whenHeld();
     clock.tick(3 * ELECTION_TICKS);
-    peers.deliver(ack(n2, 2));
-    peers.deliver(ack(n3, 2));
+    peers.deliver(ack(n2, t1, 2));
+    peers.deliver(ack(n3, t1, 2));
     const lost = new Promise<string>((resolve) => {
       node?.onLeaderChange(({ role }) => role !== 'leader' && resolve(steppedDown ?? role));
     });
@@ -182,6 +197,22 @@ describe('raft shell loop: messages that arrived during a slow persist are read 
     assert.equal(steppedDown, null);
     assert.equal(node.isLeader, true);
     assert.equal(node.status().term, t1);
+  });
+
+  it('a proposal made as an apply resolves its caller reaches the core at once, with no tick to wake the loop', async () => {
+    // GIVEN leader n1 whose no-op apply just resolved waitForApplied (from inside the loop's run)
+    fs = new GatedFileSystem(new MemoryFileSystem());
+    const clock = new ManualLoopClock();
+    const peers = new ScriptedPeers();
+    node = await startN1(peers, fs, clock);
+    const sent = peers.next((m) => m.type === 'append' && m.entries.some((e) => e.index === 2), 'append of entry 2');
+
+    // WHEN it proposes in that continuation, and no tick ever fires again
+    await electN1(node, peers, clock, () => void node?.propose(new TextEncoder().encode('y')).catch(() => {}));
+
+    // THEN the entry goes out to the followers anyway
+    const m = await sent;
+    assert.equal(m.type, 'append');
   });
 });
 
