@@ -103,6 +103,7 @@ describe('membership: a removed member is not re-added while it is the same proc
       setPeerAddress: () => undefined,
       onLeaderChange: () => () => undefined,
       onApplied: () => () => undefined,
+      memberStorage: () => undefined,
     };
     const g = {
       on: (_: string, f: (e: { type: string; member: Member }) => void) => {
@@ -209,6 +210,7 @@ describe('membership: a member whose storage changed is replaced, never counted 
       setPeerAddress: () => undefined,
       onLeaderChange: () => () => undefined,
       onApplied: () => () => undefined,
+      memberStorage: () => undefined,
     };
     const g = {
       on: () => undefined,

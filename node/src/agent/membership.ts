@@ -99,7 +99,8 @@ export type MembershipStep =
   | { readonly type: 'none' }
   /** The member's storage changed (wiped disk): remove it; it is added again as a new learner. */
   | { readonly type: 'replace'; readonly id: string; readonly recorded: string; readonly storage: string }
-  | { readonly type: 'add-learner'; readonly id: string; readonly rpcAddr: string }
+  /** `storage`: the id its gossip advertises, recorded in the replicated configuration with it. */
+  | { readonly type: 'add-learner'; readonly id: string; readonly rpcAddr: string; readonly storage?: string }
   | { readonly type: 'promote'; readonly id: string };
 
 /**
@@ -127,7 +128,13 @@ export function nextMembershipStep(
       return { type: 'replace', id: p.raftId, recorded: was, storage: p.storage };
   }
   for (const p of [...alivePeers].sort((a, b) => a.raftId.localeCompare(b.raftId))) {
-    if (!byId.has(p.raftId)) return { type: 'add-learner', id: p.raftId, rpcAddr: p.rpcAddr };
+    if (!byId.has(p.raftId))
+      return {
+        type: 'add-learner',
+        id: p.raftId,
+        rpcAddr: p.rpcAddr,
+        ...(p.storage !== undefined ? { storage: p.storage } : {}),
+      };
   }
   const wantsVoter = new Set(alivePeers.filter((p) => p.role === 'voter').map((p) => p.raftId));
   for (const m of members) {
@@ -264,19 +271,32 @@ export class MembershipReconciler {
     this.recordStorage(members);
   }
 
+  /**
+   * The storage id `id` is known by: the one the replicated configuration records (it was
+   * added with it), else this node's local record (a member added by an older version).
+   */
+  private recorded(id: string): string | undefined {
+    return this.node.memberStorage(nodeId(id)) ?? this.storage.ids.get(id);
+  }
+
   /** The member's gossip storage id when it differs from the one recorded for it. */
   private storageChanged(id: string): string | undefined {
     const now = this.peers.get(id)?.storage;
-    const was = this.storage.ids.get(id);
+    const was = this.recorded(id);
     return now !== undefined && was !== undefined && now !== was ? now : undefined;
   }
 
-  /** Forgets members no longer configured; records the storage id of configured members that have none yet. */
+  /**
+   * Forgets members no longer configured; mirrors the storage id the configuration records
+   * for a member, else records the gossip storage id of a configured member that has none yet.
+   */
   private recordStorage(members: readonly string[]): void {
     const writes = [this.storage.ids.retain(new Set(members))];
     for (const id of members) {
+      const configured = this.node.memberStorage(nodeId(id));
       const now = this.peers.get(id)?.storage;
-      if (now !== undefined && this.storage.ids.get(id) === undefined) writes.push(this.storage.ids.set(id, now));
+      if (configured !== undefined) writes.push(this.storage.ids.set(id, configured));
+      else if (now !== undefined && this.storage.ids.get(id) === undefined) writes.push(this.storage.ids.set(id, now));
     }
     for (const w of writes)
       w.catch((err: unknown) =>
@@ -294,7 +314,7 @@ export class MembershipReconciler {
       .map((p) => p as NonNullable<typeof p>);
     this.recordStorage(this.node.status().members.map((m) => m.id));
     if (!this.node.isLeader) return;
-    const step = nextMembershipStep(this.node.status().members, alive, (id) => this.storage.ids.get(id));
+    const step = nextMembershipStep(this.node.status().members, alive, (id) => this.recorded(id));
     if (step.type === 'none') return;
     try {
       if (step.type === 'replace') {
@@ -305,8 +325,11 @@ export class MembershipReconciler {
         await this.node.removeMember(nodeId(step.id));
         this.storage.onReplace?.(step.id);
       } else if (step.type === 'add-learner') {
-        this.log.info({ member: step.id, rpcAddr: step.rpcAddr }, 'membership: adding gossip member as a Raft learner');
-        await this.node.addLearner(nodeId(step.id), step.rpcAddr);
+        this.log.info(
+          { member: step.id, rpcAddr: step.rpcAddr, storage: step.storage },
+          'membership: adding gossip member as a Raft learner',
+        );
+        await this.node.addLearner(nodeId(step.id), step.rpcAddr, step.storage);
       } else {
         this.log.info({ member: step.id }, 'membership: promoting caught-up learner to voter');
         await this.node.promote(nodeId(step.id));
