@@ -25,10 +25,11 @@
  * name it claims never becomes a member and never redirects a member's traffic.
  *
  * Storage identity (issue 12, storage-id.ts): a member of the configuration whose gossip
- * storage id differs from the one recorded for it has lost its disk. It is replaced: removed
- * (step 0, before anything else), then — being alive and no longer a member — added again
- * as a learner by step 1, and promoted by step 2 only after it caught up from scratch. Its
- * removal is a replacement, not a scale-down, so {@link RemovedMembers} does not remember it.
+ * storage id differs from the one it is known by (the configuration's, else the local
+ * record) has lost its disk. It is replaced: removed (step 0, before anything else), then —
+ * being alive and no longer a member — added again as a learner with its new storage id by
+ * step 1, and promoted by step 2 only after it caught up from scratch. Its removal is a
+ * replacement, not a scale-down, so {@link RemovedMembers} does not remember it.
  *
  * Only the leader acts. A pass runs on every gossip join/update, on every leader change and
  * every `resyncMs` (so a change interrupted by a leader change is retried by the next
