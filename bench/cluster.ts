@@ -11,7 +11,8 @@
  * Workloads, in interleaved rounds (each round runs every target back to back, the order
  * rotating per round): unary Produce / etcd Put of 256-byte values at c = 1, 16, 64, 256, to
  * the leader and through a follower; ProduceStream with 256 in flight; ConsumeStream from a
- * follower. Once: idle CPU of each cluster before the load, failover (kill -9 of the leader
+ * follower; both streams again with the opt-in batches (32 records per ProduceStream request,
+ * on this checkout's cluster and the ceiling; batch_records 256 on ConsumeStream). Once: idle CPU of each cluster before the load, failover (kill -9 of the leader
  * until the first successful Produce through a survivor, repeated), resident memory of every
  * node after the run.
  *
@@ -76,6 +77,11 @@ const CONCURRENCY = args.concurrency?.split(',').map(Number) ?? (quick ? [1, 64]
 const IDLE_MS = quick ? 2000 : 10_000;
 const FAILOVERS = args['skip-failover'] ? 0 : quick ? 1 : 5;
 const CONSUME_MAX = quick ? 20_000 : 200_000;
+/** Records per ProduceStream request and ConsumeStream message on the batched workloads. */
+const PRODUCE_BATCH = 32;
+const CONSUME_BATCH = 256;
+const BATCHED_PRODUCE = `produceStream.256.batch${PRODUCE_BATCH}`;
+const BATCHED_CONSUME = `consumeStream.batch${CONSUME_BATCH}`;
 const variants = args.variant.map(parseVariant);
 
 const log = (msg: string): void => void process.stderr.write(`[bench:cluster] ${msg}\n`);
@@ -228,6 +234,10 @@ async function main(): Promise<void> {
         const c = t.name === 'noop' ? noopClient : clusters.find((x) => t.name.startsWith(`${x.o.name}.`));
         const client = c instanceof CommitlogCluster ? c.client(await c.leaderIndex()) : (c as LogClient);
         push(round, 'produceStream.256', t.name, await produceStream(client, 256, WINDOW, t.pids()));
+        // The opt-in batches (issue 15) on this checkout's cluster and the ceiling; a variant
+        // from before them would refuse a batched request.
+        if (t.name === 'commitlog.leader' || t.name === 'noop')
+          push(round, BATCHED_PRODUCE, t.name, await produceStream(client, 256, WINDOW, t.pids(), PRODUCE_BATCH));
         if (client !== noopClient) client.close();
       }
       for (const c of clusters) {
@@ -235,6 +245,13 @@ async function main(): Promise<void> {
         const client = c.client(fi);
         const upTo = Math.min(CONSUME_MAX, await nextOffset(client));
         push(round, 'consumeStream', `${c.o.name}.follower`, await consumeStream(client, upTo, c.pids()));
+        if (c === main)
+          push(
+            round,
+            BATCHED_CONSUME,
+            'commitlog.follower',
+            await consumeStream(client, upTo, c.pids(), CONSUME_BATCH),
+          );
         client.close();
       }
     }

@@ -6,7 +6,7 @@
  * the window.
  */
 import { loadavg } from 'node:os';
-import type { ConsumeResponse, LogClient } from '../../node/src/gen/v1/log.js';
+import type { ConsumeResponse, LogClient, ProduceResponse } from '../../node/src/gen/v1/log.js';
 import { totalCpuSeconds } from './proc-stat.js';
 import { percentile } from './summary.js';
 
@@ -82,17 +82,23 @@ export function produceOp(client: LogClient): UnaryOp {
 }
 
 /**
- * ProduceStream keeping `inFlight` records unacknowledged; counts acknowledgements received
+ * ProduceStream keeping `inFlight` records unacknowledged; counts records acknowledged
  * inside the window (each one = a record committed on a quorum and fdatasynced there).
+ * With `batch` > 0 each request carries `batch` records (ProduceRequest.batch, answered by
+ * one response with every offset); 0 sends one record per request, as the book's clients.
  */
 export async function produceStream(
   client: LogClient,
   inFlight: number,
   w: Window,
   pids: readonly number[],
+  batch = 0,
 ): Promise<RunResult> {
   const load1 = loadavg()[0] ?? 0;
   const value = Buffer.alloc(VALUE_BYTES, 0x62);
+  const record = { value, offset: 0, term: 0, type: 0 };
+  const perRequest = Math.max(1, batch);
+  const request = batch > 0 ? { batch: { records: Array.from({ length: batch }, () => record) } } : { record };
   const stream = client.produceStream();
   const t0 = performance.now();
   const warmEnd = t0 + w.warmupMs;
@@ -116,14 +122,19 @@ export async function produceStream(
         ackedAtEnd = acked;
         cpuEnd = totalCpuSeconds(pids);
       }
-      while (sent - acked < inFlight && now < end) {
-        sent++;
-        stream.write({ record: { value, offset: 0, term: 0, type: 0 } });
+      while (sent - acked + perRequest <= inFlight && now < end) {
+        sent += perRequest;
+        stream.write(request);
       }
       if (now >= end && acked === sent) stream.end();
     };
-    stream.on('data', () => {
-      acked++;
+    stream.on('data', (r: ProduceResponse) => {
+      const n = batch > 0 ? (r.batch?.offsets.length ?? 0) : 1;
+      if (n !== perRequest) {
+        reject(new Error(`a batch of ${perRequest} was acknowledged with ${n} offsets`));
+        return;
+      }
+      acked += n;
       pump();
     });
     stream.on('end', resolve);
@@ -140,16 +151,26 @@ export async function produceStream(
   };
 }
 
-/** ConsumeStream from offset 0 until `upTo` records arrived (no warm-up: the whole read is the window). */
-export async function consumeStream(client: LogClient, upTo: number, pids: readonly number[]): Promise<RunResult> {
+/**
+ * ConsumeStream from offset 0 until `upTo` records arrived (no warm-up: the whole read is
+ * the window). With `batchRecords` > 0 it asks for batches (ConsumeRequest.batch_records);
+ * 0 reads one record per message, as the book's clients.
+ */
+export async function consumeStream(
+  client: LogClient,
+  upTo: number,
+  pids: readonly number[],
+  batchRecords = 0,
+): Promise<RunResult> {
   const load1 = loadavg()[0] ?? 0;
   const cpu0 = totalCpuSeconds(pids);
   const t0 = performance.now();
-  const stream = client.consumeStream({ offset: 0 });
+  const stream = client.consumeStream(batchRecords > 0 ? { offset: 0, batchRecords } : { offset: 0 });
   let n = 0;
   await new Promise<void>((resolve, reject) => {
-    stream.on('data', (_r: ConsumeResponse) => {
-      if (++n >= upTo) {
+    stream.on('data', (r: ConsumeResponse) => {
+      n += r.batch ? r.batch.records.length : 1;
+      if (n >= upTo) {
         stream.cancel();
         resolve();
       }

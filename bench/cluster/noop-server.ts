@@ -1,7 +1,8 @@
 /**
  * The ceiling of `npm run bench:cluster`: a grpc-js server with the same generated
  * log.v1.Log service and mutual TLS as commitlog, whose handlers do nothing (Produce answers
- * at once; ProduceStream answers each record; ConsumeStream ends). No log, no Raft, no fsync,
+ * at once; ProduceStream answers each request, a batch with one offset per record; ConsumeStream
+ * ends). No log, no Raft, no fsync,
  * no ACL, no interceptor. `tsx noop-server.ts PORT CERT KEY CA`.
  */
 import { readFileSync } from 'node:fs';
@@ -16,7 +17,11 @@ server.addService(LogService, {
   consume: (_c: unknown, cb: sendUnaryData<object>) => cb(null, {}),
   consumeStream: (c: { end(): void }) => c.end(),
   produceStream: (c: ServerDuplexStream<ProduceRequest, ProduceResponse>) => {
-    c.on('data', () => c.write({ offset: next++ }));
+    c.on('data', (req: ProduceRequest) => {
+      const n = req.batch?.records.length ?? 0;
+      if (n === 0) c.write({ offset: next++ });
+      else c.write({ offset: next, batch: { offsets: Array.from({ length: n }, () => next++) } });
+    });
     c.on('end', () => c.end());
   },
   getServers: (_c: unknown, cb: sendUnaryData<{ servers: [] }>) => cb(null, { servers: [] }),

@@ -66,10 +66,12 @@ describe('bench:cluster summary (the JSON the benchmark prints; no timing)', () 
     });
     assert.deepEqual(Object.keys(t).sort(), [
       'consumeStream',
+      'consumeStreamBatched',
       'failover',
       'followerVsDirect',
       'idleCpu',
       'produceStream',
+      'produceStreamBatched',
       'rss',
       'unary1P50',
       'unary1VsEtcd',

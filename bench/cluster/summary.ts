@@ -154,6 +154,16 @@ export function checkTargets(t: TargetInputs): Record<string, TargetResult> {
       m('consumeStream', 'commitlog.follower')?.opsPerSec,
       (v) => v >= 200_000,
     ),
+    produceStreamBatched: check(
+      'ProduceStream, 32 records per request (opt-in batches) >= 50k replicated durable records/s',
+      m('produceStream.256.batch32', 'commitlog.leader')?.opsPerSec,
+      (v) => v >= 50_000,
+    ),
+    consumeStreamBatched: check(
+      'ConsumeStream, batch_records 256 (opt-in batches) >= 200k records/s',
+      m('consumeStream.batch256', 'commitlog.follower')?.opsPerSec,
+      (v) => v >= 200_000,
+    ),
     failover: check('failover p50 <= 1.5 s', failoverP50, (v) => v <= 1500),
     idleCpu: check(
       "idle CPU <= etcd's (ratio commitlog/etcd)",

@@ -67,6 +67,14 @@ export function registerRaftMetrics(node: RaftNode, registry: Registry): Counter
     registers,
     read: () => [[{}, node.status().node.snapshotsInstalled]],
   });
+  // Ticks that piled up while the Raft loop was busy and were dropped (raft/shell/loop-inputs.ts).
+  monotonicCounter({
+    name: 'commitlog_raft_ticks_dropped_total',
+    help: 'Raft ticks dropped because more than a heartbeat interval of them piled up while the loop awaited a persist (a slow disk or a stalled process).',
+    labelNames: [],
+    registers,
+    read: () => [[{}, node.status().node.ticksDropped]],
+  });
   return new Counter({
     name: 'commitlog_produce_total',
     help: 'Produce calls this node handled, by how: proposed (as leader) or forwarded (to the leader).',

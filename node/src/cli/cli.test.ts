@@ -254,10 +254,14 @@ describe('commitlog agent --standalone (plaintext development node, real process
     ]);
     agent = a.proc;
     const addr = `127.0.0.1:${a.rpcPort}`;
-    await produce(['plain'], { addr, insecure: true }, collect().out);
+    await produce(['plain', 'b', 'c', 'd', 'e'], { addr, insecure: true }, collect().out);
     const c = collect();
     await consume({ addr, insecure: true, offset: 0 }, c.out);
-    assert.equal(c.text(), '0\tplain\n');
+    assert.equal(c.text(), '0\tplain\n1\tb\n2\tc\n3\td\n4\te\n');
+    // The CLI reads batches (issue 15): --max stops inside one, after exactly that many.
+    const some = collect();
+    await consume({ addr, insecure: true, offset: 1, max: 2 }, some.out);
+    assert.equal(some.text(), '1\tb\n2\tc\n');
     a.proc.kill('SIGTERM');
     const [code] = (await once(a.proc, 'exit')) as [number | null];
     assert.equal(code, 0, a.stderr());

@@ -8,6 +8,7 @@
 import { createInterface } from 'node:readline';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { LogClient, type ConsumeResponse, type GetServersResponse, type ProduceResponse } from '../gen/v1/log.js';
+import { recordsOf } from '../client/consume-records.js';
 import { ErrorMetadataKeys, statusName } from '../server/errors.js';
 import { connection, type ClientFlags } from './client-options.js';
 import { decodeValue, encodeValue, type Encoding } from './encoding.js';
@@ -96,6 +97,9 @@ async function nextOffset(c: LogClient): Promise<number> {
   throw new Error('the server returned a record at the maximum offset');
 }
 
+/** Records per ConsumeStream message the CLI asks for (the server caps it at its own limit). */
+const CONSUME_BATCH_RECORDS = 256;
+
 /**
  * `consume`: prints records from `offset` to the current end (or, with `follow`, keeps
  * tailing until interrupted); `max` stops after that many records.
@@ -113,19 +117,24 @@ export async function consume(
     // at the end is an empty result.
     if (flags.offset > end) await unary<ConsumeResponse>((cb) => c.consume({ offset: flags.offset }, cb));
     if (flags.offset >= end || max <= 0) return;
-    const stream = c.consumeStream({ offset: flags.offset });
+    // Batches (issue 15): up to CONSUME_BATCH_RECORDS records per message; a server from
+    // before batches ignores the field and sends one record per message, read the same way.
+    const stream = c.consumeStream({ offset: flags.offset, batchRecords: CONSUME_BATCH_RECORDS });
     let n = 0;
+    let done = false;
     const stop = (): void => stream.cancel();
     process.once('SIGINT', stop);
     await new Promise<void>((resolve, reject) => {
       stream.on('data', (r: ConsumeResponse) => {
-        const rec = r.record;
-        if (!rec) return;
-        const value = encodeValue(rec.value, encoding);
-        const line = flags.json ? JSON.stringify({ offset: rec.offset, value }) : `${rec.offset}\t${value}`;
-        out.write(`${line}\n`);
-        n++;
-        if (rec.offset + 1 >= end || n >= max) stream.cancel();
+        for (const rec of recordsOf(r)) {
+          if (done) break;
+          const value = encodeValue(rec.value, encoding);
+          const line = flags.json ? JSON.stringify({ offset: rec.offset, value }) : `${rec.offset}\t${value}`;
+          out.write(`${line}\n`);
+          n++;
+          done = rec.offset + 1 >= end || n >= max;
+        }
+        if (done) stream.cancel();
       });
       stream.on('error', (err: ServiceError) => (err.code === Status.CANCELLED ? resolve() : reject(err)));
       stream.on('end', resolve);

@@ -429,13 +429,22 @@ export class CommitLogClient {
     });
   }
 
-  /** Streams records from `offset` on (tailing) from one follower; the caller cancels it. */
-  async consumeStream(offset: number): Promise<ClientReadableStream<ConsumeResponse>> {
+  /**
+   * Streams records from `offset` on (tailing) from one follower; the caller cancels it.
+   * With `batchRecords` N > 0 each message may carry up to N records (ConsumeRequest.
+   * batch_records; fewer when the server's limit is lower, and one per message from a server
+   * that predates batches): read every message with `recordsOf` (consume-records.ts).
+   */
+  async consumeStream(
+    offset: number,
+    opts: { batchRecords?: number } = {},
+  ): Promise<ClientReadableStream<ConsumeResponse>> {
     await this.ensureFresh();
     const p = this.picker.pick(CallKind.read, (s) => this.suspects.has(s.addr));
     if (!p.ok) throw new ClusterUnavailableError(`no server to read from: ${p.reason}`);
     this.o.onRoute?.('consumeStream', p.server);
-    return this.channel(p.server.addr).consumeStream({ offset });
+    const batchRecords = opts.batchRecords ?? 0;
+    return this.channel(p.server.addr).consumeStream(batchRecords > 0 ? { offset, batchRecords } : { offset });
   }
 
   /** The cluster's servers (GetServers through the resolver). */

@@ -11,13 +11,16 @@
  *   It re-resolves every `refreshMs`, and whenever the policy asks.
  * - The policy keeps one pick-first child per server and routes by picker.ts's `route`
  *   (the rule the Picker uses too): `write` picks the leader, `read` picks the READY
- *   followers round-robin (the leader when no follower is ready). A child in
- *   TRANSIENT_FAILURE is a suspect (a preference, as CommitLogClient's suspects): a Produce
- *   or ProduceStream whose leader's subchannel is in TRANSIENT_FAILURE (its address refuses
- *   connections from here) goes to a READY follower, which forwards it to the leader; the
- *   Admin calls only the leader answers are labelled `leader` and always go to it. A call
- *   that ends UNAVAILABLE or a subchannel that fails asks for re-resolution, so a new leader
- *   is found after a failover.
+ *   followers round-robin (the leader when no follower is ready). Suspects are a
+ *   preference, as CommitLogClient's: a child is suspect while its subchannel is in
+ *   TRANSIENT_FAILURE (its address refuses connections from here), or after a call it
+ *   carried ended DEADLINE_EXCEEDED or UNAVAILABLE with no answer of the server's own (a
+ *   paused or partitioned server keeps its connection READY; lb-suspects.ts says when that
+ *   ends). A Produce or ProduceStream whose leader is suspect goes to a READY follower that
+ *   is not, which forwards it to the leader; when every child is suspect, to the leader.
+ *   The Admin calls only the leader answers are labelled `leader` and always go to it. A
+ *   call that ends UNAVAILABLE, one that makes a suspect, or a subchannel that fails asks
+ *   for re-resolution, so a new leader is found after a failover.
  *
  * The resolver's GetServers call needs credentials, which grpc-js does not hand to
  * resolvers: pass them in the channel option {@link RESOLVER_CREDENTIALS_OPTION}.
@@ -35,11 +38,22 @@ import { LogClient, type GetServersResponse } from '../gen/v1/log.js';
 import { hostPort, isHostPort } from '../net/address.js';
 import { resolveServers } from './get-servers.js';
 import { CallKind, route, type RouteView } from './picker.js';
+import { callVerdict, ChildSuspects } from './lb-suspects.js';
 
 /** Channel option carrying the ChannelCredentials the resolver uses for GetServers. */
 export const RESOLVER_CREDENTIALS_OPTION = 'commitlog.resolver_credentials';
 /** Channel option: re-resolve at least this often (ms; default 5000). */
 export const RESOLVER_REFRESH_OPTION = 'commitlog.resolver_refresh_ms';
+/**
+ * Channel option: how long a child stays suspect after a call it carried timed out or lost
+ * its connection (ms; default {@link DEFAULT_SUSPECT_TTL_MS}), unless it answers a call or a
+ * re-resolution names another leader first (lb-suspects.ts).
+ */
+export const SUSPECT_TTL_OPTION = 'commitlog.suspect_ttl_ms';
+/** Default of {@link SUSPECT_TTL_OPTION}: 10 election timeouts of the `lan` preset, as CommitLogClient's `suspectTtlMs`. */
+export const DEFAULT_SUSPECT_TTL_MS = 10_000;
+/** Channel option: the clock (`() => number`, ms) the policy's suspicion expiry reads; default `Date.now`. For tests. */
+export const CLOCK_OPTION = 'commitlog.clock';
 /** Name of the load-balancing policy. */
 export const LB_POLICY_NAME = 'commitlog_leader';
 const LEADER_ATTRIBUTE = 'commitlog.leader_addr';
@@ -209,6 +223,8 @@ class CommitLogLoadBalancer implements experimental.LoadBalancer {
   private children = new Map<string, Child>();
   private leader = '';
   private next = 0;
+  /** Created by the first address list, which carries the channel options (TTL, clock). */
+  private suspects: ChildSuspects | undefined;
 
   constructor(private readonly helper: experimental.ChannelControlHelper) {}
 
@@ -227,13 +243,21 @@ class CommitLogLoadBalancer implements experimental.LoadBalancer {
         );
       return true;
     }
-    this.leader = String((options as Record<string, unknown>)[LEADER_ATTRIBUTE] ?? '');
+    const opts = options as Record<string, unknown>;
+    const suspects = (this.suspects ??= new ChildSuspects({
+      ttlMs: Number(opts[SUSPECT_TTL_OPTION] ?? DEFAULT_SUSPECT_TTL_MS),
+      now: typeof opts[CLOCK_OPTION] === 'function' ? (opts[CLOCK_OPTION] as () => number) : Date.now,
+    }));
+    const leader = String(opts[LEADER_ATTRIBUTE] ?? '');
+    if (this.leader !== '' && leader !== this.leader) suspects.leaderChanged(this.leader);
+    this.leader = leader;
     const wanted = new Map(
       endpoints.value.map((e) => [
         experimental.subchannelAddressToString(e.addresses[0] as experimental.SubchannelAddress),
         e,
       ]),
     );
+    suspects.retain(new Set(wanted.keys()));
     for (const [addr, c] of this.children) {
       if (!wanted.has(addr)) {
         c.lb.destroy();
@@ -267,7 +291,8 @@ class CommitLogLoadBalancer implements experimental.LoadBalancer {
     };
     const view: RouteView<Child> = {
       ...leaderOnly,
-      suspect: (c) => c.lb.getConnectivityState() === ConnectivityState.TRANSIENT_FAILURE,
+      suspect: (c) =>
+        c.lb.getConnectivityState() === ConnectivityState.TRANSIENT_FAILURE || this.suspects?.has(c.addr) === true,
     };
     const connecting = (c: Child): boolean =>
       [ConnectivityState.CONNECTING, ConnectivityState.IDLE].includes(c.lb.getConnectivityState());
@@ -278,15 +303,19 @@ class CommitLogLoadBalancer implements experimental.LoadBalancer {
         const routed = route(kind, children, label === 'leader' ? leaderOnly : view, this.next);
         if (routed.ok) this.next = routed.next;
         const child = routed.ok ? routed.server : undefined;
-        // The pick is a suspect (in TRANSIENT_FAILURE) while another server is still
-        // connecting: wait for it (publish() runs again on every child's state change).
+        // The pick's subchannel failed (it cannot carry the call at all) while another server
+        // is still connecting: wait for it (publish() runs again on every child's state
+        // change). A child suspect only because a call timed out there is READY and may
+        // answer: it is used at once, as a preference must (a connection attempt to a
+        // partitioned server can take its whole connect timeout).
         const better =
           child !== undefined &&
           label !== 'leader' &&
-          view.suspect?.(child) === true &&
+          child.lb.getConnectivityState() === ConnectivityState.TRANSIENT_FAILURE &&
           children.some((c) => c !== child && connecting(c));
         if (child === undefined || better) {
           this.helper.requestReresolution();
+          for (const c of children) if (c.lb.getConnectivityState() === ConnectivityState.IDLE) c.lb.exitIdle();
           return {
             pickResultType: experimental.PickResultType.QUEUE,
             subchannel: null,
@@ -302,8 +331,10 @@ class CommitLogLoadBalancer implements experimental.LoadBalancer {
           ...r,
           onCallEnded: (code, details, md) => {
             inner?.(code, details, md);
-            // Not the leader any more, or the server went away: learn the new topology.
-            if (code === Status.UNAVAILABLE) this.helper.requestReresolution();
+            // No answer from this child (paused, partitioned, gone): the next calls prefer
+            // the others. Not the leader any more, or no answer: learn the new topology.
+            const suspected = this.suspects?.record(child.addr, callVerdict(code, details, md)) === true;
+            if (suspected || code === Status.UNAVAILABLE) this.helper.requestReresolution();
           },
         };
       },
@@ -334,6 +365,18 @@ export function registerCommitLogLoadBalancing(): void {
   experimental.registerLoadBalancerType(LB_POLICY_NAME, CommitLogLoadBalancer, LeaderLbConfig);
 }
 
+/** Options of {@link loadBalancedChannel} and {@link loadBalancedLogClient}. */
+export interface LoadBalancedChannelOptions {
+  /** Re-resolve at least this often (ms; default 5000): {@link RESOLVER_REFRESH_OPTION}. */
+  readonly refreshMs?: number;
+  /** How long a child that did not answer stays suspect (ms): {@link SUSPECT_TTL_OPTION}. */
+  readonly suspectTtlMs?: number;
+  /** The clock of the suspicion expiry (default `Date.now`): {@link CLOCK_OPTION}. */
+  readonly now?: () => number;
+  /** More channel options (TLS name override, interceptors, …). */
+  readonly channelOptions?: ChannelOptions;
+}
+
 /**
  * A generated LogClient on one load-balanced channel to `commitlog:///host:port`: Produce
  * and ProduceStream go to the leader, Consume/ConsumeStream/GetServers to the followers.
@@ -341,7 +384,7 @@ export function registerCommitLogLoadBalancing(): void {
 export function loadBalancedLogClient(
   target: string,
   credentials: ChannelCredentials,
-  o: { refreshMs?: number; channelOptions?: ChannelOptions } = {},
+  o: LoadBalancedChannelOptions = {},
 ): LogClient {
   const lb = loadBalancedChannel(target, credentials, o);
   return new LogClient(lb.target, credentials, lb.options);
@@ -355,7 +398,7 @@ export function loadBalancedLogClient(
 export function loadBalancedChannel(
   target: string,
   credentials: ChannelCredentials,
-  o: { refreshMs?: number; channelOptions?: ChannelOptions } = {},
+  o: LoadBalancedChannelOptions = {},
 ): { target: string; options: ChannelOptions } {
   registerCommitLogLoadBalancing();
   return {
@@ -364,6 +407,8 @@ export function loadBalancedChannel(
       ...o.channelOptions,
       [RESOLVER_CREDENTIALS_OPTION]: credentials,
       [RESOLVER_REFRESH_OPTION]: o.refreshMs ?? 5000,
+      ...(o.suspectTtlMs !== undefined && { [SUSPECT_TTL_OPTION]: o.suspectTtlMs }),
+      ...(o.now !== undefined && { [CLOCK_OPTION]: o.now }),
     },
   };
 }

@@ -16,6 +16,7 @@ export {
   type CommitLogClientOptions,
   type ConsumedRecord,
 } from './client.js';
+export { recordsOf } from './consume-records.js';
 export { CallKind, Picker, type ClusterServer, type Pick } from './picker.js';
 export {
   loadBalancedChannel,
@@ -23,6 +24,10 @@ export {
   registerCommitLogLoadBalancing,
   seedsOf,
   LB_POLICY_NAME,
+  CLOCK_OPTION,
+  DEFAULT_SUSPECT_TTL_MS,
   RESOLVER_CREDENTIALS_OPTION,
   RESOLVER_REFRESH_OPTION,
+  SUSPECT_TTL_OPTION,
+  type LoadBalancedChannelOptions,
 } from './grpc-lb.js';

@@ -15,8 +15,25 @@ export interface ServerConfig {
   readonly streamWindowMessages: number;
   /** ConsumeStream: most records read from the log in one batch. */
   readonly consumeBatchRecords: number;
-  /** ConsumeStream: most value bytes read from the log in one batch. */
+  /**
+   * ConsumeStream: most value bytes read from the log in one batch; also the most bytes of
+   * one batched ConsumeResponse (ConsumeRequest.batch_records), which holds at most
+   * `consumeBatchRecords` records.
+   */
   readonly consumeBatchBytes: number;
+  /**
+   * Batched ConsumeStream: most ConsumeResponse batches in flight per call (its window;
+   * `streamWindowMessages` is the window of one-record messages). A stalled batched
+   * consumer costs at most this many batches of `consumeBatchBytes`.
+   */
+  readonly streamWindowBatches: number;
+  /**
+   * ProduceStream: most records in one batched ProduceRequest (ProduceRequest.batch); a
+   * larger batch is INVALID_ARGUMENT and none of it is appended. Records of batches count
+   * toward `maxInFlightPerStream`, so one stream holds at most
+   * `maxInFlightPerStream + produceBatchMaxRecords - 1` records pending.
+   */
+  readonly produceBatchMaxRecords: number;
   /**
    * Level of the one-line-per-request log (`{method, subject, code, ms}`); "silent" turns it
    * off. Default "debug": off the hot path at the default log level "info" (issue 15: the line
@@ -41,6 +58,8 @@ export const defaultServerConfig: ServerConfig = {
   streamWindowMessages: 64,
   consumeBatchRecords: 256,
   consumeBatchBytes: 1024 * 1024,
+  streamWindowBatches: 8,
+  produceBatchMaxRecords: 1024,
   requestLogLevel: 'debug',
   shutdownGraceMs: 5000,
   receiveHeadroomBytes: 1024 * 1024,
@@ -77,6 +96,8 @@ export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerCo
   positiveInt('streamWindowMessages', c.streamWindowMessages);
   positiveInt('consumeBatchRecords', c.consumeBatchRecords);
   positiveInt('consumeBatchBytes', c.consumeBatchBytes);
+  positiveInt('streamWindowBatches', c.streamWindowBatches);
+  positiveInt('produceBatchMaxRecords', c.produceBatchMaxRecords);
   if (!Number.isSafeInteger(c.shutdownGraceMs) || c.shutdownGraceMs < 0)
     throw new InvalidServerConfigError('shutdownGraceMs', `must be >= 0, got ${c.shutdownGraceMs}`);
   if (!Number.isSafeInteger(c.receiveHeadroomBytes) || c.receiveHeadroomBytes < 0)

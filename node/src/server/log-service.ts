@@ -17,7 +17,8 @@ import type { LogBackend, ProducerRef } from './backend.js';
 import { producerOf, toPb, valueOf } from './records.js';
 import type { ServerConfig } from './config.js';
 import { toStatus } from './errors.js';
-import { consumeStream, produceStream, type StreamRegistry } from './streams.js';
+import { produceStream } from './produce-stream.js';
+import { consumeStream, type StreamRegistry } from './streams.js';
 
 /** Builds the Log service implementation. */
 export function logService(backend: LogBackend, config: ServerConfig, streams: StreamRegistry): LogServer {

@@ -1,5 +1,5 @@
 /**
- * ConsumeStream and ProduceStream.
+ * The registry of live streams, and ConsumeStream (ProduceStream: produce-stream.ts).
  *
  * ConsumeStream reads the log in batches from the requested offset and then tails it:
  * at the durable end it parks on {@link LogBackend.waitFor}, which a commit wakes (no
@@ -8,24 +8,20 @@
  * stopped the bytes) the loop waits before reading more from the log. A consumer that
  * stops reading therefore holds at most one batch plus the window in server memory.
  *
- * ProduceStream pipelines: each request is handed to the backend at once (so concurrent
- * records share one group commit) and the offsets are acknowledged strictly in request
- * order from a FIFO of pending appends. With `maxInFlightPerStream` appends pending, the
- * server pauses reading the stream (HTTP/2 flow control then slows the client). The first
- * failure ends the stream with its status after acknowledging every earlier record; the
- * records that arrive after a rejected one are not appended. A shutdown drains: records
- * that arrive from then on are not appended, the accepted ones are acknowledged as they
- * settle, then the stream ends UNAVAILABLE "shutting down" — which therefore means "not
- * appended" for every record left unacknowledged (bounded by the server's grace period).
+ * A request with `batch_records` N > 0 (our client and CLI; the book's clients never set
+ * it) gets up to N records per message in `batch` (records.ts splitBatches: at most
+ * `consumeBatchRecords` records and `consumeBatchBytes` bytes, under gRPC's default
+ * message size), with a window of `streamWindowBatches` messages. One message, one HTTP/2
+ * DATA frame and one share of a TLS write then carry many records instead of one.
  */
-import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
-import type { ConsumeRequest, ConsumeResponse, ProduceRequest, ProduceResponse } from '../gen/v1/log.js';
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { ConsumeRequest, ConsumeResponse } from '../gen/v1/log.js';
 import { OffsetOutOfRangeError } from '../log/index.js';
-import type { LogBackend } from './backend.js';
+import type { BackendRecord, LogBackend } from './backend.js';
 import type { ServerConfig } from './config.js';
 import { ShuttingDownError, toStatus } from './errors.js';
 import { MessageWriter } from './message-writer.js';
-import { producerOf, toPb, valueOf } from './records.js';
+import { consumeBatchSizeOf, splitBatches, toPb } from './records.js';
 
 /** Counters that let tests assert bounded buffering without timing anything. */
 export interface StreamStats {
@@ -33,8 +29,12 @@ export interface StreamStats {
   maxConsumeBuffered: number;
   /** Records ConsumeStreams have read from the log (and so handed to grpc-js). */
   consumeRecordsRead: number;
-  /** Highest number of pending appends ever held by one ProduceStream. */
+  /** Most records ever sent in one batched ConsumeResponse. */
+  maxConsumeBatchRecords: number;
+  /** Highest number of pending records (appends not yet acknowledged) ever held by one ProduceStream. */
   maxProduceInFlight: number;
+  /** Batched ProduceRequests accepted (each acknowledged by one response). */
+  produceBatches: number;
   /** Times a ProduceStream paused reading because it hit maxInFlightPerStream. */
   producePauses: number;
 }
@@ -44,7 +44,9 @@ export class StreamRegistry {
   readonly stats: StreamStats = {
     maxConsumeBuffered: 0,
     consumeRecordsRead: 0,
+    maxConsumeBatchRecords: 0,
     maxProduceInFlight: 0,
+    produceBatches: 0,
     producePauses: 0,
   };
   private readonly live = new Set<AbortController>();
@@ -91,7 +93,8 @@ export async function consumeStream(
   call.on('cancelled', cancel);
   call.on('error', cancel);
   const stats = streams.stats;
-  const writer = new MessageWriter(call, config.streamWindowMessages);
+  const batchSize = consumeBatchSizeOf(call.request, config.consumeBatchRecords);
+  const writer = new MessageWriter(call, batchSize > 0 ? config.streamWindowBatches : config.streamWindowMessages);
   let next = call.request.offset;
   try {
     while (!signal.aborted) {
@@ -107,10 +110,19 @@ export async function consumeStream(
         maxBytes: config.consumeBatchBytes,
       });
       stats.consumeRecordsRead += batch.length;
-      for (const r of batch) {
-        if (signal.aborted) break;
-        next = r.offset + 1;
-        if (!writer.write({ record: toPb(r) })) await writer.waitForRoom(signal);
+      if (batchSize === 0) {
+        for (const r of batch) {
+          if (signal.aborted) break;
+          next = r.offset + 1;
+          if (!writer.write({ record: toPb(r) })) await writer.waitForRoom(signal);
+        }
+      } else {
+        for (const part of splitBatches(batch, batchSize, config.consumeBatchBytes)) {
+          if (signal.aborted) break;
+          next = (part[part.length - 1] as BackendRecord).offset + 1;
+          if (part.length > stats.maxConsumeBatchRecords) stats.maxConsumeBatchRecords = part.length;
+          if (!writer.write({ batch: { records: part.map(toPb) } })) await writer.waitForRoom(signal);
+        }
       }
       if (writer.maxInFlight > stats.maxConsumeBuffered) stats.maxConsumeBuffered = writer.maxInFlight;
     }
@@ -122,107 +134,4 @@ export async function consumeStream(
     streams.release(ac);
     call.off('cancelled', cancel);
   }
-}
-
-/** Serves one ProduceStream call. */
-export function produceStream(
-  call: ServerDuplexStream<ProduceRequest, ProduceResponse>,
-  backend: LogBackend,
-  config: ServerConfig,
-  streams: StreamRegistry,
-): void {
-  const ac = streams.open();
-  if (!ac) {
-    call.emit('error', toStatus(new ShuttingDownError()));
-    return;
-  }
-  const { signal } = ac;
-  const stats = streams.stats;
-  const writer = new MessageWriter(call, config.streamWindowMessages);
-  const pending: Promise<number>[] = [];
-  let failed = false;
-  let draining = false; // shutting down: accept nothing more, acknowledge what was accepted
-  let ended = false;
-  let flushing = false;
-  let paused = false;
-  const max = config.maxInFlightPerStream;
-
-  const fail = (err: unknown): void => {
-    if (failed) return;
-    failed = true;
-    pending.length = 0;
-    streams.release(ac);
-    call.emit('error', toStatus(err));
-  };
-
-  const flush = async (): Promise<void> => {
-    flushing = true;
-    try {
-      while (pending.length > 0 && !failed) {
-        let offset: number;
-        try {
-          offset = await (pending[0] as Promise<number>);
-        } catch (err) {
-          fail(err);
-          return;
-        }
-        void pending.shift();
-        // Once aborted (shutdown, cancel) waitForRoom returns at once: the acks still queue in order.
-        if (!writer.write({ offset })) await writer.waitForRoom(signal);
-        if (paused && pending.length <= max / 2) {
-          paused = false;
-          call.resume();
-        }
-      }
-    } finally {
-      flushing = false;
-    }
-    if (ended && !failed && pending.length === 0) {
-      streams.release(ac);
-      await writer.flushed(signal);
-      call.end();
-    } else if (draining && !failed && pending.length === 0) fail(new ShuttingDownError());
-  };
-
-  let inputClosed = false; // a rejected record is queued: later records are not appended
-  call.on('data', (req: ProduceRequest) => {
-    if (failed || inputClosed || draining) return;
-    const value = valueOf(req, backend.maxRecordBytes);
-    const producer = producerOf(req);
-    let p: Promise<number>;
-    if (value instanceof Error || producer instanceof Error) {
-      inputClosed = true;
-      p = Promise.reject(value instanceof Error ? value : producer);
-    } else {
-      p = backend.produce(value, producer);
-    }
-    p.catch(() => {}); // observed by flush, in order
-    pending.push(p);
-    if (pending.length > stats.maxProduceInFlight) stats.maxProduceInFlight = pending.length;
-    if (!paused && pending.length >= max) {
-      paused = true;
-      stats.producePauses++;
-      call.pause();
-    }
-    if (!flushing) void flush();
-  });
-
-  call.on('end', () => {
-    ended = true;
-    if (!flushing && pending.length === 0 && !failed) {
-      streams.release(ac);
-      call.end();
-    }
-  });
-  call.on('cancelled', () => {
-    failed = true;
-    pending.length = 0;
-    streams.release(ac);
-    ac.abort();
-  });
-  signal.addEventListener('abort', () => {
-    if (!(signal.reason instanceof ShuttingDownError)) return;
-    draining = true;
-    if (!flushing && pending.length === 0) fail(signal.reason);
-  });
 }

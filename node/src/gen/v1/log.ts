@@ -60,21 +60,60 @@ export interface ProduceRequest {
   producerId?:
     | Buffer
     | undefined;
-  /** Per producer, increasing (gaps allowed). Meaningful only with producer_id. */
-  sequence?: number | undefined;
+  /**
+   * Per producer, increasing (gaps allowed). Meaningful only with producer_id. With a
+   * batch, the sequence of its first record; the i-th record has sequence + i.
+   */
+  sequence?:
+    | number
+    | undefined;
+  /**
+   * ProduceStream only: a batch of records instead of `record` (never both; not empty; at
+   * most the server's batch limit, 1024 by default, else INVALID_ARGUMENT and none of the
+   * batch is appended). Validated whole before any record of it is appended; answered by
+   * one ProduceResponse whose `batch` has one offset per record, in order, once all of
+   * them are durable. A batch left unanswered when the stream fails may be partly
+   * appended, as any unacknowledged record: retry it with the same producer_id/sequence.
+   */
+  batch?: RecordBatch | undefined;
+}
+
+/** RecordBatch is several records in one message (ProduceStream and ConsumeStream batches). */
+export interface RecordBatch {
+  records: Record[];
 }
 
 export interface ProduceResponse {
+  /** The record's offset; for a batch, the offset of its first record. */
   offset: number;
+  /** For a batched request only: the offset of each of its records, in order. */
+  batch?: OffsetBatch | undefined;
+}
+
+/** OffsetBatch is the offsets of a batch of records, in the batch's order. */
+export interface OffsetBatch {
+  offsets: number[];
 }
 
 export interface ConsumeRequest {
   offset: number;
+  /**
+   * ConsumeStream only. 0 (the default, and what the book's clients send): one record per
+   * ConsumeResponse, in `record`. N > 0: each ConsumeResponse carries 1..N records in
+   * `batch` (fewer when no more are committed yet, or to stay under the server's batch
+   * limits and gRPC's default 4 MiB message size); `record` is then unset. A value above
+   * the server's limit (consumeBatchRecords, 256 by default) asks for that limit.
+   */
+  batchRecords?: number | undefined;
 }
 
 export interface ConsumeResponse {
   /** Number 2, as in the book. */
-  record?: Record | undefined;
+  record?:
+    | Record
+    | undefined;
+  /** Records at consecutive offsets, when the request set batch_records. */
+  batch?: RecordBatch | undefined;
 }
 
 export interface GetServersRequest {
@@ -213,7 +252,7 @@ export const Record: MessageFns<Record> = {
 };
 
 function createBaseProduceRequest(): ProduceRequest {
-  return { record: undefined, producerId: undefined, sequence: undefined };
+  return { record: undefined, producerId: undefined, sequence: undefined, batch: undefined };
 }
 
 export const ProduceRequest: MessageFns<ProduceRequest> = {
@@ -226,6 +265,9 @@ export const ProduceRequest: MessageFns<ProduceRequest> = {
     }
     if (message.sequence !== undefined) {
       writer.uint32(24).uint64(message.sequence);
+    }
+    if (message.batch !== undefined) {
+      RecordBatch.encode(message.batch, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -267,6 +309,14 @@ export const ProduceRequest: MessageFns<ProduceRequest> = {
             message.sequence = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.batch = RecordBatch.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -288,6 +338,7 @@ export const ProduceRequest: MessageFns<ProduceRequest> = {
         ? Buffer.from(bytesFromBase64(object.producer_id))
         : undefined,
       sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : undefined,
+      batch: isSet(object.batch) ? RecordBatch.fromJSON(object.batch) : undefined,
     };
   },
 
@@ -302,6 +353,9 @@ export const ProduceRequest: MessageFns<ProduceRequest> = {
     if (message.sequence !== undefined) {
       obj.sequence = Math.round(message.sequence);
     }
+    if (message.batch !== undefined) {
+      obj.batch = RecordBatch.toJSON(message.batch);
+    }
     return obj;
   },
 
@@ -315,18 +369,93 @@ export const ProduceRequest: MessageFns<ProduceRequest> = {
       : undefined;
     message.producerId = object.producerId ?? undefined;
     message.sequence = object.sequence ?? undefined;
+    message.batch = (object.batch !== undefined && object.batch !== null)
+      ? RecordBatch.fromPartial(object.batch)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRecordBatch(): RecordBatch {
+  return { records: [] };
+}
+
+export const RecordBatch: MessageFns<RecordBatch> = {
+  encode(message: RecordBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.records) {
+      Record.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.records.push(Record.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordBatch {
+    return {
+      records: globalThis.Array.isArray(object?.records) ? object.records.map((e: any) => Record.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: RecordBatch): unknown {
+    const obj: any = {};
+    if (message.records?.length) {
+      obj.records = message.records.map((e) => Record.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordBatch>, I>>(base?: I): RecordBatch {
+    return RecordBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordBatch>, I>>(object: I): RecordBatch {
+    const message = createBaseRecordBatch();
+    message.records = object.records?.map((e) => Record.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseProduceResponse(): ProduceResponse {
-  return { offset: 0 };
+  return { offset: 0, batch: undefined };
 }
 
 export const ProduceResponse: MessageFns<ProduceResponse> = {
   encode(message: ProduceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.offset !== 0) {
       writer.uint32(8).uint64(message.offset);
+    }
+    if (message.batch !== undefined) {
+      OffsetBatch.encode(message.batch, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -352,6 +481,14 @@ export const ProduceResponse: MessageFns<ProduceResponse> = {
             message.offset = longToNumber(reader.uint64());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.batch = OffsetBatch.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -365,13 +502,19 @@ export const ProduceResponse: MessageFns<ProduceResponse> = {
   },
 
   fromJSON(object: any): ProduceResponse {
-    return { offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0 };
+    return {
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      batch: isSet(object.batch) ? OffsetBatch.fromJSON(object.batch) : undefined,
+    };
   },
 
   toJSON(message: ProduceResponse): unknown {
     const obj: any = {};
     if (message.offset !== 0) {
       obj.offset = Math.round(message.offset);
+    }
+    if (message.batch !== undefined) {
+      obj.batch = OffsetBatch.toJSON(message.batch);
     }
     return obj;
   },
@@ -382,18 +525,107 @@ export const ProduceResponse: MessageFns<ProduceResponse> = {
   fromPartial<I extends Exact<DeepPartial<ProduceResponse>, I>>(object: I): ProduceResponse {
     const message = createBaseProduceResponse();
     message.offset = object.offset ?? 0;
+    message.batch = (object.batch !== undefined && object.batch !== null)
+      ? OffsetBatch.fromPartial(object.batch)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseOffsetBatch(): OffsetBatch {
+  return { offsets: [] };
+}
+
+export const OffsetBatch: MessageFns<OffsetBatch> = {
+  encode(message: OffsetBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.offsets.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.offsets) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OffsetBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOffsetBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.offsets.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.offsets.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OffsetBatch {
+    return {
+      offsets: globalThis.Array.isArray(object?.offsets) ? object.offsets.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: OffsetBatch): unknown {
+    const obj: any = {};
+    if (message.offsets?.length) {
+      obj.offsets = message.offsets.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OffsetBatch>, I>>(base?: I): OffsetBatch {
+    return OffsetBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OffsetBatch>, I>>(object: I): OffsetBatch {
+    const message = createBaseOffsetBatch();
+    message.offsets = object.offsets?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseConsumeRequest(): ConsumeRequest {
-  return { offset: 0 };
+  return { offset: 0, batchRecords: undefined };
 }
 
 export const ConsumeRequest: MessageFns<ConsumeRequest> = {
   encode(message: ConsumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.offset !== 0) {
       writer.uint32(8).uint64(message.offset);
+    }
+    if (message.batchRecords !== undefined) {
+      writer.uint32(16).uint32(message.batchRecords);
     }
     return writer;
   },
@@ -419,6 +651,14 @@ export const ConsumeRequest: MessageFns<ConsumeRequest> = {
             message.offset = longToNumber(reader.uint64());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.batchRecords = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -432,13 +672,23 @@ export const ConsumeRequest: MessageFns<ConsumeRequest> = {
   },
 
   fromJSON(object: any): ConsumeRequest {
-    return { offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0 };
+    return {
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      batchRecords: isSet(object.batchRecords)
+        ? globalThis.Number(object.batchRecords)
+        : isSet(object.batch_records)
+        ? globalThis.Number(object.batch_records)
+        : undefined,
+    };
   },
 
   toJSON(message: ConsumeRequest): unknown {
     const obj: any = {};
     if (message.offset !== 0) {
       obj.offset = Math.round(message.offset);
+    }
+    if (message.batchRecords !== undefined) {
+      obj.batchRecords = Math.round(message.batchRecords);
     }
     return obj;
   },
@@ -449,18 +699,22 @@ export const ConsumeRequest: MessageFns<ConsumeRequest> = {
   fromPartial<I extends Exact<DeepPartial<ConsumeRequest>, I>>(object: I): ConsumeRequest {
     const message = createBaseConsumeRequest();
     message.offset = object.offset ?? 0;
+    message.batchRecords = object.batchRecords ?? undefined;
     return message;
   },
 };
 
 function createBaseConsumeResponse(): ConsumeResponse {
-  return { record: undefined };
+  return { record: undefined, batch: undefined };
 }
 
 export const ConsumeResponse: MessageFns<ConsumeResponse> = {
   encode(message: ConsumeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.record !== undefined) {
       Record.encode(message.record, writer.uint32(18).fork()).join();
+    }
+    if (message.batch !== undefined) {
+      RecordBatch.encode(message.batch, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -486,6 +740,14 @@ export const ConsumeResponse: MessageFns<ConsumeResponse> = {
             message.record = Record.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.batch = RecordBatch.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -499,13 +761,19 @@ export const ConsumeResponse: MessageFns<ConsumeResponse> = {
   },
 
   fromJSON(object: any): ConsumeResponse {
-    return { record: isSet(object.record) ? Record.fromJSON(object.record) : undefined };
+    return {
+      record: isSet(object.record) ? Record.fromJSON(object.record) : undefined,
+      batch: isSet(object.batch) ? RecordBatch.fromJSON(object.batch) : undefined,
+    };
   },
 
   toJSON(message: ConsumeResponse): unknown {
     const obj: any = {};
     if (message.record !== undefined) {
       obj.record = Record.toJSON(message.record);
+    }
+    if (message.batch !== undefined) {
+      obj.batch = RecordBatch.toJSON(message.batch);
     }
     return obj;
   },
@@ -517,6 +785,9 @@ export const ConsumeResponse: MessageFns<ConsumeResponse> = {
     const message = createBaseConsumeResponse();
     message.record = (object.record !== undefined && object.record !== null)
       ? Record.fromPartial(object.record)
+      : undefined;
+    message.batch = (object.batch !== undefined && object.batch !== null)
+      ? RecordBatch.fromPartial(object.batch)
       : undefined;
     return message;
   },
@@ -823,7 +1094,8 @@ export const LogService = {
   },
   /**
    * ConsumeStream sends every record from the requested offset on, then tails the log
-   * until the client cancels.
+   * until the client cancels. One record per response (the book's shape) unless the
+   * request sets batch_records: then each response carries up to that many in `batch`.
    */
   consumeStream: {
     path: "/log.v1.Log/ConsumeStream" as const,
@@ -836,7 +1108,8 @@ export const LogService = {
   },
   /**
    * ProduceStream appends each request's record; the responses come in request order.
-   * Each request may carry its own producer_id/sequence (idempotent, as Produce).
+   * Each request may carry its own producer_id/sequence (idempotent, as Produce). A request
+   * may instead carry a batch: it is answered by one response whose batch has the offsets.
    */
   produceStream: {
     path: "/log.v1.Log/ProduceStream" as const,
@@ -872,12 +1145,14 @@ export interface LogServer extends UntypedServiceImplementation {
   consume: handleUnaryCall<ConsumeRequest, ConsumeResponse>;
   /**
    * ConsumeStream sends every record from the requested offset on, then tails the log
-   * until the client cancels.
+   * until the client cancels. One record per response (the book's shape) unless the
+   * request sets batch_records: then each response carries up to that many in `batch`.
    */
   consumeStream: handleServerStreamingCall<ConsumeRequest, ConsumeResponse>;
   /**
    * ProduceStream appends each request's record; the responses come in request order.
-   * Each request may carry its own producer_id/sequence (idempotent, as Produce).
+   * Each request may carry its own producer_id/sequence (idempotent, as Produce). A request
+   * may instead carry a batch: it is answered by one response whose batch has the offsets.
    */
   produceStream: handleBidiStreamingCall<ProduceRequest, ProduceResponse>;
   /** GetServers lists the cluster's servers and which one is the leader. */
@@ -925,7 +1200,8 @@ export interface LogClient extends Client {
   ): ClientUnaryCall;
   /**
    * ConsumeStream sends every record from the requested offset on, then tails the log
-   * until the client cancels.
+   * until the client cancels. One record per response (the book's shape) unless the
+   * request sets batch_records: then each response carries up to that many in `batch`.
    */
   consumeStream(request: ConsumeRequest, options?: Partial<CallOptions>): ClientReadableStream<ConsumeResponse>;
   consumeStream(
@@ -935,7 +1211,8 @@ export interface LogClient extends Client {
   ): ClientReadableStream<ConsumeResponse>;
   /**
    * ProduceStream appends each request's record; the responses come in request order.
-   * Each request may carry its own producer_id/sequence (idempotent, as Produce).
+   * Each request may carry its own producer_id/sequence (idempotent, as Produce). A request
+   * may instead carry a batch: it is answered by one response whose batch has the offsets.
    */
   produceStream(): ClientDuplexStream<ProduceRequest, ProduceResponse>;
   produceStream(options: Partial<CallOptions>): ClientDuplexStream<ProduceRequest, ProduceResponse>;

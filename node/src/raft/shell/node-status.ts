@@ -33,6 +33,8 @@ export interface NodeStats {
   fsyncMsTotal: number;
   fsyncMsLast: number;
   foreignClusterMessages: number;
+  /** Ticks dropped because they piled up while the loop was busy (loop-inputs.ts). */
+  ticksDropped: number;
 }
 
 /** Fresh zeroed counters. */
@@ -47,6 +49,7 @@ export function emptyStats(): NodeStats {
     fsyncMsTotal: 0,
     fsyncMsLast: 0,
     foreignClusterMessages: 0,
+    ticksDropped: 0,
   };
 }
 

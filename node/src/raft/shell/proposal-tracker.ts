@@ -50,7 +50,7 @@ interface ProposalReq {
 interface IndexWaiter {
   readonly term: Term;
   readonly first: LogIndex;
-  /** performance.now() after which the caller gets an indeterminate outcome. */
+  /** The clock's time after which the caller gets an indeterminate outcome. */
   readonly deadline: number;
   resolve(o: ProposeOutcome): void;
   reject(e: Error): void;
@@ -80,7 +80,11 @@ export class ProposalTracker {
   private queued: ProposalReq[] = [];
   private readonly byIndex = new Map<number, IndexWaiter>();
 
-  constructor(private readonly requestTimeoutMs: number) {}
+  /** `now` is the loop's clock (loop-clock.ts): deadlines and {@link sweep} use it. */
+  constructor(
+    private readonly requestTimeoutMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** Proposals queued and not yet fed to the core. */
   get queuedCount(): number {
@@ -97,7 +101,7 @@ export class ProposalTracker {
     this.byIndex.set(index, {
       term,
       first: index,
-      deadline: performance.now() + this.requestTimeoutMs,
+      deadline: this.now() + this.requestTimeoutMs,
       resolve,
       reject,
     });
@@ -127,7 +131,7 @@ export class ProposalTracker {
       return 0;
     }
     let idx = r.index - datas.length + 1;
-    const deadline = performance.now() + this.requestTimeoutMs;
+    const deadline = this.now() + this.requestTimeoutMs;
     for (const p of batch) {
       if (p.ents.length === 0) {
         p.resolve({ dataOffset: log.nextDataOffset, index: r.index, term: r.term });
@@ -172,7 +176,7 @@ export class ProposalTracker {
    * never hang; the entry may still commit later (the README's "indeterminate until then").
    */
   sweep(): void {
-    const now = performance.now();
+    const now = this.now();
     for (const [i, w] of this.byIndex) {
       if (w.deadline > now) continue;
       this.byIndex.delete(i);

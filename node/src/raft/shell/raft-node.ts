@@ -7,63 +7,35 @@
  * Inputs (ticks, received messages, proposals, requests) are queued and fed to the core only
  * between two Ready batches, never while one is being persisted: everything that arrives
  * during an fsync goes into the next Ready together — that is the group commit under load.
+ * They are fed messages first, then at most one heartbeat interval of the ticks that piled up
+ * (loop-inputs.ts; shell/README.md "Ticks after a stall"). Time is injected: `clock` and
+ * `loopTimers` (loop-clock.ts, shell-loop.ts) default to the real ones.
  *
  * Because the state machine is the log, "applying" a data entry only makes it visible: it
  * resolves the proposal with its dense data offset and moves `appliedIndex`, which bounds
  * what consumers may read.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { FileSystem, LogConfigInput } from '../../log/index.js';
-import { type RaftConfig, type RaftConfigPreset, raftConfig } from '../core/config.js';
-import { type RaftLogger, seededRng } from '../core/env.js';
+import { raftConfig } from '../core/config.js';
+import { seededRng } from '../core/env.js';
 import { RawNode } from '../core/raw-node.js';
 import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, Role, UserEntry } from '../core/types.js';
 import { type ShellConfig, shellConfig } from './config.js';
 import { NodeStoppedError, RaftNotLeaderError, ProposalRejectedError } from './errors.js';
-import { LogStorage, type LogStorageOptions } from './log-storage.js';
+import { LogStorage } from './log-storage.js';
 import { encodePdata, type ProducerSeq } from './pdata.js';
 import { persistReady, StableFlusher } from './persist-ready.js';
 import { answerFromApplied, ProposalTracker, type ProposeOutcome } from './proposal-tracker.js';
+import { realClock, type ShellClock } from './loop-clock.js';
+import { LoopInputs, tickBurstCap } from './loop-inputs.js';
 import { type LoopTimers, proposeConfChange, startLoopTimers, withTimeout } from './shell-loop.js';
 import { Listeners } from './listeners.js';
 import { emptyStats, type LeaderChange, type NodeStats, type RaftNodeStatus, statusOf } from './node-status.js';
 import type { RaftTransport } from './transport.js';
+import type { RaftNodeOptions, ShellLogger } from './raft-node-options.js';
 import { Waiters } from './waiters.js';
 
-/** A logger with pino's argument order (pino's Logger satisfies it). */
-export interface ShellLogger extends RaftLogger {
-  error(fields: object, msg: string): void;
-}
-
-/** What {@link RaftNode.start} needs. */
-export interface RaftNodeOptions {
-  readonly id: NodeId;
-  /** Data directory (log in `<dir>/log`, stable state in `<dir>/raft-state`). */
-  readonly dir: string;
-  /** The cluster this node belongs to; persisted, and messages from other clusters are refused. */
-  readonly clusterId: string;
-  /**
-   * Initial voters, used ONLY when the directory holds no state (first start of a new
-   * cluster). Omit for a node that joins an existing cluster as a learner, and on restarts
-   * the persisted state wins regardless.
-   */
-  readonly bootstrap?: { readonly voters: readonly NodeId[] };
-  /** Addresses of the other members (id → host:port), handed to the transport. */
-  readonly peers?: Readonly<Record<string, string>>;
-  readonly transport: RaftTransport;
-  readonly logConfig?: LogConfigInput;
-  readonly raftConfig?: Partial<Omit<RaftConfig, 'id'>>;
-  readonly raftPreset?: RaftConfigPreset;
-  readonly shellConfig?: Partial<ShellConfig>;
-  readonly shellPreset?: 'lan' | 'test';
-  readonly logger?: ShellLogger;
-  /** Seed of the election-jitter RNG (default: random). */
-  readonly seed?: number;
-  /** The file system under the log and stable store (default: the real disk; crash tests pass a MemoryFileSystem). */
-  readonly fs?: FileSystem;
-  /** Repairs a log that lost committed entries instead of refusing to start (LogStorageOptions.onLostTail). */
-  readonly onLostTail?: LogStorageOptions['onLostTail'];
-}
+export type { RaftNodeOptions, ShellLogger };
 
 const silent: ShellLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
@@ -72,13 +44,13 @@ export class RaftNode {
   private readonly raw: RawNode;
   private readonly cfg: ShellConfig;
   private readonly log: ShellLogger;
+  private readonly clock: ShellClock;
   private timers: LoopTimers | null = null;
-  private pendingTicks = 0;
-  private inbox: Message[] = [];
-  private actions: (() => void)[] = [];
+  private readonly inputs: LoopInputs;
   private readonly proposals: ProposalTracker;
   private readonly reads = new Map<string, { resolve(): void; reject(e: Error): void }>();
-  private readonly applied = new Waiters();
+  private readonly applied: Waiters;
+  private lastDropWarnMs = -Infinity;
   private looping: Promise<void> | null = null;
   private compactDue = false;
   private stopping = false;
@@ -102,10 +74,15 @@ export class RaftNode {
   ) {
     this.cfg = shellConfig(o.shellConfig, o.shellPreset ?? 'lan');
     this.log = o.logger ?? silent;
-    this.proposals = new ProposalTracker(this.cfg.requestTimeoutMs);
-    this.flusher = new StableFlusher(storage.initialState().hardState, this.cfg.stableFlushMs, () => performance.now());
+    this.clock = o.clock ?? realClock;
+    const now = (): number => this.clock.now();
+    this.proposals = new ProposalTracker(this.cfg.requestTimeoutMs, now);
+    this.applied = new Waiters(this.clock);
+    this.flusher = new StableFlusher(storage.initialState().hardState, this.cfg.stableFlushMs, now);
+    const config = raftConfig(o.id, o.raftConfig ?? {}, o.raftPreset ?? 'lan');
+    this.inputs = new LoopInputs(tickBurstCap(config.heartbeatTicks));
     this.raw = new RawNode({
-      config: raftConfig(o.id, o.raftConfig ?? {}, o.raftPreset ?? 'lan'),
+      config,
       storage,
       rng: seededRng(o.seed ?? randomBytes(4).readUInt32LE(0)),
       logger: this.log,
@@ -138,9 +115,9 @@ export class RaftNode {
     const node = new RaftNode(o.id, o.clusterId, storage, o.transport, o);
     for (const [id, addr] of Object.entries(o.peers ?? {})) if (id !== o.id) o.transport.setPeer(id as NodeId, addr);
     o.transport.listen((m, clusterId) => node.receive(m, clusterId));
-    node.timers = startLoopTimers(node.cfg, {
+    node.timers = (o.loopTimers ?? startLoopTimers)(node.cfg, {
       tick: () => {
-        node.pendingTicks++;
+        node.inputs.tick();
         node.kick();
       },
       compact: () => {
@@ -210,6 +187,7 @@ export class RaftNode {
   readIndex(timeoutMs = this.cfg.requestTimeoutMs): Promise<void> {
     const ctx = randomUUID();
     return withTimeout(
+      this.clock,
       'readIndex',
       timeoutMs,
       () => this.refuseInput(),
@@ -253,6 +231,7 @@ export class RaftNode {
   transferLeadership(to: NodeId, timeoutMs = this.cfg.requestTimeoutMs): Promise<void> {
     let off = (): void => {};
     return withTimeout(
+      this.clock,
       'transferLeadership',
       timeoutMs,
       () => this.refuseInput(),
@@ -368,13 +347,12 @@ export class RaftNode {
       this.stats.foreignClusterMessages++;
       return;
     }
-    if (this.stopping || this.inbox.length >= 65536) return;
-    this.inbox.push(m);
+    if (this.stopping || !this.inputs.receive(m)) return;
     this.kick();
   }
 
   private act(f: () => void): void {
-    this.actions.push(f);
+    this.inputs.act(f);
     this.kick();
   }
 
@@ -386,6 +364,7 @@ export class RaftNode {
         act: (f) => this.act(f),
         propose: (c) => this.raw.proposeConfChange(c),
         isLeader: () => this.role === 'leader',
+        clock: this.clock,
         onApplied: (fn) => this.onApplied(fn),
         track: (index, term, resolve, reject) => this.proposals.track(index, term, resolve, reject),
       },
@@ -398,6 +377,10 @@ export class RaftNode {
     if (this.looping !== null || this.fatal !== null) return;
     this.looping = this.run().finally(() => {
       this.looping = null;
+      // Input that arrived after the last feed but before this settled (a proposal made when
+      // an apply resolved its caller's promise) found the loop running and did not start it:
+      // run again rather than leave it for the next tick.
+      if (this.hasPendingInput() && !this.stopping) this.kick();
     });
   }
 
@@ -420,15 +403,24 @@ export class RaftNode {
     }
   }
 
+  private hasPendingInput(): boolean {
+    return this.inputs.pending || this.proposals.queuedCount > 0 || this.compactDue;
+  }
+
+  /** Messages, then at most one heartbeat interval of ticks, then requests, then proposals (loop-inputs.ts). */
   private feedInputs(): void {
-    for (; this.pendingTicks > 0; this.pendingTicks--) this.raw.tick();
-    const inbox = this.inbox;
-    this.inbox = [];
-    for (const m of inbox) this.raw.step(m);
-    const actions = this.actions;
-    this.actions = [];
-    for (const a of actions) a();
+    const { ticksDropped } = this.inputs.feed(this.raw);
+    if (ticksDropped > 0) this.noteDroppedTicks(ticksDropped);
     this.stats.proposals += this.proposals.feed(this.raw, this.storage.log);
+  }
+
+  private noteDroppedTicks(n: number): void {
+    this.stats.ticksDropped += n;
+    const now = this.clock.now();
+    if (now - this.lastDropWarnMs < 10_000) return;
+    this.lastDropWarnMs = now;
+    const total = this.stats.ticksDropped;
+    this.log.warn({ id: this.id, dropped: n, total }, 'raft: ticks dropped, the loop was busy (a slow persist?)');
   }
 
   private async handleReady(rd: Ready): Promise<void> {

@@ -1,13 +1,18 @@
 /**
  * The time-driven parts of {@link RaftNode}'s loop (raft-node.ts): the interval timers that
  * feed it ticks, compactions and proposal sweeps; requests bounded by a deadline; and the
- * retry of a configuration change that a newly elected leader refuses for a moment. Each
- * function only schedules: what a tick or a retry does stays with the node, which passes it
- * in.
+ * retry of a configuration change that a newly elected leader refuses for a moment. Each function only schedules: what a tick or a retry
+ * does stays with the node, which passes it in.
+ *
+ * Time is injected (issue 13 item 3): every deadline and timer of the loop goes through a
+ * {@link ShellClock} (loop-clock.ts) and a {@link LoopTimersFactory}, the real ones by default
+ * ({@link realClock}, {@link startLoopTimers}), a manual one in tests
+ * (testing/manual-loop-clock.ts), so a test or the simulator decides when a tick fires.
  */
 import type { ConfChange, LogIndex, ProposeResult, Term } from '../core/types.js';
 import type { ShellConfig } from './config.js';
 import { RaftTimeoutError } from './errors.js';
+import type { ShellClock } from './loop-clock.js';
 import { refusalError, type ProposeOutcome } from './proposal-tracker.js';
 
 /** The running timers of a node; `stop()` clears them all (idempotent). */
@@ -15,29 +20,42 @@ export interface LoopTimers {
   stop(): void;
 }
 
+/** What a node's interval timers call: they only mark work and wake the loop. */
+export interface LoopTimerCallbacks {
+  readonly tick: () => void;
+  readonly compact: () => void;
+  readonly sweep: () => void;
+}
+
+/** Starts a node's interval timers ({@link startLoopTimers} is the real one). */
+export type LoopTimersFactory = (cfg: ShellConfig, on: LoopTimerCallbacks) => LoopTimers;
+
+/** How often the proposal sweep runs: every min(1 s, `requestTimeoutMs`). */
+export function sweepIntervalMs(cfg: ShellConfig): number {
+  return Math.min(1000, cfg.requestTimeoutMs);
+}
+
 /**
  * Starts the node's three interval timers: `tick` every `cfg.tickMs`, `compact` every
  * `cfg.compactIntervalMs`, `sweep` (expire timed-out proposals) every
  * min(1 s, `cfg.requestTimeoutMs`). Callbacks only mark work and wake the loop.
  */
-export function startLoopTimers(
-  cfg: ShellConfig,
-  on: { readonly tick: () => void; readonly compact: () => void; readonly sweep: () => void },
-): LoopTimers {
+export const startLoopTimers: LoopTimersFactory = (cfg, on) => {
   const timers = [
     setInterval(on.tick, cfg.tickMs),
     setInterval(on.compact, cfg.compactIntervalMs),
-    setInterval(on.sweep, Math.min(1000, cfg.requestTimeoutMs)),
+    setInterval(on.sweep, sweepIntervalMs(cfg)),
   ];
   return { stop: () => timers.forEach(clearInterval) };
-}
+};
 
 /**
- * A request that rejects with {@link RaftTimeoutError} after `ms` unless `body` settles it
- * first; `cleanup` runs once either way. Refused at once with `refuse()`'s error, if any
- * (the node stopped or failed).
+ * A request that rejects with {@link RaftTimeoutError} after `ms` on `clock` unless `body`
+ * settles it first; `cleanup` runs once either way. Refused at once with `refuse()`'s error,
+ * if any (the node stopped or failed).
  */
 export function withTimeout(
+  clock: ShellClock,
   op: string,
   ms: number,
   refuse: () => Error | null,
@@ -47,12 +65,12 @@ export function withTimeout(
   return new Promise((resolve, reject) => {
     const err = refuse();
     if (err !== null) return reject(err);
-    const timer = setTimeout(() => {
+    const timer = clock.after(ms, () => {
       cleanup();
       reject(new RaftTimeoutError(op, ms));
-    }, ms);
+    });
     const done = (f: () => void): void => {
-      clearTimeout(timer);
+      timer.cancel();
       cleanup();
       f();
     };
@@ -74,6 +92,8 @@ export interface ConfChangeHost {
   isLeader(): boolean;
   /** Subscribes to applies; returns the unsubscribe function. */
   onApplied(fn: () => void): () => void;
+  /** The loop's clock (the retry deadline runs on it). */
+  readonly clock: ShellClock;
   /** Resolves or rejects the caller once the entry at `index` of `term` is applied (or lost). */
   track(index: LogIndex, term: Term, resolve: (o: ProposeOutcome) => void, reject: (e: Error) => void): void;
 }
@@ -88,21 +108,22 @@ export function proposeConfChange(host: ConfChangeHost, cc: ConfChange, timeoutM
   return new Promise((resolve, reject) => {
     const err = host.refuseInput();
     if (err !== null) return reject(err);
-    const deadline = performance.now() + timeoutMs;
+    const { clock } = host;
+    const deadline = clock.now() + timeoutMs;
     const attempt = (): void => {
       const stopped = host.refuseInput();
       if (stopped !== null) return reject(stopped);
       return host.act(() => {
         const r = host.propose(cc);
         if (r.ok) return host.track(r.index, r.term, resolve, reject);
-        if (r.reason === 'not-ready' && host.isLeader() && performance.now() < deadline) {
+        if (r.reason === 'not-ready' && host.isLeader() && clock.now() < deadline) {
           // Again after the next apply, or at the deadline (then refused) if none comes.
           const retry = (): void => {
-            clearTimeout(timer);
+            timer.cancel();
             off();
             attempt();
           };
-          const timer = setTimeout(retry, Math.max(0, deadline - performance.now()));
+          const timer = clock.after(Math.max(0, deadline - clock.now()), retry);
           timer.unref();
           const off = host.onApplied(retry);
           return undefined;

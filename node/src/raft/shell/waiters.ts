@@ -3,6 +3,7 @@
  * `advance(j)` was called with j >= i. Kept sorted so an advance wakes exactly the ready ones.
  */
 import { RaftTimeoutError } from './errors.js';
+import { realClock, type ShellClock, type ShellTimer } from './loop-clock.js';
 
 interface W {
   readonly index: number;
@@ -15,6 +16,9 @@ export class Waiters {
   private value = 0;
   private list: W[] = [];
 
+  /** `clock` runs the timeouts of {@link wait} (the loop's clock, loop-clock.ts). */
+  constructor(private readonly clock: ShellClock = realClock) {}
+
   /** The highest index reached so far. */
   get current(): number {
     return this.value;
@@ -24,23 +28,23 @@ export class Waiters {
   wait(index: number, timeoutMs?: number): Promise<void> {
     if (index <= this.value) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: ShellTimer | undefined;
       const w: W = {
         index,
         resolve: () => {
-          if (timer) clearTimeout(timer);
+          timer?.cancel();
           resolve();
         },
         reject: (e) => {
-          if (timer) clearTimeout(timer);
+          timer?.cancel();
           reject(e);
         },
       };
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
+        timer = this.clock.after(timeoutMs, () => {
           this.list = this.list.filter((x) => x !== w);
           reject(new RaftTimeoutError(`waiting for index ${index}`, timeoutMs));
-        }, timeoutMs);
+        });
       }
       let i = this.list.length;
       while (i > 0 && (this.list[i - 1]?.index ?? 0) > index) i--;
