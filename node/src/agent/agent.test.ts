@@ -66,6 +66,23 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
         throw e;
       }
     });
+  /**
+   * Produces `v` at the node `pick` names, asking again (and picking again) while the call
+   * finds no leader: UNAVAILABLE means not appended or indeterminate, both harmless here (the
+   * tests read back the offset they were given). An election can happen at any time on a
+   * loaded machine (a helper's run at load 22-27 saw "UNAVAILABLE no leader" here).
+   */
+  const produceRetrying = async (pick: () => Promise<string>, v: string): Promise<{ at: string; offset: number }> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const at = await pick();
+      try {
+        return { at, offset: await produce(client(at), v) };
+      } catch (e) {
+        if ((e as ServiceError).code !== Status.UNAVAILABLE || Date.now() > deadline) throw e;
+      }
+    }
+  };
   /** The Raft voters as the current leader sees them. */
   const leaderVoters = async (): Promise<string> => voters(await eventually('a leader', () => t.leader())).join();
 
@@ -115,8 +132,7 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
   });
 
   it('a record produced through the leader is consumed from every follower at the same offset; past the end is OUT_OF_RANGE', async () => {
-    const leader = await leaderName();
-    const offset = await produce(client(leader), 'first record');
+    const { at: leader, offset } = await produceRetrying(leaderName, 'first record');
     for (const name of ['n0', 'n1', 'n2'].filter((n) => n !== leader)) {
       const r = await eventually(`record on ${name}`, () => consume(client(name), offset));
       assert.equal(r.record?.offset, offset);
@@ -337,7 +353,7 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
       t.leader()?.config.nodeName !== 'n2' ? t.leader()?.config.nodeName : undefined,
     );
     for (let i = 0; i < 5; i++) {
-      const offset = await produce(client(l), `lin-${i}`);
+      const { offset } = await produceRetrying(() => Promise.resolve(l), `lin-${i}`);
       // No retry: n2 (linearizable) first waits until it has applied everything committed when the read arrived.
       assert.equal((await consume(client('n2'), offset)).record?.value.toString(), `lin-${i}`);
     }
