@@ -4,9 +4,12 @@
  * /proc/<pid>/stat: a load-insensitive measure of the wakeups an idle cluster costs (issue 15).
  *
  * Flags: --seconds S (each window, default 10), --windows N (default 3), --etcd,
- * --flag F (an extra agent flag, repeatable), --hold (print the pids and wait for SIGINT,
- * to attach strace or read /proc by hand), --prof-dir D (nodes run under `--cpu-prof` into D;
- * summarize with `tsx bench/cluster/profile-summary.ts FILE`).
+ * --flag F (an extra agent flag, repeatable), --node-arg A (an extra node argument for every
+ * agent, repeatable: e.g. `--import=/path/preload.mjs`), --base DIR (also run a 3-node cluster
+ * from another checkout DIR, e.g. `git archive main | tar -x -C DIR` with its node_modules
+ * linked, measured in the same windows: before/after under the same load), --hold (print the
+ * pids and wait for SIGINT, to attach strace or read /proc by hand), --prof-dir D (nodes run
+ * under `--cpu-prof` into D; summarize with `tsx bench/cluster/profile-summary.ts FILE`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rmSync } from 'node:fs';
@@ -23,6 +26,8 @@ const { values: args } = parseArgs({
     windows: { type: 'string', default: '3' },
     etcd: { type: 'boolean', default: false },
     flag: { type: 'string', multiple: true, default: [] },
+    'node-arg': { type: 'string', multiple: true, default: [] },
+    base: { type: 'string' },
     hold: { type: 'boolean', default: false },
     'prof-dir': { type: 'string' },
   },
@@ -30,14 +35,23 @@ const { values: args } = parseArgs({
 const { pki, dir, credentials } = await benchPki();
 const systems: { name: string; pids: () => number[]; stop: () => Promise<void> }[] = [];
 try {
-  const c = await CommitlogCluster.start({
-    name: 'commitlog',
-    flags: args.flag,
-    pki,
-    credentials,
-    nodeArgs: args['prof-dir'] ? ['--cpu-prof', `--cpu-prof-dir=${args['prof-dir']}`] : [],
-  });
+  const nodeArgs = [
+    ...args['node-arg'],
+    ...(args['prof-dir'] ? ['--cpu-prof', `--cpu-prof-dir=${args['prof-dir']}`] : []),
+  ];
+  const c = await CommitlogCluster.start({ name: 'commitlog', flags: args.flag, pki, credentials, nodeArgs });
   systems.push({ name: 'commitlog', pids: () => c.pids(), stop: () => c.stop() });
+  if (args.base !== undefined) {
+    const b = await CommitlogCluster.start({
+      name: 'base',
+      root: args.base,
+      flags: args.flag,
+      pki,
+      credentials,
+      nodeArgs,
+    });
+    systems.push({ name: 'base', pids: () => b.pids(), stop: () => b.stop() });
+  }
   if (args.etcd) {
     const e = await EtcdCluster.start(binaryPath(testbinDir(), 'etcd'), pki);
     systems.push({ name: 'etcd', pids: () => e.pids(), stop: () => e.stop() });
