@@ -136,6 +136,13 @@ export class GossipCore {
     return m === undefined ? undefined : info(m);
   }
 
+  /** How many members are alive (self included), without copying the table. */
+  get aliveCount(): number {
+    let n = 0;
+    for (const m of this.s.members.values()) if (m.state === 'alive') n++;
+    return n;
+  }
+
   /** Protocol counters (live object; copy before keeping). */
   get metrics(): Readonly<CoreMetrics> {
     return this.s.metrics;

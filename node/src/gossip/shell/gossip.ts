@@ -298,8 +298,8 @@ export class Gossip {
    */
   private retryJoinAt(): number | undefined {
     if (this.config.seeds.length === 0 || this.core.leaving || this.retryingJoin) return undefined;
-    // Cheapest tests first: this runs after every packet, and listing the members allocates.
-    if (this.aliveMembers().length > 1) return undefined;
+    // Runs after every packet: count without listing (aliveMembers() copies every record).
+    if (this.core.aliveCount > 1) return undefined;
     const retryEvery = this.config.reconnectIntervalMs || this.config.pushPullIntervalMs || 30_000;
     return this.lastRetryJoin + retryEvery;
   }
