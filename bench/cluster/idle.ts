@@ -5,7 +5,7 @@
  *
  * Flags: --seconds S (each window, default 10), --windows N (default 3), --etcd,
  * --flag F (an extra agent flag, repeatable), --node-arg A (an extra node argument for every
- * agent, repeatable: e.g. `--import=/path/preload.mjs`), --base DIR (repeatable: also run a
+ * agent, repeatable: e.g. `--import=$PWD/bench/cluster/count-timers.mjs`, timer fires per source), --base DIR (repeatable: also run a
  * 3-node cluster from another checkout DIR, named after its last path component, e.g.
  * `git archive main | tar -x -C DIR` with its node_modules linked, measured in the same
  * windows: before/after under the same load), --hold (print the
