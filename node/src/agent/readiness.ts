@@ -56,13 +56,17 @@ export function factsOf(node: RaftNode, desiredRole: DesiredRole, stopping: bool
 }
 
 /**
- * Keeps a {@link HealthState} in line with {@link readinessOf}: on every leader change and
- * every `periodMs` (configuration changes arrive as applied entries; a period is cheaper
- * than a check per applied entry and far below the kubelet's probe period).
+ * Keeps a {@link HealthState} in line with {@link readinessOf}: at once on every leader
+ * change, `periodMs` after applied entries (configuration changes arrive as applied entries;
+ * one check per `periodMs` of applying is cheaper than one per applied batch and far below the
+ * kubelet's probe period), and every `safetyMs` regardless. An idle node applies nothing, so
+ * it wakes for readiness only every `safetyMs` (issue 15: the 250 ms poll was 4 wakeups a
+ * second on every idle node).
  */
 export class HealthDriver {
   private timer: NodeJS.Timeout | undefined;
-  private off: (() => void) | undefined;
+  private soon: NodeJS.Timeout | undefined;
+  private offs: (() => void)[] = [];
   private stopping = false;
   private fatal = false;
   private last: Readiness = { ready: false, reason: 'starting' };
@@ -72,12 +76,14 @@ export class HealthDriver {
     private readonly node: RaftNode,
     private readonly desiredRole: DesiredRole,
     private readonly periodMs = 250,
+    private readonly safetyMs = 5_000,
   ) {}
 
   /** Marks the process live and starts tracking readiness. */
   start(): void {
-    this.off = this.node.onLeaderChange(() => this.update());
-    this.timer = setInterval(() => this.update(), this.periodMs);
+    this.offs.push(this.node.onLeaderChange(() => this.update()));
+    this.offs.push(this.node.onApplied(() => this.updateSoon()));
+    this.timer = setInterval(() => this.update(), this.safetyMs);
     this.timer.unref();
     this.update();
   }
@@ -97,8 +103,19 @@ export class HealthDriver {
   stop(): void {
     this.stopping = true;
     this.update();
-    this.off?.();
+    for (const off of this.offs.splice(0)) off();
     if (this.timer) clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
+  }
+
+  /** One check `periodMs` after the first applied batch since the last one. */
+  private updateSoon(): void {
+    if (this.soon !== undefined || this.stopping) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.update();
+    }, this.periodMs);
+    this.soon.unref();
   }
 
   private update(): void {

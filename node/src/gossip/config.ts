@@ -8,9 +8,10 @@
  * - `local`: loopback and tests — about three times faster than memberlist's
  *   `DefaultLocalConfig` (probe 300 ms / timeout 150 ms, gossip 50 ms, push/pull 2 s) so
  *   real-process tests finish in seconds while tolerating a busy machine's event-loop lag.
- * - `quiet`: `npm start`'s local cluster, which mostly sits idle — `lan` probing and gossip
- *   with a 100 ms shell tick (10 wakeups a second instead of 50, or 100 for `local`), shorter
- *   suspicion for a handful of members (×3 up to ×3) and push/pull every 10 s. A killed member
+ * - `quiet`: `npm start`'s local cluster, which mostly sits idle — `lan` probing and gossip,
+ *   shorter suspicion for a handful of members (×3 up to ×3) and push/pull every 10 s (its
+ *   100 ms `tickMs` dates from the periodic shell tick; the shell now sleeps until the core's
+ *   next deadline whatever the preset: ~1.3 wakeups a second when idle). A killed member
  *   is marked failed in about 5 s (`npm run bench:gossip -- --preset quiet --sizes 3`: 4.8 s)
  *   instead of `local`'s ~1.5 s; gossip failures never change the Raft membership, so
  *   this only delays what the console and the logs show.
@@ -23,7 +24,10 @@ import { envelopeOverhead } from './wire/envelope.js';
 
 /** Timing and size tunables a preset fixes (everything but identity and addresses). */
 export interface GossipTunables extends Omit<CoreParams, 'packetBudget'> {
-  /** How often the shell ticks the core. */
+  /**
+   * Poll period of `leave()` while its broadcast drains. (The shell used to tick the core this
+   * often; it now sleeps until `GossipCore.nextDeadline()`, so this no longer sets wakeups.)
+   */
   readonly tickMs: number;
   /** Largest UDP datagram we send (memberlist `UDPBufferSize`). */
   readonly udpBufferSize: number;

@@ -32,16 +32,26 @@ export function randomMembers(s: CoreState, k: number, pred: (m: MemberRec) => b
   return pool.slice(0, k);
 }
 
+/** Who a gossip round may send to: live members, and dead ones for `gossipToTheDeadMs`. */
+function gossipTarget(s: CoreState, m: MemberRec): boolean {
+  if (m.state === 'alive' || m.state === 'suspect') return true;
+  return m.state === 'dead' && s.now - m.stateChangedAt < s.params.gossipToTheDeadMs;
+}
+
+/** True when a gossip round now would have someone to send to (no RNG drawn). */
+export function hasGossipTarget(s: CoreState): boolean {
+  for (const m of s.members.values()) if (m.name !== s.self && gossipTarget(s, m)) return true;
+  return false;
+}
+
 /**
  * One gossip round: broadcasts only, to `gossipNodes` random members — live ones, and dead
- * ones for `gossipToTheDeadMs` so a falsely declared member learns it and refutes.
+ * ones for `gossipToTheDeadMs` so a falsely declared member learns it and refutes. Nothing
+ * to send is no packet (memberlist `gossip()` skips a node when `getBroadcasts` is empty).
  */
 export function gossipRound(s: CoreState): void {
   if (s.broadcasts.length === 0) return;
-  const targets = randomMembers(s, s.params.gossipNodes, (m) => {
-    if (m.state === 'alive' || m.state === 'suspect') return true;
-    return m.state === 'dead' && s.now - m.stateChangedAt < s.params.gossipToTheDeadMs;
-  });
+  const targets = randomMembers(s, s.params.gossipNodes, (m) => gossipTarget(s, m));
   const limit = retransmitLimit(s.params, knownCount(s));
   for (const t of targets) {
     const msgs = s.broadcasts.take(s.params.packetBudget - PACKET_HEADER_BYTES, limit, Limits.messagesPerPacket);

@@ -10,12 +10,15 @@
  *    stream the core asked for to `streamResult`.
  * 3. After each call, `drain()` the outputs and perform them in order: UDP sends, stream
  *    requests, events (deliver to subscribers in this order), refusals, join results.
+ * 4. A shell that does not tick on a fixed period asks `nextDeadline()` after each call and
+ *    sleeps until then: a `tick` before that time changes nothing (no output, no state the
+ *    next calls can observe), so sleeping through it is equivalent to ticking.
  * Randomness (probe order, gossip targets) comes only from the injected RNG, so a seed
  * replays a run exactly.
  */
 import { healthy } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
-import { gossipRound, randomMembers } from './dissemination.js';
+import { gossipRound, hasGossipTarget, randomMembers } from './dissemination.js';
 import { type CoreParams, pushPullIntervalMs } from './params.js';
 import { Prober } from './probe.js';
 import {
@@ -133,6 +136,13 @@ export class GossipCore {
     return m === undefined ? undefined : info(m);
   }
 
+  /** How many members are alive (self included), without copying the table. */
+  get aliveCount(): number {
+    let n = 0;
+    for (const m of this.s.members.values()) if (m.state === 'alive') n++;
+    return n;
+  }
+
   /** Protocol counters (live object; copy before keeping). */
   get metrics(): Readonly<CoreMetrics> {
     return this.s.metrics;
@@ -179,6 +189,30 @@ export class GossipCore {
       if (!s.leaving) this.periodicPushPull('reconnect', (m) => m.state === 'dead');
     }
     this.reap();
+  }
+
+  /**
+   * The earliest time at which `tick` would act (send, emit, expire or reap), given the state
+   * now; `Infinity` when nothing is scheduled. It may be in the past (tick at once). A pure
+   * query: it reads the timers `tick` checks — suspicion deadlines, the probe and relay steps,
+   * push/pull and reconnect periods, reap times — and the gossip round only when it would send
+   * (memberlist `gossip()` returns early when there is nothing to send, and so does ours: an
+   * idle round is no packet, so it need not be a wakeup either). Any other call may move it
+   * earlier, so re-ask after each.
+   */
+  nextDeadline(): number {
+    const s = this.s;
+    let d = this.prober.nextDeadline();
+    for (const sus of s.suspicions.values()) d = Math.min(d, sus.deadline);
+    if (s.broadcasts.length > 0 && hasGossipTarget(s)) d = Math.min(d, this.nextGossipAt);
+    if (s.params.pushPullIntervalMs > 0) d = Math.min(d, this.nextPushPullAt);
+    if (s.params.reconnectIntervalMs > 0) d = Math.min(d, this.nextReconnectAt);
+    for (const m of s.members.values()) {
+      if (m.name === s.self) continue;
+      if (m.state === 'dead') d = Math.min(d, m.stateChangedAt + s.params.reapFailedMs);
+      else if (m.state === 'left') d = Math.min(d, m.stateChangedAt + s.params.reapLeftMs);
+    }
+    return d;
   }
 
   /** Handles the messages of one received UDP packet from `from`. */

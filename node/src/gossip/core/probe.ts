@@ -83,6 +83,20 @@ export class Prober {
     sendWithPiggyback(s, target.addr, msgs);
   }
 
+  /**
+   * The earliest time at which {@link step} would act: the running probe's timeout (indirect
+   * probes) or end, else the next probe period (none while leaving), and every relay's nack or
+   * expiry. A step before it changes nothing.
+   */
+  nextDeadline(): number {
+    let d = Infinity;
+    const p = this.probe;
+    if (p !== undefined) d = p.indirectSent ? p.deadline : Math.min(p.timeoutAt, p.deadline);
+    else if (!this.s.leaving) d = this.nextProbeAt;
+    for (const r of this.relays.values()) d = Math.min(d, r.nackAt ?? r.expireAt, r.expireAt);
+    return d;
+  }
+
   /** Abandons the running probe (we are leaving). */
   stop(): void {
     this.probe = undefined;

@@ -6,6 +6,12 @@
  * Event contract: events are delivered synchronously, in the order the core decided them,
  * to every `on('event')` listener and `events()` iterator. `failed` is a failure-detector
  * verdict (the member may come back with a `join`); only `leave` is the member's own intent.
+ *
+ * Timer contract: no periodic tick. After every call into the core (tick, packet, stream,
+ * stream result, join, tags, leave) the shell asks the core for `nextDeadline()` (and adds its
+ * own retry-join time) and keeps exactly one timer armed for the earliest of them, so an idle
+ * member wakes for its probes and periodic exchanges only, not `1000 / tickMs` times a second.
+ * `tickMs` remains the poll period of `leave()` and the granularity the presets were tuned for.
  */
 import { EventEmitter } from 'node:events';
 import { type GossipConfig, type GossipConfigInput, coreParams, resolveConfig, validateTags } from '../config.js';
@@ -37,6 +43,17 @@ export interface GossipLogger {
 
 const silent: GossipLogger = { info: () => {}, warn: () => {}, debug: () => {} };
 
+/** The one-shot timer the shell sleeps on (Node's `setTimeout`/`clearTimeout` by default). */
+export interface GossipTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const nodeTimers: GossipTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
 /** Injected effects (tests and simulations replace them). */
 export interface GossipOptions {
   readonly logger?: GossipLogger;
@@ -44,6 +61,8 @@ export interface GossipOptions {
   readonly clock?: () => number;
   /** Randomness; default Math.random. */
   readonly random?: Rng;
+  /** One-shot timers; default Node's. A test passes a fake driven by its clock. */
+  readonly timers?: GossipTimers;
 }
 
 /** Outcome of a join: how many seed addresses we exchanged state with, and why others failed. */
@@ -64,7 +83,9 @@ export interface GossipMetrics {
 export class Gossip {
   private readonly emitter = new EventEmitter();
   private readonly joins = new Map<number, (r: { ok: boolean; reason?: string }) => void>();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
+  /** When the armed timer is due (undefined: none armed). */
+  private armedAt: number | undefined;
   private stopped = false;
   private retryingJoin = false;
   private lastRetryJoin = 0;
@@ -78,6 +99,7 @@ export class Gossip {
     private readonly transport: NetTransport,
     private readonly log: GossipLogger,
     private readonly clock: () => number,
+    private readonly timers: GossipTimers,
     /** The live keyring (undefined without encryption): install/use/remove rotate keys at runtime. */
     readonly keyring: Keyring | undefined,
   ) {}
@@ -112,9 +134,8 @@ export class Gossip {
     const core = new GossipCore(
       config.clusterId === undefined ? coreOpts : { ...coreOpts, clusterId: config.clusterId },
     );
-    const g = new Gossip(config, addr, core, transport, log, clock, keyring);
+    const g = new Gossip(config, addr, core, transport, log, clock, opts.timers ?? nodeTimers, keyring);
     ref.g = g;
-    g.timer = setInterval(() => g.onTick(), config.tickMs);
     log.info(
       {
         name: config.name,
@@ -124,8 +145,8 @@ export class Gossip {
       },
       'gossip started',
     );
-    g.flush();
     if (config.seeds.length > 0) g.retryJoin();
+    g.flush();
     return g;
   }
 
@@ -233,6 +254,11 @@ export class Gossip {
     }
   }
 
+  /** When the shell's one timer is due next (clock ms), or undefined once stopped. */
+  get nextWakeAt(): number | undefined {
+    return this.armedAt;
+  }
+
   /** A snapshot of counters and gauges. */
   metrics(): GossipMetrics {
     const members: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
@@ -249,7 +275,7 @@ export class Gossip {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.timer);
+    this.disarm();
     for (const r of this.joins.values()) r({ ok: false, reason: 'stopped' });
     this.joins.clear();
     this.emitter.emit('stopped');
@@ -258,19 +284,24 @@ export class Gossip {
   }
 
   private onTick(): void {
+    this.armedAt = undefined;
     if (this.stopped) return;
     this.core.tick(this.clock());
+    const due = this.retryJoinAt();
+    if (due !== undefined && this.clock() >= due) this.retryJoin();
     this.flush();
+  }
+
+  /**
+   * When the shell itself wants to retry joining its seeds (Serf retry-join): while alone,
+   * not leaving and no attempt in flight, every reconnect (else push/pull) interval.
+   */
+  private retryJoinAt(): number | undefined {
+    if (this.config.seeds.length === 0 || this.core.leaving || this.retryingJoin) return undefined;
+    // Runs after every packet: count without listing (aliveMembers() copies every record).
+    if (this.core.aliveCount > 1) return undefined;
     const retryEvery = this.config.reconnectIntervalMs || this.config.pushPullIntervalMs || 30_000;
-    // Cheapest tests first: this runs every tick, and listing the members allocates.
-    if (
-      this.config.seeds.length > 0 &&
-      !this.core.leaving &&
-      this.clock() - this.lastRetryJoin >= retryEvery &&
-      this.aliveMembers().length <= 1
-    ) {
-      this.retryJoin();
-    }
+    return this.lastRetryJoin + retryEvery;
   }
 
   private retryJoin(): void {
@@ -281,7 +312,30 @@ export class Gossip {
       .catch((e: unknown) => this.log.warn({ err: String(e) }, 'gossip join failed'))
       .finally(() => {
         this.retryingJoin = false;
+        this.arm();
       });
+  }
+
+  /**
+   * Keeps exactly one timer armed for the earliest of the core's deadline and our retry-join
+   * time. Re-armed only when that time changes, so a packet that moves nothing costs nothing.
+   */
+  private arm(): void {
+    if (this.stopped) return;
+    const retry = this.retryJoinAt();
+    const due = Math.min(this.core.nextDeadline(), retry ?? Infinity);
+    if (due === this.armedAt) return;
+    this.disarm();
+    if (due === Infinity) return;
+    this.armedAt = due;
+    this.timer = this.timers.setTimeout(() => this.onTick(), Math.max(0, Math.ceil(due - this.clock())));
+  }
+
+  private disarm(): void {
+    if (this.armedAt === undefined) return;
+    this.timers.clearTimeout(this.timer);
+    this.armedAt = undefined;
+    this.timer = undefined;
   }
 
   private onPacket(from: Address, msgs: readonly Message[]): void {
@@ -297,9 +351,10 @@ export class Gossip {
     return reply;
   }
 
-  /** Performs the core's outputs in order. */
+  /** Performs the core's outputs in order, then re-arms the timer (the call may have moved it). */
   private flush(): void {
     for (const out of this.core.drain()) this.perform(out);
+    this.arm();
   }
 
   private perform(out: Output): void {

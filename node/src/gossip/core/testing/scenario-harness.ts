@@ -108,6 +108,19 @@ export class ScenarioNet {
     this.flush();
   }
 
+  /**
+   * Called after each tick of a live member, before its outputs are delivered: the member's
+   * `nextDeadline()` just before the tick and how many outputs the tick produced.
+   */
+  onTick: ((name: NodeName, now: number, dueBefore: number, outputs: number) => void) | undefined;
+
+  /** `name` leaves gracefully (its outputs are delivered at once). */
+  leave(name: string): void {
+    this.core(name).leave(this.now);
+    this.collect(this.core(name));
+    this.flush();
+  }
+
   /** Ticks every live member every `step` ms for `ms`. */
   advance(ms: number, step = 5): void {
     const end = this.now + ms;
@@ -115,8 +128,11 @@ export class ScenarioNet {
       this.now = Math.min(end, this.now + step);
       for (const [n, c] of this.cores) {
         if (this.down.has(n)) continue;
+        const due = c.nextDeadline();
+        const queued = this.fifo.length;
         c.tick(this.now);
         this.collect(c);
+        this.onTick?.(n, this.now, due, this.fifo.length - queued);
         this.flush();
       }
     }
