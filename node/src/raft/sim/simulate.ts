@@ -10,6 +10,7 @@
  * every time step, then healing everything and checking that no acknowledged record was
  * lost and that the client history is linearizable.
  */
+import { raftConfig } from '../core/config.js';
 import { nodeId, type NodeId } from '../core/types.js';
 import { checkLinearizable } from '../lincheck/check.js';
 import { seededRng } from '../core/env.js';
@@ -23,6 +24,7 @@ import { SimNode } from './sim-node.js';
 import { StaleAppendReplay } from './stale-replay.js';
 import { LeaderChurn, type ChurnAction } from './leader-churn.js';
 import { resolveProduces } from './resolve-produces.js';
+import { LivenessCheck, livenessBound } from './liveness.js';
 import { DUPLICATE_RECORD, replayCommand, type SimOptions, type SimResult, type SimStats } from './sim-options.js';
 
 const TICK = 10;
@@ -37,6 +39,9 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   };
   const k = opts.intensity ?? 1;
   const disk = opts.powerCuts === true;
+  const raft = opts.seed % 4 === 3 ? { checkQuorum: false } : opts.seed % 4 === 1 ? { maxEntryBatchCount: 3 } : {};
+  // Liveness once everything healed (liveness.ts), bounded by election timeouts of the slowest clock (TICK + 2).
+  const liveness = new LivenessCheck(livenessBound(raftConfig(nodeId('n1'), raft, 'test'), TICK + 2));
   const c = new SimCluster({
     seed: opts.seed,
     faults: {
@@ -57,7 +62,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     // One in four sends appends of at most 3 entries (large records, a byte-limited batch): a
     // follower then catches up in many appends, and a new leader hears acknowledgements of an
     // earlier term's entries before any of its no-op (the Figure 8 window, §5.4.2).
-    raft: opts.seed % 4 === 3 ? { checkQuorum: false } : opts.seed % 4 === 1 ? { maxEntryBatchCount: 3 } : {},
+    raft,
   });
   const rand = c.rand;
   const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(rand() * xs.length)];
@@ -204,6 +209,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       }
     }
     c.inv.step(c.nodes.values());
+    if (!faulty) liveness.step(c.now, c.nodes.values());
   };
 
   const churnRand = seededRng(opts.seed ^ 0x5ea7).nextFloat;
@@ -392,6 +398,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     churn.stop();
     for (const id of downUntil.keys()) await c.node(id).start();
     downUntil.clear();
+    liveness.healed(c.now, c.nodes.values());
     const settleUntil = c.now + 150 * TICK;
     while (c.now < settleUntil) await stepTime(false);
     // Quiet period: clients stop so every member can catch up before the final check.
@@ -399,6 +406,8 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     clientsOn = false;
     const quietUntil = c.now + 50 * TICK;
     while (c.now < quietUntil) await stepTime(false);
+    // A bound longer than settling and quiet (a slower configuration) is waited out here.
+    while (!liveness.satisfied) await stepTime(false);
     const leader = c.leader();
     const members = new Set(leader?.raw?.status().confState.voters ?? []);
     c.inv.final([...c.nodes.values()].filter((n) => members.has(n.id)));
@@ -449,6 +458,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         linearizable,
         lincheckSteps,
         duplicatesHidden,
+        livenessUnits: liveness.progressAfter ?? -1,
         ...stats,
       },
     };
