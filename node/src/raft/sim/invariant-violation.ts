@@ -4,7 +4,7 @@
  * checker failed) from a crash (the node threw some other error).
  */
 
-/** Every invariant the simulator checks (invariants.ts, commit-rules.ts, membership-invariants.ts, durable-promises.ts, liveness.ts). */
+/** Every invariant the simulator checks (invariants.ts, commit-rules.ts, membership-invariants.ts, durable-promises.ts, liveness.ts, lease-rule.ts). */
 export const INVARIANT_NAMES = [
   // Raft Figure 3 and the commit log's own (invariants.ts)
   'election safety',
@@ -28,8 +28,9 @@ export const INVARIANT_NAMES = [
   'durable state lost',
   'answered before durable',
   'store write over durable frames',
-  // liveness once every fault has healed (liveness.ts)
+  // liveness: once every fault has healed (liveness.ts); the leader lease ends (lease-rule.ts)
   'liveness after heal',
+  'leader lease outlived',
 ] as const;
 
 /** An invariant's name. */

@@ -25,6 +25,9 @@ import { StaleAppendReplay } from './stale-replay.js';
 import { LeaderChurn, type ChurnAction } from './leader-churn.js';
 import { resolveProduces } from './resolve-produces.js';
 import { LivenessCheck, livenessBound } from './liveness.js';
+import { ConfFailover } from './conf-failover.js';
+import type { ConfChange, ProposeResult } from '../core/types.js';
+import type { RawNode } from '../core/raw-node.js';
 import { DUPLICATE_RECORD, replayCommand, type SimOptions, type SimResult, type SimStats } from './sim-options.js';
 
 const TICK = 10;
@@ -41,7 +44,8 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const disk = opts.powerCuts === true;
   const raft = opts.seed % 4 === 3 ? { checkQuorum: false } : opts.seed % 4 === 1 ? { maxEntryBatchCount: 3 } : {};
   // Liveness once everything healed (liveness.ts), bounded by election timeouts of the slowest clock (TICK + 2).
-  const liveness = new LivenessCheck(livenessBound(raftConfig(nodeId('n1'), raft, 'test'), TICK + 2));
+  const { electionTicks } = raftConfig(nodeId('n1'), raft, 'test');
+  const liveness = new LivenessCheck(livenessBound({ electionTicks }, TICK + 2));
   const c = new SimCluster({
     seed: opts.seed,
     faults: {
@@ -110,6 +114,12 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   // Its own stream, so that the other faults draw what they drew before it existed (until
   // the partitions it makes change the run).
   const churn = new LeaderChurn(seededRng(opts.seed ^ 0xc4a2e).nextFloat);
+  /**
+   * Leader failures in the middle of a membership change (conf-failover.ts), on their own
+   * stream: the leader cut off with its new entry (a churn episode), or a promotion that
+   * commits without the learner, then the leader's power fails.
+   */
+  const failover = new ConfFailover(seededRng(opts.seed ^ 0xfa11).nextFloat, 2 * electionTicks * TICK);
   c.sendTap = (m) => {
     if (replaying && opts.partitions !== false) {
       // A deposed leader's append, held back by the network, lands right after the follower
@@ -123,7 +133,8 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         c.net.inject(c.now, stale, 1);
       }
     }
-    if (!disk || opts.crashes === false) return;
+    // No crash while a failover runs: it needs the others up (conf-failover.ts).
+    if (!disk || opts.crashes === false || failover.active) return;
     const p = m.type === 'voteResp' && m.granted ? 0.2 * k : m.type === 'appendResp' && m.success ? 0.004 * k : 0;
     if (p > 0 && rand() < p) cutSoon.add(m.from);
   };
@@ -149,14 +160,14 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       const due = phase.get(n.id) ?? 0;
       if (c.now >= due) {
         phase.set(n.id, due + (period.get(n.id) ?? TICK));
-        if (n.up) n.raw?.tick();
+        if (n.up) c.tick(n);
       }
     }
     for (const m of c.net.due(c.now)) c.deliver(m);
     for (const n of c.running()) {
       for (let round = 0; round < 4; round++) {
         if (n.pending !== null && (persistAt.get(n.id) ?? 0) <= c.now) {
-          const why = faulty && n instanceof SimDiskNode ? cutNext.get(n.id) : undefined;
+          const why = faulty && !failover.active && n instanceof SimDiskNode ? cutNext.get(n.id) : undefined;
           if (why !== undefined && n instanceof SimDiskNode) {
             cutNext.delete(n.id);
             const op = 1 + Math.floor(rand() * 12);
@@ -174,7 +185,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
             downUntil.set(n.id, c.now + 50 + Math.floor(rand() * 300));
             break;
           }
-          if (faulty && n instanceof SimDiskNode && n.truncatedInLastPersist && rand() < 0.5 * k) {
+          if (faulty && !failover.active && n instanceof SimDiskNode && n.truncatedInLastPersist && rand() < 0.5 * k) {
             if (rand() < 0.5) cutSoon.add(n.id);
             else cutNext.set(n.id, 'after a log truncation');
           }
@@ -253,9 +264,80 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     }
   };
 
+  const canPartition = (): boolean =>
+    opts.partitions !== false && opts.seed % 4 !== 3 && !churn.active && !failover.active && healAt < 0;
+  const proposeConf = (leader: NodeId, raw: RawNode, cc: ConfChange, operator = false): ProposeResult => {
+    const res = raw.proposeConfChange(cc);
+    const act = res.ok
+      ? failover.accepted(c.now, leader, res.term, cc, res.index, canPartition(), operator)
+      : undefined;
+    const cut = act?.type === 'cut-off-leader' ? leader : act?.type === 'isolate-learner' ? act.learner : undefined;
+    if (cut !== undefined) {
+      keep(`${c.now} ${leader}'s ${cc.type} ${cc.node}: partition [${cut}] | rest`);
+      c.net.partition([[cut]]);
+    }
+    return res;
+  };
+  let failoverDisarmed: SimMember | undefined;
+  const followFailover = (): void => {
+    const commitOf = (id: NodeId) => (c.nodes.get(id)?.up === true ? c.nodes.get(id)?.raw?.status().commit : undefined);
+    const view = churnView();
+    const top = view.leaders.reduce<(typeof view.leaders)[number] | undefined>(
+      (a, b) => (a === undefined || b.term > a.term ? b : a),
+      undefined,
+    );
+    const act = failover.step({ now: c.now, commitOf, leader: top, voters: view.voters, all: view.all });
+    if (act === undefined) return;
+    if (act.type === 'fail-leader') {
+      const n = c.node(act.leader);
+      keep(`${c.now} ${act.leader} loses power after promoting ${act.learner}`);
+      n.crash('power');
+      if (n instanceof SimDiskNode) stats.powerCuts++;
+      stats.crashes++;
+      downUntil.set(n.id, c.now + 50 + Math.floor(rand() * 300));
+    }
+    // No aimed power cuts while a failover runs (they would restart the node it is about).
+    const old = act.type === 'swap' ? undefined : failoverDisarmed;
+    if (old !== undefined) arm(old);
+    failoverDisarmed = undefined;
+    if (act.type === 'swap') {
+      const n = c.node(act.island[1] ?? '');
+      if (n instanceof SimDiskNode) {
+        n.aimedCutRate = n.renameCutRate = n.momentCutRate = 0;
+        failoverDisarmed = n;
+      }
+      keep(`${c.now} failover: ${act.note}: partition [${act.island.join(' ')}] | rest`);
+      c.net.partition([act.island]);
+      return;
+    }
+    keep(`${c.now} failover ${act.type}${act.type === 'give-up' ? ` (${act.why})` : ''}: heal`);
+    c.net.heal();
+  };
+
+  /** The operator's reconciliation on the failover's stream: each change it makes may fail its leader over. */
+  const operatorChange = async (): Promise<void> => {
+    const lead = c.leader();
+    if (lead?.raw == null || opts.membership === false || !canPartition()) return;
+    const st = lead.raw.status();
+    const want = failover.wantsChange(k, st, lead.raw.termAt(st.commit) === st.term);
+    if (want === undefined) return;
+    let cc = want;
+    if (cc === 'add') {
+      const joiner = c.addNode(nodeId(`n${nextId++}`), null);
+      arm(joiner);
+      if (disk) await joiner.start();
+      cc = { type: 'addLearner', node: joiner.id };
+    }
+    const res = proposeConf(lead.id, lead.raw, cc, true);
+    keep(`${c.now} operator's conf change by ${lead.id}: ${cc.type} ${cc.node}: ${JSON.stringify(res)}`);
+    if (res.ok) stats.confChanges++;
+  };
+
   const injectFaults = async (): Promise<void> => {
+    followFailover();
+    await operatorChange();
     const up = c.running();
-    if (opts.crashes !== false && rand() < 0.0015 * k && up.length > 0) {
+    if (opts.crashes !== false && !failover.active && rand() < 0.0015 * k && up.length > 0) {
       // Half the crashes hit a node in the middle of persisting a Ready (the window where
       // durability bugs live); half of those fall between the log write and the
       // stable-state write, which the shell makes separately (sim-node.ts).
@@ -285,13 +367,13 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     // Not on the seeds without check-quorum, like the stale replay: those seeds exist for the
     // window in which a deposed leader still serves reads, which ordinary partitions open and
     // the churn's short rounds mostly close (clients find no island leader to write to).
-    if (opts.partitions !== false && opts.seed % 4 !== 3 && (churn.active || healAt < 0)) {
+    if (opts.partitions !== false && opts.seed % 4 !== 3 && !failover.active && (churn.active || healAt < 0)) {
       // Leader churn (leader-churn.ts): about one episode per 500 units, never during another partition.
       const view = churnView();
       const act = churn.active ? churn.step(view) : churnRand() < 0.002 * k ? churn.start(view) : undefined;
       if (act !== undefined) applyChurn(act);
     }
-    if (opts.partitions !== false && !churn.active && healAt < 0 && rand() < 0.002 * k) {
+    if (opts.partitions !== false && !churn.active && !failover.active && healAt < 0 && rand() < 0.002 * k) {
       const all = [...c.nodes.keys()];
       // Half the partitions isolate the leader (alone, or with one follower): the shape where
       // a deposed leader still believes it leads (ReadIndex, stale appends).
@@ -320,18 +402,18 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       const lp = st.progress?.find((p) => p.id === learner);
       let res;
       if (learner !== undefined && lp !== undefined && lp.lag < 5)
-        res = leader.raw.proposeConfChange({ type: 'promote', node: learner });
+        res = proposeConf(leader.id, leader.raw, { type: 'promote', node: learner });
       else if (learner === undefined && st.confState.voters.length < 5 && rand() < 0.6) {
         const id = nodeId(`n${nextId++}`);
         const joiner = c.addNode(id, null);
         arm(joiner);
         if (disk) await joiner.start();
-        res = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
+        res = proposeConf(leader.id, leader.raw, { type: 'addLearner', node: id });
       } else if (st.confState.voters.length > 3) {
         // A scale-down removes whichever member the operator picks, the leader included (it
         // must hand over and stop leading once its removal commits): a third of the time it.
         const v = rand() < 0.3 ? leader.id : pick(st.confState.voters);
-        if (v !== undefined) res = leader.raw.proposeConfChange({ type: 'remove', node: v });
+        if (v !== undefined) res = proposeConf(leader.id, leader.raw, { type: 'remove', node: v });
       }
       if (res !== undefined) {
         keep(`${c.now} conf change by ${leader.id}: ${JSON.stringify(res)}`);
@@ -343,13 +425,13 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
           const victim = pick(st2.activeConf.voters.filter((v) => v !== leader.id));
           let again;
           if (st2.activeConf.voters.length > 3 && victim !== undefined)
-            again = leader.raw.proposeConfChange({ type: 'remove', node: victim });
+            again = proposeConf(leader.id, leader.raw, { type: 'remove', node: victim });
           else {
             const id = nodeId(`n${nextId++}`);
             const joiner = c.addNode(id, null);
             arm(joiner);
             if (disk) await joiner.start();
-            again = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
+            again = proposeConf(leader.id, leader.raw, { type: 'addLearner', node: id });
           }
           keep(`${c.now} conf change by ${leader.id} right after: ${JSON.stringify(again)}`);
           if (again.ok) stats.confChanges++;
@@ -363,7 +445,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     if (leader?.raw != null && opts.membership !== false && selfRemovalRand() < 0.004 * k) {
       const st = leader.raw.status();
       if (st.activeConf.voters.length > 3 && st.activeConf.voters.includes(leader.id)) {
-        const res = leader.raw.proposeConfChange({ type: 'remove', node: leader.id });
+        const res = proposeConf(leader.id, leader.raw, { type: 'remove', node: leader.id });
         keep(`${c.now} conf change by ${leader.id}: remove itself: ${JSON.stringify(res)}`);
         if (res.ok) stats.confChanges++;
       }
@@ -396,6 +478,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       }
     replaying = false;
     churn.stop();
+    failover.stop();
     for (const id of downUntil.keys()) await c.node(id).start();
     downUntil.clear();
     liveness.healed(c.now, c.nodes.values());
