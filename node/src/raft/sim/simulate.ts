@@ -6,9 +6,11 @@
  * stable-state write), restarts, membership changes,
  * leadership transfers, snapshots, a deposed leader's held-back appends replayed just after a
  * follower acknowledged the new leader (stale-replay.ts), a majority island that keeps moving
- * and cuts off each new leader right after it wins (leader-churn.ts) and client traffic, checking the invariants after
- * every time step, then healing everything and checking that no acknowledged record was
- * lost and that the client history is linearizable.
+ * and cuts off each new leader right after it wins (leader-churn.ts), leader failures in the
+ * middle of a membership change (conf-failover.ts) and client traffic, checking the
+ * invariants after every time step, then healing everything, checking that a leader commits
+ * again in bounded time (liveness.ts), that no acknowledged record was lost and that the
+ * client history is linearizable.
  */
 import { raftConfig } from '../core/config.js';
 import { nodeId, type NodeId } from '../core/types.js';
@@ -24,10 +26,10 @@ import { SimNode } from './sim-node.js';
 import { StaleAppendReplay } from './stale-replay.js';
 import { LeaderChurn, type ChurnAction } from './leader-churn.js';
 import { resolveProduces } from './resolve-produces.js';
+import { formatStatus } from './format.js';
 import { LivenessCheck, livenessBound } from './liveness.js';
 import { ConfFailover } from './conf-failover.js';
-import type { ConfChange, ProposeResult } from '../core/types.js';
-import type { RawNode } from '../core/raw-node.js';
+import { failoverDriver } from './failover-driver.js';
 import { DUPLICATE_RECORD, replayCommand, type SimOptions, type SimResult, type SimStats } from './sim-options.js';
 
 const TICK = 10;
@@ -266,72 +268,21 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
 
   const canPartition = (): boolean =>
     opts.partitions !== false && opts.seed % 4 !== 3 && !churn.active && !failover.active && healAt < 0;
-  const proposeConf = (leader: NodeId, raw: RawNode, cc: ConfChange, operator = false): ProposeResult => {
-    const res = raw.proposeConfChange(cc);
-    const act = res.ok
-      ? failover.accepted(c.now, leader, res.term, cc, res.index, canPartition(), operator)
-      : undefined;
-    const cut = act?.type === 'cut-off-leader' ? leader : act?.type === 'isolate-learner' ? act.learner : undefined;
-    if (cut !== undefined) {
-      keep(`${c.now} ${leader}'s ${cc.type} ${cc.node}: partition [${cut}] | rest`);
-      c.net.partition([[cut]]);
-    }
-    return res;
-  };
-  let failoverDisarmed: SimMember | undefined;
-  const followFailover = (): void => {
-    const commitOf = (id: NodeId) => (c.nodes.get(id)?.up === true ? c.nodes.get(id)?.raw?.status().commit : undefined);
-    const view = churnView();
-    const top = view.leaders.reduce<(typeof view.leaders)[number] | undefined>(
-      (a, b) => (a === undefined || b.term > a.term ? b : a),
-      undefined,
-    );
-    const act = failover.step({ now: c.now, commitOf, leader: top, voters: view.voters, all: view.all });
-    if (act === undefined) return;
-    if (act.type === 'fail-leader') {
-      const n = c.node(act.leader);
-      keep(`${c.now} ${act.leader} loses power after promoting ${act.learner}`);
-      n.crash('power');
-      if (n instanceof SimDiskNode) stats.powerCuts++;
-      stats.crashes++;
-      downUntil.set(n.id, c.now + 50 + Math.floor(rand() * 300));
-    }
-    // No aimed power cuts while a failover runs (they would restart the node it is about).
-    const old = act.type === 'swap' ? undefined : failoverDisarmed;
-    if (old !== undefined) arm(old);
-    failoverDisarmed = undefined;
-    if (act.type === 'swap') {
-      const n = c.node(act.island[1] ?? '');
-      if (n instanceof SimDiskNode) {
-        n.aimedCutRate = n.renameCutRate = n.momentCutRate = 0;
-        failoverDisarmed = n;
-      }
-      keep(`${c.now} failover: ${act.note}: partition [${act.island.join(' ')}] | rest`);
-      c.net.partition([act.island]);
-      return;
-    }
-    keep(`${c.now} failover ${act.type}${act.type === 'give-up' ? ` (${act.why})` : ''}: heal`);
-    c.net.heal();
-  };
-
-  /** The operator's reconciliation on the failover's stream: each change it makes may fail its leader over. */
-  const operatorChange = async (): Promise<void> => {
-    const lead = c.leader();
-    if (lead?.raw == null || opts.membership === false || !canPartition()) return;
-    const st = lead.raw.status();
-    const want = failover.wantsChange(k, st, lead.raw.termAt(st.commit) === st.term);
-    if (want === undefined) return;
-    let cc = want;
-    if (cc === 'add') {
-      const joiner = c.addNode(nodeId(`n${nextId++}`), null);
-      arm(joiner);
-      if (disk) await joiner.start();
-      cc = { type: 'addLearner', node: joiner.id };
-    }
-    const res = proposeConf(lead.id, lead.raw, cc, true);
-    keep(`${c.now} operator's conf change by ${lead.id}: ${cc.type} ${cc.node}: ${JSON.stringify(res)}`);
-    if (res.ok) stats.confChanges++;
-  };
+  const { proposeConf, followFailover, operatorChange } = failoverDriver({
+    c,
+    failover,
+    keep,
+    stats,
+    downUntil,
+    rand,
+    k,
+    disk,
+    membership: opts.membership !== false,
+    canPartition,
+    churnView,
+    arm,
+    newNodeId: () => nodeId(`n${nextId++}`),
+  });
 
   const injectFaults = async (): Promise<void> => {
     followFailover();
@@ -547,14 +498,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
-    for (const n of c.nodes.values()) {
-      const st = n.raw?.status();
-      keep(
-        st === undefined
-          ? `${n.id} down`
-          : `${n.id} ${st.role} term=${st.term} lead=${st.lead ?? '-'} commit=${st.commit} applied=${st.applied} last=${st.lastIndex} voters=(${st.confState.voters.join(' ')}) learners=(${st.confState.learners.join(' ')}) progress=${JSON.stringify(st.progress ?? [])}`,
-      );
-    }
+    for (const n of c.nodes.values()) keep(formatStatus(n.id, n.raw?.status()));
     return { ok: false, seed: opts.seed, error, replay: replayCommand(opts.seed, opts), trace };
   }
 }
