@@ -16,6 +16,7 @@ let ops = 0;
 let powerCuts = 0;
 const unknown: number[] = [];
 let maxSteps = 0;
+let livenessMax = 0;
 const failed: number[] = [];
 let done = 0;
 for (const seed of seeds) {
@@ -31,6 +32,7 @@ for (const seed of seeds) {
   acked += r.stats.acked;
   if (r.stats.linearizable === 'unknown') unknown.push(seed);
   maxSteps = Math.max(maxSteps, r.stats.lincheckSteps);
+  livenessMax = Math.max(livenessMax, r.stats.livenessUnits);
   ops += r.stats.operations;
   powerCuts += r.stats.powerCuts;
   // A long --keep-going run shows how far it got (a run stopped early still tells what passed).
@@ -40,6 +42,6 @@ for (const seed of seeds) {
     );
 }
 process.stdout.write(
-  `${JSON.stringify({ seeds: seeds.length, ok: failed.length === 0, ...(o.keepGoing === true ? { failed } : {}), powerCuts: o.powerCuts, acked, operations: ops, powerCutsInjected: powerCuts, lincheckUnknown: unknown, lincheckMaxSteps: maxSteps, ms: Math.round(performance.now() - started) })}\n`,
+  `${JSON.stringify({ seeds: seeds.length, ok: failed.length === 0, ...(o.keepGoing === true ? { failed } : {}), powerCuts: o.powerCuts, acked, operations: ops, powerCutsInjected: powerCuts, lincheckUnknown: unknown, lincheckMaxSteps: maxSteps, livenessMaxUnits: livenessMax, ms: Math.round(performance.now() - started) })}\n`,
 );
 process.exit(failed.length === 0 ? 0 : 1);

@@ -3,11 +3,12 @@
  * invariant checker. Scenario tests drive it by hand (`stabilize`); the randomized
  * simulator (simulate.ts) drives it with a seeded RNG.
  */
-import type { RaftConfig } from '../core/config.js';
+import { raftConfig, type RaftConfig } from '../core/config.js';
 import { seededRng, type LogFields, type RaftLogger } from '../core/env.js';
 import type { ConfState, Entry, Message, NodeId, ReadState } from '../core/types.js';
 import { formatMessage, formatReady } from './format.js';
 import { InvariantChecker } from './invariants.js';
+import { LEASE_IGNORE_LOG, LeaseRule } from './lease-rule.js';
 import { perfectNetwork, SimNetwork, type NetworkFaults } from './network.js';
 import { SimDiskNode } from './sim-disk-node.js';
 import type { SimMember } from './sim-member.js';
@@ -40,6 +41,8 @@ export class SimCluster {
   readonly nodes = new Map<NodeId, SimMember>();
   readonly net: SimNetwork;
   readonly inv = new InvariantChecker();
+  /** The leader lease's liveness rule (lease-rule.ts): counts the ticks given through {@link tick}. */
+  readonly lease: LeaseRule;
   readonly rand: () => number;
   now = 0;
   observer: ClusterObserver = {};
@@ -53,6 +56,14 @@ export class SimCluster {
     this.rand = seededRng(opts.seed).nextFloat;
     this.net = new SimNetwork(opts.faults ?? perfectNetwork, this.rand);
     this.trace = opts.trace ?? (() => {});
+    this.lease = new LeaseRule((id) => raftConfig(id, opts.raft ?? {}, 'test').electionTicks);
+  }
+
+  /** Advances node `n`'s clock by one tick (counted for the lease rule). */
+  tick(n: SimMember): void {
+    if (n.raw === null) return;
+    this.lease.ticked(n.id);
+    n.raw.tick();
   }
 
   /**
@@ -70,7 +81,10 @@ export class SimCluster {
         this.net.send(this.now, m);
       },
       writing: (n, ents) => this.inv.writing(n, ents),
-      restarted: (n) => this.inv.restarted(n),
+      restarted: (n) => {
+        this.lease.restarted(n.id);
+        this.inv.restarted(n);
+      },
       installed: (n, meta) => this.inv.installed(n, meta),
       persisted: (n, ents) => this.inv.persisted(n, ents),
       applied: (n, ents, recs) => {
@@ -134,8 +148,9 @@ export class SimCluster {
     const n = this.nodes.get(m.to);
     if (n?.raw == null) return;
     if (this.verbose) this.trace(formatMessage(m));
-    const commitBefore = n.raw.status().commit;
+    const { commit: commitBefore, term: termBefore } = n.raw.status();
     n.raw.step(m);
+    this.lease.delivered(n.id, m, termBefore);
     this.inv.delivered(n, m, commitBefore);
   }
 
@@ -170,6 +185,16 @@ export class SimCluster {
         .join(' ');
       this.trace(`${id} ${level} ${msg}${fields ? ` ${fields}` : ''}`);
     };
-    return { debug: this.opts.debug === true ? line('DEBUG') : () => {}, info: line('INFO'), warn: line('WARN') };
+    const info = line('INFO');
+    return {
+      debug: this.opts.debug === true ? line('DEBUG') : () => {},
+      info: (f, msg) => {
+        info(f, msg);
+        // A leader answers for its own lease (check-quorum ends it); only a follower's must end.
+        if (msg === LEASE_IGNORE_LOG && this.nodes.get(id)?.raw?.status().role !== 'leader')
+          this.lease.ignored(id, f.from, f.candidateTerm);
+      },
+      warn: line('WARN'),
+    };
   }
 }

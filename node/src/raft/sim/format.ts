@@ -2,6 +2,7 @@
  * Compact, stable text renderings of messages, entries and Readies, used by the scenario
  * golden files and by the simulator's failure traces. Data payloads print as text.
  */
+import type { RaftStatus } from '../core/raw-node.js';
 import type { Entry, Message, Ready } from '../core/types.js';
 
 const dec = new TextDecoder();
@@ -62,4 +63,10 @@ export function formatReady(id: string, rd: Ready): string[] {
   if (rd.committedEntries.length > 0) out.push(`${id} apply: [${rd.committedEntries.map(formatEntry).join(', ')}]`);
   for (const r of rd.readStates) out.push(`${id} read-state ctx=${r.ctx} index=${r.index}`);
   return out;
+}
+
+/** One node's state for a failure trace (`n1 down` when it is not running). */
+export function formatStatus(id: string, st: RaftStatus | undefined): string {
+  if (st === undefined) return `${id} down`;
+  return `${id} ${st.role} term=${st.term} lead=${st.lead ?? '-'} commit=${st.commit} applied=${st.applied} last=${st.lastIndex} voters=(${st.confState.voters.join(' ')}) learners=(${st.confState.learners.join(' ')}) progress=${JSON.stringify(st.progress ?? [])}`;
 }

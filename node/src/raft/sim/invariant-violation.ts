@@ -4,7 +4,7 @@
  * checker failed) from a crash (the node threw some other error).
  */
 
-/** Every invariant the simulator checks (invariants.ts, commit-rules.ts, membership-invariants.ts, durable-promises.ts). */
+/** Every invariant the simulator checks (invariants.ts, commit-rules.ts, membership-invariants.ts, durable-promises.ts, liveness.ts, lease-rule.ts). */
 export const INVARIANT_NAMES = [
   // Raft Figure 3 and the commit log's own (invariants.ts)
   'election safety',
@@ -28,6 +28,9 @@ export const INVARIANT_NAMES = [
   'durable state lost',
   'answered before durable',
   'store write over durable frames',
+  // liveness: once every fault has healed (liveness.ts); the leader lease ends (lease-rule.ts)
+  'liveness after heal',
+  'leader lease outlived',
 ] as const;
 
 /** An invariant's name. */
@@ -36,7 +39,7 @@ export type InvariantName = (typeof INVARIANT_NAMES)[number];
 /** What the linearizability checker's verdict starts with (simulate.ts). */
 export const NOT_LINEARIZABLE = 'history not linearizable';
 
-/** A broken safety property. `invariant` names it. */
+/** A broken safety (or, after the heal, liveness) property. `invariant` names it. */
 export class InvariantViolation extends Error {
   readonly code = 'RAFT_SIM_INVARIANT';
   constructor(

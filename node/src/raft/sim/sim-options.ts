@@ -54,6 +54,8 @@ export interface SimStats {
   readonly lincheckSteps: number;
   /** pdata entries the leader's state machine found duplicates and hid (retries: idempotent). */
   readonly duplicatesHidden: number;
+  /** Time units from the final heal until a leader committed an entry appended after it (liveness.ts). */
+  readonly livenessUnits: number;
 }
 
 /** The outcome of one seed. */

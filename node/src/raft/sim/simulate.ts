@@ -6,10 +6,13 @@
  * stable-state write), restarts, membership changes,
  * leadership transfers, snapshots, a deposed leader's held-back appends replayed just after a
  * follower acknowledged the new leader (stale-replay.ts), a majority island that keeps moving
- * and cuts off each new leader right after it wins (leader-churn.ts) and client traffic, checking the invariants after
- * every time step, then healing everything and checking that no acknowledged record was
- * lost and that the client history is linearizable.
+ * and cuts off each new leader right after it wins (leader-churn.ts), leader failures in the
+ * middle of a membership change (conf-failover.ts) and client traffic, checking the
+ * invariants after every time step, then healing everything, checking that a leader commits
+ * again in bounded time (liveness.ts), that no acknowledged record was lost and that the
+ * client history is linearizable.
  */
+import { raftConfig } from '../core/config.js';
 import { nodeId, type NodeId } from '../core/types.js';
 import { checkLinearizable } from '../lincheck/check.js';
 import { seededRng } from '../core/env.js';
@@ -23,6 +26,10 @@ import { SimNode } from './sim-node.js';
 import { StaleAppendReplay } from './stale-replay.js';
 import { LeaderChurn, type ChurnAction } from './leader-churn.js';
 import { resolveProduces } from './resolve-produces.js';
+import { formatStatus } from './format.js';
+import { LivenessCheck, livenessBound } from './liveness.js';
+import { ConfFailover } from './conf-failover.js';
+import { failoverDriver } from './failover-driver.js';
 import { DUPLICATE_RECORD, replayCommand, type SimOptions, type SimResult, type SimStats } from './sim-options.js';
 
 const TICK = 10;
@@ -37,6 +44,10 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   };
   const k = opts.intensity ?? 1;
   const disk = opts.powerCuts === true;
+  const raft = opts.seed % 4 === 3 ? { checkQuorum: false } : opts.seed % 4 === 1 ? { maxEntryBatchCount: 3 } : {};
+  // Liveness once everything healed (liveness.ts), bounded by election timeouts of the slowest clock (TICK + 2).
+  const { electionTicks } = raftConfig(nodeId('n1'), raft, 'test');
+  const liveness = new LivenessCheck(livenessBound({ electionTicks }, TICK + 2));
   const c = new SimCluster({
     seed: opts.seed,
     faults: {
@@ -57,7 +68,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     // One in four sends appends of at most 3 entries (large records, a byte-limited batch): a
     // follower then catches up in many appends, and a new leader hears acknowledgements of an
     // earlier term's entries before any of its no-op (the Figure 8 window, §5.4.2).
-    raft: opts.seed % 4 === 3 ? { checkQuorum: false } : opts.seed % 4 === 1 ? { maxEntryBatchCount: 3 } : {},
+    raft,
   });
   const rand = c.rand;
   const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(rand() * xs.length)];
@@ -105,6 +116,12 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   // Its own stream, so that the other faults draw what they drew before it existed (until
   // the partitions it makes change the run).
   const churn = new LeaderChurn(seededRng(opts.seed ^ 0xc4a2e).nextFloat);
+  /**
+   * Leader failures in the middle of a membership change (conf-failover.ts), on their own
+   * stream: the leader cut off with its new entry (a churn episode), or a promotion that
+   * commits without the learner, then the leader's power fails.
+   */
+  const failover = new ConfFailover(seededRng(opts.seed ^ 0xfa11).nextFloat, 2 * electionTicks * TICK);
   c.sendTap = (m) => {
     if (replaying && opts.partitions !== false) {
       // A deposed leader's append, held back by the network, lands right after the follower
@@ -118,7 +135,8 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         c.net.inject(c.now, stale, 1);
       }
     }
-    if (!disk || opts.crashes === false) return;
+    // No crash while a failover runs: it needs the others up (conf-failover.ts).
+    if (!disk || opts.crashes === false || failover.active) return;
     const p = m.type === 'voteResp' && m.granted ? 0.2 * k : m.type === 'appendResp' && m.success ? 0.004 * k : 0;
     if (p > 0 && rand() < p) cutSoon.add(m.from);
   };
@@ -144,14 +162,14 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       const due = phase.get(n.id) ?? 0;
       if (c.now >= due) {
         phase.set(n.id, due + (period.get(n.id) ?? TICK));
-        if (n.up) n.raw?.tick();
+        if (n.up) c.tick(n);
       }
     }
     for (const m of c.net.due(c.now)) c.deliver(m);
     for (const n of c.running()) {
       for (let round = 0; round < 4; round++) {
         if (n.pending !== null && (persistAt.get(n.id) ?? 0) <= c.now) {
-          const why = faulty && n instanceof SimDiskNode ? cutNext.get(n.id) : undefined;
+          const why = faulty && !failover.active && n instanceof SimDiskNode ? cutNext.get(n.id) : undefined;
           if (why !== undefined && n instanceof SimDiskNode) {
             cutNext.delete(n.id);
             const op = 1 + Math.floor(rand() * 12);
@@ -169,7 +187,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
             downUntil.set(n.id, c.now + 50 + Math.floor(rand() * 300));
             break;
           }
-          if (faulty && n instanceof SimDiskNode && n.truncatedInLastPersist && rand() < 0.5 * k) {
+          if (faulty && !failover.active && n instanceof SimDiskNode && n.truncatedInLastPersist && rand() < 0.5 * k) {
             if (rand() < 0.5) cutSoon.add(n.id);
             else cutNext.set(n.id, 'after a log truncation');
           }
@@ -204,6 +222,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       }
     }
     c.inv.step(c.nodes.values());
+    if (!faulty) liveness.step(c.now, c.nodes.values());
   };
 
   const churnRand = seededRng(opts.seed ^ 0x5ea7).nextFloat;
@@ -247,9 +266,29 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     }
   };
 
+  const canPartition = (): boolean =>
+    opts.partitions !== false && opts.seed % 4 !== 3 && !churn.active && !failover.active && healAt < 0;
+  const { proposeConf, followFailover, operatorChange } = failoverDriver({
+    c,
+    failover,
+    keep,
+    stats,
+    downUntil,
+    rand,
+    k,
+    disk,
+    membership: opts.membership !== false,
+    canPartition,
+    churnView,
+    arm,
+    newNodeId: () => nodeId(`n${nextId++}`),
+  });
+
   const injectFaults = async (): Promise<void> => {
+    followFailover();
+    await operatorChange();
     const up = c.running();
-    if (opts.crashes !== false && rand() < 0.0015 * k && up.length > 0) {
+    if (opts.crashes !== false && !failover.active && rand() < 0.0015 * k && up.length > 0) {
       // Half the crashes hit a node in the middle of persisting a Ready (the window where
       // durability bugs live); half of those fall between the log write and the
       // stable-state write, which the shell makes separately (sim-node.ts).
@@ -279,13 +318,13 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     // Not on the seeds without check-quorum, like the stale replay: those seeds exist for the
     // window in which a deposed leader still serves reads, which ordinary partitions open and
     // the churn's short rounds mostly close (clients find no island leader to write to).
-    if (opts.partitions !== false && opts.seed % 4 !== 3 && (churn.active || healAt < 0)) {
+    if (opts.partitions !== false && opts.seed % 4 !== 3 && !failover.active && (churn.active || healAt < 0)) {
       // Leader churn (leader-churn.ts): about one episode per 500 units, never during another partition.
       const view = churnView();
       const act = churn.active ? churn.step(view) : churnRand() < 0.002 * k ? churn.start(view) : undefined;
       if (act !== undefined) applyChurn(act);
     }
-    if (opts.partitions !== false && !churn.active && healAt < 0 && rand() < 0.002 * k) {
+    if (opts.partitions !== false && !churn.active && !failover.active && healAt < 0 && rand() < 0.002 * k) {
       const all = [...c.nodes.keys()];
       // Half the partitions isolate the leader (alone, or with one follower): the shape where
       // a deposed leader still believes it leads (ReadIndex, stale appends).
@@ -314,18 +353,18 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       const lp = st.progress?.find((p) => p.id === learner);
       let res;
       if (learner !== undefined && lp !== undefined && lp.lag < 5)
-        res = leader.raw.proposeConfChange({ type: 'promote', node: learner });
+        res = proposeConf(leader.id, leader.raw, { type: 'promote', node: learner });
       else if (learner === undefined && st.confState.voters.length < 5 && rand() < 0.6) {
         const id = nodeId(`n${nextId++}`);
         const joiner = c.addNode(id, null);
         arm(joiner);
         if (disk) await joiner.start();
-        res = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
+        res = proposeConf(leader.id, leader.raw, { type: 'addLearner', node: id });
       } else if (st.confState.voters.length > 3) {
         // A scale-down removes whichever member the operator picks, the leader included (it
         // must hand over and stop leading once its removal commits): a third of the time it.
         const v = rand() < 0.3 ? leader.id : pick(st.confState.voters);
-        if (v !== undefined) res = leader.raw.proposeConfChange({ type: 'remove', node: v });
+        if (v !== undefined) res = proposeConf(leader.id, leader.raw, { type: 'remove', node: v });
       }
       if (res !== undefined) {
         keep(`${c.now} conf change by ${leader.id}: ${JSON.stringify(res)}`);
@@ -337,13 +376,13 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
           const victim = pick(st2.activeConf.voters.filter((v) => v !== leader.id));
           let again;
           if (st2.activeConf.voters.length > 3 && victim !== undefined)
-            again = leader.raw.proposeConfChange({ type: 'remove', node: victim });
+            again = proposeConf(leader.id, leader.raw, { type: 'remove', node: victim });
           else {
             const id = nodeId(`n${nextId++}`);
             const joiner = c.addNode(id, null);
             arm(joiner);
             if (disk) await joiner.start();
-            again = leader.raw.proposeConfChange({ type: 'addLearner', node: id });
+            again = proposeConf(leader.id, leader.raw, { type: 'addLearner', node: id });
           }
           keep(`${c.now} conf change by ${leader.id} right after: ${JSON.stringify(again)}`);
           if (again.ok) stats.confChanges++;
@@ -357,7 +396,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     if (leader?.raw != null && opts.membership !== false && selfRemovalRand() < 0.004 * k) {
       const st = leader.raw.status();
       if (st.activeConf.voters.length > 3 && st.activeConf.voters.includes(leader.id)) {
-        const res = leader.raw.proposeConfChange({ type: 'remove', node: leader.id });
+        const res = proposeConf(leader.id, leader.raw, { type: 'remove', node: leader.id });
         keep(`${c.now} conf change by ${leader.id}: remove itself: ${JSON.stringify(res)}`);
         if (res.ok) stats.confChanges++;
       }
@@ -390,8 +429,10 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       }
     replaying = false;
     churn.stop();
+    failover.stop();
     for (const id of downUntil.keys()) await c.node(id).start();
     downUntil.clear();
+    liveness.healed(c.now, c.nodes.values());
     const settleUntil = c.now + 150 * TICK;
     while (c.now < settleUntil) await stepTime(false);
     // Quiet period: clients stop so every member can catch up before the final check.
@@ -399,6 +440,8 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     clientsOn = false;
     const quietUntil = c.now + 50 * TICK;
     while (c.now < quietUntil) await stepTime(false);
+    // A bound longer than settling and quiet (a slower configuration) is waited out here.
+    while (!liveness.satisfied) await stepTime(false);
     const leader = c.leader();
     const members = new Set(leader?.raw?.status().confState.voters ?? []);
     c.inv.final([...c.nodes.values()].filter((n) => members.has(n.id)));
@@ -449,19 +492,13 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         linearizable,
         lincheckSteps,
         duplicatesHidden,
+        livenessUnits: liveness.progressAfter ?? -1,
         ...stats,
       },
     };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
-    for (const n of c.nodes.values()) {
-      const st = n.raw?.status();
-      keep(
-        st === undefined
-          ? `${n.id} down`
-          : `${n.id} ${st.role} term=${st.term} lead=${st.lead ?? '-'} commit=${st.commit} applied=${st.applied} last=${st.lastIndex} voters=(${st.confState.voters.join(' ')}) learners=(${st.confState.learners.join(' ')}) progress=${JSON.stringify(st.progress ?? [])}`,
-      );
-    }
+    for (const n of c.nodes.values()) keep(formatStatus(n.id, n.raw?.status()));
     return { ok: false, seed: opts.seed, error, replay: replayCommand(opts.seed, opts), trace };
   }
 }
