@@ -16,7 +16,8 @@ import { consume, produce, servers } from './client-commands.js';
 import { cli, collect, startCliAgent, type CliAgent } from './testing/fixtures.js';
 
 describe('commitlog agent (cluster agent of one, real process) + client commands', function () {
-  this.timeout(60_000);
+  // A bound for a loaded machine (a tsx start took over 40 s at load 25), not a condition.
+  this.timeout(150_000);
   let dir: string;
   let pki: LocalPki;
   let agent: CliAgent;
@@ -199,7 +200,8 @@ describe('commitlog agent (cluster agent of one, real process) + client commands
 });
 
 describe('commitlog agent: usage errors exit 2 with a clear message', function () {
-  this.timeout(30_000);
+  // A bound for a loaded machine (a tsx start took over 40 s at load 25), not a condition.
+  this.timeout(150_000);
 
   it('an unknown flag', async () => {
     const r = await cli(['agent', '--bogus']);
@@ -229,7 +231,8 @@ describe('commitlog agent: usage errors exit 2 with a clear message', function (
 });
 
 describe('commitlog agent --standalone (plaintext development node, real process)', function () {
-  this.timeout(30_000);
+  // A bound for a loaded machine (a tsx start took over 40 s at load 25), not a condition.
+  this.timeout(150_000);
   let dir: string;
   let agent: ChildProcess | undefined;
   before(() => void (dir = mkdtempSync(join(tmpdir(), 'commitlog-standalone-'))));

@@ -3,7 +3,9 @@
  * ports picked up front, the local PKI, kill -9 and graceful SIGTERM by pid.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +14,54 @@ import { ensureLocalPki, ensureNodeCert, localPkiFlags, nodeCertFiles, type Loca
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; a race with other binders is possible but rare). */
+/** The first port of the kernel's ephemeral range (outgoing connections take their local ports from it). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 1024 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/** Whether `port` can be bound on 127.0.0.1 now, for TCP and for UDP (gossip uses both). */
+async function bindable(port: number): Promise<boolean> {
+  const tcp = createServer();
+  const tcpOk = await new Promise<boolean>((r) => {
+    tcp.once('error', () => r(false));
+    tcp.listen(port, '127.0.0.1', () => r(true));
+  });
+  if (!tcpOk) return false;
+  const udp = createSocket('udp4');
+  const udpOk = await new Promise<boolean>((r) => {
+    udp.once('error', () => r(false));
+    udp.bind(port, '127.0.0.1', () => r(true));
+  });
+  await new Promise<void>((r) => udp.close(() => r()));
+  await new Promise<void>((r) => tcp.close(() => r()));
+  return udpOk;
+}
+
+/** Ports this process has handed out: never handed out twice. */
+const handedOut = new Set<number>();
+
+/**
+ * A port on 127.0.0.1 that was free for TCP and UDP when checked, below the kernel's
+ * ephemeral range. A port the OS picks with listen(0) comes from that range, and between
+ * the check and the agent's bind an outgoing connection of any process on the machine can
+ * take it as its local port (stress runs saw "cannot listen for gossip on 127.0.0.1:42091:
+ * EADDRINUSE", and an agent that never answered on 127.0.0.1:32999); below the range only
+ * another process's explicit bind can, and this one never hands a port out twice. Picked at
+ * random in [10000, ephemeral low), checked, at most 100 tries; then the OS's pick.
+ */
 export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  for (let i = 0; i < 100 && low > 10_001; i++) {
+    const port = 10_000 + randomInt(low - 10_000);
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
   const a = s.address();

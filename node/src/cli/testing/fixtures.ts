@@ -45,9 +45,11 @@ export interface CliAgent {
 /**
  * Spawns `commitlog <args>` (an `agent` command) and resolves once it logged "agent
  * started" with its ports; rejects if it exits first or takes longer than `timeoutMs`
- * (killing it then). The caller stops it (SIGTERM, or SIGKILL in `after`).
+ * (killing it then). The caller stops it (SIGTERM, or SIGKILL in `after`). The default
+ * bound is for a loaded machine (a tsx start took over 40 s in a CI run at load 25), not a
+ * condition: a healthy start resolves as soon as the line is logged.
  */
-export async function startCliAgent(args: readonly string[], timeoutMs = 30_000): Promise<CliAgent> {
+export async function startCliAgent(args: readonly string[], timeoutMs = 90_000): Promise<CliAgent> {
   // The JSON API on any free port unless the test says otherwise (its default 8403 would collide between tests).
   const env = { COMMITLOG_JSON_PORT: '0', ...process.env };
   const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
