@@ -4,14 +4,14 @@
  * cluster keeps committing throughout.
  */
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import type { ServiceError } from '@grpc/grpc-js';
+import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import type { LogClient, ProduceResponse, ConsumeResponse } from '../gen/v1/log.js';
 import type { TransportTls } from '../raft/index.js';
 import { createCA, issueServerCert, type PemPair } from '../tls/certs.js';
@@ -50,10 +50,33 @@ async function presentedSerial(port: number, pki: LocalPki): Promise<string> {
 function unary<T>(fn: (cb: (err: ServiceError | null, res: T) => void) => unknown): Promise<T> {
   return new Promise((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res))));
 }
-const produce = (c: LogClient, v: string): Promise<number> =>
-  unary<ProduceResponse>((cb) =>
-    c.produce({ record: { value: Buffer.from(v), offset: 0, term: 0, type: 0 } }, cb),
-  ).then((r) => r.offset);
+/** This test's idempotent producer: a retried record keeps its offset, appended once. */
+const PRODUCER = randomBytes(16);
+let sequence = 0;
+/**
+ * Produces `v` once (idempotent) at the node `at()` names, asking again while the call gets
+ * no answer of the cluster's (UNAVAILABLE, DEADLINE_EXCEEDED): an election can happen at any
+ * time on a loaded machine (a stress run at load 14 saw "UNAVAILABLE: no leader" here), and
+ * with the producer id the retry returns the original offset instead of appending again.
+ */
+async function produce(at: () => LogClient, v: string): Promise<number> {
+  const seq = sequence++;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const r = await unary<ProduceResponse>((cb) =>
+        at().produce(
+          { record: { value: Buffer.from(v), offset: 0, term: 0, type: 0 }, producerId: PRODUCER, sequence: seq },
+          cb,
+        ),
+      );
+      return r.offset;
+    } catch (e) {
+      const code = (e as ServiceError).code;
+      if (!(code === Status.UNAVAILABLE || code === Status.DEADLINE_EXCEEDED) || Date.now() > deadline) throw e;
+    }
+  }
+}
 const consume = (c: LogClient, offset: number): Promise<ConsumeResponse> =>
   unary<ConsumeResponse>((cb) => c.consume({ offset }, cb));
 
@@ -102,13 +125,13 @@ describe('agent: the Raft transport follows its rotated TLS files', function () 
     const port = t.get('n0').rpcPort;
     assert.equal(await presentedSerial(port, t.pki), original);
     const leader = (): string => t.leader()?.config.nodeName ?? 'n0';
-    assert.equal(await produce(client(leader()), 'before'), 0);
+    assert.equal(await produce(() => client(leader()), 'before'), 0);
 
     // A garbage certificate (the key left as it was): refused, the old certificate stays.
     writeFileAtomic(n0Cert, '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
     await eventually('the bad file rejected on n0', async () => (await raftTlsReloads('n0', 'error')) >= 1);
     assert.equal(await presentedSerial(port, t.pki), original);
-    assert.equal(await produce(client(leader()), 'during'), 1);
+    assert.equal(await produce(() => client(leader()), 'during'), 1);
 
     // A new pair, written key first then certificate (atomic renames, as writePemPair does).
     const next = await newNodeCert(t.pki, 'n0');
@@ -125,11 +148,11 @@ describe('agent: the Raft transport follows its rotated TLS files', function () 
     assert.ok((await raftTlsReloads('n0', 'ok')) >= 1);
 
     // Existing Raft connections kept their sessions and the cluster kept committing.
-    assert.equal(await produce(client(leader()), 'after'), 2);
+    assert.equal(await produce(() => client(leader()), 'after'), 2);
     // Fresh Raft connections in both directions (n1 restarted) are made with the new material.
     await t.stop('n1', true);
     await t.start('n1');
-    const offset = await eventually('a commit with n1 back', () => produce(client(leader()), 'after restart'));
+    const offset = await eventually('a commit with n1 back', () => produce(() => client(leader()), 'after restart'));
     const r = await eventually('the record on n1', () => consume(client('n1'), offset));
     assert.equal(r.record?.value.toString(), 'after restart');
   });
