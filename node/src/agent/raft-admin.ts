@@ -102,9 +102,7 @@ export class RaftAdmin implements ClusterAdmin {
   }
 
   addLearner(id: string, rpcAddr: string): Promise<readonly MemberInfo[]> {
-    // With the storage id its gossip advertises (if admitted): recorded in the configuration (issue 12).
-    const storage = this.o.peers.get(id)?.storage;
-    return this.change('AddLearner', () => this.o.node.addLearner(this.known(id), rpcAddr, storage));
+    return this.change('AddLearner', () => this.o.node.addLearner(this.known(id), rpcAddr));
   }
 
   promote(id: string): Promise<readonly MemberInfo[]> {
