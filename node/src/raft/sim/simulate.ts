@@ -14,23 +14,21 @@
  */
 import { raftConfig } from '../core/config.js';
 import { nodeId, type NodeId } from '../core/types.js';
-import { checkLinearizable } from '../lincheck/check.js';
 import { seededRng } from '../core/env.js';
 import { SimClients } from './clients.js';
 import { committedOffsets, committedValues } from './committed-values.js';
-import { NOT_LINEARIZABLE } from './invariant-violation.js';
 import { SimCluster } from './cluster.js';
 import { SimDiskNode } from './sim-disk-node.js';
 import type { SimMember } from './sim-member.js';
 import { SimNode } from './sim-node.js';
 import { StaleAppendReplay } from './stale-replay.js';
 import { LeaderChurn, type ChurnAction } from './leader-churn.js';
-import { resolveProduces } from './resolve-produces.js';
+import { assertNoValueTwice, checkHistory, powerCycleDiskNodes } from './final-checks.js';
 import { formatStatus } from './format.js';
 import { LivenessCheck, livenessBound } from './liveness.js';
 import { ConfFailover } from './conf-failover.js';
 import { failoverDriver } from './failover-driver.js';
-import { DUPLICATE_RECORD, replayCommand, type SimOptions, type SimResult, type SimStats } from './sim-options.js';
+import { replayCommand, type SimOptions, type SimResult } from './sim-options.js';
 
 const TICK = 10;
 
@@ -446,41 +444,18 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     const members = new Set(leader?.raw?.status().confState.voters ?? []);
     c.inv.final([...c.nodes.values()].filter((n) => members.has(n.id)));
     if (leader === undefined) throw new Error('no leader after healing the cluster');
-    if (opts.retries !== undefined) {
-      // Exactly-once: every value is produced by one operation, so no log may hold it twice.
-      for (const n of c.nodes.values()) {
-        const seen = new Set<string>();
-        for (const r of n.sm.records)
-          if (seen.has(r.value)) throw new Error(`${DUPLICATE_RECORD}: ${n.id} holds "${r.value}" twice`);
-          else seen.add(r.value);
-      }
-    }
+    if (opts.retries !== undefined) assertNoValueTwice(c.nodes.values());
     // What took effect, from the healed cluster before the power cycle below: a node that comes
     // back rebuilds its state machine only up to the applied index it last wrote, which may lag
     // its commit (committed-values.ts).
     const inLog = committedValues(leader);
     const offsets = committedOffsets(leader);
     const duplicatesHidden = leader.sm.duplicatesHidden;
-    // Last power cut: every disk node must reopen with all it made durable (a torn tail or a
-    // resurrected segment that recovery left behind shows here even if no later crash hit it).
-    for (const n of c.running()) {
-      if (!(n instanceof SimDiskNode)) continue;
-      n.crash('power');
-      await n.start();
-    }
-    let linearizable: SimStats['linearizable'] = 'not-checked';
-    let lincheckSteps = 0;
-    if (opts.lincheck !== false) {
-      const verdict = checkLinearizable(
-        resolveProduces(
-          clients.checkedHistory((v) => inLog.has(v)),
-          offsets,
-        ),
-      );
-      if (verdict.outcome === 'illegal') throw new Error(`${NOT_LINEARIZABLE}: ${verdict.explanation}`);
-      linearizable = verdict.outcome;
-      lincheckSteps = verdict.steps;
-    }
+    await powerCycleDiskNodes(c.running());
+    const { linearizable, lincheckSteps } =
+      opts.lincheck !== false
+        ? checkHistory(clients, inLog, offsets)
+        : { linearizable: 'not-checked' as const, lincheckSteps: 0 };
     return {
       ok: true,
       seed: opts.seed,
