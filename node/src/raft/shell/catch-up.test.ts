@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type NodeId, nodeId } from '../core/types.js';
-import { ProposalDroppedError, RaftNotLeaderError } from './errors.js';
 import { type TcpNode, type TestPki, makeTestPki, startTcpNode } from './testing/tcp-node.js';
 import type { TcpTransportOptions } from './transport-tcp.js';
+import { atLeader } from './testing/at-leader.js';
 
 /** Waits for `f()` (checked every 20 ms), failing after `ms` with `what()` describing the state. */
 async function until(f: () => boolean, ms: number, what: () => string): Promise<void> {
@@ -78,16 +78,12 @@ describe('raft shell: a follower far behind catches up over TCP, with bounded le
    * middle of a catch-up, and these tests compare indexes, not values, so a batch appended
    * twice is harmless. Bounded by `deadline`.
    */
-  async function proposeAtLeader(values: readonly Buffer[], deadline: number): Promise<number> {
-    for (;;) {
-      const ld = await leader();
-      try {
-        const r = await ld.node.proposeBatch(values);
-        return r.index + values.length - 1;
-      } catch (e) {
-        if (!(e instanceof RaftNotLeaderError || e instanceof ProposalDroppedError) || Date.now() > deadline) throw e;
-      }
-    }
+  function proposeAtLeader(values: readonly Buffer[], deadline: number): Promise<number> {
+    return atLeader(
+      leader,
+      async (ld) => (await ld.node.proposeBatch(values)).index + values.length - 1,
+      Math.max(0, deadline - Date.now()),
+    );
   }
 
   /** The largest of `f` over every running node (a bound that must hold on whichever node led). */

@@ -6,6 +6,7 @@ import type { RaftNode } from './raft-node.js';
 import type { MemoryCluster } from './testing/memory-cluster.js';
 import { COMPACTING_LOG } from './testing/memory-cluster.js';
 import { useMemoryCluster } from './testing/use-memory-cluster.js';
+import { atLeader } from './testing/at-leader.js';
 import { enc, dec } from './testing/text.js';
 
 const P = { id: Buffer.alloc(16, 0xab) };
@@ -27,17 +28,12 @@ function visible(n: RaftNode): string[] {
  * Proposes at whichever node leads now, again after a leadership change: with a producer id
  * that is safe (the state machine deduplicates), which is the point of these tests.
  */
-async function produceAt(c: MemoryCluster, value: Uint8Array, producer: ProducerSeq): Promise<ProposeOutcome> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const l = await c.leader();
-    try {
-      return await l.propose(value, producer);
-    } catch (err) {
-      if (!(err instanceof RaftNotLeaderError || err instanceof ProposalDroppedError) || Date.now() > deadline)
-        throw err;
-    }
-  }
+function produceAt(c: MemoryCluster, value: Uint8Array, producer: ProducerSeq): Promise<ProposeOutcome> {
+  return atLeader(
+    () => c.leader(),
+    (l) => l.propose(value, producer),
+    20_000,
+  );
 }
 
 /**

@@ -5,6 +5,7 @@ import type { ProposeOutcome } from './proposal-tracker.js';
 import type { RaftNode } from './raft-node.js';
 import { COMPACTING_LOG, type MemoryCluster } from './testing/memory-cluster.js';
 import { useMemoryCluster } from './testing/use-memory-cluster.js';
+import { atLeader } from './testing/at-leader.js';
 import { enc, dec } from './testing/text.js';
 
 /** Every record of a node's log as "index/term/type/value". */
@@ -27,18 +28,13 @@ function dump(n: RaftNode, from?: number): string[] {
  * leadership in the middle of a batch (a stress run saw "not the leader; leader hint: n2").
  */
 async function proposeAll(c: MemoryCluster, values: readonly string[]): Promise<ProposeOutcome[]> {
-  const deadline = Date.now() + 30_000;
   return Promise.all(
-    values.map(async (v) => {
-      for (;;) {
-        const leader = await c.leader();
-        try {
-          return await leader.propose(enc(v));
-        } catch (e) {
-          if (!(e instanceof RaftNotLeaderError || e instanceof ProposalDroppedError) || Date.now() > deadline) throw e;
-        }
-      }
-    }),
+    values.map((v) =>
+      atLeader(
+        () => c.leader(),
+        (l) => l.propose(enc(v)),
+      ),
+    ),
   );
 }
 

@@ -1,0 +1,22 @@
+/**
+ * For tests that write through Raft on a loaded machine, where leadership can move at any
+ * time (the shell ticks on real time): run an operation at the leader of the moment, and
+ * again at the next one while it is refused as not-leader (not appended) or dropped as
+ * indeterminate (it may be appended twice: only for tests that compare logs whole or that
+ * write with a producer id).
+ */
+import { ProposalDroppedError, RaftNotLeaderError } from '../errors.js';
+
+/** Runs `op` at the node `leader()` gives (a RaftNode, or a fixture holding one) until it settles or fails otherwise; bounded by `ms`. */
+export async function atLeader<N, T>(leader: () => Promise<N>, op: (n: N) => Promise<T>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const n = await leader();
+    try {
+      return await op(n);
+    } catch (err) {
+      if (!(err instanceof RaftNotLeaderError || err instanceof ProposalDroppedError) || Date.now() > deadline)
+        throw err;
+    }
+  }
+}
