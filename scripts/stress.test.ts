@@ -45,7 +45,7 @@ describe('test:stress (scripts/stress.ts)', function () {
       assert.match(text, /2 of 3 runs passed/);
       const result = JSON.parse(readFileSync(out, 'utf8')) as {
         perFile: { file: string; runs: number; failedRuns: number; failures: string[] }[];
-        runs: { ok: boolean; progressFile?: string }[];
+        runs: { ok: boolean; progressFile?: string; failures: { message: string; detail: string }[] }[];
       };
       assert.deepEqual(
         result.runs.map((r) => r.ok),
@@ -64,7 +64,14 @@ describe('test:stress (scripts/stress.ts)', function () {
         result.perFile.map((f) => [f.file, f.runs, f.failedRuns]),
         [['scripts/testdata/stress-fixture.ts', 3, 1]],
       );
-      assert.match(result.perFile[0]?.failures[0] ?? '', /fails in run 2 only: the second run fails/);
+      assert.match(result.perFile[0]?.failures[0] ?? '', /fails in run 2 only: the second run fails$/);
+      // The JSON keeps the whole message (an agent test's carries the agents' logs) and the stack.
+      const failure = result.runs[1]?.failures[0];
+      assert.equal(failure?.message, 'the second run fails');
+      assert.match(
+        failure?.detail ?? '',
+        /the second run fails\n--- agent n1 log ---\nn1 listening\n[^]*stress-fixture\.ts/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

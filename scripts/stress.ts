@@ -58,8 +58,17 @@ export const DEFAULT_FILES = [
 export interface Failure {
   readonly file: string;
   readonly title: string;
+  /** The first line of the error message (for the per-run line and the table). */
   readonly message: string;
+  /**
+   * The whole message and stack, at most {@link DETAIL_LIMIT} characters: a failing agent
+   * test's message carries the agents' logs, which place the failure (kept in the JSON).
+   */
+  readonly detail: string;
 }
+
+/** The most of a failure's message and stack the JSON keeps (characters). */
+export const DETAIL_LIMIT = 64 * 1024;
 
 /** The outcome of one mocha run. */
 export interface RunResult {
@@ -96,8 +105,18 @@ interface MochaJson {
   readonly failures?: readonly {
     readonly file?: string;
     readonly fullTitle?: string;
-    readonly err?: { readonly message?: string };
+    readonly err?: { readonly message?: string; readonly stack?: string };
   }[];
+}
+
+/** The message, then the stack unless it repeats the message, cut to {@link DETAIL_LIMIT}. */
+function failureDetail(err: { readonly message?: string; readonly stack?: string } | undefined): string {
+  const message = err?.message ?? '';
+  const stack = err?.stack ?? '';
+  const whole = stack.includes(message) ? stack : [message, stack].filter(Boolean).join('\n');
+  return whole.length > DETAIL_LIMIT
+    ? `${whole.slice(0, DETAIL_LIMIT)}\n… (${whole.length - DETAIL_LIMIT} more characters)`
+    : whole;
 }
 
 /** Parses mocha's JSON reporter output into a {@link RunResult} (pure; exported for tests). */
@@ -107,6 +126,7 @@ export function parseRun(run: number, json: MochaJson, ms: number, exitCode: num
     file: rel(f.file),
     title: f.fullTitle ?? '(untitled)',
     message: (f.err?.message ?? '').split('\n')[0] ?? '',
+    detail: failureDetail(f.err),
   }));
   const files = [...new Set((json.tests ?? []).map((t) => rel(t.file)))].sort();
   const failed = json.stats?.failures ?? failures.length;
@@ -323,6 +343,7 @@ function runOnce(
                 message: timedOut
                   ? `timed out after ${timeoutMs} ms; ${runningTest(progressFile)}`
                   : `exit ${code ?? '?'} without a report: ${stderr.trim().split('\n').pop() ?? ''}`,
+                stack: timedOut ? undefined : stderr.trim().slice(-DETAIL_LIMIT),
               },
             },
           ],
