@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import type { ConsumeResponse, LogClient, ProduceResponse } from '../gen/v1/log.js';
-import type { BackendRecord, ServerInfo } from '../server/backend.js';
+import type { BackendRecord, LogBounds, RangeOptions, ServerInfo } from '../server/backend.js';
 import { MemoryBackend } from '../server/memory-backend.js';
 import {
   createTestPki,
@@ -51,6 +51,16 @@ class ScriptedServer extends MemoryBackend {
   override read(offset: number): Promise<BackendRecord> {
     this.reads++;
     return this.log.read(offset);
+  }
+  // ConsumeStream tails the shared log (streams.ts reads bounds, ranges and waits).
+  override bounds(): LogBounds {
+    return this.log.bounds();
+  }
+  override readRange(from: number, opts: RangeOptions): Promise<readonly BackendRecord[]> {
+    return this.log.readRange(from, opts);
+  }
+  override waitFor(offset: number, signal: AbortSignal): Promise<boolean> {
+    return this.log.waitFor(offset, signal);
   }
   override servers(): readonly ServerInfo[] {
     return this.view.servers;
@@ -99,6 +109,17 @@ function consumeOk(lb: LogClient, offset: number): Promise<string> {
         e ? reject(e) : resolve(Buffer.from(r.record?.value ?? []).toString()),
     ),
   );
+}
+
+/** Follows the log from offset 0 until the caller's deadline; resolves with the values streamed and how the call ended. */
+function consumeStreamUntilDeadline(lb: LogClient, deadlineMs: number): Promise<{ values: string[]; code: Status }> {
+  return new Promise((resolve) => {
+    const values: string[] = [];
+    const call = lb.consumeStream({ offset: 0 }, new Metadata(), { deadline: Date.now() + deadlineMs });
+    call.on('data', (r: ConsumeResponse) => values.push(Buffer.from(r.record?.value ?? []).toString()));
+    call.on('error', (e: ServiceError) => resolve({ values, code: e.code }));
+    call.on('end', () => resolve({ values, code: Status.OK }));
+  });
 }
 
 describe('grpc-js policy commitlog_leader: a server that stops answering is a suspect after one timed-out call (a preference)', function () {
@@ -204,6 +225,19 @@ describe('grpc-js policy commitlog_leader: a server that stops answering is a su
     await produceOk(lb, 'expired');
     await produceOk(lb, 'again');
     assert.deepEqual([leader.produces, f1.produces + f2.produces], [4, 1], 'back at the leader once it expired');
+  });
+
+  it("GIVEN a follower that streamed every record WHEN the ConsumeStream ends at the caller's own deadline THEN that follower is not a suspect: reads still go to both followers", async () => {
+    const { f1, f2, lb } = await cluster();
+    const streamed = await consumeStreamUntilDeadline(lb, 1000);
+    assert.deepEqual(
+      streamed,
+      { values: ['warm'], code: Status.DEADLINE_EXCEEDED },
+      'the stream tailed the log until its deadline',
+    );
+    f1.reads = f2.reads = 0;
+    for (let i = 0; i < 4; i++) assert.equal(await consumeOk(lb, 0), 'warm');
+    assert.ok(f1.reads > 0 && f2.reads > 0, `reads avoided a healthy follower: f1 ${f1.reads}, f2 ${f2.reads}`);
   });
 
   it('GIVEN the followers elected f1 while the old leader is frozen WHEN one produce times out at the old leader THEN the channel re-resolves and writes go to f1; the old leader stays suspect, so reads avoid it', async () => {

@@ -58,6 +58,10 @@ export const CLOCK_OPTION = 'commitlog.clock';
 export const LB_POLICY_NAME = 'commitlog_leader';
 const LEADER_ATTRIBUTE = 'commitlog.leader_addr';
 const KIND_KEY = 'commitlog.kind';
+/** Pick information: `'1'` on a streaming call (its deadline is the caller's bound, lb-suspects.ts). */
+const STREAM_KEY = 'commitlog.stream';
+/** The streaming methods of the Log service. */
+const STREAM_METHODS = new Set(['/log.v1.Log/ConsumeStream', '/log.v1.Log/ProduceStream']);
 
 /** Writes a follower forwards to the leader: sent to a follower when the leader's subchannel fails. */
 const WRITE_METHODS = new Set(['/log.v1.Log/Produce', '/log.v1.Log/ProduceStream']);
@@ -91,7 +95,7 @@ export function pickKindOf(path: string): PickKind {
 const configSelector: experimental.ConfigSelector = {
   invoke: (methodName: string) => ({
     methodConfig: { name: [] },
-    pickInformation: { [KIND_KEY]: pickKindOf(methodName) },
+    pickInformation: { [KIND_KEY]: pickKindOf(methodName), [STREAM_KEY]: STREAM_METHODS.has(methodName) ? '1' : '' },
     status: Status.OK,
     dynamicFilterFactories: [],
   }),
@@ -299,6 +303,7 @@ class CommitLogLoadBalancer implements experimental.LoadBalancer {
     const picker: experimental.Picker = {
       pick: (args) => {
         const label = args.extraPickInfo[KIND_KEY];
+        const streaming = args.extraPickInfo[STREAM_KEY] === '1';
         const kind = label === 'write' || label === 'leader' ? CallKind.write : CallKind.read;
         const routed = route(kind, children, label === 'leader' ? leaderOnly : view, this.next);
         if (routed.ok) this.next = routed.next;
@@ -333,7 +338,7 @@ class CommitLogLoadBalancer implements experimental.LoadBalancer {
             inner?.(code, details, md);
             // No answer from this child (paused, partitioned, gone): the next calls prefer
             // the others. Not the leader any more, or no answer: learn the new topology.
-            const suspected = this.suspects?.record(child.addr, callVerdict(code, details, md)) === true;
+            const suspected = this.suspects?.record(child.addr, callVerdict(code, details, md, streaming)) === true;
             if (suspected || code === Status.UNAVAILABLE) this.helper.requestReresolution();
           },
         };

@@ -20,6 +20,12 @@ describe('grpc-js policy suspects (lb-suspects.ts): which call ends make a suspe
     assert.equal(callVerdict(Status.CANCELLED, 'Cancelled on client', new Metadata()), 'neither');
   });
 
+  it('a stream that reaches the caller’s deadline is neither (it says nothing of the server); one that loses its connection is silent', () => {
+    assert.equal(callVerdict(Status.DEADLINE_EXCEEDED, 'Deadline exceeded', new Metadata(), true), 'neither');
+    assert.equal(callVerdict(Status.UNAVAILABLE, 'Connection dropped', new Metadata(), true), 'silent');
+    assert.equal(callVerdict(Status.OK, 'OK', new Metadata(), true), 'answered');
+  });
+
   it('GIVEN a server marked suspect THEN it stays suspect until ttlMs after its last failure, by the injected clock', () => {
     let now = 100;
     const s = new ChildSuspects({ ttlMs: 1000, now: () => now });

@@ -40,9 +40,17 @@ export type CallVerdict = 'silent' | 'answered' | 'neither';
  * error code of the server's own in the trailers (retry-policy.ts's `silent`); `answered`
  * when it ended OK or with the server's own error; `neither` otherwise (a call the caller
  * cancelled, an error grpc-js made up locally).
+ *
+ * A `streaming` call (ConsumeStream, ProduceStream) that reaches its deadline is `neither`:
+ * a stream has no length of its own, so its deadline is the caller's bound on how long to
+ * follow the log (a consumer that tails for 30 s), passed as often at a server that streamed
+ * every record as at a frozen one, and the policy cannot see which (the picker learns only
+ * how a call ended). A stream that loses its connection unanswered is still `silent`, and a
+ * frozen server is still found by the unary calls that time out there.
  */
-export function callVerdict(code: Status, details: string, md: Metadata): CallVerdict {
+export function callVerdict(code: Status, details: string, md: Metadata, streaming = false): CallVerdict {
   const e = { code, details, metadata: md };
+  if (streaming && code === Status.DEADLINE_EXCEEDED) return 'neither';
   if (silent(e)) return 'silent';
   if (code === Status.OK || serverAnswered(e)) return 'answered';
   return 'neither';
