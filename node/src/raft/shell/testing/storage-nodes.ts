@@ -16,10 +16,15 @@ import type { RaftNodeOptions } from '../raft-node-options.js';
 import { type TcpNode, type TestPki, startTcpNode } from './tcp-node.js';
 
 /** Waits for `f()` to hold, bounded generously (busy CI machines); names what it waited for. */
-export async function until(f: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
+export async function until(
+  f: () => boolean | Promise<boolean>,
+  what: string | (() => string),
+  ms = 60_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await f())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -110,7 +115,11 @@ export class StorageNodes {
   /** The running leader (waits for one, bounded). */
   async leader(): Promise<TcpNode> {
     let found: TcpNode | undefined;
-    await until(() => (found = [...this.running.values()].find((n) => n.node.isLeader)) !== undefined, 'a leader');
+    await until(
+      () => (found = [...this.running.values()].find((n) => n.node.isLeader)) !== undefined,
+      () =>
+        `a leader among ${[...this.running.keys()].join(', ')}; dropped for a wrong storage id: ${JSON.stringify(this.dropped())}`,
+    );
     return found as TcpNode;
   }
 
