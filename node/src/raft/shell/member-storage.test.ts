@@ -8,35 +8,23 @@
  */
 import assert from 'node:assert/strict';
 import { type NodeId, nodeId } from '../core/types.js';
-import { ProposalDroppedError, ProposalRejectedError, RaftNotLeaderError } from './errors.js';
 import type { RaftNode } from './raft-node.js';
 import { StableStateCorruptError } from './errors.js';
 import { decodeStableState, encodeStableState, freshStableState } from './stable-store.js';
 import { COMPACTING_LOG, type MemoryCluster } from './testing/memory-cluster.js';
 import { useMemoryCluster } from './testing/use-memory-cluster.js';
+import { atLeader } from './testing/at-leader.js';
 import { enc } from './testing/text.js';
 
-/** Retries `op` at the leader of the moment while it is refused for now (no leader, change pending, not caught up); bounded. */
-async function atLeader<T>(c: MemoryCluster, what: string, op: (leader: RaftNode) => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const leader = await c.leader();
-    try {
-      return await op(leader);
-    } catch (e) {
-      const retryable =
-        e instanceof RaftNotLeaderError || e instanceof ProposalDroppedError || e instanceof ProposalRejectedError;
-      if (!retryable || Date.now() > deadline) throw new Error(`${what}: ${(e as Error).message}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-}
+/** Runs `op` at the leader of the moment, retried while refused for now (no leader, change pending, not caught up); bounded. */
+const at = <T>(c: MemoryCluster, op: (leader: RaftNode) => Promise<T>): Promise<T> =>
+  atLeader(() => c.leader(), op, 30_000, { rejected: true });
 
 /** Replaces member `x` as the agent does for a wiped one: remove, add again as a learner with `storage`, promote. */
 async function replace(c: MemoryCluster, x: NodeId, storage: string): Promise<void> {
-  await atLeader(c, `remove ${x}`, (l) => l.removeMember(x));
-  await atLeader(c, `add ${x} with storage ${storage}`, (l) => l.addLearner(x, 'memory', storage));
-  await atLeader(c, `promote ${x}`, (l) => l.promote(x));
+  await at(c, (l) => l.removeMember(x));
+  await at(c, (l) => l.addLearner(x, 'memory', storage));
+  await at(c, (l) => l.promote(x));
 }
 
 /** The storage id every running node's configuration in force gives `x`. */
@@ -78,7 +66,7 @@ describe("raft shell: a member's storage id follows the replicated configuration
     // Records until the leader's log starts after the replacement: only a snapshot can carry it.
     for (let k = 0; (await c.leader()).storage.firstIndex() <= replacedAt; k++) {
       assert.ok(k < 200, `the leader compacted past index ${replacedAt}`);
-      await atLeader(c, 'produce', (l) =>
+      await at(c, (l) =>
         Promise.all(Array.from({ length: 20 }, (_, i) => l.propose(enc(`r${k}-${i}-${'x'.repeat(20)}`)))),
       );
     }
@@ -95,7 +83,7 @@ describe("raft shell: a member's storage id follows the replicated configuration
     const leader = await c.leader();
     const x = c.ids.find((id) => id !== leader.id) as NodeId;
     await replace(c, x, 'x-1');
-    await atLeader(c, `remove ${x}`, (l) => l.removeMember(x));
+    await at(c, (l) => l.removeMember(x));
     // The members that stay (the removed one is not sent the entry that removes it).
     await c.stop(x);
     await c.allApplied((await c.leader()).appliedIndex);

@@ -11,8 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeId } from '../../core/types.js';
-import { ProposalDroppedError, ProposalRejectedError, RaftNotLeaderError } from '../errors.js';
 import type { RaftNodeOptions } from '../raft-node-options.js';
+import { atLeader } from './at-leader.js';
 import { type TcpNode, type TestPki, startTcpNode } from './tcp-node.js';
 
 /** Waits for `f()` to hold, bounded generously (busy CI machines); names what it waited for. */
@@ -125,24 +125,16 @@ export class StorageNodes {
 
   /**
    * Runs a membership change at the leader of the moment, again while it is refused for now
-   * (not the leader, dropped, a change pending, a learner not caught up); bounded.
+   * (not the leader, dropped, a change pending, a learner not caught up); bounded. A failure
+   * names what was run and the dropped counts.
    */
   async atLeader(what: string, op: (leader: TcpNode) => Promise<unknown>, ms = 60_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const leader = await this.leader();
-      try {
-        await op(leader);
-        return;
-      } catch (e) {
-        const retry =
-          e instanceof RaftNotLeaderError || e instanceof ProposalDroppedError || e instanceof ProposalRejectedError;
-        if (!retry || Date.now() > deadline)
-          throw new Error(
-            `${what}: ${(e as Error).message}; dropped for a wrong storage id: ${JSON.stringify(this.dropped())}`,
-          );
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    try {
+      await atLeader(() => this.leader(), op, ms, { rejected: true });
+    } catch (e) {
+      throw new Error(
+        `${what}: ${(e as Error).message}; dropped for a wrong storage id: ${JSON.stringify(this.dropped())}`,
+      );
     }
   }
 
