@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import type { AdminClient, ListMembersResponse, MembershipResponse } from '../gen/v1/admin.js';
 import type { ConsumeResponse, GetServersResponse, LogClient, ProduceResponse } from '../gen/v1/log.js';
 import { CommitLogClient, loadBalancedLogClient } from '../client/index.js';
+import { nodeId } from '../raft/index.js';
 import { ErrorMetadataKeys } from '../server/errors.js';
 import type { Agent } from './agent.js';
 import { TestAgents, eventually } from './testing/cluster.js';
@@ -97,6 +100,18 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
   after(async () => {
     for (const c of clients) c.close();
     await t.destroy();
+  });
+
+  it('every node gives each member that joined through gossip the storage id of its data dir, from the replicated configuration; the bootstrapped one has none', async () => {
+    const storageOf = (name: string): string => readFileSync(join(t.root, name, 'storage-id'), 'utf8').trim();
+    const views = (): string =>
+      JSON.stringify(
+        ['n0', 'n1', 'n2'].map((a) => ['n0', 'n1', 'n2'].map((m) => t.get(a).node.memberStorage(nodeId(m)))),
+      );
+    const want = JSON.stringify(['n0', 'n1', 'n2'].map(() => [null, storageOf('n1'), storageOf('n2')]));
+    await eventually(`every node's configuration: ${want}`, () => views() === want).catch((e: Error) => {
+      throw new Error(`${e.message}; saw ${views()}`);
+    });
   });
 
   it('GetServers lists the 3 servers with one leader, all voters, each with its RPC address', async () => {
@@ -298,6 +313,26 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
       assert.ok(!leader.node.status().members.some((m) => m.id === 'n4'), 'n4 was not re-added');
     } finally {
       await t.stop('n4');
+    }
+  });
+
+  it('Admin AddLearner adds a member with the storage id its gossip advertises (recorded in the configuration)', async () => {
+    const n5 = await t.start('n5');
+    try {
+      await eventually('n5 a voter', async () => (await leaderVoters()).includes('n5'));
+      // Removed and still alive: the reconciler leaves it out, so only Admin adds it back.
+      await atLeader<MembershipResponse>('RemoveMember n5 at the leader', (a, cb) => a.removeMember({ id: 'n5' }, cb));
+      await atLeader<MembershipResponse>('AddLearner n5 at the leader', (a, cb) =>
+        a.addLearner({ id: 'n5', rpcAddr: n5.rpcAddr }, cb),
+      );
+      const storage = readFileSync(join(t.root, 'n5', 'storage-id'), 'utf8').trim();
+      const leader = await eventually('a leader', () => t.leader());
+      assert.equal(leader.node.memberStorage(nodeId('n5')), storage);
+    } finally {
+      // Removed whatever happened, so the cases after this one see the 3 voters they expect.
+      if ((await eventually('a leader', () => t.leader())).node.status().members.some((m) => m.id === 'n5'))
+        await atLeader<MembershipResponse>('RemoveMember n5 again', (a, cb) => a.removeMember({ id: 'n5' }, cb));
+      await t.stop('n5');
     }
   });
 

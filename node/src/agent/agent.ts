@@ -20,7 +20,7 @@ import { formatHostPort, hostPort, withPort } from '../net/address.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { NodeMetrics } from '../observability/metrics.js';
 import { startHttpServer, type HttpEndpoint } from '../observability/http-server.js';
-import { RaftNode, TcpTransport, WIRE_VERSION, nodeId } from '../raft/index.js';
+import { type NodeId, RaftNode, TcpTransport, WIRE_VERSION, nodeId } from '../raft/index.js';
 import { CommitLogServer } from '../server/server.js';
 import { clientCredentials } from '../tls/credentials.js';
 import type { ClusterAgentConfig } from './config.js';
@@ -158,6 +158,9 @@ export class Agent {
       const fatalSink: { health?: HealthDriver } = {};
       const tlsFiles = { certFile: tls.certFile, keyFile: tls.keyFile, caFile };
       const peers = new PeerDirectory(config.clusterId);
+      // The storage id a member is heard with: the replicated configuration's, else the local record (older members).
+      const raft: { node?: RaftNode } = {}; // set once started
+      const recordedStorage = (m: NodeId): string | undefined => raft.node?.memberStorage(m) ?? memberStorage.get(m);
       const transport = new TcpTransport({
         id,
         clusterId: config.clusterId,
@@ -170,7 +173,7 @@ export class Agent {
         storageId: storage.id,
         peerWireVersion: (peer) => peers.get(peer)?.wire,
         hearsStorage: (from, hello) =>
-          storageHeard({ recorded: memberStorage.get(from), hello, sendsStorage: (peers.get(from)?.wire ?? 1) >= 2 }),
+          storageHeard({ recorded: recordedStorage(from), hello, sendsStorage: (peers.get(from)?.wire ?? 1) >= 2 }),
       });
       // Rotated certificate files (Kubernetes swaps the Secret's symlink) reach new Raft connections.
       const tlsWatch = watchTransportTls(transport, tlsFiles, {
@@ -205,6 +208,7 @@ export class Agent {
         },
         logger: logger.child({ component: 'raft' }),
       });
+      raft.node = node;
       // Subscribed as soon as start resolves, before any await: a disk fsync completes on a later
       // turn of the event loop, and onFatal also reports a failure that came first.
       node.onFsync((ms) => metrics.fsyncSeconds.observe(ms / 1000));

@@ -103,6 +103,7 @@ describe('membership: a removed member is not re-added while it is the same proc
       setPeerAddress: () => undefined,
       onLeaderChange: () => () => undefined,
       onApplied: () => () => undefined,
+      memberStorage: () => undefined,
     };
     const g = {
       on: (_: string, f: (e: { type: string; member: Member }) => void) => {
@@ -182,6 +183,7 @@ describe('membership: a member whose storage changed is replaced, never counted 
     const changes: string[] = [];
     const replaced: string[] = [];
     const gossip = new Map<string, Member>();
+    const confStorage = new Map<string, string>();
     const member = (name: string, storage: string, boot = `${name}-boot`): Member => ({
       name,
       state: 'alive',
@@ -191,9 +193,10 @@ describe('membership: a member whose storage changed is replaced, never counted 
       id: 'a',
       isLeader: true,
       status: () => ({ members }),
-      addLearner: (id: string) => {
-        changes.push(`add-learner ${id}`);
+      addLearner: (id: string, _addr: string, storage?: string) => {
+        changes.push(`add-learner ${id}${storage === undefined ? '' : ` storage ${storage}`}`);
         members = [...members, { id, suffrage: 'learner', lag: 1000 }];
+        if (storage !== undefined) confStorage.set(id, storage);
         return Promise.resolve();
       },
       promote: (id: string) => {
@@ -204,11 +207,14 @@ describe('membership: a member whose storage changed is replaced, never counted 
       removeMember: (id: string) => {
         changes.push(`remove ${id}`);
         members = members.filter((m) => m.id !== id);
+        confStorage.delete(id);
         return Promise.resolve();
       },
       setPeerAddress: () => undefined,
       onLeaderChange: () => () => undefined,
       onApplied: () => () => undefined,
+      // The storage ids the replicated configuration records (ConfState.storage).
+      memberStorage: (id: string) => confStorage.get(id),
     };
     const g = {
       on: () => undefined,
@@ -235,6 +241,7 @@ describe('membership: a member whose storage changed is replaced, never counted 
     return {
       r,
       ids,
+      confStorage,
       changes,
       replaced,
       settle,
@@ -257,13 +264,17 @@ describe('membership: a member whose storage changed is replaced, never counted 
 
     h.gossip(h.member('c', 'c-s2', 'c-boot-2')); // c's data dir was wiped; it restarted
     await h.settle();
-    assert.deepEqual(h.changes, ['remove c', 'add-learner c'], 'replaced: removed, then re-added as a learner');
+    assert.deepEqual(
+      h.changes,
+      ['remove c', 'add-learner c storage c-s2'],
+      'replaced: removed, then re-added as a learner with its new storage id',
+    );
     assert.deepEqual(h.replaced, ['c']);
     assert.equal(h.ids.get('c'), 'c-s2', 'the new storage id is recorded once it is a member again');
 
     h.catchUp('c');
     await h.settle();
-    assert.deepEqual(h.changes, ['remove c', 'add-learner c', 'promote c']);
+    assert.deepEqual(h.changes, ['remove c', 'add-learner c storage c-s2', 'promote c']);
     await h.r.stop();
   });
 
@@ -276,6 +287,31 @@ describe('membership: a member whose storage changed is replaced, never counted 
     await h.settle();
     assert.deepEqual(h.changes, []);
     assert.equal(h.ids.get('c'), 'c-s9');
+    await h.r.stop();
+  });
+
+  it('GIVEN the configuration records c with s2 while the file of this node still says s1 (it missed the replacement) THEN c is not replaced again and the file follows the configuration', async () => {
+    const h = harness();
+    h.confStorage.set('c', 'c-s2');
+    await h.ids.set('c', 'c-s1');
+    h.gossip(h.member('b', 'b-s1'));
+    h.gossip(h.member('c', 'c-s2'));
+    h.r.start();
+    await h.settle();
+    assert.deepEqual(h.changes, [], 'c has the storage id the configuration gives it');
+    assert.equal(h.ids.get('c'), 'c-s2');
+    await h.r.stop();
+  });
+
+  it('GIVEN the configuration records c with s1 WHEN c comes back with s2 THEN it is replaced, whatever the file says', async () => {
+    const h = harness();
+    h.confStorage.set('c', 'c-s1');
+    await h.ids.set('c', 'c-s2'); // a stale or wrong local record does not hide the change
+    h.gossip(h.member('c', 'c-s2', 'c-boot-2'));
+    h.r.start();
+    await h.settle();
+    assert.deepEqual(h.changes.slice(0, 2), ['remove c', 'add-learner c storage c-s2']);
+    assert.equal(h.confStorage.get('c'), 'c-s2');
     await h.r.stop();
   });
 });

@@ -25,10 +25,11 @@
  * name it claims never becomes a member and never redirects a member's traffic.
  *
  * Storage identity (issue 12, storage-id.ts): a member of the configuration whose gossip
- * storage id differs from the one recorded for it has lost its disk. It is replaced: removed
- * (step 0, before anything else), then — being alive and no longer a member — added again
- * as a learner by step 1, and promoted by step 2 only after it caught up from scratch. Its
- * removal is a replacement, not a scale-down, so {@link RemovedMembers} does not remember it.
+ * storage id differs from the one it is known by (the configuration's, else the local
+ * record) has lost its disk. It is replaced: removed (step 0, before anything else), then —
+ * being alive and no longer a member — added again as a learner with its new storage id by
+ * step 1, and promoted by step 2 only after it caught up from scratch. Its removal is a
+ * replacement, not a scale-down, so {@link RemovedMembers} does not remember it.
  *
  * Only the leader acts. A pass runs on every gossip join/update, on every leader change and
  * every `resyncMs` (so a change interrupted by a leader change is retried by the next
@@ -99,7 +100,8 @@ export type MembershipStep =
   | { readonly type: 'none' }
   /** The member's storage changed (wiped disk): remove it; it is added again as a new learner. */
   | { readonly type: 'replace'; readonly id: string; readonly recorded: string; readonly storage: string }
-  | { readonly type: 'add-learner'; readonly id: string; readonly rpcAddr: string }
+  /** `storage`: the id its gossip advertises, recorded in the replicated configuration with it. */
+  | { readonly type: 'add-learner'; readonly id: string; readonly rpcAddr: string; readonly storage?: string }
   | { readonly type: 'promote'; readonly id: string };
 
 /**
@@ -127,7 +129,13 @@ export function nextMembershipStep(
       return { type: 'replace', id: p.raftId, recorded: was, storage: p.storage };
   }
   for (const p of [...alivePeers].sort((a, b) => a.raftId.localeCompare(b.raftId))) {
-    if (!byId.has(p.raftId)) return { type: 'add-learner', id: p.raftId, rpcAddr: p.rpcAddr };
+    if (!byId.has(p.raftId))
+      return {
+        type: 'add-learner',
+        id: p.raftId,
+        rpcAddr: p.rpcAddr,
+        ...(p.storage !== undefined ? { storage: p.storage } : {}),
+      };
   }
   const wantsVoter = new Set(alivePeers.filter((p) => p.role === 'voter').map((p) => p.raftId));
   for (const m of members) {
@@ -264,19 +272,32 @@ export class MembershipReconciler {
     this.recordStorage(members);
   }
 
+  /**
+   * The storage id `id` is known by: the one the replicated configuration records (it was
+   * added with it), else this node's local record (a member added by an older version).
+   */
+  private recorded(id: string): string | undefined {
+    return this.node.memberStorage(nodeId(id)) ?? this.storage.ids.get(id);
+  }
+
   /** The member's gossip storage id when it differs from the one recorded for it. */
   private storageChanged(id: string): string | undefined {
     const now = this.peers.get(id)?.storage;
-    const was = this.storage.ids.get(id);
+    const was = this.recorded(id);
     return now !== undefined && was !== undefined && now !== was ? now : undefined;
   }
 
-  /** Forgets members no longer configured; records the storage id of configured members that have none yet. */
+  /**
+   * Forgets members no longer configured; mirrors the storage id the configuration records
+   * for a member, else records the gossip storage id of a configured member that has none yet.
+   */
   private recordStorage(members: readonly string[]): void {
     const writes = [this.storage.ids.retain(new Set(members))];
     for (const id of members) {
+      const configured = this.node.memberStorage(nodeId(id));
       const now = this.peers.get(id)?.storage;
-      if (now !== undefined && this.storage.ids.get(id) === undefined) writes.push(this.storage.ids.set(id, now));
+      if (configured !== undefined) writes.push(this.storage.ids.set(id, configured));
+      else if (now !== undefined && this.storage.ids.get(id) === undefined) writes.push(this.storage.ids.set(id, now));
     }
     for (const w of writes)
       w.catch((err: unknown) =>
@@ -294,7 +315,7 @@ export class MembershipReconciler {
       .map((p) => p as NonNullable<typeof p>);
     this.recordStorage(this.node.status().members.map((m) => m.id));
     if (!this.node.isLeader) return;
-    const step = nextMembershipStep(this.node.status().members, alive, (id) => this.storage.ids.get(id));
+    const step = nextMembershipStep(this.node.status().members, alive, (id) => this.recorded(id));
     if (step.type === 'none') return;
     try {
       if (step.type === 'replace') {
@@ -305,8 +326,11 @@ export class MembershipReconciler {
         await this.node.removeMember(nodeId(step.id));
         this.storage.onReplace?.(step.id);
       } else if (step.type === 'add-learner') {
-        this.log.info({ member: step.id, rpcAddr: step.rpcAddr }, 'membership: adding gossip member as a Raft learner');
-        await this.node.addLearner(nodeId(step.id), step.rpcAddr);
+        this.log.info(
+          { member: step.id, rpcAddr: step.rpcAddr, storage: step.storage },
+          'membership: adding gossip member as a Raft learner',
+        );
+        await this.node.addLearner(nodeId(step.id), step.rpcAddr, step.storage);
       } else {
         this.log.info({ member: step.id }, 'membership: promoting caught-up learner to voter');
         await this.node.promote(nodeId(step.id));

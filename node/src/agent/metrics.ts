@@ -60,6 +60,13 @@ export function registerRaftMetrics(node: RaftNode, registry: Registry): Counter
     registers,
     read: () => [[{}, node.status().transport.helloWithoutStorage]],
   });
+  monotonicCounter({
+    name: 'commitlog_raft_snapshots_installed_total',
+    help: 'Snapshots this node installed from a leader (it was behind the start of the compacted log of the leader).',
+    labelNames: [],
+    registers,
+    read: () => [[{}, node.status().node.snapshotsInstalled]],
+  });
   // Ticks that piled up while the Raft loop was busy and were dropped (raft/shell/loop-inputs.ts).
   monotonicCounter({
     name: 'commitlog_raft_ticks_dropped_total',

@@ -102,7 +102,9 @@ export class RaftAdmin implements ClusterAdmin {
   }
 
   addLearner(id: string, rpcAddr: string): Promise<readonly MemberInfo[]> {
-    return this.change('AddLearner', () => this.o.node.addLearner(this.known(id), rpcAddr));
+    // With the storage id its gossip advertises (if admitted): recorded in the configuration (issue 12).
+    const storage = this.o.peers.get(id)?.storage;
+    return this.change('AddLearner', () => this.o.node.addLearner(this.known(id), rpcAddr, storage));
   }
 
   promote(id: string): Promise<readonly MemberInfo[]> {

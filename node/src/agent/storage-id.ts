@@ -7,10 +7,14 @@
  * replaces such a member — removes it, then adds it again as a learner that catches up
  * from scratch before it is promoted (membership.ts).
  *
- * To notice a change, every node remembers the storage id it saw for each member of the
- * configuration in {@link MemberStorageIds} (a small durable file in its own data dir), so
- * a leader elected after the wipe knows the old id too. A member first seen with no record
- * (a node upgraded from a version without storage ids, or a new member) is recorded as it is.
+ * To notice a change, every node must know the storage id each member of the configuration
+ * had when it was added, so a leader elected after the wipe knows the old id too. That id is
+ * part of the replicated configuration (`ConfState.storage`, raft/core/types.ts): the leader
+ * adds a member with the id its gossip advertises, and every node learns it from the log or
+ * a snapshot, whatever it missed meanwhile (a node down while a member was replaced
+ * included). {@link MemberStorageIds} (a small durable file in the node's own data dir) is
+ * the fallback for members the configuration has no id for (added by a version before it,
+ * or bootstrapped): such a member first seen with no record is recorded as it is.
  *
  * Between the wipe and the replacement the wiped node still has the old member's id and
  * certificate, an empty log and no vote recorded: counted as the old voter, it could vote
@@ -62,7 +66,8 @@ export async function renewStorageId(dataDir: string): Promise<StorageIdentity> 
 
 /**
  * Whether the Raft transport hears a sender (issue 12): `recorded` is the storage id this
- * node recorded for it (undefined: none — a new member, or one not recorded yet: heard, so a
+ * node knows it by — the configuration's, else the local record (undefined: none — a new
+ * member, or one not recorded yet: heard, so a
  * brand-new member can join), `hello` the one its connection's hello carried (undefined: a v1
  * hello), `sendsStorage` whether its gossip tags say it speaks wire v2 (and so would have
  * sent its storage id). A v1 hello from a node older than v2 cannot say: it is heard (rolling
@@ -81,8 +86,10 @@ export function storageHeard(o: {
 
 /**
  * The storage id last seen for each member of the configuration, kept durably in
- * `member-storage.json`. Writes are serialised; a failed write is logged by the caller and
- * retried on the next change (the record is a safety net, the configuration is the truth).
+ * `member-storage.json`: the id the configuration records for it (mirrored), else the one
+ * its gossip showed when first seen. Writes are serialised; a failed write is logged by the
+ * caller and retried on the next change (the record is a fallback, the configuration is the
+ * truth).
  */
 export class MemberStorageIds {
   private readonly ids: Map<string, string>;

@@ -9,7 +9,7 @@
  * removal commits (thesis §4.2.2).
  */
 import { encodeConfEntry } from './conf-codec.js';
-import { commitConfEntries } from './conf-log.js';
+import { activeConf, commitConfEntries } from './conf-log.js';
 import { committedInTerm } from './read-index.js';
 import { bcastAppend, leaderAppend, leaderMaybeCommit } from './replication.js';
 import { becomeFollower } from './roles.js';
@@ -38,11 +38,21 @@ export function proposeConfChange(r: RaftState, cc: ConfChange): ProposeResult {
       detail: `learner ${cc.node} has not caught up (match ${pr?.match ?? 0} < commit ${r.log.committed})`,
     };
   }
-  const conf = applyConfChange(confState(r.tracker), cc);
+  // From the configuration in force, not the tracker's copy: it also carries the members' storage ids.
+  const conf = applyConfChange(activeConf(r), cc);
   // leaderAppend puts the new configuration in force (conf-log.ts): a shrunk quorum may commit more.
   const index = leaderAppend(r, [{ type: 'config', data: encodeConfEntry({ change: cc, conf }) }]);
   r.pendingConfIndex = index;
-  r.logger.info({ ...ctx(r), change: cc.type, node: cc.node, index }, 'proposed configuration change');
+  r.logger.info(
+    {
+      ...ctx(r),
+      change: cc.type,
+      node: cc.node,
+      index,
+      ...(cc.type === 'addLearner' && cc.storage ? { storage: cc.storage } : {}),
+    },
+    'proposed configuration change',
+  );
   leaderMaybeCommit(r);
   bcastAppend(r);
   return { ok: true, index, term: r.term };

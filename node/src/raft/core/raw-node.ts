@@ -334,6 +334,15 @@ export class RawNode {
     settle(r);
   }
 
+  /**
+   * The storage id that the configuration in force records for member `id`
+   * ({@link ConfState.storage}; undefined: not a member, or added without one). Cheap: the
+   * transport asks it for every inbound message.
+   */
+  memberStorage(id: NodeId): string | undefined {
+    return activeConf(this.r).storage?.[id];
+  }
+
   /** The node's current state (cheap; for metrics, admin and tests). */
   status(): RaftStatus {
     const r = this.r;

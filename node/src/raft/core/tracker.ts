@@ -112,5 +112,16 @@ export function applyConfChange(cs: ConfState, cc: ConfChange): ConfState {
   const learners = cs.learners.filter((v) => v !== cc.node);
   if (cc.type === 'addLearner') learners.push(cc.node);
   if (cc.type === 'promote') voters.push(cc.node);
-  return { voters: voters.sort(), learners: learners.sort() };
+  // Storage ids follow membership: an addition sets (or, without one, clears) the member's,
+  // a removal drops it, a promotion keeps it.
+  const storage = new Map(Object.entries(cs.storage ?? {}));
+  if (cc.type === 'remove' || cc.type === 'addLearner') storage.delete(cc.node);
+  if (cc.type === 'addLearner' && cc.storage !== undefined) storage.set(cc.node, cc.storage);
+  return { voters: voters.sort(), learners: learners.sort(), ...storageField(storage) };
+}
+
+/** `{ storage }` with keys sorted (deterministic encodings), or `{}` when there is none. */
+export function storageField(m: ReadonlyMap<string, string>): { storage?: Readonly<Record<string, string>> } {
+  if (m.size === 0) return {};
+  return { storage: Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
 }

@@ -73,6 +73,14 @@ export interface HardState {
 export interface ConfState {
   readonly voters: readonly NodeId[];
   readonly learners: readonly NodeId[];
+  /**
+   * The storage id each member was added with (issue 12, agent/storage-id.ts), by member id,
+   * keys sorted; absent when no member has one (members added by a version before it, or
+   * without a storage id). Opaque to the core: it only follows the changes — set by the
+   * `addLearner` that adds a member, kept by `promote`, dropped by `remove` — so every node
+   * learns it from the log or a snapshot, whatever it missed in between.
+   */
+  readonly storage?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -80,7 +88,8 @@ export interface ConfState {
  * add a learner, promote a learner to voter, or remove any member.
  */
 export type ConfChange =
-  | { readonly type: 'addLearner'; readonly node: NodeId }
+  /** `storage`: the new member's storage id, recorded in {@link ConfState.storage} (optional: older versions send none). */
+  | { readonly type: 'addLearner'; readonly node: NodeId; readonly storage?: string }
   | { readonly type: 'promote'; readonly node: NodeId }
   | { readonly type: 'remove'; readonly node: NodeId };
 

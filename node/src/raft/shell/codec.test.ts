@@ -35,6 +35,14 @@ const samples = [
     data: new Uint8Array(12).fill(9),
     done: true,
   },
+  {
+    ...base,
+    type: 'snapshot',
+    meta: { index: 100, term: 5, confState: { ...conf, storage: { a: 'sa', c: 'sc' } }, size: 12 },
+    offset: 0,
+    data: new Uint8Array(12).fill(9),
+    done: true,
+  },
   { ...base, type: 'snapshotResp', snapIndex: 100, nextOffset: 12 },
   { ...base, type: 'timeoutNow' },
   { ...base, type: 'readIndex', ctx: 'ctx-1' },
@@ -50,6 +58,30 @@ describe('raft shell: binary message codec', () => {
       assert.equal(f.kind, 'message');
       assert.deepEqual(f.kind === 'message' ? f.message : null, m, m.type);
     }
+  });
+
+  describe("snapshots with members' storage ids (issue 12)", () => {
+    const snap = (storage?: Record<string, string>): Message =>
+      ({
+        ...base,
+        type: 'snapshot',
+        meta: { index: 100, term: 5, confState: { ...conf, ...(storage ? { storage } : {}) }, size: 12 },
+        offset: 0,
+        data: new Uint8Array(12),
+        done: true,
+      }) as unknown as Message;
+    it('a snapshot without storage ids keeps its tag (9) and layout, which older nodes decode', () => {
+      const f = body(encodeMessage(snap()));
+      assert.equal(f[1], 9);
+      // The old layout ends with the conf (u32 count, ids…) then offset, data and done: no storage list.
+      assert.equal(f.length, body(encodeMessage(snap({ a: 'sa' }))).length - (4 + 2 + 1 + 2 + 2));
+    });
+    it('a snapshot with storage ids has its own tag (older nodes refuse it as an unknown type)', () => {
+      assert.equal(body(encodeMessage(snap({ a: 'sa' })))[1], 14);
+    });
+    it('refuses storage ids of a non-member', () => {
+      assert.throws(() => decodeFrame(body(encodeMessage(snap({ z: 'sz' })))), FrameError);
+    });
   });
 
   it('round-trips the hello frame', () => {

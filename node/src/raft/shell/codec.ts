@@ -49,6 +49,12 @@ const TYPES = [
   'readIndexResp',
 ] as const satisfies readonly Message['type'][];
 const TYPE_TAG = new Map<string, number>(TYPES.map((t, i) => [t, i + 1]));
+/**
+ * Wire tag of a `snapshot` whose configuration carries members' storage ids (issue 12): the
+ * meta is followed by `u32 count | (member, storageId)*`. A snapshot without them keeps tag
+ * `snapshot` and its old layout; nodes older than this tag refuse it (like `pdata`).
+ */
+const SNAPSHOT_WITH_STORAGE_TAG = TYPES.length + 1;
 // Append only: the index is the wire tag. `pdata` (3) is refused by nodes older than it.
 const ENTRY_TYPES = ['data', 'noop', 'config', 'pdata'] as const satisfies readonly EntryType[];
 const MAX_ID = 256;
@@ -240,13 +246,24 @@ function readConf(r: Reader): ConfState {
 function writeMeta(w: Writer, m: SnapshotMeta): void {
   w.u64(m.index).u64(m.term).u64(m.size);
   writeConf(w, m.confState);
+  const storage = Object.entries(m.confState.storage ?? {});
+  if (storage.length === 0) return;
+  w.u32(storage.length);
+  for (const [id, s] of storage) w.str(id).str(s);
 }
 
-function readMeta(r: Reader): SnapshotMeta {
+function readMeta(r: Reader, withStorage: boolean): SnapshotMeta {
   const index = r.u64('snapshot index');
   const term = r.u64('snapshot term');
   const size = r.u64('snapshot size');
-  return { index, term, size, confState: readConf(r) } as SnapshotMeta;
+  const conf = readConf(r);
+  if (!withStorage) return { index, term, size, confState: conf } as SnapshotMeta;
+  const entries: [string, string][] = [];
+  for (let n = r.count('storage ids'); n > 0; n--) entries.push([r.id('storage member'), r.id('storage id')]);
+  const members = new Set<string>([...conf.voters, ...conf.learners]);
+  if (entries.length === 0 || !entries.every(([id]) => members.has(id)))
+    throw new FrameError('snapshot storage ids name no member or a non-member');
+  return { index, term, size, confState: { ...conf, storage: Object.fromEntries(entries) } } as SnapshotMeta;
 }
 
 /**
@@ -270,7 +287,11 @@ export function encodeMessage(m: Message): Buffer {
 function encodeBody(m: Message): Buffer {
   const w = new Writer()
     .u8(FrameKind.message)
-    .u8(TYPE_TAG.get(m.type) ?? 0)
+    .u8(
+      m.type === 'snapshot' && m.meta.confState.storage !== undefined
+        ? SNAPSHOT_WITH_STORAGE_TAG
+        : (TYPE_TAG.get(m.type) ?? 0),
+    )
     .str(m.from)
     .str(m.to)
     .u64(m.term);
@@ -346,7 +367,9 @@ export function decodeFrame(body: Buffer): Frame {
   const kind = r.u8('kind');
   if (kind === FrameKind.hello) return { kind: 'hello', hello: readHello(r) };
   if (kind !== FrameKind.message) throw new FrameError(`unknown frame kind ${kind}`);
-  const type = TYPES[r.u8('message type') - 1];
+  const tag = r.u8('message type');
+  const withStorage = tag === SNAPSHOT_WITH_STORAGE_TAG;
+  const type = withStorage ? 'snapshot' : TYPES[tag - 1];
   if (type === undefined) throw new FrameError('unknown message type');
   const env = { from: r.id('from'), to: r.id('to'), term: r.u64('term') };
   let m: Record<string, unknown>;
@@ -384,7 +407,7 @@ export function decodeFrame(body: Buffer): Frame {
       m = { readSeq: r.u64('readSeq') };
       break;
     case 'snapshot':
-      m = { meta: readMeta(r), offset: r.u64('offset'), data: r.bytes('data'), done: r.bool('done') };
+      m = { meta: readMeta(r, withStorage), offset: r.u64('offset'), data: r.bytes('data'), done: r.bool('done') };
       break;
     case 'snapshotResp':
       m = { snapIndex: r.u64('snapIndex'), nextOffset: r.u64('nextOffset') };

@@ -205,10 +205,14 @@ export class RaftNode {
     );
   }
 
-  /** Adds `id` (reachable at `address`) as a learner; resolves when the change commits. */
-  addLearner(id: NodeId, address: string): Promise<ProposeOutcome> {
+  /** Adds `id` (at `address`) as a learner with its data dir's `storage` id (issue 12); resolves when the change commits. */
+  addLearner(id: NodeId, address: string, storage?: string): Promise<ProposeOutcome> {
     this.transport.setPeer(id, address);
-    return this.confChange({ type: 'addLearner', node: id });
+    return this.confChange({ type: 'addLearner', node: id, ...(storage !== undefined ? { storage } : {}) });
+  }
+  /** The storage id the configuration in force records for member `id` (ConfState.storage). */
+  memberStorage(id: NodeId): string | undefined {
+    return this.raw.memberStorage(id);
   }
   /** Promotes learner `id` to voter; resolves when the change commits. */
   promote(id: NodeId): Promise<ProposeOutcome> {

@@ -21,6 +21,7 @@ import {
   nodeId,
   term,
 } from '../core/types.js';
+import { parseStorageIds } from '../core/conf-codec.js';
 import { type FileSystem, readWholeFile, realFileSystem, writeFileDurable } from '../../log/index.js';
 import { StableStateCorruptError } from './errors.js';
 import { ProducerState, type ProducerStateJson } from './producer-state.js';
@@ -89,10 +90,17 @@ const isIdList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) 
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 function parseConf(v: unknown, what: string, fail: (d: string) => never): ConfState {
-  const o = v as { voters?: unknown; learners?: unknown } | null;
+  const o = v as { voters?: unknown; learners?: unknown; storage?: unknown } | null;
   if (o === null || typeof o !== 'object' || !isIdList(o.voters) || !isIdList(o.learners))
     fail(`${what} is not a configuration`);
-  return { voters: o.voters.map(nodeId), learners: o.learners.map(nodeId) };
+  // Members' storage ids (issue 12): absent in files written before them.
+  const storage = parseStorageIds(o.storage, [...o.voters, ...o.learners]);
+  if (storage === null) fail(`${what}.storage is not a map of member → storage id`);
+  return {
+    voters: o.voters.map(nodeId),
+    learners: o.learners.map(nodeId),
+    ...(storage !== undefined && storage !== null ? { storage } : {}),
+  };
 }
 
 function parseProducers(v: unknown, what: string, fail: (d: string) => never): ProducerStateJson | undefined {

@@ -8,18 +8,22 @@
  * from that id. Any breach closes the connection and is counted (`malformed`,
  * `foreignCluster`).
  *
- * Storage identity (issue 12): a v2 hello carries the sender's storage id. For EVERY message
- * (the recorded id may change while the connection stays open: a replaced member is recorded
- * anew) the transport asks `hearsStorage(from, storageId)`; a message it refuses is dropped
- * and counted (`droppedWrongStorage`) with a warning at most every {@link WARN_EVERY_MS} per
- * connection — the connection stays open, so the node is heard again as soon as the record
- * says so. A v1 hello (an older node) has no storage id: it is counted once
+ * Storage identity (issue 12): a v2 hello carries the sender's storage id. For every message
+ * that is COUNTED ({@link isCountedMessage}: votes and pre-votes, their answers, append,
+ * heartbeat and snapshot answers) the transport asks `hearsStorage(from, storageId)` (each
+ * time: the recorded id may change while the connection stays open, a replaced member is
+ * recorded anew); a message it refuses is dropped and counted (`droppedWrongStorage`) with a
+ * warning at most every {@link WARN_EVERY_MS} per connection — the connection stays open, so
+ * the node is heard again as soon as the record says so. A leader's messages (appends,
+ * heartbeats, snapshots, timeoutNow, readIndexResp) are never checked: only a leader sends
+ * them, and it leads only with votes that passed the check at their receivers (README
+ * "Storage identity"). A v1 hello (an older node) has no storage id: it is counted once
  * (`helloWithoutStorage`) and `hearsStorage` is asked with `undefined`.
  */
 import type { X509Certificate } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { type SecureContext, TLSSocket } from 'node:tls';
-import type { NodeId } from '../core/types.js';
+import type { Message, NodeId } from '../core/types.js';
 import { FrameSplitter, decodeFrame } from './codec.js';
 import { FrameError } from './errors.js';
 import type { ShellLogger } from './raft-node.js';
@@ -30,9 +34,35 @@ export const WARN_EVERY_MS = 10_000;
 
 /**
  * Decides whether messages from `from` are heard, given the storage id its hello carried
- * (undefined: a v1 hello, which cannot carry one). Asked for every inbound message.
+ * (undefined: a v1 hello, which cannot carry one). Asked for every inbound message that is
+ * counted ({@link isCountedMessage}); a leader's messages are not checked.
  */
 export type StorageHearing = (from: NodeId, storageId: string | undefined) => boolean;
+
+/**
+ * The messages only a leader sends (to its followers): its appends, heartbeats and snapshot
+ * chunks, the `timeoutNow` of a leadership transfer and the answer to a forwarded read.
+ * They count nothing at the receiver, so the storage check lets them through.
+ */
+const LEADER_MESSAGES: ReadonlySet<Message['type']> = new Set([
+  'append',
+  'heartbeat',
+  'snapshot',
+  'timeoutNow',
+  'readIndexResp',
+] as const satisfies readonly Message['type'][]);
+
+/**
+ * Whether the storage check applies to `m` (issue 12): every message except a leader's —
+ * the vote and pre-vote requests and answers a candidate counts toward its election, the
+ * append, heartbeat and snapshot answers a leader counts toward commit, reads and
+ * check-quorum, and a follower's forwarded read. A leader's own messages pass: a wiped node
+ * refilled from index 1 replays configurations in which the leader had an older storage id,
+ * and dropping the leader's appends then stalls its catch-up for good (chaos seed 14).
+ */
+export function isCountedMessage(m: Message): boolean {
+  return !LEADER_MESSAGES.has(m.type);
+}
 
 /** What an inbound connection needs from its transport. */
 export interface InboundContext {
@@ -115,7 +145,7 @@ export function acceptInbound(conn: Duplex, t: InboundContext): void {
         if (hello === null) throw new FrameError('message before hello');
         if (f.message.from !== hello.from)
           throw new FrameError(`message from ${f.message.from} on ${hello.from}'s connection`);
-        if (!t.hearsStorage(hello.from, hello.storageId)) {
+        if (isCountedMessage(f.message) && !t.hearsStorage(hello.from, hello.storageId)) {
           dropWrongStorage(hello.from, hello.storageId);
           continue;
         }

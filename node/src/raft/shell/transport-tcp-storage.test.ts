@@ -110,6 +110,44 @@ describe('raft transport: a node whose storage id changed is not heard as the ol
     assert.equal(rx.t.stats().helloWithoutStorage, 0);
   });
 
+  it("GIVEN w recorded with storage OLD WHEN w speaks with storage NEW THEN a leader's messages are heard and every counted one (votes, pre-votes, answers, forwarded reads) is dropped", async () => {
+    const rx = await receiver(new Map([['w', OLD]]));
+    const env = { from: w, to: r, term: 9 };
+    const meta = { index: 4, term: 2, size: 1, confState: { voters: [r, w], learners: [] } };
+    // Only a leader sends these; it won votes that passed the check (README "Storage identity").
+    const leaders = [
+      { ...env, type: 'append', prevIndex: 0, prevTerm: 0, entries: [], commit: 0 },
+      { ...env, type: 'heartbeat', commit: 0, readSeq: 1 },
+      { ...env, type: 'snapshot', meta, offset: 0, data: new Uint8Array(1), done: true },
+      { ...env, type: 'timeoutNow' },
+      { ...env, type: 'readIndexResp', ctx: 'c', index: 3 },
+    ] as unknown as Message[];
+    const counted = [
+      { ...env, type: 'preVote', lastIndex: 5, lastTerm: 2 },
+      { ...env, type: 'preVoteResp', granted: true },
+      { ...env, type: 'vote', lastIndex: 5, lastTerm: 2, transfer: false },
+      voteResp(w, 9),
+      appendResp(w, 9),
+      { ...env, type: 'heartbeatResp', readSeq: 1 },
+      { ...env, type: 'snapshotResp', snapIndex: 4, nextOffset: 1 },
+      { ...env, type: 'readIndex', ctx: 'c' },
+    ] as unknown as Message[];
+    const wiped = sender(NEW);
+    wiped.setPeer(r, rx.addr);
+    wiped.send([...counted, ...leaders]);
+    await until(
+      () => rx.heard.length + rx.t.stats().droppedWrongStorage === counted.length + leaders.length,
+      'every message heard or dropped',
+    );
+    assert.deepEqual(
+      rx.heard.map((m) => m.type),
+      leaders.map((m) => m.type),
+      "a leader's messages pass",
+    );
+    assert.equal(rx.t.stats().droppedWrongStorage, counted.length, 'every counted message is dropped');
+    assert.equal(rx.asked.length, counted.length, 'the check is asked for counted messages only');
+  });
+
   it('GIVEN the open connection of a dropped node WHEN its new storage id is recorded (it was replaced) THEN it is heard on that same connection', async () => {
     const recorded = new Map([['w', OLD]]);
     const rx = await receiver(recorded);

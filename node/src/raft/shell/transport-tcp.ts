@@ -93,9 +93,11 @@ export interface TcpTransportOptions {
    */
   readonly peerWireVersion?: (id: NodeId) => number | undefined;
   /**
-   * Decides, for every inbound message, whether the sender is heard given the storage id its
-   * hello carried (undefined: a v1 hello). Default: every sender is heard. The agent refuses
-   * a member whose storage id differs from the one recorded for it (a wiped data dir).
+   * Decides, for every inbound message that is counted (votes, pre-votes and every answer:
+   * `isCountedMessage`, transport-tcp-inbound.ts), whether the sender is heard given the
+   * storage id its hello carried (undefined: a v1 hello); a leader's appends, heartbeats and
+   * snapshots are never checked. Default: every sender is heard. The agent refuses a member
+   * whose storage id differs from the one the configuration (else its record) gives it.
    */
   readonly hearsStorage?: StorageHearing;
 }
