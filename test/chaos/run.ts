@@ -25,6 +25,7 @@ import { percentile, verdict, type ProduceOutcome, type ReadOutcome } from './ch
 import { FAULTS, NAMESPACES, inject, netemAvailable, type FaultContext, type FaultKind } from './faults.js';
 import { netNames } from './netns.js';
 import { readAll } from '../support/read-all.js';
+import { isMain } from '../support/is-main.js';
 
 const N = 3;
 const PRODUCERS = 3;
@@ -247,7 +248,7 @@ async function main(prefix: string, seed: number, secs: number, kinds: readonly 
   }
 }
 
-if (import.meta.main) {
+if (isMain(import.meta)) {
   const [prefix, seed, secs, faults] = process.argv.slice(2);
   const kinds = faults === undefined || faults === '' ? [...FAULTS] : (faults.split(',') as FaultKind[]);
   main(prefix ?? 'clc', Number(seed ?? 1), Number(secs ?? 30), kinds).then(
