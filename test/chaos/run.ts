@@ -98,6 +98,12 @@ async function main(prefix: string, seed: number, secs: number, kinds: readonly 
     note?: string;
   }[] = [];
   const loops: Promise<void>[] = [];
+  // The harness's own heap (MB used) at each phase boundary, in the summary and on stderr.
+  const heap: Record<string, number> = {};
+  const heapAt = (phase: string): void => {
+    heap[phase] = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
+    say(`heap ${heap[phase]} MB at ${phase} (${produces.length} produces, ${reads.length} reads)`);
+  };
   try {
     agents.start(0, members, true);
     for (const i of members.slice(1)) agents.start(i, members);
@@ -191,16 +197,20 @@ async function main(prefix: string, seed: number, secs: number, kinds: readonly 
     }
     stopping = true;
     await Promise.all(loops);
+    heapAt('faults done');
 
     // Every node's whole log, read directly, until all hold as much as the highest acknowledged offset.
-    const highest = Math.max(-1, ...produces.map((o) => o.offset ?? -1));
+    // (A reduce, not Math.max(...): a spread of a long run's history overflows the stack.)
+    const highest = produces.reduce((m, o) => Math.max(m, o.offset ?? -1), -1);
     const logs = await waitFor('every node to hold every acknowledged offset', 120_000, async () => {
       const m = new Map<string, string[]>();
       for (const i of members) m.set(ChaosAgents.nameOf(i), await readAll(agents.rpcAddr(i), creds, CHANNEL));
       const lens = [...m.values()].map((l) => l.length);
       return lens.every((x) => x === lens[0]) && (lens[0] ?? 0) > highest ? m : undefined;
     });
-    const v = verdict(logs, produces, reads, 3_000_000);
+    heapAt('logs read');
+    const v = verdict(logs, produces, reads);
+    heapAt('checked');
     const byKind = Object.fromEntries(
       kinds
         .filter((k, i) => kinds.indexOf(k) === i)
@@ -226,6 +236,7 @@ async function main(prefix: string, seed: number, secs: number, kinds: readonly 
       degrade: withNetem ? 'netem' : 'iptables-loss+tbf',
       ...v,
       problems: all,
+      heapMb: heap,
       faults: byKind,
       timeline: faults,
     };
