@@ -98,9 +98,11 @@ async function main(prefix: string, seed: number, secs: number, kinds: readonly 
     note?: string;
   }[] = [];
   const loops: Promise<void>[] = [];
-  // The harness's own heap (MB used) at each phase boundary, in the summary and on stderr.
+  // The harness's own heap (MB used) at each phase boundary, in the summary and on stderr;
+  // after a full collection when node runs with --expose-gc (scripts/chaos.ts starts it so).
   const heap: Record<string, number> = {};
   const heapAt = (phase: string): void => {
+    globalThis.gc?.();
     heap[phase] = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
     say(`heap ${heap[phase]} MB at ${phase} (${produces.length} produces, ${reads.length} reads)`);
   };
