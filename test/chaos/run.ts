@@ -205,8 +205,11 @@ async function main(prefix: string, seed: number, secs: number, kinds: readonly 
     // (A reduce, not Math.max(...): a spread of a long run's history overflows the stack.)
     const highest = produces.reduce((m, o) => Math.max(m, o.offset ?? -1), -1);
     const logs = await waitFor('every node to hold every acknowledged offset', 120_000, async () => {
-      const m = new Map<string, string[]>();
-      for (const i of members) m.set(ChaosAgents.nameOf(i), await readAll(agents.rpcAddr(i), creds, CHANNEL));
+      // All three at once, each the acknowledged prefix in batches first (read-all.ts).
+      const read = await Promise.all(
+        members.map((i) => readAll(agents.rpcAddr(i), creds, CHANNEL, { prefix: highest + 1 })),
+      );
+      const m = new Map(members.map((i, k) => [ChaosAgents.nameOf(i), read[k] as string[]]));
       const lens = [...m.values()].map((l) => l.length);
       return lens.every((x) => x === lens[0]) && (lens[0] ?? 0) > highest ? m : undefined;
     });
