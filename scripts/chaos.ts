@@ -56,6 +56,7 @@ async function main(): Promise<number> {
         'exec',
         net.bridge,
         process.execPath,
+        '--expose-gc', // run.ts collects before each heap figure it reports
         '--import',
         'tsx',
         RUN,
@@ -71,10 +72,22 @@ async function main(): Promise<number> {
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     process.stdout.write(out);
     if (o.out !== undefined) writeFileSync(o.out, out);
-    process.stderr.write(`chaos: seed ${seed}: ${code === 0 ? 'OK' : 'FAILED'}\n`);
-    return code === 0 ? 0 : 1;
+    // OK only with a summary that says so: a run that printed nothing has checked nothing.
+    const ok = code === 0 && summaryOk(out);
+    if (code === 0 && !ok) process.stderr.write('chaos: the run exited 0 without a passing JSON summary\n');
+    process.stderr.write(`chaos: seed ${seed}: ${ok ? 'OK' : 'FAILED'}\n`);
+    return ok ? 0 : 1;
   } finally {
     cleanup();
+  }
+}
+
+/** Whether `out` is a JSON summary with `ok: true`. */
+function summaryOk(out: string): boolean {
+  try {
+    return (JSON.parse(out) as { ok?: unknown }).ok === true;
+  } catch {
+    return false;
   }
 }
 

@@ -10,7 +10,8 @@
  *   mutual TLS for clients and peers with the same CA and node certificates);
  * - the no-op grpc-js server (noop-server.ts), mutual TLS.
  *
- * Every process is stopped by its pid.
+ * Every process is stopped by its pid, also when a start fails midway (the members already
+ * started are stopped before the error is thrown).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -74,8 +75,13 @@ function spawnLogged(
   const proc = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  // A failed spawn (no such binary) is an 'error' event: without a listener it kills the bench.
+  proc.on('error', (e) => (err = `${err}spawn ${cmd}: ${e.message}\n`.slice(-4000)));
   return { proc, stderr: () => err };
 }
+
+/** Whether the process of `p` has exited, or never started (a failed spawn has no pid). */
+const exited = (p: Proc): boolean => p.proc.exitCode !== null || p.proc.signalCode !== null || p.proc.pid === undefined;
 
 /** Kills `p` with `signal` by pid and waits for its exit. */
 export async function stopProc(p: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -142,8 +148,13 @@ export class CommitlogCluster {
         json: await freePort(),
       });
     const c = new CommitlogCluster(o, dir, ports);
-    for (let i = 0; i < 3; i++) c.nodes.push(c.spawnNode(i));
-    await c.waitFormed(120_000);
+    try {
+      for (let i = 0; i < 3; i++) c.nodes.push(c.spawnNode(i));
+      await c.waitFormed(120_000);
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
     return c;
   }
 
@@ -219,11 +230,13 @@ export class CommitlogCluster {
     throw new Error(`${this.o.name}: no node answers GetServers`);
   }
 
-  /** Waits for 3 voters with addresses and one leader. */
+  /** Waits for 3 voters with addresses and one leader; throws at once when a node exits. */
   async waitFormed(timeoutMs: number): Promise<void> {
+    let dead: Proc | undefined;
     await waitFor(`${this.o.name}: 3 voters and a leader`, timeoutMs, async () => {
-      const dead = this.nodes.find((n) => n.proc.exitCode !== null);
-      if (dead) throw new Error(`${this.o.name}/${dead.name} exited: ${dead.stderr()}`);
+      // waitFor retries on a throw, so a dead node ends the wait by a value.
+      dead = this.nodes.find(exited);
+      if (dead) return true;
       const s = await this.servers();
       return s.length === 3 && s.filter((x) => x.isLeader).length === 1 && s.every((x) => x.isVoter && x.rpcAddr !== '')
         ? true
@@ -231,6 +244,7 @@ export class CommitlogCluster {
     }).catch((err: Error) => {
       throw new Error(`${err.message}\n${this.nodes.map((n) => `${n.name}: ${n.stderr()}`).join('\n')}`);
     });
+    if (dead) throw new Error(`${this.o.name}/${dead.name} exited: ${dead.stderr()}`);
   }
 
   /** Index of the leader node (by its RPC address in GetServers). */
@@ -297,14 +311,30 @@ export class EtcdCluster {
     for (let i = 0; i < 3; i++)
       ports.push({ client: await freePort(), peer: await freePort(), metrics: await freePort() });
     const initial = ports.map((p, i) => `e${i}=https://127.0.0.1:${p.peer}`).join(',');
+    try {
+      await c.spawnMembers(etcdBin, pki, ports, initial);
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
+    return c;
+  }
+
+  /** Spawns the members and waits for them; on a throw, start() stops those started. */
+  private async spawnMembers(
+    etcdBin: string,
+    pki: LocalPki,
+    ports: readonly { client: number; peer: number; metrics: number }[],
+    initial: string,
+  ): Promise<void> {
     for (const [i, p] of ports.entries()) {
       const certs = nodeCertFiles(pki, `node-${i}`);
-      mkdirSync(join(dir, `e${i}`), { recursive: true });
+      mkdirSync(join(this.dir, `e${i}`), { recursive: true });
       const { proc, stderr } = spawnLogged(
         etcdBin,
         [
           `--name=e${i}`,
-          `--data-dir=${join(dir, `e${i}`)}`,
+          `--data-dir=${join(this.dir, `e${i}`)}`,
           `--listen-client-urls=https://127.0.0.1:${p.client}`,
           `--advertise-client-urls=https://127.0.0.1:${p.client}`,
           `--listen-peer-urls=https://127.0.0.1:${p.peer}`,
@@ -323,17 +353,17 @@ export class EtcdCluster {
           '--peer-client-cert-auth',
           '--log-level=warn',
         ],
-        dir,
+        this.dir,
       );
-      c.members.push({ name: `e${i}`, addr: `127.0.0.1:${p.client}`, proc, stderr });
-      c.metricsPorts.push(p.metrics);
+      this.members.push({ name: `e${i}`, addr: `127.0.0.1:${p.client}`, proc, stderr });
+      this.metricsPorts.push(p.metrics);
     }
+    let dead: Proc | undefined;
     await waitFor('etcd: 3 members healthy with a leader', 60_000, async () => {
-      const dead = c.members.find((m) => m.proc.exitCode !== null);
-      if (dead) throw new Error(`etcd ${dead.name} exited: ${dead.stderr()}`);
-      return (await c.leaderIndex()) >= 0 ? true : undefined;
+      dead = this.members.find(exited);
+      return dead !== undefined || (await this.leaderIndex()) >= 0 ? true : undefined;
     });
-    return c;
+    if (dead) throw new Error(`etcd ${dead.name} exited: ${dead.stderr()}`);
   }
 
   /** Index of the member whose metrics say `etcd_server_is_leader 1` (-1 if none). */
@@ -373,15 +403,21 @@ export async function startNoop(pki: LocalPki): Promise<Proc> {
     ROOT,
   );
   const p: Proc = { name: 'noop', addr: `127.0.0.1:${port}`, proc, stderr };
+  let dead = false;
   await waitFor('the no-op server', 30_000, async () => {
-    if (proc.exitCode !== null) throw new Error(`noop server exited: ${stderr()}`);
-    return (await new Promise<boolean>((r) => {
-      const s = createServer();
-      s.once('error', () => r(true));
-      s.listen(port, '127.0.0.1', () => s.close(() => r(false)));
-    }))
+    dead = exited(p);
+    return dead ||
+      (await new Promise<boolean>((r) => {
+        const s = createServer();
+        s.once('error', () => r(true));
+        s.listen(port, '127.0.0.1', () => s.close(() => r(false)));
+      }))
       ? true
       : undefined;
+  }).catch(async (e: unknown) => {
+    await stopProc(proc);
+    throw e;
   });
+  if (dead) throw new Error(`noop server exited: ${stderr()}`);
   return p;
 }

@@ -25,30 +25,30 @@ const logs = (...ls: string[][]): Map<string, string[]> => new Map(ls.map((l, i)
 
 describe('chaos tier: the verdict over a run', () => {
   it('accepts identical logs holding every acknowledged record once at its offset', () => {
-    const v = verdict(logs(['a', 'b'], ['a', 'b'], ['a', 'b']), [ack(0, 'a', 0), ack(1, 'b', 1)], [], 10_000);
+    const v = verdict(logs(['a', 'b'], ['a', 'b'], ['a', 'b']), [ack(0, 'a', 0), ack(1, 'b', 1)], []);
     assert.deepEqual(v.problems, []);
     assert.equal(v.linearizable, 'ok');
   });
 
   it('reports an acknowledged record that is missing as lost', () => {
-    const v = verdict(logs(['a'], ['a']), [ack(0, 'a', 0), ack(0, 'b', 1)], [], 0);
+    const v = verdict(logs(['a'], ['a']), [ack(0, 'a', 0), ack(0, 'b', 1)], []);
     assert.equal(v.lost, 1);
     assert.match(v.problems.join('\n'), /acknowledged b \(offset 1\) is missing/);
   });
 
   it('reports a value written twice as a duplicate, even when its call failed', () => {
-    const v = verdict(logs(['a', 'a']), [ack(0, 'a')], [], 0);
+    const v = verdict(logs(['a', 'a']), [ack(0, 'a')], []);
     assert.equal(v.duplicates, 1);
   });
 
   it('reports nodes whose logs differ', () => {
-    const v = verdict(logs(['a', 'b'], ['a', 'c']), [], [], 0);
+    const v = verdict(logs(['a', 'b'], ['a', 'c']), [], []);
     assert.match(v.problems.join('\n'), /c1 differs from c0: 2 vs 2 records, first difference at offset 1/);
   });
 
   it('reports a read that disagrees with the final log, and a history that is not linearizable', () => {
     const read: ReadOutcome = { offset: 0, value: 'b', call: ++clock, ret: ++clock };
-    const v = verdict(logs(['a', 'b']), [ack(0, 'a', 0), ack(0, 'b', 1)], [read], 10_000);
+    const v = verdict(logs(['a', 'b']), [ack(0, 'a', 0), ack(0, 'b', 1)], [read]);
     assert.match(v.problems.join('\n'), /read\(0\) returned b/);
     assert.equal(v.linearizable, 'illegal');
   });
@@ -181,6 +181,6 @@ describe('chaos tier: a short seeded run (3 agents in network namespaces, seed 1
     assert.equal(s.lost, 0);
     assert.equal(s.duplicates, 0);
     assert.ok(s.acked > 0, 'the producers got acknowledgements');
-    assert.notEqual(s.linearizable, 'illegal');
+    assert.equal(s.linearizable, 'ok');
   });
 });

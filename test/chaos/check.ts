@@ -2,11 +2,11 @@
  * The chaos tier's verdict over one run (pure): the producers' outcomes, the consumer's reads
  * and every node's final log. Violations: nodes' logs differ; an acknowledged record missing
  * or not at its acknowledged offset; any value twice; a read that disagrees with the final
- * log; and (via the repo's linearizability checker, node/src/raft/lincheck/) a history that
- * is not linearizable against the sequential log.
+ * log; and a history that, followed by the final log, is not linearizable against the
+ * sequential log (linearize.ts: the lincheck question decided in one pass, linear memory).
  */
-import { checkLinearizable, type CheckResult } from '../../node/src/raft/lincheck/check.js';
 import type { Operation } from '../../node/src/raft/lincheck/history.js';
+import { checkAgainstLog } from './linearize.js';
 
 /** One produce call: `offset` when acknowledged, `error` otherwise (outcome unknown). */
 export interface ProduceOutcome {
@@ -40,15 +40,14 @@ export interface Verdict {
   readonly duplicates: number;
   readonly records: number;
   readonly reads: number;
-  readonly linearizable: CheckResult['outcome'] | 'skipped';
+  readonly linearizable: 'ok' | 'illegal';
 }
 
-/** Checks one run. `lincheckMaxSteps` 0 skips the linearizability search. */
+/** Checks one run; time and memory linear in the history and the logs. */
 export function verdict(
   logs: ReadonlyMap<string, readonly string[]>,
   produces: readonly ProduceOutcome[],
   reads: readonly ReadOutcome[],
-  lincheckMaxSteps: number,
 ): Verdict {
   const problems: string[] = [];
   const entries = [...logs.entries()];
@@ -85,12 +84,8 @@ export function verdict(
   for (const r of reads)
     if (r.value !== null && reference[r.offset] !== r.value)
       problems.push(`read(${r.offset}) returned ${r.value}, the final log has ${String(reference[r.offset])}`);
-  let linearizable: Verdict['linearizable'] = 'skipped';
-  if (lincheckMaxSteps > 0) {
-    const res = checkLinearizable(toHistory(produces, reads), lincheckMaxSteps);
-    linearizable = res.outcome;
-    if (res.outcome === 'illegal') problems.push(`history not linearizable: ${res.explanation.slice(0, 2000)}`);
-  }
+  const lin = checkAgainstLog(reference, produces, reads);
+  if (lin.outcome === 'illegal') problems.push(`history not linearizable: ${lin.explanation.slice(0, 2000)}`);
   return {
     problems,
     acked,
@@ -100,12 +95,29 @@ export function verdict(
     duplicates,
     records: reference.length,
     reads: reads.length,
-    linearizable,
+    linearizable: lin.outcome,
   };
 }
 
-/** The run as a lincheck history: failed produces are indeterminate (ret = Infinity). */
-export function toHistory(produces: readonly ProduceOutcome[], reads: readonly ReadOutcome[]): Operation[] {
+/**
+ * The run as a lincheck history (node/src/raft/lincheck/): failed produces are indeterminate
+ * (ret = Infinity). With `finalLog`, the final reads follow: `read(o) -> finalLog[o]` for each
+ * offset and `read(finalLog.length) -> not-yet`, after every other event (client 1001).
+ */
+export function toHistory(
+  produces: readonly ProduceOutcome[],
+  reads: readonly ReadOutcome[],
+  finalLog?: readonly string[],
+): Operation[] {
+  let t = [...produces, ...reads].reduce((m, o) => (o.ret !== Infinity && o.ret > m ? o.ret : m), 0);
+  const final = (offset: number, value: string | null): Operation => ({
+    client: 1001,
+    input: { kind: 'read', offset },
+    call: ++t,
+    ret: ++t,
+    output: { kind: 'read', value },
+  });
+  const tail = finalLog === undefined ? [] : [...finalLog.map((v, o) => final(o, v)), final(finalLog.length, null)];
   return [
     ...produces.map((p) => ({
       client: p.producer,
@@ -121,6 +133,7 @@ export function toHistory(produces: readonly ProduceOutcome[], reads: readonly R
       ret: r.ret,
       output: { kind: 'read' as const, value: r.value },
     })),
+    ...tail,
   ];
 }
 

@@ -19,6 +19,7 @@ import { TLSSocket } from 'node:tls';
 import { agentTags } from '../../node/src/agent/peers.js';
 import { Gossip } from '../../node/src/gossip/index.js';
 import { createCA, issueServerCert } from '../../node/src/tls/index.js';
+import { isMain } from '../support/is-main.js';
 
 /** The rogue's kinds (see the header). */
 export const ROGUE_MODES = ['impostor', 'stranger', 'plaintext'] as const;
@@ -67,7 +68,7 @@ async function main(mode: RogueMode, name: string, ip: string, seeds: string[], 
   process.stdout.write(`${JSON.stringify({ ready: true, joined: joined.joined })}\n`);
 }
 
-if (import.meta.main) {
+if (isMain(import.meta)) {
   const [mode, name, ip, seeds, keyFile] = process.argv.slice(2);
   main(mode as RogueMode, name ?? 'rogue', ip ?? '127.0.0.1', (seeds ?? '').split(',').filter(Boolean), keyFile).catch(
     (e: unknown) => {

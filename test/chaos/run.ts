@@ -25,6 +25,7 @@ import { percentile, verdict, type ProduceOutcome, type ReadOutcome } from './ch
 import { FAULTS, NAMESPACES, inject, netemAvailable, type FaultContext, type FaultKind } from './faults.js';
 import { netNames } from './netns.js';
 import { readAll } from '../support/read-all.js';
+import { isMain } from '../support/is-main.js';
 
 const N = 3;
 const PRODUCERS = 3;
@@ -97,6 +98,14 @@ async function main(prefix: string, seed: number, secs: number, kinds: readonly 
     note?: string;
   }[] = [];
   const loops: Promise<void>[] = [];
+  // The harness's own heap (MB used) at each phase boundary, in the summary and on stderr;
+  // after a full collection when node runs with --expose-gc (scripts/chaos.ts starts it so).
+  const heap: Record<string, number> = {};
+  const heapAt = (phase: string): void => {
+    globalThis.gc?.();
+    heap[phase] = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
+    say(`heap ${heap[phase]} MB at ${phase} (${produces.length} produces, ${reads.length} reads)`);
+  };
   try {
     agents.start(0, members, true);
     for (const i of members.slice(1)) agents.start(i, members);
@@ -190,16 +199,23 @@ async function main(prefix: string, seed: number, secs: number, kinds: readonly 
     }
     stopping = true;
     await Promise.all(loops);
+    heapAt('faults done');
 
     // Every node's whole log, read directly, until all hold as much as the highest acknowledged offset.
-    const highest = Math.max(-1, ...produces.map((o) => o.offset ?? -1));
+    // (A reduce, not Math.max(...): a spread of a long run's history overflows the stack.)
+    const highest = produces.reduce((m, o) => Math.max(m, o.offset ?? -1), -1);
     const logs = await waitFor('every node to hold every acknowledged offset', 120_000, async () => {
-      const m = new Map<string, string[]>();
-      for (const i of members) m.set(ChaosAgents.nameOf(i), await readAll(agents.rpcAddr(i), creds, CHANNEL));
+      // All three at once, each the acknowledged prefix in batches first (read-all.ts).
+      const read = await Promise.all(
+        members.map((i) => readAll(agents.rpcAddr(i), creds, CHANNEL, { prefix: highest + 1 })),
+      );
+      const m = new Map(members.map((i, k) => [ChaosAgents.nameOf(i), read[k] as string[]]));
       const lens = [...m.values()].map((l) => l.length);
       return lens.every((x) => x === lens[0]) && (lens[0] ?? 0) > highest ? m : undefined;
     });
-    const v = verdict(logs, produces, reads, 3_000_000);
+    heapAt('logs read');
+    const v = verdict(logs, produces, reads);
+    heapAt('checked');
     const byKind = Object.fromEntries(
       kinds
         .filter((k, i) => kinds.indexOf(k) === i)
@@ -225,6 +241,7 @@ async function main(prefix: string, seed: number, secs: number, kinds: readonly 
       degrade: withNetem ? 'netem' : 'iptables-loss+tbf',
       ...v,
       problems: all,
+      heapMb: heap,
       faults: byKind,
       timeline: faults,
     };
@@ -247,7 +264,7 @@ async function main(prefix: string, seed: number, secs: number, kinds: readonly 
   }
 }
 
-if (import.meta.main) {
+if (isMain(import.meta)) {
   const [prefix, seed, secs, faults] = process.argv.slice(2);
   const kinds = faults === undefined || faults === '' ? [...FAULTS] : (faults.split(',') as FaultKind[]);
   main(prefix ?? 'clc', Number(seed ?? 1), Number(secs ?? 30), kinds).then(

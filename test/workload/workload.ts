@@ -33,6 +33,7 @@ import type { ChannelCredentials } from '@grpc/grpc-js';
 import { CommitLogClient } from '../../node/src/client/index.js';
 import { clientCredentials, reloadingClientCredentials } from '../../node/src/tls/credentials.js';
 import { readAll } from '../support/read-all.js';
+import { isMain } from '../support/is-main.js';
 
 const env = process.env;
 
@@ -180,7 +181,7 @@ async function main(argv: readonly string[]): Promise<number> {
   return 64;
 }
 
-if (import.meta.main)
+if (isMain(import.meta))
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {
