@@ -14,7 +14,9 @@
  * default 256), --consume-max N (records read per ConsumeStream, default 200000),
  * --in-flight N (ProduceStream records unacknowledged, default 256), --base ROOT, --node-arg A (repeatable: an extra `node` argument of every member, e.g.
  * --cpu-prof), --only REGEX (run only the workloads whose name matches). The base cluster runs only the one-record workloads (an older server
- * refuses a batched ProduceRequest: "record is required").
+ * refuses a batched ProduceRequest: "record is required") unless --base-batches (a base that has
+ * the batches, e.g. main since 023f671, runs them too). The batched ProduceStream also runs
+ * through a follower (`….viaFollower`: the follower forwards to the leader).
  */
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -35,6 +37,7 @@ const { values: args } = parseArgs({
     'node-arg': { type: 'string', multiple: true, default: [] },
     only: { type: 'string' },
     'in-flight': { type: 'string', default: '256' },
+    'base-batches': { type: 'boolean', default: false },
   },
 });
 const w: Window = { warmupMs: 500, measureMs: Number(args.seconds) * 1000 };
@@ -71,13 +74,19 @@ try {
     for (const c of order) {
       const pids = c.pids();
       runs.push([`produceStream.${IN_FLIGHT}`, c, (l) => produceStream(l, IN_FLIGHT, w, pids)]);
-      if (c.o.name === 'commitlog')
+      if (c.o.name === 'commitlog' || args['base-batches']) {
         runs.push([`produceStream.${IN_FLIGHT}.batch${BATCH}`, c, (l) => produceStream(l, IN_FLIGHT, w, pids, BATCH)]);
+        runs.push([
+          `produceStream.${IN_FLIGHT}.batch${BATCH}.viaFollower`,
+          c,
+          (_l, f) => produceStream(f, IN_FLIGHT, w, pids, BATCH),
+        ]);
+      }
     }
     for (const c of order) {
       const upTo = async (f: LogClient): Promise<number> => Math.min(CONSUME_MAX, await nextOffset(f));
       runs.push(['consumeStream', c, async (_l, f, fp) => consumeStream(f, await upTo(f), fp)]);
-      if (c.o.name === 'commitlog')
+      if (c.o.name === 'commitlog' || args['base-batches'])
         runs.push([
           `consumeStream.batch${CONSUME_BATCH}`,
           c,

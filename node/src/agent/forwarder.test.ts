@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { Metadata, status as Status } from '@grpc/grpc-js';
 import { ErrorMetadataKeys, toStatus } from '../server/errors.js';
+import type { ProducerRef } from '../server/backend.js';
 import { MemoryBackend } from '../server/memory-backend.js';
 import {
   createTestPki,
@@ -109,6 +110,42 @@ describe('forwarding to the leader: what a failure means for each record in flig
           );
           break;
         }
+      } finally {
+        forwarder.close();
+        await srv.stop();
+      }
+    });
+
+    it('a batch is forwarded as ONE request: the leader gets one produceBatch with every record and the producer, the follower every offset in order', async () => {
+      const calls: { n: number; seq: number | undefined }[] = [];
+      class Recording extends MemoryBackend {
+        override produceBatch(values: readonly Uint8Array[], producer?: ProducerRef): Promise<readonly number[]> {
+          calls.push({ n: values.length, seq: producer?.seq });
+          return super.produceBatch(values);
+        }
+      }
+      const backend = new Recording();
+      const srv = await startTestServer(pki, backend);
+      const forwarder = new LeaderForwarder(credsFor(pki, pki.root));
+      try {
+        const addr = `localhost:${srv.port}`;
+        const batch = Array.from({ length: 20 }, (_, i) => Buffer.from(`b${i}`));
+        const id = Buffer.alloc(8, 7);
+        // One ordered stream: a single record, a batch, another single record.
+        const [a, offsets, z] = await Promise.all([
+          forwarder.produce(addr, Buffer.from('a')),
+          forwarder.produceBatch(addr, batch, { id, seq: 5 }),
+          forwarder.produce(addr, Buffer.from('z')),
+        ]);
+        assert.equal(a, 0);
+        assert.deepEqual(
+          offsets,
+          batch.map((_, i) => 1 + i),
+        );
+        assert.equal(z, 21);
+        assert.deepEqual(calls, [{ n: 20, seq: 5 }], 'the batch reached the leader as one request with its producer');
+        assert.equal(srv.server.streamStats.produceBatches, 1);
+        assert.deepEqual((await backend.read(7)).value, Buffer.from('b6'));
       } finally {
         forwarder.close();
         await srv.stop();

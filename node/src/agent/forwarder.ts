@@ -23,7 +23,7 @@
  */
 import { status as Status, type ClientDuplexStream, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { neverSent, serverAnswered } from '../client/client.js';
-import { LogClient, type ProduceRequest, type ProduceResponse } from '../gen/v1/log.js';
+import { LogClient, type ProduceRequest, type ProduceResponse, type Record as PbRecord } from '../gen/v1/log.js';
 import type { ProducerRef } from '../server/backend.js';
 import { ErrorMetadataKeys, ServerErrorCode } from '../server/errors.js';
 
@@ -53,7 +53,8 @@ export function forwardOutcome(err: Error, i: number): Error {
 const FORWARD_TIMEOUT_MS = 10_000;
 
 interface Pending {
-  resolve(offset: number): void;
+  /** Takes the leader's acknowledgement (a batch's carries every offset). */
+  resolve(ack: ProduceResponse): void;
   reject(err: Error): void;
   /** performance.now() by which the leader must have acknowledged it. */
   readonly deadline: number;
@@ -62,6 +63,11 @@ interface Pending {
 /** A Buffer over the same bytes (the record is serialized at once by `write`): no copy per record. */
 function asBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** A record to produce as the wire carries it. */
+function pbRecord(value: Uint8Array): PbRecord {
+  return { value: asBuffer(value), offset: 0, term: 0, type: 0 };
 }
 
 /**
@@ -83,19 +89,44 @@ class ForwardStream {
     this.call.on('data', (r: ProduceResponse) => {
       const p = this.pending.shift();
       if (p === undefined) return this.fail(new Error('the leader acknowledged a record that was not sent'));
-      p.resolve(r.offset);
+      p.resolve(r);
     });
     this.call.on('error', (e: Error) => this.fail(e));
     this.call.on('end', () => this.fail(new Error('the leader ended the forwarding stream')));
   }
 
   send(value: Uint8Array, producer?: ProducerRef): Promise<number> {
+    return this.request({ record: pbRecord(value) }, producer, (ack) => ack.offset);
+  }
+
+  /** Sends a batch as ONE ProduceRequest (`batch`): the leader answers one response with every offset. */
+  sendBatch(values: readonly Uint8Array[], producer?: ProducerRef): Promise<readonly number[]> {
+    return this.request({ batch: { records: values.map(pbRecord) } }, producer, (ack) => {
+      const offsets = ack.batch?.offsets ?? [];
+      if (offsets.length !== values.length)
+        throw new Error(`the leader acknowledged a batch of ${values.length} with ${offsets.length} offsets`);
+      return offsets;
+    });
+  }
+
+  private request<T>(
+    req: ProduceRequest,
+    producer: ProducerRef | undefined,
+    answer: (ack: ProduceResponse) => T,
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ resolve, reject, deadline: performance.now() + this.timeoutMs });
+      const settle = (ack: ProduceResponse): void => {
+        try {
+          resolve(answer(ack));
+        } catch (err) {
+          reject(new ForwardIndeterminateError(err as Error));
+        }
+      };
+      this.pending.push({ resolve: settle, reject, deadline: performance.now() + this.timeoutMs });
       this.timer ??= setTimeout(() => this.checkDeadline(), this.timeoutMs);
       this.call.write({
-        record: { value: asBuffer(value), offset: 0, term: 0, type: 0 },
-        // The producer travels with the record, so a retry after a failed forward dedups too.
+        ...req,
+        // The producer travels with the records, so a retry after a failed forward dedups too.
         ...(producer !== undefined ? { producerId: Buffer.from(producer.id), sequence: producer.seq } : {}),
       });
     });
@@ -144,6 +175,19 @@ export class LeaderForwarder {
    * @throws the leader's gRPC error (ServiceError) or a stream failure.
    */
   produce(addr: string, value: Uint8Array, producer?: ProducerRef): Promise<number> {
+    return this.streamTo(addr).send(value, producer);
+  }
+
+  /**
+   * Produces `values` at the leader at `addr` as ONE batched request on the same ordered
+   * stream (the leader proposes it as one proposal); resolves with their offsets. Failures
+   * mean what they mean for one record (the file comment), for the batch as a whole.
+   */
+  produceBatch(addr: string, values: readonly Uint8Array[], producer?: ProducerRef): Promise<readonly number[]> {
+    return this.streamTo(addr).sendBatch(values, producer);
+  }
+
+  private streamTo(addr: string): ForwardStream {
     if (this.target?.addr !== addr) {
       this.close();
       this.target = {
@@ -154,7 +198,7 @@ export class LeaderForwarder {
     }
     const t = this.target;
     if (t.stream === undefined || t.stream.dead) t.stream = new ForwardStream(t.client, this.timeoutMs);
-    return t.stream.send(value, producer);
+    return t.stream;
   }
 
   /**

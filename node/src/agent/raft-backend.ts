@@ -3,7 +3,8 @@
  * committed-and-applied prefix of the Raft log, numbered with dense data offsets.
  *
  * - produce on the leader → `RaftNode.propose` (resolves once committed and applied here;
- *   concurrent proposals go into one Ready, one fsync: the group commit). On a follower →
+ *   concurrent proposals go into one Ready, one fsync: the group commit); produceBatch →
+ *   `RaftNode.proposeRecords` (one proposal for the batch) or one forwarded batch request. On a follower →
  *   forwarded to the leader ({@link LeaderForwarder}); when that is impossible the client
  *   gets UNAVAILABLE "not-leader" with the leader's id and address in trailing metadata.
  * - reads only `[lowestDataOffset, committedDataEnd)`; with `linearizable` each read first
@@ -12,8 +13,16 @@
  * - waitFor wakes on the node's apply callback (no polling).
  */
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
-import { NodeStoppedError, RaftNotLeaderError, RaftShellError, type RaftNode, userView } from '../raft/index.js';
+import {
+  DEFAULT_PRODUCER_LIMITS,
+  NodeStoppedError,
+  RaftNotLeaderError,
+  RaftShellError,
+  type RaftNode,
+  userView,
+} from '../raft/index.js';
 import { CommitNotifier } from '../server/commit-notifier.js';
+import { InvalidRequestError } from '../server/errors.js';
 import type {
   BackendRecord,
   BackendStats,
@@ -88,7 +97,40 @@ export class RaftBackend implements LogBackend {
     return this.forward(value, producer);
   }
 
-  private async forward(value: Uint8Array, producer: ProducerRef | undefined): Promise<number> {
+  /**
+   * A batch: on the leader ONE proposal (`RaftNode.proposeRecords`), on a follower ONE
+   * forwarded request. With `producer`, at most {@link DEFAULT_PRODUCER_LIMITS}.window
+   * records: the producer table remembers that many sequences, so a retry of a longer batch
+   * could not be answered with its original offsets (its first records would be out of
+   * sequence); such a batch is refused whole, INVALID_ARGUMENT, before anything is appended.
+   */
+  async produceBatch(values: readonly Uint8Array[], producer?: ProducerRef): Promise<readonly number[]> {
+    if (this.closed) throw new BackendClosedError();
+    for (const v of values)
+      if (v.byteLength > this.maxRecordBytes) throw new RecordTooLargeError(v.byteLength, this.maxRecordBytes);
+    const window = DEFAULT_PRODUCER_LIMITS.window;
+    if (producer !== undefined && values.length > window)
+      throw new InvalidRequestError(
+        `ProduceRequest.batch with a producer_id has ${values.length} records, at most ${window} (the producer window: a longer batch could not be deduplicated when retried)`,
+      );
+    if (this.node.isLeader) {
+      try {
+        const offsets = await this.node.proposeRecords(values, producer);
+        this.o.onProduce?.('proposed');
+        return offsets;
+      } catch (err) {
+        if (!(err instanceof RaftNotLeaderError)) throw this.mapRaftError(err);
+      }
+    }
+    return this.toLeader((addr) => this.o.forwarder.produceBatch(addr, values, producer));
+  }
+
+  private forward(value: Uint8Array, producer: ProducerRef | undefined): Promise<number> {
+    return this.toLeader((addr) => this.o.forwarder.produce(addr, value, producer));
+  }
+
+  /** Runs `send` against the leader's address (a follower's produce), mapping its failure. */
+  private async toLeader<T>(send: (addr: string) => Promise<T>): Promise<T> {
     const leaderId = this.node.leaderId;
     if (leaderId === null)
       throw new NoLeaderError('an election is in progress or this node has not joined a cluster yet; retry shortly');
@@ -96,9 +138,9 @@ export class RaftBackend implements LogBackend {
     if (addr === undefined)
       throw new NotLeaderError(leaderId, undefined, "the leader's address is not known yet from gossip");
     try {
-      const offset = await this.o.forwarder.produce(addr, value, producer);
+      const out = await send(addr);
       this.o.onProduce?.('forwarded');
-      return offset;
+      return out;
     } catch (err) {
       throw forwardError(err, leaderId, addr);
     }

@@ -67,6 +67,17 @@ export interface LogBackend {
    * producer already appended is not appended again: the original offset is answered.
    */
   produce(value: Uint8Array, producer?: ProducerRef): Promise<number>;
+  /**
+   * Appends `values` (1.. records, each within maxRecordBytes; the caller validates the
+   * batch) as one unit of work — with Raft ONE proposal — and resolves with their offsets,
+   * in order, once every one is durable (with Raft: committed on a quorum, fdatasynced there
+   * and applied here). Without `producer` the offsets are consecutive. With it, record i is
+   * the producer's sequence `producer.seq + i` and is deduplicated on its own as by
+   * {@link produce}: a retried batch resolves with the original offsets and appends nothing.
+   * Not atomic: when it rejects, some of its records may have been appended (as any
+   * unacknowledged record may); none is acknowledged.
+   */
+  produceBatch(values: readonly Uint8Array[], producer?: ProducerRef): Promise<readonly number[]>;
   /** Reads one durable record. */
   read(offset: number): Promise<BackendRecord>;
   /**

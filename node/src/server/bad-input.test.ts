@@ -119,6 +119,10 @@ describe('server bad input', function () {
         await gate;
         return b.produce(v);
       },
+      produceBatch: async (vs) => {
+        await gate;
+        return b.produceBatch(vs);
+      },
       read: (o) => b.read(o),
       readRange: (f, o) => b.readRange(f, o),
       bounds: () => b.bounds(),

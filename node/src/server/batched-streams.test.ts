@@ -18,6 +18,7 @@ import {
 } from '../gen/v1/log.js';
 import type { LogBackend, ProducerRef } from './backend.js';
 import { ErrorMetadataKeys } from './errors.js';
+import { nthProducer } from './records.js';
 import {
   call,
   clients,
@@ -267,6 +268,7 @@ describe('server batched streams (opt-in batches on ConsumeStream and ProduceStr
       release = r;
     });
     const producers: (ProducerRef | undefined)[] = [];
+    let batchCalls = 0;
     const gated: LogBackend = {
       get maxRecordBytes() {
         return b.maxRecordBytes;
@@ -275,6 +277,12 @@ describe('server batched streams (opt-in batches on ConsumeStream and ProduceStr
         producers.push(producer);
         await gate;
         return b.produce(v);
+      },
+      produceBatch: async (vs, producer) => {
+        vs.forEach((_, i) => producers.push(nthProducer(producer, i)));
+        batchCalls++;
+        await gate;
+        return b.produceBatch(vs);
       },
       read: (o) => b.read(o),
       readRange: (f, o) => b.readRange(f, o),
@@ -321,6 +329,7 @@ describe('server batched streams (opt-in batches on ConsumeStream and ProduceStr
         Array.from({ length: BATCHES * BATCH_MAX }, (_, i) => 1000 + i),
         'the i-th record of a batch carries the producer sequence + i',
       );
+      assert.equal(batchCalls, BATCHES, 'each batch reaches the backend as one produceBatch call');
     } finally {
       release();
       closeAll(c.log, c.admin, c.health);

@@ -7,7 +7,14 @@
  * a record that a crash could still take back. Every record is a data record, so user
  * offsets equal log offsets here (the Raft backend maps them with the log's dense offsets).
  */
-import { Log, OffsetOutOfRangeError, type LogConfigInput, type LogLogger, type SyncEvent } from '../log/index.js';
+import {
+  Log,
+  OffsetOutOfRangeError,
+  RecordTooLargeError,
+  type LogConfigInput,
+  type LogLogger,
+  type SyncEvent,
+} from '../log/index.js';
 import type { BackendRecord, BackendStats, LogBackend, LogBounds, RangeOptions, ServerInfo } from './backend.js';
 import { CommitNotifier } from './commit-notifier.js';
 import { ShuttingDownError } from './errors.js';
@@ -48,6 +55,17 @@ export class LocalLogBackend implements LogBackend {
     await this.log.sync();
     this.notifier.advance(offset + 1);
     return offset;
+  }
+
+  /** Appends every record, then one sync round for all of them; a record over the limit refuses the batch whole. */
+  async produceBatch(values: readonly Uint8Array[]): Promise<readonly number[]> {
+    if (this.closed) throw new ShuttingDownError();
+    const limit = this.maxRecordBytes;
+    for (const v of values) if (v.byteLength > limit) throw new RecordTooLargeError(v.byteLength, limit);
+    const offsets = values.map((value) => this.log.append({ value }));
+    await this.log.sync();
+    this.notifier.advance((offsets[offsets.length - 1] ?? this.notifier.nextOffset - 1) + 1);
+    return offsets;
   }
 
   private durable(): LogBounds {

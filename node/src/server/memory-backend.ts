@@ -40,6 +40,15 @@ export class MemoryBackend implements LogBackend {
     });
   }
 
+  /** Appends every record in the next commit (consecutive offsets); a record over the limit refuses the batch whole. */
+  produceBatch(values: readonly Uint8Array[]): Promise<readonly number[]> {
+    if (this.closed) return Promise.reject(new ShuttingDownError());
+    for (const v of values)
+      if (v.byteLength > this.maxRecordBytes)
+        return Promise.reject(new RecordTooLargeError(v.byteLength, this.maxRecordBytes));
+    return Promise.all(values.map((v) => this.produce(v)));
+  }
+
   private commit(): void {
     const batch = this.pending;
     this.pending = [];

@@ -14,13 +14,15 @@
  * A request may carry a batch (ProduceRequest.batch; our client and the bench, never the
  * book's clients). The batch is validated whole before any of it is appended (records.ts
  * valuesOf: not empty, at most `produceBatchMaxRecords`, every record within the size
- * limit); its records are appended as separate records (the i-th with producer sequence +
- * i) and the request is acknowledged by ONE response with every offset once all of them
- * are durable — committed on a quorum and fdatasynced, as a single record's. A failure of
- * any record fails the batch: it is not acknowledged and the stream ends with that status
- * (its other records may have been appended, as any unacknowledged record may: retry
- * with the same producer id and sequence). One request and one response then carry many
- * records: fewer gRPC messages, HTTP/2 frames and TLS writes per record.
+ * limit), then handed to the backend whole (LogBackend.produceBatch: with Raft ONE
+ * proposal at consecutive indexes, forwarded from a follower as one message); its records
+ * are separate records (the i-th with producer sequence + i) and the request is
+ * acknowledged by ONE response with every offset once all of them are durable — committed
+ * on a quorum and fdatasynced, as a single record's. A failure of any record fails the
+ * batch: it is not acknowledged and the stream ends with that status (its other records
+ * may have been appended, as any unacknowledged record may: retry with the same producer
+ * id and sequence). One request and one response then carry many records: fewer gRPC
+ * messages, HTTP/2 frames, TLS writes and proposals per record.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { ProduceRequest, ProduceResponse } from '../gen/v1/log.js';
@@ -28,7 +30,7 @@ import type { LogBackend } from './backend.js';
 import type { ServerConfig } from './config.js';
 import { InvalidRequestError, ShuttingDownError, toStatus } from './errors.js';
 import { MessageWriter } from './message-writer.js';
-import { nthProducer, producerOf, valueOf, valuesOf } from './records.js';
+import { producerOf, valueOf, valuesOf } from './records.js';
 import type { StreamRegistry } from './streams.js';
 
 /** One accepted request waiting for its acknowledgement. */
@@ -58,8 +60,7 @@ function accept(req: ProduceRequest, backend: LogBackend, config: ServerConfig):
   if (producer instanceof Error) return refuse(producer);
   if (producer !== undefined && !Number.isSafeInteger(producer.seq + values.length - 1))
     return refuse(new InvalidRequestError('ProduceRequest.sequence + batch size passes 2^53'));
-  const settled = Promise.all(values.map((v, i) => backend.produce(v, nthProducer(producer, i))));
-  return { settled, records: values.length, refused: false };
+  return { settled: backend.produceBatch(values, producer), records: values.length, refused: false };
 }
 
 /** The acknowledgement of a settled request. */

@@ -186,3 +186,130 @@ describe('raft shell: exactly-once produce (idempotent producers deduplicated by
     assert.equal(retry.duplicate, true);
   });
 });
+
+describe('raft shell: a batch as one proposal (proposeRecords)', function () {
+  this.timeout(60_000);
+  const cluster = useMemoryCluster();
+  const batch = (tag: string, n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => enc(`${tag}${i}`));
+  /** Nodes whose durable log holds entry `index`. */
+  const holding = (c: MemoryCluster, index: number): string[] =>
+    [...c.nodes.values()].filter((n) => n.storage.lastIndex() >= index).map((n) => n.id);
+
+  it('a batch gets consecutive offsets and resolves only once a quorum holds every record', async () => {
+    await underOneLeader(cluster, async (c) => {
+      const leader = await c.leader();
+      await leader.propose(enc('first'));
+      const offsets = await leader.proposeRecords(batch('r', 50));
+      assert.deepEqual(
+        offsets,
+        Array.from({ length: 50 }, (_, i) => 1 + i),
+      );
+      const last = leader.storage.log.toLogOffset(50);
+      assert.ok(
+        holding(c, last).length >= 2,
+        `a quorum holds index ${last} when the batch resolves: ${holding(c, last).join(',')}`,
+      );
+      assert.equal(dec(leader.storage.log.readData(50).value), 'r49');
+    });
+  });
+
+  it('a retried producer batch resolves with the original offsets and appends nothing; an overlapping one appends only its new records', async () => {
+    await underOneLeader(cluster, async (c) => {
+      const leader = await c.leader();
+      const first = await leader.proposeRecords(batch('p', 10), { ...P, seq: 0 });
+      assert.deepEqual(first, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      const lastIndex = leader.storage.lastIndex();
+      // GIVEN the reply was lost WHEN the producer retries the same batch THEN the original offsets, no entry.
+      assert.deepEqual(await leader.proposeRecords(batch('p', 10), { ...P, seq: 0 }), first);
+      assert.equal(leader.storage.lastIndex(), lastIndex, 'answered from the applied table, no new entry');
+      // A batch overlapping the applied one (seq 5..14): 5..9 are the originals, 10..14 new and dense.
+      const overlap = await leader.proposeRecords(
+        Array.from({ length: 10 }, (_, i) => enc(`p${5 + i}`)),
+        { ...P, seq: 5 },
+      );
+      assert.deepEqual(overlap, [5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+      // Two copies of a batch in the log at once (proposed together): the second is hidden.
+      const [x, y] = await Promise.all([
+        leader.proposeRecords(batch('q', 5), { ...Q, seq: 0 }),
+        leader.proposeRecords(batch('q', 5), { ...Q, seq: 0 }),
+      ]);
+      assert.deepEqual(x, [15, 16, 17, 18, 19]);
+      assert.deepEqual(y, x, 'the copy gets the original offsets');
+      const end = await leader.propose(enc('end'));
+      assert.equal(end.dataOffset, 20, 'offsets stay dense');
+      await c.allApplied(end.index);
+      const want = [
+        ...Array.from({ length: 15 }, (_, i) => `p${i}`),
+        ...Array.from({ length: 5 }, (_, i) => `q${i}`),
+        'end',
+      ];
+      for (const n of c.nodes.values())
+        assert.deepEqual(
+          visible(n).map((v) => v.replace(/^\d+:.*?([pq]\d+|end)$/, '$1')),
+          want,
+          `${n.id}: every record once, in order`,
+        );
+    });
+  });
+
+  it('a leader change mid-batch: the batch fails retryably, a retry at the new leader appends every record once', async () => {
+    await underOneLeader(cluster, async (c) => {
+      const old = await c.leader();
+      await old.propose(enc('before'));
+      const base = old.storage.lastIndex();
+      // GIVEN the leader is cut off from its quorum WHEN it proposes a batch (while it still leads).
+      c.net.isolate(old.id);
+      if (!old.isLeader) throw new RaftNotLeaderError(old.leaderId); // lost it already: a new cluster
+      const lost = old.proposeRecords(batch('m', 8), { ...P, seq: 0 }).then(
+        (o) => o,
+        (e: unknown) => e as Error,
+      );
+      await eventuallyHolds(() => old.storage.lastIndex() >= base + 8, 'the batch in the old leader’s log');
+      // THEN the others elect a leader, which commits an entry at the batch's first index.
+      const others = c.ids.filter((id) => id !== old.id);
+      const next = await eventuallyHolds(
+        () => others.map((id) => c.node(id)).find((n) => n.isLeader),
+        'a new leader among the others',
+      );
+      const winner = await next.propose(enc('winner'));
+      assert.equal(winner.dataOffset, 1);
+      c.net.heal();
+      const err = await lost;
+      assert.ok(
+        err instanceof ProposalDroppedError || err instanceof RaftNotLeaderError,
+        `a retryable outcome for the batch, got ${String(err)}`,
+      );
+      // WHEN the producer retries at whoever leads THEN every record is in the log once.
+      const retry = (): Promise<readonly number[]> =>
+        atLeader(
+          () => c.leader(),
+          (l) => l.proposeRecords(batch('m', 8), { ...P, seq: 0 }),
+          30_000,
+        );
+      const offsets = await retry();
+      assert.deepEqual(await retry(), offsets, 'a second retry gets the same offsets');
+      const end = await atLeader(
+        () => c.leader(),
+        (l) => l.propose(enc('end')),
+        30_000,
+      );
+      await c.allApplied(end.index);
+      for (const n of c.nodes.values()) {
+        const vs = visible(n).map((v) => v.replace(/^\d+:.*?(m\d|before|winner|end)$/, '$1'));
+        for (let i = 0; i < 8; i++) assert.equal(vs.filter((v) => v === `m${i}`).length, 1, `${n.id}: m${i} once`);
+        assert.equal(vs[1], 'winner', `${n.id}: the new leader's entry stands`);
+      }
+    });
+  });
+});
+
+/** Polls `f` (10 ms apart) until it returns a value that is not undefined/false; throws after `ms`. */
+async function eventuallyHolds<T>(f: () => T | undefined | false, what: string, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

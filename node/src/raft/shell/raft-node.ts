@@ -164,23 +164,61 @@ export class RaftNode {
     return this.proposeEntries(values.map((data) => ({ type: 'data' as const, data })));
   }
 
+  /**
+   * Proposes `values` as ONE proposal (consecutive indexes, one Ready, one fsync) and
+   * resolves with every record's dense data offset once all of them are committed and
+   * applied here. Without `producer` the offsets are consecutive. With it, record i carries
+   * sequence `producer.seq + i` and each is deduplicated on its own at apply time, as
+   * {@link propose}'s: a retried batch resolves with the original offsets and appends nothing
+   * visible; when every record is already in the applied state no entry is made at all. A
+   * failure of any record rejects the call (the others may have been appended: retry with
+   * the same producer id and sequence).
+   * @throws as {@link propose}, for the whole batch before anything is proposed.
+   */
+  async proposeRecords(values: readonly Uint8Array[], producer?: ProducerSeq): Promise<readonly number[]> {
+    if (producer === undefined) {
+      const o = await this.proposeBatch(values);
+      return values.map((_, i) => o.dataOffset + i);
+    }
+    const seqs = values.map((_, i) => ({ id: producer.id, seq: producer.seq + i }));
+    const term = this.raw.status().term;
+    const known = seqs.map((p) => answerFromApplied(this.storage, p, term));
+    if (known.every((k) => k !== undefined)) return known.map((k) => k.dataOffset);
+    const ents = values.map((v, i) => ({ type: 'pdata' as const, data: encodePdata(seqs[i] as ProducerSeq, v) }));
+    const err = this.refusePropose(ents);
+    if (err !== null) throw err;
+    // One waiter per record (each settles by its own producer-state outcome), all queued
+    // before the loop feeds them: they reach the core as one proposal.
+    const each = ents.map((e) => new Promise<ProposeOutcome>((res, rej) => this.proposals.enqueue([e], res, rej)));
+    this.kick();
+    return (await Promise.all(each)).map((o) => o.dataOffset);
+  }
+
   private proposeEntries(values: readonly UserEntry[]): Promise<ProposeOutcome> {
     return new Promise((resolve, reject) => {
-      const err = this.refuseInput();
+      const err = this.refusePropose(values);
       if (err !== null) return reject(err);
-      if (this.role !== 'leader') return reject(new RaftNotLeaderError(this.leader));
-      if (this.proposals.queuedCount >= this.cfg.maxQueuedProposals)
-        return reject(new ProposalRejectedError('overloaded', `${this.proposals.queuedCount} proposals queued`));
-      // The log's record limit, checked here: a record the log refuses inside the loop would be fatal.
-      const limit = this.storage.log.config.maxRecordBytes;
-      for (const { data: v } of values)
-        if (v.byteLength > limit)
-          return reject(
-            new ProposalRejectedError('too-large', `${v.byteLength} bytes exceeds the log's maxRecordBytes ${limit}`),
-          );
       this.proposals.enqueue(values, resolve, reject);
       this.kick();
     });
+  }
+
+  /** Why entries cannot be proposed now, or null. */
+  private refusePropose(values: readonly UserEntry[]): Error | null {
+    const err = this.refuseInput();
+    if (err !== null) return err;
+    if (this.role !== 'leader') return new RaftNotLeaderError(this.leader);
+    if (this.proposals.queuedCount >= this.cfg.maxQueuedProposals)
+      return new ProposalRejectedError('overloaded', `${this.proposals.queuedCount} proposals queued`);
+    // The log's record limit, checked here: a record the log refuses inside the loop would be fatal.
+    const limit = this.storage.log.config.maxRecordBytes;
+    for (const { data: v } of values)
+      if (v.byteLength > limit)
+        return new ProposalRejectedError(
+          'too-large',
+          `${v.byteLength} bytes exceeds the log's maxRecordBytes ${limit}`,
+        );
+    return null;
   }
 
   /** A linearizable read barrier (ReadIndex, thesis §6.4): resolves once this node has applied everything committed when it was called. */
