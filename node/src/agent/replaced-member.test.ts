@@ -70,6 +70,15 @@ class Clients {
       );
     });
   }
+  /** True once `name` answers a Consume at `offset` with OUT_OF_RANGE (retention removed it); false otherwise. */
+  async gone(name: string, offset: number): Promise<boolean> {
+    const c = this.log(name);
+    return new Promise((res) =>
+      c.consume({ offset }, new Metadata(), { deadline: new Date(Date.now() + 10_000) }, (e: ServiceError | null) =>
+        res(e !== null && e.code === Status.OUT_OF_RANGE),
+      ),
+    );
+  }
   /** Admin RemoveMember at `name`: true once done, false while refused for now (not the leader, change pending). */
   async remove(name: string, id: string): Promise<boolean> {
     const a = new AdminClient(this.p.rpcAddr(name), this.creds);
@@ -160,8 +169,19 @@ async function lateNodeHearsReplacedMember(names: readonly string[], snapshot: b
       async () => JSON.stringify(await c.members(await leaderNow(up))) === JSON.stringify(allVoters),
       120_000,
     ).catch(withLogs);
-    if (snapshot) await produceMany(up, 96, 1024);
-    else await produceMany(up, 5, 8);
+    if (snapshot) {
+      await produceMany(up, 96, 1024);
+      // L's log ends at record 19. Once every node that can lead has compacted record 20 away
+      // (a whole segment at a time, so everything before it too), none holds L's next entry:
+      // L can only catch up through a snapshot. Without this wait L could come back before
+      // the leader's retention pass and catch up from the log (a stress run at load 23 did).
+      for (const n of up)
+        await eventually(
+          `${n} compacted record 20 away`,
+          async () => (await c.gone(n, 20)) || undefined,
+          120_000,
+        ).catch(withLogs);
+    } else await produceMany(up, 5, 8);
 
     // L comes back and catches up (from the log, or through a snapshot).
     p.start(lagging, { flags });
