@@ -21,7 +21,7 @@ import { SimCluster } from './cluster.js';
 import { SimDiskNode } from './sim-disk-node.js';
 import type { SimMember } from './sim-member.js';
 import { SimNode } from './sim-node.js';
-import { StaleAppendReplay, StaleHeartbeatReplay, StaleVoteReplay } from './stale-replay.js';
+import { StaleAppendReplay, StaleVoteReplay } from './stale-replay.js';
 import { LeaderChurn, type ChurnAction } from './leader-churn.js';
 import { assertNoValueTwice, checkHistory, powerCycleDiskNodes } from './final-checks.js';
 import { formatStatus } from './format.js';
@@ -122,13 +122,11 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const failover = new ConfFailover(seededRng(opts.seed ^ 0xfa11).nextFloat, 2 * electionTicks * TICK);
   // An earlier term's vote grant, held back, reaches a candidate of a later term (stale-replay.ts; own stream).
   const voteReplay = new StaleVoteReplay(seededRng(opts.seed ^ 0x5707e).nextFloat);
-  // A follower's older heartbeat answer reaches its leader just after a read round starts (stale-replay.ts; own stream).
-  const heartbeatReplay = new StaleHeartbeatReplay(seededRng(opts.seed ^ 0x4ea7).nextFloat);
   c.sendTap = (m) => {
-    const stale = voteReplay.sent(m) ?? heartbeatReplay.sent(m);
-    if (stale !== undefined) {
-      keep(`${c.now} replay ${stale.from}'s term ${stale.term} ${stale.type} to ${stale.to}`);
-      c.net.inject(c.now, stale, 1);
+    const staleVote = voteReplay.sent(m);
+    if (staleVote !== undefined) {
+      keep(`${c.now} replay ${staleVote.from}'s term ${staleVote.term} vote grant to ${staleVote.to}`);
+      c.net.inject(c.now, staleVote, 1);
     }
     if (replaying && opts.partitions !== false) {
       // A deposed leader's append, held back by the network, lands right after the follower

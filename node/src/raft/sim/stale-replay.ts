@@ -12,10 +12,6 @@
  * that follower whose entries start at or above the follower's commit index and at or below
  * the acknowledged index, to be delivered again at once. A correct follower refuses it (lower
  * term); one that accepts it replaces entries the new leader is about to count as replicated.
- *
- * The same for two other answers whose stale copies a correct node must not count: vote grants
- * of an earlier term (StaleVoteReplay) and heartbeat answers of an earlier read round
- * (StaleHeartbeatReplay).
  */
 import type { Message, NodeId } from '../core/types.js';
 
@@ -84,33 +80,5 @@ export class StaleVoteReplay {
     const stale = (this.grants.get(m.from) ?? []).filter((g) => g.term < m.term);
     if (stale.length === 0 || this.rand() >= 0.5) return undefined;
     return stale[Math.floor(this.rand() * stale.length)];
-  }
-}
-
-type HeartbeatResp = Extract<Message, { type: 'heartbeatResp' }>;
-
-/**
- * A network fault aimed at ReadIndex's round check (Raft thesis §6.4): a follower's answer to
- * an earlier heartbeat of the same leader and term arrives just after that leader started a
- * read round, possibly after the follower moved on to a newer leader. Only an answer that
- * carries the round's sequence number confirms the round. When a leader sends a read round's
- * heartbeat to a follower, {@link StaleHeartbeatReplay.sent} may return the follower's last
- * answer to that leader in that term with a lower sequence number, to be delivered at once.
- */
-export class StaleHeartbeatReplay {
-  private readonly last = new Map<string, HeartbeatResp>();
-
-  constructor(private readonly rand: () => number) {}
-
-  /** Notes a message handed to the network; for a read round's heartbeat, may return an older answer of its recipient. */
-  sent(m: Message): HeartbeatResp | undefined {
-    if (m.type === 'heartbeatResp') {
-      this.last.set(`${m.from}>${m.to}`, m);
-      return undefined;
-    }
-    if (m.type !== 'heartbeat' || m.readSeq === 0) return undefined;
-    const old = this.last.get(`${m.to}>${m.from}`);
-    if (old === undefined || old.term !== m.term || old.readSeq >= m.readSeq || this.rand() >= 0.5) return undefined;
-    return old;
   }
 }
