@@ -342,4 +342,20 @@ export const mutants: readonly Mutant[] = [
     replace: '  if (meta.index <= r.log.committed || meta.index <= r.log.lastIndex()) {',
     flags: ['--no-power-cuts'],
   },
+  {
+    id: 'recovery-cut-not-synced',
+    area: 'log',
+    what: 'recovery cuts a torn tail of the last segment but leaves the cut unsynced before new appends (fixed earlier in segment.ts)',
+    file: 'node/src/log/segment.ts',
+    find: '          storeEnd = scan.validEnd;\n          // Durable before anything is appended: new frames must never land on the cut bytes,\n          // where a later torn write could leave them next to the old ones (Log.truncateSuffix).\n          fs.fdatasyncSync(store.fd);\n',
+    replace: '          storeEnd = scan.validEnd;\n',
+  },
+  {
+    id: 'vote-in-same-term-not-flushed',
+    area: 'shell',
+    what: 'the stable-state write is forced on a term change only, not on a vote given in the current term',
+    file: 'node/src/raft/shell/persist-ready.ts',
+    find: "const tv = rd.hardState !== undefined ? `${rd.hardState.term}/${rd.hardState.vote ?? ''}` : this.flushedTermVote;",
+    replace: 'const tv = rd.hardState !== undefined ? `${rd.hardState.term}/` : this.flushedTermVote;',
+  },
 ];
