@@ -46,8 +46,8 @@ export type FailoverAction =
 
 /** Half the accepted changes of the simulator's random membership stream start one of the two shapes; every accepted operator change does. */
 const RATE = 0.5;
-/** The operator's own changes (about one per 125 units while no partition runs, and each learner's promotion as soon as it caught up, {@link ConfFailover.wantsChange}). */
-const OPERATOR_RATE = 0.008;
+/** The operator's own changes (about one per 50 units while no partition runs, and each learner's promotion as soon as it caught up, {@link ConfFailover.wantsChange}). */
+const OPERATOR_RATE = 0.02;
 /** Gives up on a promotion that has not committed after this many units. */
 const GIVE_UP = 400;
 
