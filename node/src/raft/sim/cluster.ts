@@ -93,6 +93,7 @@ export class SimCluster {
       },
       readState: (n, rs) => this.observer.readState?.(n, rs),
       ready: (n, rd) => {
+        this.inv.ready(n, rd);
         if (this.verbose) for (const l of formatReady(n.id, rd)) this.trace(l);
       },
     } satisfies ConstructorParameters<typeof SimNode>[5];

@@ -44,10 +44,10 @@ export type FailoverAction =
   | { readonly type: 'isolate-learner'; readonly learner: NodeId }
   | { readonly type: 'fail-leader'; readonly leader: NodeId; readonly learner: NodeId };
 
-/** Half the accepted changes start one of the two shapes. */
+/** Half the accepted changes of the simulator's random membership stream start one of the two shapes; every accepted operator change does. */
 const RATE = 0.5;
-/** The operator's own changes (about one per 250 units while no partition runs, and each learner's promotion as soon as it caught up, {@link ConfFailover.wantsChange}). */
-const OPERATOR_RATE = 0.004;
+/** The operator's own changes (about one per 50 units while no partition runs, and each learner's promotion as soon as it caught up, {@link ConfFailover.wantsChange}). */
+const OPERATOR_RATE = 0.02;
 /** Gives up on a promotion that has not committed after this many units. */
 const GIVE_UP = 400;
 
@@ -107,7 +107,7 @@ export class ConfFailover {
   /**
    * `leader` had configuration change `cc` accepted at `index` at time `now`; `canPartition`:
    * no other partition runs; `operator`: it was {@link wantsChange}'s (a promotion then always
-   * fails over without the learner, other changes half the time).
+   * fails over without the learner, any other change cuts the leader off with its entry).
    */
   accepted(
     now: number,
@@ -118,7 +118,7 @@ export class ConfFailover {
     canPartition: boolean,
     operator = false,
   ): FailoverAction | undefined {
-    const rate = operator ? (cc.type === 'promote' ? 1 : 0.5) : RATE;
+    const rate = operator ? 1 : RATE;
     if (this.pending !== null || !canPartition || this.rand() >= rate) return undefined;
     if (cc.type === 'promote' && (operator || this.rand() < 0.5)) {
       this.pending = {

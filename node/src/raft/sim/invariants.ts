@@ -3,7 +3,7 @@
  * commit log's own: dense offsets agree everywhere and no acknowledged record is lost.
  * A violation throws {@link InvariantViolation}; the simulator adds the seed.
  */
-import type { Entry, LogIndex, Message, NodeId, SnapshotMeta, Term } from '../core/types.js';
+import type { Entry, LogIndex, Message, NodeId, Ready, SnapshotMeta, Term } from '../core/types.js';
 import type { SimMember as SimNode } from './sim-member.js';
 import type { SimRecord } from './state-machine.js';
 import { checkApplied, checkDelivered } from './commit-rules.js';
@@ -95,6 +95,11 @@ export class InvariantChecker {
           `${node.id} replaces committed entry ${e.index}/${c.term} with ${e.index}/${e.term}`,
         );
     }
+  }
+
+  /** A node took a Ready from its core (before persisting it): the membership checks that need the core's whole log. */
+  ready(node: SimNode, rd: Ready): void {
+    this.membership.ready(node, rd);
   }
 
   /**

@@ -4,7 +4,11 @@
  * to its log, decodes it itself, and compares with what the node says is in force:
  * - the configuration in force is the latest configuration entry in the node's log,
  *   committed or not, else the one of its snapshot, else its bootstrap configuration
- *   (§4.1; on a snapshot install, the snapshot's configuration);
+ *   (§4.1; on a snapshot install, the snapshot's configuration); checked after every step
+ *   once the log is all written, and at every Ready against the log the core holds then
+ *   (what is written plus the Ready's entries), so that a wrong configuration is seen at the
+ *   delivery that caused it even when a later delivery (a commit) repairs it before the
+ *   write completes;
  * - a leader's log never holds two configuration entries above the highest committed
  *   index (one single-server change at a time, §4.1);
  * - a leader appends a configuration entry only once it has committed an entry of its
@@ -14,7 +18,7 @@
  */
 import { decodeConfEntry } from '../core/conf-codec.js';
 import type { RaftStatus } from '../core/raw-node.js';
-import type { ConfState, Entry, LogIndex, NodeId } from '../core/types.js';
+import type { ConfState, Entry, LogIndex, NodeId, Ready } from '../core/types.js';
 import { InvariantViolation } from './invariant-violation.js';
 import type { SimMember } from './sim-member.js';
 
@@ -103,13 +107,45 @@ export class MembershipChecker {
       // entries appended but not yet written are not visible here.
       if (n.pending !== null || raw.hasReady()) continue;
       const snap = n.storage.snapshot();
-      const latest = log.filter((c) => c.index > snap.index).at(-1);
-      const want = latest?.conf ?? (snap.index > 0 ? snap.confState : undefined);
-      if (want !== undefined && key(want) !== key(st.activeConf))
-        throw new InvariantViolation(
-          'configuration in force',
-          `${n.id} has ${show(st.activeConf)} in force, but the latest configuration in its log${latest === undefined ? ' (its snapshot)' : ` (${latest.index}/${latest.term})`} is ${show(want)}`,
-        );
+      inForce(n.id, st.activeConf, log, snap.index, snap.confState);
     }
   }
+
+  /**
+   * A node took a Ready: its core's log is what it has written (every earlier Ready was
+   * persisted) with `rd.entries` replacing the suffix from their first index, above
+   * `rd.snapshot` when it installs one. The configuration in force must be the latest
+   * configuration entry of that log already now, before the write.
+   */
+  ready(node: SimMember, rd: Ready): void {
+    const raw = node.raw;
+    if (raw === null) return;
+    const st = raw.status();
+    const first = rd.entries[0]?.index ?? Infinity;
+    const log = (this.logs.get(node.id) ?? []).filter(
+      (c) => c.index < first && raw.termAt(c.index as LogIndex) === c.term,
+    );
+    for (const e of rd.entries)
+      if (e.type === 'config') log.push({ index: e.index, term: e.term, conf: decodeConfEntry(e.data).conf });
+    const snap = rd.snapshot ?? node.storage.snapshot();
+    inForce(node.id, st.activeConf, log, snap.index, snap.confState);
+  }
+}
+
+/** Throws unless `active` is the latest configuration of `log` above the snapshot at `snapIndex`, else the snapshot's (at index 0 the bootstrap configuration). */
+function inForce(
+  id: NodeId,
+  active: ConfState,
+  log: readonly ConfEntrySeen[],
+  snapIndex: number,
+  snapConf: ConfState,
+): void {
+  const latest = log.filter((c) => c.index > snapIndex).at(-1);
+  // At index 0 the storage's snapshot carries the bootstrap configuration (none for a joining node).
+  const want = latest?.conf ?? snapConf;
+  if (key(want) !== key(active))
+    throw new InvariantViolation(
+      'configuration in force',
+      `${id} has ${show(active)} in force, but the latest configuration in its log${latest !== undefined ? ` (${latest.index}/${latest.term})` : snapIndex > 0 ? ' (its snapshot)' : ' (none: its bootstrap configuration)'} is ${show(want)}`,
+    );
 }

@@ -21,7 +21,7 @@ import { SimCluster } from './cluster.js';
 import { SimDiskNode } from './sim-disk-node.js';
 import type { SimMember } from './sim-member.js';
 import { SimNode } from './sim-node.js';
-import { StaleAppendReplay } from './stale-replay.js';
+import { StaleAppendReplay, StaleVoteReplay } from './stale-replay.js';
 import { LeaderChurn, type ChurnAction } from './leader-churn.js';
 import { assertNoValueTwice, checkHistory, powerCycleDiskNodes } from './final-checks.js';
 import { formatStatus } from './format.js';
@@ -120,7 +120,14 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
    * commits without the learner, then the leader's power fails.
    */
   const failover = new ConfFailover(seededRng(opts.seed ^ 0xfa11).nextFloat, 2 * electionTicks * TICK);
+  // An earlier term's vote grant, held back, reaches a candidate of a later term (stale-replay.ts; own stream).
+  const voteReplay = new StaleVoteReplay(seededRng(opts.seed ^ 0x5707e).nextFloat);
   c.sendTap = (m) => {
+    const staleVote = voteReplay.sent(m);
+    if (staleVote !== undefined) {
+      keep(`${c.now} replay ${staleVote.from}'s term ${staleVote.term} vote grant to ${staleVote.to}`);
+      c.net.inject(c.now, staleVote, 1);
+    }
     if (replaying && opts.partitions !== false) {
       // A deposed leader's append, held back by the network, lands right after the follower
       // acknowledged the new leader's entries at the same indexes (stale-replay.ts).

@@ -47,3 +47,38 @@ export class StaleAppendReplay {
     return stale[Math.floor(this.rand() * stale.length)];
   }
 }
+
+type VoteResp = Extract<Message, { type: 'voteResp' }>;
+
+/**
+ * A network fault aimed at the term check on vote answers (Raft §5.1, §5.2): a vote grant
+ * that sat in the network arrives while its recipient campaigns again in a later term. Random
+ * delays rarely line this up (the grant must outlive a whole election). When a candidate asks
+ * for votes in term t, {@link StaleVoteReplay.sent} may pick a grant addressed to it in an
+ * earlier term, to be delivered at once; a correct candidate drops it (lower term), one that
+ * counts it can win term t with a vote nobody gave in t.
+ */
+export class StaleVoteReplay {
+  private readonly grants = new Map<NodeId, VoteResp[]>();
+  private readonly asked = new Set<string>();
+
+  constructor(private readonly rand: () => number) {}
+
+  /** Notes a message handed to the network; for a candidate's first vote request of a term, may return an earlier term's grant to it. */
+  sent(m: Message): VoteResp | undefined {
+    if (m.type === 'voteResp' && m.granted) {
+      let xs = this.grants.get(m.to);
+      if (xs === undefined) this.grants.set(m.to, (xs = []));
+      xs.push(m);
+      if (xs.length > KEEP) xs.shift();
+      return undefined;
+    }
+    if (m.type !== 'vote') return undefined;
+    const k = `${m.from}@${m.term}`;
+    if (this.asked.has(k)) return undefined;
+    this.asked.add(k);
+    const stale = (this.grants.get(m.from) ?? []).filter((g) => g.term < m.term);
+    if (stale.length === 0 || this.rand() >= 0.5) return undefined;
+    return stale[Math.floor(this.rand() * stale.length)];
+  }
+}
