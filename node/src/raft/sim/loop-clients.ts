@@ -39,7 +39,8 @@ function definitelyFailed(e: unknown): boolean {
 /** The clients and their history; see the module comment. */
 export class LoopClients {
   readonly history: Operation[] = [];
-  private readonly busy: boolean[];
+  /** Per client: what it waits for (null: idle). */
+  private readonly busy: (string | null)[];
   private clock = 0;
   private nextValue = 0;
   /** Operations that finished (acknowledged, read, or failed either way). */
@@ -58,19 +59,24 @@ export class LoopClients {
     private readonly opRate: number,
     private readonly onAck: (value: string, o: { index: number; term: number; dataOffset: number }) => void,
   ) {
-    this.busy = Array.from({ length: count }, () => false);
+    this.busy = Array.from({ length: count }, () => null);
   }
 
   /** True while some client waits for an answer. */
   get waiting(): boolean {
-    return this.busy.some((b) => b);
+    return this.busy.some((b) => b !== null);
+  }
+
+  /** What the clients that wait for an answer wait for (failure reports). */
+  get outstanding(): string[] {
+    return this.busy.flatMap((b, client) => (b === null ? [] : [`c${client} ${b}`]));
   }
 
   /** Each idle client starts an operation with probability `opRate`, against the running `nodes`. */
   step(nodes: readonly RaftNode[]): void {
     if (nodes.length === 0) return;
     this.busy.forEach((b, client) => {
-      if (b || this.rand.nextFloat() >= this.opRate) return;
+      if (b !== null || this.rand.nextFloat() >= this.opRate) return;
       if (this.rand.nextFloat() < 0.6) this.produce(client, nodes);
       else this.read(client, nodes);
     });
@@ -82,7 +88,7 @@ export class LoopClients {
     const value = `${this.prefix}-${this.nextValue++}`;
     const input: OpInput = { kind: 'produce', value };
     const call = this.clock++;
-    this.busy[client] = true;
+    this.busy[client] = `produce(${value}) at ${node.id} since event ${call}`;
     node.propose(enc.encode(value)).then(
       (o) => {
         this.maxOffset = Math.max(this.maxOffset, o.dataOffset);
@@ -99,7 +105,7 @@ export class LoopClients {
     const offset = Math.max(0, this.maxOffset - 2 + this.rand.nextInt(5));
     const input: OpInput = { kind: 'read', offset };
     const call = this.clock++;
-    this.busy[client] = true;
+    this.busy[client] = `read(${offset}) at ${node.id} since event ${call}`;
     node.readIndex().then(
       () => {
         let value: string | null;
@@ -118,7 +124,7 @@ export class LoopClients {
 
   /** Records the operation (`none`: it certainly had no effect, so it is left out). */
   private end(client: number, input: OpInput, call: number, output: OpOutput | 'none'): void {
-    this.busy[client] = false;
+    this.busy[client] = null;
     this.settled++;
     const ret = this.clock++;
     if (output === 'none') return;

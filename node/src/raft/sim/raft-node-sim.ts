@@ -35,7 +35,15 @@ import { InvariantViolation } from './invariant-violation.js';
 import { KillableFileSystem, ProcessKilledError } from './killable-fs.js';
 import { LoopChecker, type DurablePromise } from './loop-checks.js';
 import { LoopClients } from './loop-clients.js';
+import {
+  raftNodeReplayCommand,
+  type RaftNodeSimOptions,
+  type RaftNodeSimResult,
+  type RaftNodeSimStats,
+} from './raft-node-sim-options.js';
 import { VirtualNet, type Rand, type VirtualEndpoint } from './virtual-net.js';
+
+export { raftNodeReplayCommand, type RaftNodeSimOptions, type RaftNodeSimResult, type RaftNodeSimStats };
 
 const TICK_MS = 10;
 /** Virtual ms per step; `duration` counts ms, as the RawNode driver's time units (a tick is 10 of either). */
@@ -43,52 +51,6 @@ const STEP_MS = 5;
 const CLUSTER = 'sim';
 /** Small segments and buffers, so runs roll, seal and truncate across segments (as sim-disk-node.ts). */
 const LOG_CONFIG = { maxStoreBytes: 512, writeBufferBytes: 256 } as const;
-
-/** Knobs of one run of the production-loop simulator. */
-export interface RaftNodeSimOptions {
-  readonly seed: number;
-  /** Virtual ms of faults (default 3000, i.e. 300 ticks: the RawNode driver's default duration). */
-  readonly duration?: number;
-  /** Voters (default 3). */
-  readonly voters?: number;
-  /** Power cuts on (default); off: process kills only. */
-  readonly powerCuts?: boolean;
-  /** Multiplies every fault rate (default 1). */
-  readonly intensity?: number;
-  /** Print the trace as it happens. */
-  readonly verbose?: boolean;
-}
-
-/** What a passing seed did. */
-export interface RaftNodeSimStats {
-  readonly steps: number;
-  readonly acked: number;
-  readonly operations: number;
-  readonly leaders: number;
-  readonly stalls: number;
-  readonly kills: number;
-  readonly powerCuts: number;
-  readonly ticksDropped: number;
-  readonly linearizable: 'ok' | 'unknown';
-  readonly lincheckSteps: number;
-}
-
-/** The outcome of one seed: never thrown, so that the trace comes back either way. */
-export type RaftNodeSimResult =
-  | { readonly ok: true; readonly seed: number; readonly stats: RaftNodeSimStats; readonly trace: readonly string[] }
-  | {
-      readonly ok: false;
-      readonly seed: number;
-      readonly error: string;
-      readonly replay: string;
-      readonly trace: readonly string[];
-    };
-
-/** The command that replays a seed of this driver (flags of cli-options.ts). */
-export function raftNodeReplayCommand(o: RaftNodeSimOptions): string {
-  const cuts = o.powerCuts === false ? ' --no-power-cuts' : '';
-  return `npm run test:sim -- --driver raftnode --seed ${o.seed} --voters ${o.voters ?? 3} --duration ${o.duration ?? 3000} --intensity ${o.intensity ?? 1}${cuts} --verbose`;
-}
 
 /** Runs one seed (see the module comment). */
 export function simulateRaftNodes(o: RaftNodeSimOptions): Promise<RaftNodeSimResult> {
@@ -159,7 +121,8 @@ class RaftNodeSim {
       };
     });
     if (o.powerCuts !== false) this.net.onSend = (m) => this.cutAtAnswer(m);
-    this.clients = new LoopClients(seededRng(o.seed ^ 0xc11e), `v${o.seed}`, 6, 0.05, (value, a) => {
+    // Six clients at the RawNode driver's rate (clients.ts: 0.05 a time unit, here per 5-unit step).
+    this.clients = new LoopClients(seededRng(o.seed ^ 0xc11e), `v${o.seed}`, 6, 1 - 0.95 ** STEP_MS, (value, a) => {
       this.checks.acked.push({ ...a, value });
       this.note(`ack "${value}" at ${a.index}/${a.term} offset ${a.dataOffset}`);
     });
@@ -418,6 +381,9 @@ class RaftNodeSim {
       return;
     }
     const st = this.members.map((m) => `${m.id}: ${m.node === null ? 'down' : JSON.stringify(this.brief(m.node))}`);
-    throw new Error(`no converged leader 10 s (virtual) ${what} (${st.join('; ')})`);
+    const waits = this.clients.outstanding;
+    throw new Error(
+      `no converged leader 10 s (virtual) ${what} (${st.join('; ')})${waits.length > 0 ? `; clients still waiting: ${waits.join('; ')}` : ''}`,
+    );
   }
 }
