@@ -2,9 +2,12 @@
  * The checks of the production-loop simulator (raft-node-sim.ts), made from the outside —
  * each node's public API and its storage — as nothing inside RaftNode is instrumented:
  *
- * - after every step: election safety (one leader per term, Raft §5.2); state machine safety
- *   (every node applies the same entry at each index, §5.4.3); no acknowledged record lost or
- *   moved (its index, term and value are what every node applies there);
+ * - after every step: election safety (one leader per term, Raft §5.2); log matching on each
+ *   node's newest entries (an index and term name one entry with one predecessor term
+ *   everywhere, §5.3); leader completeness (a leader's log holds every entry any node applied,
+ *   §5.4.1); state machine safety (every node applies the same entry at each index, §5.4.3);
+ *   no acknowledged record lost or moved (its index, term and value are what every node
+ *   applies there);
  * - after a power cut that struck as a node answered: the answer's promise (a vote grant's
  *   term and vote, an acknowledged entry) survived it (README loop step 4 after step 3);
  * - on the converged cluster: every acknowledged record at the dense offset its proposer was
@@ -37,11 +40,15 @@ export interface Acked {
 export class LoopChecker {
   readonly acked: Acked[] = [];
   readonly leaders = new Map<number, NodeId>();
-  private readonly committed = new Map<number, { term: number; data: string }>();
+  /** Applied entries; `by`: the highest term any node had reached when one was first seen applied (its commit term is no later). */
+  private readonly committed = new Map<number, { term: number; data: string; by: number }>();
   private readonly checkedUpTo = new Map<NodeId, number>();
+  /** Every (index, term) seen in a log: its data and the term before it. */
+  private readonly entries = new Map<string, { data: string; prevTerm: number | undefined; at: NodeId }>();
 
   /** Election safety and state machine safety over the running nodes, then the acknowledged records. */
   step(step: number, nodes: readonly RaftNode[], onLeader: (id: NodeId, term: number) => void): void {
+    const maxTerm = Math.max(0, ...nodes.map((n) => n.status().term));
     for (const n of nodes) {
       const s = n.status();
       if (s.role === 'leader') {
@@ -53,14 +60,16 @@ export class LoopChecker {
           );
         if (other === undefined) onLeader(n.id, s.term);
         this.leaders.set(s.term, n.id);
+        this.leaderComplete(step, n);
       }
+      this.logMatching(step, n);
       const from = this.checkedUpTo.get(n.id) ?? 0;
       for (let i = Math.max(from + 1, n.storage.firstIndex()); i <= n.appliedIndex; i++) {
         const [e] = n.storage.entries(logIndex(i), logIndex(i + 1), Infinity);
         if (e === undefined) continue;
         const data = dec.decode(e.data);
         const seen = this.committed.get(i);
-        if (seen === undefined) this.committed.set(i, { term: e.term, data });
+        if (seen === undefined) this.committed.set(i, { term: e.term, data, by: maxTerm });
         else if (seen.term !== e.term || seen.data !== data)
           throw new InvariantViolation(
             'state machine safety',
@@ -75,6 +84,47 @@ export class LoopChecker {
         throw new InvariantViolation(
           'acknowledged record lost',
           `step ${step}: "${a.value}" was acknowledged at ${a.index}/${a.term}, but ${a.index}/${c.term} "${c.data}" was applied`,
+        );
+    }
+  }
+
+  /** The newest entries of `n`'s log (the ones that change) against every log seen so far. */
+  private logMatching(step: number, n: RaftNode): void {
+    const last = n.storage.lastIndex();
+    const from = Math.max(n.storage.firstIndex(), last - 7);
+    if (from > last) return;
+    const ents = n.storage.entries(logIndex(from), logIndex(last + 1), Infinity);
+    for (const e of ents) {
+      const key = `${e.index}/${e.term}`;
+      const data = `${e.type}:${dec.decode(e.data)}`;
+      const prevTerm = e.index > 1 ? n.storage.term(logIndex(e.index - 1)) : 0;
+      const seen = this.entries.get(key);
+      if (seen === undefined) this.entries.set(key, { data, prevTerm, at: n.id });
+      else if (
+        seen.data !== data ||
+        (prevTerm !== undefined && seen.prevTerm !== undefined && prevTerm !== seen.prevTerm)
+      )
+        throw new InvariantViolation(
+          'log matching',
+          `step ${step}: ${n.id} has ${key} = ${data} after term ${prevTerm ?? '?'}; ${seen.at} had ${seen.data} after term ${seen.prevTerm ?? '?'}`,
+        );
+    }
+  }
+
+  /**
+   * A leader of term T holds every entry committed in an earlier term: each applied entry
+   * first seen when no node had passed term `by` < T (below its snapshot they are compacted,
+   * not checked). A deposed leader of an older term may rightly miss later commits.
+   */
+  private leaderComplete(step: number, n: RaftNode): void {
+    const term = n.status().term;
+    for (const [i, c] of this.committed) {
+      if (c.by >= term || i < n.storage.firstIndex()) continue;
+      const t = n.storage.term(logIndex(i));
+      if (t !== c.term)
+        throw new InvariantViolation(
+          'leader completeness',
+          `step ${step}: ${n.id} leads term ${term} with ${t === undefined ? 'no entry' : `term ${t}`} at ${i}, where ${i}/${c.term} was applied`,
         );
     }
   }
