@@ -30,6 +30,7 @@ import { nodeId, type Message, type NodeId } from '../core/types.js';
 import { RaftNode } from '../shell/raft-node.js';
 import { GatedFileSystem } from '../shell/testing/gated-fs.js';
 import { ManualLoopClock } from '../shell/testing/manual-loop-clock.js';
+import { AimedCutFs, type AimedMoment } from './aimed-cut-fs.js';
 import { DURABLE_STATE_LOST } from './durable-promises.js';
 import { InvariantViolation } from './invariant-violation.js';
 import { KillableFileSystem, ProcessKilledError } from './killable-fs.js';
@@ -60,6 +61,8 @@ export function simulateRaftNodes(o: RaftNodeSimOptions): Promise<RaftNodeSimRes
 interface Member {
   readonly id: NodeId;
   readonly disk: MemoryFileSystem;
+  /** {@link disk} with cuts aimed after structural file operations and at risky moments (aimed-cut-fs.ts). */
+  readonly aimed: AimedCutFs;
   readonly gate: GatedFileSystem;
   fs: KillableFileSystem | null;
   net: VirtualEndpoint | null;
@@ -91,12 +94,20 @@ class RaftNodeSim {
   private readonly trace: string[] = [];
   private readonly k: number;
   private step = 0;
+  /**
+   * As the RawNode driver (simulate.ts): one seed in four runs without check-quorum (a deposed
+   * leader believes it leads until it hears a higher term: only ReadIndex's heartbeat round
+   * keeps reads safe), one in four sends appends of at most 3 entries (a follower catches up in
+   * many appends; a new leader hears acknowledgements of old-term entries first, Figure 8).
+   */
+  private readonly raftConfig: { checkQuorum?: boolean; maxEntryBatchCount?: number };
   private healAt = -1;
   private readonly counts = { stalls: 0, kills: 0, powerCuts: 0, ticksDropped: 0 };
 
   constructor(private readonly o: RaftNodeSimOptions) {
     this.seed = o.seed;
     this.k = o.intensity ?? 1;
+    this.raftConfig = o.seed % 4 === 3 ? { checkQuorum: false } : o.seed % 4 === 1 ? { maxEntryBatchCount: 3 } : {};
     this.rand = seededRng(o.seed);
     this.net = new VirtualNet(this.clock, this.rand, CLUSTER, {
       dropRate: Math.min(0.5, 0.05 * this.k),
@@ -106,10 +117,12 @@ class RaftNodeSim {
     this.ids = Array.from({ length: o.voters ?? 3 }, (_, i) => nodeId(`n${i + 1}`));
     this.members = this.ids.map((id) => {
       const disk = new MemoryFileSystem(() => this.rand.nextFloat());
-      const gate = new GatedFileSystem(disk);
+      const aimed = new AimedCutFs(disk, () => this.rand.nextFloat());
+      const gate = new GatedFileSystem(aimed);
       return {
         id,
         disk,
+        aimed,
         gate,
         fs: null,
         net: null,
@@ -194,7 +207,9 @@ class RaftNodeSim {
     await turns(8);
     for (const m of this.members)
       if (m.fatal !== null)
-        throw new Error(`step ${this.step}: ${m.id} stopped on a fatal error no fault explains: ${m.fatal.message}`);
+        throw m.fatal instanceof InvariantViolation
+          ? m.fatal // a rule checked inside the file system (aimed-cut-fs.ts) broke
+          : new Error(`step ${this.step}: ${m.id} stopped on a fatal error no fault explains: ${m.fatal.message}`);
     // A cut armed at a later file operation struck meanwhile: that node is down now.
     for (const m of this.members)
       if (m.node !== null && m.disk.powerIsOff) {
@@ -219,6 +234,7 @@ class RaftNodeSim {
         clock: this.clock,
         loopTimers: this.clock.loopTimers,
         seed: this.seed * 31 + this.ids.indexOf(m.id) + 7919 * this.counts.powerCuts + 104729 * this.counts.kills,
+        raftConfig: this.raftConfig,
         shellConfig: { tickMs: TICK_MS, stableFlushMs: 5 * TICK_MS, requestTimeoutMs: 200 * TICK_MS },
       });
     } catch (err) {
@@ -271,6 +287,7 @@ class RaftNodeSim {
       this.note(`arm a power cut of ${victim.id} at its file operation ${op} from now`);
       victim.disk.armPowerCut(op);
     } else if (r < 0.026) this.transfer();
+    if (cuts) this.aim();
     if (this.healAt >= 0 && this.step >= this.healAt) this.heal();
     for (const m of this.members) if (m.promised !== null) await this.crash(m, 'power', 0);
     for (const m of this.members) {
@@ -283,6 +300,27 @@ class RaftNodeSim {
         await this.start(m);
       }
     }
+  }
+
+  /**
+   * Now and then a running node's disk is aimed at (aimed-cut-fs.ts): a cut a few operations
+   * after its next structural file operation (a roll, a truncation; a tenth of the time a
+   * stable-state replace too), or at a moment — right after a replace is durable, at the
+   * first sync after a truncation or just after it. Armed until it fires or the node goes down.
+   */
+  private aim(): void {
+    const m = this.members[this.rand.nextInt(this.members.length)];
+    const r = this.rand.nextFloat() / this.k;
+    if (m?.node == null || r >= 0.02) return;
+    if (r < 0.01) {
+      m.aimed.aim(8, { renames: this.rand.nextFloat() < 0.1 });
+      this.note(`aim a cut of ${m.id} after its next structural file operation`);
+      return;
+    }
+    const moments: readonly AimedMoment[] = ['after-replace', 'sync-after-truncate', 'after-truncate-sync'];
+    const at = moments[this.rand.nextInt(moments.length)] ?? 'after-replace';
+    m.aimed.aimAt(at);
+    this.note(`aim a cut of ${m.id} at ${at}`);
   }
 
   /** Half the partitions cut the leader off (alone or with one follower), the rest split at random. */
@@ -348,6 +386,8 @@ class RaftNodeSim {
       this.counts.powerCuts++;
     } else this.counts.kills++;
     m.disk.armPowerCut(null);
+    m.aimed.aim(null);
+    m.aimed.aimAt(null);
     this.counts.ticksDropped += old.status().node.ticksDropped;
     await old.stop().catch(() => {});
     if (m.disk.powerIsOff) m.disk.reboot();
@@ -363,6 +403,8 @@ class RaftNodeSim {
     this.net.faults = { dropRate: 0, dupRate: 0, maxDelayMs: TICK_MS };
     for (const m of this.members) {
       m.disk.armPowerCut(null);
+      m.aimed.aim(null);
+      m.aimed.aimAt(null);
       if (m.promised !== null) await this.crash(m, 'power', 0);
       m.gate.release();
       m.stalledUntil = 0;
