@@ -36,6 +36,7 @@ import { InvariantViolation } from './invariant-violation.js';
 import { KillableFileSystem, ProcessKilledError } from './killable-fs.js';
 import { LoopChecker, type DurablePromise } from './loop-checks.js';
 import { LoopClients } from './loop-clients.js';
+import { changeMembership, type MembershipHost } from './loop-membership.js';
 import {
   raftNodeReplayCommand,
   type RaftNodeSimOptions,
@@ -60,6 +61,10 @@ export function simulateRaftNodes(o: RaftNodeSimOptions): Promise<RaftNodeSimRes
 
 interface Member {
   readonly id: NodeId;
+  /** One of the bootstrapped voters (a joiner starts with no configuration). */
+  readonly bootstrap: boolean;
+  /** Removed from the configuration and stopped for good. */
+  gone: boolean;
   readonly disk: MemoryFileSystem;
   /** {@link disk} with cuts aimed after structural file operations and at risky moments (aimed-cut-fs.ts). */
   readonly aimed: AimedCutFs;
@@ -87,6 +92,7 @@ class RaftNodeSim {
   private readonly rand: Rand;
   private readonly clock = new ManualLoopClock();
   private readonly net: VirtualNet;
+  /** The bootstrapped voters (joiners never bootstrap). */
   private readonly ids: NodeId[];
   private readonly members: Member[];
   private readonly checks = new LoopChecker();
@@ -101,6 +107,8 @@ class RaftNodeSim {
    * many appends; a new leader hears acknowledgements of old-term entries first, Figure 8).
    */
   private readonly raftConfig: { checkQuorum?: boolean; maxEntryBatchCount?: number };
+  /** The membership changes' view of this run (loop-membership.ts). */
+  private readonly host: MembershipHost;
   private healAt = -1;
   private readonly counts = { stalls: 0, kills: 0, powerCuts: 0, ticksDropped: 0 };
 
@@ -115,24 +123,29 @@ class RaftNodeSim {
       maxDelayMs: 3 * TICK_MS,
     });
     this.ids = Array.from({ length: o.voters ?? 3 }, (_, i) => nodeId(`n${i + 1}`));
-    this.members = this.ids.map((id) => {
-      const disk = new MemoryFileSystem(() => this.rand.nextFloat());
-      const aimed = new AimedCutFs(disk, () => this.rand.nextFloat());
-      const gate = new GatedFileSystem(aimed);
-      return {
-        id,
-        disk,
-        aimed,
-        gate,
-        fs: null,
-        net: null,
-        node: null,
-        fatal: null,
-        downUntil: -1,
-        stalledUntil: 0,
-        promised: null,
-      };
-    });
+    this.members = this.ids.map((id) => this.newMember(id, true));
+    this.host = {
+      rand: seededRng(this.o.seed ^ 0x3e3b),
+      leader: () => {
+        const ls = this.running().filter((n) => n.isLeader);
+        return ls.length === 1 ? ls[0] : undefined;
+      },
+      join: async () => {
+        const m = this.newMember(nodeId(`n${this.members.length + 1}`), false);
+        this.members.push(m);
+        this.note(`join ${m.id}`);
+        await this.start(m);
+        return m.id;
+      },
+      removed: async (id) => {
+        const m = this.members.find((x) => x.id === id);
+        if (m === undefined || m.gone) return;
+        m.gone = true;
+        this.note(`${id} removed: stopped for good`);
+        await this.crash(m, 'process', 0);
+      },
+      note: (l) => this.note(l),
+    };
     if (o.powerCuts !== false) this.net.onSend = (m) => this.cutAtAnswer(m);
     // Six clients at the RawNode driver's rate (clients.ts: 0.05 a time unit, here per 5-unit step).
     this.clients = new LoopClients(seededRng(o.seed ^ 0xc11e), `v${o.seed}`, 6, 1 - 0.95 ** STEP_MS, (value, a) => {
@@ -219,7 +232,16 @@ class RaftNodeSim {
     this.checks.step(this.step, this.running(), (id, term) => this.note(`leader ${id} term ${term}`));
   }
 
+  private newMember(id: NodeId, bootstrap: boolean): Member {
+    const disk = new MemoryFileSystem(() => this.rand.nextFloat());
+    const aimed = new AimedCutFs(disk, () => this.rand.nextFloat());
+    const gate = new GatedFileSystem(aimed);
+    const fields = { fs: null, net: null, node: null, fatal: null, downUntil: -1, stalledUntil: 0, promised: null };
+    return { id, bootstrap, gone: false, disk, aimed, gate, ...fields };
+  }
+
   private async start(m: Member): Promise<void> {
+    if (m.gone) return;
     const fs = new KillableFileSystem(m.gate);
     const net = this.net.endpoint(m.id);
     try {
@@ -227,13 +249,13 @@ class RaftNodeSim {
         id: m.id,
         dir: `/data/${m.id}`,
         clusterId: CLUSTER,
-        bootstrap: { voters: this.ids },
+        ...(m.bootstrap ? { bootstrap: { voters: this.ids } } : {}),
         transport: net,
         fs,
         logConfig: LOG_CONFIG,
         clock: this.clock,
         loopTimers: this.clock.loopTimers,
-        seed: this.seed * 31 + this.ids.indexOf(m.id) + 7919 * this.counts.powerCuts + 104729 * this.counts.kills,
+        seed: this.seed * 31 + this.members.indexOf(m) + 7919 * this.counts.powerCuts + 104729 * this.counts.kills,
         raftConfig: this.raftConfig,
         shellConfig: { tickMs: TICK_MS, stableFlushMs: 5 * TICK_MS, requestTimeoutMs: 200 * TICK_MS },
       });
@@ -288,6 +310,8 @@ class RaftNodeSim {
       victim.disk.armPowerCut(op);
     } else if (r < 0.026) this.transfer();
     if (cuts) this.aim();
+    // About the RawNode driver's rate of membership changes (0.004 a time unit).
+    if (this.host.rand.nextFloat() < 0.02 * this.k) await changeMembership(this.host);
     if (this.healAt >= 0 && this.step >= this.healAt) this.heal();
     for (const m of this.members) if (m.promised !== null) await this.crash(m, 'power', 0);
     for (const m of this.members) {
@@ -328,11 +352,23 @@ class RaftNodeSim {
     const lead = this.members.find((m) => m.node?.isLeader === true)?.id;
     const side =
       lead !== undefined && this.rand.nextFloat() < 0.5
-        ? [lead, ...(this.rand.nextFloat() < 0.3 ? this.ids.filter((x) => x !== lead).slice(0, 1) : [])]
-        : this.ids.filter(() => this.rand.nextFloat() < 0.4);
+        ? [
+            lead,
+            ...(this.rand.nextFloat() < 0.3
+              ? this.liveIds()
+                  .filter((x) => x !== lead)
+                  .slice(0, 1)
+              : []),
+          ]
+        : this.liveIds().filter(() => this.rand.nextFloat() < 0.4);
     this.net.partition([side]);
     this.healAt = this.step + 20 + this.rand.nextInt(80);
     this.note(`partition [${side.join(' ')}] | rest`);
+  }
+
+  /** Members not removed for good. */
+  private liveIds(): NodeId[] {
+    return this.members.filter((m) => !m.gone).map((m) => m.id);
   }
 
   private heal(): void {
@@ -343,7 +379,8 @@ class RaftNodeSim {
 
   private transfer(): void {
     const leader = this.running().find((n) => n.isLeader);
-    const to = this.ids.filter((x) => x !== leader?.id)[this.rand.nextInt(this.ids.length - 1)];
+    const others = this.liveIds().filter((x) => x !== leader?.id);
+    const to = others[this.rand.nextInt(others.length)];
     if (leader === undefined || to === undefined) return;
     this.note(`transfer ${leader.id} -> ${to}`);
     leader.transferLeadership(to).catch(() => {});
@@ -414,6 +451,13 @@ class RaftNodeSim {
     const until = this.step + 2000;
     for (; this.step < until; this.step++) {
       await this.advance();
+      // Nodes outside the leader's configuration (a removal or an addition whose outcome its
+      // caller never learned) are stopped, as the operator deletes their pods.
+      const lead = this.host.leader();
+      if (lead !== undefined) {
+        const conf = new Set(lead.status().members.map((x) => x.id));
+        for (const n of this.running()) if (!conf.has(n.id)) await this.host.removed(n.id);
+      }
       const nodes = this.running();
       const applied = new Set(nodes.map((x) => x.appliedIndex));
       if (this.clients.waiting) continue;
