@@ -37,6 +37,7 @@
  * is explicit (Admin RemoveMember).
  */
 import { nodeId, type RaftNode } from '../raft/index.js';
+import { realClock, type ShellClock, type ShellTimer } from '../raft/shell/loop-clock.js';
 import type { Gossip, MemberEvent, MemberInfo } from '../gossip/index.js';
 import type { VerifiedMembers } from './identity.js';
 import type { PeerDirectory, PeerInfo } from './peers.js';
@@ -147,7 +148,7 @@ export function nextMembershipStep(
 
 /** Runs {@link nextMembershipStep} on the leader. Create, then `start()`; `stop()` on shutdown. */
 export class MembershipReconciler {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: ShellTimer | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -167,6 +168,8 @@ export class MembershipReconciler {
       readonly ids: MemberStorageIds;
       readonly onReplace?: (id: string) => void;
     } = { ids: MemberStorageIds.inMemory() },
+    /** The resync timer's clock (default: real time; tests and the simulator pass a manual one). */
+    private readonly clock: ShellClock = realClock,
   ) {}
 
   /**
@@ -233,9 +236,18 @@ export class MembershipReconciler {
     // next pass — a member added and removed between two passes (a busy machine delays the
     // resync timer) would otherwise never be seen leaving, and a later leader re-adds it.
     this.offs.push(this.node.onApplied(() => this.observeConfig()));
-    this.timer = setInterval(() => this.kick(), this.resyncMs);
-    this.timer.unref();
+    this.resync();
     this.kick();
+  }
+
+  /** Arms the next periodic pass (every `resyncMs`, on the injected clock). */
+  private resync(): void {
+    if (this.stopped) return;
+    this.timer = this.clock.after(this.resyncMs, () => {
+      this.kick();
+      this.resync();
+    });
+    this.timer.unref();
   }
 
   /** Runs a pass now (or right after the one in progress). */
@@ -349,7 +361,7 @@ export class MembershipReconciler {
   /** Stops reacting; waits for a change in flight to settle. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     for (const off of this.offs) off();
     await this.running;
   }

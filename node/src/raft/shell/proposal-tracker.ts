@@ -78,7 +78,12 @@ export function refusalError(r: ProposeRefusal): Error {
 /** Pending proposals of one RaftNode; see the file comment for the contract. */
 export class ProposalTracker {
   private queued: ProposalReq[] = [];
-  private readonly byIndex = new Map<number, IndexWaiter>();
+  /**
+   * Waiters by the index their entry took. More than one when this node proposed at an index,
+   * lost leadership, and proposed there again in a later term: each waits for what commits
+   * at that index (only one of them can be it).
+   */
+  private readonly byIndex = new Map<number, IndexWaiter[]>();
 
   /** `now` is the loop's clock (loop-clock.ts): deadlines and {@link sweep} use it. */
   constructor(
@@ -98,13 +103,13 @@ export class ProposalTracker {
 
   /** Tracks a configuration change the core accepted at `index`, like a one-entry proposal. */
   track(index: LogIndex, term: Term, resolve: (o: ProposeOutcome) => void, reject: (e: Error) => void): void {
-    this.byIndex.set(index, {
-      term,
-      first: index,
-      deadline: this.now() + this.requestTimeoutMs,
-      resolve,
-      reject,
-    });
+    this.wait(index, { term, first: index, deadline: this.now() + this.requestTimeoutMs, resolve, reject });
+  }
+
+  private wait(index: number, w: IndexWaiter): void {
+    const ws = this.byIndex.get(index);
+    if (ws === undefined) this.byIndex.set(index, [w]);
+    else ws.push(w);
   }
 
   /** Rejects the proposals that never reached the core (e.g. this node lost leadership). */
@@ -118,7 +123,7 @@ export class ProposalTracker {
    * All queued proposals go into the core at once: consecutive indexes, one Ready, one
    * fsync. Returns how many records were proposed (0 when the core refused the batch).
    */
-  feed(raw: RawNode, log: DataOffsets): number {
+  feed(raw: Pick<RawNode, 'proposeEntries'>, log: DataOffsets): number {
     const batch = this.queued;
     this.queued = [];
     if (batch.length === 0) return 0;
@@ -139,7 +144,7 @@ export class ProposalTracker {
       }
       const first = idx as LogIndex;
       idx += p.ents.length;
-      this.byIndex.set(idx - 1, { term: r.term, first, deadline, resolve: p.resolve, reject: p.reject });
+      this.wait(idx - 1, { term: r.term, first, deadline, resolve: p.resolve, reject: p.reject });
     }
     return datas.length;
   }
@@ -151,21 +156,10 @@ export class ProposalTracker {
    */
   settle(ents: readonly Entry[], log: DataOffsets, outcomes?: ReadonlyMap<number, PdataOutcome>): void {
     for (const e of ents) {
-      const w = this.byIndex.get(e.index);
-      if (w === undefined) continue;
+      const ws = this.byIndex.get(e.index);
+      if (ws === undefined) continue;
       this.byIndex.delete(e.index);
-      const o = outcomes?.get(e.index);
-      if (e.term === w.term && o !== undefined) {
-        settlePdata(e, w, o);
-      } else if (e.term === w.term) {
-        const dataOffset =
-          e.type === 'data' ? log.toDataOffset(w.first) : log.toDataOffset(Math.min(e.index + 1, log.nextOffset));
-        w.resolve({ dataOffset, index: w.first, term: w.term });
-      } else {
-        w.reject(
-          new ProposalDroppedError(e.index, true, `was replaced by an entry of term ${e.term} (leadership changed)`),
-        );
-      }
+      for (const w of ws) settleOne(e, w, log, outcomes?.get(e.index));
     }
     // Waiters below the applied point whose index was never applied cannot exist: indexes apply in order.
   }
@@ -177,26 +171,49 @@ export class ProposalTracker {
    */
   sweep(): void {
     const now = this.now();
-    for (const [i, w] of this.byIndex) {
-      if (w.deadline > now) continue;
-      this.byIndex.delete(i);
-      w.reject(
-        new ProposalDroppedError(i, false, `was not applied within ${this.requestTimeoutMs} ms; outcome unknown`),
-      );
+    for (const [i, ws] of this.byIndex) {
+      const due = ws.filter((w) => w.deadline <= now);
+      if (due.length === 0) continue;
+      if (due.length === ws.length) this.byIndex.delete(i);
+      else
+        this.byIndex.set(
+          i,
+          ws.filter((w) => w.deadline > now),
+        );
+      for (const w of due)
+        w.reject(
+          new ProposalDroppedError(i, false, `was not applied within ${this.requestTimeoutMs} ms; outcome unknown`),
+        );
     }
   }
 
   /** Rejects every queued and in-flight proposal (node stopped or failed). */
   failAll(e: Error): void {
     this.rejectQueued(e);
-    for (const [i, w] of this.byIndex) {
+    for (const [i, ws] of this.byIndex) {
       this.byIndex.delete(i);
-      w.reject(
-        e instanceof NodeStoppedError
-          ? new ProposalDroppedError(i, false, 'is indeterminate: the node stopped before applying it')
-          : e,
-      );
+      for (const w of ws)
+        w.reject(
+          e instanceof NodeStoppedError
+            ? new ProposalDroppedError(i, false, 'is indeterminate: the node stopped before applying it')
+            : e,
+        );
     }
+  }
+}
+
+/** Settles one waiter of the applied entry `e`: its own (same term), or another term's that took its index. */
+function settleOne(e: Entry, w: IndexWaiter, log: DataOffsets, o: PdataOutcome | undefined): void {
+  if (e.term === w.term && o !== undefined) {
+    settlePdata(e, w, o);
+  } else if (e.term === w.term) {
+    const dataOffset =
+      e.type === 'data' ? log.toDataOffset(w.first) : log.toDataOffset(Math.min(e.index + 1, log.nextOffset));
+    w.resolve({ dataOffset, index: w.first, term: w.term });
+  } else {
+    w.reject(
+      new ProposalDroppedError(e.index, true, `was replaced by an entry of term ${e.term} (leadership changed)`),
+    );
   }
 }
 

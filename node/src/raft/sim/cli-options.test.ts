@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { seedsOf, simCommand, simOptionsOf, type SimCliFlags } from './cli-options.js';
+import { driverOf, raftNodeOptionsOf, seedsOf, simCommand, simOptionsOf, type SimCliFlags } from './cli-options.js';
+import { raftNodeReplayCommand, type RaftNodeSimOptions } from './raft-node-sim-options.js';
 import { replayCommand, type SimOptions } from './sim-options.js';
 
 /** The options `simulate` actually runs with (its defaults filled in). */
@@ -16,15 +17,21 @@ function effective(o: SimOptions): SimOptions {
   };
 }
 
-/** Parses the `npm run test:sim -- …` command line with the CLI's own flags. */
-function parseReplay(command: string): SimOptions {
+/** The flags of the `npm run test:sim -- …` command line, parsed with the CLI's own definition. */
+function flagsOf(command: string): SimCliFlags {
   const prefix = 'npm run test:sim -- ';
   assert.ok(command.startsWith(prefix), command);
-  const flags = simCommand()
+  return simCommand()
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .parse(command.slice(prefix.length).split(' '), { from: 'user' })
     .opts<SimCliFlags>();
+}
+
+/** Parses a RawNode-driver replay command back into its run. */
+function parseReplay(command: string): SimOptions {
+  const flags = flagsOf(command);
+  assert.equal(driverOf(flags), 'raw', command);
   const seeds = seedsOf(flags);
   assert.equal(seeds.length, 1, `${command} runs ${seeds.length} seeds`);
   const { verbose, ...run } = simOptionsOf(flags, seeds[0] ?? NaN);
@@ -62,5 +69,26 @@ describe('the simulator replay command', () => {
           .parse(['--power-cuts'], { from: 'user' }),
       /unknown option/,
     );
+  });
+
+  for (const run of [
+    { seed: 36, voters: 3, duration: 3000, intensity: 1, powerCuts: true },
+    { seed: 5, voters: 5, duration: 1500, intensity: 2, powerCuts: false },
+  ] satisfies RaftNodeSimOptions[]) {
+    it(`parses a --driver raftnode replay back into the run it replays: ${JSON.stringify(run)}`, () => {
+      const flags = flagsOf(raftNodeReplayCommand(run));
+      assert.equal(driverOf(flags), 'raftnode');
+      const seeds = seedsOf(flags);
+      assert.deepEqual(seeds, [run.seed]);
+      assert.deepEqual(raftNodeOptionsOf(flags, run.seed), { ...run, verbose: true });
+    });
+  }
+
+  it('refuses the RawNode-only flags and a bad number with --driver raftnode, and an unknown driver', () => {
+    const flags = (line: string): SimCliFlags => flagsOf(`npm run test:sim -- --driver raftnode ${line}`);
+    assert.throws(() => raftNodeOptionsOf(flags('--stale-reads'), 1), /--driver raftnode has no --stale-reads/);
+    assert.throws(() => raftNodeOptionsOf(flags('--retries plain'), 1), /has no --retries/);
+    assert.throws(() => raftNodeOptionsOf(flags('--voters two'), 1), /--voters must be a positive integer, got two/);
+    assert.throws(() => driverOf(flagsOf('npm run test:sim -- --driver node')), /--driver must be raw or raftnode/);
   });
 });

@@ -4,6 +4,7 @@
  * ({@link replayCommand}) with it, so a failure never prints a command the CLI refuses.
  */
 import { Command } from 'commander';
+import type { RaftNodeSimOptions } from './raft-node-sim-options.js';
 import type { SimOptions } from './sim-options.js';
 
 /** The parsed flags (commander's camel-cased names). */
@@ -22,6 +23,8 @@ export interface SimCliFlags {
   readonly retries?: string;
   /** Run every seed and report all failing ones, not just the first. */
   readonly keepGoing?: boolean;
+  /** `raw` (simulate.ts: RawNode stepped by the simulator) or `raftnode` (raft-node-sim.ts: the production loop). */
+  readonly driver: string;
 }
 
 /** A fresh command with every `test:sim` flag (parse it once). */
@@ -41,6 +44,11 @@ export function simCommand(): Command {
       'run nodes on MemoryStorage instead of the real log and stable store on a simulated disk with power cuts',
     )
     .option('--retries <how>', 'clients retry indeterminate produces: idempotent (producer ids) or plain')
+    .option(
+      '--driver <loop>',
+      'raw: the simulator steps RawNode itself (simulate.ts); raftnode: the production RaftNode loop on virtual time (raft-node-sim.ts)',
+      'raw',
+    )
     .option('--keep-going', 'run every seed and report all failing seeds (exit 1 if any failed), not just the first')
     .option('--verbose', 'print the full trace');
 }
@@ -70,4 +78,42 @@ export function simOptionsOf(o: SimCliFlags, seed: number): SimOptions {
     powerCuts: o.powerCuts,
     ...(o.retries !== undefined ? { retries: o.retries } : {}),
   };
+}
+
+/**
+ * The options of the production-loop driver's run of `seed` under flags `o`.
+ * @throws Error for a flag that driver does not have (the broken-on-purpose client paths, retries), or a bad number.
+ */
+export function raftNodeOptionsOf(o: SimCliFlags, seed: number): RaftNodeSimOptions {
+  const unsupported = [
+    o.staleReads === true ? '--stale-reads' : null,
+    o.earlyAcks === true ? '--early-acks' : null,
+    o.retries !== undefined ? '--retries' : null,
+  ].filter((f) => f !== null);
+  if (unsupported.length > 0) throw new Error(`--driver raftnode has no ${unsupported.join(', ')} (only --driver raw)`);
+  const voters = Number(o.voters);
+  const duration = Number(o.duration);
+  const intensity = Number(o.intensity);
+  if (!Number.isSafeInteger(voters) || voters < 1)
+    throw new Error(`--voters must be a positive integer, got ${o.voters}`);
+  if (!(duration > 0)) throw new Error(`--duration must be a positive number of time units, got ${o.duration}`);
+  if (!(intensity > 0)) throw new Error(`--intensity must be a positive number, got ${o.intensity}`);
+  return {
+    seed,
+    voters,
+    duration,
+    intensity,
+    powerCuts: o.powerCuts,
+    verbose: o.verbose === true,
+  };
+}
+
+/**
+ * The driver the flags ask for.
+ * @throws Error when `--driver` is neither `raw` nor `raftnode`.
+ */
+export function driverOf(o: SimCliFlags): 'raw' | 'raftnode' {
+  if (o.driver !== 'raw' && o.driver !== 'raftnode')
+    throw new Error(`--driver must be raw or raftnode, got ${o.driver}`);
+  return o.driver;
 }

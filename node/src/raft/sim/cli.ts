@@ -1,15 +1,18 @@
 /**
- * `npm run test:sim -- [--seeds N] [--from S] [--seed S] [--verbose] [--stale-reads | --early-acks] [--voters 5] [--no-power-cuts] [--retries idempotent|plain] [--keep-going]`:
- * runs simulator seeds and prints one JSON line of totals; on a failure prints the seed,
+ * `npm run test:sim -- [--driver raw|raftnode] [--seeds N] [--from S] [--seed S] [--verbose] [--stale-reads | --early-acks] [--voters 5] [--no-power-cuts] [--retries idempotent|plain] [--keep-going]`:
+ * runs simulator seeds — of simulate.ts (`raw`, the default: the simulator steps RawNode
+ * itself) or of raft-node-sim.ts (`raftnode`: the production loop; raft-node-cli.ts) — and prints one JSON line of totals; on a failure prints the seed,
  * the error, the trace tail and the command that replays it, and exits 1. With
  * `--keep-going` every seed runs, each failure is printed as it happens (`seed N FAILED: …`
  * and its replay line), the totals list the failing seeds, and the exit status is 1 if any failed.
  */
-import { seedsOf, simCommand, simOptionsOf, type SimCliFlags } from './cli-options.js';
+import { driverOf, seedsOf, simCommand, simOptionsOf, type SimCliFlags } from './cli-options.js';
+import { runRaftNodeDriver } from './raft-node-cli.js';
 import { simulate } from './simulate.js';
 
 const o = simCommand().parse().opts<SimCliFlags>();
 const seeds = seedsOf(o);
+if (driverOf(o) === 'raftnode') process.exit(await runRaftNodeDriver(o, seeds));
 const started = performance.now();
 let acked = 0;
 let ops = 0;
