@@ -398,8 +398,17 @@ describe('agent: a 3-node cluster on 127.0.0.1 (in-process agents, mutual TLS, A
     await stopped;
     assert.deepEqual(voters(next), ['n0', 'n1', 'n2'], 'the stopped node is still a voter');
     // The two remaining voters are a quorum of three: writes continue, and the channel re-resolved to the new leader.
-    const produced = await okCalls(next, 'Produce');
-    await eventually('a produce through the channel', () => produce(lb, 'after the leader left').then(() => true));
-    assert.ok((await okCalls(next, 'Produce')) > produced, 'the new leader served it');
+    // The channel follows: a write through it is served by the leader of the moment (counted
+    // there as a Produce), not only forwarded to it by a follower. Until the channel's next
+    // resolution names the new leader (every 200 ms, later on a busy machine) a write may go
+    // through the survivor, which forwards it; and under load leadership may move again
+    // (a stress run at load 19 saw the first write after the change not served by `next`).
+    await eventually('a produce through the channel served by the leader', async () => {
+      const leader = t.leader();
+      if (leader === undefined) return false;
+      const before = await okCalls(leader, 'Produce');
+      await produce(lb, 'after the leader left');
+      return (await okCalls(leader, 'Produce')) > before;
+    });
   });
 });
