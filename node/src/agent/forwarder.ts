@@ -20,10 +20,16 @@
  *   accepted ones and then ends with UNAVAILABLE: then none of those in flight was appended;
  * - anything else (the connection dropped, the timeout, this node stopping): every record in
  *   flight reached the leader or may have: indeterminate.
+ *
+ * Time and the connection are injected (issue 13 item 3): the deadline timer and its notion
+ * of now run on a {@link ShellClock} (default {@link realClock}), and the channel to a leader
+ * comes from a {@link LeaderDialer} (default a gRPC {@link LogClient}), so a test drives the
+ * deadlines on a manual clock against an in-process leader (forwarder-virtual.test.ts).
  */
-import { status as Status, type ClientDuplexStream, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { status as Status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { neverSent, serverAnswered } from '../client/client.js';
 import { LogClient, type ProduceRequest, type ProduceResponse, type Record as PbRecord } from '../gen/v1/log.js';
+import { realClock, type ShellClock, type ShellTimer } from '../raft/shell/loop-clock.js';
 import type { ProducerRef } from '../server/backend.js';
 import { ErrorMetadataKeys, ServerErrorCode } from '../server/errors.js';
 
@@ -52,11 +58,33 @@ export function forwardOutcome(err: Error, i: number): Error {
 /** Bound on one forwarded record: a hung leader cannot hold a produce forever. */
 const FORWARD_TIMEOUT_MS = 10_000;
 
+/**
+ * What the forwarder uses of one ProduceStream call (a grpc-js `ClientDuplexStream` is one):
+ * requests written in order, one `data` per request in the same order, then `error` or `end`.
+ */
+export interface ProduceCall {
+  write(req: ProduceRequest): unknown;
+  /** Ends the call from this side; the call may then report `error` (CANCELLED). */
+  cancel(): void;
+  on(event: 'data', fn: (ack: ProduceResponse) => void): unknown;
+  on(event: 'error', fn: (err: Error) => void): unknown;
+  on(event: 'end', fn: () => void): unknown;
+}
+
+/** A channel to one leader address (a gRPC {@link LogClient} is one). */
+export interface LeaderChannel {
+  produceStream(): ProduceCall;
+  close(): void;
+}
+
+/** Opens the channel to the leader at `addr` (one per address, closed when the leader changes). */
+export type LeaderDialer = (addr: string) => LeaderChannel;
+
 interface Pending {
   /** Takes the leader's acknowledgement (a batch's carries every offset). */
   resolve(ack: ProduceResponse): void;
   reject(err: Error): void;
-  /** performance.now() by which the leader must have acknowledged it. */
+  /** The clock's `now()` by which the leader must have acknowledged it. */
   readonly deadline: number;
 }
 
@@ -77,13 +105,14 @@ function pbRecord(value: Uint8Array): PbRecord {
  */
 class ForwardStream {
   private readonly pending: Pending[] = [];
-  private readonly call: ClientDuplexStream<ProduceRequest, ProduceResponse>;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly call: ProduceCall;
+  private timer: ShellTimer | undefined;
   dead = false;
 
   constructor(
-    client: LogClient,
+    client: LeaderChannel,
     private readonly timeoutMs: number,
+    private readonly clock: ShellClock,
   ) {
     this.call = client.produceStream();
     this.call.on('data', (r: ProduceResponse) => {
@@ -122,8 +151,8 @@ class ForwardStream {
           reject(new ForwardIndeterminateError(err as Error));
         }
       };
-      this.pending.push({ resolve: settle, reject, deadline: performance.now() + this.timeoutMs });
-      this.timer ??= setTimeout(() => this.checkDeadline(), this.timeoutMs);
+      this.pending.push({ resolve: settle, reject, deadline: this.clock.now() + this.timeoutMs });
+      this.timer ??= this.clock.after(this.timeoutMs, () => this.checkDeadline());
       this.call.write({
         ...req,
         // The producer travels with the records, so a retry after a failed forward dedups too.
@@ -136,9 +165,9 @@ class ForwardStream {
     this.timer = undefined;
     const oldest = this.pending[0];
     if (this.dead || oldest === undefined) return;
-    const left = oldest.deadline - performance.now();
+    const left = oldest.deadline - this.clock.now();
     if (left > 0) {
-      this.timer = setTimeout(() => this.checkDeadline(), left);
+      this.timer = this.clock.after(left, () => this.checkDeadline());
       return;
     }
     this.fail(
@@ -151,7 +180,7 @@ class ForwardStream {
   fail(err: Error): void {
     if (this.dead) return;
     this.dead = true;
-    clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     for (const [i, p] of this.pending.splice(0).entries()) p.reject(forwardOutcome(err, i));
     this.call.cancel();
@@ -160,12 +189,19 @@ class ForwardStream {
 
 /** Sends Produce to the current leader over one ordered stream per leader address. */
 export class LeaderForwarder {
-  private target: { addr: string; client: LogClient; stream: ForwardStream | undefined } | undefined;
+  private target: { addr: string; client: LeaderChannel; stream: ForwardStream | undefined } | undefined;
 
-  /** `timeoutMs`: how long a forwarded record may wait for the leader's acknowledgement (default 10 s). */
+  /**
+   * `timeoutMs`: how long a forwarded record may wait for the leader's acknowledgement
+   * (default 10 s), measured on `clock` (default real time; tests pass a manual one).
+   * `dial` opens the channel to a leader (default a gRPC client with `credentials`).
+   */
   constructor(
-    private readonly credentials: ChannelCredentials,
+    credentials: ChannelCredentials,
     private readonly timeoutMs = FORWARD_TIMEOUT_MS,
+    private readonly clock: ShellClock = realClock,
+    private readonly dial: LeaderDialer = (addr) =>
+      new LogClient(addr, credentials, { 'grpc.max_send_message_length': 128 * 1024 * 1024 }),
   ) {}
 
   /**
@@ -190,14 +226,10 @@ export class LeaderForwarder {
   private streamTo(addr: string): ForwardStream {
     if (this.target?.addr !== addr) {
       this.close();
-      this.target = {
-        addr,
-        client: new LogClient(addr, this.credentials, { 'grpc.max_send_message_length': 128 * 1024 * 1024 }),
-        stream: undefined,
-      };
+      this.target = { addr, client: this.dial(addr), stream: undefined };
     }
     const t = this.target;
-    if (t.stream === undefined || t.stream.dead) t.stream = new ForwardStream(t.client, this.timeoutMs);
+    if (t.stream === undefined || t.stream.dead) t.stream = new ForwardStream(t.client, this.timeoutMs, this.clock);
     return t.stream;
   }
 
