@@ -5,7 +5,16 @@
  */
 import { raftConfig, type RaftConfig } from '../core/config.js';
 import { seededRng, type LogFields, type RaftLogger } from '../core/env.js';
-import type { ConfState, Entry, Message, NodeId, ReadIndexResult, ReadState, Ready } from '../core/types.js';
+import {
+  logIndex,
+  type ConfState,
+  type Entry,
+  type Message,
+  type NodeId,
+  type ReadIndexResult,
+  type ReadState,
+  type Ready,
+} from '../core/types.js';
 import { formatMessage, formatReady } from './format.js';
 import { InvariantChecker } from './invariants.js';
 import { LEASE_IGNORE_LOG, LeaseRule } from './lease-rule.js';
@@ -197,10 +206,13 @@ export class SimCluster {
 
   /** Checks the read answers a Ready carries (read states, and `readIndexResp` to a follower) against the ReadIndex rule. */
   private readsAnswered(n: SimMember, rd: Ready): void {
-    const voters = n.raw?.status().activeConf.voters ?? [];
-    for (const rs of rd.readStates) this.reads.answered(n.id, rs.ctx, voters);
+    const raw = n.raw;
+    if (raw === null) return;
+    const voters = raw.status().activeConf.voters;
+    const termAt = (i: number): number | undefined => raw.termAt(logIndex(i));
+    for (const rs of rd.readStates) this.reads.answered(n.id, rs.ctx, rs.index, voters, termAt);
     for (const m of [...rd.earlyMessages, ...rd.messages])
-      if (m.type === 'readIndexResp') this.reads.answered(n.id, m.ctx, voters);
+      if (m.type === 'readIndexResp') this.reads.answered(n.id, m.ctx, m.index, voters, termAt);
   }
 
   private logger(id: NodeId): RaftLogger {

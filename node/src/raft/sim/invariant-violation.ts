@@ -31,8 +31,10 @@ export const INVARIANT_NAMES = [
   // liveness: once every fault has healed (liveness.ts); the leader lease ends (lease-rule.ts)
   'liveness after heal',
   'leader lease outlived',
-  // a ReadIndex answer needs a quorum that acknowledged the leader after the read arrived (read-round-rule.ts)
+  // ReadIndex (thesis §6.4): an answer needs a quorum that acknowledged the leader after the
+  // read arrived, and a read index of the leader's term (read-round-rule.ts)
   'read without a fresh quorum',
+  "read index before the term's commit",
 ] as const;
 
 /** An invariant's name. */

@@ -6,6 +6,8 @@ import { ReadRoundRule } from './read-round-rule.js';
 
 const [n1, n2, n3] = ['n1', 'n2', 'n3'].map(nodeId) as [NodeId, NodeId, NodeId];
 const voters = [n1, n2, n3];
+/** n1's log: entries 1-4 of term 1, then 5-7 of term 2 (its election entry at 5). */
+const termAt = (i: number): number | undefined => (i >= 5 ? 2 : i >= 1 ? 1 : 0);
 
 const violates = (e: unknown): boolean => {
   assert.ok(e instanceof InvariantViolation);
@@ -30,7 +32,7 @@ describe('ReadIndex rule (read-round-rule.ts)', () => {
     const rule = roundsAroundARead();
     rule.heartbeatAnswered(n1, 2, n2, 0); // n2 answers the old round: proves n1 led before r1 only
     rule.afterAnswer(n1, 2, voters);
-    assert.throws(() => rule.answered(n1, 'r1', voters), violates);
+    assert.throws(() => rule.answered(n1, 'r1', 6, voters, termAt), violates);
   });
 
   it('accepts the same read once one follower answered a heartbeat sent after it arrived', () => {
@@ -38,7 +40,7 @@ describe('ReadIndex rule (read-round-rule.ts)', () => {
     rule.heartbeatAnswered(n1, 2, n2, 0);
     rule.heartbeatAnswered(n1, 2, n3, 1);
     rule.afterAnswer(n1, 2, voters);
-    rule.answered(n1, 'r1', voters);
+    rule.answered(n1, 'r1', 6, voters, termAt);
     assert.equal(rule.checked, 1);
   });
 
@@ -49,7 +51,7 @@ describe('ReadIndex rule (read-round-rule.ts)', () => {
     rule.asked(n1, 2, 'r1', voters);
     rule.heartbeatSent(n1, 2, n2, 0);
     rule.heartbeatAnswered(n1, 2, n2, 0);
-    assert.throws(() => rule.answered(n1, 'r1', voters), violates);
+    assert.throws(() => rule.answered(n1, 'r1', 6, voters, termAt), violates);
   });
 
   it("does not count answers to an earlier term's heartbeats", () => {
@@ -58,14 +60,29 @@ describe('ReadIndex rule (read-round-rule.ts)', () => {
     rule.asked(n1, 2, 'r1', voters); // now leads term 2
     rule.heartbeatSent(n1, 2, n3, 0);
     rule.heartbeatAnswered(n1, 2, n2, 1); // no term-2 heartbeat carried round 1 to n2
-    assert.throws(() => rule.answered(n1, 'r1', voters), violates);
+    assert.throws(() => rule.answered(n1, 'r1', 6, voters, termAt), violates);
+  });
+
+  it("rejects a read index that is not an entry of the leader's term, whatever the quorum", () => {
+    const rule = roundsAroundARead();
+    rule.heartbeatAnswered(n1, 2, n2, 1);
+    rule.heartbeatAnswered(n1, 2, n3, 1);
+    assert.throws(
+      () => rule.answered(n1, 'r1', 4, voters, termAt),
+      (e: unknown) => {
+        assert.ok(e instanceof InvariantViolation);
+        assert.equal(e.invariant, "read index before the term's commit");
+        assert.match(e.message, /n1 \(leader of term 2\) answered read r1 with read index 4, an entry of term 1/);
+        return true;
+      },
+    );
   });
 
   it('lets a single voter answer at once, and ignores answers to reads it did not see arrive at a leader', () => {
     const rule = new ReadRoundRule();
     rule.asked(n1, 2, 'r1', [n1]);
-    rule.answered(n1, 'r1', [n1]);
-    rule.answered(n2, 'r9', voters); // a follower's read state for its forwarded read
+    rule.answered(n1, 'r1', 6, [n1], termAt);
+    rule.answered(n2, 'r9', 6, voters, termAt); // a follower's read state for its forwarded read
     assert.equal(rule.checked, 1);
   });
 

@@ -76,17 +76,33 @@ export class ReadRoundRule {
   }
 
   /**
-   * Node `id`, whose voters are now `voters`, answered read `ctx`. Checked when the rule saw
-   * the read arrive at `id` as leader: a quorum of the voters it had at the read's arrival,
-   * at its last heartbeat answer, or now must have acknowledged it after the arrival.
-   * @throws InvariantViolation (`read without a fresh quorum`) otherwise.
+   * Node `id`, whose voters are now `voters`, answered read `ctx` with read index `index`
+   * (`termAt`: the term of an entry in its log, undefined when compacted away). Checked when
+   * the rule saw the read arrive at `id` as leader: a quorum of the voters it had at the read's
+   * arrival, at its last heartbeat answer, or now must have acknowledged it after the arrival;
+   * and the read index must be an entry of the leader's term (a leader knows its commit index
+   * is current only once an entry of its term is committed, and every entry after its first
+   * is of its term).
+   * @throws InvariantViolation (`read without a fresh quorum`, `read index before the term's commit`) otherwise.
    */
-  answered(id: NodeId, ctx: string, voters: readonly NodeId[]): void {
+  answered(
+    id: NodeId,
+    ctx: string,
+    index: number,
+    voters: readonly NodeId[],
+    termAt: (i: number) => number | undefined,
+  ): void {
     const l = this.leaders.get(id);
     const ask = l?.asks.get(ctx)?.shift();
     if (l === undefined || ask === undefined) return;
     if (l.asks.get(ctx)?.length === 0) l.asks.delete(ctx);
     this.checked++;
+    const indexTerm = termAt(index);
+    if (indexTerm !== undefined && indexTerm !== l.term)
+      throw new InvariantViolation(
+        "read index before the term's commit",
+        `${id} (leader of term ${l.term}) answered read ${ctx} with read index ${index}, an entry of term ${indexTerm}: it had not committed an entry of its term`,
+      );
     const acked = (v: NodeId): boolean => v === id || (l.fresh.get(v) ?? 0) > ask.at;
     const quorate = (vs: readonly NodeId[]): boolean => vs.filter(acked).length > Math.floor(vs.length / 2);
     if (quorate(ask.voters) || quorate(l.ackVoters) || quorate(voters)) return;
