@@ -199,7 +199,7 @@ export class SimClients {
       });
       return;
     }
-    if (node.raw?.readIndex(ctx).ok !== true) return;
+    if (this.c.readIndex(node, ctx)?.ok !== true) return;
     this.pending.set(client, {
       kind: 'read',
       node: node.id,

@@ -5,10 +5,20 @@
  */
 import { raftConfig, type RaftConfig } from '../core/config.js';
 import { seededRng, type LogFields, type RaftLogger } from '../core/env.js';
-import type { ConfState, Entry, Message, NodeId, ReadState } from '../core/types.js';
+import {
+  logIndex,
+  type ConfState,
+  type Entry,
+  type Message,
+  type NodeId,
+  type ReadIndexResult,
+  type ReadState,
+  type Ready,
+} from '../core/types.js';
 import { formatMessage, formatReady } from './format.js';
 import { InvariantChecker } from './invariants.js';
 import { LEASE_IGNORE_LOG, LeaseRule } from './lease-rule.js';
+import { ReadRoundRule } from './read-round-rule.js';
 import { perfectNetwork, SimNetwork, type NetworkFaults } from './network.js';
 import { SimDiskNode } from './sim-disk-node.js';
 import type { SimMember } from './sim-member.js';
@@ -43,6 +53,8 @@ export class SimCluster {
   readonly inv = new InvariantChecker();
   /** The leader lease's liveness rule (lease-rule.ts): counts the ticks given through {@link tick}. */
   readonly lease: LeaseRule;
+  /** The ReadIndex rule (read-round-rule.ts): reads go through {@link readIndex} to be checked. */
+  readonly reads = new ReadRoundRule();
   readonly rand: () => number;
   now = 0;
   observer: ClusterObserver = {};
@@ -77,6 +89,7 @@ export class SimCluster {
       send: (m) => {
         const from = this.nodes.get(m.from);
         if (from !== undefined) this.inv.sending(from, m);
+        if (m.type === 'heartbeat') this.reads.heartbeatSent(m.from, m.term, m.to, m.readSeq);
         this.sendTap?.(m);
         this.net.send(this.now, m);
       },
@@ -94,6 +107,7 @@ export class SimCluster {
       readState: (n, rs) => this.observer.readState?.(n, rs),
       ready: (n, rd) => {
         this.inv.ready(n, rd);
+        this.readsAnswered(n, rd);
         if (this.verbose) for (const l of formatReady(n.id, rd)) this.trace(l);
       },
     } satisfies ConstructorParameters<typeof SimNode>[5];
@@ -113,6 +127,13 @@ export class SimCluster {
         : new SimNode(id, bootstrap, this.opts.raft ?? {}, seed, logger, hooks);
     this.nodes.set(id, node);
     return node;
+  }
+
+  /** Asks node `n` for a ReadIndex read `ctx` (checked by the ReadIndex rule when `n` leads). */
+  readIndex(n: SimMember, ctx: string): ReadIndexResult | undefined {
+    const st = n.raw?.status();
+    if (st?.role === 'leader') this.reads.asked(n.id, st.term, ctx, st.activeConf.voters);
+    return n.raw?.readIndex(ctx);
   }
 
   /** The node with `id`. @throws Error when unknown. */
@@ -149,8 +170,13 @@ export class SimCluster {
     const n = this.nodes.get(m.to);
     if (n?.raw == null) return;
     if (this.verbose) this.trace(formatMessage(m));
-    const { commit: commitBefore, term: termBefore } = n.raw.status();
+    const { commit: commitBefore, term: termBefore, role: roleBefore, activeConf } = n.raw.status();
+    const leading = roleBefore === 'leader' && m.term === termBefore;
+    if (leading && m.type === 'readIndex') this.reads.asked(n.id, termBefore, m.ctx, activeConf.voters);
+    if (leading && m.type === 'heartbeatResp') this.reads.heartbeatAnswered(n.id, termBefore, m.from, m.readSeq);
     n.raw.step(m);
+    if (leading && m.type === 'heartbeatResp')
+      this.reads.afterAnswer(n.id, termBefore, n.raw.status().activeConf.voters);
     this.lease.delivered(n.id, m, termBefore);
     this.inv.delivered(n, m, commitBefore);
   }
@@ -176,6 +202,17 @@ export class SimCluster {
       if (!progress && msgs.length === 0) return;
     }
     throw new Error(`stabilize: no quiescence after ${maxRounds} rounds`);
+  }
+
+  /** Checks the read answers a Ready carries (read states, and `readIndexResp` to a follower) against the ReadIndex rule. */
+  private readsAnswered(n: SimMember, rd: Ready): void {
+    const raw = n.raw;
+    if (raw === null) return;
+    const voters = raw.status().activeConf.voters;
+    const termAt = (i: number): number | undefined => raw.termAt(logIndex(i));
+    for (const rs of rd.readStates) this.reads.answered(n.id, rs.ctx, rs.index, voters, termAt);
+    for (const m of [...rd.earlyMessages, ...rd.messages])
+      if (m.type === 'readIndexResp') this.reads.answered(n.id, m.ctx, m.index, voters, termAt);
   }
 
   private logger(id: NodeId): RaftLogger {

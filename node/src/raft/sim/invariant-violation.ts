@@ -4,7 +4,7 @@
  * checker failed) from a crash (the node threw some other error).
  */
 
-/** Every invariant the simulator checks (invariants.ts, commit-rules.ts, membership-invariants.ts, durable-promises.ts, liveness.ts, lease-rule.ts). */
+/** Every invariant the simulator checks (invariants.ts, commit-rules.ts, membership-invariants.ts, durable-promises.ts, liveness.ts, lease-rule.ts, read-round-rule.ts). */
 export const INVARIANT_NAMES = [
   // Raft Figure 3 and the commit log's own (invariants.ts)
   'election safety',
@@ -31,6 +31,10 @@ export const INVARIANT_NAMES = [
   // liveness: once every fault has healed (liveness.ts); the leader lease ends (lease-rule.ts)
   'liveness after heal',
   'leader lease outlived',
+  // ReadIndex (thesis §6.4): an answer needs a quorum that acknowledged the leader after the
+  // read arrived, and a read index of the leader's term (read-round-rule.ts)
+  'read without a fresh quorum',
+  "read index before the term's commit",
 ] as const;
 
 /** An invariant's name. */

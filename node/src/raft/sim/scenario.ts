@@ -174,9 +174,11 @@ function exec(env: ScenarioEnv, command: string, out: string[]): void {
     case 'transfer':
       out.push(`transfer: ${JSON.stringify(raw(pos[0] ?? '').transferLeadership(nodeId(pos[1] ?? '')))}`);
       return;
-    case 'read-index':
-      out.push(`read-index: ${JSON.stringify(raw(pos[0] ?? '').readIndex(pos[1] ?? ''))}`);
+    case 'read-index': {
+      raw(pos[0] ?? ''); // throws when down
+      out.push(`read-index: ${JSON.stringify(c.readIndex(c.node(pos[0] ?? ''), pos[1] ?? ''))}`);
       return;
+    }
     case 'partition': {
       const groups = args
         .join(' ')
