@@ -147,11 +147,25 @@ describe('operator on a real API server', function () {
   });
 
   it('publishes a description of every spec and status field in OpenAPI v3 (what kubectl explain reads)', async () => {
-    const doc = await api.transport.request<{ components: { schemas: Record<string, Schema> } }>(
-      'GET',
-      '/openapi/v3/apis/commitlog.dev/v1alpha1',
+    // kube-apiserver publishes a CRD's OpenAPI v3 document asynchronously, after the CRD is
+    // Established (its OpenAPI controller): on a busy machine the path was still a 404 when
+    // this test began (a stress run, 2026-12-04). Wait for the published schema, bounded.
+    type Doc = { components: { schemas: Record<string, Schema> } };
+    let clc: Schema | undefined;
+    await until(
+      async () => {
+        try {
+          const doc = await api.transport.request<Doc>('GET', '/openapi/v3/apis/commitlog.dev/v1alpha1');
+          clc = doc.components.schemas['dev.commitlog.v1alpha1.CommitLogCluster'];
+          return clc !== undefined;
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 404) return false;
+          throw err;
+        }
+      },
+      'the OpenAPI v3 document of commitlog.dev/v1alpha1 with the CommitLogCluster schema (kubectl explain)',
+      60_000,
     );
-    const clc = doc.components.schemas['dev.commitlog.v1alpha1.CommitLogCluster'];
     assert.ok(clc, 'the CRD schema is published');
     const props = (clc['properties'] ?? {}) as Record<string, Schema>;
     assert.match(
