@@ -16,14 +16,25 @@ import { useMemoryCluster } from './testing/use-memory-cluster.js';
 import { atLeader } from './testing/at-leader.js';
 import { enc } from './testing/text.js';
 
-/** Runs `op` at the leader of the moment, retried while refused for now (no leader, change pending, not caught up); bounded. */
-const at = <T>(c: MemoryCluster, op: (leader: RaftNode) => Promise<T>): Promise<T> =>
-  atLeader(() => c.leader(), op, 30_000, { rejected: true });
+/**
+ * Runs `op` at the leader of the moment, retried while refused for now (no leader, change
+ * pending, not caught up); bounded. `without`: a running node that is out of the
+ * configuration, so it hears no leader and is not asked to agree on one.
+ */
+const at = <T>(c: MemoryCluster, op: (leader: RaftNode) => Promise<T>, without?: NodeId): Promise<T> =>
+  atLeader(
+    () => c.leader(undefined, without === undefined ? undefined : c.ids.filter((id) => id !== without)),
+    op,
+    30_000,
+    { rejected: true },
+  );
 
 /** Replaces member `x` as the agent does for a wiped one: remove, add again as a learner with `storage`, promote. */
 async function replace(c: MemoryCluster, x: NodeId, storage: string): Promise<void> {
   await at(c, (l) => l.removeMember(x));
-  await at(c, (l) => l.addLearner(x, 'memory', storage));
+  // x still runs, out of the configuration until it is added again: once its election timer
+  // fires it knows no leader (under load that came before the add: "no agreed leader").
+  await at(c, (l) => l.addLearner(x, 'memory', storage), x);
   await at(c, (l) => l.promote(x));
 }
 

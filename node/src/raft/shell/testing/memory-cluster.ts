@@ -98,14 +98,18 @@ export class MemoryCluster {
     return n;
   }
 
-  /** Waits until one running node is leader and every running node agrees; returns it. */
-  async leader(timeoutMs = 20_000): Promise<RaftNode> {
+  /**
+   * Waits until one running node is leader and every running node agrees; returns it.
+   * `among`: only those running nodes count (a node removed from the configuration but still
+   * running hears no leader, so it never agrees).
+   */
+  async leader(timeoutMs = 20_000, among?: readonly NodeId[]): Promise<RaftNode> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const leaders = [...this.nodes.values()].filter((n) => n.isLeader);
+      const nodes = [...this.nodes.values()].filter((n) => among === undefined || among.includes(n.id));
+      const leaders = nodes.filter((n) => n.isLeader);
       const l = leaders[0];
-      if (leaders.length === 1 && l !== undefined && [...this.nodes.values()].every((n) => n.leaderId === l.id))
-        return l;
+      if (leaders.length === 1 && l !== undefined && nodes.every((n) => n.leaderId === l.id)) return l;
       if (Date.now() > deadline) throw new Error(`no agreed leader within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 10));
     }
