@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { releaseAll, reservePort } from './port-reservations.js';
 import { freePort } from './processes.js';
 
 describe('freePort (the ports of the real-process fixtures)', () => {
@@ -14,5 +18,39 @@ describe('freePort (the ports of the real-process fixtures)', () => {
     const inRange = ports.filter((p) => p >= low);
     assert.deepEqual(inRange, [], `ports inside the ephemeral range (from ${low})`);
     assert.equal(new Set(ports).size, ports.length, 'a port handed out twice');
+  });
+});
+
+describe('reservePort (ports reserved across test processes)', () => {
+  let dir = '';
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'commitlog-ports-test-'));
+  });
+  afterEach(() => {
+    releaseAll(dir);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('GIVEN a port another live process reserved THEN this process does not get it; once that process is gone it does', async () => {
+    // Another test process (here a child that only waits) holds the reservation of 20001.
+    const other = spawn('sleep', ['600'], { stdio: 'ignore' });
+    const exited = new Promise((r) => other.once('exit', r));
+    try {
+      writeFileSync(join(dir, '20001'), String(other.pid));
+      assert.equal(reservePort(20001, dir), false, 'a port a live process reserved was handed out');
+    } finally {
+      other.kill('SIGKILL');
+    }
+    await exited;
+    assert.equal(reservePort(20001, dir), true, 'the reservation of a process that is gone is taken over');
+    assert.equal(readFileSync(join(dir, '20001'), 'utf8'), String(process.pid));
+  });
+
+  it('reserves a port once per process, and releases this process’s reservations', () => {
+    assert.equal(reservePort(20002, dir), true);
+    assert.equal(reservePort(20002, dir), false, 'never handed out twice');
+    releaseAll(dir);
+    assert.deepEqual(readdirSync(dir), []);
+    assert.equal(reservePort(20002, dir), true, 'free again once released');
   });
 });

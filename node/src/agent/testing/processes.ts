@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { reservePort } from './port-reservations.js';
 import { ensureLocalPki, ensureNodeCert, localPkiFlags, nodeCertFiles, type LocalPki } from '../local-pki.js';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
@@ -51,14 +52,17 @@ const handedOut = new Set<number>();
  * the check and the agent's bind an outgoing connection of any process on the machine can
  * take it as its local port (stress runs saw "cannot listen for gossip on 127.0.0.1:42091:
  * EADDRINUSE", and an agent that never answered on 127.0.0.1:32999); below the range only
- * another process's explicit bind can, and this one never hands a port out twice. Picked at
+ * another process's explicit bind can. This process never hands a port out twice, and no
+ * two test processes hand out the same one (a reservation file each, port-reservations.ts). Picked at
  * random in [10000, ephemeral low), checked, at most 100 tries; then the OS's pick.
  */
 export async function freePort(): Promise<number> {
   const low = ephemeralLow();
   for (let i = 0; i < 100 && low > 10_001; i++) {
     const port = 10_000 + randomInt(low - 10_000);
-    if (handedOut.has(port) || !(await bindable(port))) continue;
+    // Reserved across processes (port-reservations.ts) before the bind check: a port another
+    // test process handed out and has not bound yet checks free here too.
+    if (handedOut.has(port) || !reservePort(port) || !(await bindable(port))) continue;
     handedOut.add(port);
     return port;
   }
