@@ -23,7 +23,8 @@ import { Operator } from './operator.js';
 import { CLUSTER_RULES, LEADER_ELECTION_RULES } from '../cdk8s/rbac.js';
 import { KubeEventRecorder } from './kube/events.js';
 import { until as poll } from './kube/testing/wait.js';
-import type { AuditCheckpoint, AuditEvent } from '../../test/controlplane/audit.js';
+import type { AuditCheckpoint } from '../../test/controlplane/audit.js';
+import { zeroWritesAtRest as atRest } from './testing/at-rest.js';
 import { fastLease, useApiServer } from './testing/api-server.js';
 
 const until = (cond: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> => poll(cond, what, ms, 200);
@@ -56,12 +57,6 @@ describe('operator on a real API server', function () {
     },
     child: () => statusDiffs,
   };
-  const writesOf = (events: readonly AuditEvent[]): string[] =>
-    events.map(
-      (w) =>
-        `${w.user.username}: ${w.verb} ${w.objectRef?.resource ?? ''}/${w.objectRef?.name ?? ''}${w.objectRef?.subresource ? `/${w.objectRef.subresource}` : ''}`,
-    );
-
   /**
    * "An unchanged cluster gets no writes", with "unchanged" made explicit: reconciles pass
    * after pass, each between two audit checkpoints, until a pass follows a quiet one (no
@@ -69,38 +64,19 @@ describe('operator on a real API server', function () {
    * Events excluded, the operator reads none) and nobody else wrote during it either. That pass ran over
    * exactly the world the quiet pass saw, so it must write nothing. A pass during which the
    * controller-manager changed something starts the wait for rest again (bounded).
-   * Returns the checkpoint after the last pass.
+   * Returns the checkpoint after the last pass. The rule is testing/at-rest.ts's, shared with
+   * convergence.test.ts; this adds the status diff the operator logs to each pass's line.
    */
-  async function zeroWritesAtRest(r: Reconciler, name: string, maxPasses = 12): Promise<AuditCheckpoint> {
-    let from = await api.cp.audit.checkpoint();
-    let quiet = false;
-    const history: string[] = [];
-    for (let pass = 1; pass <= maxPasses; pass++) {
-      diffs.length = 0;
-      await r.reconcile(api.ns, name);
-      const to = await api.cp.audit.checkpoint();
-      const ours = writesOf(api.cp.audit.between(from, to, { user: OPERATOR_USER }));
-      const others = writesOf(
-        api.cp.audit
-          .between(from, to, { namespace: api.ns })
-          .filter(
-            (w) =>
-              w.user.username !== OPERATOR_USER &&
-              w.objectRef?.resource !== 'events' &&
-              (w.responseStatus?.code ?? 200) < 400,
-          ),
-      );
-      from = to;
-      history.push(
-        `pass ${pass}: ${[...ours, ...others].join(', ') || 'no writes'}${diffs.length ? ` (status diff ${diffs.join(' ')})` : ''}`,
-      );
-      if (quiet && others.length === 0) {
-        assert.deepEqual(ours, [], `an unchanged cluster gets no writes; passes:\n${history.join('\n')}`);
-        return to;
-      }
-      quiet = ours.length === 0 && others.length === 0;
-    }
-    return assert.fail(`${name} never came to rest in ${maxPasses} passes:\n${history.join('\n')}`);
+  function zeroWritesAtRest(r: Reconciler, name: string, maxPasses = 12): Promise<AuditCheckpoint> {
+    return atRest(
+      api,
+      OPERATOR_USER,
+      async () => {
+        diffs.length = 0;
+        await r.reconcile(api.ns, name);
+      },
+      { maxPasses, detail: () => (diffs.length ? ` (status diff ${diffs.join(' ')})` : '') },
+    );
   }
 
   it('rejects bad specs with the CRD schema and CEL messages', async () => {

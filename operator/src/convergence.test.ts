@@ -12,6 +12,7 @@ import { until } from './kube/testing/wait.js';
 import { FakeNodeAdmin } from './reconcile/testing/fake-admin.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { useApiServer } from './testing/api-server.js';
+import { zeroWritesAtRest } from './testing/at-rest.js';
 
 const OPERATOR_USER = 'commitlog-operator-convergence';
 
@@ -99,11 +100,10 @@ describe('the operator converges every spec change on a real API server', functi
       undefined,
       'spec.external.annotations removed from the Service',
     );
-    assert.deepEqual(
-      await operatorWrites(() => r.reconcile(api.ns, 'demo')),
-      [],
-      'an unchanged cluster gets no writes',
-    );
+    // At rest (testing/at-rest.ts): the StatefulSet controller and the scheduler react to the
+    // last writes asynchronously, and the operator rightly mirrors what they write into status
+    // (a stress run, 2026-12-04: one such status patch right after a zero-write pass).
+    await zeroWritesAtRest(api, OPERATOR_USER, () => r.reconcile(api.ns, 'demo'));
   });
 
   it('a paused cluster gets no write but its status condition; removing the annotation applies what changed meanwhile', async () => {
@@ -198,10 +198,9 @@ describe('the operator converges every spec change on a real API server', functi
       .map((s) => s.metadata?.name)
       .sort();
     assert.deepEqual(services, ['demo', 'demo-0-external', 'demo-1-external', 'demo-2-external', 'demo-headless']);
-    assert.deepEqual(
-      await operatorWrites(() => r.reconcile(api.ns, 'demo')),
-      [],
-      'an unchanged cluster gets no writes',
-    );
+    // At rest (testing/at-rest.ts): the StatefulSet controller and the scheduler react to the
+    // last writes asynchronously, and the operator rightly mirrors what they write into status
+    // (a stress run, 2026-12-04: one such status patch right after a zero-write pass).
+    await zeroWritesAtRest(api, OPERATOR_USER, () => r.reconcile(api.ns, 'demo'));
   });
 });
