@@ -23,6 +23,7 @@ interface Pdb extends KubeObj {
   readonly status?: {
     readonly observedGeneration?: number;
     readonly expectedPods?: number;
+    readonly currentHealthy?: number;
     readonly disruptionsAllowed?: number;
   };
 }
@@ -36,15 +37,25 @@ describe('the PodDisruptionBudget keeps a quorum of the members the StatefulSet 
 
   const stsReplicas = async (): Promise<number | undefined> =>
     (await api.client.get<Sts>(RESOURCES.statefulSet, api.ns, 'demo'))?.spec?.replicas;
-  /** The budget once the disruption controller has counted `pods` pods under its current spec. */
+  /**
+   * The budget once the disruption controller has counted `pods` pods, all of them Ready, under
+   * its current spec. `expectedPods` alone is not that state: with `maxUnavailable` it is the
+   * StatefulSet's scale, reached before the last pod exists, and the controller's pod cache may
+   * not have the last Ready yet when it writes the new generation's status (a stress run saw
+   * `disruptionsAllowed: 0` with 3 expected and the third pod Ready a moment later).
+   */
   const budget = async (pods: number): Promise<{ maxUnavailable?: number; disruptionsAllowed?: number }> => {
     let pdb: Pdb | undefined;
     await until(
       async () => {
         pdb = await api.client.get<Pdb>(RESOURCES.pdb, api.ns, 'demo');
-        return pdb?.status?.observedGeneration === pdb?.metadata?.generation && pdb?.status?.expectedPods === pods;
+        return (
+          pdb?.status?.observedGeneration === pdb?.metadata?.generation &&
+          pdb?.status?.expectedPods === pods &&
+          pdb.status.currentHealthy === pods
+        );
       },
-      `the disruption controller to count ${pods} pods under the PodDisruptionBudget's current spec`,
+      `the disruption controller to count ${pods} Ready pods under the PodDisruptionBudget's current spec`,
       30_000,
       200,
     );
