@@ -16,6 +16,11 @@ export interface SimRunOptions {
   readonly intensity?: number;
   /** Print the trace as it happens. */
   readonly verbose?: boolean;
+  /**
+   * Run the generic linearizability search beside the one-pass check against the final log
+   * and fail the seed when their verdicts differ (final-checks.ts `checkHistory`).
+   */
+  readonly crossCheck?: boolean;
 }
 
 /** The outcome of a failing seed, either driver: never thrown, so that the trace comes back either way. */
@@ -28,9 +33,10 @@ export interface SimFailure {
   readonly trace: readonly string[];
 }
 
-/** The common flags of a replay command, ` --seed S --voters V --duration D --intensity I`, defaults filled in. */
+/** The common flags of a replay command, ` --seed S --voters V --duration D --intensity I [--cross-check]`, defaults filled in. */
 export function replayRunFlags(o: SimRunOptions): string {
-  return ` --seed ${o.seed} --voters ${o.voters ?? 3} --duration ${o.duration ?? 3000} --intensity ${o.intensity ?? 1}`;
+  const cross = o.crossCheck === true ? ' --cross-check' : '';
+  return ` --seed ${o.seed} --voters ${o.voters ?? 3} --duration ${o.duration ?? 3000} --intensity ${o.intensity ?? 1}${cross}`;
 }
 
 /**
@@ -77,7 +83,7 @@ export interface SimStats {
   readonly powerCuts: number;
   /** The checker's verdict: `unknown` when its step budget ran out (reported, never counted as a pass silently). */
   readonly linearizable: 'ok' | 'unknown' | 'not-checked';
-  /** Steps the checker's search took (0 when not checked; its budget is 2,000,000). */
+  /** Steps the generic search took (0 when not checked or decided in one pass; its budget is 2,000,000). */
   readonly lincheckSteps: number;
   /** pdata entries the leader's state machine found duplicates and hid (retries: idempotent). */
   readonly duplicatesHidden: number;
