@@ -3,10 +3,11 @@
  * and every node's final log. Violations: nodes' logs differ; an acknowledged record missing
  * or not at its acknowledged offset; any value twice; a read that disagrees with the final
  * log; and a history that, followed by the final log, is not linearizable against the
- * sequential log (linearize.ts: the lincheck question decided in one pass, linear memory).
+ * sequential log (node/src/raft/lincheck/against-log.ts: the lincheck question decided in one
+ * pass, linear memory).
  */
 import type { Operation } from '../../node/src/raft/lincheck/history.js';
-import { checkAgainstLog } from './linearize.js';
+import { checkAgainstLog } from '../../node/src/raft/lincheck/against-log.js';
 
 /** One produce call: `offset` when acknowledged, `error` otherwise (outcome unknown). */
 export interface ProduceOutcome {

@@ -12,7 +12,7 @@
  */
 import { seededRng } from '../../node/src/raft/core/env.js';
 import type { ProduceOutcome, ReadOutcome } from './check.js';
-import { checkAgainstLog } from './linearize.js';
+import { checkAgainstLog } from '../../node/src/raft/lincheck/against-log.js';
 import { isMain } from '../support/is-main.js';
 
 /** The history and the log it leaves. */

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { checkLinearizable } from '../../node/src/raft/lincheck/check.js';
 import { toHistory, type ProduceOutcome, type ReadOutcome } from './check.js';
-import { checkAgainstLog } from './linearize.js';
+import { checkAgainstLog, checkHistoryAgainstLog } from '../../node/src/raft/lincheck/against-log.js';
 
 const LARGE = fileURLToPath(new URL('./large-history.ts', import.meta.url));
 
@@ -53,7 +53,7 @@ const smallArb: fc.Arbitrary<Small> = fc
     return { produces, reads: readOps, log };
   });
 
-describe('chaos tier: linearizability against the final log (linearize.ts)', () => {
+describe('linearizability against the final log (node/src/raft/lincheck/against-log.ts)', () => {
   it('agrees with the generic lincheck search on the history followed by reading the final log', () => {
     let legal = 0;
     fc.assert(
@@ -68,6 +68,16 @@ describe('chaos tier: linearizability against the final log (linearize.ts)', () 
     );
     // Both outcomes were exercised, not only the easy one.
     assert.ok(legal > 100 && legal < 2900, `${legal} of 3000 legal`);
+  });
+
+  it('gives the same verdict on the run as a lincheck history (checkHistoryAgainstLog: how the simulator calls it)', () => {
+    fc.assert(
+      fc.property(smallArb, ({ produces, reads, log }) => {
+        const h = toHistory(produces, reads);
+        assert.deepEqual(checkHistoryAgainstLog(log, h), checkAgainstLog(log, produces, reads));
+      }),
+      { numRuns: 1000, seed: 13 },
+    );
   });
 
   it('rejects a read of not-yet that began after the produce of that offset was acknowledged', () => {

@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pidAlive } from '../../node/src/agent/testing/pid-alive.js';
 
 /** Prefix of every control plane's temporary directory in the OS temp dir. */
 export const tempDirPrefix = 'commitlog-cp-';
@@ -21,15 +22,6 @@ interface OwnerFile {
 export function writeOwnerFile(dir: string, pids: readonly number[]): void {
   const o: OwnerFile = { ownerPid: process.pid, pids };
   writeFileSync(join(dir, 'owner.json'), JSON.stringify(o));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function cmdlineMentions(pid: number, text: string): boolean {
@@ -57,9 +49,9 @@ export function reapStale(root = tmpdir()): string[] {
     } catch {
       continue; // Being created right now, or not ours: leave it.
     }
-    if (alive(owner.ownerPid)) continue;
+    if (pidAlive(owner.ownerPid)) continue;
     for (const pid of owner.pids) {
-      if (alive(pid) && cmdlineMentions(pid, dir)) {
+      if (pidAlive(pid) && cmdlineMentions(pid, dir)) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {

@@ -5,9 +5,9 @@
  * mutual TLS, fsync on); assertions on counters and offsets, never on timings.
  */
 import assert from 'node:assert/strict';
-import type { ServiceError } from '@grpc/grpc-js';
-import type { ConsumeResponse, LogClient, ProduceRequest, ProduceResponse } from '../gen/v1/log.js';
+import type { LogClient, ProduceRequest, ProduceResponse } from '../gen/v1/log.js';
 import { TestAgents, eventually } from './testing/cluster.js';
+import { consumeValue } from './testing/log-calls.js';
 
 const NAMES = ['b0', 'b1', 'b2'];
 const ID = Buffer.alloc(16, 0x5b);
@@ -25,29 +25,13 @@ function produceOnce(c: LogClient, req: ProduceRequest): Promise<ProduceResponse
   });
 }
 
-function read(c: LogClient, offset: number): Promise<string> {
-  return new Promise((resolve, reject) =>
-    c.consume({ offset }, (err: ServiceError | null, r: ConsumeResponse) =>
-      err ? reject(err) : resolve(r.record?.value.toString() ?? ''),
-    ),
-  );
-}
-
 describe('agents: a batched ProduceStream through a follower (3 nodes, real gRPC and Raft over TLS)', function () {
   this.timeout(240_000);
   let t: TestAgents;
 
   before(async () => {
     t = await TestAgents.create();
-    for (const [i, name] of NAMES.entries()) await t.start(name, { bootstrap: i === 0 });
-    await eventually(
-      'a leader with 3 voters',
-      () => {
-        const l = t.leader();
-        return l !== undefined && l.node.status().members.filter((m) => m.suffrage === 'voter').length === 3;
-      },
-      120_000,
-    );
+    await t.startVoters(NAMES);
   });
   after(async () => {
     await t?.destroy();
@@ -96,7 +80,7 @@ describe('agents: a batched ProduceStream through a follower (3 nodes, real gRPC
         const last = offsets[offsets.length - 1] ?? -1;
         await eventually('the leader applied the batch', () => leader.node.committedDataEnd > last, 30_000);
         assert.equal(leader.node.committedDataEnd, last + 1, 'the retry appended nothing after the batch');
-        for (const [i, o] of offsets.entries()) assert.equal(await read(lc, o), `a${attempt}-r${i}`);
+        for (const [i, o] of offsets.entries()) assert.equal(await consumeValue(lc, o), `a${attempt}-r${i}`);
         return;
       } finally {
         fc.close();

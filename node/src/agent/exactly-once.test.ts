@@ -1,23 +1,10 @@
 import assert from 'node:assert/strict';
-import type { ServiceError } from '@grpc/grpc-js';
 import { CommitLogClient } from '../client/index.js';
-import type { ConsumeResponse, LogClient } from '../gen/v1/log.js';
 import { TestAgents, eventually } from './testing/cluster.js';
 import { CutProxy } from './testing/cut-proxy.js';
+import { consumeValues } from './testing/log-calls.js';
 
 const NAMES = ['x0', 'x1', 'x2'];
-
-/** Every user record of the log as seen by agent `name`'s Log service, offset → value. */
-async function readAll(c: LogClient, end: number): Promise<string[]> {
-  const out: string[] = [];
-  for (let o = 0; o < end; o++) {
-    const r = await new Promise<ConsumeResponse>((resolve, reject) =>
-      c.consume({ offset: o }, (err: ServiceError | null, res: ConsumeResponse) => (err ? reject(err) : resolve(res))),
-    );
-    out.push(r.record?.value.toString() ?? '');
-  }
-  return out;
-}
 
 describe('agents: exactly-once produce through the client library (3 nodes, real gRPC and Raft over TLS)', function () {
   this.timeout(180_000);
@@ -27,21 +14,11 @@ describe('agents: exactly-once produce through the client library (3 nodes, real
 
   before(async () => {
     t = await TestAgents.create();
-    // Each node advertises a proxy as its external address; the client dials those.
-    for (const [i, name] of NAMES.entries()) {
-      const p = await CutProxy.start();
-      proxies.set(name, p);
-      const a = await t.start(name, { bootstrap: i === 0, extra: { 'external-addr': p.addr } });
-      p.target = a.rpcAddr;
-    }
-    await eventually(
-      'a leader with 3 voters',
-      () => {
-        const l = t.leader();
-        return l !== undefined && l.node.status().members.filter((m) => m.suffrage === 'voter').length === 3;
-      },
-      120_000,
-    );
+    // Each node advertises a proxy as its external address; the client (made below) dials those.
+    for (const name of NAMES) proxies.set(name, await CutProxy.start());
+    const proxy = (name: string): CutProxy => proxies.get(name) as CutProxy;
+    await t.startVoters(NAMES, { extra: (name) => ({ 'external-addr': proxy(name).addr }) });
+    for (const name of NAMES) proxy(name).target = t.get(name).rpcAddr;
     client = new CommitLogClient({
       target: `commitlog:///${(proxies.get('x0') as CutProxy).addr}`,
       credentials: t.credentials(),
@@ -77,7 +54,7 @@ describe('agents: exactly-once produce through the client library (3 nodes, real
     assert.equal(next, before + 1, 'the retry appended nothing: offsets stay dense');
     const rc = t.logClient(leaderName);
     try {
-      const all = await readAll(rc, next + 1);
+      const all = await consumeValues(rc, next + 1);
       assert.deepEqual(
         all.filter((v) => v === 'the-record'),
         ['the-record'],
@@ -123,7 +100,7 @@ describe('agents: exactly-once produce through the client library (3 nodes, real
     );
     const rc = t.logClient(survivor);
     try {
-      const all = await readAll(rc, end);
+      const all = await consumeValues(rc, end);
       for (const [o, v] of acked) assert.equal(all[o], v, `acknowledged offset ${o}`);
       const ks = all.filter((v) => v.startsWith('k-'));
       assert.equal(new Set(ks).size, ks.length, `no record twice: ${ks.length - new Set(ks).size} duplicates`);

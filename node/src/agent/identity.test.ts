@@ -3,7 +3,6 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import type { ServiceError } from '@grpc/grpc-js';
 import type { GetServersResponse } from '../gen/v1/log.js';
 import { Gossip } from '../gossip/index.js';
 import { createCA, issueServerCert } from '../tls/index.js';
@@ -12,10 +11,7 @@ import { certificateNamesNode } from './identity.js';
 import { nodeCertFiles } from './local-pki.js';
 import { agentTags } from './peers.js';
 import { TestAgents, eventually } from './testing/cluster.js';
-
-function unary<T>(fn: (cb: (err: ServiceError | null, res: T) => void) => unknown): Promise<T> {
-  return new Promise((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res))));
-}
+import { unary } from './testing/log-calls.js';
 
 /**
  * A rogue "node": it listens like a commitlog RPC port (mux byte, then TLS) but its
@@ -80,17 +76,7 @@ describe("agent: a member's name is bound to its certificate; gossip is encrypte
   before(async () => {
     t = await TestAgents.create();
     key = readFileSync(t.pki.gossipKey, 'utf8').trim();
-    await t.start('n0', { bootstrap: true });
-    await t.start('n1');
-    await t.start('n2');
-    await eventually(
-      '3 voters',
-      () => {
-        const l = t.leader();
-        return l !== undefined && l.node.status().members.filter((m) => m.suffrage === 'voter').length === 3;
-      },
-      30_000,
-    );
+    await t.startVoters(['n0', 'n1', 'n2'], { ms: 30_000 });
   });
   afterEach(async () => {
     for (const r of rogues.splice(0)) await r.stop();

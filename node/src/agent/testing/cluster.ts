@@ -79,6 +79,30 @@ export class TestAgents {
     return agent;
   }
 
+  /**
+   * Starts agents `names` in order (the first bootstraps, each later one joins through the
+   * gossip of those before it; `extra(name)` adds flags to its configuration) and waits,
+   * bounded by `ms` (120 s by default: real processes on a loaded machine), until a leader has
+   * as many voters as there are names. Resolves with that leader.
+   */
+  async startVoters(
+    names: readonly string[],
+    o: { extra?: (name: string) => Record<string, unknown>; ms?: number } = {},
+  ): Promise<Agent> {
+    for (const [i, name] of names.entries())
+      await this.start(name, { bootstrap: i === 0, ...(o.extra ? { extra: o.extra(name) } : {}) });
+    return eventually(
+      `a leader with ${names.length} voters`,
+      () => {
+        const l = this.leader();
+        return l !== undefined && l.node.status().members.filter((m) => m.suffrage === 'voter').length === names.length
+          ? l
+          : undefined;
+      },
+      o.ms ?? 120_000,
+    );
+  }
+
   /** The agent `name`. */
   get(name: string): Agent {
     const a = this.agents.get(name);

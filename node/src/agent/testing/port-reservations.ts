@@ -12,6 +12,7 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pidAlive } from './pid-alive.js';
 
 /** Where the reservation files live (one per port). */
 export const RESERVATIONS_DIR = join(tmpdir(), 'commitlog-test-ports');
@@ -19,16 +20,6 @@ export const RESERVATIONS_DIR = join(tmpdir(), 'commitlog-test-ports');
 /** The reservation files this process created: file → its directory. */
 const mine = new Map<string, string>();
 let cleanupArmed = false;
-
-/** Whether the process `pid` exists (signal 0: no signal is sent). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function create(file: string): boolean {
   try {
@@ -52,7 +43,7 @@ export function reservePort(port: number, dir = RESERVATIONS_DIR): boolean {
   if (!won) {
     const owner = Number(readFileSync(file, 'utf8').trim());
     if (owner === process.pid) return false; // this process holds it: never handed out twice
-    if (Number.isInteger(owner) && owner > 0 && alive(owner)) return false;
+    if (Number.isInteger(owner) && owner > 0 && pidAlive(owner)) return false;
     try {
       unlinkSync(file);
     } catch {

@@ -17,26 +17,16 @@ import assert from 'node:assert/strict';
 import { type NodeId, logIndex, nodeId } from '../core/types.js';
 import { decodeConfEntry } from '../core/conf-codec.js';
 import { enc } from './testing/text.js';
-import { StorageNodes, until } from './testing/storage-nodes.js';
-import { type TestPki, makeTestPki } from './testing/tcp-node.js';
+import { until, useStorageNodes } from './testing/storage-nodes.js';
 
 const ids = ['f0', 'f1', 'f2'].map(nodeId);
 
 describe('raft over TCP: a wiped node refilled from index 1 hears a leader replaced earlier in the log (issue 12, seed 14)', function () {
   this.timeout(600_000); // each bounded wait is at most 120 s; three real nodes on a loaded machine
-  let pki: TestPki;
-  let nodes: StorageNodes | undefined;
-
-  before(async () => {
-    pki = await makeTestPki(ids);
-  });
-  afterEach(async () => {
-    await nodes?.close();
-    nodes = undefined;
-  });
+  const storageNodes = useStorageNodes(ids);
 
   it('GIVEN a leader X replaced once (its first storage id is in the early log) WHEN a follower Y is wiped and replaced THEN Y catches up from index 1, is promoted, and counts: X and Y alone commit a write', async () => {
-    const c = (nodes = new StorageNodes(pki, 'refill-cluster', { raftConfig: { maxEntryBatchCount: 2 } }));
+    const c = storageNodes('refill-cluster', { raftConfig: { maxEntryBatchCount: 2 } });
     const [f0, f1, f2] = ids as [NodeId, NodeId, NodeId];
     // GIVEN f0 bootstrapped alone, f1 and f2 added with their storage ids (s0): all in the log.
     await c.start(f0, { bootstrap: [f0] });

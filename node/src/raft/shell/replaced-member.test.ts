@@ -18,28 +18,18 @@
 import assert from 'node:assert/strict';
 import { type NodeId, nodeId } from '../core/types.js';
 import { COMPACTING_LOG } from './testing/memory-cluster.js';
-import { type StorageNodeOptions, StorageNodes, until } from './testing/storage-nodes.js';
-import { type TestPki, makeTestPki } from './testing/tcp-node.js';
+import { type StorageNodeOptions, until, useStorageNodes } from './testing/storage-nodes.js';
 import { enc } from './testing/text.js';
 
 const ids = ['m0', 'm1', 'm2', 'm3', 'm4'].map(nodeId);
 
 describe('raft over TCP: a node down while a wiped member was replaced hears the replaced member (issue 12)', function () {
   this.timeout(900_000); // each bounded wait is at most 120 s; five real nodes on a loaded machine
-  let pki: TestPki;
-  let nodes: StorageNodes | undefined;
-
-  before(async () => {
-    pki = await makeTestPki(ids);
-  });
-  afterEach(async () => {
-    await nodes?.close();
-    nodes = undefined;
-  });
+  const storageNodes = useStorageNodes(ids);
 
   /** The scenario; `snapshot`: L comes back only after the leader's log starts past the replacement. */
   async function lateNodeHearsReplacedMember(o: StorageNodeOptions, snapshot: boolean): Promise<void> {
-    const c = (nodes = new StorageNodes(pki, 'replaced-cluster', o));
+    const c = storageNodes('replaced-cluster', o);
     const [first, ...rest] = ids as [NodeId, ...NodeId[]];
     await c.start(first, { bootstrap: [first] });
     for (const id of rest) await c.start(id);

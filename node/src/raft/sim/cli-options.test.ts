@@ -14,6 +14,7 @@ function effective(o: SimOptions): SimOptions {
     earlyAcks: o.earlyAcks === true,
     powerCuts: o.powerCuts === true,
     ...(o.retries !== undefined ? { retries: o.retries } : {}),
+    ...(o.crossCheck === true ? { crossCheck: true } : {}),
   };
 }
 
@@ -48,6 +49,7 @@ describe('the simulator replay command', () => {
     { seed: 10, duration: 2000, earlyAcks: true, powerCuts: true },
     { seed: 11, duration: 2000, retries: 'idempotent', powerCuts: true },
     { seed: 12, duration: 2000, retries: 'plain' },
+    { seed: 13, duration: 2000, crossCheck: true },
   ];
   for (const run of runs) {
     it(`parses with the CLI's flags back into the run it replays: ${JSON.stringify(run)}`, () => {
@@ -74,6 +76,7 @@ describe('the simulator replay command', () => {
   for (const run of [
     { seed: 36, voters: 3, duration: 3000, intensity: 1, powerCuts: true },
     { seed: 5, voters: 5, duration: 1500, intensity: 2, powerCuts: false },
+    { seed: 6, voters: 3, duration: 1500, intensity: 1, powerCuts: true, crossCheck: true },
   ] satisfies RaftNodeSimOptions[]) {
     it(`parses a --driver raftnode replay back into the run it replays: ${JSON.stringify(run)}`, () => {
       const flags = flagsOf(raftNodeReplayCommand(run));

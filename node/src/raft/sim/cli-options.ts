@@ -23,6 +23,8 @@ export interface SimCliFlags {
   readonly retries?: string;
   /** Run every seed and report all failing ones, not just the first. */
   readonly keepGoing?: boolean;
+  /** Run the generic linearizability search beside the one-pass check; a seed fails when they disagree. */
+  readonly crossCheck?: boolean;
   /** `raw` (simulate.ts: RawNode stepped by the simulator) or `raftnode` (raft-node-sim.ts: the production loop). */
   readonly driver: string;
 }
@@ -48,6 +50,10 @@ export function simCommand(): Command {
       '--driver <loop>',
       'raw: the simulator steps RawNode itself (simulate.ts); raftnode: the production RaftNode loop on virtual time (raft-node-sim.ts)',
       'raw',
+    )
+    .option(
+      '--cross-check',
+      'also run the generic linearizability search beside the one-pass check against the final log; fail a seed where they disagree',
     )
     .option('--keep-going', 'run every seed and report all failing seeds (exit 1 if any failed), not just the first')
     .option('--verbose', 'print the full trace');
@@ -77,6 +83,7 @@ export function simOptionsOf(o: SimCliFlags, seed: number): SimOptions {
     verbose: o.verbose === true,
     powerCuts: o.powerCuts,
     ...(o.retries !== undefined ? { retries: o.retries } : {}),
+    ...(o.crossCheck === true ? { crossCheck: true } : {}),
   };
 }
 
@@ -105,6 +112,7 @@ export function raftNodeOptionsOf(o: SimCliFlags, seed: number): RaftNodeSimOpti
     intensity,
     powerCuts: o.powerCuts,
     verbose: o.verbose === true,
+    ...(o.crossCheck === true ? { crossCheck: true } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run test:sim -- [--driver raw|raftnode] [--seeds N] [--from S] [--seed S] [--verbose] [--stale-reads | --early-acks] [--voters 5] [--no-power-cuts] [--retries idempotent|plain] [--keep-going]`:
+ * `npm run test:sim -- [--driver raw|raftnode] [--seeds N] [--from S] [--seed S] [--verbose] [--stale-reads | --early-acks] [--voters 5] [--no-power-cuts] [--retries idempotent|plain] [--cross-check] [--keep-going]`:
  * runs simulator seeds — of simulate.ts (`raw`, the default: the simulator steps RawNode
  * itself) or of raft-node-sim.ts (`raftnode`: the production loop; raft-node-cli.ts) — and prints one JSON line of totals; on a failure prints the seed,
  * the error, the trace tail and the command that replays it, and exits 1. With

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { nodeId, type LogIndex } from '../core/types.js';
 import { SimCluster } from './cluster.js';
-import { committedValues } from './committed-values.js';
+import { committedLog, committedValues } from './committed-values.js';
 import { SimDiskNode } from './sim-disk-node.js';
 import { simulate } from './simulate.js';
 
@@ -70,6 +70,15 @@ describe('the values a node holds as committed (the simulator end-of-run check, 
     // ... its committed values still hold the record (the simulator used to check the client
     // history against the state machine alone, and rejected a read of this record) ...
     assert.ok(committedValues(leader).has('v-last'));
+    // ... and so does its committed log, last, after the records it re-applied (the one-pass
+    // linearizability check reads the history against this log) ...
+    const log = committedLog(leader);
+    assert.deepEqual(
+      log?.slice(0, -1),
+      leader.sm.records.map((r) => r.value),
+      'the applied records first, in order',
+    );
+    assert.equal(log?.at(-1), 'v-last');
     // ... and the node re-applies it with its next Ready: nothing committed was lost.
     await settle(c);
     assert.equal(leader.sm.records.at(-1)?.value, 'v-last');

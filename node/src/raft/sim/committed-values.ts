@@ -61,3 +61,25 @@ export function committedOffsets(node: SimMember): Map<string, number> {
   for (const v of twice) at.delete(v);
   return at;
 }
+
+/**
+ * `node`'s committed log as the values of its records in offset order (see
+ * {@link committedValues}): the applied records, then the committed data entries not yet
+ * applied. Undefined when it is not known in full: the node's state machine does not start at
+ * offset 0, or a committed `pdata` entry is not applied yet (whether it appends is decided at
+ * apply).
+ * @throws Error when the node is down.
+ */
+export function committedLog(node: SimMember): string[] | undefined {
+  const st = node.raw?.status();
+  if (st === undefined) throw new Error(`${node.id} is down: its commit index is unknown`);
+  if (node.sm.records.some((r, i) => r.offset !== i)) return undefined;
+  const log = node.sm.records.map((r) => r.value);
+  const lo = Math.max(node.sm.applied + 1, node.storage.firstIndex());
+  if (lo > st.commit) return log;
+  for (const e of node.storage.entries(logIndex(lo), logIndex(st.commit + 1), Number.MAX_SAFE_INTEGER)) {
+    if (e.type === 'pdata') return undefined;
+    if (e.type === 'data') log.push(dec.decode(e.data));
+  }
+  return log;
+}

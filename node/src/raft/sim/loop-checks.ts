@@ -13,10 +13,10 @@
  * - on the converged cluster: every acknowledged record at the dense offset its proposer was
  *   told, on every node; the clients' history linearizable against what the log holds.
  */
-import { checkLinearizable } from '../lincheck/check.js';
 import { logIndex, type NodeId } from '../core/types.js';
 import type { RaftNode } from '../shell/raft-node.js';
-import { InvariantViolation, NOT_LINEARIZABLE } from './invariant-violation.js';
+import { checkHistory, type HistoryVerdict } from './final-checks.js';
+import { InvariantViolation } from './invariant-violation.js';
 import type { LoopClients } from './loop-clients.js';
 import { resolveProduces } from './resolve-produces.js';
 
@@ -167,18 +167,28 @@ export class LoopChecker {
   }
 
   /**
-   * The clients' history against the log `node` applied: indeterminate produces that took
-   * effect are placed at their offset (resolve-produces.ts). Throws NOT_LINEARIZABLE.
+   * The clients' history against the log `node` applied (final-checks.ts `checkHistory`): the
+   * one-pass check against that log when it holds every record from offset 0, else (or with
+   * `crossCheck`, beside it) the generic search with indeterminate produces that took effect
+   * placed at their offset (resolve-produces.ts). Throws NOT_LINEARIZABLE.
    */
-  linearizable(clients: LoopClients, node: RaftNode): { outcome: 'ok' | 'unknown'; steps: number } {
+  linearizable(clients: LoopClients, node: RaftNode, crossCheck = false): HistoryVerdict {
     const offsets = new Map<string, number>();
     const log = node.storage.log;
+    let finalLog: string[] | undefined = node.storage.firstIndex() <= 1 ? [] : undefined;
     for (let i = Math.max(1, node.storage.firstIndex()); i <= node.appliedIndex; i++) {
       if (!log.isDataRecord(i)) continue;
-      offsets.set(dec.decode(log.read(i).value), log.toDataOffset(i));
+      const value = dec.decode(log.read(i).value);
+      const offset = log.toDataOffset(i);
+      offsets.set(value, offset);
+      if (finalLog?.length === offset) finalLog.push(value);
+      else finalLog = undefined;
     }
-    const verdict = checkLinearizable(resolveProduces(clients.checkedHistory(new Set(offsets.keys())), offsets));
-    if (verdict.outcome === 'illegal') throw new Error(`${NOT_LINEARIZABLE}: ${verdict.explanation}`);
-    return { outcome: verdict.outcome, steps: verdict.steps };
+    return checkHistory(
+      clients.history,
+      finalLog,
+      () => resolveProduces(clients.checkedHistory(new Set(offsets.keys())), offsets),
+      crossCheck,
+    );
   }
 }

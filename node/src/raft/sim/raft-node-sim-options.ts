@@ -1,18 +1,10 @@
 /** What one run of the production-loop simulator (raft-node-sim.ts) takes and returns, and the command that replays it. */
+import { replayRunFlags, type SimFailure, type SimRunOptions } from './sim-options.js';
 
-/** Knobs of one run of the production-loop simulator. */
-export interface RaftNodeSimOptions {
-  readonly seed: number;
-  /** Virtual ms of faults (default 3000, i.e. 300 ticks: the RawNode driver's default duration). */
-  readonly duration?: number;
-  /** Voters (default 3). */
-  readonly voters?: number;
+/** Knobs of one run of the production-loop simulator (the common ones: {@link SimRunOptions}; a time unit is a virtual ms). */
+export interface RaftNodeSimOptions extends SimRunOptions {
   /** Power cuts on (default); off: process kills only. */
   readonly powerCuts?: boolean;
-  /** Multiplies every fault rate (default 1). */
-  readonly intensity?: number;
-  /** Print the trace as it happens. */
-  readonly verbose?: boolean;
 }
 
 /** What a passing seed did. */
@@ -32,16 +24,10 @@ export interface RaftNodeSimStats {
 /** The outcome of one seed: never thrown, so that the trace comes back either way. */
 export type RaftNodeSimResult =
   | { readonly ok: true; readonly seed: number; readonly stats: RaftNodeSimStats; readonly trace: readonly string[] }
-  | {
-      readonly ok: false;
-      readonly seed: number;
-      readonly error: string;
-      readonly replay: string;
-      readonly trace: readonly string[];
-    };
+  | SimFailure;
 
 /** The command that replays a seed of this driver (flags of cli-options.ts). */
 export function raftNodeReplayCommand(o: RaftNodeSimOptions): string {
   const cuts = o.powerCuts === false ? ' --no-power-cuts' : '';
-  return `npm run test:sim -- --driver raftnode --seed ${o.seed} --voters ${o.voters ?? 3} --duration ${o.duration ?? 3000} --intensity ${o.intensity ?? 1}${cuts} --verbose`;
+  return `npm run test:sim -- --driver raftnode${replayRunFlags(o)}${cuts} --verbose`;
 }

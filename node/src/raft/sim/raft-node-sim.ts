@@ -32,6 +32,7 @@ import { GatedFileSystem } from '../shell/testing/gated-fs.js';
 import { ManualLoopClock } from '../shell/testing/manual-loop-clock.js';
 import { AimedCutFs, type AimedMoment } from './aimed-cut-fs.js';
 import { DURABLE_STATE_LOST } from './durable-promises.js';
+import type { HistoryVerdict } from './final-checks.js';
 import { InvariantViolation } from './invariant-violation.js';
 import { KillableFileSystem, ProcessKilledError } from './killable-fs.js';
 import { LoopChecker, type DurablePromise } from './loop-checks.js';
@@ -176,7 +177,7 @@ class RaftNodeSim {
       await this.settle('after the last power cut');
       const leader = this.running().find((n) => n.isLeader);
       if (leader === undefined) throw new Error('no leader after settling');
-      const lin = this.checks.linearizable(this.clients, leader);
+      const lin = this.checks.linearizable(this.clients, leader, this.o.crossCheck);
       return { ok: true, seed: this.seed, stats: this.stats(steps, lin), trace: this.trace };
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
@@ -189,7 +190,7 @@ class RaftNodeSim {
     }
   }
 
-  private stats(steps: number, lin: { outcome: 'ok' | 'unknown'; steps: number }): RaftNodeSimStats {
+  private stats(steps: number, lin: HistoryVerdict): RaftNodeSimStats {
     const dropped = this.running().reduce((s, n) => s + n.status().node.ticksDropped, this.counts.ticksDropped);
     return {
       steps,
@@ -200,8 +201,8 @@ class RaftNodeSim {
       kills: this.counts.kills,
       powerCuts: this.counts.powerCuts,
       ticksDropped: dropped,
-      linearizable: lin.outcome,
-      lincheckSteps: lin.steps,
+      linearizable: lin.linearizable,
+      lincheckSteps: lin.lincheckSteps,
     };
   }
 

@@ -16,7 +16,7 @@ import { raftConfig } from '../core/config.js';
 import { nodeId, type NodeId } from '../core/types.js';
 import { seededRng } from '../core/env.js';
 import { SimClients } from './clients.js';
-import { committedOffsets, committedValues } from './committed-values.js';
+import { committedLog, committedOffsets, committedValues } from './committed-values.js';
 import { SimCluster } from './cluster.js';
 import { SimDiskNode } from './sim-disk-node.js';
 import type { SimMember } from './sim-member.js';
@@ -28,6 +28,7 @@ import { formatStatus } from './format.js';
 import { LivenessCheck, livenessBound } from './liveness.js';
 import { ConfFailover } from './conf-failover.js';
 import { failoverDriver } from './failover-driver.js';
+import { resolveProduces } from './resolve-produces.js';
 import { replayCommand, type SimOptions, type SimResult } from './sim-options.js';
 
 const TICK = 10;
@@ -457,11 +458,21 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     // its commit (committed-values.ts).
     const inLog = committedValues(leader);
     const offsets = committedOffsets(leader);
+    const finalLog = committedLog(leader);
     const duplicatesHidden = leader.sm.duplicatesHidden;
     await powerCycleDiskNodes(c.running());
     const { linearizable, lincheckSteps } =
       opts.lincheck !== false
-        ? checkHistory(clients, inLog, offsets)
+        ? checkHistory(
+            clients.history,
+            finalLog,
+            () =>
+              resolveProduces(
+                clients.checkedHistory((v) => inLog.has(v)),
+                offsets,
+              ),
+            opts.crossCheck,
+          )
         : { linearizable: 'not-checked' as const, lincheckSteps: 0 };
     return {
       ok: true,

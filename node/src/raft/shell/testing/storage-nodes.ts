@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { NodeId } from '../../core/types.js';
 import type { RaftNodeOptions } from '../raft-node-options.js';
 import { atLeader } from './at-leader.js';
-import { type TcpNode, type TestPki, startTcpNode } from './tcp-node.js';
+import { type TcpNode, type TestPki, makeTestPki, startTcpNode } from './tcp-node.js';
 
 /** Waits for `f()` to hold, bounded generously (busy CI machines); names what it waited for. */
 export async function until(
@@ -166,4 +166,32 @@ export class StorageNodes {
     for (const id of [...this.running.keys()]) await this.stop(id);
     rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/**
+ * The mocha side of {@link StorageNodes}: call inside `describe`. One test PKI for `ids` is
+ * made in `before`; the returned function creates a set of nodes on it, and every set a test
+ * created is closed (nodes stopped, data removed) in `afterEach`, whether it passed or not.
+ * @example
+ *   const storageNodes = useStorageNodes(ids);
+ *   it('elects a leader', async () => { const c = storageNodes('my-cluster'); await c.start(id, { bootstrap: [id] }); });
+ */
+export function useStorageNodes(
+  ids: readonly NodeId[],
+): (clusterId: string, options?: StorageNodeOptions) => StorageNodes {
+  let pki: TestPki | undefined;
+  const created: StorageNodes[] = [];
+  before(async () => {
+    pki = await makeTestPki(ids);
+  });
+  afterEach(async () => {
+    for (const c of created.splice(0)) await c.close();
+  });
+  return (clusterId, options) => {
+    if (pki === undefined)
+      throw new Error('useStorageNodes: the test PKI is made in before(); call this inside a test');
+    const c = new StorageNodes(pki, clusterId, options);
+    created.push(c);
+    return c;
+  };
 }
