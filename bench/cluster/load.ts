@@ -7,7 +7,7 @@
  */
 import { loadavg } from 'node:os';
 import type { ConsumeResponse, LogClient, ProduceResponse } from '../../node/src/gen/v1/log.js';
-import { totalCpuSeconds } from './proc-stat.js';
+import { cpuSeconds, totalCpuSeconds, totalIoSyscalls } from './proc-stat.js';
 import { percentile } from './summary.js';
 
 /** Size of every produced value (the issue's 256-byte values). */
@@ -26,6 +26,10 @@ export interface RunResult {
   readonly p50Ms?: number;
   readonly p99Ms?: number;
   readonly serverCpuUsPerOp: number;
+  /** ProduceStream: CPU µs per op of each server, in the order of the `pids` given. */
+  readonly cpuUsPerOpByPid?: readonly number[];
+  /** ProduceStream: read and write syscalls (/proc/<pid>/io syscr, syscw) of all servers per op. */
+  readonly syscallsPerOp?: { readonly reads: number; readonly writes: number };
   readonly load1: number;
   readonly errors: number;
 }
@@ -104,6 +108,10 @@ export async function produceStream(
   const warmEnd = t0 + w.warmupMs;
   const end = warmEnd + w.measureMs;
   let cpuStart = 0;
+  let byPidStart: number[] = [];
+  let byPidEnd: number[] = [];
+  let ioStart = { reads: 0, writes: 0 };
+  let ioEnd = ioStart;
   let ackedAtWarm = 0;
   let warm = false;
   let sent = 0;
@@ -116,11 +124,15 @@ export async function produceStream(
       if (!warm && now >= warmEnd) {
         warm = true;
         cpuStart = totalCpuSeconds(pids);
+        byPidStart = pids.map(cpuSeconds);
+        ioStart = totalIoSyscalls(pids);
         ackedAtWarm = acked;
       }
       if (now >= end && ackedAtEnd < 0) {
         ackedAtEnd = acked;
         cpuEnd = totalCpuSeconds(pids);
+        byPidEnd = pids.map(cpuSeconds);
+        ioEnd = totalIoSyscalls(pids);
       }
       while (sent - acked + perRequest <= inFlight && now < end) {
         sent += perRequest;
@@ -142,10 +154,13 @@ export async function produceStream(
     pump();
   });
   const ops = ackedAtEnd - ackedAtWarm;
+  const perOp = (d: number, scale = 1): number => Math.round((d * scale * 100) / Math.max(1, ops)) / 100;
   return {
     ops,
     opsPerSec: Math.round(ops / (w.measureMs / 1000)),
     serverCpuUsPerOp: Math.round(((cpuEnd - cpuStart) * 1e6) / Math.max(1, ops)),
+    cpuUsPerOpByPid: byPidEnd.map((e, i) => perOp(e - (byPidStart[i] ?? 0), 1e6)),
+    syscallsPerOp: { reads: perOp(ioEnd.reads - ioStart.reads), writes: perOp(ioEnd.writes - ioStart.writes) },
     load1,
     errors: 0,
   };

@@ -50,3 +50,27 @@ export function rssMiB(pid: number): number {
 export function totalCpuSeconds(pids: readonly number[]): number {
   return pids.reduce((s, p) => s + cpuSeconds(p), 0);
 }
+
+/** Read and write syscalls counted so far (`syscr`, `syscw`; all threads) in the text of /proc/<pid>/io. */
+export function parseIoSyscalls(io: string): { readonly reads: number; readonly writes: number } {
+  const r = /^syscr:\s+(\d+)$/m.exec(io)?.[1];
+  const w = /^syscw:\s+(\d+)$/m.exec(io)?.[1];
+  if (r === undefined || w === undefined) throw new Error(`unexpected /proc io text: ${io}`);
+  return { reads: Number(r), writes: Number(w) };
+}
+
+/** Summed read and write syscalls of `pids` so far (a process that has exited counts 0). */
+export function totalIoSyscalls(pids: readonly number[]): { readonly reads: number; readonly writes: number } {
+  let reads = 0;
+  let writes = 0;
+  for (const p of pids) {
+    try {
+      const c = parseIoSyscalls(readFileSync(`/proc/${p}/io`, 'utf8'));
+      reads += c.reads;
+      writes += c.writes;
+    } catch {
+      // gone
+    }
+  }
+  return { reads, writes };
+}

@@ -6,7 +6,8 @@
  * second cluster from another checkout (`--base ROOT`, e.g. the commit before the change)
  * in the same interleaved rounds. Per workload and round: records/s and the server CPU per
  * record (utime+stime from /proc over the measured window, divided by the records): of the
- * three members for ProduceStream (all of them replicate and fsync every record), of the
+ * three members for ProduceStream (all of them replicate and fsync every record; also the
+ * leader's alone, and the read/write syscalls of the three from /proc/<pid>/io), of the
  * serving follower alone for ConsumeStream (the others only heartbeat meanwhile). Prints one line per sample, then JSON with the medians.
  *
  * Flags: --seconds S (ProduceStream window, default 3), --rounds N (default 3), --batch B
@@ -58,6 +59,8 @@ interface Sample extends RunResult {
   readonly round: number;
   readonly workload: string;
   readonly cluster: string;
+  /** ProduceStream: the leader's CPU µs per record (of {@link RunResult.cpuUsPerOpByPid}). */
+  readonly leaderCpuUsPerOp?: number;
 }
 
 const { pki, dir, credentials } = await benchPki();
@@ -96,10 +99,11 @@ try {
     const only = args.only === undefined ? undefined : new RegExp(args.only);
     for (const [workload, c, run] of runs.filter(([name]) => only?.test(name) ?? true)) {
       let r: RunResult | undefined;
+      let li = 0;
       // A leader change under load (an election at load 25+) fails the stream: wait for a
       // leader and run it again, twice at most.
       for (let attempt = 0; r === undefined; attempt++) {
-        const li = await waitFor(`a leader of ${c.o.name}`, 30_000, () => c.leaderIndex());
+        li = await waitFor(`a leader of ${c.o.name}`, 30_000, () => c.leaderIndex());
         const leader = c.client(li);
         const follower = c.client((li + 1) % 3);
         try {
@@ -112,9 +116,20 @@ try {
           follower.close();
         }
       }
-      samples.push({ round, workload, cluster: c.o.name, ...r });
+      const leaderCpu = r.cpuUsPerOpByPid?.[li];
+      samples.push({
+        round,
+        workload,
+        cluster: c.o.name,
+        ...r,
+        ...(leaderCpu !== undefined ? { leaderCpuUsPerOp: leaderCpu } : {}),
+      });
+      const extra =
+        leaderCpu === undefined || r.syscallsPerOp === undefined
+          ? ''
+          : ` (leader ${leaderCpu} µs), syscalls/record ${r.syscallsPerOp.reads} read + ${r.syscallsPerOp.writes} write`;
       process.stdout.write(
-        `round ${round} ${workload} ${c.o.name}: ${r.opsPerSec} records/s, ${r.serverCpuUsPerOp} µs server CPU/record (${workload.startsWith('consume') ? 'the follower' : '3 nodes'}), load ${r.load1.toFixed(2)}\n`,
+        `round ${round} ${workload} ${c.o.name}: ${r.opsPerSec} records/s, ${r.serverCpuUsPerOp} µs server CPU/record (${workload.startsWith('consume') ? 'the follower' : '3 nodes'})${extra}, load ${r.load1.toFixed(2)}\n`,
       );
     }
   }
@@ -131,7 +146,14 @@ const medians = Object.fromEntries(
       {
         recordsPerSec: median(xs.map((x) => x.opsPerSec)),
         serverCpuUsPerRecord: median(xs.map((x) => x.serverCpuUsPerOp)),
-        rounds: xs.map((x) => [x.opsPerSec, x.serverCpuUsPerOp]),
+        ...(xs.every((x) => x.leaderCpuUsPerOp !== undefined && x.syscallsPerOp !== undefined)
+          ? {
+              leaderCpuUsPerRecord: median(xs.map((x) => x.leaderCpuUsPerOp ?? 0)),
+              readSyscallsPerRecord: median(xs.map((x) => x.syscallsPerOp?.reads ?? 0)),
+              writeSyscallsPerRecord: median(xs.map((x) => x.syscallsPerOp?.writes ?? 0)),
+            }
+          : {}),
+        rounds: xs.map((x) => [x.opsPerSec, x.serverCpuUsPerOp, x.leaderCpuUsPerOp]),
       },
     ];
   }),

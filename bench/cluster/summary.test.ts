@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import { encodePutRequest } from './etcd-wire.js';
-import { parseStatCpuSeconds, parseStatusRssMiB } from './proc-stat.js';
+import { parseIoSyscalls, parseStatCpuSeconds, parseStatusRssMiB } from './proc-stat.js';
 import { checkTargets, median, mediansOf, ratioSpecs, ratiosOf, type Sample } from './summary.js';
 
 const sample = (round: number, workload: string, target: string, opsPerSec: number, cpu = 100): Sample => ({
@@ -101,5 +101,10 @@ describe('bench:cluster helpers', () => {
   it('reads VmRSS from /proc status', () => {
     assert.equal(parseStatusRssMiB('Name:\tnode\nVmRSS:\t  204800 kB\nVmSwap: 0 kB\n'), 200);
     assert.equal(parseStatusRssMiB('Name:\tzombie\n'), 0);
+    assert.deepEqual(parseIoSyscalls('rchar: 6976\nwchar: 0\nsyscr: 10\nsyscw: 3\nread_bytes: 0\n'), {
+      reads: 10,
+      writes: 3,
+    });
+    assert.throws(() => parseIoSyscalls('rchar: 1\n'), /unexpected \/proc io text/);
   });
 });

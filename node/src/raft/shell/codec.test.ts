@@ -60,6 +60,27 @@ describe('raft shell: binary message codec', () => {
     }
   });
 
+  it("decoded entries own their bytes: reusing the received frame's buffer changes none of them", () => {
+    const m = samples.find((s) => s.type === 'append') as Message;
+    const received = body(encodeMessage(m));
+    const f = decodeFrame(received);
+    received.fill(0xee); // the socket's buffer, reused for the next chunk
+    assert.deepEqual(f.kind === 'message' ? f.message : null, m);
+  });
+
+  it('an append of many entries encodes to the same bytes whatever its size (the presized writer)', () => {
+    const entries = Array.from({ length: 64 }, (_, i) => ({
+      index: 10 + i,
+      term: 7,
+      type: 'data' as const,
+      data: new Uint8Array(300 + i).fill(i),
+    }));
+    const m = { ...base, type: 'append', prevIndex: 9, prevTerm: 6, commit: 8, entries } as unknown as Message;
+    const frame = encodeMessage(m);
+    assert.equal(frame.readUInt32BE(0), frame.length - 4);
+    assert.deepEqual(decodeFrame(body(frame)), { kind: 'message', message: m });
+  });
+
   describe("snapshots with members' storage ids (issue 12)", () => {
     const snap = (storage?: Record<string, string>): Message =>
       ({

@@ -87,8 +87,12 @@ export type Frame =
   { readonly kind: 'hello'; readonly hello: Hello } | { readonly kind: 'message'; readonly message: Message };
 
 class Writer {
-  private buf = Buffer.allocUnsafe(256);
+  private buf: Buffer;
   private pos = 4;
+  /** `size`: the expected frame size (an append's entries), so the buffer is not regrown and copied as it fills. */
+  constructor(size = 256) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
@@ -143,9 +147,24 @@ class Writer {
 
 class Reader {
   private pos = 0;
-  constructor(private readonly b: Buffer) {}
+  /** True once {@link own} copied the body: byte fields are then views of that copy. */
+  private owned = false;
+  /** Where `b` starts in the body (for error messages once {@link own} copied the rest). */
+  private base = 0;
+  constructor(private b: Buffer) {}
+  /**
+   * Copies the rest of the body once, so that the byte fields read after it are views of
+   * that copy instead of one copy each (an append's entries: one allocation per message,
+   * not per entry). The views keep the copy alive, never the socket's receive buffer.
+   */
+  own(): void {
+    this.b = Buffer.from(this.b.subarray(this.pos));
+    this.base += this.pos;
+    this.pos = 0;
+    this.owned = true;
+  }
   private need(n: number, what: string): void {
-    if (this.pos + n > this.b.length) throw new FrameError(`truncated ${what} at byte ${this.pos}`);
+    if (this.pos + n > this.b.length) throw new FrameError(`truncated ${what} at byte ${this.base + this.pos}`);
   }
   u8(what: string): number {
     this.need(1, what);
@@ -191,8 +210,11 @@ class Reader {
   bytes(what: string): Uint8Array {
     const n = this.u32(what);
     this.need(n, what);
-    // Copy: entries outlive the frame buffer they arrived in.
-    const out = new Uint8Array(this.b.subarray(this.pos, this.pos + n));
+    // Entries outlive the frame buffer they arrived in: a view of the owned copy, or a copy.
+    const b = this.b;
+    const out = this.owned
+      ? new Uint8Array(b.buffer, b.byteOffset + this.pos, n)
+      : new Uint8Array(b.subarray(this.pos, this.pos + n));
     this.pos += n;
     return out;
   }
@@ -272,20 +294,25 @@ function readMeta(r: Reader, withStorage: boolean): SnapshotMeta {
  *   {@link MAX_FRAME_BYTES} (the receiver would refuse it and close the connection).
  */
 export function encodeMessage(m: Message): Buffer {
+  let size = 256;
   if (m.type === 'append') {
     let payload = 0;
     for (const e of m.entries) payload += e.data.byteLength;
     const why = appendLimitViolation(m.entries.length, payload);
     if (why !== null) throw new FrameError(why);
+    size += payload + m.entries.length * ENTRY_HEADER_BYTES;
   }
-  const frame = encodeBody(m);
+  const frame = encodeBody(m, size);
   if (frame.length - 4 > MAX_FRAME_BYTES)
     throw new FrameError(`frame length ${frame.length - 4} exceeds ${MAX_FRAME_BYTES}`);
   return frame;
 }
 
-function encodeBody(m: Message): Buffer {
-  const w = new Writer()
+/** An entry's bytes on the wire besides its data: index, term, type, data length. */
+const ENTRY_HEADER_BYTES = 8 + 8 + 1 + 4;
+
+function encodeBody(m: Message, size: number): Buffer {
+  const w = new Writer(size)
     .u8(FrameKind.message)
     .u8(
       m.type === 'snapshot' && m.meta.confState.storage !== undefined
@@ -344,6 +371,7 @@ function readEntries(r: Reader): Entry[] {
   let payload = 0;
   const tooMany = appendLimitViolation(count, 0);
   if (tooMany !== null) throw new FrameError(tooMany);
+  if (count > 0) r.own();
   for (let n = count; n > 0; n--) {
     const index = r.u64('entry index');
     const term = r.u64('entry term');

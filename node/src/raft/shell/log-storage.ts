@@ -44,6 +44,7 @@ import {
 } from '../core/types.js';
 import { ClusterIdMismatchError, StorageInconsistentError } from './errors.js';
 import { type PdataOutcome, ProducerState } from './producer-state.js';
+import { RecentEntries } from './recent-entries.js';
 import { decodeSnapshotPayload, encodeSnapshotPayload } from './snapshot-payload.js';
 import { type SnapshotRecord, type StableState, StableStore, freshStableState } from './stable-store.js';
 
@@ -67,6 +68,10 @@ function toEntry(r: LogRecord): Entry {
 }
 
 export { decodeSnapshotPayload, encodeSnapshotPayload, SNAPSHOT_PAYLOAD_BYTES } from './snapshot-payload.js';
+
+/** Bounds of {@link RecentEntries}: a few Readys' worth of entries at full batches. */
+const RECENT_MAX_BYTES = 4 * 1024 * 1024;
+const RECENT_MAX_COUNT = 16_384;
 
 const payloadOf = (s: SnapshotRecord): Uint8Array => encodeSnapshotPayload(s.dataOffset, s.producers);
 
@@ -118,6 +123,8 @@ export class LogStorage implements Storage {
   private history: { index: LogIndex; conf: ConfState }[];
   private staging: { meta: SnapshotMeta; data: Uint8Array; filled: number } | null = null;
   private dirty = false;
+  /** The last appended entries, to read just-persisted ones without the files (recent-entries.ts). */
+  private readonly recent = new RecentEntries(RECENT_MAX_BYTES, RECENT_MAX_COUNT);
   /** The idempotent producers' state (producer-state.ts): part of the replicated state machine. */
   producers: ProducerState;
   /** True when the directory held no state when opened. */
@@ -201,6 +208,15 @@ export class LogStorage implements Storage {
     if (hi > this.log.nextOffset) throw new StorageRangeError('unavailable', lo, hi);
     const out: Entry[] = [];
     let size = 0;
+    const held = this.recent.range(lo, hi);
+    if (held !== undefined) {
+      for (const e of held) {
+        size += entrySize(e);
+        if (out.length > 0 && size > maxBytes) return out;
+        out.push(e);
+      }
+      return out;
+    }
     let next: number = lo;
     while (next < hi) {
       const recs = this.log.readRange(next, { endOffset: hi, maxBytes: Math.max(1, maxBytes - size) });
@@ -241,6 +257,7 @@ export class LogStorage implements Storage {
     if (first.index > next) throw new RaftInvariantError('append leaves a gap', { first: first.index, next });
     if (first.index < next) this.log.truncateSuffix(first.index);
     this.log.appendBatch(ents.map((e) => ({ value: e.data, term: e.term, type: TYPE_TO_RECORD[e.type] })));
+    this.recent.append(ents);
   }
 
   /** Makes all appends and truncations durable (one fsync round for the whole Ready). */
@@ -306,6 +323,7 @@ export class LogStorage implements Storage {
     this.applied = meta.index;
     if (this.hard.commit < meta.index) this.hard = { ...this.hard, commit: meta.index };
     await this.flush();
+    this.recent.clear();
     await this.log.reset(meta.index + 1, dataOffset);
   }
 

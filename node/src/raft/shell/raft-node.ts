@@ -19,13 +19,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { raftConfig } from '../core/config.js';
 import { seededRng } from '../core/env.js';
 import { RawNode } from '../core/raw-node.js';
-import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, Role, UserEntry } from '../core/types.js';
+import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, Role } from '../core/types.js';
 import { type ShellConfig, shellConfig } from './config.js';
 import { NodeStoppedError, RaftNotLeaderError, ProposalRejectedError } from './errors.js';
+import { propose, proposeBatch, proposeRecords, type ProposeHost } from './propose.js';
 import { LogStorage } from './log-storage.js';
-import { encodePdata, type ProducerSeq } from './pdata.js';
+import type { ProducerSeq } from './pdata.js';
 import { persistReady, StableFlusher } from './persist-ready.js';
-import { answerFromApplied, ProposalTracker, type ProposeOutcome } from './proposal-tracker.js';
+import { ProposalTracker, type ProposeOutcome } from './proposal-tracker.js';
 import { realClock, type ShellClock } from './loop-clock.js';
 import { LoopInputs, tickBurstCap } from './loop-inputs.js';
 import { type LoopTimers, proposeConfChange, startLoopTimers, withTimeout } from './shell-loop.js';
@@ -63,6 +64,8 @@ export class RaftNode {
   private readonly appliedListeners = new Listeners<LogIndex>();
   private readonly fsyncListeners = new Listeners<number>();
   private readonly fatalListeners = new Listeners<Error>();
+  /** What the proposal entry points (propose.ts) read of this node. */
+  private readonly proposeHost: ProposeHost;
 
   private constructor(
     readonly id: NodeId,
@@ -89,6 +92,16 @@ export class RaftNode {
       applied: storage.appliedIndex,
     });
     this.applied.advance(storage.appliedIndex);
+    this.proposeHost = {
+      proposals: this.proposals,
+      storage,
+      maxQueuedProposals: this.cfg.maxQueuedProposals,
+      refuseInput: () => this.refuseInput(),
+      role: () => this.role,
+      leader: () => this.leader,
+      term: () => this.raw.status().term,
+      kick: () => this.kick(),
+    };
     storage.log.onSync((e) => {
       this.stats.fsyncs++;
       this.stats.fsyncMsTotal += e.durationMs;
@@ -151,74 +164,26 @@ export class RaftNode {
    * @throws ProposalDroppedError when leadership changed and another entry took its index.
    * @throws ProducerSequenceError when `producer.seq` is older than the producer's window.
    */
-  async propose(value: Uint8Array, producer?: ProducerSeq): Promise<ProposeOutcome> {
-    if (producer === undefined) return this.proposeBatch([value]);
-    // Fast path: a retry of a record the applied state holds (or refuses) makes no new entry.
-    const known = answerFromApplied(this.storage, producer, this.raw.status().term);
-    if (known !== undefined) return known;
-    return this.proposeEntries([{ type: 'pdata', data: encodePdata(producer, value) }]);
+  propose(value: Uint8Array, producer?: ProducerSeq): Promise<ProposeOutcome> {
+    return propose(this.proposeHost, value, producer);
   }
 
   /** Proposes records at consecutive indexes; resolves with where the first landed (the rest follow densely). */
   proposeBatch(values: readonly Uint8Array[]): Promise<ProposeOutcome> {
-    return this.proposeEntries(values.map((data) => ({ type: 'data' as const, data })));
+    return proposeBatch(this.proposeHost, values);
   }
 
   /**
-   * Proposes `values` as ONE proposal (consecutive indexes, one Ready, one fsync) and
-   * resolves with every record's dense data offset once all of them are committed and
-   * applied here. Without `producer` the offsets are consecutive. With it, record i carries
-   * sequence `producer.seq + i` and each is deduplicated on its own at apply time, as
-   * {@link propose}'s: a retried batch resolves with the original offsets and appends nothing
-   * visible; when every record is already in the applied state no entry is made at all. A
-   * failure of any record rejects the call (the others may have been appended: retry with
-   * the same producer id and sequence).
+   * Proposes `values` as ONE proposal (consecutive indexes, one Ready, one fsync); resolves
+   * with every record's dense data offset once all are committed and applied here. With
+   * `producer`, record i carries sequence `producer.seq + i` and is deduplicated on its own
+   * as {@link propose}'s (a retried batch resolves with the original offsets; all already
+   * applied: no entry at all). A failure of any record rejects the call (others may have been
+   * appended: retry with the same producer id and sequence).
    * @throws as {@link propose}, for the whole batch before anything is proposed.
    */
-  async proposeRecords(values: readonly Uint8Array[], producer?: ProducerSeq): Promise<readonly number[]> {
-    if (producer === undefined) {
-      const o = await this.proposeBatch(values);
-      return values.map((_, i) => o.dataOffset + i);
-    }
-    const seqs = values.map((_, i) => ({ id: producer.id, seq: producer.seq + i }));
-    const term = this.raw.status().term;
-    const known = seqs.map((p) => answerFromApplied(this.storage, p, term));
-    if (known.every((k) => k !== undefined)) return known.map((k) => k.dataOffset);
-    const ents = values.map((v, i) => ({ type: 'pdata' as const, data: encodePdata(seqs[i] as ProducerSeq, v) }));
-    const err = this.refusePropose(ents);
-    if (err !== null) throw err;
-    // One waiter per record (each settles by its own producer-state outcome), all queued
-    // before the loop feeds them: they reach the core as one proposal.
-    const each = ents.map((e) => new Promise<ProposeOutcome>((res, rej) => this.proposals.enqueue([e], res, rej)));
-    this.kick();
-    return (await Promise.all(each)).map((o) => o.dataOffset);
-  }
-
-  private proposeEntries(values: readonly UserEntry[]): Promise<ProposeOutcome> {
-    return new Promise((resolve, reject) => {
-      const err = this.refusePropose(values);
-      if (err !== null) return reject(err);
-      this.proposals.enqueue(values, resolve, reject);
-      this.kick();
-    });
-  }
-
-  /** Why entries cannot be proposed now, or null. */
-  private refusePropose(values: readonly UserEntry[]): Error | null {
-    const err = this.refuseInput();
-    if (err !== null) return err;
-    if (this.role !== 'leader') return new RaftNotLeaderError(this.leader);
-    if (this.proposals.queuedCount >= this.cfg.maxQueuedProposals)
-      return new ProposalRejectedError('overloaded', `${this.proposals.queuedCount} proposals queued`);
-    // The log's record limit, checked here: a record the log refuses inside the loop would be fatal.
-    const limit = this.storage.log.config.maxRecordBytes;
-    for (const { data: v } of values)
-      if (v.byteLength > limit)
-        return new ProposalRejectedError(
-          'too-large',
-          `${v.byteLength} bytes exceeds the log's maxRecordBytes ${limit}`,
-        );
-    return null;
+  proposeRecords(values: readonly Uint8Array[], producer?: ProducerSeq): Promise<readonly number[]> {
+    return proposeRecords(this.proposeHost, values, producer);
   }
 
   /** A linearizable read barrier (ReadIndex, thesis §6.4): resolves once this node has applied everything committed when it was called. */
