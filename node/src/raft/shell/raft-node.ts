@@ -463,10 +463,14 @@ export class RaftNode {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState !== undefined) this.noteSoftState(rd.softState.leader, rd.softState.role);
+    // 3. Persist: chunks, snapshot, entries (one log fsync), then hard state + conf state.
+    // Started first: the entries are written and their fdatasync is on the thread pool
+    // before the early messages are encrypted and written (issue 15: the sends took about
+    // as long as a follower's path to its own fsync, and the leader's fsync waited for them).
+    const persisted = persistReady(this.storage, rd, this.flusher);
     // 2. The leader's replication messages go out while it writes its own copy (thesis §10.2.1).
     if (rd.earlyMessages.length > 0) this.transport.send(rd.earlyMessages);
-    // 3. Persist: chunks, snapshot, entries (one log fsync), then hard state + conf state.
-    if (await persistReady(this.storage, rd, this.flusher)) this.stats.snapshotsInstalled++;
+    if (await persisted) this.stats.snapshotsInstalled++;
     // 4. Messages that depend on durable state.
     if (rd.messages.length > 0) this.transport.send(rd.messages);
     // 5. Apply.
