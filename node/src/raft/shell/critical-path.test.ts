@@ -23,13 +23,14 @@ describe('raft shell loop: the critical path of one record', function () {
     node = null;
   });
 
-  it("a leader's own fdatasync of a new entry is under way before the entry's append leaves for the followers", async () => {
+  it("a leader sends a new entry's appends and submits its own fdatasync before propose returns (no event-loop turn in between)", async () => {
     // GIVEN leader n1 of term 1, its disk held
     fs = new GatedFileSystem(new MemoryFileSystem());
     const clock = new ManualLoopClock();
     const peers = new ScriptedPeers();
     node = await startN1(peers, fs, clock);
     const t1 = await electN1(node, peers, clock);
+    await settle(); // the loop is idle: the proposal starts it
     fs.hold();
     const heldAtSend: number[] = [];
     peers.onSend = (m) => {
@@ -37,14 +38,16 @@ describe('raft shell loop: the critical path of one record', function () {
     };
 
     // WHEN a record is proposed
-    const sent = peers.next(appendOf(2), 'append of entry 2');
     const proposed = node.propose(new TextEncoder().encode('x'));
-    await sent;
 
-    // THEN each follower's append was sent with n1's fdatasync already waiting at the disk
-    assert.deepEqual(heldAtSend, [1, 1], 'appends sent before the leader submitted its own fdatasync');
-    // and the record still commits only once the leader's own fsync is done and a follower acked
+    // THEN both followers' appends left first (a follower's answer is what the commit waits
+    // for), and n1's own fdatasync already waits at the disk when propose returns
+    assert.deepEqual(heldAtSend, [0, 0], 'the appends waited for the leader to write its own copy');
+    assert.equal(fs.held, 1, "the leader's fdatasync was left for a later turn");
+    // and the record commits only once the leader's own fsync is done and a follower acked
     peers.deliver(ack(n2, t1, 2));
+    await settle();
+    assert.equal(node.appliedIndex, 1, 'committed before the leader had its own copy durable');
     fs.release();
     assert.equal((await proposed).index, 2);
   });
