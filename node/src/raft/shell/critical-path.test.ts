@@ -91,4 +91,32 @@ describe('raft shell loop: the critical path of one record', function () {
     fs.release();
     await second;
   });
+
+  it("a leader's appends that only carry the new commit index leave after the committed record's caller has run", async () => {
+    // GIVEN leader n1 of term 1 with a record at index 2 appended by both followers' logs
+    fs = new GatedFileSystem(new MemoryFileSystem());
+    const clock = new ManualLoopClock();
+    const peers = new ScriptedPeers();
+    node = await startN1(peers, fs, clock);
+    const t1 = await electN1(node, peers, clock);
+    let answered = false;
+    const proposed = node.propose(new TextEncoder().encode('x')).then((o) => {
+      answered = true;
+      return o;
+    });
+    await settle();
+    const answeredAtSend: boolean[] = [];
+    peers.onSend = (m) => {
+      if (m.type === 'append' && m.entries.length === 0 && m.commit === 2) answeredAtSend.push(answered);
+    };
+    const toN3 = peers.next((m) => m.type === 'append' && m.to === n3 && m.commit === 2, 'commit 2 to n3');
+
+    // WHEN n2's ack commits it
+    peers.deliver(ack(n2, t1, 2));
+
+    // THEN the caller's continuation ran before the commit index left for the followers, and it did leave
+    assert.equal((await proposed).index, 2);
+    await toN3;
+    assert.deepEqual(answeredAtSend, [true, true], 'the commit-only appends went out before the answer');
+  });
 });
