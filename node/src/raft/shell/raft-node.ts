@@ -54,7 +54,7 @@ export class RaftNode {
   private lastDropWarnMs = -Infinity;
   private looping: Promise<void> | null = null;
   private compactDue = false;
-  /** Commit-only appends, sent at the end of the turn (after-turn.ts). */
+  /** Commit-only appends, sent two turns later, after the answers (after-turn.ts). */
   private readonly afterTurn: AfterTurn;
   private stopping = false;
   private fatal: Error | null = null;
@@ -476,7 +476,7 @@ export class RaftNode {
     // appends leave 0.13 ms later at p50 and the records slower).
     // A Ready with nothing to write whose appends carry no entries (a new commit index only,
     // the leader's answer to a follower's ack) holds the callers' answers: those appends
-    // wait for the end of the turn, so the answers are written first (after-turn.ts).
+    // wait two turns, so the answers (their DATA and trailers) are written first (after-turn.ts).
     const deferCommitOnly = rd.entries.length === 0 && rd.committedEntries.length > 0;
     const early = deferCommitOnly ? rd.earlyMessages.filter((m) => !isCommitOnly(m)) : rd.earlyMessages;
     if (early.length > 0) this.transport.send(early);
