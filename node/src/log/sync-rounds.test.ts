@@ -37,4 +37,29 @@ describe('sync rounds (group-commit scheduling)', () => {
     assert.equal(afterRound, 1);
     assert.match(syncs.failed?.message ?? '', /EIO/);
   });
+
+  it('with immediate the round starts before the call returns (a lone appender waits no event-loop turn)', async () => {
+    // GIVEN a change marked and no round running
+    const started: string[] = [];
+    const syncs = new SyncRounds(
+      async () => {
+        started.push('round');
+        return 1;
+      },
+      () => {},
+    );
+    syncs.mark();
+
+    // WHEN a caller asks with immediate, THEN the round (its fdatasync) has started synchronously
+    const durable = syncs.untilDurable(true);
+    assert.deepEqual(started, ['round']);
+    await durable;
+
+    // and without it the round waits for the next turn, so that concurrent appenders join it
+    syncs.mark();
+    const later = syncs.untilDurable();
+    assert.deepEqual(started, ['round'], 'no round yet: it starts on the next turn');
+    await later;
+    assert.deepEqual(started, ['round', 'round']);
+  });
 });

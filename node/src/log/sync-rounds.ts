@@ -5,7 +5,10 @@
  * after the caller's last change has completed. While one round runs, later callers wait
  * for the next, which covers them all; a new round starts one event-loop turn after it is
  * needed, so that every appender woken by the previous round has appended before it
- * starts (otherwise rounds alternate between one record and all the others). After a
+ * starts (otherwise rounds alternate between one record and all the others). A caller that
+ * is the log's only appender (the Raft shell: one sync per Ready, nobody else to wait for)
+ * passes `immediate` and the round starts at once, its fdatasync submitted before the call
+ * returns — the turn would only delay its own record. After a
  * failed round every later call fails too: after an fsync error the page cache's state is
  * unknown (PostgreSQL's "fsyncgate"), so the log must be reopened.
  */
@@ -57,8 +60,11 @@ export class SyncRounds {
     return this.failure;
   }
 
-  /** Resolves once every change marked before this call is durable. */
-  async untilDurable(): Promise<void> {
+  /**
+   * Resolves once every change marked before this call is durable. A new round starts one
+   * event-loop turn later (so concurrent appenders join it), or at once with `immediate`.
+   */
+  async untilDurable(immediate = false): Promise<void> {
     const target = this.requested;
     while (this.durable < target) {
       if (this.failure) throw this.failure;
@@ -66,7 +72,9 @@ export class SyncRounds {
         await this.inflight;
         continue;
       }
-      this.inflight = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.round());
+      this.inflight = immediate
+        ? this.round()
+        : new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.round());
       try {
         await this.inflight;
       } finally {

@@ -260,9 +260,13 @@ export class LogStorage implements Storage {
     this.recent.append(ents);
   }
 
-  /** Makes all appends and truncations durable (one fsync round for the whole Ready). */
+  /**
+   * Makes all appends and truncations durable (one fsync round for the whole Ready). The
+   * round starts before this returns (the loop is the log's only appender: no turn to wait
+   * for others), so the fdatasync runs while the caller sends the Ready's early messages.
+   */
   sync(): Promise<void> {
-    return this.log.sync();
+    return this.log.sync({ immediate: true });
   }
 
   /** Records Ready.hardState / Ready.confState in memory; {@link flush} makes them durable. */
