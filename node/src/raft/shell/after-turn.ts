@@ -16,7 +16,7 @@
  * later); Raft tolerates them arriving after later messages (a stale append is answered and
  * ignored by the leader's progress); one dropped at a stop is lost like any message.
  */
-import type { Message } from '../core/types.js';
+import type { Message, Ready } from '../core/types.js';
 
 /** An append without entries: what a leader sends when only its commit index moved. */
 export const isCommitOnly = (m: Message): boolean => m.type === 'append' && m.entries.length === 0;
@@ -33,6 +33,20 @@ export class AfterTurn {
     private readonly send: (msgs: readonly Message[]) => void,
     private readonly open: () => boolean,
   ) {}
+
+  /**
+   * Step 2 of the loop (node/src/raft/README.md): sends `rd`'s early messages now, before
+   * the persist (persisting first made the appends leave 0.13 ms later at p50 and the records
+   * slower: docs/benchmarks.md, the c=1 trace). In a Ready with nothing to write that applies
+   * entries, the appends without entries (a new commit index only, the leader's answer to a
+   * follower's ack) are queued for two turns later instead, so the answers go first.
+   */
+  sendEarly(rd: Ready): void {
+    const deferCommitOnly = rd.entries.length === 0 && rd.committedEntries.length > 0;
+    const early = deferCommitOnly ? rd.earlyMessages.filter((m) => !isCommitOnly(m)) : rd.earlyMessages;
+    if (early.length > 0) this.send(early);
+    if (early.length < rd.earlyMessages.length) this.push(rd.earlyMessages.filter(isCommitOnly));
+  }
 
   /** Queues `msgs` for the second turn from now. */
   push(msgs: readonly Message[]): void {

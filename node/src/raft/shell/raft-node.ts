@@ -15,13 +15,13 @@
  * resolves the proposal with its dense data offset and moves `appliedIndex`, which bounds
  * what consumers may read.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { raftConfig } from '../core/config.js';
 import { seededRng } from '../core/env.js';
 import { RawNode } from '../core/raw-node.js';
 import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, Role } from '../core/types.js';
 import { type ShellConfig, shellConfig } from './config.js';
-import { NodeStoppedError, RaftNotLeaderError, ProposalRejectedError } from './errors.js';
+import { NodeStoppedError, RaftNotLeaderError } from './errors.js';
 import { propose, proposeBatch, proposeRecords, type ProposeHost } from './propose.js';
 import { LogStorage } from './log-storage.js';
 import type { ProducerSeq } from './pdata.js';
@@ -29,13 +29,14 @@ import { persistReady, StableFlusher } from './persist-ready.js';
 import { ProposalTracker, type ProposeOutcome } from './proposal-tracker.js';
 import { realClock, type ShellClock } from './loop-clock.js';
 import { LoopInputs, tickBurstCap } from './loop-inputs.js';
-import { type LoopTimers, proposeConfChange, startLoopTimers, withTimeout } from './shell-loop.js';
+import { type LoopTimers, proposeConfChange, startLoopTimers } from './shell-loop.js';
 import { Listeners } from './listeners.js';
 import { emptyStats, type LeaderChange, type NodeStats, type RaftNodeStatus, statusOf } from './node-status.js';
 import type { RaftTransport } from './transport.js';
 import type { RaftNodeOptions, ShellLogger } from './raft-node-options.js';
 import { Waiters } from './waiters.js';
-import { AfterTurn, isCommitOnly } from './after-turn.js';
+import { AfterTurn } from './after-turn.js';
+import { readIndex, type RequestHost, transferLeadership } from './requests.js';
 
 export type { RaftNodeOptions, ShellLogger };
 
@@ -69,6 +70,7 @@ export class RaftNode {
   private readonly fatalListeners = new Listeners<Error>();
   /** What the proposal entry points (propose.ts) read of this node. */
   private readonly proposeHost: ProposeHost;
+  private readonly requestHost: RequestHost;
 
   private constructor(
     readonly id: NodeId,
@@ -108,6 +110,15 @@ export class RaftNode {
       leader: () => this.leader,
       term: () => this.raw.status().term,
       kick: () => this.kick(),
+    };
+    this.requestHost = {
+      clock: this.clock,
+      raw: this.raw,
+      reads: this.reads,
+      refuseInput: () => this.refuseInput(),
+      act: (f) => this.act(f),
+      leader: () => this.leader,
+      onLeaderChange: (fn) => this.onLeaderChange(fn),
     };
     storage.log.onSync((e) => {
       this.stats.fsyncs++;
@@ -195,24 +206,7 @@ export class RaftNode {
 
   /** A linearizable read barrier (ReadIndex, thesis §6.4): resolves once this node has applied everything committed when it was called. */
   readIndex(timeoutMs = this.cfg.requestTimeoutMs): Promise<void> {
-    const ctx = randomUUID();
-    return withTimeout(
-      this.clock,
-      'readIndex',
-      timeoutMs,
-      () => this.refuseInput(),
-      () => this.reads.delete(ctx),
-      (resolve, reject) => {
-        this.reads.set(ctx, { resolve, reject });
-        this.act(() => {
-          const r = this.raw.readIndex(ctx);
-          if (!r.ok) {
-            this.reads.delete(ctx);
-            reject(new RaftNotLeaderError(this.leader, r.reason));
-          }
-        });
-      },
-    );
+    return readIndex(this.requestHost, timeoutMs);
   }
 
   /** Adds `id` (at `address`) as a learner with its data dir's `storage` id (issue 12); resolves when the change commits. */
@@ -239,27 +233,7 @@ export class RaftNode {
 
   /** Transfers leadership to voter `to` (TimeoutNow, thesis §3.10); resolves when `to` is the leader seen by this node. */
   transferLeadership(to: NodeId, timeoutMs = this.cfg.requestTimeoutMs): Promise<void> {
-    let off = (): void => {};
-    return withTimeout(
-      this.clock,
-      'transferLeadership',
-      timeoutMs,
-      () => this.refuseInput(),
-      () => off(),
-      (resolve, reject) => {
-        off = this.onLeaderChange(({ leader }) => {
-          if (leader === to) resolve();
-        });
-        this.act(() => {
-          const r = this.raw.transferLeadership(to);
-          if (!r.ok) {
-            if (r.reason === 'already-leader') resolve();
-            else if (r.reason === 'not-leader') reject(new RaftNotLeaderError(r.leaderHint));
-            else reject(new ProposalRejectedError(r.reason, `cannot transfer to ${to}`));
-          }
-        });
-      },
-    );
+    return transferLeadership(this.requestHost, to, timeoutMs);
   }
 
   /** Resolves once this node has applied `index` (no polling: woken by the loop). */
@@ -435,17 +409,9 @@ export class RaftNode {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState !== undefined) this.noteSoftState(rd.softState.leader, rd.softState.role);
-    // 2. The leader's replication messages go out while it writes its own copy (thesis §10.2.1).
-    // First: at one record in flight a follower's answer, not the leader's own fsync, is
-    // what the commit waits for (issue 15, docs/benchmarks.md: persisting first made the
-    // appends leave 0.13 ms later at p50 and the records slower).
-    // A Ready with nothing to write whose appends carry no entries (a new commit index only,
-    // the leader's answer to a follower's ack) holds the callers' answers: those appends
-    // wait two turns, so the answers (their DATA and trailers) are written first (after-turn.ts).
-    const deferCommitOnly = rd.entries.length === 0 && rd.committedEntries.length > 0;
-    const early = deferCommitOnly ? rd.earlyMessages.filter((m) => !isCommitOnly(m)) : rd.earlyMessages;
-    if (early.length > 0) this.transport.send(early);
-    if (early.length < rd.earlyMessages.length) this.afterTurn.push(rd.earlyMessages.filter(isCommitOnly));
+    // 2. The leader's replication messages go out while it writes its own copy (thesis §10.2.1),
+    // before it: at one record in flight the commit waits on a follower's answer (after-turn.ts).
+    this.afterTurn.sendEarly(rd);
     // 3. Persist: chunks, snapshot, entries (one log fsync, submitted before persistReady
     // first yields: LogStorage.sync starts its round at once), then hard state + conf state.
     if (await persistReady(this.storage, rd, this.flusher)) this.stats.snapshotsInstalled++;
