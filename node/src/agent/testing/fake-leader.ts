@@ -81,6 +81,18 @@ export class FakeProduceCall extends EventEmitter implements ProduceCall {
     );
   }
 
+  /** The leader is down: the connection is refused and nothing was sent (grpc-js's words for it). */
+  refuse(): void {
+    this.finish(
+      'error',
+      Object.assign(new Error('14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED'), {
+        code: Status.UNAVAILABLE,
+        details: 'No connection established. Last error: connect ECONNREFUSED',
+        metadata: new Metadata(),
+      }),
+    );
+  }
+
   /** The leader ends the call cleanly (no status), with requests maybe still unanswered. */
   end(): void {
     this.finish('end');
