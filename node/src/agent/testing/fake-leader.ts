@@ -112,16 +112,24 @@ export class FakeLeaders {
   readonly calls: FakeProduceCall[] = [];
   /** Addresses whose channel was closed, in order. */
   readonly closed: string[] = [];
+  /** Addresses dialed, in order. */
+  readonly dialed: string[] = [];
+  /** Addresses whose channel was asked to connect ahead of any call, in order. */
+  readonly connected: string[] = [];
 
   /** The {@link LeaderDialer} to pass to `LeaderForwarder`. */
-  readonly dial: LeaderDialer = (addr: string): LeaderChannel => ({
-    produceStream: () => {
-      const call = new FakeProduceCall(addr);
-      this.calls.push(call);
-      return call;
-    },
-    close: () => void this.closed.push(addr),
-  });
+  readonly dial: LeaderDialer = (addr: string): LeaderChannel => {
+    this.dialed.push(addr);
+    return {
+      produceStream: () => {
+        const call = new FakeProduceCall(addr);
+        this.calls.push(call);
+        return call;
+      },
+      close: () => void this.closed.push(addr),
+      connect: () => void this.connected.push(addr),
+    };
+  };
 
   /** The newest call opened (to `addr`, if given); throws if there is none. */
   last(addr?: string): FakeProduceCall {
