@@ -16,7 +16,7 @@ import { NoLeaderError } from './errors.js';
 import { LeaderForwarder } from './forwarder.js';
 import { LeaderWait } from './leader-wait.js';
 import { agentTags, PeerDirectory } from './peers.js';
-import { HOLD_MARGIN_MS, RaftBackend } from './raft-backend.js';
+import { holdMs, RaftBackend } from './raft-backend.js';
 import { FakeLeaders, type FakeProduceCall } from './testing/fake-leader.js';
 
 const rpc = (id: string): string => `rpc-${id}`;
@@ -108,7 +108,7 @@ describe('a follower holds a produce for the next leader instead of refusing it 
     if (next.id !== follower.id) assert.equal(outcome, 'offset 41');
   });
 
-  it('GIVEN no leader comes THEN the held produce is refused (UNAVAILABLE no leader) HOLD_MARGIN_MS before the call deadline, not later', async () => {
+  it('GIVEN no leader comes THEN the held produce is refused (UNAVAILABLE no leader) before the call deadline (holdMs), not later', async () => {
     const clock = new ManualLoopClock();
     const { cluster, follower } = await followerBackend({ leaderWait: new LeaderWait(clock), leaderWaitMs: 60_000 });
     // The follower is cut off from both others: it loses its leader and can elect none.
@@ -130,10 +130,11 @@ describe('a follower holds a produce for the next leader instead of refusing it 
       (backend as RaftBackend).heldProduces > 0 ? true : undefined,
     );
     // The hold's bound is on the manual clock: held 1 ms before it, refused at it.
-    clock.advance(callMs - HOLD_MARGIN_MS - spent - 1000);
+    // (The call began within `spent` ms of its deadline's reading: its bound is between these two.)
+    clock.advance(holdMs(callMs - spent) - 1000);
     await new Promise((r) => setImmediate(r));
     assert.equal(outcome, undefined, 'still held well before the bound');
-    clock.advance(1000 + spent);
+    clock.advance(holdMs(callMs) - clock.now());
     await p;
     assert.ok(outcome instanceof NoLeaderError, `refused with no leader, got ${String(outcome)}`);
   });

@@ -10,7 +10,7 @@
  *   A follower that knows no leader, or whose leader refused the connection (nothing was
  *   sent: it is down), holds the produce until it learns of the next leader
  *   ({@link LeaderWait}), then proposes it (it won) or forwards it there; the hold ends
- *   {@link HOLD_MARGIN_MS} before the call's deadline, and after at most `leaderWaitMs`,
+ *   before the call's deadline ({@link holdMs}), and after at most `leaderWaitMs`,
  *   with the refusal it replaces (UNAVAILABLE: the client retries elsewhere). So an attempt
  *   made during an election succeeds as soon as the cluster has a leader, instead of at the
  *   client's next retry after it.
@@ -78,8 +78,15 @@ export interface RaftBackendOptions {
  */
 export const DEFAULT_LEADER_WAIT_MS = 4000;
 
-/** A held produce is answered this long before the call's deadline, so the refusal reaches the client in time. */
-export const HOLD_MARGIN_MS = 100;
+/**
+ * How long a produce whose call has `leftMs` until its deadline may be held: a quarter of it,
+ * at least 100 ms, is left for the answer to reach the client in time (on a loaded machine a
+ * reply can lag by that much; a refusal that arrives after the deadline is DEADLINE_EXCEEDED,
+ * an unknown outcome to a client that cannot deduplicate, instead of a retryable UNAVAILABLE).
+ */
+export function holdMs(leftMs: number): number {
+  return leftMs - Math.max(100, leftMs / 4);
+}
 
 /** A {@link LogBackend} whose writes go through Raft. */
 export class RaftBackend implements LogBackend {
@@ -199,7 +206,7 @@ export class RaftBackend implements LogBackend {
   /** Until when (on the hold's clock) a produce with `deadline` (ms since the epoch, if any) may be held. */
   private holdUntil(deadline: number | undefined): number {
     const max = this.o.leaderWaitMs ?? DEFAULT_LEADER_WAIT_MS;
-    const left = deadline === undefined ? max : Math.min(max, deadline - Date.now() - HOLD_MARGIN_MS);
+    const left = deadline === undefined ? max : Math.min(max, holdMs(deadline - Date.now()));
     return this.leaders.now() + left;
   }
 
