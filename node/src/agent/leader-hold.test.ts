@@ -129,13 +129,13 @@ describe('a follower holds a produce for the next leader instead of refusing it 
     await waitUntil('the produce to wait for a leader', 20_000, () =>
       (backend as RaftBackend).heldProduces > 0 ? true : undefined,
     );
-    // The hold's bound is on the manual clock: held 1 ms before it, refused at it.
+    // The hold's bound is on the manual clock: held before it, refused at it.
     // (The call began within `spent` ms of its deadline's reading: its bound is between these two.)
     clock.advance(holdMs(callMs - spent) - 1000);
     await new Promise((r) => setImmediate(r));
     assert.equal(outcome, undefined, 'still held well before the bound');
     clock.advance(holdMs(callMs) - clock.now());
-    await p;
-    assert.ok(outcome instanceof NoLeaderError, `refused with no leader, got ${String(outcome)}`);
+    const got: unknown = await p;
+    assert.ok(got instanceof NoLeaderError, `refused with no leader, got ${String(got)}`);
   });
 });
