@@ -14,7 +14,7 @@
  * started are stopped before the error is thrown).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -70,9 +70,13 @@ function spawnLogged(
   args: readonly string[],
   cwd: string,
   env: NodeJS.ProcessEnv = process.env,
+  stdoutFile?: string,
 ): { proc: ChildProcess; stderr: () => string } {
-  // stdout to /dev/null: the nodes still format and write every line, as under `npm start`.
-  const proc = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // stdout to /dev/null (or appended to `stdoutFile`): the nodes still format and write every
+  // line, as under `npm start`.
+  const out = stdoutFile === undefined ? 'ignore' : openSync(stdoutFile, 'a');
+  const proc = spawn(cmd, args, { cwd, env, stdio: ['ignore', out, 'pipe'] });
+  if (typeof out === 'number') closeSync(out); // the child has its own copy
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   // A failed spawn (no such binary) is an 'error' event: without a listener it kills the bench.
@@ -118,6 +122,8 @@ export interface CommitlogClusterOptions {
   readonly nodeArgs?: readonly string[];
   readonly pki: LocalPki;
   readonly credentials: ChannelCredentials;
+  /** When set, each node's stdout (its log) is appended to `<logDir>/node-<i>.log`, across restarts. */
+  readonly logDir?: string;
 }
 
 interface NodePorts {
@@ -198,6 +204,7 @@ export class CommitlogCluster {
       ],
       root,
       before ? process.env : agentProcessEnv(),
+      this.o.logDir === undefined ? undefined : join(this.o.logDir, `${name}.log`),
     );
     return { name, addr: `127.0.0.1:${p.rpc}`, proc, stderr };
   }

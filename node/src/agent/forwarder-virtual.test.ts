@@ -224,6 +224,27 @@ describe('forwarder on virtual time: deadlines, order, leader changes', () => {
     assert.deepEqual(s.leaders.closed, [L1, L2]);
   });
 
+  it('WHEN this node learns of a new leader THEN the forwarder dials it and starts connecting at once, before any produce; the same leader again dials nothing', async () => {
+    const s = setup();
+    forwarder = s.forwarder;
+    forwarder.leaderChanged(L1);
+    assert.deepEqual(s.leaders.dialed, [L1]);
+    assert.deepEqual(s.leaders.connected, [L1], 'connecting before the first forward');
+    assert.equal(s.leaders.calls.length, 0, 'no call is opened until a record is forwarded');
+    forwarder.leaderChanged(L1);
+    const a = track(forwarder.produce(L1, buf('a')));
+    assert.deepEqual(s.leaders.dialed, [L1], 'the forward uses the channel dialed ahead');
+    s.leaders.last(L1).ack(5);
+    await settle();
+    assert.equal(a.value, 5);
+    forwarder.leaderChanged(L2);
+    assert.deepEqual(s.leaders.dialed, [L1, L2]);
+    assert.deepEqual(s.leaders.closed, [L1]);
+    forwarder.leaderChanged(undefined);
+    assert.deepEqual(s.leaders.closed, [L1, L2], 'no leader: nothing is kept open');
+    assert.deepEqual(s.leaders.dialed, [L1, L2]);
+  });
+
   it('GIVEN a stream that fails THEN each record in flight gets what the failure means for it: the leader’s own status for the first, indeterminate after it (unless the leader is draining)', async () => {
     const s = setup();
     forwarder = s.forwarder;

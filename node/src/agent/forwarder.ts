@@ -75,6 +75,23 @@ export interface ProduceCall {
 export interface LeaderChannel {
   produceStream(): ProduceCall;
   close(): void;
+  /**
+   * Starts connecting now, if the channel is idle (optional): called when this node learns of
+   * a new leader, so the first forward after a failover finds the TLS connection made.
+   */
+  connect?(): void;
+}
+
+/** The default {@link LeaderDialer}: a gRPC {@link LogClient} with `credentials`. */
+export function grpcLeaderDialer(credentials: ChannelCredentials): LeaderDialer {
+  return (addr) => {
+    const client = new LogClient(addr, credentials, { 'grpc.max_send_message_length': 128 * 1024 * 1024 });
+    return {
+      produceStream: () => client.produceStream(),
+      close: () => client.close(),
+      connect: () => void client.getChannel().getConnectivityState(true),
+    };
+  };
 }
 
 /** Opens the channel to the leader at `addr` (one per address, closed when the leader changes). */
@@ -200,8 +217,7 @@ export class LeaderForwarder {
     credentials: ChannelCredentials,
     private readonly timeoutMs = FORWARD_TIMEOUT_MS,
     private readonly clock: ShellClock = realClock,
-    private readonly dial: LeaderDialer = (addr) =>
-      new LogClient(addr, credentials, { 'grpc.max_send_message_length': 128 * 1024 * 1024 }),
+    private readonly dial: LeaderDialer = grpcLeaderDialer(credentials),
   ) {}
 
   /**
@@ -224,13 +240,18 @@ export class LeaderForwarder {
   }
 
   private streamTo(addr: string): ForwardStream {
+    const t = this.channelTo(addr);
+    if (t.stream === undefined || t.stream.dead) t.stream = new ForwardStream(t.client, this.timeoutMs, this.clock);
+    return t.stream;
+  }
+
+  /** The channel to `addr`, dialed now when the current one goes elsewhere (which is closed). */
+  private channelTo(addr: string): { addr: string; client: LeaderChannel; stream: ForwardStream | undefined } {
     if (this.target?.addr !== addr) {
       this.close();
       this.target = { addr, client: this.dial(addr), stream: undefined };
     }
-    const t = this.target;
-    if (t.stream === undefined || t.stream.dead) t.stream = new ForwardStream(t.client, this.timeoutMs, this.clock);
-    return t.stream;
+    return this.target;
   }
 
   /**
@@ -238,10 +259,16 @@ export class LeaderForwarder {
    * or this node leads). Records in flight to another address fail now, as indeterminate
    * (that leader may have appended them), instead of waiting up to 10 s for a leader that
    * is gone or frozen: an idempotent client retries them at once (the cluster deduplicates),
-   * a plain one gets ABORTED as it would after the timeout.
+   * a plain one gets ABORTED as it would after the timeout. A new leader is dialed at once
+   * ({@link LeaderChannel.connect}): the produces held for it (raft-backend.ts) and the next
+   * ones do not wait for a handshake.
    */
   leaderChanged(addr: string | undefined): void {
-    if (this.target !== undefined && this.target.addr !== addr) this.close();
+    if (addr === undefined) {
+      this.close();
+      return;
+    }
+    this.channelTo(addr).client.connect?.();
   }
 
   /** Fails what is in flight and closes the channel. */

@@ -7,6 +7,13 @@
  *   `RaftNode.proposeRecords` (one proposal for the batch) or one forwarded batch request. On a follower →
  *   forwarded to the leader ({@link LeaderForwarder}); when that is impossible the client
  *   gets UNAVAILABLE "not-leader" with the leader's id and address in trailing metadata.
+ *   A follower that knows no leader, or whose leader refused the connection (nothing was
+ *   sent: it is down), holds the produce until it learns of the next leader
+ *   ({@link LeaderWait}), then proposes it (it won) or forwards it there; the hold ends
+ *   before the call's deadline ({@link holdMs}), and after at most `leaderWaitMs`,
+ *   with the refusal it replaces (UNAVAILABLE: the client retries elsewhere). So an attempt
+ *   made during an election succeeds as soon as the cluster has a leader, instead of at the
+ *   client's next retry after it.
  * - reads only `[lowestDataOffset, committedDataEnd)`; with `linearizable` each read first
  *   passes a ReadIndex barrier (Raft thesis §6.4), else it is served from the local applied
  *   prefix (may lag the leader by a heartbeat, never shows uncommitted data).
@@ -28,6 +35,7 @@ import type {
   BackendStats,
   LogBackend,
   LogBounds,
+  ProduceOptions,
   ProducerRef,
   RangeOptions,
   ServerInfo,
@@ -40,7 +48,9 @@ import {
   RaftOutcomeError,
 } from './errors.js';
 import { RecordTooLargeError } from '../log/index.js';
+import { neverSent } from '../client/client.js';
 import { describeForwardError, ForwardIndeterminateError, type LeaderForwarder } from './forwarder.js';
+import { LeaderWait } from './leader-wait.js';
 import type { PeerDirectory } from './peers.js';
 
 /** Options of {@link RaftBackend}. */
@@ -53,6 +63,29 @@ export interface RaftBackendOptions {
   readonly linearizable: boolean;
   /** Called for every produce this node handled, by how (metrics and tests). */
   readonly onProduce?: (how: 'proposed' | 'forwarded') => void;
+  /**
+   * The longest a follower holds a produce for a new leader (default
+   * {@link DEFAULT_LEADER_WAIT_MS}); the call's deadline cuts it shorter.
+   */
+  readonly leaderWaitMs?: number;
+  /** What the hold for a leader waits on (default real time; tests pass a manual clock). */
+  readonly leaderWait?: LeaderWait;
+}
+
+/**
+ * Default bound on holding a produce for a leader: two of the longest default election
+ * timeouts (2 × 2 s), room for an election that needs a second round.
+ */
+export const DEFAULT_LEADER_WAIT_MS = 4000;
+
+/**
+ * How long a produce whose call has `leftMs` until its deadline may be held: a quarter of it,
+ * at least 100 ms, is left for the answer to reach the client in time (on a loaded machine a
+ * reply can lag by that much; a refusal that arrives after the deadline is DEADLINE_EXCEEDED,
+ * an unknown outcome to a client that cannot deduplicate, instead of a retryable UNAVAILABLE).
+ */
+export function holdMs(leftMs: number): number {
+  return leftMs - Math.max(100, leftMs / 4);
 }
 
 /** A {@link LogBackend} whose writes go through Raft. */
@@ -62,6 +95,7 @@ export class RaftBackend implements LogBackend {
   private readonly notifier: CommitNotifier;
   private readonly offApplied: () => void;
   private readonly offLeader: () => void;
+  private readonly leaders: LeaderWait;
   private closed = false;
 
   constructor(private readonly o: RaftBackendOptions) {
@@ -76,25 +110,21 @@ export class RaftBackend implements LogBackend {
     });
     // Forwards in flight to a leader this node no longer follows fail at once (forwarder.ts):
     // a client whose attempt waits here moves on in about an election, not a 10 s timeout.
-    this.offLeader = o.node.onLeaderChange(({ leader }) =>
-      o.forwarder.leaderChanged(leader === null || leader === o.node.id ? undefined : o.peers.get(leader)?.rpcAddr),
-    );
+    this.leaders = o.leaderWait ?? new LeaderWait();
+    this.offLeader = o.node.onLeaderChange(({ leader }) => {
+      o.forwarder.leaderChanged(leader === null || leader === o.node.id ? undefined : o.peers.get(leader)?.rpcAddr);
+      this.leaders.changed(leader);
+    });
   }
 
-  async produce(value: Uint8Array, producer?: ProducerRef): Promise<number> {
+  async produce(value: Uint8Array, producer?: ProducerRef, opts?: ProduceOptions): Promise<number> {
     if (this.closed) throw new BackendClosedError();
     if (value.byteLength > this.maxRecordBytes) throw new RecordTooLargeError(value.byteLength, this.maxRecordBytes);
-    if (this.node.isLeader) {
-      try {
-        const r = await this.node.propose(value, producer);
-        this.o.onProduce?.('proposed');
-        return r.dataOffset;
-      } catch (err) {
-        if (!(err instanceof RaftNotLeaderError)) throw this.mapRaftError(err);
-        // Lost leadership between the check and the proposal: forward like a follower.
-      }
-    }
-    return this.forward(value, producer);
+    return this.routed(
+      async () => (await this.node.propose(value, producer)).dataOffset,
+      (addr) => this.o.forwarder.produce(addr, value, producer),
+      opts?.deadline,
+    );
   }
 
   /**
@@ -104,7 +134,11 @@ export class RaftBackend implements LogBackend {
    * could not be answered with its original offsets (its first records would be out of
    * sequence); such a batch is refused whole, INVALID_ARGUMENT, before anything is appended.
    */
-  async produceBatch(values: readonly Uint8Array[], producer?: ProducerRef): Promise<readonly number[]> {
+  async produceBatch(
+    values: readonly Uint8Array[],
+    producer?: ProducerRef,
+    opts?: ProduceOptions,
+  ): Promise<readonly number[]> {
     if (this.closed) throw new BackendClosedError();
     for (const v of values)
       if (v.byteLength > this.maxRecordBytes) throw new RecordTooLargeError(v.byteLength, this.maxRecordBytes);
@@ -113,37 +147,67 @@ export class RaftBackend implements LogBackend {
       throw new InvalidRequestError(
         `ProduceRequest.batch with a producer_id has ${values.length} records, at most ${window} (the producer window: a longer batch could not be deduplicated when retried)`,
       );
-    if (this.node.isLeader) {
+    return this.routed(
+      () => this.node.proposeRecords(values, producer),
+      (addr) => this.o.forwarder.produceBatch(addr, values, producer),
+      opts?.deadline,
+    );
+  }
+
+  /**
+   * A produce's route: `propose` here while this node leads, else `forward` to the leader's
+   * address; with no leader to send it to, held until the next one is known (the file
+   * comment), at most until {@link holdUntil}`(deadline)`. Every turn of the loop follows a
+   * leader change, so it ends.
+   */
+  private async routed<T>(
+    propose: () => Promise<T>,
+    forward: (addr: string) => Promise<T>,
+    deadline: number | undefined,
+  ): Promise<T> {
+    const until = this.holdUntil(deadline);
+    for (;;) {
+      if (this.closed) throw new BackendClosedError();
+      if (this.node.isLeader) {
+        try {
+          const out = await propose();
+          this.o.onProduce?.('proposed');
+          return out;
+        } catch (err) {
+          if (!(err instanceof RaftNotLeaderError)) throw this.mapRaftError(err);
+          // Lost leadership between the check and the proposal: on as a follower.
+        }
+      }
+      const leaderId = this.node.leaderId;
+      if (leaderId === null || leaderId === this.node.id) {
+        if (await this.leaders.wait(null, until)) continue;
+        throw new NoLeaderError('an election is in progress or this node has not joined a cluster yet; retry shortly');
+      }
+      const addr = this.o.peers.get(leaderId)?.rpcAddr;
+      if (addr === undefined)
+        throw new NotLeaderError(leaderId, undefined, "the leader's address is not known yet from gossip");
       try {
-        const offsets = await this.node.proposeRecords(values, producer);
-        this.o.onProduce?.('proposed');
-        return offsets;
+        const out = await forward(addr);
+        this.o.onProduce?.('forwarded');
+        return out;
       } catch (err) {
-        if (!(err instanceof RaftNotLeaderError)) throw this.mapRaftError(err);
+        // The leader refused the connection: nothing was sent, it is down. Its successor takes the record.
+        if (neverSent(err as Partial<ServiceError>) && (await this.leaders.wait(leaderId, until))) continue;
+        throw forwardError(err, leaderId, addr);
       }
     }
-    return this.toLeader((addr) => this.o.forwarder.produceBatch(addr, values, producer));
   }
 
-  private forward(value: Uint8Array, producer: ProducerRef | undefined): Promise<number> {
-    return this.toLeader((addr) => this.o.forwarder.produce(addr, value, producer));
+  /** Produces held for a leader now (tests, metrics). */
+  get heldProduces(): number {
+    return this.leaders.size;
   }
 
-  /** Runs `send` against the leader's address (a follower's produce), mapping its failure. */
-  private async toLeader<T>(send: (addr: string) => Promise<T>): Promise<T> {
-    const leaderId = this.node.leaderId;
-    if (leaderId === null)
-      throw new NoLeaderError('an election is in progress or this node has not joined a cluster yet; retry shortly');
-    const addr = this.o.peers.get(leaderId)?.rpcAddr;
-    if (addr === undefined)
-      throw new NotLeaderError(leaderId, undefined, "the leader's address is not known yet from gossip");
-    try {
-      const out = await send(addr);
-      this.o.onProduce?.('forwarded');
-      return out;
-    } catch (err) {
-      throw forwardError(err, leaderId, addr);
-    }
+  /** Until when (on the hold's clock) a produce with `deadline` (ms since the epoch, if any) may be held. */
+  private holdUntil(deadline: number | undefined): number {
+    const max = this.o.leaderWaitMs ?? DEFAULT_LEADER_WAIT_MS;
+    const left = deadline === undefined ? max : Math.min(max, holdMs(deadline - Date.now()));
+    return this.leaders.now() + left;
   }
 
   /**
@@ -248,6 +312,7 @@ export class RaftBackend implements LogBackend {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.leaders.close();
     this.offApplied();
     this.offLeader();
     this.notifier.close();

@@ -58,6 +58,15 @@ export interface BackendStats {
   readonly highestOffset: number;
 }
 
+/** What a produce call carries besides its records. */
+export interface ProduceOptions {
+  /**
+   * The call's deadline in ms since the epoch (undefined: none). A backend that waits (a
+   * follower holding a produce for a new leader) answers before it.
+   */
+  readonly deadline?: number;
+}
+
 /** The log as the server sees it. See the file comment for the contract. */
 export interface LogBackend {
   /** Largest value accepted by produce, in bytes. */
@@ -66,7 +75,7 @@ export interface LogBackend {
    * Appends one record durably; resolves with its offset. With `producer`, a record that
    * producer already appended is not appended again: the original offset is answered.
    */
-  produce(value: Uint8Array, producer?: ProducerRef): Promise<number>;
+  produce(value: Uint8Array, producer?: ProducerRef, opts?: ProduceOptions): Promise<number>;
   /**
    * Appends `values` (1.. records, each within maxRecordBytes; the caller validates the
    * batch) as one unit of work — with Raft ONE proposal — and resolves with their offsets,
@@ -77,7 +86,11 @@ export interface LogBackend {
    * Not atomic: when it rejects, some of its records may have been appended (as any
    * unacknowledged record may); none is acknowledged.
    */
-  produceBatch(values: readonly Uint8Array[], producer?: ProducerRef): Promise<readonly number[]>;
+  produceBatch(
+    values: readonly Uint8Array[],
+    producer?: ProducerRef,
+    opts?: ProduceOptions,
+  ): Promise<readonly number[]>;
   /** Reads one durable record. */
   read(offset: number): Promise<BackendRecord>;
   /**

@@ -13,12 +13,19 @@ import type {
   ProduceRequest,
   ProduceResponse,
 } from '../gen/v1/log.js';
-import type { LogBackend, ProducerRef } from './backend.js';
+import type { LogBackend, ProduceOptions, ProducerRef } from './backend.js';
 import { producerOf, toPb, valueOf } from './records.js';
 import type { ServerConfig } from './config.js';
 import { toStatus } from './errors.js';
 import { produceStream } from './produce-stream.js';
 import { consumeStream, type StreamRegistry } from './streams.js';
+
+/** The call's deadline for the backend (grpc-js reports none as Infinity). */
+function deadlineOf(call: ServerUnaryCall<unknown, unknown>): ProduceOptions {
+  const d = call.getDeadline();
+  const ms = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(ms) ? { deadline: ms } : {};
+}
 
 /** Builds the Log service implementation. */
 export function logService(backend: LogBackend, config: ServerConfig, streams: StreamRegistry): LogServer {
@@ -31,7 +38,8 @@ export function logService(backend: LogBackend, config: ServerConfig, streams: S
         cb(toStatus(bad));
         return;
       }
-      backend.produce(value as Uint8Array, producer as ProducerRef | undefined).then(
+      const opts = deadlineOf(call);
+      backend.produce(value as Uint8Array, producer as ProducerRef | undefined, opts).then(
         (offset) => cb(null, { offset }),
         (err: unknown) => cb(toStatus(err)),
       );

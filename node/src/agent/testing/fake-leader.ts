@@ -81,6 +81,18 @@ export class FakeProduceCall extends EventEmitter implements ProduceCall {
     );
   }
 
+  /** The leader is down: the connection is refused and nothing was sent (grpc-js's words for it). */
+  refuse(): void {
+    this.finish(
+      'error',
+      Object.assign(new Error('14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED'), {
+        code: Status.UNAVAILABLE,
+        details: 'No connection established. Last error: connect ECONNREFUSED',
+        metadata: new Metadata(),
+      }),
+    );
+  }
+
   /** The leader ends the call cleanly (no status), with requests maybe still unanswered. */
   end(): void {
     this.finish('end');
@@ -100,16 +112,24 @@ export class FakeLeaders {
   readonly calls: FakeProduceCall[] = [];
   /** Addresses whose channel was closed, in order. */
   readonly closed: string[] = [];
+  /** Addresses dialed, in order. */
+  readonly dialed: string[] = [];
+  /** Addresses whose channel was asked to connect ahead of any call, in order. */
+  readonly connected: string[] = [];
 
   /** The {@link LeaderDialer} to pass to `LeaderForwarder`. */
-  readonly dial: LeaderDialer = (addr: string): LeaderChannel => ({
-    produceStream: () => {
-      const call = new FakeProduceCall(addr);
-      this.calls.push(call);
-      return call;
-    },
-    close: () => void this.closed.push(addr),
-  });
+  readonly dial: LeaderDialer = (addr: string): LeaderChannel => {
+    this.dialed.push(addr);
+    return {
+      produceStream: () => {
+        const call = new FakeProduceCall(addr);
+        this.calls.push(call);
+        return call;
+      },
+      close: () => void this.closed.push(addr),
+      connect: () => void this.connected.push(addr),
+    };
+  };
 
   /** The newest call opened (to `addr`, if given); throws if there is none. */
   last(addr?: string): FakeProduceCall {

@@ -43,6 +43,27 @@ function campaign(r: RaftState, kind: 'pre' | 'real', transfer: boolean): void {
 }
 
 /**
+ * Re-sends a pre-candidate's pre-vote to each voter that has not answered it. A voter ignores
+ * a pre-vote without a word while it is within its leader lease (step.ts), and its lease can
+ * outlast ours by a tick or more (the nodes' ticks are not in phase, a loaded node's ticks
+ * run late): without a repeat the pre-candidate would wait a whole randomized election
+ * timeout more for a vote that the voter would grant a moment later, and the cluster would
+ * stay leaderless twice as long after its leader died. Pre-votes change no state anywhere
+ * (thesis §9.6), so a repeat cannot disrupt a live leader: a voter that hears from one still
+ * ignores it. (etcd-io/raft does not repeat them; this is a departure.)
+ */
+export function resendPreVotes(r: RaftState): void {
+  if (r.role !== 'preCandidate') return;
+  const voteTerm = toTerm(r.term + 1);
+  const lastIndex = r.log.lastIndex();
+  const lastTerm = r.log.lastTerm();
+  for (const id of [...r.tracker.voters].sort()) {
+    if (id === r.id || r.tracker.votes.has(id)) continue;
+    send(r, { type: 'preVote', to: id, term: voteTerm, lastIndex, lastTerm });
+  }
+}
+
+/**
  * False for a node that knows no configuration at all: a new node that no leader has added
  * yet, or one whose storage was wiped (issue 12). Such a node may have voted in this very
  * term before it lost its disk, so its vote is worth nothing; it votes again only once a

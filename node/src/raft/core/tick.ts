@@ -2,7 +2,7 @@
  * The logical clock: election timeouts for followers and candidates; heartbeats,
  * check-quorum (thesis §6.2), transfer timeouts and snapshot chunk resends for leaders.
  */
-import { hup } from './election.js';
+import { hup, resendPreVotes } from './election.js';
 import { bcastHeartbeat } from './replication.js';
 import { becomeFollower } from './roles.js';
 import { sendSnapshotChunk } from './snapshot.js';
@@ -26,6 +26,9 @@ function tickElection(r: RaftState): void {
   if (r.electionElapsed >= r.randomizedElectionTimeout) {
     r.electionElapsed = 0;
     hup(r);
+  } else if (r.role === 'preCandidate' && r.electionElapsed % r.cfg.heartbeatTicks === 0) {
+    // Every heartbeat interval, to the voters that have not answered (election.ts).
+    resendPreVotes(r);
   }
 }
 
