@@ -156,6 +156,11 @@ describe('log', () => {
           rs.map((r) => r.offset % 251),
         );
       }
+      // AND a record larger than the read chunk (1 MiB) is still read whole, exactly
+      const big = log.append({ value: Buffer.alloc(3 * 1024 * 1024, 7) });
+      const [r] = log.readRange(big, { maxCount: 256, maxBytes: 1024 * 1024 });
+      assert.equal(r?.value.length, 3 * 1024 * 1024);
+      assert.equal(r?.value.buffer.byteLength, 3 * 1024 * 1024 + FRAME_HEADER_BYTES);
     } finally {
       await log.close();
     }

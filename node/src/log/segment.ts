@@ -254,12 +254,15 @@ export class Segment {
   readRange(from: number, end: number, maxCount: number, maxBytes: number, out: LogRecord[], bytes: number): number {
     const p = this.index.positions(from - this.baseOffset);
     if (!p) return bytes;
+    const storeEnd = this.store.size;
     const last = Math.min(end, this.next, from + maxCount - out.length);
     // Where the frames of [from, last) end, from the index: a chunk is never larger than
     // what the wanted records occupy. Their values are views into the chunk, so an
     // oversized one (256 small records in a 1 MiB buffer) would be held, unused, for as
     // long as any of them lives: 14× the record bytes per ConsumeStream batch, in malloc.
-    const wantedEnd = last < this.next ? (this.index.positions(last - this.baseOffset)?.start ?? 0) : this.store.size;
+    const wantedEnd = last < this.next ? (this.index.positions(last - this.baseOffset)?.start ?? 0) : storeEnd;
+    if (last > from && wantedEnd <= p.start)
+      throw this.store.corrupt(p.start, `index entry of ${last} is not after ${from}`);
     let pos = p.start;
     let offset = from;
     while (offset < last && out.length < maxCount && (bytes < maxBytes || out.length === 0)) {
