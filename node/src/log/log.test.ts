@@ -128,6 +128,44 @@ describe('log', () => {
     }
   });
 
+  it('readRange reads no more of the store than the records it returns occupy', async () => {
+    // GIVEN 4,000 records of 256 bytes (1.1 MiB of store) in one segment
+    const log = await Log.open(dir);
+    try {
+      for (let i = 0; i < 4000; i++) log.append({ value: Buffer.alloc(256, i % 251) });
+      const frame = 256 + FRAME_HEADER_BYTES;
+      // WHEN a ConsumeStream-sized read (256 records, 1 MiB budget) and a short one take records
+      for (const [from, maxCount] of [
+        [0, 256],
+        [1000, 3],
+        [3990, 256],
+      ] as const) {
+        const rs = log.readRange(from, { maxCount, maxBytes: 1024 * 1024 });
+        // THEN the buffers behind the values hold those records' frames, not a 1 MiB chunk
+        // (the values are views: an oversized chunk would live as long as any of them); a
+        // small read may come from Node's shared Buffer pool
+        assert.equal(rs.length, Math.min(maxCount, 4000 - from));
+        const held = new Set(rs.map((r) => r.value.buffer));
+        const heldBytes = [...held].reduce((n, b) => n + b.byteLength, 0);
+        assert.ok(
+          heldBytes <= Math.max(rs.length * frame, Buffer.poolSize),
+          `${rs.length} records from ${from} hold ${heldBytes} bytes of read buffers (their frames: ${rs.length * frame})`,
+        );
+        assert.deepEqual(
+          rs.map((r) => r.value[0]),
+          rs.map((r) => r.offset % 251),
+        );
+      }
+      // AND a record larger than the read chunk (1 MiB) is still read whole, exactly
+      const big = log.append({ value: Buffer.alloc(3 * 1024 * 1024, 7) });
+      const [r] = log.readRange(big, { maxCount: 256, maxBytes: 1024 * 1024 });
+      assert.equal(r?.value.length, 3 * 1024 * 1024);
+      assert.equal(r?.value.buffer.byteLength, 3 * 1024 * 1024 + FRAME_HEADER_BYTES);
+    } finally {
+      await log.close();
+    }
+  });
+
   it('readRange returns consecutive records across segments within count, byte and end limits', async () => {
     const log = await Log.open(dir, { maxStoreBytes: 200 });
     try {

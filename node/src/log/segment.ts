@@ -255,12 +255,19 @@ export class Segment {
     const p = this.index.positions(from - this.baseOffset);
     if (!p) return bytes;
     const storeEnd = this.store.size;
-    const last = Math.min(end, this.next);
+    const last = Math.min(end, this.next, from + maxCount - out.length);
+    // Where the frames of [from, last) end, from the index: a chunk is never larger than
+    // what the wanted records occupy. Their values are views into the chunk, so an
+    // oversized one (256 small records in a 1 MiB buffer) would be held, unused, for as
+    // long as any of them lives: 14× the record bytes per ConsumeStream batch, in malloc.
+    const wantedEnd = last < this.next ? (this.index.positions(last - this.baseOffset)?.start ?? 0) : storeEnd;
+    if (last > from && wantedEnd <= p.start)
+      throw this.store.corrupt(p.start, `index entry of ${last} is not after ${from}`);
     let pos = p.start;
     let offset = from;
     while (offset < last && out.length < maxCount && (bytes < maxBytes || out.length === 0)) {
       const estimate = Math.min(maxBytes - bytes, READ_CHUNK_MAX) + (maxCount - out.length) * FRAME_HEADER_BYTES;
-      let chunk = Buffer.allocUnsafe(Math.min(storeEnd - pos, READ_CHUNK_MAX, Math.max(4096, estimate)));
+      let chunk = Buffer.allocUnsafe(Math.min(wantedEnd - pos, READ_CHUNK_MAX, Math.max(4096, estimate)));
       let got = this.store.readAt(chunk, pos);
       if (got < FRAME_HEADER_BYTES) throw this.store.corrupt(pos, 'short frame header');
       const firstLength = chunk.readUInt32LE(4);
