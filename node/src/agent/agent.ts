@@ -485,6 +485,8 @@ export class Agent {
     await this.gossip.leave(2000).catch(() => {});
     await this.gossip.stop();
     this.parts.mux.refuseGrpc();
+    // Produces held for a leader end now, not sent (raft-backend.ts): they would stretch the drain.
+    this.backend.releaseHolds();
     await Promise.all([this.parts.json?.close(), this.server.shutdown()]);
     this.backend.close();
     this.parts.forwarder.close();

@@ -11,12 +11,13 @@ import { credentials } from '@grpc/grpc-js';
 import type { MemberInfo } from '../gossip/index.js';
 import type { RaftNode } from '../raft/index.js';
 import { ManualLoopClock } from '../raft/shell/testing/manual-loop-clock.js';
-import { MemoryCluster } from '../raft/shell/testing/memory-cluster.js';
-import { NoLeaderError } from './errors.js';
+import { MemoryCluster, type MemoryClusterOptions } from '../raft/shell/testing/memory-cluster.js';
+import { BackendClosedError, NoLeaderError } from './errors.js';
 import { LeaderForwarder } from './forwarder.js';
 import { LeaderWait } from './leader-wait.js';
 import { agentTags, PeerDirectory } from './peers.js';
 import { holdMs, RaftBackend } from './raft-backend.js';
+import { eventually } from './testing/cluster.js';
 import { FakeLeaders, type FakeProduceCall } from './testing/fake-leader.js';
 
 const rpc = (id: string): string => `rpc-${id}`;
@@ -35,17 +36,6 @@ function directory(ids: readonly string[]): PeerDirectory {
   return peers;
 }
 
-/** Polls `check` every 10 ms until it returns a value; throws `what` after `timeoutMs`. */
-async function waitUntil<T>(what: string, timeoutMs: number, check: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('a follower holds a produce for the next leader instead of refusing it (issue 15 failover)', function () {
   this.timeout(90_000);
   let c: MemoryCluster | undefined;
@@ -58,30 +48,35 @@ describe('a follower holds a produce for the next leader instead of refusing it 
     c = backend = forwarder = undefined;
   });
 
-  async function followerBackend(o: { leaderWait?: LeaderWait; leaderWaitMs?: number } = {}): Promise<{
+  async function followerBackend(
+    o: { leaderWait?: LeaderWait; leaderWaitMs?: number } = {},
+    cluster: MemoryClusterOptions = {},
+  ): Promise<{
     cluster: MemoryCluster;
     leader: RaftNode;
     follower: RaftNode;
     leaders: FakeLeaders;
   }> {
-    const cluster = (c = await MemoryCluster.create());
-    const leader = await cluster.leader();
-    const follower = [...cluster.nodes.values()].find((n) => n.id !== leader.id) as RaftNode;
+    const mc = (c = await MemoryCluster.create(cluster));
+    const leader = await mc.leader(60_000);
+    const follower = [...mc.nodes.values()].find((n) => n.id !== leader.id) as RaftNode;
     const leaders = new FakeLeaders();
     forwarder = new LeaderForwarder(credentials.createInsecure(), 60_000, undefined, leaders.dial);
     backend = new RaftBackend({
       node: follower,
-      peers: directory(cluster.ids),
+      peers: directory(mc.ids),
       forwarder,
       self: { rpcAddr: rpc(follower.id) },
       linearizable: false,
       ...o,
     });
-    return { cluster, leader, follower, leaders };
+    return { cluster: mc, leader, follower, leaders };
   }
 
   it('GIVEN the leader died WHEN a follower forwards to it and the connection is refused THEN the produce waits and succeeds at the next leader', async () => {
-    const { cluster, leader, follower, leaders } = await followerBackend({ leaderWaitMs: 60_000 });
+    // 300 ms ticks (a 3–6 s election timeout): the follower must not notice the dead leader
+    // before it forwards to it, which takes a few ms, however loaded the machine.
+    const { cluster, leader, follower, leaders } = await followerBackend({ leaderWaitMs: 60_000 }, { tickMs: 300 });
     await cluster.stop(leader.id);
     assert.equal(follower.leaderId, leader.id, 'the follower has not noticed yet');
     let outcome: string | undefined;
@@ -89,7 +84,7 @@ describe('a follower holds a produce for the next leader instead of refusing it 
       (offset) => (outcome = `offset ${offset}`),
       (err: Error) => (outcome = `refused: ${err.message}`),
     );
-    const toDead = await waitUntil('the forward to the dead leader', 20_000, () =>
+    const toDead = await eventually('the forward to the dead leader', () =>
       leaders.calls.find((x) => x.addr === rpc(leader.id)),
     );
     toDead.refuse();
@@ -98,7 +93,7 @@ describe('a follower holds a produce for the next leader instead of refusing it 
     const next = await cluster.leader(60_000);
     assert.notEqual(next.id, leader.id);
     if (next.id !== follower.id) {
-      const call: FakeProduceCall = await waitUntil('the forward to the new leader', 20_000, () =>
+      const call: FakeProduceCall = await eventually('the forward to the new leader', () =>
         leaders.calls.find((x) => x.addr === rpc(next.id) && x.requests.length === 1),
       );
       call.ack(41);
@@ -113,9 +108,7 @@ describe('a follower holds a produce for the next leader instead of refusing it 
     const { cluster, follower } = await followerBackend({ leaderWait: new LeaderWait(clock), leaderWaitMs: 60_000 });
     // The follower is cut off from both others: it loses its leader and can elect none.
     cluster.net.isolate(follower.id);
-    await waitUntil('the isolated follower to lose its leader', 60_000, () =>
-      follower.leaderId === null ? true : undefined,
-    );
+    await eventually('the isolated follower to lose its leader', () => (follower.leaderId === null ? true : undefined));
     const callMs = 30_000;
     let outcome: unknown;
     const before = Date.now();
@@ -126,7 +119,7 @@ describe('a follower holds a produce for the next leader instead of refusing it 
         (err: unknown) => (outcome = err),
       );
     const spent = Date.now() - before;
-    await waitUntil('the produce to wait for a leader', 20_000, () =>
+    await eventually('the produce to wait for a leader', () =>
       (backend as RaftBackend).heldProduces > 0 ? true : undefined,
     );
     // The hold's bound is on the manual clock: held before it, refused at it.
@@ -137,5 +130,54 @@ describe('a follower holds a produce for the next leader instead of refusing it 
     clock.advance(holdMs(callMs) - clock.now());
     const got: unknown = await p;
     assert.ok(got instanceof NoLeaderError, `refused with no leader, got ${String(got)}`);
+  });
+
+  it('GIVEN the leader refuses a produce during a leadership transfer that fails (the target is down) THEN it proposes the produce again once the transfer is over', async () => {
+    const cluster = (c = await MemoryCluster.create());
+    const leader = await cluster.leader(60_000);
+    const target = [...cluster.nodes.values()].find((n) => n.id !== leader.id) as RaftNode;
+    const leaders = new FakeLeaders();
+    forwarder = new LeaderForwarder(credentials.createInsecure(), 60_000, undefined, leaders.dial);
+    backend = new RaftBackend({
+      node: leader,
+      peers: directory(cluster.ids),
+      forwarder,
+      self: { rpcAddr: rpc(leader.id) },
+      linearizable: false,
+      leaderWaitMs: 60_000,
+    });
+    await cluster.stop(target.id);
+    // The transfer is fed to the core before the proposal (requests before proposals,
+    // loop-inputs.ts), so the core refuses the proposal as 'transferring'. The transfer then
+    // ends after an election timeout without a leader change: the target never takes over.
+    const transfer = leader.transferLeadership(target.id, 2_000).then(
+      () => 'transferred',
+      (err: Error) => err.message,
+    );
+    const outcome = await backend.produce(Buffer.from('during a failed transfer')).then(
+      (offset) => `offset ${offset}`,
+      (err: Error) => `refused: ${err.message}`,
+    );
+    assert.match(outcome, /^offset \d+$/, 'proposed by the leader once the transfer was over');
+    assert.equal(leader.isLeader, true);
+    assert.notEqual(await transfer, 'transferred');
+  });
+
+  it('GIVEN a produce held for a leader WHEN the agent starts to drain (releaseHolds) THEN it is refused at once as shutting down, and later ones too', async () => {
+    const clock = new ManualLoopClock();
+    const { cluster, follower } = await followerBackend({ leaderWait: new LeaderWait(clock), leaderWaitMs: 60_000 });
+    cluster.net.isolate(follower.id);
+    await eventually('the isolated follower to lose its leader', () => (follower.leaderId === null ? true : undefined));
+    const b = backend as RaftBackend;
+    const held = b.produce(Buffer.from('held')).then(
+      () => 'appended',
+      (err: unknown) => err,
+    );
+    await eventually('the produce to wait for a leader', () => (b.heldProduces > 0 ? true : undefined));
+    b.releaseHolds();
+    const got = await held;
+    assert.ok(got instanceof BackendClosedError, `refused as shutting down, got ${String(got)}`);
+    await assert.rejects(b.produce(Buffer.from('later')), BackendClosedError);
+    assert.equal(b.heldProduces, 0);
   });
 });

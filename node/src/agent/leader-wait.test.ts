@@ -42,10 +42,13 @@ describe('LeaderWait (a produce held for the next leader), on virtual time', () 
     assert.equal(w.size, 0);
   });
 
-  it('close() ends every wait with false', async () => {
+  it('close() ends every wait with false, and every later wait at once (nothing is left to wake it)', async () => {
     const w = new LeaderWait(new ManualLoopClock());
     const p = w.wait(null, 1000);
     w.close();
     assert.equal(await p, false);
+    assert.equal(w.closed, true);
+    assert.equal(await w.wait(null, 1000), false);
+    assert.equal(w.size, 0, 'no waiter (nor its timer) is left behind');
   });
 });

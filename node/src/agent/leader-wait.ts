@@ -8,7 +8,7 @@
  *
  * Contract: {@link LeaderWait.wait} resolves `true` once {@link LeaderWait.changed} reports a
  * leader other than `from` (a node id, or null for none), `false` when the clock reaches
- * `until` first or on {@link LeaderWait.close}. Waiters are woken in the order they began
+ * `until` first, on {@link LeaderWait.close} and after it. Waiters are woken in the order they began
  * waiting, synchronously inside `changed`, so held produces go on in their order. Time runs
  * on an injected {@link ShellClock} (tests use a manual one).
  */
@@ -23,6 +23,7 @@ interface Waiter {
 /** The waiters for a new leader on one node. */
 export class LeaderWait {
   private readonly waiters = new Set<Waiter>();
+  private isClosed = false;
 
   constructor(private readonly clock: ShellClock = realClock) {}
 
@@ -34,7 +35,7 @@ export class LeaderWait {
   /** Resolves true when a leader other than `from` is known, false at `until` (see the file comment). */
   wait(from: string | null, until: number): Promise<boolean> {
     const left = until - this.clock.now();
-    if (left <= 0) return Promise.resolve(false);
+    if (left <= 0 || this.isClosed) return Promise.resolve(false);
     return new Promise((resolve) => {
       const w: Waiter = {
         from,
@@ -55,9 +56,15 @@ export class LeaderWait {
     for (const w of [...this.waiters]) if (w.from !== leader) w.settle(true);
   }
 
-  /** Ends every wait with false (the backend is closing). */
+  /** Ends every wait with false, and every later one at once (the backend is closing). */
   close(): void {
+    this.isClosed = true;
     for (const w of [...this.waiters]) w.settle(false);
+  }
+
+  /** True once {@link close} was called. */
+  get closed(): boolean {
+    return this.isClosed;
   }
 
   /** Produces waiting now (tests, metrics). */

@@ -78,6 +78,9 @@ export interface RaftBackendOptions {
  */
 export const DEFAULT_LEADER_WAIT_MS = 4000;
 
+/** How often a leader that refused a produce during a leadership transfer proposes it again. */
+export const TRANSFER_RETRY_MS = 100;
+
 /**
  * How long a produce whose call has `leftMs` until its deadline may be held: a quarter of it,
  * at least 100 ms, is left for the answer to reach the client in time (on a loaded machine a
@@ -157,8 +160,11 @@ export class RaftBackend implements LogBackend {
   /**
    * A produce's route: `propose` here while this node leads, else `forward` to the leader's
    * address; with no leader to send it to, held until the next one is known (the file
-   * comment), at most until {@link holdUntil}`(deadline)`. Every turn of the loop follows a
-   * leader change, so it ends.
+   * comment), at most until {@link holdUntil}`(deadline)`. A leader that refuses the proposal
+   * (a leadership transfer under way, which may end with no leader change at all when the
+   * target does not take over) tries again every {@link TRANSFER_RETRY_MS} until then. Every
+   * turn of the loop follows a leader change or such a retry, and {@link releaseHolds} ends
+   * the holds at once, so it ends.
    */
   private async routed<T>(
     propose: () => Promise<T>,
@@ -167,7 +173,7 @@ export class RaftBackend implements LogBackend {
   ): Promise<T> {
     const until = this.holdUntil(deadline);
     for (;;) {
-      if (this.closed) throw new BackendClosedError();
+      if (this.closed || this.leaders.closed) throw new BackendClosedError();
       if (this.node.isLeader) {
         try {
           const out = await propose();
@@ -175,13 +181,20 @@ export class RaftBackend implements LogBackend {
           return out;
         } catch (err) {
           if (!(err instanceof RaftNotLeaderError)) throw this.mapRaftError(err);
-          // Lost leadership between the check and the proposal: on as a follower.
+          // Lost leadership between the check and the proposal, or a transfer: see below.
         }
       }
       const leaderId = this.node.leaderId;
       if (leaderId === null || leaderId === this.node.id) {
-        if (await this.leaders.wait(null, until)) continue;
-        throw new NoLeaderError('an election is in progress or this node has not joined a cluster yet; retry shortly');
+        const self = leaderId !== null;
+        const bound = self ? Math.min(until, this.leaders.now() + TRANSFER_RETRY_MS) : until;
+        if ((await this.leaders.wait(leaderId, bound)) || (self && this.leaders.now() < until)) continue;
+        if (this.closed || this.leaders.closed) throw new BackendClosedError();
+        throw new NoLeaderError(
+          self
+            ? 'leadership is being transferred; retry shortly'
+            : 'an election is in progress or this node has not joined a cluster yet; retry shortly',
+        );
       }
       const addr = this.o.peers.get(leaderId)?.rpcAddr;
       if (addr === undefined)
@@ -191,11 +204,26 @@ export class RaftBackend implements LogBackend {
         this.o.onProduce?.('forwarded');
         return out;
       } catch (err) {
-        // The leader refused the connection: nothing was sent, it is down. Its successor takes the record.
-        if (neverSent(err as Partial<ServiceError>) && (await this.leaders.wait(leaderId, until))) continue;
+        // The leader refused the connection: nothing was sent, it is down. Its successor takes
+        // the record (at once when this node learnt of it while the forward was failing).
+        if (neverSent(err as Partial<ServiceError>)) {
+          if (this.node.leaderId !== leaderId && !this.leaders.closed) continue;
+          if (await this.leaders.wait(leaderId, until)) continue;
+          if (this.closed || this.leaders.closed) throw new BackendClosedError();
+        }
         throw forwardError(err, leaderId, addr);
       }
     }
+  }
+
+  /**
+   * Ends every hold for a leader now, and refuses later ones, with {@link BackendClosedError}
+   * (UNAVAILABLE "shutting down": the record was not sent anywhere). The agent calls it when
+   * it starts to drain its server, so held produces neither stretch the drain nor reach a
+   * leader after it.
+   */
+  releaseHolds(): void {
+    this.leaders.close();
   }
 
   /** Produces held for a leader now (tests, metrics). */
@@ -312,7 +340,7 @@ export class RaftBackend implements LogBackend {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.leaders.close();
+    this.releaseHolds();
     this.offApplied();
     this.offLeader();
     this.notifier.close();

@@ -452,9 +452,8 @@ export class Log {
    * the segment that becomes active is, or a power cut in between would leave the deleted
    * segment behind a gap (a log no open can repair). Concurrent callers share rounds
    * (group commit, see sync-rounds.ts). After an fsync failure every later sync rejects
-   * with that error: reopen the log. With `immediate` a round that must start starts at once
-   * instead of one event-loop turn later (see sync-rounds.ts): for a single appender that
-   * syncs once per batch, as the Raft shell does once per Ready.
+   * with that error: reopen the log. `immediate`: a new round starts at once, not a turn
+   * later (sync-rounds.ts), for a single appender syncing once per batch (the Raft shell).
    */
   async sync(o: { readonly immediate?: boolean } = {}): Promise<void> {
     if (this.closed) throw new LogClosedError();
