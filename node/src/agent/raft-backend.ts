@@ -173,7 +173,7 @@ export class RaftBackend implements LogBackend {
   ): Promise<T> {
     const until = this.holdUntil(deadline);
     for (;;) {
-      if (this.closed || this.leaders.closed) throw new BackendClosedError();
+      if (this.closed) throw new BackendClosedError();
       if (this.node.isLeader) {
         try {
           const out = await propose();
@@ -188,7 +188,8 @@ export class RaftBackend implements LogBackend {
       if (leaderId === null || leaderId === this.node.id) {
         const self = leaderId !== null;
         const bound = self ? Math.min(until, this.leaders.now() + TRANSFER_RETRY_MS) : until;
-        if ((await this.leaders.wait(leaderId, bound)) || (self && this.leaders.now() < until)) continue;
+        if (await this.leaders.wait(leaderId, bound)) continue;
+        if (self && !this.leaders.closed && this.leaders.now() < until) continue;
         if (this.closed || this.leaders.closed) throw new BackendClosedError();
         throw new NoLeaderError(
           self
@@ -217,10 +218,11 @@ export class RaftBackend implements LogBackend {
   }
 
   /**
-   * Ends every hold for a leader now, and refuses later ones, with {@link BackendClosedError}
+   * Ends every hold for a leader now, and every later one at once, with {@link BackendClosedError}
    * (UNAVAILABLE "shutting down": the record was not sent anywhere). The agent calls it when
    * it starts to drain its server, so held produces neither stretch the drain nor reach a
-   * leader after it.
+   * leader after it. A produce that needs no hold (this node leads, or forwards to a live
+   * leader) is still served while the server drains.
    */
   releaseHolds(): void {
     this.leaders.close();
